@@ -1,0 +1,41 @@
+"""hmmtl: hidden Markov models and CRF-style sequence labelers that share latent states
+across tasks and domains."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .data import LabelSet, RaggedBatch, Vocabulary  # noqa: E402
+
+_LAZY = {
+    "CategoricalHMM": "hmmtl.hmm",
+    "MultiDomainHMM": "hmmtl.hmm",
+    "LinearChainCRF": "hmmtl.crf",
+    "AveragedPerceptron": "hmmtl.crf",
+    "Tagger": "hmmtl.transfer.pipeline",
+    "MultiTaskHMM": "hmmtl.transfer.multitask",
+    "save": "hmmtl.serialize",
+    "load": "hmmtl.serialize",
+}
+
+__all__ = ["RaggedBatch", "Vocabulary", "LabelSet", "warmup", "__version__", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hmmtl' has no attribute {name!r}")
+
+
+def warmup() -> None:
+    """Compile (or load from cache) the core kernels now, so first calls are fast."""
+    import numpy as np
+
+    from .inference import forward_backward, viterbi
+
+    for dtype in (np.float64, np.float32):
+        u = np.zeros((3, 2), dtype=dtype)
+        forward_backward(u, np.zeros((2, 2)), np.array([0, 3]))
+        viterbi(u, np.zeros((2, 2)), np.array([0, 3]))
