@@ -3,6 +3,12 @@ across tasks and domains."""
 
 from __future__ import annotations
 
+# Before anything imports numba: cache compiled kernels in a per-user folder when the
+# package folder is read-only (Numba reads NUMBA_CACHE_DIR at import).
+from ._cache import configure_numba_cache as _configure_numba_cache
+
+_configure_numba_cache()
+
 __version__ = "0.1.0"
 
 from .data import LabelSet, RaggedBatch, Vocabulary  # noqa: E402

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..data import check_offsets
+from ._array import check_groups, is_device_array, prepare
 
 __all__ = [
     "ForwardBackwardResult",
@@ -82,71 +82,50 @@ def chunk_sequences(offsets: np.ndarray, n_chunks: int) -> np.ndarray:
     return np.maximum.accumulate(bounds)
 
 
-def _as_float(x, name, dtype, shape):
-    x = np.asarray(x)
-    if x.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {x.shape}")
-    if not np.issubdtype(x.dtype, np.floating):
-        if np.issubdtype(x.dtype, np.integer) or x.dtype == bool:
-            x = x.astype(dtype)
-        else:
-            raise TypeError(f"{name} must be a float array, got dtype {x.dtype}")
-    if np.isnan(x).any():
-        raise ValueError(f"{name} contains NaN; log-potentials must be finite or -inf")
-    if np.isposinf(x).any():
-        raise ValueError(f"{name} contains +inf; log-potentials must be finite or -inf")
-    return np.ascontiguousarray(x, dtype=dtype)
-
-
 def _prepare(unary, transition, offsets, start, end, allowed):
-    if hasattr(unary, "__cuda_array_interface__"):
-        raise TypeError("unary is a CuPy array; use backend='cupy'")
-    unary = np.asarray(unary)
-    if unary.ndim != 2:
-        raise ValueError(f"unary must have shape (n_tokens, n_states), got {unary.shape}")
-    dtype = unary.dtype if unary.dtype in (np.float32, np.float64) else np.float64
-    n_tokens, K = unary.shape
-    if K < 1:
-        raise ValueError("unary must have at least one state (column)")
-    unary = _as_float(unary, "unary", dtype, (n_tokens, K))
-    transition = _as_float(transition, "transition", np.float64, (K, K))
-    start = np.zeros(K) if start is None else _as_float(start, "start", np.float64, (K,))
-    end = np.zeros(K) if end is None else _as_float(end, "end", np.float64, (K,))
-    offsets = check_offsets(offsets, n_tokens)
-    if allowed is None:
-        use_mask = False
-        allowed = np.ones((1, 1), dtype=np.bool_)
-    else:
-        allowed = np.asarray(allowed)
-        if allowed.shape != (n_tokens, K):
-            raise ValueError(f"allowed must have shape {(n_tokens, K)}, got {allowed.shape}")
-        if allowed.dtype != np.bool_:
-            raise TypeError(f"allowed must be a boolean mask, got dtype {allowed.dtype}")
-        allowed = np.ascontiguousarray(allowed)
-        use_mask = True
-    return unary, transition, offsets, start, end, allowed, use_mask
+    return prepare(np, unary, transition, offsets, start, end, allowed)
 
 
-def _resolve_backend(backend: str, K: int) -> str:
+#: Number of states from which ``backend="auto"`` runs forward-backward on the array
+#: backend (matrix products) instead of the Numba kernels; measured on a 2-core x86 CPU
+#: with OpenBLAS (benchmarks/bench_inference.py).
+AUTO_ARRAY_MIN_STATES = 64
+
+
+def _resolve_backend(backend: str, unary, *, kind: str = "forward_backward") -> str:
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if backend == "auto":
-        return "numba"
-    return backend
+    if backend != "auto":
+        return backend
+    if is_device_array(unary):
+        return "cupy"
+    if kind == "forward_backward" and np.ndim(unary) == 2 \
+            and np.shape(unary)[1] >= AUTO_ARRAY_MIN_STATES:
+        return "numpy"
+    return "numba"
 
 
 def forward_backward(unary, transition, offsets, start=None, end=None, allowed=None, *,
                      pair_groups=None, n_groups=None, compute_pairs: bool = True,
-                     backend: str = "auto") -> ForwardBackwardResult:
+                     backend: str = "auto", return_device: bool = False) -> ForwardBackwardResult:
     """Posterior marginals, expected transition counts and log normalizers of a linear chain.
+
+    Fast in probability space with per-position scaling (Rabiner 1989); a sequence whose
+    scaled recursion breaks down (extreme potentials, masks forcing unlikely paths) is redone
+    exactly in log space.  The choice is internal; the results are the same.
 
     Parameters
     ----------
     unary : ndarray of shape (n_tokens, n_states)
-        Log-potentials (float64, or float32 for single precision).
+        Log-potentials (float64, or float32 for single precision; the marginals come back
+        in the same precision).
     transition : ndarray of shape (n_states, n_states)
-    offsets : ndarray of shape (n_sequences + 1,)
+        ``transition[i, j]`` is the log-potential of moving from state i to state j.
+    offsets : int ndarray of shape (n_sequences + 1,)
+        Sequence ``s`` is ``unary[offsets[s]:offsets[s + 1]]``; empty sequences get
+        ``log_z = 0`` and no marginals.
     start, end : ndarray of shape (n_states,), optional
+        Log-potentials of the first and last state (None: zeros).
     allowed : bool ndarray of shape (n_tokens, n_states), optional
         Only paths through allowed states count (partially labeled data).
     pair_groups : int ndarray of shape (n_sequences,), optional
@@ -155,12 +134,22 @@ def forward_backward(unary, transition, offsets, start=None, end=None, allowed=N
         Number of groups (default ``pair_groups.max() + 1``).
     compute_pairs : bool, default=True
         Skip the pair counts when False (they come back as zeros).
-    backend : {"auto", "numba", "numpy", "cupy"}
+    backend : {"auto", "numba", "numpy", "cupy"}, default="auto"
+        ``"numba"``: compiled kernels, parallel over sequences (the reference).
+        ``"numpy"`` / ``"cupy"``: sequences grouped by length so that each step of the
+        recursion is one matrix product (fastest for many states; ``"cupy"`` on a GPU,
+        parameters may then be CuPy arrays).  ``"auto"``: ``"cupy"`` for CuPy inputs,
+        else ``"numpy"`` from ``AUTO_ARRAY_MIN_STATES`` states on, else ``"numba"``.
+    return_device : bool, default=False
+        With ``backend="cupy"``, return CuPy arrays (for an EM loop that keeps its
+        parameters on the GPU) instead of NumPy arrays.
 
     Returns
     -------
     ForwardBackwardResult
-        ``(marginals, pair_counts, log_z)``.
+        ``marginals`` (n_tokens, n_states), ``pair_counts`` (n_states, n_states) or
+        (n_groups, n_states, n_states) in float64, ``log_z`` (n_sequences,) in float64
+        (``-inf`` where ``allowed`` leaves no path; the marginals are then zero).
 
     Examples
     --------
@@ -172,28 +161,18 @@ def forward_backward(unary, transition, offsets, start=None, end=None, allowed=N
     >>> round(float(r.log_z[0]), 6)  # log(2) for the start; each step sums to 1
     0.693147
     """
-    backend = _resolve_backend(backend, np.shape(unary)[-1] if np.ndim(unary) == 2 else 0)
+    backend = _resolve_backend(backend, unary)
     if backend in ("numpy", "cupy"):
         from . import _array
 
         return _array.forward_backward(unary, transition, offsets, start, end, allowed,
                                        pair_groups=pair_groups, n_groups=n_groups,
-                                       compute_pairs=compute_pairs, backend=backend)
+                                       compute_pairs=compute_pairs, backend=backend,
+                                       return_device=return_device)
     unary, transition, offsets, start, end, allowed, use_mask = _prepare(
         unary, transition, offsets, start, end, allowed)
     n_seq = offsets.shape[0] - 1
-    grouped = pair_groups is not None
-    if grouped:
-        pair_groups = np.ascontiguousarray(pair_groups, dtype=np.int64)
-        if pair_groups.shape != (n_seq,):
-            raise ValueError(f"pair_groups must have shape ({n_seq},), got {pair_groups.shape}")
-        if n_groups is None:
-            n_groups = int(pair_groups.max()) + 1 if n_seq else 1
-        if n_seq and (pair_groups.min() < 0 or pair_groups.max() >= n_groups):
-            raise ValueError(f"pair_groups must lie in [0, {n_groups})")
-    else:
-        pair_groups = np.zeros(n_seq, dtype=np.int64)
-        n_groups = 1
+    pair_groups, n_groups, grouped = check_groups(pair_groups, n_groups, n_seq)
     chunks = chunk_sequences(offsets, 4 * _n_threads())
     from ._numba import forward_backward_kernel
 
@@ -206,23 +185,35 @@ def forward_backward(unary, transition, offsets, start=None, end=None, allowed=N
 
 
 def viterbi(unary, transition, offsets, start=None, end=None, allowed=None, *,
-            backend: str = "auto") -> ViterbiResult:
+            backend: str = "auto", return_device: bool = False) -> ViterbiResult:
     """Most probable state sequence of each sequence (max-product, in log space).
 
-    Parameters are those of :func:`forward_backward`.
+    Parameters are those of :func:`forward_backward`.  ``backend="auto"`` picks
+    ``"cupy"`` for CuPy inputs and the Numba kernels otherwise (the vectorized max-plus step
+    of the NumPy backend does not beat them on a CPU at any number of states).
 
     Returns
     -------
     ViterbiResult
-        ``path`` : int32 ndarray of shape (n_tokens,); ``score`` : ndarray of shape
+        ``path`` : int32 ndarray of shape (n_tokens,); ``score`` : float64 ndarray of shape
         (n_sequences,), the log-potential of the best path (``-inf`` and path ``-1`` where
-        ``allowed`` leaves no path).
+        ``allowed`` leaves no path; 0 for an empty sequence).  Ties go to the lowest state.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hmmtl.inference import viterbi
+    >>> unary = np.log([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    >>> transition = np.log([[0.9, 0.1], [0.1, 0.9]])
+    >>> viterbi(unary, transition, [0, 3]).path.tolist()
+    [0, 0, 0]
     """
-    backend = _resolve_backend(backend, np.shape(unary)[-1] if np.ndim(unary) == 2 else 0)
+    backend = _resolve_backend(backend, unary, kind="viterbi")
     if backend in ("numpy", "cupy"):
         from . import _array
 
-        return _array.viterbi(unary, transition, offsets, start, end, allowed, backend=backend)
+        return _array.viterbi(unary, transition, offsets, start, end, allowed, backend=backend,
+                              return_device=return_device)
     unary, transition, offsets, start, end, allowed, use_mask = _prepare(
         unary, transition, offsets, start, end, allowed)
     chunks = chunk_sequences(offsets, 4 * _n_threads())
@@ -235,7 +226,11 @@ def viterbi(unary, transition, offsets, start=None, end=None, allowed=None, *,
 
 def posterior_decode(unary, transition, offsets, start=None, end=None, allowed=None, *,
                      backend: str = "auto") -> np.ndarray:
-    """Max-marginal decoding: the state of highest posterior at each token (int32)."""
+    """Max-marginal decoding: the state of highest posterior at each token.
+
+    Returns an int32 ndarray of shape (n_tokens,); ``-1`` for the tokens of sequences that
+    ``allowed`` leaves without a path.  Parameters are those of :func:`forward_backward`.
+    """
     r = forward_backward(unary, transition, offsets, start, end, allowed,
                          compute_pairs=False, backend=backend)
     path = np.argmax(r.marginals, axis=1).astype(np.int32)

@@ -324,3 +324,61 @@ def viterbi_kernel(unary, transition, start, end, allowed, use_mask, offsets, ch
                 arg = back[t, arg]
                 path[t0 + t - 1] = arg
     return path, score
+
+
+# ----------------------------------------------------------------------------- fused row steps
+# The array backend (hmmtl.inference._array) runs its matrix products through BLAS, which has
+# its own threads; these fuse the element-wise work between two products into one pass over
+# the block.  They are serial on purpose: BLAS threads still spinning after a product would
+# compete with a parallel loop for the same cores.
+
+
+@njit(cache=True)
+def gather_exp_rows(unary, token, allowed, use_mask, e, row_max):
+    """e[r] = exp(unary[token[r]] - max) with masked states at 0; row_max[r] = that max
+    (0 where every state is masked or -inf; ``e[r]`` is then all zero)."""
+    K = unary.shape[1]
+    for r in range(token.shape[0]):
+        t = token[r]
+        m = NEG_INF
+        for k in range(K):
+            v = unary[t, k]
+            if use_mask and not allowed[t, k]:
+                v = NEG_INF
+            e[r, k] = v
+            if v > m:
+                m = v
+        if m == NEG_INF:
+            m = 0.0
+        row_max[r] = m
+        for k in range(K):
+            e[r, k] = np.exp(e[r, k] - m)
+
+
+@njit(cache=True)
+def emit_normalize_rows(x, e, scale):
+    """x *= e row-wise, scale[b] = sum_k x[b, k], then rows with a positive sum divided by it."""
+    n, K = x.shape
+    for b in range(n):
+        s = 0.0
+        for k in range(K):
+            v = x[b, k] * e[b, k]
+            x[b, k] = v
+            s += v
+        scale[b] = s
+        if s > 0.0:
+            inv = 1.0 / s
+            for k in range(K):
+                x[b, k] *= inv
+
+
+@njit(cache=True)
+def backward_rows(alpha, e, beta, scale):
+    """alpha *= beta (alpha becomes the marginals) and e = e * beta / scale, row-wise."""
+    n, K = alpha.shape
+    for b in range(n):
+        inv = 1.0 / scale[b]
+        for k in range(K):
+            bk = beta[b, k]
+            alpha[b, k] *= bk
+            e[b, k] *= bk * inv

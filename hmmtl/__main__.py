@@ -1,0 +1,8 @@
+"""``python -m hmmtl``: the same as the ``hmmtl`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Numba kernels of the CRF-style labelers.
+
+The feature layout (see :class:`hmmtl.features.Layout`) has three levels:
+
+token --(entries: slot, value)--> slot --(CSR)--> attribute --(CSR)--> (label, weight index)
+
+A *slot* is one (column, window offset, value) triple such as (word, -1, type "the"); many
+tokens share a slot, so scores are first computed per slot (``slot_scores``), then summed
+per token (``token_unary``).  The gradient runs the same path backwards: per-slot sums of
+token marginals (``slot_sums``, over the slot -> token transpose), then per weight
+(``pair_sums``, over the attribute -> slot transpose).  Every parallel loop writes only rows
+it owns, so results do not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+NEG_INF = -np.inf
+
+
+@njit(cache=True, parallel=True)
+def gather_column(ids, vals, offsets, window, slot_base, stride, n_values, pad_left, pad_right,
+                  out_slot, out_val, col0):
+    """Fill the entries ``col0 .. col0 + len(window) * k`` of each token from one column.
+
+    ``ids`` (n_tokens, k) are the column's values per token (``< 0`` or ``>= n_values`` = none);
+    the entry of offset ``window[o]`` takes the value of the neighbour at that offset, as slot
+    ``slot_base + o * stride + value``.  Outside the sentence the entry is the padding value
+    ``pad_left`` / ``pad_right`` when those are ``>= 0``, else none.
+    """
+    n_seq = offsets.shape[0] - 1
+    k = ids.shape[1]
+    n_win = window.shape[0]
+    for s in prange(n_seq):
+        t0 = offsets[s]
+        t1 = offsets[s + 1]
+        for t in range(t0, t1):
+            c = col0
+            for oi in range(n_win):
+                u = t + window[oi]
+                base = slot_base + oi * stride
+                if u < t0 or u >= t1:
+                    pad = pad_left if u < t0 else pad_right
+                    for j in range(k):
+                        if j == 0 and pad >= 0:
+                            out_slot[t, c] = base + pad
+                            out_val[t, c] = 1.0
+                        else:
+                            out_slot[t, c] = -1
+                            out_val[t, c] = 0.0
+                        c += 1
+                else:
+                    for j in range(k):
+                        v = ids[u, j]
+                        if v < 0 or v >= n_values or vals[u, j] == 0.0:
+                            out_slot[t, c] = -1
+                            out_val[t, c] = 0.0
+                        else:
+                            out_slot[t, c] = base + v
+                            out_val[t, c] = vals[u, j]
+                        c += 1
+
+
+@njit(cache=True, parallel=True)
+def slot_scores(weights, slot_ptr, slot_attr, attr_ptr, pair_label, n_labels):
+    """Score of each (slot, label): the sum of the weights of the slot's attributes paired
+    with that label.  Returns (n_slots, n_labels)."""
+    n_slots = slot_ptr.shape[0] - 1
+    out = np.zeros((n_slots, n_labels), dtype=np.float64)
+    for s in prange(n_slots):
+        for q in range(slot_ptr[s], slot_ptr[s + 1]):
+            a = slot_attr[q]
+            for p in range(attr_ptr[a], attr_ptr[a + 1]):
+                out[s, pair_label[p]] += weights[p]
+    return out
+
+
+@njit(cache=True, parallel=True)
+def token_unary(scores, tok_slot, tok_val):
+    """Unary log-potentials (n_tokens, n_labels): the value-weighted sum of each token's slot
+    scores."""
+    n_tokens, n_entries = tok_slot.shape
+    K = scores.shape[1]
+    out = np.zeros((n_tokens, K), dtype=np.float64)
+    for i in prange(n_tokens):
+        for e in range(n_entries):
+            s = tok_slot[i, e]
+            if s >= 0:
+                v = tok_val[i, e]
+                for y in range(K):
+                    out[i, y] += v * scores[s, y]
+    return out
+
+
+@njit(cache=True, parallel=True)
+def slot_sums(token_weights, ent_ptr, ent_token, ent_val):
+    """Per-slot sums of ``token_weights`` (n_tokens, K) over the tokens that activate each
+    slot (value-weighted), using the slot -> entry transpose ``ent_ptr`` / ``ent_token`` /
+    ``ent_val``.  Returns (n_slots, K)."""
+    n_slots = ent_ptr.shape[0] - 1
+    K = token_weights.shape[1]
+    out = np.zeros((n_slots, K), dtype=np.float64)
+    for s in prange(n_slots):
+        for q in range(ent_ptr[s], ent_ptr[s + 1]):
+            i = ent_token[q]
+            v = ent_val[q]
+            for y in range(K):
+                out[s, y] += v * token_weights[i, y]
+    return out
+
+
+@njit(cache=True, parallel=True)
+def pair_sums(slot_totals, attr_ptr, pair_label, attr_slot_ptr, attr_slot):
+    """Per-weight sums: weight ``p`` of attribute ``a`` and label ``y`` collects
+    ``slot_totals[s, y]`` over the slots ``s`` holding ``a``.  Returns (n_pairs,)."""
+    n_attr = attr_ptr.shape[0] - 1
+    out = np.zeros(attr_ptr[n_attr], dtype=np.float64)
+    for a in prange(n_attr):
+        p0 = attr_ptr[a]
+        p1 = attr_ptr[a + 1]
+        if p1 == p0:
+            continue
+        for q in range(attr_slot_ptr[a], attr_slot_ptr[a + 1]):
+            s = attr_slot[q]
+            for p in range(p0, p1):
+                out[p] += slot_totals[s, pair_label[p]]
+    return out
+
+
+@njit(cache=True)
+def _viterbi_one(unary, transition, start, end, out):
+    """Viterbi of one sequence (unary: (T, K)); writes the path into ``out``."""
+    T, K = unary.shape
+    back = np.empty((T, K), dtype=np.int32)
+    delta = np.empty(K)
+    new = np.empty(K)
+    for k in range(K):
+        delta[k] = start[k] + unary[0, k]
+    for t in range(1, T):
+        for j in range(K):
+            best = NEG_INF
+            arg = 0
+            for i in range(K):
+                v = delta[i] + transition[i, j]
+                if v > best:
+                    best = v
+                    arg = i
+            back[t, j] = arg
+            new[j] = best + unary[t, j]
+        for j in range(K):
+            delta[j] = new[j]
+    best = NEG_INF
+    arg = 0
+    for k in range(K):
+        v = delta[k] + end[k]
+        if v > best:
+            best = v
+            arg = k
+    out[T - 1] = arg
+    for t in range(T - 1, 0, -1):
+        arg = back[t, arg]
+        out[t - 1] = arg
+
+
+@njit(cache=True)
+def perceptron_epoch(order, offsets, tok_slot, tok_val, slot_ptr, slot_attr, labels,
+                     weights, weights_acc, transition, transition_acc, start, start_acc,
+                     end, end_acc, counter):
+    """One epoch of the structured perceptron over sentences in ``order``.
+
+    Averaging uses the lazy trick (Daume III, 2006): each update ``d`` made at step ``c`` also
+    adds ``c * d`` to the accumulator, and the average is ``w - acc / c`` at the end, so no
+    per-step pass over all weights is needed.  ``weights`` is (n_attributes, K).
+    Returns the step counter and the number of token errors.
+    """
+    K = transition.shape[0]
+    n_errors = 0
+    for idx in range(order.shape[0]):
+        s = order[idx]
+        t0 = offsets[s]
+        t1 = offsets[s + 1]
+        T = t1 - t0
+        if T == 0:
+            continue
+        unary = np.zeros((T, K))
+        for t in range(T):
+            for e in range(tok_slot.shape[1]):
+                sl = tok_slot[t0 + t, e]
+                if sl < 0:
+                    continue
+                v = tok_val[t0 + t, e]
+                for q in range(slot_ptr[sl], slot_ptr[sl + 1]):
+                    a = slot_attr[q]
+                    for y in range(K):
+                        unary[t, y] += v * weights[a, y]
+        pred = np.empty(T, dtype=np.int32)
+        _viterbi_one(unary, transition, start, end, pred)
+        c = float(counter)
+        wrong = False
+        for t in range(T):
+            g = labels[t0 + t]
+            p = pred[t]
+            if g != p:
+                wrong = True
+                n_errors += 1
+                for e in range(tok_slot.shape[1]):
+                    sl = tok_slot[t0 + t, e]
+                    if sl < 0:
+                        continue
+                    v = tok_val[t0 + t, e]
+                    for q in range(slot_ptr[sl], slot_ptr[sl + 1]):
+                        a = slot_attr[q]
+                        weights[a, g] += v
+                        weights_acc[a, g] += c * v
+                        weights[a, p] -= v
+                        weights_acc[a, p] -= c * v
+        if wrong:
+            g = labels[t0]
+            p = pred[0]
+            start[g] += 1.0
+            start_acc[g] += c
+            start[p] -= 1.0
+            start_acc[p] -= c
+            g = labels[t1 - 1]
+            p = pred[T - 1]
+            end[g] += 1.0
+            end_acc[g] += c
+            end[p] -= 1.0
+            end_acc[p] -= c
+            for t in range(1, T):
+                gi = labels[t0 + t - 1]
+                gj = labels[t0 + t]
+                transition[gi, gj] += 1.0
+                transition_acc[gi, gj] += c
+                pi = pred[t - 1]
+                pj = pred[t]
+                transition[pi, pj] -= 1.0
+                transition_acc[pi, pj] -= c
+        counter += 1
+    return counter, n_errors

@@ -1,0 +1,777 @@
+"""Linear-chain CRF and averaged perceptron over type-level features.
+
+Both labelers share one feature space (:class:`hmmtl.features.FeatureSpace`: word-type
+templates at window offsets, per-token extras, a bias), one weight layout (observation
+weights on (attribute, label) pairs, plus ``transition_``, ``start_`` and ``end_`` scores),
+and one decoder (:func:`hmmtl.inference.viterbi`, optionally constrained to valid BIO / BIOES
+sequences).
+
+* :class:`LinearChainCRF` minimizes the negative conditional log-likelihood with an L2
+  (``c2``) and L1 (``c1``) penalty (Lafferty et al. 2001; CRFsuite's conventions for ``c1`` /
+  ``c2``), by scipy's L-BFGS-B (the L1 term through the positive / negative split of each
+  weight, with bounds) or by SGD with the cumulative L1 penalty (Tsuruoka et al. 2009).  As in
+  CRFsuite, observation weights exist for the (attribute, label) pairs seen in training.
+* :class:`AveragedPerceptron` is Collins' (2002) structured perceptron with averaged weights.
+
+Inputs are NLTK-style lists of token lists; tags are lists of label lists.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .data import LabelSet, flatten, unflatten
+from .features import _EXTRA_DOC, FeatureSpace
+
+__all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme"]
+
+
+# ============================================================================ constraints
+def _split_tag(tag: str):
+    if len(tag) > 2 and tag[1] in "-_" and tag[0] in "BIESU":
+        return tag[0].replace("U", "S"), tag[2:]
+    return "O", None
+
+
+def detect_scheme(label_sequences, labels) -> str | None:
+    """``"BIOES"`` or ``"BIO"`` (IOB2) when every training sequence is valid under it, else
+    None (IOB1 data, POS tags, ...)."""
+    prefixes = {_split_tag(t)[0] for t in labels}
+    if prefixes <= {"O"}:
+        return None
+    for scheme in ("BIOES", "BIO"):
+        if scheme == "BIO" and prefixes & {"E", "S"}:
+            continue
+        if scheme == "BIOES" and not prefixes & {"E", "S"}:
+            continue
+        ok_trans, ok_start, ok_end = constraint_masks(list(labels), scheme)
+        index = {t: i for i, t in enumerate(labels)}
+        valid = True
+        for seq in label_sequences:
+            if not seq:
+                continue
+            ids = [index[t] for t in seq]
+            if not ok_start[ids[0]] or not ok_end[ids[-1]] or \
+                    not all(ok_trans[a, b] for a, b in zip(ids[:-1], ids[1:])):
+                valid = False
+                break
+        if valid:
+            return scheme
+    return None
+
+
+def constraint_masks(labels, scheme: str):
+    """Allowed transitions (K, K), start (K,) and end (K,) labels of a tagging scheme.
+
+    ``"BIO"`` (IOB2): ``I-X`` only after ``B-X`` or ``I-X``, never first.  ``"BIOES"``: after
+    ``B-X`` / ``I-X`` only ``I-X`` / ``E-X``; ``I-X`` / ``E-X`` never follow anything else;
+    a sequence starts with ``B``, ``S`` or ``O`` and ends with ``E``, ``S`` or ``O``.  Labels
+    without a prefix count as ``O``.
+    """
+    parts = [_split_tag(t) for t in labels]
+    K = len(labels)
+    trans = np.ones((K, K), dtype=bool)
+    start = np.ones(K, dtype=bool)
+    end = np.ones(K, dtype=bool)
+    if scheme not in ("BIO", "BIOES"):
+        raise ValueError(f"constraint must be None, 'BIO', 'BIOES' or 'auto', got {scheme!r}")
+    for j, (pj, tj) in enumerate(parts):
+        if scheme == "BIO":
+            if pj == "I":
+                start[j] = False
+                for i, (pi, ti) in enumerate(parts):
+                    trans[i, j] = pi in "BI" and pi != "O" and ti == tj
+        else:
+            if pj in "IE":
+                start[j] = False
+            if pj in "BI":
+                end[j] = False
+            for i, (pi, ti) in enumerate(parts):
+                inside = pi in ("B", "I")
+                if inside:
+                    trans[i, j] = pj in ("I", "E") and ti == tj
+                else:
+                    trans[i, j] = pj not in ("I", "E")
+    return trans, start, end
+
+
+# ============================================================================ base
+class _SequenceLabeler(BaseEstimator):
+    """Shared parts: input checks, features, decoding, scoring, NLTK interface, state."""
+
+    _PARAMS_EXCLUDED_FROM_STATE: tuple = ()
+
+    # -- input handling
+    @staticmethod
+    def _check_X(X, name="X"):
+        if isinstance(X, (str, bytes)):
+            raise TypeError(f"{name} must be a list of token lists, got a string")
+        X = list(X)
+        for i, s in enumerate(X):
+            if isinstance(s, str):
+                raise TypeError(f"{name}[{i}] is a string {s[:30]!r}; {name} must be a list of "
+                                f"token lists (wrap one sentence as [tokens])")
+            break
+        return X
+
+    def _feature_space(self):
+        return FeatureSpace(templates=self.templates, window=self.window,
+                            extra_window=self.extra_window, min_freq=self.min_freq,
+                            n_features=self.n_features)
+
+    def _prepare_fit(self, X, y, extra):
+        X = self._check_X(X)
+        if y is None:
+            raise ValueError("y (the tag sequences) is required")
+        y = list(y)
+        if len(X) != len(y):
+            raise ValueError(f"got {len(X)} sentences but {len(y)} tag sequences")
+        flat, offsets = flatten(X)
+        if not flat:
+            raise ValueError("X holds no tokens")
+        return X, y, flat, offsets
+
+    def _encode_labels(self, X, y):
+        ids = self.labels_.encode_for(X, y, unknown="error")
+        if (ids < 0).any():
+            raise ValueError("tag sequences must not contain None (unlabeled tokens)")
+        return ids
+
+    def _decode_tables(self):
+        trans = self.transition_.copy()
+        start = self.start_.copy()
+        end = self.end_.copy()
+        if self.constraint_ is not None:
+            ok_t, ok_s, ok_e = constraint_masks(self.labels_.labels, self.constraint_)
+            trans[~ok_t] = -np.inf
+            start[~ok_s] = -np.inf
+            end[~ok_e] = -np.inf
+        return trans, start, end
+
+    def _resolve_constraint(self, y):
+        c = self.constraint
+        if c is None:
+            return None
+        if c == "auto":
+            return detect_scheme(y, self.labels_.labels)
+        if c not in ("BIO", "BIOES"):
+            raise ValueError(f"constraint must be None, 'BIO', 'BIOES' or 'auto', got {c!r}")
+        return c
+
+    def _unary(self, layout):
+        from ._crf_kernels import slot_scores, token_unary
+
+        scores = slot_scores(self.coef_, layout.slot_ptr, layout.slot_attr, self.attr_ptr_,
+                             self.pair_label_, len(self.labels_))
+        return token_unary(scores, layout.tok_slot, layout.tok_val)
+
+    def _transform(self, X, extra):
+        check_is_fitted(self, "coef_")
+        X = self._check_X(X)
+        flat, offsets = flatten(X)
+        layout = self.feature_space_.transform(flat, offsets, extra)
+        return X, flat, offsets, layout
+
+    # -- prediction
+    def predict(self, X, extra=None):
+        """Best tag sequence of each sentence (Viterbi, constrained if ``constraint`` says so).
+
+        Parameters
+        ----------
+        X : list of list of str
+        extra : dict, optional
+            Per-token extra features, as in ``fit``.
+
+        Returns
+        -------
+        list of list of str
+        """
+        from .inference import viterbi
+
+        X, flat, offsets, layout = self._transform(X, extra)
+        trans, start, end = self._decode_tables()
+        path = viterbi(self._unary(layout), trans, offsets, start, end).path
+        return unflatten(self.labels_.decode(path), offsets)
+
+    def predict_marginals(self, X, extra=None):
+        """Per-token label marginals p(y_t = k | x).
+
+        Returns
+        -------
+        list of ndarray of shape (n_tokens_i, n_labels)
+            Columns in the order of ``labels_.labels``.
+        """
+        from .inference import forward_backward
+
+        X, flat, offsets, layout = self._transform(X, extra)
+        trans, start, end = self._decode_tables()
+        r = forward_backward(self._unary(layout), trans, offsets, start, end,
+                             compute_pairs=False)
+        return [r.marginals[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+
+    def sequence_probability(self, X, y=None, extra=None):
+        """p(y | x) of each sentence under the model (of the Viterbi sequence when ``y`` is
+        None).  For the perceptron the scores are read as a CRF's log-potentials.
+
+        Returns
+        -------
+        ndarray of shape (n_sentences,)
+        """
+        from .inference import forward_backward, viterbi
+
+        X, flat, offsets, layout = self._transform(X, extra)
+        trans, start, end = self._decode_tables()
+        unary = self._unary(layout)
+        log_z = forward_backward(unary, trans, offsets, start, end, compute_pairs=False).log_z
+        if y is None:
+            score = viterbi(unary, trans, offsets, start, end).score
+        else:
+            lab = self._encode_labels(X, list(y))
+            score = _path_scores(unary, trans, start, end, offsets, lab)
+        with np.errstate(invalid="ignore"):
+            p = np.exp(score - log_z)
+        return np.where(np.isfinite(p), p, 0.0)
+
+    def predict_proba(self, X, extra=None):
+        """Probability of the predicted (Viterbi) tag sequence of each sentence, shape
+        (n_sentences,); see :meth:`sequence_probability`."""
+        return self.sequence_probability(X, None, extra)
+
+    def score(self, X, y, extra=None):
+        """Token accuracy of ``predict(X)`` against ``y``.
+
+        Raises
+        ------
+        ValueError
+            When ``y`` holds labels never seen in training.
+        """
+        check_is_fitted(self, "coef_")
+        X = self._check_X(X)
+        y = list(y)
+        gold = self._encode_labels(X, y)
+        pred = self.labels_.encode_flat(list(_chain(self.predict(X, extra))))
+        if gold.size == 0:
+            raise ValueError("score needs at least one token")
+        return float(np.mean(gold == pred))
+
+    # -- NLTK TaggerI interface
+    def tag(self, tokens, extra=None):
+        """NLTK: tag one sentence -> list of (word, tag)."""
+        return list(zip(tokens, self.predict([list(tokens)], extra)[0]))
+
+    def tag_sents(self, sentences, extra=None):
+        """NLTK: tag several sentences -> list of lists of (word, tag)."""
+        sentences = [list(s) for s in sentences]
+        return [list(zip(s, t)) for s, t in zip(sentences, self.predict(sentences, extra))]
+
+    def accuracy(self, gold, extra=None):
+        """NLTK: token accuracy on gold tagged sentences (lists of (word, tag))."""
+        gold = [list(s) for s in gold]
+        X = [[w for w, _ in s] for s in gold]
+        y = [[t for _, t in s] for s in gold]
+        return self.score(X, y, extra)
+
+    evaluate = accuracy
+
+    # -- fitted helpers
+    def _set_constraint_and_labels(self, y):
+        self.constraint_ = self._resolve_constraint(y)
+
+    # -- persistence
+    def _get_state(self):
+        check_is_fitted(self, "coef_")
+        arrays, fs_meta = self.feature_space_.to_state()
+        arrays = {"features/" + k: v for k, v in arrays.items()}
+        arrays.update(coef=self.coef_, attr_ptr=self.attr_ptr_, pair_label=self.pair_label_,
+                      transition=self.transition_, start=self.start_, end=self.end_)
+        params = self.get_params()
+        if params.get("templates") is not None:
+            params["templates"] = fs_meta["featurizer"]["templates"]
+        if isinstance(params.get("window"), tuple):
+            params["window"] = list(params["window"])
+        if isinstance(params.get("extra_window"), tuple):
+            params["extra_window"] = list(params["extra_window"])
+        for k in self._PARAMS_EXCLUDED_FROM_STATE:
+            params.pop(k, None)
+        meta = {"params": params, "features": fs_meta, "labels": self.labels_.to_dict(),
+                "constraint": self.constraint_, "n_iter": int(getattr(self, "n_iter_", 0))}
+        return arrays, meta
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        params = dict(meta["params"])
+        for key in ("window", "extra_window"):
+            if isinstance(params.get(key), list):
+                params[key] = tuple(params[key])
+        model = cls(**params)
+        fs_arrays = {k[len("features/"):]: v for k, v in arrays.items()
+                     if k.startswith("features/")}
+        model.feature_space_ = FeatureSpace.from_state(fs_arrays, meta["features"])
+        model.labels_ = LabelSet.from_dict(meta["labels"])
+        model.constraint_ = meta["constraint"]
+        model.n_iter_ = meta["n_iter"]
+        model.coef_ = np.asarray(arrays["coef"], dtype=np.float64)
+        model.attr_ptr_ = np.asarray(arrays["attr_ptr"], dtype=np.int64)
+        model.pair_label_ = np.asarray(arrays["pair_label"], dtype=np.int64)
+        model.transition_ = np.asarray(arrays["transition"], dtype=np.float64)
+        model.start_ = np.asarray(arrays["start"], dtype=np.float64)
+        model.end_ = np.asarray(arrays["end"], dtype=np.float64)
+        K = len(model.labels_)
+        if model.transition_.shape != (K, K) or model.attr_ptr_[-1] != model.coef_.shape[0]:
+            raise ValueError("inconsistent model state: weights do not match the label set "
+                             "or the feature table")
+        return model
+
+    def save(self, path):
+        """Write the model to ``path`` (no pickle; see :mod:`hmmtl.serialize`)."""
+        from . import serialize
+
+        return serialize.save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`."""
+        from . import serialize
+
+        return serialize.load(path, expected_class=cls)
+
+
+def _chain(lists):
+    for seq in lists:
+        yield from seq
+
+
+def _path_scores(unary, trans, start, end, offsets, lab):
+    """Log-potential of the given label path of each sequence (vectorized)."""
+    n_seq = offsets.shape[0] - 1
+    lengths = np.diff(offsets)
+    tok = unary[np.arange(lab.shape[0]), lab]
+    seq_of = np.repeat(np.arange(n_seq), lengths)
+    score = np.bincount(seq_of, weights=tok, minlength=n_seq).astype(np.float64)
+    nz = lengths > 0
+    score[nz] += start[lab[offsets[:-1][nz]]] + end[lab[offsets[1:][nz] - 1]]
+    inner = np.ones(lab.shape[0], dtype=bool)
+    inner[offsets[:-1][nz]] = False
+    idx = np.flatnonzero(inner)
+    score += np.bincount(seq_of[idx], weights=trans[lab[idx - 1], lab[idx]], minlength=n_seq)
+    return score
+
+
+class _Problem:
+    """Training data in kernel form: layout, transposes, empirical counts."""
+
+    def __init__(self, layout, labels, n_labels):
+        from ._crf_kernels import slot_sums
+
+        self.layout = layout
+        self.labels = labels
+        self.offsets = layout.offsets
+        K = n_labels
+        n_tokens, E = layout.tok_slot.shape
+        flat_slot = layout.tok_slot.ravel()
+        valid = np.flatnonzero(flat_slot >= 0)
+        order = valid[np.argsort(flat_slot[valid], kind="stable")]
+        n_slots = layout.n_slots
+        self.ent_ptr = np.zeros(n_slots + 1, dtype=np.int64)
+        np.cumsum(np.bincount(flat_slot[valid], minlength=n_slots), out=self.ent_ptr[1:])
+        self.ent_token = (order // E).astype(np.int64)
+        self.ent_val = layout.tok_val.ravel()[order]
+        rows = np.repeat(np.arange(n_slots, dtype=np.int64), np.diff(layout.slot_ptr))
+        order = np.argsort(layout.slot_attr, kind="stable")
+        self.n_attr = int(layout.slot_attr.max(initial=-1)) + 1
+        self.attr_slot_ptr = np.zeros(self.n_attr + 1, dtype=np.int64)
+        np.cumsum(np.bincount(layout.slot_attr, minlength=self.n_attr),
+                  out=self.attr_slot_ptr[1:])
+        self.attr_slot = rows[order]
+        onehot = np.zeros((n_tokens, K))
+        onehot[np.arange(n_tokens), labels] = 1.0
+        self.slot_label_counts = slot_sums(onehot, self.ent_ptr, self.ent_token, self.ent_val)
+        lengths = np.diff(self.offsets)
+        nz = lengths > 0
+        self.first = self.offsets[:-1][nz]
+        self.last = self.offsets[1:][nz] - 1
+        inner = np.ones(n_tokens, dtype=bool)
+        inner[self.first] = False
+        idx = np.flatnonzero(inner)
+        self.emp_transition = np.bincount(labels[idx - 1] * K + labels[idx],
+                                          minlength=K * K).astype(np.float64)
+        self.emp_start = np.bincount(labels[self.first], minlength=K).astype(np.float64)
+        self.emp_end = np.bincount(labels[self.last], minlength=K).astype(np.float64)
+
+    def observed_pairs(self, n_attributes):
+        """CSR (attr_ptr, pair_label) of the (attribute, label) pairs seen in training."""
+        K = self.slot_label_counts.shape[1]
+        n_slots = self.layout.n_slots
+        A = sparse.csr_matrix((np.ones(self.layout.slot_attr.shape[0]),
+                               self.layout.slot_attr.astype(np.int64), self.layout.slot_ptr),
+                              shape=(n_slots, n_attributes))
+        seen = (A.T @ (self.slot_label_counts != 0).astype(np.float64)) > 0
+        rows, cols = np.nonzero(np.asarray(seen))
+        attr_ptr = np.zeros(n_attributes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_attributes), out=attr_ptr[1:])
+        return attr_ptr, cols.astype(np.int64)
+
+    def pad_attrs(self, n_attributes):
+        """Extend the attribute -> slot transpose to ``n_attributes`` rows."""
+        if self.attr_slot_ptr.shape[0] < n_attributes + 1:
+            extra = n_attributes + 1 - self.attr_slot_ptr.shape[0]
+            self.attr_slot_ptr = np.concatenate(
+                [self.attr_slot_ptr, np.full(extra, self.attr_slot_ptr[-1])])
+
+
+# ============================================================================ CRF
+class LinearChainCRF(_SequenceLabeler):
+    """Linear-chain conditional random field (Lafferty, McCallum & Pereira, 2001).
+
+    Maximizes ``sum_n log p(y_n | x_n) - c1 * |w|_1 - c2 * |w|_2^2`` (CRFsuite's scaling:
+    sums over sentences, not means).  Observation weights exist for each (attribute, label)
+    pair seen in training; transition, start and end scores for all label pairs / labels.
+
+    Parameters
+    ----------
+    c1 : float, default=0.0
+        L1 coefficient.  With ``algorithm="lbfgs"`` it is handled exactly by splitting each
+        weight into positive and negative parts under bounds (L-BFGS-B).
+    c2 : float, default=1.0
+        L2 coefficient.
+    max_iterations : int, default=100
+        L-BFGS iterations.
+    tol : float, default=1e-5
+        Stop when the objective improved by less than ``tol`` (relative) over the last 10
+        iterations (CRFsuite's ``delta`` / ``period`` rule).
+    algorithm : {"lbfgs"}, default="lbfgs"
+        scipy's L-BFGS-B.
+    templates : sequence of str or callable, optional
+        Word-type feature templates (:mod:`hmmtl.features`); default all built-ins.
+    window : int or sequence of int, default=2
+        Offsets whose word-type features each token gets (``2`` means ``-2..2``).
+    extra_window : sequence of int or dict, default=(-1, 0, 1)
+        Offsets of the extra features (one setting for all, or ``{name: offsets}``).
+    min_freq : int, default=1
+        Keep attributes seen at least this many times in training (ignored in hashing mode).
+    n_features : int, optional
+        Hash attributes into this many buckets (e.g. ``2**20``) instead of a dictionary.
+    constraint : {None, "BIO", "BIOES", "auto"}, default=None
+        Decode only valid tag sequences of this scheme (``"auto"``: the scheme every training
+        sequence obeys, if any).
+    early_stopping_rounds : int, default=10
+        With a dev set, stop after this many iterations without a better dev accuracy (the
+        weights of the best iteration are kept).
+    warm_start : bool, default=False
+        Start from the fitted weights (same features and labels) on a new ``fit``.
+    random_state : int, RandomState or None
+        Unused by L-BFGS (which is deterministic); kept for a uniform interface.
+    verbose : bool, default=False
+        tqdm progress bar over iterations.
+
+    Attributes
+    ----------
+    labels_ : LabelSet
+    feature_space_ : FeatureSpace
+    coef_ : ndarray of shape (n_pairs,)
+        Observation weights of the (attribute, label) pairs, in CSR order ``attr_ptr_`` /
+        ``pair_label_``.
+    transition_ : ndarray of shape (n_labels, n_labels)
+    start_, end_ : ndarray of shape (n_labels,)
+    constraint_ : str or None
+    n_iter_ : int
+    loss_curve_ : list of float
+        Objective after each iteration.
+
+    Notes
+    -----
+    """ + _EXTRA_DOC + """
+    Examples
+    --------
+    >>> from hmmtl import LinearChainCRF
+    >>> X = [["the", "dog", "barks"], ["a", "cat", "sleeps"]] * 5
+    >>> y = [["DT", "NN", "VBZ"]] * 10
+    >>> crf = LinearChainCRF(max_iterations=30).fit(X, y)
+    >>> crf.predict([["the", "cat", "sleeps"]])
+    [['DT', 'NN', 'VBZ']]
+    """
+
+    def __init__(self, c1=0.0, c2=1.0, max_iterations=100, tol=1e-5, algorithm="lbfgs",
+                 templates=None, window=2, extra_window=(-1, 0, 1), min_freq=1,
+                 n_features=None, constraint=None, early_stopping_rounds=10,
+                 warm_start=False, random_state=None, verbose=False):
+        self.c1 = c1
+        self.c2 = c2
+        self.max_iterations = max_iterations
+        self.tol = tol
+        self.algorithm = algorithm
+        self.templates = templates
+        self.window = window
+        self.extra_window = extra_window
+        self.min_freq = min_freq
+        self.n_features = n_features
+        self.constraint = constraint
+        self.early_stopping_rounds = early_stopping_rounds
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- objective
+    def _objective(self, theta, prob, n_pairs, K, want_grad=True):
+        """Negative penalized log-likelihood and its gradient at ``theta`` (no penalty
+        for ``c1``; L-BFGS-B adds it through the split)."""
+        from ._crf_kernels import pair_sums, slot_scores, token_unary
+        from .inference import forward_backward
+
+        lay = prob.layout
+        w = theta[:n_pairs]
+        trans = theta[n_pairs:n_pairs + K * K].reshape(K, K)
+        start = theta[n_pairs + K * K:n_pairs + K * K + K]
+        end = theta[n_pairs + K * K + K:]
+        scores = slot_scores(w, lay.slot_ptr, lay.slot_attr, self.attr_ptr_, self.pair_label_, K)
+        unary = token_unary(scores, lay.tok_slot, lay.tok_val)
+        fb = forward_backward(unary, trans, prob.offsets, start, end, compute_pairs=want_grad)
+        emp = prob.empirical
+        nll = float(fb.log_z.sum() - emp @ theta)
+        nll += self.c2 * float(theta @ theta)
+        if not want_grad:
+            return nll
+        from ._crf_kernels import slot_sums
+
+        totals = slot_sums(fb.marginals, prob.ent_ptr, prob.ent_token, prob.ent_val)
+        g_pairs = pair_sums(totals, self.attr_ptr_, self.pair_label_, prob.attr_slot_ptr,
+                            prob.attr_slot)
+        grad = np.concatenate([g_pairs, fb.pair_counts.ravel(),
+                               fb.marginals[prob.first].sum(axis=0),
+                               fb.marginals[prob.last].sum(axis=0)])
+        grad -= emp
+        grad += 2.0 * self.c2 * theta
+        return nll, grad
+
+    def _build_problem(self, X, y, extra, warm=False):
+        """Features, label set, weight layout and empirical counts of the training data."""
+        from ._crf_kernels import pair_sums
+
+        X, y, flat, offsets = self._prepare_fit(X, y, extra)
+        if not warm:
+            self.labels_ = LabelSet().fit(y)
+            self.feature_space_ = self._feature_space().fit(flat, offsets, extra)
+            layout = self.feature_space_.train_layout_
+            del self.feature_space_.train_layout_
+        else:
+            layout = self.feature_space_.transform(flat, offsets, extra)
+        labels = self._encode_labels(X, y).astype(np.int64)
+        K = len(self.labels_)
+        self._set_constraint_and_labels(y)
+        prob = _Problem(layout, labels, K)
+        n_attr = self.feature_space_.n_attributes_
+        prob.pad_attrs(n_attr)
+        if not warm:
+            self.attr_ptr_, self.pair_label_ = prob.observed_pairs(n_attr)
+        prob.empirical = np.concatenate([
+            pair_sums(prob.slot_label_counts, self.attr_ptr_, self.pair_label_,
+                      prob.attr_slot_ptr, prob.attr_slot),
+            prob.emp_transition, prob.emp_start, prob.emp_end])
+        return prob
+
+    def _theta(self):
+        return np.concatenate([self.coef_, self.transition_.ravel(), self.start_, self.end_])
+
+    def _set_theta(self, theta, n_pairs, K):
+        self.coef_ = theta[:n_pairs].copy()
+        self.transition_ = theta[n_pairs:n_pairs + K * K].reshape(K, K).copy()
+        self.start_ = theta[n_pairs + K * K:n_pairs + K * K + K].copy()
+        self.end_ = theta[n_pairs + K * K + K:].copy()
+
+    # -- fit
+    def fit(self, X, y, extra=None, X_dev=None, y_dev=None, extra_dev=None):
+        """Train on sentences ``X`` with tags ``y``.
+
+        Parameters
+        ----------
+        X : list of list of str
+        y : list of list of str
+        extra : dict, optional
+            Per-token extra features (see the class notes), aligned with the flattened X.
+        X_dev, y_dev, extra_dev : optional
+            A dev set for early stopping on token accuracy.
+
+        Returns
+        -------
+        self
+        """
+        from scipy.optimize import minimize
+
+        if self.algorithm != "lbfgs":
+            raise ValueError(f"algorithm must be 'lbfgs' (L-BFGS-B; c1 > 0 is handled exactly "
+                             f"there), got {self.algorithm!r}")
+        if self.c1 < 0 or self.c2 < 0:
+            raise ValueError(f"c1 and c2 must be >= 0, got c1={self.c1}, c2={self.c2}")
+        warm = self.warm_start and hasattr(self, "coef_")
+        prob = self._build_problem(X, y, extra, warm)
+        n_pairs = self.pair_label_.shape[0]
+        K = len(self.labels_)
+        n_theta = n_pairs + K * K + 2 * K
+        theta0 = self._theta() if warm else np.zeros(n_theta)
+        dev = None
+        if X_dev is not None:
+            if y_dev is None:
+                raise ValueError("X_dev needs y_dev")
+            X_dev = self._check_X(X_dev, "X_dev")
+            flat_dev, off_dev = flatten(X_dev)
+            dev = (self.feature_space_.transform(flat_dev, off_dev, extra_dev),
+                   self._encode_labels(X_dev, list(y_dev)), off_dev)
+        self.loss_curve_ = []
+        best = {"acc": -1.0, "theta": None, "since": 0}
+        bar = _progress(self.verbose, self.max_iterations, "L-BFGS")
+        c1 = float(self.c1)
+        split = c1 > 0
+
+        def fun(z):
+            theta = z[:n_theta] - z[n_theta:] if split else z
+            f, g = self._objective(theta, prob, n_pairs, K)
+            if split:
+                f += c1 * float(z.sum())
+                g = np.concatenate([g + c1, -g + c1])
+            return f, g
+
+        def callback(intermediate_result):
+            self.loss_curve_.append(float(intermediate_result.fun))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{intermediate_result.fun:.4g}")
+            z = intermediate_result.x
+            if dev is not None:
+                theta = z[:n_theta] - z[n_theta:] if split else z
+                self._set_theta(theta, n_pairs, K)
+                acc = self._layout_accuracy(*dev)
+                if acc > best["acc"]:
+                    best.update(acc=acc, theta=theta.copy(), since=0)
+                else:
+                    best["since"] += 1
+                    if best["since"] >= self.early_stopping_rounds:
+                        raise StopIteration
+            curve = self.loss_curve_
+            if len(curve) > 10 and self.tol > 0:
+                old = curve[-11]
+                if (old - curve[-1]) / max(abs(curve[-1]), 1e-12) < self.tol:
+                    raise StopIteration
+
+        if split:
+            z0 = np.concatenate([np.maximum(theta0, 0), np.maximum(-theta0, 0)])
+            bounds = [(0, None)] * (2 * n_theta)
+        else:
+            z0, bounds = theta0, None
+        res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=bounds, callback=callback,
+                       options={"maxiter": int(self.max_iterations), "ftol": 1e-14,
+                                "gtol": 1e-10, "maxcor": 10})
+        if bar is not None:
+            bar.close()
+        theta = res.x[:n_theta] - res.x[n_theta:] if split else res.x
+        if dev is not None and best["theta"] is not None:
+            theta = best["theta"]
+        self._set_theta(theta, n_pairs, K)
+        self.n_iter_ = int(res.nit)
+        return self
+
+    def _layout_accuracy(self, layout, gold, offsets):
+        from .inference import viterbi
+
+        trans, start, end = self._decode_tables()
+        path = viterbi(self._unary(layout), trans, offsets, start, end).path
+        return float(np.mean(path == gold)) if gold.size else 0.0
+
+
+def _progress(verbose, total, desc):
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc)
+
+
+# ============================================================================ perceptron
+class AveragedPerceptron(_SequenceLabeler):
+    """Structured perceptron with averaged weights (Collins, 2002).
+
+    Same features and decoder as :class:`LinearChainCRF`; epochs visit sentences in an order
+    shuffled by ``random_state``; averaging uses the lazy update trick, so an update costs
+    only the features of the mispredicted tokens.  Weights that average to exactly zero are
+    dropped after training.
+
+    Parameters
+    ----------
+    n_epochs : int, default=10
+    templates, window, extra_window, min_freq, n_features, constraint
+        As in :class:`LinearChainCRF`.
+    random_state : int, RandomState or None
+    verbose : bool
+
+    Attributes
+    ----------
+    labels_, feature_space_, coef_, attr_ptr_, pair_label_, transition_, start_, end_,
+    constraint_ : as in :class:`LinearChainCRF`
+    n_iter_ : int
+        Epochs run.
+    errors_ : list of int
+        Token errors in each epoch (before the update).
+    """
+
+    def __init__(self, n_epochs=10, templates=None, window=2, extra_window=(-1, 0, 1),
+                 min_freq=1, n_features=None, constraint=None, random_state=None,
+                 verbose=False):
+        self.n_epochs = n_epochs
+        self.templates = templates
+        self.window = window
+        self.extra_window = extra_window
+        self.min_freq = min_freq
+        self.n_features = n_features
+        self.constraint = constraint
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y, extra=None):
+        """Train for ``n_epochs`` shuffled epochs.  Returns self."""
+        from ._crf_kernels import perceptron_epoch
+
+        X, y, flat, offsets = self._prepare_fit(X, y, extra)
+        rng = check_random_state(self.random_state)
+        self.labels_ = LabelSet().fit(y)
+        self.feature_space_ = self._feature_space().fit(flat, offsets, extra)
+        layout = self.feature_space_.train_layout_
+        del self.feature_space_.train_layout_
+        labels = self._encode_labels(X, y).astype(np.int64)
+        self._set_constraint_and_labels(y)
+        K = len(self.labels_)
+        n_attr = self.feature_space_.n_attributes_
+        W = np.zeros((n_attr, K))
+        Wa = np.zeros((n_attr, K))
+        T, Ta = np.zeros((K, K)), np.zeros((K, K))
+        S, Sa = np.zeros(K), np.zeros(K)
+        E, Ea = np.zeros(K), np.zeros(K)
+        counter = 1
+        self.errors_ = []
+        n_seq = offsets.shape[0] - 1
+        bar = _progress(self.verbose, self.n_epochs, "perceptron")
+        for _ in range(int(self.n_epochs)):
+            order = rng.permutation(n_seq).astype(np.int64)
+            counter, n_err = perceptron_epoch(order, layout.offsets, layout.tok_slot,
+                                              layout.tok_val, layout.slot_ptr, layout.slot_attr,
+                                              labels, W, Wa, T, Ta, S, Sa, E, Ea, counter)
+            self.errors_.append(int(n_err))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(errors=n_err)
+        if bar is not None:
+            bar.close()
+        c = float(counter)
+        W -= Wa / c
+        rows, cols = np.nonzero(W)
+        self.attr_ptr_ = np.zeros(n_attr + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_attr), out=self.attr_ptr_[1:])
+        self.pair_label_ = cols.astype(np.int64)
+        self.coef_ = W[rows, cols]
+        self.transition_ = T - Ta / c
+        self.start_ = S - Sa / c
+        self.end_ = E - Ea / c
+        self.n_iter_ = int(self.n_epochs)
+        return self

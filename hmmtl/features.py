@@ -1,0 +1,723 @@
+"""Type-level feature templates for the CRF-style labelers.
+
+Features are computed once per distinct word *type* (``"Brexiting"`` -> ``["w=brexiting",
+"p1=b", ..., "s3=ing", "shape=Xxxxx", "sshape=Xx", "initcap"]``), never per token.  A
+sentence's tokens then pick up their own type's features and their neighbours' (window
+``-2..+2``, each offset a different feature: ``f`` at ``-1`` is not ``f`` at ``0``), gathered in
+compiled code by :mod:`hmmtl._crf_kernels` from a sparse type x feature table, flat token type
+ids and ``offsets``.
+
+Templates
+---------
+Built-in templates are named by strings:
+
+``"lower"``        lowercased identity ``w=...``
+``"prefix"``       prefixes of 1..4 characters ``p1=...`` .. ``p4=...``
+``"suffix"``       suffixes of 1..4 characters ``s1=...`` .. ``s4=...``
+``"shape"``        word shape (``Xxxx-dd``: upper ``X``, lower ``x``, digit ``d``) ``shape=...``
+``"short_shape"``  shape with repeats collapsed (``Xx-d``) ``sshape=...``
+``"flags"``        ``initcap``, ``allcap``, ``hascap``, ``digit``, ``alldigit``, ``hyphen``,
+                   ``punct``, ``allpunct``
+
+A user template is a callable ``word -> list of feature strings``; to be saved with a model it
+must be a module-level function (stored as ``"module:qualname"`` and imported when loading).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import zlib
+from typing import Callable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_TEMPLATES",
+    "BUILTIN_TEMPLATES",
+    "word_features",
+    "word_shape",
+    "short_shape",
+    "TypeFeaturizer",
+    "stable_hash",
+    "template_names",
+    "resolve_templates",
+    "PAD_LEFT",
+    "PAD_RIGHT",
+]
+
+DEFAULT_TEMPLATES = ("lower", "prefix", "suffix", "shape", "short_shape", "flags")
+
+# The out-of-sentence neighbours are two pseudo types whose only feature says which side.
+PAD_LEFT = "__BOS__"
+PAD_RIGHT = "__EOS__"
+_PAD_FEATURES = {PAD_LEFT: ["BOS"], PAD_RIGHT: ["EOS"]}
+
+_PUNCT = re.compile(r"[^\w\s]")
+_ALLPUNCT = re.compile(r"^[^\w\s]+$")
+_DIGIT = re.compile(r"\d")
+
+
+_SHAPE_TABLE = str.maketrans(
+    {**{c: "X" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+     **{c: "x" for c in "abcdefghijklmnopqrstuvwxyz"},
+     **{c: "d" for c in "0123456789"}})
+_RUNS = re.compile(r"(.)\1+")
+
+
+def word_shape(word: str) -> str:
+    """``"McDonald's-2"`` -> ``"XxXxxxxx'x-d"``: upper ``X``, lower ``x``, digit ``d``.
+
+    >>> word_shape("Brexit-2019")
+    'Xxxxxx-dddd'
+    """
+    if word.isascii():
+        return word.translate(_SHAPE_TABLE)
+    out = []
+    for ch in word:
+        if ch.isupper():
+            out.append("X")
+        elif ch.islower():
+            out.append("x")
+        elif ch.isdigit():
+            out.append("d")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def short_shape(word: str) -> str:
+    """Word shape with runs of one character class collapsed.
+
+    >>> short_shape("Brexit-2019")
+    'Xx-d'
+    """
+    return _RUNS.sub(r"\1", word_shape(word))
+
+
+def _lower(word):
+    return ["w=" + word.lower()]
+
+
+def _prefix(word):
+    lw = word.lower()
+    return [f"p{k}={lw[:k]}" for k in range(1, min(4, len(lw)) + 1)]
+
+
+def _suffix(word):
+    lw = word.lower()
+    return [f"s{k}={lw[-k:]}" for k in range(1, min(4, len(lw)) + 1)]
+
+
+def _shape(word):
+    return ["shape=" + word_shape(word)]
+
+
+def _short_shape(word):
+    return ["sshape=" + _RUNS.sub(r"\1", word_shape(word))]
+
+
+def _flags(word):
+    f = []
+    if word[:1].isupper():
+        f.append("initcap")
+    if word.isupper():
+        f.append("allcap")
+    elif not word.islower() and word.lower() != word:
+        f.append("hascap")
+    if _DIGIT.search(word):
+        f.append("digit")
+        if word.isdigit():
+            f.append("alldigit")
+    if "-" in word:
+        f.append("hyphen")
+    if _PUNCT.search(word):
+        f.append("punct")
+        if _ALLPUNCT.match(word):
+            f.append("allpunct")
+    return f
+
+
+BUILTIN_TEMPLATES: dict[str, Callable[[str], list]] = {
+    "lower": _lower,
+    "prefix": _prefix,
+    "suffix": _suffix,
+    "shape": _shape,
+    "short_shape": _short_shape,
+    "flags": _flags,
+}
+
+
+def resolve_templates(templates) -> list[Callable[[str], list]]:
+    """Turn template names (built-in, or ``"module:qualname"``) and callables into callables."""
+    if templates is None:
+        templates = DEFAULT_TEMPLATES
+    if isinstance(templates, str) or callable(templates):
+        templates = [templates]
+    out = []
+    for t in templates:
+        if callable(t):
+            out.append(t)
+        elif isinstance(t, str) and t in BUILTIN_TEMPLATES:
+            out.append(BUILTIN_TEMPLATES[t])
+        elif isinstance(t, str) and ":" in t:
+            mod, _, qual = t.partition(":")
+            obj = importlib.import_module(mod)
+            for part in qual.split("."):
+                obj = getattr(obj, part)
+            out.append(obj)
+        else:
+            raise ValueError(f"unknown feature template {t!r}: expected one of "
+                             f"{sorted(BUILTIN_TEMPLATES)}, a callable word -> list of str, "
+                             f"or 'module:function'")
+    return out
+
+
+def template_names(templates) -> list[str]:
+    """JSON-able names of ``templates`` (for saving a model).
+
+    Raises
+    ------
+    ValueError
+        For a callable that cannot be imported back by name (a lambda or a local function).
+    """
+    if templates is None:
+        return list(DEFAULT_TEMPLATES)
+    if isinstance(templates, str) or callable(templates):
+        templates = [templates]
+    names = []
+    for t in templates:
+        if isinstance(t, str):
+            names.append(t)
+            continue
+        name = next((k for k, v in BUILTIN_TEMPLATES.items() if v is t), None)
+        if name is None:
+            qual = getattr(t, "__qualname__", "")
+            mod = getattr(t, "__module__", None)
+            if not mod or "<" in qual:
+                raise ValueError(f"template {t!r} cannot be saved: use a module-level function "
+                                 f"(saved as 'module:qualname'), not a lambda or local function")
+            name = f"{mod}:{qual}"
+        names.append(name)
+    return names
+
+
+def word_features(word: str, templates=None) -> list[str]:
+    """Feature strings of one word type (duplicates removed, order kept).
+
+    >>> word_features("Dogs", ["lower", "suffix"])
+    ['w=dogs', 's1=s', 's2=gs', 's3=ogs', 's4=dogs']
+    """
+    if word in _PAD_FEATURES:
+        return list(_PAD_FEATURES[word])
+    funcs = resolve_templates(templates)
+    return _apply(word, funcs)
+
+
+def _default_features(word):
+    """All built-in templates in one pass (the common case, kept fast)."""
+    lw = word.lower()
+    n = len(lw)
+    shape = word_shape(word)
+    feats = ["w=" + lw]
+    if n >= 1:
+        feats += ["p1=" + lw[:1], "s1=" + lw[-1:]]
+    if n >= 2:
+        feats += ["p2=" + lw[:2], "s2=" + lw[-2:]]
+    if n >= 3:
+        feats += ["p3=" + lw[:3], "s3=" + lw[-3:]]
+    if n >= 4:
+        feats += ["p4=" + lw[:4], "s4=" + lw[-4:]]
+    feats += ["shape=" + shape, "sshape=" + _RUNS.sub(r"\1", shape)]
+    feats += _flags(word)
+    return feats
+
+
+_DEFAULT_FUNCS = [BUILTIN_TEMPLATES[t] for t in DEFAULT_TEMPLATES]
+
+
+def _apply(word, funcs):
+    if word in _PAD_FEATURES:
+        return list(_PAD_FEATURES[word])
+    if funcs == _DEFAULT_FUNCS:
+        return _default_features(word)
+    feats = []
+    for f in funcs:
+        feats.extend(f(word))
+    return list(dict.fromkeys(feats))
+
+
+def stable_hash(strings: Sequence[str]) -> np.ndarray:
+    """Deterministic 32-bit hashes (CRC-32) of strings, int64; same across runs and machines."""
+    return np.fromiter((zlib.crc32(s.encode("utf-8")) for s in strings), dtype=np.int64,
+                       count=len(strings))
+
+
+class TypeFeaturizer:
+    """Sparse type x base-feature table, built and extended one word type at a time.
+
+    Parameters
+    ----------
+    templates : sequence of str or callable, optional
+        Feature templates (see the module docstring); default :data:`DEFAULT_TEMPLATES`.
+    hashing : bool, default=False
+        When True, base features are identified by :func:`stable_hash` of their string (no
+        feature vocabulary, unseen features of new words still count); when False by their
+        index in :attr:`features`, built from the words seen in :meth:`fit`, and features of
+        new words that were never seen are dropped.
+
+    Attributes
+    ----------
+    types : list of str
+        The known word types; ``types[0]`` and ``types[1]`` are the padding pseudo types.
+    features : list of str
+        Base feature vocabulary (dictionary mode).
+    type_ptr, type_feature : ndarray
+        CSR rows of the type x base-feature table (int64 row pointers, int64 base ids).
+    """
+
+    def __init__(self, templates=None, hashing: bool = False):
+        self.templates = templates
+        self.hashing = bool(hashing)
+        self._funcs = resolve_templates(templates)
+        self.types: list[str] = []
+        self.type_index: dict[str, int] = {}
+        self.features: list[str] = []
+        self.feature_index: dict[str, int] = {}
+        self.type_ptr = np.zeros(1, dtype=np.int64)
+        self.type_feature = np.zeros(0, dtype=np.int64)
+        self._add_types([PAD_LEFT, PAD_RIGHT], grow=True)
+
+    # -- building
+    def _rows(self, words, grow):
+        feats = [_apply(w, self._funcs) for w in words]
+        lengths = np.fromiter(map(len, feats), dtype=np.int64, count=len(feats))
+        flat = [f for fs in feats for f in fs]  # per type, not per token
+        if self.hashing:
+            ids = stable_hash(flat)
+        else:
+            index = self.feature_index
+            if grow:
+                for f in flat:
+                    if f not in index:
+                        index[f] = len(self.features)
+                        self.features.append(f)
+            ids = np.fromiter(map(index.get, flat, [-1] * len(flat)), dtype=np.int64,
+                              count=len(flat))
+        return lengths, ids
+
+    def _add_types(self, words, grow):
+        lengths, ids = self._rows(words, grow)
+        start = len(self.types)
+        for i, w in enumerate(words):
+            self.type_index[w] = start + i
+        self.types.extend(words)
+        ptr = np.concatenate([self.type_ptr, self.type_ptr[-1] + np.cumsum(lengths)])
+        self.type_ptr = ptr.astype(np.int64)
+        self.type_feature = np.concatenate([self.type_feature, ids])
+
+    def fit(self, flat_tokens: Sequence[str]) -> "TypeFeaturizer":
+        """Add every distinct word of ``flat_tokens`` as a known type (growing the feature
+        vocabulary)."""
+        new = [w for w in dict.fromkeys(flat_tokens) if w not in self.type_index]
+        if new:
+            self._add_types(new, grow=True)
+        return self
+
+    def lookup(self, flat_tokens: Sequence[str]):
+        """Type ids of ``flat_tokens`` and the CSR table covering them.
+
+        Known types keep their ids; unseen types are featurized now (once per distinct type)
+        and appended *to a copy* of the table, so the fitted featurizer does not grow at
+        prediction time.
+
+        Returns
+        -------
+        type_ids : ndarray of shape (n_tokens,), int64
+        type_ptr, type_feature : ndarray
+            CSR table whose rows cover every id in ``type_ids`` (and the padding types 0, 1).
+        """
+        tokens = list(flat_tokens)
+        ids = np.fromiter(map(self.type_index.get, tokens, [-1] * len(tokens)), dtype=np.int64,
+                          count=len(tokens))
+        missing = np.flatnonzero(ids < 0)
+        if not missing.size:
+            return ids, self.type_ptr, self.type_feature
+        miss = np.asarray([tokens[i] for i in missing.tolist()], dtype=object)
+        uniq, inverse = np.unique(miss, return_inverse=True)
+        lengths, fids = self._rows(uniq.tolist(), grow=False)
+        n_known = len(self.types)
+        ids[missing] = n_known + inverse.ravel()
+        ptr = np.concatenate([self.type_ptr, self.type_ptr[-1] + np.cumsum(lengths)])
+        return ids, ptr.astype(np.int64), np.concatenate([self.type_feature, fids])
+
+    # -- persistence
+    def to_state(self):
+        arrays = {"type_ptr": self.type_ptr, "type_feature": self.type_feature}
+        meta = {"templates": template_names(self.templates), "hashing": self.hashing,
+                "types": self.types[2:], "features": self.features}
+        return arrays, meta
+
+    @classmethod
+    def from_state(cls, arrays, meta) -> "TypeFeaturizer":
+        tf = cls(meta["templates"], hashing=meta["hashing"])
+        tf.types = [PAD_LEFT, PAD_RIGHT] + list(meta["types"])
+        tf.type_index = {w: i for i, w in enumerate(tf.types)}
+        tf.features = list(meta["features"])
+        tf.feature_index = {f: i for i, f in enumerate(tf.features)}
+        tf.type_ptr = np.asarray(arrays["type_ptr"], dtype=np.int64)
+        tf.type_feature = np.asarray(arrays["type_feature"], dtype=np.int64)
+        if tf.type_ptr.shape[0] != len(tf.types) + 1:
+            raise ValueError(f"feature table has {tf.type_ptr.shape[0] - 1} rows but "
+                             f"{len(tf.types)} types")
+        return tf
+
+
+# ============================================================================ feature space
+def normalize_window(window, what="window") -> tuple[int, ...]:
+    """``2`` -> ``(-2, -1, 0, 1, 2)``; a sequence of ints is kept (sorted, unique)."""
+    if isinstance(window, (int, np.integer)):
+        if window < 0:
+            raise ValueError(f"{what} must be >= 0 or a sequence of offsets, got {window}")
+        return tuple(range(-int(window), int(window) + 1))
+    try:
+        offs = tuple(sorted({int(o) for o in window}))
+    except TypeError:
+        raise TypeError(f"{what} must be an int or a sequence of int offsets, got {window!r}")
+    if not offs:
+        raise ValueError(f"{what} must hold at least one offset, got {window!r}")
+    return offs
+
+
+_MIX_A = np.uint64(0x9E3779B97F4A7C15)
+_MIX_B = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _hash_mix(base_hash, column: int, offset: int, n_features: int) -> np.ndarray:
+    """Feature index of (column, window offset, base feature hash) in a table of n_features."""
+    h = np.asarray(base_hash, dtype=np.uint64) * _MIX_A
+    h ^= np.uint64(((column * 1000003 + offset + 64) * int(_MIX_B)) & 0xFFFFFFFFFFFFFFFF)
+    h ^= h >> np.uint64(29)
+    return (h % np.uint64(n_features)).astype(np.int64)
+
+
+class Layout:
+    """Everything the kernels need about one batch of tokens.
+
+    tok_slot : int32 ndarray of shape (n_tokens, n_entries)
+        Slots (rows of the slot x attribute table) that token ``i`` activates, ``-1`` = none.
+        A slot is one (column, window offset, value) triple, e.g. (word, -1, type "the").
+    tok_val : float64 ndarray of shape (n_tokens, n_entries)
+        The value of each entry (1 for indicator features).
+    slot_ptr, slot_attr : CSR of the slot x attribute table (int64, int32)
+        The attributes (feature ids before they are paired with labels) of each slot.
+    """
+
+    __slots__ = ("tok_slot", "tok_val", "slot_ptr", "slot_attr", "offsets")
+
+    def __init__(self, tok_slot, tok_val, slot_ptr, slot_attr, offsets):
+        self.tok_slot = tok_slot
+        self.tok_val = tok_val
+        self.slot_ptr = slot_ptr
+        self.slot_attr = slot_attr
+        self.offsets = offsets
+
+    @property
+    def n_slots(self) -> int:
+        return self.slot_ptr.shape[0] - 1
+
+
+_EXTRA_DOC = """
+Per-token extra features (``extra``): a dict ``{name: value}``, every value aligned with the
+flattened tokens of the sentences (``n_tokens`` = total number of tokens), one of
+
+* ``int ndarray (n_tokens,)`` -- **categorical** ids (an HMM Viterbi state, a word cluster);
+  ``< 0`` means none.  Feature ``name=id`` at each window offset.
+* ``int ndarray (n_tokens, k)`` -- several categorical ids per token (all weight 1, ``< 0`` none).
+* ``(ids, weights)``: a tuple of ``int ndarray (n_tokens, k)`` and ``float ndarray (n_tokens, k)``
+  -- **weighted categorical** (top-k HMM posteriors): feature ``name=id`` with value ``weight``.
+* ``float ndarray (n_tokens,)`` or ``(n_tokens, d)`` -- **real-valued** features ``name[j]``.
+* ``list of lists of str``, one list per sentence -- a **string column** (POS tags for
+  chunking or NER): feature ``name=string``.
+
+Each extra is added at the window offsets ``extra_window`` (a sequence of ints, or a dict
+``{name: offsets}``); positions outside the sentence contribute nothing.  The same names and
+kinds must be given to ``predict`` as to ``fit``; ids or strings unseen in training are ignored.
+"""
+
+
+class FeatureSpace:
+    """Maps tokens (and per-token extras) to slots and attributes; holds the feature dictionary.
+
+    An *attribute* is an observation feature (``"s3=ing"`` at offset ``-1``, ``pos=NN`` at
+    ``0``, the bias); the labelers pair attributes with labels.  Attributes are identified by
+    a dictionary built in :meth:`fit` (kept when seen at least ``min_freq`` times in training)
+    or, when ``n_features`` is given, by hashing into ``n_features`` buckets (reproducible:
+    CRC-32 based, independent of the Python hash seed).
+    """ + _EXTRA_DOC
+
+    def __init__(self, templates=None, window=2, extra_window=(-1, 0, 1), min_freq: int = 1,
+                 n_features: int | None = None, bias: bool = True):
+        self.templates = templates
+        self.window = normalize_window(window)
+        self.extra_window = extra_window
+        self.min_freq = int(min_freq)
+        self.n_features = None if n_features is None else int(n_features)
+        self.bias = bool(bias)
+        if self.min_freq < 1:
+            raise ValueError(f"min_freq must be >= 1, got {min_freq}")
+        if self.n_features is not None and self.n_features < 1:
+            raise ValueError(f"n_features must be a positive int or None, got {n_features}")
+
+    # -- extras
+    def _extra_window(self, name):
+        ew = self.extra_window
+        if isinstance(ew, dict):
+            if name not in ew:
+                return normalize_window(0, f"extra_window[{name!r}]")
+            return normalize_window(ew[name], f"extra_window[{name!r}]")
+        return normalize_window(ew, "extra_window")
+
+    @staticmethod
+    def _parse_extra(name, value, n_tokens, offsets, spec=None):
+        """-> (kind, ids (n, k) int64, vals (n, k) float64, info) with info = n_values or vocab."""
+        where = f"extra[{name!r}]"
+        if isinstance(value, tuple) and len(value) == 2 and all(
+                isinstance(v, np.ndarray) for v in value):
+            ids, w = np.asarray(value[0]), np.asarray(value[1], dtype=np.float64)
+            if ids.ndim == 1:
+                ids, w = ids[:, None], w[:, None]
+            if ids.shape != w.shape or ids.shape[0] != n_tokens:
+                raise ValueError(f"{where}: weighted categorical ids and weights must both have "
+                                 f"shape (n_tokens={n_tokens}, k), got {ids.shape} and {w.shape}")
+            if not np.issubdtype(ids.dtype, np.integer):
+                raise TypeError(f"{where}: weighted categorical ids must be integers, got "
+                                f"{ids.dtype}")
+            kind = "weighted"
+            ids = ids.astype(np.int64)
+            vals = w
+        elif isinstance(value, np.ndarray):
+            if value.shape[:1] != (n_tokens,) or value.ndim > 2:
+                raise ValueError(f"{where} must have shape (n_tokens={n_tokens},) or "
+                                 f"(n_tokens, k), got {value.shape}; extras are aligned with the "
+                                 f"flattened tokens of X")
+            arr = value if value.ndim == 2 else value[:, None]
+            if np.issubdtype(arr.dtype, np.integer):
+                kind = "categorical"
+                ids = arr.astype(np.int64)
+                vals = np.ones(ids.shape, dtype=np.float64)
+            elif np.issubdtype(arr.dtype, np.floating) or arr.dtype == bool:
+                kind = "dense"
+                vals = arr.astype(np.float64)
+                if not np.isfinite(vals).all():
+                    raise ValueError(f"{where} holds NaN or inf")
+                ids = np.broadcast_to(np.arange(arr.shape[1], dtype=np.int64), arr.shape).copy()
+            else:
+                raise TypeError(f"{where}: expected an int or float array, got dtype {arr.dtype}")
+        elif isinstance(value, (list, tuple)):
+            flat, offs = _flatten_lists(value, where)
+            if not np.array_equal(offs, offsets):
+                raise ValueError(f"{where}: a string column must have one list per sentence with "
+                                 f"one string per token; its lengths differ from X's")
+            kind = "strings"
+            if spec is None:
+                vocab = sorted(set(flat))
+            else:
+                vocab = spec["vocab"]
+            index = {s: i for i, s in enumerate(vocab)}
+            ids = np.fromiter(map(index.get, flat, [-1] * len(flat)), dtype=np.int64,
+                              count=len(flat))[:, None]
+            vals = np.ones(ids.shape, dtype=np.float64)
+            return kind, ids, vals, vocab
+        else:
+            raise TypeError(f"{where}: expected an int array (categorical), (ids, weights) "
+                            f"arrays, a float array (real-valued) or a list of string lists, got "
+                            f"{type(value).__name__}")
+        if spec is not None:
+            if spec["kind"] != kind:
+                raise ValueError(f"{where} was {spec['kind']} in fit but is {kind} now")
+            if kind == "dense" and ids.shape[1] != spec["n_values"]:
+                raise ValueError(f"{where} had {spec['n_values']} columns in fit but has "
+                                 f"{ids.shape[1]} now")
+            info = spec["n_values"]
+        else:
+            info = int(ids.shape[1]) if kind == "dense" else int(max(ids.max(initial=-1), -1) + 1)
+        return kind, ids, vals, info
+
+    # -- fit / transform
+    def fit(self, flat_tokens, offsets, extra=None) -> "FeatureSpace":
+        """Build the type table and the feature dictionary from training tokens.
+
+        Returns self; ``transform`` of the same data is then available as :attr:`train_layout_`.
+        """
+        self.featurizer_ = TypeFeaturizer(self.templates, hashing=self.n_features is not None)
+        self.featurizer_.fit(flat_tokens)
+        n_tokens = len(flat_tokens)
+        self.extra_specs_ = []
+        for name in sorted(extra or {}):
+            kind, ids, vals, info = self._parse_extra(name, extra[name], n_tokens, offsets)
+            spec = {"name": name, "kind": kind, "window": list(self._extra_window(name))}
+            if kind == "strings":
+                spec["vocab"] = info
+                spec["n_values"] = len(info)
+            else:
+                spec["n_values"] = max(int(info), 1)
+            self.extra_specs_.append(spec)
+        # provisional attribute ids (dictionary mode): word block, then each extra, then bias
+        n_base = len(self.featurizer_.features)
+        start = len(self.window) * n_base
+        for spec in self.extra_specs_:
+            spec["attr_start"] = start
+            start += len(spec["window"]) * spec["n_values"]
+        self.bias_attr_ = start
+        n_prov = start + 1 if self.n_features is None else self.n_features
+        self.attr_map_ = np.arange(n_prov, dtype=np.int64)
+        layout, _ = self._layout(flat_tokens, offsets, extra, fitting=True)
+        # frequency cutoff: attribute count = number of tokens whose entries activate it
+        used = layout.tok_slot[layout.tok_slot >= 0]
+        slot_count = np.bincount(used, minlength=layout.n_slots)
+        slot_len = np.diff(layout.slot_ptr)
+        attr_count = np.bincount(layout.slot_attr, weights=np.repeat(slot_count, slot_len),
+                                 minlength=n_prov)
+        keep = attr_count >= self.min_freq
+        self.attr_map_ = np.full(n_prov, -1, dtype=np.int64)
+        self.attr_map_[keep] = np.arange(int(keep.sum()))
+        self.n_attributes_ = int(keep.sum())
+        self.train_layout_ = _remap_layout(layout, self.attr_map_)
+        return self
+
+    def transform(self, flat_tokens, offsets, extra=None) -> Layout:
+        """Slots and attributes of new tokens (unseen word types are featurized here)."""
+        layout, _ = self._layout(flat_tokens, offsets, extra, fitting=False)
+        return _remap_layout(layout, self.attr_map_)
+
+    def _layout(self, flat_tokens, offsets, extra, fitting):
+        from ._crf_kernels import gather_column
+
+        n_tokens = len(flat_tokens)
+        offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+        extra = dict(extra or {})
+        names = [s["name"] for s in self.extra_specs_]
+        if sorted(extra) != names:
+            raise ValueError(f"extra features were {names} in fit but got {sorted(extra)}; "
+                             f"pass the same names to fit and predict")
+        tf = self.featurizer_
+        if fitting:
+            type_ids = np.fromiter(map(tf.type_index.__getitem__, flat_tokens), dtype=np.int64,
+                                   count=n_tokens)
+            ptr, feat = tf.type_ptr, tf.type_feature
+        else:
+            type_ids, ptr, feat = tf.lookup(flat_tokens)
+        # only the types present (and the two padding types) get slots
+        used, local = np.unique(np.concatenate([[0, 1], type_ids]), return_inverse=True)
+        local = local.ravel()[2:].astype(np.int64)
+        n_used = used.shape[0]
+        lengths = ptr[used + 1] - ptr[used]
+        rows = np.repeat(np.arange(n_used), lengths)
+        gather = np.repeat(ptr[used] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) \
+            + np.arange(int(lengths.sum()))
+        base = feat[gather]
+        known = base >= 0
+        base, rows = base[known], rows[known]
+        row_len = np.bincount(rows, minlength=n_used)
+        n_base = len(tf.features)
+        win = self.window
+        slot_lens = [np.tile(row_len, len(win))]
+        slot_attrs = []
+        for oi, o in enumerate(win):
+            if self.n_features is None:
+                slot_attrs.append(oi * n_base + base)
+            else:
+                slot_attrs.append(_hash_mix(base, 0, o, self.n_features))
+        n_entries = len(win) + int(self.bias)
+        columns = []
+        for spec in self.extra_specs_:
+            kind, ids, vals, _ = self._parse_extra(spec["name"], extra[spec["name"]], n_tokens,
+                                                   offsets, spec=spec)
+            columns.append((spec, ids, vals))
+            n_entries += len(spec["window"]) * ids.shape[1]
+        tok_slot = np.full((n_tokens, n_entries), -1, dtype=np.int32)
+        tok_val = np.zeros((n_tokens, n_entries), dtype=np.float64)
+        gather_column(local[:, None], np.ones((n_tokens, 1)), offsets, np.asarray(win, np.int64),
+                      0, n_used, n_used, 0, 1, tok_slot, tok_val, 0)
+        slot_base = len(win) * n_used
+        col = len(win)
+        for ci, (spec, ids, vals) in enumerate(columns):
+            ew = spec["window"]
+            nv = spec["n_values"]
+            gather_column(ids, vals, offsets, np.asarray(ew, np.int64), slot_base, nv, nv,
+                          -1, -1, tok_slot, tok_val, col)
+            col += len(ew) * ids.shape[1]
+            slot_base += len(ew) * nv
+            slot_lens.append(np.ones(len(ew) * nv, dtype=np.int64))
+            if self.n_features is None:
+                slot_attrs.append(spec["attr_start"] + np.arange(len(ew) * nv))
+            else:
+                keys = [f"{spec['name']}|{o}|{v}" for o in ew for v in (
+                    spec["vocab"] if spec["kind"] == "strings" else range(nv))]
+                slot_attrs.append(_hash_mix(stable_hash(keys), ci + 1, 0, self.n_features))
+        if self.bias:
+            tok_slot[:, col] = slot_base
+            tok_val[:, col] = 1.0
+            slot_base += 1
+            slot_lens.append(np.ones(1, dtype=np.int64))
+            slot_attrs.append(np.array([self.bias_attr_ if self.n_features is None else
+                                        _hash_mix(stable_hash(["__bias__"]), 999, 0,
+                                                  self.n_features)[0]], dtype=np.int64))
+        slot_len = np.concatenate(slot_lens)
+        slot_ptr = np.zeros(slot_len.shape[0] + 1, dtype=np.int64)
+        np.cumsum(slot_len, out=slot_ptr[1:])
+        slot_attr = np.concatenate(slot_attrs).astype(np.int64)
+        return Layout(tok_slot, tok_val, slot_ptr, slot_attr, offsets), type_ids
+
+    # -- persistence
+    def to_state(self):
+        arrays, meta = self.featurizer_.to_state()
+        arrays = {"featurizer_" + k: v for k, v in arrays.items()}
+        arrays["attr_map"] = self.attr_map_
+        meta = {"featurizer": meta, "window": list(self.window),
+                "extra_window": self.extra_window if not isinstance(self.extra_window, tuple)
+                else list(self.extra_window),
+                "min_freq": self.min_freq, "n_features": self.n_features, "bias": self.bias,
+                "extra_specs": self.extra_specs_, "bias_attr": int(self.bias_attr_),
+                "n_attributes": self.n_attributes_}
+        return arrays, meta
+
+    @classmethod
+    def from_state(cls, arrays, meta) -> "FeatureSpace":
+        fs = cls(meta["featurizer"]["templates"], meta["window"], meta["extra_window"],
+                 meta["min_freq"], meta["n_features"], meta["bias"])
+        fs.featurizer_ = TypeFeaturizer.from_state(
+            {k[len("featurizer_"):]: v for k, v in arrays.items() if k.startswith("featurizer_")},
+            meta["featurizer"])
+        fs.attr_map_ = np.asarray(arrays["attr_map"], dtype=np.int64)
+        fs.extra_specs_ = meta["extra_specs"]
+        fs.bias_attr_ = meta["bias_attr"]
+        fs.n_attributes_ = meta["n_attributes"]
+        return fs
+
+
+def _flatten_lists(value, where):
+    from .data import flatten
+
+    try:
+        flat, offs = flatten(value)
+    except TypeError as e:
+        raise TypeError(f"{where}: {e}") from None
+    return flat, offs
+
+
+def _remap_layout(layout: Layout, attr_map: np.ndarray) -> Layout:
+    """Map provisional attribute ids to final ones, dropping the unknown / pruned (-1)."""
+    a = layout.slot_attr
+    ok = (a >= 0) & (a < attr_map.shape[0])
+    mapped = np.full(a.shape, -1, dtype=np.int64)
+    mapped[ok] = attr_map[a[ok]]
+    keep = mapped >= 0
+    n_slots = layout.n_slots
+    rows = np.repeat(np.arange(n_slots), np.diff(layout.slot_ptr))
+    new_len = np.bincount(rows[keep], minlength=n_slots)
+    ptr = np.zeros(n_slots + 1, dtype=np.int64)
+    np.cumsum(new_len, out=ptr[1:])
+    return Layout(layout.tok_slot, layout.tok_val, ptr, mapped[keep].astype(np.int32),
+                  layout.offsets)

@@ -1,0 +1,218 @@
+"""NLTK's tagged corpora as :class:`Corpus` objects, read by NLTK's own corpus readers from an
+NLTK data directory (``<data>/nltk_data``), optionally mapped to the universal tagset with
+NLTK's ``map_tag``."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Sequence
+
+from .corpus import Corpus
+
+__all__ = ["load_nltk", "NLTK_CORPORA", "nltk_data_dir"]
+
+NLTK_CORPORA = ("treebank", "conll2000", "brown", "conll2002", "nps_chat")
+# source tagset of each corpus's POS column, as nltk.tag.map_tag names it
+_TAGSETS = {"treebank": "wsj", "conll2000": "wsj", "brown": "brown", "nps_chat": "wsj"}
+
+
+def nltk_data_dir(data_dir=None) -> Path | None:
+    """The NLTK data directory: ``data_dir/nltk_data`` when it exists, else ``data_dir``
+    itself when it holds ``corpora/``; with ``data_dir=None``, from ``HMMTL_DATA``, else
+    None (NLTK's default search path)."""
+    if data_dir is None:
+        data_dir = os.environ.get("HMMTL_DATA")
+        if not data_dir:
+            return None
+    root = Path(data_dir)
+    if (root / "nltk_data").is_dir():
+        return (root / "nltk_data").resolve()
+    if (root / "corpora").is_dir() or (root / "taggers").is_dir():
+        return root.resolve()
+    raise FileNotFoundError(f"{root} holds neither nltk_data/ nor corpora/; pass the HMMTL_DATA "
+                            f"folder (with nltk_data/ inside) or an NLTK data directory")
+
+
+@contextmanager
+def _search_path(root: Path | None):
+    """Put ``root`` first on NLTK's data path for the duration (readers open their zip files
+    lazily and map_tag loads its tables on first use, both through this path)."""
+    import nltk
+
+    if root is None:
+        yield
+        return
+    entry = str(root)
+    nltk.data.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        nltk.data.path.remove(entry)
+
+
+def _find(resource: str):
+    import nltk
+
+    try:
+        return nltk.data.find(resource)
+    except LookupError:
+        raise FileNotFoundError(f"NLTK resource {resource!r} not found in {nltk.data.path[:3]}; "
+                                f"set HMMTL_DATA or pass data_dir") from None
+
+
+def _reader(name: str):
+    from nltk.corpus.reader import (BracketParseCorpusReader, CategorizedTaggedCorpusReader,
+                                    ConllChunkCorpusReader, NPSChatCorpusReader)
+
+    # same arguments as the loaders in nltk.corpus
+    if name == "treebank":
+        return BracketParseCorpusReader(_find("corpora/treebank.zip/treebank/combined/"),
+                                        r"wsj_.*\.mrg", tagset="wsj", encoding="ascii")
+    if name == "conll2000":
+        return ConllChunkCorpusReader(_find("corpora/conll2000.zip/conll2000/"),
+                                      ["train.txt", "test.txt"], ("NP", "VP", "PP"),
+                                      tagset="wsj", encoding="ascii")
+    if name == "brown":
+        return CategorizedTaggedCorpusReader(_find("corpora/brown.zip/brown/"), r"c[a-z]\d\d",
+                                             cat_file="cats.txt", tagset="brown",
+                                             encoding="ascii")
+    if name == "conll2002":
+        return ConllChunkCorpusReader(_find("corpora/conll2002.zip/conll2002/"),
+                                      r".*\.(test|train).*", ("LOC", "PER", "ORG", "MISC"),
+                                      encoding="utf-8")
+    if name == "nps_chat":
+        return NPSChatCorpusReader(_find("corpora/nps_chat.zip/nps_chat/"),
+                                   r"(?!README|\.).*\.xml", tagset="wsj")
+    raise ValueError(f"unknown NLTK corpus {name!r}; expected one of {NLTK_CORPORA}")
+
+
+def _fileids(name: str, reader, split) -> list[tuple[str, str]]:
+    """(fileid, domain) pairs to read."""
+    if name == "treebank":
+        if split is not None:
+            raise ValueError(f"{name} has no splits; got split={split!r}, expected None")
+        return [(f, "wsj") for f in reader.fileids()]
+    if name == "nps_chat":
+        files = reader.fileids()
+        wanted = files if split is None else [split] if isinstance(split, str) else list(split)
+        bad = [f for f in wanted if f not in files]
+        if bad:
+            raise ValueError(f"nps_chat splits are its files {files}, got {bad}")
+        return [(f, "chat") for f in wanted]
+    if name == "conll2000":
+        splits = {"train": "train.txt", "test": "test.txt"}
+        wanted = list(splits) if split is None else [split] if isinstance(split, str) else split
+        bad = [s for s in wanted if s not in splits]
+        if bad:
+            raise ValueError(f"conll2000 splits are 'train' and 'test', got {bad}")
+        return [(splits[s], "wsj") for s in wanted]
+    if name == "conll2002":
+        files = reader.fileids()
+        wanted = [split] if isinstance(split, str) else files if split is None else list(split)
+        out = []
+        for s in wanted:
+            matched = [f for f in files if f == s or f.split(".")[0] == s]
+            if not matched:
+                raise ValueError(f"conll2002 split {s!r} is not one of {files} or esp / ned")
+            out.extend((f, f.split(".")[0]) for f in matched)
+        return out
+    # brown: splits are categories
+    categories = reader.categories()
+    wanted = categories if split is None else [split] if isinstance(split, str) else list(split)
+    bad = [c for c in wanted if c not in categories]
+    if bad:
+        raise ValueError(f"brown categories {bad} do not exist; expected some of {categories}")
+    wanted = set(wanted)
+    out = []
+    for f in reader.fileids():
+        cats = reader.categories(f)
+        if wanted.intersection(cats):
+            out.append((f, cats[0]))
+    return out
+
+
+def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None,
+              tagset: str | None = None, *, drop_traces: bool = True) -> Corpus:
+    """Load one of NLTK's tagged corpora through NLTK's own readers.
+
+    Parameters
+    ----------
+    name : {"treebank", "conll2000", "brown", "conll2002", "nps_chat"}
+        ``treebank``: the Penn Treebank WSJ sample, columns ``word, pos``.
+        ``conll2000``: WSJ chunking, columns ``word, pos, chunk`` (IOB2).
+        ``brown``: Brown corpus, columns ``word, pos`` (Brown tagset), domain = category.
+        ``conll2002``: Spanish / Dutch NER, columns ``word, pos, ner`` (IOB2), domain =
+        ``esp`` / ``ned``.
+        ``nps_chat``: chat posts, columns ``word, pos`` (PTB tags), domain ``chat``.
+    data_dir : path, optional
+        The ``HMMTL_DATA`` folder (NLTK data in its ``nltk_data/``) or an NLTK data
+        directory.  Default: ``HMMTL_DATA``, else NLTK's own search path.
+    split : str or list of str, optional
+        conll2000: ``"train"`` / ``"test"``; conll2002: a file (``"esp.train"``) or a
+        language (``"ned"``); brown: one or more categories; nps_chat: one or more of its
+        files (``"10-19-20s_706posts.xml"``).  None: everything.
+    tagset : {None, "universal"}
+        Map the POS column to the 12 universal tags with ``nltk.tag.map_tag`` (table
+        ``taggers/universal_tagset`` in the data directory).
+    drop_traces : bool, default True
+        treebank only: drop the ``-NONE-`` tokens (traces and empty elements), which are not
+        words of the text; taggers are trained and evaluated without them.  A sentence made
+        only of traces would be dropped whole (none is in the sample).
+
+    Returns
+    -------
+    Corpus
+        ``format="conll"``; ``doc_ids`` are NLTK file ids, ``sent_ids`` ``fileid:k``.
+    """
+    if tagset not in (None, "universal"):
+        raise ValueError(f"tagset must be None or 'universal', got {tagset!r}")
+    if tagset == "universal" and name not in _TAGSETS:
+        raise ValueError(f"{name} POS tags have no universal mapping in NLTK; use tagset=None")
+    root = nltk_data_dir(data_dir)
+    with _search_path(root):
+        reader = _reader(name)
+        words, tags, third = [], [], []
+        domains, sent_ids, doc_ids = [], [], []
+        for fileid, domain in _fileids(name, reader, split):
+            if name in ("conll2000", "conll2002"):
+                sents = reader.iob_sents(fileid)
+            elif name == "nps_chat":
+                sents = reader.tagged_posts(fileid)
+            else:
+                sents = reader.tagged_sents(fileid)
+            k = 0
+            for sent in sents:
+                if name == "treebank" and drop_traces:
+                    sent = [wt for wt in sent if wt[1] != "-NONE-"]
+                if not sent:
+                    continue
+                columns = list(zip(*sent))
+                words.append(list(columns[0]))
+                tags.append(list(columns[1]))
+                if len(columns) > 2:
+                    third.append(list(columns[2]))
+                k += 1
+                domains.append(domain)
+                sent_ids.append(f"{fileid}:{k}")
+                doc_ids.append(fileid)
+        if tagset == "universal":
+            from nltk.tag import map_tag
+
+            source = _TAGSETS[name]
+            distinct = {t for s in tags for t in s}
+            table = {t: map_tag(source, "universal", t) for t in distinct}
+            tags = [list(map(table.__getitem__, s)) for s in tags]
+    columns = {"word": words, "pos": tags}
+    label = "pos"
+    if name == "conll2000":
+        columns["chunk"], label = third, "chunk"
+    elif name == "conll2002":
+        columns["ner"], label = third, "ner"
+    where = f"nltk:{name}"
+    if split:
+        where += ":" + (split if isinstance(split, str) else "+".join(split))
+    return Corpus(columns=columns, word_column="word", domains=domains, sent_ids=sent_ids,
+                  doc_ids=doc_ids, source=where,
+                  label_column=label, format="conll", layout={"sep": " "})

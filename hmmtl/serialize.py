@@ -1,0 +1,559 @@
+"""Model files: one safe format for every hmmtl model.
+
+A model file is a zip archive with two members:
+
+``arrays.npz``
+    The model's arrays in NumPy's ``.npz`` format, written with ``allow_pickle=False`` and
+    read back with ``allow_pickle=False``: numbers and fixed-width strings only, never
+    Python objects.
+``manifest.json``
+    ``format`` / ``format_version``, the hmmtl version that wrote it, the model class
+    (module and qualified name, resolved only against the registry of hmmtl model classes
+    below), the model's JSON metadata (parameters, vocabularies, label sets, feature
+    templates), the name, shape and dtype of every array, and the SHA-256 of the
+    ``arrays.npz`` payload.
+
+Nothing in a file is ever imported or executed: the class name selects an entry of
+:data:`MODEL_CLASSES`, the arrays are plain data and the metadata is JSON.
+
+Every model class implements the protocol
+
+* ``_get_state(self) -> (arrays: dict[str, ndarray], meta: dict)``
+* ``@classmethod _from_state(cls, arrays, meta) -> model``
+
+and usually ``save(self, path)`` / ``load(cls, path)`` as one-line wrappers around
+:func:`save` and :func:`load`.  A model made of other models (a pipeline holding an HMM and a
+CRF) stores its parts in the same file with :func:`pack_nested` / :func:`unpack_nested`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import json
+import os
+import re
+import struct
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MODEL_CLASSES",
+    "ModelFileError",
+    "load",
+    "pack_nested",
+    "read_manifest",
+    "register_model",
+    "save",
+    "unpack_nested",
+]
+
+FORMAT = "hmmtl-model"
+FORMAT_VERSION = 1
+
+_ARRAYS_MEMBER = "arrays.npz"
+_MANIFEST_MEMBER = "manifest.json"
+# Fixed member timestamps so that the same model always gives the same bytes.
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")
+_NESTED_SEP = "/"
+
+#: Model classes a file may name: qualified name -> module, or the class itself once
+#: registered with :func:`register_model`.  Only these are ever resolved at load time.
+MODEL_CLASSES: dict[str, str | type] = {
+    "CategoricalHMM": "hmmtl.hmm",
+    "MultiDomainHMM": "hmmtl.hmm",
+    "LinearChainCRF": "hmmtl.crf",
+    "AveragedPerceptron": "hmmtl.crf",
+    "Tagger": "hmmtl.transfer.pipeline",
+    "MultiTaskHMM": "hmmtl.transfer.multitask",
+}
+
+
+class ModelFileError(ValueError):
+    """A model file cannot be read: damaged, tampered with, of another version or class."""
+
+
+# ----------------------------------------------------------------------------- registry
+def register_model(cls: type | None = None, *, name: str | None = None):
+    """Allow ``cls`` to be saved and loaded (usable as a class decorator).
+
+    Parameters
+    ----------
+    cls : type
+        A class implementing ``_get_state`` and the classmethod ``_from_state``.
+    name : str, optional
+        The name written to files; defaults to ``cls.__qualname__``.
+
+    Examples
+    --------
+    >>> @register_model
+    ... class Lookup:
+    ...     def _get_state(self):
+    ...         return {}, {}
+    ...     @classmethod
+    ...     def _from_state(cls, arrays, meta):
+    ...         return cls()
+    >>> MODEL_CLASSES["Lookup"] is Lookup
+    True
+    >>> del MODEL_CLASSES["Lookup"]
+    """
+
+    def add(c: type) -> type:
+        if not (callable(getattr(c, "_get_state", None)) and callable(getattr(c, "_from_state", None))):
+            raise TypeError(f"{c.__qualname__} must define _get_state() and the classmethod "
+                            f"_from_state(arrays, meta) to be registered as a model class")
+        key = name or c.__qualname__
+        old = MODEL_CLASSES.get(key)
+        if isinstance(old, str) and old != c.__module__:
+            raise ValueError(f"model class name {key!r} is reserved for {old}.{key}; "
+                             f"register {c.__module__}.{key} under another name")
+        if isinstance(old, type) and old is not c and (old.__module__, old.__qualname__) != (
+                c.__module__, c.__qualname__):
+            raise ValueError(f"model class name {key!r} is already registered for "
+                             f"{old.__module__}.{old.__qualname__}")
+        MODEL_CLASSES[key] = c
+        return c
+
+    return add if cls is None else add(cls)
+
+
+def _class_key(cls: type) -> str:
+    """The registry name of ``cls``, or a TypeError saying how to register it."""
+    for key, entry in MODEL_CLASSES.items():
+        if entry is cls:
+            return key
+    key = cls.__qualname__
+    entry = MODEL_CLASSES.get(key)
+    if isinstance(entry, str) and entry == cls.__module__:
+        return key
+    raise TypeError(f"{cls.__module__}.{cls.__qualname__} is not a registered hmmtl model "
+                    f"class; decorate it with hmmtl.serialize.register_model to save it")
+
+
+def _resolve_class(key: Any, module: Any, source: str) -> type:
+    """Map a (name, module) pair read from a file to a registered class, importing nothing
+    but the hmmtl module the registry names."""
+    if not isinstance(key, str) or key not in MODEL_CLASSES:
+        known = ", ".join(sorted(MODEL_CLASSES))
+        raise ModelFileError(f"{source}: model class {key!r} is not an hmmtl model class "
+                             f"(known: {known})")
+    entry = MODEL_CLASSES[key]
+    if isinstance(entry, str):
+        if module != entry:
+            raise ModelFileError(f"{source}: model class {key!r} is said to live in module "
+                                 f"{module!r}, but hmmtl's {key} lives in {entry!r}")
+        try:
+            mod = importlib.import_module(entry)
+        except ImportError as exc:
+            raise ModelFileError(f"{source}: holds a {key}, but {entry} cannot be imported "
+                                 f"in this installation ({exc})") from exc
+        cls = getattr(mod, key.rpartition(".")[2], None)
+        if not isinstance(cls, type):
+            raise ModelFileError(f"{source}: holds a {key}, but {entry} does not define it "
+                                 f"in this hmmtl version")
+        return cls
+    if module != entry.__module__:
+        raise ModelFileError(f"{source}: model class {key!r} is said to live in module "
+                             f"{module!r}, but the registered {key} lives in "
+                             f"{entry.__module__!r}")
+    return entry
+
+
+# ----------------------------------------------------------------------------- state checks
+def _check_state(state: Any, cls: type) -> tuple[dict[str, np.ndarray], dict]:
+    if not (isinstance(state, tuple) and len(state) == 2):
+        raise TypeError(f"{cls.__qualname__}._get_state() must return (arrays, meta), got "
+                        f"{type(state).__name__}")
+    arrays, meta = state
+    if not isinstance(arrays, Mapping) or not isinstance(meta, Mapping):
+        raise TypeError(f"{cls.__qualname__}._get_state() must return (dict of arrays, dict), "
+                        f"got ({type(arrays).__name__}, {type(meta).__name__})")
+    out: dict[str, np.ndarray] = {}
+    for name, value in arrays.items():
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise ValueError(f"array name {name!r} is not allowed in a model file: use letters, "
+                             f"digits, '_', '.', '-', with '/' between nested parts")
+        arr = np.asarray(value)
+        if arr.dtype.hasobject:
+            raise TypeError(f"array {name!r} has dtype {arr.dtype}, which would need pickle; "
+                            f"store numbers or fixed-width strings (np.str_) instead")
+        out[name] = arr
+    try:
+        meta_text = json.dumps(meta, sort_keys=True, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{cls.__qualname__}._get_state() meta must be JSON-serializable: "
+                        f"{exc}") from exc
+    return out, json.loads(meta_text)
+
+
+def _array_entry(arr: np.ndarray) -> dict:
+    return {"shape": list(arr.shape), "dtype": arr.dtype.str}
+
+
+# ----------------------------------------------------------------------------- writing
+class _HashingWriter(io.RawIOBase):
+    """Write-through stream that hashes what passes; lets the array payload be streamed
+    into the archive (bounded memory) while its checksum is computed."""
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._pos = 0
+        self.sha256 = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        view = memoryview(b)
+        self.sha256.update(view)
+        self._raw.write(view)
+        self._pos += view.nbytes
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self._pos
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+
+def _zipinfo(name: str, compress: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.compress_type = compress
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _write_npz(stream, arrays: Mapping[str, np.ndarray]) -> None:
+    """The ``np.savez`` layout (one ``NAME.npy`` per array), written member by member with
+    ``allow_pickle=False`` so arbitrary names and large arrays go through."""
+    with zipfile.ZipFile(stream, mode="w", compression=zipfile.ZIP_STORED) as npz:
+        for name in sorted(arrays):
+            with npz.open(_zipinfo(name + ".npy", zipfile.ZIP_STORED), "w",
+                          force_zip64=True) as fh:
+                np.lib.format.write_array(fh, arrays[name], allow_pickle=False)
+
+
+def _build_manifest(model: Any, key: str, arrays: dict, meta: dict, digest: str) -> dict:
+    from . import __version__
+
+    cls = type(model)
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "hmmtl_version": __version__,
+        "class": {"name": key, "module": cls.__module__, "qualname": cls.__qualname__},
+        "arrays": {name: _array_entry(arrays[name]) for name in sorted(arrays)},
+        "arrays_sha256": digest,
+        "meta": meta,
+    }
+
+
+def save(model: Any, path: str | os.PathLike) -> Path:
+    """Write ``model`` to ``path`` as one hmmtl model file, atomically.
+
+    The file is written to a temporary file in the same folder and renamed over ``path``
+    only once complete, so a reader never sees half a file and an earlier model at ``path``
+    survives any failure.
+
+    Parameters
+    ----------
+    model : object
+        An instance of a registered model class (see :func:`register_model`).
+    path : str or path-like
+        Output file; its folder must exist.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    FileNotFoundError
+        The output folder does not exist (nothing is written).
+    TypeError
+        The model's class is not registered, or its state holds object arrays or
+        non-JSON metadata.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write model file {str(path)!r}: folder {str(folder)!r} "
+                                f"does not exist; create it first")
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write model file {str(path)!r}: it is a folder; "
+                                f"give a file name such as {str(path / 'model.hmmtl')!r}")
+    cls = type(model)
+    key = _class_key(cls)
+    arrays, meta = _check_state(model._get_state(), cls)
+
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, mode="w") as archive:
+                with archive.open(_zipinfo(_ARRAYS_MEMBER, zipfile.ZIP_STORED), "w",
+                                  force_zip64=True) as member:
+                    writer = _HashingWriter(member)
+                    _write_npz(writer, arrays)
+                manifest = _build_manifest(model, key, arrays, meta, writer.sha256.hexdigest())
+                archive.writestr(_zipinfo(_MANIFEST_MEMBER, zipfile.ZIP_DEFLATED),
+                                 json.dumps(manifest, indent=1, sort_keys=True,
+                                            ensure_ascii=False))
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp creates 0600; give the file the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+# ----------------------------------------------------------------------------- reading
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, struct.error, zipfile.LargeZipFile,
+               NotImplementedError, RuntimeError)
+
+
+def _open_archive(path: Path) -> zipfile.ZipFile:
+    source = str(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model file {source!r} does not exist")
+    if path.is_dir():
+        raise ModelFileError(f"{source}: is a folder, not an hmmtl model file")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if not head:
+        raise ModelFileError(f"{source}: is empty, not an hmmtl model file")
+    try:
+        return zipfile.ZipFile(path)
+    except _ZIP_ERRORS as exc:
+        if head == b"PK\x03\x04":
+            raise ModelFileError(f"{source}: the model file is truncated or damaged ({exc}); "
+                                 f"save the model again") from exc
+        raise ModelFileError(f"{source}: not an hmmtl model file (expected a zip archive "
+                             f"written by hmmtl save, got something else)") from exc
+
+
+def _read_manifest(archive: zipfile.ZipFile, source: str) -> dict:
+    names = set(archive.namelist())
+    # A cut-off model file can still open as a zip: the end record found is then that of
+    # the (uncompressed) inner arrays.npz, whose members are all NAME.npy.
+    if names and (_ARRAYS_MEMBER in names or all(n.endswith(".npy") for n in names)) and (
+            _MANIFEST_MEMBER not in names):
+        raise ModelFileError(f"{source}: the model file is truncated or damaged (no "
+                             f"{_MANIFEST_MEMBER} inside); save the model again")
+    for member in (_MANIFEST_MEMBER, _ARRAYS_MEMBER):
+        if member not in names:
+            raise ModelFileError(f"{source}: not an hmmtl model file (no {member} inside)")
+    try:
+        text = archive.read(_MANIFEST_MEMBER)
+        manifest = json.loads(text.decode("utf-8"))
+    except _ZIP_ERRORS as exc:
+        raise ModelFileError(f"{source}: the model file is truncated or damaged ({exc})") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ModelFileError(f"{source}: manifest.json is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelFileError(f"{source}: not an hmmtl model file (manifest format is "
+                             f"{manifest.get('format') if isinstance(manifest, dict) else None!r},"
+                             f" expected {FORMAT!r})")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"{source}: invalid model format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{source}: model format version {version} was written by a newer "
+                             f"hmmtl ({manifest.get('hmmtl_version', '?')}); this hmmtl reads "
+                             f"format version {FORMAT_VERSION}; upgrade hmmtl to load it")
+    for field, kind in (("class", dict), ("arrays", dict), ("arrays_sha256", str),
+                        ("meta", dict)):
+        if not isinstance(manifest.get(field), kind):
+            raise ModelFileError(f"{source}: manifest field {field!r} is missing or not a "
+                                 f"{kind.__name__}")
+    return manifest
+
+
+def read_manifest(path: str | os.PathLike) -> dict:
+    """The manifest of a model file (class, versions, arrays, meta), without loading arrays.
+
+    Raises
+    ------
+    ModelFileError
+        When ``path`` is not a readable hmmtl model file.
+    """
+    path = Path(path)
+    with _open_archive(path) as archive:
+        return _read_manifest(archive, str(path))
+
+
+def _read_arrays(archive: zipfile.ZipFile, manifest: dict, source: str) -> dict[str, np.ndarray]:
+    try:
+        payload = archive.read(_ARRAYS_MEMBER)
+    except _ZIP_ERRORS as exc:
+        raise ModelFileError(f"{source}: the model file is truncated or damaged ({exc}); "
+                             f"save the model again") from exc
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != manifest["arrays_sha256"]:
+        raise ModelFileError(f"{source}: checksum mismatch: the arrays were modified or "
+                             f"damaged after saving (sha256 {digest[:12]}..., manifest says "
+                             f"{str(manifest['arrays_sha256'])[:12]}...)")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+            for name in npz.files:
+                arrays[name] = npz[name]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise ModelFileError(f"{source}: holds object (pickled) arrays, which hmmtl never "
+                                 f"writes; refusing to load them") from exc
+        raise ModelFileError(f"{source}: arrays.npz is damaged ({exc})") from exc
+    except (*_ZIP_ERRORS, OSError) as exc:
+        raise ModelFileError(f"{source}: arrays.npz is damaged ({exc})") from exc
+    expected = manifest["arrays"]
+    if set(arrays) != set(expected):
+        missing = sorted(set(expected) - set(arrays))
+        extra = sorted(set(arrays) - set(expected))
+        raise ModelFileError(f"{source}: arrays do not match the manifest (missing {missing}, "
+                             f"unexpected {extra})")
+    for name, arr in arrays.items():
+        entry = expected[name]
+        if not isinstance(entry, dict) or _array_entry(arr) != {
+                "shape": entry.get("shape"), "dtype": entry.get("dtype")}:
+            raise ModelFileError(f"{source}: array {name!r} has shape {arr.shape} and dtype "
+                                 f"{arr.dtype.str}, but the manifest says {entry}")
+    return arrays
+
+
+def load(path: str | os.PathLike, expected_class: type | str | None = None) -> Any:
+    """Read a model written by :func:`save`.
+
+    Parameters
+    ----------
+    path : str or path-like
+    expected_class : type or str, optional
+        Fail unless the file holds an instance of this class (or a subclass of it).
+
+    Returns
+    -------
+    model
+        A new instance, built by the class's ``_from_state``.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ModelFileError
+        The file is not an hmmtl model file, is truncated or tampered with (checksum), was
+        written by a newer format version, names a class that is not an hmmtl model class,
+        holds another class than ``expected_class``, or contains object arrays.
+    """
+    path = Path(path)
+    source = str(path)
+    with _open_archive(path) as archive:
+        manifest = _read_manifest(archive, source)
+        info = manifest["class"]
+        key = info.get("name", info.get("qualname"))
+        cls = _resolve_class(key, info.get("module"), source)
+        if expected_class is not None:
+            if isinstance(expected_class, str):
+                ok, want = key == expected_class, expected_class
+            else:
+                ok, want = issubclass(cls, expected_class), expected_class.__qualname__
+            if not ok:
+                raise ModelFileError(f"{source}: holds a {key} model, expected a {want}; "
+                                     f"load it with hmmtl.load or {key}.load")
+        arrays = _read_arrays(archive, manifest, source)
+    try:
+        return cls._from_state(arrays, manifest["meta"])
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"{source}: cannot rebuild the {key} from the file "
+                             f"({type(exc).__name__}: {exc}); was it written by another "
+                             f"hmmtl version ({manifest.get('hmmtl_version', '?')})?") from exc
+
+
+# ----------------------------------------------------------------------------- nesting
+def pack_nested(children: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
+    """Gather the states of child models into one ``(arrays, meta)`` pair.
+
+    A model made of other models calls this in its ``_get_state`` and stores the returned
+    meta under a key of its own; arrays of child ``"hmm"`` are named ``"hmm/<name>"``.
+    Children may themselves be nested.  ``None`` children are kept as ``None``.
+
+    Parameters
+    ----------
+    children : mapping of str to model or None
+        Names must be valid array-name parts (no ``'/'``).
+
+    Returns
+    -------
+    arrays : dict of str to ndarray
+    meta : dict
+        ``{name: {"class": ..., "module": ..., "meta": ...} or None}``
+
+    Examples
+    --------
+    >>> arrays, children = pack_nested({"hmm": None})
+    >>> arrays, children
+    ({}, {'hmm': None})
+    """
+    arrays: dict[str, np.ndarray] = {}
+    meta: dict[str, Any] = {}
+    for name, child in children.items():
+        if not isinstance(name, str) or _NESTED_SEP in name or not _NAME_RE.match(name):
+            raise ValueError(f"nested model name {name!r} must be a simple name without '/'")
+        if child is None:
+            meta[name] = None
+            continue
+        cls = type(child)
+        key = _class_key(cls)
+        child_arrays, child_meta = _check_state(child._get_state(), cls)
+        for array_name, arr in child_arrays.items():
+            arrays[f"{name}{_NESTED_SEP}{array_name}"] = arr
+        meta[name] = {"class": key, "module": cls.__module__, "meta": child_meta}
+    return arrays, meta
+
+
+def unpack_nested(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Rebuild the child models stored by :func:`pack_nested`.
+
+    Parameters
+    ----------
+    arrays : mapping of str to ndarray
+        The parent's arrays (the children's are picked out by their name prefix).
+    meta : mapping
+        The meta returned by :func:`pack_nested`.
+
+    Returns
+    -------
+    dict of str to model or None
+    """
+    if not isinstance(meta, Mapping):
+        raise ModelFileError(f"nested model meta must be a mapping, got {type(meta).__name__}")
+    out: dict[str, Any] = {}
+    for name, entry in meta.items():
+        if entry is None:
+            out[name] = None
+            continue
+        if not isinstance(entry, Mapping) or "class" not in entry or "meta" not in entry:
+            raise ModelFileError(f"nested model {name!r}: meta entry is malformed")
+        cls = _resolve_class(entry["class"], entry.get("module"), f"nested model {name!r}")
+        prefix = f"{name}{_NESTED_SEP}"
+        child_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        out[name] = cls._from_state(child_arrays, entry["meta"])
+    return out

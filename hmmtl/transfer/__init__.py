@@ -1,0 +1,33 @@
+"""Transfer across domains and tasks, built from the HMMs and labelers.
+
+* :class:`Tagger` (``pipeline``): HMM word representations as features of a CRF or
+  perceptron (Grave, Obozinski & Bach 2013).
+* :class:`DomainAugmentedCRF` (``augment``): feature augmentation across labeled domains
+  (Daumé III 2007).
+* ``experiments``: the domain-adaptation and feature-augmentation studies;
+  ``report``: their tables and plots.
+* ``multitask``: models that share latent states across tasks.
+
+Submodules are imported on first use, so ``import hmmtl.transfer`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "Tagger": "pipeline",
+    "hmm_representations": "pipeline",
+    "DomainAugmentedCRF": "augment",
+    "run_domain_adaptation": "experiments",
+    "run_feature_augmentation": "experiments",
+    "MultiTaskHMM": "multitask",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

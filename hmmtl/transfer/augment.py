@@ -1,0 +1,249 @@
+"""Feature augmentation for several labeled domains (Daumé III, 2007, "Frustratingly easy
+domain adaptation").
+
+Every observation feature ``f`` gets a shared copy ``f`` and one copy per domain ``d|f``; a
+token of domain ``d`` fires ``f`` and ``d|f``.  The CRF then learns weights that transfer
+(on the shared copies) and corrections that hold in one domain only (on the domain copies).
+At test time a known domain uses both copies; an unknown domain only the shared ones.
+
+How it meets the CRF's feature machinery: features are computed per word *type* by the
+templates of :mod:`hmmtl.features`, and gathered per token in compiled code.  Here a token of
+domain ``d`` is presented to the CRF as the type ``"d\\x1fword"`` (``\\x1f`` is the ASCII unit
+separator, absent from text), and each built-in template is wrapped
+(:func:`augmented_template`) so that such a type yields the template's features of ``word``
+plus the same features prefixed with ``d|`` (and a per-domain bias ``d|bias``).  Types are
+still featurized once each, window features of neighbours carry their copies too (the
+neighbours belong to the same sentence, hence the same domain), and nothing loops over
+tokens.  Per-token extra features (HMM representations) given as categorical or weighted
+categorical arrays get a domain copy as a second extra feature whose ids are shifted into a
+per-domain block.
+
+What is shared only: transition, start and end scores and the global bias of the CRF (the
+CRF has one transition matrix; per-domain transitions would need a per-sentence domain id in
+its decoder), and dense real-valued or string-column extras.
+
+With a single training domain the domain copies would duplicate the shared features exactly
+(they would only halve the L2 penalty on them), so none are made: the model *is* the plain
+CRF on the same data, and the two give identical weights and predictions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .. import serialize
+from ..features import BUILTIN_TEMPLATES, DEFAULT_TEMPLATES
+from .pipeline import make_labeler
+
+__all__ = ["DomainAugmentedCRF", "augment_tokens", "augment_extra", "augmented_template",
+           "DOMAIN_SEP"]
+
+#: separates the domain from the word in an augmented token type
+DOMAIN_SEP = "\x1f"
+
+
+def _wrap(name: str, base):
+    def template(word: str) -> list:
+        dom, sep, w = word.partition(DOMAIN_SEP)
+        if not sep:
+            return base(word)
+        feats = base(w)
+        return feats + [f"{dom}|{f}" for f in feats]
+
+    template.__name__ = template.__qualname__ = f"augmented_{name}"
+    template.__module__ = __name__
+    template.__doc__ = (f"Template {name!r} with a shared and a per-domain copy of each "
+                        f"feature of a ``'domain\\x1fword'`` type.")
+    return template
+
+
+def _domain_bias(word: str) -> list:
+    dom, sep, _ = word.partition(DOMAIN_SEP)
+    return [f"{dom}|bias"] if sep else []
+
+
+_domain_bias.__qualname__ = _domain_bias.__name__ = "augmented_bias"
+
+# module-level functions, so that a saved model names them ("module:qualname")
+augmented_bias = _domain_bias
+for _name, _base in BUILTIN_TEMPLATES.items():
+    globals()[f"augmented_{_name}"] = _wrap(_name, _base)
+del _name, _base
+
+
+def augmented_template(name: str):
+    """The augmenting wrapper of built-in template ``name`` (e.g. ``"suffix"``)."""
+    if not isinstance(name, str) or name not in BUILTIN_TEMPLATES:
+        raise ValueError(f"feature augmentation wraps the built-in templates "
+                         f"{sorted(BUILTIN_TEMPLATES)}, got {name!r}; for a custom template "
+                         f"add a module-level function that handles 'domain\\x1fword' types")
+    return globals()[f"augmented_{name}"]
+
+
+def augment_tokens(sentences, domains, known_domains) -> list:
+    """Sentences with each token written as ``"domain\\x1fword"`` for sentences of a known
+    domain; sentences of other domains (or ``None``) are left as they are."""
+    if domains is None:
+        return [list(s) for s in sentences]
+    if len(domains) != len(sentences):
+        raise ValueError(f"got {len(sentences)} sentences but {len(domains)} domains; give "
+                         f"one domain per sentence")
+    known = set(known_domains)
+    out = []
+    for s, d in zip(sentences, domains):  # per sentence: one C-level map over its tokens
+        if d in known:
+            prefix = f"{d}{DOMAIN_SEP}"
+            out.append(list(map(prefix.__add__, s)))
+        else:
+            out.append(list(s))
+    return out
+
+
+def augment_extra(extra, sentences, domains, known_domains) -> dict | None:
+    """Add a per-domain copy of categorical / weighted categorical extras.
+
+    The copy of feature ``name`` is ``name + "@domain"``: its ids are shifted by
+    ``domain_index * n_values`` (``n_values`` = one more than the largest id), and it is
+    absent (id -1) on sentences of unknown domains.  Other extras are shared only.
+    """
+    if not extra or domains is None:
+        return extra
+    known = list(known_domains)
+    index = {d: i for i, d in enumerate(known)}
+    code = np.fromiter((index.get(d, -1) for d in domains), dtype=np.int64, count=len(domains))
+    lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+    tok_code = np.repeat(code, lengths)
+    out = dict(extra)
+    for name, value in extra.items():
+        if isinstance(value, tuple) and len(value) == 2:
+            ids, w = np.asarray(value[0]), np.asarray(value[1])
+            n_values = int(ids.max(initial=-1)) + 1
+            shift = tok_code.reshape((-1,) + (1,) * (ids.ndim - 1))
+            new = np.where((shift >= 0) & (ids >= 0), ids + shift * max(n_values, 1), -1)
+            out[f"{name}@domain"] = (new.astype(ids.dtype), w)
+        elif isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer):
+            n_values = int(value.max(initial=-1)) + 1
+            shift = tok_code.reshape((-1,) + (1,) * (value.ndim - 1))
+            out[f"{name}@domain"] = np.where((shift >= 0) & (value >= 0),
+                                             value + shift * max(n_values, 1), -1
+                                             ).astype(value.dtype)
+    return out
+
+
+class DomainAugmentedCRF(BaseEstimator):
+    """A CRF (or perceptron) with feature augmentation across labeled domains.
+
+    Parameters
+    ----------
+    labeler : {"crf", "perceptron"}, default="crf"
+    labeler_params : dict, optional
+        Keyword arguments of the labeler (``c2``, ``max_iterations``, ``window``, ...); its
+        ``templates`` must be built-in template names.
+    templates : sequence of str, optional
+        Built-in templates to augment (default all, :data:`hmmtl.features.DEFAULT_TEMPLATES`).
+
+    Attributes
+    ----------
+    domains_ : list of str
+        Training domains that have their own feature copies (empty when there was one).
+    labeler_ : estimator
+        The fitted labeler, trained on augmented types.
+
+    Examples
+    --------
+    >>> X = [["the", "bank"], ["the", "bank"]] * 5
+    >>> y = [["DT", "NN"], ["DT", "VB"]] * 5
+    >>> dom = ["finance", "rivers"] * 5
+    >>> m = DomainAugmentedCRF(labeler_params={"max_iterations": 50}).fit(X, y, domains=dom)
+    >>> m.predict([["the", "bank"]] * 2, domains=["finance", "rivers"])
+    [['DT', 'NN'], ['DT', 'VB']]
+    """
+
+    def __init__(self, labeler="crf", labeler_params=None, templates=None):
+        self.labeler = labeler
+        self.labeler_params = labeler_params
+        self.templates = templates
+
+    def _make_labeler(self, augmented: bool):
+        params = dict(self.labeler_params or {})
+        if "templates" in params:
+            raise ValueError("set the templates through DomainAugmentedCRF(templates=...), "
+                             "not labeler_params")
+        names = list(DEFAULT_TEMPLATES if self.templates is None else self.templates)
+        if augmented:
+            params["templates"] = [augmented_template(n) for n in names] + [augmented_bias]
+        else:
+            params["templates"] = names
+        return make_labeler(self.labeler, params)
+
+    def fit(self, X, y, domains=None, extra=None):
+        """Train on sentences ``X`` with tags ``y``; ``domains`` gives each sentence's
+        domain (None: one domain, the plain labeler)."""
+        X = [list(s) for s in X]
+        if domains is not None and len(domains) != len(X):
+            raise ValueError(f"got {len(X)} sentences but {len(domains)} domains")
+        names = [] if domains is None else list(dict.fromkeys(domains))
+        bad = [d for d in names if not isinstance(d, str) or DOMAIN_SEP in d or "|" in d]
+        if bad:
+            raise ValueError(f"domain names must be strings without '|' or '\\x1f', got {bad}")
+        self.domains_ = names if len(names) > 1 else []
+        augmented = bool(self.domains_)
+        labeler = self._make_labeler(augmented)
+        Xa = augment_tokens(X, domains, self.domains_) if augmented else X
+        ea = augment_extra(extra, X, domains, self.domains_) if augmented else extra
+        if ea is None:
+            labeler.fit(Xa, y)
+        else:
+            labeler.fit(Xa, y, extra=ea)
+        self.labeler_ = labeler
+        return self
+
+    def predict(self, X, domains=None, extra=None):
+        """Tag ``X``; sentences of a training domain use its copies, others (and all when
+        ``domains`` is None) only the shared features."""
+        check_is_fitted(self, "labeler_")
+        X = [list(s) for s in X]
+        if self.domains_ and domains is not None:
+            Xa = augment_tokens(X, domains, self.domains_)
+            ea = augment_extra(extra, X, domains, self.domains_)
+        else:
+            Xa = X
+            ea = augment_extra(extra, X, [None] * len(X), self.domains_) \
+                if (extra and self.domains_) else extra
+        if ea is None:
+            return self.labeler_.predict(Xa)
+        return self.labeler_.predict(Xa, extra=ea)
+
+    def score(self, X, y, domains=None, extra=None) -> float:
+        from .pipeline import token_accuracy
+
+        return token_accuracy(y, self.predict(X, domains=domains, extra=extra))
+
+    # -- persistence
+    def _get_state(self):
+        check_is_fitted(self, "labeler_")
+        arrays, nested = serialize.pack_nested({"labeler": self.labeler_})
+        meta = {"params": {"labeler": self.labeler if isinstance(self.labeler, str) else "crf",
+                           "labeler_params": self.labeler_params,
+                           "templates": None if self.templates is None else list(self.templates)},
+                "domains": list(self.domains_), "children": nested}
+        return arrays, meta
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        self = cls(**meta["params"])
+        self.labeler_ = serialize.unpack_nested(arrays, meta["children"])["labeler"]
+        self.domains_ = list(meta["domains"])
+        return self
+
+    def save(self, path):
+        return serialize.save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        return serialize.load(path, expected_class=cls)
+
+
+serialize.register_model(DomainAugmentedCRF)

@@ -1,0 +1,477 @@
+"""The multi-task study: POS tagging, chunking and NER on CoNLL-2003, alone and sharing.
+
+Every task is learned by a :class:`~hmmtl.LinearChainCRF` with the same word-type features.
+The *single-task* CRF sees only its own labels.  The *multi-task* settings add features
+learned from all three tasks (and from the POS / chunk annotations of CoNLL-2000 and the POS
+annotation of the English Web Treebank, and from their text):
+
+``hmm-text``
+    Viterbi state and top-k posterior of one HMM learned without labels on the text of every
+    task's corpus (CoNLL-2003, CoNLL-2000 and EWT train), used by each task's labeler.
+``mt-hmm``
+    Viterbi state and top-k posterior of a :class:`~hmmtl.MultiTaskHMM` whose states are shared
+    by the three tasks, learned semi-supervised from all those corpora and their labels (each
+    sentence carries the tasks it is annotated for, the rest is summed out).
+``aso``
+    ``Theta x``, the shared projection of alternating structure optimization
+    (:class:`~hmmtl.transfer.multitask.AlternatingStructureOptimization`) learned from every
+    label of every task, as dense extra features.
+``aso+mt-hmm``
+    Both.
+
+Protocol: train on ``eng.train`` (plus the other corpora for the shared parts), choose the
+multi-task setting of each task on ``eng.testa``, report ``eng.testb`` once.  The
+MultiTaskHMM's own predictions (posterior decoding, no CRF) are reported beside.  Metrics are
+fractions in [0, 1]: token accuracy for POS, entity (chunk) F1 with conlleval semantics for
+chunking and NER (tags converted from IOB1 to IOB2).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..data import flatten
+
+__all__ = ["FULL", "QUICK", "SETTINGS", "TASKS", "TINY", "run_multi_task"]
+
+TASKS = ("pos", "chunk", "ner")
+SETTINGS = ("single", "hmm-text", "mt-hmm", "aso", "aso+mt-hmm")
+MULTI_SETTINGS = SETTINGS[1:]
+
+#: the full study
+FULL = dict(max_train_sentences=None, max_text_sentences=None, max_eval_sentences=None,
+            text_states=128, text_iter=15, mt_states=128, mt_iter=15, mt_init_task="pos", top_k=4,
+            aso_components=50, aso_rounds=2, aso_epochs=5,
+            crf_params={"max_iterations": 100, "c2": 1.0}, settings=SETTINGS)
+#: a smoke run of a few minutes on 2 cores
+QUICK = dict(max_train_sentences=2000, max_text_sentences=2000, max_eval_sentences=500,
+             text_states=32, text_iter=6, mt_states=64, mt_iter=6, mt_init_task="pos", top_k=3,
+             aso_components=20, aso_rounds=1, aso_epochs=3,
+             crf_params={"max_iterations": 40, "c2": 1.0}, settings=SETTINGS)
+#: for the test suite (seconds)
+TINY = dict(max_train_sentences=300, max_text_sentences=200, max_eval_sentences=80,
+            text_states=8, text_iter=2, mt_states=12, mt_iter=3, mt_init_task="ner", top_k=2,
+            aso_components=8, aso_rounds=1, aso_epochs=2,
+            crf_params={"max_iterations": 10, "c2": 1.0}, settings=("single", "mt-hmm", "aso"))
+PRESETS = {"full": FULL, "quick": QUICK, "tiny": TINY}
+
+
+# ----------------------------------------------------------------------------- data
+def _subsample(n: int, limit, seed: int = 0) -> np.ndarray:
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.sort(np.random.RandomState(seed).choice(n, size=int(limit), replace=False))
+
+
+def _pick(seq, index):
+    return [seq[i] for i in index.tolist()]
+
+
+def _iob1_to_iob2(tags: list[list[str]]) -> list[list[str]]:
+    """IOB1 (``B-`` only between touching chunks of one type) to IOB2 (``B-`` at every chunk
+    start)."""
+    from ..io.schemes import iob1_to_iob2
+
+    return iob1_to_iob2(tags)
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: the multi-task study needs CoNLL-2003 under "
+                                f"DATA/conll2003/, CoNLL-2000 under DATA/nltk_data/ and EWT "
+                                f"under DATA/ud/en_ewt/ (see the data README)")
+    return path
+
+
+def _read_conll2000_train(root: Path, read_conll, columns):
+    """CoNLL-2000 train (``word POS chunk``, IOB2) straight from NLTK's zip."""
+    import io
+    import zipfile
+
+    path = _require(root / "nltk_data" / "corpora" / "conll2000.zip")
+    with zipfile.ZipFile(path) as z:
+        text = z.read("conll2000/train.txt").decode("utf-8")
+    return read_conll(io.StringIO(text), columns=columns, name=f"{path}:conll2000/train.txt")
+
+
+def load_multi_task_data(data_dir, *, max_train_sentences=None, max_text_sentences=None,
+                         max_eval_sentences=None) -> dict:
+    """Read the corpora of the study.
+
+    Returns
+    -------
+    dict with
+        ``train``, ``dev``, ``test``: CoNLL-2003 ``eng.train`` / ``eng.testa`` / ``eng.testb`` as
+        ``{"words": ..., "pos": ..., "chunk": ..., "ner": ...}`` (chunk and NER in IOB2);
+        ``extra``: the other annotated corpora, ``{"words": ..., "pos": ..., "chunk": ...}``
+        with ``None`` for sentences a task does not annotate (CoNLL-2000 train: POS and
+        chunks; EWT train files: POS (XPOS)).
+    """
+    from ..io.conll import CONLL2000_COLUMNS, CONLL2003_COLUMNS, read_conll
+    from ..io.conllu import read_conllu
+
+    root = Path(data_dir)
+
+    def conll03(name, limit):
+        corpus = read_conll(_require(root / "conll2003" / name), columns=CONLL2003_COLUMNS)
+        idx = _subsample(len(corpus.sentences), limit)
+        cols = {"words": corpus.sentences, "pos": corpus.column("pos"),
+                "chunk": _iob1_to_iob2(corpus.column("chunk")),
+                "ner": _iob1_to_iob2(corpus.column("ner"))}
+        return {k: _pick(v, idx) for k, v in cols.items()}
+
+    data = {"train": conll03("eng.train", max_train_sentences),
+            "dev": conll03("eng.testa", max_eval_sentences),
+            "test": conll03("eng.testb", max_eval_sentences)}
+    c00 = _read_conll2000_train(root, read_conll, CONLL2000_COLUMNS)
+    idx = _subsample(len(c00.sentences), max_text_sentences, seed=1)
+    words = _pick(c00.sentences, idx)
+    pos = _pick(c00.column("pos"), idx)
+    chunk = _pick(c00.column("chunk"), idx)
+    ewt_words, ewt_pos = [], []
+    for p in sorted((root / "ud" / "en_ewt").glob("en_ewt-*-train.conllu")):
+        c = read_conllu(p)
+        ewt_words += c.sentences
+        ewt_pos += c.column("xpos")
+    if not ewt_words:
+        _require(root / "ud" / "en_ewt" / "en_ewt-answers-train.conllu")
+    idx = _subsample(len(ewt_words), max_text_sentences, seed=2)
+    data["extra"] = {"words": words + _pick(ewt_words, idx),
+                     "pos": pos + _pick(ewt_pos, idx),
+                     "chunk": chunk + [None] * len(idx)}
+    return data
+
+
+# ----------------------------------------------------------------------------- scores
+def _entity_prf(gold, pred) -> tuple[float, float, float]:
+    """conlleval precision, recall and F1 of chunks (IOB2), from the readers' chunk finder."""
+    from ..io.schemes import chunk_spans
+
+    types: list = []
+    g = chunk_spans(gold, scheme="iob2", types=types)
+    p = chunk_spans(pred, scheme="iob2", types=types)
+    key = lambda c: set(zip(c.start.tolist(), c.end.tolist(), c.type.tolist()))
+    correct = len(key(g) & key(p))
+    precision = correct / len(p.start) if len(p.start) else 0.0
+    recall = correct / len(g.start) if len(g.start) else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def _score(task: str, gold, pred) -> dict:
+    """Accuracy for POS, conlleval entity P/R/F1 for chunks and entities."""
+    if task == "pos":
+        g, _ = flatten(gold)
+        p, _ = flatten(pred)
+        acc = float(np.mean(np.asarray(g, dtype=object) == np.asarray(p, dtype=object)))
+        return {"score": acc, "metric": "accuracy"}
+    precision, recall, f1 = _entity_prf(gold, pred)
+    return {"score": f1, "precision": precision, "recall": recall, "metric": "f1"}
+
+
+# ----------------------------------------------------------------------------- features
+def _top_k(dense: np.ndarray, k: int):
+    k = min(int(k), dense.shape[1])
+    ids = np.argpartition(-dense, k - 1, axis=1)[:, :k]
+    w = np.take_along_axis(dense, ids, axis=1)
+    return ids.astype(np.int32), w.astype(np.float64)
+
+
+def _state_features(model, sentences, top_k: int, name: str) -> dict:
+    """Viterbi state (categorical) and top-k posterior (weighted categorical) of each token."""
+    from .multitask import MultiTaskHMM
+
+    extra = {f"{name}.viterbi": np.asarray(model.transform(sentences, kind="viterbi"), np.int32)}
+    if isinstance(model, MultiTaskHMM):
+        extra[f"{name}.posterior"] = _top_k(model.transform(sentences, kind="posterior"), top_k)
+    else:
+        ids, w = model.transform(sentences, kind="posterior", top_k=int(top_k))
+        extra[f"{name}.posterior"] = (np.asarray(ids, np.int32), np.asarray(w, np.float64))
+    return extra
+
+
+def _text_hmm(n_states, n_iter, seed):
+    """The unsupervised HMM on all text: hmmtl.CategoricalHMM (a MultiTaskHMM without labels
+    is the same model, used where CategoricalHMM is not available)."""
+    try:
+        from ..hmm import CategoricalHMM
+
+        return CategoricalHMM(n_states=n_states, n_iter=n_iter, random_state=seed)
+    except ImportError:
+        from .multitask import MultiTaskHMM
+
+        return MultiTaskHMM(n_states=n_states, n_iter=n_iter, init="random", random_state=seed)
+
+
+# ----------------------------------------------------------------------------- study
+def _progress(total, enabled, desc):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step")
+
+
+def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = False, *,
+                   preset: str | None = None, seed: int = 0, progress: bool = True,
+                   **overrides) -> dict:
+    """Single-task versus multi-task CRFs for POS, chunking and NER on CoNLL-2003.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        The corpora folder (default ``$HMMTL_DATA``).
+    out_dir : path
+        Where ``multitask.md``, ``multitask.csv``, ``multitask.json`` and ``multitask.png``
+        are written (created if needed).
+    quick : bool
+        A smoke run of a few minutes (subsets, small models); ``preset`` overrides it
+        (``"full"``, ``"quick"``, ``"tiny"``).
+    seed : int
+    progress : bool
+        Show a progress bar.
+    **overrides
+        Any preset entry (``mt_states=256``, ``crf_params={...}``, ``settings=(...)``).
+
+    Returns
+    -------
+    dict
+        ``records`` (one per setting, task and split), ``selected`` (the multi-task setting
+        chosen on ``eng.testa`` per task), ``table`` (rows of the summary), ``files`` and
+        ``config``.
+    """
+    from .experiments import find_data_dir
+
+    root = find_data_dir(data_dir)
+    if root is None:
+        raise FileNotFoundError(f"no corpora folder: pass data_dir or set HMMTL_DATA "
+                                f"(got data_dir={data_dir!r})")
+    cfg = dict(PRESETS[preset or ("quick" if quick else "full")])
+    unknown = set(overrides) - set(cfg)
+    if unknown:
+        raise TypeError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(cfg)}")
+    cfg.update(overrides)
+    settings = tuple(cfg["settings"])
+    bad = [s for s in settings if s not in SETTINGS]
+    if bad or "single" not in settings:
+        raise ValueError(f"settings must include 'single' and come from {SETTINGS}, got "
+                         f"{settings}")
+    t_start = time.perf_counter()
+    data = load_multi_task_data(root, max_train_sentences=cfg["max_train_sentences"],
+                                max_text_sentences=cfg["max_text_sentences"],
+                                max_eval_sentences=cfg["max_eval_sentences"])
+    train, extra_corpus = data["train"], data["extra"]
+    splits = {"train": train, "dev": data["dev"], "test": data["test"]}
+    need_mt = any("mt-hmm" in s for s in settings)
+    need_aso = any("aso" in s for s in settings)
+    n_steps = (("hmm-text" in settings) + need_mt + need_aso
+               + len(settings) * len(TASKS) + need_mt)
+    bar = _progress(n_steps, progress, "multi-task study")
+
+    def step(desc):
+        if bar is not None:
+            bar.set_postfix_str(desc)
+            bar.update(1)
+
+    # the corpora with labels for the shared models: CoNLL-2003 train (3 tasks) + the others
+    all_words = train["words"] + extra_corpus["words"]
+    all_labels = {"pos": train["pos"] + extra_corpus["pos"],
+                  "chunk": train["chunk"] + extra_corpus["chunk"],
+                  "ner": train["ner"] + [None] * len(extra_corpus["words"])}
+    timings = {}
+    features = {name: {} for name in splits}  # split -> {feature name: value}
+    models = {}
+    if "hmm-text" in settings:
+        t0 = time.perf_counter()
+        hmm = _text_hmm(cfg["text_states"], cfg["text_iter"], seed).fit(all_words)
+        timings["hmm-text"] = time.perf_counter() - t0
+        for name, s in splits.items():
+            features[name]["hmm-text"] = _state_features(hmm, s["words"], cfg["top_k"], "text")
+        step("text HMM")
+    if need_mt:
+        from .multitask import MultiTaskHMM
+
+        t0 = time.perf_counter()
+        mt = MultiTaskHMM(n_states=cfg["mt_states"], n_iter=cfg["mt_iter"],
+                          init_task=cfg["mt_init_task"], random_state=seed).fit(all_words, all_labels)
+        timings["mt-hmm"] = time.perf_counter() - t0
+        models["mt-hmm"] = mt
+        for name, s in splits.items():
+            features[name]["mt-hmm"] = _state_features(mt, s["words"], cfg["top_k"], "mt")
+        step("multi-task HMM")
+    if need_aso:
+        from .multitask import AlternatingStructureOptimization
+
+        t0 = time.perf_counter()
+        aso = AlternatingStructureOptimization(
+            n_components=cfg["aso_components"], n_rounds=cfg["aso_rounds"],
+            n_epochs=cfg["aso_epochs"], random_state=seed).fit(all_words, all_labels)
+        timings["aso"] = time.perf_counter() - t0
+        for name, s in splits.items():
+            features[name]["aso"] = {"aso": aso.transform(s["words"])}
+        step("ASO")
+
+    from ..crf import LinearChainCRF
+
+    records = []
+    for setting in settings:
+        parts = [] if setting == "single" else setting.split("+")
+        extra = {name: {k: v for p in parts for k, v in features[name][p].items()} or None
+                 for name in splits}
+        for task in TASKS:
+            crf = LinearChainCRF(**cfg["crf_params"],
+                                 constraint="BIO" if task != "pos" else None)
+            t0 = time.perf_counter()
+            crf.fit(train["words"], train[task], extra=extra["train"])
+            fit_s = time.perf_counter() - t0
+            for split in ("dev", "test"):
+                pred = crf.predict(splits[split]["words"], extra=extra[split])
+                records.append(dict(setting=setting, task=task, split=split, fit_seconds=fit_s,
+                                    **_score(task, splits[split][task], pred)))
+            step(f"{setting}/{task}")
+    if need_mt:
+        mt = models["mt-hmm"]
+        for task in TASKS:
+            for split in ("dev", "test"):
+                pred = mt.predict(splits[split]["words"], task)
+                records.append(dict(setting="mt-hmm (direct)", task=task, split=split,
+                                    fit_seconds=timings["mt-hmm"],
+                                    **_score(task, splits[split][task], pred)))
+        step("multi-task HMM predictions")
+    if bar is not None:
+        bar.close()
+    selected = _select_on_dev(records)
+    seconds = time.perf_counter() - t_start
+    config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
+    config.update(seed=seed, preset=preset or ("quick" if quick else "full"),
+                  n_train_sentences=len(train["words"]),
+                  n_shared_sentences=len(all_words), model_seconds=timings)
+    out = _write(records, selected, out_dir, seconds, config)
+    return {"records": records, "selected": selected, "table": out["table"],
+            "files": out["files"], "config": config, "seconds": seconds}
+
+
+def _value(records, **match):
+    for r in records:
+        if all(r.get(k) == v for k, v in match.items()):
+            return r["score"]
+    return float("nan")
+
+
+def _select_on_dev(records) -> dict:
+    """Per task, the multi-task CRF setting with the best ``eng.testa`` score."""
+    selected = {}
+    for task in TASKS:
+        cands = [(r["score"], r["setting"]) for r in records
+                 if r["task"] == task and r["split"] == "dev" and r["setting"] in MULTI_SETTINGS]
+        if cands:
+            selected[task] = max(cands)[1]
+    return selected
+
+
+# ----------------------------------------------------------------------------- output
+def _table_rows(records, selected) -> list[dict]:
+    settings = list(dict.fromkeys(r["setting"] for r in records))
+    rows = []
+    for s in settings:
+        row = {"setting": s}
+        for task in TASKS:
+            for split in ("dev", "test"):
+                row[f"{task}_{split}"] = _value(records, setting=s, task=task, split=split)
+        rows.append(row)
+    return rows
+
+
+def _markdown(rows, selected, records, seconds, config) -> str:
+    names = {"pos": "POS acc", "chunk": "chunk F1", "ner": "NER F1"}
+    split_names = {"dev": "testa", "test": "testb"}
+    cols = [f"{t}_{s}" for t in TASKS for s in ("dev", "test")]
+    head = "| setting | " + " | ".join(f"{names[c.split('_')[0]]} ({split_names[c.split('_')[1]]})"
+                                       for c in cols) + " |"
+    lines = [head, "|" + " --- |" * (len(cols) + 1)]
+    for row in rows:
+        cells = []
+        for c in cols:
+            task = c.split("_")[0]
+            v = row[c]
+            txt = "n/a" if np.isnan(v) else f"{v:.4f}"
+            if selected.get(task) == row["setting"]:
+                txt = f"**{txt}**"
+            cells.append(txt)
+        lines.append(f"| {row['setting']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Bold: the multi-task setting chosen for that task on eng.testa.")
+    lines.append("")
+    lines.append("| task | single-task (testb) | chosen multi-task | multi-task (testb) | change |")
+    lines.append("| --- | --- | --- | --- | --- |")
+    for task in TASKS:
+        base = _value(records, setting="single", task=task, split="test")
+        if task in selected:
+            mt = _value(records, setting=selected[task], task=task, split="test")
+            lines.append(f"| {task} | {base:.4f} | {selected[task]} | {mt:.4f} | "
+                         f"{100 * (mt - base):+.2f} points |")
+    lines.append("")
+    lines.append(f"{config['n_train_sentences']} CoNLL-2003 training sentences; shared models "
+                 f"learned from {config['n_shared_sentences']} sentences; {seconds:.0f} s in all.")
+    return "\n".join(lines) + "\n"
+
+
+def _csv(rows) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    fields = list(rows[0]) if rows else ["setting"]
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def _plot(rows, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(TASKS), figsize=(4 * len(TASKS), 3.6))
+    names = {"pos": "POS accuracy", "chunk": "chunking F1", "ner": "NER F1"}
+    for ax, task in zip(axes, TASKS):
+        vals = [r[f"{task}_test"] for r in rows]
+        labels = [r["setting"] for r in rows]
+        ax.bar(range(len(vals)), vals, color=["#888888"] + ["#3b75af"] * (len(vals) - 1))
+        finite = [v for v in vals if not np.isnan(v)]
+        if finite:
+            lo = min(finite)
+            ax.set_ylim(max(0.0, lo - 0.05), min(1.0, max(finite) + 0.02))
+        ax.set_xticks(range(len(vals)))
+        ax.set_xticklabels(labels, rotation=40, ha="right", fontsize=8)
+        ax.set_title(f"{names[task]} (eng.testb)")
+    fig.tight_layout()
+    tmp = Path(path).with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def _write(records, selected, out_dir, seconds, config) -> dict:
+    from .report import write_json, write_text_atomic
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = _table_rows(records, selected)
+    files = {"markdown": out / "multitask.md", "csv": out / "multitask.csv",
+             "json": out / "multitask.json", "png": out / "multitask.png"}
+    write_text_atomic(files["markdown"], _markdown(rows, selected, records, seconds, config))
+    write_text_atomic(files["csv"], _csv(rows))
+    write_json({"records": records, "selected": selected, "table": rows, "config": config,
+                "seconds": seconds}, files["json"])
+    try:
+        _plot(rows, files["png"])
+    except ImportError:  # matplotlib is optional
+        files.pop("png")
+    return {"table": rows, "files": {k: str(v) for k, v in files.items()}}

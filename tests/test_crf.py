@@ -1,0 +1,378 @@
+"""LinearChainCRF and AveragedPerceptron: gradients, brute force, constraints, extras, state,
+and accuracy floors on the real corpora."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+
+from hmmtl.crf import AveragedPerceptron, LinearChainCRF, constraint_masks, detect_scheme
+from hmmtl.data import flatten
+from hmmtl.inference import forward_backward
+
+WORDS = ["the", "a", "dog", "cat", "runs", "sleeps", "Paris", "John", "in", "."]
+
+
+def _random_corpus(rng, n_sent=8, labels=("A", "B", "C"), max_len=5):
+    X, y = [], []
+    for _ in range(n_sent):
+        n = int(rng.integers(1, max_len + 1))
+        X.append([WORDS[i] for i in rng.integers(0, len(WORDS), n)])
+        y.append([labels[i] for i in rng.integers(0, len(labels), n)])
+    return X, y
+
+
+def _random_extra(rng, X):
+    n = sum(map(len, X))
+    return {"state": rng.integers(-1, 4, n),
+            "post": (rng.integers(0, 3, (n, 2)), rng.random((n, 2))),
+            "vec": rng.normal(size=(n, 2)),
+            "pos": [[str(t) for t in rng.integers(0, 2, len(s))] for s in X]}
+
+
+# ----------------------------------------------------------------------------- gradient
+@pytest.mark.parametrize("with_extra", [False, True])
+def test_gradient_matches_central_finite_differences(with_extra):
+    rng = np.random.default_rng(0)
+    X, y = _random_corpus(rng)
+    extra = _random_extra(rng, X) if with_extra else None
+    crf = LinearChainCRF(c2=0.3, templates=["lower", "suffix"], window=1)
+    prob = crf._build_problem(X, y, extra)
+    K = len(crf.labels_)
+    n_pairs = crf.pair_label_.shape[0]
+    theta = rng.normal(scale=0.5, size=n_pairs + K * K + 2 * K)
+    f, g = crf._objective(theta, prob, n_pairs, K)
+    assert math.isfinite(f)
+    idx = rng.choice(theta.size, size=min(40, theta.size), replace=False)
+    # always include transitions, start and end
+    idx = np.unique(np.concatenate([idx, np.arange(n_pairs, theta.size)]))
+    eps = 1e-5
+    num = np.empty(idx.size)
+    for k, i in enumerate(idx):
+        tp, tm = theta.copy(), theta.copy()
+        tp[i] += eps
+        tm[i] -= eps
+        num[k] = (crf._objective(tp, prob, n_pairs, K, want_grad=False)
+                  - crf._objective(tm, prob, n_pairs, K, want_grad=False)) / (2 * eps)
+    np.testing.assert_allclose(g[idx], num, rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- brute force
+def _brute_force(unary, trans, start, end):
+    T, K = unary.shape
+    scores = {}
+    for path in itertools.product(range(K), repeat=T):
+        s = start[path[0]] + end[path[-1]] + sum(unary[t, k] for t, k in enumerate(path))
+        s += sum(trans[a, b] for a, b in zip(path[:-1], path[1:]))
+        scores[path] = s
+    vals = np.array(list(scores.values()))
+    log_z = np.logaddexp.reduce(vals)
+    marg = np.zeros((T, K))
+    for path, s in scores.items():
+        for t, k in enumerate(path):
+            marg[t, k] += np.exp(s - log_z)
+    return log_z, marg, scores
+
+
+def _fitted_random_crf(seed=1, labels=("A", "B", "C")):
+    rng = np.random.default_rng(seed)
+    X, y = _random_corpus(rng, labels=labels)
+    crf = LinearChainCRF(max_iterations=5, templates=["lower", "suffix"], window=1).fit(X, y)
+    crf.coef_ = rng.normal(size=crf.coef_.shape)
+    K = len(crf.labels_)
+    crf.transition_ = rng.normal(size=(K, K))
+    crf.start_ = rng.normal(size=K)
+    crf.end_ = rng.normal(size=K)
+    return crf, rng
+
+
+def test_log_partition_marginals_and_probabilities_against_brute_force():
+    crf, _ = _fitted_random_crf()
+    sent = ["John", "runs", "in", "Paris"]
+    flat, off = flatten([sent])
+    unary = crf._unary(crf.feature_space_.transform(flat, off))
+    log_z, marg, scores = _brute_force(unary, crf.transition_, crf.start_, crf.end_)
+    r = forward_backward(unary, crf.transition_, off, crf.start_, crf.end_)
+    assert r.log_z[0] == pytest.approx(log_z, rel=1e-10)
+    np.testing.assert_allclose(r.marginals, marg, atol=1e-10)
+    np.testing.assert_allclose(crf.predict_marginals([sent])[0], marg, atol=1e-10)
+    # sequence probabilities: the Viterbi path and any given path
+    best = max(scores, key=scores.get)
+    assert crf.predict([sent])[0] == crf.labels_.decode(best)
+    assert crf.predict_proba([sent])[0] == pytest.approx(np.exp(scores[best] - log_z))
+    some = (2, 0, 1, 1)
+    p = crf.sequence_probability([sent], [crf.labels_.decode(some)])[0]
+    assert p == pytest.approx(np.exp(scores[some] - log_z))
+
+
+# ----------------------------------------------------------------------------- constraints
+def _valid(tags, scheme):
+    prev = "O"
+    for t in tags:
+        p, typ = (t[0], t[2:]) if t != "O" else ("O", None)
+        if scheme == "BIO":
+            if p == "I" and not (prev != "O" and prev[2:] == typ):
+                return False
+        else:
+            inside = prev[0] in "BI" and prev != "O"
+            if inside and not (p in "IE" and prev[2:] == typ):
+                return False
+            if not inside and p in "IE":
+                return False
+        prev = t
+    return scheme == "BIO" or prev == "O" or prev[0] in "ES"
+
+
+BIO = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC")
+BIOES = ("O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC")
+
+
+@pytest.mark.parametrize("scheme,labels", [("BIO", BIO), ("BIOES", BIOES)])
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), words=st.lists(st.sampled_from(WORDS), min_size=1,
+                                                   max_size=7))
+def test_constrained_decoding_never_emits_an_invalid_sequence(scheme, labels, seed, words):
+    crf, rng = _CONSTRAINED[scheme]
+    rng = np.random.default_rng(seed)
+    crf.coef_ = rng.normal(scale=3.0, size=crf.coef_.shape)
+    K = len(crf.labels_)
+    crf.transition_ = rng.normal(scale=3.0, size=(K, K))
+    crf.start_ = rng.normal(scale=3.0, size=K)
+    crf.end_ = rng.normal(scale=3.0, size=K)
+    tags = crf.predict([words])[0]
+    assert _valid(tags, scheme), tags
+    m = crf.predict_marginals([words])[0]
+    ok_t, ok_s, ok_e = constraint_masks(crf.labels_.labels, scheme)
+    assert np.all(m[0, ~ok_s] == 0)
+
+
+def _constrained_model(scheme, labels):
+    rng = np.random.default_rng(5)
+    X, y = _random_corpus(rng, n_sent=6, labels=labels)
+    return LinearChainCRF(max_iterations=1, constraint=scheme, window=0,
+                          templates=["lower"]).fit(X, y), rng
+
+
+_CONSTRAINED = {"BIO": _constrained_model("BIO", BIO), "BIOES": _constrained_model("BIOES", BIOES)}
+
+
+def test_constraint_auto_detects_the_scheme():
+    iob2 = [["B-PER", "I-PER", "O"], ["O", "B-LOC"]]
+    iob1 = [["I-PER", "I-PER", "O"], ["O", "I-LOC"]]
+    bioes = [["B-PER", "E-PER", "O"], ["S-LOC"]]
+    labs = lambda ys: sorted({t for s in ys for t in s})  # noqa: E731
+    assert detect_scheme(iob2, labs(iob2)) == "BIO"
+    assert detect_scheme(iob1, labs(iob1)) is None
+    assert detect_scheme(bioes, labs(bioes)) == "BIOES"
+    assert detect_scheme([["NN", "VB"]], ["NN", "VB"]) is None
+    X = [["a", "b", "c"], ["d", "e"]]
+    assert LinearChainCRF(constraint="auto", max_iterations=1).fit(X, iob2).constraint_ == "BIO"
+    with pytest.raises(ValueError, match="constraint"):
+        LinearChainCRF(constraint="IOB9", max_iterations=1).fit(X, iob2)
+
+
+# ----------------------------------------------------------------------------- training
+def test_training_is_deterministic():
+    rng = np.random.default_rng(3)
+    X, y = _random_corpus(rng, n_sent=30)
+    a = LinearChainCRF(max_iterations=15, random_state=0).fit(X, y)
+    b = LinearChainCRF(max_iterations=15, random_state=0).fit(X, y)
+    assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.transition_, b.transition_)
+    p = AveragedPerceptron(n_epochs=3, random_state=7).fit(X, y)
+    q = AveragedPerceptron(n_epochs=3, random_state=7).fit(X, y)
+    assert np.array_equal(p.coef_, q.coef_) and np.array_equal(p.transition_, q.transition_)
+
+
+def _copy_task(n_sent=60, seed=0):
+    """Label = a function of the word: learnable from features alone."""
+    rng = np.random.default_rng(seed)
+    X = [[WORDS[i] for i in rng.integers(0, len(WORDS), rng.integers(2, 7))]
+         for _ in range(n_sent)]
+    y = [["N" if w in ("dog", "cat", "Paris", "John") else "V" if w in ("runs", "sleeps")
+          else "F" for w in s] for s in X]
+    return X, y
+
+
+@pytest.mark.parametrize("cls,kw", [(LinearChainCRF, {"max_iterations": 50}),
+                                    (AveragedPerceptron, {"n_epochs": 5, "random_state": 0})])
+def test_learns_and_tags_unseen_words_through_their_features(cls, kw):
+    X, y = _copy_task()
+    model = cls(**kw).fit(X, y)
+    assert model.score(X, y) == 1.0
+    # unseen words: defined features (shape / suffix), a valid label each
+    tags = model.predict([["Zorro", "xyzzy", "42", "runs"]])[0]
+    assert len(tags) == 4 and set(tags) <= {"N", "V", "F"} and tags[3] == "V"
+    # NLTK interface
+    assert model.tag(["the", "dog"]) == [("the", "F"), ("dog", "N")]
+    assert model.tag_sents([["cat"], ["runs"]]) == [[("cat", "N")], [("runs", "V")]]
+    gold = [list(zip(s, t)) for s, t in zip(X[:5], y[:5])]
+    assert model.accuracy(gold) == 1.0 == model.evaluate(gold)
+
+
+def test_unknown_labels_at_score_time_raise():
+    X, y = _copy_task(20)
+    crf = LinearChainCRF(max_iterations=5).fit(X, y)
+    with pytest.raises(ValueError, match="not in the label set.*'ZZ'"):
+        crf.score([["the"]], [["ZZ"]])
+    with pytest.raises(ValueError, match="1 tokens but 2 labels"):
+        crf.score([["the"]], [["N", "N"]])
+    with pytest.raises(TypeError, match="list of token lists"):
+        crf.predict(["the", "dog"])
+
+
+@pytest.mark.parametrize("kind", ["categorical", "weighted", "dense", "strings"])
+def test_informative_extras_change_predictions(kind):
+    """Words are noise; the label is only in the extra feature."""
+    rng = np.random.default_rng(1)
+    X = [[WORDS[i] for i in rng.integers(0, len(WORDS), rng.integers(2, 6))] for _ in range(80)]
+    n = sum(map(len, X))
+    z = rng.integers(0, 3, n)
+    y_flat = np.array(["A", "B", "C"])[z]
+    off = np.cumsum([0] + [len(s) for s in X])
+    y = [y_flat[a:b].tolist() for a, b in zip(off[:-1], off[1:])]
+    if kind == "categorical":
+        extra = {"h": z}
+    elif kind == "weighted":
+        extra = {"h": (np.stack([z, (z + 1) % 3], 1), np.tile([[0.9, 0.1]], (n, 1)))}
+    elif kind == "dense":
+        extra = {"h": np.eye(3)[z] * 2.0}
+    else:
+        extra = {"h": [[f"t{v}" for v in z[a:b]] for a, b in zip(off[:-1], off[1:])]}
+    plain = LinearChainCRF(max_iterations=40).fit(X, y)
+    rich = LinearChainCRF(max_iterations=40, extra_window=(0,)).fit(X, y, extra=extra)
+    assert plain.score(X, y) < 0.8
+    assert rich.score(X, y, extra=extra) == 1.0
+    assert rich.predict(X, extra=extra) != plain.predict(X)
+
+
+def test_l1_gives_sparse_weights_and_early_stopping_and_warm_start():
+    X, y = _copy_task(80)
+    dense = LinearChainCRF(max_iterations=60).fit(X, y)
+    sparse_ = LinearChainCRF(c1=1.0, c2=0.01, max_iterations=60).fit(X, y)
+    assert np.mean(sparse_.coef_ == 0) > 0.3 > np.mean(dense.coef_ == 0)
+    assert sparse_.score(X, y) == 1.0
+    es = LinearChainCRF(max_iterations=100, early_stopping_rounds=2, tol=0).fit(
+        X, y, X_dev=X[:10], y_dev=y[:10])
+    assert es.n_iter_ < 100 and es.score(X[:10], y[:10]) == 1.0
+    cold = LinearChainCRF(max_iterations=3).fit(X, y)
+    warm = LinearChainCRF(max_iterations=3, warm_start=True).fit(X, y)
+    warm.fit(X, y)
+    assert warm.loss_curve_[0] < cold.loss_curve_[0]
+
+
+def test_clone_and_params():
+    crf = LinearChainCRF(c2=0.5, window=(-1, 0, 1), constraint="BIO")
+    c = clone(crf)
+    assert c.get_params() == crf.get_params() and not hasattr(c, "coef_")
+    p = clone(AveragedPerceptron(n_epochs=3))
+    assert p.n_epochs == 3
+
+
+@pytest.mark.parametrize("cls,kw", [(LinearChainCRF, {"max_iterations": 20}),
+                                    (AveragedPerceptron, {"n_epochs": 3, "random_state": 0})])
+def test_state_round_trip(cls, kw, tmp_path):
+    rng = np.random.default_rng(2)
+    X, y = _random_corpus(rng, n_sent=20)
+    extra = _random_extra(rng, X)
+    model = cls(n_features=2 ** 12, **kw) if cls is LinearChainCRF else cls(**kw)
+    model.fit(X, y, extra=extra)
+    arrays, meta = model._get_state()
+    meta = json.loads(json.dumps(meta))
+    assert all(a.dtype != object for a in arrays.values())
+    again = cls._from_state(arrays, meta)
+    Xn, _ = _random_corpus(np.random.default_rng(9), n_sent=5)
+    Xn[0][0] = "unseen-Word"
+    en = _random_extra(np.random.default_rng(9), Xn)
+    assert again.predict(Xn, extra=en) == model.predict(Xn, extra=en)
+    np.testing.assert_allclose(again.predict_proba(Xn, extra=en), model.predict_proba(Xn, extra=en))
+    assert again.get_params() == model.get_params()
+    try:
+        import hmmtl.serialize  # noqa: F401
+    except ImportError:
+        return
+    path = model.save(tmp_path / "m.hmmtl") or tmp_path / "m.hmmtl"
+    loaded = cls.load(path)
+    assert loaded.predict(Xn, extra=en) == model.predict(Xn, extra=en)
+
+
+# ----------------------------------------------------------------------------- real data
+def _conll2000(data_dir, split):
+    import nltk
+    from nltk.corpus.reader import ConllChunkCorpusReader
+
+    path = data_dir / "nltk_data" / "corpora" / "conll2000.zip"
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    nltk.data.path.insert(0, str(data_dir / "nltk_data"))
+    root = nltk.data.find("corpora/conll2000.zip/conll2000/")
+    reader = ConllChunkCorpusReader(root, [f"{split}.txt"], ("NP", "VP", "PP"))
+    sents = reader.iob_sents(f"{split}.txt")
+    return ([[w for w, _, _ in s] for s in sents], [[p for _, p, _ in s] for s in sents],
+            [[c for _, _, c in s] for s in sents])
+
+
+def _read_conll2003(path):
+    cols, cur = ([], [], [], []), ([], [], [], [])
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("-DOCSTART-"):
+                if cur[0]:
+                    for c, s in zip(cols, cur):
+                        c.append(s)
+                    cur = ([], [], [], [])
+                continue
+            for c, v in zip(cur, line.split(" ")):
+                c.append(v)
+    if cur[0]:
+        for c, s in zip(cols, cur):
+            c.append(s)
+    return cols
+
+
+def _f1(gold, pred):
+    try:
+        from hmmtl.metrics import entity_f1
+
+        return 100 * float(entity_f1(gold, pred))
+    except ImportError:
+        seqeval = pytest.importorskip("seqeval.metrics")
+        return 100 * seqeval.f1_score(gold, pred)
+
+
+@pytest.mark.slow
+def test_pos_conll2000(data_dir):
+    X, pos, _ = _conll2000(data_dir, "train")
+    Xt, post, _ = _conll2000(data_dir, "test")
+    crf = LinearChainCRF(max_iterations=POS_ITERATIONS).fit(X, pos)
+    assert crf.score(Xt, post) >= 0.965
+
+
+@pytest.mark.slow
+def test_chunking_conll2000(data_dir):
+    X, pos, chunk = _conll2000(data_dir, "train")
+    Xt, post, chunkt = _conll2000(data_dir, "test")
+    crf = LinearChainCRF(max_iterations=CHUNK_ITERATIONS, constraint="auto",
+                         extra_window=(-2, -1, 0, 1, 2)).fit(X, chunk, extra={"pos": pos})
+    assert crf.constraint_ == "BIO"
+    assert _f1(chunkt, crf.predict(Xt, extra={"pos": post})) >= 93.0
+
+
+@pytest.mark.slow
+def test_ner_conll2003(require_file):
+    tr = _read_conll2003(require_file("conll2003/eng.train"))
+    tb = _read_conll2003(require_file("conll2003/eng.testb"))
+    crf = LinearChainCRF(max_iterations=NER_ITERATIONS).fit(tr[0], tr[3], extra={"pos": tr[1]})
+    assert _f1(tb[3], crf.predict(tb[0], extra={"pos": tb[1]})) >= 80.0
+
+
+POS_ITERATIONS = 40
+CHUNK_ITERATIONS = 40
+NER_ITERATIONS = 40

@@ -1,0 +1,360 @@
+"""Model files: round trips, and every way a file can be bad failing with a clear message."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from hmmtl import serialize
+from hmmtl.serialize import ModelFileError, load, pack_nested, register_model, save, unpack_nested
+
+
+@register_model
+class TableModel:
+    """A small model: a few arrays and JSON meta."""
+
+    def __init__(self, arrays=None, meta=None):
+        self.arrays = arrays or {}
+        self.meta = meta or {}
+
+    def _get_state(self):
+        return self.arrays, self.meta
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        return cls(dict(arrays), meta)
+
+
+@register_model
+class OtherModel(TableModel):
+    pass
+
+
+@register_model
+class PairModel:
+    """A model holding two others, stored in one file."""
+
+    def __init__(self, left=None, right=None, scale=None):
+        self.left, self.right, self.scale = left, right, scale
+
+    def _get_state(self):
+        arrays, children = pack_nested({"left": self.left, "right": self.right})
+        arrays["scale"] = self.scale
+        return arrays, {"children": children}
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        parts = unpack_nested(arrays, meta["children"])
+        return cls(parts["left"], parts["right"], arrays["scale"])
+
+
+def _model(seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "emission_prob_": rng.random((4, 7)),
+        "transition_prob_": rng.random((4, 4)).astype(np.float32),
+        "ids": rng.integers(0, 100, 9).astype(np.int32),
+        "offsets": np.array([0, 4, 9], dtype=np.int64),
+        "labels": np.array(["NN", "VB", "DT"]),
+        "mask": rng.random(5) > 0.5,
+        "fortran": np.asfortranarray(rng.random((3, 2))),
+        "empty": np.zeros((0, 3)),
+        "special": np.array([np.nan, -np.inf, np.inf, -0.0, 5e-324]),
+    }
+    meta = {"n_states": 4, "alpha": 0.5, "name": "tâche", "tie": {"emissions": "shared"},
+            "vocabulary": {"types": ["<unk>", "the"]}, "missing": None, "flag": True}
+    return TableModel(arrays, meta)
+
+
+def _assert_same(a, b):
+    assert sorted(a.arrays) == sorted(b.arrays)
+    for name in a.arrays:
+        x, y = np.asarray(a.arrays[name]), b.arrays[name]
+        assert x.dtype == y.dtype and x.shape == y.shape, name
+        # bit-identical, NaN payloads and signed zeros included
+        assert x.tobytes(order="C") == y.tobytes(order="C"), name
+    assert a.meta == b.meta
+
+
+# ----------------------------------------------------------------------------- round trips
+def test_round_trip_is_bit_identical(tmp_path):
+    model = _model()
+    path = save(model, tmp_path / "m.hmmtl")
+    assert path == tmp_path / "m.hmmtl"
+    back = load(path)
+    assert type(back) is TableModel
+    _assert_same(model, back)
+
+
+def test_same_model_gives_same_bytes(tmp_path):
+    save(_model(), tmp_path / "a.hmmtl")
+    save(_model(), tmp_path / "b.hmmtl")
+    assert (tmp_path / "a.hmmtl").read_bytes() == (tmp_path / "b.hmmtl").read_bytes()
+    save(_model(seed=1), tmp_path / "c.hmmtl")
+    assert (tmp_path / "a.hmmtl").read_bytes() != (tmp_path / "c.hmmtl").read_bytes()
+
+
+def test_file_layout_and_manifest(tmp_path):
+    path = save(_model(), tmp_path / "m.hmmtl")
+    with zipfile.ZipFile(path) as z:
+        assert sorted(z.namelist()) == ["arrays.npz", "manifest.json"]
+        payload = z.read("arrays.npz")
+        manifest = json.loads(z.read("manifest.json"))
+    # the payload is a plain npz that NumPy reads without pickle
+    with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+        assert set(npz.files) == set(_model().arrays)
+    assert manifest["format"] == "hmmtl-model"
+    assert manifest["format_version"] == serialize.FORMAT_VERSION
+    assert manifest["class"] == {"name": "TableModel", "module": __name__,
+                                 "qualname": "TableModel"}
+    assert manifest["arrays_sha256"] == hashlib.sha256(payload).hexdigest()
+    assert manifest["arrays"]["transition_prob_"] == {"shape": [4, 4], "dtype": "<f4"}
+    assert manifest["meta"]["tie"] == {"emissions": "shared"}
+    assert serialize.read_manifest(path) == manifest
+    assert oct(os.stat(path).st_mode & 0o777) != oct(0o600)  # not left private like a temp file
+
+
+def test_nested_models_share_one_file(tmp_path):
+    left, right = _model(1), OtherModel({"w": np.arange(3.0)}, {"k": 1})
+    pair = PairModel(left, right, np.array([2.5]))
+    path = save(pair, tmp_path / "pair.hmmtl")
+    names = set(serialize.read_manifest(path)["arrays"])
+    assert "left/emission_prob_" in names and "right/w" in names and "scale" in names
+    back = load(path, expected_class=PairModel)
+    assert type(back.left) is TableModel and type(back.right) is OtherModel
+    _assert_same(left, back.left)
+    _assert_same(right, back.right)
+    assert back.scale.tolist() == [2.5]
+
+
+def test_nested_none_child_and_doubly_nested(tmp_path):
+    inner = PairModel(_model(2), None, np.array([1.0]))
+    outer = PairModel(inner, _model(3), np.array([0.0]))
+    back = load(save(outer, tmp_path / "o.hmmtl"))
+    assert back.left.right is None
+    _assert_same(outer.left.left, back.left.left)
+    _assert_same(outer.right, back.right)
+    assert "left/left/ids" in serialize.read_manifest(tmp_path / "o.hmmtl")["arrays"]
+
+
+def test_expected_class_accepts_subclass_and_rejects_other(tmp_path):
+    path = save(OtherModel({"a": np.ones(2)}, {}), tmp_path / "o.hmmtl")
+    assert type(load(path, expected_class=TableModel)) is OtherModel  # a subclass is fine
+    with pytest.raises(ModelFileError, match=r"holds a OtherModel model, expected a PairModel"):
+        load(path, expected_class=PairModel)
+    with pytest.raises(ModelFileError, match=r"expected a TableModel"):
+        load(path, expected_class="TableModel")
+
+
+# ----------------------------------------------------------------------------- bad files
+def _rewrite(path, manifest=None, payload=None):
+    """Rewrite a model file with a changed manifest and/or payload (checksum left as is)."""
+    with zipfile.ZipFile(path) as z:
+        m = json.loads(z.read("manifest.json"))
+        p = z.read("arrays.npz")
+    m = manifest(m) if manifest else m
+    p = payload if payload is not None else p
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("arrays.npz", p)
+        z.writestr("manifest.json", json.dumps(m))
+
+
+def test_truncated_file(tmp_path):
+    path = save(_model(), tmp_path / "m.hmmtl")
+    data = path.read_bytes()
+    for cut in (len(data) // 2, len(data) - 30, 10):
+        path.write_bytes(data[:cut])
+        with pytest.raises(ModelFileError, match=r"truncated or damaged"):
+            load(path)
+
+
+def test_tampered_arrays_fail_the_checksum(tmp_path):
+    path = save(_model(), tmp_path / "m.hmmtl")
+    with zipfile.ZipFile(path) as z:
+        payload = z.read("arrays.npz")
+    buf = io.BytesIO()
+    arrays = dict(_model().arrays)
+    arrays["emission_prob_"] = arrays["emission_prob_"] * 2
+    np.savez(buf, **arrays)
+    _rewrite(path, payload=buf.getvalue())
+    assert buf.getvalue() != payload
+    with pytest.raises(ModelFileError, match=r"checksum mismatch: the arrays were modified"):
+        load(path)
+
+
+def test_flipped_byte_is_detected(tmp_path):
+    path = save(_model(), tmp_path / "m.hmmtl")
+    data = bytearray(path.read_bytes())
+    data[200] ^= 0xFF  # inside the stored arrays member
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"truncated or damaged|checksum mismatch"):
+        load(path)
+
+
+def test_newer_format_version(tmp_path):
+    path = save(_model(), tmp_path / "m.hmmtl")
+    _rewrite(path, manifest=lambda m: {**m, "format_version": serialize.FORMAT_VERSION + 1,
+                                       "hmmtl_version": "9.0"})
+    with pytest.raises(ModelFileError, match=r"format version 2 was written by a newer hmmtl "
+                                             r"\(9\.0\).*upgrade hmmtl"):
+        load(path)
+
+
+@pytest.mark.parametrize("version", [0, "1", None, 1.0])
+def test_invalid_format_version(tmp_path, version):
+    path = save(_model(), tmp_path / "m.hmmtl")
+    _rewrite(path, manifest=lambda m: {**m, "format_version": version})
+    with pytest.raises(ModelFileError, match=r"invalid model format version"):
+        load(path)
+
+
+def test_unknown_class_is_never_imported(tmp_path):
+    path = save(_model(), tmp_path / "m.hmmtl")
+    _rewrite(path, manifest=lambda m: {**m, "class": {"name": "system", "module": "os",
+                                                      "qualname": "system"}})
+    with pytest.raises(ModelFileError, match=r"model class 'system' is not an hmmtl model class"):
+        load(path)
+
+
+def test_known_name_in_another_module_is_refused(tmp_path):
+    path = save(_model(), tmp_path / "m.hmmtl")
+    _rewrite(path, manifest=lambda m: {**m, "class": {"name": "CategoricalHMM",
+                                                      "module": "evil.module"}})
+    with pytest.raises(ModelFileError, match=r"said to live in module 'evil.module', but "
+                                             r"hmmtl's CategoricalHMM lives in 'hmmtl.hmm'"):
+        load(path)
+
+
+def test_object_arrays_are_refused(tmp_path):
+    path = save(_model(), tmp_path / "m.hmmtl")
+    buf = io.BytesIO()
+    np.savez(buf, evil=np.array([{"a": 1}, None], dtype=object))
+    payload = buf.getvalue()
+    # a forger can recompute the checksum; allow_pickle=False still stops the load
+    _rewrite(path, payload=payload, manifest=lambda m: {
+        **m, "arrays_sha256": hashlib.sha256(payload).hexdigest(),
+        "arrays": {"evil": {"shape": [2], "dtype": "|O"}}})
+    with pytest.raises(ModelFileError, match=r"object \(pickled\) arrays.*refusing"):
+        load(path)
+
+
+def test_arrays_not_matching_manifest(tmp_path):
+    path = save(_model(), tmp_path / "m.hmmtl")
+    _rewrite(path, manifest=lambda m: {**m, "arrays": {**m["arrays"], "ids": {
+        "shape": [10], "dtype": "<i4"}}})
+    with pytest.raises(ModelFileError, match=r"array 'ids' has shape \(9,\).*manifest says"):
+        load(path)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", r"is empty"),
+    (b"hello world, not a model\n", r"not an hmmtl model file \(expected a zip archive"),
+    (b"\x00\x01" * 100, r"not an hmmtl model file"),
+])
+def test_not_a_model_file(tmp_path, content, message):
+    path = tmp_path / "m.hmmtl"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=message):
+        load(path)
+
+
+def test_zip_without_manifest_and_bad_json(tmp_path):
+    path = tmp_path / "m.hmmtl"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("other.txt", "x")
+    with pytest.raises(ModelFileError, match=r"no manifest.json inside"):
+        load(path)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("arrays.npz", b"")
+        z.writestr("manifest.json", "{not json")
+    with pytest.raises(ModelFileError, match=r"manifest.json is not valid JSON"):
+        load(path)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("arrays.npz", b"")
+        z.writestr("manifest.json", json.dumps({"format": "something-else"}))
+    with pytest.raises(ModelFileError, match=r"manifest format is 'something-else'"):
+        load(path)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"model file .*nope.hmmtl' does not exist"):
+        load(tmp_path / "nope.hmmtl")
+    with pytest.raises(ModelFileError, match=r"is a folder"):
+        load(tmp_path)
+
+
+def test_from_state_failure_is_reported(tmp_path):
+    path = save(PairModel(_model(), None, np.array([1.0])), tmp_path / "p.hmmtl")
+    _rewrite(path, manifest=lambda m: {**m, "meta": {}})  # children meta dropped
+    with pytest.raises(ModelFileError, match=r"cannot rebuild the PairModel.*KeyError"):
+        load(path)
+
+
+def test_model_file_error_is_a_value_error():
+    assert issubclass(ModelFileError, ValueError)
+
+
+# ----------------------------------------------------------------------------- saving
+def test_missing_output_folder_writes_nothing(tmp_path):
+    target = tmp_path / "no" / "such" / "m.hmmtl"
+    with pytest.raises(FileNotFoundError, match=r"folder .*such' does not exist; create it"):
+        save(_model(), target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unregistered_class_and_bad_state(tmp_path):
+    class Loose(TableModel):
+        pass
+
+    with pytest.raises(TypeError, match=r"not a registered hmmtl model class.*register_model"):
+        save(Loose(), tmp_path / "x.hmmtl")
+    with pytest.raises(TypeError, match=r"array 'x' has dtype object, which would need pickle"):
+        save(TableModel({"x": np.array([None, 1])}), tmp_path / "x.hmmtl")
+    with pytest.raises(TypeError, match=r"meta must be JSON-serializable"):
+        save(TableModel({}, {"f": object()}), tmp_path / "x.hmmtl")
+    with pytest.raises(ValueError, match=r"array name '../up' is not allowed"):
+        save(TableModel({"../up": np.ones(1)}), tmp_path / "x.hmmtl")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failing_write_keeps_previous_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    path = save(_model(0), tmp_path / "m.hmmtl")
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    # a failure in the middle of writing the arrays
+    monkeypatch.setattr(np.lib.format, "write_array", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save(_model(1), path)
+    monkeypatch.undo()
+    # a failure at the final rename
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save(_model(1), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.hmmtl"]
+    _assert_same(_model(0), load(path))
+
+
+def test_register_model_rules():
+    class NoProtocol:
+        pass
+
+    with pytest.raises(TypeError, match=r"must define _get_state\(\) and the classmethod"):
+        register_model(NoProtocol)
+
+    class CategoricalHMM(TableModel):
+        pass
+
+    with pytest.raises(ValueError, match=r"'CategoricalHMM' is reserved for hmmtl.hmm"):
+        register_model(CategoricalHMM, name="CategoricalHMM")
+    assert serialize.MODEL_CLASSES["CategoricalHMM"] == "hmmtl.hmm"

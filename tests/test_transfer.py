@@ -1,0 +1,199 @@
+"""Tagger pipeline, HMM representations, feature augmentation, study reports."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from hmmtl.demo import synthetic_corpus
+from hmmtl.transfer.augment import (DOMAIN_SEP, DomainAugmentedCRF, augment_extra,
+                                    augment_tokens)
+from hmmtl.transfer.pipeline import Tagger, check_representations, hmm_representations
+from hmmtl.transfer.report import markdown_table, summarize
+
+CRF = {"max_iterations": 15}
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return synthetic_corpus(n_tags=4, n_shared=10, n_specific=10, n_source=60,
+                            n_unlabeled=80, n_test=20, random_state=3)
+
+
+@pytest.fixture(scope="module")
+def hmms(corpus):
+    from hmmtl import CategoricalHMM
+
+    return [CategoricalHMM(n_states=k, n_iter=3, random_state=s).fit(corpus["text"])
+            for k, s in ((4, 0), (6, 1))]
+
+
+def test_tagger_save_load_gives_identical_predictions(corpus, hmms, tmp_path):
+    X, y = corpus["train"]
+    Xt = corpus["test"][0]
+    tagger = Tagger(hmm=hmms, representations=("viterbi", "posterior", "type"), top_k=3,
+                    labeler_params=CRF).fit(X, y)
+    path = tagger.save(tmp_path / "tagger.hmmtl")
+    loaded = Tagger.load(path)
+    assert loaded.predict(Xt) == tagger.predict(Xt)
+    assert len(loaded.hmms_) == 2
+    assert [h.n_states for h in loaded.hmms_] == [4, 6]
+    np.testing.assert_array_equal(loaded.labeler_.coef_, tagger.labeler_.coef_)
+    # the representations are features: the labeler has attributes for them
+    assert loaded.labeler_.coef_.shape == tagger.labeler_.coef_.shape
+
+
+def test_tagger_fits_its_own_hmm_on_unlabeled_text(corpus):
+    X, y = corpus["train"]
+    tagger = Tagger(hmm=5, representations="viterbi+type_cluster",
+                    hmm_params={"n_iter": 2}, labeler_params=CRF, random_state=0)
+    tagger.fit(X, y, unlabeled=corpus["text"])
+    assert tagger.hmms_[0].n_states_ == 5
+    assert tagger.representations_ == ("viterbi", "type_cluster")
+    tagged = tagger.tag(corpus["test"][0][0])
+    assert [w for w, _ in tagged] == corpus["test"][0][0]
+    assert 0.0 <= tagger.score(corpus["test"][0], corpus["test"][1]) <= 1.0
+
+
+def test_tagger_without_hmm_matches_plain_crf(corpus):
+    from hmmtl import LinearChainCRF
+
+    X, y = corpus["train"]
+    Xt = corpus["test"][0]
+    plain = LinearChainCRF(**CRF).fit(X, y)
+    assert Tagger(labeler_params=CRF).fit(X, y).predict(Xt) == plain.predict(Xt)
+
+
+def test_representations_of_unseen_words_are_defined(hmms):
+    unseen = [["zzqx", "Blorping", "2,031.5", "e-mails"], ["(", "qwertyuiop"]]
+    extra = hmm_representations(hmms[:1], unseen, ("viterbi", "posterior", "type",
+                                                   "type_cluster"), top_k=2)
+    n_tokens, K = 6, 4
+    v = extra["hmm0.viterbi"]
+    assert v.shape == (n_tokens,) and v.min() >= 0 and v.max() < K
+    c = extra["hmm0.type_cluster"]
+    assert c.shape == (n_tokens,) and c.min() >= 0 and c.max() < K
+    for kind in ("posterior", "type"):
+        ids, w = extra[f"hmm0.{kind}"]
+        assert ids.shape == w.shape == (n_tokens, 2)
+        assert ids.min() >= 0 and ids.max() < K
+        assert np.all(np.isfinite(w)) and np.all(w >= 0) and np.all(w.sum(axis=1) > 0)
+    dense = hmm_representations(hmms[:1], unseen, ("posterior",), top_k=None)["hmm0.posterior"]
+    np.testing.assert_allclose(dense.sum(axis=1), 1.0, rtol=1e-9)
+
+
+def test_bad_representation_names_are_rejected():
+    with pytest.raises(ValueError, match="unknown representation"):
+        check_representations(["viterbi", "brown_cluster"])
+    assert check_representations("viterbi+posterior") == ("viterbi", "posterior")
+
+
+# ----------------------------------------------------------------------------- augmentation
+def test_augmentation_with_one_domain_is_the_plain_crf(corpus):
+    from hmmtl import LinearChainCRF
+
+    X, y = corpus["train"]
+    Xt = corpus["test"][0]
+    plain = LinearChainCRF(**CRF).fit(X, y)
+    aug = DomainAugmentedCRF(labeler_params=CRF).fit(X, y, domains=["news"] * len(X))
+    assert aug.domains_ == []
+    np.testing.assert_array_equal(aug.labeler_.coef_, plain.coef_)
+    expected = plain.predict(Xt)
+    assert aug.predict(Xt, domains=["news"] * len(Xt)) == expected
+    assert aug.predict(Xt) == expected
+
+
+def _bank_data():
+    # "bank" is a noun in one domain and a verb in the other: only domain copies can tell
+    X = [["the", "bank", "closed"], ["they", "bank", "left"]] * 6
+    y = [["DT", "NN", "VBD"], ["PRP", "VB", "VBD"]] * 6
+    X = X + [["a", "bank"]] * 6 + [["a", "bank"]] * 6
+    y = y + [["DT", "NN"]] * 6 + [["DT", "VB"]] * 6
+    dom = ["finance", "rivers"] * 6 + ["finance"] * 6 + ["rivers"] * 6
+    return X, y, dom
+
+
+def test_augmentation_learns_domain_specific_weights_and_falls_back_to_shared(tmp_path):
+    X, y, dom = _bank_data()
+    params = {"max_iterations": 60, "c2": 0.1}
+    aug = DomainAugmentedCRF(labeler_params=params).fit(X, y, domains=dom)
+    assert aug.domains_ == ["finance", "rivers"]
+    test = [["a", "bank"], ["a", "bank"]]
+    assert aug.predict(test, domains=["finance", "rivers"]) == [["DT", "NN"], ["DT", "VB"]]
+    # an unknown domain uses the shared weights only: one answer for both sentences
+    unknown = aug.predict(test, domains=["legal", "legal"])
+    assert unknown[0] == unknown[1] == aug.predict(test)[0]
+    path = aug.save(tmp_path / "aug.hmmtl")
+    again = DomainAugmentedCRF.load(path)
+    assert again.predict(test, domains=["finance", "rivers"]) == [["DT", "NN"], ["DT", "VB"]]
+    feats = again.labeler_.feature_space_
+    assert feats is not None
+
+
+def test_augment_tokens_and_extra_copies():
+    sents = [["a", "b"], ["c"], ["d"]]
+    out = augment_tokens(sents, ["x", "y", "zz"], ["x", "y"])
+    assert out == [[f"x{DOMAIN_SEP}a", f"x{DOMAIN_SEP}b"], [f"y{DOMAIN_SEP}c"], ["d"]]
+    extra = {"s": np.array([0, 2, 1, 1], dtype=np.int32),
+             "p": (np.array([[0, 1], [1, 2], [2, 0], [1, 0]]), np.full((4, 2), 0.5))}
+    ea = augment_extra(extra, sents, ["x", "y", "zz"], ["x", "y"])
+    np.testing.assert_array_equal(ea["s"], extra["s"])
+    # n_values = 3: domain x keeps ids, y shifts by 3, the unknown domain has none
+    np.testing.assert_array_equal(ea["s@domain"], [0, 2, 4, -1])
+    np.testing.assert_array_equal(ea["p@domain"][0], [[0, 1], [1, 2], [5, 3], [-1, -1]])
+    with pytest.raises(ValueError, match="domains"):
+        augment_tokens(sents, ["x"], ["x"])
+
+
+# ----------------------------------------------------------------------------- reports
+def _rec(setting, seed, domain, acc, oov, split="test"):
+    return dict(setting=setting, representation=setting, text="-", n_states=0,
+                notation="normalized", seed=seed, split=split, domain=domain, accuracy=acc,
+                oov_accuracy=oov, n_tokens=10, n_oov=2)
+
+
+def test_summary_means_and_spreads_over_seeds():
+    recs = [_rec("a", 0, "d1", 0.8, 0.5), _rec("a", 1, "d1", 0.9, 0.7),
+            _rec("a", 0, "d2", 0.6, 0.1), _rec("a", 1, "d2", 0.7, 0.3)]
+    rows = {r["domain"]: r for r in summarize(recs)}
+    assert rows["d1"]["accuracy_mean"] == pytest.approx(0.85)
+    assert rows["d1"]["accuracy_std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))
+    # the mean over domains is taken within a seed, then over seeds
+    assert rows["mean"]["accuracy_mean"] == pytest.approx(0.75)
+    assert rows["mean"]["accuracy_std"] == pytest.approx(np.std([0.7, 0.8], ddof=1))
+    assert rows["mean"]["oov_accuracy_mean"] == pytest.approx(0.4)
+    table = markdown_table(summarize(recs), baseline="a")
+    assert "0.8500 ± 0.0707" in table and "+0.00" in table
+
+
+# ----------------------------------------------------------------------------- study
+@pytest.mark.slow
+def test_domain_adaptation_quick_runs_end_to_end(data_dir, tmp_path):
+    from hmmtl.transfer.experiments import EWT_DOMAINS, run_domain_adaptation
+
+    res = run_domain_adaptation(data_dir, tmp_path, quick="tiny", progress=False)
+    paths = res["paths"]
+    for key in ("markdown", "csv", "json", "png"):
+        assert paths[key] is not None and paths[key].exists() and paths[key].stat().st_size > 0
+    with open(paths["csv"], newline="") as f:
+        rows = list(csv.DictReader(f))
+    settings = {r["setting"] for r in rows}
+    assert "none" in settings and len(settings) == 2
+    for split in ("dev", "test"):
+        for setting in settings:
+            domains = {r["domain"] for r in rows if r["split"] == split
+                       and r["setting"] == setting}
+            assert domains == set(EWT_DOMAINS) | {"mean"}
+    for r in rows:
+        for col in ("accuracy_mean", "oov_accuracy_mean"):
+            value = float(r[col])
+            assert not math.isnan(value) and 0.0 <= value <= 1.0, (r["setting"], r["domain"])
+    # a POS tagger trained on a few hundred WSJ sentences is far better than chance on web text
+    mean_none = [r for r in rows if r["setting"] == "none" and r["domain"] == "mean"
+                 and r["split"] == "test"][0]
+    assert float(mean_none["accuracy_mean"]) > 0.5
+    assert res["selected"] and all(s["n_states"] == 8 for s in res["selected"]
+                                   if s["representation"] != "none")
