@@ -76,6 +76,7 @@ def init_params(K, V, counts, seed):
 
 def ours_fit(batch, K, init, n_iter, **kw):
     m = CategoricalHMM(K, n_iter=n_iter, tol=-np.inf, init=init, start_prior=0,
+                       n_features=init["emission_prob"].shape[1],
                        transition_prior=0, emission_prior=0, **kw)
     t = time.perf_counter()
     m.fit(batch)

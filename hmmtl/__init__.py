@@ -43,5 +43,11 @@ def warmup() -> None:
 
     for dtype in (np.float64, np.float32):
         u = np.zeros((3, 2), dtype=dtype)
-        forward_backward(u, np.zeros((2, 2)), np.array([0, 3]))
+        allowed = np.ones((3, 2), dtype=bool)
+        for mask in (None, allowed):
+            forward_backward(u, np.zeros((2, 2)), np.array([0, 3]), allowed=mask,
+                             backend="numba")
+            # the array backend's fused host steps (used by backend="auto" for many states)
+            forward_backward(u, np.zeros((2, 2)), np.array([0, 3]), allowed=mask,
+                             backend="numpy")
         viterbi(u, np.zeros((2, 2)), np.array([0, 3]))

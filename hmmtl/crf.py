@@ -404,7 +404,6 @@ class _Problem:
 
     def observed_pairs(self, n_attributes):
         """CSR (attr_ptr, pair_label) of the (attribute, label) pairs seen in training."""
-        K = self.slot_label_counts.shape[1]
         n_slots = self.layout.n_slots
         A = sparse.csr_matrix((np.ones(self.layout.slot_attr.shape[0]),
                                self.layout.slot_attr.astype(np.int64), self.layout.slot_ptr),
@@ -439,12 +438,16 @@ class LinearChainCRF(_SequenceLabeler):
     c2 : float, default=1.0
         L2 coefficient.
     max_iterations : int, default=100
-        L-BFGS iterations.
+        L-BFGS iterations (SGD epochs for ``"sgd-l1"``).
     tol : float, default=1e-5
         Stop when the objective improved by less than ``tol`` (relative) over the last 10
         iterations (CRFsuite's ``delta`` / ``period`` rule).
-    algorithm : {"lbfgs"}, default="lbfgs"
-        scipy's L-BFGS-B.
+    algorithm : {"lbfgs", "sgd-l1"}, default="lbfgs"
+        scipy's L-BFGS-B, or SGD with the cumulative L1 penalty of Tsuruoka, Tsujii &
+        Ananiadou (2009) (one epoch per iteration; the L2 term is applied to the weights each
+        sentence touches).
+    learning_rate : float, default=0.1
+        Initial SGD learning rate (``"sgd-l1"``), decayed by 0.85 per epoch.
     templates : sequence of str or callable, optional
         Word-type feature templates (:mod:`hmmtl.features`); default all built-ins.
     window : int or sequence of int, default=2
@@ -464,7 +467,7 @@ class LinearChainCRF(_SequenceLabeler):
     warm_start : bool, default=False
         Start from the fitted weights (same features and labels) on a new ``fit``.
     random_state : int, RandomState or None
-        Unused by L-BFGS (which is deterministic); kept for a uniform interface.
+        Shuffling of the sentences for ``"sgd-l1"`` (L-BFGS is deterministic).
     verbose : bool, default=False
         tqdm progress bar over iterations.
 
@@ -498,7 +501,7 @@ class LinearChainCRF(_SequenceLabeler):
     def __init__(self, c1=0.0, c2=1.0, max_iterations=100, tol=1e-5, algorithm="lbfgs",
                  templates=None, window=2, extra_window=(-1, 0, 1), min_freq=1,
                  n_features=None, constraint=None, early_stopping_rounds=10,
-                 warm_start=False, random_state=None, verbose=False):
+                 learning_rate=0.1, warm_start=False, random_state=None, verbose=False):
         self.c1 = c1
         self.c2 = c2
         self.max_iterations = max_iterations
@@ -511,6 +514,7 @@ class LinearChainCRF(_SequenceLabeler):
         self.n_features = n_features
         self.constraint = constraint
         self.early_stopping_rounds = early_stopping_rounds
+        self.learning_rate = learning_rate
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
@@ -601,9 +605,8 @@ class LinearChainCRF(_SequenceLabeler):
         """
         from scipy.optimize import minimize
 
-        if self.algorithm != "lbfgs":
-            raise ValueError(f"algorithm must be 'lbfgs' (L-BFGS-B; c1 > 0 is handled exactly "
-                             f"there), got {self.algorithm!r}")
+        if self.algorithm not in ("lbfgs", "sgd-l1"):
+            raise ValueError(f"algorithm must be 'lbfgs' or 'sgd-l1', got {self.algorithm!r}")
         if self.c1 < 0 or self.c2 < 0:
             raise ValueError(f"c1 and c2 must be >= 0, got c1={self.c1}, c2={self.c2}")
         warm = self.warm_start and hasattr(self, "coef_")
@@ -620,6 +623,9 @@ class LinearChainCRF(_SequenceLabeler):
             flat_dev, off_dev = flatten(X_dev)
             dev = (self.feature_space_.transform(flat_dev, off_dev, extra_dev),
                    self._encode_labels(X_dev, list(y_dev)), off_dev)
+        if self.algorithm == "sgd-l1":
+            self._set_theta(self._fit_sgd(prob, theta0, n_pairs, K, dev), n_pairs, K)
+            return self
         self.loss_curve_ = []
         best = {"acc": -1.0, "theta": None, "since": 0}
         bar = _progress(self.verbose, self.max_iterations, "L-BFGS")
@@ -672,6 +678,51 @@ class LinearChainCRF(_SequenceLabeler):
         self._set_theta(theta, n_pairs, K)
         self.n_iter_ = int(res.nit)
         return self
+
+    def _fit_sgd(self, prob, theta, n_pairs, K, dev):
+        """SGD with the cumulative L1 penalty (Tsuruoka et al. 2009); one epoch per
+        iteration, sentences shuffled by ``random_state``, exponentially decaying rate."""
+        from ._crf_kernels import sgd_l1_epoch
+
+        rng = check_random_state(self.random_state)
+        theta = theta.copy()
+        q = np.zeros_like(theta)
+        u, step = 0.0, 0
+        lay = prob.layout
+        n_seq = prob.offsets.shape[0] - 1
+        self.loss_curve_ = []
+        best = {"acc": -1.0, "theta": None, "since": 0}
+        bar = _progress(self.verbose, self.max_iterations, "SGD-L1")
+        self.n_iter_ = 0
+        for _ in range(int(self.max_iterations)):
+            order = rng.permutation(n_seq).astype(np.int64)
+            u, step, nll = sgd_l1_epoch(order, prob.offsets, lay.tok_slot, lay.tok_val,
+                                        lay.slot_ptr, lay.slot_attr, prob.labels, self.attr_ptr_,
+                                        self.pair_label_, theta, q, u, step, n_seq,
+                                        float(self.learning_rate), 0.85, float(self.c1),
+                                        float(self.c2))
+            self.n_iter_ += 1
+            loss = nll + self.c1 * np.abs(theta).sum() + self.c2 * float(theta @ theta)
+            self.loss_curve_.append(float(loss))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4g}")
+            if dev is not None:
+                self._set_theta(theta, n_pairs, K)
+                acc = self._layout_accuracy(*dev)
+                if acc > best["acc"]:
+                    best.update(acc=acc, theta=theta.copy(), since=0)
+                else:
+                    best["since"] += 1
+                    if best["since"] >= self.early_stopping_rounds:
+                        break
+            curve = self.loss_curve_
+            if len(curve) > 10 and self.tol > 0 and \
+                    (curve[-11] - curve[-1]) / max(abs(curve[-1]), 1e-12) < self.tol:
+                break
+        if bar is not None:
+            bar.close()
+        return best["theta"] if best["theta"] is not None else theta
 
     def _layout_accuracy(self, layout, gold, offsets):
         from .inference import viterbi

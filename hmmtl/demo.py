@@ -281,7 +281,7 @@ def run_demo(data_dir=None, out=None, quick=True, *, random_state: int = 0,
         n = 1 if quick == "tiny" else 2 if quick else 4
         data = synthetic_corpus(n_source=300 * n, n_unlabeled=400 * n, n_test=100 * n,
                                 random_state=random_state)
-        sizes.update(n_states=2 * data["n_tags"], hmm_iter=15 if quick != "tiny" else 8)
+        sizes.update(n_states=2 * data["n_tags"], hmm_iter=25)
         title = ("SYNTHETIC DATA: CRF with and without HMM features, source domain 'news' -> "
                  "target domain 'web'")
         what = ("Synthetic corpus sampled from a known HMM (tags = states); the target domain "

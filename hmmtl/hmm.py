@@ -393,7 +393,7 @@ class CategoricalHMM(BaseEstimator):
         """Random initial parameters (or those of ``init`` when it is a dict).
 
         Emissions start at the unigram distribution of ``counts`` (when given) times a
-        random factor in [0.1, 1.1), which breaks the symmetry of states without starting
+        random factor 0.01 + U(0, 1)^3, which breaks the symmetry of states without starting
         far from the data; without counts, uniform random rows as in hmmlearn.
         """
         rs = check_random_state(random_state)
@@ -415,7 +415,7 @@ class CategoricalHMM(BaseEstimator):
         self.transition_prob_ = _normalize_rows(rs.rand(K, K) + 1e-3).astype(dt)
         if counts is not None:
             unigram = (np.asarray(counts, dtype=np.float64) + 0.5)
-            emission = unigram[None, :] * (0.1 + rs.rand(K, V))
+            emission = unigram[None, :] * (0.01 + rs.rand(K, V) ** 3)
         else:
             emission = rs.rand(K, V) + 1e-3
         self.emission_prob_ = _normalize_rows(emission).astype(dt)
@@ -801,7 +801,9 @@ class CategoricalHMM(BaseEstimator):
         ``s``.  One iteration = one pass over the shuffled sequences."""
         n_seq = batch.n_sequences
         bs = int(self.batch_size)
-        running = None
+        # start from the statistics the initial parameters imply, so that words absent
+        # from the first mini-batches keep some probability even without priors
+        running = self._stats_from_params(batch)
         t = 0
         for _ in self._iterations():
             perm = rs.permutation(n_seq)
@@ -824,6 +826,15 @@ class CategoricalHMM(BaseEstimator):
             monitor.report(ll_pass + prior_pass, ll_pass)
             if monitor.converged:
                 break
+
+    def _stats_from_params(self, batch: RaggedBatch) -> HMMStats | None:
+        """Pseudo-statistics of the corpus size for which the M-step returns the current
+        parameters (states equally occupied)."""
+        K = self.n_states_
+        n, n_seq = batch.n_tokens, batch.n_sequences
+        return HMMStats(start=n_seq * np.asarray(self.start_prob_, np.float64),
+                        transition=(n - n_seq) / K * np.asarray(self.transition_prob_, np.float64),
+                        emission=n / K * np.asarray(self.emission_prob_, np.float64))
 
     # ------------------------------------------------------------------ inference
     def _run_groups(self, batch: RaggedBatch, fn):
@@ -1404,6 +1415,9 @@ class MultiDomainHMM(CategoricalHMM):
 
     def _needs_em_with_labels(self) -> bool:
         return self._tie["emissions"] == "hierarchical"
+
+    def _stats_from_params(self, batch):
+        return None  # online EM starts from the first mini-batch
 
     # ------------------------------------------------------------------ EM
     def _e_step(self, batch: RaggedBatch) -> HMMStats:

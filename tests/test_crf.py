@@ -135,7 +135,7 @@ BIOES = ("O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-
 
 
 @pytest.mark.parametrize("scheme,labels", [("BIO", BIO), ("BIOES", BIOES)])
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), words=st.lists(st.sampled_from(WORDS), min_size=1,
                                                    max_size=7))
 def test_constrained_decoding_never_emits_an_invalid_sequence(scheme, labels, seed, words):
@@ -245,8 +245,8 @@ def test_informative_extras_change_predictions(kind):
         extra = {"h": np.eye(3)[z] * 2.0}
     else:
         extra = {"h": [[f"t{v}" for v in z[a:b]] for a, b in zip(off[:-1], off[1:])]}
-    plain = LinearChainCRF(max_iterations=40).fit(X, y)
-    rich = LinearChainCRF(max_iterations=40, extra_window=(0,)).fit(X, y, extra=extra)
+    plain = LinearChainCRF(max_iterations=20).fit(X, y)
+    rich = LinearChainCRF(max_iterations=20, extra_window=(0,)).fit(X, y, extra=extra)
     assert plain.score(X, y) < 0.8
     assert rich.score(X, y, extra=extra) == 1.0
     assert rich.predict(X, extra=extra) != plain.predict(X)
@@ -254,13 +254,13 @@ def test_informative_extras_change_predictions(kind):
 
 def test_l1_gives_sparse_weights_and_early_stopping_and_warm_start():
     X, y = _copy_task(80)
-    dense = LinearChainCRF(max_iterations=60).fit(X, y)
-    sparse_ = LinearChainCRF(c1=1.0, c2=0.01, max_iterations=60).fit(X, y)
+    dense = LinearChainCRF(max_iterations=30).fit(X, y)
+    sparse_ = LinearChainCRF(c1=1.0, c2=0.01, max_iterations=30).fit(X, y)
     assert np.mean(sparse_.coef_ == 0) > 0.3 > np.mean(dense.coef_ == 0)
     assert sparse_.score(X, y) == 1.0
-    es = LinearChainCRF(max_iterations=100, early_stopping_rounds=2, tol=0).fit(
+    es = LinearChainCRF(max_iterations=60, early_stopping_rounds=2, tol=0).fit(
         X, y, X_dev=X[:10], y_dev=y[:10])
-    assert es.n_iter_ < 100 and es.score(X[:10], y[:10]) == 1.0
+    assert es.n_iter_ < 60 and es.score(X[:10], y[:10]) == 1.0
     cold = LinearChainCRF(max_iterations=3).fit(X, y)
     warm = LinearChainCRF(max_iterations=3, warm_start=True).fit(X, y)
     warm.fit(X, y)
@@ -373,6 +373,6 @@ def test_ner_conll2003(require_file):
     assert _f1(tb[3], crf.predict(tb[0], extra={"pos": tb[1]})) >= 80.0
 
 
-POS_ITERATIONS = 40
+POS_ITERATIONS = 60
 CHUNK_ITERATIONS = 40
 NER_ITERATIONS = 40

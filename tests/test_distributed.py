@@ -292,6 +292,7 @@ class SlowEStepHMM(CategoricalHMM):
         return super()._e_step(batch)
 
 
+@pytest.mark.slow
 def test_killed_worker_does_not_lose_the_iteration(reference):
     ref, batch, _ = reference
     n_iter = 2
@@ -341,3 +342,17 @@ def test_killed_worker_does_not_lose_the_iteration(reference):
 def test_import_hmmtl_does_not_import_dask():
     code = "import sys, hmmtl; assert not any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules), sorted(m for m in sys.modules if 'dask' in m)"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cli_hook_trains_from_files_and_saves(client, tmp_path):
+    """train_hmm_distributed(address, files) = CategoricalHMM.fit on the files' sentences."""
+    path = tmp_path / "text.txt"
+    path.write_text("".join(" ".join(s) + "\n" for s in SENTENCES), encoding="utf-8")
+    out = tmp_path / "hmm.model"
+    model = hd.train_hmm_distributed(client.scheduler.address, [str(path)], n_states=N_STATES,
+                                     n_iter=3, tol=-np.inf, random_state=0, lowercase=True,
+                                     min_count=2, out=str(out), verbose=False)
+    ref = _model(n_iter=3).fit(SENTENCES)
+    _assert_same_params(model, ref)
+    loaded = CategoricalHMM.load(str(out))
+    assert loaded.predict(SENTENCES[:20]) == ref.predict(SENTENCES[:20])

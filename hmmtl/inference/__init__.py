@@ -89,7 +89,7 @@ def _prepare(unary, transition, offsets, start, end, allowed):
 #: Number of states from which ``backend="auto"`` runs forward-backward on the array
 #: backend (matrix products) instead of the Numba kernels; measured on a 2-core x86 CPU
 #: with OpenBLAS (benchmarks/bench_inference.py).
-AUTO_ARRAY_MIN_STATES = 64
+AUTO_ARRAY_MIN_STATES = 128
 
 
 def _resolve_backend(backend: str, unary, *, kind: str = "forward_backward") -> str:
