@@ -258,6 +258,13 @@ def test_l1_gives_sparse_weights_and_early_stopping_and_warm_start():
     sparse_ = LinearChainCRF(c1=1.0, c2=0.01, max_iterations=30).fit(X, y)
     assert np.mean(sparse_.coef_ == 0) > 0.3 > np.mean(dense.coef_ == 0)
     assert sparse_.score(X, y) == 1.0
+    sgd = LinearChainCRF(algorithm="sgd-l1", c1=0.5, c2=0.0, max_iterations=8,
+                         random_state=0).fit(X, y)
+    assert sgd.score(X, y) == 1.0 and np.mean(sgd.coef_ == 0) > 0.3
+    assert sgd.loss_curve_[-1] < sgd.loss_curve_[0]
+    again = LinearChainCRF(algorithm="sgd-l1", c1=0.5, c2=0.0, max_iterations=8,
+                           random_state=0).fit(X, y)
+    assert np.array_equal(again.coef_, sgd.coef_)
     es = LinearChainCRF(max_iterations=60, early_stopping_rounds=2, tol=0).fit(
         X, y, X_dev=X[:10], y_dev=y[:10])
     assert es.n_iter_ < 60 and es.score(X[:10], y[:10]) == 1.0

@@ -552,7 +552,7 @@ def run_feature_augmentation(data_dir=None, out_dir="results/feature-augmentatio
     add("pooled", pooled.predict(test.words), test, known_all)
     bar.update()
     bar.set_postfix_str("augmented")
-    aug = DomainAugmentedCRF(**crf_params).fit(train.words, train.tags, domains=train.domains)
+    aug = DomainAugmentedCRF(labeler_params=crf_params).fit(train.words, train.tags, domains=train.domains)
     add("augmented", aug.predict(test.words, domains=test.domains), test, known_all)
     add("augmented (domain unknown)", aug.predict(test.words), test, known_all)
     bar.update()
