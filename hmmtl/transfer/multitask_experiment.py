@@ -405,14 +405,19 @@ def _markdown(rows, selected, records, seconds, config) -> str:
     lines.append("")
     lines.append("Bold: the multi-task setting chosen for that task on eng.testa.")
     lines.append("")
-    lines.append("| task | single-task (testb) | chosen multi-task | multi-task (testb) | change |")
-    lines.append("| --- | --- | --- | --- | --- |")
+    lines.append("| task | chosen multi-task setting | single (testa) | multi-task (testa) | "
+                 "single (testb) | multi-task (testb) | change on testb |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
     for task in TASKS:
-        base = _value(records, setting="single", task=task, split="test")
-        if task in selected:
-            mt = _value(records, setting=selected[task], task=task, split="test")
-            lines.append(f"| {task} | {base:.4f} | {selected[task]} | {mt:.4f} | "
-                         f"{100 * (mt - base):+.2f} points |")
+        if task not in selected:
+            continue
+        base = {sp: _value(records, setting="single", task=task, split=sp)
+                for sp in ("dev", "test")}
+        mt = {sp: _value(records, setting=selected[task], task=task, split=sp)
+              for sp in ("dev", "test")}
+        lines.append(f"| {task} | {selected[task]} | {base['dev']:.4f} | {mt['dev']:.4f} | "
+                     f"{base['test']:.4f} | {mt['test']:.4f} | "
+                     f"{100 * (mt['test'] - base['test']):+.2f} points |")
     lines.append("")
     lines.append(f"{config['n_train_sentences']} CoNLL-2003 training sentences; shared models "
                  f"learned from {config['n_shared_sentences']} sentences; {seconds:.0f} s in all.")
