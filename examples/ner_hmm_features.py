@@ -3,8 +3,8 @@
     python examples/ner_hmm_features.py [--data DIR] [--quick]
 
 An HMM learned on the words of the CoNLL-2003 files (no labels) gives every token a state, a
-posterior over states and a type-level distribution; a CRF over the usual word features plus
-the gold POS and chunk columns is trained with and without them, decoding only valid BIO
+posterior over states and a type-level distribution; a CRF over word-type features (identity,
+affixes, shape, at offsets -2..2) is trained with and without them, decoding only valid BIO
 sequences.  Entity F1 on ``eng.testb`` is computed with conlleval's rules.  Needs the
 corpora (``--data DIR`` or ``HMMTL_DATA``).
 """
