@@ -46,6 +46,8 @@ def main(argv=None):
     n_states, n_iter = (48, 5) if args.quick else (96, 20)
     params = dict(n_states=n_states, n_iter=n_iter, min_count=2, random_state=0)
 
+    # states start as refinements of the NER labels (init_task); POS and chunk labels then
+    # shape them through the sentences annotated for those tasks
     multi = MultiTaskHMM(init_task="ner", **params).fit(X, y)
     ner_only = [i for i in range(len(X)) if i % 3 == 2]
     single = MultiTaskHMM(**params).fit([X[i] for i in ner_only],

@@ -19,11 +19,15 @@ def load(data, quick):
     """(train, test) corpora with ``.sentences`` and a ``pos`` column."""
     from hmmtl.io import Corpus, load_nltk
 
-    if data is not None and nltk_data_dir(data) is not None:
+    try:
+        found = data is not None and nltk_data_dir(data) is not None
+    except FileNotFoundError:  # a folder without NLTK data in it
+        found = False
+    if found:
         train = load_nltk("conll2000", data_dir=data, split="train")
         test = load_nltk("conll2000", data_dir=data, split="test")
         if quick:
-            train, test = train[:400], test[:200]
+            train, test = train[:300], test[:150]
         return train, test
     print("no corpora found (--data DIR or HMMTL_DATA): using a SYNTHETIC corpus sampled from "
           "a known HMM", file=sys.stderr)
@@ -51,7 +55,7 @@ def main(argv=None):
     hmm = CategoricalHMM(n_states=n_states, n_iter=n_iter, lowercase=True, random_state=0)
     hmm.fit(train.sentences + test.sentences)
     # a CRF whose features include each word's HMM state, posterior and type distribution
-    tagger = Tagger(hmm=hmm, labeler_params={"max_iterations": 50})
+    tagger = Tagger(hmm=hmm, labeler_params={"max_iterations": 40})
     tagger.fit(train.sentences, train.column("pos"))
     print(f"accuracy: {tagger.score(test.sentences, test.column('pos')):.4f}")
     print(tagger.tag(test.sentences[0]))

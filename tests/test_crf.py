@@ -362,24 +362,45 @@ def test_pos_conll2000(data_dir):
     assert crf.score(Xt, post) >= 0.965
 
 
+def _bigrams(tags):
+    return [[a + "|" + b for a, b in zip(["<s>"] + s[:-1], s)] for s in tags]
+
+
+def _iob2(tags):
+    out = []
+    for seq in tags:
+        prev, new = "O", []
+        for t in seq:
+            if t.startswith("I-") and (prev == "O" or prev[2:] != t[2:]):
+                t = "B-" + t[2:]
+            new.append(t)
+            prev = t
+        out.append(new)
+    return out
+
+
 @pytest.mark.slow
 def test_chunking_conll2000(data_dir):
     X, pos, chunk = _conll2000(data_dir, "train")
     Xt, post, chunkt = _conll2000(data_dir, "test")
     crf = LinearChainCRF(max_iterations=CHUNK_ITERATIONS, constraint="auto",
-                         extra_window=(-2, -1, 0, 1, 2)).fit(X, chunk, extra={"pos": pos})
+                         extra_window=(-2, -1, 0, 1, 2))
+    crf.fit(X, chunk, extra={"pos": pos, "pos_bigram": _bigrams(pos)})
     assert crf.constraint_ == "BIO"
-    assert _f1(chunkt, crf.predict(Xt, extra={"pos": post})) >= 93.0
+    pred = crf.predict(Xt, extra={"pos": post, "pos_bigram": _bigrams(post)})
+    assert _f1(chunkt, pred) >= 93.0
 
 
 @pytest.mark.slow
 def test_ner_conll2003(require_file):
     tr = _read_conll2003(require_file("conll2003/eng.train"))
     tb = _read_conll2003(require_file("conll2003/eng.testb"))
-    crf = LinearChainCRF(max_iterations=NER_ITERATIONS).fit(tr[0], tr[3], extra={"pos": tr[1]})
-    assert _f1(tb[3], crf.predict(tb[0], extra={"pos": tb[1]})) >= 80.0
+    crf = LinearChainCRF(max_iterations=NER_ITERATIONS, constraint="auto")
+    crf.fit(tr[0], _iob2(tr[3]), extra={"pos": tr[1]})
+    assert crf.constraint_ == "BIO"
+    assert _f1(_iob2(tb[3]), crf.predict(tb[0], extra={"pos": tb[1]})) >= 80.0
 
 
 POS_ITERATIONS = 60
-CHUNK_ITERATIONS = 40
-NER_ITERATIONS = 40
+CHUNK_ITERATIONS = 50
+NER_ITERATIONS = 50

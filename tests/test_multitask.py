@@ -228,6 +228,14 @@ def test_state_round_trip(tmp_path, corpus):
         np.testing.assert_array_equal(m2.predict_proba(test, t), m.predict_proba(test, t))
         assert m2.predict(test, t, decode="viterbi") == m.predict(test, t, decode="viterbi")
     assert m2.monitor_.history == m.monitor_.history
+    # scikit-learn's contract: clone gives an unfitted copy with the same parameters
+    from sklearn.base import clone
+
+    import hmmtl
+
+    assert hmmtl.MultiTaskHMM is MultiTaskHMM
+    c = clone(m)
+    assert c.get_params() == m.get_params() and not hasattr(c, "emission_prob_")
 
 
 def test_bad_input_messages(corpus):

@@ -255,8 +255,9 @@ class MultiTaskHMM(BaseEstimator):
                                 f"string {s!r}; wrap one sentence as [tokens]")
         return X
 
-    def _check_label_dict(self, X, y, *, fitting: bool) -> dict:
-        """``y`` as {task: flat int32 label ids (-1 where missing)}."""
+    @staticmethod
+    def _check_label_sequences(X, y) -> dict:
+        """``y`` as {task: list of label lists}, lengths checked against ``X``."""
         if y is None:
             return {}
         if not isinstance(y, Mapping):
@@ -270,21 +271,19 @@ class MultiTaskHMM(BaseEstimator):
             if len(seqs) != len(X):
                 raise ValueError(f"task {task!r} has {len(seqs)} label sequences but there are "
                                  f"{len(X)} sentences; use None for a sentence without labels")
-            if fitting:
-                ls = self._new_labelsets.setdefault(task, LabelSet())
-                ls.fit(seqs)
-                continue
+            out[task] = seqs
+        return out
+
+    def _encode_labels(self, X, y) -> dict:
+        """``y`` as {task: flat int32 label ids, -1 where missing}, with the fitted label sets."""
+        out = {}
+        for task, seqs in self._check_label_sequences(X, y).items():
             if task not in self.labelsets_:
                 raise ValueError(f"unknown task {task!r}; the model knows {self.tasks_}")
             try:
                 out[task] = self.labelsets_[task].encode_for(X, seqs)
             except ValueError as e:
                 raise ValueError(f"task {task!r}: {e}") from None
-        if fitting:
-            for task, seqs in y.items():
-                if seqs is None or len(self._new_labelsets[task]) == 0:
-                    continue
-                out[task] = self._new_labelsets[task].encode_for(X, list(seqs))
         return out
 
     def _encode(self, X):
@@ -353,13 +352,12 @@ class MultiTaskHMM(BaseEstimator):
             raise ValueError("X holds no sentences")
         rng = check_random_state(self.random_state)
         self.vocabulary_ = Vocabulary(min_count=self.min_count, lowercase=self.lowercase).fit(X)
-        self._new_labelsets = {}
-        try:
-            labels = self._check_label_dict(X, y, fitting=True)
-            self.labelsets_ = {t: self._new_labelsets[t] for t in labels}
-        finally:
-            del self._new_labelsets
-        self.tasks_ = list(labels)
+        sequences = self._check_label_sequences(X, y)
+        # a task without a single label in X carries no information: left out
+        self.labelsets_ = {t: ls for t, ls in ((t, LabelSet().fit(seqs))
+                                               for t, seqs in sequences.items()) if len(ls)}
+        self.tasks_ = list(self.labelsets_)
+        labels = self._encode_labels(X, {t: sequences[t] for t in self.tasks_})
         ids, offsets = self._encode(X)
         V = len(self.vocabulary_)
         self._initialize(ids, offsets, labels, rng)
@@ -497,7 +495,7 @@ class MultiTaskHMM(BaseEstimator):
         check_is_fitted(self, "emission_prob_")
         X = self._check_sentences(X)
         ids, offsets = self._encode(X)
-        labels = self._check_label_dict(X, given, fitting=False)
+        labels = self._encode_labels(X, given)
         return ids, offsets, labels
 
     def _check_task(self, task):

@@ -52,10 +52,10 @@ QUICK = dict(max_train_sentences=2000, max_text_sentences=2000, max_eval_sentenc
              aso_components=20, aso_rounds=1, aso_epochs=3,
              crf_params={"max_iterations": 40, "c2": 1.0}, settings=SETTINGS)
 #: for the test suite (seconds)
-TINY = dict(max_train_sentences=300, max_text_sentences=200, max_eval_sentences=80,
+TINY = dict(max_train_sentences=300, max_text_sentences=200, max_eval_sentences=60,
             text_states=8, text_iter=2, mt_states=12, mt_iter=3, mt_init_task="ner", top_k=2,
             aso_components=8, aso_rounds=1, aso_epochs=2,
-            crf_params={"max_iterations": 10, "c2": 1.0}, settings=("single", "mt-hmm", "aso"))
+            crf_params={"max_iterations": 10, "c2": 1.0}, settings=("single", "aso+mt-hmm"))
 PRESETS = {"full": FULL, "quick": QUICK, "tiny": TINY}
 
 
