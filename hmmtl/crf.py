@@ -192,9 +192,13 @@ class _SequenceLabeler(BaseEstimator):
         """
         from .inference import viterbi
 
-        X, flat, offsets, layout = self._transform(X, extra)
-        trans, start, end = self._decode_tables()
-        path = viterbi(self._unary(layout), trans, offsets, start, end).path
+        check_is_fitted(self, "coef_")
+        X = self._check_X(X)
+        flat, offsets = flatten(X)
+        with _threads_for(len(flat)):
+            layout = self.feature_space_.transform(flat, offsets, extra)
+            trans, start, end = self._decode_tables()
+            path = viterbi(self._unary(layout), trans, offsets, start, end).path
         return unflatten(self.labels_.decode(path), offsets)
 
     def predict_marginals(self, X, extra=None):
@@ -338,6 +342,33 @@ class _SequenceLabeler(BaseEstimator):
         from . import serialize
 
         return serialize.load(path, expected_class=cls)
+
+
+# Below this many tokens, prediction runs its kernels on one thread: the work is too small to
+# pay for waking the others, and a straggling thread on a busy machine would dominate.
+SMALL_BATCH_TOKENS = 20_000
+
+
+class _threads_for:
+    """Context manager: one Numba thread for small batches, the configured number otherwise."""
+
+    def __init__(self, n_tokens):
+        self.small = n_tokens < SMALL_BATCH_TOKENS
+
+    def __enter__(self):
+        if self.small:
+            import numba
+
+            self.saved = numba.get_num_threads()
+            numba.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        if self.small:
+            import numba
+
+            numba.set_num_threads(self.saved)
+        return False
 
 
 def _chain(lists):

@@ -837,9 +837,33 @@ class CategoricalHMM(BaseEstimator):
                         emission=n / K * np.asarray(self.emission_prob_, np.float64))
 
     # ------------------------------------------------------------------ inference
+    def _validate_probabilities(self) -> None:
+        """Refuse parameters that are not probability distributions (set by hand, or
+        loaded from elsewhere) before they reach the kernels, naming the attribute."""
+        for name in ("start_prob_", "transition_prob_", "emission_prob_",
+                     "domain_emission_prob_"):
+            p = getattr(self, name, None)
+            if p is None:
+                continue
+            p = np.asarray(p, dtype=np.float64)
+            if np.isnan(p).any():
+                raise ValueError(f"{name} contains NaN; every row must be a probability "
+                                 "distribution")
+            if (p < 0).any():
+                idx = tuple(int(i) for i in np.argwhere(p < 0)[0])
+                raise ValueError(f"{name} has a negative entry at {idx} ({p[idx]:.4g}); "
+                                 "probabilities must be >= 0")
+            sums = p.sum(axis=-1)
+            bad = np.abs(sums - 1.0) > 1e-6 * max(1, p.shape[-1]) ** 0.5
+            if bad.any():
+                idx = tuple(int(i) for i in np.argwhere(np.atleast_1d(bad))[0])
+                raise ValueError(f"{name} row {idx} sums to {np.atleast_1d(sums)[idx]:.6g}, "
+                                 "not 1; normalize it (p / p.sum(axis=-1, keepdims=True))")
+
     def _run_groups(self, batch: RaggedBatch, fn):
         """Apply ``fn(sub_batch, params, domain)`` per domain group; returns the list of
         (token positions or None, sequence index or None, result)."""
+        self._validate_probabilities()
         out = []
         for d, index in self._groups(batch):
             if index is None:

@@ -16,6 +16,8 @@ sentences.
 
 from __future__ import annotations
 
+import inspect
+
 import itertools
 from typing import Sequence
 
@@ -268,6 +270,9 @@ class Tagger(BaseEstimator):
         extra = self._extra(sentences)
         if extra is not None:
             kwargs["extra"] = extra
+        if dev is not None and "X_dev" not in inspect.signature(labeler.fit).parameters:
+            raise ValueError(f"{type(labeler).__name__} does not use development data; "
+                             "drop dev= (or --dev), or use the CRF labeler for early stopping")
         if dev is not None:
             dev_x, dev_y = _check_tagged(*dev) if isinstance(dev, tuple) and len(dev) == 2 \
                 else _check_tagged(dev, None)
