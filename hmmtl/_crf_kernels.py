@@ -66,16 +66,18 @@ def gather_column(ids, vals, offsets, window, slot_base, stride, n_values, pad_l
 
 
 @njit(cache=True, parallel=True)
-def slot_scores(weights, slot_ptr, slot_attr, attr_ptr, pair_label, n_labels):
+def slot_scores(weights, slot_ptr, slot_attr, attr_ptr, pair_label, n_labels, chunk_bounds):
     """Score of each (slot, label): the sum of the weights of the slot's attributes paired
-    with that label.  Returns (n_slots, n_labels)."""
+    with that label.  Returns (n_slots, n_labels).  ``chunk_bounds`` splits the slots into
+    contiguous chunks of about equal work, one per parallel task."""
     n_slots = slot_ptr.shape[0] - 1
     out = np.zeros((n_slots, n_labels), dtype=np.float64)
-    for s in prange(n_slots):
-        for q in range(slot_ptr[s], slot_ptr[s + 1]):
-            a = slot_attr[q]
-            for p in range(attr_ptr[a], attr_ptr[a + 1]):
-                out[s, pair_label[p]] += weights[p]
+    for c in prange(chunk_bounds.shape[0] - 1):
+        for s in range(chunk_bounds[c], chunk_bounds[c + 1]):
+            for q in range(slot_ptr[s], slot_ptr[s + 1]):
+                a = slot_attr[q]
+                for p in range(attr_ptr[a], attr_ptr[a + 1]):
+                    out[s, pair_label[p]] += weights[p]
     return out
 
 
@@ -97,37 +99,40 @@ def token_unary(scores, tok_slot, tok_val):
 
 
 @njit(cache=True, parallel=True)
-def slot_sums(token_weights, ent_ptr, ent_token, ent_val):
+def slot_sums(token_weights, ent_ptr, ent_token, ent_val, chunk_bounds):
     """Per-slot sums of ``token_weights`` (n_tokens, K) over the tokens that activate each
     slot (value-weighted), using the slot -> entry transpose ``ent_ptr`` / ``ent_token`` /
-    ``ent_val``.  Returns (n_slots, K)."""
+    ``ent_val``.  Returns (n_slots, K).  Chunks balance entries: a few slots (the bias, a
+    frequent POS tag) hold a large share of all tokens."""
     n_slots = ent_ptr.shape[0] - 1
     K = token_weights.shape[1]
     out = np.zeros((n_slots, K), dtype=np.float64)
-    for s in prange(n_slots):
-        for q in range(ent_ptr[s], ent_ptr[s + 1]):
-            i = ent_token[q]
-            v = ent_val[q]
-            for y in range(K):
-                out[s, y] += v * token_weights[i, y]
+    for c in prange(chunk_bounds.shape[0] - 1):
+        for s in range(chunk_bounds[c], chunk_bounds[c + 1]):
+            for q in range(ent_ptr[s], ent_ptr[s + 1]):
+                i = ent_token[q]
+                v = ent_val[q]
+                for y in range(K):
+                    out[s, y] += v * token_weights[i, y]
     return out
 
 
 @njit(cache=True, parallel=True)
-def pair_sums(slot_totals, attr_ptr, pair_label, attr_slot_ptr, attr_slot):
+def pair_sums(slot_totals, attr_ptr, pair_label, attr_slot_ptr, attr_slot, chunk_bounds):
     """Per-weight sums: weight ``p`` of attribute ``a`` and label ``y`` collects
     ``slot_totals[s, y]`` over the slots ``s`` holding ``a``.  Returns (n_pairs,)."""
     n_attr = attr_ptr.shape[0] - 1
     out = np.zeros(attr_ptr[n_attr], dtype=np.float64)
-    for a in prange(n_attr):
-        p0 = attr_ptr[a]
-        p1 = attr_ptr[a + 1]
-        if p1 == p0:
-            continue
-        for q in range(attr_slot_ptr[a], attr_slot_ptr[a + 1]):
-            s = attr_slot[q]
-            for p in range(p0, p1):
-                out[p] += slot_totals[s, pair_label[p]]
+    for c in prange(chunk_bounds.shape[0] - 1):
+        for a in range(chunk_bounds[c], chunk_bounds[c + 1]):
+            p0 = attr_ptr[a]
+            p1 = attr_ptr[a + 1]
+            if p1 == p0:
+                continue
+            for q in range(attr_slot_ptr[a], attr_slot_ptr[a + 1]):
+                s = attr_slot[q]
+                for p in range(p0, p1):
+                    out[p] += slot_totals[s, pair_label[p]]
     return out
 
 

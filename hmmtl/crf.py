@@ -166,7 +166,7 @@ class _SequenceLabeler(BaseEstimator):
         from ._crf_kernels import slot_scores, token_unary
 
         scores = slot_scores(self.coef_, layout.slot_ptr, layout.slot_attr, self.attr_ptr_,
-                             self.pair_label_, len(self.labels_))
+                             self.pair_label_, len(self.labels_), _chunks(layout.slot_ptr))
         return token_unary(scores, layout.tok_slot, layout.tok_val)
 
     def _transform(self, X, extra):
@@ -371,6 +371,13 @@ class _threads_for:
         return False
 
 
+def _chunks(ptr):
+    """Contiguous row chunks of about equal work (entries of the CSR ``ptr``)."""
+    from .inference import _n_threads, chunk_sequences
+
+    return chunk_sequences(ptr, 4 * _n_threads())
+
+
 def _chain(lists):
     for seq in lists:
         yield from seq
@@ -420,7 +427,11 @@ class _Problem:
         self.attr_slot = rows[order]
         onehot = np.zeros((n_tokens, K))
         onehot[np.arange(n_tokens), labels] = 1.0
-        self.slot_label_counts = slot_sums(onehot, self.ent_ptr, self.ent_token, self.ent_val)
+        self.ent_chunks = _chunks(self.ent_ptr)
+        self.slot_chunks = _chunks(layout.slot_ptr)
+        self.attr_chunks = None
+        self.slot_label_counts = slot_sums(onehot, self.ent_ptr, self.ent_token, self.ent_val,
+                                           self.ent_chunks)
         lengths = np.diff(self.offsets)
         nz = lengths > 0
         self.first = self.offsets[:-1][nz]
@@ -451,6 +462,7 @@ class _Problem:
             extra = n_attributes + 1 - self.attr_slot_ptr.shape[0]
             self.attr_slot_ptr = np.concatenate(
                 [self.attr_slot_ptr, np.full(extra, self.attr_slot_ptr[-1])])
+        self.attr_chunks = _chunks(self.attr_slot_ptr)
 
 
 # ============================================================================ CRF
@@ -562,7 +574,8 @@ class LinearChainCRF(_SequenceLabeler):
         trans = theta[n_pairs:n_pairs + K * K].reshape(K, K)
         start = theta[n_pairs + K * K:n_pairs + K * K + K]
         end = theta[n_pairs + K * K + K:]
-        scores = slot_scores(w, lay.slot_ptr, lay.slot_attr, self.attr_ptr_, self.pair_label_, K)
+        scores = slot_scores(w, lay.slot_ptr, lay.slot_attr, self.attr_ptr_, self.pair_label_, K,
+                             prob.slot_chunks)
         unary = token_unary(scores, lay.tok_slot, lay.tok_val)
         fb = forward_backward(unary, trans, prob.offsets, start, end, compute_pairs=want_grad)
         emp = prob.empirical
@@ -572,9 +585,10 @@ class LinearChainCRF(_SequenceLabeler):
             return nll
         from ._crf_kernels import slot_sums
 
-        totals = slot_sums(fb.marginals, prob.ent_ptr, prob.ent_token, prob.ent_val)
+        totals = slot_sums(fb.marginals, prob.ent_ptr, prob.ent_token, prob.ent_val,
+                           prob.ent_chunks)
         g_pairs = pair_sums(totals, self.attr_ptr_, self.pair_label_, prob.attr_slot_ptr,
-                            prob.attr_slot)
+                            prob.attr_slot, prob.attr_chunks)
         grad = np.concatenate([g_pairs, fb.pair_counts.ravel(),
                                fb.marginals[prob.first].sum(axis=0),
                                fb.marginals[prob.last].sum(axis=0)])
@@ -604,7 +618,7 @@ class LinearChainCRF(_SequenceLabeler):
             self.attr_ptr_, self.pair_label_ = prob.observed_pairs(n_attr)
         prob.empirical = np.concatenate([
             pair_sums(prob.slot_label_counts, self.attr_ptr_, self.pair_label_,
-                      prob.attr_slot_ptr, prob.attr_slot),
+                      prob.attr_slot_ptr, prob.attr_slot, prob.attr_chunks),
             prob.emp_transition, prob.emp_start, prob.emp_end])
         return prob
 
@@ -700,7 +714,7 @@ class LinearChainCRF(_SequenceLabeler):
             z0, bounds = theta0, None
         res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=bounds, callback=callback,
                        options={"maxiter": int(self.max_iterations), "ftol": 1e-14,
-                                "gtol": 1e-10, "maxcor": 10})
+                                "gtol": 1e-10, "maxcor": 6})
         if bar is not None:
             bar.close()
         theta = res.x[:n_theta] - res.x[n_theta:] if split else res.x

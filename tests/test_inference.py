@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hmmtl.inference import (
-    AUTO_ARRAY_MIN_STATES,
+    BLOCKED_MIN_STATES,
     _array,
     _resolve_backend,
     forward_backward,
@@ -362,12 +362,62 @@ def test_large_k_array_backend_agrees_with_numba():
 
 
 def test_auto_backend_choice():
-    small = np.zeros((2, AUTO_ARRAY_MIN_STATES - 1))
-    large = np.zeros((2, AUTO_ARRAY_MIN_STATES))
+    small = np.zeros((2, 3))
+    large = np.zeros((2, 512))
     assert _resolve_backend("auto", small) == "numba"
-    assert _resolve_backend("auto", large) == "numpy"
+    assert _resolve_backend("auto", large) == "numba"
     assert _resolve_backend("auto", large, kind="viterbi") == "numba"
     assert _resolve_backend("numpy", small) == "numpy"
+
+
+@pytest.mark.parametrize("K", [BLOCKED_MIN_STATES, 13])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("block_rows", [1, 7, 4096])
+def test_blocked_kernel_matches_the_scalar_kernel(K, masked, block_rows, monkeypatch):
+    """The blocked (GEMM) Numba path and the per-sequence path agree, including empty
+    sequences, pair groups, masks and blocks smaller than one sequence."""
+    import hmmtl.inference as inf
+
+    rng = np.random.default_rng(K + block_rows)
+    lengths = rng.integers(0, 12, size=40)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    unary = rng.normal(size=(offsets[-1], K)) * 3
+    transition, start, end = rng.normal(size=(K, K)), rng.normal(size=K), rng.normal(size=K)
+    allowed = rng.random((offsets[-1], K)) < 0.7 if masked else None
+    groups = rng.integers(0, 3, size=40)
+    monkeypatch.setattr(inf, "BLOCK_ROWS", block_rows)
+    args = (unary, transition, offsets, start, end, allowed)
+    got = inf._forward_backward_blocked(*prepare_args(*args), groups, 3, True)
+    ref = inf._forward_backward_scalar(*prepare_args(*args), groups, 3, True)
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r, atol=1e-9)
+
+
+def prepare_args(unary, transition, offsets, start, end, allowed):
+    from hmmtl.inference import _prepare
+
+    return _prepare(unary, transition, offsets, start, end, allowed)
+
+
+def test_blocked_kernel_redoes_failed_sequences_exactly():
+    """Transitions spanning 2,000 nats with a mask forcing switches break the scaled
+    recursion; those sequences are redone in log space and the totals stay exact."""
+    K = BLOCKED_MIN_STATES
+    transition = np.full((K, K), -2000.0)
+    np.fill_diagonal(transition, 0.0)
+    lengths = [4, 3, 5]
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    allowed = np.ones((12, K), dtype=bool)
+    allowed[0, 1:] = False
+    allowed[1, :] = False
+    allowed[1, 1] = True  # sequence 0 must switch 0 -> 1: a -2000 nat step
+    unary = np.zeros((12, K))
+    r = forward_backward(unary, transition, offsets, allowed=allowed)
+    ref = forward_backward(unary, transition, offsets, allowed=allowed, backend="numpy")
+    assert r.log_z[0] < -1999
+    np.testing.assert_allclose(r.log_z, ref.log_z, rtol=1e-12)
+    np.testing.assert_allclose(r.marginals, ref.marginals, atol=1e-10)
+    np.testing.assert_allclose(r.pair_counts, ref.pair_counts, atol=1e-9)
 
 
 def test_return_device_is_a_no_op_on_the_host():

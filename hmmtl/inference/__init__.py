@@ -86,10 +86,9 @@ def _prepare(unary, transition, offsets, start, end, allowed):
     return prepare(np, unary, transition, offsets, start, end, allowed)
 
 
-#: Number of states from which ``backend="auto"`` runs forward-backward on the array
-#: backend (matrix products) instead of the Numba kernels; measured on a 2-core x86 CPU
-#: with OpenBLAS (benchmarks/bench_inference.py).
-AUTO_ARRAY_MIN_STATES = 128
+#: Kept for compatibility: ``backend="auto"`` no longer picks the NumPy array backend on a
+#: CPU (the blocked Numba kernel is faster at every K measured); it is the GPU's code path.
+AUTO_ARRAY_MIN_STATES = None
 
 
 def _resolve_backend(backend: str, unary, *, kind: str = "forward_backward") -> str:
@@ -99,9 +98,6 @@ def _resolve_backend(backend: str, unary, *, kind: str = "forward_backward") -> 
         return backend
     if is_device_array(unary):
         return "cupy"
-    if kind == "forward_backward" and np.ndim(unary) == 2 \
-            and np.shape(unary)[1] >= AUTO_ARRAY_MIN_STATES:
-        return "numpy"
     return "numba"
 
 
@@ -139,7 +135,8 @@ def forward_backward(unary, transition, offsets, start=None, end=None, allowed=N
         ``"numpy"`` / ``"cupy"``: sequences grouped by length so that each step of the
         recursion is one matrix product (fastest for many states; ``"cupy"`` on a GPU,
         parameters may then be CuPy arrays).  ``"auto"``: ``"cupy"`` for CuPy inputs,
-        else ``"numpy"`` from ``AUTO_ARRAY_MIN_STATES`` states on, else ``"numba"``.
+        else ``"numba"`` (which itself runs blocks of sequences as matrix products from
+        ``BLOCKED_MIN_STATES`` states on).
     return_device : bool, default=False
         With ``backend="cupy"``, return CuPy arrays (for an EM loop that keeps its
         parameters on the GPU) instead of NumPy arrays.
@@ -173,15 +170,89 @@ def forward_backward(unary, transition, offsets, start=None, end=None, allowed=N
         unary, transition, offsets, start, end, allowed)
     n_seq = offsets.shape[0] - 1
     pair_groups, n_groups, grouped = check_groups(pair_groups, n_groups, n_seq)
-    chunks = chunk_sequences(offsets, 4 * _n_threads())
-    from ._numba import forward_backward_kernel
-
-    marginals, pair_counts, log_z = forward_backward_kernel(
-        unary, transition, start, end, allowed, use_mask, offsets, chunks,
-        pair_groups, int(n_groups), bool(compute_pairs))
+    if unary.shape[1] >= BLOCKED_MIN_STATES:
+        marginals, pair_counts, log_z = _forward_backward_blocked(
+            unary, transition, offsets, start, end, allowed, use_mask, pair_groups,
+            n_groups, compute_pairs)
+    else:
+        marginals, pair_counts, log_z = _forward_backward_scalar(
+            unary, transition, offsets, start, end, allowed, use_mask, pair_groups,
+            n_groups, compute_pairs)
     if not grouped:
         pair_counts = pair_counts[0]
     return ForwardBackwardResult(marginals, pair_counts, log_z)
+
+
+#: From this many states on, the Numba backend runs sequences in blocks whose recursion
+#: steps are matrix products (:mod:`._blocked`); below it, one sequence per loop
+#: (:mod:`._numba`).  Both give the same results; the blocked kernel was faster from
+#: K = 8 on the 2-core benchmark machine.
+BLOCKED_MIN_STATES = 8
+
+#: Tokens per block of the blocked kernel: enough sequences per step for an efficient GEMM,
+#: few enough that a block's working set stays in cache.
+BLOCK_ROWS = 4096
+
+
+def _forward_backward_scalar(unary, transition, offsets, start, end, allowed, use_mask,
+                             pair_groups, n_groups, compute_pairs):
+    from ._numba import forward_backward_kernel
+
+    chunks = chunk_sequences(offsets, 4 * _n_threads())
+    return forward_backward_kernel(unary, transition, start, end, allowed, use_mask, offsets,
+                                   chunks, pair_groups, int(n_groups), bool(compute_pairs))
+
+
+def _shifted_exp(x):
+    m = float(x.max()) if x.size else 0.0
+    if m == -np.inf:
+        m = 0.0
+    return np.exp(x - m), m
+
+
+def _forward_backward_blocked(unary, transition, offsets, start, end, allowed, use_mask,
+                              pair_groups, n_groups, compute_pairs):
+    """Blocked (GEMM) forward-backward; sequences whose scaling fails are redone by the
+    scalar kernel, which falls back to exact log space."""
+    from threadpoolctl import threadpool_limits
+
+    from ._blocked import block_layout, forward_backward_blocked
+
+    n_tokens, K = unary.shape
+    n_seq = offsets.shape[0] - 1
+    dt = unary.dtype
+    a, tmax = _shifted_exp(transition)
+    start_p, smax = _shifted_exp(start)
+    end_p, emax = _shifted_exp(end)
+    a, start_p, end_p = a.astype(dt), start_p.astype(dt), end_p.astype(dt)
+    marginals = np.zeros((n_tokens, K), dtype=dt)
+    log_z = np.zeros(n_seq, dtype=np.float64)
+    bad = np.zeros(n_seq, dtype=np.bool_)
+    pair_counts = np.zeros((n_groups, K, K), dtype=np.float64)
+    # each Numba thread calls BLAS on its own blocks: one BLAS thread per caller
+    with threadpool_limits(1, user_api="blas"):
+        for g in range(n_groups):
+            include = None if n_groups == 1 else (pair_groups == g)
+            layout = block_layout(offsets, BLOCK_ROWS, include)
+            row_ptr = layout[2]
+            chunks = chunk_sequences(row_ptr, 2 * _n_threads())
+            pair_counts[g] = forward_backward_blocked(
+                unary, allowed, use_mask, a, tmax, start_p, smax, end_p, emax, *layout,
+                offsets, chunks, bool(compute_pairs), marginals, log_z, bad)
+    if bad.any():
+        redo = np.flatnonzero(bad)
+        lengths = offsets[redo + 1] - offsets[redo]
+        sub_offsets = np.zeros(redo.shape[0] + 1, dtype=np.int64)
+        np.cumsum(lengths, out=sub_offsets[1:])
+        tokens = np.repeat(offsets[redo] - sub_offsets[:-1], lengths) + np.arange(sub_offsets[-1])
+        m, p, lz = _forward_backward_scalar(
+            np.ascontiguousarray(unary[tokens]), transition, sub_offsets, start, end,
+            np.ascontiguousarray(allowed[tokens]) if use_mask else allowed, use_mask,
+            np.ascontiguousarray(pair_groups[redo]), n_groups, compute_pairs)
+        marginals[tokens] = m
+        log_z[redo] = lz
+        pair_counts += p
+    return marginals, pair_counts, log_z
 
 
 def viterbi(unary, transition, offsets, start=None, end=None, allowed=None, *,

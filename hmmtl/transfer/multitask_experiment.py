@@ -19,6 +19,11 @@ annotation of the English Web Treebank, and from their text):
 ``aso+mt-hmm``
     Both.
 
+With ``shared_labels="other"`` each task's labeler gets shared models learned from the *other*
+tasks' labels only (three MultiTaskHMMs and three ASO projections), so that the features of its
+training tokens were never fitted to their own gold labels; ``"all"`` (default) learns one set
+of shared models from every task's labels.
+
 Protocol: train on ``eng.train`` (plus the other corpora for the shared parts), choose the
 multi-task setting of each task on ``eng.testa``, report ``eng.testb`` once.  The
 MultiTaskHMM's own predictions (posterior decoding, no CRF) are reported beside.  Metrics are
@@ -44,17 +49,17 @@ MULTI_SETTINGS = SETTINGS[1:]
 #: the full study
 FULL = dict(max_train_sentences=None, max_text_sentences=None, max_eval_sentences=None,
             text_states=128, text_iter=15, mt_states=128, mt_iter=15, mt_init_task="pos", top_k=4,
-            aso_components=50, aso_rounds=2, aso_epochs=5,
+            aso_components=50, aso_rounds=2, aso_epochs=5, shared_labels="all",
             crf_params={"max_iterations": 100, "c2": 1.0}, settings=SETTINGS)
 #: a smoke run of a few minutes on 2 cores
 QUICK = dict(max_train_sentences=2000, max_text_sentences=2000, max_eval_sentences=500,
              text_states=32, text_iter=6, mt_states=64, mt_iter=6, mt_init_task="pos", top_k=3,
-             aso_components=20, aso_rounds=1, aso_epochs=3,
+             aso_components=20, aso_rounds=1, aso_epochs=3, shared_labels="all",
              crf_params={"max_iterations": 40, "c2": 1.0}, settings=SETTINGS)
 #: for the test suite (seconds)
 TINY = dict(max_train_sentences=300, max_text_sentences=200, max_eval_sentences=60,
             text_states=8, text_iter=2, mt_states=12, mt_iter=3, mt_init_task="ner", top_k=2,
-            aso_components=8, aso_rounds=1, aso_epochs=2,
+            aso_components=8, aso_rounds=1, aso_epochs=2, shared_labels="all",
             crf_params={"max_iterations": 10, "c2": 1.0}, settings=("single", "aso+mt-hmm"))
 PRESETS = {"full": FULL, "quick": QUICK, "tiny": TINY}
 
@@ -234,7 +239,8 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
     progress : bool
         Show a progress bar.
     **overrides
-        Any preset entry (``mt_states=256``, ``crf_params={...}``, ``settings=(...)``).
+        Any preset entry (``mt_states=256``, ``crf_params={...}``, ``settings=(...)``,
+        ``shared_labels="other"``, ``max_eval_sentences=None``).
 
     Returns
     -------
@@ -267,8 +273,9 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
     splits = {"train": train, "dev": data["dev"], "test": data["test"]}
     need_mt = any("mt-hmm" in s for s in settings)
     need_aso = any("aso" in s for s in settings)
-    n_steps = (("hmm-text" in settings) + need_mt + need_aso
-               + len(settings) * len(TASKS) + need_mt)
+    n_shared = 1 if cfg["shared_labels"] == "all" else len(TASKS)
+    n_steps = (("hmm-text" in settings) + n_shared * (need_mt + need_aso)
+               + len(settings) * len(TASKS) + (need_mt and n_shared == 1))
     bar = _progress(n_steps, progress, "multi-task study")
 
     def step(desc):
@@ -282,46 +289,64 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
                   "chunk": train["chunk"] + extra_corpus["chunk"],
                   "ner": train["ner"] + [None] * len(extra_corpus["words"])}
     timings = {}
-    features = {name: {} for name in splits}  # split -> {feature name: value}
-    models = {}
+    text_features = {name: {} for name in splits}
     if "hmm-text" in settings:
         t0 = time.perf_counter()
         hmm = _text_hmm(cfg["text_states"], cfg["text_iter"], seed).fit(all_words)
         timings["hmm-text"] = time.perf_counter() - t0
         for name, s in splits.items():
-            features[name]["hmm-text"] = _state_features(hmm, s["words"], cfg["top_k"], "text")
+            text_features[name]["hmm-text"] = _state_features(hmm, s["words"], cfg["top_k"],
+                                                              "text")
         step("text HMM")
-    if need_mt:
-        from .multitask import MultiTaskHMM
 
-        t0 = time.perf_counter()
-        mt = MultiTaskHMM(n_states=cfg["mt_states"], n_iter=cfg["mt_iter"],
-                          init_task=cfg["mt_init_task"], random_state=seed).fit(all_words, all_labels)
-        timings["mt-hmm"] = time.perf_counter() - t0
-        models["mt-hmm"] = mt
-        for name, s in splits.items():
-            features[name]["mt-hmm"] = _state_features(mt, s["words"], cfg["top_k"], "mt")
-        step("multi-task HMM")
-    if need_aso:
-        from .multitask import AlternatingStructureOptimization
+    def fit_shared(labels, tag):
+        """MultiTaskHMM and ASO features of every split, learned from ``labels``."""
+        feats = {name: dict(text_features[name]) for name in splits}
+        mt = None
+        if need_mt:
+            from .multitask import MultiTaskHMM
 
-        t0 = time.perf_counter()
-        aso = AlternatingStructureOptimization(
-            n_components=cfg["aso_components"], n_rounds=cfg["aso_rounds"],
-            n_epochs=cfg["aso_epochs"], random_state=seed).fit(all_words, all_labels)
-        timings["aso"] = time.perf_counter() - t0
-        for name, s in splits.items():
-            features[name]["aso"] = {"aso": aso.transform(s["words"])}
-        step("ASO")
+            t0 = time.perf_counter()
+            init_task = cfg["mt_init_task"] if cfg["mt_init_task"] in labels else None
+            mt = MultiTaskHMM(n_states=cfg["mt_states"], n_iter=cfg["mt_iter"],
+                              init_task=init_task, random_state=seed).fit(all_words, labels)
+            timings[f"mt-hmm{tag}"] = time.perf_counter() - t0
+            for name, s in splits.items():
+                feats[name]["mt-hmm"] = _state_features(mt, s["words"], cfg["top_k"], "mt")
+            step(f"multi-task HMM{tag}")
+        if need_aso:
+            from .multitask import AlternatingStructureOptimization
+
+            t0 = time.perf_counter()
+            aso = AlternatingStructureOptimization(
+                n_components=cfg["aso_components"], n_rounds=cfg["aso_rounds"],
+                n_epochs=cfg["aso_epochs"], random_state=seed).fit(all_words, labels)
+            timings[f"aso{tag}"] = time.perf_counter() - t0
+            for name, s in splits.items():
+                feats[name]["aso"] = {"aso": aso.transform(s["words"])}
+            step(f"ASO{tag}")
+        return feats, mt
+
+    if cfg["shared_labels"] == "all":
+        shared, mt_all = fit_shared(all_labels, "")
+        features = {task: shared for task in TASKS}
+    elif cfg["shared_labels"] == "other":
+        # each task's labeler gets shared models learned from the *other* tasks' labels only,
+        # so that its training tokens' features never saw their own gold labels
+        features = {task: fit_shared({k: v for k, v in all_labels.items() if k != task},
+                                     f" without {task}")[0] for task in TASKS}
+        mt_all = None
+    else:
+        raise ValueError(f"shared_labels must be 'all' or 'other', got {cfg['shared_labels']!r}")
 
     from ..crf import LinearChainCRF
 
     records = []
     for setting in settings:
         parts = [] if setting == "single" else setting.split("+")
-        extra = {name: {k: v for p in parts for k, v in features[name][p].items()} or None
-                 for name in splits}
         for task in TASKS:
+            extra = {name: {k: v for p in parts for k, v in features[task][name][p].items()}
+                     or None for name in splits}
             crf = LinearChainCRF(**cfg["crf_params"],
                                  constraint="BIO" if task != "pos" else None)
             t0 = time.perf_counter()
@@ -332,8 +357,8 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
                 records.append(dict(setting=setting, task=task, split=split, fit_seconds=fit_s,
                                     **_score(task, splits[split][task], pred)))
             step(f"{setting}/{task}")
-    if need_mt:
-        mt = models["mt-hmm"]
+    if mt_all is not None:
+        mt = mt_all
         for task in TASKS:
             for split in ("dev", "test"):
                 pred = mt.predict(splits[split]["words"], task)

@@ -1,0 +1,224 @@
+"""Numba forward-backward for many states: blocks of sequences, one GEMM per step.
+
+With K states the recursion costs K^2 multiply-adds per token.  Done one sequence at a time
+(as in :mod:`._numba` and in hmmlearn) that work is a vector-matrix product, bound by
+memory traffic.  Here sequences are sorted by length and cut into blocks of about
+``block_rows`` tokens; inside a block they are laid out time-major, so that the sequences
+still running at step ``t`` are the first ``n_t`` rows of that step and the step is one
+matrix product ``(n_t, K) @ (K, K)`` -- BLAS's best case.  Each thread owns whole blocks and
+its own pair-count accumulator (``prange`` over chunks of blocks), and BLAS runs one thread
+per caller (the threads are Numba's), so both cores do GEMMs without oversubscription.
+
+Scaling is per position and per sequence as in the reference kernel; a sequence whose scaled
+recursion fails is flagged and redone exactly (log space) by the caller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+NEG_INF = -np.inf
+
+
+def block_layout(offsets: np.ndarray, block_rows: int, include=None):
+    """Group sequences into blocks of similar length (time-major layout inside each).
+
+    Returns a tuple of int64 arrays::
+
+        order        (n_nonempty,)   sequence index, sorted by decreasing length
+        seq_ptr      (n_blocks + 1,) block -> range in ``order``
+        row_ptr      (n_blocks + 1,) block -> range of rows (tokens)
+        step_ptr     (n_blocks + 1,) block -> range in ``step_start`` / ``step_n``
+        step_start   (total steps,)  first row of step t, relative to the block
+        step_n       (total steps,)  number of sequences still running at step t
+        row_token    (n_tokens,)     token index of each row
+    """
+    lengths = np.diff(offsets)
+    if include is not None:  # sequences left out are treated as empty
+        lengths = np.where(include, lengths, 0)
+    order = np.argsort(-lengths, kind="stable")
+    order = order[lengths[order] > 0]
+    lens = lengths[order]
+    n = order.shape[0]
+    if n == 0:
+        z = np.zeros(1, np.int64)
+        e = np.zeros(0, np.int64)
+        return order.astype(np.int64), z, z, z, e, e, e
+    cum = np.concatenate([[0], np.cumsum(lens)])
+    # cut where the cumulative token count passes multiples of block_rows
+    cuts = np.searchsorted(cum, np.arange(block_rows, cum[-1], block_rows), side="left")
+    seq_ptr = np.unique(np.concatenate([[0], cuts, [n]])).astype(np.int64)
+    row_ptr = cum[seq_ptr].astype(np.int64)
+    max_len = lens[seq_ptr[:-1]]
+    step_ptr = np.concatenate([[0], np.cumsum(max_len)]).astype(np.int64)
+    n_blocks = seq_ptr.shape[0] - 1
+    # step_n[t] of block b = number of its sequences with length > t
+    block_of_step = np.repeat(np.arange(n_blocks), max_len)
+    t_of_step = np.arange(step_ptr[-1]) - step_ptr[block_of_step]
+    neg = -lens
+    # sequences of block b occupy order[seq_ptr[b]:seq_ptr[b+1]], lengths decreasing
+    step_n = (np.searchsorted(neg, -t_of_step, side="left")
+              - seq_ptr[block_of_step]).astype(np.int64)
+    step_n = np.minimum(step_n, (seq_ptr[1:] - seq_ptr[:-1])[block_of_step])
+    step_start = np.zeros(step_ptr[-1], dtype=np.int64)
+    csum = np.cumsum(step_n)
+    step_start[1:] = csum[:-1]
+    step_start -= np.repeat(step_start[step_ptr[:-1]], max_len)
+    # row of (sequence j in block, t) = step_start[t] + j; its token = offsets[seq] + t
+    seq_block = np.repeat(np.arange(n_blocks), seq_ptr[1:] - seq_ptr[:-1])
+    j_in_block = np.arange(n) - seq_ptr[seq_block]
+    tok_seq = np.repeat(np.arange(n), lens)
+    t_tok = np.arange(cum[-1]) - cum[tok_seq]
+    blk = seq_block[tok_seq]
+    rows = row_ptr[blk] + step_start[step_ptr[blk] + t_tok] + j_in_block[tok_seq]
+    row_token = np.empty(cum[-1], dtype=np.int64)
+    row_token[rows] = offsets[order][tok_seq] + t_tok
+    order = order.astype(np.int64)
+    return (order.astype(np.int64), seq_ptr, row_ptr, step_ptr, step_start, step_n,
+            row_token)
+
+
+@njit(cache=True, parallel=True)
+def forward_backward_blocked(unary, allowed, use_mask, a, tmax, start_p, smax, end_p, emax,
+                             order, seq_ptr, row_ptr, step_ptr, step_start, step_n,
+                             row_token, offsets, chunk_ptr, want_pairs, marginals, log_z, bad):
+    """Blocked scaled forward-backward of the sequences in ``order``.
+
+    Writes their marginals, log Z and bad flags (scaling failed: redo the sequence exactly)
+    into ``marginals`` (n_tokens, K), ``log_z`` and ``bad`` (n_sequences,), and returns
+    their pair counts (K, K), already multiplied by the scaled transition matrix ``a``.
+    """
+    K = unary.shape[1]
+    n_chunks = chunk_ptr.shape[0] - 1
+    dt = unary.dtype
+    acc = np.zeros((n_chunks, K, K), dtype=dt)
+    a_t = np.ascontiguousarray(a.T)
+    for c in prange(n_chunks):
+        for blk in range(chunk_ptr[c], chunk_ptr[c + 1]):
+            r0 = row_ptr[blk]
+            nrows = row_ptr[blk + 1] - r0
+            s0 = seq_ptr[blk]
+            S = seq_ptr[blk + 1] - s0
+            p0 = step_ptr[blk]
+            L = step_ptr[blk + 1] - p0
+            e = np.empty((nrows, K), dtype=dt)
+            alpha = np.empty((nrows, K), dtype=dt)
+            scale = np.empty(nrows, dtype=np.float64)
+            lz = np.zeros(S, dtype=np.float64)
+            failed = np.zeros(S, dtype=np.bool_)
+            # emission factors exp(unary - row max), masked states 0
+            for r in range(nrows):
+                tok = row_token[r0 + r]
+                m = NEG_INF
+                for k in range(K):
+                    if (not use_mask or allowed[tok, k]) and unary[tok, k] > m:
+                        m = unary[tok, k]
+                if m == NEG_INF:
+                    for k in range(K):
+                        e[r, k] = 0.0
+                    scale[r] = 0.0  # flags the row; m's log term is skipped
+                else:
+                    for k in range(K):
+                        if use_mask and not allowed[tok, k]:
+                            e[r, k] = 0.0
+                        else:
+                            e[r, k] = np.exp(unary[tok, k] - m)
+                    scale[r] = m  # keep the shift until the forward pass uses it
+            # forward
+            for t in range(L):
+                cs = step_start[p0 + t]
+                nt = step_n[p0 + t]
+                if t > 0:
+                    ps = step_start[p0 + t - 1]
+                    np.dot(alpha[ps:ps + nt], a, alpha[cs:cs + nt])
+                for b in range(nt):
+                    row = cs + b
+                    m = scale[row]
+                    s = 0.0
+                    if t == 0:
+                        for k in range(K):
+                            v = start_p[k] * e[row, k]
+                            alpha[row, k] = v
+                            s += v
+                    else:
+                        for k in range(K):
+                            v = alpha[row, k] * e[row, k]
+                            alpha[row, k] = v
+                            s += v
+                    if not (s > 0.0) or not np.isfinite(s):
+                        failed[b] = True
+                        for k in range(K):
+                            alpha[row, k] = 0.0
+                        scale[row] = 1.0
+                    else:
+                        inv = 1.0 / s
+                        for k in range(K):
+                            alpha[row, k] *= inv
+                        lz[b] += np.log(s) + m
+                        scale[row] = s
+            # end factors; beta of each sequence starts at its last step
+            c_end = np.empty(S, dtype=np.float64)
+            for b in range(S):
+                length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
+                row = step_start[p0 + length - 1] + b
+                s = 0.0
+                for k in range(K):
+                    s += alpha[row, k] * end_p[k]
+                if not (s > 0.0) or not np.isfinite(s):
+                    failed[b] = True
+                    s = 1.0
+                c_end[b] = s
+                lz[b] += np.log(s) + smax + emax + (length - 1) * tmax
+            # a failed sequence must add nothing to the shared pair counts: zero its rows
+            for b in range(S):
+                if failed[b]:
+                    length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
+                    for t in range(length):
+                        row = step_start[p0 + t] + b
+                        scale[row] = 1.0
+                        for k in range(K):
+                            alpha[row, k] = 0.0
+                            e[row, k] = 0.0
+                    c_end[b] = 1.0
+            beta = np.empty((S, K), dtype=dt)
+            w = np.empty((S, K), dtype=dt)
+            pairs = acc[c]
+            for t in range(L - 1, -1, -1):
+                cs = step_start[p0 + t]
+                nt = step_n[p0 + t]
+                n_next = step_n[p0 + t + 1] if t + 1 < L else 0
+                for b in range(n_next, nt):
+                    inv = 1.0 / c_end[b]
+                    for k in range(K):
+                        beta[b, k] = end_p[k] * inv
+                if t > 0:
+                    for b in range(nt):
+                        row = cs + b
+                        inv = 1.0 / scale[row]
+                        for k in range(K):
+                            alpha[row, k] *= beta[b, k]
+                            w[b, k] = e[row, k] * beta[b, k] * inv
+                    np.dot(w[:nt], a_t, beta[:nt])
+                    if want_pairs:
+                        ps = step_start[p0 + t - 1]
+                        pairs += np.dot(alpha[ps:ps + nt].T, w[:nt])
+                else:
+                    for b in range(nt):
+                        row = cs + b
+                        for k in range(K):
+                            alpha[row, k] *= beta[b, k]
+            for r in range(nrows):
+                tok = row_token[r0 + r]
+                for k in range(K):
+                    marginals[tok, k] = alpha[r, k]
+            for b in range(S):
+                sq = order[s0 + b]
+                log_z[sq] = lz[b]
+                bad[sq] = failed[b]
+    pair_counts = np.zeros((K, K), dtype=np.float64)
+    for c in range(n_chunks):
+        for i in range(K):
+            for j in range(K):
+                pair_counts[i, j] += acc[c, i, j] * a[i, j]
+    return pair_counts
