@@ -280,6 +280,7 @@ def viterbi_kernel(unary, transition, start, end, allowed, use_mask, offsets, ch
     for c in prange(n_chunks):
         delta = np.empty(K, dtype=np.float64)
         new = np.empty(K, dtype=np.float64)
+        arg_row = np.empty(K, dtype=np.int32)
         for s in range(chunk_bounds[c], chunk_bounds[c + 1]):
             t0 = offsets[s]
             t1 = offsets[s + 1]
@@ -294,21 +295,27 @@ def viterbi_kernel(unary, transition, start, end, allowed, use_mask, offsets, ch
                 else:
                     delta[k] = start[k] + unary[t0, k]
             for t in range(1, T):
+                # i outer, j inner: rows of ``transition`` are contiguous, so the max-plus
+                # step vectorizes; strict ">" in increasing i keeps ties on the lowest state
+                d0 = delta[0]
                 for j in range(K):
-                    best = NEG_INF
-                    arg = 0
-                    for i in range(K):
-                        v = delta[i] + transition[i, j]
-                        if v > best:
-                            best = v
-                            arg = i
-                    back[t, j] = arg
+                    new[j] = d0 + transition[0, j]
+                    arg_row[j] = 0
+                for i in range(1, K):
+                    di = delta[i]
+                    if di == NEG_INF:
+                        continue
+                    for j in range(K):
+                        v = di + transition[i, j]
+                        if v > new[j]:
+                            new[j] = v
+                            arg_row[j] = i
+                for j in range(K):
+                    back[t, j] = arg_row[j]
                     if use_mask and not allowed[t0 + t, j]:
-                        new[j] = NEG_INF
+                        delta[j] = NEG_INF
                     else:
-                        new[j] = best + unary[t0 + t, j]
-                for j in range(K):
-                    delta[j] = new[j]
+                        delta[j] = new[j] + unary[t0 + t, j]
             best = NEG_INF
             arg = -1
             for k in range(K):
