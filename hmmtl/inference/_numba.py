@@ -280,7 +280,10 @@ def viterbi_kernel(unary, transition, start, end, allowed, use_mask, offsets, ch
     for c in prange(n_chunks):
         delta = np.empty(K, dtype=np.float64)
         new = np.empty(K, dtype=np.float64)
-        arg_row = np.empty(K, dtype=np.int32)
+        longest = 0
+        for s in range(chunk_bounds[c], chunk_bounds[c + 1]):
+            longest = max(longest, offsets[s + 1] - offsets[s])
+        back = np.empty((max(longest, 1), K), dtype=np.int32)  # one buffer per chunk
         for s in range(chunk_bounds[c], chunk_bounds[c + 1]):
             t0 = offsets[s]
             t1 = offsets[s + 1]
@@ -288,7 +291,6 @@ def viterbi_kernel(unary, transition, start, end, allowed, use_mask, offsets, ch
             if T == 0:
                 score[s] = 0.0
                 continue
-            back = np.empty((T, K), dtype=np.int32)
             for k in range(K):
                 if use_mask and not allowed[t0, k]:
                     delta[k] = NEG_INF
@@ -297,6 +299,7 @@ def viterbi_kernel(unary, transition, start, end, allowed, use_mask, offsets, ch
             for t in range(1, T):
                 # i outer, j inner: rows of ``transition`` are contiguous, so the max-plus
                 # step vectorizes; strict ">" in increasing i keeps ties on the lowest state
+                arg_row = back[t]
                 d0 = delta[0]
                 for j in range(K):
                     new[j] = d0 + transition[0, j]
@@ -310,11 +313,14 @@ def viterbi_kernel(unary, transition, start, end, allowed, use_mask, offsets, ch
                         if v > new[j]:
                             new[j] = v
                             arg_row[j] = i
-                for j in range(K):
-                    back[t, j] = arg_row[j]
-                    if use_mask and not allowed[t0 + t, j]:
-                        delta[j] = NEG_INF
-                    else:
+                if use_mask:
+                    for j in range(K):
+                        if allowed[t0 + t, j]:
+                            delta[j] = new[j] + unary[t0 + t, j]
+                        else:
+                            delta[j] = NEG_INF
+                else:
+                    for j in range(K):
                         delta[j] = new[j] + unary[t0 + t, j]
             best = NEG_INF
             arg = -1
