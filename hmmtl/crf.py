@@ -714,7 +714,7 @@ class LinearChainCRF(_SequenceLabeler):
             z0, bounds = theta0, None
         res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=bounds, callback=callback,
                        options={"maxiter": int(self.max_iterations), "ftol": 1e-14,
-                                "gtol": 1e-10, "maxcor": 6})
+                                "gtol": 1e-10, "maxcor": 10})
         if bar is not None:
             bar.close()
         theta = res.x[:n_theta] - res.x[n_theta:] if split else res.x

@@ -580,8 +580,11 @@ class CategoricalHMM(BaseEstimator):
             offs = offsets[a:b + 1] - t0
             ids = batch.ids[t0:t1]
             allowed = self._allowed(None if labels is None else labels[t0:t1], K)
-            fb = forward_backward(log_emit_t[ids], log_trans, offs, start=log_start,
-                                  allowed=allowed, backend=self.backend)
+            # the log emission table and the ids go in as they are: the kernel gathers rows,
+            # and logs of probabilities need no NaN scan
+            fb = forward_backward(log_emit_t, log_trans, offs, start=log_start,
+                                  allowed=allowed, backend=self.backend, unary_index=ids,
+                                  check_finite=False)
             firsts = offs[:-1][np.diff(offs) > 0]
             start += fb.marginals[firsts].sum(axis=0, dtype=np.float64)
             trans += fb.pair_counts
@@ -896,9 +899,10 @@ class CategoricalHMM(BaseEstimator):
                 t0, t1 = int(offsets[a]), int(offsets[b])
                 offs = offsets[a:b + 1] - t0
                 allowed = self._allowed(None if sub.labels is None else sub.labels[t0:t1], K)
-                fb = forward_backward(log_emit_t[sub.ids[t0:t1]], log_trans, offs,
-                                      start=log_start, allowed=allowed, compute_pairs=False,
-                                      backend=self.backend)
+                fb = forward_backward(log_emit_t, log_trans, offs, start=log_start,
+                                      allowed=allowed, compute_pairs=False,
+                                      backend=self.backend, unary_index=sub.ids[t0:t1],
+                                      check_finite=False)
                 marg[t0:t1] = fb.marginals
                 log_z[a:b] = fb.log_z
             return marg, log_z
@@ -934,9 +938,10 @@ class CategoricalHMM(BaseEstimator):
                 t0, t1 = int(offsets[a]), int(offsets[b])
                 offs = offsets[a:b + 1] - t0
                 allowed = self._allowed(None if sub.labels is None else sub.labels[t0:t1], K)
-                r = viterbi(log_emit_t[sub.ids[t0:t1]], _safe_log(trans_p, np.float64), offs,
+                r = viterbi(log_emit_t, _safe_log(trans_p, np.float64), offs,
                             start=_safe_log(start_p, np.float64), allowed=allowed,
-                            backend=self.backend)
+                            backend=self.backend, unary_index=sub.ids[t0:t1],
+                            check_finite=False)
                 path[t0:t1] = r.path
                 score[a:b] = r.score
             return path, score

@@ -529,3 +529,29 @@ def test_cupy_backend_without_gpu_says_so():
             forward_backward(np.zeros((3, 2)), np.zeros((2, 2)), [0, 3], backend="cupy")
         return
     pytest.skip("a GPU is present")
+
+
+@pytest.mark.parametrize("K", [3, BLOCKED_MIN_STATES + 1])
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_unary_index_gathers_rows_like_fancy_indexing(K, backend):
+    """An emission table plus observed ids gives exactly what the materialized unary does."""
+    rng = np.random.default_rng(K)
+    table = rng.normal(size=(7, K))
+    ids = rng.integers(0, 7, size=30)
+    offsets = np.array([0, 4, 4, 11, 30])
+    transition, start = rng.normal(size=(K, K)), rng.normal(size=K)
+    allowed = rng.random((30, K)) < 0.8
+    ref = forward_backward(table[ids], transition, offsets, start, allowed=allowed,
+                           backend=backend)
+    got = forward_backward(table, transition, offsets, start, allowed=allowed,
+                           unary_index=ids, check_finite=False, backend=backend)
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r, atol=1e-12)
+    ref_v = viterbi(table[ids], transition, offsets, start, allowed=allowed, backend=backend)
+    got_v = viterbi(table, transition, offsets, start, allowed=allowed, unary_index=ids,
+                    backend=backend)
+    np.testing.assert_array_equal(got_v.path, ref_v.path)
+    np.testing.assert_allclose(got_v.score, ref_v.score, atol=1e-12)
+    with pytest.raises(ValueError, match=r"unary_index must lie in \[0, 7\)"):
+        forward_backward(table, transition, offsets, unary_index=ids + 1 + (ids == 6) * 0 + 6,
+                         backend=backend)

@@ -103,7 +103,8 @@ def _resolve_backend(backend: str, unary, *, kind: str = "forward_backward") -> 
 
 def forward_backward(unary, transition, offsets, start=None, end=None, allowed=None, *,
                      pair_groups=None, n_groups=None, compute_pairs: bool = True,
-                     backend: str = "auto", return_device: bool = False) -> ForwardBackwardResult:
+                     backend: str = "auto", return_device: bool = False, unary_index=None,
+                     check_finite: bool = True) -> ForwardBackwardResult:
     """Posterior marginals, expected transition counts and log normalizers of a linear chain.
 
     Fast in probability space with per-position scaling (Rabiner 1989); a sequence whose
@@ -140,6 +141,12 @@ def forward_backward(unary, transition, offsets, start=None, end=None, allowed=N
     return_device : bool, default=False
         With ``backend="cupy"``, return CuPy arrays (for an EM loop that keeps its
         parameters on the GPU) instead of NumPy arrays.
+    unary_index : int ndarray of shape (n_tokens,), optional
+        Token ``t`` uses row ``unary_index[t]`` of ``unary``, which is then a table of any
+        number of rows -- for an HMM, the (n_features, n_states) log emission table and the
+        observed ids, gathered inside the kernel instead of as an n_tokens x K copy.
+    check_finite : bool, default=True
+        Scan ``unary`` for NaN / +inf (skip it for potentials known to be valid logs).
 
     Returns
     -------
@@ -159,6 +166,11 @@ def forward_backward(unary, transition, offsets, start=None, end=None, allowed=N
     0.693147
     """
     backend = _resolve_backend(backend, unary)
+    gather = unary_index is not None and backend == "numba" and np.ndim(unary) == 2 \
+        and np.shape(unary)[1] >= BLOCKED_MIN_STATES
+    if unary_index is not None and not gather:
+        unary = np.asarray(unary)[_check_index(unary_index, np.shape(unary)[0])]
+        unary_index = None
     if backend in ("numpy", "cupy"):
         from . import _array
 
@@ -166,14 +178,17 @@ def forward_backward(unary, transition, offsets, start=None, end=None, allowed=N
                                        pair_groups=pair_groups, n_groups=n_groups,
                                        compute_pairs=compute_pairs, backend=backend,
                                        return_device=return_device)
-    unary, transition, offsets, start, end, allowed, use_mask = _prepare(
-        unary, transition, offsets, start, end, allowed)
+    if gather:
+        unary_index = _check_index(unary_index, np.shape(unary)[0])
+    unary, transition, offsets, start, end, allowed, use_mask = prepare(
+        np, unary, transition, offsets, start, end, allowed, check_finite=check_finite,
+        n_tokens=None if unary_index is None else unary_index.shape[0])
     n_seq = offsets.shape[0] - 1
     pair_groups, n_groups, grouped = check_groups(pair_groups, n_groups, n_seq)
     if unary.shape[1] >= BLOCKED_MIN_STATES:
         marginals, pair_counts, log_z = _forward_backward_blocked(
             unary, transition, offsets, start, end, allowed, use_mask, pair_groups,
-            n_groups, compute_pairs)
+            n_groups, compute_pairs, unary_index)
     else:
         marginals, pair_counts, log_z = _forward_backward_scalar(
             unary, transition, offsets, start, end, allowed, use_mask, pair_groups,
@@ -210,17 +225,33 @@ def _shifted_exp(x):
     return np.exp(x - m), m
 
 
+def _check_index(unary_index, n_rows) -> np.ndarray:
+    idx = np.asarray(unary_index)
+    if idx.ndim != 1:
+        raise ValueError(f"unary_index must be 1-D (n_tokens,), got shape {idx.shape}")
+    if idx.size and not np.issubdtype(idx.dtype, np.integer):
+        raise TypeError(f"unary_index must hold integers, got dtype {idx.dtype}")
+    if idx.size and (idx.min() < 0 or idx.max() >= n_rows):
+        raise ValueError(f"unary_index must lie in [0, {n_rows}) (the rows of unary), got "
+                         f"values in [{idx.min()}, {idx.max()}]")
+    return np.ascontiguousarray(idx, dtype=np.int64)
+
+
 def _forward_backward_blocked(unary, transition, offsets, start, end, allowed, use_mask,
-                              pair_groups, n_groups, compute_pairs):
+                              pair_groups, n_groups, compute_pairs, unary_index=None):
     """Blocked (GEMM) forward-backward; sequences whose scaling fails are redone by the
     scalar kernel, which falls back to exact log space."""
     from threadpoolctl import threadpool_limits
 
     from ._blocked import block_layout, forward_backward_blocked
 
-    n_tokens, K = unary.shape
+    K = unary.shape[1]
+    n_tokens = int(offsets[-1])
     n_seq = offsets.shape[0] - 1
     dt = unary.dtype
+    gathered = unary_index is not None
+    if not gathered:
+        unary_index = np.zeros(0, dtype=np.int64)
     a, tmax = _shifted_exp(transition)
     start_p, smax = _shifted_exp(start)
     end_p, emax = _shifted_exp(end)
@@ -237,8 +268,9 @@ def _forward_backward_blocked(unary, transition, offsets, start, end, allowed, u
             row_ptr = layout[2]
             chunks = chunk_sequences(row_ptr, 2 * _n_threads())
             pair_counts[g] = forward_backward_blocked(
-                unary, allowed, use_mask, a, tmax, start_p, smax, end_p, emax, *layout,
-                offsets, chunks, bool(compute_pairs), marginals, log_z, bad)
+                unary, unary_index, gathered, allowed, use_mask, a, tmax, start_p, smax,
+                end_p, emax, *layout, offsets, chunks, bool(compute_pairs), marginals, log_z,
+                bad)
     if bad.any():
         redo = np.flatnonzero(bad)
         lengths = offsets[redo + 1] - offsets[redo]
@@ -246,7 +278,7 @@ def _forward_backward_blocked(unary, transition, offsets, start, end, allowed, u
         np.cumsum(lengths, out=sub_offsets[1:])
         tokens = np.repeat(offsets[redo] - sub_offsets[:-1], lengths) + np.arange(sub_offsets[-1])
         m, p, lz = _forward_backward_scalar(
-            np.ascontiguousarray(unary[tokens]), transition, sub_offsets, start, end,
+            np.ascontiguousarray(unary[unary_index[tokens] if gathered else tokens]), transition, sub_offsets, start, end,
             np.ascontiguousarray(allowed[tokens]) if use_mask else allowed, use_mask,
             np.ascontiguousarray(pair_groups[redo]), n_groups, compute_pairs)
         marginals[tokens] = m
@@ -256,7 +288,8 @@ def _forward_backward_blocked(unary, transition, offsets, start, end, allowed, u
 
 
 def viterbi(unary, transition, offsets, start=None, end=None, allowed=None, *,
-            backend: str = "auto", return_device: bool = False) -> ViterbiResult:
+            backend: str = "auto", return_device: bool = False, unary_index=None,
+            check_finite: bool = True) -> ViterbiResult:
     """Most probable state sequence of each sequence (max-product, in log space).
 
     Parameters are those of :func:`forward_backward`.  ``backend="auto"`` picks
@@ -280,18 +313,26 @@ def viterbi(unary, transition, offsets, start=None, end=None, allowed=None, *,
     [0, 0, 0]
     """
     backend = _resolve_backend(backend, unary, kind="viterbi")
+    if unary_index is not None:
+        unary_index = _check_index(unary_index, np.shape(unary)[0])
+        if backend != "numba":
+            unary = np.asarray(unary)[unary_index]
+            unary_index = None
     if backend in ("numpy", "cupy"):
         from . import _array
 
         return _array.viterbi(unary, transition, offsets, start, end, allowed, backend=backend,
                               return_device=return_device)
-    unary, transition, offsets, start, end, allowed, use_mask = _prepare(
-        unary, transition, offsets, start, end, allowed)
+    unary, transition, offsets, start, end, allowed, use_mask = prepare(
+        np, unary, transition, offsets, start, end, allowed, check_finite=check_finite,
+        n_tokens=None if unary_index is None else unary_index.shape[0])
     chunks = chunk_sequences(offsets, 4 * _n_threads())
     from ._numba import viterbi_kernel
 
-    path, score = viterbi_kernel(unary.astype(np.float64, copy=False), transition, start, end,
-                                 allowed, use_mask, offsets, chunks)
+    gathered = unary_index is not None
+    path, score = viterbi_kernel(unary.astype(np.float64, copy=False),
+                                 unary_index if gathered else np.zeros(0, np.int64), gathered,
+                                 transition, start, end, allowed, use_mask, offsets, chunks)
     return ViterbiResult(path, score)
 
 

@@ -76,7 +76,7 @@ def to_host(x):
 
 # ----------------------------------------------------------------------------- validation
 
-def check_float(xp, x, name, dtype, shape, *, hint=""):
+def check_float(xp, x, name, dtype, shape, *, hint="", check_finite=True):
     """Validate one log-potential array and return it contiguous in ``dtype`` on ``xp``."""
     if xp is np and is_device_array(x):
         raise TypeError(f"{name} is a CuPy array but the backend runs on the CPU; "
@@ -91,7 +91,7 @@ def check_float(xp, x, name, dtype, shape, *, hint=""):
         else:
             raise TypeError(f"{name} must be a float array, got dtype {x.dtype}; "
                             "pass log-potentials as float64 (or float32)")
-    if x.size:
+    if x.size and check_finite:
         if bool(xp.isnan(x).any()):
             bad = np.unravel_index(int(to_host(xp.argmax(xp.isnan(x).ravel()))), x.shape)
             raise ValueError(f"{name} contains NaN (first at index {tuple(map(int, bad))}); "
@@ -101,13 +101,16 @@ def check_float(xp, x, name, dtype, shape, *, hint=""):
     return xp.ascontiguousarray(x, dtype=dtype)
 
 
-def prepare(xp, unary, transition, offsets, start, end, allowed):
+def prepare(xp, unary, transition, offsets, start, end, allowed, *, check_finite=True,
+            n_tokens=None):
     """Validate the common arguments of the inference functions.
 
     Returns ``unary, transition, offsets, start, end, allowed, use_mask`` with ``unary`` in
     float64 or float32 (its own precision), the parameters in float64, ``offsets`` a host
     int64 array and ``allowed`` a boolean mask (a dummy (1, 1) mask when ``use_mask`` is
-    False).
+    False).  ``n_tokens`` given: ``unary`` is a table whose rows tokens index (any number
+    of rows).  ``check_finite=False`` skips the NaN / +inf scan of ``unary`` (for callers
+    whose potentials are logs of valid probabilities).
     """
     if xp is np and is_device_array(unary):
         raise TypeError("unary is a CuPy array but the backend runs on the CPU; "
@@ -116,12 +119,14 @@ def prepare(xp, unary, transition, offsets, start, end, allowed):
     if len(shape) != 2:
         raise ValueError(f"unary must have shape (n_tokens, n_states), got shape {shape}; "
                          "for one state use unary.reshape(-1, 1)")
-    n_tokens, K = shape
+    n_rows, K = shape
+    if n_tokens is None:
+        n_tokens = n_rows
     if K < 1:
         raise ValueError(f"unary must have at least one state (column), got shape {shape}")
     kind_dtype = getattr(unary, "dtype", None)
     dtype = kind_dtype if kind_dtype in (np.float32, np.float64) else np.float64
-    unary = check_float(xp, unary, "unary", dtype, (n_tokens, K))
+    unary = check_float(xp, unary, "unary", dtype, (n_rows, K), check_finite=check_finite)
     hint = f" (n_states = {K} from unary)"
     transition = check_float(xp, transition, "transition", np.float64, (K, K), hint=hint)
     start = (xp.zeros(K) if start is None

@@ -80,11 +80,13 @@ def block_layout(offsets: np.ndarray, block_rows: int, include=None):
 
 
 @njit(cache=True, parallel=True)
-def forward_backward_blocked(unary, allowed, use_mask, a, tmax, start_p, smax, end_p, emax,
+def forward_backward_blocked(unary, unary_index, gathered, allowed, use_mask, a, tmax,
+                             start_p, smax, end_p, emax,
                              order, seq_ptr, row_ptr, step_ptr, step_start, step_n,
                              row_token, offsets, chunk_ptr, want_pairs, marginals, log_z, bad):
     """Blocked scaled forward-backward of the sequences in ``order``.
 
+    Token ``t`` reads row ``unary_index[t]`` of ``unary`` when ``gathered``, else row ``t``.
     Writes their marginals, log Z and bad flags (scaling failed: redo the sequence exactly)
     into ``marginals`` (n_tokens, K), ``log_z`` and ``bad`` (n_sequences,), and returns
     their pair counts (K, K), already multiplied by the scaled transition matrix ``a``.
@@ -110,10 +112,11 @@ def forward_backward_blocked(unary, allowed, use_mask, a, tmax, start_p, smax, e
             # emission factors exp(unary - row max), masked states 0
             for r in range(nrows):
                 tok = row_token[r0 + r]
+                u = unary_index[tok] if gathered else tok
                 m = NEG_INF
                 for k in range(K):
-                    if (not use_mask or allowed[tok, k]) and unary[tok, k] > m:
-                        m = unary[tok, k]
+                    if (not use_mask or allowed[tok, k]) and unary[u, k] > m:
+                        m = unary[u, k]
                 if m == NEG_INF:
                     for k in range(K):
                         e[r, k] = 0.0
@@ -123,7 +126,7 @@ def forward_backward_blocked(unary, allowed, use_mask, a, tmax, start_p, smax, e
                         if use_mask and not allowed[tok, k]:
                             e[r, k] = 0.0
                         else:
-                            e[r, k] = np.exp(unary[tok, k] - m)
+                            e[r, k] = np.exp(unary[u, k] - m)
                     scale[r] = m  # keep the shift until the forward pass uses it
             # forward
             for t in range(L):

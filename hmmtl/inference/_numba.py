@@ -269,10 +269,12 @@ def forward_backward_kernel(unary, transition, start, end, allowed, use_mask, of
 
 
 @njit(cache=True, parallel=True)
-def viterbi_kernel(unary, transition, start, end, allowed, use_mask, offsets, chunk_bounds):
+def viterbi_kernel(unary, unary_index, gathered, transition, start, end, allowed, use_mask,
+                   offsets, chunk_bounds):
     """Viterbi over a ragged batch in log space.  Returns the path (int32) and its score;
     a sequence with no allowed path gets score ``-inf`` and path ``-1``."""
-    n_tokens, K = unary.shape
+    K = unary.shape[1]
+    n_tokens = offsets[-1]
     n_chunks = chunk_bounds.shape[0] - 1
     n_seq = offsets.shape[0] - 1
     path = np.full(n_tokens, -1, dtype=np.int32)
@@ -295,8 +297,9 @@ def viterbi_kernel(unary, transition, start, end, allowed, use_mask, offsets, ch
                 if use_mask and not allowed[t0, k]:
                     delta[k] = NEG_INF
                 else:
-                    delta[k] = start[k] + unary[t0, k]
+                    delta[k] = start[k] + unary[unary_index[t0] if gathered else t0, k]
             for t in range(1, T):
+                u = unary_index[t0 + t] if gathered else t0 + t
                 # i outer, j inner: rows of ``transition`` are contiguous, so the max-plus
                 # step vectorizes; strict ">" in increasing i keeps ties on the lowest state
                 arg_row = back[t]
@@ -316,12 +319,12 @@ def viterbi_kernel(unary, transition, start, end, allowed, use_mask, offsets, ch
                 if use_mask:
                     for j in range(K):
                         if allowed[t0 + t, j]:
-                            delta[j] = new[j] + unary[t0 + t, j]
+                            delta[j] = new[j] + unary[u, j]
                         else:
                             delta[j] = NEG_INF
                 else:
                     for j in range(K):
-                        delta[j] = new[j] + unary[t0 + t, j]
+                        delta[j] = new[j] + unary[u, j]
             best = NEG_INF
             arg = -1
             for k in range(K):
