@@ -33,24 +33,9 @@ EWT_DOMAINS = ("answers", "email", "newsgroup", "reviews", "weblog")
 
 
 def read_conllu_words(path):
-    sents, cur = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if not line:
-                if cur:
-                    sents.append(cur)
-                    cur = []
-                continue
-            if line.startswith("#"):
-                continue
-            cols = line.split("\t")
-            if "-" in cols[0] or "." in cols[0]:
-                continue
-            cur.append(cols[1])
-    if cur:
-        sents.append(cur)
-    return sents
+    from hmmtl.io import read_conllu
+
+    return read_conllu(path).sentences
 
 
 def load_corpus(data: Path):

@@ -299,6 +299,8 @@ def cmd_train_hmm(args) -> int:
         "seed": (args.seed, ("random_state",), None),
         "verbose": (not args.quiet, ("verbose",), None),
     })
+    if args.dask:
+        return _train_hmm_on_dask(args, params)
     # lowercase in the reader when the model cannot do it itself
     lower_here = bool(args.lowercase) and "lowercase" not in params
     sentences = list(_iter_text_sentences(args.text, args.format, lower_here))
@@ -313,6 +315,24 @@ def cmd_train_hmm(args) -> int:
     if history:
         _log(args, f"log-likelihood per token after {len(history)} iterations: "
                    f"{history[-1] / max(n_tokens, 1):.4f}")
+    _save_model(model, args.out, args)
+    return 0
+
+
+def _train_hmm_on_dask(args, params) -> int:
+    """``train-hmm --dask ADDRESS|local``: the E-step runs on Dask workers, which read the
+    text files themselves; only sufficient statistics come back."""
+    distributed = _import_optional("hmmtl.distributed", "--dask (pip install 'hmmtl[dask]')")
+    params = dict(params)
+    n_states = params.pop("n_states")
+    n_iter = params.pop("n_iter", 20)
+    online = params.pop("algorithm", None) == "online"
+    verbose = params.pop("verbose", True)
+    _log(args, f"training a {n_states}-state HMM on Dask ({args.dask}) from "
+               f"{len(args.text)} file(s)")
+    model = distributed.train_hmm_distributed(
+        args.dask, [str(p) for p in args.text], n_states=n_states, n_iter=n_iter,
+        online=online, format=args.format or "text", verbose=verbose, **params)
     _save_model(model, args.out, args)
     return 0
 
@@ -800,6 +820,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--restarts", type=_positive_int, metavar="N",
                    help="random restarts, keeping the best")
     p.add_argument("--dtype", choices=("float64", "float32"), help="parameter precision")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run the E-step on a Dask cluster: a scheduler address "
+                        "(tcp://host:8786) or 'local' for worker processes on this machine")
     p.add_argument("--seed", type=int, metavar="S", default=0, help="random seed (default 0)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
     p.add_argument("--out", required=True, metavar="MODEL", help="output model file")

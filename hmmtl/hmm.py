@@ -1428,15 +1428,8 @@ class MultiDomainHMM(CategoricalHMM):
             self.mixing_weight_ = np.full(D, 0.5)
 
     def _log_prior(self) -> float:
-        out = 0.0
-        if self.start_prior:
-            out += self.start_prior * _xlogy(np.ones_like(self.start_prob_), self.start_prob_)
-        if self.transition_prior:
-            out += self.transition_prior * _xlogy(np.ones_like(self.transition_prob_),
-                                                  self.transition_prob_)
+        out = super()._log_prior()
         if self.emission_prior:
-            out += self.emission_prior * _xlogy(np.ones_like(self.emission_prob_),
-                                                self.emission_prob_)
             if self._tie["emissions"] == "hierarchical":
                 out += self.emission_prior * _xlogy(np.ones_like(self.domain_emission_prob_),
                                                     self.domain_emission_prob_)

@@ -485,3 +485,24 @@ def test_demo_calls_run_demo(capsys, tmp_path, monkeypatch):
     assert code == 0
     assert calls == {"data_dir": str(tmp_path), "out": None, "quick": True, "random_state": 3,
                      "progress": False}
+
+
+def test_train_hmm_on_a_local_dask_cluster(tmp_path):
+    """``train-hmm --dask local`` trains through hmmtl.distributed and saves a model equal in
+    shape to a one-machine fit of the same text."""
+    pytest.importorskip("dask.distributed")
+    from hmmtl.hmm import CategoricalHMM
+    from hmmtl.serialize import load
+
+    text = tmp_path / "t.txt"
+    text.write_text("the cat sat\nthe dog ran\na cat ran\nthe dog sat down\n" * 5,
+                    encoding="utf-8")
+    out = tmp_path / "m.hmmtl"
+    rc = main(["train-hmm", "--text", str(text), "--states", "3", "--iter", "3", "--quiet",
+               "--dask", "local", "--out", str(out)])
+    assert rc == 0 and out.exists()
+    dist = load(out)
+    local = CategoricalHMM(n_states=3, n_iter=3, random_state=0).fit(
+        [line.split() for line in text.read_text().splitlines()])
+    assert dist.emission_prob_.shape == local.emission_prob_.shape
+    np.testing.assert_allclose(dist.transition_prob_, local.transition_prob_, rtol=1e-9)

@@ -540,25 +540,10 @@ def test_save_load_round_trip(tmp_path):
 
 
 # ----------------------------------------------------------------------------- real corpora
-def read_conllu_words(path, column=1):
-    sents, cur = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if not line:
-                if cur:
-                    sents.append(cur)
-                    cur = []
-                continue
-            if line.startswith("#"):
-                continue
-            cols = line.split("\t")
-            if "-" in cols[0] or "." in cols[0]:
-                continue
-            cur.append(cols[column])
-    if cur:
-        sents.append(cur)
-    return sents
+def read_conllu_words(path):
+    from hmmtl.io import read_conllu
+
+    return read_conllu(path).sentences
 
 
 EWT_DOMAINS = ("answers", "email", "newsgroup", "reviews", "weblog")
