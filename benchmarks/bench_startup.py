@@ -187,8 +187,8 @@ def main(argv=None) -> dict:
               f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
               f"Python {platform.python_version()}, {platform.system()}.  ",
               f"Machine load when it ran: {results['load_before']} before, "
-              f"{results['load_after']} after -- **2-core CPU, shared with other work at the "
-              f"time**: these figures are upper bounds; re-run on a quiet machine.", "",
+              f"{results['load_after']} after (load averages above about 1 on these 2 cores "
+              f"mean other work shared the machine: the times are then upper bounds).", "",
               "Subprocess wall time of a 10-sentence plain-text file tagged by a CRF tagger "
               "(trained on a synthetic corpus); the first run has an empty `NUMBA_CACHE_DIR`, "
               "the warm runs load the kernels from it.", "", "```", *table, *breakdown, "```",

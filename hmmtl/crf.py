@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
+from ._base import BaseEstimator, check_is_fitted, check_random_state
 from .data import LabelSet, flatten, unflatten
 from .features import _EXTRA_DOC, FeatureSpace
 

@@ -32,10 +32,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
+from ._base import BaseEstimator, check_is_fitted, check_random_state
 from .data import LabelSet, RaggedBatch, Vocabulary, flatten, lengths_to_offsets
 
 __all__ = ["CategoricalHMM", "MultiDomainHMM", "HMMStats", "ConvergenceMonitor"]

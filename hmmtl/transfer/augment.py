@@ -30,9 +30,8 @@ CRF on the same data, and the two give identical weights and predictions.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
+from .._base import BaseEstimator, check_is_fitted
 from .. import serialize
 from ..features import BUILTIN_TEMPLATES, DEFAULT_TEMPLATES
 from .pipeline import make_labeler

@@ -30,10 +30,8 @@ from collections.abc import Mapping
 
 import numpy as np
 from numba import njit, prange
-from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
+from .._base import BaseEstimator, check_is_fitted, check_random_state
 from ..data import LabelSet, Vocabulary, flatten, unflatten
 from ..hmm import ConvergenceMonitor
 from ..inference import chunk_sequences, forward_backward, viterbi

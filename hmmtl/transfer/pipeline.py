@@ -22,10 +22,8 @@ import itertools
 from typing import Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
+from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .. import serialize
 from ..data import flatten
 
@@ -104,6 +102,8 @@ def make_labeler(labeler="crf", params: dict | None = None):
     if not (hasattr(labeler, "fit") and hasattr(labeler, "predict")):
         raise TypeError(f"labeler must be 'crf', 'perceptron' or an estimator with fit and "
                         f"predict, got {type(labeler).__name__}")
+    from sklearn.base import clone
+
     est = clone(labeler)
     if params:
         est.set_params(**params)
