@@ -21,8 +21,8 @@ import numpy as np
 __all__ = ["run_demo", "synthetic_corpus", "find_demo_data"]
 
 #: sizes of the demo (aimed at 1-2 minutes on 2 cores, compile time included)
-DEMO = dict(n_train=1000, n_text=1500, n_eval=150, n_states=24, hmm_iter=8,
-            crf_params={"max_iterations": 40})
+DEMO = dict(n_train=4000, n_text=10000, n_eval=300, n_states=64, hmm_iter=15,
+            crf_params={"max_iterations": 60})
 #: smaller still, for the test suite
 TINY = dict(n_train=300, n_text=500, n_eval=40, n_states=8, hmm_iter=4,
             crf_params={"max_iterations": 15})
