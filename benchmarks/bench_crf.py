@@ -47,27 +47,12 @@ def read_conll2000(data: Path, split: str):
 
 
 def read_conll2003(path: Path):
-    """(words, pos, chunk, ner) from a CoNLL-2003 file; -DOCSTART- lines are skipped."""
-    cols = ([], [], [], [])
-    cur = ([], [], [], [])
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith("-DOCSTART-"):
-                if cur[0]:
-                    for c, s in zip(cols, cur):
-                        c.append(s)
-                    cur = ([], [], [], [])
-                continue
-            parts = line.split(" ")
-            if len(parts) != 4:
-                raise ValueError(f"{path}:{lineno}: expected 'word POS chunk NER', got {line!r}")
-            for c, v in zip(cur, parts):
-                c.append(v)
-    if cur[0]:
-        for c, s in zip(cols, cur):
-            c.append(s)
-    return cols
+    """(words, pos, chunk, ner) of a CoNLL-2003 file, through hmmtl's reader."""
+    from hmmtl.io import read_conll
+    from hmmtl.io.conll import CONLL2003_COLUMNS
+
+    corpus = read_conll(path, columns=CONLL2003_COLUMNS)
+    return tuple(corpus.column(c) for c in CONLL2003_COLUMNS)
 
 
 def read_conllu_xpos(path: Path):

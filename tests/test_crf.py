@@ -326,22 +326,12 @@ def _conll2000(data_dir, split):
 
 
 def _read_conll2003(path):
-    cols, cur = ([], [], [], []), ([], [], [], [])
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("-DOCSTART-"):
-                if cur[0]:
-                    for c, s in zip(cols, cur):
-                        c.append(s)
-                    cur = ([], [], [], [])
-                continue
-            for c, v in zip(cur, line.split(" ")):
-                c.append(v)
-    if cur[0]:
-        for c, s in zip(cols, cur):
-            c.append(s)
-    return cols
+    """(words, pos, chunk, ner) of a CoNLL-2003 file, through hmmtl's reader."""
+    from hmmtl.io import read_conll
+    from hmmtl.io.conll import CONLL2003_COLUMNS
+
+    corpus = read_conll(path, columns=CONLL2003_COLUMNS)
+    return tuple(corpus.column(c) for c in CONLL2003_COLUMNS)
 
 
 def _f1(gold, pred):
