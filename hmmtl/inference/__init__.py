@@ -86,9 +86,6 @@ def _prepare(unary, transition, offsets, start, end, allowed):
     return prepare(np, unary, transition, offsets, start, end, allowed)
 
 
-#: Kept for compatibility: ``backend="auto"`` no longer picks the NumPy array backend on a
-#: CPU (the blocked Numba kernel is faster at every K measured); it is the GPU's code path.
-AUTO_ARRAY_MIN_STATES = None
 
 
 def _resolve_backend(backend: str, unary, *, kind: str = "forward_backward") -> str:
