@@ -787,10 +787,18 @@ class CategoricalHMM(BaseEstimator):
             return tqdm(rng, desc=f"{type(self).__name__} EM", unit="iter")
         return rng
 
+    @staticmethod
+    def _show_progress(bar, log_likelihood: float, n_tokens: int) -> None:
+        """Log-likelihood per token of the last iteration on the progress bar."""
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(ll_per_token=f"{log_likelihood / max(n_tokens, 1):.4f}")
+
     def _fit_batch(self, batch, monitor) -> None:
-        for _ in self._iterations():
+        bar = self._iterations()
+        for _ in bar:
             stats = self._e_step(batch)
             monitor.report(stats.log_likelihood + self._log_prior(), stats.log_likelihood)
+            self._show_progress(bar, stats.log_likelihood, batch.n_tokens)
             self._m_step(stats)
             if monitor.converged:
                 break
@@ -806,7 +814,8 @@ class CategoricalHMM(BaseEstimator):
         # from the first mini-batches keep some probability even without priors
         running = self._stats_from_params(batch)
         t = 0
-        for _ in self._iterations():
+        bar = self._iterations()
+        for _ in bar:
             perm = rs.permutation(n_seq)
             ll_pass, prior_pass = 0.0, 0.0
             for lo in range(0, n_seq, bs):
@@ -825,6 +834,7 @@ class CategoricalHMM(BaseEstimator):
                 t += 1
                 self._m_step(running)
             monitor.report(ll_pass + prior_pass, ll_pass)
+            self._show_progress(bar, ll_pass, batch.n_tokens)
             if monitor.converged:
                 break
 
