@@ -1189,12 +1189,11 @@ class CategoricalHMM(BaseEstimator):
                              else Vocabulary.from_dict(meta["vocabulary"]))
         model.labels_ = None if meta.get("labels") is None else LabelSet.from_dict(meta["labels"])
         model._load_extra_meta(meta)
-        dt = model._float
-        for name in cls._PARAMS:
+        for name in model._PARAMS:
             key = name.rstrip("_")
             if key not in arrays:
                 raise ValueError(f"model file lacks the array {key!r}")
-            setattr(model, name, np.asarray(arrays[key], dtype=dt))
+            setattr(model, name, np.asarray(arrays[key], dtype=model._param_dtype(name)))
         model._check_loaded_shapes()
         monitor = ConvergenceMonitor(model.tol, int(model.n_iter), False)
         monitor.history = list(meta.get("history", []))
@@ -1206,10 +1205,15 @@ class CategoricalHMM(BaseEstimator):
     def _load_extra_meta(self, meta) -> None:
         pass
 
-    def _check_loaded_shapes(self) -> None:
+    def _param_dtype(self, name: str):
+        return self._float
+
+    def _expected_shapes(self) -> dict:
         K, V = self.n_states_, self.n_features_
-        for name, shape in (("start_prob_", (K,)), ("transition_prob_", (K, K)),
-                            ("emission_prob_", (K, V))):
+        return {"start_prob_": (K,), "transition_prob_": (K, K), "emission_prob_": (K, V)}
+
+    def _check_loaded_shapes(self) -> None:
+        for name, shape in self._expected_shapes().items():
             if getattr(self, name).shape != shape:
                 raise ValueError(f"model file: {name} has shape {getattr(self, name).shape}, "
                                  f"expected {shape}")
@@ -1648,31 +1652,19 @@ class MultiDomainHMM(CategoricalHMM):
         self.domains_ = list(meta["domains"])
         self.n_domains_ = len(self.domains_)
 
-    def _get_state(self):
-        arrays, meta = super()._get_state()
-        for name in self._PARAMS:
-            arrays[name.rstrip("_")] = np.asarray(getattr(self, name))
-        return arrays, meta
+    def _param_dtype(self, name: str):
+        return np.float64 if name == "mixing_weight_" else self._float
 
-    @classmethod
-    def _from_state(cls, arrays, meta):
-        model = cls(**meta["params"])
-        model.n_features_ = int(meta["n_features"])
-        model.n_states_ = int(meta["n_states"])
-        model.vocabulary_ = (None if meta.get("vocabulary") is None
-                             else Vocabulary.from_dict(meta["vocabulary"]))
-        model.labels_ = None if meta.get("labels") is None else LabelSet.from_dict(meta["labels"])
-        model._load_extra_meta(meta)
-        for name in model._PARAMS:
-            key = name.rstrip("_")
-            if key not in arrays:
-                raise ValueError(f"model file lacks the array {key!r}")
-            value = np.asarray(arrays[key])
-            setattr(model, name, value.astype(np.float64) if name == "mixing_weight_"
-                    else value.astype(model._float))
-        monitor = ConvergenceMonitor(model.tol, int(model.n_iter), False)
-        monitor.history = list(meta.get("history", []))
-        monitor.log_likelihoods = list(monitor.history)
-        monitor.iter = len(monitor.history)
-        model.monitor_ = monitor
-        return model
+    def _expected_shapes(self) -> dict:
+        """Per-domain blocks carry a leading (n_domains,) axis."""
+        D = self.n_domains_
+        tie = self._tie
+        shapes = super()._expected_shapes()
+        for name, block in (("start_prob_", "start"), ("transition_prob_", "transitions"),
+                            ("emission_prob_", "emissions")):
+            if tie[block] == "per_domain":
+                shapes[name] = (D, *shapes[name])
+        if tie["emissions"] == "hierarchical":
+            shapes["domain_emission_prob_"] = (D, *shapes["emission_prob_"])
+            shapes["mixing_weight_"] = (D,)
+        return shapes
