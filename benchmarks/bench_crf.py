@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hmmtl.io import iob1_to_iob2
+
 EWT_DOMAINS = ("answers", "email", "newsgroup", "reviews", "weblog")
 
 
@@ -78,18 +80,6 @@ def read_conllu_xpos(path: Path):
         tags.append(st)
     return words, tags
 
-
-def iob1_to_iob2(tags):
-    out = []
-    for seq in tags:
-        new, prev = [], "O"
-        for t in seq:
-            if t.startswith("I-") and (prev == "O" or prev[2:] != t[2:]):
-                t = "B-" + t[2:]
-            new.append(t)
-            prev = t
-        out.append(new)
-    return out
 
 
 # ----------------------------------------------------------------------------- metrics

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
+from hmmtl.io import iob1_to_iob2
 from hmmtl.crf import AveragedPerceptron, LinearChainCRF, constraint_masks, detect_scheme
 from hmmtl.data import flatten
 from hmmtl.inference import forward_backward
@@ -356,19 +357,6 @@ def _bigrams(tags):
     return [[a + "|" + b for a, b in zip(["<s>"] + s[:-1], s)] for s in tags]
 
 
-def _iob2(tags):
-    out = []
-    for seq in tags:
-        prev, new = "O", []
-        for t in seq:
-            if t.startswith("I-") and (prev == "O" or prev[2:] != t[2:]):
-                t = "B-" + t[2:]
-            new.append(t)
-            prev = t
-        out.append(new)
-    return out
-
-
 @pytest.mark.slow
 def test_chunking_conll2000(data_dir):
     X, pos, chunk = _conll2000(data_dir, "train")
@@ -386,9 +374,9 @@ def test_ner_conll2003(require_file):
     tr = _read_conll2003(require_file("conll2003/eng.train"))
     tb = _read_conll2003(require_file("conll2003/eng.testb"))
     crf = LinearChainCRF(max_iterations=NER_ITERATIONS, constraint="auto")
-    crf.fit(tr[0], _iob2(tr[3]), extra={"pos": tr[1]})
+    crf.fit(tr[0], iob1_to_iob2(tr[3]), extra={"pos": tr[1]})
     assert crf.constraint_ == "BIO"
-    assert _f1(_iob2(tb[3]), crf.predict(tb[0], extra={"pos": tb[1]})) >= 80.0
+    assert _f1(iob1_to_iob2(tb[3]), crf.predict(tb[0], extra={"pos": tb[1]})) >= 80.0
 
 
 POS_ITERATIONS = 60
