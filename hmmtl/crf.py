@@ -684,26 +684,10 @@ class LinearChainCRF(_SequenceLabeler):
             return f, g
 
         def callback(intermediate_result):
-            self.loss_curve_.append(float(intermediate_result.fun))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{intermediate_result.fun:.4g}")
             z = intermediate_result.x
-            if dev is not None:
-                theta = z[:n_theta] - z[n_theta:] if split else z
-                self._set_theta(theta, n_pairs, K)
-                acc = self._layout_accuracy(*dev)
-                if acc > best["acc"]:
-                    best.update(acc=acc, theta=theta.copy(), since=0)
-                else:
-                    best["since"] += 1
-                    if best["since"] >= self.early_stopping_rounds:
-                        raise StopIteration
-            curve = self.loss_curve_
-            if len(curve) > 10 and self.tol > 0:
-                old = curve[-11]
-                if (old - curve[-1]) / max(abs(curve[-1]), 1e-12) < self.tol:
-                    raise StopIteration
+            theta = z[:n_theta] - z[n_theta:] if split else z
+            if self._iteration_done(intermediate_result.fun, theta, dev, best, bar, n_pairs, K):
+                raise StopIteration
 
         if split:
             z0 = np.concatenate([np.maximum(theta0, 0), np.maximum(-theta0, 0)])
@@ -746,26 +730,32 @@ class LinearChainCRF(_SequenceLabeler):
                                         float(self.c2))
             self.n_iter_ += 1
             loss = nll + self.c1 * np.abs(theta).sum() + self.c2 * float(theta @ theta)
-            self.loss_curve_.append(float(loss))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4g}")
-            if dev is not None:
-                self._set_theta(theta, n_pairs, K)
-                acc = self._layout_accuracy(*dev)
-                if acc > best["acc"]:
-                    best.update(acc=acc, theta=theta.copy(), since=0)
-                else:
-                    best["since"] += 1
-                    if best["since"] >= self.early_stopping_rounds:
-                        break
-            curve = self.loss_curve_
-            if len(curve) > 10 and self.tol > 0 and \
-                    (curve[-11] - curve[-1]) / max(abs(curve[-1]), 1e-12) < self.tol:
+            if self._iteration_done(loss, theta, dev, best, bar, n_pairs, K):
                 break
         if bar is not None:
             bar.close()
         return best["theta"] if best["theta"] is not None else theta
+
+    def _iteration_done(self, loss, theta, dev, best, bar, n_pairs, K) -> bool:
+        """Record one optimizer iteration; True when training should stop: no dev-set gain
+        for ``early_stopping_rounds`` iterations, or a relative loss change below ``tol``
+        over the last 10 iterations."""
+        self.loss_curve_.append(float(loss))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4g}")
+        if dev is not None:
+            self._set_theta(theta, n_pairs, K)
+            acc = self._layout_accuracy(*dev)
+            if acc > best["acc"]:
+                best.update(acc=acc, theta=theta.copy(), since=0)
+            else:
+                best["since"] += 1
+                if best["since"] >= self.early_stopping_rounds:
+                    return True
+        curve = self.loss_curve_
+        return (len(curve) > 10 and self.tol > 0
+                and (curve[-11] - curve[-1]) / max(abs(curve[-1]), 1e-12) < self.tol)
 
     def _layout_accuracy(self, layout, gold, offsets):
         from .inference import viterbi
