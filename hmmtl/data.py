@@ -24,6 +24,7 @@ __all__ = [
     "check_offsets",
     "lengths_to_offsets",
     "offsets_to_lengths",
+    "token_positions",
     "flatten",
     "unknown_signature",
     "UNK",
@@ -53,6 +54,18 @@ def lengths_to_offsets(lengths) -> np.ndarray:
 def offsets_to_lengths(offsets) -> np.ndarray:
     offsets = np.asarray(offsets, dtype=np.int64)
     return np.diff(offsets)
+
+
+def token_positions(offsets, index) -> tuple[np.ndarray, np.ndarray]:
+    """Flat positions of the tokens of sequences ``index`` (in that order), and the offsets
+    of those sequences laid end to end: ``(positions, new_offsets)``."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    index = np.asarray(index, dtype=np.int64)
+    lengths = offsets[index + 1] - offsets[index]
+    new_offsets = lengths_to_offsets(lengths)
+    positions = (np.arange(new_offsets[-1], dtype=np.int64) - np.repeat(new_offsets[:-1], lengths)
+                 + np.repeat(offsets[index], lengths))
+    return positions, new_offsets
 
 
 def check_offsets(offsets, n_tokens: int | None = None, *, name: str = "offsets",
@@ -217,12 +230,7 @@ class RaggedBatch:
         if index.dtype == bool:
             index = np.flatnonzero(index)
         index = index.astype(np.int64)
-        lengths = self.lengths[index]
-        new_offsets = lengths_to_offsets(lengths)
-        starts = self.offsets[index]
-        # token positions: start of each selected sequence + position within it
-        pos = np.arange(new_offsets[-1], dtype=np.int64) - np.repeat(new_offsets[:-1], lengths) \
-            + np.repeat(starts, lengths)
+        pos, new_offsets = token_positions(self.offsets, index)
         return RaggedBatch(
             self.ids[pos], new_offsets,
             labels=None if self.labels is None else self.labels[pos],

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ._base import BaseEstimator, check_is_fitted, check_random_state
-from .data import LabelSet, RaggedBatch, Vocabulary, flatten, lengths_to_offsets
+from .data import LabelSet, RaggedBatch, Vocabulary, flatten, lengths_to_offsets, token_positions
 
 __all__ = ["CategoricalHMM", "MultiDomainHMM", "HMMStats", "ConvergenceMonitor"]
 
@@ -179,14 +179,6 @@ def _sequence_blocks(offsets: np.ndarray, n_states: int) -> np.ndarray:
     n_tokens = int(offsets[-1])
     n_blocks = max(1, math.ceil(n_tokens * n_states / _BLOCK_ELEMENTS))
     return chunk_sequences(offsets, n_blocks)
-
-
-def _token_positions(offsets: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Flat token positions of the sequences ``index`` (in that order)."""
-    lengths = np.diff(offsets)[index]
-    new_offsets = lengths_to_offsets(lengths)
-    return (np.arange(new_offsets[-1], dtype=np.int64) - np.repeat(new_offsets[:-1], lengths)
-            + np.repeat(offsets[index], lengths))
 
 
 def _n_threads() -> int:
@@ -882,7 +874,7 @@ class CategoricalHMM(BaseEstimator):
             else:
                 if index.size == 0:
                     continue
-                out.append((_token_positions(batch.offsets, index), index,
+                out.append((token_positions(batch.offsets, index)[0], index,
                             fn(batch.select(index), self._domain_params(d), d)))
         return out
 

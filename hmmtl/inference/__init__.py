@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..data import token_positions
+
 from ._array import check_groups, is_device_array, prepare
 
 __all__ = [
@@ -270,12 +272,10 @@ def _forward_backward_blocked(unary, transition, offsets, start, end, allowed, u
                 bad)
     if bad.any():
         redo = np.flatnonzero(bad)
-        lengths = offsets[redo + 1] - offsets[redo]
-        sub_offsets = np.zeros(redo.shape[0] + 1, dtype=np.int64)
-        np.cumsum(lengths, out=sub_offsets[1:])
-        tokens = np.repeat(offsets[redo] - sub_offsets[:-1], lengths) + np.arange(sub_offsets[-1])
+        tokens, sub_offsets = token_positions(offsets, redo)
+        rows = unary_index[tokens] if gathered else tokens
         m, p, lz = _forward_backward_scalar(
-            np.ascontiguousarray(unary[unary_index[tokens] if gathered else tokens]), transition, sub_offsets, start, end,
+            np.ascontiguousarray(unary[rows]), transition, sub_offsets, start, end,
             np.ascontiguousarray(allowed[tokens]) if use_mask else allowed, use_mask,
             np.ascontiguousarray(pair_groups[redo]), n_groups, compute_pairs)
         marginals[tokens] = m

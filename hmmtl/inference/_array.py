@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data import check_offsets
+from ..data import check_offsets, token_positions
 
 NEG_INF = -np.inf
 
@@ -429,10 +429,7 @@ def _log_space_fallback(xp, seqs, unary, transition, offsets, start, end, allowe
     """Redo ``seqs`` with the Numba reference (scaled, else exact log space) on the host."""
     from . import forward_backward as fb_reference
 
-    lengths = offsets[seqs + 1] - offsets[seqs]
-    sub_offsets = np.zeros(seqs.shape[0] + 1, dtype=np.int64)
-    np.cumsum(lengths, out=sub_offsets[1:])
-    tokens = np.repeat(offsets[seqs] - sub_offsets[:-1], lengths) + np.arange(sub_offsets[-1])
+    tokens, sub_offsets = token_positions(offsets, seqs)
     tokens_dev = xp.asarray(tokens)
     sub_allowed = to_host(allowed[tokens_dev]) if use_mask else None
     r = fb_reference(to_host(unary[tokens_dev]), to_host(transition), sub_offsets,

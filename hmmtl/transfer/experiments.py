@@ -14,7 +14,6 @@ Both write Markdown, CSV, JSON and a PNG plot through :mod:`hmmtl.transfer.repor
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data import flatten, lengths_to_offsets
+from ..data import flatten
 from .pipeline import check_representations, hmm_representations, make_labeler
 
 __all__ = [

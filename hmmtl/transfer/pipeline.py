@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import inspect
 
-import itertools
 from typing import Sequence
 
 import numpy as np
