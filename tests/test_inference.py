@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from hmmtl.inference import (
     BLOCKED_MIN_STATES,
+    VITERBI_BLOCKED_MIN_STATES,
     _array,
     _resolve_backend,
     forward_backward,
@@ -393,6 +394,45 @@ def test_blocked_kernel_matches_the_scalar_kernel(K, masked, block_rows, monkeyp
         np.testing.assert_allclose(g, r, atol=1e-9)
 
 
+@pytest.mark.parametrize("K", [3, 8, 19, 64])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("block_rows, tile", [(1, 1), (7, 3), (1024, 8)])
+def test_blocked_viterbi_matches_the_per_sequence_kernel(K, masked, block_rows, tile,
+                                                         monkeypatch):
+    """The blocked Viterbi (scores only, back pointers recomputed) gives the per-sequence
+    kernel's paths and scores exactly, ties included (integer potentials make many), with
+    empty sequences, masks that leave some sequences no path, any K (the max-plus step is
+    unrolled over 8 states), blocks smaller than a sequence and any tile size."""
+    import hmmtl.inference as inf
+    from hmmtl.inference._numba import viterbi_kernel
+
+    rng = np.random.default_rng(K * 100 + block_rows + tile)
+    lengths = rng.integers(0, 14, size=60)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    n = int(offsets[-1])
+    unary = rng.integers(-3, 1, size=(n, K)).astype(np.float64)
+    transition = rng.integers(-2, 1, size=(K, K)).astype(np.float64)
+    transition[rng.random((K, K)) < 0.2] = -np.inf
+    start, end = rng.integers(-1, 1, size=K) * 1.0, rng.integers(-1, 1, size=K) * 1.0
+    allowed = None
+    if masked:
+        allowed = rng.random((n, K)) < 0.6
+        allowed[offsets[np.flatnonzero(lengths)[0]]] = False  # one sequence without a path
+    monkeypatch.setattr(inf, "VITERBI_BLOCK_ROWS", block_rows)
+    monkeypatch.setattr(inf, "VITERBI_TILE", tile)
+    monkeypatch.setattr(inf, "VITERBI_BLOCKED_MIN_STATES", 1)
+    got = viterbi(unary, transition, offsets, start, end, allowed)
+    u, tr, off, st, en, al, use_mask = prepare_args(unary, transition, offsets, start, end,
+                                                    allowed)
+    ref_path, ref_score = viterbi_kernel(u, np.zeros(0, np.int64), False, tr, st, en, al,
+                                         use_mask, off, inf.chunk_sequences(off, 3))
+    np.testing.assert_array_equal(got.score, ref_score)
+    np.testing.assert_array_equal(got.path, ref_path)
+    if masked:
+        assert np.isneginf(got.score).any() and np.isfinite(got.score).any()
+    assert (got.score[lengths == 0] == 0).all()
+
+
 def prepare_args(unary, transition, offsets, start, end, allowed):
     from hmmtl.inference import _prepare
 
@@ -531,7 +571,7 @@ def test_cupy_backend_without_gpu_says_so():
     pytest.skip("a GPU is present")
 
 
-@pytest.mark.parametrize("K", [3, BLOCKED_MIN_STATES + 1])
+@pytest.mark.parametrize("K", [3, BLOCKED_MIN_STATES + 1, VITERBI_BLOCKED_MIN_STATES + 3])
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 def test_unary_index_gathers_rows_like_fancy_indexing(K, backend):
     """An emission table plus observed ids gives exactly what the materialized unary does."""

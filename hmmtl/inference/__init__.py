@@ -323,13 +323,45 @@ def viterbi(unary, transition, offsets, start=None, end=None, allowed=None, *,
     unary, transition, offsets, start, end, allowed, use_mask = prepare(
         np, unary, transition, offsets, start, end, allowed, check_finite=check_finite,
         n_tokens=None if unary_index is None else unary_index.shape[0])
+    gathered = unary_index is not None
+    unary = unary.astype(np.float64, copy=False)
+    if not gathered:
+        unary_index = np.zeros(0, np.int64)
+    if unary.shape[1] >= VITERBI_BLOCKED_MIN_STATES:
+        return _viterbi_blocked(unary, unary_index, gathered, transition, start, end,
+                                allowed, use_mask, offsets)
     chunks = chunk_sequences(offsets, 4 * _n_threads())
     from ._numba import viterbi_kernel
 
-    gathered = unary_index is not None
-    path, score = viterbi_kernel(unary.astype(np.float64, copy=False),
-                                 unary_index if gathered else np.zeros(0, np.int64), gathered,
-                                 transition, start, end, allowed, use_mask, offsets, chunks)
+    path, score = viterbi_kernel(unary, unary_index, gathered, transition, start, end,
+                                 allowed, use_mask, offsets, chunks)
+    return ViterbiResult(path, score)
+
+
+#: From this many states on, Viterbi runs in blocks of sequences (:func:`._blocked.
+#: viterbi_blocked`: scores only, back pointers recomputed on the best path); below it the
+#: per-sequence kernel, whose set-up costs less, was faster on the 2-core benchmark machine.
+VITERBI_BLOCKED_MIN_STATES = 32
+
+#: Tokens per block of the blocked Viterbi (its scores are kept for the backtrace) and
+#: sequences per tile of its max-plus step (their new scores stay in the L1 cache).
+VITERBI_BLOCK_ROWS = 1024
+VITERBI_TILE = 8
+
+
+def _viterbi_blocked(unary, unary_index, gathered, transition, start, end, allowed, use_mask,
+                     offsets) -> ViterbiResult:
+    from ._blocked import block_layout, viterbi_blocked
+
+    path = np.full(int(offsets[-1]), -1, dtype=np.int32)
+    score = np.where(np.diff(offsets) == 0, 0.0, -np.inf)
+    layout = block_layout(offsets, VITERBI_BLOCK_ROWS)
+    chunks = chunk_sequences(layout[2], 4 * _n_threads())
+    viterbi_blocked(unary, unary_index, gathered, allowed, use_mask,
+                    np.ascontiguousarray(transition, dtype=np.float64),
+                    np.ascontiguousarray(start, dtype=np.float64),
+                    np.ascontiguousarray(end, dtype=np.float64), *layout, offsets, chunks,
+                    VITERBI_TILE, path, score)
     return ViterbiResult(path, score)
 
 

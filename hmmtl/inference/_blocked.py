@@ -225,3 +225,128 @@ def forward_backward_blocked(unary, unary_index, gathered, allowed, use_mask, a,
             for j in range(K):
                 pair_counts[i, j] += acc[c, i, j] * a[i, j]
     return pair_counts
+
+
+#: The max-plus step reads this many rows of the transition matrix at once, so that each
+#: element of the new scores is loaded and stored once per ``UNROLL`` states.
+_VITERBI_UNROLL = 8
+
+
+@njit(cache=True, parallel=True)
+def viterbi_blocked(unary, unary_index, gathered, allowed, use_mask, transition, start, end,
+                    order, seq_ptr, row_ptr, step_ptr, step_start, step_n, row_token, offsets,
+                    chunk_ptr, tile, path, score):
+    """Blocked Viterbi of the sequences in ``order`` (the layout of :func:`block_layout`).
+
+    The forward pass keeps only scores, no back pointers: the max-plus step of each
+    position is then a plain vectorized ``max`` over rows of ``transition``, read once for a
+    tile of ``tile`` sequences (unrolled over ``_VITERBI_UNROLL`` states) instead of once per
+    sequence.  The back pointer of each position of the best path is recomputed from the
+    stored scores during the backtrace (K operations per token instead of K^2); since the
+    same floating-point sums are compared in the same order, ties go to the lowest state,
+    exactly as in :func:`hmmtl.inference._numba.viterbi_kernel`.
+
+    Writes ``path`` (n_tokens,) and ``score`` (n_sequences,) of the sequences in ``order``;
+    a sequence with no allowed path keeps its ``-1`` / ``-inf``.
+    """
+    K = unary.shape[1]
+    n_chunks = chunk_ptr.shape[0] - 1
+    trans_t = np.ascontiguousarray(transition.T)
+    U = _VITERBI_UNROLL
+    k_unrolled = K - K % U
+    for c in prange(n_chunks):
+        for blk in range(chunk_ptr[c], chunk_ptr[c + 1]):
+            r0 = row_ptr[blk]
+            nrows = row_ptr[blk + 1] - r0
+            s0 = seq_ptr[blk]
+            S = seq_ptr[blk + 1] - s0
+            p0 = step_ptr[blk]
+            L = step_ptr[blk + 1] - p0
+            delta = np.empty((nrows, K), dtype=np.float64)
+            for t in range(L):
+                cs = step_start[p0 + t]
+                nt = step_n[p0 + t]
+                if t == 0:
+                    for b in range(nt):
+                        for k in range(K):
+                            delta[cs + b, k] = start[k]
+                else:
+                    ps = step_start[p0 + t - 1]
+                    for b0 in range(0, nt, tile):
+                        b1 = min(b0 + tile, nt)
+                        for b in range(b0, b1):
+                            for k in range(K):
+                                delta[cs + b, k] = NEG_INF
+                        for i in range(0, k_unrolled, U):
+                            for b in range(b0, b1):
+                                p = ps + b
+                                d0 = delta[p, i]
+                                d1 = delta[p, i + 1]
+                                d2 = delta[p, i + 2]
+                                d3 = delta[p, i + 3]
+                                d4 = delta[p, i + 4]
+                                d5 = delta[p, i + 5]
+                                d6 = delta[p, i + 6]
+                                d7 = delta[p, i + 7]
+                                if max(max(max(d0, d1), max(d2, d3)),
+                                       max(max(d4, d5), max(d6, d7))) == NEG_INF:
+                                    continue
+                                q = cs + b
+                                for j in range(K):
+                                    v = max(max(max(d0 + transition[i, j],
+                                                    d1 + transition[i + 1, j]),
+                                                max(d2 + transition[i + 2, j],
+                                                    d3 + transition[i + 3, j])),
+                                            max(max(d4 + transition[i + 4, j],
+                                                    d5 + transition[i + 5, j]),
+                                                max(d6 + transition[i + 6, j],
+                                                    d7 + transition[i + 7, j])))
+                                    delta[q, j] = max(delta[q, j], v)
+                        for i in range(k_unrolled, K):
+                            for b in range(b0, b1):
+                                d = delta[ps + b, i]
+                                if d == NEG_INF:
+                                    continue
+                                q = cs + b
+                                for j in range(K):
+                                    delta[q, j] = max(delta[q, j], d + transition[i, j])
+                for b in range(nt):
+                    row = cs + b
+                    tok = row_token[r0 + row]
+                    u = unary_index[tok] if gathered else tok
+                    if use_mask:
+                        for k in range(K):
+                            if allowed[tok, k]:
+                                delta[row, k] += unary[u, k]
+                            else:
+                                delta[row, k] = NEG_INF
+                    else:
+                        for k in range(K):
+                            delta[row, k] += unary[u, k]
+            for b in range(S):
+                sq = order[s0 + b]
+                t0 = offsets[sq]
+                length = offsets[sq + 1] - t0
+                row = step_start[p0 + length - 1] + b
+                best = NEG_INF
+                arg = -1
+                for k in range(K):
+                    v = delta[row, k] + end[k]
+                    if v > best:
+                        best = v
+                        arg = k
+                if arg < 0:
+                    continue
+                score[sq] = best
+                path[t0 + length - 1] = arg
+                for t in range(length - 1, 0, -1):
+                    prev = step_start[p0 + t - 1] + b
+                    col = trans_t[arg]
+                    best = NEG_INF
+                    arg = 0
+                    for i in range(K):
+                        v = delta[prev, i] + col[i]
+                        if v > best:
+                            best = v
+                            arg = i
+                    path[t0 + t - 1] = arg
