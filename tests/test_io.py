@@ -569,3 +569,38 @@ def test_nltk_conll2002_and_nps_chat(data_dir):
                                     "B-MISC", "I-MISC"}
     with pytest.raises(ValueError, match="no universal mapping"):
         load_nltk("conll2002", data_dir, split="esp.testa", tagset="universal")
+
+
+def test_nltk_raw_text_corpora_are_tokenized_like_the_treebank(data_dir):
+    from hmmtl.io import NLTK_TEXT_CORPORA, load_nltk_text
+
+    sizes = {}
+    for name in NLTK_TEXT_CORPORA:
+        c = load_nltk_text(name, data_dir)
+        assert c.label_column is None and set(c.domains) == {name}
+        assert all(len(s) for s in c.sentences)
+        sizes[name] = sum(map(len, c.sentences))
+    # the word counts of NLTK's own word tokenizer, within the tokenizers' differences
+    assert 700_000 < sizes["abc"] < 800_000 and 350_000 < sizes["webtext"] < 420_000
+    sotu = load_nltk_text("state_union", data_dir, split="1945-Truman.txt")
+    flat = [w for s in sotu.sentences for w in s]
+    assert "n't" in flat or "'s" in flat          # Treebank clitics, as in the tagged corpora
+    assert ["Mr.", "Speaker", ",", "Mr.", "President", ",", "Members", "of", "the", "Congress",
+            ":"] in sotu.sentences                 # no sentence break after a title
+    with pytest.raises(ValueError, match="raw text"):
+        load_nltk_text("treebank", data_dir)
+    with pytest.raises(ValueError, match=r"has no file\(s\) \['nope.txt'\]"):
+        load_nltk_text("abc", data_dir, split="nope.txt")
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("Mr. Howard spoke. He left.", ["Mr. Howard spoke.", "He left."]),
+    ("It rose 5 p.c. Then it fell!  \"Why?\" she asked.",
+     ["It rose 5 p.c. Then it fell!", "\"Why?\" she asked."]),
+    ("add icons to context menu", ["add icons to context menu"]),
+    ("   ", []),
+])
+def test_split_sentences(line, expected):
+    from hmmtl.io.nltk_corpora import split_sentences
+
+    assert split_sentences(line) == expected

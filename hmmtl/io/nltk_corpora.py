@@ -5,15 +5,18 @@ NLTK's ``map_tag``."""
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
 from .corpus import Corpus
 
-__all__ = ["load_nltk", "NLTK_CORPORA", "nltk_data_dir"]
+__all__ = ["load_nltk", "load_nltk_text", "NLTK_CORPORA", "NLTK_TEXT_CORPORA", "nltk_data_dir"]
 
 NLTK_CORPORA = ("treebank", "conll2000", "brown", "conll2002", "nps_chat")
+#: NLTK's raw-text corpora (no annotation): unlabeled text for the HMMs and auxiliary problems
+NLTK_TEXT_CORPORA = ("abc", "webtext", "state_union", "inaugural")
 # source tagset of each corpus's POS column, as nltk.tag.map_tag names it
 _TAGSETS = {"treebank": "wsj", "conll2000": "wsj", "brown": "brown", "nps_chat": "wsj"}
 
@@ -216,3 +219,86 @@ def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None
     return Corpus(columns=columns, word_column="word", domains=domains, sent_ids=sent_ids,
                   doc_ids=doc_ids, source=where,
                   label_column=label, format="conll", layout={"sep": " "})
+
+
+# a sentence ends at . ! ? (and closing quotes or brackets) followed by space and a capital,
+# digit or opening quote; lines are never joined (the raw corpora have one paragraph, post
+# or sentence a line)
+_SENTENCE_END = re.compile(r"""(?<=[.!?])["')\]]*\s+(?=["'(\[]?[A-Z0-9])""")
+# ... except after a title, an initial or a common abbreviation ("Mr. Speaker", "S. Truman")
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|Gen|Gov|Sen|Rep|Capt|Col|Lt|"
+                           r"Mt|No|vs|etc|Inc|Co|Corp|Ltd|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|"
+                           r"Oct|Nov|Dec|[A-Z]|(?:[A-Za-z]\.)+[A-Za-z])\.$")
+
+
+def split_sentences(line: str) -> list[str]:
+    """Split one line of raw text into sentences (see :data:`_SENTENCE_END`).
+
+    >>> split_sentences("Mr. Howard spoke. He left at 5 p.m. Then U.S. officials met.")
+    ['Mr. Howard spoke.', 'He left at 5 p.m. Then U.S. officials met.']
+    """
+    out: list[str] = []
+    for piece in _SENTENCE_END.split(line.strip()):
+        if out and _ABBREVIATION.search(out[-1]):
+            out[-1] = out[-1] + " " + piece
+        elif piece:
+            out.append(piece)
+    return out
+
+
+def load_nltk_text(name: str, data_dir=None, split: str | Sequence[str] | None = None) -> Corpus:
+    """Read one of NLTK's raw-text corpora as tokenized sentences (unlabeled text).
+
+    Each line of the raw files is split into sentences at ``. ! ?`` followed by a capital
+    and tokenized with NLTK's ``TreebankWordTokenizer`` (Penn Treebank conventions, as the
+    annotated corpora: ``don't`` -> ``do n't``), so that the words match those of the
+    labeled data.  No model file (Punkt) is needed.
+
+    Parameters
+    ----------
+    name : {"abc", "webtext", "state_union", "inaugural"}
+        ``abc``: Australian Broadcasting Commission news (rural, science), ~0.8M words;
+        ``webtext``: web forum posts, reviews, chat and scripts, ~0.4M; ``state_union`` and
+        ``inaugural``: US presidential addresses.
+    data_dir : path, optional
+        As for :func:`load_nltk`.
+    split : str or list of str, optional
+        File ids of the corpus (``"firefox.txt"``); None: all of them.
+
+    Returns
+    -------
+    Corpus
+        One ``word`` column; ``domains`` = the corpus name, ``doc_ids`` = the file ids.
+    """
+    if name not in NLTK_TEXT_CORPORA:
+        raise ValueError(f"name must be one of {NLTK_TEXT_CORPORA} (raw text), got {name!r}; "
+                         f"tagged corpora are read by load_nltk")
+    from nltk.tokenize import TreebankWordTokenizer
+
+    tokenize = TreebankWordTokenizer().tokenize
+    root = nltk_data_dir(data_dir)
+    with _search_path(root):
+        import nltk.corpus
+
+        reader = getattr(nltk.corpus, name)
+        fileids = reader.fileids()
+        if split is not None:
+            wanted = [split] if isinstance(split, str) else list(split)
+            missing = sorted(set(wanted) - set(fileids))
+            if missing:
+                raise ValueError(f"{name} has no file(s) {missing}; its files are {fileids}")
+            fileids = [f for f in fileids if f in set(wanted)]
+        words, doc_ids, sent_ids = [], [], []
+        for fileid in fileids:
+            k = 0
+            for line in reader.raw(fileid).splitlines():
+                for sentence in split_sentences(line):
+                    tokens = tokenize(sentence)
+                    if tokens:
+                        k += 1
+                        words.append(tokens)
+                        doc_ids.append(fileid)
+                        sent_ids.append(f"{fileid}:{k}")
+    return Corpus(columns={"word": words}, word_column="word", domains=[name] * len(words),
+                  sent_ids=sent_ids, doc_ids=doc_ids, source=f"nltk:{name}", label_column=None,
+                  format="conll", layout={"sep": " "})

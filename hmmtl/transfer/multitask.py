@@ -769,6 +769,20 @@ class AlternatingStructureOptimization(BaseEstimator):
     n_hash : int, default=2**18
     min_count : int, default=2
         Feature columns seen in fewer training tokens are dropped.
+    n_auxiliary : int, default=0
+        Auxiliary problems from unlabeled text (Ando & Zhang's semi-supervised ASO, section
+        5 of the paper): with ``n_auxiliary = m > 0``, (a) predict which of the ``m`` most
+        frequent words of the text stands at a position from the features of its
+        neighbours alone (offsets ``-window..-1, 1..window``), and (b) predict the word to
+        the left and the word to the right from the position's own features.  Labels are
+        not needed, so any amount of text can teach them; each set gets its own projection
+        of its own view of the features (``auxiliary_components`` rows each), which
+        :meth:`transform` appends to the task projection.  Needs ``window >= 1``.
+    auxiliary_components : int, default=50
+        Rows of each auxiliary projection.
+    max_auxiliary_tokens : int or None, default=500_000
+        The auxiliary problems are fitted on at most this many tokens (whole sentences,
+        drawn at random) of the unlabeled text.
     random_state : int, RandomState or None
     verbose : bool
 
@@ -777,15 +791,22 @@ class AlternatingStructureOptimization(BaseEstimator):
     theta_ : ndarray of shape (n_components, n_kept_features)
     columns_ : int64 ndarray of shape (n_kept_features,)
         Hashed columns kept.
-    mean_, scale_ : ndarray of shape (n_components,)
-        Standardization of ``Theta x`` on the training tokens.
+    auxiliary_theta_ : dict
+        ``"context"`` / ``"word"`` -> (projection (h, n_view_columns), view columns int64)
+        of the auxiliary problems (empty without them).
+    auxiliary_words_ : list of str
+        The words the auxiliary problems predict.
+    mean_, scale_ : ndarray of shape (n_output_features,)
+        Standardization of the output on the training tokens.
     singular_values_ : ndarray
     tasks_ : list of str
     """
 
     def __init__(self, n_components: int = 50, *, n_rounds: int = 2, alpha: float = 1e-5,
                  n_epochs: int = 5, window: int = 1, templates=None, n_hash: int = 2 ** 18,
-                 min_count: int = 2, random_state=None, verbose: bool = False):
+                 min_count: int = 2, n_auxiliary: int = 0, auxiliary_components: int = 50,
+                 max_auxiliary_tokens: int | None = 500_000, random_state=None,
+                 verbose: bool = False):
         self.n_components = n_components
         self.n_rounds = n_rounds
         self.alpha = alpha
@@ -794,6 +815,9 @@ class AlternatingStructureOptimization(BaseEstimator):
         self.templates = templates
         self.n_hash = n_hash
         self.min_count = min_count
+        self.n_auxiliary = n_auxiliary
+        self.auxiliary_components = auxiliary_components
+        self.max_auxiliary_tokens = max_auxiliary_tokens
         self.random_state = random_state
         self.verbose = verbose
 
@@ -802,14 +826,16 @@ class AlternatingStructureOptimization(BaseEstimator):
         return window_feature_matrix(flat, offsets, window=int(self.window),
                                      templates=self.templates, n_hash=int(self.n_hash))
 
-    def fit(self, X, y):
-        """Learn ``Theta`` from the labels of every task.
+    def fit(self, X, y, *, unlabeled=None):
+        """Learn ``Theta`` from the labels of every task (and the auxiliary problems).
 
         Parameters
         ----------
         X : list of list of str
         y : dict of str -> list of (list of str or None)
             Labels of each task; ``None`` for sentences (or tokens) without them.
+        unlabeled : list of list of str, optional
+            Text for the auxiliary problems (``n_auxiliary > 0``); default ``X``.
         """
         import scipy.sparse as sp
         from sklearn.linear_model import SGDClassifier
@@ -866,16 +892,89 @@ class AlternatingStructureOptimization(BaseEstimator):
             theta = vt[:min(h, vt.shape[0])]
             self.singular_values_ = s
         self.theta_ = np.ascontiguousarray(theta)
-        proj = F @ self.theta_.T
+        self.auxiliary_theta_, self.auxiliary_words_ = {}, []
+        if int(self.n_auxiliary) > 0:
+            self._fit_auxiliary(X if unlabeled is None else
+                                MultiTaskHMM._check_sentences(unlabeled, "unlabeled"), rng)
+        proj = self._project(self._features(X))
         self.mean_ = proj.mean(axis=0)
         self.scale_ = np.maximum(proj.std(axis=0), 1e-12)
         return self
 
+    def _view_columns(self, view: str, kept: np.ndarray) -> np.ndarray:
+        """Of the hashed columns ``kept``, those of the centre block (``"word"``) or of the
+        neighbours' blocks (``"context"``)."""
+        block = kept // int(self.n_hash)
+        centre = int(self.window)
+        return kept[block == centre] if view == "word" else kept[block != centre]
+
+    def _fit_auxiliary(self, text, rng) -> None:
+        """Projections of the auxiliary problems (see ``n_auxiliary``)."""
+        from sklearn.linear_model import SGDClassifier
+
+        if int(self.window) < 1:
+            raise ValueError("n_auxiliary > 0 needs window >= 1 (the context view is the "
+                             f"neighbours' features), got window={self.window}")
+        text = [s for s in text if len(s)]
+        if not text:
+            raise ValueError("the auxiliary problems need unlabeled text, got none")
+        limit = self.max_auxiliary_tokens
+        if limit is not None:
+            order = rng.permutation(len(text))
+            lengths = np.fromiter((len(text[i]) for i in order), np.int64, len(order))
+            n_keep = max(1, int(np.searchsorted(np.cumsum(lengths), int(limit))) + 1)
+            text = [text[i] for i in np.sort(order[:n_keep])]
+        flat, offsets = flatten(text)
+        F = window_feature_matrix(flat, offsets, window=int(self.window),
+                                  templates=self.templates, n_hash=int(self.n_hash))
+        counts = np.asarray((F > 0).sum(axis=0)).ravel()
+        kept = np.flatnonzero(counts >= int(self.min_count)).astype(np.int64)
+        # targets: the n_auxiliary most frequent (lowercased) words; the rest is one class
+        lower = np.asarray([w.lower() for w in flat], dtype=object)
+        types, ids, freq = np.unique(lower, return_inverse=True, return_counts=True)
+        top = np.argsort(-freq, kind="stable")[:int(self.n_auxiliary)]
+        self.auxiliary_words_ = types[top].tolist()
+        cls = np.full(types.shape[0], -1, dtype=np.int64)
+        cls[top] = np.arange(top.shape[0])
+        target = cls[ids.ravel()]
+        lengths = np.diff(offsets)
+        pos = np.arange(target.shape[0]) - np.repeat(offsets[:-1], lengths)
+        last = np.repeat(lengths, lengths) - 1
+        left = np.where(pos > 0, np.roll(target, 1), -2)      # -2: sentence boundary
+        right = np.where(pos < last, np.roll(target, -1), -2)
+        h = int(self.auxiliary_components)
+
+        def fit_view(view, targets):
+            cols = self._view_columns(view, kept)
+            Fv = F[:, cols].tocsr()
+            weights = []
+            for y in targets:
+                clf = SGDClassifier(loss="modified_huber", alpha=float(self.alpha),
+                                    max_iter=int(self.n_epochs), tol=None,
+                                    random_state=rng.randint(2 ** 31 - 1))
+                clf.fit(Fv, y)
+                weights.append(clf.coef_)
+            _, sv, vt = np.linalg.svd(np.vstack(weights), full_matrices=False)
+            self.auxiliary_theta_[view] = (np.ascontiguousarray(vt[:min(h, vt.shape[0])]),
+                                           cols)
+
+        fit_view("context", [target])
+        fit_view("word", [left, right])
+
+    def _project(self, F) -> np.ndarray:
+        """``[Theta x, Theta_context x_context, Theta_word x_word]`` (unstandardized)."""
+        parts = [F[:, self.columns_] @ self.theta_.T]
+        for view in ("context", "word"):
+            if view in getattr(self, "auxiliary_theta_", {}):
+                theta, cols = self.auxiliary_theta_[view]
+                parts.append(F[:, cols] @ theta.T)
+        return np.hstack(parts) if len(parts) > 1 else parts[0]
+
     def transform(self, X) -> np.ndarray:
-        """Standardized ``Theta x`` of every token, shape (n_tokens, n_components)."""
+        """Standardized ``Theta x`` of every token (with the auxiliary projections after
+        it), shape (n_tokens, n_output_features)."""
         check_is_fitted(self, "theta_")
-        F = self._features(X)[:, self.columns_]
-        return (F @ self.theta_.T - self.mean_) / self.scale_
+        return (self._project(self._features(X)) - self.mean_) / self.scale_
 
     def _get_state(self):
         check_is_fitted(self, "theta_")
@@ -886,8 +985,13 @@ class AlternatingStructureOptimization(BaseEstimator):
             params["templates"] = list(params["templates"])
         arrays = {"theta": self.theta_, "columns": self.columns_, "mean": self.mean_,
                   "scale": self.scale_, "singular_values": self.singular_values_}
+        for view, (theta, cols) in self.auxiliary_theta_.items():
+            arrays[f"auxiliary_theta_{view}"] = theta
+            arrays[f"auxiliary_columns_{view}"] = cols
         meta = {"params": params, "tasks": self.tasks_,
-                "labelsets": [self.labelsets_[t].to_dict() for t in self.tasks_]}
+                "labelsets": [self.labelsets_[t].to_dict() for t in self.tasks_],
+                "auxiliary_views": list(self.auxiliary_theta_),
+                "auxiliary_words": list(self.auxiliary_words_)}
         return arrays, meta
 
     @classmethod
@@ -900,6 +1004,18 @@ class AlternatingStructureOptimization(BaseEstimator):
         m.singular_values_ = np.asarray(arrays["singular_values"], dtype=np.float64)
         m.tasks_ = list(meta["tasks"])
         m.labelsets_ = {t: LabelSet.from_dict(d) for t, d in zip(m.tasks_, meta["labelsets"])}
+        m.auxiliary_theta_ = {}
+        for view in meta.get("auxiliary_views", []):
+            if view not in ("context", "word"):
+                raise ValueError(f"unknown auxiliary view {view!r} in the model file")
+            m.auxiliary_theta_[view] = (
+                np.asarray(arrays[f"auxiliary_theta_{view}"], dtype=np.float64),
+                np.asarray(arrays[f"auxiliary_columns_{view}"], dtype=np.int64))
+        m.auxiliary_words_ = list(meta.get("auxiliary_words", []))
+        n_out = m.theta_.shape[0] + sum(t.shape[0] for t, _ in m.auxiliary_theta_.values())
+        if m.mean_.shape != (n_out,) or m.scale_.shape != (n_out,):
+            raise ValueError(f"model file: mean/scale have shapes {m.mean_.shape} / "
+                             f"{m.scale_.shape}, expected ({n_out},)")
         return m
 
     def save(self, path) -> None:
