@@ -257,6 +257,34 @@ def test_tag_shards_of_conllu_files_keep_their_columns(client, reference, tmp_pa
     assert got.column("xpos") == [[str(t) for t in row] for row in ref.predict(SENTENCES[:30])]
 
 
+def test_multi_domain_tagging_uses_each_sentence_domain(client, tmp_path):
+    """A MultiDomainHMM with per-domain emissions tags each shard sentence with its own
+    domain's parameters: the shards and the dataframe column equal ``predict(domains=)``, and
+    differ from tagging every sentence as one domain (so the domains really travel)."""
+    from hmmtl.io import read_conllu
+
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    domains = [("news", "web")[i % 2] for i in range(len(SENTENCES))]
+    model = _model(MultiDomainHMM, n_domains=["news", "web"], tie={"emissions": "per_domain"})
+    model.fit(SENTENCES, domains=domains)
+    expected = model.predict(SENTENCES, domains=domains)
+    as_one = model.predict(SENTENCES, domains=["news"] * len(SENTENCES))
+    assert [list(map(int, r)) for r in expected] != [list(map(int, r)) for r in as_one]
+    parts = [(SENTENCES[a:b], domains[a:b]) for a, b in [(0, 100), (100, 240)]]
+    paths = hd.tag_to_shards(model, parts, tmp_path / "out", client)
+    shards = [read_conllu(p) for p in paths]
+    assert [s for c in shards for s in c.sentences] == SENTENCES
+    tags = [t for c in shards for t in c.column("xpos")]
+    assert tags == [[str(t) for t in row] for row in expected]
+    ddf = dd.from_pandas(pd.DataFrame({"tokens": [" ".join(s) for s in SENTENCES],
+                                       "domain": domains}), npartitions=3)
+    out = hd.add_tag_column(ddf, model, column="state", domain_column="domain",
+                            client=client).compute()
+    assert [list(map(int, t)) for t in out["state"]] == \
+        [list(map(int, r)) for r in expected]
+
+
 def test_dataframe_tag_column_equals_predict(client, reference):
     pd = pytest.importorskip("pandas")
     dd = pytest.importorskip("dask.dataframe")

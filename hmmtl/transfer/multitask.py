@@ -909,8 +909,18 @@ class AlternatingStructureOptimization(BaseEstimator):
         return kept[block == centre] if view == "word" else kept[block != centre]
 
     def _fit_auxiliary(self, text, rng) -> None:
-        """Projections of the auxiliary problems (see ``n_auxiliary``)."""
-        from sklearn.linear_model import SGDClassifier
+        """Projections of the auxiliary problems (see ``n_auxiliary``).
+
+        Each set of problems ("which of the m words is this", from one view of the features)
+        is solved in closed form: least squares with the Gram matrix of the (binary) view
+        features replaced by its diagonal, i.e. weights ``W = D_f^-1 X^T Y`` (``D_f`` the
+        feature counts, ``Y`` the one-hot targets), whose shared subspace (the top singular
+        vectors, with both sides scaled by the square roots of their counts as in CCA) is
+        the projection.  One sparse product and one truncated SVD, where a solver per
+        problem would cost a pass over the text per word.
+        """
+        from sklearn.utils.extmath import randomized_svd
+        import scipy.sparse as sp
 
         if int(self.window) < 1:
             raise ValueError("n_auxiliary > 0 needs window >= 1 (the context view is the "
@@ -929,37 +939,45 @@ class AlternatingStructureOptimization(BaseEstimator):
                                   templates=self.templates, n_hash=int(self.n_hash))
         counts = np.asarray((F > 0).sum(axis=0)).ravel()
         kept = np.flatnonzero(counts >= int(self.min_count)).astype(np.int64)
-        # targets: the n_auxiliary most frequent (lowercased) words; the rest is one class
+        # targets: the n_auxiliary most frequent (lowercased) words
         lower = np.asarray([w.lower() for w in flat], dtype=object)
         types, ids, freq = np.unique(lower, return_inverse=True, return_counts=True)
         top = np.argsort(-freq, kind="stable")[:int(self.n_auxiliary)]
+        m = top.shape[0]
         self.auxiliary_words_ = types[top].tolist()
         cls = np.full(types.shape[0], -1, dtype=np.int64)
-        cls[top] = np.arange(top.shape[0])
+        cls[top] = np.arange(m)
         target = cls[ids.ravel()]
+        n = target.shape[0]
         lengths = np.diff(offsets)
-        pos = np.arange(target.shape[0]) - np.repeat(offsets[:-1], lengths)
+        pos = np.arange(n) - np.repeat(offsets[:-1], lengths)
         last = np.repeat(lengths, lengths) - 1
-        left = np.where(pos > 0, np.roll(target, 1), -2)      # -2: sentence boundary
-        right = np.where(pos < last, np.roll(target, -1), -2)
+        left = np.where(pos > 0, np.roll(target, 1), -1)
+        right = np.where(pos < last, np.roll(target, -1), -1)
         h = int(self.auxiliary_components)
 
-        def fit_view(view, targets):
+        def one_hot(y, shift):
+            rows = np.flatnonzero(y >= 0)
+            return sp.csr_matrix((np.ones(rows.shape[0]), (rows, y[rows] + shift)),
+                                 shape=(n, 2 * m))
+
+        def fit_view(view, Y):
             cols = self._view_columns(view, kept)
             Fv = F[:, cols].tocsr()
-            weights = []
-            for y in targets:
-                clf = SGDClassifier(loss="modified_huber", alpha=float(self.alpha),
-                                    max_iter=int(self.n_epochs), tol=None,
-                                    random_state=rng.randint(2 ** 31 - 1))
-                clf.fit(Fv, y)
-                weights.append(clf.coef_)
-            _, sv, vt = np.linalg.svd(np.vstack(weights), full_matrices=False)
-            self.auxiliary_theta_[view] = (np.ascontiguousarray(vt[:min(h, vt.shape[0])]),
-                                           cols)
+            Fv.data[:] = 1.0
+            f_count = np.asarray(Fv.sum(axis=0)).ravel()
+            y_count = np.asarray(Y.sum(axis=0)).ravel()
+            C = (Fv.T @ Y).tocsr()
+            smooth = 1.0
+            row_scale = 1.0 / np.sqrt(f_count + smooth)
+            C = sp.diags(row_scale) @ C @ sp.diags(1.0 / np.sqrt(y_count + smooth))
+            k = max(1, min(h, min(C.shape) - 1))
+            U, _, _ = randomized_svd(C, k, n_iter=5, random_state=rng.randint(2 ** 31 - 1))
+            theta = (U * row_scale[:, None]).T
+            self.auxiliary_theta_[view] = (np.ascontiguousarray(theta), cols)
 
-        fit_view("context", [target])
-        fit_view("word", [left, right])
+        fit_view("context", one_hot(target, 0))
+        fit_view("word", one_hot(left, 0) + one_hot(right, m))
 
     def _project(self, F) -> np.ndarray:
         """``[Theta x, Theta_context x_context, Theta_word x_word]`` (unstandardized)."""
