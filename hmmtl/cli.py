@@ -704,6 +704,8 @@ def cmd_experiment(args) -> int:
     kwargs = {"data_dir": data_dir, "out_dir": out, "quick": quick,
               "seeds": args.seeds, "states": args.states,
               "representations": args.representations, "progress": not args.quiet}
+    if args.hmms is not None:
+        kwargs["n_hmms"] = args.hmms
     result = func(**_accepted(func, kwargs))
     _log(args, f"results written to {out}")
     if isinstance(result, dict) and result.get("markdown") and not args.quiet:
@@ -918,6 +920,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--representations", type=lambda s: [x for x in s.split(";") if x],
                    metavar="R;R;...",
                    help="representation sets, e.g. 'none;viterbi;viterbi+posterior+type'")
+    p.add_argument("--hmms", type=int, metavar="N",
+                   help="domain-adaptation: HMMs per setting (an ensemble of seeds whose "
+                        "representations are all features; default 5, 1 with --quick)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
     # -- demo

@@ -43,17 +43,17 @@ EWT_DOMAINS = ("answers", "email", "newsgroup", "reviews", "weblog")
 QUICK = dict(seeds=(0,), states=(32,), texts=("both",),
              representations=("none", "viterbi+posterior+type"),
              max_train_sentences=3000, max_text_sentences=6000, max_eval_sentences=150,
-             hmm_iter=8, crf_params={"max_iterations": 40}, raw=False)
+             hmm_iter=8, n_hmms=1, crf_params={"max_iterations": 40}, raw=False)
 #: even smaller, for the test suite (well under a minute)
 TINY = dict(seeds=(0,), states=(8,), texts=("both",),
             representations=("none", "viterbi+posterior"),
             max_train_sentences=400, max_text_sentences=1200, max_eval_sentences=40,
-            hmm_iter=3, crf_params={"max_iterations": 15}, raw=False)
+            hmm_iter=3, n_hmms=2, crf_params={"max_iterations": 15}, raw=False)
 #: settings of the full study
 FULL = dict(seeds=(0, 1, 2), states=(64, 128, 256), texts=("source", "target", "both"),
             representations=("none", "viterbi", "posterior", "type", "viterbi+posterior+type"),
             max_train_sentences=None, max_text_sentences=None, max_eval_sentences=None,
-            hmm_iter=30, crf_params={"max_iterations": 150}, raw=True)
+            hmm_iter=30, n_hmms=5, crf_params={"max_iterations": 150}, raw=True)
 PRESETS = {"full": FULL, "quick": QUICK, "tiny": TINY}
 
 
@@ -256,13 +256,24 @@ def _train_and_evaluate(data: StudyData, extras, crf_params, known, record_base,
                                     **res[d]))
 
 
-def _hmm_extras(hmm, data: StudyData, kinds, top_k):
-    return tuple(hmm_representations([hmm], s, kinds, top_k)
+def _hmm_extras(hmms, data: StudyData, kinds, top_k):
+    return tuple(hmm_representations(hmms, s, kinds, top_k)
                  for s in (data.source.words, data.dev.words, data.test.words))
 
 
-def _setting_name(text, reps, k):
-    return "none" if not reps else f"{text}/{'+'.join(reps)}/K{k}"
+def _setting_name(text, reps, k, n_hmms=1):
+    if not reps:
+        return "none"
+    return f"{text}/{'+'.join(reps)}/K{k}" + (f"x{n_hmms}" if n_hmms > 1 else "")
+
+
+def _fit_hmms(text, k, seed, n_hmms, hmm_iter, hmm_kw):
+    """``n_hmms`` HMMs of ``k`` states on ``text``, seeded ``seed * n_hmms + i``: the
+    study's seed ``s`` is one ensemble, and different study seeds share no HMM."""
+    from ..hmm import CategoricalHMM
+
+    return [CategoricalHMM(n_states=k, n_iter=hmm_iter, random_state=seed * n_hmms + i,
+                           **hmm_kw).fit(text) for i in range(n_hmms)]
 
 
 def run_domain_adaptation(data_dir=None, out_dir="results/domain-adaptation", quick=False, *,
@@ -270,7 +281,7 @@ def run_domain_adaptation(data_dir=None, out_dir="results/domain-adaptation", qu
                           domains: Sequence[str] = EWT_DOMAINS, max_train_sentences=None,
                           max_text_sentences=None, max_eval_sentences=None, hmm_iter=None,
                           hmm_params: dict | None = None, crf_params: dict | None = None,
-                          top_k: int = 8, window: int = 1, raw=None,
+                          top_k: int = 8, window: int = 1, raw=None, n_hmms=None,
                           progress: bool = True) -> dict:
     """WSJ -> web POS domain adaptation with HMM representations (Grave et al. 2013).
 
@@ -305,6 +316,11 @@ def run_domain_adaptation(data_dir=None, out_dir="results/domain-adaptation", qu
     top_k, window : int
         Posterior / type features keep their ``top_k`` states; used at offsets
         ``-window..+window``.
+    n_hmms : int
+        HMMs per setting (an ensemble, seeds ``seed * n_hmms + i``): the representations of
+        all of them are features (as Huang & Yates 2010 combined several HMMs); each HMM
+        reaches a different local optimum of EM, so together they describe a word better
+        than one.  Default from the preset.
     progress : bool
         Show a tqdm progress bar.
 
@@ -324,6 +340,9 @@ def run_domain_adaptation(data_dir=None, out_dir="results/domain-adaptation", qu
     rep_sets = [check_representations(None if r in ("none", "", None) else r)
                 for r in opt(representations, "representations")]
     hmm_iter = int(opt(hmm_iter, "hmm_iter"))
+    n_hmms = int(opt(n_hmms, "n_hmms"))
+    if n_hmms < 1:
+        raise ValueError(f"n_hmms must be >= 1, got {n_hmms}")
     crf_params = dict(preset["crf_params"], **(crf_params or {}))
     crf_params.setdefault("extra_window", int(window))
     raw = bool(opt(raw, "raw"))
@@ -337,8 +356,6 @@ def run_domain_adaptation(data_dir=None, out_dir="results/domain-adaptation", qu
     if root is None:
         raise FileNotFoundError(f"no data directory: pass data_dir= (got {data_dir!r}) or set "
                                 f"HMMTL_DATA to the corpora folder")
-    from ..hmm import CategoricalHMM
-
     hmm_kw = dict(lowercase=True, min_count=2)
     hmm_kw.update(hmm_params or {})
     with_reps = [r for r in rep_sets if r]
@@ -363,14 +380,13 @@ def run_domain_adaptation(data_dir=None, out_dir="results/domain-adaptation", qu
         for k in states:
             for seed in seeds:
                 bar.set_postfix_str(f"HMM {text} K={k} seed={seed}")
-                hmm = CategoricalHMM(n_states=k, n_iter=hmm_iter, random_state=seed,
-                                     **hmm_kw).fit(text_of[text])
-                extras_all = _hmm_extras(hmm, data, all_kinds, top_k)
+                hmms = _fit_hmms(text_of[text], k, seed, n_hmms, hmm_iter, hmm_kw)
+                extras_all = _hmm_extras(hmms, data, all_kinds, top_k)
                 for reps in with_reps:
                     extras = tuple(_select_extra(e, reps) for e in extras_all)
                     base = {"representation": "+".join(reps), "text": text, "n_states": k,
-                            "notation": "normalized", "setting": _setting_name(text, reps, k),
-                            "seed": seed}
+                            "n_hmms": n_hmms, "notation": "normalized",
+                            "setting": _setting_name(text, reps, k, n_hmms), "seed": seed}
                     bar.set_postfix_str(f"CRF {base['setting']} seed={seed}")
                     _train_and_evaluate(data, extras, crf_params, known, base, records,
                                         domains)
@@ -391,12 +407,11 @@ def run_domain_adaptation(data_dir=None, out_dir="results/domain-adaptation", qu
             text_raw = {"source": raw_data.source_text, "target": raw_data.target_text,
                         "both": raw_data.source_text + raw_data.target_text}[text]
             for seed in seeds:
-                hmm = CategoricalHMM(n_states=k, n_iter=hmm_iter, random_state=seed,
-                                     **hmm_kw).fit(text_raw)
-                extras = _hmm_extras(hmm, raw_data, reps, top_k)
+                hmms = _fit_hmms(text_raw, k, seed, n_hmms, hmm_iter, hmm_kw)
+                extras = _hmm_extras(hmms, raw_data, reps, top_k)
                 base = {"representation": "+".join(reps), "text": text, "n_states": k,
-                        "notation": "raw", "setting": _setting_name(text, reps, k),
-                        "seed": seed}
+                        "n_hmms": n_hmms, "notation": "raw",
+                        "setting": _setting_name(text, reps, k, n_hmms), "seed": seed}
                 _train_and_evaluate(raw_data, extras, crf_params, known_raw, base, records,
                                     domains)
                 bar.update()
@@ -405,6 +420,7 @@ def run_domain_adaptation(data_dir=None, out_dir="results/domain-adaptation", qu
     return _write_domain_adaptation(records, selected, out_dir, seconds, dict(
         quick=quick, seeds=list(seeds), states=list(states), texts=list(texts),
         representations=["+".join(r) or "none" for r in rep_sets], hmm_iter=hmm_iter,
+        n_hmms=n_hmms,
         hmm_params=hmm_kw, crf_params=crf_params, top_k=top_k, window=window, raw=raw,
         domains=list(domains), **sizes))
 
@@ -431,9 +447,11 @@ def _select_on_dev(records) -> list[dict]:
         scores = {k: _mean_dev(records, text=text, representation=rep, n_states=k,
                                notation="normalized") for k in sizes}
         best = max(scores, key=lambda k: scores[k])
+        n_hmms = next((r.get("n_hmms", 1) for r in records if r["text"] == text
+                       and r["representation"] == rep), 1)
         chosen.append({"text": text, "representation": rep, "n_states": best,
                        "setting": _setting_name(text, tuple(rep.split("+")) if rep != "none"
-                                                else (), best),
+                                                else (), best, n_hmms),
                        "dev_accuracy": scores[best],
                        "dev_accuracy_by_size": {str(k): v for k, v in scores.items()}})
     return chosen
