@@ -284,6 +284,48 @@ def test_aso_projection_keeps_what_the_tasks_need(tmp_path):
     np.testing.assert_array_equal(again.transform(test), aso.transform(test))
 
 
+def test_aso_auxiliary_problems_learn_word_classes_from_unlabeled_text(tmp_path):
+    """With no labels at all, the auxiliary problems (which word stands here, which words
+    stand beside it) on unlabeled text give the words of one hidden state nearby
+    projections: each word's nearest other word is from its own state."""
+    from hmmtl import serialize
+    from hmmtl.transfer.multitask import AlternatingStructureOptimization
+
+    rng = np.random.default_rng(7)
+    X, coarse, _ = _sample_corpus(1500, rng)
+    aso = AlternatingStructureOptimization(n_auxiliary=40, auxiliary_components=6, window=1,
+                                           templates=["lower"], min_count=1,
+                                           max_auxiliary_tokens=None, random_state=0)
+    aso.fit(X[:10], {}, unlabeled=X)
+    assert aso.theta_.shape[0] == 0 and set(aso.auxiliary_theta_) == {"context", "word"}
+    assert len(aso.auxiliary_words_) == 30          # every word of the corpus is frequent
+    words = [f"w{z}_{i}" for z in range(6) for i in range(5)]
+    Z = aso.transform([[w] for w in words])
+    assert Z.shape == (30, 12)
+    word_view = Z[:, 6:]                            # the projection of the word's own features
+    unit = word_view / np.linalg.norm(word_view, axis=1, keepdims=True)
+    sim = unit @ unit.T
+    np.fill_diagonal(sim, -np.inf)
+    nearest = sim.argmax(axis=1)
+    same = np.mean([words[i][1] == words[j][1] for i, j in enumerate(nearest)])
+    assert same >= 0.9
+    # labels add their own projection in front; output_scale scales everything
+    both = AlternatingStructureOptimization(n_components=3, n_auxiliary=40,
+                                            auxiliary_components=6, templates=["lower"],
+                                            min_count=1, output_scale=0.5, random_state=0)
+    both.fit(X[:200], {"coarse": coarse[:200]}, unlabeled=X)
+    Zb = both.transform(X[200:260])
+    assert Zb.shape[1] == 3 + 12
+    np.testing.assert_allclose(both.transform(X[:200]).std(axis=0), 0.5, atol=1e-6)
+    serialize.save(both, tmp_path / "aso.hmmtl")
+    again = serialize.load(tmp_path / "aso.hmmtl")
+    np.testing.assert_array_equal(again.transform(X[200:260]), Zb)
+    with pytest.raises(TypeError, match="non-empty dict"):
+        AlternatingStructureOptimization().fit(X[:5], {})
+    with pytest.raises(ValueError, match="needs window >= 1"):
+        AlternatingStructureOptimization(n_auxiliary=5, window=0).fit(X[:5], {})
+
+
 # ----------------------------------------------------------------------------- the study
 @pytest.mark.slow
 def test_multi_task_study_tiny_run_fills_its_table(data_dir, tmp_path):

@@ -16,13 +16,25 @@ annotation of the English Web Treebank, and from their text):
     ``Theta x``, the shared projection of alternating structure optimization
     (:class:`~hmmtl.transfer.multitask.AlternatingStructureOptimization`) learned from every
     label of every task, as dense extra features.
+``aso-text``
+    The projections of ASO's auxiliary problems on unlabeled text (Ando & Zhang's
+    semi-supervised ASO: which of the frequent words stands at a position, given its
+    neighbours; which words stand beside it, given its own features), learned from the text
+    of every task's corpus and NLTK's raw-text corpora, no labels.
+``aso+text``
+    ``aso`` and ``aso-text`` together: one shared structure from the tasks' labels and the
+    auxiliary problems.
 ``aso+mt-hmm``
-    Both.
+    ``aso`` and ``mt-hmm``.
+
+The ASO features enter the CRF standardized and scaled by ``aso_scale`` (a smaller scale is
+a stronger L2 penalty on their weights; 0.2 was chosen on eng.testa).
 
 With ``shared_labels="other"`` each task's labeler gets shared models learned from the *other*
 tasks' labels only (three MultiTaskHMMs and three ASO projections), so that the features of its
-training tokens were never fitted to their own gold labels; ``"all"`` (default) learns one set
-of shared models from every task's labels.
+training tokens were never fitted to their own gold labels (the full and quick presets);
+``"all"`` learns one set of shared models from every task's labels, which at full size hands
+each labeler features fitted to its own training labels (NER F1 went down that way).
 
 Protocol: train on ``eng.train`` (plus the other corpora for the shared parts), choose the
 multi-task setting of each task on ``eng.testa``, report ``eng.testb`` once.  The
@@ -43,24 +55,31 @@ from ..data import flatten
 __all__ = ["FULL", "QUICK", "SETTINGS", "TASKS", "TINY", "run_multi_task"]
 
 TASKS = ("pos", "chunk", "ner")
-SETTINGS = ("single", "hmm-text", "mt-hmm", "aso", "aso+mt-hmm")
+SETTINGS = ("single", "hmm-text", "mt-hmm", "aso", "aso-text", "aso+text", "aso+mt-hmm")
 MULTI_SETTINGS = SETTINGS[1:]
 
 #: the full study
 FULL = dict(max_train_sentences=None, max_text_sentences=None, max_eval_sentences=None,
             text_states=128, text_iter=15, mt_states=128, mt_iter=15, mt_init_task="pos", top_k=4,
-            aso_components=50, aso_rounds=2, aso_epochs=5, shared_labels="all",
-            crf_params={"max_iterations": 100, "c2": 1.0}, settings=SETTINGS)
+            aso_components=50, aso_rounds=2, aso_epochs=5, aso_scale=0.2, aso_auxiliary=300,
+            aso_auxiliary_components=50, max_auxiliary_tokens=500_000,
+            unlabeled_texts=("abc", "webtext", "state_union", "inaugural", "brown"),
+            shared_labels="other", crf_params={"max_iterations": 100, "c2": 1.0},
+            settings=SETTINGS)
 #: a smoke run of a few minutes on 2 cores
 QUICK = dict(max_train_sentences=2000, max_text_sentences=2000, max_eval_sentences=500,
              text_states=32, text_iter=6, mt_states=64, mt_iter=6, mt_init_task="pos", top_k=3,
-             aso_components=20, aso_rounds=1, aso_epochs=3, shared_labels="all",
+             aso_components=20, aso_rounds=1, aso_epochs=3, aso_scale=0.2, aso_auxiliary=100,
+             aso_auxiliary_components=20, max_auxiliary_tokens=100_000,
+             unlabeled_texts=("abc",), shared_labels="other",
              crf_params={"max_iterations": 40, "c2": 1.0}, settings=SETTINGS)
 #: for the test suite (seconds)
 TINY = dict(max_train_sentences=300, max_text_sentences=200, max_eval_sentences=60,
             text_states=8, text_iter=2, mt_states=12, mt_iter=3, mt_init_task="ner", top_k=2,
-            aso_components=8, aso_rounds=1, aso_epochs=2, shared_labels="all",
-            crf_params={"max_iterations": 10, "c2": 1.0}, settings=("single", "aso+mt-hmm"))
+            aso_components=8, aso_rounds=1, aso_epochs=2, aso_scale=0.2, aso_auxiliary=20,
+            aso_auxiliary_components=6, max_auxiliary_tokens=20_000, unlabeled_texts=(),
+            shared_labels="all", crf_params={"max_iterations": 10, "c2": 1.0},
+            settings=("single", "aso+text", "aso+mt-hmm"))
 PRESETS = {"full": FULL, "quick": QUICK, "tiny": TINY}
 
 
@@ -148,6 +167,20 @@ def load_multi_task_data(data_dir, *, max_train_sentences=None, max_text_sentenc
                      "pos": pos + _pick(ewt_pos, idx),
                      "chunk": chunk + [None] * len(idx)}
     return data
+
+
+def _unlabeled_text(root: Path, names) -> list:
+    """Sentences of NLTK's raw-text corpora (``abc``, ``webtext`` ...) and of the words of
+    its tagged ones (``brown``), for the models learned without labels."""
+    from ..io import NLTK_TEXT_CORPORA, load_nltk, load_nltk_text
+
+    out: list = []
+    for name in names:
+        if name in NLTK_TEXT_CORPORA:
+            out += load_nltk_text(name, data_dir=root).sentences
+        else:
+            out += load_nltk(name, data_dir=root).sentences
+    return out
 
 
 # ----------------------------------------------------------------------------- scores
@@ -271,10 +304,13 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
                                 max_eval_sentences=cfg["max_eval_sentences"])
     train, extra_corpus = data["train"], data["extra"]
     splits = {"train": train, "dev": data["dev"], "test": data["test"]}
-    need_mt = any("mt-hmm" in s for s in settings)
-    need_aso = any("aso" in s for s in settings)
+    parts_of = {s: [] if s == "single" else
+                ["aso-text" if p == "text" else p for p in s.split("+")] for s in settings}
+    need_mt = any("mt-hmm" in p for p in parts_of.values())
+    need_aso = any("aso" in p for p in parts_of.values())
+    need_aso_text = any("aso-text" in p for p in parts_of.values())
     n_shared = 1 if cfg["shared_labels"] == "all" else len(TASKS)
-    n_steps = (("hmm-text" in settings) + n_shared * (need_mt + need_aso)
+    n_steps = (("hmm-text" in settings) + need_aso_text + n_shared * (need_mt + need_aso)
                + len(settings) * len(TASKS) + (need_mt and n_shared == 1))
     bar = _progress(n_steps, progress, "multi-task study")
 
@@ -290,14 +326,29 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
                   "ner": train["ner"] + [None] * len(extra_corpus["words"])}
     timings = {}
     text_features = {name: {} for name in splits}
+    text = all_words + _unlabeled_text(root, cfg["unlabeled_texts"]) \
+        if ("hmm-text" in settings or need_aso_text) else None
     if "hmm-text" in settings:
         t0 = time.perf_counter()
-        hmm = _text_hmm(cfg["text_states"], cfg["text_iter"], seed).fit(all_words)
+        hmm = _text_hmm(cfg["text_states"], cfg["text_iter"], seed).fit(text)
         timings["hmm-text"] = time.perf_counter() - t0
         for name, s in splits.items():
             text_features[name]["hmm-text"] = _state_features(hmm, s["words"], cfg["top_k"],
                                                               "text")
         step("text HMM")
+    if need_aso_text:
+        from .multitask import AlternatingStructureOptimization
+
+        t0 = time.perf_counter()
+        aso_text = AlternatingStructureOptimization(
+            n_auxiliary=cfg["aso_auxiliary"],
+            auxiliary_components=cfg["aso_auxiliary_components"],
+            max_auxiliary_tokens=cfg["max_auxiliary_tokens"], output_scale=cfg["aso_scale"],
+            random_state=seed).fit(all_words, {}, unlabeled=text)
+        timings["aso-text"] = time.perf_counter() - t0
+        for name, s in splits.items():
+            text_features[name]["aso-text"] = {"aso-text": aso_text.transform(s["words"])}
+        step("ASO auxiliary problems")
 
     def fit_shared(labels, tag):
         """MultiTaskHMM and ASO features of every split, learned from ``labels``."""
@@ -320,7 +371,8 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
             t0 = time.perf_counter()
             aso = AlternatingStructureOptimization(
                 n_components=cfg["aso_components"], n_rounds=cfg["aso_rounds"],
-                n_epochs=cfg["aso_epochs"], random_state=seed).fit(all_words, labels)
+                n_epochs=cfg["aso_epochs"], output_scale=cfg["aso_scale"],
+                random_state=seed).fit(all_words, labels)
             timings[f"aso{tag}"] = time.perf_counter() - t0
             for name, s in splits.items():
                 feats[name]["aso"] = {"aso": aso.transform(s["words"])}
@@ -343,7 +395,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
 
     records = []
     for setting in settings:
-        parts = [] if setting == "single" else setting.split("+")
+        parts = parts_of[setting]
         for task in TASKS:
             extra = {name: {k: v for p in parts for k, v in features[task][name][p].items()}
                      or None for name in splits}
