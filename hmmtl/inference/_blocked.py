@@ -79,6 +79,17 @@ def block_layout(offsets: np.ndarray, block_rows: int, include=None):
             row_token)
 
 
+@njit(cache=True)
+def _block_bounds(blk, row_ptr, seq_ptr, step_ptr):
+    """First row and row count, first sequence and sequence count, first step and step
+    count of block ``blk``."""
+    r0 = row_ptr[blk]
+    s0 = seq_ptr[blk]
+    p0 = step_ptr[blk]
+    return (r0, row_ptr[blk + 1] - r0, s0, seq_ptr[blk + 1] - s0, p0,
+            step_ptr[blk + 1] - p0)
+
+
 @njit(cache=True, parallel=True)
 def forward_backward_blocked(unary, unary_index, gathered, allowed, use_mask, a, tmax,
                              start_p, smax, end_p, emax,
@@ -98,12 +109,7 @@ def forward_backward_blocked(unary, unary_index, gathered, allowed, use_mask, a,
     a_t = np.ascontiguousarray(a.T)
     for c in prange(n_chunks):
         for blk in range(chunk_ptr[c], chunk_ptr[c + 1]):
-            r0 = row_ptr[blk]
-            nrows = row_ptr[blk + 1] - r0
-            s0 = seq_ptr[blk]
-            S = seq_ptr[blk + 1] - s0
-            p0 = step_ptr[blk]
-            L = step_ptr[blk + 1] - p0
+            r0, nrows, s0, S, p0, L = _block_bounds(blk, row_ptr, seq_ptr, step_ptr)
             e = np.empty((nrows, K), dtype=dt)
             alpha = np.empty((nrows, K), dtype=dt)
             scale = np.empty(nrows, dtype=np.float64)
@@ -256,12 +262,7 @@ def viterbi_blocked(unary, unary_index, gathered, allowed, use_mask, transition,
     k_unrolled = K - K % U
     for c in prange(n_chunks):
         for blk in range(chunk_ptr[c], chunk_ptr[c + 1]):
-            r0 = row_ptr[blk]
-            nrows = row_ptr[blk + 1] - r0
-            s0 = seq_ptr[blk]
-            S = seq_ptr[blk + 1] - s0
-            p0 = step_ptr[blk]
-            L = step_ptr[blk + 1] - p0
+            r0, nrows, s0, S, p0, L = _block_bounds(blk, row_ptr, seq_ptr, step_ptr)
             delta = np.empty((nrows, K), dtype=np.float64)
             for t in range(L):
                 cs = step_start[p0 + t]
