@@ -62,7 +62,7 @@ MULTI_SETTINGS = SETTINGS[1:]
 FULL = dict(max_train_sentences=None, max_text_sentences=None, max_eval_sentences=None,
             text_states=128, text_iter=15, mt_states=128, mt_iter=15, mt_init_task="pos", top_k=4,
             aso_components=50, aso_rounds=2, aso_epochs=5, aso_scale=0.2, aso_auxiliary=300,
-            aso_auxiliary_components=50, max_auxiliary_tokens=500_000,
+            aso_auxiliary_components=50, max_auxiliary_tokens=None,
             unlabeled_texts=("abc", "webtext", "state_union", "inaugural", "brown"),
             shared_labels="other", crf_params={"max_iterations": 100, "c2": 1.0},
             settings=SETTINGS)
