@@ -21,10 +21,10 @@ import numpy as np
 __all__ = ["run_demo", "synthetic_corpus", "find_demo_data"]
 
 #: sizes of the demo (aimed at 1-2 minutes on 2 cores, compile time included)
-DEMO = dict(n_train=4000, n_text=10000, n_eval=300, n_states=64, hmm_iter=15,
+DEMO = dict(n_train=4000, n_text=10000, n_eval=300, n_states=64, hmm_iter=15, n_hmms=3,
             crf_params={"max_iterations": 60})
 #: smaller still, for the test suite
-TINY = dict(n_train=300, n_text=500, n_eval=40, n_states=8, hmm_iter=4,
+TINY = dict(n_train=300, n_text=500, n_eval=40, n_states=8, hmm_iter=4, n_hmms=1,
             crf_params={"max_iterations": 15})
 
 
@@ -188,8 +188,10 @@ def _compare(data: dict, sizes: dict, seed: int, progress: bool) -> list[dict]:
     known = set(itertools.chain.from_iterable(X))
     records = []
     reps = ("viterbi", "posterior", "type")
-    steps = ["CRF without HMM features", f"HMM ({sizes['n_states']} states) on source + target "
-             "text", "CRF with HMM features"]
+    n_hmms = int(sizes.get("n_hmms", 1))
+    steps = ["CRF without HMM features",
+             f"{n_hmms} HMM{'s' if n_hmms > 1 else ''} ({sizes['n_states']} states) on source + "
+             "target text", "CRF with HMM features"]
     timings = {}
     bar = None
     if progress:
@@ -215,16 +217,18 @@ def _compare(data: dict, sizes: dict, seed: int, progress: bool) -> list[dict]:
         bar.update()
     step(1)
     t0 = time.perf_counter()
-    hmm = CategoricalHMM(n_states=sizes["n_states"], n_iter=sizes["hmm_iter"],
-                         random_state=seed, lowercase=True).fit(text + X)
+    # an ensemble of HMMs (different seeds): each EM run finds other word classes
+    hmms = [CategoricalHMM(n_states=sizes["n_states"], n_iter=sizes["hmm_iter"],
+                           random_state=seed * n_hmms + i, lowercase=True).fit(text + X)
+            for i in range(n_hmms)]
     timings["hmm"] = time.perf_counter() - t0
     if bar is not None:
         bar.update()
     step(2)
     t0 = time.perf_counter()
     params = dict(sizes["crf_params"], extra_window=1)
-    crf = make_labeler("crf", params).fit(X, y, extra=hmm_representations([hmm], X, reps))
-    pred = crf.predict(Xt, extra=hmm_representations([hmm], Xt, reps))
+    crf = make_labeler("crf", params).fit(X, y, extra=hmm_representations(hmms, X, reps))
+    pred = crf.predict(Xt, extra=hmm_representations(hmms, Xt, reps))
     add("CRF + HMM features", pred, time.perf_counter() - t0 + timings["hmm"])
     if bar is not None:
         bar.update()
