@@ -180,8 +180,7 @@ def _load_real(kind: str, root: Path, sizes: dict) -> dict:
 # ----------------------------------------------------------------------------- the run
 def _compare(data: dict, sizes: dict, seed: int, progress: bool) -> list[dict]:
     """CRF without and with HMM representations; one record per setting and domain."""
-    from .hmm import CategoricalHMM
-    from .transfer.experiments import evaluate_by_domain
+    from .transfer.experiments import _fit_hmms, evaluate_by_domain
     from .transfer.pipeline import hmm_representations, make_labeler
 
     (X, y), text, (Xt, yt, dt) = data["train"], data["text"], data["test"]
@@ -218,9 +217,8 @@ def _compare(data: dict, sizes: dict, seed: int, progress: bool) -> list[dict]:
     step(1)
     t0 = time.perf_counter()
     # an ensemble of HMMs (different seeds): each EM run finds other word classes
-    hmms = [CategoricalHMM(n_states=sizes["n_states"], n_iter=sizes["hmm_iter"],
-                           random_state=seed * n_hmms + i, lowercase=True).fit(text + X)
-            for i in range(n_hmms)]
+    hmms = _fit_hmms(text + X, sizes["n_states"], seed, n_hmms, sizes["hmm_iter"],
+                     {"lowercase": True})
     timings["hmm"] = time.perf_counter() - t0
     if bar is not None:
         bar.update()

@@ -283,11 +283,11 @@ def load_nltk_text(name: str, data_dir=None, split: str | Sequence[str] | None =
         reader = getattr(nltk.corpus, name)
         fileids = reader.fileids()
         if split is not None:
-            wanted = [split] if isinstance(split, str) else list(split)
-            missing = sorted(set(wanted) - set(fileids))
+            wanted = {split} if isinstance(split, str) else set(split)
+            missing = sorted(wanted - set(fileids))
             if missing:
                 raise ValueError(f"{name} has no file(s) {missing}; its files are {fileids}")
-            fileids = [f for f in fileids if f in set(wanted)]
+            fileids = [f for f in fileids if f in wanted]
         words, doc_ids, sent_ids = [], [], []
         for fileid in fileids:
             k = 0

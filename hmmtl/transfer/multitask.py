@@ -854,10 +854,9 @@ class AlternatingStructureOptimization(BaseEstimator):
         if not isinstance(y, Mapping) or (not y and int(self.n_auxiliary) <= 0):
             raise TypeError("y must be a non-empty dict task -> list of label lists (or "
                             "empty with n_auxiliary > 0: auxiliary problems only)")
-        F = self._features(X)
-        counts = np.asarray((F > 0).sum(axis=0)).ravel()
-        self.columns_ = np.flatnonzero(counts >= int(self.min_count)).astype(np.int64)
-        F = F[:, self.columns_].tocsr()
+        F_all = self._features(X)
+        self.columns_ = self._kept_columns(F_all)
+        F = F_all[:, self.columns_].tocsr()
         n_feat = F.shape[1]
         self.labelsets_ = {}
         problems = []
@@ -909,10 +908,15 @@ class AlternatingStructureOptimization(BaseEstimator):
         if int(self.n_auxiliary) > 0:
             self._fit_auxiliary(X if unlabeled is None else
                                 MultiTaskHMM._check_sentences(unlabeled, "unlabeled"), rng)
-        proj = self._project(self._features(X))
+        proj = self._project(F_all)
         self.mean_ = proj.mean(axis=0)
         self.scale_ = np.maximum(proj.std(axis=0), 1e-12)
         return self
+
+    def _kept_columns(self, F) -> np.ndarray:
+        """Hashed columns of ``F`` seen in at least ``min_count`` tokens (int64)."""
+        counts = np.asarray((F > 0).sum(axis=0)).ravel()
+        return np.flatnonzero(counts >= int(self.min_count)).astype(np.int64)
 
     def _view_columns(self, view: str, kept: np.ndarray) -> np.ndarray:
         """Of the hashed columns ``kept``, those of the centre block (``"word"``) or of the
@@ -950,8 +954,7 @@ class AlternatingStructureOptimization(BaseEstimator):
         flat, offsets = flatten(text)
         F = window_feature_matrix(flat, offsets, window=int(self.window),
                                   templates=self.templates, n_hash=int(self.n_hash))
-        counts = np.asarray((F > 0).sum(axis=0)).ravel()
-        kept = np.flatnonzero(counts >= int(self.min_count)).astype(np.int64)
+        kept = self._kept_columns(F)
         # targets: the n_auxiliary most frequent (lowercased) words
         lower = np.asarray([w.lower() for w in flat], dtype=object)
         types, ids, freq = np.unique(lower, return_inverse=True, return_counts=True)
