@@ -377,3 +377,220 @@ def sgd_l1_epoch(order, offsets, tok_slot, tok_val, slot_ptr, slot_attr, labels,
         for p in range(n_pairs, n_theta):
             _apply_l1(theta, p, u, q)
     return u, step, nll
+
+
+# ----------------------------------------------------------------------------- per-group
+# The kernels below are the two epochs above with per-group transition, start and end
+# offsets (feature augmentation of the transition features): a sentence of group g >= 0 is
+# decoded with the shared plus group g's scores and updates both; a sentence of group -1
+# uses and updates the shared scores only.  They are separate kernels so that the plain
+# epochs stay exactly as they are; with every group -1 they give the same results.
+
+
+@njit(cache=True)
+def perceptron_epoch_grouped(order, groups, offsets, tok_slot, tok_val, slot_ptr, slot_attr,
+                             labels, weights, weights_acc, transition, transition_acc, start,
+                             start_acc, end, end_acc, group_transition, group_transition_acc,
+                             group_start, group_start_acc, group_end, group_end_acc,
+                             counter):
+    """:func:`perceptron_epoch` with per-group offsets ``group_transition`` (G, K, K),
+    ``group_start`` / ``group_end`` (G, K) and their accumulators; ``groups`` (n_sequences,)
+    holds each sentence's group (-1: none).  Returns the step counter and the number of
+    token errors."""
+    K = transition.shape[0]
+    n_errors = 0
+    trans = np.empty((K, K))
+    st = np.empty(K)
+    en = np.empty(K)
+    for idx in range(order.shape[0]):
+        s = order[idx]
+        t0 = offsets[s]
+        t1 = offsets[s + 1]
+        T = t1 - t0
+        if T == 0:
+            continue
+        g = groups[s]
+        for i in range(K):
+            st[i] = start[i]
+            en[i] = end[i]
+            for j in range(K):
+                trans[i, j] = transition[i, j]
+        if g >= 0:
+            for i in range(K):
+                st[i] += group_start[g, i]
+                en[i] += group_end[g, i]
+                for j in range(K):
+                    trans[i, j] += group_transition[g, i, j]
+        unary = np.zeros((T, K))
+        for t in range(T):
+            for e in range(tok_slot.shape[1]):
+                sl = tok_slot[t0 + t, e]
+                if sl < 0:
+                    continue
+                v = tok_val[t0 + t, e]
+                for q in range(slot_ptr[sl], slot_ptr[sl + 1]):
+                    a = slot_attr[q]
+                    for y in range(K):
+                        unary[t, y] += v * weights[a, y]
+        pred = np.empty(T, dtype=np.int32)
+        _viterbi_one(unary, trans, st, en, pred)
+        c = float(counter)
+        wrong = False
+        for t in range(T):
+            gl = labels[t0 + t]
+            p = pred[t]
+            if gl != p:
+                wrong = True
+                n_errors += 1
+                for e in range(tok_slot.shape[1]):
+                    sl = tok_slot[t0 + t, e]
+                    if sl < 0:
+                        continue
+                    v = tok_val[t0 + t, e]
+                    for q in range(slot_ptr[sl], slot_ptr[sl + 1]):
+                        a = slot_attr[q]
+                        weights[a, gl] += v
+                        weights_acc[a, gl] += c * v
+                        weights[a, p] -= v
+                        weights_acc[a, p] -= c * v
+        if wrong:
+            for k in range(2):  # k = 0: gold path (+1), k = 1: predicted path (-1)
+                d = 1.0 if k == 0 else -1.0
+                y0 = labels[t0] if k == 0 else pred[0]
+                y1 = labels[t1 - 1] if k == 0 else pred[T - 1]
+                start[y0] += d
+                start_acc[y0] += c * d
+                end[y1] += d
+                end_acc[y1] += c * d
+                if g >= 0:
+                    group_start[g, y0] += d
+                    group_start_acc[g, y0] += c * d
+                    group_end[g, y1] += d
+                    group_end_acc[g, y1] += c * d
+                for t in range(1, T):
+                    yi = labels[t0 + t - 1] if k == 0 else pred[t - 1]
+                    yj = labels[t0 + t] if k == 0 else pred[t]
+                    transition[yi, yj] += d
+                    transition_acc[yi, yj] += c * d
+                    if g >= 0:
+                        group_transition[g, yi, yj] += d
+                        group_transition_acc[g, yi, yj] += c * d
+        counter += 1
+    return counter, n_errors
+
+
+@njit(cache=True)
+def sgd_l1_epoch_grouped(order, groups, n_groups, offsets, tok_slot, tok_val, slot_ptr,
+                         slot_attr, labels, attr_ptr, pair_label, theta, q, u, step,
+                         n_steps_per_epoch, eta0, decay, c1, c2):
+    """:func:`sgd_l1_epoch` with per-group offsets.
+
+    ``theta`` = [pair weights, transition (K*K), start (K), end (K), group transitions
+    (G*K*K), group starts (G*K), group ends (G*K)] with ``G = n_groups``; ``groups``
+    (n_sequences,) holds each sentence's group (-1: none).  A sentence's step moves the
+    shared scores and its group's offsets by the same gradient, each with its own L2 and
+    L1 terms.  Returns (u, step, negative log-likelihood of the epoch).
+    """
+    n_pairs = pair_label.shape[0]
+    G = n_groups
+    # n_theta - n_pairs = (G + 1) * (K * K + 2 * K) = (G + 1) * ((K + 1) ** 2 - 1)
+    K = int(np.sqrt(1.0 + (theta.shape[0] - n_pairs) / (G + 1)) + 0.5) - 1
+    start_dim = n_pairs + K * K
+    base = n_pairs + K * K + 2 * K
+    gs_base = base + G * K * K
+    ge_base = gs_base + G * K
+    N = float(n_steps_per_epoch)
+    nll = 0.0
+    pair_acc = np.zeros((K, K))
+    transition = np.empty((K, K))
+    start = np.empty(K)
+    end = np.empty(K)
+    for idx in range(order.shape[0]):
+        s = order[idx]
+        t0 = offsets[s]
+        t1 = offsets[s + 1]
+        T = t1 - t0
+        if T == 0:
+            continue
+        g = groups[s]
+        eta = eta0 * decay ** (step / N)
+        step += 1
+        u += eta * c1 / N
+        for i in range(K):
+            start[i] = theta[start_dim + i]
+            end[i] = theta[start_dim + K + i]
+            for j in range(K):
+                transition[i, j] = theta[n_pairs + i * K + j]
+        if g >= 0:
+            for i in range(K):
+                start[i] += theta[gs_base + g * K + i]
+                end[i] += theta[ge_base + g * K + i]
+                for j in range(K):
+                    transition[i, j] += theta[base + (g * K + i) * K + j]
+        unary = np.zeros((T, K))
+        for t in range(T):
+            for e in range(tok_slot.shape[1]):
+                sl = tok_slot[t0 + t, e]
+                if sl < 0:
+                    continue
+                v = tok_val[t0 + t, e]
+                for qq in range(slot_ptr[sl], slot_ptr[sl + 1]):
+                    a = slot_attr[qq]
+                    for p in range(attr_ptr[a], attr_ptr[a + 1]):
+                        unary[t, pair_label[p]] += v * theta[p]
+        marg = np.zeros((T, K))
+        lz = _sentence_marginals(unary, transition, start, end, marg, pair_acc)
+        gold = start[labels[t0]] + end[labels[t1 - 1]]
+        for t in range(T):
+            gold += unary[t, labels[t0 + t]]
+            if t > 0:
+                gold += transition[labels[t0 + t - 1], labels[t0 + t]]
+        nll += lz - gold
+        for t in range(T):
+            y = labels[t0 + t]
+            for e in range(tok_slot.shape[1]):
+                sl = tok_slot[t0 + t, e]
+                if sl < 0:
+                    continue
+                v = tok_val[t0 + t, e]
+                for qq in range(slot_ptr[sl], slot_ptr[sl + 1]):
+                    a = slot_attr[qq]
+                    for p in range(attr_ptr[a], attr_ptr[a + 1]):
+                        lab = pair_label[p]
+                        gr = -v * marg[t, lab]
+                        if lab == y:
+                            gr += v
+                        theta[p] += eta * (gr - 2.0 * c2 / N * theta[p])
+        for t in range(T):
+            for e in range(tok_slot.shape[1]):
+                sl = tok_slot[t0 + t, e]
+                if sl < 0:
+                    continue
+                for qq in range(slot_ptr[sl], slot_ptr[sl + 1]):
+                    a = slot_attr[qq]
+                    for p in range(attr_ptr[a], attr_ptr[a + 1]):
+                        _apply_l1(theta, p, u, q)
+        # shared (copy 0) and, for a sentence of a group, its offsets (copy 1)
+        for copy in range(2 if g >= 0 else 1):
+            tb = n_pairs if copy == 0 else base + g * K * K
+            sb = start_dim if copy == 0 else gs_base + g * K
+            eb = start_dim + K if copy == 0 else ge_base + g * K
+            for i in range(K):
+                for j in range(K):
+                    p = tb + i * K + j
+                    theta[p] += eta * (-pair_acc[i, j] - 2.0 * c2 / N * theta[p])
+            for t in range(1, T):
+                theta[tb + labels[t0 + t - 1] * K + labels[t0 + t]] += eta
+            for k in range(K):
+                p = sb + k
+                theta[p] += eta * (-marg[0, k] - 2.0 * c2 / N * theta[p])
+                p = eb + k
+                theta[p] += eta * (-marg[T - 1, k] - 2.0 * c2 / N * theta[p])
+            theta[sb + labels[t0]] += eta
+            theta[eb + labels[t1 - 1]] += eta
+            for i in range(K * K):
+                _apply_l1(theta, tb + i, u, q)
+            for k in range(K):
+                _apply_l1(theta, sb + k, u, q)
+                _apply_l1(theta, eb + k, u, q)
+    return u, step, nll

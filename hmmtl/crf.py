@@ -14,15 +14,28 @@ sequences).
 * :class:`AveragedPerceptron` is Collins' (2002) structured perceptron with averaged weights.
 
 Inputs are NLTK-style lists of token lists; tags are lists of label lists.
+
+Per-group transitions.  ``fit`` and the prediction methods take an optional ``groups``: one
+integer id per sentence (its domain, genre, ...; ``-1`` for none).  A model fit with groups
+``0 .. G-1`` holds, besides the shared ``transition_``, ``start_`` and ``end_``, per-group
+offsets ``group_transition_`` (G, K, K), ``group_start_`` and ``group_end_`` (G, K): a
+sentence of group ``g`` is scored with ``transition_ + group_transition_[g]`` (and likewise
+start and end), a sentence of group ``-1`` (or any sentence when ``groups`` is None) with the
+shared scores only.  This is feature augmentation (Daumé III 2007) of the transition
+features, used by :class:`hmmtl.transfer.augment.DomainAugmentedCRF`; the group offsets carry
+the same L2 / L1 penalty as every other weight.  Inference runs once per distinct group (a
+handful), each call over all the sentences of that group; without ``groups`` nothing changes.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
 
 from ._base import BaseEstimator, check_is_fitted, check_random_state
-from .data import LabelSet, flatten, unflatten
+from .data import LabelSet, flatten, token_positions, unflatten
 from .features import _EXTRA_DOC, FeatureSpace
 
 __all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme"]
@@ -97,6 +110,62 @@ def constraint_masks(labels, scheme: str):
     return trans, start, end
 
 
+# ============================================================================ groups
+def _check_groups(groups, n_seq: int, n_groups: int | None = None, name: str = "groups"):
+    """``groups`` as an int64 array of shape (n_seq,) with values in ``[-1, n_groups)``
+    (any value >= -1 when ``n_groups`` is None), or None."""
+    if groups is None:
+        return None
+    g = np.asarray(groups)
+    if g.ndim != 1 or g.shape[0] != n_seq:
+        raise ValueError(f"{name} must give one group id per sentence: expected shape "
+                         f"({n_seq},), got shape {g.shape}")
+    if g.size and not np.issubdtype(g.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer group ids (-1 for no group), got dtype "
+                        f"{g.dtype}")
+    g = np.ascontiguousarray(g, dtype=np.int64)
+    if g.size and g.min() < -1:
+        raise ValueError(f"{name} must be >= -1 (-1: no group), got a minimum of {g.min()}")
+    if n_groups is not None and g.size and g.max() >= n_groups:
+        raise ValueError(f"{name} must lie in [-1, {n_groups}): the model was fit with "
+                         f"{n_groups} groups (-1 scores a sentence with the shared "
+                         f"transitions only), got values up to {g.max()}")
+    return g
+
+
+class _GroupPart(NamedTuple):
+    """The sentences of one group within a batch."""
+
+    group: int              # -1: shared scores only
+    sequences: object       # their indices in the batch (slice(None): all of them)
+    tokens: object          # their tokens' flat positions (slice(None): all of them)
+    offsets: np.ndarray     # their offsets, laid end to end
+    first: np.ndarray       # positions, within the part, of first / last tokens of the
+    last: np.ndarray        # non-empty sentences
+
+
+def _group_parts(offsets, groups) -> list | None:
+    """Split a batch into one :class:`_GroupPart` per distinct group id (increasing); None
+    when ``groups`` is None."""
+    if groups is None:
+        return None
+    n_seq = offsets.shape[0] - 1
+    parts = []
+    for g in np.unique(groups).tolist():  # one pass per group, a handful
+        seqs = np.flatnonzero(groups == g)
+        if seqs.shape[0] == n_seq:
+            seqs, tokens, sub = slice(None), slice(None), offsets
+        else:
+            tokens, sub = token_positions(offsets, seqs)
+        nz = np.diff(sub) > 0
+        parts.append(_GroupPart(int(g), seqs, tokens, sub, sub[:-1][nz], sub[1:][nz] - 1))
+    return parts
+
+
+def _no_groups(K: int):
+    return np.zeros((0, K, K)), np.zeros((0, K)), np.zeros((0, K))
+
+
 # ============================================================================ base
 class _SequenceLabeler(BaseEstimator):
     """Shared parts: input checks, features, decoding, scoring, NLTK interface, state."""
@@ -139,10 +208,17 @@ class _SequenceLabeler(BaseEstimator):
             raise ValueError("tag sequences must not contain None (unlabeled tokens)")
         return ids
 
-    def _decode_tables(self):
-        trans = self.transition_.copy()
-        start = self.start_.copy()
-        end = self.end_.copy()
+    def _decode_tables(self, group: int = -1):
+        """Transition, start and end scores of a sentence of ``group`` (-1: shared only),
+        with the constraint's forbidden moves at -inf."""
+        if group < 0:
+            trans = self.transition_.copy()
+            start = self.start_.copy()
+            end = self.end_.copy()
+        else:
+            trans = self.transition_ + self.group_transition_[group]
+            start = self.start_ + self.group_start_[group]
+            end = self.end_ + self.group_end_[group]
         if self.constraint_ is not None:
             ok_t, ok_s, ok_e = constraint_masks(self.labels_.labels, self.constraint_)
             trans[~ok_t] = -np.inf
@@ -175,7 +251,51 @@ class _SequenceLabeler(BaseEstimator):
         return X, flat, offsets, layout
 
     # -- prediction
-    def predict(self, X, extra=None):
+    def _parts(self, groups, offsets):
+        """Validated ``groups`` split into per-group parts; None for the plain path."""
+        n_groups = getattr(self, "group_transition_", np.zeros((0,))).shape[0]
+        groups = _check_groups(groups, offsets.shape[0] - 1, n_groups)
+        if groups is None or n_groups == 0:
+            return None  # all -1 on a model without groups: the plain path
+        return _group_parts(offsets, groups)
+
+    def _viterbi(self, unary, offsets, parts):
+        """Viterbi over the batch, one call per group part (one call when ``parts`` is
+        None)."""
+        from .inference import ViterbiResult, viterbi
+
+        if parts is None:
+            trans, start, end = self._decode_tables()
+            return viterbi(unary, trans, offsets, start, end)
+        path = np.empty(unary.shape[0], dtype=np.int32)
+        score = np.empty(offsets.shape[0] - 1, dtype=np.float64)
+        for part in parts:
+            trans, start, end = self._decode_tables(part.group)
+            r = viterbi(unary[part.tokens], trans, part.offsets, start, end)
+            path[part.tokens] = r.path
+            score[part.sequences] = r.score
+        return ViterbiResult(path, score)
+
+    def _marginals(self, unary, offsets, parts):
+        """(marginals, log_z) of the batch without pair counts, one forward-backward call
+        per group part."""
+        from .inference import forward_backward
+
+        if parts is None:
+            trans, start, end = self._decode_tables()
+            r = forward_backward(unary, trans, offsets, start, end, compute_pairs=False)
+            return r.marginals, r.log_z
+        marginals = np.empty_like(unary)
+        log_z = np.empty(offsets.shape[0] - 1, dtype=np.float64)
+        for part in parts:
+            trans, start, end = self._decode_tables(part.group)
+            r = forward_backward(unary[part.tokens], trans, part.offsets, start, end,
+                                 compute_pairs=False)
+            marginals[part.tokens] = r.marginals
+            log_z[part.sequences] = r.log_z
+        return marginals, log_z
+
+    def predict(self, X, extra=None, groups=None):
         """Best tag sequence of each sentence (Viterbi, constrained if ``constraint`` says so).
 
         Parameters
@@ -183,67 +303,90 @@ class _SequenceLabeler(BaseEstimator):
         X : list of list of str
         extra : dict, optional
             Per-token extra features, as in ``fit``.
+        groups : int array-like of shape (n_sentences,), optional
+            Group id of each sentence, in ``[0, n_groups)`` with ``n_groups =
+            group_transition_.shape[0]``; ``-1`` (and ``groups=None``, for all) scores a
+            sentence with the shared transition, start and end only.
 
         Returns
         -------
         list of list of str
         """
-        from .inference import viterbi
-
         check_is_fitted(self, "coef_")
         X = self._check_X(X)
         flat, offsets = flatten(X)
+        parts = self._parts(groups, offsets)
         with _threads_for(len(flat)):
             layout = self.feature_space_.transform(flat, offsets, extra)
-            trans, start, end = self._decode_tables()
-            path = viterbi(self._unary(layout), trans, offsets, start, end).path
+            path = self._viterbi(self._unary(layout), offsets, parts).path
         return unflatten(self.labels_.decode(path), offsets)
 
-    def predict_marginals(self, X, extra=None):
+    def predict_marginals(self, X, extra=None, groups=None):
         """Per-token label marginals p(y_t = k | x).
+
+        Parameters
+        ----------
+        X : list of list of str
+        extra : dict, optional
+        groups : int array-like of shape (n_sentences,), optional
+            Group id of each sentence, in ``[0, n_groups)`` with ``n_groups =
+            group_transition_.shape[0]``; ``-1`` (and ``groups=None``, for all) scores a
+            sentence with the shared transition, start and end only.
 
         Returns
         -------
         list of ndarray of shape (n_tokens_i, n_labels)
             Columns in the order of ``labels_.labels``.
         """
-        from .inference import forward_backward
-
         X, flat, offsets, layout = self._transform(X, extra)
-        trans, start, end = self._decode_tables()
-        r = forward_backward(self._unary(layout), trans, offsets, start, end,
-                             compute_pairs=False)
-        return [r.marginals[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        parts = self._parts(groups, offsets)
+        marginals, _ = self._marginals(self._unary(layout), offsets, parts)
+        return [marginals[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
 
-    def sequence_probability(self, X, y=None, extra=None):
+    def sequence_probability(self, X, y=None, extra=None, groups=None):
         """p(y | x) of each sentence under the model (of the Viterbi sequence when ``y`` is
         None).  For the perceptron the scores are read as a CRF's log-potentials.
+
+        Parameters
+        ----------
+        X : list of list of str
+        y : list of list of str, optional
+        extra : dict, optional
+        groups : int array-like of shape (n_sentences,), optional
+            Group id of each sentence, in ``[0, n_groups)`` with ``n_groups =
+            group_transition_.shape[0]``; ``-1`` (and ``groups=None``, for all) scores a
+            sentence with the shared transition, start and end only.
 
         Returns
         -------
         ndarray of shape (n_sentences,)
         """
-        from .inference import forward_backward, viterbi
-
         X, flat, offsets, layout = self._transform(X, extra)
-        trans, start, end = self._decode_tables()
+        parts = self._parts(groups, offsets)
         unary = self._unary(layout)
-        log_z = forward_backward(unary, trans, offsets, start, end, compute_pairs=False).log_z
+        _, log_z = self._marginals(unary, offsets, parts)
         if y is None:
-            score = viterbi(unary, trans, offsets, start, end).score
+            score = self._viterbi(unary, offsets, parts).score
         else:
             lab = self._encode_labels(X, list(y))
-            score = _path_scores(unary, trans, start, end, offsets, lab)
+            if parts is None:
+                score = _path_scores(unary, *self._decode_tables(), offsets, lab)
+            else:
+                score = np.empty(offsets.shape[0] - 1, dtype=np.float64)
+                for part in parts:
+                    score[part.sequences] = _path_scores(
+                        unary[part.tokens], *self._decode_tables(part.group), part.offsets,
+                        lab[part.tokens])
         with np.errstate(invalid="ignore"):
             p = np.exp(score - log_z)
         return np.where(np.isfinite(p), p, 0.0)
 
-    def predict_proba(self, X, extra=None):
+    def predict_proba(self, X, extra=None, groups=None):
         """Probability of the predicted (Viterbi) tag sequence of each sentence, shape
         (n_sentences,); see :meth:`sequence_probability`."""
-        return self.sequence_probability(X, None, extra)
+        return self.sequence_probability(X, None, extra, groups)
 
-    def score(self, X, y, extra=None):
+    def score(self, X, y, extra=None, groups=None):
         """Token accuracy of ``predict(X)`` against ``y``.
 
         Raises
@@ -255,7 +398,7 @@ class _SequenceLabeler(BaseEstimator):
         X = self._check_X(X)
         y = list(y)
         gold = self._encode_labels(X, y)
-        pred = self.labels_.encode_flat(list(_chain(self.predict(X, extra))))
+        pred = self.labels_.encode_flat(list(_chain(self.predict(X, extra, groups))))
         if gold.size == 0:
             raise ValueError("score needs at least one token")
         return float(np.mean(gold == pred))
@@ -290,6 +433,11 @@ class _SequenceLabeler(BaseEstimator):
         arrays = {"features/" + k: v for k, v in arrays.items()}
         arrays.update(coef=self.coef_, attr_ptr=self.attr_ptr_, pair_label=self.pair_label_,
                       transition=self.transition_, start=self.start_, end=self.end_)
+        group_transition = getattr(self, "group_transition_", None)
+        if group_transition is not None and group_transition.shape[0]:
+            # only models fit with groups write them: plain model files stay as they were
+            arrays.update(group_transition=group_transition, group_start=self.group_start_,
+                          group_end=self.group_end_)
         params = self.get_params()
         if params.get("templates") is not None:
             params["templates"] = fs_meta["featurizer"]["templates"]
@@ -326,6 +474,8 @@ class _SequenceLabeler(BaseEstimator):
         if model.transition_.shape != (K, K) or model.attr_ptr_[-1] != model.coef_.shape[0]:
             raise ValueError("inconsistent model state: weights do not match the label set "
                              "or the feature table")
+        model.group_transition_, model.group_start_, model.group_end_ = \
+            _group_tables_from_state(arrays, K)
         return model
 
     def save(self, path):
@@ -340,6 +490,29 @@ class _SequenceLabeler(BaseEstimator):
         from . import serialize
 
         return serialize.load(path, expected_class=cls)
+
+
+def _group_tables_from_state(arrays, K: int):
+    """The per-group transition, start and end offsets of a model file, shape-checked;
+    empty (0 groups) for files without them, as written by models fit without groups."""
+    names = ("group_transition", "group_start", "group_end")
+    present = [n for n in names if n in arrays]
+    if not present:
+        return _no_groups(K)
+    if len(present) != len(names):
+        missing = [n for n in names if n not in arrays]
+        raise ValueError(f"inconsistent model state: per-group arrays {present} are present "
+                         f"but {missing} are missing")
+    tables = [np.asarray(arrays[n], dtype=np.float64) for n in names]
+    G = tables[0].shape[0] if tables[0].ndim == 3 else -1
+    expected = [(G, K, K), (G, K), (G, K)]
+    got = [t.shape for t in tables]
+    if G < 0 or got != expected:
+        raise ValueError(f"inconsistent model state: per-group arrays (group_transition, "
+                         f"group_start, group_end) must have shapes (n_groups, {K}, {K}), "
+                         f"(n_groups, {K}), (n_groups, {K}) for the {K} labels, got "
+                         f"{', '.join(map(str, got))}")
+    return tuple(tables)
 
 
 # Below this many tokens, prediction runs its kernels on one thread: the work is too small to
@@ -406,6 +579,10 @@ class _Problem:
         self.layout = layout
         self.labels = labels
         self.offsets = layout.offsets
+        self.n_labels = n_labels
+        self.n_groups = 0
+        self.groups = None
+        self.parts = None
         K = n_labels
         n_tokens, E = layout.tok_slot.shape
         flat_slot = layout.tok_slot.ravel()
@@ -441,6 +618,31 @@ class _Problem:
                                           minlength=K * K).astype(np.float64)
         self.emp_start = np.bincount(labels[self.first], minlength=K).astype(np.float64)
         self.emp_end = np.bincount(labels[self.last], minlength=K).astype(np.float64)
+
+    def set_groups(self, groups, n_groups: int):
+        """Split the training sentences by group and count each group's empirical
+        transitions, starts and ends (the counts of the per-group offsets)."""
+        K = self.n_labels
+        G = int(n_groups)
+        self.n_groups = G
+        self.groups = groups
+        self.parts = _group_parts(self.offsets, groups)
+        labels = self.labels
+        lengths = np.diff(self.offsets)
+        tok_group = np.repeat(groups, lengths)
+        nz = lengths > 0
+        first_group = groups[nz]
+        inner = np.ones(labels.shape[0], dtype=bool)
+        inner[self.first] = False
+        idx = np.flatnonzero(inner & (tok_group >= 0))
+        self.emp_group_transition = np.bincount(
+            (tok_group[idx] * K + labels[idx - 1]) * K + labels[idx],
+            minlength=G * K * K).astype(np.float64)
+        keep = first_group >= 0
+        self.emp_group_start = np.bincount(first_group[keep] * K + labels[self.first[keep]],
+                                           minlength=G * K).astype(np.float64)
+        self.emp_group_end = np.bincount(first_group[keep] * K + labels[self.last[keep]],
+                                         minlength=G * K).astype(np.float64)
 
     def observed_pairs(self, n_attributes):
         """CSR (attr_ptr, pair_label) of the (attribute, label) pairs seen in training."""
@@ -521,6 +723,11 @@ class LinearChainCRF(_SequenceLabeler):
         ``pair_label_``.
     transition_ : ndarray of shape (n_labels, n_labels)
     start_, end_ : ndarray of shape (n_labels,)
+    group_transition_ : ndarray of shape (n_groups, n_labels, n_labels)
+        Per-group offsets added to ``transition_`` for sentences of each group (``fit``'s
+        ``groups``); ``n_groups = 0`` for a model fit without groups.
+    group_start_, group_end_ : ndarray of shape (n_groups, n_labels)
+        Likewise for ``start_`` and ``end_``.
     constraint_ : str or None
     n_iter_ : int
     loss_curve_ : list of float
@@ -528,6 +735,13 @@ class LinearChainCRF(_SequenceLabeler):
 
     Notes
     -----
+    Groups are an argument of ``fit`` and of the prediction methods, not a constructor
+    parameter, because they are data (one id per sentence, like ``extra``): the same
+    estimator then serves feature augmentation
+    (:class:`~hmmtl.transfer.augment.DomainAugmentedCRF`) and any other per-sentence split
+    (genre, source), and a model fit with groups still tags sentences of no known group
+    (``-1``) with its shared scores.  The per-group objective runs forward-backward once
+    per group present in the data.
     """ + _EXTRA_DOC + """
     Examples
     --------
@@ -594,11 +808,73 @@ class LinearChainCRF(_SequenceLabeler):
         grad += 2.0 * self.c2 * theta
         return nll, grad
 
-    def _build_problem(self, X, y, extra, warm=False):
-        """Features, label set, weight layout and empirical counts of the training data."""
+    def _objective_grouped(self, theta, prob, n_pairs, K, want_grad=True):
+        """:meth:`_objective` with per-group transition, start and end offsets.
+
+        ``theta`` = [pair weights, transition (K*K), start (K), end (K), group transitions
+        (G*K*K), group starts (G*K), group ends (G*K)].  Forward-backward runs once per
+        group present, on that group's sentences with the summed scores; the gradient of a
+        group's offsets is the part of the shared ones that its sentences contribute.
+        """
+        from ._crf_kernels import pair_sums, slot_scores, slot_sums, token_unary
+        from .inference import forward_backward
+
+        lay = prob.layout
+        G = prob.n_groups
+        b = n_pairs + K * K + 2 * K
+        w = theta[:n_pairs]
+        trans = theta[n_pairs:n_pairs + K * K].reshape(K, K)
+        start = theta[n_pairs + K * K:n_pairs + K * K + K]
+        end = theta[n_pairs + K * K + K:b]
+        g_trans = theta[b:b + G * K * K].reshape(G, K, K)
+        g_start = theta[b + G * K * K:b + G * K * (K + 1)].reshape(G, K)
+        g_end = theta[b + G * K * (K + 1):].reshape(G, K)
+        scores = slot_scores(w, lay.slot_ptr, lay.slot_attr, self.attr_ptr_, self.pair_label_, K,
+                             prob.slot_chunks)
+        unary = token_unary(scores, lay.tok_slot, lay.tok_val)
+        marginals = np.empty_like(unary) if want_grad else None
+        log_z = 0.0
+        d_trans = np.zeros((G + 1, K, K))  # row G: the sentences of no group (-1)
+        d_start = np.zeros((G + 1, K))
+        d_end = np.zeros((G + 1, K))
+        for part in prob.parts:  # one pass per group, a handful
+            g = part.group
+            if g >= 0:
+                tr, st, en = trans + g_trans[g], start + g_start[g], end + g_end[g]
+            else:
+                tr, st, en = trans, start, end
+            fb = forward_backward(unary[part.tokens], tr, part.offsets, st, en,
+                                  compute_pairs=want_grad)
+            log_z += float(fb.log_z.sum())
+            if want_grad:
+                marginals[part.tokens] = fb.marginals
+                d_trans[g] = fb.pair_counts
+                d_start[g] = fb.marginals[part.first].sum(axis=0)
+                d_end[g] = fb.marginals[part.last].sum(axis=0)
+        emp = prob.empirical
+        nll = log_z - float(emp @ theta)
+        nll += self.c2 * float(theta @ theta)
+        if not want_grad:
+            return nll
+        totals = slot_sums(marginals, prob.ent_ptr, prob.ent_token, prob.ent_val,
+                           prob.ent_chunks)
+        g_pairs = pair_sums(totals, self.attr_ptr_, self.pair_label_, prob.attr_slot_ptr,
+                            prob.attr_slot, prob.attr_chunks)
+        grad = np.concatenate([g_pairs, d_trans.sum(axis=0).ravel(), d_start.sum(axis=0),
+                               d_end.sum(axis=0), d_trans[:G].ravel(), d_start[:G].ravel(),
+                               d_end[:G].ravel()])
+        grad -= emp
+        grad += 2.0 * self.c2 * theta
+        return nll, grad
+
+    def _build_problem(self, X, y, extra, warm=False, groups=None):
+        """Features, label set, weight layout and empirical counts of the training data
+        (with per-group counts when ``groups`` has any id >= 0)."""
         from ._crf_kernels import pair_sums
 
         X, y, flat, offsets = self._prepare_fit(X, y, extra)
+        groups = _check_groups(groups, len(X))
+        n_groups = int(groups.max(initial=-1)) + 1 if groups is not None else 0
         if not warm:
             self.labels_ = LabelSet().fit(y)
             self.feature_space_ = self._feature_space().fit(flat, offsets, extra)
@@ -614,23 +890,36 @@ class LinearChainCRF(_SequenceLabeler):
         prob.pad_attrs(n_attr)
         if not warm:
             self.attr_ptr_, self.pair_label_ = prob.observed_pairs(n_attr)
-        prob.empirical = np.concatenate([
-            pair_sums(prob.slot_label_counts, self.attr_ptr_, self.pair_label_,
-                      prob.attr_slot_ptr, prob.attr_slot, prob.attr_chunks),
-            prob.emp_transition, prob.emp_start, prob.emp_end])
+        parts = [pair_sums(prob.slot_label_counts, self.attr_ptr_, self.pair_label_,
+                           prob.attr_slot_ptr, prob.attr_slot, prob.attr_chunks),
+                 prob.emp_transition, prob.emp_start, prob.emp_end]
+        if n_groups:
+            prob.set_groups(groups, n_groups)
+            parts += [prob.emp_group_transition, prob.emp_group_start, prob.emp_group_end]
+        prob.empirical = np.concatenate(parts)
         return prob
 
     def _theta(self):
-        return np.concatenate([self.coef_, self.transition_.ravel(), self.start_, self.end_])
+        parts = [self.coef_, self.transition_.ravel(), self.start_, self.end_]
+        if getattr(self, "group_transition_", np.zeros(0)).shape[0]:
+            parts += [self.group_transition_.ravel(), self.group_start_.ravel(),
+                      self.group_end_.ravel()]
+        return np.concatenate(parts)
 
     def _set_theta(self, theta, n_pairs, K):
+        b = n_pairs + K * K + 2 * K
         self.coef_ = theta[:n_pairs].copy()
         self.transition_ = theta[n_pairs:n_pairs + K * K].reshape(K, K).copy()
         self.start_ = theta[n_pairs + K * K:n_pairs + K * K + K].copy()
-        self.end_ = theta[n_pairs + K * K + K:].copy()
+        self.end_ = theta[n_pairs + K * K + K:b].copy()
+        G = (theta.shape[0] - b) // (K * K + 2 * K)
+        self.group_transition_ = theta[b:b + G * K * K].reshape(G, K, K).copy()
+        self.group_start_ = theta[b + G * K * K:b + G * K * (K + 1)].reshape(G, K).copy()
+        self.group_end_ = theta[b + G * K * (K + 1):].reshape(G, K).copy()
 
     # -- fit
-    def fit(self, X, y, extra=None, X_dev=None, y_dev=None, extra_dev=None):
+    def fit(self, X, y, extra=None, X_dev=None, y_dev=None, extra_dev=None, groups=None,
+            groups_dev=None):
         """Train on sentences ``X`` with tags ``y``.
 
         Parameters
@@ -641,6 +930,15 @@ class LinearChainCRF(_SequenceLabeler):
             Per-token extra features (see the class notes), aligned with the flattened X.
         X_dev, y_dev, extra_dev : optional
             A dev set for early stopping on token accuracy.
+        groups : int array-like of shape (n_sentences,), optional
+            Group (domain) id of each sentence, ``0 .. n_groups - 1`` or ``-1`` for none.
+            Each group ``g`` gets transition, start and end offsets
+            (``group_transition_[g]``, ...) added to the shared ones for its sentences;
+            ``n_groups`` is the largest id plus one.  None (or all -1): no groups, the
+            plain CRF.
+        groups_dev : int array-like of shape (n_dev_sentences,), optional
+            Group ids of the dev sentences; required with ``X_dev`` when ``groups`` is
+            given (-1 where a dev sentence belongs to no training group).
 
         Returns
         -------
@@ -653,19 +951,33 @@ class LinearChainCRF(_SequenceLabeler):
         if self.c1 < 0 or self.c2 < 0:
             raise ValueError(f"c1 and c2 must be >= 0, got c1={self.c1}, c2={self.c2}")
         warm = self.warm_start and hasattr(self, "coef_")
-        prob = self._build_problem(X, y, extra, warm)
+        prob = self._build_problem(X, y, extra, warm, groups)
         n_pairs = self.pair_label_.shape[0]
         K = len(self.labels_)
-        n_theta = n_pairs + K * K + 2 * K
-        theta0 = self._theta() if warm else np.zeros(n_theta)
+        G = prob.n_groups
+        n_theta = n_pairs + K * K + 2 * K + G * (K * K + 2 * K)
+        if warm:
+            theta0 = self._theta()
+            if theta0.shape[0] != n_theta:
+                raise ValueError(f"warm_start needs the groups of the fitted model: it has "
+                                 f"{self.group_transition_.shape[0]} groups, this fit {G}")
+        else:
+            theta0 = np.zeros(n_theta)
+        objective = self._objective if G == 0 else self._objective_grouped
         dev = None
         if X_dev is not None:
             if y_dev is None:
                 raise ValueError("X_dev needs y_dev")
             X_dev = self._check_X(X_dev, "X_dev")
             flat_dev, off_dev = flatten(X_dev)
+            if G and groups_dev is None:
+                raise ValueError(f"fit got groups ({G} groups) and a dev set without "
+                                 f"groups_dev; give one group id per dev sentence (-1 for "
+                                 f"none)")
+            g_dev = _check_groups(groups_dev, off_dev.shape[0] - 1, G, "groups_dev")
             dev = (self.feature_space_.transform(flat_dev, off_dev, extra_dev),
-                   self._encode_labels(X_dev, list(y_dev)), off_dev)
+                   self._encode_labels(X_dev, list(y_dev)), off_dev,
+                   None if g_dev is None or G == 0 else _group_parts(off_dev, g_dev))
         if self.algorithm == "sgd-l1":
             self._set_theta(self._fit_sgd(prob, theta0, n_pairs, K, dev), n_pairs, K)
             return self
@@ -677,7 +989,7 @@ class LinearChainCRF(_SequenceLabeler):
 
         def fun(z):
             theta = z[:n_theta] - z[n_theta:] if split else z
-            f, g = self._objective(theta, prob, n_pairs, K)
+            f, g = objective(theta, prob, n_pairs, K)
             if split:
                 f += c1 * float(z.sum())
                 g = np.concatenate([g + c1, -g + c1])
@@ -709,7 +1021,7 @@ class LinearChainCRF(_SequenceLabeler):
     def _fit_sgd(self, prob, theta, n_pairs, K, dev):
         """SGD with the cumulative L1 penalty (Tsuruoka et al. 2009); one epoch per
         iteration, sentences shuffled by ``random_state``, exponentially decaying rate."""
-        from ._crf_kernels import sgd_l1_epoch
+        from ._crf_kernels import sgd_l1_epoch, sgd_l1_epoch_grouped
 
         rng = check_random_state(self.random_state)
         theta = theta.copy()
@@ -723,11 +1035,18 @@ class LinearChainCRF(_SequenceLabeler):
         self.n_iter_ = 0
         for _ in range(int(self.max_iterations)):
             order = rng.permutation(n_seq).astype(np.int64)
-            u, step, nll = sgd_l1_epoch(order, prob.offsets, lay.tok_slot, lay.tok_val,
-                                        lay.slot_ptr, lay.slot_attr, prob.labels, self.attr_ptr_,
-                                        self.pair_label_, theta, q, u, step, n_seq,
-                                        float(self.learning_rate), 0.85, float(self.c1),
-                                        float(self.c2))
+            if prob.n_groups:
+                u, step, nll = sgd_l1_epoch_grouped(
+                    order, prob.groups, prob.n_groups, prob.offsets, lay.tok_slot,
+                    lay.tok_val, lay.slot_ptr, lay.slot_attr, prob.labels, self.attr_ptr_,
+                    self.pair_label_, theta, q, u, step, n_seq, float(self.learning_rate),
+                    0.85, float(self.c1), float(self.c2))
+            else:
+                u, step, nll = sgd_l1_epoch(order, prob.offsets, lay.tok_slot, lay.tok_val,
+                                            lay.slot_ptr, lay.slot_attr, prob.labels,
+                                            self.attr_ptr_, self.pair_label_, theta, q, u, step,
+                                            n_seq, float(self.learning_rate), 0.85,
+                                            float(self.c1), float(self.c2))
             self.n_iter_ += 1
             loss = nll + self.c1 * np.abs(theta).sum() + self.c2 * float(theta @ theta)
             if self._iteration_done(loss, theta, dev, best, bar, n_pairs, K):
@@ -757,11 +1076,8 @@ class LinearChainCRF(_SequenceLabeler):
         return (len(curve) > 10 and self.tol > 0
                 and (curve[-11] - curve[-1]) / max(abs(curve[-1]), 1e-12) < self.tol)
 
-    def _layout_accuracy(self, layout, gold, offsets):
-        from .inference import viterbi
-
-        trans, start, end = self._decode_tables()
-        path = viterbi(self._unary(layout), trans, offsets, start, end).path
+    def _layout_accuracy(self, layout, gold, offsets, parts=None):
+        path = self._viterbi(self._unary(layout), offsets, parts).path
         return float(np.mean(path == gold)) if gold.size else 0.0
 
 
@@ -793,7 +1109,7 @@ class AveragedPerceptron(_SequenceLabeler):
     Attributes
     ----------
     labels_, feature_space_, coef_, attr_ptr_, pair_label_, transition_, start_, end_,
-    constraint_ : as in :class:`LinearChainCRF`
+    group_transition_, group_start_, group_end_, constraint_ : as in :class:`LinearChainCRF`
     n_iter_ : int
         Epochs run.
     errors_ : list of int
@@ -813,11 +1129,29 @@ class AveragedPerceptron(_SequenceLabeler):
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, X, y, extra=None):
-        """Train for ``n_epochs`` shuffled epochs.  Returns self."""
-        from ._crf_kernels import perceptron_epoch
+    def fit(self, X, y, extra=None, groups=None):
+        """Train for ``n_epochs`` shuffled epochs.
+
+        Parameters
+        ----------
+        X : list of list of str
+        y : list of list of str
+        extra : dict, optional
+            Per-token extra features, as in :meth:`LinearChainCRF.fit`.
+        groups : int array-like of shape (n_sentences,), optional
+            Group id of each sentence (-1: none), as in :meth:`LinearChainCRF.fit`: a
+            mistake on a sentence of group ``g`` updates the shared transition, start and
+            end scores and group ``g``'s offsets.
+
+        Returns
+        -------
+        self
+        """
+        from ._crf_kernels import perceptron_epoch, perceptron_epoch_grouped
 
         X, y, flat, offsets = self._prepare_fit(X, y, extra)
+        groups = _check_groups(groups, len(X))
+        G = int(groups.max(initial=-1)) + 1 if groups is not None else 0
         rng = check_random_state(self.random_state)
         self.labels_ = LabelSet().fit(y)
         self.feature_space_ = self._feature_space().fit(flat, offsets, extra)
@@ -832,15 +1166,25 @@ class AveragedPerceptron(_SequenceLabeler):
         T, Ta = np.zeros((K, K)), np.zeros((K, K))
         S, Sa = np.zeros(K), np.zeros(K)
         E, Ea = np.zeros(K), np.zeros(K)
+        GT, GTa = np.zeros((G, K, K)), np.zeros((G, K, K))
+        GS, GSa = np.zeros((G, K)), np.zeros((G, K))
+        GE, GEa = np.zeros((G, K)), np.zeros((G, K))
         counter = 1
         self.errors_ = []
         n_seq = offsets.shape[0] - 1
         bar = _progress(self.verbose, self.n_epochs, "perceptron")
         for _ in range(int(self.n_epochs)):
             order = rng.permutation(n_seq).astype(np.int64)
-            counter, n_err = perceptron_epoch(order, layout.offsets, layout.tok_slot,
-                                              layout.tok_val, layout.slot_ptr, layout.slot_attr,
-                                              labels, W, Wa, T, Ta, S, Sa, E, Ea, counter)
+            if G:
+                counter, n_err = perceptron_epoch_grouped(
+                    order, groups, layout.offsets, layout.tok_slot, layout.tok_val,
+                    layout.slot_ptr, layout.slot_attr, labels, W, Wa, T, Ta, S, Sa, E, Ea,
+                    GT, GTa, GS, GSa, GE, GEa, counter)
+            else:
+                counter, n_err = perceptron_epoch(order, layout.offsets, layout.tok_slot,
+                                                  layout.tok_val, layout.slot_ptr,
+                                                  layout.slot_attr, labels, W, Wa, T, Ta, S,
+                                                  Sa, E, Ea, counter)
             self.errors_.append(int(n_err))
             if bar is not None:
                 bar.update(1)
@@ -857,5 +1201,8 @@ class AveragedPerceptron(_SequenceLabeler):
         self.transition_ = T - Ta / c
         self.start_ = S - Sa / c
         self.end_ = E - Ea / c
+        self.group_transition_ = GT - GTa / c
+        self.group_start_ = GS - GSa / c
+        self.group_end_ = GE - GEa / c
         self.n_iter_ = int(self.n_epochs)
         return self

@@ -18,16 +18,29 @@ tokens.  Per-token extra features (HMM representations) given as categorical or 
 categorical arrays get a domain copy as a second extra feature whose ids are shifted into a
 per-domain block.
 
-What is shared only: transition, start and end scores and the global bias of the CRF (the
-CRF has one transition matrix; per-domain transitions would need a per-sentence domain id in
-its decoder), and dense real-valued or string-column extras.
+Transitions get the same treatment (``per_domain_transitions=True``, the default): the
+labeler is fit with each sentence's domain index as its ``groups``
+(:meth:`hmmtl.crf.LinearChainCRF.fit`), so besides the shared transition, start and end
+scores ``T, s, e`` each domain ``d`` has offsets ``T_d, s_d, e_d``, and a sentence of
+domain ``d`` is scored with ``T + T_d``, ``s + s_d``, ``e + e_d`` -- the augmentation of the
+transition features, L2-penalized like every other weight.  A sentence of an unknown
+domain, and every sentence when ``predict`` gets no domains, uses ``T, s, e`` only.  This
+holds for both labelers (CRF by L-BFGS or SGD, and the averaged perceptron, whose mistake on
+a sentence of domain ``d`` updates the shared scores and ``d``'s offsets).  With
+``per_domain_transitions=False`` the transition, start and end scores are shared only.
+
+What is shared only: the global bias of the CRF, and dense real-valued or string-column
+extras.
 
 With a single training domain the domain copies would duplicate the shared features exactly
-(they would only halve the L2 penalty on them), so none are made: the model *is* the plain
-CRF on the same data, and the two give identical weights and predictions.
+(they would only halve the L2 penalty on them), so none are made, of the observation
+features or of the transitions: the model *is* the plain CRF on the same data, and the two
+give identical weights and predictions.
 """
 
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 
@@ -142,13 +155,18 @@ class DomainAugmentedCRF(BaseEstimator):
         ``templates`` must be built-in template names.
     templates : sequence of str, optional
         Built-in templates to augment (default all, :data:`hmmtl.features.DEFAULT_TEMPLATES`).
+    per_domain_transitions : bool, default=True
+        Give each training domain transition, start and end offsets of its own (the
+        labeler's ``group_transition_``, ``group_start_``, ``group_end_``, in the order of
+        ``domains_``); False: one shared transition matrix, start and end scores.
 
     Attributes
     ----------
     domains_ : list of str
         Training domains that have their own feature copies (empty when there was one).
     labeler_ : estimator
-        The fitted labeler, trained on augmented types.
+        The fitted labeler, trained on augmented types (and, with per-domain transitions,
+        with the index of each sentence's domain in ``domains_`` as its ``groups``).
 
     Examples
     --------
@@ -160,10 +178,12 @@ class DomainAugmentedCRF(BaseEstimator):
     [['DT', 'NN'], ['DT', 'VB']]
     """
 
-    def __init__(self, labeler="crf", labeler_params=None, templates=None):
+    def __init__(self, labeler="crf", labeler_params=None, templates=None,
+                 per_domain_transitions=True):
         self.labeler = labeler
         self.labeler_params = labeler_params
         self.templates = templates
+        self.per_domain_transitions = per_domain_transitions
 
     def _make_labeler(self, augmented: bool):
         params = dict(self.labeler_params or {})
@@ -192,28 +212,47 @@ class DomainAugmentedCRF(BaseEstimator):
         labeler = self._make_labeler(augmented)
         Xa = augment_tokens(X, domains, self.domains_) if augmented else X
         ea = augment_extra(extra, X, domains, self.domains_) if augmented else extra
-        if ea is None:
-            labeler.fit(Xa, y)
-        else:
-            labeler.fit(Xa, y, extra=ea)
+        kwargs = {} if ea is None else {"extra": ea}
+        if augmented and self.per_domain_transitions:
+            if "groups" not in inspect.signature(labeler.fit).parameters:
+                raise TypeError(f"per-domain transitions need a labeler whose fit takes "
+                                f"groups (LinearChainCRF, AveragedPerceptron); "
+                                f"{type(labeler).__name__}.fit does not: pass "
+                                f"per_domain_transitions=False")
+            kwargs["groups"] = self._domain_index(domains)
+        labeler.fit(Xa, y, **kwargs)
         self.labeler_ = labeler
         return self
 
+    def _domain_index(self, domains) -> np.ndarray:
+        """Index of each sentence's domain in ``domains_``, -1 for an unknown domain."""
+        index = {d: i for i, d in enumerate(self.domains_)}
+        return np.fromiter((index.get(d, -1) for d in domains), dtype=np.int64,
+                           count=len(domains))
+
+    def _has_domain_transitions(self) -> bool:
+        groups = getattr(self.labeler_, "group_transition_", None)
+        return groups is not None and groups.shape[0] > 0
+
     def predict(self, X, domains=None, extra=None):
-        """Tag ``X``; sentences of a training domain use its copies, others (and all when
-        ``domains`` is None) only the shared features."""
+        """Tag ``X``; sentences of a training domain use its feature copies (and its
+        transition, start and end offsets), others (and all when ``domains`` is None)
+        only the shared weights."""
         check_is_fitted(self, "labeler_")
         X = [list(s) for s in X]
+        kwargs = {}
         if self.domains_ and domains is not None:
             Xa = augment_tokens(X, domains, self.domains_)
             ea = augment_extra(extra, X, domains, self.domains_)
+            if self._has_domain_transitions():
+                kwargs["groups"] = self._domain_index(domains)
         else:
             Xa = X
             ea = augment_extra(extra, X, [None] * len(X), self.domains_) \
                 if (extra and self.domains_) else extra
-        if ea is None:
-            return self.labeler_.predict(Xa)
-        return self.labeler_.predict(Xa, extra=ea)
+        if ea is not None:
+            kwargs["extra"] = ea
+        return self.labeler_.predict(Xa, **kwargs)
 
     def score(self, X, y, domains=None, extra=None) -> float:
         from .pipeline import token_accuracy
@@ -226,15 +265,25 @@ class DomainAugmentedCRF(BaseEstimator):
         arrays, nested = serialize.pack_nested({"labeler": self.labeler_})
         meta = {"params": {"labeler": self.labeler if isinstance(self.labeler, str) else "crf",
                            "labeler_params": self.labeler_params,
-                           "templates": None if self.templates is None else list(self.templates)},
+                           "templates": None if self.templates is None else list(self.templates),
+                           "per_domain_transitions": bool(self.per_domain_transitions)},
                 "domains": list(self.domains_), "children": nested}
         return arrays, meta
 
     @classmethod
     def _from_state(cls, arrays, meta):
-        self = cls(**meta["params"])
+        params = dict(meta["params"])
+        # files written before per-domain transitions existed had shared ones only
+        params.setdefault("per_domain_transitions", False)
+        self = cls(**params)
         self.labeler_ = serialize.unpack_nested(arrays, meta["children"])["labeler"]
         self.domains_ = list(meta["domains"])
+        groups = getattr(self.labeler_, "group_transition_", None)
+        n_groups = 0 if groups is None else groups.shape[0]
+        if n_groups not in (0, len(self.domains_)):
+            raise ValueError(f"inconsistent model state: the labeler has per-domain "
+                             f"transitions for {n_groups} domains, but the model has "
+                             f"{len(self.domains_)} training domains {self.domains_}")
         return self
 
     def save(self, path):

@@ -521,9 +521,11 @@ def run_feature_augmentation(data_dir=None, out_dir="results/feature-augmentatio
 
     Trained on the EWT train files of every domain and tested on each domain's test file:
     ``pooled`` (one CRF on all domains), ``per-domain`` (one CRF per domain, tested on its
-    own domain), ``augmented`` (:class:`hmmtl.transfer.augment.DomainAugmentedCRF`, the
-    domain known at test), and ``augmented (domain unknown)`` (the same model with only its
-    shared weights, as for a new domain).
+    own domain), ``augmented`` (:class:`hmmtl.transfer.augment.DomainAugmentedCRF`, per-domain
+    copies of the observation features and of the transition, start and end scores, the
+    domain known at test), ``augmented (domain unknown)`` (the same model with only its
+    shared weights, as for a new domain), and ``augmented (shared transitions)`` (domain
+    copies of the observation features only, one transition matrix; the domain known).
 
     Parameters
     ----------
@@ -552,7 +554,7 @@ def run_feature_augmentation(data_dir=None, out_dir="results/feature-augmentatio
     train = _read_ewt_split(root, domains, "train", normalize, max_train_sentences, 5)
     test = _read_ewt_split(root, domains, "test", normalize, max_eval_sentences, 6)
     records: list = []
-    bar = _progress(2 + len(domains), progress, "feature augmentation")
+    bar = _progress(3 + len(domains), progress, "feature augmentation")
     notation = "normalized" if normalize else "raw"
     known_all = set(itertools.chain.from_iterable(train.words))
 
@@ -573,6 +575,12 @@ def run_feature_augmentation(data_dir=None, out_dir="results/feature-augmentatio
     add("augmented", aug.predict(test.words, domains=test.domains), test, known_all)
     add("augmented (domain unknown)", aug.predict(test.words), test, known_all)
     bar.update()
+    bar.set_postfix_str("augmented (shared transitions)")
+    aug_shared = DomainAugmentedCRF(labeler_params=crf_params, per_domain_transitions=False
+                                    ).fit(train.words, train.tags, domains=train.domains)
+    add("augmented (shared transitions)", aug_shared.predict(test.words, domains=test.domains),
+        test, known_all)
+    bar.update()
     dom_arr = np.asarray(train.domains, dtype=object)
     test_dom = np.asarray(test.domains, dtype=object)
     for d in domains:
@@ -591,8 +599,11 @@ def run_feature_augmentation(data_dir=None, out_dir="results/feature-augmentatio
 
     desc = ("Train: EWT train files of all five domains; test: each domain's test file "
             "(XPOS). `pooled`: one CRF on all domains; `per-domain`: one CRF per domain; "
-            "`augmented`: feature augmentation (Daumé III 2007), domain known at test; "
-            "`augmented (domain unknown)`: the same model with the shared weights only. "
+            "`augmented`: feature augmentation (Daumé III 2007) of the observation features "
+            "and of the transition, start and end scores, domain known at test; "
+            "`augmented (domain unknown)`: the same model with the shared weights only; "
+            "`augmented (shared transitions)`: observation features augmented, one "
+            "transition matrix, domain known. "
             "OOV = words absent from all EWT train files used. "
             f"Total time: {seconds:.0f} s.")
     result = write_report(records, out_dir, name="feature_augmentation",
