@@ -706,6 +706,10 @@ def cmd_experiment(args) -> int:
               "representations": args.representations, "progress": not args.quiet}
     if args.hmms is not None:
         kwargs["n_hmms"] = args.hmms
+    if args.texts is not None:
+        kwargs["texts"] = args.texts
+    if args.hmm_iter is not None:
+        kwargs["hmm_iter"] = args.hmm_iter
     result = func(**_accepted(func, kwargs))
     _log(args, f"results written to {out}")
     if isinstance(result, dict) and result.get("markdown") and not args.quiet:
@@ -770,6 +774,17 @@ def _int_list(text: str) -> list[int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got "
                                          f"{text!r}") from None
+
+
+def _text_list(text: str) -> list[str]:
+    from .transfer.experiments import TEXTS
+
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in items if x not in TEXTS]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(f"expected comma-separated texts among "
+                                         f"{', '.join(TEXTS)}, got {text!r}")
+    return items
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -920,6 +935,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--representations", type=lambda s: [x for x in s.split(";") if x],
                    metavar="R;R;...",
                    help="representation sets, e.g. 'none;viterbi;viterbi+posterior+type'")
+    p.add_argument("--texts", type=_text_list, metavar="T,T,...",
+                   help="domain-adaptation: unlabeled text of the HMMs, among source, target, "
+                        "both, transductive (both + the words of the dev and test files)")
+    p.add_argument("--hmm-iter", type=_positive_int, metavar="N",
+                   help="domain-adaptation: EM iterations of each HMM (default 30)")
     p.add_argument("--hmms", type=int, metavar="N",
                    help="domain-adaptation: HMMs per setting (an ensemble of seeds whose "
                         "representations are all features; default 5, 1 with --quick)")

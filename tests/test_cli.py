@@ -118,6 +118,10 @@ def test_top_level_help_lists_commands_and_version(capsys):
     (["train", "--algorithm", "svm", "--out", "m"], "invalid choice: 'svm'"),
     (["tag", "--model", "m", "--format", "xml"], "invalid choice: 'xml'"),
     (["experiment", "nonsense", "--out", "o"], "invalid choice: 'nonsense'"),
+    (["experiment", "domain-adaptation", "--out", "o", "--texts", "both,web"],
+     "expected comma-separated texts among source, target, both, transductive, got 'both,web'"),
+    (["experiment", "domain-adaptation", "--out", "o", "--hmm-iter", "0"],
+     "expected a positive integer, got 0"),
 ])
 def test_usage_errors_exit_2(capsys, argv, message):
     code, out, err = run(capsys, *argv)
@@ -286,6 +290,24 @@ def test_experiment_calls_the_study_with_its_options(capsys, tmp_path, monkeypat
     assert code == 0
     assert calls == {"data_dir": tmp_path.resolve(), "out_dir": tmp_path / "res", "quick": True,
                      "seeds": [0, 1], "states": [8, 16], "progress": False}
+
+
+def test_experiment_passes_texts_and_hmm_iterations(capsys, tmp_path, monkeypatch):
+    from hmmtl import cli
+
+    calls = {}
+
+    def study(data_dir=None, out_dir=None, quick=False, *, texts=None, hmm_iter=None,
+              n_hmms=None, progress=True):
+        calls.update(texts=texts, hmm_iter=hmm_iter, n_hmms=n_hmms)
+        return {}
+
+    monkeypatch.setattr(cli, "_find_study", lambda name: study)
+    code, _, _ = run(capsys, "experiment", "domain-adaptation", "--data", str(tmp_path),
+                     "--out", str(tmp_path / "res"), "--texts", "both,transductive",
+                     "--hmm-iter", "12", "--hmms", "3", "--quiet")
+    assert code == 0
+    assert calls == {"texts": ["both", "transductive"], "hmm_iter": 12, "n_hmms": 3}
 
 
 # ----------------------------------------------------------------------------- streaming

@@ -171,6 +171,30 @@ def test_summary_means_and_spreads_over_seeds():
 
 # ----------------------------------------------------------------------------- study
 @pytest.mark.slow
+def test_study_texts_transductive_adds_the_evaluation_words_without_tags():
+    from hmmtl.transfer.experiments import TEXTS, StudyData, TaggedSet, _texts
+
+    src, tgt = [["the", "bank"]], [["lol", "ok"], ["gr8"]]
+    dev = TaggedSet([["u", "ok"]], [["PRP", "UH"]], ["email"])
+    test = TaggedSet([["brb"]], [["UH"]], ["answers"])
+    texts = _texts(StudyData(TaggedSet(src, [["DT", "NN"]]), src, tgt, dev, test, True))
+    assert set(texts) == set(TEXTS)
+    assert texts["both"] == src + tgt
+    assert texts["transductive"] == src + tgt + [["u", "ok"], ["brb"]]
+    # the evaluation text is the only addition, and it carries no tag
+    flat = {w for s in texts["transductive"] for w in s}
+    assert not flat & {"PRP", "UH"}
+
+
+def test_domain_adaptation_rejects_an_unknown_text():
+    from hmmtl.transfer.experiments import run_domain_adaptation
+
+    with pytest.raises(ValueError, match="texts must be among 'source', 'target', 'both', "
+                                         "'transductive', got \\['web'\\]"):
+        run_domain_adaptation("/nonexistent", "/tmp/unused", quick="tiny", texts=("web",),
+                              progress=False)
+
+
 def test_domain_adaptation_quick_runs_end_to_end(data_dir, tmp_path):
     from hmmtl.transfer.experiments import EWT_DOMAINS, run_domain_adaptation
 
