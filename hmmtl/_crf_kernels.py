@@ -172,231 +172,24 @@ def _viterbi_one(unary, transition, start, end, out):
 
 
 @njit(cache=True)
-def perceptron_epoch(order, offsets, tok_slot, tok_val, slot_ptr, slot_attr, labels,
-                     weights, weights_acc, transition, transition_acc, start, start_acc,
-                     end, end_acc, counter):
+def perceptron_epoch(order, groups, offsets, tok_slot, tok_val, slot_ptr, slot_attr, labels,
+                     weights, weights_acc, transition, transition_acc, start, start_acc, end,
+                     end_acc, group_transition, group_transition_acc, group_start,
+                     group_start_acc, group_end, group_end_acc, counter):
     """One epoch of the structured perceptron over sentences in ``order``.
 
     Averaging uses the lazy trick (Daume III, 2006): each update ``d`` made at step ``c`` also
     adds ``c * d`` to the accumulator, and the average is ``w - acc / c`` at the end, so no
     per-step pass over all weights is needed.  ``weights`` is (n_attributes, K).
+
+    Per-group offsets (feature augmentation of the transition features): ``groups``
+    (n_sequences,) holds each sentence's group, -1 for none.  A sentence of group ``g >= 0``
+    is decoded with the shared scores plus ``group_transition[g]`` (G, K, K),
+    ``group_start[g]`` and ``group_end[g]`` (G, K), and a mistake on it updates both (each
+    with its accumulator); a sentence of group -1 uses and updates the shared scores only.
+    Without groups: every group -1 and G = 0.
     Returns the step counter and the number of token errors.
     """
-    K = transition.shape[0]
-    n_errors = 0
-    for idx in range(order.shape[0]):
-        s = order[idx]
-        t0 = offsets[s]
-        t1 = offsets[s + 1]
-        T = t1 - t0
-        if T == 0:
-            continue
-        unary = np.zeros((T, K))
-        for t in range(T):
-            for e in range(tok_slot.shape[1]):
-                sl = tok_slot[t0 + t, e]
-                if sl < 0:
-                    continue
-                v = tok_val[t0 + t, e]
-                for q in range(slot_ptr[sl], slot_ptr[sl + 1]):
-                    a = slot_attr[q]
-                    for y in range(K):
-                        unary[t, y] += v * weights[a, y]
-        pred = np.empty(T, dtype=np.int32)
-        _viterbi_one(unary, transition, start, end, pred)
-        c = float(counter)
-        wrong = False
-        for t in range(T):
-            g = labels[t0 + t]
-            p = pred[t]
-            if g != p:
-                wrong = True
-                n_errors += 1
-                for e in range(tok_slot.shape[1]):
-                    sl = tok_slot[t0 + t, e]
-                    if sl < 0:
-                        continue
-                    v = tok_val[t0 + t, e]
-                    for q in range(slot_ptr[sl], slot_ptr[sl + 1]):
-                        a = slot_attr[q]
-                        weights[a, g] += v
-                        weights_acc[a, g] += c * v
-                        weights[a, p] -= v
-                        weights_acc[a, p] -= c * v
-        if wrong:
-            g = labels[t0]
-            p = pred[0]
-            start[g] += 1.0
-            start_acc[g] += c
-            start[p] -= 1.0
-            start_acc[p] -= c
-            g = labels[t1 - 1]
-            p = pred[T - 1]
-            end[g] += 1.0
-            end_acc[g] += c
-            end[p] -= 1.0
-            end_acc[p] -= c
-            for t in range(1, T):
-                gi = labels[t0 + t - 1]
-                gj = labels[t0 + t]
-                transition[gi, gj] += 1.0
-                transition_acc[gi, gj] += c
-                pi = pred[t - 1]
-                pj = pred[t]
-                transition[pi, pj] -= 1.0
-                transition_acc[pi, pj] -= c
-        counter += 1
-    return counter, n_errors
-
-
-@njit(cache=True)
-def _sentence_marginals(unary, transition, start, end, marginals, pair_acc):
-    """Forward-backward of one sentence (unary: (T, K)); fills ``marginals`` and adds the
-    pair marginals to ``pair_acc``.  Returns log Z.  Scaled recursion, log-space fallback."""
-    allowed = np.ones((1, 1), dtype=np.bool_)
-    a, tmax = _shifted_exp_matrix(transition)
-    sp, smax = _shifted_exp_matrix(start)
-    ep, emax = _shifted_exp_matrix(end)
-    T = unary.shape[0]
-    for i in range(pair_acc.shape[0]):
-        for j in range(pair_acc.shape[1]):
-            pair_acc[i, j] = 0.0
-    lz = _fb_sequence_scaled(unary, allowed, False, a, tmax, sp, smax, ep, emax, 0, T,
-                             marginals, pair_acc, True)
-    if np.isnan(lz):
-        for i in range(pair_acc.shape[0]):
-            for j in range(pair_acc.shape[1]):
-                pair_acc[i, j] = 0.0
-        lz = _fb_sequence_log(unary, allowed, False, transition, start, end, 0, T, marginals,
-                              pair_acc, True)
-    return lz
-
-
-@njit(cache=True)
-def _apply_l1(w, i, u, q):
-    """Cumulative L1 penalty of Tsuruoka et al. (2009) on weight ``i``."""
-    z = w[i]
-    if z > 0.0:
-        w[i] = max(0.0, z - (u + q[i]))
-    elif z < 0.0:
-        w[i] = min(0.0, z + (u - q[i]))
-    q[i] += w[i] - z
-
-
-@njit(cache=True)
-def sgd_l1_epoch(order, offsets, tok_slot, tok_val, slot_ptr, slot_attr, labels, attr_ptr,
-                 pair_label, theta, q, u, step, n_steps_per_epoch, eta0, decay, c1, c2):
-    """One epoch of SGD with the cumulative L1 penalty (Tsuruoka, Tsujii & Ananiadou, 2009).
-
-    ``theta`` = [pair weights, transition (K*K), start (K), end (K)]; ``q`` the penalty
-    applied so far to each weight, ``u`` the penalty each weight could have received.  The
-    learning rate decays exponentially, ``eta0 * decay ** (step / n_steps_per_epoch)``.  An L2
-    term ``c2`` is applied to the weights a sentence touches (lazily).  Returns (u, step,
-    negative log-likelihood of the epoch).
-    """
-    n_pairs = pair_label.shape[0]
-    n_theta = theta.shape[0]
-    # n_theta - n_pairs = K * K + 2 * K = (K + 1) ** 2 - 1
-    K = int(np.sqrt(1.0 + n_theta - n_pairs) + 0.5) - 1
-    start_dim = n_pairs + K * K
-    N = float(n_steps_per_epoch)
-    nll = 0.0
-    pair_acc = np.zeros((K, K))
-    for idx in range(order.shape[0]):
-        s = order[idx]
-        t0 = offsets[s]
-        t1 = offsets[s + 1]
-        T = t1 - t0
-        if T == 0:
-            continue
-        eta = eta0 * decay ** (step / N)
-        step += 1
-        u += eta * c1 / N
-        transition = theta[n_pairs:start_dim].reshape((K, K)).copy()
-        start = theta[start_dim:start_dim + K].copy()
-        end = theta[start_dim + K:start_dim + 2 * K].copy()
-        unary = np.zeros((T, K))
-        for t in range(T):
-            for e in range(tok_slot.shape[1]):
-                sl = tok_slot[t0 + t, e]
-                if sl < 0:
-                    continue
-                v = tok_val[t0 + t, e]
-                for qq in range(slot_ptr[sl], slot_ptr[sl + 1]):
-                    a = slot_attr[qq]
-                    for p in range(attr_ptr[a], attr_ptr[a + 1]):
-                        unary[t, pair_label[p]] += v * theta[p]
-        marg = np.zeros((T, K))
-        lz = _sentence_marginals(unary, transition, start, end, marg, pair_acc)
-        gold = start[labels[t0]] + end[labels[t1 - 1]]
-        for t in range(T):
-            gold += unary[t, labels[t0 + t]]
-            if t > 0:
-                gold += transition[labels[t0 + t - 1], labels[t0 + t]]
-        nll += lz - gold
-        # observation weights: empirical - expected, then L2 and the L1 penalty
-        for t in range(T):
-            y = labels[t0 + t]
-            for e in range(tok_slot.shape[1]):
-                sl = tok_slot[t0 + t, e]
-                if sl < 0:
-                    continue
-                v = tok_val[t0 + t, e]
-                for qq in range(slot_ptr[sl], slot_ptr[sl + 1]):
-                    a = slot_attr[qq]
-                    for p in range(attr_ptr[a], attr_ptr[a + 1]):
-                        lab = pair_label[p]
-                        g = -v * marg[t, lab]
-                        if lab == y:
-                            g += v
-                        theta[p] += eta * (g - 2.0 * c2 / N * theta[p])
-        for t in range(T):
-            for e in range(tok_slot.shape[1]):
-                sl = tok_slot[t0 + t, e]
-                if sl < 0:
-                    continue
-                for qq in range(slot_ptr[sl], slot_ptr[sl + 1]):
-                    a = slot_attr[qq]
-                    for p in range(attr_ptr[a], attr_ptr[a + 1]):
-                        _apply_l1(theta, p, u, q)
-        # transitions, start, end: touched by every sentence
-        for i in range(K):
-            for j in range(K):
-                p = n_pairs + i * K + j
-                theta[p] += eta * (-pair_acc[i, j] - 2.0 * c2 / N * theta[p])
-        for t in range(1, T):
-            p = n_pairs + labels[t0 + t - 1] * K + labels[t0 + t]
-            theta[p] += eta
-        for k in range(K):
-            p = start_dim + k
-            theta[p] += eta * (-marg[0, k] - 2.0 * c2 / N * theta[p])
-            p = start_dim + K + k
-            theta[p] += eta * (-marg[T - 1, k] - 2.0 * c2 / N * theta[p])
-        theta[start_dim + labels[t0]] += eta
-        theta[start_dim + K + labels[t1 - 1]] += eta
-        for p in range(n_pairs, n_theta):
-            _apply_l1(theta, p, u, q)
-    return u, step, nll
-
-
-# ----------------------------------------------------------------------------- per-group
-# The kernels below are the two epochs above with per-group transition, start and end
-# offsets (feature augmentation of the transition features): a sentence of group g >= 0 is
-# decoded with the shared plus group g's scores and updates both; a sentence of group -1
-# uses and updates the shared scores only.  They are separate kernels so that the plain
-# epochs stay exactly as they are; with every group -1 they give the same results.
-
-
-@njit(cache=True)
-def perceptron_epoch_grouped(order, groups, offsets, tok_slot, tok_val, slot_ptr, slot_attr,
-                             labels, weights, weights_acc, transition, transition_acc, start,
-                             start_acc, end, end_acc, group_transition, group_transition_acc,
-                             group_start, group_start_acc, group_end, group_end_acc,
-                             counter):
-    """:func:`perceptron_epoch` with per-group offsets ``group_transition`` (G, K, K),
-    ``group_start`` / ``group_end`` (G, K) and their accumulators; ``groups`` (n_sequences,)
-    holds each sentence's group (-1: none).  Returns the step counter and the number of
-    token errors."""
     K = transition.shape[0]
     n_errors = 0
     trans = np.empty((K, K))
@@ -480,16 +273,57 @@ def perceptron_epoch_grouped(order, groups, offsets, tok_slot, tok_val, slot_ptr
 
 
 @njit(cache=True)
-def sgd_l1_epoch_grouped(order, groups, n_groups, offsets, tok_slot, tok_val, slot_ptr,
-                         slot_attr, labels, attr_ptr, pair_label, theta, q, u, step,
-                         n_steps_per_epoch, eta0, decay, c1, c2):
-    """:func:`sgd_l1_epoch` with per-group offsets.
+def _sentence_marginals(unary, transition, start, end, marginals, pair_acc):
+    """Forward-backward of one sentence (unary: (T, K)); fills ``marginals`` and adds the
+    pair marginals to ``pair_acc``.  Returns log Z.  Scaled recursion, log-space fallback."""
+    allowed = np.ones((1, 1), dtype=np.bool_)
+    a, tmax = _shifted_exp_matrix(transition)
+    sp, smax = _shifted_exp_matrix(start)
+    ep, emax = _shifted_exp_matrix(end)
+    T = unary.shape[0]
+    for i in range(pair_acc.shape[0]):
+        for j in range(pair_acc.shape[1]):
+            pair_acc[i, j] = 0.0
+    lz = _fb_sequence_scaled(unary, allowed, False, a, tmax, sp, smax, ep, emax, 0, T,
+                             marginals, pair_acc, True)
+    if np.isnan(lz):
+        for i in range(pair_acc.shape[0]):
+            for j in range(pair_acc.shape[1]):
+                pair_acc[i, j] = 0.0
+        lz = _fb_sequence_log(unary, allowed, False, transition, start, end, 0, T, marginals,
+                              pair_acc, True)
+    return lz
+
+
+@njit(cache=True)
+def _apply_l1(w, i, u, q):
+    """Cumulative L1 penalty of Tsuruoka et al. (2009) on weight ``i``."""
+    z = w[i]
+    if z > 0.0:
+        w[i] = max(0.0, z - (u + q[i]))
+    elif z < 0.0:
+        w[i] = min(0.0, z + (u - q[i]))
+    q[i] += w[i] - z
+
+
+@njit(cache=True)
+def sgd_l1_epoch(order, groups, n_groups, offsets, tok_slot, tok_val, slot_ptr, slot_attr,
+                 labels, attr_ptr, pair_label, theta, q, u, step, n_steps_per_epoch, eta0,
+                 decay, c1, c2):
+    """One epoch of SGD with the cumulative L1 penalty (Tsuruoka, Tsujii & Ananiadou, 2009).
 
     ``theta`` = [pair weights, transition (K*K), start (K), end (K), group transitions
-    (G*K*K), group starts (G*K), group ends (G*K)] with ``G = n_groups``; ``groups``
-    (n_sequences,) holds each sentence's group (-1: none).  A sentence's step moves the
-    shared scores and its group's offsets by the same gradient, each with its own L2 and
-    L1 terms.  Returns (u, step, negative log-likelihood of the epoch).
+    (G*K*K), group starts (G*K), group ends (G*K)] with ``G = n_groups`` (0: no groups);
+    ``q`` the penalty applied so far to each weight, ``u`` the penalty each weight could
+    have received.  The learning rate decays exponentially,
+    ``eta0 * decay ** (step / n_steps_per_epoch)``.  An L2 term ``c2`` is applied to the
+    weights a sentence touches (lazily).
+
+    ``groups`` (n_sequences,) holds each sentence's group, -1 for none.  A sentence of group
+    ``g >= 0`` is scored with the shared plus group ``g``'s transition, start and end scores,
+    and its step moves both by the same gradient, each with its own L2 and L1 terms; a
+    sentence of group -1 uses and moves the shared scores only.
+    Returns (u, step, negative log-likelihood of the epoch).
     """
     n_pairs = pair_label.shape[0]
     G = n_groups
@@ -546,6 +380,7 @@ def sgd_l1_epoch_grouped(order, groups, n_groups, offsets, tok_slot, tok_val, sl
             if t > 0:
                 gold += transition[labels[t0 + t - 1], labels[t0 + t]]
         nll += lz - gold
+        # observation weights: empirical - expected, then L2 and the L1 penalty
         for t in range(T):
             y = labels[t0 + t]
             for e in range(tok_slot.shape[1]):

@@ -1021,7 +1021,7 @@ class LinearChainCRF(_SequenceLabeler):
     def _fit_sgd(self, prob, theta, n_pairs, K, dev):
         """SGD with the cumulative L1 penalty (Tsuruoka et al. 2009); one epoch per
         iteration, sentences shuffled by ``random_state``, exponentially decaying rate."""
-        from ._crf_kernels import sgd_l1_epoch, sgd_l1_epoch_grouped
+        from ._crf_kernels import sgd_l1_epoch
 
         rng = check_random_state(self.random_state)
         theta = theta.copy()
@@ -1029,24 +1029,18 @@ class LinearChainCRF(_SequenceLabeler):
         u, step = 0.0, 0
         lay = prob.layout
         n_seq = prob.offsets.shape[0] - 1
+        groups = prob.groups if prob.n_groups else np.full(n_seq, -1, dtype=np.int64)
         self.loss_curve_ = []
         best = {"acc": -1.0, "theta": None, "since": 0}
         bar = _progress(self.verbose, self.max_iterations, "SGD-L1")
         self.n_iter_ = 0
         for _ in range(int(self.max_iterations)):
             order = rng.permutation(n_seq).astype(np.int64)
-            if prob.n_groups:
-                u, step, nll = sgd_l1_epoch_grouped(
-                    order, prob.groups, prob.n_groups, prob.offsets, lay.tok_slot,
-                    lay.tok_val, lay.slot_ptr, lay.slot_attr, prob.labels, self.attr_ptr_,
-                    self.pair_label_, theta, q, u, step, n_seq, float(self.learning_rate),
-                    0.85, float(self.c1), float(self.c2))
-            else:
-                u, step, nll = sgd_l1_epoch(order, prob.offsets, lay.tok_slot, lay.tok_val,
-                                            lay.slot_ptr, lay.slot_attr, prob.labels,
-                                            self.attr_ptr_, self.pair_label_, theta, q, u, step,
-                                            n_seq, float(self.learning_rate), 0.85,
-                                            float(self.c1), float(self.c2))
+            u, step, nll = sgd_l1_epoch(order, groups, prob.n_groups, prob.offsets,
+                                        lay.tok_slot, lay.tok_val, lay.slot_ptr, lay.slot_attr,
+                                        prob.labels, self.attr_ptr_, self.pair_label_, theta,
+                                        q, u, step, n_seq, float(self.learning_rate), 0.85,
+                                        float(self.c1), float(self.c2))
             self.n_iter_ += 1
             loss = nll + self.c1 * np.abs(theta).sum() + self.c2 * float(theta @ theta)
             if self._iteration_done(loss, theta, dev, best, bar, n_pairs, K):
@@ -1147,11 +1141,13 @@ class AveragedPerceptron(_SequenceLabeler):
         -------
         self
         """
-        from ._crf_kernels import perceptron_epoch, perceptron_epoch_grouped
+        from ._crf_kernels import perceptron_epoch
 
         X, y, flat, offsets = self._prepare_fit(X, y, extra)
         groups = _check_groups(groups, len(X))
-        G = int(groups.max(initial=-1)) + 1 if groups is not None else 0
+        if groups is None:
+            groups = np.full(len(X), -1, dtype=np.int64)
+        G = int(groups.max(initial=-1)) + 1
         rng = check_random_state(self.random_state)
         self.labels_ = LabelSet().fit(y)
         self.feature_space_ = self._feature_space().fit(flat, offsets, extra)
@@ -1175,16 +1171,10 @@ class AveragedPerceptron(_SequenceLabeler):
         bar = _progress(self.verbose, self.n_epochs, "perceptron")
         for _ in range(int(self.n_epochs)):
             order = rng.permutation(n_seq).astype(np.int64)
-            if G:
-                counter, n_err = perceptron_epoch_grouped(
-                    order, groups, layout.offsets, layout.tok_slot, layout.tok_val,
-                    layout.slot_ptr, layout.slot_attr, labels, W, Wa, T, Ta, S, Sa, E, Ea,
-                    GT, GTa, GS, GSa, GE, GEa, counter)
-            else:
-                counter, n_err = perceptron_epoch(order, layout.offsets, layout.tok_slot,
-                                                  layout.tok_val, layout.slot_ptr,
-                                                  layout.slot_attr, labels, W, Wa, T, Ta, S,
-                                                  Sa, E, Ea, counter)
+            counter, n_err = perceptron_epoch(order, groups, layout.offsets, layout.tok_slot,
+                                              layout.tok_val, layout.slot_ptr,
+                                              layout.slot_attr, labels, W, Wa, T, Ta, S, Sa, E,
+                                              Ea, GT, GTa, GS, GSa, GE, GEa, counter)
             self.errors_.append(int(n_err))
             if bar is not None:
                 bar.update(1)

@@ -17,33 +17,9 @@ from hmmtl.data import flatten
 from hmmtl.serialize import ModelFileError
 from hmmtl.transfer.augment import DomainAugmentedCRF
 
-WORDS = ["the", "a", "dog", "cat", "runs", "sleeps", "Paris", "John", "in", "."]
+from crf_helpers import brute_force, central_differences, random_corpus
+
 SMALL = {"templates": ["lower", "suffix"], "window": 1}
-
-
-def _random_corpus(rng, n_sent=12, labels=("A", "B", "C"), max_len=5):
-    X, y = [], []
-    for _ in range(n_sent):
-        n = int(rng.integers(1, max_len + 1))
-        X.append([WORDS[i] for i in rng.integers(0, len(WORDS), n)])
-        y.append([labels[i] for i in rng.integers(0, len(labels), n)])
-    return X, y
-
-
-def _brute_force(unary, trans, start, end):
-    """log Z, marginals and the score of every path of one sentence, by enumeration."""
-    T, K = unary.shape
-    scores = {}
-    for path in itertools.product(range(K), repeat=T):
-        s = start[path[0]] + end[path[-1]] + sum(unary[t, k] for t, k in enumerate(path))
-        s += sum(trans[a, b] for a, b in zip(path[:-1], path[1:]))
-        scores[path] = s
-    log_z = np.logaddexp.reduce(np.array(list(scores.values())))
-    marg = np.zeros((T, K))
-    for path, s in scores.items():
-        for t, k in enumerate(path):
-            marg[t, k] += np.exp(s - log_z)
-    return log_z, marg, scores
 
 
 @pytest.fixture
@@ -63,7 +39,7 @@ def one_thread():
 @pytest.mark.parametrize("n_groups", [2, 3])
 def test_grouped_gradient_matches_central_finite_differences(n_groups, one_thread):
     rng = np.random.default_rng(n_groups)
-    X, y = _random_corpus(rng, n_sent=14)
+    X, y = random_corpus(rng, n_sent=14)
     # every group present, and sentences of no group (-1) that use the shared scores only
     groups = np.resize(np.arange(-1, n_groups), len(X))
     rng.shuffle(groups)
@@ -80,14 +56,8 @@ def test_grouped_gradient_matches_central_finite_differences(n_groups, one_threa
     # a sample of the pair weights; every shared and per-group transition, start, end
     idx = rng.choice(n_pairs, size=min(30, n_pairs), replace=False)
     idx = np.unique(np.concatenate([idx, np.arange(n_pairs, n_theta)]))
-    eps = 1e-5
-    num = np.empty(idx.size)
-    for k, i in enumerate(idx):
-        tp, tm = theta.copy(), theta.copy()
-        tp[i] += eps
-        tm[i] -= eps
-        num[k] = (crf._objective_grouped(tp, prob, n_pairs, K, want_grad=False)
-                  - crf._objective_grouped(tm, prob, n_pairs, K, want_grad=False)) / (2 * eps)
+    num = central_differences(
+        lambda t: crf._objective_grouped(t, prob, n_pairs, K, want_grad=False), theta, idx)
     np.testing.assert_allclose(g[idx], num, rtol=1e-5, atol=1e-6)
 
 
@@ -95,7 +65,7 @@ def test_grouped_objective_is_the_sum_of_per_sentence_log_likelihoods():
     """The objective is -sum_n log p(y_n | x_n) + c2 |theta|^2, each sentence scored with its
     own group's summed potentials (brute force over all paths)."""
     rng = np.random.default_rng(7)
-    X, y = _random_corpus(rng, n_sent=6, labels=("A", "B"), max_len=4)
+    X, y = random_corpus(rng, n_sent=6, labels=("A", "B"), max_len=4)
     groups = np.array([0, 1, -1, 1, 0, 2])
     crf = LinearChainCRF(c2=0.2, **SMALL)
     prob = crf._build_problem(X, y, None, groups=groups)
@@ -110,7 +80,7 @@ def test_grouped_objective_is_the_sum_of_per_sentence_log_likelihoods():
     for n, g in enumerate(groups):
         lab = crf.labels_.encode_flat(y[n])
         tr, st, en = crf._decode_tables(int(g))
-        log_z, _, scores = _brute_force(unary[off[n]:off[n + 1]], tr, st, en)
+        log_z, _, scores = brute_force(unary[off[n]:off[n + 1]], tr, st, en)
         expected -= scores[tuple(lab)] - log_z
     assert crf._objective_grouped(theta, prob, n_pairs, K, want_grad=False) == \
         pytest.approx(expected, rel=1e-10)
@@ -118,7 +88,7 @@ def test_grouped_objective_is_the_sum_of_per_sentence_log_likelihoods():
 
 def test_zero_group_offsets_give_the_plain_objective():
     rng = np.random.default_rng(3)
-    X, y = _random_corpus(rng)
+    X, y = random_corpus(rng, n_sent=12)
     groups = rng.integers(0, 3, len(X))
     crf = LinearChainCRF(c2=0.5, **SMALL)
     prob = crf._build_problem(X, y, None, groups=groups)
@@ -136,7 +106,7 @@ def test_zero_group_offsets_give_the_plain_objective():
 # ----------------------------------------------------------------------------- brute force
 def test_log_z_marginals_viterbi_against_brute_force_with_summed_potentials():
     rng = np.random.default_rng(11)
-    X, y = _random_corpus(rng, n_sent=12)
+    X, y = random_corpus(rng, n_sent=12)
     crf = LinearChainCRF(max_iterations=3, **SMALL).fit(X, y, groups=np.resize([0, 1], 12))
     K = len(crf.labels_)
     crf.coef_ = rng.normal(size=crf.coef_.shape)
@@ -161,7 +131,7 @@ def test_log_z_marginals_viterbi_against_brute_force_with_summed_potentials():
             st, en = crf.start_ + crf.group_start_[g], crf.end_ + crf.group_end_[g]
         else:
             tr, st, en = crf.transition_, crf.start_, crf.end_
-        log_z, bf_marg, scores = _brute_force(unary[off[n]:off[n + 1]], tr, st, en)
+        log_z, bf_marg, scores = brute_force(unary[off[n]:off[n + 1]], tr, st, en)
         np.testing.assert_allclose(marg[n], bf_marg, atol=1e-10)
         best = max(scores, key=scores.get)
         assert paths[n] == crf.labels_.decode(best)
@@ -179,8 +149,8 @@ def test_log_z_marginals_viterbi_against_brute_force_with_summed_potentials():
                                             ("perceptron", {"n_epochs": 3, "random_state": 0})])
 def test_one_domain_is_exactly_the_plain_labeler(labeler, params):
     rng = np.random.default_rng(5)
-    X, y = _random_corpus(rng, n_sent=30)
-    Xt, _ = _random_corpus(np.random.default_rng(6), n_sent=8)
+    X, y = random_corpus(rng, n_sent=30)
+    Xt, _ = random_corpus(np.random.default_rng(6), n_sent=8)
     plain = (LinearChainCRF if labeler == "crf" else AveragedPerceptron)(**params).fit(X, y)
     aug = DomainAugmentedCRF(labeler=labeler, labeler_params=params).fit(
         X, y, domains=["news"] * len(X))
@@ -276,46 +246,77 @@ def test_unknown_domain_uses_the_shared_scores_only():
 
 
 # ----------------------------------------------------------------------------- kernels
-def test_grouped_kernels_without_groups_equal_the_plain_kernels():
-    from hmmtl._crf_kernels import (perceptron_epoch, perceptron_epoch_grouped, sgd_l1_epoch,
-                                    sgd_l1_epoch_grouped)
+@pytest.mark.parametrize("labeler,params", [
+    ("perceptron", {"n_epochs": 3, "random_state": 0}),
+    ("sgd", {"algorithm": "sgd-l1", "c1": 0.05, "max_iterations": 3, "random_state": 0}),
+])
+def test_fit_with_every_group_minus_one_is_the_fit_without_groups(labeler, params):
+    rng = np.random.default_rng(4)
+    X, y = random_corpus(rng, n_sent=20)
+    Xt, _ = random_corpus(np.random.default_rng(8), n_sent=8)
+    cls = AveragedPerceptron if labeler == "perceptron" else LinearChainCRF
+    plain = cls(**params, **SMALL).fit(X, y)
+    minus_one = cls(**params, **SMALL).fit(X, y, groups=[-1] * len(X))
+    assert minus_one.group_transition_.shape == (0,) + plain.transition_.shape
+    assert plain.transition_.any()
+    for name in ("coef_", "attr_ptr_", "pair_label_", "transition_", "start_", "end_"):
+        np.testing.assert_array_equal(getattr(minus_one, name), getattr(plain, name))
+    assert minus_one.predict(Xt) == plain.predict(Xt)
+    assert minus_one.predict(Xt, groups=[-1] * len(Xt)) == plain.predict(Xt)
+
+
+def test_epoch_kernels_leave_the_group_offsets_alone_for_sentences_of_no_group():
+    """An epoch with groups but every sentence -1 moves the shared scores as an epoch
+    without groups (G = 0) does, neither reads nor writes the offsets of any group (the
+    last one included: ``-1`` is no index), and gives the same errors / loss."""
+    from hmmtl._crf_kernels import perceptron_epoch, sgd_l1_epoch
 
     rng = np.random.default_rng(4)
-    X, y = _random_corpus(rng, n_sent=20)
+    X, y = random_corpus(rng, n_sent=20)
     crf = LinearChainCRF(**SMALL)
     prob = crf._build_problem(X, y, None)
     lay = prob.layout
     K = len(crf.labels_)
-    n_seq = len(X)
+    n_seq, G = len(X), 2
     order = rng.permutation(n_seq).astype(np.int64)
     none = np.full(n_seq, -1, dtype=np.int64)
-    theta = rng.normal(scale=0.1, size=crf.pair_label_.shape[0] + K * K + 2 * K)
-    t1, t2, q1, q2 = theta.copy(), theta.copy(), np.zeros_like(theta), np.zeros_like(theta)
-    common = (lay.tok_slot, lay.tok_val, lay.slot_ptr, lay.slot_attr, prob.labels,
-              crf.attr_ptr_, crf.pair_label_)
-    r1 = sgd_l1_epoch(order, prob.offsets, *common, t1, q1, 0.0, 0, n_seq, 0.1, 0.85, 0.01, 0.1)
-    r2 = sgd_l1_epoch_grouped(order, none, 0, prob.offsets, *common, t2, q2, 0.0, 0, n_seq,
-                              0.1, 0.85, 0.01, 0.1)
-    assert r1 == r2
-    np.testing.assert_array_equal(t1, t2)
-    np.testing.assert_array_equal(q1, q2)
+    common = (prob.offsets, lay.tok_slot, lay.tok_val, lay.slot_ptr, lay.slot_attr,
+              prob.labels)
+
+    n_shared = crf.pair_label_.shape[0] + K * K + 2 * K
+    theta = rng.normal(scale=0.1, size=n_shared)
+    offsets = rng.normal(scale=5.0, size=G * (K * K + 2 * K))
+    t0, q0 = theta.copy(), np.zeros(n_shared)
+    t2, q2 = np.concatenate([theta, offsets]), np.zeros(n_shared + offsets.size)
+    sgd = (crf.attr_ptr_, crf.pair_label_)
+    r0 = sgd_l1_epoch(order, none, 0, *common, *sgd, t0, q0, 0.0, 0, n_seq, 0.1, 0.85, 0.01,
+                      0.1)
+    r2 = sgd_l1_epoch(order, none, G, *common, *sgd, t2, q2, 0.0, 0, n_seq, 0.1, 0.85, 0.01,
+                      0.1)
+    assert r0 == r2 and r0[1] == n_seq
+    assert not np.array_equal(t0, theta)
+    np.testing.assert_array_equal(t2[:n_shared], t0)
+    np.testing.assert_array_equal(q2[:n_shared], q0)
+    np.testing.assert_array_equal(t2[n_shared:], offsets)
+    assert not q2[n_shared:].any()
 
     n_attr = crf.feature_space_.n_attributes_
-    a = [np.zeros((n_attr, K)), np.zeros((n_attr, K)), np.zeros((K, K)), np.zeros((K, K)),
-         np.zeros(K), np.zeros(K), np.zeros(K), np.zeros(K)]
-    b = [x.copy() for x in a]
+    shared0 = [np.zeros((n_attr, K)), np.zeros((n_attr, K)), np.zeros((K, K)),
+               np.zeros((K, K)), np.zeros(K), np.zeros(K), np.zeros(K), np.zeros(K)]
+    shared2 = [x.copy() for x in shared0]
     empty = [np.zeros((0, K, K)), np.zeros((0, K, K)), np.zeros((0, K)), np.zeros((0, K)),
              np.zeros((0, K)), np.zeros((0, K))]
-    c1 = c2 = 1
+    groups = [rng.normal(scale=5.0, size=(G,) + x.shape[1:]) for x in empty]
+    saved = [x.copy() for x in groups]
+    c0 = c2 = 1
     for _ in range(3):
-        c1, e1 = perceptron_epoch(order, prob.offsets, lay.tok_slot, lay.tok_val, lay.slot_ptr,
-                                  lay.slot_attr, prob.labels, *a, c1)
-        c2, e2 = perceptron_epoch_grouped(order, none, prob.offsets, lay.tok_slot, lay.tok_val,
-                                          lay.slot_ptr, lay.slot_attr, prob.labels, *b, *empty,
-                                          c2)
-        assert (c1, e1) == (c2, e2)
-    for x1, x2 in zip(a, b):
-        np.testing.assert_array_equal(x1, x2)
+        c0, e0 = perceptron_epoch(order, none, *common, *shared0, *empty, c0)
+        c2, e2 = perceptron_epoch(order, none, *common, *shared2, *groups, c2)
+        assert (c0, e0) == (c2, e2) and e0 > 0
+    for x0, x2 in zip(shared0, shared2):
+        np.testing.assert_array_equal(x0, x2)
+    for x, x_saved in zip(groups, saved):
+        np.testing.assert_array_equal(x, x_saved)
 
 
 # ----------------------------------------------------------------------------- persistence

@@ -3,7 +3,6 @@ and accuracy floors on the real corpora."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 
@@ -18,16 +17,7 @@ from hmmtl.crf import AveragedPerceptron, LinearChainCRF, constraint_masks, dete
 from hmmtl.data import flatten
 from hmmtl.inference import forward_backward
 
-WORDS = ["the", "a", "dog", "cat", "runs", "sleeps", "Paris", "John", "in", "."]
-
-
-def _random_corpus(rng, n_sent=8, labels=("A", "B", "C"), max_len=5):
-    X, y = [], []
-    for _ in range(n_sent):
-        n = int(rng.integers(1, max_len + 1))
-        X.append([WORDS[i] for i in rng.integers(0, len(WORDS), n)])
-        y.append([labels[i] for i in rng.integers(0, len(labels), n)])
-    return X, y
+from crf_helpers import WORDS, brute_force, central_differences, random_corpus
 
 
 def _random_extra(rng, X):
@@ -42,7 +32,7 @@ def _random_extra(rng, X):
 @pytest.mark.parametrize("with_extra", [False, True])
 def test_gradient_matches_central_finite_differences(with_extra):
     rng = np.random.default_rng(0)
-    X, y = _random_corpus(rng)
+    X, y = random_corpus(rng)
     extra = _random_extra(rng, X) if with_extra else None
     crf = LinearChainCRF(c2=0.3, templates=["lower", "suffix"], window=1)
     prob = crf._build_problem(X, y, extra)
@@ -54,37 +44,15 @@ def test_gradient_matches_central_finite_differences(with_extra):
     idx = rng.choice(theta.size, size=min(40, theta.size), replace=False)
     # always include transitions, start and end
     idx = np.unique(np.concatenate([idx, np.arange(n_pairs, theta.size)]))
-    eps = 1e-5
-    num = np.empty(idx.size)
-    for k, i in enumerate(idx):
-        tp, tm = theta.copy(), theta.copy()
-        tp[i] += eps
-        tm[i] -= eps
-        num[k] = (crf._objective(tp, prob, n_pairs, K, want_grad=False)
-                  - crf._objective(tm, prob, n_pairs, K, want_grad=False)) / (2 * eps)
+    num = central_differences(lambda t: crf._objective(t, prob, n_pairs, K, want_grad=False),
+                              theta, idx)
     np.testing.assert_allclose(g[idx], num, rtol=1e-5, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- brute force
-def _brute_force(unary, trans, start, end):
-    T, K = unary.shape
-    scores = {}
-    for path in itertools.product(range(K), repeat=T):
-        s = start[path[0]] + end[path[-1]] + sum(unary[t, k] for t, k in enumerate(path))
-        s += sum(trans[a, b] for a, b in zip(path[:-1], path[1:]))
-        scores[path] = s
-    vals = np.array(list(scores.values()))
-    log_z = np.logaddexp.reduce(vals)
-    marg = np.zeros((T, K))
-    for path, s in scores.items():
-        for t, k in enumerate(path):
-            marg[t, k] += np.exp(s - log_z)
-    return log_z, marg, scores
-
-
 def _fitted_random_crf(seed=1, labels=("A", "B", "C")):
     rng = np.random.default_rng(seed)
-    X, y = _random_corpus(rng, labels=labels)
+    X, y = random_corpus(rng, labels=labels)
     crf = LinearChainCRF(max_iterations=5, templates=["lower", "suffix"], window=1).fit(X, y)
     crf.coef_ = rng.normal(size=crf.coef_.shape)
     K = len(crf.labels_)
@@ -99,7 +67,7 @@ def test_log_partition_marginals_and_probabilities_against_brute_force():
     sent = ["John", "runs", "in", "Paris"]
     flat, off = flatten([sent])
     unary = crf._unary(crf.feature_space_.transform(flat, off))
-    log_z, marg, scores = _brute_force(unary, crf.transition_, crf.start_, crf.end_)
+    log_z, marg, scores = brute_force(unary, crf.transition_, crf.start_, crf.end_)
     r = forward_backward(unary, crf.transition_, off, crf.start_, crf.end_)
     assert r.log_z[0] == pytest.approx(log_z, rel=1e-10)
     np.testing.assert_allclose(r.marginals, marg, atol=1e-10)
@@ -156,7 +124,7 @@ def test_constrained_decoding_never_emits_an_invalid_sequence(scheme, labels, se
 
 def _constrained_model(scheme, labels):
     rng = np.random.default_rng(5)
-    X, y = _random_corpus(rng, n_sent=6, labels=labels)
+    X, y = random_corpus(rng, n_sent=6, labels=labels)
     return LinearChainCRF(max_iterations=1, constraint=scheme, window=0,
                           templates=["lower"]).fit(X, y), rng
 
@@ -182,7 +150,7 @@ def test_constraint_auto_detects_the_scheme():
 # ----------------------------------------------------------------------------- training
 def test_training_is_deterministic():
     rng = np.random.default_rng(3)
-    X, y = _random_corpus(rng, n_sent=30)
+    X, y = random_corpus(rng, n_sent=30)
     a = LinearChainCRF(max_iterations=15, random_state=0).fit(X, y)
     b = LinearChainCRF(max_iterations=15, random_state=0).fit(X, y)
     assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.transition_, b.transition_)
@@ -287,7 +255,7 @@ def test_clone_and_params():
                                     (AveragedPerceptron, {"n_epochs": 3, "random_state": 0})])
 def test_state_round_trip(cls, kw, tmp_path):
     rng = np.random.default_rng(2)
-    X, y = _random_corpus(rng, n_sent=20)
+    X, y = random_corpus(rng, n_sent=20)
     extra = _random_extra(rng, X)
     model = cls(n_features=2 ** 12, **kw) if cls is LinearChainCRF else cls(**kw)
     model.fit(X, y, extra=extra)
@@ -295,7 +263,7 @@ def test_state_round_trip(cls, kw, tmp_path):
     meta = json.loads(json.dumps(meta))
     assert all(a.dtype != object for a in arrays.values())
     again = cls._from_state(arrays, meta)
-    Xn, _ = _random_corpus(np.random.default_rng(9), n_sent=5)
+    Xn, _ = random_corpus(np.random.default_rng(9), n_sent=5)
     Xn[0][0] = "unseen-Word"
     en = _random_extra(np.random.default_rng(9), Xn)
     assert again.predict(Xn, extra=en) == model.predict(Xn, extra=en)
