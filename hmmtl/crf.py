@@ -162,6 +162,19 @@ def _group_parts(offsets, groups) -> list | None:
     return parts
 
 
+def _theta_blocks(theta, n_pairs: int, K: int):
+    """Views of the blocks of a CRF parameter vector: pair weights (n_pairs,), transition
+    (K, K), start (K,), end (K,), then group transitions (G, K, K), group starts and ends
+    (G, K), with G inferred from the length (0 for a model without groups)."""
+    b = n_pairs + K * K + 2 * K
+    G = (theta.shape[0] - b) // (K * K + 2 * K)
+    gs = b + G * K * K
+    ge = gs + G * K
+    return (theta[:n_pairs], theta[n_pairs:n_pairs + K * K].reshape(K, K),
+            theta[n_pairs + K * K:n_pairs + K * K + K], theta[n_pairs + K * K + K:b],
+            theta[b:gs].reshape(G, K, K), theta[gs:ge].reshape(G, K), theta[ge:].reshape(G, K))
+
+
 def _no_groups(K: int):
     return np.zeros((0, K, K)), np.zeros((0, K)), np.zeros((0, K))
 
@@ -777,80 +790,55 @@ class LinearChainCRF(_SequenceLabeler):
     # -- objective
     def _objective(self, theta, prob, n_pairs, K, want_grad=True):
         """Negative penalized log-likelihood and its gradient at ``theta`` (no penalty
-        for ``c1``; L-BFGS-B adds it through the split)."""
-        from ._crf_kernels import pair_sums, slot_scores, token_unary
-        from .inference import forward_backward
+        for ``c1``; L-BFGS-B adds it through the split).
 
-        lay = prob.layout
-        w = theta[:n_pairs]
-        trans = theta[n_pairs:n_pairs + K * K].reshape(K, K)
-        start = theta[n_pairs + K * K:n_pairs + K * K + K]
-        end = theta[n_pairs + K * K + K:]
-        scores = slot_scores(w, lay.slot_ptr, lay.slot_attr, self.attr_ptr_, self.pair_label_, K,
-                             prob.slot_chunks)
-        unary = token_unary(scores, lay.tok_slot, lay.tok_val)
-        fb = forward_backward(unary, trans, prob.offsets, start, end, compute_pairs=want_grad)
-        emp = prob.empirical
-        nll = float(fb.log_z.sum() - emp @ theta)
-        nll += self.c2 * float(theta @ theta)
-        if not want_grad:
-            return nll
-        from ._crf_kernels import slot_sums
-
-        totals = slot_sums(fb.marginals, prob.ent_ptr, prob.ent_token, prob.ent_val,
-                           prob.ent_chunks)
-        g_pairs = pair_sums(totals, self.attr_ptr_, self.pair_label_, prob.attr_slot_ptr,
-                            prob.attr_slot, prob.attr_chunks)
-        grad = np.concatenate([g_pairs, fb.pair_counts.ravel(),
-                               fb.marginals[prob.first].sum(axis=0),
-                               fb.marginals[prob.last].sum(axis=0)])
-        grad -= emp
-        grad += 2.0 * self.c2 * theta
-        return nll, grad
-
-    def _objective_grouped(self, theta, prob, n_pairs, K, want_grad=True):
-        """:meth:`_objective` with per-group transition, start and end offsets.
-
-        ``theta`` = [pair weights, transition (K*K), start (K), end (K), group transitions
-        (G*K*K), group starts (G*K), group ends (G*K)].  Forward-backward runs once per
-        group present, on that group's sentences with the summed scores; the gradient of a
-        group's offsets is the part of the shared ones that its sentences contribute.
+        ``theta`` = [pair weights, transition (K*K), start (K), end (K)], followed for a
+        problem with groups by [group transitions (G*K*K), group starts (G*K), group ends
+        (G*K)].  With groups, forward-backward runs once per group present, on that group's
+        sentences with the summed scores; the gradient of a group's offsets is the part of
+        the shared ones that its sentences contribute.
         """
         from ._crf_kernels import pair_sums, slot_scores, slot_sums, token_unary
         from .inference import forward_backward
 
         lay = prob.layout
-        G = prob.n_groups
-        b = n_pairs + K * K + 2 * K
-        w = theta[:n_pairs]
-        trans = theta[n_pairs:n_pairs + K * K].reshape(K, K)
-        start = theta[n_pairs + K * K:n_pairs + K * K + K]
-        end = theta[n_pairs + K * K + K:b]
-        g_trans = theta[b:b + G * K * K].reshape(G, K, K)
-        g_start = theta[b + G * K * K:b + G * K * (K + 1)].reshape(G, K)
-        g_end = theta[b + G * K * (K + 1):].reshape(G, K)
+        w, trans, start, end, g_trans, g_start, g_end = _theta_blocks(theta, n_pairs, K)
         scores = slot_scores(w, lay.slot_ptr, lay.slot_attr, self.attr_ptr_, self.pair_label_, K,
                              prob.slot_chunks)
         unary = token_unary(scores, lay.tok_slot, lay.tok_val)
-        marginals = np.empty_like(unary) if want_grad else None
-        log_z = 0.0
-        d_trans = np.zeros((G + 1, K, K))  # row G: the sentences of no group (-1)
-        d_start = np.zeros((G + 1, K))
-        d_end = np.zeros((G + 1, K))
-        for part in prob.parts:  # one pass per group, a handful
-            g = part.group
-            if g >= 0:
-                tr, st, en = trans + g_trans[g], start + g_start[g], end + g_end[g]
-            else:
-                tr, st, en = trans, start, end
-            fb = forward_backward(unary[part.tokens], tr, part.offsets, st, en,
+        if prob.parts is None:
+            fb = forward_backward(unary, trans, prob.offsets, start, end,
                                   compute_pairs=want_grad)
-            log_z += float(fb.log_z.sum())
+            log_z = float(fb.log_z.sum())
+            marginals = fb.marginals
             if want_grad:
-                marginals[part.tokens] = fb.marginals
-                d_trans[g] = fb.pair_counts
-                d_start[g] = fb.marginals[part.first].sum(axis=0)
-                d_end[g] = fb.marginals[part.last].sum(axis=0)
+                block_grads = [fb.pair_counts.ravel(), marginals[prob.first].sum(axis=0),
+                               marginals[prob.last].sum(axis=0)]
+        else:
+            G = prob.n_groups
+            marginals = np.empty_like(unary) if want_grad else None
+            log_z = 0.0
+            d_trans = np.zeros((G + 1, K, K))  # row G: the sentences of no group (-1)
+            d_start = np.zeros((G + 1, K))
+            d_end = np.zeros((G + 1, K))
+            for part in prob.parts:  # one pass per group, a handful
+                g = part.group
+                if g >= 0:
+                    tr, st, en = trans + g_trans[g], start + g_start[g], end + g_end[g]
+                else:
+                    tr, st, en = trans, start, end
+                fb = forward_backward(unary[part.tokens], tr, part.offsets, st, en,
+                                      compute_pairs=want_grad)
+                log_z += float(fb.log_z.sum())
+                if want_grad:
+                    marginals[part.tokens] = fb.marginals
+                    d_trans[g] = fb.pair_counts
+                    d_start[g] = fb.marginals[part.first].sum(axis=0)
+                    d_end[g] = fb.marginals[part.last].sum(axis=0)
+            if want_grad:
+                block_grads = [d_trans.sum(axis=0).ravel(), d_start.sum(axis=0),
+                               d_end.sum(axis=0), d_trans[:G].ravel(), d_start[:G].ravel(),
+                               d_end[:G].ravel()]
         emp = prob.empirical
         nll = log_z - float(emp @ theta)
         nll += self.c2 * float(theta @ theta)
@@ -860,9 +848,7 @@ class LinearChainCRF(_SequenceLabeler):
                            prob.ent_chunks)
         g_pairs = pair_sums(totals, self.attr_ptr_, self.pair_label_, prob.attr_slot_ptr,
                             prob.attr_slot, prob.attr_chunks)
-        grad = np.concatenate([g_pairs, d_trans.sum(axis=0).ravel(), d_start.sum(axis=0),
-                               d_end.sum(axis=0), d_trans[:G].ravel(), d_start[:G].ravel(),
-                               d_end[:G].ravel()])
+        grad = np.concatenate([g_pairs] + block_grads)
         grad -= emp
         grad += 2.0 * self.c2 * theta
         return nll, grad
@@ -907,15 +893,9 @@ class LinearChainCRF(_SequenceLabeler):
         return np.concatenate(parts)
 
     def _set_theta(self, theta, n_pairs, K):
-        b = n_pairs + K * K + 2 * K
-        self.coef_ = theta[:n_pairs].copy()
-        self.transition_ = theta[n_pairs:n_pairs + K * K].reshape(K, K).copy()
-        self.start_ = theta[n_pairs + K * K:n_pairs + K * K + K].copy()
-        self.end_ = theta[n_pairs + K * K + K:b].copy()
-        G = (theta.shape[0] - b) // (K * K + 2 * K)
-        self.group_transition_ = theta[b:b + G * K * K].reshape(G, K, K).copy()
-        self.group_start_ = theta[b + G * K * K:b + G * K * (K + 1)].reshape(G, K).copy()
-        self.group_end_ = theta[b + G * K * (K + 1):].reshape(G, K).copy()
+        (self.coef_, self.transition_, self.start_, self.end_, self.group_transition_,
+         self.group_start_, self.group_end_) = (b.copy() for b in _theta_blocks(theta, n_pairs,
+                                                                                K))
 
     # -- fit
     def fit(self, X, y, extra=None, X_dev=None, y_dev=None, extra_dev=None, groups=None,
@@ -963,7 +943,6 @@ class LinearChainCRF(_SequenceLabeler):
                                  f"{self.group_transition_.shape[0]} groups, this fit {G}")
         else:
             theta0 = np.zeros(n_theta)
-        objective = self._objective if G == 0 else self._objective_grouped
         dev = None
         if X_dev is not None:
             if y_dev is None:
@@ -989,7 +968,7 @@ class LinearChainCRF(_SequenceLabeler):
 
         def fun(z):
             theta = z[:n_theta] - z[n_theta:] if split else z
-            f, g = objective(theta, prob, n_pairs, K)
+            f, g = self._objective(theta, prob, n_pairs, K)
             if split:
                 f += c1 * float(z.sum())
                 g = np.concatenate([g + c1, -g + c1])

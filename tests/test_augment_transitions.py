@@ -51,13 +51,13 @@ def test_grouped_gradient_matches_central_finite_differences(n_groups, one_threa
     n_theta = n_pairs + (n_groups + 1) * (K * K + 2 * K)
     assert prob.empirical.shape == (n_theta,)
     theta = rng.normal(scale=0.5, size=n_theta)
-    f, g = crf._objective_grouped(theta, prob, n_pairs, K)
+    f, g = crf._objective(theta, prob, n_pairs, K)
     assert math.isfinite(f) and g.shape == (n_theta,)
     # a sample of the pair weights; every shared and per-group transition, start, end
     idx = rng.choice(n_pairs, size=min(30, n_pairs), replace=False)
     idx = np.unique(np.concatenate([idx, np.arange(n_pairs, n_theta)]))
     num = central_differences(
-        lambda t: crf._objective_grouped(t, prob, n_pairs, K, want_grad=False), theta, idx)
+        lambda t: crf._objective(t, prob, n_pairs, K, want_grad=False), theta, idx)
     np.testing.assert_allclose(g[idx], num, rtol=1e-5, atol=1e-6)
 
 
@@ -82,7 +82,7 @@ def test_grouped_objective_is_the_sum_of_per_sentence_log_likelihoods():
         tr, st, en = crf._decode_tables(int(g))
         log_z, _, scores = brute_force(unary[off[n]:off[n + 1]], tr, st, en)
         expected -= scores[tuple(lab)] - log_z
-    assert crf._objective_grouped(theta, prob, n_pairs, K, want_grad=False) == \
+    assert crf._objective(theta, prob, n_pairs, K, want_grad=False) == \
         pytest.approx(expected, rel=1e-10)
 
 
@@ -98,7 +98,7 @@ def test_zero_group_offsets_give_the_plain_objective():
     theta = rng.normal(size=n_plain)
     f0, g0 = crf._objective(theta, crf._build_problem(X, y, None), n_pairs, K)
     full = np.concatenate([theta, np.zeros(3 * (K * K + 2 * K))])
-    f, g = crf._objective_grouped(full, prob, n_pairs, K)
+    f, g = crf._objective(full, prob, n_pairs, K)
     assert f == pytest.approx(f0, rel=1e-12)
     np.testing.assert_allclose(g[:n_plain], g0, rtol=1e-10, atol=1e-10)
 
