@@ -113,6 +113,13 @@ def augment_tokens(sentences, domains, known_domains) -> list:
     return out
 
 
+def _domain_index(domains, known_domains) -> np.ndarray:
+    """Index of each sentence's domain in ``known_domains``, -1 for an unknown domain."""
+    index = {d: i for i, d in enumerate(known_domains)}
+    return np.fromiter((index.get(d, -1) for d in domains), dtype=np.int64,
+                       count=len(domains))
+
+
 def augment_extra(extra, sentences, domains, known_domains) -> dict | None:
     """Add a per-domain copy of categorical / weighted categorical extras.
 
@@ -122,9 +129,7 @@ def augment_extra(extra, sentences, domains, known_domains) -> dict | None:
     """
     if not extra or domains is None:
         return extra
-    known = list(known_domains)
-    index = {d: i for i, d in enumerate(known)}
-    code = np.fromiter((index.get(d, -1) for d in domains), dtype=np.int64, count=len(domains))
+    code = _domain_index(domains, known_domains)
     lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
     tok_code = np.repeat(code, lengths)
     out = dict(extra)
@@ -219,16 +224,10 @@ class DomainAugmentedCRF(BaseEstimator):
                                 f"groups (LinearChainCRF, AveragedPerceptron); "
                                 f"{type(labeler).__name__}.fit does not: pass "
                                 f"per_domain_transitions=False")
-            kwargs["groups"] = self._domain_index(domains)
+            kwargs["groups"] = _domain_index(domains, self.domains_)
         labeler.fit(Xa, y, **kwargs)
         self.labeler_ = labeler
         return self
-
-    def _domain_index(self, domains) -> np.ndarray:
-        """Index of each sentence's domain in ``domains_``, -1 for an unknown domain."""
-        index = {d: i for i, d in enumerate(self.domains_)}
-        return np.fromiter((index.get(d, -1) for d in domains), dtype=np.int64,
-                           count=len(domains))
 
     def _has_domain_transitions(self) -> bool:
         groups = getattr(self.labeler_, "group_transition_", None)
@@ -245,7 +244,7 @@ class DomainAugmentedCRF(BaseEstimator):
             Xa = augment_tokens(X, domains, self.domains_)
             ea = augment_extra(extra, X, domains, self.domains_)
             if self._has_domain_transitions():
-                kwargs["groups"] = self._domain_index(domains)
+                kwargs["groups"] = _domain_index(domains, self.domains_)
         else:
             Xa = X
             ea = augment_extra(extra, X, [None] * len(X), self.domains_) \
