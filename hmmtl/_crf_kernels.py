@@ -172,6 +172,25 @@ def _viterbi_one(unary, transition, start, end, out):
 
 
 @njit(cache=True)
+def _sentence_tables(transition, start, end, group_transition, group_start, group_end, g,
+                     trans, st, en):
+    """Write the transition, start and end scores of a sentence of group ``g`` into
+    ``trans``, ``st``, ``en``: the shared ones, plus group ``g``'s offsets when ``g >= 0``."""
+    K = transition.shape[0]
+    for i in range(K):
+        st[i] = start[i]
+        en[i] = end[i]
+        for j in range(K):
+            trans[i, j] = transition[i, j]
+    if g >= 0:
+        for i in range(K):
+            st[i] += group_start[g, i]
+            en[i] += group_end[g, i]
+            for j in range(K):
+                trans[i, j] += group_transition[g, i, j]
+
+
+@njit(cache=True)
 def perceptron_epoch(order, groups, offsets, tok_slot, tok_val, slot_ptr, slot_attr, labels,
                      weights, weights_acc, transition, transition_acc, start, start_acc, end,
                      end_acc, group_transition, group_transition_acc, group_start,
@@ -203,17 +222,8 @@ def perceptron_epoch(order, groups, offsets, tok_slot, tok_val, slot_ptr, slot_a
         if T == 0:
             continue
         g = groups[s]
-        for i in range(K):
-            st[i] = start[i]
-            en[i] = end[i]
-            for j in range(K):
-                trans[i, j] = transition[i, j]
-        if g >= 0:
-            for i in range(K):
-                st[i] += group_start[g, i]
-                en[i] += group_end[g, i]
-                for j in range(K):
-                    trans[i, j] += group_transition[g, i, j]
+        _sentence_tables(transition, start, end, group_transition, group_start, group_end, g,
+                         trans, st, en)
         unary = np.zeros((T, K))
         for t in range(T):
             for e in range(tok_slot.shape[1]):
@@ -336,6 +346,13 @@ def sgd_l1_epoch(order, groups, n_groups, offsets, tok_slot, tok_val, slot_ptr, 
     N = float(n_steps_per_epoch)
     nll = 0.0
     pair_acc = np.zeros((K, K))
+    # views of theta's blocks (they follow its updates)
+    theta_trans = theta[n_pairs:start_dim].reshape((K, K))
+    theta_start = theta[start_dim:start_dim + K]
+    theta_end = theta[start_dim + K:base]
+    theta_gtrans = theta[base:gs_base].reshape((G, K, K))
+    theta_gstart = theta[gs_base:ge_base].reshape((G, K))
+    theta_gend = theta[ge_base:ge_base + G * K].reshape((G, K))
     transition = np.empty((K, K))
     start = np.empty(K)
     end = np.empty(K)
@@ -350,17 +367,8 @@ def sgd_l1_epoch(order, groups, n_groups, offsets, tok_slot, tok_val, slot_ptr, 
         eta = eta0 * decay ** (step / N)
         step += 1
         u += eta * c1 / N
-        for i in range(K):
-            start[i] = theta[start_dim + i]
-            end[i] = theta[start_dim + K + i]
-            for j in range(K):
-                transition[i, j] = theta[n_pairs + i * K + j]
-        if g >= 0:
-            for i in range(K):
-                start[i] += theta[gs_base + g * K + i]
-                end[i] += theta[ge_base + g * K + i]
-                for j in range(K):
-                    transition[i, j] += theta[base + (g * K + i) * K + j]
+        _sentence_tables(theta_trans, theta_start, theta_end, theta_gtrans, theta_gstart,
+                         theta_gend, g, transition, start, end)
         unary = np.zeros((T, K))
         for t in range(T):
             for e in range(tok_slot.shape[1]):
