@@ -12,7 +12,9 @@ from sklearn.base import clone
 
 from hmmtl import CategoricalHMM, MultiDomainHMM, RaggedBatch
 from hmmtl.data import lengths_to_offsets
+from hmmtl.hmm import HMMFamily, HMMParams
 from hmmtl.inference import forward_backward
+from hmmtl.inference.expected_counts import hmm_expected_counts
 
 NO_PRIOR = dict(start_prior=0.0, transition_prior=0.0, emission_prior=0.0)
 
@@ -64,6 +66,14 @@ def brute_force_counts(x, lengths, s, A, B):
     return start, trans, emis, ll
 
 
+def with_params(model, s, A, B):
+    """``model`` holding the given parameters, as if fitted on integer ids."""
+    model.n_states_, model.n_features_ = B.shape
+    model.vocabulary_, model.labels_ = None, None
+    model.start_prob_, model.transition_prob_, model.emission_prob_ = s, A, B
+    return model
+
+
 def fitted_id_model(K=3, V=5, seed=0, **kw):
     rs = np.random.RandomState(seed)
     x, lengths = random_data(rs, V=V)
@@ -76,10 +86,7 @@ def test_e_step_matches_brute_force_enumeration():
     K, V = 3, 4
     s, A, B = random_params(rs, K, V)
     x, lengths = random_data(rs, n_seq=5, V=V, lo=1, hi=6)
-    m = CategoricalHMM(K, init=dict(start_prob=s, transition_prob=A, emission_prob=B))
-    m.n_states_, m.n_features_ = K, V
-    m._init_params(V)
-    st = m._e_step(RaggedBatch.from_lengths(x, lengths))
+    st = HMMFamily(K, V).e_step(HMMParams(s, A, B), RaggedBatch.from_lengths(x, lengths))
     bs, bt, be, bll = brute_force_counts(x, lengths, s, A, B)
     np.testing.assert_allclose(st.start, bs, rtol=1e-10)
     np.testing.assert_allclose(st.transition, bt, rtol=1e-10)
@@ -88,11 +95,66 @@ def test_e_step_matches_brute_force_enumeration():
     assert st.n_tokens == x.size
 
 
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_expected_counts_kernel_matches_brute_force_with_labels(fused, dtype):
+    """The fused E-step kernel and the marginals-then-scatter path, with clamped labels,
+    in both precisions (float32 within its rounding)."""
+    rs = np.random.RandomState(11)
+    K, V = 4, 5
+    s, A, B = random_params(rs, K, V)
+    x, lengths = random_data(rs, n_seq=6, V=V, lo=1, hi=6)
+    labels = np.where(rs.rand(x.size) < 0.3, rs.randint(0, K, x.size), -1).astype(np.int32)
+    # brute force with clamped labels: zero the emission of other states at those tokens
+    offsets = lengths_to_offsets(lengths)
+    bs, bt, be, bll = np.zeros(K), np.zeros((K, K)), np.zeros((K, V)), 0.0
+    for a, b in zip(offsets[:-1], offsets[1:]):
+        seq, lab = x[a:b], labels[a:b]
+        paths = np.array(list(itertools.product(range(K), repeat=b - a)))
+        ok = np.all((lab < 0) | (paths == lab), axis=1)
+        p = s[paths[:, 0]] * np.prod(B[paths, seq], axis=1) * ok
+        for t in range(1, b - a):
+            p = p * A[paths[:, t - 1], paths[:, t]]
+        bll += np.log(p.sum())
+        w = p / p.sum()
+        np.add.at(bs, paths[:, 0], w)
+        for t in range(b - a):
+            np.add.at(be, (paths[:, t], seq[t]), w)
+            if t:
+                np.add.at(bt, (paths[:, t - 1], paths[:, t]), w)
+    r = hmm_expected_counts(x, offsets, B.astype(dtype), A, s, labels=labels, fused=fused)
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(r.start, bs, **tol)
+    np.testing.assert_allclose(r.pair_counts, bt, **tol)
+    np.testing.assert_allclose(r.emission.T, be, **tol)
+    assert r.log_z.sum() == pytest.approx(bll, rel=1e-12 if dtype == np.float64 else 1e-6)
+
+
+def test_expected_counts_redo_sequences_whose_scaling_fails():
+    """A sequence whose scaled recursion breaks down (a clamped label of emission
+    probability zero) gets log Z = -inf and adds nothing; the others are unaffected."""
+    rs = np.random.RandomState(12)
+    K, V = 3, 4
+    s, A, B = random_params(rs, K, V)
+    B[1, 2] = 0.0
+    B /= B.sum(1, keepdims=True)
+    x = np.array([0, 2, 1, 3, 0, 1])
+    offsets = np.array([0, 3, 6])
+    labels = np.array([-1, 1, -1, -1, -1, -1], dtype=np.int32)
+    r = hmm_expected_counts(x, offsets, B, A, s, labels=labels)
+    alone = hmm_expected_counts(x[3:], [0, 3], B, A, s)
+    assert r.log_z[0] == -np.inf and r.log_z[1] == pytest.approx(alone.log_z[0], rel=1e-12)
+    np.testing.assert_allclose(r.emission, alone.emission, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r.pair_counts, alone.pair_counts, rtol=1e-12, atol=1e-15)
+
+
 def test_stats_are_additive_over_partitions():
     m, x, lengths = fitted_id_model()
     batch = RaggedBatch.from_lengths(x, lengths)
     parts = batch.split(3)
-    whole, summed = m._e_step(batch), sum(m._e_step(p) for p in parts)
+    family = HMMFamily(m.n_states_, m.n_features_)
+    params = HMMParams(m.start_prob_, m.transition_prob_, m.emission_prob_)
+    whole, summed = family.e_step(params, batch), sum(family.e_step(params, p) for p in parts)
     for name in ("start", "transition", "emission"):
         np.testing.assert_allclose(getattr(summed, name), getattr(whole, name), rtol=1e-10)
     assert summed.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-12)
@@ -100,15 +162,15 @@ def test_stats_are_additive_over_partitions():
 
 
 def test_scatter_kernel_equals_add_at():
-    from hmmtl.hmm import _scatter_rows
+    from hmmtl.hmm.families import scatter_rows
 
     rs = np.random.RandomState(0)
-    ids = rs.randint(0, 50, size=1000).astype(np.int32)
+    ids = rs.randint(-1, 50, size=1000).astype(np.int32)   # -1: skipped
     rows = rs.rand(1000, 7)
     out = np.zeros((50, 7))
-    _scatter_rows(ids, rows, out)
+    scatter_rows(ids, rows, out)
     ref = np.zeros((50, 7))
-    np.add.at(ref, ids, rows)
+    np.add.at(ref, ids[ids >= 0], rows[ids >= 0])
     np.testing.assert_allclose(out, ref, rtol=1e-12)
 
 
@@ -271,9 +333,7 @@ def test_semi_supervised_labeled_positions_keep_their_label():
     np.testing.assert_array_equal(path[::4], forced[::4])
     np.testing.assert_allclose(post[np.arange(0, batch.n_tokens, 4), forced[::4]], 1.0, atol=1e-12)
     # the states are the labels: tagging is nearly as good as with the true parameters
-    oracle = CategoricalHMM(3, init=dict(start_prob=s, transition_prob=A, emission_prob=B))
-    oracle.n_states_, oracle.n_features_, oracle.vocabulary_, oracle.labels_ = 3, 8, None, None
-    oracle._init_params(8)
+    oracle = with_params(CategoricalHMM(3), s, A, B)
     acc_oracle = np.mean(oracle.predict(x, lengths) == z)
     assert np.mean(free == z) > acc_oracle - 0.05
 
@@ -284,19 +344,18 @@ def test_kbest_with_k_equal_to_n_states_is_exact():
     K, V = 5, 9
     x, lengths = random_data(rs, n_seq=25, V=V)
     m = CategoricalHMM(K, n_iter=2, random_state=0).fit(x, lengths=lengths)
-    batch = RaggedBatch.from_lengths(x, lengths)
-    params = m._domain_params(0)
-    exact = m._expected_counts(batch, params)
-    kb = m._expected_counts_kbest(batch, params, K)
+    args = (x, lengths_to_offsets(lengths), m.emission_prob_, m.transition_prob_,
+            m.start_prob_)
+    exact, kb = hmm_expected_counts(*args), hmm_expected_counts(*args, kbest=K)
     for a, b in zip(exact[:3], kb[:3]):
         np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
-    assert kb[3] == pytest.approx(exact[3], rel=1e-12)
+    assert kb.log_z.sum() == pytest.approx(exact.log_z.sum(), rel=1e-12)
     # also with labeled positions clamped
     labels = np.where(rs.rand(x.size) < 0.3, rs.randint(0, K, x.size), -1).astype(np.int32)
-    lb = RaggedBatch(batch.ids, batch.offsets, labels)
-    exact, kb = m._expected_counts(lb, params), m._expected_counts_kbest(lb, params, K)
-    np.testing.assert_allclose(kb[2], exact[2], rtol=1e-9, atol=1e-12)
-    assert kb[3] == pytest.approx(exact[3], rel=1e-12)
+    exact = hmm_expected_counts(*args, labels=labels)
+    kb = hmm_expected_counts(*args, labels=labels, kbest=K)
+    np.testing.assert_allclose(kb.emission, exact.emission, rtol=1e-9, atol=1e-12)
+    assert kb.log_z.sum() == pytest.approx(exact.log_z.sum(), rel=1e-12)
 
 
 def test_kbest_smaller_beam_is_close_and_trains():
@@ -304,16 +363,13 @@ def test_kbest_smaller_beam_is_close_and_trains():
     K, V = 12, 30
     s, A, B = random_params(rs, K, V, peaked=4.0)
     x, _, lengths = sample_hmm(rs, s, A, B, n_seq=40, length=20)
-    m = CategoricalHMM(K, init=dict(start_prob=s, transition_prob=A, emission_prob=B))
-    m.n_states_, m.n_features_ = K, V
-    m._init_params(V)
-    batch = RaggedBatch.from_lengths(x, lengths)
-    exact = m._expected_counts(batch, m._domain_params(0))
-    kb = m._expected_counts_kbest(batch, m._domain_params(0), 6)
-    assert abs(kb[3] - exact[3]) / x.size < 0.02  # per-token log-likelihood
-    assert kb[2].sum() == pytest.approx(x.size)  # each token's posterior sums to one
+    args = (x, lengths_to_offsets(lengths), B, A, s)
+    exact, kb = hmm_expected_counts(*args), hmm_expected_counts(*args, kbest=6)
+    # per-token log-likelihood
+    assert abs(kb.log_z.sum() - exact.log_z.sum()) / x.size < 0.02
+    assert kb.emission.sum() == pytest.approx(x.size)  # each token's posterior sums to one
     # measured: total variation of about 0.06 per token between beam and exact posteriors
-    assert np.abs(kb[2] - exact[2]).sum() / 2 / x.size < 0.1
+    assert np.abs(kb.emission - exact.emission).sum() / 2 / x.size < 0.1
     fit = CategoricalHMM(K, kbest=6, n_iter=8, tol=-np.inf, random_state=0).fit(x, lengths=lengths)
     assert fit.monitor_.history[-1] > fit.monitor_.history[0]
 
@@ -323,9 +379,9 @@ def test_online_em_improves_likelihood():
     rs = np.random.RandomState(6)
     s, A, B = random_params(rs, 4, 12, peaked=3.0)
     x, _, lengths = sample_hmm(rs, s, A, B, n_seq=300, length=10)
-    init = CategoricalHMM(4)
-    init.n_states_, init.n_features_, init.vocabulary_, init.labels_ = 4, 12, None, None
-    init._init_params(12, 0, np.bincount(x, minlength=12))
+    family = HMMFamily(4, 12)
+    first = family.init_params(family.summarize(RaggedBatch.from_lengths(x, lengths)), 0)
+    init = with_params(CategoricalHMM(4), *first[:3])
     start = dict(start_prob=init.start_prob_, transition_prob=init.transition_prob_,
                  emission_prob=init.emission_prob_)
     ll0 = init.score(x, lengths)
@@ -424,9 +480,9 @@ def test_transform_kinds_are_consistent():
     np.testing.assert_allclose(typ, table[enc])
     np.testing.assert_allclose(m.type_distribution(["Zebra"]), table[enc[1:2]])
     # p(z|w) proportional to p(w|z) p(z)
-    from hmmtl.hmm import _stationary
+    from hmmtl.hmm.representations import stationary
 
-    p = _stationary(m.start_prob_, m.transition_prob_)
+    p = stationary(m.start_prob_, m.transition_prob_)
     ref = m.emission_prob_[:, enc[0]] * p
     np.testing.assert_allclose(typ[0], ref / ref.sum(), rtol=1e-10)
     # average posterior of each type over a corpus
@@ -443,9 +499,7 @@ def test_sample_and_score_agree():
     rs = np.random.RandomState(9)
     K, V = 3, 6
     s, A, B = random_params(rs, K, V, peaked=2.0)
-    m = CategoricalHMM(K, init=dict(start_prob=s, transition_prob=A, emission_prob=B))
-    m.n_states_, m.n_features_, m.vocabulary_, m.labels_ = K, V, None, None
-    m._init_params(V)
+    m = with_params(CategoricalHMM(K), s, A, B)
     x, z = m.sample(400, 25, random_state=0)
     assert x.shape == z.shape == (10000,)
     lengths = np.full(400, 25)
