@@ -19,7 +19,7 @@ _LAZY = {
     "LinearChainCRF": "hmmtl.crf",
     "AveragedPerceptron": "hmmtl.crf",
     "Tagger": "hmmtl.transfer.pipeline",
-    "MultiTaskHMM": "hmmtl.transfer.multitask",
+    "MultiTaskHMM": "hmmtl.transfer.multitask_hmm",
     "save": "hmmtl.serialize",
     "load": "hmmtl.serialize",
 }

@@ -76,8 +76,8 @@ MODEL_CLASSES: dict[str, str] = {
     "AveragedPerceptron": "hmmtl.crf",
     "Tagger": "hmmtl.transfer.pipeline",
     "DomainAugmentedCRF": "hmmtl.transfer.augment",
-    "MultiTaskHMM": "hmmtl.transfer.multitask",
-    "AlternatingStructureOptimization": "hmmtl.transfer.multitask",
+    "MultiTaskHMM": "hmmtl.transfer.multitask_hmm",
+    "AlternatingStructureOptimization": "hmmtl.transfer.aso",
 }
 
 

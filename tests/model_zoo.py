@@ -90,12 +90,12 @@ MODELS = [
               SENTENCES, POS, domains=DOMAINS),
           lambda m, X, d: m.predict(X, domains=d)),
     Model("MultiTaskHMM",
-          lambda: __import__("hmmtl.transfer.multitask", fromlist=["MultiTaskHMM"])
+          lambda: __import__("hmmtl.transfer.multitask_hmm", fromlist=["MultiTaskHMM"])
           .MultiTaskHMM(n_states=4, n_iter=3, random_state=0).fit(
               SENTENCES, {"pos": POS, "chunk": CHUNKS}),
           lambda m, X, d: m.predict(X, task="pos")),
     Model("AlternatingStructureOptimization",
-          lambda: __import__("hmmtl.transfer.multitask",
+          lambda: __import__("hmmtl.transfer.aso",
                              fromlist=["AlternatingStructureOptimization"])
           .AlternatingStructureOptimization(n_components=2, n_rounds=1, window=0,
                                             min_count=1, random_state=0).fit(

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from hmmtl.transfer.multitask import MultiTaskHMM, scatter_add_rows
+from hmmtl.transfer.multitask_hmm import MultiTaskHMM
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -45,18 +45,7 @@ def corpus():
     return X, coarse, parity
 
 
-# ----------------------------------------------------------------------------- kernels
-def test_scatter_add_rows_matches_add_at():
-    rng = np.random.default_rng(1)
-    idx = rng.integers(-1, 7, size=200)
-    w = rng.random((200, 3))
-    offsets = np.array([0, 13, 50, 51, 120, 200])
-    expected = np.zeros((7, 3))
-    keep = idx >= 0
-    np.add.at(expected, idx[keep], w[keep])
-    np.testing.assert_allclose(scatter_add_rows(idx, w, offsets, 7), expected, rtol=1e-12)
-
-
+# ----------------------------------------------------------------------------- inference
 def test_score_matches_brute_force_enumeration():
     """log p(x, y_given) = log sum over all state paths of the factored joint."""
     X = [["a", "b", "a"], ["b", "c"]]
@@ -255,7 +244,7 @@ def test_bad_input_messages(corpus):
 def test_aso_projection_keeps_what_the_tasks_need(tmp_path):
     from sklearn.linear_model import LogisticRegression
 
-    from hmmtl.transfer.multitask import AlternatingStructureOptimization
+    from hmmtl.transfer.aso import AlternatingStructureOptimization
 
     rng = np.random.default_rng(4)
     X, coarse, parity = _sample_corpus(500, rng)
@@ -289,7 +278,7 @@ def test_aso_auxiliary_problems_learn_word_classes_from_unlabeled_text(tmp_path)
     stand beside it) on unlabeled text give the words of one hidden state nearby
     projections: each word's nearest other word is from its own state."""
     from hmmtl import serialize
-    from hmmtl.transfer.multitask import AlternatingStructureOptimization
+    from hmmtl.transfer.aso import AlternatingStructureOptimization
 
     rng = np.random.default_rng(7)
     X, coarse, _ = _sample_corpus(1500, rng)

@@ -126,25 +126,30 @@ class FilePart:
     domain: str | None = None
 
 
-def read_partition(source) -> Sentences | RaggedBatch | Any:
-    """The data of one partition: a :class:`FilePart` read now, anything else as it is."""
+def read_partition(source, corpus: bool = False):
+    """The data of one partition: a :class:`FilePart` read now (as :class:`Sentences`, or
+    with ``corpus=True`` as the :class:`hmmtl.io.Corpus` with every column, for tagging),
+    anything else as it is."""
     if not isinstance(source, FilePart):
         return source
     from .. import io
 
     readers = {"conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}
-    corpus = readers[source.format](source.path)
+    data = readers[source.format](source.path)
+    if source.domain is not None:
+        data = data.with_domain(source.domain)
+    if corpus:
+        return data
     labels = None
     if source.labels is not None:
         labels = {}
         for task, column in source.labels:
             try:
-                labels[task] = corpus.column(column)
+                labels[task] = data.column(column)
             except (KeyError, IndexError) as exc:
                 msg = exc.args[0] if exc.args else str(exc)
                 raise ValueError(f"{source.path}: no label column {column!r} ({msg})") from None
-    domains = list(corpus.domains) if source.domain is None else [source.domain] * len(corpus)
-    return Sentences([list(s) for s in corpus.sentences], labels, domains)
+    return Sentences([list(s) for s in data.sentences], labels, list(data.domains))
 
 
 def split_evenly(n_items: int, n_parts: int) -> list[tuple[int, int]]:
@@ -177,6 +182,10 @@ def plan_partitions(corpus, n_partitions: int) -> list:
     if isinstance(corpus, Files):
         return corpus.parts()
     if _is_paths(corpus):
+        if not any(Path(p).is_file() for p in corpus):
+            raise TypeError(f"expected a list of token lists (one list per sentence) or corpus "
+                            f"files; got a list of strings none of which is a file: "
+                            f"{[os.fspath(p) for p in corpus[:5]]}")
         return Files(tuple(corpus)).parts()
     if isinstance(corpus, RaggedBatch):
         return corpus.split(max(1, min(int(n_partitions), max(corpus.n_sequences, 1))))

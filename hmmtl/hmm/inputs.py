@@ -15,8 +15,22 @@ import numpy as np
 
 from ..data import LabelSet, RaggedBatch, Vocabulary, flatten
 
-__all__ = ["InputCounts", "count_partition", "SentenceEncoder", "Description", "describe",
-           "encode_domains", "is_sentence_list", "first_token", "as_batch"]
+__all__ = ["InputCounts", "count_partition", "SentenceEncoder", "TaskEncoder", "Description",
+           "describe", "encode_domains", "is_sentence_list", "first_token", "as_batch",
+           "check_sentences"]
+
+
+def check_sentences(X, name: str = "X") -> list:
+    """``X`` as a list of token lists; a string (or a list of strings) is refused with a
+    TypeError saying how to pass one sentence."""
+    if isinstance(X, (str, bytes)):
+        raise TypeError(f"{name} must be a list of token lists, got a string")
+    X = list(X)
+    for i, s in enumerate(X[:1]):
+        if isinstance(s, str):
+            raise TypeError(f"{name} must be a list of token lists, but {name}[{i}] is the "
+                            f"string {s!r}; wrap one sentence as [tokens]")
+    return X
 
 
 # ----------------------------------------------------------------------------- counting
@@ -119,6 +133,44 @@ class SentenceEncoder:
             domains = encode_domains(part.domains, self.domain_names, self.n_domains,
                                      batch.n_sequences)
         return RaggedBatch(batch.ids, batch.offsets, labels, domains)
+
+
+@dataclass(frozen=True)
+class TaskEncoder:
+    """Raw sentences -> :class:`~hmmtl.hmm.families.TaskBatch`: words through the
+    vocabulary, each task's labels through its label set (-1 where not given)."""
+
+    vocabulary: Vocabulary
+    labelsets: tuple   # (task, LabelSet) pairs, in task order
+
+    def __call__(self, part):
+        from .families import TaskBatch
+
+        ids, offsets = encode_words(self.vocabulary, part.tokens)
+        labels = np.full((ids.shape[0], len(self.labelsets)), -1, dtype=np.int32)
+        for t, (task, ls) in enumerate(self.labelsets):
+            seqs = (part.labels or {}).get(task)
+            if seqs is None:
+                continue
+            if len(seqs) != len(part.tokens):
+                raise ValueError(f"task {task!r} has {len(seqs)} label sequences but there "
+                                 f"are {len(part.tokens)} sentences; use None for a sentence "
+                                 f"without labels")
+            try:
+                labels[:, t] = ls.encode_for(part.tokens, seqs)
+            except ValueError as e:
+                raise ValueError(f"task {task!r}: {e}") from None
+        return TaskBatch(RaggedBatch(ids, offsets), labels)
+
+
+def encode_words(vocabulary: Vocabulary, sentences) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and offsets of non-empty sentences (an empty one is an error naming it)."""
+    flat, offsets = flatten(sentences)
+    empty = np.flatnonzero(np.diff(offsets) == 0)
+    if empty.size:
+        raise ValueError(f"sentence {int(empty[0])} is empty; every sentence needs at least "
+                         f"one token")
+    return vocabulary.encode_tokens(flat), offsets
 
 
 # ----------------------------------------------------------------------------- encoded data

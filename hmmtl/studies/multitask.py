@@ -14,7 +14,7 @@ annotation of the English Web Treebank, and from their text):
     sentence carries the tasks it is annotated for, the rest is summed out).
 ``aso``
     ``Theta x``, the shared projection of alternating structure optimization
-    (:class:`~hmmtl.transfer.multitask.AlternatingStructureOptimization`) learned from every
+    (:class:`~hmmtl.transfer.aso.AlternatingStructureOptimization`) learned from every
     label of every task, as dense extra features.
 ``aso-text``
     The projections of ASO's auxiliary problems on unlabeled text (Ando & Zhang's
@@ -220,7 +220,7 @@ def _top_k(dense: np.ndarray, k: int):
 
 def _state_features(model, sentences, top_k: int, name: str) -> dict:
     """Viterbi state (categorical) and top-k posterior (weighted categorical) of each token."""
-    from ..transfer.multitask import MultiTaskHMM
+    from ..transfer.multitask_hmm import MultiTaskHMM
 
     extra = {f"{name}.viterbi": np.asarray(model.transform(sentences, kind="viterbi"), np.int32)}
     if isinstance(model, MultiTaskHMM):
@@ -239,7 +239,7 @@ def _text_hmm(n_states, n_iter, seed):
 
         return CategoricalHMM(n_states=n_states, n_iter=n_iter, random_state=seed)
     except ImportError:
-        from ..transfer.multitask import MultiTaskHMM
+        from ..transfer.multitask_hmm import MultiTaskHMM
 
         return MultiTaskHMM(n_states=n_states, n_iter=n_iter, init="random", random_state=seed)
 
@@ -337,7 +337,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
                                                               "text")
         step("text HMM")
     if need_aso_text:
-        from ..transfer.multitask import AlternatingStructureOptimization
+        from ..transfer.aso import AlternatingStructureOptimization
 
         t0 = time.perf_counter()
         aso_text = AlternatingStructureOptimization(
@@ -355,7 +355,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
         feats = {name: dict(text_features[name]) for name in splits}
         mt = None
         if need_mt:
-            from ..transfer.multitask import MultiTaskHMM
+            from ..transfer.multitask_hmm import MultiTaskHMM
 
             t0 = time.perf_counter()
             init_task = cfg["mt_init_task"] if cfg["mt_init_task"] in labels else None
@@ -366,7 +366,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
                 feats[name]["mt-hmm"] = _state_features(mt, s["words"], cfg["top_k"], "mt")
             step(f"multi-task HMM{tag}")
         if need_aso:
-            from ..transfer.multitask import AlternatingStructureOptimization
+            from ..transfer.aso import AlternatingStructureOptimization
 
             t0 = time.perf_counter()
             aso = AlternatingStructureOptimization(

@@ -4,7 +4,10 @@
   perceptron (Grave, Obozinski & Bach 2013).
 * :class:`DomainAugmentedCRF` (``augment``): feature augmentation across labeled domains
   (Daumé III 2007).
-* ``multitask``: models that share latent states across tasks.
+* :class:`MultiTaskHMM` (``multitask_hmm``): one chain of hidden states shared by several
+  labeling tasks.
+* :class:`AlternatingStructureOptimization` (``aso``): a feature projection shared by the
+  tasks' predictors (Ando & Zhang 2005).
 
 Submodules are imported on first use, so ``import hmmtl.transfer`` stays light.  The studies
 that use these models live in :mod:`hmmtl.studies`.
@@ -18,7 +21,8 @@ _LAZY = {
     "Tagger": "pipeline",
     "hmm_representations": "pipeline",
     "DomainAugmentedCRF": "augment",
-    "MultiTaskHMM": "multitask",
+    "MultiTaskHMM": "multitask_hmm",
+    "AlternatingStructureOptimization": "aso",
 }
 
 __all__ = list(_LAZY)
