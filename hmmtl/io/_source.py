@@ -23,6 +23,10 @@ class FormatError(ValueError):
         where = self.path if line is None else f"{self.path}:{line}"
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self):
+        # raised on a Dask worker or a Spark executor, it travels back pickled
+        return type(self), (self.path, self.line, self.reason)
+
 
 def source_name(source) -> str:
     if isinstance(source, (str, os.PathLike)):
