@@ -1,15 +1,26 @@
-"""Distributed EM on Dask: time per EM iteration with 1 and 2 worker processes, the
-scheduler's overhead per iteration, and the bytes sent per iteration.
+"""EM and tagging across executors: one process, Dask (2 worker processes) and Spark
+(``local[2]``), each beside the local run on the same corpus in one run.
 
-    python benchmarks/bench_distributed.py --quick            # seconds, synthetic corpus
-    HMMTL_DATA=../shared/data python benchmarks/bench_distributed.py --states 32 --iter 5
+    HMMTL_DATA=../shared/data python benchmarks/bench_distributed.py            # ~1M tokens
+    python benchmarks/bench_distributed.py --quick                             # seconds
 
-The corpus is the words of the EWT train files plus CoNLL-2000 train when ``HMMTL_DATA``
-(or ``--data``) holds them, else sentences sampled from a random HMM.  The anchor is
-single-machine EM (``model._e_step`` + ``model._m_step`` on the whole corpus, in this process,
-with Numba's default threads).  Each worker has one thread (one Numba thread); the overhead of
-an iteration is its wall time minus the slowest worker's E-step compute time (from the task
-stream) minus the M-step.
+Corpus: the words of UD English EWT (all files), CoNLL-2000, CoNLL-2003 English and the
+Brown corpus up to ``--tokens`` tokens (default 1M), lowercased, min_count 2; a synthetic
+corpus without ``HMMTL_DATA``.  For each K (default 64 and 128):
+
+* **EM iteration**: the median wall time of one iteration inside a ``fit`` (batch EM,
+  ``monitor_.seconds``) on each executor: local (this process, Numba's threads), Dask
+  (``LocalCluster`` of 2 processes, 1 thread each), Spark (``local[2]``: 2 Python workers);
+  Dask and Spark models are checked equal to the local one (1e-9 relative).
+* **Per-partition cost**: the E-step of one partition of ``--partition-tokens`` tokens on
+  one thread, the bytes of its statistics (``(K + K^2 + K*V) * 8``) and of the broadcast
+  parameters -- the inputs of the scaling estimate in ``benchmarks/results/distributed.md``.
+
+Tagging: ``HmmtlTagger`` (a Spark ML stage, Arrow batches) tagging the corpus with an
+averaged perceptron trained on CoNLL-2000 (or the synthetic tags), against ``predict`` in
+this process; the tags are checked equal.
+
+Prints a table and one JSON line.
 """
 
 from __future__ import annotations
@@ -17,166 +28,236 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-def _synthetic(n_sentences: int, n_words: int, seed: int = 0) -> list[list[str]]:
+VOCAB = dict(lowercase=True, min_count=2)
+
+
+def real_corpus(data: Path, n_tokens: int):
+    """(sentences, tags or None): EWT, CoNLL-2000, CoNLL-2003 and Brown, to n_tokens."""
+    import zipfile
+
+    from hmmtl.io import load_nltk, read_conll, read_conllu
+
+    sents = [s for p in sorted((data / "ud" / "en_ewt").glob("*.conllu"))
+             for s in read_conllu(p).sentences]
+    with zipfile.ZipFile(data / "nltk_data" / "corpora" / "conll2000.zip") as z:
+        for name in sorted(n for n in z.namelist() if n.endswith(".txt")):
+            text = z.read(name).decode("utf-8")
+            sents += read_conll(text.splitlines(), columns=("word", "pos", "chunk")).sentences
+    for name in ("eng.train", "eng.testa", "eng.testb"):
+        sents += read_conll(data / "conll2003" / name).sentences
+    total = sum(map(len, sents))
+    if total < n_tokens:
+        sents += load_nltk("brown", data_dir=data / "nltk_data").sentences
+    out, n = [], 0
+    for s in sents:
+        if n >= n_tokens:
+            break
+        out.append(s)
+        n += len(s)
+    return out
+
+
+def synthetic_corpus(n_tokens: int, n_words: int = 3000, seed: int = 0):
     rng = np.random.default_rng(seed)
     K = 8
     trans = rng.dirichlet(np.full(K, 0.3), size=K)
     emit = rng.dirichlet(np.full(n_words, 0.05), size=K)
-    lengths = rng.integers(5, 40, n_sentences)
-    out = []
-    for T in lengths.tolist():
+    out, n = [], 0
+    while n < n_tokens:
+        T = int(rng.integers(5, 40))
         z = int(rng.integers(K))
-        states = np.empty(T, dtype=np.int64)
-        for t in range(T):
-            states[t] = z
+        words = []
+        for _ in range(T):
+            words.append(f"w{int(rng.choice(n_words, p=emit[z]))}")
             z = int(rng.choice(K, p=trans[z]))
-        ids = [int(rng.choice(n_words, p=emit[s])) for s in states]
-        out.append([f"w{i}" for i in ids])
+        out.append(words)
+        n += T
     return out
 
 
-def _real(data: Path) -> list[list[str]] | None:
-    from hmmtl.io import read_conllu
-    from hmmtl.io.conll import read_conll
+def training_tags(data, quick):
+    """(sentences, tags) to train the tagger of the tagging rows."""
+    if data is None or quick:
+        X = synthetic_corpus(20_000, seed=1)
+        return X, [[w[-1] for w in s] for s in X]
+    from hmmtl.io import load_nltk
 
-    ewt = sorted((data / "ud" / "en_ewt").glob("en_ewt-*-train.conllu"))
-    if not ewt:
-        return None
-    sentences = [s for p in ewt for s in read_conllu(p).sentences]
-    import zipfile
-
-    z = data / "nltk_data" / "corpora" / "conll2000.zip"
-    if z.exists():
-        with zipfile.ZipFile(z) as f:
-            name = [n for n in f.namelist() if n.endswith("train.txt")][0]
-            text = f.read(name).decode("utf-8")
-        sentences += read_conll(text.splitlines(), columns=("word", "pos", "chunk")).sentences
-    return sentences
+    c = load_nltk("conll2000", data_dir=Path(data) / "nltk_data", split="train")
+    return c.sentences, c.column("pos")
 
 
-def _task_compute(task_stream, prefix="hmmtl-e-step") -> dict[str, float]:
-    """Seconds of E-step compute per worker in a task stream."""
-    per_worker: dict[str, float] = {}
-    for t in task_stream:
-        if not str(t["key"]).startswith(prefix):
-            continue
-        for ss in t["startstops"]:
-            if ss["action"] == "compute":
-                per_worker[t["worker"]] = per_worker.get(t["worker"], 0.0) + ss["stop"] - ss["start"]
-    return per_worker
+def model(K, n_iter):
+    from hmmtl import CategoricalHMM
+
+    return CategoricalHMM(K, n_iter=n_iter, tol=-np.inf, random_state=0, **VOCAB)
+
+
+def per_iter(m) -> float:
+    return float(np.median(m.monitor_.seconds))
+
+
+def same(a, b) -> bool:
+    for name in ("start_prob_", "transition_prob_", "emission_prob_"):
+        x, y = getattr(a, name), getattr(b, name)
+        d = np.abs(x - y)
+        if not np.all((d <= 1e-9 * np.abs(y)) | ((np.abs(y) < 1e-3) & (d <= 1e-12))):
+            return False
+    return True
+
+
+def partition_cost(sentences, K, n_tokens, ref):
+    """Seconds of one E-step on ``n_tokens`` tokens on one thread, and the statistics' and
+    parameters' bytes."""
+    import numba
+
+    from hmmtl.hmm import HMMFamily, HMMParams
+
+    part = []
+    n = 0
+    for s in sentences:
+        if n >= n_tokens:
+            break
+        part.append(s)
+        n += len(s)
+    batch = ref.encode(part)
+    family = HMMFamily(K, ref.n_features_)
+    params = HMMParams(ref.start_prob_, ref.transition_prob_, ref.emission_prob_)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        family.e_step(params, batch)
+        t = time.perf_counter()
+        stats = family.e_step(params, batch)
+        sec = time.perf_counter() - t
+    finally:
+        numba.set_num_threads(threads)
+    stats_bytes = sum(a.nbytes for a in (stats.start, stats.transition, stats.emission))
+    params_bytes = sum(a.nbytes for a in params[:3])
+    return {"tokens": batch.n_tokens, "e_step_s": sec, "tokens_per_s": batch.n_tokens / sec,
+            "stats_bytes": int(stats_bytes), "params_bytes": int(params_bytes)}
 
 
 def run(args) -> dict:
-    from dask.distributed import Client, LocalCluster, get_task_stream
+    from dask.distributed import Client, LocalCluster
 
-    from hmmtl.distributed import DistributedEM
-    from hmmtl.hmm import CategoricalHMM
+    from hmmtl.crf import AveragedPerceptron
+    from hmmtl.executors.dask import DaskExecutor
+    from hmmtl.executors.spark import SparkExecutor, spark_session
+    from hmmtl.spark import HmmtlTagger
 
-    data = args.data or os.environ.get("HMMTL_DATA")
-    sentences, source = None, "synthetic"
-    if data and not args.quick:
-        sentences = _real(Path(data))
-        source = "EWT train + CoNLL-2000 train" if sentences else source
-    if sentences is None:
-        sentences = _synthetic(300 if args.quick else 20000, 200 if args.quick else 5000)
+    data = None if args.quick else (args.data or os.environ.get("HMMTL_DATA"))
+    if data:
+        sentences, source = real_corpus(Path(data), args.tokens), \
+            "EWT + CoNLL-2000 + CoNLL-2003 + Brown"
+    else:
+        sentences, source = synthetic_corpus(args.tokens), "synthetic"
     n_tokens = sum(map(len, sentences))
-
-    def model():
-        return CategoricalHMM(n_states=args.states, n_iter=args.iter, tol=-np.inf,
-                              random_state=0, lowercase=True, min_count=2)
-
-    # anchor: single-machine EM in this process
-    ref = model()
-    ref.fit(sentences[:50])  # compile the kernels outside the timing
-    ref = model()
-    ref.vocabulary_ = None
-    from sklearn.utils import check_random_state
-
-    from hmmtl.data import Vocabulary
-
-    ref.vocabulary_ = Vocabulary(min_count=2, lowercase=True).fit(sentences)
-    ref.n_features_ = len(ref.vocabulary_)
-    ref.n_states_ = args.states
-    batch = ref.encode(sentences)
-    ref._init_params(ref.n_features_, check_random_state(0), np.bincount(batch.ids, minlength=ref.n_features_))
-    local = []
-    for _ in range(args.iter):
-        t0 = time.perf_counter()
-        ref._m_step(ref._e_step(batch))
-        local.append(time.perf_counter() - t0)
-    rows = [{"setup": "single machine", "workers": 0, "iter_s": float(np.median(local)),
-             "e_step_s": None, "overhead_s": None, "bytes_out": 0, "bytes_back": 0}]
-
-    for n_workers in (1, 2):
-        env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                          dashboard_address=":0", env=env) as cluster, Client(cluster) as client:
-            em = DistributedEM(client, n_partitions=2 * n_workers)
-            m = model()
-            em.prepare(m, sentences)
-            m.n_iter = 1
-            em.fit(m)  # warm-up: loads the compiled kernels on the workers
-            walls, computes, m_steps = [], [], []
-            for _ in range(args.iter):
-                with get_task_stream(client) as ts:
-                    em.fit(m, init=False)
-                timing = em.timings_[-1]
-                per_worker = _task_compute(ts.data)
-                walls.append(timing["wall"])
-                computes.append(max(per_worker.values()) if per_worker else 0.0)
-                m_steps.append(timing["m_step"])
-            walls, computes, m_steps = map(np.asarray, (walls, computes, m_steps))
-            n_parts = len(em.partitions_)
-            # parameters: once to the scheduler and once to each worker; statistics: one per
-            # partition (an upper bound: sums made on the worker that holds both inputs move
-            # nothing) plus the total to the client
-            bytes_out = timing["params_bytes"] * (1 + n_workers)
-            bytes_back = timing["stats_bytes"] * (n_parts + 1)
-            rows.append({"setup": f"dask, {n_workers} worker process(es)", "workers": n_workers,
-                         "iter_s": float(np.median(walls)), "e_step_s": float(np.median(computes)),
-                         "overhead_s": float(np.median(walls - computes - m_steps)),
-                         "bytes_out": int(bytes_out), "bytes_back": int(bytes_back)})
-            assert np.allclose(m.emission_prob_.sum(axis=1), 1.0)
+    print(f"corpus: {source}, {len(sentences)} sentences, {n_tokens} tokens; "
+          f"{os.cpu_count()} cores", flush=True)
+    model(4, 1).fit(sentences[:50])   # compile (or load) the kernels outside the timings
+    worker_env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    spark = spark_session("local[2]", "hmmtl-bench",
+                          **{f"spark.executorEnv.{k}": v for k, v in worker_env.items()},
+                          **{"spark.driver.memory": "4g"})
+    spark.sparkContext.setLogLevel("ERROR")
+    rows, costs = [], []
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=":0", env=worker_env) as cluster, \
+                Client(cluster) as client:
+            for K in args.states:
+                local = model(K, args.iter).fit(sentences)
+                V = local.n_features_
+                rows.append({"K": K, "executor": "local (1 process, numba threads)",
+                             "iter_s": per_iter(local), "equal": True, "V": V})
+                print(f"K={K} local: {per_iter(local):.3f} s/iter", flush=True)
+                d = model(K, args.iter).fit(sentences, executor=DaskExecutor(
+                    client, n_partitions=args.partitions))
+                rows.append({"K": K, "executor": "Dask, 2 worker processes",
+                             "iter_s": per_iter(d), "equal": same(d, local), "V": V})
+                print(f"K={K} dask: {per_iter(d):.3f} s/iter, equal {same(d, local)}",
+                      flush=True)
+                s = model(K, args.iter).fit(sentences, executor=SparkExecutor(
+                    spark, n_partitions=args.partitions))
+                rows.append({"K": K, "executor": "Spark local[2]", "iter_s": per_iter(s),
+                             "equal": same(s, local), "V": V})
+                print(f"K={K} spark: {per_iter(s):.3f} s/iter, equal {same(s, local)}",
+                      flush=True)
+                cost = partition_cost(sentences, K, args.partition_tokens, local)
+                costs.append({"K": K, **cost})
+                print(f"K={K} one partition of {cost['tokens']} tokens on one thread: "
+                      f"{cost['e_step_s']:.3f} s ({cost['tokens_per_s']:.0f} tokens/s); stats "
+                      f"{cost['stats_bytes'] / 1e6:.1f} MB, parameters "
+                      f"{cost['params_bytes'] / 1e6:.1f} MB", flush=True)
+        # tagging: HmmtlTagger on Spark vs predict in this process
+        X, y = training_tags(data, args.quick)
+        tagger = AveragedPerceptron(n_epochs=3, random_state=0).fit(X, y)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "pos.hmmtl")
+            tagger.save(path)
+            tagger.predict(sentences[:100])
+            t = time.perf_counter()
+            expected = [[str(t) for t in row] for row in tagger.predict(sentences)]
+            t_local = time.perf_counter() - t
+            df = spark.createDataFrame([(i, s) for i, s in enumerate(sentences)],
+                                       ["id", "tokens"]).repartition(args.partitions).cache()
+            df.count()
+            stage = HmmtlTagger(modelPath=path, outputCol="tags")
+            stage.transform(df.limit(10)).collect()   # workers load the model once
+            t = time.perf_counter()
+            out = stage.transform(df).select("id", "tags").collect()
+            t_spark = time.perf_counter() - t
+            got = dict((r.id, list(r.tags)) for r in out)
+            tag_equal = [got[i] for i in range(len(sentences))] == expected
+        tagging = {"tokens": n_tokens, "local_s": t_local, "spark_s": t_spark,
+                   "local_tokens_per_s": n_tokens / t_local,
+                   "spark_tokens_per_s": n_tokens / t_spark, "equal": tag_equal}
+        print(f"tagging: local {t_local:.2f} s, Spark stage {t_spark:.2f} s, equal {tag_equal}",
+              flush=True)
+    finally:
+        spark.stop()
     return {"source": source, "n_sentences": len(sentences), "n_tokens": n_tokens,
-            "n_states": args.states, "n_types": len(ref.vocabulary_), "rows": rows}
+            "rows": rows, "partition_costs": costs, "tagging": tagging}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small synthetic corpus, seconds")
-    ap.add_argument("--states", type=int, default=32)
-    ap.add_argument("--iter", type=int, default=5)
+    ap.add_argument("--states", type=lambda s: [int(k) for k in s.split(",")],
+                    default=[64, 128])
+    ap.add_argument("--iter", type=int, default=3)
+    ap.add_argument("--tokens", type=int, default=1_000_000)
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--partition-tokens", type=int, default=100_000)
     ap.add_argument("--data", default=None, help="corpora folder (default: $HMMTL_DATA)")
     args = ap.parse_args(argv)
     if args.quick:
-        args.states, args.iter = min(args.states, 8), min(args.iter, 2)
+        args.states, args.iter, args.tokens = [8, 16], 2, 20_000
+        args.partition_tokens = 5_000
     res = run(args)
-    print(f"corpus: {res['source']}, {res['n_sentences']} sentences, {res['n_tokens']} tokens, "
-          f"{res['n_types']} types, K = {res['n_states']}")
-    print(f"{'setup':32s} {'s/iter':>8s} {'E-step s':>9s} {'overhead s':>10s} "
-          f"{'MB out':>8s} {'MB back':>8s}")
+    print()
+    print("| K | executor | s / EM iteration | vs local | equal to local |")
+    print("|---|---|---|---|---|")
+    base = {r["K"]: r["iter_s"] for r in res["rows"] if r["executor"].startswith("local")}
     for r in res["rows"]:
-        f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-        print(f"{r['setup']:32s} {r['iter_s']:8.3f} {f(r['e_step_s']):>9s} "
-              f"{f(r['overhead_s']):>10s} {r['bytes_out'] / 1e6:8.2f} {r['bytes_back'] / 1e6:8.2f}")
-    single = res["rows"][0]["iter_s"]
-    one, two = res["rows"][1], res["rows"][2]
-    print(json.dumps({"benchmark": "distributed_em", "corpus": res["source"],
-                      "n_tokens": res["n_tokens"], "n_states": res["n_states"],
-                      "single_machine_s_per_iter": single,
-                      "dask_1_worker_s_per_iter": one["iter_s"],
-                      "dask_2_workers_s_per_iter": two["iter_s"],
-                      "speedup_2_vs_1_workers": one["iter_s"] / two["iter_s"],
-                      "ratio_2_workers_vs_single_machine": two["iter_s"] / single,
-                      "overhead_s_per_iter_2_workers": two["overhead_s"],
-                      "bytes_per_iter_2_workers": two["bytes_out"] + two["bytes_back"]}))
+        print(f"| {r['K']} | {r['executor']} | {r['iter_s']:.3f} | "
+              f"{r['iter_s'] / base[r['K']]:.2f}x | {r['equal']} |")
+    t = res["tagging"]
+    print(f"| tagging | local predict | {t['local_tokens_per_s']:,.0f} tokens/s | | |")
+    print(f"| tagging | Spark HmmtlTagger local[2] | {t['spark_tokens_per_s']:,.0f} tokens/s | "
+          f"{t['local_tokens_per_s'] / t['spark_tokens_per_s']:.2f}x | {t['equal']} |")
+    print(json.dumps({"benchmark": "distributed", "machine": platform.machine(),
+                      "cores": os.cpu_count(), **res}))
     return 0
 
 

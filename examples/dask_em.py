@@ -4,7 +4,7 @@
 
 Starts a ``LocalCluster`` of two worker processes (or connects to ``--address``), cuts the
 corpus into partitions that stay on the workers, and fits a :class:`hmmtl.CategoricalHMM`
-with :func:`hmmtl.distributed.fit_em`: each iteration sends the parameters once, each worker
+on a :class:`hmmtl.executors.dask.DaskExecutor`: each iteration sends the parameters once, each worker
 returns only expected counts, and they are summed in a fixed tree so that the result does
 not depend on which worker finished first.  The same model fitted on one machine gives the
 same parameters, which the example checks.  Text: the words of the EWT train files with
@@ -48,7 +48,7 @@ def main(argv=None):
         sys.exit("this example needs Dask: pip install 'hmmtl[dask]'")
 
     from hmmtl import CategoricalHMM
-    from hmmtl.distributed import fit_em
+    from hmmtl.executors.dask import DaskExecutor
 
     sentences, what = load_text(args.data, args.quick)
     n_states, n_iter = (8, 5) if args.quick else (64, 20)
@@ -68,7 +68,7 @@ def main(argv=None):
     print(f"cluster: {client}  ({time.perf_counter() - t0:.1f} s to start)")
     try:
         t0 = time.perf_counter()
-        hmm = fit_em(model(), sentences, client, n_partitions=4)
+        hmm = model().fit(sentences, executor=DaskExecutor(client, n_partitions=4))
         t_dask = time.perf_counter() - t0
     finally:
         client.close()

@@ -13,6 +13,7 @@ Dempster, Laird & Rubin (1977).  Liang & Klein (2009), Online EM for unsupervise
 
 from __future__ import annotations
 
+import time
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -34,6 +35,8 @@ class ConvergenceMonitor:
         the sum over the pass of the mini-batch log-likelihoods.
     log_likelihoods : list of float
         The log-likelihood alone, same iterations.
+    seconds : list of float
+        Wall time of each iteration (E-step and M-step; for online EM, the pass).
     iter : int
         Iterations done.
     converged : bool
@@ -46,12 +49,20 @@ class ConvergenceMonitor:
         self.verbose = verbose
         self.history: list[float] = []
         self.log_likelihoods: list[float] = []
+        self.seconds: list[float] = []
         self.iter = 0
+        self._clock = time.perf_counter()
 
     def report(self, objective: float, log_likelihood: float) -> None:
         self.history.append(float(objective))
         self.log_likelihoods.append(float(log_likelihood))
         self.iter += 1
+
+    def tick(self) -> None:
+        """End of an iteration: record its wall time."""
+        now = time.perf_counter()
+        self.seconds.append(now - self._clock)
+        self._clock = now
 
     @property
     def converged(self) -> bool:
@@ -149,6 +160,7 @@ def run_em(family, data, executor, *, priors, n_iter: int, tol: float,
             stats = e_step(params)
             monitor.report(stats.log_likelihood + family.log_prior(params, priors),
                            stats.log_likelihood)
+            monitor.tick()
         elif algorithm == "online":
             params = _online(family, data, executor, params, monitor, summary, rs, priors,
                              int(n_iter), int(batch_size), float(stepsize_alpha), verbose,
@@ -182,6 +194,7 @@ def _batch(e_step, family, params, monitor, summary, priors, n_iter, verbose, de
                        stats.log_likelihood)
         _show(bar, stats.log_likelihood, summary.n_tokens)
         params = family.m_step(stats, priors)
+        monitor.tick()
         if monitor.converged:
             break
     return params
@@ -217,6 +230,7 @@ def _online(family, data, executor, params, monitor, summary, rs, priors, n_iter
             t += 1
             params = family.m_step(running, priors)
         monitor.report(ll_pass + prior_pass, ll_pass)
+        monitor.tick()
         _show(bar, ll_pass, n_tok)
         if monitor.converged:
             break

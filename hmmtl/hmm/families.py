@@ -55,16 +55,18 @@ _BLOCK_ELEMENTS = 1 << 23
 
 
 # ----------------------------------------------------------------------------- helpers
-def normalize_rows(a: np.ndarray) -> np.ndarray:
-    """Rows (last axis) scaled to sum to one; an all-zero row becomes uniform."""
+def normalize_rows(a: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """Rows (last axis) of non-negative counts scaled to sum to one, in ``dtype``; a row
+    that sums to zero (or to NaN / inf) becomes uniform."""
     a = np.asarray(a, dtype=np.float64)
     s = a.sum(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = a / s
-    bad = ~np.isfinite(out).all(axis=-1) | (s[..., 0] <= 0)
+    bad = ~(np.isfinite(s[..., 0]) & (s[..., 0] > 0))
+    if np.any(bad):
+        s = np.where(bad[..., None], 1.0, s)
+    out = np.divide(a, s, dtype=np.float64).astype(dtype, copy=False)
     if np.any(bad):
         out[bad] = 1.0 / a.shape[-1]
-    return out
+    return np.ascontiguousarray(out)
 
 
 def safe_log(a, dtype=None) -> np.ndarray:
@@ -525,6 +527,10 @@ class HMMFamily:
         ``lambda_d p(w|z)`` and ``(1 - lambda_d) q_d(w|z)``.
         """
         tie, D, K, V = self.tie, self.n_domains, self.n_states, self.n_features
+        if D == 1 and tie == Tie():
+            s, t, e, ll = self._domain_counts(self.domain_params(params, 0), batch)
+            return HMMStats(start=s, transition=t, emission=np.ascontiguousarray(e.T),
+                            log_likelihood=ll, n_tokens=batch.n_tokens)
         start = np.zeros((D, K))
         trans = np.zeros((D, K, K))
         shared_emission = np.zeros((V, K))
@@ -613,14 +619,17 @@ class HMMFamily:
         hierarchical mixing weights become the shared part's share of each domain's
         expected tokens (0.5 for a domain without tokens)."""
         dt = self.float_type
-        start = normalize_rows(stats.start + float(priors.start)).astype(dt)
-        trans = normalize_rows(stats.transition + float(priors.transition)).astype(dt)
-        emission = np.ascontiguousarray(normalize_rows(stats.emission + float(priors.emission)),
-                                        dtype=dt)
+
+        def smoothed(counts, prior):
+            return counts + float(prior) if prior else counts
+
+        start = normalize_rows(smoothed(stats.start, priors.start), dt)
+        trans = normalize_rows(smoothed(stats.transition, priors.transition), dt)
+        emission = normalize_rows(smoothed(stats.emission, priors.emission), dt)
         domain_emission = mixing = None
         if self.tie.emissions == HIERARCHICAL and stats.emission_domain is not None:
-            domain_emission = np.ascontiguousarray(
-                normalize_rows(stats.emission_domain + float(priors.emission)), dtype=dt)
+            domain_emission = normalize_rows(smoothed(stats.emission_domain, priors.emission),
+                                             dt)
             mixing = np.full(self.n_domains, 0.5)
             if stats.domain_tokens is not None:
                 own = stats.emission_domain.sum(axis=(1, 2))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -59,9 +60,11 @@ _BLAS = None
 
 def _one_blas_thread():
     """A context in which BLAS runs one thread per caller (the callers are Numba's threads).
-    The threadpool controller is built once: building it scans the loaded libraries."""
+    The threadpool controller is built once (building it scans the loaded libraries), after
+    loading the BLAS that Numba's ``np.dot`` calls (SciPy's), so that it limits that one."""
     global _BLAS
     if _BLAS is None:
+        import scipy.linalg.cython_blas  # noqa: F401
         from threadpoolctl import ThreadpoolController
 
         _BLAS = ThreadpoolController()
@@ -160,16 +163,21 @@ def hmm_expected_counts(ids, offsets, emission, transition, start, labels=None, 
     log_z = np.zeros(n_seq, dtype=np.float64)
     bad = np.zeros(n_seq, dtype=np.bool_)
     layout = block_layout(offsets, EM_BLOCK_ROWS)
-    n_workers = max(1, min(_n_threads(), layout[1].shape[0] - 1))
+    n_threads = _n_threads()
     use_labels = labels is not None and bool(np.any(labels >= 0))
-    with _one_blas_thread():
-        start_acc, pair_acc, emission_acc = hmm_e_step_blocked(
-            ids, labels if use_labels else ids, use_labels, emission_t, transition, start,
-            *layout, offsets, n_workers, log_z, bad)
+    start_acc = np.zeros((n_threads, K))
+    pair_acc = np.zeros((n_threads, K, K))
+    emission_acc = np.zeros((n_threads, V, K))
+    # blocks come longest first and go to whichever thread is free (dynamic scheduling)
+    with _one_blas_thread(), numba.parallel_chunksize(1):
+        hmm_e_step_blocked(ids, labels if use_labels else ids, use_labels, emission_t,
+                           transition, start, *layout, offsets, start_acc, pair_acc,
+                           emission_acc, log_z, bad)
     counts = emission_acc[0]
-    for w in range(1, n_workers):
+    for w in range(1, n_threads):
         counts += emission_acc[w]
-    result = ExpectedCounts(start_acc.sum(axis=0), pair_acc.sum(axis=0), counts, log_z)
+    pairs = pair_acc.sum(axis=0) * transition
+    result = ExpectedCounts(start_acc.sum(axis=0), pairs, counts, log_z)
     if bad.any():
         result = _redo_in_log_space(result, np.flatnonzero(bad), ids, offsets, emission,
                                     transition, start, labels)
@@ -252,152 +260,142 @@ def _expected_kbest(ids, offsets, emission, transition, start, labels, k):
     return ExpectedCounts(st, pairs, counts, log_z)
 
 
-@njit(cache=True, parallel=True)
+# reassociation lets LLVM vectorize the sums and maxima over states; NaN and inf keep their
+# meaning (no 'nnan' / 'ninf'), so the scaling-failure checks stay
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
 def hmm_e_step_blocked(ids, labels, use_labels, emission_t, a, start_p,
                        order, seq_ptr, row_ptr, step_ptr, step_start, step_n, row_token,
-                       offsets, n_workers, log_z, bad):
+                       offsets, start_acc, pair_acc, emission_acc, log_z, bad):
     """Blocked scaled forward-backward of an HMM with the expected counts accumulated
     in place (the layout of :func:`hmmtl.inference._blocked.block_layout`).
 
-    Worker ``w`` takes blocks ``w, w + n_workers, ...`` (blocks come longest first, so the
-    interleaving balances the work) and owns its start (K,), pair (K, K) and emission
-    (V, K) accumulators, so the ``prange`` loop has no races.  Token ``t``'s emission
-    factors are row ``ids[t]`` of ``emission_t`` (probabilities, scaled by their maximum;
-    a labeled token keeps only its label's entry).  Writes ``log_z`` and ``bad`` (scaling
-    failed: the caller redoes the sequence exactly; it adds nothing here) per sequence.
-
-    Returns start (n_workers, K), pairs (n_workers, K, K) and emission
-    (n_workers, V, K) accumulators, float64.
+    Each block runs on one thread, which adds its counts to its own row of the
+    accumulators -- start (n_threads, K), pair (n_threads, K, K) *without* the transition
+    factor (the caller multiplies by ``a``), emission (n_threads, V, K) -- so the ``prange``
+    loop has no races.  Token ``t``'s emission factors are row ``ids[t]`` of ``emission_t``
+    (probabilities scaled by their maximum; a labeled token keeps only its label's entry).
+    Writes ``log_z`` and ``bad`` (scaling failed: the caller redoes the sequence exactly; it
+    adds nothing here) per sequence.
     """
     K = emission_t.shape[1]
-    V = emission_t.shape[0]
     n_blocks = seq_ptr.shape[0] - 1
     dt = emission_t.dtype
-    start_acc = np.zeros((n_workers, K), dtype=np.float64)
-    pair_acc = np.zeros((n_workers, K, K), dtype=np.float64)
-    emission_acc = np.zeros((n_workers, V, K), dtype=np.float64)
     a_t = np.ascontiguousarray(a.T)
-    for w in prange(n_workers):
-        pairs = np.zeros((K, K), dtype=dt)
-        counts = emission_acc[w]
-        for blk in range(w, n_blocks, n_workers):
-            r0 = row_ptr[blk]
-            nrows = row_ptr[blk + 1] - r0
-            s0 = seq_ptr[blk]
-            S = seq_ptr[blk + 1] - s0
-            p0 = step_ptr[blk]
-            L = step_ptr[blk + 1] - p0
-            e = np.empty((nrows, K), dtype=dt)
-            alpha = np.empty((nrows, K), dtype=dt)
-            scale = np.empty(nrows, dtype=np.float64)
-            shift = np.empty(nrows, dtype=np.float64)
-            lz = np.zeros(S, dtype=np.float64)
-            failed = np.zeros(S, dtype=np.bool_)
-            # emission factors p(w | k) / max_k p(w | k); a labeled token keeps its label
-            for r in range(nrows):
-                tok = row_token[r0 + r]
-                v = ids[tok]
-                lab = labels[tok] if use_labels else -1
-                m = 0.0
-                if lab >= 0:
+    for blk in prange(n_blocks):
+        tid = numba.get_thread_id()
+        counts = emission_acc[tid]
+        pairs = pair_acc[tid]
+        r0 = row_ptr[blk]
+        nrows = row_ptr[blk + 1] - r0
+        s0 = seq_ptr[blk]
+        S = seq_ptr[blk + 1] - s0
+        p0 = step_ptr[blk]
+        L = step_ptr[blk + 1] - p0
+        e = np.empty((nrows, K), dtype=dt)
+        alpha = np.empty((nrows, K), dtype=dt)
+        scale = np.empty(nrows, dtype=np.float64)
+        shift = np.empty(nrows, dtype=np.float64)
+        lz = np.zeros(S, dtype=np.float64)
+        failed = np.zeros(S, dtype=np.bool_)
+        # emission factors p(w | k) / max_k p(w | k); a labeled token keeps its label
+        for r in range(nrows):
+            tok = row_token[r0 + r]
+            v = ids[tok]
+            lab = labels[tok] if use_labels else -1
+            m = 0.0
+            if lab >= 0:
+                for k in range(K):
+                    e[r, k] = 0.0
+                m = emission_t[v, lab]
+                if m > 0.0:
+                    e[r, lab] = 1.0
+            else:
+                for k in range(K):
+                    m = max(m, emission_t[v, k])
+                if m > 0.0:
+                    inv = 1.0 / m
+                    for k in range(K):
+                        e[r, k] = emission_t[v, k] * inv
+                else:
                     for k in range(K):
                         e[r, k] = 0.0
-                    m = emission_t[v, lab]
-                    if m > 0.0:
-                        e[r, lab] = 1.0
+            shift[r] = np.log(m) if m > 0.0 else 0.0
+        # forward: alpha[t] = normalize((alpha[t-1] @ A) * e[t])
+        for t in range(L):
+            cs = step_start[p0 + t]
+            nt = step_n[p0 + t]
+            if t > 0:
+                ps = step_start[p0 + t - 1]
+                np.dot(alpha[ps:ps + nt], a, alpha[cs:cs + nt])
+            for b in range(nt):
+                row = cs + b
+                s = 0.0
+                if t == 0:
+                    for k in range(K):
+                        x = start_p[k] * e[row, k]
+                        alpha[row, k] = x
+                        s += x
                 else:
                     for k in range(K):
-                        x = emission_t[v, k]
-                        if x > m:
-                            m = x
-                    if m > 0.0:
-                        inv = 1.0 / m
-                        for k in range(K):
-                            e[r, k] = emission_t[v, k] * inv
-                    else:
-                        for k in range(K):
-                            e[r, k] = 0.0
-                shift[r] = np.log(m) if m > 0.0 else 0.0
-            # forward: alpha[t] = normalize((alpha[t-1] @ A) * e[t])
-            for t in range(L):
-                cs = step_start[p0 + t]
-                nt = step_n[p0 + t]
-                if t > 0:
-                    ps = step_start[p0 + t - 1]
-                    np.dot(alpha[ps:ps + nt], a, alpha[cs:cs + nt])
+                        x = alpha[row, k] * e[row, k]
+                        alpha[row, k] = x
+                        s += x
+                if not (s > 0.0) or not np.isfinite(s):
+                    failed[b] = True
+                    for k in range(K):
+                        alpha[row, k] = 0.0
+                    scale[row] = 1.0
+                else:
+                    inv = 1.0 / s
+                    for k in range(K):
+                        alpha[row, k] *= inv
+                    lz[b] += np.log(s) + shift[row]
+                    scale[row] = s
+        # a failed sequence must add nothing: zero its rows
+        for b in range(S):
+            if failed[b]:
+                length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
+                for t in range(length):
+                    row = step_start[p0 + t] + b
+                    scale[row] = 1.0
+                    for k in range(K):
+                        alpha[row, k] = 0.0
+                        e[row, k] = 0.0
+        # backward; beta of each sequence starts at its last step (alpha sums to one)
+        beta = np.empty((S, K), dtype=dt)
+        wv = np.empty((S, K), dtype=dt)
+        for t in range(L - 1, -1, -1):
+            cs = step_start[p0 + t]
+            nt = step_n[p0 + t]
+            n_next = step_n[p0 + t + 1] if t + 1 < L else 0
+            for b in range(n_next, nt):
+                for k in range(K):
+                    beta[b, k] = 1.0
+            if t > 0:
                 for b in range(nt):
                     row = cs + b
-                    s = 0.0
-                    if t == 0:
-                        for k in range(K):
-                            x = start_p[k] * e[row, k]
-                            alpha[row, k] = x
-                            s += x
-                    else:
-                        for k in range(K):
-                            x = alpha[row, k] * e[row, k]
-                            alpha[row, k] = x
-                            s += x
-                    if not (s > 0.0) or not np.isfinite(s):
-                        failed[b] = True
-                        for k in range(K):
-                            alpha[row, k] = 0.0
-                        scale[row] = 1.0
-                    else:
-                        inv = 1.0 / s
-                        for k in range(K):
-                            alpha[row, k] *= inv
-                        lz[b] += np.log(s) + shift[row]
-                        scale[row] = s
-            # a failed sequence must add nothing: zero its rows
-            for b in range(S):
-                if failed[b]:
-                    length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
-                    for t in range(length):
-                        row = step_start[p0 + t] + b
-                        scale[row] = 1.0
-                        for k in range(K):
-                            alpha[row, k] = 0.0
-                            e[row, k] = 0.0
-            # backward; beta of each sequence starts at its last step (alpha sums to one)
-            beta = np.empty((S, K), dtype=dt)
-            wv = np.empty((S, K), dtype=dt)
-            for t in range(L - 1, -1, -1):
-                cs = step_start[p0 + t]
-                nt = step_n[p0 + t]
-                n_next = step_n[p0 + t + 1] if t + 1 < L else 0
-                for b in range(n_next, nt):
+                    inv = 1.0 / scale[row]
                     for k in range(K):
-                        beta[b, k] = 1.0
-                if t > 0:
-                    for b in range(nt):
-                        row = cs + b
-                        inv = 1.0 / scale[row]
-                        for k in range(K):
-                            alpha[row, k] *= beta[b, k]
-                            wv[b, k] = e[row, k] * beta[b, k] * inv
-                    np.dot(wv[:nt], a_t, beta[:nt])
-                    ps = step_start[p0 + t - 1]
-                    pairs += np.dot(alpha[ps:ps + nt].T, wv[:nt])
-                else:
-                    for b in range(nt):
-                        row = cs + b
-                        for k in range(K):
-                            alpha[row, k] *= beta[b, k]
-                            start_acc[w, k] += alpha[row, k]
-            # alpha now holds the posteriors: add them to the symbols' rows
-            for r in range(nrows):
-                v = ids[row_token[r0 + r]]
-                for k in range(K):
-                    counts[v, k] += alpha[r, k]
-            for b in range(S):
-                sq = order[s0 + b]
-                log_z[sq] = -np.inf if failed[b] else lz[b]
-                bad[sq] = failed[b]
-        for i in range(K):
-            for j in range(K):
-                pair_acc[w, i, j] = pairs[i, j] * a[i, j]
-    return start_acc, pair_acc, emission_acc
+                        alpha[row, k] *= beta[b, k]
+                        wv[b, k] = e[row, k] * beta[b, k] * inv
+                np.dot(wv[:nt], a_t, beta[:nt])
+                ps = step_start[p0 + t - 1]
+                pairs += np.dot(alpha[ps:ps + nt].T, wv[:nt])
+            else:
+                for b in range(nt):
+                    row = cs + b
+                    for k in range(K):
+                        alpha[row, k] *= beta[b, k]
+                        start_acc[tid, k] += alpha[row, k]
+        # alpha now holds the posteriors: add them to the symbols' rows
+        for r in range(nrows):
+            v = ids[row_token[r0 + r]]
+            for k in range(K):
+                counts[v, k] += alpha[r, k]
+        for b in range(S):
+            sq = order[s0 + b]
+            log_z[sq] = -np.inf if failed[b] else lz[b]
+            bad[sq] = failed[b]
 
 
 def segment_bounds(sorted_ids: np.ndarray, n_chunks: int) -> np.ndarray:
