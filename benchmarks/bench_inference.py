@@ -8,8 +8,14 @@ per sequence, as ``hmmlearn.hmm`` does; at large K every backend that would take
 (the ``timed`` column says how many tokens were timed).
 
 Also reports the machine's float64 matrix-multiply rate (``np.dot`` of 2048x256 by 256x256,
-all cores) and the fraction of it that forward-backward reaches, counting 2*K^2 flops per
-token for each of the forward and backward passes.
+all cores) and the fraction of it that forward-backward reaches ("GEMM %"), counting the
+matrix-product work each task does per token: 2*K^2 flops for each of the forward pass, the
+backward pass and the expected transition counts, i.e. 6*K^2 for ``fb`` (marginals and
+pair counts, as hmmlearn's E-step computes them) and for ``em`` (hmmtl's HMM E-step:
+:func:`hmmtl.inference.expected_counts.hmm_expected_counts`, with the emission counts
+accumulated in the kernel), 4*K^2 for ``fb-m`` (marginals only, ``compute_pairs=False``).
+hmmlearn's column for ``em`` is its forward-backward with pair counts, without the emission
+counts it adds in Python afterwards.
 
     python benchmarks/bench_inference.py            # full: ~1M tokens, K in 16..512
     python benchmarks/bench_inference.py --quick    # seconds
@@ -31,6 +37,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hmmtl.inference import forward_backward, viterbi  # noqa: E402
+from hmmtl.inference.expected_counts import hmm_expected_counts  # noqa: E402
+
+#: matrix-product flops per token and K^2 of each task (None: not counted)
+FLOPS = {"fb": 6, "fb-m": 4, "em": 6, "vit": None}
 
 
 def corpus_lengths(data):
@@ -100,6 +110,15 @@ class Problem:
         self.unary = u
         self.transition = np.log(rng.dirichlet(np.full(K, 0.5), size=K))
         self.start = np.log(rng.dirichlet(np.ones(K)))
+        self.rng = rng
+
+    def symbols(self, V=5000):
+        """Symbol ids (Zipf-like) and a (K, V) emission table, for the HMM E-step."""
+        if not hasattr(self, "ids"):
+            n = int(self.offsets[-1])
+            self.emission = self.rng.dirichlet(np.full(V, 0.3), size=self.K)
+            self.ids = np.minimum(self.rng.zipf(1.3, size=n) - 1, V - 1).astype(np.int32)
+        return self.ids, self.emission
 
     def prefix(self, n_tokens):
         """Number of sequences covering about ``n_tokens`` tokens."""
@@ -109,8 +128,13 @@ class Problem:
 def run_ours(p, n_seq, kind, backend):
     off = p.offsets[: n_seq + 1]
     u = p.unary[: off[-1]]
-    if kind == "fb":
-        forward_backward(u, p.transition, off, p.start, backend=backend)
+    if kind in ("fb", "fb-m"):
+        forward_backward(u, p.transition, off, p.start, backend=backend,
+                         compute_pairs=kind == "fb")
+    elif kind == "em":
+        ids, emission = p.symbols()
+        hmm_expected_counts(ids[: off[-1]], off, emission, np.exp(p.transition),
+                            np.exp(p.start))
     else:
         viterbi(u, p.transition, off, p.start, backend=backend)
 
@@ -121,7 +145,7 @@ def run_hmmlearn(p, n_seq, kind, cache):
     startprob = np.exp(p.start)
     transmat = np.exp(p.transition)
     off = p.offsets
-    if kind == "fb":
+    if kind in ("fb", "em"):
         # frameprob = exp(log-likelihood) is hmmlearn's _compute_likelihood; computed outside
         # the timer (our time includes the exp)
         if "frameprob" not in cache:
@@ -207,18 +231,22 @@ def main(argv=None):
         p = Problem(np.random.default_rng(K), K, lengths, args.max_elements)
         pilot = min(n_tokens, max(2_000, 400_000 // K))
         cache = {}
-        for kind in ("fb", "vit"):
+        for kind in ("fb", "fb-m", "em", "vit"):
             res = {}
-            backends = ["numba", "numpy"]
+            backends = ["numba"] if kind == "em" else ["numba", "numpy"]
             for be in backends:
                 res[be] = timed(lambda n, be=be: run_ours(p, n, kind, be), n_tokens, budget, p,
                                 pilot, repeats)
-            if has_hmmlearn:
+            if has_hmmlearn and kind == "em":
+                res["hmmlearn"] = anchor_fb   # the same hmmlearn E-step as for "fb"
+            elif has_hmmlearn and kind != "fb-m":
                 res["hmmlearn"] = timed(lambda n: run_hmmlearn(p, n, kind, cache), n_tokens,
                                         budget, p, pilot, 1)
+                if kind == "fb":
+                    anchor_fb = res["hmmlearn"]
             for be, (rate, n_timed) in res.items():
                 ratio = rate / res["hmmlearn"][0] if "hmmlearn" in res else None
-                frac = 4 * K * K * rate / gemm if kind == "fb" else None
+                frac = FLOPS[kind] * K * K * rate / gemm if FLOPS[kind] else None
                 rows.append(dict(K=K, task=kind, backend=be, tokens_per_s=round(rate, 1),
                                  timed_tokens=n_timed, vs_hmmlearn=ratio and round(ratio, 2),
                                  gemm_fraction=frac and round(frac, 4)))
@@ -235,7 +263,7 @@ def main(argv=None):
 
     summary = {}
     for K in states:
-        for task in ("fb", "vit"):
+        for task in ("fb", "fb-m", "em", "vit"):
             best = max((r for r in rows if r["K"] == K and r["task"] == task
                         and r["backend"] != "hmmlearn"), key=lambda r: r["tokens_per_s"])
             h = pick(K, task, "hmmlearn")

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..data import token_positions
 from ._array import check_groups, is_device_array, prepare
-from ._host import _n_threads, chunk_sequences, forward_backward_scalar
+from ._host import _n_threads, chunk_sequences, forward_backward_scalar, one_blas_thread
 from ._results import ForwardBackwardResult, ViterbiResult
 
 __all__ = [
@@ -181,7 +181,7 @@ def _forward_backward_blocked(unary, transition, offsets, start, end, allowed, u
                               pair_groups, n_groups, compute_pairs, unary_index=None):
     """Blocked (GEMM) forward-backward; sequences whose scaling fails are redone by the
     scalar kernel, which falls back to exact log space."""
-    from threadpoolctl import threadpool_limits
+    import numba
 
     from ._blocked import block_layout, forward_backward_blocked
 
@@ -200,17 +200,19 @@ def _forward_backward_blocked(unary, transition, offsets, start, end, allowed, u
     log_z = np.zeros(n_seq, dtype=np.float64)
     bad = np.zeros(n_seq, dtype=np.bool_)
     pair_counts = np.zeros((n_groups, K, K), dtype=np.float64)
-    # each Numba thread calls BLAS on its own blocks: one BLAS thread per caller
-    with threadpool_limits(1, user_api="blas"):
+    # each Numba thread calls BLAS on its own blocks: one BLAS thread per caller; blocks
+    # (longest first) go to whichever thread is free
+    pair_acc = np.zeros((_n_threads(), K, K), dtype=dt)
+    with one_blas_thread(), numba.parallel_chunksize(1):
         for g in range(n_groups):
             include = None if n_groups == 1 else (pair_groups == g)
             layout = block_layout(offsets, BLOCK_ROWS, include)
-            row_ptr = layout[2]
-            chunks = chunk_sequences(row_ptr, 2 * _n_threads())
-            pair_counts[g] = forward_backward_blocked(
+            pair_acc[:] = 0.0
+            forward_backward_blocked(
                 unary, unary_index, gathered, allowed, use_mask, a, tmax, start_p, smax,
-                end_p, emax, *layout, offsets, chunks, bool(compute_pairs), marginals, log_z,
+                end_p, emax, *layout, offsets, pair_acc, bool(compute_pairs), marginals, log_z,
                 bad)
+            pair_counts[g] = pair_acc.sum(axis=0, dtype=np.float64) * a
     if bad.any():
         redo = np.flatnonzero(bad)
         tokens, sub_offsets = token_positions(offsets, redo)

@@ -15,6 +15,7 @@ recursion fails is flagged and redone exactly (log space) by the caller.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -94,143 +95,138 @@ def _block_bounds(blk, row_ptr, seq_ptr, step_ptr):
 def forward_backward_blocked(unary, unary_index, gathered, allowed, use_mask, a, tmax,
                              start_p, smax, end_p, emax,
                              order, seq_ptr, row_ptr, step_ptr, step_start, step_n,
-                             row_token, offsets, chunk_ptr, want_pairs, marginals, log_z, bad):
+                             row_token, offsets, pair_acc, want_pairs, marginals, log_z, bad):
     """Blocked scaled forward-backward of the sequences in ``order``.
 
     Token ``t`` reads row ``unary_index[t]`` of ``unary`` when ``gathered``, else row ``t``.
     Writes their marginals, log Z and bad flags (scaling failed: redo the sequence exactly)
-    into ``marginals`` (n_tokens, K), ``log_z`` and ``bad`` (n_sequences,), and returns
-    their pair counts (K, K), already multiplied by the scaled transition matrix ``a``.
+    into ``marginals`` (n_tokens, K), ``log_z`` and ``bad`` (n_sequences,), and adds their
+    pair counts, *not yet* multiplied by the scaled transition matrix ``a`` (the caller
+    does it once), into row ``numba.get_thread_id()`` of ``pair_acc`` (n_threads, K, K):
+    each block runs on one thread (blocks go to whichever thread is free when the caller
+    sets a parallel chunk size of 1), so the ``prange`` loop has no races.
     """
     K = unary.shape[1]
-    n_chunks = chunk_ptr.shape[0] - 1
+    n_blocks = seq_ptr.shape[0] - 1
     dt = unary.dtype
-    acc = np.zeros((n_chunks, K, K), dtype=dt)
     a_t = np.ascontiguousarray(a.T)
-    for c in prange(n_chunks):
-        for blk in range(chunk_ptr[c], chunk_ptr[c + 1]):
-            r0, nrows, s0, S, p0, L = _block_bounds(blk, row_ptr, seq_ptr, step_ptr)
-            e = np.empty((nrows, K), dtype=dt)
-            alpha = np.empty((nrows, K), dtype=dt)
-            scale = np.empty(nrows, dtype=np.float64)
-            lz = np.zeros(S, dtype=np.float64)
-            failed = np.zeros(S, dtype=np.bool_)
-            # emission factors exp(unary - row max), masked states 0
-            for r in range(nrows):
-                tok = row_token[r0 + r]
-                u = unary_index[tok] if gathered else tok
-                m = NEG_INF
+    for blk in prange(n_blocks):
+        pairs = pair_acc[numba.get_thread_id()]
+        r0, nrows, s0, S, p0, L = _block_bounds(blk, row_ptr, seq_ptr, step_ptr)
+        e = np.empty((nrows, K), dtype=dt)
+        alpha = np.empty((nrows, K), dtype=dt)
+        scale = np.empty(nrows, dtype=np.float64)
+        lz = np.zeros(S, dtype=np.float64)
+        failed = np.zeros(S, dtype=np.bool_)
+        # emission factors exp(unary - row max), masked states 0
+        for r in range(nrows):
+            tok = row_token[r0 + r]
+            u = unary_index[tok] if gathered else tok
+            m = NEG_INF
+            for k in range(K):
+                if (not use_mask or allowed[tok, k]) and unary[u, k] > m:
+                    m = unary[u, k]
+            if m == NEG_INF:
                 for k in range(K):
-                    if (not use_mask or allowed[tok, k]) and unary[u, k] > m:
-                        m = unary[u, k]
-                if m == NEG_INF:
-                    for k in range(K):
+                    e[r, k] = 0.0
+                scale[r] = 0.0  # flags the row; m's log term is skipped
+            else:
+                for k in range(K):
+                    if use_mask and not allowed[tok, k]:
                         e[r, k] = 0.0
-                    scale[r] = 0.0  # flags the row; m's log term is skipped
+                    else:
+                        e[r, k] = np.exp(unary[u, k] - m)
+                scale[r] = m  # keep the shift until the forward pass uses it
+        # forward
+        for t in range(L):
+            cs = step_start[p0 + t]
+            nt = step_n[p0 + t]
+            if t > 0:
+                ps = step_start[p0 + t - 1]
+                np.dot(alpha[ps:ps + nt], a, alpha[cs:cs + nt])
+            for b in range(nt):
+                row = cs + b
+                m = scale[row]
+                s = 0.0
+                if t == 0:
+                    for k in range(K):
+                        v = start_p[k] * e[row, k]
+                        alpha[row, k] = v
+                        s += v
                 else:
                     for k in range(K):
-                        if use_mask and not allowed[tok, k]:
-                            e[r, k] = 0.0
-                        else:
-                            e[r, k] = np.exp(unary[u, k] - m)
-                    scale[r] = m  # keep the shift until the forward pass uses it
-            # forward
-            for t in range(L):
-                cs = step_start[p0 + t]
-                nt = step_n[p0 + t]
-                if t > 0:
-                    ps = step_start[p0 + t - 1]
-                    np.dot(alpha[ps:ps + nt], a, alpha[cs:cs + nt])
-                for b in range(nt):
-                    row = cs + b
-                    m = scale[row]
-                    s = 0.0
-                    if t == 0:
-                        for k in range(K):
-                            v = start_p[k] * e[row, k]
-                            alpha[row, k] = v
-                            s += v
-                    else:
-                        for k in range(K):
-                            v = alpha[row, k] * e[row, k]
-                            alpha[row, k] = v
-                            s += v
-                    if not (s > 0.0) or not np.isfinite(s):
-                        failed[b] = True
-                        for k in range(K):
-                            alpha[row, k] = 0.0
-                        scale[row] = 1.0
-                    else:
-                        inv = 1.0 / s
-                        for k in range(K):
-                            alpha[row, k] *= inv
-                        lz[b] += np.log(s) + m
-                        scale[row] = s
-            # end factors; beta of each sequence starts at its last step
-            c_end = np.empty(S, dtype=np.float64)
-            for b in range(S):
-                length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
-                row = step_start[p0 + length - 1] + b
-                s = 0.0
-                for k in range(K):
-                    s += alpha[row, k] * end_p[k]
+                        v = alpha[row, k] * e[row, k]
+                        alpha[row, k] = v
+                        s += v
                 if not (s > 0.0) or not np.isfinite(s):
                     failed[b] = True
-                    s = 1.0
-                c_end[b] = s
-                lz[b] += np.log(s) + smax + emax + (length - 1) * tmax
-            # a failed sequence must add nothing to the shared pair counts: zero its rows
-            for b in range(S):
-                if failed[b]:
-                    length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
-                    for t in range(length):
-                        row = step_start[p0 + t] + b
-                        scale[row] = 1.0
-                        for k in range(K):
-                            alpha[row, k] = 0.0
-                            e[row, k] = 0.0
-                    c_end[b] = 1.0
-            beta = np.empty((S, K), dtype=dt)
-            w = np.empty((S, K), dtype=dt)
-            pairs = acc[c]
-            for t in range(L - 1, -1, -1):
-                cs = step_start[p0 + t]
-                nt = step_n[p0 + t]
-                n_next = step_n[p0 + t + 1] if t + 1 < L else 0
-                for b in range(n_next, nt):
-                    inv = 1.0 / c_end[b]
                     for k in range(K):
-                        beta[b, k] = end_p[k] * inv
-                if t > 0:
-                    for b in range(nt):
-                        row = cs + b
-                        inv = 1.0 / scale[row]
-                        for k in range(K):
-                            alpha[row, k] *= beta[b, k]
-                            w[b, k] = e[row, k] * beta[b, k] * inv
-                    np.dot(w[:nt], a_t, beta[:nt])
-                    if want_pairs:
-                        ps = step_start[p0 + t - 1]
-                        pairs += np.dot(alpha[ps:ps + nt].T, w[:nt])
+                        alpha[row, k] = 0.0
+                    scale[row] = 1.0
                 else:
-                    for b in range(nt):
-                        row = cs + b
-                        for k in range(K):
-                            alpha[row, k] *= beta[b, k]
-            for r in range(nrows):
-                tok = row_token[r0 + r]
+                    inv = 1.0 / s
+                    for k in range(K):
+                        alpha[row, k] *= inv
+                    lz[b] += np.log(s) + m
+                    scale[row] = s
+        # end factors; beta of each sequence starts at its last step
+        c_end = np.empty(S, dtype=np.float64)
+        for b in range(S):
+            length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
+            row = step_start[p0 + length - 1] + b
+            s = 0.0
+            for k in range(K):
+                s += alpha[row, k] * end_p[k]
+            if not (s > 0.0) or not np.isfinite(s):
+                failed[b] = True
+                s = 1.0
+            c_end[b] = s
+            lz[b] += np.log(s) + smax + emax + (length - 1) * tmax
+        # a failed sequence must add nothing to the shared pair counts: zero its rows
+        for b in range(S):
+            if failed[b]:
+                length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
+                for t in range(length):
+                    row = step_start[p0 + t] + b
+                    scale[row] = 1.0
+                    for k in range(K):
+                        alpha[row, k] = 0.0
+                        e[row, k] = 0.0
+                c_end[b] = 1.0
+        beta = np.empty((S, K), dtype=dt)
+        w = np.empty((S, K), dtype=dt)
+        for t in range(L - 1, -1, -1):
+            cs = step_start[p0 + t]
+            nt = step_n[p0 + t]
+            n_next = step_n[p0 + t + 1] if t + 1 < L else 0
+            for b in range(n_next, nt):
+                inv = 1.0 / c_end[b]
                 for k in range(K):
-                    marginals[tok, k] = alpha[r, k]
-            for b in range(S):
-                sq = order[s0 + b]
-                log_z[sq] = lz[b]
-                bad[sq] = failed[b]
-    pair_counts = np.zeros((K, K), dtype=np.float64)
-    for c in range(n_chunks):
-        for i in range(K):
-            for j in range(K):
-                pair_counts[i, j] += acc[c, i, j] * a[i, j]
-    return pair_counts
+                    beta[b, k] = end_p[k] * inv
+            if t > 0:
+                for b in range(nt):
+                    row = cs + b
+                    inv = 1.0 / scale[row]
+                    for k in range(K):
+                        alpha[row, k] *= beta[b, k]
+                        w[b, k] = e[row, k] * beta[b, k] * inv
+                np.dot(w[:nt], a_t, beta[:nt])
+                if want_pairs:
+                    ps = step_start[p0 + t - 1]
+                    pairs += np.dot(alpha[ps:ps + nt].T, w[:nt])
+            else:
+                for b in range(nt):
+                    row = cs + b
+                    for k in range(K):
+                        alpha[row, k] *= beta[b, k]
+        for r in range(nrows):
+            tok = row_token[r0 + r]
+            for k in range(K):
+                marginals[tok, k] = alpha[r, k]
+        for b in range(S):
+            sq = order[s0 + b]
+            log_z[sq] = lz[b]
+            bad[sq] = failed[b]
 
 
 #: The max-plus step reads this many rows of the transition matrix at once, so that each

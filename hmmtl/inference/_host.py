@@ -38,3 +38,20 @@ def forward_backward_scalar(unary, transition, offsets, start, end, allowed, use
     chunks = chunk_sequences(offsets, 4 * _n_threads())
     return forward_backward_kernel(unary, transition, start, end, allowed, use_mask, offsets,
                                    chunks, pair_groups, int(n_groups), bool(compute_pairs))
+
+
+_BLAS = None
+
+
+def one_blas_thread():
+    """A context in which BLAS runs one thread per caller, for kernels whose Numba threads
+    each call BLAS on their own blocks.  The threadpool controller is built once (building
+    it scans the loaded libraries), after loading the BLAS that Numba's ``np.dot`` calls
+    (SciPy's), so that it limits that one too."""
+    global _BLAS
+    if _BLAS is None:
+        import scipy.linalg.cython_blas  # noqa: F401
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")

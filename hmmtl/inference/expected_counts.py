@@ -22,6 +22,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ._host import one_blas_thread
+
 __all__ = ["ExpectedCounts", "hmm_expected_counts", "hmm_e_step_blocked", "segment_bounds",
            "scatter_rows", "scatter_sparse_rows", "kbest_forward_backward"]
 
@@ -54,22 +56,6 @@ EM_BLOCK_ROWS = 4096
 
 #: Token x state entries whose marginals the unfused and k-best E-steps hold at once.
 _BLOCK_ELEMENTS = 1 << 23
-
-_BLAS = None
-
-
-def _one_blas_thread():
-    """A context in which BLAS runs one thread per caller (the callers are Numba's threads).
-    The threadpool controller is built once (building it scans the loaded libraries), after
-    loading the BLAS that Numba's ``np.dot`` calls (SciPy's), so that it limits that one."""
-    global _BLAS
-    if _BLAS is None:
-        import scipy.linalg.cython_blas  # noqa: F401
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
-
 
 def _n_threads() -> int:
     import numba
@@ -169,7 +155,7 @@ def hmm_expected_counts(ids, offsets, emission, transition, start, labels=None, 
     pair_acc = np.zeros((n_threads, K, K))
     emission_acc = np.zeros((n_threads, V, K))
     # blocks come longest first and go to whichever thread is free (dynamic scheduling)
-    with _one_blas_thread(), numba.parallel_chunksize(1):
+    with one_blas_thread(), numba.parallel_chunksize(1):
         hmm_e_step_blocked(ids, labels if use_labels else ids, use_labels, emission_t,
                            transition, start, *layout, offsets, start_acc, pair_acc,
                            emission_acc, log_z, bad)
