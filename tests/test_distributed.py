@@ -311,3 +311,25 @@ def test_cli_hook_reads_every_format_as_the_local_path_does(client, tmp_path):
     assert_same_model(model, ref)
     loaded = CategoricalHMM.load(str(out))
     assert loaded.predict(SENTENCES[:20]) == ref.predict(SENTENCES[:20])
+
+
+def test_cli_train_hmm_on_dask_reads_conllu_as_the_local_command_does(client, tmp_path):
+    """``train-hmm --dask ADDRESS`` on a .conllu and a .txt file gives the model
+    ``train-hmm`` gives: the CoNLL-U file's words, not its columns."""
+    from hmmtl.cli import main
+
+    conllu, text = tmp_path / "a.conllu", tmp_path / "b.txt"
+    lines = []
+    for sent in SENTENCES[:120]:
+        lines += [f"{j + 1}\t{w}\t_\tX\tT\t_\t0\troot\t_\t_" for j, w in enumerate(sent)]
+        lines.append("")
+    conllu.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text.write_text("".join(" ".join(s) + "\n" for s in SENTENCES[120:]), encoding="utf-8")
+    opts = ["--text", str(conllu), str(text), "--states", "4", "--iter", "3", "--lowercase",
+            "--min-count", "2", "--quiet"]
+    assert main(["train-hmm", *opts, "--out", str(tmp_path / "local.hmmtl")]) == 0
+    assert main(["train-hmm", "--dask", client.scheduler.address, *opts,
+                 "--out", str(tmp_path / "dask.hmmtl")]) == 0
+    local = CategoricalHMM.load(tmp_path / "local.hmmtl")
+    assert_same_model(CategoricalHMM.load(tmp_path / "dask.hmmtl"), local)
+    assert local.n_features_ == _model().fit(SENTENCES).n_features_

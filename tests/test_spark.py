@@ -155,3 +155,37 @@ def test_tagger_stage_equals_local_tagging_and_pipelines_save_and_load(spark, la
     with pytest.raises(FileNotFoundError, match="no such file"):
         HmmtlTagger(modelPath=str(tmp_path / "missing.hmmtl")).transform(df)
     assert np.mean([len(v) for v in a.values()]) == np.mean([len(s) for s in SENTENCES])
+
+
+# ----------------------------------------------------------------------------- command line
+def _write_inputs(folder):
+    conllu, text = folder / "a.conllu", folder / "b.txt"
+    lines = []
+    for i, sent in enumerate(SENTENCES[:120]):
+        lines.append(f"# sent_id = a{i}")
+        lines += [f"{j + 1}\t{w}\t_\tX\tGOLD\t_\t0\troot\t_\t_" for j, w in enumerate(sent)]
+        lines.append("")
+    conllu.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text.write_text("".join(" ".join(s) + "\n" for s in SENTENCES[120:]), encoding="utf-8")
+    return [str(conllu), str(text)]
+
+
+def test_cli_train_hmm_and_tag_on_spark_equal_the_local_commands(spark, tmp_path):
+    """``train-hmm --spark`` gives the model ``train-hmm`` gives (each file read as its name
+    says), and ``tag --spark`` writes the bytes ``tag`` writes."""
+    from hmmtl.cli import main
+
+    inputs = _write_inputs(tmp_path)
+    opts = ["--states", "4", "--iter", "3", "--lowercase", "--min-count", "2", "--quiet"]
+    assert main(["train-hmm", "--text", *inputs, *opts, "--out",
+                 str(tmp_path / "local.hmmtl")]) == 0
+    assert main(["train-hmm", "--spark", "local[2]", "--text", *inputs, *opts,
+                 "--out", str(tmp_path / "spark.hmmtl")]) == 0
+    local = CategoricalHMM.load(tmp_path / "local.hmmtl")
+    assert_same_model(CategoricalHMM.load(tmp_path / "spark.hmmtl"), local)
+    assert local.n_features_ == make_model("exact").fit(SENTENCES).n_features_
+    assert main(["tag", "--model", str(tmp_path / "local.hmmtl"), *inputs, "-o",
+                 str(tmp_path / "local.out"), "--quiet"]) == 0
+    assert main(["tag", "--spark", "local[2]", "--model", str(tmp_path / "local.hmmtl"),
+                 *inputs, "-o", str(tmp_path / "spark.out"), "--quiet"]) == 0
+    assert (tmp_path / "spark.out").read_bytes() == (tmp_path / "local.out").read_bytes()

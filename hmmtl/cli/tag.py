@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Iterator
 
-from ._common import (FORMATS, AtomicOutput, add_command, check_inputs, check_output,
-                      column_arg, infer_format, load_model, log, positive_int, predict,
-                      read_one)
+from ._common import (FORMATS, AtomicOutput, CommandError, add_command, check_inputs,
+                      check_output, column_arg, infer_format, load_model, log, positive_int,
+                      predict, read_one)
 
 #: sentences per batch when tagging a stream: bounds memory on inputs of any size
 TAG_BATCH_SENTENCES = 2000
@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:
         "is given; streams large inputs in batches.",
         "examples:\n"
         "  hmmtl tag --model pos.hmmtl test.conllu > tagged.conllu\n"
-        "  echo 'The dog barks .' | hmmtl tag --model pos.hmmtl")
+        "  echo 'The dog barks .' | hmmtl tag --model pos.hmmtl\n"
+        "  hmmtl tag --model pos.hmmtl --spark 'local[4]' a.conllu b.conllu -o tagged.conllu")
     p.add_argument("files", nargs="*", metavar="FILE", help="input files (default: stdin)")
     p.add_argument("--model", required=True, metavar="MODEL", help="model file")
     p.add_argument("--format", choices=FORMATS,
@@ -33,6 +34,10 @@ def add_parser(subparsers) -> None:
                    help="write here (atomically) instead of stdout")
     p.add_argument("--batch-size", type=positive_int, default=TAG_BATCH_SENTENCES, metavar="N",
                    help=f"sentences tagged at a time (default {TAG_BATCH_SENTENCES})")
+    p.add_argument("--spark", metavar="MASTER",
+                   help="tag the files on Spark (a master URL: spark://host:7077, local[4]), "
+                        "one task per file, the model loaded once per executor; the output "
+                        "is the same as without this option")
     p.add_argument("--quiet", "-q", action="store_true", help="no messages")
 
 
@@ -111,6 +116,38 @@ def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int) -> 
     return n_sent, n_tok
 
 
+def _tag_file(model_path: str, column, batch: int, job: tuple[str, str]):
+    """The tagged text of one file (``job``: its format and path), and its sentence and
+    token counts; runs on a Spark executor."""
+    import io
+
+    from ..spark import cached_model
+
+    fmt, path = job
+    out = io.StringIO()
+    with open(path, "rb") as stream:
+        n_sent, n_tok = _tag_stream(cached_model(model_path), stream, path, fmt, column, out,
+                                    batch)
+    return out.getvalue(), n_sent, n_tok
+
+
+def _tag_on_spark(args, inputs, column, out) -> tuple[int, int]:
+    """Each file tagged on a Spark executor; the outputs written here, in order."""
+    from functools import partial
+
+    from ..executors.spark import SparkExecutor, session_on
+
+    if "-" in inputs:
+        raise CommandError("--spark tags files on the executors; give files, not stdin")
+    jobs = [(args.format or infer_format(path, "text"), path) for path in inputs]
+    with session_on(args.spark) as spark:
+        results = SparkExecutor(spark).run(
+            partial(_tag_file, args.model, column, args.batch_size), jobs)
+    for text, _, _ in results:
+        out.write(text)
+    return sum(r[1] for r in results), sum(r[2] for r in results)
+
+
 def run(args) -> int:
     check_output(args.output, "output")
     inputs = args.files or ["-"]
@@ -121,7 +158,9 @@ def run(args) -> int:
     out = target.stream if target else sys.stdout
     n_sent = n_tok = 0
     try:
-        for path in inputs:
+        if args.spark:
+            n_sent, n_tok = _tag_on_spark(args, inputs, column, out)
+        for path in inputs if not args.spark else ():
             fmt = args.format or (infer_format(path, "text") if path != "-" else "text")
             name = "<stdin>" if path == "-" else path
             # bytes in: the reader decodes and names the line of any bad byte

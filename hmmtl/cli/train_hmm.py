@@ -35,9 +35,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--restarts", type=positive_int, metavar="N",
                    help="random restarts, keeping the best")
     p.add_argument("--dtype", choices=("float64", "float32"), help="parameter precision")
-    p.add_argument("--dask", metavar="ADDRESS",
-                   help="run the E-step on a Dask cluster: a scheduler address "
-                        "(tcp://host:8786) or 'local' for worker processes on this machine")
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument("--dask", metavar="ADDRESS",
+                         help="run the E-step on a Dask cluster: a scheduler address "
+                              "(tcp://host:8786) or 'local' for worker processes on this "
+                              "machine; the workers read the files")
+    cluster.add_argument("--spark", metavar="MASTER",
+                         help="run the E-step on Spark: a master URL (spark://host:7077, "
+                              "yarn, local[4]); the executors read the files")
     p.add_argument("--seed", type=int, metavar="S", default=0, help="random seed (default 0)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
     p.add_argument("--out", required=True, metavar="MODEL", help="output model file")
@@ -58,8 +63,8 @@ def run(args) -> int:
     check_output(args.out, "model")
     check_inputs(args.text)
     params = hmm_params(args)
-    if args.dask:
-        return _run_on_dask(args, params)
+    if args.dask or args.spark:
+        return _run_on_cluster(args, params)
     from ..hmm import CategoricalHMM
 
     sentences = list(iter_text_sentences(args.text, args.format))
@@ -77,20 +82,27 @@ def run(args) -> int:
     return 0
 
 
-def _run_on_dask(args, params) -> int:
-    """``train-hmm --dask ADDRESS|local``: the E-step runs on Dask workers, which read the
-    text files themselves; only sufficient statistics come back."""
-    from ..distributed import train_hmm_distributed
+def _run_on_cluster(args, params) -> int:
+    """``--dask`` / ``--spark``: the E-step runs where the files are read (each file as its
+    name says, as without these options); only sufficient statistics come back."""
+    from ..executors import Files
+    from ..hmm import CategoricalHMM
 
-    params = dict(params)
-    n_states = params.pop("n_states")
-    n_iter = params.pop("n_iter", 20)
-    online = params.pop("algorithm", None) == "online"
-    verbose = params.pop("verbose", True)
-    log(args, f"training a {n_states}-state HMM on Dask ({args.dask}) from "
-              f"{len(args.text)} file(s)")
-    model = train_hmm_distributed(
-        args.dask, [str(p) for p in args.text], n_states=n_states, n_iter=n_iter,
-        online=online, format=args.format or "text", verbose=verbose, **params)
+    if "-" in args.text:
+        raise CommandError(f"--{'dask' if args.dask else 'spark'} reads the files on the "
+                           f"workers; give files, not '-'")
+    files = Files(args.text, format=args.format)
+    where = f"Dask ({args.dask})" if args.dask else f"Spark ({args.spark})"
+    log(args, f"training a {args.states}-state HMM on {where} from {len(args.text)} file(s)")
+    if args.dask:
+        from ..executors.dask import train_hmm_distributed
+
+        model = train_hmm_distributed(args.dask, files.paths, format=args.format,
+                                      model=CategoricalHMM(**params), n_states=args.states)
+    else:
+        from ..executors.spark import SparkExecutor, session_on
+
+        with session_on(args.spark) as spark:
+            model = CategoricalHMM(**params).fit(files, executor=SparkExecutor(spark))
     save_model(model, args.out, args)
     return 0

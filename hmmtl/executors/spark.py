@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -37,7 +38,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("hmmtl.executors.spark needs PySpark: pip install 'hmmtl[spark]'") from exc
 
-__all__ = ["SparkExecutor", "spark_session", "spark_context"]
+__all__ = ["SparkExecutor", "spark_session", "session_on", "spark_context"]
 
 
 def spark_session(master: str | None = None, app_name: str = "hmmtl", **conf):
@@ -55,6 +56,21 @@ def spark_session(master: str | None = None, app_name: str = "hmmtl", **conf):
     for key, value in conf.items():
         builder = builder.config(key, str(value))
     return builder.getOrCreate()
+
+
+@contextlib.contextmanager
+def session_on(master: str, **conf):
+    """A SparkSession on ``master`` for the duration of a ``with`` block: the active session
+    if there is one (left running), else a new one (stopped at the end)."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    spark = active if active is not None else spark_session(master, **conf)
+    try:
+        yield spark
+    finally:
+        if active is None:
+            spark.stop()
 
 
 def spark_context(spark=None):
@@ -237,6 +253,20 @@ class SparkExecutor:
             bc.destroy()
         self.timings_.append({"wall": time.perf_counter() - t0, "n_tasks": n_tasks})
         return total
+
+    def run(self, fn, items, *args) -> list:
+        """``[fn(*args, item) for item in items]``, one task per item (files to tag, ...),
+        results in order; an input error is raised as it would be in this process."""
+        items = list(items)
+        if not items:
+            return []
+        bc = self.sc.broadcast(args)
+        try:
+            rdd = self.sc.parallelize(items, len(items))
+            return [_raise_failure(v) for v in
+                    rdd.map(lambda item: _guarded(fn, bc.value, item)).collect()]
+        finally:
+            bc.destroy()
 
     def release(self, parts) -> None:
         """Uncache the partitions and free the broadcasts they were made with."""
