@@ -37,6 +37,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_hmm import prefix  # noqa: E402  (the first sentences holding n tokens)
 
 VOCAB = dict(lowercase=True, min_count=2)
 
@@ -58,13 +61,7 @@ def real_corpus(data: Path, n_tokens: int):
     total = sum(map(len, sents))
     if total < n_tokens:
         sents += load_nltk("brown", data_dir=data / "nltk_data").sentences
-    out, n = [], 0
-    for s in sents:
-        if n >= n_tokens:
-            break
-        out.append(s)
-        n += len(s)
-    return out
+    return prefix(sents, n_tokens)
 
 
 def synthetic_corpus(n_tokens: int, n_words: int = 3000, seed: int = 0):
@@ -122,14 +119,7 @@ def partition_cost(sentences, K, n_tokens, ref):
 
     from hmmtl.hmm import HMMFamily, HMMParams
 
-    part = []
-    n = 0
-    for s in sentences:
-        if n >= n_tokens:
-            break
-        part.append(s)
-        n += len(s)
-    batch = ref.encode(part)
+    batch = ref.encode(prefix(sentences, n_tokens))
     family = HMMFamily(K, ref.n_features_)
     params = HMMParams(ref.start_prob_, ref.transition_prob_, ref.emission_prob_)
     threads = numba.get_num_threads()

@@ -167,3 +167,25 @@ def reference(family: str):
         X, kw = in_memory(family)
         _REFERENCES[family] = make_model(family).fit(X, **kw)
     return _REFERENCES[family]
+
+
+def assert_every_format_gives_the_local_model(family: str, executor, folder: Path) -> None:
+    """``family`` fitted on ``executor`` from the in-memory lists and from every file
+    format that can carry what it needs equals the model fitted in one process."""
+    ref = reference(family)
+    for fmt in FORMATS:
+        if fmt != "memory" and files(family, fmt, folder) is None:
+            continue
+        X, kw = corpus_for(family, fmt, folder)
+        assert_same_model(make_model(family).fit(X, **kw, executor=executor), ref)
+
+
+def write_conllu(path: Path, sentences, tag: str = "GOLD") -> None:
+    """Sentences as a CoNLL-U file (``# sent_id``, lemma = lowercase form, XPOS ``tag``)."""
+    lines = []
+    for i, sent in enumerate(sentences):
+        lines.append(f"# sent_id = s{i}")
+        lines += [f"{j + 1}\t{w}\t{w.lower()}\tX\t{tag}\t_\t0\troot\t_\t_"
+                  for j, w in enumerate(sent)]
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -22,8 +22,9 @@ from hmmtl.executors import dask as hd  # noqa: E402
 from hmmtl.executors.dask import DaskExecutor  # noqa: E402
 from hmmtl.hmm import CategoricalHMM, HMMFamily, MultiDomainHMM  # noqa: E402
 
-from executor_cases import (BASE, FAMILIES, FORMATS, N_STATES, SENTENCES,  # noqa: E402
-                            assert_same_model, corpus_for, make_model, reference)
+from executor_cases import (BASE, FAMILIES, N_STATES, SENTENCES,  # noqa: E402
+                            assert_every_format_gives_the_local_model, assert_same_model,
+                            make_model, reference, write_conllu)
 
 # Subclasses defined here travel to worker processes by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -47,14 +48,8 @@ def client():
 def test_every_family_and_format_equals_local_em(client, family, tmp_path):
     """Dask EM = EM in one process, for every HMM family, from in-memory lists and from
     text, CoNLL and CoNLL-U files read on the workers."""
-    ref = reference(family)
-    for fmt in FORMATS:
-        try:
-            X, kw = corpus_for(family, fmt, tmp_path)
-        except pytest.skip.Exception:
-            continue
-        got = make_model(family).fit(X, **kw, executor=DaskExecutor(client, n_partitions=3))
-        assert_same_model(got, ref)
+    assert_every_format_gives_the_local_model(family, DaskExecutor(client, n_partitions=3),
+                                              tmp_path)
 
 
 @pytest.mark.parametrize("n_partitions", [1, 4])
@@ -168,13 +163,7 @@ def test_tag_shards_of_conllu_files_keep_their_columns(client, tmp_path):
 
     ref = reference("exact")
     src = tmp_path / "in.conllu"
-    lines = []
-    for i, sent in enumerate(SENTENCES[:30]):
-        lines.append(f"# sent_id = s{i}")
-        lines += [f"{j + 1}\t{w}\t{w.lower()}\tX\tGOLD\t_\t0\troot\t_\t_"
-                  for j, w in enumerate(sent)]
-        lines.append("")
-    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_conllu(src, SENTENCES[:30])
     [shard] = hd.tag_to_shards(ref, [str(src)], tmp_path / "out", client)
     got, original = read_conllu(shard), read_conllu(src)
     assert got.column("lemma") == original.column("lemma")
@@ -297,11 +286,7 @@ def test_cli_hook_reads_every_format_as_the_local_path_does(client, tmp_path):
     """train_hmm_distributed on a .conllu and a .txt file: each read as its name says (the
     words of the CoNLL-U file, not its columns), as CategoricalHMM.fit on their sentences."""
     conllu, text = tmp_path / "a.conllu", tmp_path / "b.txt"
-    lines = []
-    for sent in SENTENCES[:120]:
-        lines += [f"{j + 1}\t{w}\t_\tX\tT\t_\t0\troot\t_\t_" for j, w in enumerate(sent)]
-        lines.append("")
-    conllu.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_conllu(conllu, SENTENCES[:120])
     text.write_text("".join(" ".join(s) + "\n" for s in SENTENCES[120:]), encoding="utf-8")
     out = tmp_path / "hmm.model"
     model = hd.train_hmm_distributed(client.scheduler.address, [str(conllu), str(text)],
@@ -319,11 +304,7 @@ def test_cli_train_hmm_on_dask_reads_conllu_as_the_local_command_does(client, tm
     from hmmtl.cli import main
 
     conllu, text = tmp_path / "a.conllu", tmp_path / "b.txt"
-    lines = []
-    for sent in SENTENCES[:120]:
-        lines += [f"{j + 1}\t{w}\t_\tX\tT\t_\t0\troot\t_\t_" for j, w in enumerate(sent)]
-        lines.append("")
-    conllu.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_conllu(conllu, SENTENCES[:120])
     text.write_text("".join(" ".join(s) + "\n" for s in SENTENCES[120:]), encoding="utf-8")
     opts = ["--text", str(conllu), str(text), "--states", "4", "--iter", "3", "--lowercase",
             "--min-count", "2", "--quiet"]

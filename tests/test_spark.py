@@ -18,8 +18,9 @@ from pyspark import cloudpickle  # noqa: E402  (Spark's own copy)
 from hmmtl.executors.spark import SparkExecutor, spark_session  # noqa: E402
 from hmmtl.hmm import CategoricalHMM, HMMFamily  # noqa: E402
 
-from executor_cases import (BASE, DOMAINS, FAMILIES, FORMATS, N_STATES, SENTENCES,  # noqa: E402
-                            TAGS, assert_same_model, corpus_for, make_model, reference)
+from executor_cases import (BASE, DOMAINS, FAMILIES, N_STATES, SENTENCES, TAGS,  # noqa: E402
+                            assert_every_format_gives_the_local_model, assert_same_model,
+                            make_model, reference, write_conllu)
 
 pytestmark = pytest.mark.spark
 
@@ -42,14 +43,8 @@ def spark():
 def test_every_family_and_format_equals_local_em(spark, family, tmp_path):
     """Spark EM = EM in one process, for every HMM family, from in-memory lists and from
     text, CoNLL and CoNLL-U files read on the executors."""
-    ref = reference(family)
-    for fmt in FORMATS:
-        try:
-            X, kw = corpus_for(family, fmt, tmp_path)
-        except pytest.skip.Exception:
-            continue
-        got = make_model(family).fit(X, **kw, executor=SparkExecutor(spark, n_partitions=3))
-        assert_same_model(got, ref)
+    assert_every_format_gives_the_local_model(family, SparkExecutor(spark, n_partitions=3),
+                                              tmp_path)
 
 
 def test_dataframe_and_rdd_equal_local_em(spark):
@@ -160,12 +155,7 @@ def test_tagger_stage_equals_local_tagging_and_pipelines_save_and_load(spark, la
 # ----------------------------------------------------------------------------- command line
 def _write_inputs(folder):
     conllu, text = folder / "a.conllu", folder / "b.txt"
-    lines = []
-    for i, sent in enumerate(SENTENCES[:120]):
-        lines.append(f"# sent_id = a{i}")
-        lines += [f"{j + 1}\t{w}\t_\tX\tGOLD\t_\t0\troot\t_\t_" for j, w in enumerate(sent)]
-        lines.append("")
-    conllu.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_conllu(conllu, SENTENCES[:120])
     text.write_text("".join(" ".join(s) + "\n" for s in SENTENCES[120:]), encoding="utf-8")
     return [str(conllu), str(text)]
 

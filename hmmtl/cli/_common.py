@@ -120,18 +120,14 @@ def data_dir(arg: str | None) -> Path | None:
 
 
 def infer_format(path: str, default: str | None) -> str:
-    name = Path(path).name.lower()
-    if name.endswith(".conllu"):
-        return "conllu"
-    if name.endswith((".conll", ".iob", ".bio", ".tsv")) or name.startswith("eng.") \
-            or name.split(".")[-1] in ("train", "testa", "testb"):
-        return "conll"
-    if name.endswith((".txt", ".tok")):
-        return "text"
-    if default is not None:
-        return default
-    raise CommandError(f"{path}: cannot tell its format from the name; give --format "
-                       f"(conllu, conll or text)")
+    """The format of a file from its name, as every executor reads it."""
+    from ..executors.sources import infer_format as from_name
+
+    fmt = from_name(path, default)
+    if fmt is None:
+        raise CommandError(f"{path}: cannot tell its format from the name; give --format "
+                           f"(conllu, conll or text)")
+    return fmt
 
 
 class AtomicOutput:

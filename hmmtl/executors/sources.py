@@ -28,8 +28,16 @@ __all__ = ["FORMATS", "Files", "Sentences", "FilePart", "infer_format", "plan_pa
 FORMATS = ("text", "conll", "conllu")
 
 
-def infer_format(path, default: str = "text") -> str:
-    """The format a file's name says (``conllu``, ``conll`` or ``text``), else ``default``."""
+def infer_format(path, default: str | None = "text") -> str | None:
+    """The format a file's name says (``conllu``, ``conll`` or ``text``), else ``default``.
+
+    Examples
+    --------
+    >>> infer_format("en_ewt-ud-dev.conllu"), infer_format("eng.testb"), infer_format("x.txt")
+    ('conllu', 'conll', 'text')
+    >>> infer_format("data", None) is None
+    True
+    """
     name = Path(path).name.lower()
     if name.endswith(".conllu"):
         return "conllu"

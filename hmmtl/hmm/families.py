@@ -94,12 +94,6 @@ def _dirichlet_log_prior(prob, pseudocount: float) -> float:
     return float(pseudocount) * _xlogy(np.ones_like(prob), prob) if pseudocount else 0.0
 
 
-def _n_threads() -> int:
-    import numba
-
-    return int(numba.get_num_threads())
-
-
 def scatter_rows(ids: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
     """``out[ids[t]] += rows[t]`` for every token with ``ids[t] >= 0``, in compiled code.
 
@@ -110,18 +104,10 @@ def scatter_rows(ids: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
     rows : ndarray of shape (n_tokens, n_states)
     out : float64 ndarray of shape (n_rows, n_states), updated in place
     """
-    from ..inference.expected_counts import scatter_rows as kernel, segment_bounds
+    from ..inference.expected_counts import scatter_by_id
 
-    ids = np.asarray(ids)
-    if ids.shape[0] == 0:
-        return
-    order = np.argsort(ids, kind="stable")
-    first = int(np.searchsorted(ids[order], 0, side="left"))
-    order = order[first:]
-    if order.shape[0] == 0:
-        return
-    bounds = segment_bounds(ids[order], 4 * _n_threads())
-    kernel(order, bounds, ids, np.ascontiguousarray(rows), out)
+    if np.shape(ids)[0]:
+        scatter_by_id(ids, rows, out)
 
 
 def _sequence_blocks(offsets: np.ndarray, n_states: int) -> list[tuple[int, int]]:
@@ -665,58 +651,53 @@ class HMMFamily:
             seq[index] = s_arr
         return tok, seq
 
-    def posteriors(self, params: HMMParams, batch: RaggedBatch):
-        """Posterior marginals (n_tokens, K) and log-likelihood of each sequence (exact);
-        labeled tokens are clamped."""
-        from ..inference import forward_backward
-
+    def _blockwise(self, params, batch: RaggedBatch, run, token_shape, token_dtype):
+        """``run(log_emission_t, log_transition, offsets, log_start, allowed, ids)`` ->
+        (per-token array, per-sequence array) over blocks of sequences of each domain, the
+        results put together in batch order."""
         K, dt = self.n_states, self.float_type
 
         def fn(sub, dparams):
             start_p, trans_p, emit_p = dparams
             log_emit_t = np.ascontiguousarray(safe_log(emit_p, dt).T)
             log_trans, log_start = safe_log(trans_p, np.float64), safe_log(start_p, np.float64)
-            marg = np.zeros((sub.n_tokens, K), dtype=dt)
-            log_z = np.zeros(sub.n_sequences)
+            tok = np.zeros((sub.n_tokens,) + token_shape, dtype=token_dtype)
+            seq = np.zeros(sub.n_sequences)
             offsets = sub.offsets
             for a, b in _sequence_blocks(offsets, K):
                 t0, t1 = int(offsets[a]), int(offsets[b])
                 allowed = _allowed(None if sub.labels is None else sub.labels[t0:t1], K)
-                fb = forward_backward(log_emit_t, log_trans, offsets[a:b + 1] - t0,
-                                      start=log_start, allowed=allowed, compute_pairs=False,
-                                      backend=self.backend, unary_index=sub.ids[t0:t1],
-                                      check_finite=False)
-                marg[t0:t1] = fb.marginals
-                log_z[a:b] = fb.log_z
-            return marg, log_z
+                tok[t0:t1], seq[a:b] = run(log_emit_t, log_trans, offsets[a:b + 1] - t0,
+                                           log_start, allowed, sub.ids[t0:t1])
+            return tok, seq
 
-        return self._per_group(params, batch, fn, [(K,), ()], [dt, np.float64])
+        return self._per_group(params, batch, fn, [token_shape, ()],
+                               [token_dtype, np.float64])
+
+    def posteriors(self, params: HMMParams, batch: RaggedBatch):
+        """Posterior marginals (n_tokens, K) and log-likelihood of each sequence (exact);
+        labeled tokens are clamped."""
+        from ..inference import forward_backward
+
+        def run(log_emit_t, log_trans, offsets, log_start, allowed, ids):
+            fb = forward_backward(log_emit_t, log_trans, offsets, start=log_start,
+                                  allowed=allowed, compute_pairs=False, backend=self.backend,
+                                  unary_index=ids, check_finite=False)
+            return fb.marginals, fb.log_z
+
+        return self._blockwise(params, batch, run, (self.n_states,), self.float_type)
 
     def viterbi(self, params: HMMParams, batch: RaggedBatch):
         """Most probable state path (int32, n_tokens) and its log-probability per sequence;
         labeled tokens are clamped."""
         from ..inference import viterbi
 
-        K, dt = self.n_states, self.float_type
+        def run(log_emit_t, log_trans, offsets, log_start, allowed, ids):
+            r = viterbi(log_emit_t, log_trans, offsets, start=log_start, allowed=allowed,
+                        backend=self.backend, unary_index=ids, check_finite=False)
+            return r.path, r.score
 
-        def fn(sub, dparams):
-            start_p, trans_p, emit_p = dparams
-            log_emit_t = np.ascontiguousarray(safe_log(emit_p, dt).T)
-            log_trans, log_start = safe_log(trans_p, np.float64), safe_log(start_p, np.float64)
-            path = np.zeros(sub.n_tokens, dtype=np.int32)
-            score = np.zeros(sub.n_sequences)
-            offsets = sub.offsets
-            for a, b in _sequence_blocks(offsets, K):
-                t0, t1 = int(offsets[a]), int(offsets[b])
-                allowed = _allowed(None if sub.labels is None else sub.labels[t0:t1], K)
-                r = viterbi(log_emit_t, log_trans, offsets[a:b + 1] - t0, start=log_start,
-                            allowed=allowed, backend=self.backend,
-                            unary_index=sub.ids[t0:t1], check_finite=False)
-                path[t0:t1] = r.path
-                score[a:b] = r.score
-            return path, score
-
-        return self._per_group(params, batch, fn, [(), ()], [np.int32, np.float64])
+        return self._blockwise(params, batch, run, (), np.int32)
 
 
 # ----------------------------------------------------------------------------- multi-task

@@ -91,6 +91,112 @@ def _block_bounds(blk, row_ptr, seq_ptr, step_ptr):
             step_ptr[blk + 1] - p0)
 
 
+@njit(cache=True)
+def block_buffers(nrows, S, K, dt):
+    """Working arrays of one block: emission factors and forward messages (nrows, K),
+    per-row scales, per-sequence log Z and failure flags."""
+    return (np.empty((nrows, K), dtype=dt), np.empty((nrows, K), dtype=dt),
+            np.empty(nrows, dtype=np.float64), np.zeros(S, dtype=np.float64),
+            np.zeros(S, dtype=np.bool_))
+
+
+@njit(cache=True)
+def scaled_forward(alpha, e, a, start_p, scale, lz, failed, step_start, step_n, p0, L):
+    """Forward pass over one block (time-major rows): ``alpha[t] = (alpha[t-1] @ a) * e[t]``
+    (``start_p * e[0]`` at the first step), each row normalized.
+
+    On entry ``scale[row]`` holds the log shift of the row's emission factors, added with
+    the log normalizer to ``lz`` (per sequence of the block); on exit it holds the row's
+    normalizer.  A row that sums to zero or overflows flags its sequence in ``failed``
+    (its rows then count for nothing and the caller redoes it exactly).
+    """
+    K = alpha.shape[1]
+    for t in range(L):
+        cs = step_start[p0 + t]
+        nt = step_n[p0 + t]
+        if t > 0:
+            ps = step_start[p0 + t - 1]
+            np.dot(alpha[ps:ps + nt], a, alpha[cs:cs + nt])
+        for b in range(nt):
+            row = cs + b
+            m = scale[row]
+            s = 0.0
+            if t == 0:
+                for k in range(K):
+                    v = start_p[k] * e[row, k]
+                    alpha[row, k] = v
+                    s += v
+            else:
+                for k in range(K):
+                    v = alpha[row, k] * e[row, k]
+                    alpha[row, k] = v
+                    s += v
+            if not (s > 0.0) or not np.isfinite(s):
+                failed[b] = True
+                for k in range(K):
+                    alpha[row, k] = 0.0
+                scale[row] = 1.0
+            else:
+                inv = 1.0 / s
+                for k in range(K):
+                    alpha[row, k] *= inv
+                lz[b] += np.log(s) + m
+                scale[row] = s
+
+
+@njit(cache=True)
+def clear_failed(alpha, e, scale, failed, beta_end, order, offsets, step_start, s0, p0):
+    """Zero the rows of the sequences flagged in ``failed`` so that they add nothing to
+    the block's counts (their ``beta_end`` becomes 1)."""
+    K = alpha.shape[1]
+    for b in range(failed.shape[0]):
+        if failed[b]:
+            length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
+            for t in range(length):
+                row = step_start[p0 + t] + b
+                scale[row] = 1.0
+                for k in range(K):
+                    alpha[row, k] = 0.0
+                    e[row, k] = 0.0
+            for k in range(K):
+                beta_end[b, k] = 1.0
+
+
+@njit(cache=True)
+def scaled_backward(alpha, e, a_t, scale, beta_end, pairs, want_pairs, step_start, step_n,
+                    p0, L):
+    """Backward pass over one block: ``beta[t-1] = (e[t] * beta[t] / scale[t]) @ a.T``
+    from each sequence's ``beta_end`` at its last step; turns ``alpha`` into the posterior
+    marginals and adds ``alpha[t-1].T @ (e[t] * beta[t] / scale[t])`` to ``pairs`` (the pair
+    counts before the transition factor)."""
+    S, K = beta_end.shape
+    beta = np.empty((S, K), dtype=alpha.dtype)
+    w = np.empty((S, K), dtype=alpha.dtype)
+    for t in range(L - 1, -1, -1):
+        cs = step_start[p0 + t]
+        nt = step_n[p0 + t]
+        n_next = step_n[p0 + t + 1] if t + 1 < L else 0
+        for b in range(n_next, nt):
+            for k in range(K):
+                beta[b, k] = beta_end[b, k]
+        if t > 0:
+            for b in range(nt):
+                row = cs + b
+                inv = 1.0 / scale[row]
+                for k in range(K):
+                    alpha[row, k] *= beta[b, k]
+                    w[b, k] = e[row, k] * beta[b, k] * inv
+            np.dot(w[:nt], a_t, beta[:nt])
+            if want_pairs:
+                ps = step_start[p0 + t - 1]
+                pairs += np.dot(alpha[ps:ps + nt].T, w[:nt])
+        else:
+            for b in range(nt):
+                row = cs + b
+                for k in range(K):
+                    alpha[row, k] *= beta[b, k]
+
+
 @njit(cache=True, parallel=True)
 def forward_backward_blocked(unary, unary_index, gathered, allowed, use_mask, a, tmax,
                              start_p, smax, end_p, emax,
@@ -113,11 +219,7 @@ def forward_backward_blocked(unary, unary_index, gathered, allowed, use_mask, a,
     for blk in prange(n_blocks):
         pairs = pair_acc[numba.get_thread_id()]
         r0, nrows, s0, S, p0, L = _block_bounds(blk, row_ptr, seq_ptr, step_ptr)
-        e = np.empty((nrows, K), dtype=dt)
-        alpha = np.empty((nrows, K), dtype=dt)
-        scale = np.empty(nrows, dtype=np.float64)
-        lz = np.zeros(S, dtype=np.float64)
-        failed = np.zeros(S, dtype=np.bool_)
+        e, alpha, scale, lz, failed = block_buffers(nrows, S, K, dt)
         # emission factors exp(unary - row max), masked states 0
         for r in range(nrows):
             tok = row_token[r0 + r]
@@ -137,40 +239,9 @@ def forward_backward_blocked(unary, unary_index, gathered, allowed, use_mask, a,
                     else:
                         e[r, k] = np.exp(unary[u, k] - m)
                 scale[r] = m  # keep the shift until the forward pass uses it
-        # forward
-        for t in range(L):
-            cs = step_start[p0 + t]
-            nt = step_n[p0 + t]
-            if t > 0:
-                ps = step_start[p0 + t - 1]
-                np.dot(alpha[ps:ps + nt], a, alpha[cs:cs + nt])
-            for b in range(nt):
-                row = cs + b
-                m = scale[row]
-                s = 0.0
-                if t == 0:
-                    for k in range(K):
-                        v = start_p[k] * e[row, k]
-                        alpha[row, k] = v
-                        s += v
-                else:
-                    for k in range(K):
-                        v = alpha[row, k] * e[row, k]
-                        alpha[row, k] = v
-                        s += v
-                if not (s > 0.0) or not np.isfinite(s):
-                    failed[b] = True
-                    for k in range(K):
-                        alpha[row, k] = 0.0
-                    scale[row] = 1.0
-                else:
-                    inv = 1.0 / s
-                    for k in range(K):
-                        alpha[row, k] *= inv
-                    lz[b] += np.log(s) + m
-                    scale[row] = s
+        scaled_forward(alpha, e, a, start_p, scale, lz, failed, step_start, step_n, p0, L)
         # end factors; beta of each sequence starts at its last step
-        c_end = np.empty(S, dtype=np.float64)
+        beta_end = np.empty((S, K), dtype=dt)
         for b in range(S):
             length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
             row = step_start[p0 + length - 1] + b
@@ -180,45 +251,13 @@ def forward_backward_blocked(unary, unary_index, gathered, allowed, use_mask, a,
             if not (s > 0.0) or not np.isfinite(s):
                 failed[b] = True
                 s = 1.0
-            c_end[b] = s
+            for k in range(K):
+                beta_end[b, k] = end_p[k] / s
             lz[b] += np.log(s) + smax + emax + (length - 1) * tmax
         # a failed sequence must add nothing to the shared pair counts: zero its rows
-        for b in range(S):
-            if failed[b]:
-                length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
-                for t in range(length):
-                    row = step_start[p0 + t] + b
-                    scale[row] = 1.0
-                    for k in range(K):
-                        alpha[row, k] = 0.0
-                        e[row, k] = 0.0
-                c_end[b] = 1.0
-        beta = np.empty((S, K), dtype=dt)
-        w = np.empty((S, K), dtype=dt)
-        for t in range(L - 1, -1, -1):
-            cs = step_start[p0 + t]
-            nt = step_n[p0 + t]
-            n_next = step_n[p0 + t + 1] if t + 1 < L else 0
-            for b in range(n_next, nt):
-                inv = 1.0 / c_end[b]
-                for k in range(K):
-                    beta[b, k] = end_p[k] * inv
-            if t > 0:
-                for b in range(nt):
-                    row = cs + b
-                    inv = 1.0 / scale[row]
-                    for k in range(K):
-                        alpha[row, k] *= beta[b, k]
-                        w[b, k] = e[row, k] * beta[b, k] * inv
-                np.dot(w[:nt], a_t, beta[:nt])
-                if want_pairs:
-                    ps = step_start[p0 + t - 1]
-                    pairs += np.dot(alpha[ps:ps + nt].T, w[:nt])
-            else:
-                for b in range(nt):
-                    row = cs + b
-                    for k in range(K):
-                        alpha[row, k] *= beta[b, k]
+        clear_failed(alpha, e, scale, failed, beta_end, order, offsets, step_start, s0, p0)
+        scaled_backward(alpha, e, a_t, scale, beta_end, pairs, want_pairs, step_start, step_n,
+                        p0, L)
         for r in range(nrows):
             tok = row_token[r0 + r]
             for k in range(K):

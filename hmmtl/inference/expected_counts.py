@@ -22,10 +22,12 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from ._host import one_blas_thread
+from ._blocked import (_block_bounds, block_buffers, clear_failed, scaled_backward,
+                       scaled_forward)
+from ._host import _n_threads, one_blas_thread
 
 __all__ = ["ExpectedCounts", "hmm_expected_counts", "hmm_e_step_blocked", "segment_bounds",
-           "scatter_rows", "scatter_sparse_rows", "kbest_forward_backward"]
+           "scatter_by_id", "kbest_forward_backward"]
 
 
 class ExpectedCounts(NamedTuple):
@@ -56,12 +58,6 @@ EM_BLOCK_ROWS = 4096
 
 #: Token x state entries whose marginals the unfused and k-best E-steps hold at once.
 _BLOCK_ELEMENTS = 1 << 23
-
-def _n_threads() -> int:
-    import numba
-
-    return int(numba.get_num_threads())
-
 
 def _allowed(labels, K):
     if labels is None or not np.any(labels >= 0):
@@ -207,9 +203,7 @@ def _expected_scattered(ids, offsets, emission, transition, start, labels):
         firsts = offs[:-1][np.diff(offs) > 0]
         st += fb.marginals[firsts].sum(axis=0, dtype=np.float64)
         pairs += fb.pair_counts
-        order = np.argsort(sub_ids, kind="stable")
-        bounds = segment_bounds(sub_ids[order], 4 * _n_threads())
-        scatter_rows(order, bounds, sub_ids, np.ascontiguousarray(fb.marginals), counts)
+        scatter_by_id(sub_ids, fb.marginals, counts)
         log_z[a:b] = fb.log_z
     return ExpectedCounts(st, pairs, counts, log_z)
 
@@ -239,9 +233,7 @@ def _expected_kbest(ids, offsets, emission, transition, start, labels, k):
         keep = fb >= 0
         st += np.bincount(fb[keep], weights=fm[keep], minlength=K)
         pairs += pc
-        order = np.argsort(sub_ids, kind="stable")
-        bounds = segment_bounds(sub_ids[order], 4 * _n_threads())
-        scatter_sparse_rows(order, bounds, sub_ids, beam, marg, counts)
+        scatter_by_id(sub_ids, marg, counts, index=beam)
         log_z[a:b] = lz
     return ExpectedCounts(st, pairs, counts, log_z)
 
@@ -271,19 +263,10 @@ def hmm_e_step_blocked(ids, labels, use_labels, emission_t, a, start_p,
         tid = numba.get_thread_id()
         counts = emission_acc[tid]
         pairs = pair_acc[tid]
-        r0 = row_ptr[blk]
-        nrows = row_ptr[blk + 1] - r0
-        s0 = seq_ptr[blk]
-        S = seq_ptr[blk + 1] - s0
-        p0 = step_ptr[blk]
-        L = step_ptr[blk + 1] - p0
-        e = np.empty((nrows, K), dtype=dt)
-        alpha = np.empty((nrows, K), dtype=dt)
-        scale = np.empty(nrows, dtype=np.float64)
-        shift = np.empty(nrows, dtype=np.float64)
-        lz = np.zeros(S, dtype=np.float64)
-        failed = np.zeros(S, dtype=np.bool_)
-        # emission factors p(w | k) / max_k p(w | k); a labeled token keeps its label
+        r0, nrows, s0, S, p0, L = _block_bounds(blk, row_ptr, seq_ptr, step_ptr)
+        e, alpha, scale, lz, failed = block_buffers(nrows, S, K, dt)
+        # emission factors p(w | k) / max_k p(w | k), the log of the maximum kept in scale
+        # until the forward pass adds it to log Z; a labeled token keeps its label
         for r in range(nrows):
             tok = row_token[r0 + r]
             v = ids[tok]
@@ -305,74 +288,16 @@ def hmm_e_step_blocked(ids, labels, use_labels, emission_t, a, start_p,
                 else:
                     for k in range(K):
                         e[r, k] = 0.0
-            shift[r] = np.log(m) if m > 0.0 else 0.0
-        # forward: alpha[t] = normalize((alpha[t-1] @ A) * e[t])
-        for t in range(L):
-            cs = step_start[p0 + t]
-            nt = step_n[p0 + t]
-            if t > 0:
-                ps = step_start[p0 + t - 1]
-                np.dot(alpha[ps:ps + nt], a, alpha[cs:cs + nt])
-            for b in range(nt):
-                row = cs + b
-                s = 0.0
-                if t == 0:
-                    for k in range(K):
-                        x = start_p[k] * e[row, k]
-                        alpha[row, k] = x
-                        s += x
-                else:
-                    for k in range(K):
-                        x = alpha[row, k] * e[row, k]
-                        alpha[row, k] = x
-                        s += x
-                if not (s > 0.0) or not np.isfinite(s):
-                    failed[b] = True
-                    for k in range(K):
-                        alpha[row, k] = 0.0
-                    scale[row] = 1.0
-                else:
-                    inv = 1.0 / s
-                    for k in range(K):
-                        alpha[row, k] *= inv
-                    lz[b] += np.log(s) + shift[row]
-                    scale[row] = s
-        # a failed sequence must add nothing: zero its rows
-        for b in range(S):
-            if failed[b]:
-                length = offsets[order[s0 + b] + 1] - offsets[order[s0 + b]]
-                for t in range(length):
-                    row = step_start[p0 + t] + b
-                    scale[row] = 1.0
-                    for k in range(K):
-                        alpha[row, k] = 0.0
-                        e[row, k] = 0.0
-        # backward; beta of each sequence starts at its last step (alpha sums to one)
-        beta = np.empty((S, K), dtype=dt)
-        wv = np.empty((S, K), dtype=dt)
-        for t in range(L - 1, -1, -1):
-            cs = step_start[p0 + t]
-            nt = step_n[p0 + t]
-            n_next = step_n[p0 + t + 1] if t + 1 < L else 0
-            for b in range(n_next, nt):
-                for k in range(K):
-                    beta[b, k] = 1.0
-            if t > 0:
-                for b in range(nt):
-                    row = cs + b
-                    inv = 1.0 / scale[row]
-                    for k in range(K):
-                        alpha[row, k] *= beta[b, k]
-                        wv[b, k] = e[row, k] * beta[b, k] * inv
-                np.dot(wv[:nt], a_t, beta[:nt])
-                ps = step_start[p0 + t - 1]
-                pairs += np.dot(alpha[ps:ps + nt].T, wv[:nt])
-            else:
-                for b in range(nt):
-                    row = cs + b
-                    for k in range(K):
-                        alpha[row, k] *= beta[b, k]
-                        start_acc[tid, k] += alpha[row, k]
+            scale[r] = np.log(m) if m > 0.0 else 0.0
+        scaled_forward(alpha, e, a, start_p, scale, lz, failed, step_start, step_n, p0, L)
+        # no end factors: each sequence's beta starts at one (its alpha sums to one)
+        beta_end = np.ones((S, K), dtype=dt)
+        clear_failed(alpha, e, scale, failed, beta_end, order, offsets, step_start, s0, p0)
+        scaled_backward(alpha, e, a_t, scale, beta_end, pairs, True, step_start, step_n, p0, L)
+        cs = step_start[p0]
+        for b in range(step_n[p0]):
+            for k in range(K):
+                start_acc[tid, k] += alpha[cs + b, k]
         # alpha now holds the posteriors: add them to the symbols' rows
         for r in range(nrows):
             v = ids[row_token[r0 + r]]
@@ -399,35 +324,39 @@ def segment_bounds(sorted_ids: np.ndarray, n_chunks: int) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True)
-def scatter_rows(order, bounds, ids, rows, out):
-    """``out[ids[t]] += rows[t]`` for every token ``t``.
+def scatter_rows(order, bounds, ids, index, values, out, dense):
+    """``out[ids[t], index[t, j]] += values[t, j]`` for every token ``t`` (``index < 0``
+    marks an empty slot); with ``dense``, ``index[t, j] = j`` (``index`` is not read):
+    ``out[ids[t]] += values[t]``.
 
     order : int64 (n_tokens,) -- tokens sorted by id; bounds : chunk bounds into ``order``
-    that never split a run of equal ids; rows : (n_tokens, K); out : float64 (V, K).
+    that never split a run of equal ids; values : (n_tokens, k); out : float64 (V, K).
     """
-    K = rows.shape[1]
-    n_chunks = bounds.shape[0] - 1
-    for c in prange(n_chunks):
-        for p in range(bounds[c], bounds[c + 1]):
-            t = order[p]
-            v = ids[t]
-            for k in range(K):
-                out[v, k] += rows[t, k]
-
-
-@njit(cache=True, parallel=True)
-def scatter_sparse_rows(order, bounds, ids, index, values, out):
-    """``out[ids[t], index[t, j]] += values[t, j]`` (``index < 0`` marks an empty slot)."""
-    kk = index.shape[1]
+    kk = values.shape[1]
     n_chunks = bounds.shape[0] - 1
     for c in prange(n_chunks):
         for p in range(bounds[c], bounds[c + 1]):
             t = order[p]
             v = ids[t]
             for j in range(kk):
-                s = index[t, j]
+                s = j if dense else index[t, j]
                 if s >= 0:
                     out[v, s] += values[t, j]
+
+
+def scatter_by_id(ids, values, out, index=None) -> None:
+    """``out[ids[t]] += values[t]`` (or, with ``index``, ``out[ids[t], index[t, j]] +=
+    values[t, j]``) for the tokens with ``ids[t] >= 0``: the tokens are visited in order of
+    their id, each thread owning whole ids (rows of ``out``), so there are no races."""
+    ids = np.asarray(ids)
+    order = np.argsort(ids, kind="stable")
+    order = order[int(np.searchsorted(ids[order], 0, side="left")):]
+    if order.shape[0] == 0:
+        return
+    bounds = segment_bounds(ids[order], 4 * _n_threads())
+    dense = index is None
+    scatter_rows(order, bounds, ids, np.zeros((1, 1), np.int32) if dense else index,
+                 np.ascontiguousarray(values), out, dense)
 
 
 @njit(cache=True)
