@@ -191,8 +191,9 @@ def main(argv=None):
     sinit = start_params(args.fit_states, sbatch, len(svocab))
     fit_iters = args.fit_iters
     hl, t_hl = hmmlearn_fit(sbatch, args.fit_states, len(svocab), sinit, fit_iters)
-    for what, data in (("ids", sbatch), ("token lists", small)):
-        ours, t_ours = ours_fit(data, args.fit_states, sinit, fit_iters)
+    for what, data, kw in (("ids", sbatch, {"n_features": len(svocab)}),
+                           ("token lists", small, {})):
+        ours, t_ours = ours_fit(data, args.fit_states, sinit, fit_iters, **kw)
         ll_a, ll_b = ll_per_token(ours, sbatch), hmmlearn_ll(hl, sbatch)
         fit_row = dict(K=args.fit_states, tokens=sbatch.n_tokens, n_iter=fit_iters, input=what,
                        ours_fit_s=t_ours, hmmlearn_fit_s=t_hl, ratio=t_hl / t_ours,
