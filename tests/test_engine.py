@@ -167,3 +167,14 @@ def test_ragged_batch_partitions_keep_labels_and_domains():
     parts = LocalExecutor(n_partitions=3).load(batch)
     assert len(parts) == 3 and all(isinstance(p, RaggedBatch) for p in parts)
     assert np.array_equal(np.concatenate([p.domains for p in parts]), batch.domains)
+
+
+def test_kth_largest_of_the_beam_kernel_matches_sorting():
+    from hmmtl.inference.expected_counts import _kth_largest
+
+    rs = np.random.RandomState(0)
+    for _ in range(500):
+        n = rs.randint(1, 40)
+        a = rs.randint(0, 5, size=n).astype(float) if rs.rand() < 0.5 else rs.rand(n)
+        k = rs.randint(1, n + 1)
+        assert _kth_largest(a.copy(), k) == np.sort(a)[::-1][k - 1]

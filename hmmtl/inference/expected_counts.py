@@ -360,6 +360,33 @@ def scatter_by_id(ids, values, out, index=None) -> None:
 
 
 @njit(cache=True)
+def _kth_largest(a, k):
+    """The ``k``-th largest value of ``a`` (1-based), by quickselect in place (``a`` is
+    reordered; no allocation, unlike ``np.partition``)."""
+    lo, hi = 0, a.shape[0] - 1
+    target = k - 1   # position in descending order
+    while lo < hi:
+        pivot = a[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] > pivot:
+                i += 1
+            while a[j] < pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if target <= j:
+            hi = j
+        elif target >= i:
+            lo = i
+        else:
+            return a[target]
+    return a[target]
+
+
+@njit(cache=True)
 def _top_k(x, k, beam, scratch):
     """Indices of the ``k`` largest entries of ``x`` (ties broken by index) into ``beam``;
     returns how many were written (fewer than ``k`` only when ``x`` has fewer entries)."""
@@ -370,7 +397,7 @@ def _top_k(x, k, beam, scratch):
         return K
     for i in range(K):
         scratch[i] = x[i]
-    thr = np.partition(scratch, K - k)[K - k]
+    thr = _kth_largest(scratch, k)
     n = 0
     for i in range(K):
         if x[i] > thr:
