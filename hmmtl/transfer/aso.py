@@ -374,6 +374,10 @@ class AlternatingStructureOptimization(BaseEstimator):
 
     @classmethod
     def _from_state(cls, arrays, meta):
+        if "features" not in meta:
+            raise ValueError("model file: an AlternatingStructureOptimization saved by an "
+                             "earlier hmmtl (before its features came from FeatureSpace); "
+                             "fit and save it again")
         m = cls(**meta["params"])
         m.features_ = FeatureSpace.from_state(
             {k[len("features_"):]: v for k, v in arrays.items() if k.startswith("features_")},
