@@ -14,7 +14,8 @@ corpus without ``HMMTL_DATA``.  For each K (default 64 and 128):
   Dask and Spark models are checked equal to the local one (1e-9 relative).
 * **Per-partition cost**: the E-step of one partition of ``--partition-tokens`` tokens on
   one thread, the bytes of its statistics (``(K + K^2 + K*V) * 8``) and of the broadcast
-  parameters -- the inputs of the scaling estimate in ``benchmarks/results/distributed.md``.
+  parameters -- the inputs of the scaling estimate printed last (one EM iteration on 1B
+  tokens on 10 to 1,000 machines; the model is in ``benchmarks/results/distributed.md``).
 
 Tagging: ``HmmtlTagger`` (a Spark ML stage, Arrow batches) tagging the corpus with an
 averaged perceptron trained on CoNLL-2000 (or the synthetic tags), against ``predict`` in
@@ -137,6 +138,52 @@ def partition_cost(sentences, K, n_tokens, ref):
             "stats_bytes": int(stats_bytes), "params_bytes": int(params_bytes)}
 
 
+def m_step_seconds(K: int, V: int) -> float:
+    """Wall time of the M-step (normalizing K x V counts) on this machine."""
+    from hmmtl.hmm import HMMFamily, HMMStats
+
+    family = HMMFamily(K, V)
+    rng = np.random.default_rng(0)
+    stats = HMMStats(rng.random(K), rng.random((K, K)), rng.random((K, V)))
+    family.m_step(stats)
+    t = time.perf_counter()
+    family.m_step(stats)
+    return time.perf_counter() - t
+
+
+def scaling_estimate(costs, machines, cores, gbps, n_tokens, vocab, fan_in=8) -> list[dict]:
+    """Seconds of one EM iteration on ``n_tokens`` tokens and a ``vocab``-type vocabulary
+    for each number of machines, from the measured per-core E-step rate (see
+    benchmarks/results/distributed.md for the model):
+
+    * E-step: ``n_tokens / (P * r)`` with ``P = machines * cores`` partitions (one per core)
+      and ``r`` the measured tokens/s of one partition on one thread;
+    * broadcast: the parameters, ``S = 8 (K + K^2 + K V)`` bytes, fetched once per machine
+      (torrent-style, each machine's link is the bottleneck): ``S / B``;
+    * reduction: a tree of fan-in ``f`` over the ``P`` statistics (``S`` bytes each, dense)
+      has ``d = ceil(log_f P)`` levels, each combiner receiving ``f`` of them: ``d f S / B``;
+    * M-step on the driver: measured here for K x ``vocab``.
+    """
+    B = gbps * 1e9 / 8
+    rows = []
+    for c in costs:
+        K = c["K"]
+        S = 8 * (K + K * K + K * vocab)
+        t_m = m_step_seconds(K, vocab)
+        for M in machines:
+            P = M * cores
+            depth = max(1, int(np.ceil(np.log(P) / np.log(fan_in))))
+            t_e = n_tokens / (P * c["tokens_per_s"])
+            t_b = S / B
+            t_r = depth * fan_in * S / B
+            total = t_e + t_b + t_r + t_m
+            rows.append({"K": K, "machines": M, "partitions": P, "stats_MB": S / 1e6,
+                         "depth": depth, "e_step_s": t_e, "broadcast_s": t_b,
+                         "reduce_s": t_r, "m_step_s": t_m, "iteration_s": total,
+                         "e_step_share": t_e / total})
+    return rows
+
+
 def run(args) -> dict:
     from dask.distributed import Client, LocalCluster
 
@@ -216,8 +263,13 @@ def run(args) -> dict:
               flush=True)
     finally:
         spark.stop()
+    estimate = scaling_estimate(costs, args.machines, args.cores, args.gbps, args.big_tokens,
+                                args.big_vocab)
     return {"source": source, "n_sentences": len(sentences), "n_tokens": n_tokens,
-            "rows": rows, "partition_costs": costs, "tagging": tagging}
+            "rows": rows, "partition_costs": costs, "tagging": tagging,
+            "estimate": {"cores_per_machine": args.cores, "network_gbps": args.gbps,
+                         "tokens": args.big_tokens, "vocabulary": args.big_vocab,
+                         "rows": estimate}}
 
 
 def main(argv=None) -> int:
@@ -230,6 +282,13 @@ def main(argv=None) -> int:
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--partition-tokens", type=int, default=100_000)
     ap.add_argument("--data", default=None, help="corpora folder (default: $HMMTL_DATA)")
+    est = ap.add_argument_group("scaling estimate")
+    est.add_argument("--machines", type=lambda s: [int(m) for m in s.split(",")],
+                     default=[10, 100, 1000])
+    est.add_argument("--cores", type=int, default=16, help="cores per machine")
+    est.add_argument("--gbps", type=float, default=10.0, help="network link, Gbit/s")
+    est.add_argument("--big-tokens", type=float, default=1e9)
+    est.add_argument("--big-vocab", type=int, default=100_000)
     args = ap.parse_args(argv)
     if args.quick:
         args.states, args.iter, args.tokens = [8, 16], 2, 20_000
@@ -246,6 +305,19 @@ def main(argv=None) -> int:
     print(f"| tagging | local predict | {t['local_tokens_per_s']:,.0f} tokens/s | | |")
     print(f"| tagging | Spark HmmtlTagger local[2] | {t['spark_tokens_per_s']:,.0f} tokens/s | "
           f"{t['local_tokens_per_s'] / t['spark_tokens_per_s']:.2f}x | {t['equal']} |")
+    e = res["estimate"]
+    print()
+    print(f"Estimate: one EM iteration on {e['tokens']:.0e} tokens, V = {e['vocabulary']:,}, "
+          f"{e['cores_per_machine']} cores per machine, {e['network_gbps']:g} Gbit/s links, "
+          f"dense statistics, tree fan-in 8:")
+    print("| K | machines | partitions | stats MB | tree depth | E-step s | broadcast s | "
+          "reduce s | M-step s | iteration s | E-step share |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in e["rows"]:
+        print(f"| {r['K']} | {r['machines']} | {r['partitions']} | {r['stats_MB']:.0f} | "
+              f"{r['depth']} | {r['e_step_s']:.2f} | {r['broadcast_s']:.2f} | "
+              f"{r['reduce_s']:.2f} | {r['m_step_s']:.2f} | {r['iteration_s']:.2f} | "
+              f"{100 * r['e_step_share']:.0f} % |")
     print(json.dumps({"benchmark": "distributed", "machine": platform.machine(),
                       "cores": os.cpu_count(), **res}))
     return 0
