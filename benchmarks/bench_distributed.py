@@ -13,7 +13,7 @@ corpus without ``HMMTL_DATA``.  For each K (default 64 and 128):
   (``LocalCluster`` of 2 processes, 1 thread each), Spark (``local[2]``: 2 Python workers);
   Dask and Spark models are checked equal to the local one (1e-9 relative).
 * **Per-partition cost**: the E-step of one partition of ``--partition-tokens`` tokens on
-  one thread, the bytes of its statistics (``(K + K^2 + K*V) * 8``) and of the broadcast
+  one thread (CPU time: its wall time on an idle core), the bytes of its statistics (``(K + K^2 + K*V) * 8``) and of the broadcast
   parameters -- the inputs of the scaling estimate printed last (one EM iteration on 1B
   tokens on 10 to 1,000 machines; the model is in ``benchmarks/results/distributed.md``).
 
@@ -114,8 +114,8 @@ def same(a, b) -> bool:
 
 
 def partition_cost(sentences, K, n_tokens, ref):
-    """Seconds of one E-step on ``n_tokens`` tokens on one thread, and the statistics' and
-    parameters' bytes."""
+    """CPU seconds of one E-step on ``n_tokens`` tokens on one thread (its wall time on an
+    idle core, whatever else the machine runs), and the statistics' and parameters' bytes."""
     import numba
 
     from hmmtl.hmm import HMMFamily, HMMParams
@@ -127,9 +127,9 @@ def partition_cost(sentences, K, n_tokens, ref):
     numba.set_num_threads(1)
     try:
         family.e_step(params, batch)
-        t = time.perf_counter()
+        t = time.process_time()
         stats = family.e_step(params, batch)
-        sec = time.perf_counter() - t
+        sec = time.process_time() - t
     finally:
         numba.set_num_threads(threads)
     stats_bytes = sum(a.nbytes for a in (stats.start, stats.transition, stats.emission))
@@ -233,7 +233,7 @@ def run(args) -> dict:
                 cost = partition_cost(sentences, K, args.partition_tokens, local)
                 costs.append({"K": K, **cost})
                 print(f"K={K} one partition of {cost['tokens']} tokens on one thread: "
-                      f"{cost['e_step_s']:.3f} s ({cost['tokens_per_s']:.0f} tokens/s); stats "
+                      f"{cost['e_step_s']:.3f} CPU s ({cost['tokens_per_s']:.0f} tokens/s); stats "
                       f"{cost['stats_bytes'] / 1e6:.1f} MB, parameters "
                       f"{cost['params_bytes'] / 1e6:.1f} MB", flush=True)
         # tagging: HmmtlTagger on Spark vs predict in this process
