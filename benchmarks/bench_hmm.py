@@ -22,6 +22,8 @@ Rows:
 
 Each row also times ours with Numba held to one thread (hmmlearn's one): on a shared
 machine that ratio is the less disturbed one; the targets count the default (all threads).
+The E-step kernel alone is also timed in CPU seconds on one thread (its wall time on an idle
+core, whatever else runs), with the GFLOP/s it reaches counting 6 K^2 flops a token.
 
 The log-likelihoods of both after the same iterations on the same tokens are printed beside
 (they agree to about 1e-14 relative).
@@ -122,6 +124,20 @@ def one_thread(fn):
         numba.set_num_threads(n)
 
 
+def e_step_cpu_seconds(batch, init, kw) -> float:
+    """CPU seconds of one E-step (the kernel on the whole batch): on one thread, its wall
+    time on an idle core, whatever else the machine runs."""
+    from hmmtl.inference.expected_counts import hmm_expected_counts
+
+    dt = np.float32 if kw.get("dtype") == "float32" else np.float64
+    args = (batch.ids, batch.offsets, init["emission_prob"].astype(dt),
+            init["transition_prob"].astype(dt), init["start_prob"].astype(dt))
+    hmm_expected_counts(*args, kbest=kw.get("kbest"))
+    t = time.process_time()
+    hmm_expected_counts(*args, kbest=kw.get("kbest"))
+    return time.process_time() - t
+
+
 def ll_per_token(model, batch):
     return model.score(batch) / batch.n_tokens
 
@@ -140,6 +156,7 @@ def em_iteration_row(sents, vocab, K, n_iter, budget, **kw):
     setup = total - float(np.sum(ours.monitor_.seconds))
     one = one_thread(lambda: ours_fit(sents, K, init, n_iter, **kw)[0])
     per_iter_1 = float(np.median(one.monitor_.seconds))
+    cpu = one_thread(lambda: e_step_cpu_seconds(batch, init, kw))
     # hmmlearn: probe one iteration on 20k tokens, then the whole data or a prefix
     probe = batch[: int(np.searchsorted(batch.offsets, 20_000))]
     _, t_probe = hmmlearn_fit(probe, K, V, init, 1)
@@ -154,6 +171,7 @@ def em_iteration_row(sents, vocab, K, n_iter, budget, **kw):
     ll_a, ll_b = ll_per_token(same, sub), hmmlearn_ll(hl, sub)
     return dict(K=K, tokens=batch.n_tokens, n_iter=n_iter, **kw, ours_s_per_iter=per_iter,
                 ours_setup_s=setup, ours_fit_s=total, ours_1_thread_s_per_iter=per_iter_1,
+                e_step_cpu_s=cpu, e_step_gflops=6 * K * K * batch.n_tokens / cpu / 1e9,
                 ratio_1_thread=hl_per_iter / per_iter_1, hmmlearn_s_per_iter=hl_per_iter,
                 hmmlearn_tokens=sub.n_tokens, hmmlearn_extrapolated=sub is not batch,
                 ratio=hl_per_iter / per_iter, ll_per_token_ours=ll_a,
@@ -196,6 +214,8 @@ def main(argv=None):
     K = args.states
     row, model = em_iteration_row(sents, vocab, K, n_iter, budget)
     results["em"].append(row)
+    print(f"E-step kernel K={K}, one thread: {row['e_step_cpu_s']:.3f} CPU s "
+          f"({row['e_step_gflops']:.1f} GFLOP/s counting 6 K^2 flops a token)", flush=True)
     print(f"EM K={K}: ours {row['ours_s_per_iter']:.3f} s/iter (set-up {row['ours_setup_s']:.3f} s)"
           f"  hmmlearn {row['hmmlearn_s_per_iter']:.2f} s/iter"
           f"{' (extrapolated from %d tokens)' % row['hmmlearn_tokens'] if row['hmmlearn_extrapolated'] else ''}"
