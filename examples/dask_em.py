@@ -4,8 +4,8 @@
 
 Starts a ``LocalCluster`` of two worker processes (or connects to ``--address``), cuts the
 corpus into partitions that stay on the workers, and fits a :class:`hmmtl.CategoricalHMM`
-on a :class:`hmmtl.executors.dask.DaskExecutor`: each iteration sends the parameters once, each worker
-returns only expected counts, and they are summed in a fixed tree so that the result does
+on a :class:`hmmtl.executors.dask.DaskExecutor`: each iteration sends the parameters once,
+each worker returns only expected counts, and they are summed in a fixed tree so that the result does
 not depend on which worker finished first.  The same model fitted on one machine gives the
 same parameters, which the example checks.  Text: the words of the EWT train files with
 ``--data DIR`` (or ``HMMTL_DATA``), else a synthetic corpus.
