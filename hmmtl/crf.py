@@ -35,7 +35,7 @@ import numpy as np
 from scipy import sparse
 
 from ._base import BaseEstimator, check_is_fitted, check_random_state
-from .data import LabelSet, flatten, token_positions, unflatten
+from .data import LabelSet, check_sentences, check_tokens, flatten, token_positions, unflatten
 from .features import _EXTRA_DOC, FeatureSpace
 
 __all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme"]
@@ -188,15 +188,7 @@ class _SequenceLabeler(BaseEstimator):
     # -- input handling
     @staticmethod
     def _check_X(X, name="X"):
-        if isinstance(X, (str, bytes)):
-            raise TypeError(f"{name} must be a list of token lists, got a string")
-        X = list(X)
-        for i, s in enumerate(X):
-            if isinstance(s, str):
-                raise TypeError(f"{name}[{i}] is a string {s[:30]!r}; {name} must be a list of "
-                                f"token lists (wrap one sentence as [tokens])")
-            break
-        return X
+        return check_sentences(X, name)
 
     def _feature_space(self):
         return FeatureSpace(templates=self.templates, window=self.window,
@@ -419,11 +411,12 @@ class _SequenceLabeler(BaseEstimator):
     # -- NLTK TaggerI interface
     def tag(self, tokens, extra=None):
         """NLTK: tag one sentence -> list of (word, tag)."""
-        return list(zip(tokens, self.predict([list(tokens)], extra)[0]))
+        tokens = check_tokens(tokens)
+        return list(zip(tokens, self.predict([tokens], extra)[0]))
 
     def tag_sents(self, sentences, extra=None):
         """NLTK: tag several sentences -> list of lists of (word, tag)."""
-        sentences = [list(s) for s in sentences]
+        sentences = [list(s) for s in check_sentences(sentences, "sentences")]
         return [list(zip(s, t)) for s, t in zip(sentences, self.predict(sentences, extra))]
 
     def accuracy(self, gold, extra=None):

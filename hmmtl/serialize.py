@@ -193,7 +193,7 @@ def _write_npz(stream, arrays: Mapping[str, np.ndarray]) -> None:
                 np.lib.format.write_array(fh, arrays[name], allow_pickle=False)
 
 
-def _build_manifest(key: str, arrays: dict, meta: dict, digest: str) -> dict:
+def _build_manifest(key: str, arrays: dict, meta: dict, digest: str, info: dict) -> dict:
     from . import __version__
 
     return {
@@ -204,10 +204,11 @@ def _build_manifest(key: str, arrays: dict, meta: dict, digest: str) -> dict:
         "arrays": {name: _array_entry(arrays[name]) for name in sorted(arrays)},
         "arrays_sha256": digest,
         "meta": meta,
+        "info": info,
     }
 
 
-def save(model: Any, path: str | os.PathLike) -> Path:
+def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None) -> Path:
     """Write ``model`` to ``path`` as one hmmtl model file, atomically.
 
     The file is written to a temporary file in the same folder and renamed over ``path``
@@ -220,6 +221,10 @@ def save(model: Any, path: str | os.PathLike) -> Path:
         An instance of a model class of :data:`MODEL_CLASSES`.
     path : str or path-like
         Output file; its folder must exist.
+    info : mapping, optional
+        JSON data about the model kept in the file beside it, such as the column of the
+        training data its labels came from (``{"tag_column": "upos"}``, what ``hmmtl
+        train`` records); read back with ``read_manifest(path)["info"]``.
 
     Returns
     -------
@@ -245,6 +250,10 @@ def save(model: Any, path: str | os.PathLike) -> Path:
     cls = type(model)
     key = _class_key(cls)
     arrays, meta = _check_state(model._get_state(), cls)
+    try:
+        info = json.loads(json.dumps(dict(info or {}), sort_keys=True, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"info must be a JSON-serializable mapping: {exc}") from exc
 
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -254,7 +263,8 @@ def save(model: Any, path: str | os.PathLike) -> Path:
                                   force_zip64=True) as member:
                     writer = _HashingWriter(member)
                     _write_npz(writer, arrays)
-                manifest = _build_manifest(key, arrays, meta, writer.sha256.hexdigest())
+                manifest = _build_manifest(key, arrays, meta, writer.sha256.hexdigest(),
+                                           info)
                 archive.writestr(_zipinfo(_MANIFEST_MEMBER, zipfile.ZIP_DEFLATED),
                                  json.dumps(manifest, indent=1, sort_keys=True,
                                             ensure_ascii=False))
@@ -333,6 +343,9 @@ def _read_manifest(archive: zipfile.ZipFile, source: str) -> dict:
         if not isinstance(manifest.get(field), kind):
             raise ModelFileError(f"{source}: manifest field {field!r} is missing or not a "
                                  f"{kind.__name__}")
+    info = manifest.setdefault("info", {})  # files written before info existed have none
+    if not isinstance(info, dict):
+        raise ModelFileError(f"{source}: manifest field 'info' is not a dict")
     return manifest
 
 

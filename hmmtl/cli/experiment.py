@@ -6,7 +6,8 @@ import argparse
 import importlib
 from pathlib import Path
 
-from ._common import CommandError, add_command, data_dir, int_list, log, positive_int
+from ._common import (CommandError, add_command, check_output_folder, data_dir, int_list, log,
+                      positive_int)
 
 #: study -> (module, function, the options it takes beyond --data/--out/--quick/--quiet)
 STUDIES = {
@@ -71,10 +72,8 @@ def run(args) -> int:
     folder = data_dir(args.data)
     if folder is None:
         raise CommandError("the studies need the corpora: give --data DIR or set HMMTL_DATA")
+    check_output_folder(args.out, "results", inputs=[str(folder)])
     out = Path(args.out)
-    if not out.parent.is_dir():
-        raise CommandError(f"cannot write results to {args.out!r}: folder "
-                           f"{str(out.parent)!r} does not exist")
     taken = STUDIES[args.study][2]
     options = {}
     for name, flag in _OPTIONS.items():
