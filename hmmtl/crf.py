@@ -183,6 +183,8 @@ def _no_groups(K: int):
 class _SequenceLabeler(BaseEstimator):
     """Shared parts: input checks, features, decoding, scoring, NLTK interface, state."""
 
+    _requires_y = True
+
     _PARAMS_EXCLUDED_FROM_STATE: tuple = ()
 
     # -- input handling

@@ -203,6 +203,8 @@ class DomainAugmentedCRF(BaseEstimator):
     [['DT', 'NN'], ['DT', 'VB']]
     """
 
+    _requires_y = True
+
     def __init__(self, labeler="crf", labeler_params=None, templates=None,
                  per_domain_transitions=True):
         self.labeler = labeler

@@ -188,6 +188,9 @@ class Tagger(BaseEstimator):
     [['DT', 'NN']]
     """
 
+    #: a fitted HMM given as ``hmm`` is used as it is, also by a clone
+    _fitted_params = ("hmm",)
+
     def __init__(self, labeler="crf", hmm=None, representations=("viterbi", "posterior", "type"),
                  top_k=8, window=1, labeler_params=None, hmm_params=None, random_state=None):
         self.labeler = labeler
