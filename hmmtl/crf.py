@@ -37,6 +37,8 @@ from scipy import sparse
 from ._base import BaseEstimator, check_is_fitted, check_random_state
 from .data import LabelSet, check_sentences, check_tokens, flatten, token_positions, unflatten
 from .features import _EXTRA_DOC, FeatureSpace
+from .serialize import (array_prefix, check_float_array, check_index_array,
+                        check_pointer_array)
 
 __all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme"]
 
@@ -468,20 +470,22 @@ class _SequenceLabeler(BaseEstimator):
         model = cls(**params)
         fs_arrays = {k[len("features/"):]: v for k, v in arrays.items()
                      if k.startswith("features/")}
-        model.feature_space_ = FeatureSpace.from_state(fs_arrays, meta["features"])
+        with array_prefix("features/"):
+            model.feature_space_ = FeatureSpace.from_state(fs_arrays, meta["features"])
         model.labels_ = LabelSet.from_dict(meta["labels"])
         model.constraint_ = meta["constraint"]
         model.n_iter_ = meta["n_iter"]
-        model.coef_ = np.asarray(arrays["coef"], dtype=np.float64)
-        model.attr_ptr_ = np.asarray(arrays["attr_ptr"], dtype=np.int64)
-        model.pair_label_ = np.asarray(arrays["pair_label"], dtype=np.int64)
-        model.transition_ = np.asarray(arrays["transition"], dtype=np.float64)
-        model.start_ = np.asarray(arrays["start"], dtype=np.float64)
-        model.end_ = np.asarray(arrays["end"], dtype=np.float64)
+        # every index a kernel follows is checked here, before any kernel sees it
         K = len(model.labels_)
-        if model.transition_.shape != (K, K) or model.attr_ptr_[-1] != model.coef_.shape[0]:
-            raise ValueError("inconsistent model state: weights do not match the label set "
-                             "or the feature table")
+        model.coef_ = check_float_array(arrays["coef"], "coef", (None,))
+        n_pairs = model.coef_.shape[0]
+        model.attr_ptr_ = check_pointer_array(arrays["attr_ptr"], "attr_ptr",
+                                              model.feature_space_.n_attributes_, n_pairs)
+        model.pair_label_ = check_index_array(arrays["pair_label"], "pair_label", 0, K,
+                                              (n_pairs,))
+        model.transition_ = check_float_array(arrays["transition"], "transition", (K, K))
+        model.start_ = check_float_array(arrays["start"], "start", (K,))
+        model.end_ = check_float_array(arrays["end"], "end", (K,))
         model.group_transition_, model.group_start_, model.group_end_ = \
             _group_tables_from_state(arrays, K)
         return model
