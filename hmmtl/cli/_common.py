@@ -161,15 +161,16 @@ def check_output(path: str | None, what: str = "output", *, inputs: Iterable = (
 
 
 def check_output_folder(path: str, what: str, *, inputs: Iterable = ()) -> None:
-    """Before any work: ``path`` is a writable folder, or can be created in a writable one,
-    and is none of the input folders ``inputs``."""
+    """Before any work: ``path`` is a writable folder, or can be created (with its missing
+    parents) in a writable one, and is none of the input folders ``inputs``."""
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise CommandError(f"cannot write {what} to {path!r}: it is a file, not a folder")
-    folder = p if p.is_dir() else (p.parent if str(p.parent) else Path("."))
+    folder = p
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
     if not folder.is_dir():
-        reason = "is not a folder" if folder.exists() else "does not exist; create it first"
-        raise CommandError(f"cannot write {what} to {path!r}: folder {str(folder)!r} {reason}")
+        raise CommandError(f"cannot write {what} to {path!r}: {str(folder)!r} is not a folder")
     check_not_an_input(path, inputs, what)
     check_writable(folder, what, path)
 

@@ -19,7 +19,7 @@ def add_parser(subparsers) -> None:
         "examples:\n  hmmtl evaluate --model pos.hmmtl --test en_ewt-*-test.conllu "
         "--tag-column xpos --by-domain\n"
         "  hmmtl evaluate --model wsj.hmmtl --format nltk:conll2000 --test test "
-        "--tag-column pos")
+        "--tag-column pos --data DIR")
     p.add_argument("--model", required=True, metavar="MODEL", help="model file")
     p.add_argument("--test", nargs="+", required=True, metavar="FILE",
                    help="gold files ('-' for stdin) or nltk:NAME:SPLIT; with --format "

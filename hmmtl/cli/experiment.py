@@ -45,7 +45,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data", metavar="DIR", help="corpora folder (default: $HMMTL_DATA)")
     p.add_argument("--out", required=True, metavar="DIR", help="results folder")
     p.add_argument("--quick", action="store_true", help="a smoke run of a few minutes")
-    p.add_argument("--preset", choices=("quick", "tiny", "full"), help=argparse.SUPPRESS)
+    p.add_argument("--preset", choices=("full", "quick", "tiny"),
+                   help="size of the run: full (default), quick (as --quick), tiny (a smoke "
+                        "run of about a minute on the same corpora: what the tests run)")
     p.add_argument("--seeds", type=int_list, metavar="S,S,...", help="random seeds")
     p.add_argument("--states", type=int_list, metavar="K,K,...", help="HMM sizes")
     p.add_argument("--representations", type=lambda s: [x for x in s.split(";") if x],
@@ -83,9 +85,13 @@ def run(args) -> int:
         if name not in taken:
             raise CommandError(f"{flag} is not an option of the {args.study} study")
         options[name] = value
-    quick = args.preset if args.preset else bool(args.quick)
-    result = find_study(args.study)(data_dir=folder, out_dir=out, quick=quick,
-                                    progress=not args.quiet, **options)
+    if args.study == "multi-task":  # it takes the preset by name
+        options.update(quick=bool(args.quick), preset=args.preset)
+    else:
+        options["quick"] = {"full": False, "quick": True, "tiny": "tiny"}.get(
+            args.preset, bool(args.quick))
+    result = find_study(args.study)(data_dir=folder, out_dir=out, progress=not args.quiet,
+                                    **options)
     log(args, f"results written to {out}")
     if isinstance(result, dict) and result.get("markdown") and not args.quiet:
         print(result["markdown"])
