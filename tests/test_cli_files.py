@@ -390,3 +390,21 @@ def test_nltk_splits_are_never_mixed_silently(capsys, tmp_path, argv, message):
     code, _, err = run(capsys, *argv, *(["--out", tmp_path / "m.hmmtl"]
                                         if argv[0] == "train" else []))
     assert code == 1 and message in err, err
+
+
+def test_train_hmm_on_dask_reads_the_format_the_local_path_reads(files, capsys):
+    """``--dask local`` on a .conllu file learns from its words, as the local path does
+    (it read every column as a word)."""
+    pytest.importorskip("dask.distributed")
+    from hmmtl.serialize import load
+
+    vocabularies = {}
+    for where in ("local", "dask"):
+        out = files / f"{where}.hmmtl"
+        argv = ["train-hmm", "--text", files / "train.conllu", "--states", "2", "--iter", "1",
+                "--quiet", "--out", out] + (["--dask", "local"] if where == "dask" else [])
+        code, _, err = run(capsys, *argv)
+        assert code == 0, err
+        vocabularies[where] = load(out).vocabulary_.types
+    assert vocabularies["dask"] == vocabularies["local"]
+    assert "DET" not in vocabularies["dask"] and "nsubj" not in vocabularies["dask"]
