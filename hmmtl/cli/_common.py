@@ -384,7 +384,7 @@ def iter_text_sentences(paths: Sequence[str], fmt: str | None):
 
 
 # ---------------------------------------------------------------------------- models
-def load_model(path: str, option: str = "--model"):
+def load_model(path: str):
     """The model in ``path`` and the ``info`` saved with it."""
     from ..serialize import load, read_manifest
 
@@ -395,7 +395,7 @@ def load_model(path: str, option: str = "--model"):
 
 def load_labeler(path: str, option: str = "--model"):
     """A model that tags sentences (and its info); an HMM or a feature model is refused."""
-    model, info = load_model(path, option)
+    model, info = load_model(path)
     kind = type(model).__name__
     if kind not in LABELERS:
         what = ("gives hidden states, not tags" if "HMM" in kind else "does not tag sentences")

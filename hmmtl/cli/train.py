@@ -85,7 +85,7 @@ def run(args) -> int:
         dev = (dev_corpus.sentences, dev_corpus.column(
             label_column(dev_corpus, column, "--tag-column (dev)")))
 
-    hmms = [load_model(p, "--hmm")[0] for p in (args.hmm or [])]
+    hmms = [load_model(p)[0] for p in (args.hmm or [])]
     for path, h in zip(args.hmm or [], hmms):
         if not hasattr(h, "transform"):
             raise CommandError(f"--hmm {path}: holds a {type(h).__name__}, not an HMM")
