@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ._common import (FORMATS, CommandError, add_command, check_inputs, check_output,
-                      iter_text_sentences, log, nonneg_float, positive_int, save_model)
+from ._common import (FORMATS, STDIN, CommandError, add_command, check_inputs, check_output,
+                      iter_text_sentences, log, nonneg_float, positive_int, resolve_input,
+                      save_model)
 
 
 def add_parser(subparsers) -> None:
@@ -17,7 +18,7 @@ def add_parser(subparsers) -> None:
                    help="input files ('-' for stdin): one tokenized sentence a line, or CoNLL / "
                         "CoNLL-U (words only are used)")
     p.add_argument("--format", choices=FORMATS,
-                   help="input format (default: from the file name, else text)")
+                   help="input format (default: from the file name, else from its first lines)")
     p.add_argument("--states", type=positive_int, required=True, metavar="K",
                    help="number of hidden states")
     p.add_argument("--iter", type=positive_int, metavar="N", help="EM iterations")
@@ -60,8 +61,8 @@ def hmm_params(args) -> dict:
 
 
 def run(args) -> int:
-    check_output(args.out, "model")
     check_inputs(args.text)
+    check_output(args.out, "model", inputs=args.text)
     params = hmm_params(args)
     if args.dask or args.spark:
         return _run_on_cluster(args, params)
@@ -88,17 +89,18 @@ def _run_on_cluster(args, params) -> int:
     from ..executors import Files
     from ..hmm import CategoricalHMM
 
-    if "-" in args.text:
+    if STDIN in args.text:
         raise CommandError(f"--{'dask' if args.dask else 'spark'} reads the files on the "
                            f"workers; give files, not '-'")
-    files = Files(args.text, format=args.format)
+    # each file's format told here as without --dask / --spark (name, else first lines)
+    files = Files(args.text, format=[resolve_input(path, args.format)[0] for path in args.text])
     where = f"Dask ({args.dask})" if args.dask else f"Spark ({args.spark})"
     log(args, f"training a {args.states}-state HMM on {where} from {len(args.text)} file(s)")
     if args.dask:
         from ..executors.dask import train_hmm_distributed
 
-        model = train_hmm_distributed(args.dask, files.paths, format=args.format,
-                                      model=CategoricalHMM(**params), n_states=args.states)
+        model = train_hmm_distributed(args.dask, files, model=CategoricalHMM(**params),
+                                      n_states=args.states)
     else:
         from ..executors.spark import SparkExecutor, session_on
 
