@@ -24,10 +24,7 @@ from model_zoo import MODELS
 
 ZOO = {m.name: m for m in MODELS}
 #: model classes whose loading does not check its integer arrays yet
-KNOWN_GAPS: dict[str, str] = {
-    "AlternatingStructureOptimization": "its _from_state does not check 'columns' against "
-                                        "n_hash and theta_ (transfer/multitask.py)",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _read(path: Path):

@@ -240,10 +240,10 @@ def train_hmm_distributed(address_or_local: str, texts: Sequence[str], *, n_stat
         A scheduler address (``tcp://host:8786``) or ``"local"`` for a ``LocalCluster`` of
         worker processes on this machine (``n_workers``, default one per core, one thread
         each).
-    texts : list of str
-        Files read on the workers, each as its name says (``.conllu``, ``.conll`` ..., else
-        plain text) unless ``format`` is given; with a remote scheduler the workers must see
-        the paths.
+    texts : list of str, or Files
+        Files read on the workers, each as its name says (``.conllu``, ``.conll`` ...), else
+        as its first lines look, unless ``format`` is given; with a remote scheduler the
+        workers must see the paths.
     n_states, n_iter, online, **hmm_params
         Settings of the HMM (``tol``, ``kbest``, ``lowercase``, ``min_count``,
         ``random_state``, ``batch_size`` ...).
@@ -259,7 +259,8 @@ def train_hmm_distributed(address_or_local: str, texts: Sequence[str], *, n_stat
 
         model = CategoricalHMM(n_states=n_states, n_iter=n_iter, verbose=verbose,
                                algorithm="online" if online else "batch", **hmm_params)
-    files = Files(tuple(os.fspath(t) for t in texts), format=format)
+    files = texts if isinstance(texts, Files) else Files(tuple(os.fspath(t) for t in texts),
+                                                          format=format)
     if address_or_local == "local":
         files.parts()   # missing files are reported before a cluster starts
     cluster = None

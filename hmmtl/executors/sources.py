@@ -29,24 +29,27 @@ FORMATS = ("text", "conll", "conllu")
 
 
 def infer_format(path, default: str | None = "text") -> str | None:
-    """The format a file's name says (``conllu``, ``conll`` or ``text``), else ``default``.
+    """The format of a corpus file as every hmmtl command reads it: what its name says
+    (:func:`hmmtl.io.detect.format_from_name`), else what its first lines look like
+    (:func:`hmmtl.io.detect.sniff_format`), else ``default`` (None: an error).
 
     Examples
     --------
-    >>> infer_format("en_ewt-ud-dev.conllu"), infer_format("eng.testb"), infer_format("x.txt")
-    ('conllu', 'conll', 'text')
-    >>> infer_format("data", None) is None
-    True
+    >>> infer_format("en_ewt-ud-dev.conllu"), infer_format("eng.testb")
+    ('conllu', 'conll')
     """
-    name = Path(path).name.lower()
-    if name.endswith(".conllu"):
-        return "conllu"
-    if name.endswith((".conll", ".iob", ".bio", ".tsv")) or name.startswith("eng.") \
-            or name.split(".")[-1] in ("train", "testa", "testb"):
-        return "conll"
-    if name.endswith((".txt", ".tok")):
-        return "text"
-    return default
+    from ..io.detect import SNIFF_LINES, format_from_name, peek_lines, sniff_format
+
+    fmt = format_from_name(os.fspath(path))
+    if fmt is None and Path(path).is_file():
+        with open(path, "rb") as f:
+            head, _ = peek_lines(f, SNIFF_LINES)
+        fmt = sniff_format(head)
+    if fmt is None and default is None:
+        raise ValueError(f"{os.fspath(path)}: cannot tell whether this is CoNLL (one token a "
+                         f"line) or plain text (one sentence a line); give format='conll' or "
+                         f"format='text'")
+    return fmt or default
 
 
 @dataclass
@@ -82,8 +85,9 @@ class Files:
     Parameters
     ----------
     paths : sequence of str or Path
-    format : {"text", "conll", "conllu"}, optional
-        Default: from each file's name (see :func:`infer_format`).
+    format : {"text", "conll", "conllu"} or a sequence of them (one per file), optional
+        Default: each file's as its name says, else as its first lines look
+        (:func:`infer_format`), as the ``hmmtl`` commands read files.
     labels : str, sequence of str, or dict of task -> column, optional
         Column(s) read as labels (``"xpos"``; ``("pos", "chunk")`` for a multi-task model,
         each task named by its column; ``{"pos": "xpos"}``).  Default: none (words only).
@@ -99,8 +103,15 @@ class Files:
 
     def __post_init__(self):
         object.__setattr__(self, "paths", tuple(os.fspath(p) for p in self.paths))
-        if self.format is not None and self.format not in FORMATS:
-            raise ValueError(f"format must be one of {FORMATS}, got {self.format!r}")
+        formats = self.format if isinstance(self.format, (list, tuple)) else [self.format]
+        if isinstance(self.format, (list, tuple)):
+            if len(formats) != len(self.paths):
+                raise ValueError(f"format has {len(formats)} entries for {len(self.paths)} "
+                                 f"files; give one per file or one string")
+            object.__setattr__(self, "format", tuple(formats))
+        for f in formats:
+            if f is not None and f not in FORMATS:
+                raise ValueError(f"format must be one of {FORMATS}, got {f!r}")
         if self.domains is not None and not isinstance(self.domains, str) \
                 and len(self.domains) != len(self.paths):
             raise ValueError(f"domains has {len(self.domains)} entries for "
@@ -119,7 +130,8 @@ class Files:
         for i, p in enumerate(self.paths):
             domain = self.domains if isinstance(self.domains, str) or self.domains is None \
                 else self.domains[i]
-            out.append(FilePart(p, self.format or infer_format(p),
+            fmt = self.format[i] if isinstance(self.format, tuple) else self.format
+            out.append(FilePart(p, fmt or infer_format(p, None),
                                 None if labels is None else tuple(labels.items()), domain))
         return out
 

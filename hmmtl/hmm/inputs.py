@@ -13,24 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data import LabelSet, RaggedBatch, Vocabulary, flatten
+from ..data import LabelSet, RaggedBatch, Vocabulary, check_sentences, flatten
 
 __all__ = ["InputCounts", "count_partition", "SentenceEncoder", "TaskEncoder", "Description",
            "describe", "encode_domains", "is_sentence_list", "first_token", "as_batch",
            "check_sentences"]
-
-
-def check_sentences(X, name: str = "X") -> list:
-    """``X`` as a list of token lists; a string (or a list of strings) is refused with a
-    TypeError saying how to pass one sentence."""
-    if isinstance(X, (str, bytes)):
-        raise TypeError(f"{name} must be a list of token lists, got a string")
-    X = list(X)
-    for i, s in enumerate(X[:1]):
-        if isinstance(s, str):
-            raise TypeError(f"{name} must be a list of token lists, but {name}[{i}] is the "
-                            f"string {s!r}; wrap one sentence as [tokens]")
-    return X
 
 
 # ----------------------------------------------------------------------------- counting
@@ -222,6 +209,8 @@ def as_batch(X, lengths, vocabulary: Vocabulary | None, n_features: int):
     """``(batch, kind)`` of a model's input: token lists (``kind="tokens"``, encoded with
     ``vocabulary``), integer ids with ``lengths``, or a RaggedBatch (``kind="ids"``); ids
     are checked against ``n_features``."""
+    if isinstance(X, (list, tuple, str, bytes)):
+        X = check_sentences(X)
     if isinstance(X, RaggedBatch):
         batch, kind = X, "ids"
     elif is_sentence_list(X):
@@ -244,9 +233,6 @@ def as_batch(X, lengths, vocabulary: Vocabulary | None, n_features: int):
             batch = RaggedBatch(ids.astype(np.int32) if ids.size else np.zeros(0, np.int32),
                                 offsets)
             kind = "ids"
-    elif isinstance(X, str):
-        raise TypeError("X must be a list of token lists (one list per sentence), got a "
-                        "string; wrap one sentence as [tokens]")
     else:
         ids = np.asarray(X)
         if ids.ndim == 2 and ids.shape[1] == 1:

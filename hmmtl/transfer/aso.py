@@ -21,9 +21,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
-from ..data import LabelSet, flatten
+from ..data import LabelSet, check_sentences, flatten
 from ..features import FeatureSpace
-from ..hmm.inputs import check_sentences
 
 __all__ = ["AlternatingStructureOptimization", "token_feature_matrices"]
 

@@ -23,13 +23,13 @@ from functools import partial
 import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted
-from ..data import LabelSet, Vocabulary, unflatten
+from ..data import LabelSet, Vocabulary, check_sentences, unflatten
 from ..executors.local import LocalExecutor
 from ..executors.sources import Sentences
 from ..hmm.em import ConvergenceMonitor, run_em
 from ..hmm.estimators import check_int
 from ..hmm.families import MultiTaskFamily, MultiTaskParams, Priors, TaskBatch
-from ..hmm.inputs import TaskEncoder, check_sentences, count_partition, is_sentence_list
+from ..hmm.inputs import TaskEncoder, count_partition, is_sentence_list
 
 __all__ = ["MultiTaskHMM"]
 
