@@ -51,3 +51,12 @@ def warmup() -> None:
             forward_backward(u, np.zeros((2, 2)), np.array([0, 3]), allowed=mask,
                              backend="numpy")
         viterbi(u, np.zeros((2, 2)), np.array([0, 3]))
+    # the blocked kernels (from 8 states on) and the HMM E-step
+    from .inference.expected_counts import hmm_expected_counts
+
+    ids, offsets = np.zeros(3, dtype=np.int32), np.array([0, 3])
+    for dtype in (np.float64, np.float32):
+        table = np.full((8, 8), 1 / 8, dtype=dtype)
+        forward_backward(np.log(table[:, :3].T), np.log(table), offsets, backend="numba")
+        for labels in (None, np.array([-1, 0, -1], dtype=np.int32)):
+            hmm_expected_counts(ids, offsets, table, table, table[0], labels=labels)
