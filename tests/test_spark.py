@@ -160,9 +160,10 @@ def _write_inputs(folder):
     return [str(conllu), str(text)]
 
 
-def test_cli_train_hmm_and_tag_on_spark_equal_the_local_commands(spark, tmp_path):
+def test_cli_train_hmm_and_tag_on_spark_equal_the_local_commands(spark, labeler_path,
+                                                                   tmp_path):
     """``train-hmm --spark`` gives the model ``train-hmm`` gives (each file read as its name
-    says), and ``tag --spark`` writes the bytes ``tag`` writes."""
+    says), and ``tag --spark`` writes the bytes ``tag`` writes (CoNLL-U and plain text)."""
     from hmmtl.cli import main
 
     inputs = _write_inputs(tmp_path)
@@ -174,8 +175,8 @@ def test_cli_train_hmm_and_tag_on_spark_equal_the_local_commands(spark, tmp_path
     local = CategoricalHMM.load(tmp_path / "local.hmmtl")
     assert_same_model(CategoricalHMM.load(tmp_path / "spark.hmmtl"), local)
     assert local.n_features_ == make_model("exact").fit(SENTENCES).n_features_
-    assert main(["tag", "--model", str(tmp_path / "local.hmmtl"), *inputs, "-o",
+    assert main(["tag", "--model", labeler_path, *inputs, "-o",
                  str(tmp_path / "local.out"), "--quiet"]) == 0
-    assert main(["tag", "--spark", "local[2]", "--model", str(tmp_path / "local.hmmtl"),
+    assert main(["tag", "--spark", "local[2]", "--model", labeler_path,
                  *inputs, "-o", str(tmp_path / "spark.out"), "--quiet"]) == 0
     assert (tmp_path / "spark.out").read_bytes() == (tmp_path / "local.out").read_bytes()

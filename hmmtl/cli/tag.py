@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
         "examples:\n"
         "  hmmtl tag --model pos.hmmtl test.conllu > tagged.conllu\n"
         "  echo 'The dog barks .' | hmmtl tag --model pos.hmmtl\n"
-        "  hmmtl tag --model pos.hmmtl --spark 'local[4]' a.conllu b.conllu -o tagged.conllu")
+        "  hmmtl tag --model pos.hmmtl --spark 'local[2]' test.conllu -o tagged.conllu")
     p.add_argument("files", nargs="*", metavar="FILE", help="input files (default: stdin)")
     p.add_argument("--model", required=True, metavar="MODEL", help="model file")
     p.add_argument("--format", choices=FORMATS,

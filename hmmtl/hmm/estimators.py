@@ -263,7 +263,11 @@ class CategoricalHMM(BaseEstimator):
             if lengths is not None:
                 raise ValueError("lengths is for flat integer input; got a list of token "
                                  "lists, whose lengths are known")
-            X = Sentences(list(X), None if y is None else {"y": list(y)},
+            X = list(X)
+            if y is not None and len(y) != len(X):
+                raise ValueError(f"y has {len(y)} label sequences but X has {len(X)} "
+                                 f"sequences")
+            X = Sentences(X, None if y is None else {"y": list(y)},
                           None if domains is None else list(domains))
         elif lengths is not None and is_sentence_list(X):
             raise ValueError("lengths is for flat integer input; got a list of token "
