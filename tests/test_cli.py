@@ -499,7 +499,7 @@ def test_demo_calls_run_demo(capsys, tmp_path, monkeypatch):
 
 
 def test_train_hmm_on_a_local_dask_cluster(tmp_path):
-    """``train-hmm --dask local`` trains through hmmtl.distributed and saves a model equal in
+    """``train-hmm --dask local`` trains through hmmtl.executors.dask and saves a model equal in
     shape to a one-machine fit of the same text."""
     pytest.importorskip("dask.distributed")
     from hmmtl.hmm import CategoricalHMM
