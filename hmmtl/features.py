@@ -152,6 +152,95 @@ def _flags(word):
     return f
 
 
+class _WordBatch:
+    """Distinct word types featurized together: each built-in template runs once over the
+    whole batch (list comprehensions in C-level loops), not once per word; the lowercased
+    words, their lengths and shapes are computed once and shared between templates."""
+
+    def __init__(self, words):
+        self.words = words
+        self.n = len(words)
+        self._lower = self._lengths = self._shape = None
+
+    @property
+    def lower(self):
+        if self._lower is None:
+            self._lower = [w.lower() for w in self.words]
+        return self._lower
+
+    @property
+    def lengths(self):
+        if self._lengths is None:
+            self._lengths = np.fromiter(map(len, self.lower), dtype=np.int64, count=self.n)
+        return self._lengths
+
+    @property
+    def shape(self):
+        if self._shape is None:
+            self._shape = list(map(word_shape, self.words))
+        return self._shape
+
+    def where(self, mask):
+        """Indices of the words where ``mask`` (an iterable of bools) holds."""
+        return np.flatnonzero(np.fromiter(mask, dtype=bool, count=self.n))
+
+
+def _affix_passes(batch, suffix: bool):
+    out = []
+    lows, lengths = batch.lower, batch.lengths
+    for k in range(1, 5):
+        head = f"s{k}=" if suffix else f"p{k}="
+        if lengths.shape[0] and lengths.min() >= k:
+            idx, ws = None, lows
+        else:
+            idx = np.flatnonzero(lengths >= k)
+            ws = [lows[i] for i in idx.tolist()]
+        out.append((idx, [head + w[-k:] for w in ws] if suffix else
+                    [head + w[:k] for w in ws]))
+    return out
+
+
+def _flag_passes(batch):
+    words, lows, where = batch.words, batch.lower, batch.where
+    upper = np.fromiter(map(str.isupper, words), dtype=bool, count=batch.n)
+    lower = np.fromiter(map(str.islower, words), dtype=bool, count=batch.n)
+    cased = np.fromiter(map(str.__ne__, lows, words), dtype=bool, count=batch.n)
+    digit = where(map(bool, map(_DIGIT.search, words)))
+    punct = where(map(bool, map(_PUNCT.search, words)))
+    # allcap and hascap exclude each other: one pass keeps _flags' order
+    cap = np.flatnonzero(upper | (~lower & cased))
+    cap_names = np.where(upper[cap], "allcap", "hascap").tolist()
+    dw = [words[i] for i in digit.tolist()]
+    pw = [words[i] for i in punct.tolist()]
+    alldigit = digit[np.fromiter(map(str.isdigit, dw), dtype=bool, count=len(dw))]
+    allpunct = punct[np.fromiter(map(bool, map(_ALLPUNCT.match, pw)), dtype=bool,
+                                 count=len(pw))]
+    hyphen = where(map(str.__contains__, words, ["-"] * batch.n))
+    initcap = where(map(str.isupper, [w[:1] for w in words]))
+    passes = [(initcap, "initcap"), (cap, cap_names), (digit, "digit"), (alldigit, "alldigit"),
+              (hyphen, "hyphen"), (punct, "punct"), (allpunct, "allpunct")]
+    return [(idx, names if isinstance(names, list) else [names] * idx.shape[0])
+            for idx, names in passes]
+
+
+def _short_shapes(batch):
+    uniq = {s: "sshape=" + _RUNS.sub(r"\1", s) for s in set(batch.shape)}
+    return [(None, list(map(uniq.__getitem__, batch.shape)))]
+
+
+# word batch -> [(word indices or None for all, feature strings)], one pair per pass; each
+# gives the same features, in the same order, as the template word by word
+_BATCH_TEMPLATES = {
+    _lower: lambda b: [(None, ["w=" + w for w in b.lower])],
+    _word: lambda b: [(None, ["W=" + w for w in b.words])],
+    _prefix: lambda b: _affix_passes(b, suffix=False),
+    _suffix: lambda b: _affix_passes(b, suffix=True),
+    _shape: lambda b: [(None, ["shape=" + s for s in b.shape])],
+    _short_shape: _short_shapes,
+    _flags: _flag_passes,
+}
+
+
 BUILTIN_TEMPLATES: dict[str, Callable[[str], list]] = {
     "lower": _lower,
     "word": _word,
@@ -244,9 +333,37 @@ def _type_features(word, funcs):
     return feats, which
 
 
+def _type_rows(words, funcs):
+    """Features of several word types: (row lengths, feature strings laid end to end, the
+    int8 template index of each), each row as :func:`_type_features` gives it.  Built-in
+    templates run batch-wise (:data:`_BATCH_TEMPLATES`)."""
+    n = len(words)
+    batchable = (all(f in _BATCH_TEMPLATES for f in funcs)
+                 and len(set(map(id, funcs))) == len(funcs)
+                 and not any(w in _PAD_FEATURES for w in words))
+    if not batchable:  # user templates may repeat a string: word by word, deduplicated
+        rows = [_type_features(w, funcs) for w in words]
+        lengths = np.fromiter((len(f) for f, _ in rows), dtype=np.int64, count=n)
+        flat = [f for fs, _ in rows for f in fs]  # per type, not per token
+        which = np.fromiter((i for _, ws in rows for i in ws), dtype=np.int8, count=len(flat))
+        return lengths, flat, which
+    batch = _WordBatch(words)
+    owners, whichs, strings = [], [], []
+    for i, f in enumerate(funcs):
+        for idx, strs in _BATCH_TEMPLATES[f](batch):
+            owners.append(np.arange(n, dtype=np.int64) if idx is None else idx)
+            whichs.append(np.full(len(strs), i, dtype=np.int8))
+            strings.extend(strs)
+    owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+    order = np.argsort(owner, kind="stable")  # word-major, template order within a word
+    which = np.concatenate(whichs)[order] if whichs else np.zeros(0, dtype=np.int8)
+    return (np.bincount(owner, minlength=n).astype(np.int64),
+            [strings[j] for j in order.tolist()], which)
+
+
 def stable_hash(strings: Sequence[str]) -> np.ndarray:
     """Deterministic 32-bit hashes (CRC-32) of strings, int64; same across runs and machines."""
-    return np.fromiter((zlib.crc32(s.encode("utf-8")) for s in strings), dtype=np.int64,
+    return np.fromiter(map(zlib.crc32, map(str.encode, strings)), dtype=np.int64,
                        count=len(strings))
 
 
@@ -311,11 +428,7 @@ class TypeFeaturizer:
     def _rows(self, words, grow):
         """(row lengths, base ids, template indices) of ``words``; with ``grow`` unseen
         feature strings join the vocabulary, else they get id -1 (dictionary mode)."""
-        funcs = self._funcs
-        rows = [_type_features(w, funcs) for w in words]
-        lengths = np.fromiter((len(f) for f, _ in rows), dtype=np.int64, count=len(rows))
-        flat = [f for fs, _ in rows for f in fs]  # per type, not per token
-        which = np.fromiter((i for _, ws in rows for i in ws), dtype=np.int8, count=len(flat))
+        lengths, flat, which = _type_rows(words, self._funcs)
         if self.hashing:
             ids = stable_hash(flat)
         else:

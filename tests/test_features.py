@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from hmmtl.data import flatten
 from hmmtl.features import (BUILTIN_TEMPLATES, DEFAULT_TEMPLATES, FeatureSpace, TypeFeaturizer,
-                            _type_features, resolve_templates, short_shape, template_names,
+                            _type_features, _type_rows, resolve_templates, short_shape, template_names,
                             word_features, word_shape)
 
 
@@ -27,6 +27,17 @@ def test_builtin_templates_by_hand():
     assert word_features("IBM", ["flags"]) == ["initcap", "allcap"]
     assert word_features("1984", ["flags"]) == ["digit", "alldigit"]
     assert word_features("--", ["flags"]) == ["hyphen", "punct", "allpunct"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=10), min_size=1, max_size=20, unique=True))
+def test_batch_featurization_equals_the_templates_word_by_word(words):
+    funcs = resolve_templates(list(BUILTIN_TEMPLATES))
+    lengths, flat, which = _type_rows(words, funcs)
+    rows = [_type_features(w, funcs) for w in words]
+    assert lengths.tolist() == [len(f) for f, _ in rows]
+    assert flat == [f for fs, _ in rows for f in fs]
+    assert which.tolist() == [i for _, ws in rows for i in ws]
 
 
 def _suffix_only(word):
