@@ -113,23 +113,25 @@ def constraint_masks(labels, scheme: str):
 
 
 # ============================================================================ tasks
-_AFFIXES = ("lower", "prefix", "suffix", "shape", "short_shape", "flags")
+_ALL = ("lower", "prefix", "suffix", "shape", "short_shape", "flags", "word")
+_NEIGHBOUR = ("lower", "short_shape")
 
 #: LinearChainCRF's defaults per task (``task="auto"`` picks one from the training tags; see
-#: :func:`detect_task`).  Chosen on development data only (a held-out fifth of CoNLL-2000
-#: train, the EWT dev files, eng.testa); the evidence is in benchmarks/results/crf.md.
+#: :func:`detect_task`).  Every template at the token itself; at its neighbours only the
+#: lowercased word and its short shape (affixes of neighbours overfit: -0.25 points of POS
+#: accuracy); chunking and NER add the lowercased words at -2 and +2.  Chosen on development
+#: data only (a held-out fifth of CoNLL-2000 train, the EWT dev files, Brown and NPS chat
+#: through the universal tags, eng.testa); the evidence is in benchmarks/results/crf.md.
 TASK_DEFAULTS = {
-    "pos": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4,
-            "window": {-1: ("lower", "short_shape"), 0: _AFFIXES + ("word",),
-                       1: ("lower", "short_shape")},
+    "pos": {"c1": 0.0, "c2": 0.1, "max_iterations": 100, "tol": 1e-4,
+            "window": {-1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR},
             "extra_window": (-1, 0, 1)},
-    "chunk": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4,
-              "window": {-1: ("lower", "short_shape"), 0: _AFFIXES + ("word",),
-                         1: ("lower", "short_shape")},
-              "extra_window": (-1, 0, 1)},
+    "chunk": {"c1": 0.0, "c2": 0.3, "max_iterations": 150, "tol": 1e-4,
+              "window": {-2: ("lower",), -1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR,
+                         2: ("lower",)},
+              "extra_window": (-2, -1, 0, 1, 2)},
     "ner": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4,
-            "window": {-1: ("lower", "short_shape"), 0: _AFFIXES + ("word",),
-                       1: ("lower", "short_shape")},
+            "window": {-2: ("lower",), -1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR, 2: ("lower",)},
             "extra_window": (-1, 0, 1)},
 }
 
@@ -776,16 +778,23 @@ class LinearChainCRF(_SequenceLabeler):
 
     Parameters
     ----------
-    c1 : float, default=0.0
-        L1 coefficient.  With ``algorithm="lbfgs"`` it is handled exactly by splitting each
-        weight into positive and negative parts under bounds (L-BFGS-B).
-    c2 : float, default=1.0
-        L2 coefficient.
-    max_iterations : int, default=100
-        L-BFGS iterations (SGD epochs for ``"sgd-l1"``).
-    tol : float, default=1e-5
+    task : {"auto", "pos", "chunk", "ner"}, default="auto"
+        The kind of tagging, whose defaults (:data:`TASK_DEFAULTS`) fill every parameter
+        below left at None.  ``"auto"`` decides from the training tags
+        (:func:`detect_task`): span tags (``B-X`` / ``I-X`` ...) are chunking when spans
+        cover most tokens, NER when most tokens are ``O``; any other tag set is POS.  The
+        task used is ``task_``, the settings used ``settings_``.
+    c1 : float, optional
+        L1 coefficient (the task's default: 0).  With ``algorithm="lbfgs"`` it is handled
+        exactly by splitting each weight into positive and negative parts under bounds
+        (L-BFGS-B).
+    c2 : float, optional
+        L2 coefficient (the task's default).
+    max_iterations : int, optional
+        L-BFGS iterations (SGD epochs for ``"sgd-l1"``); the task's default.
+    tol : float, optional
         Stop when the objective improved by less than ``tol`` (relative) over the last 10
-        iterations (CRFsuite's ``delta`` / ``period`` rule).
+        iterations (CRFsuite's ``delta`` / ``period`` rule); the task's default.
     algorithm : {"lbfgs", "sgd-l1"}, default="lbfgs"
         scipy's L-BFGS-B, or SGD with the cumulative L1 penalty of Tsuruoka, Tsujii &
         Ananiadou (2009) (one epoch per iteration; the L2 term is applied to the weights each
@@ -793,11 +802,17 @@ class LinearChainCRF(_SequenceLabeler):
     learning_rate : float, default=0.1
         Initial SGD learning rate (``"sgd-l1"``), decayed by 0.85 per epoch.
     templates : sequence of str or callable, optional
-        Word-type feature templates (:mod:`hmmtl.features`); default all built-ins.
-    window : int or sequence of int, default=2
-        Offsets whose word-type features each token gets (``2`` means ``-2..2``).
-    extra_window : sequence of int or dict, default=(-1, 0, 1)
-        Offsets of the extra features (one setting for all, or ``{name: offsets}``).
+        Word-type feature templates (:mod:`hmmtl.features`) used at every offset of
+        ``window``; with ``window=None``, at each of the task's offsets.  Default: the
+        task's own templates per offset (with ``window`` given: all built-ins).
+    window : int, sequence of int or dict, optional
+        Offsets whose word-type features each token gets (``2`` means ``-2..2``), or a
+        mapping ``{offset: templates}`` (per-offset templates).  Default: the task's
+        mapping, e.g. for POS the lowercased word and its short shape at -1 and +1, all
+        templates and the case-sensitive word at 0.
+    extra_window : sequence of int or dict, optional
+        Offsets of the extra features (one setting for all, or ``{name: offsets}``); the
+        task's default.
     min_freq : int, default=1
         Keep attributes seen at least this many times in training (ignored in hashing mode).
     n_features : int, optional
@@ -830,6 +845,11 @@ class LinearChainCRF(_SequenceLabeler):
     group_start_, group_end_ : ndarray of shape (n_groups, n_labels)
         Likewise for ``start_`` and ``end_``.
     constraint_ : str or None
+    task_ : str
+        The task whose defaults were used (``"pos"``, ``"chunk"`` or ``"ner"``).
+    settings_ : dict
+        The values used for ``c1``, ``c2``, ``max_iterations``, ``tol``, ``window`` and
+        ``extra_window`` (given, or the task's defaults).
     n_iter_ : int
     loss_curve_ : list of float
         Objective after each iteration.
