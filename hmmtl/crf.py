@@ -115,23 +115,21 @@ def constraint_masks(labels, scheme: str):
 # ============================================================================ tasks
 _ALL = ("lower", "prefix", "suffix", "shape", "short_shape", "flags", "word")
 _NEIGHBOUR = ("lower", "short_shape")
+_WINDOW = {-2: ("lower",), -1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR, 2: ("lower",)}
 
 #: LinearChainCRF's defaults per task (``task="auto"`` picks one from the training tags; see
-#: :func:`detect_task`).  Every template at the token itself; at its neighbours only the
-#: lowercased word and its short shape (affixes of neighbours overfit: -0.25 points of POS
-#: accuracy); chunking and NER add the lowercased words at -2 and +2.  Chosen on development
-#: data only (a held-out fifth of CoNLL-2000 train, the EWT dev files, Brown and NPS chat
-#: through the universal tags, eng.testa); the evidence is in benchmarks/results/crf.md.
+#: :func:`detect_task`).  Every template at the token itself; the lowercased word and its
+#: short shape at -1 and +1; the lowercased word at -2 and +2 (affixes of the neighbours
+#: overfit: -0.25 points of POS accuracy); extra columns (gold POS, chunks) at -1, 0, +1.
+#: Chosen on development data only (a held-out fifth of CoNLL-2000 train, the EWT dev files,
+#: Brown and NPS chat through the universal tags, eng.testa); the evidence is in
+#: benchmarks/results/crf.md.
 TASK_DEFAULTS = {
-    "pos": {"c1": 0.0, "c2": 0.1, "max_iterations": 100, "tol": 1e-4,
-            "window": {-1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR},
+    "pos": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
             "extra_window": (-1, 0, 1)},
-    "chunk": {"c1": 0.0, "c2": 0.3, "max_iterations": 150, "tol": 1e-4,
-              "window": {-2: ("lower",), -1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR,
-                         2: ("lower",)},
-              "extra_window": (-2, -1, 0, 1, 2)},
-    "ner": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4,
-            "window": {-2: ("lower",), -1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR, 2: ("lower",)},
+    "chunk": {"c1": 0.0, "c2": 0.3, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
+              "extra_window": (-1, 0, 1)},
+    "ner": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
             "extra_window": (-1, 0, 1)},
 }
 
@@ -808,8 +806,8 @@ class LinearChainCRF(_SequenceLabeler):
     window : int, sequence of int or dict, optional
         Offsets whose word-type features each token gets (``2`` means ``-2..2``), or a
         mapping ``{offset: templates}`` (per-offset templates).  Default: the task's
-        mapping, e.g. for POS the lowercased word and its short shape at -1 and +1, all
-        templates and the case-sensitive word at 0.
+        mapping: every template at 0, the lowercased word and its short shape at -1 and
+        +1, the lowercased word at -2 and +2.
     extra_window : sequence of int or dict, optional
         Offsets of the extra features (one setting for all, or ``{name: offsets}``); the
         task's default.
