@@ -273,3 +273,20 @@ def test_per_offset_state_round_trip_and_older_files():
     old = FeatureSpace.from_state(arrays, json.loads(json.dumps(meta)))
     assert _token_attributes(old, old.transform(new, noff)) == \
         _token_attributes(plain, plain.transform(new, noff))
+
+
+def test_a_file_with_bad_per_offset_templates_is_refused():
+    from hmmtl.serialize import ModelFileError
+
+    X = [["The", "cats", "sat"], ["a", "dog", "ran", "off"]]
+    flat, off = flatten(X)
+    fs = FeatureSpace(window={-1: ["lower"], 0: None}).fit(flat, off)
+    arrays, meta = fs.to_state()
+    bad = json.loads(json.dumps(meta))
+    bad["window_templates"][0] = [len(bad["featurizer"]["templates"])]
+    with pytest.raises(ModelFileError, match="window_templates"):
+        FeatureSpace.from_state(arrays, bad)
+    bad = dict(arrays)
+    bad["featurizer_type_template"] = np.full_like(arrays["featurizer_type_template"], 99)
+    with pytest.raises(ModelFileError, match="featurizer_type_template"):
+        FeatureSpace.from_state(bad, meta)
