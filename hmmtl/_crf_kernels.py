@@ -154,12 +154,7 @@ def dense_slot_sums(token_weights, tok_slot, tok_val, dense_row, n_dense, token_
                 v = tok_val[i, e]
                 for y in range(K):
                     part[r, y] += v * row[y]
-    out = np.zeros((n_dense, K), dtype=np.float64)
-    for c in range(n_chunks):
-        for r in range(n_dense):
-            for y in range(K):
-                out[r, y] += parts[c, r, y]
-    return out
+    return parts.sum(axis=0)  # chunk by chunk, in order
 
 
 @njit(cache=True, parallel=True)
