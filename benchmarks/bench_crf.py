@@ -26,7 +26,9 @@ Training seconds: from raw tokens for hmmtl (feature extraction included), the `
 for CRFsuite (its feature dicts are built before, timed apart).  Tagging tokens/s: from raw
 tokens for both, feature extraction included (CRFsuite's standard features are computed per
 token; hmmtl featurizes each word type once and keeps the unseen ones for later calls).
-Prints a table and one JSON line.
+Prints a table and one JSON line.  ``--gradient`` also times one evaluation of the CRF
+objective and gradient (CPU seconds) without extras and with three HMMs' worth of dense
+extras (random, shaped as ``hmm_representations`` makes them), ``--tasks none`` only that.
 """
 
 from __future__ import annotations
@@ -433,6 +435,63 @@ def cli_check(data, args, out):
             "cli_tag_tokens": n_tok}
 
 
+# ----------------------------------------------------------------------------- gradient
+def hmm_like_extras(n_tokens, n_hmms=3, n_states=128, top_k=8, seed=0):
+    """Extras shaped as three HMMs' representations give them (``hmm_representations``):
+    per HMM a Viterbi state and the top-k posterior and type distributions, random."""
+    rng = np.random.default_rng(seed)
+    extra = {}
+    for h in range(n_hmms):
+        extra[f"hmm{h}.viterbi"] = rng.integers(0, n_states, n_tokens).astype(np.int32)
+        for kind in ("posterior", "type"):
+            ids = np.argsort(rng.random((n_tokens, n_states)), axis=1)[:, :top_k]
+            extra[f"hmm{h}.{kind}"] = (ids.astype(np.int32),
+                                       rng.dirichlet(np.ones(top_k), n_tokens))
+    return extra
+
+
+def gradient_timing(data, args):
+    """CPU seconds of one evaluation of the CRF objective and gradient (and of its kernels)
+    on CoNLL-2000 train POS, without extras and with three HMMs' worth of dense extras at
+    -1..+1: the extras' cost per entry, forward (unary) against backward (slot sums)."""
+    from hmmtl import LinearChainCRF
+    from hmmtl._crf_kernels import slot_scores, token_unary
+
+    words, pos, _ = read_conll2000(data, "train")
+    if args.quick:
+        words, pos = words[:1000], pos[:1000]
+    n_tokens = sum(map(len, words))
+    out = {}
+    for name, extra in (("sparse", None), ("dense", hmm_like_extras(n_tokens))):
+        crf = LinearChainCRF(extra_window=(-1, 0, 1))
+        prob = crf._build_problem(words, pos, extra)
+        K = len(crf.labels_)
+        n_pairs = crf.pair_label_.shape[0]
+        theta = np.random.default_rng(1).normal(scale=0.01, size=n_pairs + K * K + 2 * K)
+        lay = prob.layout
+        crf._objective(theta, prob, n_pairs, K)  # compile
+        best = {}
+        for _ in range(3):
+            with _Clock() as total:
+                crf._objective(theta, prob, n_pairs, K)
+            with _Clock() as forward:
+                scores = slot_scores(theta[:n_pairs], lay.slot_ptr, lay.slot_attr,
+                                     crf.attr_ptr_, crf.pair_label_, K, prob.slot_chunks)
+                marginals = token_unary(scores, lay.tok_slot, lay.tok_val)
+            with _Clock() as backward:
+                prob.slot_totals(marginals)
+            for key, clock in (("objective", total), ("unary", forward),
+                               ("slot_sums", backward)):
+                best[key] = min(best.get(key, np.inf), clock.cpu)
+        out[name] = {"entries_per_token": int(lay.tok_slot.shape[1]),
+                     **{k + "_cpu_ms": round(1e3 * v, 1) for k, v in best.items()}}
+    out["objective_ratio"] = round(out["dense"]["objective_cpu_ms"]
+                                   / out["sparse"]["objective_cpu_ms"], 2)
+    out["dense_backward_over_forward"] = round(out["dense"]["slot_sums_cpu_ms"]
+                                               / out["dense"]["unary_cpu_ms"], 2)
+    return out
+
+
 # ----------------------------------------------------------------------------- report
 def summary(rows):
     """hmmtl-crf against crfsuite-standard on each test: quality, the training-time ratio
@@ -494,18 +553,21 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=os.environ.get("HMMTL_DATA"),
                     help="corpora directory (default: $HMMTL_DATA)")
-    ap.add_argument("--tasks", default="pos,chunk,ner", help="comma-separated: pos,chunk,ner")
+    ap.add_argument("--tasks", default="pos,chunk,ner",
+                    help="comma-separated: pos,chunk,ner (none: only --gradient)")
     ap.add_argument("--quick", action="store_true", help="small slices (a smoke run)")
     ap.add_argument("--cli", action="store_true",
                     help="also train and tag POS through the hmmtl command (same model?)")
     ap.add_argument("--no-same-features", action="store_true",
                     help="skip the CRFsuite-with-hmmtl's-features row")
     ap.add_argument("--no-perceptron", action="store_true", help="skip the perceptron row")
+    ap.add_argument("--gradient", action="store_true",
+                    help="also time the CRF objective with and without dense extras")
     args = ap.parse_args(argv)
     if not args.data or not Path(args.data).is_dir():
         ap.error("no corpora: pass --data DIR or set HMMTL_DATA")
     data = Path(args.data)
-    tasks = [t for t in args.tasks.split(",") if t]
+    tasks = [t for t in args.tasks.split(",") if t and t != "none"]
     bad = [t for t in tasks if t not in ("pos", "chunk", "ner")]
     if bad:
         ap.error(f"--tasks: unknown {bad}; choose from pos,chunk,ner")
@@ -518,9 +580,12 @@ def main(argv=None):
     for task in tasks:
         rows += {"pos": task_pos, "chunk": task_chunk, "ner": task_ner}[task](data, args, out)
     cli = cli_check(data, args, out) if args.cli else None
+    gradient = gradient_timing(data, args) if args.gradient else None
     print_table(rows)
+    if gradient is not None:
+        print(f"objective + gradient, CPU ms: {gradient}")
     result = {"benchmark": "crf", "quick": args.quick, "threads": numba.get_num_threads(),
-              "summary": summary(rows), "cli": cli,
+              "summary": summary(rows), "cli": cli, "gradient": gradient,
               "rows": [{k: v for k, v in r.items() if k != "preds"} for r in rows]}
     print(json.dumps(result))
     return 0
