@@ -551,7 +551,7 @@ class TypeFeaturizer:
     # -- persistence
     def to_state(self):
         arrays = {"type_ptr": self.type_ptr, "type_feature": self.type_feature,
-                  "type_template": self.type_template}
+                  "type_template": self.type_template.astype(np.int16)}
         meta = {"templates": template_names(self.templates), "hashing": self.hashing,
                 "types": self.types[2:], "features": self.features}
         return arrays, meta
