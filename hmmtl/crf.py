@@ -29,6 +29,7 @@ handful), each call over all the sentences of that group; without ``groups`` not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -36,11 +37,12 @@ from scipy import sparse
 
 from ._base import BaseEstimator, check_is_fitted, check_random_state
 from .data import LabelSet, check_sentences, check_tokens, flatten, token_positions, unflatten
-from .features import _EXTRA_DOC, FeatureSpace
+from .features import _EXTRA_DOC, FeatureSpace, template_names
 from .serialize import (array_prefix, check_float_array, check_index_array,
                         check_pointer_array)
 
-__all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme"]
+__all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme",
+           "detect_task", "TASK_DEFAULTS"]
 
 
 # ============================================================================ constraints
@@ -110,6 +112,51 @@ def constraint_masks(labels, scheme: str):
                 else:
                     trans[i, j] = pj not in ("I", "E")
     return trans, start, end
+
+
+# ============================================================================ tasks
+_ALL = ("lower", "prefix", "suffix", "shape", "short_shape", "flags", "word")
+_NEIGHBOUR = ("lower", "short_shape")
+_WINDOW = {-2: ("lower",), -1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR, 2: ("lower",)}
+
+#: LinearChainCRF's defaults per task (``task="auto"`` picks one from the training tags; see
+#: :func:`detect_task`).  Every template at the token itself; the lowercased word and its
+#: short shape at -1 and +1; the lowercased word at -2 and +2 (affixes of the neighbours
+#: overfit: -0.25 points of POS accuracy); extra columns (gold POS, chunks) at -1, 0, +1.
+#: Chosen on development data only (a held-out fifth of CoNLL-2000 train, the EWT dev files,
+#: Brown and NPS chat through the universal tags, eng.testa); the evidence is in
+#: benchmarks/results/crf.md.
+TASK_DEFAULTS = {
+    "pos": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
+            "extra_window": (-1, 0, 1)},
+    "chunk": {"c1": 0.0, "c2": 0.3, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
+              "extra_window": (-1, 0, 1)},
+    "ner": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
+            "extra_window": (-1, 0, 1)},
+}
+
+
+def detect_task(labels, counts) -> str:
+    """``"pos"``, ``"chunk"`` or ``"ner"`` from a tag set and the token count of each tag.
+
+    Span tags (``B-X``, ``I-X``, ``E-X``, ``S-X``; any scheme) make a chunking or NER task:
+    NER when most tokens lie outside every span (``O`` and other unprefixed tags: about 83 %
+    of CoNLL-2003's tokens), chunking when spans cover most tokens (about 87 % of
+    CoNLL-2000's).  Any other tag set is a POS-style task.
+
+    >>> detect_task(["B-NP", "I-NP", "O"], [40, 50, 10])
+    'chunk'
+    >>> detect_task(["B-PER", "I-PER", "O"], [5, 3, 92])
+    'ner'
+    >>> detect_task(["DT", "NN"], [10, 12])
+    'pos'
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    span = np.array([_split_tag(t)[1] is not None for t in labels], dtype=bool)
+    if not span.any():
+        return "pos"
+    outside = counts[~span].sum() / max(counts.sum(), 1.0)
+    return "ner" if outside >= 0.5 else "chunk"
 
 
 # ============================================================================ groups
@@ -195,9 +242,13 @@ class _SequenceLabeler(BaseEstimator):
         return check_sentences(X, name)
 
     def _feature_space(self):
-        return FeatureSpace(templates=self.templates, window=self.window,
-                            extra_window=self.extra_window, min_freq=self.min_freq,
-                            n_features=self.n_features)
+        window, extra_window = self._windows()
+        return FeatureSpace(templates=self.templates, window=window, extra_window=extra_window,
+                            min_freq=self.min_freq, n_features=self.n_features)
+
+    def _windows(self):
+        """(window, extra_window) of the feature space to build."""
+        return self.window, self.extra_window
 
     def _prepare_fit(self, X, y, extra):
         X = self._check_X(X)
@@ -453,12 +504,17 @@ class _SequenceLabeler(BaseEstimator):
             params["templates"] = fs_meta["featurizer"]["templates"]
         if isinstance(params.get("window"), tuple):
             params["window"] = list(params["window"])
+        elif isinstance(params.get("window"), Mapping):  # JSON keys are strings
+            params["window"] = {str(o): None if t is None else template_names(t)
+                                for o, t in params["window"].items()}
         if isinstance(params.get("extra_window"), tuple):
             params["extra_window"] = list(params["extra_window"])
         for k in self._PARAMS_EXCLUDED_FROM_STATE:
             params.pop(k, None)
         meta = {"params": params, "features": fs_meta, "labels": self.labels_.to_dict(),
                 "constraint": self.constraint_, "n_iter": int(getattr(self, "n_iter_", 0))}
+        if hasattr(self, "task_"):
+            meta["task"] = self.task_
         return arrays, meta
 
     @classmethod
@@ -467,7 +523,11 @@ class _SequenceLabeler(BaseEstimator):
         for key in ("window", "extra_window"):
             if isinstance(params.get(key), list):
                 params[key] = tuple(params[key])
+        if isinstance(params.get("window"), dict):
+            params["window"] = {int(o): t for o, t in params["window"].items()}
         model = cls(**params)
+        if meta.get("task") is not None:
+            model.task_ = meta["task"]
         fs_arrays = {k[len("features/"):]: v for k, v in arrays.items()
                      if k.startswith("features/")}
         with array_prefix("features/"):
@@ -585,9 +645,14 @@ def _path_scores(unary, trans, start, end, offsets, lab):
 class _Problem:
     """Training data in kernel form: layout, transposes, empirical counts."""
 
-    def __init__(self, layout, labels, n_labels):
-        from ._crf_kernels import slot_sums
+    #: A slot is dense when it holds at least this many tokens (it then sums its marginals
+    #: token by token, see :mod:`hmmtl._crf_kernels`); at most MAX_DENSE_SLOTS of them, the
+    #: fullest, so that the per-chunk tables stay small.
+    DENSE_SLOT_TOKENS = 256
+    MAX_DENSE_SLOTS = 4096
+    TOKEN_CHUNKS = 16
 
+    def __init__(self, layout, labels, n_labels):
         self.layout = layout
         self.labels = labels
         self.offsets = layout.offsets
@@ -599,8 +664,17 @@ class _Problem:
         n_tokens, E = layout.tok_slot.shape
         flat_slot = layout.tok_slot.ravel()
         valid = np.flatnonzero(flat_slot >= 0)
-        order = valid[np.argsort(flat_slot[valid], kind="stable")]
         n_slots = layout.n_slots
+        per_slot = np.bincount(flat_slot[valid], minlength=n_slots)
+        fullest = np.argsort(-per_slot, kind="stable")[:self.MAX_DENSE_SLOTS]
+        self.dense_slots = np.sort(fullest[per_slot[fullest] >= self.DENSE_SLOT_TOKENS])
+        self.dense_row = np.full(n_slots, -1, dtype=np.int64)
+        self.dense_row[self.dense_slots] = np.arange(self.dense_slots.shape[0])
+        self.token_bounds = np.linspace(0, n_tokens, min(self.TOKEN_CHUNKS, n_tokens) + 1
+                                        ).astype(np.int64)
+        # the slot -> token transpose of the other (word-type) slots
+        valid = valid[self.dense_row[flat_slot[valid]] < 0]
+        order = valid[np.argsort(flat_slot[valid], kind="stable")]
         self.ent_ptr = np.zeros(n_slots + 1, dtype=np.int64)
         np.cumsum(np.bincount(flat_slot[valid], minlength=n_slots), out=self.ent_ptr[1:])
         self.ent_token = (order // E).astype(np.int64)
@@ -617,8 +691,7 @@ class _Problem:
         self.ent_chunks = _chunks(self.ent_ptr)
         self.slot_chunks = _chunks(layout.slot_ptr)
         self.attr_chunks = None
-        self.slot_label_counts = slot_sums(onehot, self.ent_ptr, self.ent_token, self.ent_val,
-                                           self.ent_chunks)
+        self.slot_label_counts = self.slot_totals(onehot)
         lengths = np.diff(self.offsets)
         nz = lengths > 0
         self.first = self.offsets[:-1][nz]
@@ -630,6 +703,21 @@ class _Problem:
                                           minlength=K * K).astype(np.float64)
         self.emp_start = np.bincount(labels[self.first], minlength=K).astype(np.float64)
         self.emp_end = np.bincount(labels[self.last], minlength=K).astype(np.float64)
+
+    def slot_totals(self, token_weights):
+        """Per-slot sums (n_slots, K) of ``token_weights`` (n_tokens, K) over the tokens
+        that activate each slot, value-weighted: word-type slots through the slot -> token
+        transpose, dense slots token by token."""
+        from ._crf_kernels import dense_slot_sums, slot_sums
+
+        totals = slot_sums(token_weights, self.ent_ptr, self.ent_token, self.ent_val,
+                           self.ent_chunks)
+        if self.dense_slots.shape[0]:
+            lay = self.layout
+            totals[self.dense_slots] = dense_slot_sums(
+                token_weights, lay.tok_slot, lay.tok_val, self.dense_row,
+                self.dense_slots.shape[0], self.token_bounds)
+        return totals
 
     def set_groups(self, groups, n_groups: int):
         """Split the training sentences by group and count each group's empirical
@@ -687,16 +775,23 @@ class LinearChainCRF(_SequenceLabeler):
 
     Parameters
     ----------
-    c1 : float, default=0.0
-        L1 coefficient.  With ``algorithm="lbfgs"`` it is handled exactly by splitting each
-        weight into positive and negative parts under bounds (L-BFGS-B).
-    c2 : float, default=1.0
-        L2 coefficient.
-    max_iterations : int, default=100
-        L-BFGS iterations (SGD epochs for ``"sgd-l1"``).
-    tol : float, default=1e-5
+    task : {"auto", "pos", "chunk", "ner"}, default="auto"
+        The kind of tagging, whose defaults (:data:`TASK_DEFAULTS`) fill every parameter
+        below left at None.  ``"auto"`` decides from the training tags
+        (:func:`detect_task`): span tags (``B-X`` / ``I-X`` ...) are chunking when spans
+        cover most tokens, NER when most tokens are ``O``; any other tag set is POS.  The
+        task used is ``task_``, the settings used ``settings_``.
+    c1 : float, optional
+        L1 coefficient (the task's default: 0).  With ``algorithm="lbfgs"`` it is handled
+        exactly by splitting each weight into positive and negative parts under bounds
+        (L-BFGS-B).
+    c2 : float, optional
+        L2 coefficient (the task's default).
+    max_iterations : int, optional
+        L-BFGS iterations (SGD epochs for ``"sgd-l1"``); the task's default.
+    tol : float, optional
         Stop when the objective improved by less than ``tol`` (relative) over the last 10
-        iterations (CRFsuite's ``delta`` / ``period`` rule).
+        iterations (CRFsuite's ``delta`` / ``period`` rule); the task's default.
     algorithm : {"lbfgs", "sgd-l1"}, default="lbfgs"
         scipy's L-BFGS-B, or SGD with the cumulative L1 penalty of Tsuruoka, Tsujii &
         Ananiadou (2009) (one epoch per iteration; the L2 term is applied to the weights each
@@ -704,11 +799,17 @@ class LinearChainCRF(_SequenceLabeler):
     learning_rate : float, default=0.1
         Initial SGD learning rate (``"sgd-l1"``), decayed by 0.85 per epoch.
     templates : sequence of str or callable, optional
-        Word-type feature templates (:mod:`hmmtl.features`); default all built-ins.
-    window : int or sequence of int, default=2
-        Offsets whose word-type features each token gets (``2`` means ``-2..2``).
-    extra_window : sequence of int or dict, default=(-1, 0, 1)
-        Offsets of the extra features (one setting for all, or ``{name: offsets}``).
+        Word-type feature templates (:mod:`hmmtl.features`) used at every offset of
+        ``window``; with ``window=None``, at each of the task's offsets.  Default: the
+        task's own templates per offset (with ``window`` given: all built-ins).
+    window : int, sequence of int or dict, optional
+        Offsets whose word-type features each token gets (``2`` means ``-2..2``), or a
+        mapping ``{offset: templates}`` (per-offset templates).  Default: the task's
+        mapping: every template at 0, the lowercased word and its short shape at -1 and
+        +1, the lowercased word at -2 and +2.
+    extra_window : sequence of int or dict, optional
+        Offsets of the extra features (one setting for all, or ``{name: offsets}``); the
+        task's default.
     min_freq : int, default=1
         Keep attributes seen at least this many times in training (ignored in hashing mode).
     n_features : int, optional
@@ -741,6 +842,11 @@ class LinearChainCRF(_SequenceLabeler):
     group_start_, group_end_ : ndarray of shape (n_groups, n_labels)
         Likewise for ``start_`` and ``end_``.
     constraint_ : str or None
+    task_ : str
+        The task whose defaults were used (``"pos"``, ``"chunk"`` or ``"ner"``).
+    settings_ : dict
+        The values used for ``c1``, ``c2``, ``max_iterations``, ``tol``, ``window`` and
+        ``extra_window`` (given, or the task's defaults).
     n_iter_ : int
     loss_curve_ : list of float
         Objective after each iteration.
@@ -765,10 +871,11 @@ class LinearChainCRF(_SequenceLabeler):
     [['DT', 'NN', 'VBZ']]
     """
 
-    def __init__(self, c1=0.0, c2=1.0, max_iterations=100, tol=1e-5, algorithm="lbfgs",
-                 templates=None, window=2, extra_window=(-1, 0, 1), min_freq=1,
+    def __init__(self, task="auto", c1=None, c2=None, max_iterations=None, tol=None,
+                 algorithm="lbfgs", templates=None, window=None, extra_window=None, min_freq=1,
                  n_features=None, constraint=None, early_stopping_rounds=10,
                  learning_rate=0.1, warm_start=False, random_state=None, verbose=False):
+        self.task = task
         self.c1 = c1
         self.c2 = c2
         self.max_iterations = max_iterations
@@ -797,7 +904,7 @@ class LinearChainCRF(_SequenceLabeler):
         sentences with the summed scores; the gradient of a group's offsets is the part of
         the shared ones that its sentences contribute.
         """
-        from ._crf_kernels import pair_sums, slot_scores, slot_sums, token_unary
+        from ._crf_kernels import pair_sums, slot_scores, token_unary
         from .inference import forward_backward
 
         lay = prob.layout
@@ -840,17 +947,45 @@ class LinearChainCRF(_SequenceLabeler):
                                d_end[:G].ravel()]
         emp = prob.empirical
         nll = log_z - float(emp @ theta)
-        nll += self.c2 * float(theta @ theta)
+        c2 = float(self.settings_["c2"])
+        nll += c2 * float(theta @ theta)
         if not want_grad:
             return nll
-        totals = slot_sums(marginals, prob.ent_ptr, prob.ent_token, prob.ent_val,
-                           prob.ent_chunks)
+        totals = prob.slot_totals(marginals)
         g_pairs = pair_sums(totals, self.attr_ptr_, self.pair_label_, prob.attr_slot_ptr,
                             prob.attr_slot, prob.attr_chunks)
         grad = np.concatenate([g_pairs] + block_grads)
         grad -= emp
-        grad += 2.0 * self.c2 * theta
+        grad += 2.0 * c2 * theta
         return nll, grad
+
+    def _resolve_settings(self, label_counts):
+        """Set ``task_`` (from ``task``, or detected from the training tags) and
+        ``settings_``: each parameter left at None takes the task's default
+        (:data:`TASK_DEFAULTS`)."""
+        task = self.task
+        if task == "auto":
+            task = detect_task(self.labels_.labels, label_counts)
+        elif task not in TASK_DEFAULTS:
+            raise ValueError(f"task must be 'auto' or one of {sorted(TASK_DEFAULTS)}, got "
+                             f"{task!r}")
+        preset = TASK_DEFAULTS[task]
+        settings = {k: preset[k] if getattr(self, k) is None else getattr(self, k)
+                    for k in ("c1", "c2", "max_iterations", "tol", "extra_window")}
+        if self.window is not None:
+            settings["window"] = self.window
+        elif self.templates is None:
+            settings["window"] = {o: list(t) for o, t in preset["window"].items()}
+        else:  # the given templates at each of the task's offsets
+            settings["window"] = sorted(preset["window"])
+        if settings["c1"] < 0 or settings["c2"] < 0:
+            raise ValueError(f"c1 and c2 must be >= 0, got c1={settings['c1']}, "
+                             f"c2={settings['c2']}")
+        self.task_ = task
+        self.settings_ = settings
+
+    def _windows(self):
+        return self.settings_["window"], self.settings_["extra_window"]
 
     def _build_problem(self, X, y, extra, warm=False, groups=None):
         """Features, label set, weight layout and empirical counts of the training data
@@ -862,13 +997,15 @@ class LinearChainCRF(_SequenceLabeler):
         n_groups = int(groups.max(initial=-1)) + 1 if groups is not None else 0
         if not warm:
             self.labels_ = LabelSet().fit(y)
+        labels = self._encode_labels(X, y).astype(np.int64)
+        K = len(self.labels_)
+        self._resolve_settings(np.bincount(labels, minlength=K))
+        if not warm:
             self.feature_space_ = self._feature_space().fit(flat, offsets, extra)
             layout = self.feature_space_.train_layout_
             del self.feature_space_.train_layout_
         else:
             layout = self.feature_space_.transform(flat, offsets, extra)
-        labels = self._encode_labels(X, y).astype(np.int64)
-        K = len(self.labels_)
         self._set_constraint_and_labels(y)
         prob = _Problem(layout, labels, K)
         n_attr = self.feature_space_.n_attributes_
@@ -924,11 +1061,10 @@ class LinearChainCRF(_SequenceLabeler):
         self
         """
         from scipy.optimize import minimize
+        from threadpoolctl import threadpool_limits
 
         if self.algorithm not in ("lbfgs", "sgd-l1"):
             raise ValueError(f"algorithm must be 'lbfgs' or 'sgd-l1', got {self.algorithm!r}")
-        if self.c1 < 0 or self.c2 < 0:
-            raise ValueError(f"c1 and c2 must be >= 0, got c1={self.c1}, c2={self.c2}")
         warm = self.warm_start and hasattr(self, "coef_")
         prob = self._build_problem(X, y, extra, warm, groups)
         n_pairs = self.pair_label_.shape[0]
@@ -961,8 +1097,9 @@ class LinearChainCRF(_SequenceLabeler):
             return self
         self.loss_curve_ = []
         best = {"acc": -1.0, "theta": None, "since": 0}
-        bar = _progress(self.verbose, self.max_iterations, "L-BFGS")
-        c1 = float(self.c1)
+        settings = self.settings_
+        bar = _progress(self.verbose, settings["max_iterations"], "L-BFGS")
+        c1 = float(settings["c1"])
         split = c1 > 0
 
         def fun(z):
@@ -984,9 +1121,14 @@ class LinearChainCRF(_SequenceLabeler):
             bounds = [(0, None)] * (2 * n_theta)
         else:
             z0, bounds = theta0, None
-        res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=bounds, callback=callback,
-                       options={"maxiter": int(self.max_iterations), "ftol": 1e-14,
-                                "gtol": 1e-10, "maxcor": 10})
+        # L-BFGS-B's vector updates are level-1 BLAS calls on long vectors: several BLAS
+        # threads only wait on each other (about 20x slower here on a busy 2-core machine)
+        with threadpool_limits(1, user_api="blas"):
+            res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=bounds,
+                           callback=callback,
+                           options={"maxiter": int(settings["max_iterations"]),
+                                    "ftol": 1e-14,
+                                    "gtol": 1e-10, "maxcor": 10})
         if bar is not None:
             bar.close()
         theta = res.x[:n_theta] - res.x[n_theta:] if split else res.x
@@ -1010,17 +1152,19 @@ class LinearChainCRF(_SequenceLabeler):
         groups = prob.groups if prob.n_groups else np.full(n_seq, -1, dtype=np.int64)
         self.loss_curve_ = []
         best = {"acc": -1.0, "theta": None, "since": 0}
-        bar = _progress(self.verbose, self.max_iterations, "SGD-L1")
+        settings = self.settings_
+        c1, c2 = float(settings["c1"]), float(settings["c2"])
+        bar = _progress(self.verbose, settings["max_iterations"], "SGD-L1")
         self.n_iter_ = 0
-        for _ in range(int(self.max_iterations)):
+        for _ in range(int(settings["max_iterations"])):
             order = rng.permutation(n_seq).astype(np.int64)
             u, step, nll = sgd_l1_epoch(order, groups, prob.n_groups, prob.offsets,
                                         lay.tok_slot, lay.tok_val, lay.slot_ptr, lay.slot_attr,
                                         prob.labels, self.attr_ptr_, self.pair_label_, theta,
                                         q, u, step, n_seq, float(self.learning_rate), 0.85,
-                                        float(self.c1), float(self.c2))
+                                        c1, c2)
             self.n_iter_ += 1
-            loss = nll + self.c1 * np.abs(theta).sum() + self.c2 * float(theta @ theta)
+            loss = nll + c1 * np.abs(theta).sum() + c2 * float(theta @ theta)
             if self._iteration_done(loss, theta, dev, best, bar, n_pairs, K):
                 break
         if bar is not None:
@@ -1045,8 +1189,9 @@ class LinearChainCRF(_SequenceLabeler):
                 if best["since"] >= self.early_stopping_rounds:
                     return True
         curve = self.loss_curve_
-        return (len(curve) > 10 and self.tol > 0
-                and (curve[-11] - curve[-1]) / max(abs(curve[-1]), 1e-12) < self.tol)
+        tol = self.settings_["tol"]
+        return (len(curve) > 10 and tol > 0
+                and (curve[-11] - curve[-1]) / max(abs(curve[-1]), 1e-12) < tol)
 
     def _layout_accuracy(self, layout, gold, offsets, parts=None):
         path = self._viterbi(self._unary(layout), offsets, parts).path

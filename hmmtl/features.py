@@ -12,6 +12,7 @@ Templates
 Built-in templates are named by strings:
 
 ``"lower"``        lowercased identity ``w=...``
+``"word"``         case-sensitive identity ``W=...``
 ``"prefix"``       prefixes of 1..4 characters ``p1=...`` .. ``p4=...``
 ``"suffix"``       suffixes of 1..4 characters ``s1=...`` .. ``s4=...``
 ``"shape"``        word shape (``Xxxx-dd``: upper ``X``, lower ``x``, digit ``d``) ``shape=...``
@@ -21,6 +22,14 @@ Built-in templates are named by strings:
 
 A user template is a callable ``word -> list of feature strings``; to be saved with a model it
 must be a module-level function (stored as ``"module:qualname"`` and imported when loading).
+Different templates should write different strings (the built-ins use distinct prefixes): a
+string two templates both produce counts once, for the first of them.
+
+Per-offset templates
+--------------------
+``window`` may map each offset to its own templates, e.g. ``{-1: ["lower", "suffix"],
+0: DEFAULT_TEMPLATES, 1: ["lower"]}``: the word types are still featurized once (with the union
+of the templates), and each (offset, type) slot keeps the features of that offset's templates.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from __future__ import annotations
 import importlib
 import re
 import zlib
+from collections.abc import Mapping
 from typing import Callable, Sequence
 
 import numpy as np
@@ -102,6 +112,10 @@ def _lower(word):
     return ["w=" + word.lower()]
 
 
+def _word(word):
+    return ["W=" + word]
+
+
 def _prefix(word):
     lw = word.lower()
     return [f"p{k}={lw[:k]}" for k in range(1, min(4, len(lw)) + 1)]
@@ -141,8 +155,98 @@ def _flags(word):
     return f
 
 
+class _WordBatch:
+    """Distinct word types featurized together: each built-in template runs once over the
+    whole batch (list comprehensions in C-level loops), not once per word; the lowercased
+    words, their lengths and shapes are computed once and shared between templates."""
+
+    def __init__(self, words):
+        self.words = words
+        self.n = len(words)
+        self._lower = self._lengths = self._shape = None
+
+    @property
+    def lower(self):
+        if self._lower is None:
+            self._lower = [w.lower() for w in self.words]
+        return self._lower
+
+    @property
+    def lengths(self):
+        if self._lengths is None:
+            self._lengths = np.fromiter(map(len, self.lower), dtype=np.int64, count=self.n)
+        return self._lengths
+
+    @property
+    def shape(self):
+        if self._shape is None:
+            self._shape = list(map(word_shape, self.words))
+        return self._shape
+
+    def where(self, mask):
+        """Indices of the words where ``mask`` (an iterable of bools) holds."""
+        return np.flatnonzero(np.fromiter(mask, dtype=bool, count=self.n))
+
+
+def _affix_passes(batch, suffix: bool):
+    out = []
+    lows, lengths = batch.lower, batch.lengths
+    for k in range(1, 5):
+        head = f"s{k}=" if suffix else f"p{k}="
+        if lengths.shape[0] and lengths.min() >= k:
+            idx, ws = None, lows
+        else:
+            idx = np.flatnonzero(lengths >= k)
+            ws = [lows[i] for i in idx.tolist()]
+        out.append((idx, [head + w[-k:] for w in ws] if suffix else
+                    [head + w[:k] for w in ws]))
+    return out
+
+
+def _flag_passes(batch):
+    words, lows, where = batch.words, batch.lower, batch.where
+    upper = np.fromiter(map(str.isupper, words), dtype=bool, count=batch.n)
+    lower = np.fromiter(map(str.islower, words), dtype=bool, count=batch.n)
+    cased = np.fromiter(map(str.__ne__, lows, words), dtype=bool, count=batch.n)
+    digit = where(map(bool, map(_DIGIT.search, words)))
+    punct = where(map(bool, map(_PUNCT.search, words)))
+    # allcap and hascap exclude each other: one pass keeps _flags' order
+    cap = np.flatnonzero(upper | (~lower & cased))
+    cap_names = np.where(upper[cap], "allcap", "hascap").tolist()
+    dw = [words[i] for i in digit.tolist()]
+    pw = [words[i] for i in punct.tolist()]
+    alldigit = digit[np.fromiter(map(str.isdigit, dw), dtype=bool, count=len(dw))]
+    allpunct = punct[np.fromiter(map(bool, map(_ALLPUNCT.match, pw)), dtype=bool,
+                                 count=len(pw))]
+    hyphen = where(map(str.__contains__, words, ["-"] * batch.n))
+    initcap = where(map(str.isupper, [w[:1] for w in words]))
+    passes = [(initcap, "initcap"), (cap, cap_names), (digit, "digit"), (alldigit, "alldigit"),
+              (hyphen, "hyphen"), (punct, "punct"), (allpunct, "allpunct")]
+    return [(idx, names if isinstance(names, list) else [names] * idx.shape[0])
+            for idx, names in passes]
+
+
+def _short_shapes(batch):
+    uniq = {s: "sshape=" + _RUNS.sub(r"\1", s) for s in set(batch.shape)}
+    return [(None, list(map(uniq.__getitem__, batch.shape)))]
+
+
+# word batch -> [(word indices or None for all, feature strings)], one pair per pass; each
+# gives the same features, in the same order, as the template word by word
+_BATCH_TEMPLATES = {
+    _lower: lambda b: [(None, ["w=" + w for w in b.lower])],
+    _word: lambda b: [(None, ["W=" + w for w in b.words])],
+    _prefix: lambda b: _affix_passes(b, suffix=False),
+    _suffix: lambda b: _affix_passes(b, suffix=True),
+    _shape: lambda b: [(None, ["shape=" + s for s in b.shape])],
+    _short_shape: _short_shapes,
+    _flags: _flag_passes,
+}
+
+
 BUILTIN_TEMPLATES: dict[str, Callable[[str], list]] = {
     "lower": _lower,
+    "word": _word,
     "prefix": _prefix,
     "suffix": _suffix,
     "shape": _shape,
@@ -211,49 +315,69 @@ def word_features(word: str, templates=None) -> list[str]:
     >>> word_features("Dogs", ["lower", "suffix"])
     ['w=dogs', 's1=s', 's2=gs', 's3=ogs', 's4=dogs']
     """
+    return _type_features(word, resolve_templates(templates))[0]
+
+
+def _type_features(word, funcs):
+    """(feature strings, index in ``funcs`` of the template of each) of one word type; the
+    padding types' one feature has template index -1 (it counts at every offset)."""
     if word in _PAD_FEATURES:
-        return list(_PAD_FEATURES[word])
-    funcs = resolve_templates(templates)
-    return _apply(word, funcs)
+        return list(_PAD_FEATURES[word]), [-1]
+    feats, which = [], []
+    for i, f in enumerate(funcs):
+        fs = f(word)
+        feats.extend(fs)
+        which.extend([i] * len(fs))
+    if len(set(feats)) < len(feats):
+        first = {}
+        for f, i in zip(feats, which):
+            first.setdefault(f, i)
+        feats, which = list(first), list(first.values())
+    return feats, which
 
 
-def _default_features(word):
-    """All built-in templates in one pass (the common case, kept fast)."""
-    lw = word.lower()
-    n = len(lw)
-    shape = word_shape(word)
-    feats = ["w=" + lw]
-    if n >= 1:
-        feats += ["p1=" + lw[:1], "s1=" + lw[-1:]]
-    if n >= 2:
-        feats += ["p2=" + lw[:2], "s2=" + lw[-2:]]
-    if n >= 3:
-        feats += ["p3=" + lw[:3], "s3=" + lw[-3:]]
-    if n >= 4:
-        feats += ["p4=" + lw[:4], "s4=" + lw[-4:]]
-    feats += ["shape=" + shape, "sshape=" + _RUNS.sub(r"\1", shape)]
-    feats += _flags(word)
-    return feats
-
-
-_DEFAULT_FUNCS = [BUILTIN_TEMPLATES[t] for t in DEFAULT_TEMPLATES]
-
-
-def _apply(word, funcs):
-    if word in _PAD_FEATURES:
-        return list(_PAD_FEATURES[word])
-    if funcs == _DEFAULT_FUNCS:
-        return _default_features(word)
-    feats = []
-    for f in funcs:
-        feats.extend(f(word))
-    return list(dict.fromkeys(feats))
+def _type_rows(words, funcs):
+    """Features of several word types: (row lengths, feature strings laid end to end, the
+    int8 template index of each), each row as :func:`_type_features` gives it.  Built-in
+    templates run batch-wise (:data:`_BATCH_TEMPLATES`)."""
+    n = len(words)
+    batchable = (all(f in _BATCH_TEMPLATES for f in funcs)
+                 and len(set(map(id, funcs))) == len(funcs)
+                 and not any(w in _PAD_FEATURES for w in words))
+    if not batchable:  # user templates may repeat a string: word by word, deduplicated
+        rows = [_type_features(w, funcs) for w in words]
+        lengths = np.fromiter((len(f) for f, _ in rows), dtype=np.int64, count=n)
+        flat = [f for fs, _ in rows for f in fs]  # per type, not per token
+        which = np.fromiter((i for _, ws in rows for i in ws), dtype=np.int8, count=len(flat))
+        return lengths, flat, which
+    batch = _WordBatch(words)
+    owners, whichs, strings = [], [], []
+    for i, f in enumerate(funcs):
+        for idx, strs in _BATCH_TEMPLATES[f](batch):
+            owners.append(np.arange(n, dtype=np.int64) if idx is None else idx)
+            whichs.append(np.full(len(strs), i, dtype=np.int8))
+            strings.extend(strs)
+    owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+    order = np.argsort(owner, kind="stable")  # word-major, template order within a word
+    which = np.concatenate(whichs)[order] if whichs else np.zeros(0, dtype=np.int8)
+    return (np.bincount(owner, minlength=n).astype(np.int64),
+            [strings[j] for j in order.tolist()], which)
 
 
 def stable_hash(strings: Sequence[str]) -> np.ndarray:
     """Deterministic 32-bit hashes (CRC-32) of strings, int64; same across runs and machines."""
-    return np.fromiter((zlib.crc32(s.encode("utf-8")) for s in strings), dtype=np.int64,
+    return np.fromiter(map(zlib.crc32, map(str.encode, strings)), dtype=np.int64,
                        count=len(strings))
+
+
+def _csr_rows(ptr, columns, rows):
+    """Lengths of rows ``rows`` of a CSR table and those rows of each array in ``columns``,
+    laid end to end (vectorized gather)."""
+    lengths = ptr[rows + 1] - ptr[rows]
+    total = int(lengths.sum())
+    starts = np.repeat(ptr[rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    index = starts + np.arange(total)
+    return lengths, [c[index] for c in columns]
 
 
 class TypeFeaturizer:
@@ -268,6 +392,11 @@ class TypeFeaturizer:
         feature vocabulary, unseen features of new words still count); when False by their
         index in :attr:`features`, built from the words seen in :meth:`fit`, and features of
         new words that were never seen are dropped.
+    cache_size : int, default=100_000
+        Word types unseen in :meth:`fit` are featurized when first met by :meth:`lookup` and
+        kept in a side table for later calls, up to this many (then the side table starts
+        afresh).  A type's features depend on nothing else, so the cache never changes a
+        result.
 
     Attributes
     ----------
@@ -275,27 +404,34 @@ class TypeFeaturizer:
         The known word types; ``types[0]`` and ``types[1]`` are the padding pseudo types.
     features : list of str
         Base feature vocabulary (dictionary mode).
-    type_ptr, type_feature : ndarray
-        CSR rows of the type x base-feature table (int64 row pointers, int64 base ids).
+    type_ptr, type_feature, type_template : ndarray
+        CSR rows of the type x base-feature table (int64 row pointers, int64 base ids, and
+        the int8 index of each entry's template in ``templates``, -1 for the padding
+        features).
     """
 
-    def __init__(self, templates=None, hashing: bool = False):
+    def __init__(self, templates=None, hashing: bool = False, cache_size: int = 100_000):
         self.templates = templates
         self.hashing = bool(hashing)
+        self.cache_size = int(cache_size)
         self._funcs = resolve_templates(templates)
+        if len(self._funcs) > 127:
+            raise ValueError(f"at most 127 templates, got {len(self._funcs)}")
         self.types: list[str] = []
         self.type_index: dict[str, int] = {}
         self.features: list[str] = []
         self.feature_index: dict[str, int] = {}
         self.type_ptr = np.zeros(1, dtype=np.int64)
         self.type_feature = np.zeros(0, dtype=np.int64)
+        self.type_template = np.zeros(0, dtype=np.int8)
         self._add_types([PAD_LEFT, PAD_RIGHT], grow=True)
+        self._clear_cache()
 
     # -- building
     def _rows(self, words, grow):
-        feats = [_apply(w, self._funcs) for w in words]
-        lengths = np.fromiter(map(len, feats), dtype=np.int64, count=len(feats))
-        flat = [f for fs in feats for f in fs]  # per type, not per token
+        """(row lengths, base ids, template indices) of ``words``; with ``grow`` unseen
+        feature strings join the vocabulary, else they get id -1 (dictionary mode)."""
+        lengths, flat, which = _type_rows(words, self._funcs)
         if self.hashing:
             ids = stable_hash(flat)
         else:
@@ -307,10 +443,10 @@ class TypeFeaturizer:
                         self.features.append(f)
             ids = np.fromiter(map(index.get, flat, [-1] * len(flat)), dtype=np.int64,
                               count=len(flat))
-        return lengths, ids
+        return lengths, ids, which
 
     def _add_types(self, words, grow):
-        lengths, ids = self._rows(words, grow)
+        lengths, ids, which = self._rows(words, grow)
         start = len(self.types)
         for i, w in enumerate(words):
             self.type_index[w] = start + i
@@ -318,6 +454,7 @@ class TypeFeaturizer:
         ptr = np.concatenate([self.type_ptr, self.type_ptr[-1] + np.cumsum(lengths)])
         self.type_ptr = ptr.astype(np.int64)
         self.type_feature = np.concatenate([self.type_feature, ids])
+        self.type_template = np.concatenate([self.type_template, which])
 
     def fit(self, flat_tokens: Sequence[str]) -> "TypeFeaturizer":
         """Add every distinct word of ``flat_tokens`` as a known type (growing the feature
@@ -325,38 +462,96 @@ class TypeFeaturizer:
         new = [w for w in dict.fromkeys(flat_tokens) if w not in self.type_index]
         if new:
             self._add_types(new, grow=True)
+            self._clear_cache()
         return self
 
-    def lookup(self, flat_tokens: Sequence[str]):
-        """Type ids of ``flat_tokens`` and the CSR table covering them.
+    # -- the side table of types met after fit
+    def _clear_cache(self):
+        self._cache_index: dict[str, int] = {}
+        self._cache_ptr = np.zeros(1, dtype=np.int64)
+        self._cache_feature = np.zeros(0, dtype=np.int64)
+        self._cache_template = np.zeros(0, dtype=np.int8)
 
-        Known types keep their ids; unseen types are featurized now (once per distinct type)
-        and appended *to a copy* of the table, so the fitted featurizer does not grow at
-        prediction time.
+    def _cache_add(self, words):
+        """Featurize ``words`` (distinct, not yet known) into the side table."""
+        lengths, ids, which = self._rows(words, grow=False)
+        start = len(self._cache_index)
+        self._cache_index.update(zip(words, range(start, start + len(words))))
+        end = self._cache_ptr[-1]
+        self._cache_ptr = np.concatenate([self._cache_ptr, end + np.cumsum(lengths)])
+        self._cache_feature = np.concatenate([self._cache_feature, ids])
+        self._cache_template = np.concatenate([self._cache_template, which])
+
+    def lookup(self, flat_tokens: Sequence[str]) -> np.ndarray:
+        """Type ids of ``flat_tokens``, for :meth:`rows`.
+
+        Known types keep their ids (``< len(types)``); types unseen in :meth:`fit` are
+        featurized once, when first met, into a bounded side table (ids from
+        ``len(types)`` on) that later calls reuse; the fitted table itself never grows at
+        prediction time.  The ids of unseen types hold until the next :meth:`lookup`.
 
         Returns
         -------
         type_ids : ndarray of shape (n_tokens,), int64
-        type_ptr, type_feature : ndarray
-            CSR table whose rows cover every id in ``type_ids`` (and the padding types 0, 1).
         """
-        tokens = list(flat_tokens)
+        tokens = flat_tokens if isinstance(flat_tokens, list) else list(flat_tokens)
         ids = np.fromiter(map(self.type_index.get, tokens, [-1] * len(tokens)), dtype=np.int64,
                           count=len(tokens))
         missing = np.flatnonzero(ids < 0)
         if not missing.size:
-            return ids, self.type_ptr, self.type_feature
-        miss = np.asarray([tokens[i] for i in missing.tolist()], dtype=object)
-        uniq, inverse = np.unique(miss, return_inverse=True)
-        lengths, fids = self._rows(uniq.tolist(), grow=False)
+            return ids
+        miss = [tokens[i] for i in missing.tolist()]
+        side = np.fromiter(map(self._cache_index.get, miss, [-1] * len(miss)), dtype=np.int64,
+                           count=len(miss))
+        if (side < 0).any():
+            new = list(dict.fromkeys(w for w, s in zip(miss, side.tolist()) if s < 0))
+            if len(self._cache_index) + len(new) > self.cache_size:
+                self._clear_cache()  # start afresh: this batch's types are added again
+                new = list(dict.fromkeys(miss))
+            self._cache_add(new)
+            side = np.fromiter(map(self._cache_index.__getitem__, miss), dtype=np.int64,
+                               count=len(miss))
+        ids[missing] = len(self.types) + side
+        return ids
+
+    def rows(self, type_ids: np.ndarray):
+        """Rows of the table for ``type_ids`` (ids from :meth:`lookup` or the fitted
+        types), laid end to end.
+
+        Returns
+        -------
+        lengths : ndarray of shape (len(type_ids),), int64
+        base, template : ndarray
+            The base feature ids (-1: unknown in dictionary mode) and template indices of
+            the rows' entries.
+        """
         n_known = len(self.types)
-        ids[missing] = n_known + inverse.ravel()
-        ptr = np.concatenate([self.type_ptr, self.type_ptr[-1] + np.cumsum(lengths)])
-        return ids, ptr.astype(np.int64), np.concatenate([self.type_feature, fids])
+        type_ids = np.asarray(type_ids, dtype=np.int64)
+        side = type_ids >= n_known
+        if not side.any():
+            lengths, (base, which) = _csr_rows(self.type_ptr,
+                                               (self.type_feature, self.type_template),
+                                               type_ids)
+            return lengths, base, which
+        lengths = np.empty(type_ids.shape[0], dtype=np.int64)
+        parts = []
+        for mask, ptr, cols, ids in (
+                (~side, self.type_ptr, (self.type_feature, self.type_template), type_ids),
+                (side, self._cache_ptr, (self._cache_feature, self._cache_template),
+                 type_ids - n_known)):
+            lengths[mask], got = _csr_rows(ptr, cols, ids[mask])
+            parts.append((np.flatnonzero(mask), got))
+        # back in the order of type_ids: each row's entries follow its position
+        owner = np.concatenate([np.repeat(pos, lengths[pos]) for pos, _ in parts])
+        order = np.argsort(owner, kind="stable")
+        base = np.concatenate([got[0] for _, got in parts])[order]
+        which = np.concatenate([got[1] for _, got in parts])[order]
+        return lengths, base, which
 
     # -- persistence
     def to_state(self):
-        arrays = {"type_ptr": self.type_ptr, "type_feature": self.type_feature}
+        arrays = {"type_ptr": self.type_ptr, "type_feature": self.type_feature,
+                  "type_template": self.type_template.astype(np.int16)}
         meta = {"templates": template_names(self.templates), "hashing": self.hashing,
                 "types": self.types[2:], "features": self.features}
         return arrays, meta
@@ -375,6 +570,12 @@ class TypeFeaturizer:
         # vocabulary (-1: a feature never seen in training)
         low, high = (0, 1 << 32) if tf.hashing else (-1, len(tf.features))
         tf.type_feature = check_index_array(feature, "type_feature", low, high)
+        if "type_template" in arrays:  # index of each entry's template, -1: the padding
+            tf.type_template = check_index_array(
+                arrays["type_template"], "type_template", -1, len(tf._funcs),
+                feature.shape).astype(np.int8)
+        else:  # files written before per-offset templates: every template at every offset
+            tf.type_template = np.zeros(feature.shape[0], dtype=np.int8)
         return tf
 
 
@@ -392,6 +593,64 @@ def normalize_window(window, what="window") -> tuple[int, ...]:
     if not offs:
         raise ValueError(f"{what} must hold at least one offset, got {window!r}")
     return offs
+
+
+def _template_list(templates) -> list:
+    if templates is None:
+        return list(DEFAULT_TEMPLATES)
+    if isinstance(templates, str) or callable(templates):
+        return [templates]
+    return list(templates)
+
+
+def window_templates(window, templates=None):
+    """The offsets of ``window`` and the templates at each.
+
+    ``window`` is an int (``2``: offsets ``-2..2``), a sequence of offsets (each with
+    ``templates``), or a mapping ``{offset: templates}`` (``None``: ``templates``).
+
+    Returns
+    -------
+    offsets : tuple of int
+        Increasing.
+    union : list
+        The distinct templates of all offsets (names or callables, as given), in order of
+        appearance: the templates of the word types' featurizer.
+    mask : ndarray of shape (n_offsets, len(union) + 1), bool
+        ``mask[i, j]``: template ``union[j]`` counts at ``offsets[i]``; the last column (the
+        padding features, template index -1) is True.
+    """
+    if isinstance(window, Mapping):
+        items = []
+        for o, t in window.items():
+            try:
+                items.append((int(o), templates if t is None else t))
+            except (TypeError, ValueError):
+                raise TypeError(f"window keys must be int offsets, got {o!r}") from None
+        if not items:
+            raise ValueError("window must hold at least one offset, got an empty mapping")
+        if len({o for o, _ in items}) < len(items):
+            raise ValueError(f"window maps an offset twice: {sorted(o for o, _ in items)}")
+        items.sort(key=lambda it: it[0])
+    else:
+        items = [(o, templates) for o in normalize_window(window)]
+    union, funcs, rows = [], [], []
+    for _, t in items:
+        specs = _template_list(t)
+        row = []
+        for spec, f in zip(specs, resolve_templates(specs)):
+            j = next((j for j, g in enumerate(funcs) if g is f), None)
+            if j is None:
+                j = len(funcs)
+                funcs.append(f)
+                union.append(spec)
+            row.append(j)
+        rows.append(row)
+    mask = np.zeros((len(items), len(union) + 1), dtype=bool)
+    mask[:, -1] = True
+    for i, row in enumerate(rows):
+        mask[i, row] = True
+    return tuple(o for o, _ in items), union, mask
 
 
 _MIX_A = np.uint64(0x9E3779B97F4A7C15)
@@ -464,7 +723,7 @@ class FeatureSpace:
     def __init__(self, templates=None, window=2, extra_window=(-1, 0, 1), min_freq: int = 1,
                  n_features: int | None = None, bias: bool = True):
         self.templates = templates
-        self.window = normalize_window(window)
+        self.window, self.type_templates, self.offset_mask = window_templates(window, templates)
         self.extra_window = extra_window
         self.min_freq = int(min_freq)
         self.n_features = None if n_features is None else int(n_features)
@@ -555,7 +814,7 @@ class FeatureSpace:
 
         Returns self; ``transform`` of the same data is then available as :attr:`train_layout_`.
         """
-        self.featurizer_ = TypeFeaturizer(self.templates, hashing=self.n_features is not None)
+        self.featurizer_ = TypeFeaturizer(self.type_templates, hashing=self.n_features is not None)
         self.featurizer_.fit(flat_tokens)
         n_tokens = len(flat_tokens)
         self.extra_specs_ = []
@@ -610,30 +869,30 @@ class FeatureSpace:
         if fitting:
             type_ids = np.fromiter(map(tf.type_index.__getitem__, flat_tokens), dtype=np.int64,
                                    count=n_tokens)
-            ptr, feat = tf.type_ptr, tf.type_feature
         else:
-            type_ids, ptr, feat = tf.lookup(flat_tokens)
+            type_ids = tf.lookup(flat_tokens)
         # only the types present (and the two padding types) get slots
         used, local = np.unique(np.concatenate([[0, 1], type_ids]), return_inverse=True)
         local = local.ravel()[2:].astype(np.int64)
         n_used = used.shape[0]
-        lengths = ptr[used + 1] - ptr[used]
+        lengths, base, which = tf.rows(used)
         rows = np.repeat(np.arange(n_used), lengths)
-        gather = np.repeat(ptr[used] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) \
-            + np.arange(int(lengths.sum()))
-        base = feat[gather]
         known = base >= 0
-        base, rows = base[known], rows[known]
-        row_len = np.bincount(rows, minlength=n_used)
+        base, rows, which = base[known], rows[known], which[known]
         n_base = len(tf.features)
         win = self.window
-        slot_lens = [np.tile(row_len, len(win))]
-        slot_attrs = []
+        every = self.offset_mask.all()
+        slot_lens, slot_attrs = [], []
         for oi, o in enumerate(win):
+            b, r = base, rows
+            if not every:  # this offset's templates only
+                keep = self.offset_mask[oi][which]
+                b, r = base[keep], rows[keep]
+            slot_lens.append(np.bincount(r, minlength=n_used))
             if self.n_features is None:
-                slot_attrs.append(oi * n_base + base)
+                slot_attrs.append(oi * n_base + b)
             else:
-                slot_attrs.append(_hash_mix(base, 0, o, self.n_features))
+                slot_attrs.append(_hash_mix(b, 0, o, self.n_features))
         n_entries = len(win) + int(self.bias)
         columns = []
         for spec in self.extra_specs_:
@@ -681,6 +940,8 @@ class FeatureSpace:
         arrays = {"featurizer_" + k: v for k, v in arrays.items()}
         arrays["attr_map"] = self.attr_map_
         meta = {"featurizer": meta, "window": list(self.window),
+                "window_templates": [np.flatnonzero(row[:-1]).tolist()
+                                     for row in self.offset_mask],
                 "extra_window": self.extra_window if not isinstance(self.extra_window, tuple)
                 else list(self.extra_window),
                 "min_freq": self.min_freq, "n_features": self.n_features, "bias": self.bias,
@@ -690,8 +951,20 @@ class FeatureSpace:
 
     @classmethod
     def from_state(cls, arrays, meta) -> "FeatureSpace":
-        fs = cls(meta["featurizer"]["templates"], meta["window"], meta["extra_window"],
-                 meta["min_freq"], meta["n_features"], meta["bias"])
+        templates = meta["featurizer"]["templates"]
+        window = meta["window"]
+        if "window_templates" in meta:  # else (older files): every template at every offset
+            chosen = meta["window_templates"]
+            if not (isinstance(chosen, list) and len(chosen) == len(window) and all(
+                    isinstance(js, list) and all(
+                        isinstance(j, int) and 0 <= j < len(templates) for j in js)
+                    for js in chosen)):
+                raise ModelFileError(f"window_templates must give, for each of the "
+                                     f"{len(window)} offsets, indices of the "
+                                     f"{len(templates)} templates; got {chosen!r}")
+            window = {o: [templates[j] for j in js] for o, js in zip(window, chosen)}
+        fs = cls(templates, window, meta["extra_window"], meta["min_freq"], meta["n_features"],
+                 meta["bias"])
         with array_prefix("featurizer_"):
             fs.featurizer_ = TypeFeaturizer.from_state(
                 {k[len("featurizer_"):]: v for k, v in arrays.items()

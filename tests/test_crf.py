@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 
 from hmmtl.io import iob1_to_iob2
-from hmmtl.crf import AveragedPerceptron, LinearChainCRF, constraint_masks, detect_scheme
+from hmmtl.crf import (TASK_DEFAULTS, AveragedPerceptron, LinearChainCRF, _Problem,
+                       constraint_masks, detect_scheme)
 from hmmtl.data import flatten
 from hmmtl.inference import forward_backward
 
@@ -29,8 +30,17 @@ def _random_extra(rng, X):
 
 
 # ----------------------------------------------------------------------------- gradient
+@pytest.fixture(params=["gathered", "dense"])
+def slot_route(request, monkeypatch):
+    """Per-slot sums through the slot -> token transpose, or (every slot counted as dense)
+    token by token."""
+    if request.param == "dense":
+        monkeypatch.setattr(_Problem, "DENSE_SLOT_TOKENS", 1)
+    return request.param
+
+
 @pytest.mark.parametrize("with_extra", [False, True])
-def test_gradient_matches_central_finite_differences(with_extra):
+def test_gradient_matches_central_finite_differences(with_extra, slot_route):
     rng = np.random.default_rng(0)
     X, y = random_corpus(rng)
     extra = _random_extra(rng, X) if with_extra else None
@@ -47,6 +57,26 @@ def test_gradient_matches_central_finite_differences(with_extra):
     num = central_differences(lambda t: crf._objective(t, prob, n_pairs, K, want_grad=False),
                               theta, idx)
     np.testing.assert_allclose(g[idx], num, rtol=1e-5, atol=1e-6)
+
+
+def test_slot_totals_are_the_token_slot_incidence_product(monkeypatch):
+    """Per-slot sums of token weights, whichever route each slot takes, equal A^T W with A
+    the value-weighted token x slot incidence matrix."""
+    rng = np.random.default_rng(3)
+    X, y = random_corpus(rng, n_sent=40)
+    extra = _random_extra(rng, X)
+    monkeypatch.setattr(_Problem, "DENSE_SLOT_TOKENS", 12)  # some slots of each route
+    crf = LinearChainCRF(templates=["lower", "suffix"], window=1)
+    prob = crf._build_problem(X, y, extra)
+    assert 0 < prob.dense_slots.shape[0] < prob.layout.n_slots
+    lay = prob.layout
+    weights = rng.normal(size=(lay.tok_slot.shape[0], 3))
+    A = np.zeros((lay.tok_slot.shape[0], lay.n_slots))
+    for i, (slots, vals) in enumerate(zip(lay.tok_slot, lay.tok_val)):
+        for s, v in zip(slots, vals):
+            if s >= 0:
+                A[i, s] += v
+    np.testing.assert_allclose(prob.slot_totals(weights), A.T @ weights, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- brute force
@@ -350,3 +380,77 @@ def test_ner_conll2003(require_file):
 POS_ITERATIONS = 60
 CHUNK_ITERATIONS = 50
 NER_ITERATIONS = 50
+
+
+# ----------------------------------------------------------------------------- task defaults
+def _span_corpus(rng, n_sent, outside):
+    """Sentences tagged with B-X / I-X spans; ``outside``: the share of O tokens."""
+    X, y = [], []
+    for _ in range(n_sent):
+        n = int(rng.integers(3, 8))
+        X.append([WORDS[i] for i in rng.integers(0, len(WORDS), n)])
+        tags, prev = [], "O"
+        for _ in range(n):
+            if rng.random() < outside:
+                tag = "O"
+            else:
+                kind = "NP" if rng.random() < 0.5 else "VP"
+                tag = ("I-" if prev[2:] == kind and rng.random() < 0.5 else "B-") + kind
+            tags.append(tag)
+            prev = tag
+        y.append(tags)
+    return X, y
+
+
+def test_the_task_and_its_defaults_come_from_the_tags():
+    rng = np.random.default_rng(4)
+    X, y = random_corpus(rng, n_sent=20, labels=("DT", "NN", "VBZ"))
+    crf = LinearChainCRF(max_iterations=3).fit(X, y)
+    assert crf.task_ == "pos"
+    assert crf.feature_space_.window == tuple(sorted(TASK_DEFAULTS["pos"]["window"]))
+    assert crf.settings_["c2"] == TASK_DEFAULTS["pos"]["c2"]
+    Xc, yc = _span_corpus(rng, 30, outside=0.1)
+    assert LinearChainCRF(max_iterations=3).fit(Xc, yc).task_ == "chunk"
+    Xn, yn = _span_corpus(rng, 30, outside=0.9)
+    ner = LinearChainCRF(max_iterations=3).fit(Xn, yn)
+    assert ner.task_ == "ner"
+    assert ner.settings_["window"] == {o: list(t)
+                                       for o, t in TASK_DEFAULTS["ner"]["window"].items()}
+    # a task given by name wins; parameters given explicitly win over the task's defaults
+    forced = LinearChainCRF(task="chunk", c2=0.7, max_iterations=3).fit(Xn, yn)
+    assert forced.task_ == "chunk" and forced.settings_["c2"] == 0.7
+    assert forced.settings_["extra_window"] == TASK_DEFAULTS["chunk"]["extra_window"]
+    # templates without a window: those templates at each of the task's offsets
+    own = LinearChainCRF(templates=["lower"], max_iterations=3).fit(X, y)
+    assert own.feature_space_.window == tuple(sorted(TASK_DEFAULTS["pos"]["window"]))
+    assert own.feature_space_.offset_mask[:, :-1].all()
+    assert own.feature_space_.type_templates == ["lower"]
+    with pytest.raises(ValueError, match="task must be 'auto' or one of"):
+        LinearChainCRF(task="parsing").fit(X, y)
+    with pytest.raises(ValueError, match="c1 and c2 must be >= 0"):
+        LinearChainCRF(c2=-1.0).fit(X, y)
+
+
+@pytest.mark.parametrize("outside", [None, 0.1, 0.9])
+def test_train_command_without_options_builds_the_default_model(tmp_path, outside):
+    """``hmmtl train`` with no labeler options trains what ``LinearChainCRF()`` trains on the
+    same sentences: the same task, features and weights."""
+    from hmmtl import load
+    from hmmtl.cli import main
+
+    rng = np.random.default_rng(5)
+    if outside is None:
+        X, y = random_corpus(rng, n_sent=40, labels=("DT", "NN", "VBZ"))
+    else:
+        X, y = _span_corpus(rng, 40, outside)
+    path = tmp_path / "train.conll"
+    path.write_text("".join("".join(f"{w} {t}\n" for w, t in zip(ws, ts)) + "\n"
+                            for ws, ts in zip(X, y)), encoding="utf-8")
+    assert main(["train", "--train", str(path), "--format", "conll", "--out",
+                 str(tmp_path / "m.hmmtl"), "--quiet"]) == 0
+    cli = load(tmp_path / "m.hmmtl").labeler_
+    api = LinearChainCRF().fit(X, y)
+    assert cli.task_ == api.task_ == {None: "pos", 0.1: "chunk", 0.9: "ner"}[outside]
+    assert cli.feature_space_.window == api.feature_space_.window
+    np.testing.assert_array_equal(cli.coef_, api.coef_)
+    np.testing.assert_array_equal(cli.transition_, api.transition_)

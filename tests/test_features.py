@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from hmmtl.data import flatten
 from hmmtl.features import (BUILTIN_TEMPLATES, DEFAULT_TEMPLATES, FeatureSpace, TypeFeaturizer,
-                            _apply, resolve_templates, short_shape, template_names,
+                            _type_features, _type_rows, resolve_templates, short_shape, template_names,
                             word_features, word_shape)
 
 
@@ -29,12 +29,15 @@ def test_builtin_templates_by_hand():
     assert word_features("--", ["flags"]) == ["hyphen", "punct", "allpunct"]
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(min_size=1, max_size=12))
-def test_fast_default_path_equals_the_templates_one_by_one(word):
-    # the same templates in another order take the generic path
-    generic = [BUILTIN_TEMPLATES[t] for t in reversed(DEFAULT_TEMPLATES)]
-    assert sorted(_apply(word, resolve_templates(None))) == sorted(_apply(word, generic))
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=10), min_size=1, max_size=20, unique=True))
+def test_batch_featurization_equals_the_templates_word_by_word(words):
+    funcs = resolve_templates(list(BUILTIN_TEMPLATES))
+    lengths, flat, which = _type_rows(words, funcs)
+    rows = [_type_features(w, funcs) for w in words]
+    assert lengths.tolist() == [len(f) for f, _ in rows]
+    assert flat == [f for fs, _ in rows for f in fs]
+    assert which.tolist() == [i for _, ws in rows for i in ws]
 
 
 def _suffix_only(word):
@@ -55,16 +58,16 @@ def test_user_templates_and_their_names():
 def test_unseen_types_get_features_without_growing_the_table():
     tf = TypeFeaturizer().fit(["the", "dogs", "barked"])
     n_types, n_feats = len(tf.types), len(tf.features)
-    ids, ptr, feat = tf.lookup(["dogs", "cats", "cats", "walked"])
+    ids = tf.lookup(["dogs", "cats", "cats", "walked"])
     assert len(tf.types) == n_types and len(tf.features) == n_feats
     assert ids[0] == tf.type_index["dogs"]
     assert ids[1] == ids[2] >= n_types and ids[3] >= n_types and ids[3] != ids[1]
-    row = feat[ptr[ids[1]]:ptr[ids[1] + 1]]
+    _, row, _ = tf.rows(ids[1:2])
     known = {tf.features[i] for i in row[row >= 0]}
     # "cats" shares its suffixes and shape with "dogs"; its identity is unknown (-1)
     assert {"s1=s", "shape=xxxx", "sshape=x"} <= known
     assert "w=cats" not in known and (row < 0).any()
-    row = feat[ptr[ids[3]]:ptr[ids[3] + 1]]
+    _, row, _ = tf.rows(ids[3:4])
     assert "s2=ed" in {tf.features[i] for i in row[row >= 0]}
 
 
@@ -164,3 +167,126 @@ def test_feature_space_state_round_trip_is_json_and_exact():
     l2 = fs2.transform(new, np.array([0, 4]), ex)
     for name in ("tok_slot", "tok_val", "slot_ptr", "slot_attr"):
         assert np.array_equal(getattr(l1, name), getattr(l2, name))
+
+
+def _named_attrs_of_token(fs, layout, i):
+    """(offset, feature string) pairs of token i's word-type attributes (dictionary mode)."""
+    n_base = len(fs.featurizer_.features)
+    final_to_prov = {int(f): p for p, f in enumerate(fs.attr_map_) if f >= 0}
+    out = set()
+    for a in _attrs_of_token(fs, layout, i):
+        prov = final_to_prov[a]
+        if prov < len(fs.window) * n_base:
+            out.add((fs.window[prov // n_base], fs.featurizer_.features[prov % n_base]))
+    return out
+
+
+def test_per_offset_templates_give_each_offset_its_own_features():
+    X = [["The", "dogs", "Bark-2"]]
+    flat, off = flatten(X)
+    window = {-1: ["lower"], 0: ["lower", "suffix"], 1: ["flags"]}
+    fs = FeatureSpace(window=window, bias=False).fit(flat, off)
+    lay = fs.train_layout_
+    assert fs.window == (-1, 0, 1)
+    assert _named_attrs_of_token(fs, lay, 0) == {
+        (-1, "BOS"), (0, "w=the"), (0, "s1=e"), (0, "s2=he"), (0, "s3=the")}
+    assert _named_attrs_of_token(fs, lay, 1) == {
+        (-1, "w=the"), (0, "w=dogs"), (0, "s1=s"), (0, "s2=gs"), (0, "s3=ogs"), (0, "s4=dogs"),
+        (1, "initcap"), (1, "hascap"), (1, "digit"), (1, "hyphen"), (1, "punct")}
+    assert _named_attrs_of_token(fs, lay, 2) == {
+        (-1, "w=dogs"), (0, "w=bark-2"), (0, "s1=2"), (0, "s2=-2"), (0, "s3=k-2"),
+        (0, "s4=rk-2"), (1, "EOS")}
+    # an offset mapped to None takes `templates`
+    fs2 = FeatureSpace(templates=["lower"], window={0: None, 1: ["suffix"]}, bias=False)
+    fs2.fit(flat, off)
+    assert _named_attrs_of_token(fs2, fs2.train_layout_, 0) == {
+        (0, "w=the"), (1, "s1=s"), (1, "s2=gs"), (1, "s3=ogs"), (1, "s4=dogs")}
+    with pytest.raises(ValueError, match="twice"):
+        FeatureSpace(window={1: ["lower"], "1": ["suffix"]})
+    with pytest.raises(TypeError, match="int offsets"):
+        FeatureSpace(window={"left": ["lower"]})
+
+
+def test_same_templates_at_every_offset_equal_the_plain_window():
+    X = [["The", "cats", "sat"], ["a", "dog", "ran", "off"]]
+    flat, off = flatten(X)
+    plain = FeatureSpace(window=1).fit(flat, off)
+    mapped = FeatureSpace(window={o: list(DEFAULT_TEMPLATES) for o in (-1, 0, 1)}).fit(flat, off)
+    new = ["An", "owl", "sat", "off"]
+    for a, b in ((plain.train_layout_, mapped.train_layout_),
+                 (plain.transform(new, np.array([0, 4])), mapped.transform(new, np.array([0, 4])))):
+        for name in ("tok_slot", "tok_val", "slot_ptr", "slot_attr"):
+            assert np.array_equal(getattr(a, name), getattr(b, name))
+
+
+def _token_attributes(fs, layout):
+    """Per token, the sorted (attribute, value) pairs it activates (independent of how the
+    slots of a batch are numbered)."""
+    out = []
+    for i in range(layout.tok_slot.shape[0]):
+        pairs = []
+        for s, v in zip(layout.tok_slot[i], layout.tok_val[i]):
+            if s >= 0:
+                pairs += [(int(a), float(v)) for a in
+                          layout.slot_attr[layout.slot_ptr[s]:layout.slot_ptr[s + 1]]]
+        out.append(sorted(pairs))
+    return out
+
+
+@pytest.mark.parametrize("n_features", [None, 2 ** 12])
+def test_cached_unseen_types_give_the_features_of_a_fresh_featurizer(n_features):
+    train = [["The", "cats", "sat"], ["a", "dog", "ran", "off"]]
+    flat, off = flatten(train)
+    window = {-1: ["lower", "suffix"], 0: None, 1: ["shape"]}
+    new = [["An", "owl", "sat"], ["Owls", "ran"], ["an", "owl", "Hooted", "off"]]
+    nflat, noff = flatten(new)
+    fresh = FeatureSpace(window=window, n_features=n_features).fit(flat, off)
+    expected = _token_attributes(fresh, fresh.transform(nflat, noff))
+    # the same space, its cache filled by earlier calls on other batches (and emptied
+    # when it overflows), gives each token the same attributes
+    for cache_size in (100_000, 3):
+        fs = FeatureSpace(window=window, n_features=n_features).fit(flat, off)
+        fs.featurizer_.cache_size = cache_size
+        got = []
+        for sent in new + new:
+            got += _token_attributes(fs, fs.transform(sent, np.array([0, len(sent)])))
+        assert got == expected + expected
+        assert len(fs.featurizer_._cache_index) <= max(cache_size, 4)
+    assert fs.featurizer_.types == fresh.featurizer_.types  # the fitted table never grows
+
+
+def test_per_offset_state_round_trip_and_older_files():
+    X = [["The", "cats", "sat"], ["a", "dog", "ran", "off"]]
+    flat, off = flatten(X)
+    new, noff = ["An", "owl", "sat", "off"], np.array([0, 4])
+    fs = FeatureSpace(window={-1: ["lower"], 0: None, 2: ["suffix", "flags"]}).fit(flat, off)
+    arrays, meta = fs.to_state()
+    fs2 = FeatureSpace.from_state(arrays, json.loads(json.dumps(meta)))
+    assert fs2.window == fs.window and np.array_equal(fs2.offset_mask, fs.offset_mask)
+    assert _token_attributes(fs, fs.transform(new, noff)) == \
+        _token_attributes(fs2, fs2.transform(new, noff))
+    # a file written before per-offset templates: no template indices, every template at
+    # every offset
+    plain = FeatureSpace(window=1).fit(flat, off)
+    arrays, meta = plain.to_state()
+    del arrays["featurizer_type_template"], meta["window_templates"]
+    old = FeatureSpace.from_state(arrays, json.loads(json.dumps(meta)))
+    assert _token_attributes(old, old.transform(new, noff)) == \
+        _token_attributes(plain, plain.transform(new, noff))
+
+
+def test_a_file_with_bad_per_offset_templates_is_refused():
+    from hmmtl.serialize import ModelFileError
+
+    X = [["The", "cats", "sat"], ["a", "dog", "ran", "off"]]
+    flat, off = flatten(X)
+    fs = FeatureSpace(window={-1: ["lower"], 0: None}).fit(flat, off)
+    arrays, meta = fs.to_state()
+    bad = json.loads(json.dumps(meta))
+    bad["window_templates"][0] = [len(bad["featurizer"]["templates"])]
+    with pytest.raises(ModelFileError, match="window_templates"):
+        FeatureSpace.from_state(arrays, bad)
+    bad = dict(arrays)
+    bad["featurizer_type_template"] = np.full_like(arrays["featurizer_type_template"], 99)
+    with pytest.raises(ModelFileError, match="featurizer_type_template"):
+        FeatureSpace.from_state(bad, meta)

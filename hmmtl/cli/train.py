@@ -32,6 +32,10 @@ def add_parser(subparsers) -> None:
                         "default xpos).  The model remembers it for tag and evaluate")
     p.add_argument("--algorithm", choices=("crf", "perceptron"), default="crf",
                    help="labeler (default crf)")
+    p.add_argument("--task", choices=("auto", "pos", "chunk", "ner"), default="auto",
+                   help="the crf's default features and regularization for this kind of "
+                        "tagging (default auto: chunk or ner for span tags such as B-NP / "
+                        "I-PER, as spans cover most tokens or few, else pos)")
     p.add_argument("--hmm", action="append", metavar="MODEL",
                    help="HMM model whose states become features (repeat for several)")
     p.add_argument("--represent", metavar="KINDS",
@@ -54,15 +58,18 @@ def add_parser(subparsers) -> None:
 
 
 def labeler_params(args) -> dict:
-    """The labeler's parameters the options set: LinearChainCRF's ``c1``, ``c2`` and
-    ``max_iterations``, or AveragedPerceptron's ``n_epochs``."""
+    """The labeler's parameters the options set: LinearChainCRF's ``task``, ``c1``, ``c2``
+    and ``max_iterations``, or AveragedPerceptron's ``n_epochs``."""
     if args.algorithm == "perceptron":
         for flag, value in (("--c1", args.c1), ("--c2", args.c2)):
             if value is not None:
                 raise CommandError(f"{flag} is an option of the crf, not of the perceptron")
+        if args.task != "auto":
+            raise CommandError("--task is an option of the crf, not of the perceptron")
         params = {"n_epochs": args.max_iter}
     else:
-        params = {"c1": args.c1, "c2": args.c2, "max_iterations": args.max_iter}
+        params = {"task": args.task, "c1": args.c1, "c2": args.c2,
+                  "max_iterations": args.max_iter}
     params.update(random_state=args.seed, verbose=not args.quiet)
     return {k: v for k, v in params.items() if v is not None}
 

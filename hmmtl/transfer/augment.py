@@ -220,7 +220,7 @@ class DomainAugmentedCRF(BaseEstimator):
         names = list(DEFAULT_TEMPLATES if self.templates is None else self.templates)
         if augmented:
             params["templates"] = [augmented_template(n) for n in names] + [augmented_bias]
-        else:
+        elif self.templates is not None:  # else the labeler's own default templates
             params["templates"] = names
         return make_labeler(self.labeler, params)
 
