@@ -37,8 +37,16 @@ from scipy import sparse
 from ._base import BaseEstimator, check_is_fitted, check_random_state
 from .data import LabelSet, flatten, token_positions, unflatten
 from .features import _EXTRA_DOC, FeatureSpace
+from .io.notation import Notation, detect_notation
 
 __all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme"]
+
+
+def _check_notation(notation) -> str:
+    if notation not in ("auto", "keep"):
+        raise ValueError(f"notation must be 'auto' (map words to the training notation) or "
+                         f"'keep', got {notation!r}")
+    return notation
 
 
 # ============================================================================ constraints
@@ -213,7 +221,13 @@ class _SequenceLabeler(BaseEstimator):
         flat, offsets = flatten(X)
         if not flat:
             raise ValueError("X holds no tokens")
+        _check_notation(self.notation)
+        self.notation_ = detect_notation(flat, y)
         return X, y, flat, offsets
+
+    def _model_words(self, X):
+        """``X`` written in the notation of the training words (``notation="auto"``)."""
+        return X if _check_notation(self.notation) == "keep" else self.notation_.map_words(X)
 
     def _encode_labels(self, X, y):
         ids = self.labels_.encode_for(X, y, unknown="error")
@@ -258,7 +272,7 @@ class _SequenceLabeler(BaseEstimator):
 
     def _transform(self, X, extra):
         check_is_fitted(self, "coef_")
-        X = self._check_X(X)
+        X = self._model_words(self._check_X(X))
         flat, offsets = flatten(X)
         layout = self.feature_space_.transform(flat, offsets, extra)
         return X, flat, offsets, layout
@@ -326,7 +340,7 @@ class _SequenceLabeler(BaseEstimator):
         list of list of str
         """
         check_is_fitted(self, "coef_")
-        X = self._check_X(X)
+        X = self._model_words(self._check_X(X))
         flat, offsets = flatten(X)
         parts = self._parts(groups, offsets)
         with _threads_for(len(flat)):
@@ -409,7 +423,7 @@ class _SequenceLabeler(BaseEstimator):
         """
         check_is_fitted(self, "coef_")
         X = self._check_X(X)
-        y = list(y)
+        y = list(y) if self.notation == "keep" else self.notation_.map_tags(list(y))
         gold = self._encode_labels(X, y)
         pred = self.labels_.encode_flat(list(_chain(self.predict(X, extra, groups))))
         if gold.size == 0:
@@ -461,7 +475,8 @@ class _SequenceLabeler(BaseEstimator):
         for k in self._PARAMS_EXCLUDED_FROM_STATE:
             params.pop(k, None)
         meta = {"params": params, "features": fs_meta, "labels": self.labels_.to_dict(),
-                "constraint": self.constraint_, "n_iter": int(getattr(self, "n_iter_", 0))}
+                "constraint": self.constraint_, "n_iter": int(getattr(self, "n_iter_", 0)),
+                "notation": self.notation_.to_dict()}
         return arrays, meta
 
     @classmethod
@@ -477,6 +492,7 @@ class _SequenceLabeler(BaseEstimator):
         model.labels_ = LabelSet.from_dict(meta["labels"])
         model.constraint_ = meta["constraint"]
         model.n_iter_ = meta["n_iter"]
+        model.notation_ = Notation.from_dict(meta.get("notation"))
         model.coef_ = np.asarray(arrays["coef"], dtype=np.float64)
         model.attr_ptr_ = np.asarray(arrays["attr_ptr"], dtype=np.int64)
         model.pair_label_ = np.asarray(arrays["pair_label"], dtype=np.int64)
@@ -726,6 +742,12 @@ class LinearChainCRF(_SequenceLabeler):
         Shuffling of the sentences for ``"sgd-l1"`` (L-BFGS is deterministic).
     verbose : bool, default=False
         tqdm progress bar over iterations.
+    notation : {"auto", "keep"}, default="auto"
+        ``"auto"``: words given to the prediction methods are first written the way the
+        training words write brackets and quotes (``notation_``; ``(`` -> ``-LRB-``,
+        ``"`` -> ``````/``''`` for a WSJ-trained model), and ``score`` reads gold bracket
+        and quote tags in the training notation (:mod:`hmmtl.io.notation`); ``"keep"``:
+        words and tags are used as given.
 
     Attributes
     ----------
@@ -742,6 +764,8 @@ class LinearChainCRF(_SequenceLabeler):
     group_start_, group_end_ : ndarray of shape (n_groups, n_labels)
         Likewise for ``start_`` and ``end_``.
     constraint_ : str or None
+    notation_ : Notation
+        How the training words and tags write brackets and quotes.
     n_iter_ : int
     loss_curve_ : list of float
         Objective after each iteration.
@@ -769,7 +793,8 @@ class LinearChainCRF(_SequenceLabeler):
     def __init__(self, c1=0.0, c2=1.0, max_iterations=100, tol=1e-5, algorithm="lbfgs",
                  templates=None, window=2, extra_window=(-1, 0, 1), min_freq=1,
                  n_features=None, constraint=None, early_stopping_rounds=10,
-                 learning_rate=0.1, warm_start=False, random_state=None, verbose=False):
+                 learning_rate=0.1, warm_start=False, random_state=None, verbose=False,
+                 notation="auto"):
         self.c1 = c1
         self.c2 = c2
         self.max_iterations = max_iterations
@@ -786,6 +811,7 @@ class LinearChainCRF(_SequenceLabeler):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.notation = notation
 
     # -- objective
     def _objective(self, theta, prob, n_pairs, K, want_grad=True):
@@ -1078,11 +1104,14 @@ class AveragedPerceptron(_SequenceLabeler):
         As in :class:`LinearChainCRF`.
     random_state : int, RandomState or None
     verbose : bool
+    notation : {"auto", "keep"}, default="auto"
+        As in :class:`LinearChainCRF`.
 
     Attributes
     ----------
     labels_, feature_space_, coef_, attr_ptr_, pair_label_, transition_, start_, end_,
-    group_transition_, group_start_, group_end_, constraint_ : as in :class:`LinearChainCRF`
+    group_transition_, group_start_, group_end_, constraint_, notation_ : as in
+    :class:`LinearChainCRF`
     n_iter_ : int
         Epochs run.
     errors_ : list of int
@@ -1091,7 +1120,7 @@ class AveragedPerceptron(_SequenceLabeler):
 
     def __init__(self, n_epochs=10, templates=None, window=2, extra_window=(-1, 0, 1),
                  min_freq=1, n_features=None, constraint=None, random_state=None,
-                 verbose=False):
+                 verbose=False, notation="auto"):
         self.n_epochs = n_epochs
         self.templates = templates
         self.window = window
@@ -1101,6 +1130,7 @@ class AveragedPerceptron(_SequenceLabeler):
         self.constraint = constraint
         self.random_state = random_state
         self.verbose = verbose
+        self.notation = notation
 
     def fit(self, X, y, extra=None, groups=None):
         """Train for ``n_epochs`` shuffled epochs.
