@@ -24,10 +24,10 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .. import serialize
-from ..data import flatten
+from ..data import RaggedBatch, Vocabulary, flatten
 
-__all__ = ["Tagger", "REPRESENTATIONS", "hmm_representations", "check_representations",
-           "make_labeler", "token_accuracy"]
+__all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
+           "check_representations", "make_labeler", "token_accuracy"]
 
 #: kinds of HMM representation a Tagger can use as features
 REPRESENTATIONS = ("viterbi", "posterior", "type", "type_cluster")
@@ -47,9 +47,101 @@ def check_representations(representations) -> tuple[str, ...]:
     return reps
 
 
+#: tokens per piece of the batch whose posteriors are computed at once (bounds memory:
+#: a piece holds a dense (tokens, states) array per HMM)
+PIECE_TOKENS = 50_000
+
+
+def _pieces(offsets: np.ndarray, max_tokens: int):
+    """(first sentence, end sentence) ranges of consecutive sentences of about
+    ``max_tokens`` tokens each (a longer sentence is a piece of its own)."""
+    n_seq = offsets.shape[0] - 1
+    if offsets[-1] <= max_tokens:
+        return [(0, n_seq)]
+    cuts = np.searchsorted(offsets, np.arange(max_tokens, offsets[-1], max_tokens), "right") - 1
+    bounds = np.unique(np.concatenate([[0], cuts, [n_seq]]))
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+
+
+class _EnsembleFeatures:
+    """Per-token features of several HMMs, computed as tagging needs them: each distinct
+    vocabulary encodes the sentences once (HMMs fit on the ids of a shared ``vocabulary``
+    use that one), type-level tables are computed once per HMM and gathered per token, and
+    in-context posteriors are computed a piece of the batch at a time."""
+
+    def __init__(self, hmms, representations, top_k, vocabulary=None, prefix="hmm"):
+        self.hmms = list(hmms)
+        self.representations = check_representations(representations)
+        self.top_k = None if top_k is None else int(top_k)
+        self.vocabulary = vocabulary
+        self.prefix = prefix
+        self._tables: dict = {}
+
+    def _batches(self, sentences) -> list:
+        """The :class:`~hmmtl.data.RaggedBatch` of ``sentences`` for each HMM."""
+        if self.vocabulary is not None:
+            batch = self.vocabulary.encode(sentences)
+            return [batch] * len(self.hmms)
+        out, seen = [], []
+        for hmm in self.hmms:
+            vocab = getattr(hmm, "vocabulary_", None)
+            batch = next((b for v, b in seen if v is vocab or v == vocab), None)
+            if batch is None:
+                batch = hmm.encode(sentences)
+                seen.append((vocab, batch))
+            out.append(batch)
+        return out
+
+    def _type_table(self, i: int, kind: str):
+        """``kind`` ("type" or "type_cluster") of every type of HMM ``i``: top-k (ids,
+        weights), a dense (n_types, n_states) table, or the argmax per type."""
+        key = (i, kind)
+        if key not in self._tables:
+            hmm = self.hmms[i]
+            n_types = int(hmm.n_features_)
+            every_type = RaggedBatch(np.arange(n_types, dtype=np.int32),
+                                     np.array([0, n_types], dtype=np.int64))
+            top_k = self.top_k if kind == "type" else None
+            self._tables[key] = hmm.transform(every_type, kind=kind, top_k=top_k)
+        return self._tables[key]
+
+    def _in_context(self, hmm, batch, kind: str):
+        """Viterbi states or (top-k) posteriors over the batch, one piece at a time."""
+        results = []
+        for a, b in _pieces(batch.offsets, PIECE_TOKENS):
+            lo, hi = batch.offsets[a], batch.offsets[b]
+            piece = RaggedBatch(batch.ids[lo:hi], batch.offsets[a:b + 1] - lo)
+            top_k = self.top_k if kind == "posterior" else None
+            results.append(hmm.transform(piece, kind=kind, top_k=top_k))
+        if isinstance(results[0], tuple):
+            return tuple(np.concatenate(parts) for parts in zip(*results))
+        return np.concatenate(results)
+
+    def __call__(self, sentences) -> dict:
+        extra: dict = {}
+        for i, (hmm, batch) in enumerate(zip(self.hmms, self._batches(sentences))):
+            for kind in self.representations:
+                name = f"{self.prefix}{i}.{kind}"
+                if kind in ("type", "type_cluster"):
+                    table = self._type_table(i, kind)
+                    value = (tuple(t[batch.ids] for t in table) if isinstance(table, tuple)
+                             else table[batch.ids])
+                else:
+                    value = self._in_context(hmm, batch, kind)
+                if kind in ("viterbi", "type_cluster"):
+                    extra[name] = np.asarray(value, dtype=np.int32)
+                elif isinstance(value, tuple):
+                    extra[name] = (np.ascontiguousarray(value[0], dtype=np.int32),
+                                   np.ascontiguousarray(value[1], dtype=np.float64))
+                else:
+                    extra[name] = np.asarray(value, dtype=np.float64)
+        return extra
+
+
 def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "posterior",
                                                                     "type"),
-                        top_k: int | None = 8, *, prefix: str = "hmm") -> dict:
+                        top_k: int | None = 8, *, prefix: str = "hmm",
+                        vocabulary=None) -> dict:
     """Per-token HMM features of ``sentences`` for a labeler's ``extra`` argument.
 
     Parameters
@@ -62,6 +154,10 @@ def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "
         weighted categorical feature; None keeps the dense distribution (real features).
     prefix : str
         Feature names are ``f"{prefix}{i}.{kind}"``.
+    vocabulary : Vocabulary, optional
+        The vocabulary whose ids the HMMs were fit on (HMMs fit on integer ids); by
+        default each HMM's own ``vocabulary_`` (sentences are encoded once per distinct
+        vocabulary).
 
     Returns
     -------
@@ -70,20 +166,7 @@ def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "
         ``posterior`` / ``type`` -> (ids (n_tokens, k) int32, weights (n_tokens, k) float64)
         with ``top_k``, else float64 array of shape (n_tokens, n_states).
     """
-    reps = check_representations(representations)
-    extra: dict = {}
-    for i, hmm in enumerate(hmms):
-        for kind in reps:
-            name = f"{prefix}{i}.{kind}"
-            if kind in ("viterbi", "type_cluster"):
-                extra[name] = np.asarray(hmm.transform(sentences, kind=kind), dtype=np.int32)
-            elif top_k is not None:
-                ids, weights = hmm.transform(sentences, kind=kind, top_k=int(top_k))
-                extra[name] = (np.ascontiguousarray(ids, dtype=np.int32),
-                               np.ascontiguousarray(weights, dtype=np.float64))
-            else:
-                extra[name] = np.asarray(hmm.transform(sentences, kind=kind), dtype=np.float64)
-    return extra
+    return _EnsembleFeatures(hmms, representations, top_k, vocabulary, prefix)(sentences)
 
 
 def make_labeler(labeler="crf", params: dict | None = None):
@@ -145,6 +228,63 @@ def _check_tagged(sentences, tags):
     return sentences, tags
 
 
+#: HMM ensembles a Tagger learns itself (``Tagger(hmm="auto")``, ``hmmtl train
+#: --unlabeled``): how many HMMs (different seeds), their states and EM iterations, and their
+#: shared vocabulary (lowercased words seen ``min_count`` times; rarer words by signature).
+#: Chosen on development data (EWT dev, Brown genres, NPS chat): see the README's "Domain
+#: adaptation" section and benchmarks/results/adapt.md.
+RECIPES = {
+    "auto": {"n_hmms": 3, "n_states": 128, "n_iter": 30, "lowercase": True, "min_count": 2},
+    "thorough": {"n_hmms": 5, "n_states": 128, "n_iter": 30, "lowercase": True,
+                 "min_count": 2},
+}
+#: keys of a recipe that set the shared vocabulary rather than the HMMs
+_VOCABULARY_KEYS = ("lowercase", "min_count", "max_vocab")
+
+
+def compact_emissions(emission_prob: np.ndarray) -> np.ndarray:
+    """Emission probabilities (n_states, n_types) as float16 log-probabilities relative to
+    each state's most probable word (a quarter of the float64 size; relative error < 0.4 %
+    per entry).  :func:`expand_emissions` inverts it, and ``compact_emissions`` of its
+    result gives the same float16 table back, so a table rounded once survives any number
+    of save / load cycles unchanged."""
+    with np.errstate(divide="ignore"):
+        log_p = np.log(np.asarray(emission_prob, dtype=np.float64))
+    return (log_p - log_p.max(axis=-1, keepdims=True)).astype(np.float16)
+
+
+def expand_emissions(compact: np.ndarray) -> np.ndarray:
+    """Normalized float64 emission probabilities from :func:`compact_emissions`."""
+    log_p = compact.astype(np.float64)
+    log_p -= np.log(np.exp(log_p).sum(axis=-1, keepdims=True))
+    return np.exp(log_p)
+
+
+def _check_sentences(sentences, what: str) -> list:
+    """``sentences`` as a list of token lists, or a TypeError naming ``what``."""
+    if isinstance(sentences, (str, bytes)):
+        raise TypeError(f"{what} must be a list of token lists, got a string")
+    sentences = list(sentences)
+    for i, s in enumerate(sentences[:1]):
+        if isinstance(s, (str, bytes)) or (len(s) and not isinstance(s[0], str)):
+            raise TypeError(f"{what} must be a list of token lists of str, but {what}[{i}] "
+                            f"is {s!r:.40}")
+    return [s if isinstance(s, list) else list(s) for s in sentences]
+
+
+def _progress_bar(verbose: bool, stages: list[str]):
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=len(stages), desc="training", unit="stage")
+
+
+def _stage(bar, name: str) -> None:
+    if bar is not None:
+        bar.set_postfix_str(name)
+
+
 class Tagger(BaseEstimator):
     """A sequence labeler with HMM word representations as features.
 
@@ -154,11 +294,12 @@ class Tagger(BaseEstimator):
         The supervised labeler: :class:`hmmtl.LinearChainCRF`,
         :class:`hmmtl.AveragedPerceptron`, or an instance with the same ``fit(X, y,
         extra=...)`` / ``predict(X, extra=...)`` interface (it is cloned in ``fit``).
-    hmm : None, int, CategoricalHMM or list of CategoricalHMM, default=None
-        None: no representations (a plain labeler).  An int: the number of states of an HMM
-        fitted in :meth:`fit` on the ``unlabeled`` text (or on the training sentences when
-        no unlabeled text is given).  A fitted HMM, or a list of them (different numbers of
-        states or seeds): their representations are all used.
+    hmm : None, "auto", "thorough", int, CategoricalHMM or list of CategoricalHMM
+        None: no representations (a plain labeler).  ``"auto"``: the recommended ensemble
+        of HMMs (:data:`RECIPES`), learned in :meth:`fit` on the training words plus the
+        ``unlabeled`` text; ``"thorough"``: a larger, slower one.  An int: one HMM with that
+        many states, learned the same way.  A fitted HMM, or a list of them (different
+        numbers of states or seeds): their representations are all used.
     representations : sequence of str, default=("viterbi", "posterior", "type")
         Which representations of each HMM become features: ``"viterbi"`` (the state on the
         Viterbi path), ``"posterior"`` (the posterior over states in context),
@@ -172,9 +313,16 @@ class Tagger(BaseEstimator):
     labeler_params : dict, optional
         Keyword arguments of the labeler (``c2``, ``max_iterations``, ...).
     hmm_params : dict, optional
-        Keyword arguments of the :class:`hmmtl.CategoricalHMM` built when ``hmm`` is an int.
+        Settings of the HMMs learned in :meth:`fit`, over the recipe's: ``n_hmms``,
+        ``n_states``, the vocabulary's ``lowercase`` / ``min_count`` / ``max_vocab``, and
+        any :class:`hmmtl.CategoricalHMM` parameter (``n_iter``, ``kbest``, ...).
+    notation : {"auto", "keep"}, default="auto"
+        ``"auto"``: the unlabeled text and the words to tag are written the way the
+        training words write brackets and quotes (``notation_``, :mod:`hmmtl.io.notation`),
+        and :meth:`score` reads gold bracket and quote tags in the training notation;
+        ``"keep"``: everything is used as given.
     random_state : int, RandomState or None
-        Seeds the HMM fitted when ``hmm`` is an int.
+        Seeds the HMMs learned in :meth:`fit`.
 
     Attributes
     ----------
@@ -182,16 +330,26 @@ class Tagger(BaseEstimator):
         The fitted labeler.
     hmms_ : list of CategoricalHMM
         The HMMs whose representations are used (empty without representations).
+    vocabulary_ : Vocabulary or None
+        The vocabulary shared by the HMMs learned in :meth:`fit` (they are fit on its ids);
+        None when the HMMs were given (each has its own).
+    notation_ : Notation
+        How the training words and tags write brackets and quotes.
 
     Examples
     --------
-    >>> tagger = Tagger(hmm=None, labeler_params={"max_iterations": 20})   # doctest: +SKIP
-    >>> tagger.fit([["The", "dog"]], [["DT", "NN"]]).predict([["The", "cat"]])  # doctest: +SKIP
-    [['DT', 'NN']]
+    Domain adaptation in one call: the HMMs learn word classes from the training words and
+    the target-domain text, and the CRF uses them as features.
+
+    >>> tagger = Tagger(hmm="auto").fit(train_words, train_tags,   # doctest: +SKIP
+    ...                                 unlabeled=web_sentences)
+    >>> tagger.tag(["u", "can", "(", "prob", ")", "fix", "it"])    # doctest: +SKIP
+    >>> tagger.save("pos-web.hmmtl")                               # doctest: +SKIP
     """
 
     def __init__(self, labeler="crf", hmm=None, representations=("viterbi", "posterior", "type"),
-                 top_k=8, window=1, labeler_params=None, hmm_params=None, random_state=None):
+                 top_k=8, window=1, labeler_params=None, hmm_params=None, notation="auto",
+                 random_state=None):
         self.labeler = labeler
         self.hmm = hmm
         self.representations = representations
@@ -199,6 +357,7 @@ class Tagger(BaseEstimator):
         self.window = window
         self.labeler_params = labeler_params
         self.hmm_params = hmm_params
+        self.notation = notation
         self.random_state = random_state
 
     # ------------------------------------------------------------------ building
@@ -208,23 +367,59 @@ class Tagger(BaseEstimator):
             params.setdefault("extra_window", int(self.window))
         return params
 
-    def _resolve_hmms(self, sentences, unlabeled, verbose: bool) -> list:
+    def _recipe(self) -> dict | None:
+        """The settings of the HMMs to learn, or None when they are given (or absent)."""
+        hmm = self.hmm
+        if isinstance(hmm, str):
+            if hmm not in RECIPES:
+                raise ValueError(f"hmm must be None, {', '.join(map(repr, RECIPES))}, a number "
+                                 f"of states or fitted HMMs, got {hmm!r}")
+            recipe = dict(RECIPES[hmm])
+        elif isinstance(hmm, (int, np.integer)) and not isinstance(hmm, bool):
+            if hmm < 1:
+                raise ValueError(f"hmm must be a positive number of states, got {hmm}")
+            recipe = {"n_hmms": 1, "n_states": int(hmm)}
+        else:
+            return None
+        recipe.update(self.hmm_params or {})
+        return recipe
+
+    def _fit_hmms(self, recipe: dict, text: list, bar, verbose: bool) -> list:
+        """The recipe's HMMs, each fit on the ids of one shared vocabulary of ``text``."""
+        from ..hmm import CategoricalHMM
+
+        recipe = dict(recipe)
+        n_hmms = int(recipe.pop("n_hmms", 1))
+        n_states = int(recipe.pop("n_states"))
+        vocab_params = {k: recipe.pop(k) for k in _VOCABULARY_KEYS if k in recipe}
+        if not text or not any(text):
+            raise ValueError("there is no text to learn the HMMs on: the training sentences "
+                             "and unlabeled= hold no tokens")
+        vocabulary = Vocabulary(min_count=int(vocab_params.get("min_count", 1)),
+                                max_size=vocab_params.get("max_vocab"),
+                                lowercase=bool(vocab_params.get("lowercase", False)))
+        batch = vocabulary.fit(text).encode(text)
+        rs = check_random_state(self.random_state)
+        seeds = rs.randint(np.iinfo(np.int32).max, size=n_hmms)
+        hmms = []
+        for i, seed in enumerate(seeds.tolist()):
+            _stage(bar, f"HMM {i + 1}/{n_hmms} ({n_states} states, {batch.n_tokens} tokens)")
+            params = dict(recipe, random_state=seed, n_features=len(vocabulary))
+            params.setdefault("verbose", verbose)
+            hmm = CategoricalHMM(n_states=n_states, **params).fit(batch)
+            # rounded now to what the model file keeps, so that a saved and reloaded
+            # Tagger tags exactly as this one
+            hmm.emission_prob_ = expand_emissions(compact_emissions(hmm.emission_prob_))
+            hmms.append(hmm)
+            if bar is not None:
+                bar.update()
+        self.vocabulary_ = vocabulary
+        return hmms
+
+    def _given_hmms(self) -> list:
         hmm = self.hmm
         if hmm is None:
             return []
-        if isinstance(hmm, (int, np.integer)) and not isinstance(hmm, bool):
-            if hmm < 1:
-                raise ValueError(f"hmm must be a positive number of states, got {hmm}")
-            from ..hmm import CategoricalHMM
-
-            params = dict(self.hmm_params or {})
-            rs = check_random_state(self.random_state)
-            params.setdefault("random_state", int(rs.randint(np.iinfo(np.int32).max)))
-            text = list(unlabeled) if unlabeled is not None else list(sentences)
-            if not text:
-                raise ValueError("hmm is a number of states, but there is no text to fit it "
-                                 "on: pass unlabeled= (a list of token lists)")
-            return [CategoricalHMM(n_states=int(hmm), **params).fit(text)]
         hmms = list(hmm) if isinstance(hmm, (list, tuple)) else [hmm]
         for i, h in enumerate(hmms):
             if not hasattr(h, "transform"):
@@ -233,14 +428,28 @@ class Tagger(BaseEstimator):
             check_is_fitted(h)
         return hmms
 
-    def _extra(self, sentences):
+    def _features(self):
+        """The function computing the HMM features of sentences (None without HMMs)."""
         if not self.hmms_:
             return None
-        return hmm_representations(self.hmms_, sentences, self.representations_, self.top_k)
+        if getattr(self, "_features_cache", None) is None:
+            self._features_cache = _EnsembleFeatures(self.hmms_, self.representations_,
+                                                     self.top_k, self.vocabulary_)
+        return self._features_cache
+
+    def _extra(self, sentences):
+        features = self._features()
+        return None if features is None else features(sentences)
+
+    def _model_words(self, sentences):
+        if self.notation == "keep":
+            return sentences
+        return self.notation_.map_words(sentences)
 
     # ------------------------------------------------------------------ API
     def fit(self, sentences, tags=None, *, unlabeled=None, dev=None, verbose: bool = False):
-        """Fit the HMM(s) when asked, then the labeler on the training sentences.
+        """Learn the HMMs when asked (on the training words plus ``unlabeled``), then the
+        labeler with their features on the training sentences.
 
         Parameters
         ----------
@@ -249,41 +458,81 @@ class Tagger(BaseEstimator):
             ``tags=None``.
         tags : list of list of str, optional
         unlabeled : list of list of str, optional
-            Text for the HMM when ``hmm`` is a number of states (source and target domain
-            text, labels discarded).
+            Unlabeled text (typically of the target domain) that the HMMs learn on together
+            with the training words, when ``hmm`` is ``"auto"``, ``"thorough"`` or a number
+            of states.  With ``notation="auto"`` it is first written in the notation of the
+            training words.
         dev : (sentences, tags), optional
             Development data handed to the labeler (early stopping where it supports it).
+        verbose : bool
+            Show each stage (HMMs, features, labeler) on a tqdm progress display.
 
         Returns
         -------
         self
         """
+        from ..io.notation import detect_notation
+
+        if self.notation not in ("auto", "keep"):
+            raise ValueError(f"notation must be 'auto' or 'keep', got {self.notation!r}")
         sentences, tags = _check_tagged(sentences, tags)
         self.representations_ = check_representations(self.representations)
         if self.hmm is not None and not self.representations_:
             raise ValueError("an hmm is given but representations is empty: list at least "
                              "one of " + str(list(REPRESENTATIONS)))
-        self.hmms_ = self._resolve_hmms(sentences, unlabeled, verbose)
+        self.notation_ = detect_notation(sentences, tags)
+        recipe = self._recipe()
+        stages = ([f"HMM {i + 1}" for i in range(int(recipe.get("n_hmms", 1)))]
+                  if recipe else []) + ["features", "labeler"]
+        bar = _progress_bar(verbose, stages)
+        self.vocabulary_ = None
+        self._features_cache = None
+        if recipe is not None:
+            text = list(sentences)
+            if unlabeled is not None:
+                text += self._model_words(_check_sentences(unlabeled, "unlabeled"))
+            self.hmms_ = self._fit_hmms(recipe, text, bar, verbose)
+        else:
+            if unlabeled is not None:
+                raise ValueError("unlabeled= is for HMMs learned in fit (hmm='auto', "
+                                 "'thorough' or a number of states); this Tagger has "
+                                 + ("no HMM" if self.hmm is None else "fitted HMMs"))
+            self.hmms_ = self._given_hmms()
         labeler = make_labeler(self.labeler, self._labeler_params())
+        if "notation" in labeler.get_params(deep=False):
+            labeler.set_params(notation=self.notation)
+        _stage(bar, "HMM features")
         kwargs = {}
         extra = self._extra(sentences)
         if extra is not None:
             kwargs["extra"] = extra
+        if bar is not None:
+            bar.update()
         if dev is not None and "X_dev" not in inspect.signature(labeler.fit).parameters:
             raise ValueError(f"{type(labeler).__name__} does not use development data; "
                              "drop dev= (or --dev), or use the CRF labeler for early stopping")
         if dev is not None:
             dev_x, dev_y = _check_tagged(*dev) if isinstance(dev, tuple) and len(dev) == 2 \
                 else _check_tagged(dev, None)
+            dev_x = self._model_words(dev_x)
+            if self.notation == "auto":
+                dev_y = self.notation_.map_tags(dev_y)
             kwargs.update(X_dev=dev_x, y_dev=dev_y)
             if extra is not None:
                 kwargs["extra_dev"] = self._extra(dev_x)
+        _stage(bar, f"{type(labeler).__name__} on {len(sentences)} sentences")
+        if verbose and "verbose" in labeler.get_params(deep=False):
+            labeler.set_params(verbose=True)
         labeler.fit(sentences, tags, **kwargs)
+        if bar is not None:
+            bar.update()
+            bar.close()
         self.labeler_ = labeler
         return self
 
     def predict(self, sentences) -> list[list[str]]:
-        """Tag sequences: a list of tag lists aligned with ``sentences``."""
+        """Tag sequences: a list of tag lists aligned with ``sentences``, in the notation
+        of the training tags.  Each sentence gets the same tags alone or in any batch."""
         check_is_fitted(self, "labeler_")
         sentences = list(sentences)
         if sentences and isinstance(sentences[0], str):
@@ -291,14 +540,18 @@ class Tagger(BaseEstimator):
                             "tag(tokens) or predict([tokens])")
         if not sentences:
             return []
+        sentences = self._model_words(sentences)
         extra = self._extra(sentences)
         if extra is None:
             return self.labeler_.predict(sentences)
         return self.labeler_.predict(sentences, extra=extra)
 
     def score(self, sentences, tags) -> float:
-        """Token accuracy of :meth:`predict` against ``tags``."""
+        """Token accuracy of :meth:`predict` against ``tags`` (bracket and quote tags read
+        in the training notation with ``notation="auto"``)."""
         sentences, tags = _check_tagged(sentences, tags)
+        if self.notation == "auto":
+            tags = self.notation_.map_tags(tags)
         return token_accuracy(tags, self.predict(sentences))
 
     # NLTK's TaggerI interface
@@ -325,27 +578,45 @@ class Tagger(BaseEstimator):
         children = {"labeler": self.labeler_}
         children.update({f"hmm{i}": h for i, h in enumerate(self.hmms_)})
         arrays, nested = serialize.pack_nested(children)
+        # the HMMs learned in fit hold emission tables rounded to what this stores
+        compact = sorted(f"hmm{i}/emission_prob" for i in range(len(self.hmms_))
+                         if self.vocabulary_ is not None)
+        for key in compact:
+            arrays[key] = compact_emissions(arrays[key])
         labeler = self.labeler if isinstance(self.labeler, str) else None
+        hmm = self.hmm
         meta = {
             "params": {
                 "labeler": labeler,
-                "hmm": None if self.hmm is None else
-                (int(self.hmm) if isinstance(self.hmm, (int, np.integer)) else "fitted"),
+                "hmm": None if hmm is None else hmm if isinstance(hmm, str) else
+                (int(hmm) if isinstance(hmm, (int, np.integer)) else "fitted"),
                 "representations": list(self.representations_),
                 "top_k": None if self.top_k is None else int(self.top_k),
                 "window": None if self.window is None else int(self.window),
                 "labeler_params": self.labeler_params,
                 "hmm_params": self.hmm_params,
+                "notation": self.notation,
                 "random_state": self.random_state if isinstance(self.random_state,
                                                                 (int, type(None))) else None,
             },
             "n_hmms": len(self.hmms_),
+            "vocabulary": None if self.vocabulary_ is None else self.vocabulary_.to_dict(),
+            "notation": self.notation_.to_dict(),
+            "compact_emissions": compact,
             "children": nested,
         }
         return arrays, meta
 
     @classmethod
     def _from_state(cls, arrays, meta):
+        from ..io.notation import Notation
+
+        arrays = dict(arrays)
+        for key in meta.get("compact_emissions", []):
+            if key not in arrays or arrays[key].dtype != np.float16 or arrays[key].ndim != 2:
+                raise serialize.ModelFileError(f"model file: {key} should be a 2-D float16 "
+                                               f"array of log-probabilities")
+            arrays[key] = expand_emissions(arrays[key])
         children = serialize.unpack_nested(arrays, meta["children"])
         params = dict(meta["params"])
         hmms = [children[f"hmm{i}"] for i in range(int(meta["n_hmms"]))]
@@ -356,10 +627,22 @@ class Tagger(BaseEstimator):
         self = cls(labeler=params["labeler"] or labeler, hmm=hmm_param,
                    representations=tuple(params["representations"]), top_k=params["top_k"],
                    window=params["window"], labeler_params=params["labeler_params"],
-                   hmm_params=params["hmm_params"], random_state=params["random_state"])
+                   hmm_params=params["hmm_params"], notation=params.get("notation", "auto"),
+                   random_state=params["random_state"])
         self.representations_ = check_representations(params["representations"])
         self.hmms_ = hmms
         self.labeler_ = labeler
+        vocab = meta.get("vocabulary")
+        self.vocabulary_ = None if vocab is None else Vocabulary.from_dict(vocab)
+        if self.vocabulary_ is not None:
+            n_types = len(self.vocabulary_)
+            for i, h in enumerate(hmms):
+                if int(h.n_features_) != n_types:
+                    raise serialize.ModelFileError(
+                        f"model file: hmm{i} has {h.n_features_} word types but the shared "
+                        f"vocabulary {n_types}")
+        self.notation_ = Notation.from_dict(meta.get("notation"))
+        self._features_cache = None
         return self
 
     def save(self, path):
