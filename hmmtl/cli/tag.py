@@ -33,6 +33,11 @@ def add_parser(subparsers) -> None:
                    help="write here (atomically) instead of stdout")
     p.add_argument("--batch-size", type=positive_int, default=TAG_BATCH_SENTENCES, metavar="N",
                    help=f"sentences tagged at a time (default {TAG_BATCH_SENTENCES})")
+    p.add_argument("--notation", choices=("auto", "keep"), default="auto",
+                   help="auto (default): words are mapped to how the model's training words "
+                        "write brackets and quotes (-LRB- or (, ``/'' or \"), and predicted "
+                        "bracket and quote tags are written as the input file's tag column "
+                        "writes them (decided once per file); keep: neither")
     p.add_argument("--quiet", "-q", action="store_true", help="no messages")
 
 
@@ -88,8 +93,41 @@ def _write_corpus(corpus, out, predicted, column, fmt: str) -> None:
         write_conll(corpus, out, labels=predicted, column=column)
 
 
-def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int) -> tuple[int, int]:
-    """Tag one input piece by piece; returns (sentences, tokens)."""
+def output_notation(model, stream, fmt: str, column):
+    """How the input's own tag column writes bracket and quote tags, when the model's tags
+    are written another way: ``(notation, stream)`` with the stream rewound (stdin is first
+    kept in a temporary file).  The notation is None when nothing needs mapping; it is
+    decided from the whole input, once, so a sentence's tags never depend on its batch."""
+    own = getattr(model, "notation_", None)
+    if fmt == "text" or not (own and (own.tag_brackets or own.tag_quotes)):
+        return None, stream
+    if column is None:
+        if fmt != "conllu":
+            return None, stream  # a new column: the model's notation
+        column = "xpos"
+    from ..io.notation import Notation, tag_notation_of_lines
+
+    if not stream.seekable():
+        import shutil
+        import tempfile
+
+        spool = tempfile.SpooledTemporaryFile(max_size=1 << 26)
+        shutil.copyfileobj(stream, spool)
+        stream = spool
+    stream.seek(0)
+    found = tag_notation_of_lines(stream, fmt, column)
+    stream.seek(0)
+    mapping = Notation(tag_brackets=found.tag_brackets if found.tag_brackets
+                       and found.tag_brackets != own.tag_brackets else None,
+                       tag_quotes=found.tag_quotes if found.tag_quotes
+                       and found.tag_quotes != own.tag_quotes else None)
+    return (mapping if mapping else None), stream
+
+
+def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int,
+                notation=None) -> tuple[int, int]:
+    """Tag one input piece by piece (predicted tags written in ``notation`` when given);
+    returns (sentences, tokens)."""
     from ..io import FormatError
 
     n_sent = n_tok = 0
@@ -103,6 +141,8 @@ def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int) -> 
         except FormatError as exc:
             raise _shift_error(exc, name, first_line) from None
         predicted = predict(model, corpus.sentences)
+        if notation is not None:
+            predicted = notation.map_tags(predicted)
         _write_corpus(corpus, out, predicted, column, fmt)
         n_sent += len(corpus.sentences)
         n_tok += sum(map(len, corpus.sentences))
@@ -116,6 +156,8 @@ def run(args) -> int:
     inputs = args.files or ["-"]
     check_inputs(inputs)
     model = load_model(args.model)
+    if args.notation == "keep" and "notation" in getattr(model, "get_params", dict)():
+        model.set_params(notation="keep")
     column = column_arg(args.tag_column)
     target = AtomicOutput(args.output) if args.output else None
     out = target.stream if target else sys.stdout
@@ -125,11 +167,16 @@ def run(args) -> int:
             fmt = args.format or (infer_format(path, "text") if path != "-" else "text")
             name = "<stdin>" if path == "-" else path
             # bytes in: the reader decodes and names the line of any bad byte
-            stream = getattr(sys.stdin, "buffer", sys.stdin) if path == "-" else open(path, "rb")
+            stdin = getattr(sys.stdin, "buffer", sys.stdin)
+            stream = stdin if path == "-" else open(path, "rb")
             try:
-                s, t = _tag_stream(model, stream, name, fmt, column, out, args.batch_size)
+                notation = None
+                if args.notation == "auto":
+                    notation, stream = output_notation(model, stream, fmt, column)
+                s, t = _tag_stream(model, stream, name, fmt, column, out, args.batch_size,
+                                   notation)
             finally:
-                if path != "-":
+                if stream is not stdin:
                     stream.close()
             n_sent, n_tok = n_sent + s, n_tok + t
         if target:

@@ -37,8 +37,8 @@ import numpy as np
 from ..data import flatten, unflatten
 from .corpus import Corpus
 
-__all__ = ["Notation", "detect_notation", "normalize_words", "normalize_tags",
-           "normalize_notation", "PTB_BRACKETS", "NOTATIONS"]
+__all__ = ["Notation", "detect_notation", "tag_notation_of_lines", "normalize_words",
+           "normalize_tags", "normalize_notation", "PTB_BRACKETS", "NOTATIONS"]
 
 #: the two ways of writing brackets and quotes
 NOTATIONS = ("ptb", "plain")
@@ -230,6 +230,48 @@ def detect_notation(words=None, tags=None) -> Notation:
         found.update(tag_brackets=_vote(counts, "bracket_tags"),
                      tag_quotes=_vote(counts, "quotes"))
     return Notation(**found)
+
+
+def tag_notation_of_lines(lines, fmt: str, column) -> Notation:
+    """The bracket and quote notation of one tag column of a CoNLL-U or CoNLL file, from a
+    pass over its lines (str or bytes) that keeps nothing but the few tags that decide it:
+    how a whole file writes its tags, decided once, before any of it is tagged.
+
+    Parameters
+    ----------
+    lines : iterable of str or bytes
+    fmt : {"conllu", "conll"}
+    column : int or str
+        0-based index, a CoNLL-U column name (``"xpos"``) or ``"colN"`` (CoNLL).
+
+    Returns
+    -------
+    Notation
+        ``tag_brackets`` and ``tag_quotes`` set where the column shows evidence.
+
+    >>> tag_notation_of_lines(["1\\t(\\t(\\tPUNCT\\t-LRB-\\t_\\t0\\tpunct\\t_\\t_"], "conllu", "xpos")
+    Notation(word_brackets=None, word_quotes=None, tag_brackets='ptb', tag_quotes=None)
+    """
+    from .conllu import CONLLU_COLUMNS
+
+    if isinstance(column, str):
+        if fmt == "conllu" and column in CONLLU_COLUMNS:
+            column = CONLLU_COLUMNS.index(column)
+        elif column.startswith("col") and column[3:].isdigit():
+            column = int(column[3:])
+        else:
+            raise ValueError(f"column {column!r}: expected a 0-based index, a CoNLL-U column "
+                             f"name or colN")
+    wanted = set().union(*(e["ptb"] | e["plain"] for k, e in _EVIDENCE.items()
+                           if k != "brackets"))
+    found = []
+    for line in lines:
+        if isinstance(line, (bytes, bytearray)):
+            line = line.decode("utf-8", errors="replace")
+        fields = line.rstrip("\r\n").split("\t") if fmt == "conllu" else line.split()
+        if len(fields) > column and fields[column] in wanted and not line.startswith("#"):
+            found.append(fields[column])
+    return replace(detect_notation(tags=found), word_brackets=None, word_quotes=None)
 
 
 def normalize_words(sentences, to: str = "ptb") -> list[list[str]]:

@@ -12,7 +12,10 @@ from ..data import RaggedBatch, Vocabulary
 from ._source import FormatError, atomic_write, read_source, source_name
 from .corpus import Corpus
 
-__all__ = ["iter_text", "read_text", "write_text"]
+__all__ = ["iter_text", "read_text", "write_text", "read_unlabeled", "check_plain_text"]
+
+#: first non-blank lines looked at to tell a column file from plain text
+_SNIFF_LINES = 50
 
 
 def _split(text: str) -> list[str]:
@@ -134,3 +137,65 @@ def write_text(corpus, path) -> None:
     tokens separated by a space, atomically."""
     sentences = corpus.sentences if isinstance(corpus, Corpus) else corpus
     atomic_write(path, "".join(" ".join(s) + "\n" for s in sentences))
+
+
+def check_plain_text(lines: list[str], name: str) -> None:
+    """Refuse what is not plain tokenized text, naming the file and line: a binary file (a
+    NUL byte) or a column file (CoNLL-U, CoNLL) given as text, whose ids, lemmas and tags
+    would all become "words".
+
+    Raises
+    ------
+    FormatError
+    """
+    for i, line in enumerate(lines):
+        if "\x00" in line:
+            raise FormatError(name, i + 1, "a NUL byte: this is a binary file, not text; expected "
+                              "plain tokenized text (one sentence a line), CoNLL or CoNLL-U")
+    sample = [(i, line) for i, line in enumerate(lines) if line.strip()][:_SNIFF_LINES]
+    tabbed = [(i, line) for i, line in sample if "\t" in line.strip()
+              or line.startswith(("# sent_id", "# text", "-DOCSTART-"))]
+    widths = {len(line.split()) for _, line in sample}
+    if sample and (2 * len(tabbed) > len(sample)
+                   or (len(sample) >= 10 and len(widths) == 1 and widths.pop() >= 2)):
+        i, line = (tabbed or sample)[0]
+        kind = "CoNLL-U" if line.split("\t", 1)[0].isdigit() or line.startswith("#") \
+            else "a CoNLL column file"
+        raise FormatError(name, i + 1, f"this looks like {kind}, not plain text (one token a "
+                          f"line in columns: {line[:50]!r}); give the file a .conllu / .conll "
+                          f"name or say its format, and its words are used")
+
+
+def read_unlabeled(source, fmt: str = "text", *, name: str | None = None) -> list[list[str]]:
+    """The sentences (token lists) of unlabeled text: plain tokenized text, one sentence a
+    line, checked by :func:`check_plain_text`; or the words of a CoNLL / CoNLL-U file.
+
+    Raises
+    ------
+    FormatError
+        A binary file, a column file given as text, bad UTF-8, or no sentence at all.
+    """
+    from .conll import read_conll
+    from .conllu import read_conllu
+
+    if fmt == "conllu":
+        return read_conllu(source, name=name).sentences
+    if fmt == "conll":
+        return read_conll(source, name=name).sentences
+    if fmt != "text":
+        raise ValueError(f"fmt must be 'text', 'conll' or 'conllu', got {fmt!r}")
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        name = name or os.fspath(source)
+        source = Path(source).read_bytes()
+        if b"\x00" in source:  # before decoding: a binary file is rarely valid UTF-8
+            line = source.count(b"\n", 0, source.index(b"\x00")) + 1
+            raise FormatError(name, line, "a NUL byte: this is a binary file, not text; "
+                              "expected plain tokenized text (one sentence a line), CoNLL or "
+                              "CoNLL-U")
+    text, name = read_source(source, name)
+    lines = _split(text)
+    check_plain_text(lines, name)
+    sentences = [s for s in map(str.split, lines) if s]
+    if not sentences:
+        raise FormatError(name, None, "empty file: expected one tokenized sentence a line")
+    return sentences

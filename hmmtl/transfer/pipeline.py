@@ -330,7 +330,7 @@ class Tagger(BaseEstimator):
         The fitted labeler.
     hmms_ : list of CategoricalHMM
         The HMMs whose representations are used (empty without representations).
-    vocabulary_ : Vocabulary or None
+    hmm_vocabulary_ : Vocabulary or None
         The vocabulary shared by the HMMs learned in :meth:`fit` (they are fit on its ids);
         None when the HMMs were given (each has its own).
     notation_ : Notation
@@ -413,7 +413,7 @@ class Tagger(BaseEstimator):
             hmms.append(hmm)
             if bar is not None:
                 bar.update()
-        self.vocabulary_ = vocabulary
+        self.hmm_vocabulary_ = vocabulary
         return hmms
 
     def _given_hmms(self) -> list:
@@ -434,7 +434,7 @@ class Tagger(BaseEstimator):
             return None
         if getattr(self, "_features_cache", None) is None:
             self._features_cache = _EnsembleFeatures(self.hmms_, self.representations_,
-                                                     self.top_k, self.vocabulary_)
+                                                     self.top_k, self.hmm_vocabulary_)
         return self._features_cache
 
     def _extra(self, sentences):
@@ -485,7 +485,7 @@ class Tagger(BaseEstimator):
         stages = ([f"HMM {i + 1}" for i in range(int(recipe.get("n_hmms", 1)))]
                   if recipe else []) + ["features", "labeler"]
         bar = _progress_bar(verbose, stages)
-        self.vocabulary_ = None
+        self.hmm_vocabulary_ = None
         self._features_cache = None
         if recipe is not None:
             text = list(sentences)
@@ -580,7 +580,7 @@ class Tagger(BaseEstimator):
         arrays, nested = serialize.pack_nested(children)
         # the HMMs learned in fit hold emission tables rounded to what this stores
         compact = sorted(f"hmm{i}/emission_prob" for i in range(len(self.hmms_))
-                         if self.vocabulary_ is not None)
+                         if self.hmm_vocabulary_ is not None)
         for key in compact:
             arrays[key] = compact_emissions(arrays[key])
         labeler = self.labeler if isinstance(self.labeler, str) else None
@@ -600,7 +600,8 @@ class Tagger(BaseEstimator):
                                                                 (int, type(None))) else None,
             },
             "n_hmms": len(self.hmms_),
-            "vocabulary": None if self.vocabulary_ is None else self.vocabulary_.to_dict(),
+            "hmm_vocabulary": (None if self.hmm_vocabulary_ is None
+                               else self.hmm_vocabulary_.to_dict()),
             "notation": self.notation_.to_dict(),
             "compact_emissions": compact,
             "children": nested,
@@ -632,10 +633,10 @@ class Tagger(BaseEstimator):
         self.representations_ = check_representations(params["representations"])
         self.hmms_ = hmms
         self.labeler_ = labeler
-        vocab = meta.get("vocabulary")
-        self.vocabulary_ = None if vocab is None else Vocabulary.from_dict(vocab)
-        if self.vocabulary_ is not None:
-            n_types = len(self.vocabulary_)
+        vocab = meta.get("hmm_vocabulary")
+        self.hmm_vocabulary_ = None if vocab is None else Vocabulary.from_dict(vocab)
+        if self.hmm_vocabulary_ is not None:
+            n_types = len(self.hmm_vocabulary_)
             for i, h in enumerate(hmms):
                 if int(h.n_features_) != n_types:
                     raise serialize.ModelFileError(
