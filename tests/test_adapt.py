@@ -61,9 +61,11 @@ def test_hmms_learn_on_the_training_words_plus_the_unlabeled_text(web):
 
 
 @pytest.mark.data
-def test_one_model_file_tags_identically_in_a_fresh_process(web, tmp_path):
+@pytest.mark.parametrize("representations", ["viterbi+posterior+type", "type"])
+def test_one_model_file_tags_identically_in_a_fresh_process(web, tmp_path, representations):
     tagger = Tagger(hmm="auto", hmm_params=SMALL, labeler_params=CRF,
-                    random_state=1).fit(web["X"], web["y"], unlabeled=web["text"])
+                    representations=representations, random_state=1)
+    tagger.fit(web["X"], web["y"], unlabeled=web["text"])
     test = web["test"].sentences
     expected = tagger.predict(test)
     path = tmp_path / "adapted.hmmtl"
@@ -71,14 +73,20 @@ def test_one_model_file_tags_identically_in_a_fresh_process(web, tmp_path):
     manifest = read_manifest(path)
     assert manifest["class"]["name"] == "Tagger"
     emissions = [k for k in manifest["arrays"] if k.endswith("/emission_prob")]
-    assert len(emissions) == 2
-    assert all(manifest["arrays"][k]["dtype"] == "<f2" for k in emissions)
+    tables = [k for k in manifest["arrays"] if k.startswith("type_tables/")]
+    assert len(tables) == 2 * 2  # ids and weights of each HMM's type table
+    if representations == "type":  # tagging needs no HMM: only their type tables are kept
+        assert emissions == []
+    else:
+        assert len(emissions) == 2
+        assert all(manifest["arrays"][k]["dtype"] == "<f2" for k in emissions)
     code = ("import json, sys; from hmmtl import Tagger\n"
             "t = Tagger.load(sys.argv[1]); print(json.dumps(t.predict(json.load(sys.stdin))))")
     out = subprocess.run([sys.executable, "-c", code, str(path)], input=json.dumps(test),
                          capture_output=True, text=True, check=True, cwd=ROOT)
     assert json.loads(out.stdout) == expected
     loaded = Tagger.load(path)
+    assert loaded.n_hmms_ == 2 and len(loaded.hmms_) == (0 if representations == "type" else 2)
     for a, b in zip(loaded.hmms_, tagger.hmms_):
         np.testing.assert_array_equal(a.emission_prob_, b.emission_prob_)
     # each sentence the same alone as in the batch

@@ -66,22 +66,25 @@ def _pieces(offsets: np.ndarray, max_tokens: int):
 class _EnsembleFeatures:
     """Per-token features of several HMMs, computed as tagging needs them: each distinct
     vocabulary encodes the sentences once (HMMs fit on the ids of a shared ``vocabulary``
-    use that one), type-level tables are computed once per HMM and gathered per token, and
-    in-context posteriors are computed a piece of the batch at a time."""
+    use that one), type-level tables are computed once per HMM (or given: ``tables``, which
+    is all a model of type-level representations keeps of its HMMs) and gathered per token,
+    and in-context posteriors are computed a piece of the batch at a time."""
 
-    def __init__(self, hmms, representations, top_k, vocabulary=None, prefix="hmm"):
+    def __init__(self, hmms, representations, top_k, vocabulary=None, prefix="hmm",
+                 tables=None, n_hmms=None):
         self.hmms = list(hmms)
+        self.n_hmms = len(self.hmms) if self.hmms else int(n_hmms or 0)
         self.representations = check_representations(representations)
         self.top_k = None if top_k is None else int(top_k)
         self.vocabulary = vocabulary
         self.prefix = prefix
-        self._tables: dict = {}
+        self._tables: dict = dict(tables or {})
 
     def _batches(self, sentences) -> list:
         """The :class:`~hmmtl.data.RaggedBatch` of ``sentences`` for each HMM."""
         if self.vocabulary is not None:
             batch = self.vocabulary.encode(sentences)
-            return [batch] * len(self.hmms)
+            return [batch] * self.n_hmms
         out, seen = [], []
         for hmm in self.hmms:
             vocab = getattr(hmm, "vocabulary_", None)
@@ -92,7 +95,7 @@ class _EnsembleFeatures:
             out.append(batch)
         return out
 
-    def _type_table(self, i: int, kind: str):
+    def type_table(self, i: int, kind: str):
         """``kind`` ("type" or "type_cluster") of every type of HMM ``i``: top-k (ids,
         weights), a dense (n_types, n_states) table, or the argmax per type."""
         key = (i, kind)
@@ -119,15 +122,15 @@ class _EnsembleFeatures:
 
     def __call__(self, sentences) -> dict:
         extra: dict = {}
-        for i, (hmm, batch) in enumerate(zip(self.hmms, self._batches(sentences))):
+        for i, batch in enumerate(self._batches(sentences)):
             for kind in self.representations:
                 name = f"{self.prefix}{i}.{kind}"
                 if kind in ("type", "type_cluster"):
-                    table = self._type_table(i, kind)
+                    table = self.type_table(i, kind)
                     value = (tuple(t[batch.ids] for t in table) if isinstance(table, tuple)
                              else table[batch.ids])
                 else:
-                    value = self._in_context(hmm, batch, kind)
+                    value = self._in_context(self.hmms[i], batch, kind)
                 if kind in ("viterbi", "type_cluster"):
                     extra[name] = np.asarray(value, dtype=np.int32)
                 elif isinstance(value, tuple):
@@ -240,6 +243,8 @@ RECIPES = {
 }
 #: keys of a recipe that set the shared vocabulary rather than the HMMs
 _VOCABULARY_KEYS = ("lowercase", "min_count", "max_vocab")
+#: representations that are a function of the word type alone (a table lookup to tag)
+_TYPE_LEVEL = ("type", "type_cluster")
 
 
 def compact_emissions(emission_prob: np.ndarray) -> np.ndarray:
@@ -329,7 +334,16 @@ class Tagger(BaseEstimator):
     labeler_ : estimator
         The fitted labeler.
     hmms_ : list of CategoricalHMM
-        The HMMs whose representations are used (empty without representations).
+        The HMMs whose representations are used (empty without representations).  A model
+        file of HMMs learned in :meth:`fit` whose representations are all type-level
+        (``"type"``, ``"type_cluster"``) keeps only ``type_tables_``: loaded, its ``hmms_``
+        is empty.
+    n_hmms_ : int
+        Number of HMMs whose representations are features.
+    type_tables_ : dict
+        For HMMs learned in :meth:`fit`: the type-level representations of every word type
+        (``"hmm0.type"`` -> top-k ids and float32 weights, or a dense table; ``"hmm0.type_cluster"``
+        -> the state of each type), gathered per token to tag.
     hmm_vocabulary_ : Vocabulary or None
         The vocabulary shared by the HMMs learned in :meth:`fit` (they are fit on its ids);
         None when the HMMs were given (each has its own).
@@ -430,12 +444,32 @@ class Tagger(BaseEstimator):
 
     def _features(self):
         """The function computing the HMM features of sentences (None without HMMs)."""
-        if not self.hmms_:
+        if not self.n_hmms_:
             return None
         if getattr(self, "_features_cache", None) is None:
-            self._features_cache = _EnsembleFeatures(self.hmms_, self.representations_,
-                                                     self.top_k, self.hmm_vocabulary_)
+            tables = {(int(k.split(".")[0][3:]), k.split(".")[1]): v
+                      for k, v in self.type_tables_.items()}
+            self._features_cache = _EnsembleFeatures(
+                self.hmms_, self.representations_, self.top_k, self.hmm_vocabulary_,
+                tables=tables, n_hmms=self.n_hmms_)
         return self._features_cache
+
+    def _learned_type_tables(self) -> dict:
+        """The type-level representations of the HMMs learned in fit, every type at once,
+        in the precision the model file keeps (float32 weights): ``{"hmm0.type": (ids,
+        weights), ...}``."""
+        features = _EnsembleFeatures(self.hmms_, self.representations_, self.top_k,
+                                     self.hmm_vocabulary_)
+        tables = {}
+        for i in range(len(self.hmms_)):
+            for kind in self.representations_:
+                if kind in _TYPE_LEVEL:
+                    table = features.type_table(i, kind)
+                    tables[f"hmm{i}.{kind}"] = (
+                        (table[0].astype(np.int32), table[1].astype(np.float32))
+                        if isinstance(table, tuple) else
+                        table.astype(np.float32 if table.ndim == 2 else np.int32))
+        return tables
 
     def _extra(self, sentences):
         features = self._features()
@@ -486,18 +520,21 @@ class Tagger(BaseEstimator):
                   if recipe else []) + ["features", "labeler"]
         bar = _progress_bar(verbose, stages)
         self.hmm_vocabulary_ = None
+        self.type_tables_ = {}
         self._features_cache = None
         if recipe is not None:
             text = list(sentences)
             if unlabeled is not None:
                 text += self._model_words(_check_sentences(unlabeled, "unlabeled"))
             self.hmms_ = self._fit_hmms(recipe, text, bar, verbose)
+            self.type_tables_ = self._learned_type_tables()
         else:
             if unlabeled is not None:
                 raise ValueError("unlabeled= is for HMMs learned in fit (hmm='auto', "
                                  "'thorough' or a number of states); this Tagger has "
                                  + ("no HMM" if self.hmm is None else "fitted HMMs"))
             self.hmms_ = self._given_hmms()
+        self.n_hmms_ = len(self.hmms_)
         labeler = make_labeler(self.labeler, self._labeler_params())
         if "notation" in labeler.get_params(deep=False):
             labeler.set_params(notation=self.notation)
@@ -575,14 +612,27 @@ class Tagger(BaseEstimator):
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
         check_is_fitted(self, "labeler_")
+        learned = self.hmm_vocabulary_ is not None
+        # HMMs learned in fit are kept whole only when tagging runs them (in-context
+        # representations); else their type tables are all tagging needs
+        keep_hmms = not learned or not set(self.representations_) <= set(_TYPE_LEVEL)
         children = {"labeler": self.labeler_}
-        children.update({f"hmm{i}": h for i, h in enumerate(self.hmms_)})
+        if keep_hmms:
+            children.update({f"hmm{i}": h for i, h in enumerate(self.hmms_)})
         arrays, nested = serialize.pack_nested(children)
         # the HMMs learned in fit hold emission tables rounded to what this stores
         compact = sorted(f"hmm{i}/emission_prob" for i in range(len(self.hmms_))
-                         if self.hmm_vocabulary_ is not None)
+                         if learned and keep_hmms)
         for key in compact:
             arrays[key] = compact_emissions(arrays[key])
+        for name, table in self.type_tables_.items():
+            if isinstance(table, tuple):
+                ids, weights = table
+                small = ids.max(initial=0) < 256
+                arrays[f"type_tables/{name}.ids"] = ids.astype(np.uint8 if small else np.int32)
+                arrays[f"type_tables/{name}.weights"] = weights
+            else:
+                arrays[f"type_tables/{name}"] = table
         labeler = self.labeler if isinstance(self.labeler, str) else None
         hmm = self.hmm
         meta = {
@@ -599,7 +649,9 @@ class Tagger(BaseEstimator):
                 "random_state": self.random_state if isinstance(self.random_state,
                                                                 (int, type(None))) else None,
             },
-            "n_hmms": len(self.hmms_),
+            "n_hmms": int(self.n_hmms_),
+            "hmms_kept": bool(keep_hmms),
+            "type_tables": sorted(self.type_tables_),
             "hmm_vocabulary": (None if self.hmm_vocabulary_ is None
                                else self.hmm_vocabulary_.to_dict()),
             "notation": self.notation_.to_dict(),
@@ -620,7 +672,9 @@ class Tagger(BaseEstimator):
             arrays[key] = expand_emissions(arrays[key])
         children = serialize.unpack_nested(arrays, meta["children"])
         params = dict(meta["params"])
-        hmms = [children[f"hmm{i}"] for i in range(int(meta["n_hmms"]))]
+        n_hmms = int(meta["n_hmms"])
+        hmms = [children[f"hmm{i}"] for i in range(n_hmms)] if meta.get("hmms_kept", True) \
+            else []
         labeler = children["labeler"]
         hmm_param = params["hmm"]
         if hmm_param == "fitted":
@@ -632,11 +686,29 @@ class Tagger(BaseEstimator):
                    random_state=params["random_state"])
         self.representations_ = check_representations(params["representations"])
         self.hmms_ = hmms
+        self.n_hmms_ = n_hmms
         self.labeler_ = labeler
         vocab = meta.get("hmm_vocabulary")
         self.hmm_vocabulary_ = None if vocab is None else Vocabulary.from_dict(vocab)
-        if self.hmm_vocabulary_ is not None:
-            n_types = len(self.hmm_vocabulary_)
+        self.type_tables_ = {}
+        n_types = None if self.hmm_vocabulary_ is None else len(self.hmm_vocabulary_)
+        for name in meta.get("type_tables", []):
+            key = f"type_tables/{name}"
+            if key + ".ids" in arrays:
+                table = (arrays[key + ".ids"].astype(np.int32), arrays[key + ".weights"])
+            elif key in arrays:
+                table = arrays[key]
+            else:
+                raise serialize.ModelFileError(f"model file lacks the type table {name!r}")
+            rows = table[0].shape[0] if isinstance(table, tuple) else table.shape[0]
+            if rows != n_types:
+                raise serialize.ModelFileError(f"model file: type table {name!r} has {rows} "
+                                               f"rows but the HMM vocabulary {n_types} types")
+            self.type_tables_[name] = table
+        if not hmms and n_hmms and len(self.type_tables_) != n_hmms * len(
+                self.representations_):
+            raise serialize.ModelFileError("model file: the HMMs' type tables are missing")
+        if n_types is not None:
             for i, h in enumerate(hmms):
                 if int(h.n_features_) != n_types:
                     raise serialize.ModelFileError(
