@@ -17,7 +17,8 @@ from hmmtl import Tagger
 from hmmtl.cli import main
 from hmmtl.io import read_conllu, write_conllu
 from hmmtl.serialize import read_manifest
-from hmmtl.transfer.pipeline import RECIPES, compact_emissions, expand_emissions
+from hmmtl.transfer.pipeline import (RECIPES, compact_emissions, expand_emissions,
+                                     neighbour_tags)
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"n_hmms": 2, "n_states": 6, "n_iter": 3}  # a fast ensemble for the tests
@@ -73,8 +74,9 @@ def test_one_model_file_tags_identically_in_a_fresh_process(web, tmp_path, repre
     manifest = read_manifest(path)
     assert manifest["class"]["name"] == "Tagger"
     emissions = [k for k in manifest["arrays"] if k.endswith("/emission_prob")]
-    tables = [k for k in manifest["arrays"] if k.startswith("type_tables/")]
+    tables = [k for k in manifest["arrays"] if k.startswith("type_tables/hmm")]
     assert len(tables) == 2 * 2  # ids and weights of each HMM's type table
+    assert "type_tables/neighbours.tags.ids" in manifest["arrays"]
     if representations == "type":  # tagging needs no HMM: only their type tables are kept
         assert emissions == []
     else:
@@ -91,6 +93,23 @@ def test_one_model_file_tags_identically_in_a_fresh_process(web, tmp_path, repre
         np.testing.assert_array_equal(a.emission_prob_, b.emission_prob_)
     # each sentence the same alone as in the batch
     assert [loaded.predict([s])[0] for s in test] == expected
+
+
+def test_neighbour_tags_match_brute_force_and_exclude_the_word_itself():
+    rs = np.random.RandomState(3)
+    vectors = rs.rand(40, 6)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    known = np.sort(rs.choice(40, size=15, replace=False))
+    tag_dist = rs.dirichlet(np.ones(5), size=15)
+    ids, weights = neighbour_tags(vectors, known, tag_dist, n_neighbours=4, top=2, block=7)
+    for v in range(40):
+        sim = vectors[v] @ vectors[known].T
+        sim[known == v] = -np.inf  # never its own neighbour
+        nearest = np.argsort(-sim)[:4]
+        dist = np.maximum(sim[nearest], 0) @ tag_dist[nearest]
+        dist /= dist.sum()
+        assert ids[v].tolist() == np.argsort(-dist, kind="stable")[:2].tolist()
+        np.testing.assert_allclose(weights[v], np.sort(dist)[::-1][:2], rtol=1e-6)
 
 
 def test_compact_emissions_round_trip_exactly_once_rounded():

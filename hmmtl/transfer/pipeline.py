@@ -24,7 +24,7 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .. import serialize
-from ..data import RaggedBatch, Vocabulary, flatten
+from ..data import LabelSet, RaggedBatch, Vocabulary, flatten
 
 __all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
            "check_representations", "make_labeler", "token_accuracy"]
@@ -71,8 +71,9 @@ class _EnsembleFeatures:
     and in-context posteriors are computed a piece of the batch at a time."""
 
     def __init__(self, hmms, representations, top_k, vocabulary=None, prefix="hmm",
-                 tables=None, n_hmms=None):
+                 tables=None, n_hmms=None, word_tables=None):
         self.hmms = list(hmms)
+        self.word_tables = dict(word_tables or {})
         self.n_hmms = len(self.hmms) if self.hmms else int(n_hmms or 0)
         self.representations = check_representations(representations)
         self.top_k = None if top_k is None else int(top_k)
@@ -122,7 +123,13 @@ class _EnsembleFeatures:
 
     def __call__(self, sentences) -> dict:
         extra: dict = {}
-        for i, batch in enumerate(self._batches(sentences)):
+        batches = self._batches(sentences)
+        for name, table in self.word_tables.items():  # more tables over the shared ids
+            ids = batches[0].ids
+            extra[name] = (tuple(np.ascontiguousarray(t[ids], dtype=dt) for t, dt in
+                                 zip(table, (np.int32, np.float64)))
+                           if isinstance(table, tuple) else table[ids].astype(np.int32))
+        for i, batch in enumerate(batches):
             for kind in self.representations:
                 name = f"{self.prefix}{i}.{kind}"
                 if kind in ("type", "type_cluster"):
@@ -237,14 +244,73 @@ def _check_tagged(sentences, tags):
 #: Chosen on development data (EWT dev, Brown genres, NPS chat): see the README's "Domain
 #: adaptation" section and benchmarks/results/adapt.md.
 RECIPES = {
-    "auto": {"n_hmms": 3, "n_states": 128, "n_iter": 30, "lowercase": True, "min_count": 2},
+    "auto": {"n_hmms": 3, "n_states": 128, "n_iter": 30, "lowercase": True, "min_count": 2,
+             "neighbours": 10},
     "thorough": {"n_hmms": 5, "n_states": 128, "n_iter": 30, "lowercase": True,
-                 "min_count": 2},
+                 "min_count": 2, "neighbours": 10},
 }
 #: keys of a recipe that set the shared vocabulary rather than the HMMs
 _VOCABULARY_KEYS = ("lowercase", "min_count", "max_vocab")
+#: keys of a recipe that set features made from the HMMs together, not the HMMs
+_ENSEMBLE_KEYS = ("n_hmms", "n_states", "neighbours")
+#: the feature of the neighbours' tags (see :func:`neighbour_tags`), at offset 0 only
+NEIGHBOUR_TAGS = "neighbours.tags"
 #: representations that are a function of the word type alone (a table lookup to tag)
 _TYPE_LEVEL = ("type", "type_cluster")
+
+
+def neighbour_tags(vectors: np.ndarray, known: np.ndarray, tag_dist: np.ndarray,
+                   n_neighbours: int = 10, top: int = 3, block: int = 2048):
+    """The tags of each word type's nearest neighbours among the labeled words: a label
+    propagation that gives a word unseen in the labeled data the tags of the labeled words
+    that the HMMs place in the same states (after Subramanya, Petrov & Pereira 2010).
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (n_types, d)
+        One row per word type, unit length (e.g. the square roots of its type
+        distributions under several HMMs, concatenated and normalized).
+    known : int ndarray of shape (n_known,)
+        The types seen in the labeled data.
+    tag_dist : ndarray of shape (n_known, n_tags)
+        Their tag distributions.
+    n_neighbours : int
+        Neighbours by cosine similarity; a known type is never its own neighbour, so its
+        feature is made as an unseen word's is.
+    top : int
+        Tags kept per type.
+    block : int
+        Types per matrix product (bounds memory: ``block * n_known`` similarities).
+
+    Returns
+    -------
+    ids : int32 ndarray of shape (n_types, top)
+    weights : float32 ndarray of shape (n_types, top)
+        The similarity-weighted tag distribution of the neighbours, its ``top`` largest
+        entries by weight.
+    """
+    n_types = vectors.shape[0]
+    n_known = known.shape[0]
+    k = max(1, min(int(n_neighbours), n_known - 1))
+    top = max(1, min(int(top), tag_dist.shape[1]))
+    position = np.full(n_types, -1, dtype=np.int64)
+    position[known] = np.arange(n_known)
+    ids = np.zeros((n_types, top), dtype=np.int32)
+    weights = np.zeros((n_types, top), dtype=np.float32)
+    known_vectors = np.ascontiguousarray(vectors[known].T)
+    for a in range(0, n_types, block):  # a few blocks: matrix products, no loop per type
+        b = min(n_types, a + block)
+        sim = vectors[a:b] @ known_vectors
+        rows = np.flatnonzero(position[a:b] >= 0)
+        sim[rows, position[a:b][rows]] = -np.inf
+        nearest = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        w = np.maximum(np.take_along_axis(sim, nearest, axis=1), 0.0)
+        dist = np.einsum("nk,nkt->nt", w, tag_dist[nearest])
+        dist /= np.maximum(dist.sum(axis=1, keepdims=True), 1e-12)
+        best = np.argsort(-dist, axis=1, kind="stable")[:, :top]
+        ids[a:b] = best
+        weights[a:b] = np.take_along_axis(dist, best, axis=1)
+    return ids, weights
 
 
 def compact_emissions(emission_prob: np.ndarray) -> np.ndarray:
@@ -378,7 +444,12 @@ class Tagger(BaseEstimator):
     def _labeler_params(self) -> dict:
         params = dict(self.labeler_params or {})
         if self.window is not None and self.hmm is not None:
-            params.setdefault("extra_window", int(self.window))
+            offsets = tuple(range(-int(self.window), int(self.window) + 1))
+            window = {f"hmm{i}.{kind}": offsets for i in range(self.n_hmms_)
+                      for kind in self.representations_}
+            window.update({name: (0,) for name in self.type_tables_
+                           if not name.startswith("hmm")})
+            params.setdefault("extra_window", window)
         return params
 
     def _recipe(self) -> dict | None:
@@ -403,9 +474,11 @@ class Tagger(BaseEstimator):
         from ..hmm import CategoricalHMM
 
         recipe = dict(recipe)
-        n_hmms = int(recipe.pop("n_hmms", 1))
-        n_states = int(recipe.pop("n_states"))
+        n_hmms = int(recipe.get("n_hmms", 1))
+        n_states = int(recipe["n_states"])
         vocab_params = {k: recipe.pop(k) for k in _VOCABULARY_KEYS if k in recipe}
+        for key in _ENSEMBLE_KEYS:
+            recipe.pop(key, None)
         if not text or not any(text):
             raise ValueError("there is no text to learn the HMMs on: the training sentences "
                              "and unlabeled= hold no tokens")
@@ -448,11 +521,34 @@ class Tagger(BaseEstimator):
             return None
         if getattr(self, "_features_cache", None) is None:
             tables = {(int(k.split(".")[0][3:]), k.split(".")[1]): v
-                      for k, v in self.type_tables_.items()}
+                      for k, v in self.type_tables_.items() if k.startswith("hmm")}
             self._features_cache = _EnsembleFeatures(
                 self.hmms_, self.representations_, self.top_k, self.hmm_vocabulary_,
-                tables=tables, n_hmms=self.n_hmms_)
+                tables=tables, n_hmms=self.n_hmms_,
+                word_tables={k: v for k, v in self.type_tables_.items()
+                             if not k.startswith("hmm")})
         return self._features_cache
+
+    def _neighbour_tags(self, sentences, tags, n_neighbours: int):
+        """The :func:`neighbour_tags` table of the learned HMMs' vocabulary: for every type,
+        the tags of the labeled words nearest to it in the HMMs' state space."""
+        vocab = self.hmm_vocabulary_
+        vectors = np.hstack([np.sqrt(h.type_distribution()) for h in self.hmms_])
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        flat_words, _ = flatten(sentences)
+        flat_tags, _ = flatten(tags)
+        ids = vocab.encode_tokens(flat_words).astype(np.int64)
+        tagset = sorted(set(flat_tags))
+        tag_ids = np.asarray(LabelSet(tagset).encode_flat(flat_tags), dtype=np.int64)
+        words = vocab.is_known(ids)
+        known = np.unique(ids[words])
+        counts = np.zeros((known.shape[0], len(tagset)))
+        np.add.at(counts, (np.searchsorted(known, ids[words]), tag_ids[words]), 1.0)
+        if known.shape[0] < 2:
+            raise ValueError("the neighbours' tags need at least two labeled word types in "
+                             "the HMMs' vocabulary")
+        return neighbour_tags(vectors, known, counts / counts.sum(axis=1, keepdims=True),
+                              n_neighbours)
 
     def _learned_type_tables(self) -> dict:
         """The type-level representations of the HMMs learned in fit, every type at once,
@@ -528,6 +624,9 @@ class Tagger(BaseEstimator):
                 text += self._model_words(_check_sentences(unlabeled, "unlabeled"))
             self.hmms_ = self._fit_hmms(recipe, text, bar, verbose)
             self.type_tables_ = self._learned_type_tables()
+            if recipe.get("neighbours"):
+                self.type_tables_[NEIGHBOUR_TAGS] = self._neighbour_tags(
+                    sentences, tags, int(recipe["neighbours"]))
         else:
             if unlabeled is not None:
                 raise ValueError("unlabeled= is for HMMs learned in fit (hmm='auto', "
@@ -705,8 +804,8 @@ class Tagger(BaseEstimator):
                 raise serialize.ModelFileError(f"model file: type table {name!r} has {rows} "
                                                f"rows but the HMM vocabulary {n_types} types")
             self.type_tables_[name] = table
-        if not hmms and n_hmms and len(self.type_tables_) != n_hmms * len(
-                self.representations_):
+        if not hmms and n_hmms and sum(k.startswith("hmm") for k in self.type_tables_) != \
+                n_hmms * len(self.representations_):
             raise serialize.ModelFileError("model file: the HMMs' type tables are missing")
         if n_types is not None:
             for i, h in enumerate(hmms):
