@@ -46,9 +46,10 @@ def add_parser(subparsers) -> None:
                    help="HMM model whose states become features (repeat for several)")
     p.add_argument("--represent", metavar="KINDS",
                    help="representations of the HMM(s): comma-separated of "
-                        f"{','.join(REPRESENTATION_CHOICES)} (default viterbi,posterior,type)")
+                        f"{','.join(REPRESENTATION_CHOICES)} (default type)")
     p.add_argument("--top-k", type=positive_int, metavar="k",
-                   help="posterior / type features keep their k most probable states")
+                   help="posterior / type features keep their k most probable states "
+                        "(default 4)")
     p.add_argument("--dev", nargs="+", metavar="FILE",
                    help="development files, or nltk:NAME:SPLIT (early stopping)")
     p.add_argument("--c1", type=nonneg_float, help="L1 regularization (crf)")

@@ -371,11 +371,13 @@ class Tagger(BaseEstimator):
         ``unlabeled`` text; ``"thorough"``: a larger, slower one.  An int: one HMM with that
         many states, learned the same way.  A fitted HMM, or a list of them (different
         numbers of states or seeds): their representations are all used.
-    representations : sequence of str, default=("viterbi", "posterior", "type")
+    representations : sequence of str, default=("type",)
         Which representations of each HMM become features: ``"viterbi"`` (the state on the
         Viterbi path), ``"posterior"`` (the posterior over states in context),
-        ``"type"`` (context-free p(state | word)), ``"type_cluster"`` (its argmax).
-    top_k : int or None, default=8
+        ``"type"`` (context-free p(state | word)), ``"type_cluster"`` (its argmax).  The
+        type distributions alone did as well on development data as all three (EWT dev,
+        Brown, NPS chat: within 0.1 point), and tag by a table lookup per word type.
+    top_k : int or None, default=4
         Posteriors and type distributions keep their ``top_k`` largest states as weighted
         categorical features; None uses the dense distribution as real-valued features.
     window : int or None, default=1
@@ -427,8 +429,8 @@ class Tagger(BaseEstimator):
     >>> tagger.save("pos-web.hmmtl")                               # doctest: +SKIP
     """
 
-    def __init__(self, labeler="crf", hmm=None, representations=("viterbi", "posterior", "type"),
-                 top_k=8, window=1, labeler_params=None, hmm_params=None, notation="auto",
+    def __init__(self, labeler="crf", hmm=None, representations=("type",), top_k=4, window=1,
+                 labeler_params=None, hmm_params=None, notation="auto",
                  random_state=None):
         self.labeler = labeler
         self.hmm = hmm
