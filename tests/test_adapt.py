@@ -17,8 +17,8 @@ from hmmtl import Tagger
 from hmmtl.cli import main
 from hmmtl.io import read_conllu, write_conllu
 from hmmtl.serialize import read_manifest
-from hmmtl.transfer.pipeline import (RECIPES, compact_emissions, expand_emissions,
-                                     neighbour_tags)
+from hmmtl.transfer.pipeline import (RECIPES, CaseProfile, compact_emissions,
+                                     expand_emissions, neighbour_tags)
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"n_hmms": 2, "n_states": 6, "n_iter": 3}  # a fast ensemble for the tests
@@ -77,6 +77,7 @@ def test_one_model_file_tags_identically_in_a_fresh_process(web, tmp_path, repre
     tables = [k for k in manifest["arrays"] if k.startswith("type_tables/hmm")]
     assert len(tables) == 2 * 2  # ids and weights of each HMM's type table
     assert "type_tables/neighbours.tags.ids" in manifest["arrays"]
+    assert manifest["arrays"]["case_profile/codes"]["dtype"] == "|u1"
     if representations == "type":  # tagging needs no HMM: only their type tables are kept
         assert emissions == []
     else:
@@ -110,6 +111,19 @@ def test_neighbour_tags_match_brute_force_and_exclude_the_word_itself():
         dist /= dist.sum()
         assert ids[v].tolist() == np.argsort(-dist, kind="stable")[:2].tolist()
         np.testing.assert_allclose(weights[v], np.sort(dist)[::-1][:2], rtol=1e-6)
+
+
+def test_case_profile_joins_a_tokens_case_with_its_words_usual_case():
+    text = [["Hi", "Phone", "phone", "phone"], ["So", "Iraqi", "Iraqi", "phone", "."],
+            ["Phone", "me"]]  # a sentence-initial capital says nothing
+    profile = CaseProfile.fit(text)
+    # "phone" after the first token: 1 capitalized of 3 -> share (1 + .5) / 4 in the middle
+    # bin (2), met 2-7 times (1); "iraqi": 2 of 2 -> (2 + .5) / 3 in bin 3; "me" once,
+    # lowercase -> .5 / 2 in bin 1, met once (0)
+    codes = profile.transform(["Phone", "phone", "IRAQI", "me", "zzz", ".", "Me"])
+    assert codes.tolist() == [16 + 7, 7, 32 + 10, 3, 15, 48 + 15, 16 + 3]
+    again = CaseProfile(profile.hashes.astype(np.uint32), profile.codes)
+    assert again.transform(["Phone", "me"]).tolist() == [23, 3]
 
 
 def test_compact_emissions_round_trip_exactly_once_rounded():
@@ -207,7 +221,7 @@ def test_tag_writes_the_input_files_notation(wsj_model, tmp_path, capsys):
     for notation in ("auto", "keep"):
         out = tmp_path / f"{notation}.conllu"
         assert main(["tag", "--model", str(model), str(test), "-o", str(out),
-                     "--notation", notation, "-q"]) == 0
+                     "--tag-column", "xpos", "--notation", notation, "-q"]) == 0
         tagged = read_conllu(out)
         results[notation] = {(w, t) for s, ts in zip(tagged.sentences, tagged.column("xpos"))
                              for w, t in zip(s, ts) if w in ("(", ")")}
@@ -218,7 +232,8 @@ def test_tag_writes_the_input_files_notation(wsj_model, tmp_path, capsys):
     capsys.readouterr()
     with open(test, "rb") as fh:
         proc = subprocess.run([sys.executable, "-m", "hmmtl", "tag", "--model", str(model),
-                               "--format", "conllu", "--batch-size", "3", "-q"], stdin=fh,
+                               "--format", "conllu", "--tag-column", "xpos", "--batch-size",
+                               "3", "-q"], stdin=fh,
                               capture_output=True, cwd=ROOT, check=True)
     assert proc.stdout == (tmp_path / "auto.conllu").read_bytes()
 
@@ -229,11 +244,12 @@ def test_evaluate_reads_gold_tags_in_the_models_notation_and_says_so(wsj_model, 
     scores = {}
     for notation in ("auto", "keep"):
         assert main(["evaluate", "--model", str(model), "--test", str(test), "--json",
-                     "--notation", notation]) == 0
+                     "--tag-column", "xpos", "--notation", notation]) == 0
         scores[notation] = json.loads(capsys.readouterr().out)
     auto, keep = scores["auto"], scores["keep"]
     assert auto["notation"]["gold_tags_mapped"] > 0 and auto["notation"]["words_mapped"] > 0
     assert keep["notation"] is None
     assert auto["accuracy"] > keep["accuracy"] + 0.01
-    assert main(["evaluate", "--model", str(model), "--test", str(test)]) == 0
+    assert main(["evaluate", "--model", str(model), "--test", str(test), "--tag-column",
+                 "xpos"]) == 0
     assert "mapped to the model's notation" in capsys.readouterr().out

@@ -14,8 +14,7 @@ from .corpus import Corpus
 
 __all__ = ["iter_text", "read_text", "write_text", "read_unlabeled", "check_plain_text"]
 
-#: first non-blank lines looked at to tell a column file from plain text
-_SNIFF_LINES = 50
+_BOM = "\ufeff"
 
 
 def _split(text: str) -> list[str]:
@@ -23,6 +22,14 @@ def _split(text: str) -> list[str]:
     lines = text.replace("\r\n", "\n").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    return lines
+
+
+def _strip_bom(lines: list[str]) -> list[str]:
+    """The first lines of a file without its byte-order mark, which is not part of a word
+    (the CoNLL and CoNLL-U readers drop it too)."""
+    if lines and lines[0].startswith(_BOM):
+        lines[0] = lines[0][1:]
     return lines
 
 
@@ -102,7 +109,9 @@ def iter_text(source, batch_size: int = 10_000, *, vocab: Vocabulary | None = No
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     name = source_name(source)
-    for _, lines in _line_batches(source, batch_size, name):
+    for first_line, lines in _line_batches(source, batch_size, name):
+        if first_line == 1:
+            lines = _strip_bom(lines)
         if lowercase:
             lines = list(map(str.lower, lines))
         sentences = [s for s in map(str.split, lines) if s]
@@ -117,7 +126,7 @@ def read_text(source, domain: str | None = None, *, lowercase: bool = False,
     single ``"word"`` column.  Blank lines are not sentences and are skipped; sentence ids are
     ``file:line``.  Raises :class:`FormatError` for an empty file or bad UTF-8."""
     text, name = read_source(source, name)
-    lines = _split(text)
+    lines = _strip_bom(_split(text))
     if lowercase:
         lines = list(map(str.lower, lines))
     tokens = list(map(str.split, lines))
@@ -152,16 +161,13 @@ def check_plain_text(lines: list[str], name: str) -> None:
         if "\x00" in line:
             raise FormatError(name, i + 1, "a NUL byte: this is a binary file, not text; expected "
                               "plain tokenized text (one sentence a line), CoNLL or CoNLL-U")
-    sample = [(i, line) for i, line in enumerate(lines) if line.strip()][:_SNIFF_LINES]
-    tabbed = [(i, line) for i, line in sample if "\t" in line.strip()
-              or line.startswith(("# sent_id", "# text", "-DOCSTART-"))]
-    widths = {len(line.split()) for _, line in sample}
-    if sample and (2 * len(tabbed) > len(sample)
-                   or (len(sample) >= 10 and len(widths) == 1 and widths.pop() >= 2)):
-        i, line = (tabbed or sample)[0]
-        kind = "CoNLL-U" if line.split("\t", 1)[0].isdigit() or line.startswith("#") \
-            else "a CoNLL column file"
-        raise FormatError(name, i + 1, f"this looks like {kind}, not plain text (one token a "
+    from .detect import SNIFF_LINES, sniff_format
+
+    kind = sniff_format(lines[:SNIFF_LINES])
+    if kind in ("conllu", "conll"):
+        i, line = next((i, line) for i, line in enumerate(lines) if line.strip())
+        what = "CoNLL-U" if kind == "conllu" else "a CoNLL column file"
+        raise FormatError(name, i + 1, f"this looks like {what}, not plain text (one token a "
                           f"line in columns: {line[:50]!r}); give the file a .conllu / .conll "
                           f"name or say its format, and its words are used")
 

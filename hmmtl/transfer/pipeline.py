@@ -17,6 +17,7 @@ sentences.
 from __future__ import annotations
 
 import inspect
+import itertools
 
 from typing import Sequence
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .. import serialize
-from ..data import LabelSet, RaggedBatch, Vocabulary, flatten
+from ..data import LabelSet, RaggedBatch, Vocabulary, check_sentences, check_tokens, flatten
 
 __all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
            "check_representations", "make_labeler", "token_accuracy"]
@@ -214,9 +215,7 @@ def token_accuracy(gold, predicted) -> float:
 
 
 def _check_tagged(sentences, tags):
-    if isinstance(sentences, str) or (len(sentences) and isinstance(sentences[0], str)):
-        raise TypeError("expected a list of token lists, got a single sentence; wrap it as "
-                        "[tokens]")
+    sentences = check_sentences(sentences, "sentences")
     if tags is None:
         # NLTK tagged sentences: [[(word, tag), ...], ...]
         try:
@@ -245,16 +244,18 @@ def _check_tagged(sentences, tags):
 #: adaptation" section and benchmarks/results/adapt.md.
 RECIPES = {
     "auto": {"n_hmms": 3, "n_states": 128, "n_iter": 30, "lowercase": True, "min_count": 2,
-             "neighbours": 10},
+             "neighbours": 10, "case_profile": True},
     "thorough": {"n_hmms": 5, "n_states": 128, "n_iter": 30, "lowercase": True,
-                 "min_count": 2, "neighbours": 10},
+                 "min_count": 2, "neighbours": 10, "case_profile": True},
 }
 #: keys of a recipe that set the shared vocabulary rather than the HMMs
 _VOCABULARY_KEYS = ("lowercase", "min_count", "max_vocab")
 #: keys of a recipe that set features made from the HMMs together, not the HMMs
-_ENSEMBLE_KEYS = ("n_hmms", "n_states", "neighbours")
+_ENSEMBLE_KEYS = ("n_hmms", "n_states", "neighbours", "case_profile")
 #: the feature of the neighbours' tags (see :func:`neighbour_tags`), at offset 0 only
 NEIGHBOUR_TAGS = "neighbours.tags"
+#: the feature of :class:`CaseProfile`, at offset 0 only
+CASE_PROFILE = "case.profile"
 #: representations that are a function of the word type alone (a table lookup to tag)
 _TYPE_LEVEL = ("type", "type_cluster")
 
@@ -313,6 +314,91 @@ def neighbour_tags(vectors: np.ndarray, known: np.ndarray, tag_dist: np.ndarray,
     return ids, weights
 
 
+#: share of a word's capitalized occurrences (not sentence-initial) that bounds each bin
+_CASE_BINS = np.array([0.05, 0.3, 0.7, 0.95])
+#: the code of a word never met in the text of the case profile
+_CASE_UNSEEN = 15
+
+
+def _case_class(word: str) -> int:
+    """0 lowercase, 1 capitalized, 2 all capitals, 3 not starting with a letter."""
+    if not word[:1].isalpha():
+        return 3
+    if word.isupper() and len(word) > 1:
+        return 2
+    return 1 if word[0].isupper() else 0
+
+
+class CaseProfile:
+    """How each word is capitalized in running text, learned from unlabeled text: a token's
+    feature joins its own case (lowercase, capitalized, all capitals, other) with its word's
+    usual case where the sentence does not force a capital (the share of capitalized
+    occurrences, in 5 bins, and how often it was met: 1, 2-7, 8+ times).  A web text writes
+    "Phone" or "Regards" capitalized where a newswire tagger reads a capital as a proper noun;
+    the same words written lowercase elsewhere in the text say they are common words.
+
+    Words are looked up by the CRC-32 of their lowercased form (:attr:`hashes`, sorted, with
+    one code each in :attr:`codes`), computed once per distinct word.
+    """
+
+    def __init__(self, hashes=None, codes=None):
+        self.hashes = np.zeros(0, np.int64) if hashes is None else np.asarray(hashes, np.int64)
+        self.codes = np.zeros(0, np.uint8) if codes is None else np.asarray(codes, np.uint8)
+        self._cache: dict = {}
+
+    @classmethod
+    def fit(cls, sentences) -> "CaseProfile":
+        """Count, per lowercased form, its capitalized and lowercase occurrences after the
+        first token of each sentence (per distinct token: the tokens are counted in C)."""
+        from collections import Counter
+
+        from ..features import stable_hash
+
+        flat, offsets = flatten(sentences)
+        later = np.ones(len(flat), dtype=bool)
+        later[offsets[:-1][np.diff(offsets) > 0]] = False
+        counts: dict = {}
+        for word, n in Counter(itertools.compress(flat, later)).items():
+            if word[:1].isalpha():
+                c = counts.setdefault(word.lower(), [0, 0])
+                c[word[0].isupper()] += n
+        forms = list(counts)
+        n_cap = np.array([counts[f][1] for f in forms], dtype=np.float64)
+        total = n_cap + np.array([counts[f][0] for f in forms], dtype=np.float64)
+        ratio_bin = np.searchsorted(_CASE_BINS, (n_cap + 0.5) / (total + 1.0), side="right")
+        freq_bin = np.searchsorted([2, 8], total, side="right")
+        hashes = stable_hash(forms)
+        order = np.argsort(hashes, kind="stable")
+        return cls(hashes[order], (ratio_bin * 3 + freq_bin)[order].astype(np.uint8))
+
+    def _codes(self, words: list) -> np.ndarray:
+        from ..features import stable_hash
+
+        hashes = stable_hash([w.lower() for w in words])
+        where = np.minimum(np.searchsorted(self.hashes, hashes), max(len(self.hashes) - 1, 0))
+        found = (self.hashes[where] == hashes) if len(self.hashes) else np.zeros(len(words), bool)
+        return np.where(found, self.codes[where] if len(self.codes) else 0, _CASE_UNSEEN)
+
+    def transform(self, flat_tokens: list) -> np.ndarray:
+        """The feature id of every token, int32 (n_tokens,): 16 * its case class + its
+        word's code; computed once per distinct token and remembered (bounded)."""
+        cache = self._cache
+        ids = np.fromiter(map(cache.get, flat_tokens, itertools.repeat(-1)), dtype=np.int64,
+                          count=len(flat_tokens))
+        missing = np.flatnonzero(ids < 0)
+        if missing.size:
+            new = list(dict.fromkeys([flat_tokens[i] for i in missing.tolist()]))
+            values = 16 * np.fromiter(map(_case_class, new), np.int64, len(new)) + \
+                self._codes(new)
+            if len(cache) + len(new) > 100_000:
+                cache.clear()
+            cache.update(zip(new, values.tolist()))
+            ids[missing] = np.fromiter(map(cache.__getitem__, [flat_tokens[i] for i in
+                                                               missing.tolist()]),
+                                       dtype=np.int64, count=missing.size)
+        return ids.astype(np.int32)
+
+
 def compact_emissions(emission_prob: np.ndarray) -> np.ndarray:
     """Emission probabilities (n_states, n_types) as float16 log-probabilities relative to
     each state's most probable word (a quarter of the float64 size; relative error < 0.4 %
@@ -329,18 +415,6 @@ def expand_emissions(compact: np.ndarray) -> np.ndarray:
     log_p = compact.astype(np.float64)
     log_p -= np.log(np.exp(log_p).sum(axis=-1, keepdims=True))
     return np.exp(log_p)
-
-
-def _check_sentences(sentences, what: str) -> list:
-    """``sentences`` as a list of token lists, or a TypeError naming ``what``."""
-    if isinstance(sentences, (str, bytes)):
-        raise TypeError(f"{what} must be a list of token lists, got a string")
-    sentences = list(sentences)
-    for i, s in enumerate(sentences[:1]):
-        if isinstance(s, (str, bytes)) or (len(s) and not isinstance(s[0], str)):
-            raise TypeError(f"{what} must be a list of token lists of str, but {what}[{i}] "
-                            f"is {s!r:.40}")
-    return [s if isinstance(s, list) else list(s) for s in sentences]
 
 
 def _progress_bar(verbose: bool, stages: list[str]):
@@ -412,6 +486,8 @@ class Tagger(BaseEstimator):
         For HMMs learned in :meth:`fit`: the type-level representations of every word type
         (``"hmm0.type"`` -> top-k ids and float32 weights, or a dense table; ``"hmm0.type_cluster"``
         -> the state of each type), gathered per token to tag.
+    case_profile_ : CaseProfile or None
+        How each word is capitalized in the HMMs' text (a feature of the learned recipes).
     hmm_vocabulary_ : Vocabulary or None
         The vocabulary shared by the HMMs learned in :meth:`fit` (they are fit on its ids);
         None when the HMMs were given (each has its own).
@@ -428,6 +504,9 @@ class Tagger(BaseEstimator):
     >>> tagger.tag(["u", "can", "(", "prob", ")", "fix", "it"])    # doctest: +SKIP
     >>> tagger.save("pos-web.hmmtl")                               # doctest: +SKIP
     """
+
+    #: a fitted HMM given as ``hmm`` is used as it is, also by a clone
+    _fitted_params = ("hmm",)
 
     def __init__(self, labeler="crf", hmm=None, representations=("type",), top_k=4, window=1,
                  labeler_params=None, hmm_params=None, notation="auto",
@@ -451,6 +530,8 @@ class Tagger(BaseEstimator):
                       for kind in self.representations_}
             window.update({name: (0,) for name in self.type_tables_
                            if not name.startswith("hmm")})
+            if self.case_profile_ is not None:
+                window[CASE_PROFILE] = (0,)
             params.setdefault("extra_window", window)
         return params
 
@@ -571,7 +652,11 @@ class Tagger(BaseEstimator):
 
     def _extra(self, sentences):
         features = self._features()
-        return None if features is None else features(sentences)
+        extra = None if features is None else features(sentences)
+        if self.case_profile_ is not None:
+            extra = dict(extra or {})
+            extra[CASE_PROFILE] = self.case_profile_.transform(flatten(sentences)[0])
+        return extra
 
     def _model_words(self, sentences):
         if self.notation == "keep":
@@ -619,16 +704,19 @@ class Tagger(BaseEstimator):
         bar = _progress_bar(verbose, stages)
         self.hmm_vocabulary_ = None
         self.type_tables_ = {}
+        self.case_profile_ = None
         self._features_cache = None
         if recipe is not None:
             text = list(sentences)
             if unlabeled is not None:
-                text += self._model_words(_check_sentences(unlabeled, "unlabeled"))
+                text += self._model_words(check_sentences(unlabeled, "unlabeled"))
             self.hmms_ = self._fit_hmms(recipe, text, bar, verbose)
             self.type_tables_ = self._learned_type_tables()
             if recipe.get("neighbours"):
                 self.type_tables_[NEIGHBOUR_TAGS] = self._neighbour_tags(
                     sentences, tags, int(recipe["neighbours"]))
+            if recipe.get("case_profile"):
+                self.case_profile_ = CaseProfile.fit(text)
         else:
             if unlabeled is not None:
                 raise ValueError("unlabeled= is for HMMs learned in fit (hmm='auto', "
@@ -672,10 +760,7 @@ class Tagger(BaseEstimator):
         """Tag sequences: a list of tag lists aligned with ``sentences``, in the notation
         of the training tags.  Each sentence gets the same tags alone or in any batch."""
         check_is_fitted(self, "labeler_")
-        sentences = list(sentences)
-        if sentences and isinstance(sentences[0], str):
-            raise TypeError("predict expects a list of token lists; for one sentence use "
-                            "tag(tokens) or predict([tokens])")
+        sentences = check_sentences(sentences, "sentences")
         if not sentences:
             return []
         sentences = self._model_words(sentences)
@@ -695,12 +780,12 @@ class Tagger(BaseEstimator):
     # NLTK's TaggerI interface
     def tag(self, tokens) -> list[tuple[str, str]]:
         """NLTK ``tag``: ``[(word, tag), ...]`` for one sentence."""
-        tokens = list(tokens)
+        tokens = check_tokens(tokens)
         return list(zip(tokens, self.predict([tokens])[0]))
 
     def tag_sents(self, sentences) -> list[list[tuple[str, str]]]:
         """NLTK ``tag_sents``: one list of ``(word, tag)`` pairs per sentence."""
-        sentences = [list(s) for s in sentences]
+        sentences = [list(s) for s in check_sentences(sentences, "sentences")]
         return [list(zip(s, t)) for s, t in zip(sentences, self.predict(sentences))]
 
     def evaluate(self, gold) -> float:
@@ -734,6 +819,9 @@ class Tagger(BaseEstimator):
                 arrays[f"type_tables/{name}.weights"] = weights
             else:
                 arrays[f"type_tables/{name}"] = table
+        if self.case_profile_ is not None:
+            arrays["case_profile/hashes"] = self.case_profile_.hashes.astype(np.uint32)
+            arrays["case_profile/codes"] = self.case_profile_.codes
         labeler = self.labeler if isinstance(self.labeler, str) else None
         hmm = self.hmm
         meta = {
@@ -815,6 +903,15 @@ class Tagger(BaseEstimator):
                     raise serialize.ModelFileError(
                         f"model file: hmm{i} has {h.n_features_} word types but the shared "
                         f"vocabulary {n_types}")
+        self.case_profile_ = None
+        if "case_profile/hashes" in arrays:
+            hashes, codes = arrays["case_profile/hashes"], arrays["case_profile/codes"]
+            if hashes.shape != codes.shape or hashes.ndim != 1 or \
+                    (hashes.size and (np.diff(hashes.astype(np.int64)) < 0).any()) or \
+                    (codes.size and codes.max() >= _CASE_UNSEEN):
+                raise serialize.ModelFileError("model file: the case profile's hashes must "
+                                               "be sorted, one code (< 15) each")
+            self.case_profile_ = CaseProfile(hashes, codes)
         self.notation_ = Notation.from_dict(meta.get("notation"))
         self._features_cache = None
         return self
