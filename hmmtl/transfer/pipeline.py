@@ -244,14 +244,15 @@ def _check_tagged(sentences, tags):
 #: adaptation" section and benchmarks/results/adapt.md.
 RECIPES = {
     "auto": {"n_hmms": 3, "n_states": 128, "n_iter": 30, "lowercase": True, "min_count": 2,
-             "neighbours": 10, "case_profile": True},
+             "neighbours": 10, "case_profile": True, "labeler_params": {"c2": 0.3}},
     "thorough": {"n_hmms": 5, "n_states": 128, "n_iter": 30, "lowercase": True,
-                 "min_count": 2, "neighbours": 10, "case_profile": True},
+                 "min_count": 2, "neighbours": 10, "case_profile": True,
+                 "labeler_params": {"c2": 0.3}},
 }
 #: keys of a recipe that set the shared vocabulary rather than the HMMs
 _VOCABULARY_KEYS = ("lowercase", "min_count", "max_vocab")
 #: keys of a recipe that set features made from the HMMs together, not the HMMs
-_ENSEMBLE_KEYS = ("n_hmms", "n_states", "neighbours", "case_profile")
+_ENSEMBLE_KEYS = ("n_hmms", "n_states", "neighbours", "case_profile", "labeler_params")
 #: the feature of the neighbours' tags (see :func:`neighbour_tags`), at offset 0 only
 NEIGHBOUR_TAGS = "neighbours.tags"
 #: the feature of :class:`CaseProfile`, at offset 0 only
@@ -523,7 +524,12 @@ class Tagger(BaseEstimator):
 
     # ------------------------------------------------------------------ building
     def _labeler_params(self) -> dict:
-        params = dict(self.labeler_params or {})
+        """The labeler's parameters: the recipe's for the CRF (a learned ensemble's features
+        want a little more L2 than words alone: c2 0.3), then ``labeler_params``, then the
+        offsets of each extra feature."""
+        recipe = self._recipe() if self.labeler == "crf" else None
+        params = dict((recipe or {}).get("labeler_params") or {})
+        params.update(self.labeler_params or {})
         if self.window is not None and self.hmm is not None:
             offsets = tuple(range(-int(self.window), int(self.window) + 1))
             window = {f"hmm{i}.{kind}": offsets for i in range(self.n_hmms_)
