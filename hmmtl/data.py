@@ -26,6 +26,7 @@ __all__ = [
     "offsets_to_lengths",
     "token_positions",
     "flatten",
+    "lookup_per_type",
     "check_sentences",
     "check_tokens",
     "unknown_signature",
@@ -141,6 +142,41 @@ def flatten(sentences: Iterable[Sequence]) -> tuple[list, np.ndarray]:
     lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
     flat = list(itertools.chain.from_iterable(sentences))
     return flat, lengths_to_offsets(lengths)
+
+
+def lookup_per_type(tokens: list, cache: dict, compute, max_size: int = 100_000) -> np.ndarray:
+    """An int per token, computed once per distinct token and remembered in ``cache`` for
+    later calls (a stream tagged in batches meets the same words again; the cache starts
+    afresh beyond ``max_size`` entries).
+
+    Parameters
+    ----------
+    tokens : list of str
+    cache : dict
+        token -> value, updated in place.
+    compute : callable
+        Distinct tokens (a list) -> their values (an iterable of ints).
+
+    Returns
+    -------
+    ndarray of shape (len(tokens),), int64
+
+    >>> cache = {}
+    >>> lookup_per_type(["a", "bb", "a"], cache, lambda ws: map(len, ws)).tolist(), cache
+    ([1, 2, 1], {'a': 1, 'bb': 2})
+    """
+    values = np.fromiter(map(cache.get, tokens, itertools.repeat(-1)), dtype=np.int64,
+                         count=len(tokens))
+    new = np.flatnonzero(values < 0)
+    if new.size:
+        missing = [tokens[i] for i in new.tolist()]
+        words = list(dict.fromkeys(missing))
+        if len(cache) + len(words) > max_size:
+            cache.clear()
+        cache.update(zip(words, compute(words)))
+        values[new] = np.fromiter(map(cache.__getitem__, missing), dtype=np.int64,
+                                  count=new.size)
+    return values
 
 
 def unflatten(flat: Sequence, offsets) -> list[list]:
@@ -493,19 +529,9 @@ class Vocabulary:
                           dtype=np.int64, count=len(keys))
         missing = np.flatnonzero(ids < 0)
         if missing.size:
-            miss = [tokens[i] for i in missing.tolist()]
-            cache = self._signature_cache
-            sig = np.fromiter(map(cache.get, miss, itertools.repeat(-1)), dtype=np.int64,
-                              count=len(miss))
-            new = np.flatnonzero(sig < 0)
-            if new.size:
-                words = list(dict.fromkeys([miss[i] for i in new.tolist()]))
-                if len(cache) + len(words) > self.SIGNATURE_CACHE_SIZE:
-                    cache.clear()
-                cache.update(zip(words, map(self.signature_id, words)))
-                sig[new] = np.fromiter(map(cache.__getitem__, [miss[i] for i in new.tolist()]),
-                                       dtype=np.int64, count=new.size)
-            ids[missing] = sig
+            ids[missing] = lookup_per_type(
+                [tokens[i] for i in missing.tolist()], self._signature_cache,
+                lambda words: map(self.signature_id, words), self.SIGNATURE_CACHE_SIZE)
         return ids.astype(np.int32)
 
     def encode(self, sentences: Iterable[Sequence[str]], labels=None, domains=None) -> RaggedBatch:

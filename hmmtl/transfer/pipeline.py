@@ -25,7 +25,8 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .. import serialize
-from ..data import LabelSet, RaggedBatch, Vocabulary, check_sentences, check_tokens, flatten
+from ..data import (LabelSet, RaggedBatch, Vocabulary, check_sentences, check_tokens, flatten,
+                    lookup_per_type)
 
 __all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
            "check_representations", "make_labeler", "token_accuracy"]
@@ -383,21 +384,11 @@ class CaseProfile:
     def transform(self, flat_tokens: list) -> np.ndarray:
         """The feature id of every token, int32 (n_tokens,): 16 * its case class + its
         word's code; computed once per distinct token and remembered (bounded)."""
-        cache = self._cache
-        ids = np.fromiter(map(cache.get, flat_tokens, itertools.repeat(-1)), dtype=np.int64,
-                          count=len(flat_tokens))
-        missing = np.flatnonzero(ids < 0)
-        if missing.size:
-            new = list(dict.fromkeys([flat_tokens[i] for i in missing.tolist()]))
-            values = 16 * np.fromiter(map(_case_class, new), np.int64, len(new)) + \
-                self._codes(new)
-            if len(cache) + len(new) > 100_000:
-                cache.clear()
-            cache.update(zip(new, values.tolist()))
-            ids[missing] = np.fromiter(map(cache.__getitem__, [flat_tokens[i] for i in
-                                                               missing.tolist()]),
-                                       dtype=np.int64, count=missing.size)
-        return ids.astype(np.int32)
+        def compute(words):
+            return (16 * np.fromiter(map(_case_class, words), np.int64, len(words))
+                    + self._codes(words)).tolist()
+
+        return lookup_per_type(flat_tokens, self._cache, compute).astype(np.int32)
 
 
 def compact_emissions(emission_prob: np.ndarray) -> np.ndarray:
