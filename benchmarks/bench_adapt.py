@@ -42,14 +42,15 @@ def hmmtl_command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "hmmtl"]
 
 
-def run_measured(cmd: list[str], env: dict) -> tuple[float, int, str]:
-    """Wall seconds, peak resident memory (bytes) and stdout of ``cmd``, run through a
-    small wrapper process so that the peak is this command's alone."""
+def run_measured(cmd: list[str], env: dict) -> tuple[float, int, str, float]:
+    """Wall seconds, peak resident memory (bytes), stdout and CPU seconds (user + system)
+    of ``cmd``, run through a small wrapper process so that the peak is this command's
+    alone."""
     wrapper = ("import resource, subprocess, sys\n"
                "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n"
                "sys.stdout.buffer.write(p.stdout)\n"
-               "sys.stderr.write(f'\\nPEAK_KB {resource.getrusage(resource.RUSAGE_CHILDREN)"
-               ".ru_maxrss}\\n')\n"
+               "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+               "sys.stderr.write(f'\\nPEAK_KB {u.ru_maxrss} CPU_S {u.ru_utime + u.ru_stime}\\n')\n"
                "sys.exit(p.returncode)")
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", wrapper, *cmd], env=env, capture_output=True,
@@ -57,8 +58,8 @@ def run_measured(cmd: list[str], env: dict) -> tuple[float, int, str]:
     elapsed = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    peak_kb = int(proc.stderr.rsplit("PEAK_KB", 1)[1].split()[0])
-    return elapsed, peak_kb * 1024, proc.stdout
+    peak_kb, _, cpu_s = proc.stderr.rsplit("PEAK_KB", 1)[1].split()[:3]
+    return elapsed, int(peak_kb) * 1024, proc.stdout, float(cpu_s)
 
 
 def load_average() -> str:
@@ -102,7 +103,7 @@ def evaluate(model: Path, data: Path, env: dict, split: str) -> dict:
     out = {}
     for d in EWT_DOMAINS:
         test = data / "ud" / "en_ewt" / f"en_ewt-{d}-{split}.conllu"
-        _, _, stdout = run_measured([*hmmtl_command(), "evaluate", "--model", str(model),
+        _, _, stdout, _ = run_measured([*hmmtl_command(), "evaluate", "--model", str(model),
                                      "--test", str(test), "--tag-column", "xpos", "--json"],
                                     env)
         r = json.loads(stdout.strip().splitlines()[-1])
@@ -164,18 +165,19 @@ def main(argv=None) -> dict:
                                       for p in presets]
         for name, extra in settings:
             model = folder / f"{name}.hmmtl"
-            fit_s, fit_peak, _ = run_measured([*hmmtl_command(), "train", *prep["train"],
-                                               *extra, "--out", str(model), "-q"], env)
+            fit_s, fit_peak, _, fit_cpu = run_measured([*hmmtl_command(), "train",
+                                                        *prep["train"], *extra, "--out",
+                                                        str(model), "-q"], env)
             models[name] = model
-            rows[name] = {"train_s": fit_s, "train_peak_bytes": fit_peak,
+            rows[name] = {"train_s": fit_s, "train_cpu_s": fit_cpu, "train_peak_bytes": fit_peak,
                           "file_bytes": model.stat().st_size,
                           "test": evaluate(model, data, env, "test"),
                           "dev": evaluate(model, data, env, "dev")}
             tag_cmd = [*hmmtl_command(), "tag", "--model", str(model), str(prep["to_tag"]),
                        "-o", str(folder / "tagged.conll"), "-q"]
             run_measured(tag_cmd, env)  # kernels compiled once, outside the timing
-            tag_s, tag_peak, _ = run_measured(tag_cmd, env)
-            rows[name].update(tag_s=tag_s, tag_peak_bytes=tag_peak,
+            tag_s, tag_peak, _, tag_cpu = run_measured(tag_cmd, env)
+            rows[name].update(tag_s=tag_s, tag_cpu_s=tag_cpu, tag_peak_bytes=tag_peak,
                               tag_tokens_per_s=prep["n_tag"] / tag_s)
         anchor = None if args.no_anchor else anchor_speed(data, prep["tag_sentences"],
                                                          Path(args.anchors), args.quick)
@@ -210,13 +212,13 @@ def report(result: dict, presets) -> str:
     for split in ("test", "dev"):
         for metric, label in (("accuracy", "accuracy"), ("oov_accuracy", "OOV accuracy")):
             lines.append(f"EWT {split} {label}")
-            lines.append("| model | " + " | ".join(EWT_DOMAINS) + " | mean | train s |")
+            lines.append("| model | " + " | ".join(EWT_DOMAINS) + " | mean | train s (CPU s) |")
             lines.append("|" + " --- |" * (len(EWT_DOMAINS) + 3))
             for name in ["plain"] + list(presets):
                 r = rows[name]
                 cells = [_pct(r[split][d][metric]) for d in EWT_DOMAINS]
                 cells.append(f"**{_pct(r[split]['mean'][metric])}**")
-                cells.append(f"{r['train_s']:.0f}")
+                cells.append(f"{r['train_s']:.0f} ({r['train_cpu_s']:.0f})")
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
             lines.append("")
     anchor = result["crfsuite"]
