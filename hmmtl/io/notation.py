@@ -249,7 +249,8 @@ def tag_notation_of_lines(lines, fmt: str, column) -> Notation:
     Notation
         ``tag_brackets`` and ``tag_quotes`` set where the column shows evidence.
 
-    >>> tag_notation_of_lines(["1\\t(\\t(\\tPUNCT\\t-LRB-\\t_\\t0\\tpunct\\t_\\t_"], "conllu", "xpos")
+    >>> line = "\\t".join(["1", "(", "(", "PUNCT", "-LRB-", "_", "0", "punct", "_", "_"])
+    >>> tag_notation_of_lines([line], "conllu", "xpos")
     Notation(word_brackets=None, word_quotes=None, tag_brackets='ptb', tag_quotes=None)
     """
     from .conllu import CONLLU_COLUMNS
