@@ -6,15 +6,20 @@ Measures, as subprocess wall time (what a shell pipeline pays):
 * the first ``hmmtl tag`` of a 10-sentence file with an empty Numba cache (every kernel it
   needs is compiled: ``NUMBA_CACHE_DIR`` points to a fresh temporary folder);
 * the warm ``hmmtl tag`` of the same file (kernels loaded from that cache), median of
-  several runs.  Target (issue 6): < 2 s wall.
+  several runs.  Target: <= 1.5 s wall;
+* which heavy packages ``import hmmtl`` loads (target: none of NLTK, scikit-learn, SciPy);
+* with ``--demo``: ``hmmtl demo`` as on a fresh install (an empty Numba cache: every kernel
+  it runs is compiled during it; target <= 60 s) and ``hmmtl demo --quick`` once the cache
+  is warm (target <= 15 s).
 
 It also checks that the warm run compiles nothing (``NUMBA_DEBUG_CACHE=1``: cache entries
 loaded vs saved) and breaks the warm run's import time down with ``python -X importtime``.
 
-The model is a CRF tagger (and, with ``--hmm``, a CRF with HMM features) trained here on a
-synthetic corpus, so no data folder is needed.
+The model is a CRF tagger (and, with ``--hmm``, one adapted by ``Tagger(hmm="auto")`` with a
+small HMM ensemble learned on unlabeled text) trained here on a synthetic corpus, so no data
+folder is needed (the demo rows use ``HMMTL_DATA`` when it is set).
 
-    python benchmarks/bench_startup.py [--quick] [--runs N] [--write]
+    python benchmarks/bench_startup.py [--quick] [--runs N] [--hmm] [--demo] [--write]
 
 Prints a table and one JSON line; ``--write`` also writes benchmarks/results/startup.md.
 """
@@ -35,7 +40,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET_WARM_S = 2.0
+TARGET_WARM_S = 1.5
+TARGET_DEMO_S = 60.0
+TARGET_DEMO_QUICK_S = 15.0
+HEAVY = ("nltk", "sklearn", "scipy")
 
 
 def hmmtl_command() -> list[str]:
@@ -62,15 +70,17 @@ def load_average() -> str:
 
 def make_model(folder: Path, with_hmm: bool) -> tuple[Path, Path]:
     """A tagger trained on a synthetic corpus, and a 10-sentence text file to tag."""
-    from hmmtl import CategoricalHMM, Tagger
+    from hmmtl import Tagger
     from hmmtl.studies.demo import synthetic_corpus
 
     syn = synthetic_corpus(n_source=300, n_unlabeled=300, n_test=10, random_state=0)
     words, tags = syn["train"]
-    hmm = None
-    if with_hmm:
-        hmm = CategoricalHMM(n_states=12, n_iter=5, random_state=0).fit(syn["text"])
-    tagger = Tagger(hmm=hmm, labeler_params={"max_iterations": 30}).fit(words, tags)
+    if with_hmm:  # the one-command adaptation, with a small ensemble
+        tagger = Tagger(hmm="auto", hmm_params={"n_hmms": 2, "n_states": 12, "n_iter": 5},
+                        labeler_params={"max_iterations": 30}, random_state=0)
+        tagger.fit(words, tags, unlabeled=syn["text"])
+    else:
+        tagger = Tagger(labeler_params={"max_iterations": 30}).fit(words, tags)
     model = folder / ("tagger-hmm.hmmtl" if with_hmm else "tagger.hmmtl")
     tagger.save(model)
     text = folder / "ten.txt"
@@ -108,6 +118,8 @@ def main(argv=None) -> dict:
                                                       "(default 1 quick, 2 full)")
     parser.add_argument("--hmm", action="store_true", help="also time a tagger with HMM "
                                                           "features")
+    parser.add_argument("--demo", action="store_true",
+                        help="also time hmmtl demo (empty Numba cache) and demo --quick (warm)")
     parser.add_argument("--write", action="store_true",
                         help="write benchmarks/results/startup.md")
     args = parser.parse_args(argv)
@@ -129,6 +141,9 @@ def main(argv=None) -> dict:
         imp = [wall(py + ["import hmmtl"], base_env)[0] for _ in range(runs)]
         results["python_s"] = statistics.median(bare)
         results["import_hmmtl_s"] = statistics.median(imp)
+        probe = f"import sys, hmmtl; print([m for m in {HEAVY!r} if m in sys.modules])"
+        results["import_hmmtl_heavy"] = json.loads(
+            wall(py + [probe], base_env)[1].stdout.strip().replace("'", '"'))
 
         for name, (model, text) in models.items():
             cmd = hmmtl_command() + ["tag", "--model", str(model), str(text)]
@@ -151,20 +166,36 @@ def main(argv=None) -> dict:
         results["import_breakdown_s"] = import_breakdown(
             ["-m", "hmmtl", "tag", "--model", str(model), str(text)], env)
         results["import_only_breakdown_s"] = import_breakdown(["-c", "import hmmtl"], base_env)
+        if args.demo:
+            env = dict(base_env, NUMBA_CACHE_DIR=str(tmp / "cache-demo"))
+            demo = hmmtl_command() + ["demo", "-q"]
+            results["demo_fresh_s"] = wall(demo, env)[0]
+            wall(demo + ["--quick"], env)  # the quick run's own kernels, if any, cached
+            results["demo_quick_warm_s"] = statistics.median(
+                [wall(demo + ["--quick"], env)[0] for _ in range(max(1, runs // 3))])
     results["load_after"] = load_average()
 
     # -- report
+    heavy = results["import_hmmtl_heavy"]
     rows = [("python -c pass", results["python_s"], ""),
-            ("import hmmtl", results["import_hmmtl_s"], "")]
+            ("import hmmtl", results["import_hmmtl_s"],
+             f"imports {', '.join(heavy)}" if heavy else
+             f"imports none of {', '.join(HEAVY)}")]
     for name in models:
         r = results[name]
         rows.append((f"hmmtl tag, first run, empty Numba cache ({name})", r["first_run_s"],
                      f"{len(r['first_runs'])} run(s)"))
-        ok = "meets" if r["warm_s"] < TARGET_WARM_S else "MISSES"
+        ok = "meets" if r["warm_s"] <= TARGET_WARM_S else "MISSES"
         rows.append((f"hmmtl tag, warm ({name})", r["warm_s"],
-                     f"median of {runs}; {ok} the {TARGET_WARM_S:.0f} s target; cache: "
+                     f"median of {runs}; {ok} the {TARGET_WARM_S} s target; cache: "
                      f"{r['warm_cache']['loaded']} loaded, {r['warm_cache']['saved']} "
                      f"compiled"))
+    for key, what, target in (("demo_fresh_s", "hmmtl demo, empty Numba cache", TARGET_DEMO_S),
+                              ("demo_quick_warm_s", "hmmtl demo --quick, warm",
+                               TARGET_DEMO_QUICK_S)):
+        if key in results:
+            ok = "meets" if results[key] <= target else "MISSES"
+            rows.append((what, results[key], f"{ok} the {target:.0f} s target"))
     width = max(len(r[0]) for r in rows)
     table = [f"{'what':<{width}}  {'wall s':>7}  notes", "-" * (width + 40)]
     table += [f"{w:<{width}}  {s:>7.2f}  {n}" for w, s, n in rows]
@@ -176,7 +207,13 @@ def main(argv=None) -> dict:
                "warm_tag_s": round(results["crf"]["warm_s"], 3),
                "target_warm_s": TARGET_WARM_S,
                "warm_compiles": results["crf"]["warm_cache"]["saved"],
+               "import_hmmtl_heavy": heavy,
                "load": results["load_before"]}
+    for name in models:
+        summary[f"warm_tag_s_{name}"] = round(results[name]["warm_s"], 3)
+    for key in ("demo_fresh_s", "demo_quick_warm_s"):
+        if key in results:
+            summary[key] = round(results[key], 1)
     print(json.dumps(summary))
 
     if args.write:

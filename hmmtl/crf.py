@@ -38,11 +38,19 @@ from scipy import sparse
 from ._base import BaseEstimator, check_is_fitted, check_random_state
 from .data import LabelSet, check_sentences, check_tokens, flatten, token_positions, unflatten
 from .features import _EXTRA_DOC, FeatureSpace, template_names
+from .io.notation import Notation, detect_notation
 from .serialize import (array_prefix, check_float_array, check_index_array,
                         check_pointer_array)
 
 __all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme",
            "detect_task", "TASK_DEFAULTS"]
+
+
+def _check_notation(notation) -> str:
+    if notation not in ("auto", "keep"):
+        raise ValueError(f"notation must be 'auto' (map words to the training notation) or "
+                         f"'keep', got {notation!r}")
+    return notation
 
 
 # ============================================================================ constraints
@@ -260,7 +268,13 @@ class _SequenceLabeler(BaseEstimator):
         flat, offsets = flatten(X)
         if not flat:
             raise ValueError("X holds no tokens")
+        _check_notation(self.notation)
+        self.notation_ = detect_notation(flat, y)
         return X, y, flat, offsets
+
+    def _model_words(self, X):
+        """``X`` written in the notation of the training words (``notation="auto"``)."""
+        return X if _check_notation(self.notation) == "keep" else self.notation_.map_words(X)
 
     def _encode_labels(self, X, y):
         ids = self.labels_.encode_for(X, y, unknown="error")
@@ -305,7 +319,7 @@ class _SequenceLabeler(BaseEstimator):
 
     def _transform(self, X, extra):
         check_is_fitted(self, "coef_")
-        X = self._check_X(X)
+        X = self._model_words(self._check_X(X))
         flat, offsets = flatten(X)
         layout = self.feature_space_.transform(flat, offsets, extra)
         return X, flat, offsets, layout
@@ -373,7 +387,7 @@ class _SequenceLabeler(BaseEstimator):
         list of list of str
         """
         check_is_fitted(self, "coef_")
-        X = self._check_X(X)
+        X = self._model_words(self._check_X(X))
         flat, offsets = flatten(X)
         parts = self._parts(groups, offsets)
         with _threads_for(len(flat)):
@@ -456,7 +470,7 @@ class _SequenceLabeler(BaseEstimator):
         """
         check_is_fitted(self, "coef_")
         X = self._check_X(X)
-        y = list(y)
+        y = list(y) if self.notation == "keep" else self.notation_.map_tags(list(y))
         gold = self._encode_labels(X, y)
         pred = self.labels_.encode_flat(list(_chain(self.predict(X, extra, groups))))
         if gold.size == 0:
@@ -512,7 +526,8 @@ class _SequenceLabeler(BaseEstimator):
         for k in self._PARAMS_EXCLUDED_FROM_STATE:
             params.pop(k, None)
         meta = {"params": params, "features": fs_meta, "labels": self.labels_.to_dict(),
-                "constraint": self.constraint_, "n_iter": int(getattr(self, "n_iter_", 0))}
+                "constraint": self.constraint_, "n_iter": int(getattr(self, "n_iter_", 0)),
+                "notation": self.notation_.to_dict()}
         if hasattr(self, "task_"):
             meta["task"] = self.task_
         return arrays, meta
@@ -535,6 +550,7 @@ class _SequenceLabeler(BaseEstimator):
         model.labels_ = LabelSet.from_dict(meta["labels"])
         model.constraint_ = meta["constraint"]
         model.n_iter_ = meta["n_iter"]
+        model.notation_ = Notation.from_dict(meta.get("notation"))
         # every index a kernel follows is checked here, before any kernel sees it
         K = len(model.labels_)
         model.coef_ = check_float_array(arrays["coef"], "coef", (None,))
@@ -826,6 +842,12 @@ class LinearChainCRF(_SequenceLabeler):
         Shuffling of the sentences for ``"sgd-l1"`` (L-BFGS is deterministic).
     verbose : bool, default=False
         tqdm progress bar over iterations.
+    notation : {"auto", "keep"}, default="auto"
+        ``"auto"``: words given to the prediction methods are first written the way the
+        training words write brackets and quotes (``notation_``; ``(`` -> ``-LRB-``,
+        ``"`` -> ``````/``''`` for a WSJ-trained model), and ``score`` reads gold bracket
+        and quote tags in the training notation (:mod:`hmmtl.io.notation`); ``"keep"``:
+        words and tags are used as given.
 
     Attributes
     ----------
@@ -847,6 +869,8 @@ class LinearChainCRF(_SequenceLabeler):
     settings_ : dict
         The values used for ``c1``, ``c2``, ``max_iterations``, ``tol``, ``window`` and
         ``extra_window`` (given, or the task's defaults).
+    notation_ : Notation
+        How the training words and tags write brackets and quotes.
     n_iter_ : int
     loss_curve_ : list of float
         Objective after each iteration.
@@ -874,7 +898,8 @@ class LinearChainCRF(_SequenceLabeler):
     def __init__(self, task="auto", c1=None, c2=None, max_iterations=None, tol=None,
                  algorithm="lbfgs", templates=None, window=None, extra_window=None, min_freq=1,
                  n_features=None, constraint=None, early_stopping_rounds=10,
-                 learning_rate=0.1, warm_start=False, random_state=None, verbose=False):
+                 learning_rate=0.1, warm_start=False, random_state=None, verbose=False,
+                 notation="auto"):
         self.task = task
         self.c1 = c1
         self.c2 = c2
@@ -892,6 +917,7 @@ class LinearChainCRF(_SequenceLabeler):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.notation = notation
 
     # -- objective
     def _objective(self, theta, prob, n_pairs, K, want_grad=True):
@@ -1222,11 +1248,14 @@ class AveragedPerceptron(_SequenceLabeler):
         As in :class:`LinearChainCRF`.
     random_state : int, RandomState or None
     verbose : bool
+    notation : {"auto", "keep"}, default="auto"
+        As in :class:`LinearChainCRF`.
 
     Attributes
     ----------
     labels_, feature_space_, coef_, attr_ptr_, pair_label_, transition_, start_, end_,
-    group_transition_, group_start_, group_end_, constraint_ : as in :class:`LinearChainCRF`
+    group_transition_, group_start_, group_end_, constraint_, notation_ : as in
+    :class:`LinearChainCRF`
     n_iter_ : int
         Epochs run.
     errors_ : list of int
@@ -1235,7 +1264,7 @@ class AveragedPerceptron(_SequenceLabeler):
 
     def __init__(self, n_epochs=10, templates=None, window=2, extra_window=(-1, 0, 1),
                  min_freq=1, n_features=None, constraint=None, random_state=None,
-                 verbose=False):
+                 verbose=False, notation="auto"):
         self.n_epochs = n_epochs
         self.templates = templates
         self.window = window
@@ -1245,6 +1274,7 @@ class AveragedPerceptron(_SequenceLabeler):
         self.constraint = constraint
         self.random_state = random_state
         self.verbose = verbose
+        self.notation = notation
 
     def fit(self, X, y, extra=None, groups=None):
         """Train for ``n_epochs`` shuffled epochs.

@@ -26,6 +26,7 @@ __all__ = [
     "offsets_to_lengths",
     "token_positions",
     "flatten",
+    "lookup_per_type",
     "check_sentences",
     "check_tokens",
     "unknown_signature",
@@ -141,6 +142,41 @@ def flatten(sentences: Iterable[Sequence]) -> tuple[list, np.ndarray]:
     lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
     flat = list(itertools.chain.from_iterable(sentences))
     return flat, lengths_to_offsets(lengths)
+
+
+def lookup_per_type(tokens: list, cache: dict, compute, max_size: int = 100_000) -> np.ndarray:
+    """An int per token, computed once per distinct token and remembered in ``cache`` for
+    later calls (a stream tagged in batches meets the same words again; the cache starts
+    afresh beyond ``max_size`` entries).
+
+    Parameters
+    ----------
+    tokens : list of str
+    cache : dict
+        token -> value, updated in place.
+    compute : callable
+        Distinct tokens (a list) -> their values (an iterable of ints).
+
+    Returns
+    -------
+    ndarray of shape (len(tokens),), int64
+
+    >>> cache = {}
+    >>> lookup_per_type(["a", "bb", "a"], cache, lambda ws: map(len, ws)).tolist(), cache
+    ([1, 2, 1], {'a': 1, 'bb': 2})
+    """
+    values = np.fromiter(map(cache.get, tokens, itertools.repeat(-1)), dtype=np.int64,
+                         count=len(tokens))
+    new = np.flatnonzero(values < 0)
+    if new.size:
+        missing = [tokens[i] for i in new.tolist()]
+        words = list(dict.fromkeys(missing))
+        if len(cache) + len(words) > max_size:
+            cache.clear()
+        cache.update(zip(words, compute(words)))
+        values[new] = np.fromiter(map(cache.__getitem__, missing), dtype=np.int64,
+                                  count=new.size)
+    return values
 
 
 def unflatten(flat: Sequence, offsets) -> list[list]:
@@ -318,13 +354,40 @@ _ALL_DIGIT_PUNCT = re.compile(r"^[\d.,:/\-+%]+$")
 _ALPHA = re.compile(r"[^\W\d_]")
 
 
+def _signature_levels(word: str, sentence_initial: bool = False) -> tuple[str, str, str]:
+    """The signatures of ``word`` with suffix (levels 3-4), with hyphen / digit marks only
+    (level 2) and with casing only (level 1), from one look at the word."""
+    if _ALL_DIGIT_PUNCT.match(word) and _HAS_DIGIT.search(word):
+        return ("<unk-NUM>",) * 3
+    if not _ALPHA.search(word):
+        sig = "<unk-PUNCT>" if not _HAS_DIGIT.search(word) else "<unk-NUM>"
+        return (sig,) * 3
+    if word.isupper() and len(word) > 1:
+        case = "ALLC"
+    elif word[0].isupper():
+        case = "INITC" if not sentence_initial else "SINITC"
+    elif any(c.isupper() for c in word):
+        case = "MIXC"
+    else:
+        case = "LC"
+    marks = case + ("-DIG" if _HAS_DIGIT.search(word) else "") + ("-DASH" if "-" in word else "")
+    full = marks
+    lw = word.lower()
+    if len(lw) > 3:
+        for suf in _SUFFIXES:
+            if lw.endswith(suf) and len(lw) > len(suf) + 1:
+                full = marks + "-" + suf
+                break
+    return f"<unk-{full}>", f"<unk-{marks}>", f"<unk-{case}>"
+
+
 def unknown_signature(word: str, *, sentence_initial: bool = False, level: int = 4) -> str:
     """Unknown-word class of ``word``, after the Berkeley parser's ``UNK-...`` signatures.
 
     Captures capitalization (all caps, initial cap, lowercase), digits, hyphens, and a
     common English suffix, e.g. ``"Brexiting"`` -> ``"<unk-INITC-ing>"``,
     ``"2,031.5"`` -> ``"<unk-NUM>"``.  ``level`` 0 gives just ``"<unk>"``; lower levels
-    drop the suffix (3), the hyphen / digit marks (2), and casing (1).
+    drop the suffix (2), the hyphen / digit marks (1), and casing (0).
 
     >>> unknown_signature("Brexiting")
     '<unk-INITC-ing>'
@@ -332,36 +395,12 @@ def unknown_signature(word: str, *, sentence_initial: bool = False, level: int =
     '<unk-NUM>'
     >>> unknown_signature("e-mails")
     '<unk-LC-DASH-s>'
+    >>> unknown_signature("e-mails", level=2)
+    '<unk-LC-DASH>'
     """
     if level <= 0 or not word:
         return UNK
-    if _ALL_DIGIT_PUNCT.match(word) and _HAS_DIGIT.search(word):
-        return "<unk-NUM>"
-    if not _ALPHA.search(word):
-        return "<unk-PUNCT>" if not _HAS_DIGIT.search(word) else "<unk-NUM>"
-    parts = []
-    n_upper = sum(1 for c in word if c.isupper())
-    if word.isupper() and len(word) > 1:
-        parts.append("ALLC")
-    elif word[0].isupper():
-        parts.append("INITC" if not sentence_initial else "SINITC")
-    elif n_upper:
-        parts.append("MIXC")
-    else:
-        parts.append("LC")
-    if level >= 2:
-        if _HAS_DIGIT.search(word):
-            parts.append("DIG")
-        if "-" in word:
-            parts.append("DASH")
-    if level >= 3:
-        lw = word.lower()
-        if len(lw) > 3:
-            for suf in _SUFFIXES:
-                if lw.endswith(suf) and len(lw) > len(suf) + 1:
-                    parts.append(suf)
-                    break
-    return "<unk-" + "-".join(parts) + ">"
+    return _signature_levels(word, sentence_initial)[max(0, 3 - level)]
 
 
 # ----------------------------------------------------------------------------- vocabulary
@@ -402,6 +441,7 @@ class Vocabulary:
         self.reserved = tuple(reserved)
         self._types: list[str] = [UNK] + [r for r in self.reserved if r != UNK]
         self._index: dict[str, int] = {w: i for i, w in enumerate(self._types)}
+        self._signature_cache: dict[str, int] = {}
         self.counts_: np.ndarray | None = None
         self.n_words_ = 0  # number of real word types (not signatures / reserved)
 
@@ -441,6 +481,7 @@ class Vocabulary:
             counts[0] += sum(c for w, c in items if w not in kept_set and w not in base)
         self._types = types
         self._index = {w: i for i, w in enumerate(types)}
+        self._signature_cache = {}
         self.counts_ = np.asarray(counts, dtype=np.int64)
         self.n_words_ = len(kept)
         return self
@@ -466,27 +507,31 @@ class Vocabulary:
         return (ids >= first_word) & (ids < first_word + self.n_words_)
 
     def signature_id(self, word: str) -> int:
-        if not self.signatures:
+        """Id of the most specific signature of ``word`` seen in training (0: ``<unk>``)."""
+        if not self.signatures or not word:
             return 0
-        for level in (4, 3, 2, 1):
-            i = self._index.get(unknown_signature(word, level=level))
+        for sig in _signature_levels(word):
+            i = self._index.get(sig)
             if i is not None:
                 return i
         return 0
 
+    #: unseen word types whose signature id is remembered across calls (then it starts afresh)
+    SIGNATURE_CACHE_SIZE = 100_000
+
     def encode_tokens(self, tokens: Sequence[str]) -> np.ndarray:
-        """Ids of a flat list of tokens (int32).  Unknown words are looked up once per type."""
-        tokens = list(tokens)
+        """Ids of a flat list of tokens (int32).  Unknown words get their signature id once
+        per type; the ids of unseen types are remembered for later calls (a stream tagged in
+        batches meets the same ones again)."""
+        tokens = tokens if isinstance(tokens, list) else list(tokens)
         keys = list(map(str.lower, tokens)) if self.lowercase else tokens
         ids = np.fromiter(map(self._index.get, keys, itertools.repeat(-1)),
                           dtype=np.int64, count=len(keys))
         missing = np.flatnonzero(ids < 0)
         if missing.size:
-            miss_words = [tokens[i] for i in missing.tolist()]
-            uniq, inverse = np.unique(np.asarray(miss_words, dtype=object), return_inverse=True)
-            sig = np.fromiter((self.signature_id(w) for w in uniq.tolist()), dtype=np.int64,
-                              count=len(uniq))
-            ids[missing] = sig[inverse.ravel()]
+            ids[missing] = lookup_per_type(
+                [tokens[i] for i in missing.tolist()], self._signature_cache,
+                lambda words: map(self.signature_id, words), self.SIGNATURE_CACHE_SIZE)
         return ids.astype(np.int32)
 
     def encode(self, sentences: Iterable[Sequence[str]], labels=None, domains=None) -> RaggedBatch:

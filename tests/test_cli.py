@@ -447,7 +447,7 @@ def test_train_hmm_then_tagger_with_hmm_features(capsys, files):
     assert tagger.representations_ == ("viterbi", "posterior") and len(tagger.hmms_) == 1
     code, _, err = run(capsys, "train", "--train", str(files / "train.conllu"),
                        "--represent", "viterbi", "--out", str(files / "x.hmmtl"))
-    assert code == 1 and "--represent needs --hmm MODEL" in err
+    assert code == 1 and "--represent needs --unlabeled FILE or --hmm MODEL" in err
     code, _, err = run(capsys, "train", "--train", str(files / "train.conllu"),
                        "--hmm", str(tagger_path), "--out", str(files / "x.hmmtl"))
     assert code == 1 and "holds a Tagger, not an HMM" in err
@@ -494,8 +494,9 @@ def test_demo_calls_run_demo(capsys, tmp_path, monkeypatch):
                                      random_state=random_state, progress=progress))
     code, _, _ = run(capsys, "demo", "--data", str(tmp_path), "--seed", "3", "--quiet")
     assert code == 0
-    assert calls == {"data_dir": str(tmp_path), "out": None, "quick": True, "random_state": 3,
+    assert calls == {"data_dir": str(tmp_path), "out": None, "quick": False, "random_state": 3,
                      "progress": False}
+    assert run(capsys, "demo", "--quick", "--quiet")[0] == 0 and calls["quick"] is True
 
 
 def test_train_hmm_on_a_local_dask_cluster(tmp_path):

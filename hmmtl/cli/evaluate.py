@@ -33,7 +33,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data", metavar="DIR", help="corpora folder for nltk:NAME")
     p.add_argument("--by-domain", action="store_true", help="also report each domain")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object (accuracy, oov_accuracy, n_tokens, f1, by_domain)")
+                   help="print one JSON object (accuracy, oov_accuracy, n_tokens, f1, "
+                        "by_domain, notation)")
+    p.add_argument("--notation", choices=("auto", "keep"), default="auto",
+                   help="auto (default): words are mapped to how the model's training words "
+                        "write brackets and quotes, and gold bracket and quote tags are read "
+                        "in the model's notation (-LRB- or (, ``/'' or \"), as the output "
+                        "says; keep: words and gold tags are used as written")
 
 
 def _labeler_of(model):
@@ -113,7 +119,14 @@ def run(args) -> int:
     corpus = read_corpus(sources, data_dir=folder)
     gold = corpus.column(gold_column(corpus, column_arg(args.tag_column), info))
     words = corpus.sentences
+    if args.notation == "keep" and "notation" in model.get_params():
+        model.set_params(notation="keep")
     predicted = predict(model, words)
+    notation = _model_notation(model) if args.notation == "auto" else None
+    mapped = {}
+    if notation is not None:
+        # what the model saw and the gold tags it is scored against, in its notation
+        words, gold, mapped = _in_notation(notation, words, gold)
     seen = _model_labels(model)
     if seen is not None:
         unseen = sorted({t for s in gold for t in s} - seen)
@@ -133,11 +146,43 @@ def run(args) -> int:
         result["by_domain"] = by_domain
     else:
         result["by_domain"] = None
+    result["notation"] = mapped or None
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
+        if mapped:
+            print(f"notation: {mapped['description']}")
         print(_format_scores(result))
     return 0
+
+
+def _model_notation(model):
+    """The model's notation when it records one with something to map (else None)."""
+    notation = getattr(model, "notation_", None)
+    return notation if notation else None
+
+
+def _in_notation(notation, words, gold):
+    """Words and gold tags in ``notation``, and what was mapped: counts and a sentence
+    for the output."""
+    import numpy as np
+
+    from ..data import flatten
+
+    def changed(before, after):
+        if after is before:
+            return 0
+        a, b = (np.asarray(flatten(x)[0], dtype=object) for x in (before, after))
+        return int(np.count_nonzero(a != b))
+
+    new_words, new_gold = notation.map_words(words), notation.map_tags(gold)
+    n_words, n_tags = changed(words, new_words), changed(gold, new_gold)
+    if not (n_words or n_tags):
+        return words, gold, {}
+    description = (f"{n_words} word(s) and {n_tags} gold tag(s) mapped to the model's "
+                   f"notation ({notation.describe()}); --notation keep scores them as written")
+    return new_words, new_gold, {"words_mapped": n_words, "gold_tags_mapped": n_tags,
+                                 "model": notation.to_dict(), "description": description}
 
 
 def _fmt(x, pct=True):

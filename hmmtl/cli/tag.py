@@ -39,6 +39,11 @@ def add_parser(subparsers) -> None:
                    help="tag the files on Spark (a master URL: spark://host:7077, local[4]), "
                         "one task per file, the model loaded once per executor; the output "
                         "is the same as without this option")
+    p.add_argument("--notation", choices=("auto", "keep"), default="auto",
+                   help="auto (default): words are mapped to how the model's training words "
+                        "write brackets and quotes (-LRB- or (, ``/'' or \"), and predicted "
+                        "bracket and quote tags are written as the input file's tag column "
+                        "writes them (decided once per file); keep: neither")
     p.add_argument("--quiet", "-q", action="store_true", help="no messages")
 
 
@@ -101,8 +106,44 @@ def _write_corpus(corpus, out, predicted, column, fmt: str) -> None:
         write_conll(corpus, out, labels=predicted, column=column)
 
 
-def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int) -> tuple[int, int]:
-    """Tag one input piece by piece; returns (sentences, tokens)."""
+def output_notation(model, source, fmt: str, column):
+    """How the input's own tag column writes bracket and quote tags, when the model's tags
+    are written another way: ``(notation, source)``, the notation None when nothing needs
+    mapping.  It is decided from the whole input, once, so a sentence's tags never depend
+    on its batch: a file is read once more for it; standard input (an iterator over its
+    lines) is first kept in a temporary file, which is returned as the source."""
+    own = getattr(model, "notation_", None)
+    if fmt == "text" or not (own and (own.tag_brackets or own.tag_quotes)):
+        return None, source
+    if column is None:
+        if fmt != "conllu":
+            return None, source  # a new column: the model's notation
+        column = "xpos"
+    from ..io.notation import Notation, tag_notation_of_lines
+
+    if isinstance(source, str):
+        with open(source, "rb") as f:
+            found = tag_notation_of_lines(f, fmt, column)
+    else:
+        import tempfile
+
+        spool = tempfile.SpooledTemporaryFile(max_size=1 << 26)
+        spool.writelines(source)
+        spool.seek(0)
+        found = tag_notation_of_lines(spool, fmt, column)
+        spool.seek(0)
+        source = spool
+    mapping = Notation(tag_brackets=found.tag_brackets if found.tag_brackets
+                       and found.tag_brackets != own.tag_brackets else None,
+                       tag_quotes=found.tag_quotes if found.tag_quotes
+                       and found.tag_quotes != own.tag_quotes else None)
+    return (mapping if mapping else None), source
+
+
+def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int,
+                notation=None) -> tuple[int, int]:
+    """Tag one input piece by piece (predicted tags written in ``notation`` when given);
+    returns (sentences, tokens)."""
     from ..io import FormatError
 
     n_sent = n_tok = 0
@@ -116,6 +157,8 @@ def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int) -> 
         except FormatError as exc:
             raise _shift_error(exc, name, first_line) from None
         predicted = predict(model, corpus.sentences)
+        if notation is not None:
+            predicted = notation.map_tags(predicted)
         _write_corpus(corpus, out, predicted, column, fmt)
         n_sent += len(corpus.sentences)
         n_tok += sum(map(len, corpus.sentences))
@@ -141,24 +184,31 @@ def conllu_column(column, info: dict, model_path: str) -> str:
     return name
 
 
-def _tag_file(model_path: str, batch: int, job: tuple):
-    """The tagged text of one file (``job``: its format, prediction column and path), and
-    its sentence and token counts; runs on a Spark executor."""
+def _tag_file(model_path: str, batch: int, keep: bool, job: tuple):
+    """The tagged text of one file (``job``: its format, prediction column, path and the
+    notation its predicted tags are written in), and its sentence and token counts; runs on
+    a Spark executor."""
     import io
 
     from ..spark import cached_model
 
-    fmt, where, path = job
+    fmt, where, path, notation = job
+    model = cached_model(model_path)
+    if keep and "notation" in model.get_params():
+        import copy
+
+        model = copy.copy(model)  # the cached model stays as saved
+        model.set_params(notation="keep")
     out = io.StringIO()
     with open(path, "rb") as stream:
-        n_sent, n_tok = _tag_stream(cached_model(model_path), stream, input_name(path), fmt,
-                                    where, out, batch)
+        n_sent, n_tok = _tag_stream(model, stream, input_name(path), fmt, where, out, batch,
+                                    notation)
     return out.getvalue(), n_sent, n_tok
 
 
-def _tag_on_spark(args, inputs, column, info, out) -> tuple[int, int]:
-    """Each file tagged on a Spark executor (its format and column told here as without
-    ``--spark``); the outputs written here, in order."""
+def _tag_on_spark(args, inputs, column, info, out, model) -> tuple[int, int]:
+    """Each file tagged on a Spark executor (its format, column and output notation decided
+    here as without ``--spark``); the outputs written here, in order."""
     from functools import partial
 
     from ..executors.spark import SparkExecutor, session_on
@@ -169,10 +219,14 @@ def _tag_on_spark(args, inputs, column, info, out) -> tuple[int, int]:
     for path in inputs:
         fmt, _ = resolve_input(path, args.format)
         where = conllu_column(column, info, args.model) if fmt == "conllu" else column
-        jobs.append((fmt, where, path))
+        notation = None
+        if args.notation == "auto":
+            notation, _ = output_notation(model, path, fmt, where)
+        jobs.append((fmt, where, path, notation))
+    keep = args.notation == "keep"
     with session_on(args.spark) as spark:
-        results = SparkExecutor(spark).run(partial(_tag_file, args.model, args.batch_size),
-                                           jobs)
+        results = SparkExecutor(spark).run(
+            partial(_tag_file, args.model, args.batch_size, keep), jobs)
     for text, _, _ in results:
         out.write(text)
     return sum(r[1] for r in results), sum(r[2] for r in results)
@@ -183,23 +237,28 @@ def run(args) -> int:
     check_inputs(inputs)
     check_output(args.output, "output", inputs=[*inputs, args.model])
     model, info = load_labeler(args.model)
+    if args.notation == "keep" and "notation" in model.get_params():
+        model.set_params(notation="keep")
     column = column_arg(args.tag_column)
     target = AtomicOutput(args.output) if args.output else None
     out = target.stream if target else sys.stdout
     n_sent = n_tok = 0
     try:
         if args.spark:
-            n_sent, n_tok = _tag_on_spark(args, inputs, column, info, out)
+            n_sent, n_tok = _tag_on_spark(args, inputs, column, info, out, model)
         for path in inputs if not args.spark else ():
-            fmt, source = resolve_input(path, args.format)
+            fmt, given = resolve_input(path, args.format)
             where = conllu_column(column, info, args.model) if fmt == "conllu" else column
+            notation, source = None, given
+            if args.notation == "auto":
+                notation, source = output_notation(model, given, fmt, where)
             # bytes in: the reader decodes and names the line of any bad byte
             stream = open(source, "rb") if isinstance(source, str) else source
             try:
                 s, t = _tag_stream(model, stream, input_name(path), fmt, where, out,
-                                   args.batch_size)
+                                   args.batch_size, notation)
             finally:
-                if isinstance(source, str):
+                if stream is not given:  # a file, or stdin kept in a temporary file
                     stream.close()
             n_sent, n_tok = n_sent + s, n_tok + t
         if target:

@@ -15,18 +15,20 @@ from .conllu import CONLLU_COLUMNS, read_conllu, write_conllu
 from .corpus import Corpus, concat
 from .nltk_corpora import (NLTK_CORPORA, NLTK_TEXT_CORPORA, load_nltk, load_nltk_text,
                            nltk_data_dir)
-from .notation import PTB_BRACKETS, normalize_notation, normalize_tags, normalize_words
+from .notation import (PTB_BRACKETS, Notation, detect_notation, normalize_notation,
+                       normalize_tags, normalize_words)
 from .schemes import (Chunks, bioes_to_iob2, chunk_spans, convert_scheme, iob1_to_bioes,
                       iob1_to_iob2, iob2_to_bioes, iob2_to_iob1)
-from .text import iter_text, read_text, write_text
+from .text import check_plain_text, iter_text, read_text, read_unlabeled, write_text
 
 __all__ = [
     "Corpus", "concat", "FormatError",
     "read_conllu", "write_conllu", "CONLLU_COLUMNS",
     "read_conll", "write_conll", "CONLL2000_COLUMNS", "CONLL2002_COLUMNS", "CONLL2003_COLUMNS",
     "load_nltk", "load_nltk_text", "NLTK_CORPORA", "NLTK_TEXT_CORPORA", "nltk_data_dir",
-    "read_text", "iter_text", "write_text",
+    "read_text", "iter_text", "write_text", "read_unlabeled", "check_plain_text",
     "normalize_notation", "normalize_words", "normalize_tags", "PTB_BRACKETS",
+    "Notation", "detect_notation",
     "convert_scheme", "chunk_spans", "Chunks", "iob1_to_iob2", "iob2_to_iob1", "iob2_to_bioes",
     "iob1_to_bioes", "bioes_to_iob2",
 ]

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import contextmanager
+import zipfile
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Sequence
 
+from .conll import CONLL2000_COLUMNS, read_conll
 from .corpus import Corpus
 
 __all__ = ["load_nltk", "load_nltk_text", "NLTK_CORPORA", "NLTK_TEXT_CORPORA", "nltk_data_dir"]
@@ -136,6 +138,25 @@ def _fileids(name: str, reader, split) -> list[tuple[str, str]]:
     return out
 
 
+def _conll2000_files(root: Path | None, split) -> list[tuple[str, bytes]] | None:
+    """``(fileid, contents)`` of the CoNLL-2000 files of ``split``, read from the zip (or
+    folder) in ``root/corpora``; None when they are not there (NLTK's search path decides)."""
+    if root is None:
+        return None
+    fileids = [f for f, _ in _fileids("conll2000", None, split)]
+    folder = root / "corpora" / "conll2000"
+    if folder.is_dir() and all((folder / f).is_file() for f in fileids):
+        return [(f, (folder / f).read_bytes()) for f in fileids]
+    archive = root / "corpora" / "conll2000.zip"
+    if not archive.is_file():
+        return None
+    with zipfile.ZipFile(archive) as z:
+        names = set(z.namelist())
+        if not all(f"conll2000/{f}" in names for f in fileids):
+            return None
+        return [(f, z.read(f"conll2000/{f}")) for f in fileids]
+
+
 def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None,
               tagset: str | None = None, *, drop_traces: bool = True) -> Corpus:
     """Load one of NLTK's tagged corpora through NLTK's own readers.
@@ -174,11 +195,20 @@ def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None
     if tagset == "universal" and name not in _TAGSETS:
         raise ValueError(f"{name} POS tags have no universal mapping in NLTK; use tagset=None")
     root = nltk_data_dir(data_dir)
-    with _search_path(root):
-        reader = _reader(name)
-        words, tags, third = [], [], []
-        domains, sent_ids, doc_ids = [], [], []
-        for fileid, domain in _fileids(name, reader, split):
+    words, tags, third = [], [], []
+    domains, sent_ids, doc_ids = [], [], []
+    own = _conll2000_files(root, split) if name == "conll2000" and tagset is None else None
+    for fileid, lines in own or ():  # hmmtl's own reader: no need to import NLTK
+        sents = read_conll(lines, CONLL2000_COLUMNS, sep=" ", name=f"conll2000/{fileid}")
+        words += sents.columns["word"]
+        tags += sents.columns["pos"]
+        third += sents.columns["chunk"]
+        domains += ["wsj"] * len(sents)
+        sent_ids += [f"{fileid}:{k}" for k in range(1, len(sents) + 1)]
+        doc_ids += [fileid] * len(sents)
+    with _search_path(root) if own is None else nullcontext():
+        reader = _reader(name) if own is None else None
+        for fileid, domain in _fileids(name, reader, split) if own is None else ():
             if name in ("conll2000", "conll2002"):
                 sents = reader.iob_sents(fileid)
             elif name == "nps_chat":

@@ -12,7 +12,7 @@ from ..data import RaggedBatch, Vocabulary
 from ._source import FormatError, atomic_write, read_source, source_name
 from .corpus import Corpus
 
-__all__ = ["iter_text", "read_text", "write_text"]
+__all__ = ["iter_text", "read_text", "write_text", "read_unlabeled", "check_plain_text"]
 
 _BOM = "\ufeff"
 
@@ -146,3 +146,62 @@ def write_text(corpus, path) -> None:
     tokens separated by a space, atomically."""
     sentences = corpus.sentences if isinstance(corpus, Corpus) else corpus
     atomic_write(path, "".join(" ".join(s) + "\n" for s in sentences))
+
+
+def check_plain_text(lines: list[str], name: str) -> None:
+    """Refuse what is not plain tokenized text, naming the file and line: a binary file (a
+    NUL byte) or a column file (CoNLL-U, CoNLL) given as text, whose ids, lemmas and tags
+    would all become "words".
+
+    Raises
+    ------
+    FormatError
+    """
+    for i, line in enumerate(lines):
+        if "\x00" in line:
+            raise FormatError(name, i + 1, "a NUL byte: this is a binary file, not text; expected "
+                              "plain tokenized text (one sentence a line), CoNLL or CoNLL-U")
+    from .detect import SNIFF_LINES, sniff_format
+
+    kind = sniff_format(lines[:SNIFF_LINES])
+    if kind in ("conllu", "conll"):
+        i, line = next((i, line) for i, line in enumerate(lines) if line.strip())
+        what = "CoNLL-U" if kind == "conllu" else "a CoNLL column file"
+        raise FormatError(name, i + 1, f"this looks like {what}, not plain text (one token a "
+                          f"line in columns: {line[:50]!r}); give the file a .conllu / .conll "
+                          f"name or say its format, and its words are used")
+
+
+def read_unlabeled(source, fmt: str = "text", *, name: str | None = None) -> list[list[str]]:
+    """The sentences (token lists) of unlabeled text: plain tokenized text, one sentence a
+    line, checked by :func:`check_plain_text`; or the words of a CoNLL / CoNLL-U file.
+
+    Raises
+    ------
+    FormatError
+        A binary file, a column file given as text, bad UTF-8, or no sentence at all.
+    """
+    from .conll import read_conll
+    from .conllu import read_conllu
+
+    if fmt == "conllu":
+        return read_conllu(source, name=name).sentences
+    if fmt == "conll":
+        return read_conll(source, name=name).sentences
+    if fmt != "text":
+        raise ValueError(f"fmt must be 'text', 'conll' or 'conllu', got {fmt!r}")
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        name = name or os.fspath(source)
+        source = Path(source).read_bytes()
+        if b"\x00" in source:  # before decoding: a binary file is rarely valid UTF-8
+            line = source.count(b"\n", 0, source.index(b"\x00")) + 1
+            raise FormatError(name, line, "a NUL byte: this is a binary file, not text; "
+                              "expected plain tokenized text (one sentence a line), CoNLL or "
+                              "CoNLL-U")
+    text, name = read_source(source, name)
+    lines = _split(text)
+    check_plain_text(lines, name)
+    sentences = [s for s in map(str.split, lines) if s]
+    if not sentences:
+        raise FormatError(name, None, "empty file: expected one tokenized sentence a line")
+    return sentences

@@ -1,9 +1,11 @@
 """``hmmtl demo``: a small domain-adaptation run that works on any machine.
 
 With corpora (``data_dir``, ``$HMMTL_DATA``, or an NLTK data path holding CoNLL-2000) it
-trains a CRF POS tagger on a slice of WSJ (CoNLL-2000 train), an HMM on unlabeled source and
-target text, and compares the CRF with and without the HMM's representations on web text
-(the EWT domains; NPS chat or the treebank sample when only NLTK's corpora are there).
+trains a CRF POS tagger on a slice of WSJ (CoNLL-2000 train), plain and adapted in one call
+(``Tagger(hmm="auto").fit(X, y, unlabeled=web_text)``: HMMs learned on the training words
+plus unlabeled target text give word representations as features), and compares them on
+web text (the EWT domains; NPS chat, or CoNLL-2000 test, when only NLTK's corpora are
+there).
 Without any corpus it says so and runs the same pipeline on a synthetic two-domain corpus
 sampled from a known HMM, labeled as synthetic everywhere.  It never fails for lack of data.
 """
@@ -20,12 +22,17 @@ import numpy as np
 
 __all__ = ["run_demo", "synthetic_corpus", "find_demo_data"]
 
-#: sizes of the demo (aimed at 1-2 minutes on 2 cores, compile time included)
-DEMO = dict(n_train=4000, n_text=10000, n_eval=300, n_states=64, hmm_iter=15, n_hmms=3,
-            crf_params={"max_iterations": 60})
+#: sizes of the demo (aimed at under a minute on 2 cores with the kernels compiled during it)
+DEMO = dict(n_train=3000, n_text=6000, n_eval=300, crf_params={"max_iterations": 50},
+            hmm={"n_hmms": 2, "n_states": 32, "n_iter": 15, "lowercase": True,
+                 "min_count": 2})
+#: ``--quick``: a smoke run of the same steps, seconds once the kernels are cached
+QUICK = dict(n_train=600, n_text=1500, n_eval=60, crf_params={"max_iterations": 25},
+             hmm={"n_hmms": 1, "n_states": 16, "n_iter": 8, "lowercase": True,
+                  "min_count": 2})
 #: smaller still, for the test suite
-TINY = dict(n_train=300, n_text=500, n_eval=40, n_states=8, hmm_iter=4, n_hmms=1,
-            crf_params={"max_iterations": 15})
+TINY = dict(n_train=300, n_text=500, n_eval=40, crf_params={"max_iterations": 15},
+            hmm={"n_hmms": 1, "n_states": 8, "n_iter": 4, "lowercase": True, "min_count": 1})
 
 
 def find_demo_data(data_dir=None) -> tuple[str, Path | None]:
@@ -136,41 +143,39 @@ def _subsample(items, n, seed):
 
 
 def _load_real(kind: str, root: Path, sizes: dict) -> dict:
-    from ..io import load_nltk, normalize_notation, read_conllu
+    """Training sentences (WSJ), unlabeled target text and test sentences, as the files
+    write them (the tagger maps the notation)."""
+    from ..io import load_nltk, read_conllu
 
-    def norm(corpus, column):
-        corpus = normalize_notation(corpus, words="ptb", tags="ptb", columns=[column])
-        return corpus.sentences, corpus.column(column)
-
-    nltk_root = root
-    words, tags = norm(load_nltk("conll2000", data_dir=nltk_root, split="train"), "pos")
-    pairs = _subsample(list(zip(words, tags)), sizes["n_train"], 1)
+    wsj = load_nltk("conll2000", data_dir=root, split="train")
+    pairs = _subsample(list(zip(wsj.sentences, wsj.column("pos"))), sizes["n_train"], 1)
     train = ([w for w, _ in pairs], [t for _, t in pairs])
-    text = _subsample(words, sizes["n_text"], 2)
-    test_w, test_t, test_d = [], [], []
+    text, test_w, test_t, test_d = [], [], [], []
     if kind == "ewt":
         from .domain_adaptation import EWT_DOMAINS
 
         per_domain = max(1, sizes["n_text"] // len(EWT_DOMAINS))
         for d in EWT_DOMAINS:
             ud = root / "ud" / "en_ewt"
-            w, _ = norm(read_conllu(ud / f"en_ewt-{d}-train.conllu", domain=d), "xpos")
-            text += _subsample(w, per_domain, 3)
-            w, t = norm(read_conllu(ud / f"en_ewt-{d}-test.conllu", domain=d), "xpos")
-            pairs = _subsample(list(zip(w, t)), sizes["n_eval"], 4)
+            text += _subsample(read_conllu(ud / f"en_ewt-{d}-train.conllu").sentences,
+                               per_domain, 3)
+            test = read_conllu(ud / f"en_ewt-{d}-test.conllu")
+            pairs = _subsample(list(zip(test.sentences, test.column("xpos"))),
+                               sizes["n_eval"], 4)
             test_w += [p[0] for p in pairs]
             test_t += [p[1] for p in pairs]
             test_d += [d] * len(pairs)
         target = "the five EWT web domains (test files, XPOS)"
     else:
         try:
-            w, t = norm(load_nltk("nps_chat", data_dir=nltk_root), "pos")
+            chat = load_nltk("nps_chat", data_dir=root)
             name, target = "chat", "NPS chat posts"
         except Exception:
-            w, t = norm(load_nltk("conll2000", data_dir=nltk_root, split="test"), "pos")
+            chat = load_nltk("conll2000", data_dir=root, split="test")
             name, target = "wsj-test", "CoNLL-2000 test (WSJ: no domain shift; NPS chat absent)"
+        w, t = chat.sentences, chat.column("pos")
         n_half = len(w) // 2
-        text += _subsample(w[:n_half], sizes["n_text"], 3)
+        text = _subsample(w[:n_half], sizes["n_text"], 3)
         pairs = _subsample(list(zip(w[n_half:], t[n_half:])), 5 * sizes["n_eval"], 4)
         test_w, test_t = [p[0] for p in pairs], [p[1] for p in pairs]
         test_d = [name] * len(pairs)
@@ -179,62 +184,50 @@ def _load_real(kind: str, root: Path, sizes: dict) -> dict:
 
 # ----------------------------------------------------------------------------- the run
 def _compare(data: dict, sizes: dict, seed: int, progress: bool) -> list[dict]:
-    """CRF without and with HMM representations; one record per setting and domain."""
-    from .domain_adaptation import _fit_hmms, evaluate_by_domain
-    from ..transfer.pipeline import hmm_representations, make_labeler
+    """A plain CRF tagger and the one-command adapted tagger (``Tagger(hmm="auto")`` with
+    the demo's smaller HMM ensemble, learned on the training words plus the unlabeled
+    text); one record per setting and domain."""
+    from ..transfer.pipeline import Tagger
+    from .domain_adaptation import evaluate_by_domain
 
     (X, y), text, (Xt, yt, dt) = data["train"], data["text"], data["test"]
-    known = set(itertools.chain.from_iterable(X))
     records = []
-    reps = ("viterbi", "posterior", "type")
-    n_hmms = int(sizes.get("n_hmms", 1))
-    steps = ["CRF without HMM features",
-             f"{n_hmms} HMM{'s' if n_hmms > 1 else ''} ({sizes['n_states']} states) on source + "
-             "target text", "CRF with HMM features"]
-    timings = {}
+    hmm = sizes["hmm"]
+    settings = [
+        ("CRF", Tagger(labeler_params=sizes["crf_params"]), {}),
+        ("CRF + HMM features",
+         Tagger(hmm="auto", hmm_params=hmm, labeler_params=sizes["crf_params"],
+                random_state=seed), {"unlabeled": text}),
+    ]
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(steps), desc="demo", leave=False)
-
-    def step(i):
+        bar = tqdm(total=len(settings), desc="demo", leave=False)
+    for name, tagger, kwargs in settings:
         if bar is not None:
-            bar.set_postfix_str(steps[i])
-
-    def add(setting, pred, seconds):
-        for d, r in evaluate_by_domain(yt, pred, Xt, dt, known).items():
-            records.append(dict(setting=setting, representation=setting, text="-",
-                                n_states=0, notation="normalized", seed=seed, split="test",
-                                domain=d, fit_seconds=seconds, **r))
-
-    step(0)
-    t0 = time.perf_counter()
-    crf = make_labeler("crf", sizes["crf_params"]).fit(X, y)
-    add("CRF", crf.predict(Xt), time.perf_counter() - t0)
+            bar.set_postfix_str(name if not kwargs else
+                                f"{name}: {hmm['n_hmms']} HMMs ({hmm['n_states']} states) on "
+                                f"{len(X)} + {len(text)} sentences")
+        t0 = time.perf_counter()
+        tagger.fit(X, y, **kwargs)
+        pred = tagger.predict(Xt)
+        seconds = time.perf_counter() - t0
+        # scored as hmmtl evaluate does: words and gold tags in the model's notation
+        words, gold = tagger.notation_.map_words(Xt), tagger.notation_.map_tags(yt)
+        known = set(itertools.chain.from_iterable(tagger.notation_.map_words(X)))
+        for d, r in evaluate_by_domain(gold, pred, words, dt, known).items():
+            records.append(dict(setting=name, representation=name, text="-", n_states=0,
+                                notation="mapped", seed=seed, split="test", domain=d,
+                                fit_seconds=seconds, **r))
+        if bar is not None:
+            bar.update()
     if bar is not None:
-        bar.update()
-    step(1)
-    t0 = time.perf_counter()
-    # an ensemble of HMMs (different seeds): each EM run finds other word classes
-    hmms = _fit_hmms(text + X, sizes["n_states"], seed, n_hmms, sizes["hmm_iter"],
-                     {"lowercase": True})
-    timings["hmm"] = time.perf_counter() - t0
-    if bar is not None:
-        bar.update()
-    step(2)
-    t0 = time.perf_counter()
-    params = dict(sizes["crf_params"], extra_window=1)
-    crf = make_labeler("crf", params).fit(X, y, extra=hmm_representations(hmms, X, reps))
-    pred = crf.predict(Xt, extra=hmm_representations(hmms, Xt, reps))
-    add("CRF + HMM features", pred, time.perf_counter() - t0 + timings["hmm"])
-    if bar is not None:
-        bar.update()
         bar.close()
     return records
 
 
-def run_demo(data_dir=None, out=None, quick=True, *, random_state: int = 0,
+def run_demo(data_dir=None, out=None, quick=False, *, random_state: int = 0,
              progress: bool = False, stream=None) -> dict:
     """Run the demo and print its accuracy table.
 
@@ -246,8 +239,8 @@ def run_demo(data_dir=None, out=None, quick=True, *, random_state: int = 0,
     out : path, optional
         Folder for ``demo.{md,csv,json,png}``.
     quick : bool or "tiny"
-        ``True``: the demo sizes (about 1-2 minutes); ``"tiny"``: smaller (the test suite);
-        ``False``: twice the demo sizes.
+        ``False``: the demo (under a minute on 2 cores); ``True``: a smoke run of the same
+        steps (seconds); ``"tiny"``: smaller still (the test suite).
     stream : file, optional
         Where the table is printed (default ``sys.stdout``).
 
@@ -261,10 +254,7 @@ def run_demo(data_dir=None, out=None, quick=True, *, random_state: int = 0,
 
     stream = sys.stdout if stream is None else stream
     t_start = time.perf_counter()
-    sizes = dict(TINY if quick == "tiny" else DEMO)
-    if not quick:
-        sizes.update(n_train=2 * sizes["n_train"], n_text=2 * sizes["n_text"],
-                     n_eval=2 * sizes["n_eval"])
+    sizes = dict(TINY if quick == "tiny" else QUICK if quick else DEMO)
     kind, root = find_demo_data(data_dir)
     if data_dir is not None and kind == "synthetic":
         print(f"hmmtl demo: no corpora found in {data_dir}.", file=stream)
@@ -283,7 +273,8 @@ def run_demo(data_dir=None, out=None, quick=True, *, random_state: int = 0,
         n = 1 if quick == "tiny" else 2 if quick else 4
         data = synthetic_corpus(n_source=300 * n, n_unlabeled=400 * n, n_test=100 * n,
                                 random_state=random_state)
-        sizes.update(n_states=2 * data["n_tags"], hmm_iter=25)
+        sizes["hmm"] = dict(sizes["hmm"], n_states=2 * data["n_tags"], n_iter=25,
+                            min_count=1)
         title = ("SYNTHETIC DATA: CRF with and without HMM features, source domain 'news' -> "
                  "target domain 'web'")
         what = ("Synthetic corpus sampled from a known HMM (tags = states); the target domain "
@@ -291,8 +282,8 @@ def run_demo(data_dir=None, out=None, quick=True, *, random_state: int = 0,
     else:
         title = "CRF POS tagger trained on WSJ, with and without HMM features"
         what = (f"Data: {root}. Labeled: {len(data['train'][0])} CoNLL-2000 train sentences "
-                f"(WSJ). Unlabeled HMM text: {len(data['text'])} sentences of source and "
-                f"target text. Test: {data['target']}.")
+                f"(WSJ). Unlabeled target text: {len(data['text'])} sentences; the HMMs learn "
+                f"on it and on the training words. Test: {data['target']}.")
     print(what, file=stream)
     records = _compare(data, sizes, random_state, progress)
     summary = summarize(records)

@@ -17,6 +17,7 @@ sentences.
 from __future__ import annotations
 
 import inspect
+import itertools
 
 from typing import Sequence
 
@@ -24,10 +25,11 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .. import serialize
-from ..data import check_sentences, check_tokens, flatten
+from ..data import (LabelSet, RaggedBatch, Vocabulary, check_sentences, check_tokens, flatten,
+                    lookup_per_type)
 
-__all__ = ["Tagger", "REPRESENTATIONS", "hmm_representations", "check_representations",
-           "make_labeler", "token_accuracy"]
+__all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
+           "check_representations", "make_labeler", "token_accuracy"]
 
 #: kinds of HMM representation a Tagger can use as features
 REPRESENTATIONS = ("viterbi", "posterior", "type", "type_cluster")
@@ -47,9 +49,111 @@ def check_representations(representations) -> tuple[str, ...]:
     return reps
 
 
+#: tokens per piece of the batch whose posteriors are computed at once (bounds memory:
+#: a piece holds a dense (tokens, states) array per HMM)
+PIECE_TOKENS = 50_000
+
+
+def _pieces(offsets: np.ndarray, max_tokens: int):
+    """(first sentence, end sentence) ranges of consecutive sentences of about
+    ``max_tokens`` tokens each (a longer sentence is a piece of its own)."""
+    n_seq = offsets.shape[0] - 1
+    if offsets[-1] <= max_tokens:
+        return [(0, n_seq)]
+    cuts = np.searchsorted(offsets, np.arange(max_tokens, offsets[-1], max_tokens), "right") - 1
+    bounds = np.unique(np.concatenate([[0], cuts, [n_seq]]))
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+
+
+class _EnsembleFeatures:
+    """Per-token features of several HMMs, computed as tagging needs them: each distinct
+    vocabulary encodes the sentences once (HMMs fit on the ids of a shared ``vocabulary``
+    use that one), type-level tables are computed once per HMM (or given: ``tables``, which
+    is all a model of type-level representations keeps of its HMMs) and gathered per token,
+    and in-context posteriors are computed a piece of the batch at a time."""
+
+    def __init__(self, hmms, representations, top_k, vocabulary=None, prefix="hmm",
+                 tables=None, n_hmms=None, word_tables=None):
+        self.hmms = list(hmms)
+        self.word_tables = dict(word_tables or {})
+        self.n_hmms = len(self.hmms) if self.hmms else int(n_hmms or 0)
+        self.representations = check_representations(representations)
+        self.top_k = None if top_k is None else int(top_k)
+        self.vocabulary = vocabulary
+        self.prefix = prefix
+        self._tables: dict = dict(tables or {})
+
+    def _batches(self, sentences) -> list:
+        """The :class:`~hmmtl.data.RaggedBatch` of ``sentences`` for each HMM."""
+        if self.vocabulary is not None:
+            batch = self.vocabulary.encode(sentences)
+            return [batch] * self.n_hmms
+        out, seen = [], []
+        for hmm in self.hmms:
+            vocab = getattr(hmm, "vocabulary_", None)
+            batch = next((b for v, b in seen if v is vocab or v == vocab), None)
+            if batch is None:
+                batch = hmm.encode(sentences)
+                seen.append((vocab, batch))
+            out.append(batch)
+        return out
+
+    def type_table(self, i: int, kind: str):
+        """``kind`` ("type" or "type_cluster") of every type of HMM ``i``: top-k (ids,
+        weights), a dense (n_types, n_states) table, or the argmax per type."""
+        key = (i, kind)
+        if key not in self._tables:
+            hmm = self.hmms[i]
+            n_types = int(hmm.n_features_)
+            every_type = RaggedBatch(np.arange(n_types, dtype=np.int32),
+                                     np.array([0, n_types], dtype=np.int64))
+            top_k = self.top_k if kind == "type" else None
+            self._tables[key] = hmm.transform(every_type, kind=kind, top_k=top_k)
+        return self._tables[key]
+
+    def _in_context(self, hmm, batch, kind: str):
+        """Viterbi states or (top-k) posteriors over the batch, one piece at a time."""
+        results = []
+        for a, b in _pieces(batch.offsets, PIECE_TOKENS):
+            lo, hi = batch.offsets[a], batch.offsets[b]
+            piece = RaggedBatch(batch.ids[lo:hi], batch.offsets[a:b + 1] - lo)
+            top_k = self.top_k if kind == "posterior" else None
+            results.append(hmm.transform(piece, kind=kind, top_k=top_k))
+        if isinstance(results[0], tuple):
+            return tuple(np.concatenate(parts) for parts in zip(*results))
+        return np.concatenate(results)
+
+    def __call__(self, sentences) -> dict:
+        extra: dict = {}
+        batches = self._batches(sentences)
+        for name, table in self.word_tables.items():  # more tables over the shared ids
+            ids = batches[0].ids
+            extra[name] = (tuple(np.ascontiguousarray(t[ids], dtype=dt) for t, dt in
+                                 zip(table, (np.int32, np.float64)))
+                           if isinstance(table, tuple) else table[ids].astype(np.int32))
+        for i, batch in enumerate(batches):
+            for kind in self.representations:
+                name = f"{self.prefix}{i}.{kind}"
+                if kind in ("type", "type_cluster"):
+                    table = self.type_table(i, kind)
+                    value = (tuple(t[batch.ids] for t in table) if isinstance(table, tuple)
+                             else table[batch.ids])
+                else:
+                    value = self._in_context(self.hmms[i], batch, kind)
+                if kind in ("viterbi", "type_cluster"):
+                    extra[name] = np.asarray(value, dtype=np.int32)
+                elif isinstance(value, tuple):
+                    extra[name] = (np.ascontiguousarray(value[0], dtype=np.int32),
+                                   np.ascontiguousarray(value[1], dtype=np.float64))
+                else:
+                    extra[name] = np.asarray(value, dtype=np.float64)
+        return extra
+
+
 def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "posterior",
                                                                     "type"),
-                        top_k: int | None = 8, *, prefix: str = "hmm") -> dict:
+                        top_k: int | None = 8, *, prefix: str = "hmm",
+                        vocabulary=None) -> dict:
     """Per-token HMM features of ``sentences`` for a labeler's ``extra`` argument.
 
     Parameters
@@ -62,6 +166,10 @@ def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "
         weighted categorical feature; None keeps the dense distribution (real features).
     prefix : str
         Feature names are ``f"{prefix}{i}.{kind}"``.
+    vocabulary : Vocabulary, optional
+        The vocabulary whose ids the HMMs were fit on (HMMs fit on integer ids); by
+        default each HMM's own ``vocabulary_`` (sentences are encoded once per distinct
+        vocabulary).
 
     Returns
     -------
@@ -70,20 +178,7 @@ def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "
         ``posterior`` / ``type`` -> (ids (n_tokens, k) int32, weights (n_tokens, k) float64)
         with ``top_k``, else float64 array of shape (n_tokens, n_states).
     """
-    reps = check_representations(representations)
-    extra: dict = {}
-    for i, hmm in enumerate(hmms):
-        for kind in reps:
-            name = f"{prefix}{i}.{kind}"
-            if kind in ("viterbi", "type_cluster"):
-                extra[name] = np.asarray(hmm.transform(sentences, kind=kind), dtype=np.int32)
-            elif top_k is not None:
-                ids, weights = hmm.transform(sentences, kind=kind, top_k=int(top_k))
-                extra[name] = (np.ascontiguousarray(ids, dtype=np.int32),
-                               np.ascontiguousarray(weights, dtype=np.float64))
-            else:
-                extra[name] = np.asarray(hmm.transform(sentences, kind=kind), dtype=np.float64)
-    return extra
+    return _EnsembleFeatures(hmms, representations, top_k, vocabulary, prefix)(sentences)
 
 
 def make_labeler(labeler="crf", params: dict | None = None):
@@ -143,6 +238,190 @@ def _check_tagged(sentences, tags):
     return sentences, tags
 
 
+#: HMM ensembles a Tagger learns itself (``Tagger(hmm="auto")``, ``hmmtl train
+#: --unlabeled``): how many HMMs (different seeds), their states and EM iterations, and their
+#: shared vocabulary (lowercased words seen ``min_count`` times; rarer words by signature).
+#: Chosen on development data (EWT dev, Brown genres, NPS chat): see the README's "Domain
+#: adaptation" section and benchmarks/results/adapt.md.
+RECIPES = {
+    "auto": {"n_hmms": 3, "n_states": 128, "n_iter": 30, "lowercase": True, "min_count": 2,
+             "neighbours": 10, "case_profile": True, "labeler_params": {"c2": 0.3}},
+    "thorough": {"n_hmms": 5, "n_states": 128, "n_iter": 30, "lowercase": True,
+                 "min_count": 2, "neighbours": 10, "case_profile": True,
+                 "labeler_params": {"c2": 0.3}},
+}
+#: keys of a recipe that set the shared vocabulary rather than the HMMs
+_VOCABULARY_KEYS = ("lowercase", "min_count", "max_vocab")
+#: keys of a recipe that set features made from the HMMs together, not the HMMs
+_ENSEMBLE_KEYS = ("n_hmms", "n_states", "neighbours", "case_profile", "labeler_params")
+#: the feature of the neighbours' tags (see :func:`neighbour_tags`), at offset 0 only
+NEIGHBOUR_TAGS = "neighbours.tags"
+#: the feature of :class:`CaseProfile`, at offset 0 only
+CASE_PROFILE = "case.profile"
+#: representations that are a function of the word type alone (a table lookup to tag)
+_TYPE_LEVEL = ("type", "type_cluster")
+
+
+def neighbour_tags(vectors: np.ndarray, known: np.ndarray, tag_dist: np.ndarray,
+                   n_neighbours: int = 10, top: int = 3, block: int = 2048):
+    """The tags of each word type's nearest neighbours among the labeled words: a label
+    propagation that gives a word unseen in the labeled data the tags of the labeled words
+    that the HMMs place in the same states (after Subramanya, Petrov & Pereira 2010).
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (n_types, d)
+        One row per word type, unit length (e.g. the square roots of its type
+        distributions under several HMMs, concatenated and normalized).
+    known : int ndarray of shape (n_known,)
+        The types seen in the labeled data.
+    tag_dist : ndarray of shape (n_known, n_tags)
+        Their tag distributions.
+    n_neighbours : int
+        Neighbours by cosine similarity; a known type is never its own neighbour, so its
+        feature is made as an unseen word's is.
+    top : int
+        Tags kept per type.
+    block : int
+        Types per matrix product (bounds memory: ``block * n_known`` similarities).
+
+    Returns
+    -------
+    ids : int32 ndarray of shape (n_types, top)
+    weights : float32 ndarray of shape (n_types, top)
+        The similarity-weighted tag distribution of the neighbours, its ``top`` largest
+        entries by weight.
+    """
+    n_types = vectors.shape[0]
+    n_known = known.shape[0]
+    k = max(1, min(int(n_neighbours), n_known - 1))
+    top = max(1, min(int(top), tag_dist.shape[1]))
+    position = np.full(n_types, -1, dtype=np.int64)
+    position[known] = np.arange(n_known)
+    ids = np.zeros((n_types, top), dtype=np.int32)
+    weights = np.zeros((n_types, top), dtype=np.float32)
+    known_vectors = np.ascontiguousarray(vectors[known].T)
+    for a in range(0, n_types, block):  # a few blocks: matrix products, no loop per type
+        b = min(n_types, a + block)
+        sim = vectors[a:b] @ known_vectors
+        rows = np.flatnonzero(position[a:b] >= 0)
+        sim[rows, position[a:b][rows]] = -np.inf
+        nearest = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        w = np.maximum(np.take_along_axis(sim, nearest, axis=1), 0.0)
+        dist = np.einsum("nk,nkt->nt", w, tag_dist[nearest])
+        dist /= np.maximum(dist.sum(axis=1, keepdims=True), 1e-12)
+        best = np.argsort(-dist, axis=1, kind="stable")[:, :top]
+        ids[a:b] = best
+        weights[a:b] = np.take_along_axis(dist, best, axis=1)
+    return ids, weights
+
+
+#: share of a word's capitalized occurrences (not sentence-initial) that bounds each bin
+_CASE_BINS = np.array([0.05, 0.3, 0.7, 0.95])
+#: the code of a word never met in the text of the case profile
+_CASE_UNSEEN = 15
+
+
+def _case_class(word: str) -> int:
+    """0 lowercase, 1 capitalized, 2 all capitals, 3 not starting with a letter."""
+    if not word[:1].isalpha():
+        return 3
+    if word.isupper() and len(word) > 1:
+        return 2
+    return 1 if word[0].isupper() else 0
+
+
+class CaseProfile:
+    """How each word is capitalized in running text, learned from unlabeled text: a token's
+    feature joins its own case (lowercase, capitalized, all capitals, other) with its word's
+    usual case where the sentence does not force a capital (the share of capitalized
+    occurrences, in 5 bins, and how often it was met: 1, 2-7, 8+ times).  A web text writes
+    "Phone" or "Regards" capitalized where a newswire tagger reads a capital as a proper noun;
+    the same words written lowercase elsewhere in the text say they are common words.
+
+    Words are looked up by the CRC-32 of their lowercased form (:attr:`hashes`, sorted, with
+    one code each in :attr:`codes`), computed once per distinct word.
+    """
+
+    def __init__(self, hashes=None, codes=None):
+        self.hashes = np.zeros(0, np.int64) if hashes is None else np.asarray(hashes, np.int64)
+        self.codes = np.zeros(0, np.uint8) if codes is None else np.asarray(codes, np.uint8)
+        self._cache: dict = {}
+
+    @classmethod
+    def fit(cls, sentences) -> "CaseProfile":
+        """Count, per lowercased form, its capitalized and lowercase occurrences after the
+        first token of each sentence (per distinct token: the tokens are counted in C)."""
+        from collections import Counter
+
+        from ..features import stable_hash
+
+        flat, offsets = flatten(sentences)
+        later = np.ones(len(flat), dtype=bool)
+        later[offsets[:-1][np.diff(offsets) > 0]] = False
+        counts: dict = {}
+        for word, n in Counter(itertools.compress(flat, later)).items():
+            if word[:1].isalpha():
+                c = counts.setdefault(word.lower(), [0, 0])
+                c[word[0].isupper()] += n
+        forms = list(counts)
+        n_cap = np.array([counts[f][1] for f in forms], dtype=np.float64)
+        total = n_cap + np.array([counts[f][0] for f in forms], dtype=np.float64)
+        ratio_bin = np.searchsorted(_CASE_BINS, (n_cap + 0.5) / (total + 1.0), side="right")
+        freq_bin = np.searchsorted([2, 8], total, side="right")
+        hashes = stable_hash(forms)
+        order = np.argsort(hashes, kind="stable")
+        return cls(hashes[order], (ratio_bin * 3 + freq_bin)[order].astype(np.uint8))
+
+    def _codes(self, words: list) -> np.ndarray:
+        from ..features import stable_hash
+
+        hashes = stable_hash([w.lower() for w in words])
+        where = np.minimum(np.searchsorted(self.hashes, hashes), max(len(self.hashes) - 1, 0))
+        found = (self.hashes[where] == hashes) if len(self.hashes) else np.zeros(len(words), bool)
+        return np.where(found, self.codes[where] if len(self.codes) else 0, _CASE_UNSEEN)
+
+    def transform(self, flat_tokens: list) -> np.ndarray:
+        """The feature id of every token, int32 (n_tokens,): 16 * its case class + its
+        word's code; computed once per distinct token and remembered (bounded)."""
+        def compute(words):
+            return (16 * np.fromiter(map(_case_class, words), np.int64, len(words))
+                    + self._codes(words)).tolist()
+
+        return lookup_per_type(flat_tokens, self._cache, compute).astype(np.int32)
+
+
+def compact_emissions(emission_prob: np.ndarray) -> np.ndarray:
+    """Emission probabilities (n_states, n_types) as float16 log-probabilities relative to
+    each state's most probable word (a quarter of the float64 size; relative error < 0.4 %
+    per entry).  :func:`expand_emissions` inverts it, and ``compact_emissions`` of its
+    result gives the same float16 table back, so a table rounded once survives any number
+    of save / load cycles unchanged."""
+    with np.errstate(divide="ignore"):
+        log_p = np.log(np.asarray(emission_prob, dtype=np.float64))
+    return (log_p - log_p.max(axis=-1, keepdims=True)).astype(np.float16)
+
+
+def expand_emissions(compact: np.ndarray) -> np.ndarray:
+    """Normalized float64 emission probabilities from :func:`compact_emissions`."""
+    log_p = compact.astype(np.float64)
+    log_p -= np.log(np.exp(log_p).sum(axis=-1, keepdims=True))
+    return np.exp(log_p)
+
+
+def _progress_bar(verbose: bool, stages: list[str]):
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=len(stages), desc="training", unit="stage")
+
+
+def _stage(bar, name: str) -> None:
+    if bar is not None:
+        bar.set_postfix_str(name)
+
+
 class Tagger(BaseEstimator):
     """A sequence labeler with HMM word representations as features.
 
@@ -152,16 +431,19 @@ class Tagger(BaseEstimator):
         The supervised labeler: :class:`hmmtl.LinearChainCRF`,
         :class:`hmmtl.AveragedPerceptron`, or an instance with the same ``fit(X, y,
         extra=...)`` / ``predict(X, extra=...)`` interface (it is cloned in ``fit``).
-    hmm : None, int, CategoricalHMM or list of CategoricalHMM, default=None
-        None: no representations (a plain labeler).  An int: the number of states of an HMM
-        fitted in :meth:`fit` on the ``unlabeled`` text (or on the training sentences when
-        no unlabeled text is given).  A fitted HMM, or a list of them (different numbers of
-        states or seeds): their representations are all used.
-    representations : sequence of str, default=("viterbi", "posterior", "type")
+    hmm : None, "auto", "thorough", int, CategoricalHMM or list of CategoricalHMM
+        None: no representations (a plain labeler).  ``"auto"``: the recommended ensemble
+        of HMMs (:data:`RECIPES`), learned in :meth:`fit` on the training words plus the
+        ``unlabeled`` text; ``"thorough"``: a larger, slower one.  An int: one HMM with that
+        many states, learned the same way.  A fitted HMM, or a list of them (different
+        numbers of states or seeds): their representations are all used.
+    representations : sequence of str, default=("type",)
         Which representations of each HMM become features: ``"viterbi"`` (the state on the
         Viterbi path), ``"posterior"`` (the posterior over states in context),
-        ``"type"`` (context-free p(state | word)), ``"type_cluster"`` (its argmax).
-    top_k : int or None, default=8
+        ``"type"`` (context-free p(state | word)), ``"type_cluster"`` (its argmax).  The
+        type distributions alone did as well on development data as all three (EWT dev,
+        Brown, NPS chat: within 0.1 point), and tag by a table lookup per word type.
+    top_k : int or None, default=4
         Posteriors and type distributions keep their ``top_k`` largest states as weighted
         categorical features; None uses the dense distribution as real-valued features.
     window : int or None, default=1
@@ -170,29 +452,57 @@ class Tagger(BaseEstimator):
     labeler_params : dict, optional
         Keyword arguments of the labeler (``c2``, ``max_iterations``, ...).
     hmm_params : dict, optional
-        Keyword arguments of the :class:`hmmtl.CategoricalHMM` built when ``hmm`` is an int.
+        Settings of the HMMs learned in :meth:`fit`, over the recipe's: ``n_hmms``,
+        ``n_states``, the vocabulary's ``lowercase`` / ``min_count`` / ``max_vocab``, and
+        any :class:`hmmtl.CategoricalHMM` parameter (``n_iter``, ``kbest``, ...).
+    notation : {"auto", "keep"}, default="auto"
+        ``"auto"``: the unlabeled text and the words to tag are written the way the
+        training words write brackets and quotes (``notation_``, :mod:`hmmtl.io.notation`),
+        and :meth:`score` reads gold bracket and quote tags in the training notation;
+        ``"keep"``: everything is used as given.
     random_state : int, RandomState or None
-        Seeds the HMM fitted when ``hmm`` is an int.
+        Seeds the HMMs learned in :meth:`fit`.
 
     Attributes
     ----------
     labeler_ : estimator
         The fitted labeler.
     hmms_ : list of CategoricalHMM
-        The HMMs whose representations are used (empty without representations).
+        The HMMs whose representations are used (empty without representations).  A model
+        file of HMMs learned in :meth:`fit` whose representations are all type-level
+        (``"type"``, ``"type_cluster"``) keeps only ``type_tables_``: loaded, its ``hmms_``
+        is empty.
+    n_hmms_ : int
+        Number of HMMs whose representations are features.
+    type_tables_ : dict
+        For HMMs learned in :meth:`fit`: the type-level representations of every word type
+        (``"hmm0.type"`` -> top-k ids and float32 weights, or a dense table; ``"hmm0.type_cluster"``
+        -> the state of each type), gathered per token to tag.
+    case_profile_ : CaseProfile or None
+        How each word is capitalized in the HMMs' text (a feature of the learned recipes).
+    hmm_vocabulary_ : Vocabulary or None
+        The vocabulary shared by the HMMs learned in :meth:`fit` (they are fit on its ids);
+        None when the HMMs were given (each has its own).
+    notation_ : Notation
+        How the training words and tags write brackets and quotes.
 
     Examples
     --------
-    >>> tagger = Tagger(hmm=None, labeler_params={"max_iterations": 20})   # doctest: +SKIP
-    >>> tagger.fit([["The", "dog"]], [["DT", "NN"]]).predict([["The", "cat"]])  # doctest: +SKIP
-    [['DT', 'NN']]
+    Domain adaptation in one call: the HMMs learn word classes from the training words and
+    the target-domain text, and the CRF uses them as features.
+
+    >>> tagger = Tagger(hmm="auto").fit(train_words, train_tags,   # doctest: +SKIP
+    ...                                 unlabeled=web_sentences)
+    >>> tagger.tag(["u", "can", "(", "prob", ")", "fix", "it"])    # doctest: +SKIP
+    >>> tagger.save("pos-web.hmmtl")                               # doctest: +SKIP
     """
 
     #: a fitted HMM given as ``hmm`` is used as it is, also by a clone
     _fitted_params = ("hmm",)
 
-    def __init__(self, labeler="crf", hmm=None, representations=("viterbi", "posterior", "type"),
-                 top_k=8, window=1, labeler_params=None, hmm_params=None, random_state=None):
+    def __init__(self, labeler="crf", hmm=None, representations=("type",), top_k=4, window=1,
+                 labeler_params=None, hmm_params=None, notation="auto",
+                 random_state=None):
         self.labeler = labeler
         self.hmm = hmm
         self.representations = representations
@@ -200,32 +510,83 @@ class Tagger(BaseEstimator):
         self.window = window
         self.labeler_params = labeler_params
         self.hmm_params = hmm_params
+        self.notation = notation
         self.random_state = random_state
 
     # ------------------------------------------------------------------ building
     def _labeler_params(self) -> dict:
-        params = dict(self.labeler_params or {})
+        """The labeler's parameters: the recipe's for the CRF (a learned ensemble's features
+        want a little more L2 than words alone: c2 0.3), then ``labeler_params``, then the
+        offsets of each extra feature."""
+        recipe = self._recipe() if self.labeler == "crf" else None
+        params = dict((recipe or {}).get("labeler_params") or {})
+        params.update(self.labeler_params or {})
         if self.window is not None and self.hmm is not None:
-            params.setdefault("extra_window", int(self.window))
+            offsets = tuple(range(-int(self.window), int(self.window) + 1))
+            window = {f"hmm{i}.{kind}": offsets for i in range(self.n_hmms_)
+                      for kind in self.representations_}
+            window.update({name: (0,) for name in self.type_tables_
+                           if not name.startswith("hmm")})
+            if self.case_profile_ is not None:
+                window[CASE_PROFILE] = (0,)
+            params.setdefault("extra_window", window)
         return params
 
-    def _resolve_hmms(self, sentences, unlabeled, verbose: bool) -> list:
+    def _recipe(self) -> dict | None:
+        """The settings of the HMMs to learn, or None when they are given (or absent)."""
+        hmm = self.hmm
+        if isinstance(hmm, str):
+            if hmm not in RECIPES:
+                raise ValueError(f"hmm must be None, {', '.join(map(repr, RECIPES))}, a number "
+                                 f"of states or fitted HMMs, got {hmm!r}")
+            recipe = dict(RECIPES[hmm])
+        elif isinstance(hmm, (int, np.integer)) and not isinstance(hmm, bool):
+            if hmm < 1:
+                raise ValueError(f"hmm must be a positive number of states, got {hmm}")
+            recipe = {"n_hmms": 1, "n_states": int(hmm)}
+        else:
+            return None
+        recipe.update(self.hmm_params or {})
+        return recipe
+
+    def _fit_hmms(self, recipe: dict, text: list, bar, verbose: bool) -> list:
+        """The recipe's HMMs, each fit on the ids of one shared vocabulary of ``text``."""
+        from ..hmm import CategoricalHMM
+
+        recipe = dict(recipe)
+        n_hmms = int(recipe.get("n_hmms", 1))
+        n_states = int(recipe["n_states"])
+        vocab_params = {k: recipe.pop(k) for k in _VOCABULARY_KEYS if k in recipe}
+        for key in _ENSEMBLE_KEYS:
+            recipe.pop(key, None)
+        if not text or not any(text):
+            raise ValueError("there is no text to learn the HMMs on: the training sentences "
+                             "and unlabeled= hold no tokens")
+        vocabulary = Vocabulary(min_count=int(vocab_params.get("min_count", 1)),
+                                max_size=vocab_params.get("max_vocab"),
+                                lowercase=bool(vocab_params.get("lowercase", False)))
+        batch = vocabulary.fit(text).encode(text)
+        rs = check_random_state(self.random_state)
+        seeds = rs.randint(np.iinfo(np.int32).max, size=n_hmms)
+        hmms = []
+        for i, seed in enumerate(seeds.tolist()):
+            _stage(bar, f"HMM {i + 1}/{n_hmms} ({n_states} states, {batch.n_tokens} tokens)")
+            params = dict(recipe, random_state=seed, n_features=len(vocabulary))
+            params.setdefault("verbose", verbose)
+            hmm = CategoricalHMM(n_states=n_states, **params).fit(batch)
+            # rounded now to what the model file keeps, so that a saved and reloaded
+            # Tagger tags exactly as this one
+            hmm.emission_prob_ = expand_emissions(compact_emissions(hmm.emission_prob_))
+            hmms.append(hmm)
+            if bar is not None:
+                bar.update()
+        self.hmm_vocabulary_ = vocabulary
+        return hmms
+
+    def _given_hmms(self) -> list:
         hmm = self.hmm
         if hmm is None:
             return []
-        if isinstance(hmm, (int, np.integer)) and not isinstance(hmm, bool):
-            if hmm < 1:
-                raise ValueError(f"hmm must be a positive number of states, got {hmm}")
-            from ..hmm import CategoricalHMM
-
-            params = dict(self.hmm_params or {})
-            rs = check_random_state(self.random_state)
-            params.setdefault("random_state", int(rs.randint(np.iinfo(np.int32).max)))
-            text = list(unlabeled) if unlabeled is not None else list(sentences)
-            if not text:
-                raise ValueError("hmm is a number of states, but there is no text to fit it "
-                                 "on: pass unlabeled= (a list of token lists)")
-            return [CategoricalHMM(n_states=int(hmm), **params).fit(text)]
         hmms = list(hmm) if isinstance(hmm, (list, tuple)) else [hmm]
         for i, h in enumerate(hmms):
             if not hasattr(h, "transform"):
@@ -234,14 +595,75 @@ class Tagger(BaseEstimator):
             check_is_fitted(h)
         return hmms
 
-    def _extra(self, sentences):
-        if not self.hmms_:
+    def _features(self):
+        """The function computing the HMM features of sentences (None without HMMs)."""
+        if not self.n_hmms_:
             return None
-        return hmm_representations(self.hmms_, sentences, self.representations_, self.top_k)
+        if getattr(self, "_features_cache", None) is None:
+            tables = {(int(k.split(".")[0][3:]), k.split(".")[1]): v
+                      for k, v in self.type_tables_.items() if k.startswith("hmm")}
+            self._features_cache = _EnsembleFeatures(
+                self.hmms_, self.representations_, self.top_k, self.hmm_vocabulary_,
+                tables=tables, n_hmms=self.n_hmms_,
+                word_tables={k: v for k, v in self.type_tables_.items()
+                             if not k.startswith("hmm")})
+        return self._features_cache
+
+    def _neighbour_tags(self, sentences, tags, n_neighbours: int):
+        """The :func:`neighbour_tags` table of the learned HMMs' vocabulary: for every type,
+        the tags of the labeled words nearest to it in the HMMs' state space."""
+        vocab = self.hmm_vocabulary_
+        vectors = np.hstack([np.sqrt(h.type_distribution()) for h in self.hmms_])
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        flat_words, _ = flatten(sentences)
+        flat_tags, _ = flatten(tags)
+        ids = vocab.encode_tokens(flat_words).astype(np.int64)
+        tagset = sorted(set(flat_tags))
+        tag_ids = np.asarray(LabelSet(tagset).encode_flat(flat_tags), dtype=np.int64)
+        words = vocab.is_known(ids)
+        known = np.unique(ids[words])
+        counts = np.zeros((known.shape[0], len(tagset)))
+        np.add.at(counts, (np.searchsorted(known, ids[words]), tag_ids[words]), 1.0)
+        if known.shape[0] < 2:
+            raise ValueError("the neighbours' tags need at least two labeled word types in "
+                             "the HMMs' vocabulary")
+        return neighbour_tags(vectors, known, counts / counts.sum(axis=1, keepdims=True),
+                              n_neighbours)
+
+    def _learned_type_tables(self) -> dict:
+        """The type-level representations of the HMMs learned in fit, every type at once,
+        in the precision the model file keeps (float32 weights): ``{"hmm0.type": (ids,
+        weights), ...}``."""
+        features = _EnsembleFeatures(self.hmms_, self.representations_, self.top_k,
+                                     self.hmm_vocabulary_)
+        tables = {}
+        for i in range(len(self.hmms_)):
+            for kind in self.representations_:
+                if kind in _TYPE_LEVEL:
+                    table = features.type_table(i, kind)
+                    tables[f"hmm{i}.{kind}"] = (
+                        (table[0].astype(np.int32), table[1].astype(np.float32))
+                        if isinstance(table, tuple) else
+                        table.astype(np.float32 if table.ndim == 2 else np.int32))
+        return tables
+
+    def _extra(self, sentences):
+        features = self._features()
+        extra = None if features is None else features(sentences)
+        if self.case_profile_ is not None:
+            extra = dict(extra or {})
+            extra[CASE_PROFILE] = self.case_profile_.transform(flatten(sentences)[0])
+        return extra
+
+    def _model_words(self, sentences):
+        if self.notation == "keep":
+            return sentences
+        return self.notation_.map_words(sentences)
 
     # ------------------------------------------------------------------ API
     def fit(self, sentences, tags=None, *, unlabeled=None, dev=None, verbose: bool = False):
-        """Fit the HMM(s) when asked, then the labeler on the training sentences.
+        """Learn the HMMs when asked (on the training words plus ``unlabeled``), then the
+        labeler with their features on the training sentences.
 
         Parameters
         ----------
@@ -250,53 +672,106 @@ class Tagger(BaseEstimator):
             ``tags=None``.
         tags : list of list of str, optional
         unlabeled : list of list of str, optional
-            Text for the HMM when ``hmm`` is a number of states (source and target domain
-            text, labels discarded).
+            Unlabeled text (typically of the target domain) that the HMMs learn on together
+            with the training words, when ``hmm`` is ``"auto"``, ``"thorough"`` or a number
+            of states.  With ``notation="auto"`` it is first written in the notation of the
+            training words.
         dev : (sentences, tags), optional
             Development data handed to the labeler (early stopping where it supports it).
+        verbose : bool
+            Show each stage (HMMs, features, labeler) on a tqdm progress display.
 
         Returns
         -------
         self
         """
+        from ..io.notation import detect_notation
+
+        if self.notation not in ("auto", "keep"):
+            raise ValueError(f"notation must be 'auto' or 'keep', got {self.notation!r}")
         sentences, tags = _check_tagged(sentences, tags)
         self.representations_ = check_representations(self.representations)
         if self.hmm is not None and not self.representations_:
             raise ValueError("an hmm is given but representations is empty: list at least "
                              "one of " + str(list(REPRESENTATIONS)))
-        self.hmms_ = self._resolve_hmms(sentences, unlabeled, verbose)
+        self.notation_ = detect_notation(sentences, tags)
+        recipe = self._recipe()
+        stages = ([f"HMM {i + 1}" for i in range(int(recipe.get("n_hmms", 1)))]
+                  if recipe else []) + ["features", "labeler"]
+        bar = _progress_bar(verbose, stages)
+        self.hmm_vocabulary_ = None
+        self.type_tables_ = {}
+        self.case_profile_ = None
+        self._features_cache = None
+        if recipe is not None:
+            text = list(sentences)
+            if unlabeled is not None:
+                text += self._model_words(check_sentences(unlabeled, "unlabeled"))
+            self.hmms_ = self._fit_hmms(recipe, text, bar, verbose)
+            self.type_tables_ = self._learned_type_tables()
+            if recipe.get("neighbours"):
+                self.type_tables_[NEIGHBOUR_TAGS] = self._neighbour_tags(
+                    sentences, tags, int(recipe["neighbours"]))
+            if recipe.get("case_profile"):
+                self.case_profile_ = CaseProfile.fit(text)
+        else:
+            if unlabeled is not None:
+                raise ValueError("unlabeled= is for HMMs learned in fit (hmm='auto', "
+                                 "'thorough' or a number of states); this Tagger has "
+                                 + ("no HMM" if self.hmm is None else "fitted HMMs"))
+            self.hmms_ = self._given_hmms()
+        self.n_hmms_ = len(self.hmms_)
         labeler = make_labeler(self.labeler, self._labeler_params())
+        if "notation" in labeler.get_params(deep=False):
+            labeler.set_params(notation=self.notation)
+        _stage(bar, "HMM features")
         kwargs = {}
         extra = self._extra(sentences)
         if extra is not None:
             kwargs["extra"] = extra
+        if bar is not None:
+            bar.update()
         if dev is not None and "X_dev" not in inspect.signature(labeler.fit).parameters:
             raise ValueError(f"{type(labeler).__name__} does not use development data; "
                              "drop dev= (or --dev), or use the CRF labeler for early stopping")
         if dev is not None:
             dev_x, dev_y = _check_tagged(*dev) if isinstance(dev, tuple) and len(dev) == 2 \
                 else _check_tagged(dev, None)
+            dev_x = self._model_words(dev_x)
+            if self.notation == "auto":
+                dev_y = self.notation_.map_tags(dev_y)
             kwargs.update(X_dev=dev_x, y_dev=dev_y)
             if extra is not None:
                 kwargs["extra_dev"] = self._extra(dev_x)
+        _stage(bar, f"{type(labeler).__name__} on {len(sentences)} sentences")
+        if verbose and "verbose" in labeler.get_params(deep=False):
+            labeler.set_params(verbose=True)
         labeler.fit(sentences, tags, **kwargs)
+        if bar is not None:
+            bar.update()
+            bar.close()
         self.labeler_ = labeler
         return self
 
     def predict(self, sentences) -> list[list[str]]:
-        """Tag sequences: a list of tag lists aligned with ``sentences``."""
+        """Tag sequences: a list of tag lists aligned with ``sentences``, in the notation
+        of the training tags.  Each sentence gets the same tags alone or in any batch."""
         check_is_fitted(self, "labeler_")
         sentences = check_sentences(sentences, "sentences")
         if not sentences:
             return []
+        sentences = self._model_words(sentences)
         extra = self._extra(sentences)
         if extra is None:
             return self.labeler_.predict(sentences)
         return self.labeler_.predict(sentences, extra=extra)
 
     def score(self, sentences, tags) -> float:
-        """Token accuracy of :meth:`predict` against ``tags``."""
+        """Token accuracy of :meth:`predict` against ``tags`` (bracket and quote tags read
+        in the training notation with ``notation="auto"``)."""
         sentences, tags = _check_tagged(sentences, tags)
+        if self.notation == "auto":
+            tags = self.notation_.map_tags(tags)
         return token_accuracy(tags, self.predict(sentences))
 
     # NLTK's TaggerI interface
@@ -320,33 +795,72 @@ class Tagger(BaseEstimator):
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
         check_is_fitted(self, "labeler_")
+        learned = self.hmm_vocabulary_ is not None
+        # HMMs learned in fit are kept whole only when tagging runs them (in-context
+        # representations); else their type tables are all tagging needs
+        keep_hmms = not learned or not set(self.representations_) <= set(_TYPE_LEVEL)
         children = {"labeler": self.labeler_}
-        children.update({f"hmm{i}": h for i, h in enumerate(self.hmms_)})
+        if keep_hmms:
+            children.update({f"hmm{i}": h for i, h in enumerate(self.hmms_)})
         arrays, nested = serialize.pack_nested(children)
+        # the HMMs learned in fit hold emission tables rounded to what this stores
+        compact = sorted(f"hmm{i}/emission_prob" for i in range(len(self.hmms_))
+                         if learned and keep_hmms)
+        for key in compact:
+            arrays[key] = compact_emissions(arrays[key])
+        for name, table in self.type_tables_.items():
+            if isinstance(table, tuple):
+                ids, weights = table
+                small = ids.max(initial=0) < 256
+                arrays[f"type_tables/{name}.ids"] = ids.astype(np.uint8 if small else np.int32)
+                arrays[f"type_tables/{name}.weights"] = weights
+            else:
+                arrays[f"type_tables/{name}"] = table
+        if self.case_profile_ is not None:
+            arrays["case_profile/hashes"] = self.case_profile_.hashes.astype(np.uint32)
+            arrays["case_profile/codes"] = self.case_profile_.codes
         labeler = self.labeler if isinstance(self.labeler, str) else None
+        hmm = self.hmm
         meta = {
             "params": {
                 "labeler": labeler,
-                "hmm": None if self.hmm is None else
-                (int(self.hmm) if isinstance(self.hmm, (int, np.integer)) else "fitted"),
+                "hmm": None if hmm is None else hmm if isinstance(hmm, str) else
+                (int(hmm) if isinstance(hmm, (int, np.integer)) else "fitted"),
                 "representations": list(self.representations_),
                 "top_k": None if self.top_k is None else int(self.top_k),
                 "window": None if self.window is None else int(self.window),
                 "labeler_params": self.labeler_params,
                 "hmm_params": self.hmm_params,
+                "notation": self.notation,
                 "random_state": self.random_state if isinstance(self.random_state,
                                                                 (int, type(None))) else None,
             },
-            "n_hmms": len(self.hmms_),
+            "n_hmms": int(self.n_hmms_),
+            "hmms_kept": bool(keep_hmms),
+            "type_tables": sorted(self.type_tables_),
+            "hmm_vocabulary": (None if self.hmm_vocabulary_ is None
+                               else self.hmm_vocabulary_.to_dict()),
+            "notation": self.notation_.to_dict(),
+            "compact_emissions": compact,
             "children": nested,
         }
         return arrays, meta
 
     @classmethod
     def _from_state(cls, arrays, meta):
+        from ..io.notation import Notation
+
+        arrays = dict(arrays)
+        for key in meta.get("compact_emissions", []):
+            if key not in arrays or arrays[key].dtype != np.float16 or arrays[key].ndim != 2:
+                raise serialize.ModelFileError(f"model file: {key} should be a 2-D float16 "
+                                               f"array of log-probabilities")
+            arrays[key] = expand_emissions(arrays[key])
         children = serialize.unpack_nested(arrays, meta["children"])
         params = dict(meta["params"])
-        hmms = [children[f"hmm{i}"] for i in range(int(meta["n_hmms"]))]
+        n_hmms = int(meta["n_hmms"])
+        hmms = [children[f"hmm{i}"] for i in range(n_hmms)] if meta.get("hmms_kept", True) \
+            else []
         labeler = children["labeler"]
         hmm_param = params["hmm"]
         if hmm_param == "fitted":
@@ -354,10 +868,49 @@ class Tagger(BaseEstimator):
         self = cls(labeler=params["labeler"] or labeler, hmm=hmm_param,
                    representations=tuple(params["representations"]), top_k=params["top_k"],
                    window=params["window"], labeler_params=params["labeler_params"],
-                   hmm_params=params["hmm_params"], random_state=params["random_state"])
+                   hmm_params=params["hmm_params"], notation=params.get("notation", "auto"),
+                   random_state=params["random_state"])
         self.representations_ = check_representations(params["representations"])
         self.hmms_ = hmms
+        self.n_hmms_ = n_hmms
         self.labeler_ = labeler
+        vocab = meta.get("hmm_vocabulary")
+        self.hmm_vocabulary_ = None if vocab is None else Vocabulary.from_dict(vocab)
+        self.type_tables_ = {}
+        n_types = None if self.hmm_vocabulary_ is None else len(self.hmm_vocabulary_)
+        for name in meta.get("type_tables", []):
+            key = f"type_tables/{name}"
+            if key + ".ids" in arrays:
+                table = (arrays[key + ".ids"].astype(np.int32), arrays[key + ".weights"])
+            elif key in arrays:
+                table = arrays[key]
+            else:
+                raise serialize.ModelFileError(f"model file lacks the type table {name!r}")
+            rows = table[0].shape[0] if isinstance(table, tuple) else table.shape[0]
+            if rows != n_types:
+                raise serialize.ModelFileError(f"model file: type table {name!r} has {rows} "
+                                               f"rows but the HMM vocabulary {n_types} types")
+            self.type_tables_[name] = table
+        if not hmms and n_hmms and sum(k.startswith("hmm") for k in self.type_tables_) != \
+                n_hmms * len(self.representations_):
+            raise serialize.ModelFileError("model file: the HMMs' type tables are missing")
+        if n_types is not None:
+            for i, h in enumerate(hmms):
+                if int(h.n_features_) != n_types:
+                    raise serialize.ModelFileError(
+                        f"model file: hmm{i} has {h.n_features_} word types but the shared "
+                        f"vocabulary {n_types}")
+        self.case_profile_ = None
+        if "case_profile/hashes" in arrays:
+            hashes, codes = arrays["case_profile/hashes"], arrays["case_profile/codes"]
+            if hashes.shape != codes.shape or hashes.ndim != 1 or \
+                    (hashes.size and (np.diff(hashes.astype(np.int64)) < 0).any()) or \
+                    (codes.size and codes.max() >= _CASE_UNSEEN):
+                raise serialize.ModelFileError("model file: the case profile's hashes must "
+                                               "be sorted, one code (< 15) each")
+            self.case_profile_ = CaseProfile(hashes, codes)
+        self.notation_ = Notation.from_dict(meta.get("notation"))
+        self._features_cache = None
         return self
 
     def save(self, path):
