@@ -26,6 +26,7 @@ __all__ = [
     "offsets_to_lengths",
     "token_positions",
     "flatten",
+    "factorize",
     "unknown_signature",
     "UNK",
 ]
@@ -111,6 +112,20 @@ def flatten(sentences: Iterable[Sequence]) -> tuple[list, np.ndarray]:
     lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
     flat = list(itertools.chain.from_iterable(sentences))
     return flat, lengths_to_offsets(lengths)
+
+
+def factorize(tokens: Sequence) -> tuple[list, np.ndarray]:
+    """The distinct values of ``tokens`` (in order of first appearance) and each token's
+    index among them, with no Python loop per token (``dict`` building and ``map`` run in C),
+    so that features can be computed once per type and gathered per token.
+
+    >>> factorize(["the", "cat", "the"])
+    (['the', 'cat'], array([0, 1, 0]))
+    """
+    types = list(dict.fromkeys(tokens))
+    index = dict(zip(types, range(len(types))))
+    ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    return types, ids
 
 
 def unflatten(flat: Sequence, offsets) -> list[list]:

@@ -1,6 +1,6 @@
 """Where data enters hmmtl: readers and writers for CoNLL-U, CoNLL column files, NLTK's
 tagged corpora and plain tokenized text, all reading into a :class:`Corpus`; chunk-scheme
-conversions (IOB1, IOB2, BIOES) and Penn Treebank notation normalization.
+conversions (IOB1, IOB2, BIOES, BILOU) and Penn Treebank notation normalization.
 
 Readers accept a path, an open text or binary stream (``sys.stdin``) or an iterable of
 lines, and raise :class:`FormatError` (a ``ValueError``) naming the file and line of
@@ -16,8 +16,8 @@ from .corpus import Corpus, concat
 from .nltk_corpora import (NLTK_CORPORA, NLTK_TEXT_CORPORA, load_nltk, load_nltk_text,
                            nltk_data_dir)
 from .notation import PTB_BRACKETS, normalize_notation, normalize_tags, normalize_words
-from .schemes import (Chunks, bioes_to_iob2, chunk_spans, convert_scheme, iob1_to_bioes,
-                      iob1_to_iob2, iob2_to_bioes, iob2_to_iob1)
+from .schemes import (Chunks, bilou_to_iob2, bioes_to_iob2, chunk_spans, convert_scheme,
+                      iob1_to_bioes, iob1_to_iob2, iob2_to_bilou, iob2_to_bioes, iob2_to_iob1)
 from .text import iter_text, read_text, write_text
 
 __all__ = [
@@ -28,5 +28,5 @@ __all__ = [
     "read_text", "iter_text", "write_text",
     "normalize_notation", "normalize_words", "normalize_tags", "PTB_BRACKETS",
     "convert_scheme", "chunk_spans", "Chunks", "iob1_to_iob2", "iob2_to_iob1", "iob2_to_bioes",
-    "iob1_to_bioes", "bioes_to_iob2",
+    "iob1_to_bioes", "bioes_to_iob2", "iob2_to_bilou", "bilou_to_iob2",
 ]
