@@ -63,7 +63,7 @@ def load_average() -> str:
 def make_model(folder: Path, with_hmm: bool) -> tuple[Path, Path]:
     """A tagger trained on a synthetic corpus, and a 10-sentence text file to tag."""
     from hmmtl import CategoricalHMM, Tagger
-    from hmmtl.demo import synthetic_corpus
+    from hmmtl.studies.demo import synthetic_corpus
 
     syn = synthetic_corpus(n_source=300, n_unlabeled=300, n_test=10, random_state=0)
     words, tags = syn["train"]

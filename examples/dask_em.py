@@ -29,7 +29,7 @@ def load_text(data, quick):
         for path in sorted(ewt.glob("en_ewt-*-train.conllu")):
             sentences += read_conllu(path).sentences[: 200 if quick else None]
         return sentences, f"words of the EWT train files ({ewt})"
-    from hmmtl.demo import synthetic_corpus
+    from hmmtl.studies.demo import synthetic_corpus
 
     syn = synthetic_corpus(n_unlabeled=300 if quick else 5000, random_state=0)
     return syn["text"], "a SYNTHETIC corpus (no --data / HMMTL_DATA)"

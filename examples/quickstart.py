@@ -31,7 +31,7 @@ def load(data, quick):
         return train, test
     print("no corpora found (--data DIR or HMMTL_DATA): using a SYNTHETIC corpus sampled from "
           "a known HMM", file=sys.stderr)
-    from hmmtl.demo import synthetic_corpus
+    from hmmtl.studies.demo import synthetic_corpus
 
     syn = synthetic_corpus(n_source=300 if quick else 800, n_test=100, random_state=0)
     train = Corpus(columns={"word": syn["train"][0], "pos": syn["train"][1]})

@@ -50,8 +50,8 @@ __all__ = [
     "ModelFileError",
     "load",
     "pack_nested",
+    "model_class",
     "read_manifest",
-    "register_model",
     "save",
     "unpack_nested",
 ]
@@ -66,15 +66,18 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")
 _NESTED_SEP = "/"
 
-#: Model classes a file may name: qualified name -> module, or the class itself once
-#: registered with :func:`register_model`.  Only these are ever resolved at load time.
-MODEL_CLASSES: dict[str, str | type] = {
+#: Every model class a file may name: class name -> the module it is imported from (resolved
+#: lazily, at save and load time).  Only these are ever resolved when loading, and only by
+#: name: nothing in a file is imported.  A new model class is added here.
+MODEL_CLASSES: dict[str, str] = {
     "CategoricalHMM": "hmmtl.hmm",
     "MultiDomainHMM": "hmmtl.hmm",
     "LinearChainCRF": "hmmtl.crf",
     "AveragedPerceptron": "hmmtl.crf",
     "Tagger": "hmmtl.transfer.pipeline",
+    "DomainAugmentedCRF": "hmmtl.transfer.augment",
     "MultiTaskHMM": "hmmtl.transfer.multitask",
+    "AlternatingStructureOptimization": "hmmtl.transfer.multitask",
 }
 
 
@@ -83,60 +86,23 @@ class ModelFileError(ValueError):
 
 
 # ----------------------------------------------------------------------------- registry
-def register_model(cls: type | None = None, *, name: str | None = None):
-    """Allow ``cls`` to be saved and loaded (usable as a class decorator).
-
-    Parameters
-    ----------
-    cls : type
-        A class implementing ``_get_state`` and the classmethod ``_from_state``.
-    name : str, optional
-        The name written to files; defaults to ``cls.__qualname__``.
-
-    Examples
-    --------
-    >>> @register_model
-    ... class Lookup:
-    ...     def _get_state(self):
-    ...         return {}, {}
-    ...     @classmethod
-    ...     def _from_state(cls, arrays, meta):
-    ...         return cls()
-    >>> MODEL_CLASSES["Lookup"] is Lookup
-    True
-    >>> del MODEL_CLASSES["Lookup"]
-    """
-
-    def add(c: type) -> type:
-        if not (callable(getattr(c, "_get_state", None)) and callable(getattr(c, "_from_state", None))):
-            raise TypeError(f"{c.__qualname__} must define _get_state() and the classmethod "
-                            f"_from_state(arrays, meta) to be registered as a model class")
-        key = name or c.__qualname__
-        old = MODEL_CLASSES.get(key)
-        if isinstance(old, str) and old != c.__module__:
-            raise ValueError(f"model class name {key!r} is reserved for {old}.{key}; "
-                             f"register {c.__module__}.{key} under another name")
-        if isinstance(old, type) and old is not c and (old.__module__, old.__qualname__) != (
-                c.__module__, c.__qualname__):
-            raise ValueError(f"model class name {key!r} is already registered for "
-                             f"{old.__module__}.{old.__qualname__}")
-        MODEL_CLASSES[key] = c
-        return c
-
-    return add if cls is None else add(cls)
+def model_class(key: str) -> type:
+    """The class registered as ``key`` in :data:`MODEL_CLASSES` (its module imported now)."""
+    cls = getattr(importlib.import_module(MODEL_CLASSES[key]), key)
+    if not (callable(getattr(cls, "_get_state", None))
+            and callable(getattr(cls, "_from_state", None))):
+        raise TypeError(f"{cls.__module__}.{cls.__qualname__} must define _get_state() and "
+                        f"the classmethod _from_state(arrays, meta) to be a model class")
+    return cls
 
 
 def _class_key(cls: type) -> str:
-    """The registry name of ``cls``, or a TypeError saying how to register it."""
-    for key, entry in MODEL_CLASSES.items():
-        if entry is cls:
-            return key
+    """The registry name of ``cls``, or a TypeError saying it cannot be saved."""
     key = cls.__qualname__
-    entry = MODEL_CLASSES.get(key)
-    if isinstance(entry, str) and entry == cls.__module__:
+    if key in MODEL_CLASSES and model_class(key) is cls:
         return key
     raise TypeError(f"{cls.__module__}.{cls.__qualname__} is not a registered hmmtl model "
-                    f"class; decorate it with hmmtl.serialize.register_model to save it")
+                    f"class (hmmtl.serialize.MODEL_CLASSES); it cannot be saved")
 
 
 def _resolve_class(key: Any, module: Any, source: str) -> type:
@@ -146,26 +112,10 @@ def _resolve_class(key: Any, module: Any, source: str) -> type:
         known = ", ".join(sorted(MODEL_CLASSES))
         raise ModelFileError(f"{source}: model class {key!r} is not an hmmtl model class "
                              f"(known: {known})")
-    entry = MODEL_CLASSES[key]
-    if isinstance(entry, str):
-        if module != entry:
-            raise ModelFileError(f"{source}: model class {key!r} is said to live in module "
-                                 f"{module!r}, but hmmtl's {key} lives in {entry!r}")
-        try:
-            mod = importlib.import_module(entry)
-        except ImportError as exc:
-            raise ModelFileError(f"{source}: holds a {key}, but {entry} cannot be imported "
-                                 f"in this installation ({exc})") from exc
-        cls = getattr(mod, key.rpartition(".")[2], None)
-        if not isinstance(cls, type):
-            raise ModelFileError(f"{source}: holds a {key}, but {entry} does not define it "
-                                 f"in this hmmtl version")
-        return cls
-    if module != entry.__module__:
+    if module != MODEL_CLASSES[key]:
         raise ModelFileError(f"{source}: model class {key!r} is said to live in module "
-                             f"{module!r}, but the registered {key} lives in "
-                             f"{entry.__module__!r}")
-    return entry
+                             f"{module!r}, but hmmtl's {key} lives in {MODEL_CLASSES[key]!r}")
+    return model_class(key)
 
 
 # ----------------------------------------------------------------------------- state checks
@@ -243,15 +193,14 @@ def _write_npz(stream, arrays: Mapping[str, np.ndarray]) -> None:
                 np.lib.format.write_array(fh, arrays[name], allow_pickle=False)
 
 
-def _build_manifest(model: Any, key: str, arrays: dict, meta: dict, digest: str) -> dict:
+def _build_manifest(key: str, arrays: dict, meta: dict, digest: str) -> dict:
     from . import __version__
 
-    cls = type(model)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "hmmtl_version": __version__,
-        "class": {"name": key, "module": cls.__module__, "qualname": cls.__qualname__},
+        "class": {"name": key, "module": MODEL_CLASSES[key], "qualname": key},
         "arrays": {name: _array_entry(arrays[name]) for name in sorted(arrays)},
         "arrays_sha256": digest,
         "meta": meta,
@@ -268,7 +217,7 @@ def save(model: Any, path: str | os.PathLike) -> Path:
     Parameters
     ----------
     model : object
-        An instance of a registered model class (see :func:`register_model`).
+        An instance of a model class of :data:`MODEL_CLASSES`.
     path : str or path-like
         Output file; its folder must exist.
 
@@ -305,7 +254,7 @@ def save(model: Any, path: str | os.PathLike) -> Path:
                                   force_zip64=True) as member:
                     writer = _HashingWriter(member)
                     _write_npz(writer, arrays)
-                manifest = _build_manifest(model, key, arrays, meta, writer.sha256.hexdigest())
+                manifest = _build_manifest(key, arrays, meta, writer.sha256.hexdigest())
                 archive.writestr(_zipinfo(_MANIFEST_MEMBER, zipfile.ZIP_DEFLATED),
                                  json.dumps(manifest, indent=1, sort_keys=True,
                                             ensure_ascii=False))
@@ -525,7 +474,7 @@ def pack_nested(children: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dic
         child_arrays, child_meta = _check_state(child._get_state(), cls)
         for array_name, arr in child_arrays.items():
             arrays[f"{name}{_NESTED_SEP}{array_name}"] = arr
-        meta[name] = {"class": key, "module": cls.__module__, "meta": child_meta}
+        meta[name] = {"class": key, "module": MODEL_CLASSES[key], "meta": child_meta}
     return arrays, meta
 
 

@@ -23,8 +23,6 @@ from hmmtl.cli import main
 from hmmtl.io import FormatError, read_conll, read_conllu, read_text, write_conll, write_conllu
 from hmmtl.io import write_text
 
-pytest.importorskip("hmmtl.crf", reason="hmmtl.crf (the labelers) is not present")
-pytest.importorskip("hmmtl.transfer.pipeline", reason="the Tagger pipeline is not present")
 
 from hmmtl import AveragedPerceptron, CategoricalHMM, LinearChainCRF, Tagger  # noqa: E402
 from hmmtl.inference import forward_backward, viterbi  # noqa: E402

@@ -14,7 +14,8 @@ import pytest
 
 import hmmtl
 from hmmtl import _cache
-from hmmtl.cli import _chunks_of_lines, main
+from hmmtl.cli import main
+from hmmtl.cli.tag import chunks_of_lines
 
 ROOT = Path(hmmtl.__file__).resolve().parent.parent
 
@@ -80,8 +81,6 @@ def files(tmp_path):
 @pytest.fixture(scope="module")
 def pos_model(tmp_path_factory):
     """A small CRF POS tagger trained through the CLI (shared by the tests below)."""
-    pytest.importorskip("hmmtl.crf", reason="hmmtl.crf (the labelers) is not present")
-    pytest.importorskip("hmmtl.transfer.pipeline", reason="the Tagger pipeline is not present")
     d = tmp_path_factory.mktemp("pos")
     (d / "train.conllu").write_text(CONLLU * 3, encoding="utf-8")
     code = main(["train", "--train", str(d / "train.conllu"), "--tag-column", "xpos",
@@ -263,17 +262,10 @@ def test_experiment_and_demo_errors(capsys, tmp_path, monkeypatch):
     code, _, err = run(capsys, "experiment", "multi-task", "--data", str(tmp_path / "nope"),
                        "--out", str(tmp_path / "o"))
     assert code == 1 and "no such folder" in err
-    try:
-        import hmmtl.demo  # noqa: F401
-    except ModuleNotFoundError:
-        code, _, err = run(capsys, "demo")
-        assert code == 1
-        assert "the demo is not available in this installation of hmmtl (hmmtl.demo is " \
-               "missing)" in err
 
 
 def test_experiment_calls_the_study_with_its_options(capsys, tmp_path, monkeypatch):
-    from hmmtl import cli
+    from hmmtl.cli import experiment
 
     calls = {}
 
@@ -283,7 +275,7 @@ def test_experiment_calls_the_study_with_its_options(capsys, tmp_path, monkeypat
                      states=states, progress=progress)
         return {}
 
-    monkeypatch.setattr(cli, "_find_study", lambda name: study)
+    monkeypatch.setattr(experiment, "find_study", lambda name: study)
     code, _, _ = run(capsys, "experiment", "domain-adaptation", "--data", str(tmp_path),
                      "--out", str(tmp_path / "res"), "--quick", "--seeds", "0,1",
                      "--states", "8,16", "--quiet")
@@ -293,7 +285,7 @@ def test_experiment_calls_the_study_with_its_options(capsys, tmp_path, monkeypat
 
 
 def test_experiment_passes_texts_and_hmm_iterations(capsys, tmp_path, monkeypatch):
-    from hmmtl import cli
+    from hmmtl.cli import experiment
 
     calls = {}
 
@@ -302,7 +294,7 @@ def test_experiment_passes_texts_and_hmm_iterations(capsys, tmp_path, monkeypatc
         calls.update(texts=texts, hmm_iter=hmm_iter, n_hmms=n_hmms)
         return {}
 
-    monkeypatch.setattr(cli, "_find_study", lambda name: study)
+    monkeypatch.setattr(experiment, "find_study", lambda name: study)
     code, _, _ = run(capsys, "experiment", "domain-adaptation", "--data", str(tmp_path),
                      "--out", str(tmp_path / "res"), "--texts", "both,transductive",
                      "--hmm-iter", "12", "--hmms", "3", "--quiet")
@@ -316,7 +308,7 @@ def test_experiment_passes_texts_and_hmm_iterations(capsys, tmp_path, monkeypatc
 def test_chunks_cover_the_input_at_sentence_boundaries(text, fmt):
     lines = text.splitlines(keepends=True)
     for batch in (1, 2, 100):
-        pieces = list(_chunks_of_lines(iter(lines), fmt, batch))
+        pieces = list(chunks_of_lines(iter(lines), fmt, batch))
         assert "".join("".join(p) for _, p in pieces) == text
         starts = [s for s, _ in pieces]
         assert starts[0] == 1
@@ -410,8 +402,6 @@ def test_evaluate_unknown_column(capsys, files, pos_model):
 
 
 def test_train_ner_conll_and_evaluate_f1(capsys, files):
-    pytest.importorskip("hmmtl.crf", reason="hmmtl.crf (the labelers) is not present")
-    pytest.importorskip("hmmtl.metrics", reason="hmmtl.metrics (entity scores) is not present")
     model = files / "ner.hmmtl"
     code, _, err = run(capsys, "train", "--train", str(files / "ner.conll"), "--format", "conll",
                        "--tag-column", "2", "--algorithm", "perceptron", "--max-iter", "5",
@@ -438,8 +428,6 @@ def test_train_ner_conll_and_evaluate_f1(capsys, files):
 
 
 def test_train_hmm_then_tagger_with_hmm_features(capsys, files):
-    pytest.importorskip("hmmtl.hmm", reason="hmmtl.hmm (CategoricalHMM) is not present")
-    pytest.importorskip("hmmtl.crf", reason="hmmtl.crf (the labelers) is not present")
     from hmmtl.serialize import load
 
     hmm_path = files / "hmm.hmmtl"
@@ -497,7 +485,8 @@ def test_tag_bad_bytes_and_empty_input(capsys, files, pos_model):
 
 
 def test_demo_calls_run_demo(capsys, tmp_path, monkeypatch):
-    demo = pytest.importorskip("hmmtl.demo", reason="hmmtl.demo is not present")
+    from hmmtl.studies import demo
+
     calls = {}
     monkeypatch.setattr(demo, "run_demo", lambda data_dir=None, out=None, quick=True, *,
                         random_state=0, progress=False, stream=None:

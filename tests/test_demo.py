@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from hmmtl.demo import find_demo_data, run_demo
+from hmmtl.studies.demo import find_demo_data, run_demo
 
 _NUMBER_ROW = re.compile(r"^\| CRF[^|]*\|( [01]\.\d{4} \|)+")
 

@@ -77,7 +77,6 @@ Y = [["DT", "NN", "VBZ", "."], ["DT", "NN", "VBZ", "."], ["DT", "NNS", "VBP"]] *
 def tiny(tmp_path_factory):
     """A tiny CRF, an HMM, a Tagger (CRF with the HMM's features) and its model file,
     trained once."""
-    pytest.importorskip("hmmtl.transfer.pipeline", reason="the Tagger pipeline is not present")
     from hmmtl import CategoricalHMM, LinearChainCRF, Tagger
 
     crf = LinearChainCRF(max_iterations=15).fit(X, Y)

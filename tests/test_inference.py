@@ -389,7 +389,7 @@ def test_blocked_kernel_matches_the_scalar_kernel(K, masked, block_rows, monkeyp
     monkeypatch.setattr(inf, "BLOCK_ROWS", block_rows)
     args = (unary, transition, offsets, start, end, allowed)
     got = inf._forward_backward_blocked(*prepare_args(*args), groups, 3, True)
-    ref = inf._forward_backward_scalar(*prepare_args(*args), groups, 3, True)
+    ref = inf.forward_backward_scalar(*prepare_args(*args), groups, 3, True)
     for g, r in zip(got, ref):
         np.testing.assert_allclose(g, r, atol=1e-9)
 

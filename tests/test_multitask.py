@@ -329,7 +329,7 @@ def test_aso_auxiliary_problems_learn_word_classes_from_unlabeled_text(tmp_path)
 # ----------------------------------------------------------------------------- the study
 @pytest.mark.slow
 def test_multi_task_study_tiny_run_fills_its_table(data_dir, tmp_path):
-    from hmmtl.transfer.multitask_experiment import TASKS, run_multi_task
+    from hmmtl.studies.multitask import TASKS, run_multi_task
 
     res = run_multi_task(data_dir, tmp_path, preset="tiny", progress=False)
     table = res["table"]

@@ -12,10 +12,18 @@ import numpy as np
 import pytest
 
 from hmmtl import serialize
-from hmmtl.serialize import ModelFileError, load, pack_nested, register_model, save, unpack_nested
+from hmmtl.serialize import ModelFileError, load, pack_nested, save, unpack_nested
 
 
-@register_model
+@pytest.fixture(autouse=True)
+def _test_models_in_registry():
+    """The model classes of this file join the registry for the length of each test."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("TableModel", "OtherModel", "PairModel"):
+            patch.setitem(serialize.MODEL_CLASSES, name, __name__)
+        yield
+
+
 class TableModel:
     """A small model: a few arrays and JSON meta."""
 
@@ -31,12 +39,10 @@ class TableModel:
         return cls(dict(arrays), meta)
 
 
-@register_model
 class OtherModel(TableModel):
     pass
 
 
-@register_model
 class PairModel:
     """A model holding two others, stored in one file."""
 
@@ -312,7 +318,7 @@ def test_unregistered_class_and_bad_state(tmp_path):
     class Loose(TableModel):
         pass
 
-    with pytest.raises(TypeError, match=r"not a registered hmmtl model class.*register_model"):
+    with pytest.raises(TypeError, match=r"not a registered hmmtl model class.*it cannot be saved"):
         save(Loose(), tmp_path / "x.hmmtl")
     with pytest.raises(TypeError, match=r"array 'x' has dtype object, which would need pickle"):
         save(TableModel({"x": np.array([None, 1])}), tmp_path / "x.hmmtl")
@@ -345,16 +351,67 @@ def test_failing_write_keeps_previous_file_and_leaves_no_temp(tmp_path, monkeypa
     _assert_same(_model(0), load(path))
 
 
-def test_register_model_rules():
+def test_registry_entries_must_follow_the_protocol(monkeypatch):
     class NoProtocol:
         pass
 
-    with pytest.raises(TypeError, match=r"must define _get_state\(\) and the classmethod"):
-        register_model(NoProtocol)
+    monkeypatch.setitem(serialize.MODEL_CLASSES, "NoProtocol", __name__)
+    globals()["NoProtocol"] = NoProtocol
+    try:
+        with pytest.raises(TypeError, match=r"must define _get_state\(\) and the classmethod"):
+            serialize.model_class("NoProtocol")
+    finally:
+        del globals()["NoProtocol"]
 
+
+def test_a_class_named_like_a_registered_one_is_not_saved(tmp_path):
     class CategoricalHMM(TableModel):
         pass
 
-    with pytest.raises(ValueError, match=r"'CategoricalHMM' is reserved for hmmtl.hmm"):
-        register_model(CategoricalHMM, name="CategoricalHMM")
+    with pytest.raises(TypeError, match=r"not a registered hmmtl model class"):
+        save(CategoricalHMM(), tmp_path / "x.hmmtl")
     assert serialize.MODEL_CLASSES["CategoricalHMM"] == "hmmtl.hmm"
+
+
+# ----------------------------------------------------------------------------- every class
+def test_the_zoo_covers_every_model_class():
+    from model_zoo import MODELS
+
+    hmmtl_classes = [k for k, v in serialize.MODEL_CLASSES.items() if v.startswith("hmmtl.")]
+    assert sorted(m.name for m in MODELS) == sorted(hmmtl_classes)
+    for name in hmmtl_classes:
+        assert serialize.model_class(name).__name__ == name
+
+
+_LOAD_AND_APPLY = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from hmmtl.serialize import load
+from model_zoo import MODELS, TEST_DOMAINS, TEST_SENTENCES
+model = load({path!r})
+assert type(model).__name__ == {name!r}, type(model)
+apply = {{m.name: m.apply for m in MODELS}}[{name!r}]
+print(json.dumps(apply(model, TEST_SENTENCES, TEST_DOMAINS)))
+"""
+
+
+@pytest.mark.parametrize("name", sorted(serialize.MODEL_CLASSES))
+def test_every_model_class_loads_in_a_fresh_process(tmp_path, name):
+    """Saved here, loaded by a new interpreter that imported nothing but hmmtl.serialize
+    (no class may depend on another module having been imported first), and answering
+    the same."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from model_zoo import MODELS, TEST_DOMAINS, TEST_SENTENCES
+
+    entry = {m.name: m for m in MODELS}[name]
+    model = entry.fit()
+    path = save(model, tmp_path / "m.hmmtl")
+    tests = str(Path(__file__).resolve().parent)
+    script = _LOAD_AND_APPLY.format(tests=tests, path=str(path), name=name)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == entry.apply(model, TEST_SENTENCES, TEST_DOMAINS)

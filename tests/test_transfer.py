@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from hmmtl.demo import synthetic_corpus
+from hmmtl.studies.demo import synthetic_corpus
 from hmmtl.transfer.augment import (DOMAIN_SEP, DomainAugmentedCRF, augment_extra,
                                     augment_tokens)
 from hmmtl.transfer.pipeline import Tagger, check_representations, hmm_representations
-from hmmtl.transfer.report import markdown_table, summarize
+from hmmtl.studies.report import markdown_table, summarize
 
 CRF = {"max_iterations": 15}
 
@@ -172,7 +172,7 @@ def test_summary_means_and_spreads_over_seeds():
 # ----------------------------------------------------------------------------- study
 @pytest.mark.slow
 def test_study_texts_transductive_adds_the_evaluation_words_without_tags():
-    from hmmtl.transfer.experiments import TEXTS, StudyData, TaggedSet, _texts
+    from hmmtl.studies.domain_adaptation import TEXTS, StudyData, TaggedSet, _texts
 
     src, tgt = [["the", "bank"]], [["lol", "ok"], ["gr8"]]
     dev = TaggedSet([["u", "ok"]], [["PRP", "UH"]], ["email"])
@@ -187,7 +187,7 @@ def test_study_texts_transductive_adds_the_evaluation_words_without_tags():
 
 
 def test_domain_adaptation_rejects_an_unknown_text():
-    from hmmtl.transfer.experiments import run_domain_adaptation
+    from hmmtl.studies.domain_adaptation import run_domain_adaptation
 
     with pytest.raises(ValueError, match="texts must be among 'source', 'target', 'both', "
                                          "'transductive', got \\['web'\\]"):
@@ -196,7 +196,7 @@ def test_domain_adaptation_rejects_an_unknown_text():
 
 
 def test_domain_adaptation_quick_runs_end_to_end(data_dir, tmp_path):
-    from hmmtl.transfer.experiments import EWT_DOMAINS, run_domain_adaptation
+    from hmmtl.studies.domain_adaptation import EWT_DOMAINS, run_domain_adaptation
 
     res = run_domain_adaptation(data_dir, tmp_path, quick="tiny", progress=False)
     paths = res["paths"]

@@ -16,13 +16,12 @@ batches sequences of equal length so that each step is a matrix product), ``"aut
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..data import token_positions
-
 from ._array import check_groups, is_device_array, prepare
+from ._host import _n_threads, chunk_sequences, forward_backward_scalar
+from ._results import ForwardBackwardResult, ViterbiResult
 
 __all__ = [
     "ForwardBackwardResult",
@@ -37,57 +36,8 @@ __all__ = [
 BACKENDS = ("auto", "numba", "numpy", "cupy")
 
 
-class ForwardBackwardResult(NamedTuple):
-    """Result of :func:`forward_backward`.
-
-    marginals : ndarray of shape (n_tokens, n_states)
-        p(z_t = k | x) for each token.
-    pair_counts : ndarray of shape (n_states, n_states), or (n_groups, n_states, n_states)
-        Expected transition counts sum_t p(z_t = i, z_{t+1} = j | x), summed over the batch
-        (per group when ``pair_groups`` is given).
-    log_z : ndarray of shape (n_sequences,)
-        Log normalizer of each sequence (``-inf`` where no path is allowed).
-    """
-
-    marginals: np.ndarray
-    pair_counts: np.ndarray
-    log_z: np.ndarray
-
-
-class ViterbiResult(NamedTuple):
-    """Result of :func:`viterbi`: the best path (int32, -1 where no path is allowed) and
-    its score per sequence."""
-
-    path: np.ndarray
-    score: np.ndarray
-
-
-def _n_threads() -> int:
-    try:
-        import numba
-
-        return int(numba.get_num_threads())
-    except Exception:  # pragma: no cover
-        return 1
-
-
-def chunk_sequences(offsets: np.ndarray, n_chunks: int) -> np.ndarray:
-    """Split sequences into ``n_chunks`` contiguous chunks of about equal token counts.
-
-    Returns ``chunk_bounds`` (int64, length n_chunks + 1) over sequence indices.
-    """
-    n_seq = offsets.shape[0] - 1
-    n_chunks = max(1, min(int(n_chunks), max(n_seq, 1)))
-    targets = np.linspace(0, offsets[-1], n_chunks + 1)[1:-1]
-    cuts = np.searchsorted(offsets[1:], targets, side="left") + 1
-    bounds = np.concatenate([[0], np.clip(cuts, 0, n_seq), [n_seq]]).astype(np.int64)
-    return np.maximum.accumulate(bounds)
-
-
 def _prepare(unary, transition, offsets, start, end, allowed):
     return prepare(np, unary, transition, offsets, start, end, allowed)
-
-
 
 
 def _resolve_backend(backend: str, unary, *, kind: str = "forward_backward") -> str:
@@ -189,7 +139,7 @@ def forward_backward(unary, transition, offsets, start=None, end=None, allowed=N
             unary, transition, offsets, start, end, allowed, use_mask, pair_groups,
             n_groups, compute_pairs, unary_index)
     else:
-        marginals, pair_counts, log_z = _forward_backward_scalar(
+        marginals, pair_counts, log_z = forward_backward_scalar(
             unary, transition, offsets, start, end, allowed, use_mask, pair_groups,
             n_groups, compute_pairs)
     if not grouped:
@@ -206,15 +156,6 @@ BLOCKED_MIN_STATES = 8
 #: Tokens per block of the blocked kernel: enough sequences per step for an efficient GEMM,
 #: few enough that a block's working set stays in cache.
 BLOCK_ROWS = 4096
-
-
-def _forward_backward_scalar(unary, transition, offsets, start, end, allowed, use_mask,
-                             pair_groups, n_groups, compute_pairs):
-    from ._numba import forward_backward_kernel
-
-    chunks = chunk_sequences(offsets, 4 * _n_threads())
-    return forward_backward_kernel(unary, transition, start, end, allowed, use_mask, offsets,
-                                   chunks, pair_groups, int(n_groups), bool(compute_pairs))
 
 
 def _shifted_exp(x):
@@ -274,7 +215,7 @@ def _forward_backward_blocked(unary, transition, offsets, start, end, allowed, u
         redo = np.flatnonzero(bad)
         tokens, sub_offsets = token_positions(offsets, redo)
         rows = unary_index[tokens] if gathered else tokens
-        m, p, lz = _forward_backward_scalar(
+        m, p, lz = forward_backward_scalar(
             np.ascontiguousarray(unary[rows]), transition, sub_offsets, start, end,
             np.ascontiguousarray(allowed[tokens]) if use_mask else allowed, use_mask,
             np.ascontiguousarray(pair_groups[redo]), n_groups, compute_pairs)

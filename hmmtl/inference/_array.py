@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import check_offsets, token_positions
+from ._host import forward_backward_scalar
+from ._results import ForwardBackwardResult, ViterbiResult
 
 NEG_INF = -np.inf
 
@@ -375,8 +377,6 @@ def forward_backward(unary, transition, offsets, start=None, end=None, allowed=N
                      pair_groups=None, n_groups=None, compute_pairs=True, backend="numpy",
                      return_device=False, block_elements=None):
     """Array-backend forward-backward; see :func:`hmmtl.inference.forward_backward`."""
-    from . import ForwardBackwardResult
-
     xp = get_xp(backend)
     unary, transition, offsets, start, end, allowed, use_mask = prepare(
         xp, unary, transition, offsets, start, end, allowed)
@@ -427,19 +427,17 @@ def forward_backward(unary, transition, offsets, start=None, end=None, allowed=N
 def _log_space_fallback(xp, seqs, unary, transition, offsets, start, end, allowed, use_mask,
                         pair_groups, n_groups, compute_pairs, marginals, log_z, stats):
     """Redo ``seqs`` with the Numba reference (scaled, else exact log space) on the host."""
-    from . import forward_backward as fb_reference
-
     tokens, sub_offsets = token_positions(offsets, seqs)
     tokens_dev = xp.asarray(tokens)
-    sub_allowed = to_host(allowed[tokens_dev]) if use_mask else None
-    r = fb_reference(to_host(unary[tokens_dev]), to_host(transition), sub_offsets,
-                     to_host(start), to_host(end), sub_allowed,
-                     pair_groups=pair_groups[seqs], n_groups=n_groups,
-                     compute_pairs=compute_pairs, backend="numba")
-    marginals[tokens_dev] = xp.asarray(r.marginals)
-    log_z[xp.asarray(seqs)] = xp.asarray(r.log_z)
+    host = prepare(np, to_host(unary[tokens_dev]), to_host(transition), sub_offsets,
+                   to_host(start), to_host(end),
+                   to_host(allowed[tokens_dev]) if use_mask else None)
+    sub_marginals, pair_counts, sub_log_z = forward_backward_scalar(
+        *host, np.ascontiguousarray(pair_groups[seqs]), n_groups, compute_pairs)
+    marginals[tokens_dev] = xp.asarray(sub_marginals)
+    log_z[xp.asarray(seqs)] = xp.asarray(sub_log_z)
     if compute_pairs:
-        stats += xp.asarray(r.pair_counts)
+        stats += xp.asarray(pair_counts)
 
 
 # ----------------------------------------------------------------------------- Viterbi
@@ -547,8 +545,6 @@ def _viterbi_block(xp, lay, unary, allowed, use_mask, transition, start, end):
 def viterbi(unary, transition, offsets, start=None, end=None, allowed=None, *,
             backend="numpy", return_device=False, block_elements=None):
     """Array-backend Viterbi; see :func:`hmmtl.inference.viterbi`."""
-    from . import ViterbiResult
-
     xp = get_xp(backend)
     unary, transition, offsets, start, end, allowed, use_mask = prepare(
         xp, unary, transition, offsets, start, end, allowed)

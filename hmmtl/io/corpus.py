@@ -49,7 +49,8 @@ class Corpus:
         The column that labelers train on by default (``"xpos"`` for CoNLL-U, the last
         column of a CoNLL file, ``"pos"`` / ``"chunk"`` / ``"ner"`` for NLTK corpora).
     format : {"conllu", "conll", "text"}
-        The format :meth:`write` uses.
+        The format the corpus was read from (its writer: :func:`hmmtl.io.write_conllu`,
+        :func:`hmmtl.io.write_conll` or :func:`hmmtl.io.write_text`).
     extras : list, length n_sentences, or None
         Per sentence, the lines of the file that are not tokens of the tag sequence, as
         ``(position, line)`` pairs, ``position`` being the number of tokens before the line:
@@ -286,22 +287,6 @@ class Corpus:
             names[i] = d
         return RaggedBatch(batch.ids, batch.offsets, labels=labels, domains=ids,
                            meta={"domain_names": names, "source": self.source})
-
-    # ------------------------------------------------------------------ output
-    def write(self, path, *, labels=None, column=None) -> None:
-        """Write in this corpus's format (see :func:`hmmtl.io.write_conllu`,
-        :func:`hmmtl.io.write_conll`, :func:`hmmtl.io.write_text`)."""
-        from . import conll, conllu, text
-
-        writer = {"conllu": conllu.write_conllu, "conll": conll.write_conll,
-                  "text": text.write_text}.get(self.format)
-        if writer is None:
-            raise ValueError(f"unknown format {self.format!r}; expected conllu, conll or text")
-        if writer is text.write_text:
-            if labels is not None:
-                raise ValueError("plain text holds no labels; write with format 'conll'")
-            return writer(self, path)
-        return writer(self, path, labels=labels, column=column)
 
     def __repr__(self) -> str:
         return (f"Corpus(n_sentences={len(self)}, n_tokens={self.n_tokens}, "

@@ -4,11 +4,10 @@
   perceptron (Grave, Obozinski & Bach 2013).
 * :class:`DomainAugmentedCRF` (``augment``): feature augmentation across labeled domains
   (Daumé III 2007).
-* ``experiments``: the domain-adaptation and feature-augmentation studies;
-  ``report``: their tables and plots.
 * ``multitask``: models that share latent states across tasks.
 
-Submodules are imported on first use, so ``import hmmtl.transfer`` stays light.
+Submodules are imported on first use, so ``import hmmtl.transfer`` stays light.  The studies
+that use these models live in :mod:`hmmtl.studies`.
 """
 
 from __future__ import annotations
@@ -19,8 +18,6 @@ _LAZY = {
     "Tagger": "pipeline",
     "hmm_representations": "pipeline",
     "DomainAugmentedCRF": "augment",
-    "run_domain_adaptation": "experiments",
-    "run_feature_augmentation": "experiments",
     "MultiTaskHMM": "multitask",
 }
 

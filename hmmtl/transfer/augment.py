@@ -291,6 +291,3 @@ class DomainAugmentedCRF(BaseEstimator):
     @classmethod
     def load(cls, path):
         return serialize.load(path, expected_class=cls)
-
-
-serialize.register_model(DomainAugmentedCRF)

@@ -35,7 +35,6 @@ from .._base import BaseEstimator, check_is_fitted, check_random_state
 from ..data import LabelSet, Vocabulary, flatten, unflatten
 from ..hmm import ConvergenceMonitor
 from ..inference import chunk_sequences, forward_backward, viterbi
-from ..serialize import register_model
 
 __all__ = [
     "AlternatingStructureOptimization",
@@ -736,7 +735,6 @@ def window_feature_matrix(flat_tokens, offsets, *, window: int = 1, templates=No
     return sp.hstack(blocks, format="csr")
 
 
-@register_model
 class AlternatingStructureOptimization(BaseEstimator):
     """A shared low-dimensional projection of token features learned from several tasks.
 

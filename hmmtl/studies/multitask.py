@@ -220,7 +220,7 @@ def _top_k(dense: np.ndarray, k: int):
 
 def _state_features(model, sentences, top_k: int, name: str) -> dict:
     """Viterbi state (categorical) and top-k posterior (weighted categorical) of each token."""
-    from .multitask import MultiTaskHMM
+    from ..transfer.multitask import MultiTaskHMM
 
     extra = {f"{name}.viterbi": np.asarray(model.transform(sentences, kind="viterbi"), np.int32)}
     if isinstance(model, MultiTaskHMM):
@@ -239,7 +239,7 @@ def _text_hmm(n_states, n_iter, seed):
 
         return CategoricalHMM(n_states=n_states, n_iter=n_iter, random_state=seed)
     except ImportError:
-        from .multitask import MultiTaskHMM
+        from ..transfer.multitask import MultiTaskHMM
 
         return MultiTaskHMM(n_states=n_states, n_iter=n_iter, init="random", random_state=seed)
 
@@ -282,7 +282,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
         chosen on ``eng.testa`` per task), ``table`` (rows of the summary), ``files`` and
         ``config``.
     """
-    from .experiments import find_data_dir
+    from .domain_adaptation import find_data_dir
 
     root = find_data_dir(data_dir)
     if root is None:
@@ -337,7 +337,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
                                                               "text")
         step("text HMM")
     if need_aso_text:
-        from .multitask import AlternatingStructureOptimization
+        from ..transfer.multitask import AlternatingStructureOptimization
 
         t0 = time.perf_counter()
         aso_text = AlternatingStructureOptimization(
@@ -355,7 +355,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
         feats = {name: dict(text_features[name]) for name in splits}
         mt = None
         if need_mt:
-            from .multitask import MultiTaskHMM
+            from ..transfer.multitask import MultiTaskHMM
 
             t0 = time.perf_counter()
             init_task = cfg["mt_init_task"] if cfg["mt_init_task"] in labels else None
@@ -366,7 +366,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
                 feats[name]["mt-hmm"] = _state_features(mt, s["words"], cfg["top_k"], "mt")
             step(f"multi-task HMM{tag}")
         if need_aso:
-            from .multitask import AlternatingStructureOptimization
+            from ..transfer.multitask import AlternatingStructureOptimization
 
             t0 = time.perf_counter()
             aso = AlternatingStructureOptimization(

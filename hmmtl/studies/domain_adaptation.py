@@ -8,7 +8,7 @@ features from HMMs learned on unlabeled source text, target text, or both.
 ``run_feature_augmentation`` compares, on the EWT domains' own train/test files, one CRF on
 all domains pooled, one CRF per domain, and one feature-augmented CRF (Daumé III 2007).
 
-Both write Markdown, CSV, JSON and a PNG plot through :mod:`hmmtl.transfer.report`.
+Both write Markdown, CSV, JSON and a PNG plot through :mod:`hmmtl.studies.report`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from ..data import flatten
-from .pipeline import check_representations, hmm_representations, make_labeler
+from ..transfer.pipeline import check_representations, hmm_representations, make_labeler
 
 __all__ = [
     "EWT_DOMAINS",
@@ -549,7 +549,7 @@ def run_feature_augmentation(data_dir=None, out_dir="results/feature-augmentatio
     -------
     dict with ``records``, ``summary``, ``paths``, ``markdown``, ``seconds``.
     """
-    from .augment import DomainAugmentedCRF
+    from ..transfer.augment import DomainAugmentedCRF
 
     t_start = time.perf_counter()
     if quick:

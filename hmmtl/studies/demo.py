@@ -136,7 +136,7 @@ def _subsample(items, n, seed):
 
 
 def _load_real(kind: str, root: Path, sizes: dict) -> dict:
-    from .io import load_nltk, normalize_notation, read_conllu
+    from ..io import load_nltk, normalize_notation, read_conllu
 
     def norm(corpus, column):
         corpus = normalize_notation(corpus, words="ptb", tags="ptb", columns=[column])
@@ -149,7 +149,7 @@ def _load_real(kind: str, root: Path, sizes: dict) -> dict:
     text = _subsample(words, sizes["n_text"], 2)
     test_w, test_t, test_d = [], [], []
     if kind == "ewt":
-        from .transfer.experiments import EWT_DOMAINS
+        from .domain_adaptation import EWT_DOMAINS
 
         per_domain = max(1, sizes["n_text"] // len(EWT_DOMAINS))
         for d in EWT_DOMAINS:
@@ -180,8 +180,8 @@ def _load_real(kind: str, root: Path, sizes: dict) -> dict:
 # ----------------------------------------------------------------------------- the run
 def _compare(data: dict, sizes: dict, seed: int, progress: bool) -> list[dict]:
     """CRF without and with HMM representations; one record per setting and domain."""
-    from .transfer.experiments import _fit_hmms, evaluate_by_domain
-    from .transfer.pipeline import hmm_representations, make_labeler
+    from .domain_adaptation import _fit_hmms, evaluate_by_domain
+    from ..transfer.pipeline import hmm_representations, make_labeler
 
     (X, y), text, (Xt, yt, dt) = data["train"], data["text"], data["test"]
     known = set(itertools.chain.from_iterable(X))
@@ -257,7 +257,7 @@ def run_demo(data_dir=None, out=None, quick=True, *, random_state: int = 0,
         ``data`` ("ewt", "nltk" or "synthetic"), ``synthetic`` (bool), ``records``,
         ``markdown``, ``seconds``.
     """
-    from .transfer.report import markdown_table, summarize, write_report
+    from .report import markdown_table, summarize, write_report
 
     stream = sys.stdout if stream is None else stream
     t_start = time.perf_counter()

@@ -1,0 +1,34 @@
+"""``hmmtl demo``: the domain-adaptation demo on real data, or on synthetic data when there
+is none (:mod:`hmmtl.studies.demo`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ._common import CommandError, add_command, check_output
+
+
+def add_parser(subparsers) -> None:
+    p = add_command(
+        subparsers, "demo", run, "a small domain-adaptation demo (real or synthetic data)",
+        "Train an HMM on source and target text and a CRF with and without its "
+        "features, and print the accuracy table.  Without corpora (--data, HMMTL_DATA or "
+        "NLTK's data path) the same runs on a synthetic multi-domain corpus.")
+    p.add_argument("--data", metavar="DIR", help="corpora folder (default: $HMMTL_DATA)")
+    p.add_argument("--out", metavar="DIR", help="also write the table to this folder")
+    p.add_argument("--quick", action="store_true", help="smaller, faster")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+
+
+def run(args) -> int:
+    from ..studies import demo
+
+    if args.data and not Path(args.data).is_dir():
+        raise CommandError(f"--data {args.data!r}: no such folder")
+    if args.out:
+        check_output(os.path.join(args.out, "x"), "results")
+    demo.run_demo(data_dir=args.data, out=args.out, random_state=args.seed,
+                  progress=not args.quiet)
+    return 0

@@ -1,0 +1,149 @@
+"""``hmmtl evaluate``: token accuracy, OOV accuracy and entity F1 of a model on gold data."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ._common import (add_command, column_arg, data_dir, load_model, predict, read_corpus,
+                      tag_column_labels)
+
+
+def add_parser(subparsers) -> None:
+    p = add_command(
+        subparsers, "evaluate", run, "accuracy, OOV accuracy and entity F1 of a model",
+        "Tag the test files and compare with their gold column: token accuracy, accuracy "
+        "on words unseen in training (OOV), and entity precision / recall / F1 (conlleval "
+        "semantics) when the tags are BIO / BIOES.  Gold labels the model never saw count "
+        "as errors and are listed in a warning.",
+        "example:\n  hmmtl evaluate --model pos.hmmtl --test en_ewt-*-test.conllu "
+        "--tag-column xpos --by-domain")
+    p.add_argument("--model", required=True, metavar="MODEL", help="model file")
+    p.add_argument("--test", nargs="+", required=True, metavar="FILE", help="gold files")
+    p.add_argument("--tag-column", metavar="COL", help="gold column: name or 0-based index")
+    p.add_argument("--format", metavar="FMT", help="conllu, conll or nltk:NAME")
+    p.add_argument("--data", metavar="DIR", help="corpora folder for nltk:NAME")
+    p.add_argument("--by-domain", action="store_true", help="also report each domain")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (accuracy, oov_accuracy, n_tokens, f1, by_domain)")
+
+
+def _labeler_of(model):
+    return getattr(model, "labeler_", model)
+
+
+def _known_words(model):
+    """Words seen in labeled training, for OOV accuracy; None when the model does not say."""
+    for obj in (model, _labeler_of(model)):
+        known = getattr(obj, "known_words_", None)
+        if known is not None:
+            return known
+        space = getattr(obj, "feature_space_", None)
+        featurizer = getattr(space, "featurizer_", None)
+        index = getattr(featurizer, "type_index", None)
+        if index is not None:
+            return index
+        vocab = getattr(obj, "vocabulary_", None)
+        if vocab is not None and hasattr(vocab, "__contains__"):
+            return vocab
+    return None
+
+
+def _model_labels(model):
+    labels = getattr(_labeler_of(model), "labels_", None)
+    if labels is None:
+        labels = getattr(model, "labels_", None)
+    return None if labels is None else set(labels)
+
+
+def _is_bio(labels) -> bool:
+    labels = {lab for lab in labels if lab is not None}
+    return bool(labels) and all(lab == "O" or (len(lab) > 2 and lab[1] == "-" and
+                                               lab[0] in "BIES") for lab in labels) \
+        and any(lab != "O" for lab in labels)
+
+
+def _scores(gold, predicted, words, known) -> dict:
+    import numpy as np
+
+    from ..data import flatten
+    from ..metrics import entity_scores
+
+    g, offsets = flatten(gold)
+    p, _ = flatten(predicted)
+    w, _ = flatten(words)
+    n = len(g)
+    correct = np.asarray(g, dtype=object) == np.asarray(p, dtype=object)
+    out = {"n_tokens": n, "accuracy": float(correct.mean()) if n else None}
+    if known is not None:
+        oov = ~np.fromiter(map(known.__contains__, w), dtype=bool, count=n)
+        out["n_oov"] = int(oov.sum())
+        out["oov_accuracy"] = float(correct[oov].mean()) if oov.any() else None
+    else:
+        out["n_oov"], out["oov_accuracy"] = None, None
+    if _is_bio(g):
+        entities = entity_scores(gold, predicted)
+        out.update(precision=entities.precision, recall=entities.recall, f1=entities.f1)
+    return out
+
+
+def run(args) -> int:
+    folder = data_dir(args.data)
+    model = load_model(args.model)
+    corpus = read_corpus(args.test, args.format, data_dir=folder)
+    column = column_arg(args.tag_column)
+    gold = tag_column_labels(corpus, column)
+    words = corpus.sentences
+    predicted = predict(model, words)
+    seen = _model_labels(model)
+    if seen is not None:
+        unseen = sorted({t for s in gold for t in s} - seen)
+        if unseen:
+            shown = ", ".join(unseen[:20]) + (" ..." if len(unseen) > 20 else "")
+            print(f"hmmtl: warning: {len(unseen)} gold label(s) never seen by the model count "
+                  f"as errors: {shown}", file=sys.stderr)
+    known = _known_words(model)
+    result = _scores(gold, predicted, words, known)
+    if args.by_domain:
+        domains = list(corpus.domains)
+        by_domain = {}
+        for d in dict.fromkeys(domains):
+            idx = [i for i, x in enumerate(domains) if x == d]
+            by_domain[d] = _scores([gold[i] for i in idx], [predicted[i] for i in idx],
+                                   [words[i] for i in idx], known)
+        result["by_domain"] = by_domain
+    else:
+        result["by_domain"] = None
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(_format_scores(result))
+    return 0
+
+
+def _fmt(x, pct=True):
+    if x is None:
+        return "-"
+    return f"{100 * x:.2f}" if pct else str(x)
+
+
+def _format_scores(result: dict) -> str:
+    has_f1 = "f1" in result
+    head = ["domain", "tokens", "accuracy", "OOV tokens", "OOV accuracy"] + (
+        ["precision", "recall", "F1"] if has_f1 else [])
+    rows = []
+
+    def row(name, r):
+        cells = [name, str(r["n_tokens"]), _fmt(r["accuracy"]), _fmt(r.get("n_oov"), False),
+                 _fmt(r.get("oov_accuracy"))]
+        if has_f1:
+            cells += [_fmt(r.get("precision")), _fmt(r.get("recall")), _fmt(r.get("f1"))]
+        rows.append(cells)
+
+    for d, r in (result.get("by_domain") or {}).items():
+        row(str(d), r)
+    row("all", result)
+    widths = [max(len(c[i]) for c in [head] + rows) for i in range(len(head))]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
+                       enumerate(zip(cells, widths))) for cells in [head] + rows]
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""``hmmtl experiment``: run one of the studies of :mod:`hmmtl.studies`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+from ._common import CommandError, add_command, data_dir, int_list, log, positive_int
+
+#: study -> (module, function, the options it takes beyond --data/--out/--quick/--quiet)
+STUDIES = {
+    "domain-adaptation": ("hmmtl.studies.domain_adaptation", "run_domain_adaptation",
+                          ("seeds", "states", "representations", "texts", "hmm_iter",
+                           "n_hmms")),
+    "feature-augmentation": ("hmmtl.studies.domain_adaptation", "run_feature_augmentation",
+                             ()),
+    "multi-task": ("hmmtl.studies.multitask", "run_multi_task", ()),
+}
+#: parameter of the study -> command-line option
+_OPTIONS = {"seeds": "--seeds", "states": "--states", "representations": "--representations",
+            "texts": "--texts", "hmm_iter": "--hmm-iter", "n_hmms": "--hmms"}
+
+
+def _text_list(text: str) -> list[str]:
+    from ..studies.domain_adaptation import TEXTS
+
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in items if x not in TEXTS]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(f"expected comma-separated texts among "
+                                         f"{', '.join(TEXTS)}, got {text!r}")
+    return items
+
+
+def add_parser(subparsers) -> None:
+    p = add_command(
+        subparsers, "experiment", run, "run a study (domain adaptation, multi-task)",
+        "Run one of hmmtl's studies on the corpora and write Markdown, CSV and JSON "
+        "tables and a PNG plot to --out.",
+        "example:\n  hmmtl experiment domain-adaptation --data ../shared/data "
+        "--out results/da --quick")
+    p.add_argument("study", choices=sorted(STUDIES), help="which study")
+    p.add_argument("--data", metavar="DIR", help="corpora folder (default: $HMMTL_DATA)")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder")
+    p.add_argument("--quick", action="store_true", help="a smoke run of a few minutes")
+    p.add_argument("--preset", choices=("quick", "tiny", "full"), help=argparse.SUPPRESS)
+    p.add_argument("--seeds", type=int_list, metavar="S,S,...", help="random seeds")
+    p.add_argument("--states", type=int_list, metavar="K,K,...", help="HMM sizes")
+    p.add_argument("--representations", type=lambda s: [x for x in s.split(";") if x],
+                   metavar="R;R;...",
+                   help="representation sets, e.g. 'none;viterbi;viterbi+posterior+type'")
+    p.add_argument("--texts", type=_text_list, metavar="T,T,...",
+                   help="domain-adaptation: unlabeled text of the HMMs, among source, target, "
+                        "both, transductive (both + the words of the dev and test files)")
+    p.add_argument("--hmm-iter", type=positive_int, metavar="N",
+                   help="domain-adaptation: EM iterations of each HMM (default 30)")
+    p.add_argument("--hmms", dest="n_hmms", type=int, metavar="N",
+                   help="domain-adaptation: HMMs per setting (an ensemble of seeds whose "
+                        "representations are all features; default 5, 1 with --quick)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+
+
+def find_study(study: str):
+    """The function that runs ``study``."""
+    module, function, _ = STUDIES[study]
+    return getattr(importlib.import_module(module), function)
+
+
+def run(args) -> int:
+    folder = data_dir(args.data)
+    if folder is None:
+        raise CommandError("the studies need the corpora: give --data DIR or set HMMTL_DATA")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise CommandError(f"cannot write results to {args.out!r}: folder "
+                           f"{str(out.parent)!r} does not exist")
+    taken = STUDIES[args.study][2]
+    options = {}
+    for name, flag in _OPTIONS.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name not in taken:
+            raise CommandError(f"{flag} is not an option of the {args.study} study")
+        options[name] = value
+    quick = args.preset if args.preset else bool(args.quick)
+    result = find_study(args.study)(data_dir=folder, out_dir=out, quick=quick,
+                                    progress=not args.quiet, **options)
+    log(args, f"results written to {out}")
+    if isinstance(result, dict) and result.get("markdown") and not args.quiet:
+        print(result["markdown"])
+    return 0

@@ -1,0 +1,119 @@
+"""``hmmtl train``: a supervised labeler (CRF or perceptron), HMM features optional."""
+
+from __future__ import annotations
+
+from ._common import (REPRESENTATION_CHOICES, CommandError, add_command, check_output,
+                      column_arg, data_dir, load_model, log, nonneg_float, positive_int,
+                      read_corpus, save_model, tag_column_labels)
+
+
+def add_parser(subparsers) -> None:
+    p = add_command(
+        subparsers, "train", run, "supervised tagger (CRF or perceptron), HMM features optional",
+        "Train a sequence labeler on tagged data and save it as one model file.  With "
+        "--hmm, the states of HMMs trained by 'hmmtl train-hmm' are features.",
+        "examples:\n"
+        "  hmmtl train --train train.conllu --tag-column xpos --out pos.hmmtl\n"
+        "  hmmtl train --train eng.train --format conll --tag-column 3 \\\n"
+        "      --hmm hmm128.hmmtl --represent viterbi,posterior --out ner.hmmtl\n"
+        "  hmmtl train --format nltk:conll2000 --tag-column pos --data DIR --out wsj.hmmtl")
+    p.add_argument("--train", nargs="*", default=None, metavar="FILE",
+                   help="training files (not needed with --format nltk:NAME)")
+    p.add_argument("--format", metavar="FMT",
+                   help="conllu, conll, or nltk:NAME[:SPLIT] (treebank, conll2000, brown, "
+                        "conll2002, nps_chat; e.g. nltk:conll2000:train); default: from the "
+                        "file name")
+    p.add_argument("--tag-column", metavar="COL",
+                   help="column of the tags: a name (xpos, upos, pos, chunk, ner) or a 0-based "
+                        "index (default: the format's label column: xpos, the last column)")
+    p.add_argument("--algorithm", choices=("crf", "perceptron"), default="crf",
+                   help="labeler (default crf)")
+    p.add_argument("--hmm", action="append", metavar="MODEL",
+                   help="HMM model whose states become features (repeat for several)")
+    p.add_argument("--represent", metavar="KINDS",
+                   help="representations of the HMM(s): comma-separated of "
+                        f"{','.join(REPRESENTATION_CHOICES)} (default viterbi,posterior,type)")
+    p.add_argument("--top-k", type=positive_int, metavar="k",
+                   help="posterior / type features keep their k most probable states")
+    p.add_argument("--dev", nargs="+", metavar="FILE",
+                   help="development files, or nltk:NAME:SPLIT (early stopping)")
+    p.add_argument("--c1", type=nonneg_float, help="L1 regularization (crf)")
+    p.add_argument("--c2", type=nonneg_float, help="L2 regularization (crf)")
+    p.add_argument("--max-iter", type=positive_int, metavar="N",
+                   help="optimizer iterations (crf) or epochs (perceptron)")
+    p.add_argument("--data", metavar="DIR",
+                   help="corpora folder for nltk:NAME (default: $HMMTL_DATA)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
+    p.add_argument("--out", required=True, metavar="MODEL", help="output model file")
+
+
+def labeler_params(args) -> dict:
+    """The labeler's parameters the options set: LinearChainCRF's ``c1``, ``c2`` and
+    ``max_iterations``, or AveragedPerceptron's ``n_epochs``."""
+    if args.algorithm == "perceptron":
+        for flag, value in (("--c1", args.c1), ("--c2", args.c2)):
+            if value is not None:
+                raise CommandError(f"{flag} is an option of the crf, not of the perceptron")
+        params = {"n_epochs": args.max_iter}
+    else:
+        params = {"c1": args.c1, "c2": args.c2, "max_iterations": args.max_iter}
+    params.update(random_state=args.seed, verbose=not args.quiet)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def run(args) -> int:
+    check_output(args.out, "model")
+    folder = data_dir(args.data)
+    nltk_format = bool(args.format and args.format.startswith("nltk:"))
+    if not args.train and not nltk_format:
+        raise CommandError("give the training data: --train FILE... or --format nltk:NAME")
+    corpus = read_corpus([] if nltk_format else args.train, args.format, data_dir=folder)
+    column = column_arg(args.tag_column)
+    tags = tag_column_labels(corpus, column)
+    sentences = corpus.sentences
+    if not sentences:
+        raise CommandError("no sentences in the training data")
+
+    dev = None
+    if args.dev:
+        if args.dev[0].startswith("nltk:"):  # e.g. --dev nltk:conll2000:test
+            dev_corpus = read_corpus([], args.dev[0], data_dir=folder)
+        else:
+            dev_corpus = read_corpus(args.dev, None if nltk_format else args.format,
+                                     data_dir=folder)
+        dev = (dev_corpus.sentences, tag_column_labels(dev_corpus, column, "--tag-column (dev)"))
+
+    hmms = [load_model(p) for p in (args.hmm or [])]
+    for path, h in zip(args.hmm or [], hmms):
+        if not hasattr(h, "transform"):
+            raise CommandError(f"--hmm {path}: holds a {type(h).__name__}, not an HMM")
+    representations = None
+    if args.represent:
+        representations = tuple(r.strip() for r in args.represent.split(",") if r.strip())
+        bad = [r for r in representations if r not in REPRESENTATION_CHOICES]
+        if bad:
+            raise CommandError(f"--represent {args.represent!r}: unknown {bad}; choose from "
+                               f"{','.join(REPRESENTATION_CHOICES)}")
+        if not hmms:
+            raise CommandError("--represent needs --hmm MODEL (an HMM trained with train-hmm)")
+
+    from ..transfer.pipeline import Tagger
+
+    kwargs = {"labeler": args.algorithm, "labeler_params": labeler_params(args),
+              "hmm": (hmms[0] if len(hmms) == 1 else hmms) if hmms else None,
+              "random_state": args.seed}
+    if representations:
+        kwargs["representations"] = representations
+    if args.top_k is not None:
+        kwargs["top_k"] = args.top_k
+    tagger = Tagger(**kwargs)
+    log(args, f"training a {args.algorithm} on {len(sentences)} sentences, "
+              f"{sum(map(len, sentences))} tokens"
+              + (f" with {len(hmms)} HMM(s): {','.join(tagger.representations)}"
+                 if hmms else ""))
+    tagger.fit(sentences, tags, dev=dev, verbose=not args.quiet)
+    if dev is not None:
+        log(args, f"dev accuracy: {tagger.score(*dev):.4f}")
+    save_model(tagger, args.out, args)
+    return 0

@@ -1,0 +1,96 @@
+"""``hmmtl train-hmm``: an unsupervised HMM on raw text, CoNLL or CoNLL-U files."""
+
+from __future__ import annotations
+
+from ._common import (FORMATS, CommandError, add_command, check_inputs, check_output,
+                      iter_text_sentences, log, nonneg_float, positive_int, save_model)
+
+
+def add_parser(subparsers) -> None:
+    p = add_command(
+        subparsers, "train-hmm", run, "unsupervised HMM on raw text (word representations)",
+        "Train a CategoricalHMM with EM on unlabeled text and save it.  Its states give "
+        "word representations for 'hmmtl train --hmm'.",
+        "example:\n  hmmtl train-hmm --text wsj.txt web.txt --states 128 --iter 30 "
+        "--lowercase --min-count 2 --out hmm128.hmmtl")
+    p.add_argument("--text", nargs="+", required=True, metavar="FILE",
+                   help="input files ('-' for stdin): one tokenized sentence a line, or CoNLL / "
+                        "CoNLL-U (words only are used)")
+    p.add_argument("--format", choices=FORMATS,
+                   help="input format (default: from the file name, else text)")
+    p.add_argument("--states", type=positive_int, required=True, metavar="K",
+                   help="number of hidden states")
+    p.add_argument("--iter", type=positive_int, metavar="N", help="EM iterations")
+    p.add_argument("--tol", type=nonneg_float, metavar="TOL",
+                   help="stop when the log-likelihood gains less than TOL")
+    p.add_argument("--online", action="store_true",
+                   help="online (stepwise) EM over mini-batches, for large corpora")
+    p.add_argument("--batch-size", type=positive_int, metavar="N",
+                   help="sentences per mini-batch of online EM")
+    p.add_argument("--kbest", type=positive_int, metavar="k",
+                   help="k-best approximate forward-backward (keep k states per position)")
+    p.add_argument("--lowercase", action="store_true", help="lowercase the words")
+    p.add_argument("--min-count", type=positive_int, metavar="N",
+                   help="words seen fewer than N times map to unknown-word signatures")
+    p.add_argument("--restarts", type=positive_int, metavar="N",
+                   help="random restarts, keeping the best")
+    p.add_argument("--dtype", choices=("float64", "float32"), help="parameter precision")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run the E-step on a Dask cluster: a scheduler address "
+                        "(tcp://host:8786) or 'local' for worker processes on this machine")
+    p.add_argument("--seed", type=int, metavar="S", default=0, help="random seed (default 0)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
+    p.add_argument("--out", required=True, metavar="MODEL", help="output model file")
+
+
+def hmm_params(args) -> dict:
+    """The CategoricalHMM parameters the options set (options not given keep the defaults)."""
+    params = {"n_states": args.states, "n_iter": args.iter, "tol": args.tol,
+              "algorithm": "online" if args.online else None,
+              "batch_size": args.batch_size, "kbest": args.kbest,
+              "min_count": args.min_count, "lowercase": True if args.lowercase else None,
+              "dtype": args.dtype, "n_init": args.restarts, "random_state": args.seed,
+              "verbose": not args.quiet}
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def run(args) -> int:
+    check_output(args.out, "model")
+    check_inputs(args.text)
+    params = hmm_params(args)
+    if args.dask:
+        return _run_on_dask(args, params)
+    from ..hmm import CategoricalHMM
+
+    sentences = list(iter_text_sentences(args.text, args.format))
+    if not sentences:
+        raise CommandError("no sentences in the input text")
+    n_tokens = sum(map(len, sentences))
+    log(args, f"training a {args.states}-state HMM on {len(sentences)} sentences, "
+              f"{n_tokens} tokens")
+    model = CategoricalHMM(**params).fit(sentences)
+    history = model.monitor_.history
+    if history:
+        log(args, f"log-likelihood per token after {len(history)} iterations: "
+                  f"{history[-1] / max(n_tokens, 1):.4f}")
+    save_model(model, args.out, args)
+    return 0
+
+
+def _run_on_dask(args, params) -> int:
+    """``train-hmm --dask ADDRESS|local``: the E-step runs on Dask workers, which read the
+    text files themselves; only sufficient statistics come back."""
+    from ..distributed import train_hmm_distributed
+
+    params = dict(params)
+    n_states = params.pop("n_states")
+    n_iter = params.pop("n_iter", 20)
+    online = params.pop("algorithm", None) == "online"
+    verbose = params.pop("verbose", True)
+    log(args, f"training a {n_states}-state HMM on Dask ({args.dask}) from "
+              f"{len(args.text)} file(s)")
+    model = train_hmm_distributed(
+        args.dask, [str(p) for p in args.text], n_states=n_states, n_iter=n_iter,
+        online=online, format=args.format or "text", verbose=verbose, **params)
+    save_model(model, args.out, args)
+    return 0
