@@ -78,6 +78,9 @@ MODEL_CLASSES: dict[str, str] = {
     "DomainAugmentedCRF": "hmmtl.transfer.augment",
     "MultiTaskHMM": "hmmtl.transfer.multitask",
     "AlternatingStructureOptimization": "hmmtl.transfer.multitask",
+    "BrownClusters": "hmmtl.clusters",
+    "Gazetteer": "hmmtl.gazetteers",
+    "NamedEntityRecognizer": "hmmtl.ner",
 }
 
 
