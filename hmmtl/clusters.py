@@ -114,6 +114,9 @@ class BrownClusters(BaseEstimator):
         Keep at most this many of the most frequent words.
     lowercase : bool, default=False
         Cluster lowercased words (case matters for named entities: off by default).
+    n_jobs : int, optional
+        Threads for the pair loops (at most Numba's thread count; None: all of them).  With
+        ``1`` the loops run serially, which is faster on a machine busy with other work.
     verbose : bool, default=False
         tqdm progress over the words.
 
@@ -141,11 +144,12 @@ class BrownClusters(BaseEstimator):
     """
 
     def __init__(self, n_clusters: int = 1000, min_count: int = 3, max_vocab: int | None = None,
-                 lowercase: bool = False, verbose: bool = False):
+                 lowercase: bool = False, n_jobs: int | None = None, verbose: bool = False):
         self.n_clusters = n_clusters
         self.min_count = min_count
         self.max_vocab = max_vocab
         self.lowercase = lowercase
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
     def _check_params(self):
@@ -214,11 +218,14 @@ class BrownClusters(BaseEstimator):
 
             bar = tqdm(total=V, desc=f"Brown clusters (C={C})")
         step = 256
-        for lo in range(0, V, step):  # the outer loop stays in Python for the progress bar
-            hi = min(lo + step, V)
-            K.brown_steps(lo, hi, hi == V, *args)
-            if bar is not None:
-                bar.update(hi - lo)
+        with _numba_threads(self.n_jobs) as n_threads:
+            if n_threads == 1:
+                args = (args[0], S + 1) + args[2:]  # serial pair loops
+            for lo in range(0, V, step):  # the outer loop stays in Python for progress
+                hi = min(lo + step, V)
+                K.brown_steps(lo, hi, hi == V, *args)
+                if bar is not None:
+                    bar.update(hi - lo)
         if bar is not None:
             bar.close()
         self.words_ = vocab
@@ -344,6 +351,31 @@ class BrownClusters(BaseEstimator):
         from . import serialize
 
         return serialize.load(path, expected_class=cls)
+
+
+class _numba_threads:
+    """Context manager: run Numba's parallel loops on ``n_jobs`` threads (None: all);
+    yields the number of threads used."""
+
+    def __init__(self, n_jobs):
+        if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1):
+            raise ValueError(f"n_jobs must be None or a positive int, got {n_jobs!r}")
+        self.n_jobs = n_jobs
+
+    def __enter__(self):
+        import numba
+
+        self.saved = numba.get_num_threads()
+        n = self.saved if self.n_jobs is None else min(int(self.n_jobs),
+                                                        numba.config.NUMBA_NUM_THREADS)
+        numba.set_num_threads(n)
+        return n
+
+    def __exit__(self, *exc):
+        import numba
+
+        numba.set_num_threads(self.saved)
+        return False
 
 
 def _row_sums(table) -> np.ndarray:

@@ -38,7 +38,8 @@ from ._base import BaseEstimator, check_is_fitted, check_random_state
 from .data import factorize, flatten, token_positions, unflatten
 
 __all__ = ["NamedEntityRecognizer", "capitalization_context", "CaseTable",
-           "aggregate_in_documents", "document_index", "ENCODINGS"]
+           "aggregate_in_documents", "document_index", "document_case_features",
+           "document_type_features", "ENCODINGS"]
 
 #: label encodings the recognizer trains on (BILOU is BIOES with other letters)
 ENCODINGS = ("bioes", "iob2")
@@ -232,6 +233,84 @@ def _fractions(counts: np.ndarray) -> np.ndarray:
     return np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
 
 
+def _word_keys(tokens):
+    """Per token, the id of its lowercased form (and the types and their ids)."""
+    types, type_ids = factorize(tokens)
+    _, lower_of_type = factorize([w.lower() for w in types])
+    return lower_of_type[type_ids], types, type_ids
+
+
+def document_case_features(tokens, offsets, documents=None) -> np.ndarray:
+    """How the *other* occurrences of each word (case-insensitively) in its document are
+    written where case is informative (not first words, not in all-caps or title-case
+    sentences): the fraction capitalized and the fraction in lower case.
+
+    Parameters
+    ----------
+    tokens : sequence of str
+        Flat tokens.
+    offsets : int array of shape (n_sentences + 1,)
+    documents : sequence of length n_sentences, optional
+        Document of each sentence (None: one document).
+
+    Returns
+    -------
+    float ndarray of shape (n_tokens, 2)
+
+    >>> doc = [["Bush", "said", "so"], ["Walk", "by", "the", "bush"], ["Bush", "left"]]
+    >>> tokens, offsets = flatten(doc)
+    >>> document_case_features(tokens, offsets).tolist()[0]   # the others: 1 of 1 lower
+    [0.0, 1.0]
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    keys, types, type_ids = _word_keys(tokens)
+    doc = np.repeat(document_index(documents, offsets.shape[0] - 1), np.diff(offsets))
+    sc = _SentenceCase(type_ids, types, offsets)
+    case = np.where(sc.reliable & (sc.case >= 2), sc.case - 2, -1)  # 0 capitalized, 1 lower
+    return _fractions(aggregate_in_documents(keys, doc, case, 2))
+
+
+def document_type_features(tokens, offsets, labels, types: Sequence[str],
+                           documents=None) -> np.ndarray:
+    """Which entity types the *other* occurrences of each word (case-insensitively) in its
+    document were given: the fraction of them inside an entity of each type (a token
+    outside any entity counts in none).
+
+    Parameters
+    ----------
+    tokens : sequence of str
+        Flat tokens.
+    offsets : int array of shape (n_sentences + 1,)
+    labels : sequence of str
+        Flat entity tags (``B-PER``, ``O`` ...; any scheme: the type after the prefix).
+    types : sequence of str
+        The entity types, in the order of the output columns.
+    documents : sequence of length n_sentences, optional
+
+    Returns
+    -------
+    float ndarray of shape (n_tokens, len(types))
+
+    >>> doc = [["Blair", "met", "Smith"], ["Blair", "left"]]
+    >>> tokens, offsets = flatten(doc)
+    >>> f = document_type_features(tokens, offsets, ["S-PER", "O", "S-PER", "O", "O"],
+    ...                            ["LOC", "PER"])
+    >>> f[3].tolist(), f[0].tolist()
+    ([0.0, 1.0], [0.0, 0.0])
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    keys, _, _ = _word_keys(tokens)
+    doc = np.repeat(document_index(documents, offsets.shape[0] - 1), np.diff(offsets))
+    type_index = {t: i for i, t in enumerate(types)}
+    label_types, label_ids = factorize(list(labels))
+    if len(label_ids) != len(keys):
+        raise ValueError(f"got {len(label_ids)} labels for {len(keys)} tokens")
+    of_label = np.fromiter((type_index.get(t[2:], -1) if t != "O" else -1 for t in label_types),
+                           np.int64, len(label_types))
+    counts = aggregate_in_documents(keys, doc, of_label[label_ids], len(types))
+    return _fractions(counts)
+
+
 # ============================================================================ the recognizer
 #: word-type templates of the CRFs (hmmtl.features); named explicitly so that the model does
 #: not change when the CRF's defaults do
@@ -411,9 +490,7 @@ class NamedEntityRecognizer(BaseEstimator):
         if self.case_table_ is not None:
             flat = self.case_table_.apply_tokens(flat, offsets)
         types, type_ids = factorize(flat)
-        lower_types, lower_of_type = factorize([w.lower() for w in types])
-        keys = lower_of_type[type_ids]
-        doc = np.repeat(document_index(documents, n_seq), np.diff(offsets))
+        doc_of_seq = document_index(documents, n_seq)
         extra = {}
         if with_columns:
             for name, col in self._input_columns(X, columns, fitting).items():
@@ -429,11 +506,9 @@ class NamedEntityRecognizer(BaseEstimator):
         if self.capitalization:
             extra["cap"] = capitalization_context(tokens=flat, offsets=offsets)
         if self.uses_documents_:
-            sc = _SentenceCase(type_ids, types, offsets)
-            case = np.where(sc.reliable & (sc.case >= 2), sc.case - 2, -1)  # 0 cap, 1 lower
-            extra["doc.case"] = _fractions(aggregate_in_documents(keys, doc, case, 2))
-        return {"X": unflatten(flat, offsets), "flat": flat, "offsets": offsets, "keys": keys,
-                "doc": doc, "extra": extra}
+            extra["doc.case"] = document_case_features(flat, offsets, doc_of_seq)
+        return {"X": unflatten(flat, offsets), "flat": flat, "offsets": offsets,
+                "documents": doc_of_seq, "extra": extra}
 
     def _stage1_extra(self, batch, exclude=None):
         extra = dict(batch["extra"])
@@ -448,14 +523,9 @@ class NamedEntityRecognizer(BaseEstimator):
         extra["s1"] = np.fromiter(map(index.get, flat_labels, [-1] * len(flat_labels)),
                                   np.int64, len(flat_labels))
         if self.uses_documents_:
-            type_index = self._type_index_
-            types = np.fromiter((type_index.get(t[2:], -1) if t != "O" else -1
-                                 for t in self._label_list_), np.int64,
-                                len(self._label_list_))
-            ent = np.where(extra["s1"] >= 0, types[np.maximum(extra["s1"], 0)], -1)
-            counts = aggregate_in_documents(batch["keys"], batch["doc"], ent,
-                                            len(self.entity_types_))
-            extra["doc.type"] = _fractions(counts)
+            extra["doc.type"] = document_type_features(batch["flat"], batch["offsets"],
+                                                       flat_labels, self.entity_types_,
+                                                       batch["documents"])
         if self.auto_gazetteer_ is not None:
             extra["auto"] = self.auto_gazetteer_.match(batch["flat"], batch["offsets"])
         return extra
@@ -557,7 +627,6 @@ class NamedEntityRecognizer(BaseEstimator):
         self._label_list_ = label_list
         self._label_index_ = {t: i for i, t in enumerate(label_list)}
         self.entity_types_ = sorted({t[2:] for t in label_list if t != "O"})
-        self._type_index_ = {t: i for i, t in enumerate(self.entity_types_)}
 
         # stage 1 on all the training data
         t = time.perf_counter()
@@ -765,7 +834,6 @@ class NamedEntityRecognizer(BaseEstimator):
         model._label_list_ = list(meta["labels"])
         model._label_index_ = {t: i for i, t in enumerate(model._label_list_)}
         model.entity_types_ = list(meta["entity_types"])
-        model._type_index_ = {t: i for i, t in enumerate(model.entity_types_)}
         model.input_columns_ = {str(k): (None if v is None else int(v))
                                 for k, v in meta["input_columns"].items()}
         model.uses_documents_ = bool(meta["uses_documents"])

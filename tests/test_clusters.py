@@ -89,7 +89,7 @@ def test_parallel_kernels_match_brute_force(monkeypatch):
     """The threaded pair loops (used from PARALLEL_FROM active clusters on) make the same
     merges."""
     sentences = zipf_corpus(4, 18, 120)
-    serial = BrownClusters(n_clusters=6, min_count=1).fit(sentences)
+    serial = BrownClusters(n_clusters=6, min_count=1, n_jobs=1).fit(sentences)
     monkeypatch.setattr(clusters_module, "PARALLEL_FROM", 2)
     parallel = BrownClusters(n_clusters=6, min_count=1).fit(sentences)
     check_against_brute_force(parallel, sentences)
