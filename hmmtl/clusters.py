@@ -240,6 +240,7 @@ class BrownClusters(BaseEstimator):
     def _set_paths(self, paths: list[str]) -> None:
         self.paths_ = paths
         self.word_index_ = dict(zip(self.words_, range(len(self.words_))))
+        self._prefix_tables: dict = {}  # prefixes -> (table, n_ids), built once each
 
     def _lookup_ids(self, types: Sequence[str]) -> np.ndarray:
         """Word id of each type: the word itself, else (for a word not clustered) its
@@ -277,12 +278,16 @@ class BrownClusters(BaseEstimator):
         """
         check_is_fitted(self, "paths_")
         prefixes = _check_prefixes(prefixes)
-        table = np.zeros((len(self.paths_), len(prefixes)), dtype=np.int64)
-        index: dict = {}
-        for k, n in enumerate(prefixes):
-            keys = [(k, p[:n]) for p in self.paths_]  # per type
-            table[:, k] = [index.setdefault(key, len(index)) for key in keys]
-        return table, len(index)
+        cached = self._prefix_tables.get(prefixes)
+        if cached is None:
+            table = np.zeros((len(self.paths_), len(prefixes)), dtype=np.int64)
+            index: dict = {}
+            for k, n in enumerate(prefixes):
+                keys = [(k, p[:n]) for p in self.paths_]  # per word type
+                table[:, k] = [index.setdefault(key, len(index)) for key in keys]
+            table.flags.writeable = False
+            cached = self._prefix_tables[prefixes] = (table, len(index))
+        return cached
 
     def transform(self, sentences, prefixes: Sequence[int] = DEFAULT_PREFIXES) -> np.ndarray:
         """Path-prefix ids of the flattened tokens of ``sentences``.
@@ -298,11 +303,15 @@ class BrownClusters(BaseEstimator):
 
     def transform_tokens(self, tokens: Sequence[str], prefixes=DEFAULT_PREFIXES) -> np.ndarray:
         """As :meth:`transform`, for a flat sequence of tokens."""
-        table, _ = self.prefix_table(prefixes)
         types, type_ids = factorize(tokens)
+        return self.transform_types(types, prefixes)[type_ids]
+
+    def transform_types(self, types: Sequence[str], prefixes=DEFAULT_PREFIXES) -> np.ndarray:
+        """Path-prefix ids of distinct word types, int32 of shape (n_types, len(prefixes))
+        (``-1`` for words without a cluster); gather them per token by type index."""
+        table, _ = self.prefix_table(prefixes)
         word = self._lookup_ids(types)
-        rows = np.where(word[:, None] >= 0, table[np.maximum(word, 0)], -1)
-        return rows[type_ids].astype(np.int32)
+        return np.where(word[:, None] >= 0, table[np.maximum(word, 0)], -1).astype(np.int32)
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self):

@@ -53,10 +53,10 @@ def _type_case(types: Sequence[str]) -> np.ndarray:
     (or mixed starting lower)."""
     out = np.zeros(len(types), dtype=np.int8)
     for i, w in enumerate(types):  # per type
-        if not any(c.isalpha() for c in w):
-            continue
         if w.isupper():
             out[i] = 1
+        elif w.lower() == w.upper():   # no cased letter
+            continue
         elif w[0].isupper():
             out[i] = 2
         else:
@@ -64,15 +64,28 @@ def _type_case(types: Sequence[str]) -> np.ndarray:
     return out
 
 
+class _Types:
+    """The distinct types of a batch of tokens and what is known of each, computed once:
+    ``types``, each token's type index ``ids``, each token's lowercased-form id ``keys``,
+    per type its case class (:func:`_type_case`) and whether it holds a letter or digit."""
+
+    def __init__(self, tokens: Sequence[str]):
+        self.tokens = tokens
+        self.types, self.ids = factorize(tokens)
+        _, lower_of_type = factorize([w.lower() for w in self.types])
+        self.keys = lower_of_type[self.ids]
+        self.type_case = _type_case(self.types)
+        self.type_word = np.fromiter(map(bool, map(_WORD.search, self.types)), bool,
+                                     len(self.types))
+
+
 class _SentenceCase:
     """Case classes of a batch: per token (``case``: see :func:`_type_case`), whether it is
     the first word of its sentence, and whether its sentence is all caps or title case."""
 
-    def __init__(self, type_ids, types, offsets):
-        type_case = _type_case(types)
-        word = np.fromiter((bool(_WORD.search(w)) for w in types), bool, len(types))
-        self.case = type_case[type_ids]
-        is_word = word[type_ids]
+    def __init__(self, types: _Types, offsets):
+        self.case = types.type_case[types.ids]
+        is_word = types.type_word[types.ids]
         n_seq = offsets.shape[0] - 1
         lengths = np.diff(offsets)
         seq = np.repeat(np.arange(n_seq), lengths)
@@ -98,6 +111,14 @@ class _SentenceCase:
         sentences."""
         return ~(self.first_word | self.caps_sentence | self.title_sentence)
 
+    def context(self) -> np.ndarray:
+        """See :func:`capitalization_context`."""
+        out = np.full((self.case.shape[0], 2), -1, dtype=np.int32)
+        out[self.first_word, 0] = _SENT_INITIAL
+        out[self.caps_sentence, 1] = _CAPS_SENTENCE
+        out[self.title_sentence, 1] = _TITLE_SENTENCE
+        return out
+
 
 def capitalization_context(sentences=None, *, tokens=None, offsets=None) -> np.ndarray:
     """Capitalization context of each token, as categorical ids (``-1`` none).
@@ -112,14 +133,7 @@ def capitalization_context(sentences=None, *, tokens=None, offsets=None) -> np.n
     """
     if tokens is None:
         tokens, offsets = flatten(sentences)
-    offsets = np.asarray(offsets, dtype=np.int64)
-    types, type_ids = factorize(tokens)
-    sc = _SentenceCase(type_ids, types, offsets)
-    out = np.full((len(tokens), 2), -1, dtype=np.int32)
-    out[sc.first_word, 0] = _SENT_INITIAL
-    out[sc.caps_sentence, 1] = _CAPS_SENTENCE
-    out[sc.title_sentence, 1] = _TITLE_SENTENCE
-    return out
+    return _SentenceCase(_Types(tokens), np.asarray(offsets, dtype=np.int64)).context()
 
 
 class CaseTable:
@@ -145,11 +159,12 @@ class CaseTable:
 
     def fit(self, sentences) -> "CaseTable":
         tokens, offsets = flatten(sentences)
-        types, type_ids = factorize(tokens)
-        sc = _SentenceCase(type_ids, types, offsets)
-        counts = np.bincount(type_ids[sc.reliable & (sc.case > 0)], minlength=len(types))
+        types = _Types(tokens)
+        sc = _SentenceCase(types, offsets)
+        counts = np.bincount(types.ids[sc.reliable & (sc.case > 0)],
+                             minlength=len(types.types))
         best: dict[str, tuple[int, str]] = {}
-        for w, c in zip(types, counts.tolist()):  # per type
+        for w, c in zip(types.types, counts.tolist()):  # per type
             if c < self.min_count:
                 continue
             key = w.lower()
@@ -158,16 +173,18 @@ class CaseTable:
         self.forms_ = {k: w for k, (c, w) in best.items()}
         return self
 
+    def _apply(self, types: _Types, sc: _SentenceCase) -> list[str]:
+        forms = self.forms_
+        cased = np.array([forms.get(w.lower(), w) for w in types.types], dtype=object)
+        rewrite = sc.caps_sentence | sc.title_sentence
+        out = np.array(types.types, dtype=object)[types.ids]
+        out[rewrite] = cased[types.ids[rewrite]]
+        return out.tolist()
+
     def apply_tokens(self, tokens, offsets) -> list[str]:
         """Truecase the words of all-caps and title-case sentences (flat tokens)."""
-        types, type_ids = factorize(tokens)
-        sc = _SentenceCase(type_ids, types, np.asarray(offsets, dtype=np.int64))
-        forms = self.forms_
-        cased = np.array([forms.get(w.lower(), w) for w in types] + [None], dtype=object)
-        rewrite = sc.caps_sentence | sc.title_sentence
-        out = np.array(types, dtype=object)[type_ids]
-        out[rewrite] = cased[type_ids[rewrite]]
-        return out.tolist()
+        types = _Types(tokens)
+        return self._apply(types, _SentenceCase(types, np.asarray(offsets, dtype=np.int64)))
 
     def apply(self, sentences) -> list[list[str]]:
         tokens, offsets = flatten(sentences)
@@ -233,11 +250,8 @@ def _fractions(counts: np.ndarray) -> np.ndarray:
     return np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
 
 
-def _word_keys(tokens):
-    """Per token, the id of its lowercased form (and the types and their ids)."""
-    types, type_ids = factorize(tokens)
-    _, lower_of_type = factorize([w.lower() for w in types])
-    return lower_of_type[type_ids], types, type_ids
+def _token_documents(documents, offsets) -> np.ndarray:
+    return np.repeat(document_index(documents, offsets.shape[0] - 1), np.diff(offsets))
 
 
 def document_case_features(tokens, offsets, documents=None) -> np.ndarray:
@@ -263,11 +277,14 @@ def document_case_features(tokens, offsets, documents=None) -> np.ndarray:
     [0.0, 1.0]
     """
     offsets = np.asarray(offsets, dtype=np.int64)
-    keys, types, type_ids = _word_keys(tokens)
-    doc = np.repeat(document_index(documents, offsets.shape[0] - 1), np.diff(offsets))
-    sc = _SentenceCase(type_ids, types, offsets)
+    types = _Types(tokens)
+    return _document_case(types, _SentenceCase(types, offsets), offsets, documents)
+
+
+def _document_case(types: _Types, sc: _SentenceCase, offsets, documents) -> np.ndarray:
     case = np.where(sc.reliable & (sc.case >= 2), sc.case - 2, -1)  # 0 capitalized, 1 lower
-    return _fractions(aggregate_in_documents(keys, doc, case, 2))
+    return _fractions(aggregate_in_documents(types.keys, _token_documents(documents, offsets),
+                                             case, 2))
 
 
 def document_type_features(tokens, offsets, labels, types: Sequence[str],
@@ -298,16 +315,19 @@ def document_type_features(tokens, offsets, labels, types: Sequence[str],
     >>> f[3].tolist(), f[0].tolist()
     ([0.0, 1.0], [0.0, 0.0])
     """
-    offsets = np.asarray(offsets, dtype=np.int64)
-    keys, _, _ = _word_keys(tokens)
-    doc = np.repeat(document_index(documents, offsets.shape[0] - 1), np.diff(offsets))
+    return _document_types(_Types(tokens), np.asarray(offsets, dtype=np.int64), labels, types,
+                           documents)
+
+
+def _document_types(word_types: _Types, offsets, labels, types, documents) -> np.ndarray:
     type_index = {t: i for i, t in enumerate(types)}
     label_types, label_ids = factorize(list(labels))
-    if len(label_ids) != len(keys):
-        raise ValueError(f"got {len(label_ids)} labels for {len(keys)} tokens")
+    if len(label_ids) != len(word_types.keys):
+        raise ValueError(f"got {len(label_ids)} labels for {len(word_types.keys)} tokens")
     of_label = np.fromiter((type_index.get(t[2:], -1) if t != "O" else -1 for t in label_types),
                            np.int64, len(label_types))
-    counts = aggregate_in_documents(keys, doc, of_label[label_ids], len(types))
+    counts = aggregate_in_documents(word_types.keys, _token_documents(documents, offsets),
+                                    of_label[label_ids], len(types))
     return _fractions(counts)
 
 
@@ -482,50 +502,52 @@ class NamedEntityRecognizer(BaseEstimator):
         return out
 
     # ------------------------------------------------------------------ features
-    def _prepare(self, X, columns, documents, fitting: bool, with_columns: bool = True):
+    def _prepare(self, X, columns, documents, fitting: bool, with_columns: bool = True,
+                 exclude=None):
         """Everything per batch that does not depend on the labelers: truecased tokens,
-        keys, documents and the first stage's extra features (without gazetteers)."""
+        documents and the first stage's extra features.  Case is read on the tokens as
+        given (an all-caps sentence is one before truecasing); every other feature on the
+        truecased tokens."""
         flat, offsets = flatten(X)
-        n_seq = offsets.shape[0] - 1
+        raw = _Types(flat)
+        sc = _SentenceCase(raw, offsets)
         if self.case_table_ is not None:
-            flat = self.case_table_.apply_tokens(flat, offsets)
-        types, type_ids = factorize(flat)
-        doc_of_seq = document_index(documents, n_seq)
+            flat = self.case_table_._apply(raw, sc)
+            types = _Types(flat)
+        else:
+            types = raw
+        doc_of_seq = document_index(documents, offsets.shape[0] - 1)
         extra = {}
         if with_columns:
             for name, col in self._input_columns(X, columns, fitting).items():
                 extra[f"col.{name}"] = col
         if self.clusters_ is not None:
-            extra["brown"] = self.clusters_.transform_tokens(flat, self.cluster_prefixes)
+            extra["brown"] = self.clusters_.transform_types(types.types,
+                                                            self.cluster_prefixes)[types.ids]
         for i, hmm in enumerate(self.hmms_):
-            table = hmm.type_distribution(types)
+            table = hmm.type_distribution(types.types)
             k = min(int(self.hmm_top_k), table.shape[1])
             top = np.argsort(-table, axis=1)[:, :k]
-            extra[f"hmm{i}"] = (top[type_ids].astype(np.int64),
-                                np.take_along_axis(table, top, axis=1)[type_ids])
+            extra[f"hmm{i}"] = (top[types.ids].astype(np.int64),
+                                np.take_along_axis(table, top, axis=1)[types.ids])
         if self.capitalization:
-            extra["cap"] = capitalization_context(tokens=flat, offsets=offsets)
+            extra["cap"] = sc.context()
         if self.uses_documents_:
-            extra["doc.case"] = document_case_features(flat, offsets, doc_of_seq)
-        return {"X": unflatten(flat, offsets), "flat": flat, "offsets": offsets,
-                "documents": doc_of_seq, "extra": extra}
-
-    def _stage1_extra(self, batch, exclude=None):
-        extra = dict(batch["extra"])
+            extra["doc.case"] = _document_case(raw, sc, offsets, doc_of_seq)
         if self.gazetteer_ is not None:
-            extra["gaz"] = self.gazetteer_.match(batch["flat"], batch["offsets"], exclude)
-        return extra
+            extra["gaz"] = self.gazetteer_.match(flat, offsets, exclude)
+        return {"X": unflatten(flat, offsets), "flat": flat, "offsets": offsets,
+                "types": types, "documents": doc_of_seq, "extra": extra}
 
-    def _stage2_extra(self, batch, stage1_labels, exclude=None):
-        extra = self._stage1_extra(batch, exclude)
+    def _stage2_extra(self, batch, stage1_labels):
+        extra = dict(batch["extra"])
         flat_labels, _ = flatten(stage1_labels)
         index = self._label_index_
         extra["s1"] = np.fromiter(map(index.get, flat_labels, [-1] * len(flat_labels)),
                                   np.int64, len(flat_labels))
         if self.uses_documents_:
-            extra["doc.type"] = document_type_features(batch["flat"], batch["offsets"],
-                                                       flat_labels, self.entity_types_,
-                                                       batch["documents"])
+            extra["doc.type"] = _document_types(batch["types"], batch["offsets"], flat_labels,
+                                                self.entity_types_, batch["documents"])
         if self.auto_gazetteer_ is not None:
             extra["auto"] = self.auto_gazetteer_.match(batch["flat"], batch["offsets"])
         return extra
@@ -619,9 +641,9 @@ class NamedEntityRecognizer(BaseEstimator):
         self.auto_gazetteer_ = None
         times["gazetteers"] = time.perf_counter() - t
 
-        batch = self._prepare(X, columns, documents, fitting=True)
-        exclude = fold if self.train_lists else None
-        extra1 = self._stage1_extra(batch, exclude)
+        batch = self._prepare(X, columns, documents, fitting=True,
+                              exclude=fold if self.train_lists else None)
+        extra1 = batch["extra"]
         ew = self._extra_window(extra1)
         label_list = sorted({t for s in y_enc for t in s})
         self._label_list_ = label_list
@@ -661,7 +683,7 @@ class NamedEntityRecognizer(BaseEstimator):
                 self.auto_gazetteer_ = self._auto_lists(unlabeled, batch, y_enc, extra1)
             times["auto_lists"] = time.perf_counter() - t
             t = time.perf_counter()
-            extra2 = self._stage2_extra(batch, s1, exclude)
+            extra2 = self._stage2_extra(batch, s1)
             self._log(f"stage 2, features {sorted(extra2)}")
             self.stage2_ = self._labeler().set_params(
                 extra_window=self._extra_window(extra2)).fit(batch["X"], y_enc, extra=extra2)
@@ -712,7 +734,7 @@ class NamedEntityRecognizer(BaseEstimator):
             # each sentence its own document: the text's documents are not known
             text = self._prepare(part, None, range(len(part)), fitting=False,
                                  with_columns=False)
-            pred = tagger.predict(text["X"], extra=self._stage1_extra(text))
+            pred = tagger.predict(text["X"], extra=text["extra"])
             for typ, counter in entity_strings(text["X"], pred).items():
                 for entry, c in counter.items():
                     by_type = seen.setdefault(entry, {})
@@ -753,7 +775,7 @@ class NamedEntityRecognizer(BaseEstimator):
         if not X:
             return []
         batch = self._prepare(X, columns, documents, fitting=False)
-        pred = self.stage1_.predict(batch["X"], extra=self._stage1_extra(batch))
+        pred = self.stage1_.predict(batch["X"], extra=batch["extra"])
         if self.stage2_ is not None:
             pred = self.stage2_.predict(batch["X"], extra=self._stage2_extra(batch, pred))
         return convert_scheme(pred, self.output_scheme)

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LANGUAGES", "RECIPES", "PARTS", "run_ner", "load_ner_data", "unlabeled_text"]
+__all__ = ["LANGUAGES", "RECIPES", "PARTS", "run_ner", "train_recognizer", "load_ner_data",
+           "unlabeled_text"]
 
 #: file names and columns of each language (column indices of the files, word = 0)
 LANGUAGES = {
@@ -186,6 +187,63 @@ def _subsample(sentences, fraction: float, seed: int = 0):
 
 
 # ----------------------------------------------------------------------------- the study
+def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
+                     gazetteer=None, progress: bool = False):
+    """Learn the Brown clusters of ``lang`` and train its recognizer of :data:`RECIPES`.
+
+    Parameters
+    ----------
+    root : path
+        The corpora folder.
+    lang : {"eng", "esp", "ned"}
+    data : dict, optional
+        :func:`load_ner_data`'s corpora (read here when None).
+    preset : dict, optional
+        An entry of :data:`PRESETS` (default ``"full"``).
+    gazetteer : Gazetteer, optional
+        The NLTK lists (read here when None).
+
+    Returns
+    -------
+    model : NamedEntityRecognizer
+    info : dict
+        Seconds (``clusters_s``, ``fit_s``, ``total_s``, ``fit_parts_s``), the clusters'
+        size and the unlabeled text's tokens by source.
+    parts : tuple
+        The clusters, the text of the automatic lists and the clusters' text.
+    """
+    from ..gazetteers import Gazetteer, load_nltk_gazetteers
+
+    cfg = preset or PRESETS["full"]
+    root = Path(root)
+    if data is None:
+        data = load_ner_data(root, lang)
+    if gazetteer is None:
+        gazetteer = Gazetteer(load_nltk_gazetteers(root))
+    text = unlabeled_text(root, lang, data["train"])
+    if cfg["max_text_sentences"]:
+        text = {k: v[: cfg["max_text_sentences"]] for k, v in text.items()}
+    cluster_text = [s for part in text.values() for s in part]
+    # the automatic lists come from text other than the training sentences
+    auto_text = [s for name, part in text.items() if not name.endswith(".train") for s in part]
+    n_clusters = max(2, int(RECIPES[lang]["clusters"] * cfg["clusters_scale"]))
+    if progress:
+        print(f"[ner study] {lang}: Brown clusters (C={n_clusters}) on {len(cluster_text)} "
+              f"sentences, then the recognizer", flush=True)
+    t0 = time.perf_counter()
+    clusters = _clusters(cluster_text, n_clusters, progress)
+    t_clusters = time.perf_counter() - t0
+    model = _recognizer(lang, {}, clusters, gazetteer, cfg["max_iterations"])
+    t0 = time.perf_counter()
+    _fit(model, data["train"], lang, auto_text or None)
+    t_fit = time.perf_counter() - t0
+    info = {"clusters_s": t_clusters, "fit_s": t_fit, "total_s": t_clusters + t_fit,
+            "fit_parts_s": dict(model.fit_times_), "n_clusters": n_clusters,
+            "cluster_words": len(clusters.words_),
+            "unlabeled_tokens": {k: int(sum(map(len, v))) for k, v in text.items()}}
+    return model, info, (clusters, auto_text, cluster_text)
+
+
 def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
             preset: str | None = None, languages=("eng", "esp", "ned"), ablation: bool = True,
             curve: bool = True, progress: bool = True) -> dict:
@@ -240,38 +298,19 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
         data = load_ner_data(root, lang)
         if cfg["max_sentences"]:
             data = {k: v[: cfg["max_sentences"]] for k, v in data.items()}
-        text = unlabeled_text(root, lang, data["train"])
-        if cfg["max_text_sentences"]:
-            text = {k: v[: cfg["max_text_sentences"]] for k, v in text.items()}
-        cluster_text = [s for part in text.values() for s in part]
-        # the automatic lists come from text other than the training sentences
-        auto_text = [s for name, part in text.items() if not name.endswith(".train")
-                     for s in part]
-        n_clusters = max(2, int(RECIPES[lang]["clusters"] * cfg["clusters_scale"]))
-        log(f"{lang}: Brown clusters (C={n_clusters}) on {len(cluster_text)} sentences")
-        t0 = time.perf_counter()
-        clusters = _clusters(cluster_text, n_clusters, progress)
-        t_clusters = time.perf_counter() - t0
-        log(f"{lang}: training the recognizer")
-        model = _recognizer(lang, {}, clusters, gazetteer, cfg["max_iterations"])
-        t0 = time.perf_counter()
-        _fit(model, data["train"], lang, auto_text or None)
-        t_fit = time.perf_counter() - t0
+        model, info, (clusters, auto_text, cluster_text) = train_recognizer(
+            root, lang, data, preset=cfg, gazetteer=gazetteer, progress=progress)
         path = model.save(out / f"ner-{lang}.model")
-        models[lang] = {
-            "file": str(path), "clusters_s": t_clusters, "fit_s": t_fit,
-            "total_s": t_clusters + t_fit, "fit_parts_s": dict(model.fit_times_),
-            "n_clusters": n_clusters, "cluster_words": len(clusters.words_),
-            "unlabeled_tokens": {k: int(sum(map(len, v))) for k, v in text.items()},
-            "dev": _evaluate(model, data["dev"], lang),
-            "test": _evaluate(model, data["test"], lang)}
+        models[lang] = {"file": str(path), **info,
+                        "dev": _evaluate(model, data["dev"], lang),
+                        "test": _evaluate(model, data["test"], lang)}
         log(f"{lang}: dev F1 {100 * models[lang]['dev']['f1']:.2f}, test F1 "
-            f"{100 * models[lang]['test']['f1']:.2f} ({t_clusters + t_fit:.0f} s)")
+            f"{100 * models[lang]['test']['f1']:.2f} ({info['total_s']:.0f} s)")
         if ablation:
             ablations += _ablation(lang, data, clusters, gazetteer, auto_text, cfg,
                                    models[lang]["dev"]["f1"], log)
         if curve and lang == "eng":
-            curves += _curve(lang, data, cluster_text, n_clusters, gazetteer, cfg, log)
+            curves += _curve(lang, data, cluster_text, info["n_clusters"], gazetteer, cfg, log)
     result = {"models": models, "ablation": ablations, "curve": curves,
               "config": {"recipes": RECIPES, "common": COMMON, "preset": cfg,
                          "languages": languages}}
