@@ -103,6 +103,7 @@ class Gazetteer:
             self.names.append(name)
         bit = _ALL_SOURCES if source is None else 1 << int(source)
         index = self.token_index
+        self._trie_dicts()
         for entry in entries:  # per entry (type-level), never per token of text
             tokens = entry.split() if isinstance(entry, str) else list(entry)
             if not tokens:
@@ -223,6 +224,7 @@ class Gazetteer:
         """The entries of list ``name`` (normalized tokens), in trie order."""
         lid = self._list_index[name]
         tokens = list(self.token_index)
+        self._trie_dicts()
         out = []
         stack = [(0, ())]
         while stack:  # per trie node
@@ -267,17 +269,22 @@ class Gazetteer:
         if a["term_list"].size and (a["term_list"].min() < 0 or
                                     a["term_list"].max() >= len(gaz.names)):
             raise ValueError("gazetteer trie: a list id is out of range")
-        gaz._children = [dict(zip(a["child_token"][a["child_ptr"][i]:a["child_ptr"][i + 1]]
-                                  .tolist(),
-                                  a["child_node"][a["child_ptr"][i]:a["child_ptr"][i + 1]]
-                                  .tolist())) for i in range(n_nodes)]
-        gaz._terminal = [dict(zip(a["term_list"][a["term_ptr"][i]:a["term_ptr"][i + 1]].tolist(),
-                                  a["term_mask"][a["term_ptr"][i]:a["term_ptr"][i + 1]].tolist()))
-                         for i in range(n_nodes)]
         gaz.n_entries = int(meta["n_entries"])
         gaz._compiled = tuple(a[k] for k in ("child_ptr", "child_token", "child_node",
                                              "term_ptr", "term_list", "term_mask"))
+        gaz._children = gaz._terminal = None  # rebuilt from the arrays only when needed
         return gaz
+
+    def _trie_dicts(self):
+        """The trie as per-node dicts (for adding and listing entries); a loaded gazetteer
+        holds only the arrays until then."""
+        if self._children is None:
+            child_ptr, child_token, child_node, term_ptr, term_list, term_mask = self._compiled
+            self._children = [dict(zip(child_token[a:b].tolist(), child_node[a:b].tolist()))
+                              for a, b in zip(child_ptr[:-1].tolist(), child_ptr[1:].tolist())]
+            self._terminal = [dict(zip(term_list[a:b].tolist(), term_mask[a:b].tolist()))
+                              for a, b in zip(term_ptr[:-1].tolist(), term_ptr[1:].tolist())]
+        return self._children, self._terminal
 
     def save(self, path):
         """Write the gazetteer to one model file (see :mod:`hmmtl.serialize`)."""
