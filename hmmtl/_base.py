@@ -5,6 +5,12 @@ hmmtl's estimators follow scikit-learn's conventions (``__init__`` stores keywor
 randomness through ``random_state``).  Importing ``sklearn.base`` costs over a second (it pulls
 in ``scipy.stats`` and pandas), which a command-line tagger pays on every call; this module
 provides the same contract in a few lines so that loading a model does not.
+
+The developer protocol scikit-learn calls on an estimator is here too, so that ``clone``,
+``cross_val_score``, ``GridSearchCV`` and ``Pipeline`` work from scikit-learn 1.3 on:
+``__sklearn_tags__`` (1.6 and later; it imports ``sklearn.utils`` only when scikit-learn asks,
+which it has then imported itself), ``__sklearn_is_fitted__`` and ``__sklearn_clone__``.
+Older versions read no tags from an estimator that defines none (their defaults fit).
 """
 
 from __future__ import annotations
@@ -22,8 +28,20 @@ class NotFittedError(ValueError, AttributeError):
     it is both a ValueError and an AttributeError)."""
 
 
+def _is_fitted(estimator) -> bool:
+    return any(k.endswith("_") and not k.startswith("__") for k in vars(estimator))
+
+
 class BaseEstimator:
-    """``get_params`` / ``set_params`` / ``repr`` as scikit-learn's ``BaseEstimator``."""
+    """``get_params`` / ``set_params`` / ``repr`` as scikit-learn's ``BaseEstimator``, and
+    the protocol scikit-learn's model selection and pipelines call."""
+
+    #: ``fit`` needs the labels ``y`` (scikit-learn's ``target_tags.required``)
+    _requires_y: bool = False
+    #: parameters that take an already fitted estimator to be used as it is (an HMM whose
+    #: states become features): ``clone`` passes a fitted one through unchanged, as
+    #: scikit-learn's ``FrozenEstimator`` would, instead of cloning it unfitted
+    _fitted_params: tuple = ()
 
     @classmethod
     def _get_param_names(cls) -> list[str]:
@@ -69,6 +87,30 @@ class BaseEstimator:
             valid[name].set_params(**sub_params)
         return self
 
+    # -- scikit-learn's developer protocol
+    def __sklearn_tags__(self):
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=self._requires_y),
+                    transformer_tags=TransformerTags() if hasattr(self, "transform") else None,
+                    # lists of token lists, not a 2-D array
+                    input_tags=InputTags(two_d_array=False, string=True))
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return _is_fitted(self)
+
+    def __sklearn_clone__(self):
+        from sklearn.base import clone
+
+        params = self.get_params(deep=False)
+        for name, value in params.items():
+            parts = value if isinstance(value, (list, tuple)) else [value]
+            frozen = name in self._fitted_params and parts and all(
+                hasattr(p, "get_params") and _is_fitted(p) for p in parts)
+            if not frozen:
+                params[name] = clone(value, safe=False)
+        return type(self)(**params)
+
     def __repr__(self) -> str:
         init = inspect.signature(type(self).__init__).parameters
         shown = []
@@ -90,7 +132,7 @@ def check_is_fitted(estimator, attributes=None) -> None:
     """Raise :class:`NotFittedError` unless ``estimator`` has the fitted ``attributes``
     (default: any attribute ending in ``_``)."""
     if attributes is None:
-        fitted = any(k.endswith("_") and not k.startswith("__") for k in vars(estimator))
+        fitted = _is_fitted(estimator)
     else:
         names = [attributes] if isinstance(attributes, str) else list(attributes)
         fitted = all(hasattr(estimator, a) for a in names)

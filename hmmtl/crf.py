@@ -35,8 +35,10 @@ import numpy as np
 from scipy import sparse
 
 from ._base import BaseEstimator, check_is_fitted, check_random_state
-from .data import LabelSet, flatten, token_positions, unflatten
+from .data import LabelSet, check_sentences, check_tokens, flatten, token_positions, unflatten
 from .features import _EXTRA_DOC, FeatureSpace
+from .serialize import (array_prefix, check_float_array, check_index_array,
+                        check_pointer_array)
 
 __all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme"]
 
@@ -183,20 +185,14 @@ def _no_groups(K: int):
 class _SequenceLabeler(BaseEstimator):
     """Shared parts: input checks, features, decoding, scoring, NLTK interface, state."""
 
+    _requires_y = True
+
     _PARAMS_EXCLUDED_FROM_STATE: tuple = ()
 
     # -- input handling
     @staticmethod
     def _check_X(X, name="X"):
-        if isinstance(X, (str, bytes)):
-            raise TypeError(f"{name} must be a list of token lists, got a string")
-        X = list(X)
-        for i, s in enumerate(X):
-            if isinstance(s, str):
-                raise TypeError(f"{name}[{i}] is a string {s[:30]!r}; {name} must be a list of "
-                                f"token lists (wrap one sentence as [tokens])")
-            break
-        return X
+        return check_sentences(X, name)
 
     def _feature_space(self):
         return FeatureSpace(templates=self.templates, window=self.window,
@@ -419,11 +415,12 @@ class _SequenceLabeler(BaseEstimator):
     # -- NLTK TaggerI interface
     def tag(self, tokens, extra=None):
         """NLTK: tag one sentence -> list of (word, tag)."""
-        return list(zip(tokens, self.predict([list(tokens)], extra)[0]))
+        tokens = check_tokens(tokens)
+        return list(zip(tokens, self.predict([tokens], extra)[0]))
 
     def tag_sents(self, sentences, extra=None):
         """NLTK: tag several sentences -> list of lists of (word, tag)."""
-        sentences = [list(s) for s in sentences]
+        sentences = [list(s) for s in check_sentences(sentences, "sentences")]
         return [list(zip(s, t)) for s, t in zip(sentences, self.predict(sentences, extra))]
 
     def accuracy(self, gold, extra=None):
@@ -473,20 +470,22 @@ class _SequenceLabeler(BaseEstimator):
         model = cls(**params)
         fs_arrays = {k[len("features/"):]: v for k, v in arrays.items()
                      if k.startswith("features/")}
-        model.feature_space_ = FeatureSpace.from_state(fs_arrays, meta["features"])
+        with array_prefix("features/"):
+            model.feature_space_ = FeatureSpace.from_state(fs_arrays, meta["features"])
         model.labels_ = LabelSet.from_dict(meta["labels"])
         model.constraint_ = meta["constraint"]
         model.n_iter_ = meta["n_iter"]
-        model.coef_ = np.asarray(arrays["coef"], dtype=np.float64)
-        model.attr_ptr_ = np.asarray(arrays["attr_ptr"], dtype=np.int64)
-        model.pair_label_ = np.asarray(arrays["pair_label"], dtype=np.int64)
-        model.transition_ = np.asarray(arrays["transition"], dtype=np.float64)
-        model.start_ = np.asarray(arrays["start"], dtype=np.float64)
-        model.end_ = np.asarray(arrays["end"], dtype=np.float64)
+        # every index a kernel follows is checked here, before any kernel sees it
         K = len(model.labels_)
-        if model.transition_.shape != (K, K) or model.attr_ptr_[-1] != model.coef_.shape[0]:
-            raise ValueError("inconsistent model state: weights do not match the label set "
-                             "or the feature table")
+        model.coef_ = check_float_array(arrays["coef"], "coef", (None,))
+        n_pairs = model.coef_.shape[0]
+        model.attr_ptr_ = check_pointer_array(arrays["attr_ptr"], "attr_ptr",
+                                              model.feature_space_.n_attributes_, n_pairs)
+        model.pair_label_ = check_index_array(arrays["pair_label"], "pair_label", 0, K,
+                                              (n_pairs,))
+        model.transition_ = check_float_array(arrays["transition"], "transition", (K, K))
+        model.start_ = check_float_array(arrays["start"], "start", (K,))
+        model.end_ = check_float_array(arrays["end"], "end", (K,))
         model.group_transition_, model.group_start_, model.group_end_ = \
             _group_tables_from_state(arrays, K)
         return model

@@ -27,6 +27,8 @@ __all__ = [
     "token_positions",
     "flatten",
     "factorize",
+    "check_sentences",
+    "check_tokens",
     "unknown_signature",
     "UNK",
 ]
@@ -99,16 +101,44 @@ def check_offsets(offsets, n_tokens: int | None = None, *, name: str = "offsets"
     return offsets
 
 
+def check_sentences(sentences, name: str = "X") -> list:
+    """``sentences`` as a list of token lists; a string, or a list holding strings where
+    token lists belong (``"The cat sat"``, ``["The cat sat"]``), is a TypeError rather than
+    sentences of characters.  The types are checked in C (``map(type)``), not per token.
+
+    Examples
+    --------
+    >>> check_sentences([["The", "cat"], ("sat",)])
+    [['The', 'cat'], ('sat',)]
+    >>> check_sentences("The cat sat")
+    Traceback (most recent call last):
+    ...
+    TypeError: X must be a list of token lists, got the string 'The cat sat'; split it into tokens and wrap one sentence as [tokens]
+    """
+    if isinstance(sentences, (str, bytes)):
+        raise TypeError(f"{name} must be a list of token lists, got the string "
+                        f"{sentences[:40]!r}; split it into tokens and wrap one sentence as "
+                        f"[tokens]")
+    sentences = list(sentences)
+    if any(issubclass(t, (str, bytes)) for t in set(map(type, sentences))):
+        i, s = next((i, s) for i, s in enumerate(sentences) if isinstance(s, (str, bytes)))
+        raise TypeError(f"{name} must be a list of token lists, but {name}[{i}] is the string "
+                        f"{s[:40]!r}; split it into tokens and wrap one sentence as [tokens]")
+    return sentences
+
+
+def check_tokens(tokens, name: str = "tokens") -> list:
+    """One sentence as a list of tokens; a string is a TypeError, not a list of characters."""
+    if isinstance(tokens, (str, bytes)):
+        raise TypeError(f"{name} must be a list of tokens, got the string {tokens[:40]!r}; "
+                        f"split it first, e.g. {tokens[:40]!r}.split()")
+    return list(tokens)
+
+
 def flatten(sentences: Iterable[Sequence]) -> tuple[list, np.ndarray]:
     """Flatten a list of token lists into one list and its ``offsets``, without a Python loop
     per token (``itertools.chain`` and ``map(len)`` run in C)."""
-    if isinstance(sentences, (str, bytes)):
-        raise TypeError("expected a list of token lists, got a string")
-    sentences = list(sentences)
-    for i, s in enumerate(sentences[:1]):
-        if isinstance(s, str):
-            raise TypeError(f"expected a list of token lists, but sentence {i} is a string {s!r}; "
-                            "wrap a single sentence as [tokens]")
+    sentences = check_sentences(sentences, "sentences")
     lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
     flat = list(itertools.chain.from_iterable(sentences))
     return flat, lengths_to_offsets(lengths)

@@ -32,6 +32,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .serialize import (ModelFileError, array_prefix, check_index_array, check_pointer_array,
+                        check_shape)
+
 __all__ = [
     "DEFAULT_TEMPLATES",
     "BUILTIN_TEMPLATES",
@@ -365,11 +368,13 @@ class TypeFeaturizer:
         tf.type_index = {w: i for i, w in enumerate(tf.types)}
         tf.features = list(meta["features"])
         tf.feature_index = {f: i for i, f in enumerate(tf.features)}
-        tf.type_ptr = np.asarray(arrays["type_ptr"], dtype=np.int64)
-        tf.type_feature = np.asarray(arrays["type_feature"], dtype=np.int64)
-        if tf.type_ptr.shape[0] != len(tf.types) + 1:
-            raise ValueError(f"feature table has {tf.type_ptr.shape[0] - 1} rows but "
-                             f"{len(tf.types)} types")
+        feature = check_shape(arrays["type_feature"], "type_feature", (None,))
+        tf.type_ptr = check_pointer_array(arrays["type_ptr"], "type_ptr", len(tf.types),
+                                          feature.shape[0])
+        # base feature ids: CRC-32 values when hashing, else indices of the feature
+        # vocabulary (-1: a feature never seen in training)
+        low, high = (0, 1 << 32) if tf.hashing else (-1, len(tf.features))
+        tf.type_feature = check_index_array(feature, "type_feature", low, high)
         return tf
 
 
@@ -687,13 +692,34 @@ class FeatureSpace:
     def from_state(cls, arrays, meta) -> "FeatureSpace":
         fs = cls(meta["featurizer"]["templates"], meta["window"], meta["extra_window"],
                  meta["min_freq"], meta["n_features"], meta["bias"])
-        fs.featurizer_ = TypeFeaturizer.from_state(
-            {k[len("featurizer_"):]: v for k, v in arrays.items() if k.startswith("featurizer_")},
-            meta["featurizer"])
-        fs.attr_map_ = np.asarray(arrays["attr_map"], dtype=np.int64)
+        with array_prefix("featurizer_"):
+            fs.featurizer_ = TypeFeaturizer.from_state(
+                {k[len("featurizer_"):]: v for k, v in arrays.items()
+                 if k.startswith("featurizer_")}, meta["featurizer"])
         fs.extra_specs_ = meta["extra_specs"]
         fs.bias_attr_ = meta["bias_attr"]
         fs.n_attributes_ = meta["n_attributes"]
+        # the layout of the provisional attributes, as fit made it (dictionary mode: the
+        # word block, each extra's block, the bias; hashing: n_features buckets)
+        n_base = len(fs.featurizer_.features)
+        start = len(fs.window) * n_base
+        for spec in fs.extra_specs_:
+            n_values = spec.get("n_values")
+            if not isinstance(n_values, int) or n_values < 1 or spec.get("attr_start") != start:
+                raise ModelFileError(f"extra feature {spec.get('name')!r} has an invalid "
+                                     f"layout in the file")
+            if spec.get("kind") == "strings" and len(spec.get("vocab", ())) != n_values:
+                raise ModelFileError(f"extra feature {spec.get('name')!r}: n_values does not "
+                                     f"match its vocabulary")
+            start += len(spec["window"]) * n_values
+        if fs.n_features is None and fs.bias_attr_ != start:
+            raise ModelFileError(f"bias attribute {fs.bias_attr_} does not follow the feature "
+                                 f"blocks (expected {start})")
+        n_prov = start + 1 if fs.n_features is None else fs.n_features
+        if not isinstance(fs.n_attributes_, int) or not 0 <= fs.n_attributes_ <= n_prov:
+            raise ModelFileError(f"n_attributes {fs.n_attributes_!r} is not in [0, {n_prov}]")
+        fs.attr_map_ = check_index_array(arrays["attr_map"], "attr_map", -1, fs.n_attributes_,
+                                         (n_prov,))
         return fs
 
 

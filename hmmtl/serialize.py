@@ -28,6 +28,7 @@ CRF) stores its parts in the same file with :func:`pack_nested` / :func:`unpack_
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import io
@@ -86,6 +87,72 @@ MODEL_CLASSES: dict[str, str] = {
 
 class ModelFileError(ValueError):
     """A model file cannot be read: damaged, tampered with, of another version or class."""
+
+
+# ----------------------------------------------------------------------------- loading checks
+def check_shape(arr: np.ndarray, name: str, shape: tuple) -> np.ndarray:
+    """``arr`` with shape ``shape`` (None: any length on that axis), else ModelFileError.
+
+    Model classes call this (and :func:`check_index_array`, :func:`check_pointer_array`)
+    in ``_from_state``, so that no kernel ever sees an array that does not fit the model.
+    """
+    got = tuple(np.shape(arr))
+    if len(got) != len(shape) or any(w is not None and g != w for g, w in zip(got, shape)):
+        want = "(" + ", ".join("n" if w is None else str(w) for w in shape) + \
+            ("," if len(shape) == 1 else "") + ")"
+        raise ModelFileError(f"array {name!r} has shape {got}, expected {want}")
+    return arr
+
+
+def check_index_array(arr: np.ndarray, name: str, low: int, high: int,
+                      shape: tuple | None = None) -> np.ndarray:
+    """``arr`` as int64, every value in ``[low, high)`` (and of ``shape``), else
+    ModelFileError naming the array and the first value out of range."""
+    arr = np.asarray(arr)
+    if arr.size and arr.dtype.kind not in "iu":
+        raise ModelFileError(f"array {name!r} must hold integers, got dtype {arr.dtype}")
+    if shape is not None:
+        check_shape(arr, name, shape)
+    if arr.size:
+        bad = (arr < low) | (arr >= high)
+        if bad.any():
+            i = int(np.flatnonzero(bad.ravel())[0])
+            raise ModelFileError(f"array {name!r} holds {arr.ravel()[i]} at position {i}, "
+                                 f"outside [{low}, {high})")
+    return arr.astype(np.int64, copy=False)
+
+
+def check_pointer_array(arr: np.ndarray, name: str, n_rows: int, total: int) -> np.ndarray:
+    """A CSR row pointer: shape ``(n_rows + 1,)``, from 0 to ``total``, non-decreasing."""
+    arr = check_index_array(arr, name, 0, total + 1, (n_rows + 1,))
+    if arr[0] != 0 or arr[-1] != total:
+        raise ModelFileError(f"array {name!r} must run from 0 to {total}, got {arr[0]} to "
+                             f"{arr[-1]}")
+    if (np.diff(arr) < 0).any():
+        raise ModelFileError(f"array {name!r} must be non-decreasing")
+    return arr
+
+
+def check_float_array(arr: np.ndarray, name: str, shape: tuple) -> np.ndarray:
+    """``arr`` as float64 of ``shape``, without NaN (infinities may be meaningful)."""
+    arr = np.asarray(arr)
+    if arr.dtype.kind != "f":
+        raise ModelFileError(f"array {name!r} must hold floats, got dtype {arr.dtype}")
+    check_shape(arr, name, shape)
+    if np.isnan(arr).any():
+        raise ModelFileError(f"array {name!r} holds NaN")
+    return arr.astype(np.float64, copy=False)
+
+
+@contextlib.contextmanager
+def array_prefix(prefix: str):
+    """Within, a ModelFileError about array ``'x'`` names it ``'<prefix>x'``, as the file
+    does (a part's arrays are stored under its name: ``labeler/attr_ptr``)."""
+    try:
+        yield
+    except ModelFileError as exc:
+        raise ModelFileError(re.sub(r"array '([^']*)'", rf"array '{prefix}\1'", str(exc),
+                                    count=1)) from None
 
 
 # ----------------------------------------------------------------------------- registry
@@ -196,7 +263,7 @@ def _write_npz(stream, arrays: Mapping[str, np.ndarray]) -> None:
                 np.lib.format.write_array(fh, arrays[name], allow_pickle=False)
 
 
-def _build_manifest(key: str, arrays: dict, meta: dict, digest: str) -> dict:
+def _build_manifest(key: str, arrays: dict, meta: dict, digest: str, info: dict) -> dict:
     from . import __version__
 
     return {
@@ -207,10 +274,11 @@ def _build_manifest(key: str, arrays: dict, meta: dict, digest: str) -> dict:
         "arrays": {name: _array_entry(arrays[name]) for name in sorted(arrays)},
         "arrays_sha256": digest,
         "meta": meta,
+        "info": info,
     }
 
 
-def save(model: Any, path: str | os.PathLike) -> Path:
+def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None) -> Path:
     """Write ``model`` to ``path`` as one hmmtl model file, atomically.
 
     The file is written to a temporary file in the same folder and renamed over ``path``
@@ -223,6 +291,10 @@ def save(model: Any, path: str | os.PathLike) -> Path:
         An instance of a model class of :data:`MODEL_CLASSES`.
     path : str or path-like
         Output file; its folder must exist.
+    info : mapping, optional
+        JSON data about the model kept in the file beside it, such as the column of the
+        training data its labels came from (``{"tag_column": "upos"}``, what ``hmmtl
+        train`` records); read back with ``read_manifest(path)["info"]``.
 
     Returns
     -------
@@ -248,6 +320,10 @@ def save(model: Any, path: str | os.PathLike) -> Path:
     cls = type(model)
     key = _class_key(cls)
     arrays, meta = _check_state(model._get_state(), cls)
+    try:
+        info = json.loads(json.dumps(dict(info or {}), sort_keys=True, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"info must be a JSON-serializable mapping: {exc}") from exc
 
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -257,7 +333,8 @@ def save(model: Any, path: str | os.PathLike) -> Path:
                                   force_zip64=True) as member:
                     writer = _HashingWriter(member)
                     _write_npz(writer, arrays)
-                manifest = _build_manifest(key, arrays, meta, writer.sha256.hexdigest())
+                manifest = _build_manifest(key, arrays, meta, writer.sha256.hexdigest(),
+                                           info)
                 archive.writestr(_zipinfo(_MANIFEST_MEMBER, zipfile.ZIP_DEFLATED),
                                  json.dumps(manifest, indent=1, sort_keys=True,
                                             ensure_ascii=False))
@@ -313,6 +390,9 @@ def _read_manifest(archive: zipfile.ZipFile, source: str) -> dict:
     for member in (_MANIFEST_MEMBER, _ARRAYS_MEMBER):
         if member not in names:
             raise ModelFileError(f"{source}: not an hmmtl model file (no {member} inside)")
+    info = archive.getinfo(_MANIFEST_MEMBER)
+    _check_declared_size(info, _MANIFEST_RATIO * info.compress_size + (1 << 20), source,
+                         "a manifest of this compressed size holds")
     try:
         text = archive.read(_MANIFEST_MEMBER)
         manifest = json.loads(text.decode("utf-8"))
@@ -336,6 +416,9 @@ def _read_manifest(archive: zipfile.ZipFile, source: str) -> dict:
         if not isinstance(manifest.get(field), kind):
             raise ModelFileError(f"{source}: manifest field {field!r} is missing or not a "
                                  f"{kind.__name__}")
+    info = manifest.setdefault("info", {})  # files written before info existed have none
+    if not isinstance(info, dict):
+        raise ModelFileError(f"{source}: manifest field 'info' is not a dict")
     return manifest
 
 
@@ -352,7 +435,45 @@ def read_manifest(path: str | os.PathLike) -> dict:
         return _read_manifest(archive, str(path))
 
 
+#: bytes a model file may hold beside the array data: npy headers and zip records per array
+_ARRAY_OVERHEAD = 4096
+#: a manifest may expand this much from its compressed size (JSON deflates 5-20 times)
+_MANIFEST_RATIO = 200
+
+
+def _expected_nbytes(manifest: dict, source: str) -> dict[str, int]:
+    """Bytes of each array's data as the manifest's shapes and dtypes say."""
+    out = {}
+    for name, entry in manifest["arrays"].items():
+        try:
+            shape = tuple(int(d) for d in entry["shape"])
+            dtype = np.dtype(entry["dtype"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{source}: manifest entry of array {name!r} is malformed "
+                                 f"({exc})") from None
+        if dtype.hasobject:
+            raise ModelFileError(f"{source}: holds object (pickled) arrays, which hmmtl never "
+                                 f"writes; refusing to load them")
+        if any(d < 0 for d in shape):
+            raise ModelFileError(f"{source}: manifest entry of array {name!r} is invalid: "
+                                 f"{entry}")
+        out[name] = int(np.prod(shape, dtype=np.float64) * dtype.itemsize)
+    return out
+
+
+def _check_declared_size(info: zipfile.ZipInfo, limit: float, source: str, what: str) -> None:
+    """Refuse a member whose declared size is beyond ``limit`` before decompressing it."""
+    if info.file_size > limit:
+        raise ModelFileError(f"{source}: {info.filename} declares {info.file_size} bytes, far "
+                             f"more than {what} ({int(limit)} bytes at most); the file is "
+                             f"damaged or forged")
+
+
 def _read_arrays(archive: zipfile.ZipFile, manifest: dict, source: str) -> dict[str, np.ndarray]:
+    nbytes = _expected_nbytes(manifest, source)
+    _check_declared_size(archive.getinfo(_ARRAYS_MEMBER),
+                         sum(nbytes.values()) + _ARRAY_OVERHEAD * (len(nbytes) + 1), source,
+                         "the arrays of its manifest take")
     try:
         payload = archive.read(_ARRAYS_MEMBER)
     except _ZIP_ERRORS as exc:
@@ -363,31 +484,61 @@ def _read_arrays(archive: zipfile.ZipFile, manifest: dict, source: str) -> dict[
         raise ModelFileError(f"{source}: checksum mismatch: the arrays were modified or "
                              f"damaged after saving (sha256 {digest[:12]}..., manifest says "
                              f"{str(manifest['arrays_sha256'])[:12]}...)")
+    expected = manifest["arrays"]
     arrays: dict[str, np.ndarray] = {}
     try:
-        with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
-            for name in npz.files:
-                arrays[name] = npz[name]
+        with zipfile.ZipFile(io.BytesIO(payload)) as npz:
+            members = {n[:-4]: n for n in npz.namelist() if n.endswith(".npy")}
+            if set(members) != set(expected) or len(members) != len(npz.namelist()):
+                missing = sorted(set(expected) - set(members))
+                extra = sorted(set(npz.namelist()) - {m + ".npy" for m in expected})
+                raise ModelFileError(f"{source}: arrays do not match the manifest (missing "
+                                     f"{missing}, unexpected {extra})")
+            for name, member in members.items():
+                arrays[name] = _read_npy(npz, member, name, expected[name], nbytes[name],
+                                         source)
     except ValueError as exc:
+        if isinstance(exc, ModelFileError):
+            raise
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
             raise ModelFileError(f"{source}: holds object (pickled) arrays, which hmmtl never "
                                  f"writes; refusing to load them") from exc
         raise ModelFileError(f"{source}: arrays.npz is damaged ({exc})") from exc
     except (*_ZIP_ERRORS, OSError) as exc:
         raise ModelFileError(f"{source}: arrays.npz is damaged ({exc})") from exc
-    expected = manifest["arrays"]
-    if set(arrays) != set(expected):
-        missing = sorted(set(expected) - set(arrays))
-        extra = sorted(set(arrays) - set(expected))
-        raise ModelFileError(f"{source}: arrays do not match the manifest (missing {missing}, "
-                             f"unexpected {extra})")
-    for name, arr in arrays.items():
-        entry = expected[name]
-        if not isinstance(entry, dict) or _array_entry(arr) != {
-                "shape": entry.get("shape"), "dtype": entry.get("dtype")}:
-            raise ModelFileError(f"{source}: array {name!r} has shape {arr.shape} and dtype "
-                                 f"{arr.dtype.str}, but the manifest says {entry}")
     return arrays
+
+
+def _read_npy(npz: zipfile.ZipFile, member: str, name: str, entry: dict, nbytes: int,
+              source: str) -> np.ndarray:
+    """One ``.npy`` member, its header checked against the manifest before its data is
+    read (NumPy allocates the whole array from the header's shape first)."""
+    info = npz.getinfo(member)
+    _check_declared_size(info, nbytes + _ARRAY_OVERHEAD, source + f" ({name})",
+                         "its shape and dtype in the manifest take")
+    with npz.open(member) as fh:
+        version = np.lib.format.read_magic(fh)
+        readers = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in readers:
+            raise ModelFileError(f"{source}: array {name!r} has an unknown .npy version "
+                                 f"{version}")
+        shape, fortran, dtype = readers[version](fh)
+        if dtype.hasobject:
+            raise ModelFileError(f"{source}: holds object (pickled) arrays, which hmmtl never "
+                                 f"writes; refusing to load them")
+        if {"shape": list(shape), "dtype": dtype.str} != {"shape": entry.get("shape"),
+                                                          "dtype": entry.get("dtype")}:
+            raise ModelFileError(f"{source}: array {name!r} has shape {tuple(shape)} and dtype "
+                                 f"{dtype.str}, but the manifest says {entry}")
+        data = fh.read(nbytes + 1)
+    if len(data) != nbytes:
+        raise ModelFileError(f"{source}: array {name!r} holds {len(data)} bytes of data, "
+                             f"expected {nbytes} for shape {tuple(shape)} and dtype {dtype.str}")
+    arr = np.frombuffer(data, dtype=dtype)
+    order = "F" if fortran else "C"
+    return arr.reshape(shape, order=order).copy(order=order) if arr.size else \
+        np.zeros(shape, dtype=dtype, order=order)
 
 
 def load(path: str | os.PathLike, expected_class: type | str | None = None) -> Any:
@@ -431,9 +582,11 @@ def load(path: str | os.PathLike, expected_class: type | str | None = None) -> A
         arrays = _read_arrays(archive, manifest, source)
     try:
         return cls._from_state(arrays, manifest["meta"])
+    except ModelFileError as exc:
+        message = str(exc)
+        raise ModelFileError(message if message.startswith(source) else
+                             f"{source}: {message}") from None
     except (KeyError, ValueError, TypeError, IndexError) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
         raise ModelFileError(f"{source}: cannot rebuild the {key} from the file "
                              f"({type(exc).__name__}: {exc}); was it written by another "
                              f"hmmtl version ({manifest.get('hmmtl_version', '?')})?") from exc
@@ -507,5 +660,6 @@ def unpack_nested(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> 
         cls = _resolve_class(entry["class"], entry.get("module"), f"nested model {name!r}")
         prefix = f"{name}{_NESTED_SEP}"
         child_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-        out[name] = cls._from_state(child_arrays, entry["meta"])
+        with array_prefix(prefix):
+            out[name] = cls._from_state(child_arrays, entry["meta"])
     return out

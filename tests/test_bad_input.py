@@ -27,6 +27,7 @@ from hmmtl.io import write_text
 from hmmtl import AveragedPerceptron, CategoricalHMM, LinearChainCRF, Tagger  # noqa: E402
 from hmmtl.inference import forward_backward, viterbi  # noqa: E402
 from hmmtl.serialize import ModelFileError, load  # noqa: E402
+from hmmtl.transfer.augment import DomainAugmentedCRF  # noqa: E402
 
 WORD = "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n"
 CONLLU = (
@@ -50,7 +51,11 @@ def models(tmp_path_factory):
     hmm = CategoricalHMM(n_states=2, n_iter=3, random_state=0).fit(X)
     hmm.save(d / "hmm.hmmtl")
     crf = tagger.labeler_
-    return {"dir": d, "tagger": tagger, "hmm": hmm, "crf": crf,
+    perceptron = AveragedPerceptron(n_epochs=2).fit(X, Y)
+    augmented = DomainAugmentedCRF(labeler_params={"max_iterations": 5}).fit(
+        X, Y, domains=["a", "b"] * 3)
+    return {"dir": d, "tagger": tagger, "hmm": hmm, "crf": crf, "perceptron": perceptron,
+            "augmented": augmented,
             "tagger_path": str(d / "tagger.hmmtl"), "hmm_path": str(d / "hmm.hmmtl")}
 
 
@@ -239,6 +244,20 @@ CASES = [
     Case("unseen-labels-crf-score",  # the labeler's own score refuses them (issue 4)
          lambda e: e.models["crf"].score(X[:1], [["DT", "NN", "XYZ"]]),
          r"1 labels are not in the label set \(3 labels\): 'XYZ'", ValueError),
+    # -- a string where tokens or sentences belong ----------------------------------------
+    *[Case(f"string-{model}-{what}",
+           (lambda model, call, arg: lambda e: getattr(e.models[model], call)(arg))(
+               model, call, arg), message, TypeError)
+      for model in ("tagger", "crf", "perceptron", "augmented")
+      for what, call, arg, message in [
+          ("tag", "tag", "The cat sat",
+           r"tokens must be a list of tokens, got the string 'The cat sat'; split it first"),
+          ("tag-sents", "tag_sents", ["The cat sat", "A dog"],
+           r"sentences\[0\] is the string 'The cat sat'; split it into tokens"),
+          ("predict", "predict", "The cat sat", r"must be a list of token lists, got the string"),
+          ("predict-mixed", "predict", [["The", "cat"], "sat down"],
+           r"\[1\] is the string 'sat down'"),
+      ] if hasattr(DomainAugmentedCRF if model == "augmented" else Tagger, call)],
     # -- X and y of different lengths -----------------------------------------------------
     Case("lengths-crf-sentences", lambda e: LinearChainCRF().fit(X, Y[:-1]),
          r"got 6 sentences but 5 tag sequences", ValueError),

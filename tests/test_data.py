@@ -82,7 +82,7 @@ def test_select_split_concatenate(seqs, data):
 
 
 def test_flatten_rejects_a_bare_sentence():
-    with pytest.raises(TypeError, match="wrap a single sentence"):
+    with pytest.raises(TypeError, match=r"wrap one sentence as \[tokens\]"):
         flatten(["a", "b"])
     flat, off = flatten(SENTS)
     assert unflatten(flat, off) == SENTS
@@ -147,3 +147,26 @@ def test_labelset():
     with pytest.raises(ValueError, match="sentence 1 has 1 tokens but 2 labels"):
         ls.encode_for([["a"], ["b"]], [["NN"], ["NN", "DT"]])
     assert LabelSet.from_dict(ls.to_dict()) == ls
+
+
+@pytest.mark.parametrize("bad, where", [
+    ("The cat sat", "got the string 'The cat sat'"),
+    (["The cat sat"], r"X\[0\] is the string 'The cat sat'"),
+    ([["The", "cat"], "sat down"], r"X\[1\] is the string 'sat down'"),  # not only the first
+    ([["The"], b"cat"], r"X\[1\] is the string b'cat'"),
+])
+def test_a_string_is_not_a_list_of_sentences(bad, where):
+    from hmmtl.data import check_sentences
+
+    with pytest.raises(TypeError, match=where):
+        check_sentences(bad)
+    assert check_sentences(iter([("a", "b"), ["c"]])) == [("a", "b"), ["c"]]
+
+
+def test_a_string_is_not_a_sentence():
+    from hmmtl.data import check_tokens
+
+    with pytest.raises(TypeError, match=r"tokens must be a list of tokens, got the string "
+                                        r"'The cat sat'; split it first"):
+        check_tokens("The cat sat")
+    assert check_tokens(("The", "cat")) == ["The", "cat"]

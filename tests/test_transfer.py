@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from hmmtl.studies.demo import synthetic_corpus
-from hmmtl.transfer.augment import (DOMAIN_SEP, DomainAugmentedCRF, augment_extra,
-                                    augment_tokens)
-from hmmtl.transfer.pipeline import Tagger, check_representations, hmm_representations
 from hmmtl.studies.report import markdown_table, summarize
+from hmmtl.transfer.augment import (DOMAIN_SEP, DomainAugmentedCRF, augment_extra,
+                                    augment_tokens, extra_sizes)
+from hmmtl.transfer.pipeline import Tagger, check_representations, hmm_representations
 
 CRF = {"max_iterations": 15}
 
@@ -139,11 +139,18 @@ def test_augment_tokens_and_extra_copies():
     assert out == [[f"x{DOMAIN_SEP}a", f"x{DOMAIN_SEP}b"], [f"y{DOMAIN_SEP}c"], ["d"]]
     extra = {"s": np.array([0, 2, 1, 1], dtype=np.int32),
              "p": (np.array([[0, 1], [1, 2], [2, 0], [1, 0]]), np.full((4, 2), 0.5))}
-    ea = augment_extra(extra, sents, ["x", "y", "zz"], ["x", "y"])
+    sizes = extra_sizes(extra)
+    assert sizes == {"s": 3, "p": 3}
+    ea = augment_extra(extra, sents, ["x", "y", "zz"], ["x", "y"], sizes)
     np.testing.assert_array_equal(ea["s"], extra["s"])
     # n_values = 3: domain x keeps ids, y shifts by 3, the unknown domain has none
     np.testing.assert_array_equal(ea["s@domain"], [0, 2, 4, -1])
     np.testing.assert_array_equal(ea["p@domain"][0], [[0, 1], [1, 2], [5, 3], [-1, -1]])
+    # the layout comes from the training sizes, not from the batch: one sentence alone
+    # gets the ids it gets among others, and an id training never had gets no copy
+    alone = augment_extra({"s": np.array([1, 5], dtype=np.int32)}, [["c", "e"]], ["y"],
+                          ["x", "y"], sizes)
+    np.testing.assert_array_equal(alone["s@domain"], [4, -1])
     with pytest.raises(ValueError, match="domains"):
         augment_tokens(sents, ["x"], ["x"])
 

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Iterable, Sequence
 
 PROG = "hmmtl"
 FORMATS = ("conllu", "conll", "text")
+STDIN = "-"
+#: the model classes that tag sentences (what tag and evaluate need)
+LABELERS = ("LinearChainCRF", "AveragedPerceptron", "Tagger", "DomainAugmentedCRF",
+            "NamedEntityRecognizer")
+#: a column a model was trained on, as CoNLL-U names it
+CONLLU_NAMES = {"pos": "xpos", "tag": "xpos"}
 REPRESENTATION_CHOICES = ("viterbi", "posterior", "type", "type_cluster")
 
 
@@ -46,24 +54,22 @@ def add_command(subparsers, name: str, run, help_: str, description: str,
     return p
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _number(convert, kind: str, bounded: str, ok):
+    """An argparse type: ``convert`` the text, then require ``ok(value)``."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if not ok(value):  # NaN fails every comparison, so it is refused too
+            raise argparse.ArgumentTypeError(f"expected {bounded}, got {text}")
+        return value
+
+    return parse
 
 
-def nonneg_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
+positive_int = _number(int, "a positive integer", "a positive integer", lambda v: v >= 1)
+nonneg_float = _number(float, "a number", "a number >= 0", lambda v: v >= 0)
 
 
 def int_list(text: str) -> list[int]:
@@ -84,54 +90,88 @@ def column_arg(value: str | None):
         return value
 
 
-# ---------------------------------------------------------------------------- files
-def check_output(path: str | None, what: str = "output") -> None:
-    """Fail before any work when the output folder is missing."""
-    if path is None or path == "-":
+# ---------------------------------------------------------------------------- outputs
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _stream_stat(stream) -> os.stat_result | None:
+    """The file behind ``stream`` (stdin, stdout) when it is a regular file, else None."""
+    try:
+        st = os.fstat(stream.fileno())
+    except (OSError, AttributeError, ValueError):
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def check_not_an_input(path: str | None, inputs: Iterable[str | None], what: str) -> None:
+    """Refuse an output that is one of the inputs: the same file (device and inode, however
+    it is spelled: links, ``./``, symbolic links), ``-`` standing for stdin / stdout."""
+    out = _stream_stat(sys.stdout) if path in (None, STDIN) else _stat(path)
+    if out is None:
+        return
+    shown = "standard output" if path in (None, STDIN) else repr(path)
+    for item in inputs:
+        if item is None:
+            continue
+        st = _stream_stat(sys.stdin) if item == STDIN else _stat(item)
+        if st is not None and _same_file(out, st):
+            source = "standard input" if item == STDIN else repr(item)
+            raise CommandError(f"cannot write {what} to {shown}: it is the input {source} "
+                               f"(the same file); write the {what} to another file")
+
+
+def check_writable(folder: Path, what: str, path: str) -> None:
+    """Create and remove a file in ``folder`` now, so that an unwritable output folder
+    (permissions, read-only or immutable file system) is found before the work, not after."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".hmmtl-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise CommandError(f"cannot write {what} {path!r}: folder {str(folder)!r} is not "
+                           f"writable ({reason})") from None
+
+
+def check_output(path: str | None, what: str = "output", *, inputs: Iterable = ()) -> None:
+    """Before any work: the output file's folder exists and is writable, the output is not
+    a folder, and it is none of ``inputs``.  ``None`` or ``-`` is standard output."""
+    inputs = list(inputs)
+    if path is None or path == STDIN:
+        check_not_an_input(None, inputs, what)
         return
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
-        raise CommandError(f"cannot write {what} {path!r}: folder {str(folder)!r} does not "
-                           f"exist; create it first")
+        reason = "is not a folder" if folder.exists() else "does not exist; create it first"
+        raise CommandError(f"cannot write {what} {path!r}: folder {str(folder)!r} {reason}")
     if p.is_dir():
         raise CommandError(f"cannot write {what} {path!r}: it is a folder; give a file name")
+    check_not_an_input(path, inputs, what)
+    check_writable(folder, what, path)
 
 
-def check_inputs(paths: Iterable[str]) -> None:
-    for p in paths:
-        if p != "-" and not Path(p).exists():
-            raise CommandError(f"{p}: no such file")
-        if p != "-" and Path(p).is_dir():
-            raise CommandError(f"{p}: is a folder; give the corpus files inside it")
-
-
-def data_dir(arg: str | None) -> Path | None:
-    """``--data``, else ``$HMMTL_DATA``; an explicit folder that does not exist is an error."""
-    if arg:
-        p = Path(arg)
-        if not p.is_dir():
-            raise CommandError(f"--data {arg!r}: no such folder")
-        return p.resolve()
-    env = os.environ.get("HMMTL_DATA")
-    if env and Path(env).is_dir():
-        return Path(env).resolve()
-    return None
-
-
-def infer_format(path: str, default: str | None) -> str:
-    name = Path(path).name.lower()
-    if name.endswith(".conllu"):
-        return "conllu"
-    if name.endswith((".conll", ".iob", ".bio", ".tsv")) or name.startswith("eng.") \
-            or name.split(".")[-1] in ("train", "testa", "testb"):
-        return "conll"
-    if name.endswith((".txt", ".tok")):
-        return "text"
-    if default is not None:
-        return default
-    raise CommandError(f"{path}: cannot tell its format from the name; give --format "
-                       f"(conllu, conll or text)")
+def check_output_folder(path: str, what: str, *, inputs: Iterable = ()) -> None:
+    """Before any work: ``path`` is a writable folder, or can be created (with its missing
+    parents) in a writable one, and is none of the input folders ``inputs``."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise CommandError(f"cannot write {what} to {path!r}: it is a file, not a folder")
+    folder = p
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CommandError(f"cannot write {what} to {path!r}: {str(folder)!r} is not a folder")
+    check_not_an_input(path, inputs, what)
+    check_writable(folder, what, path)
 
 
 class AtomicOutput:
@@ -140,8 +180,6 @@ class AtomicOutput:
     building the whole output in memory)."""
 
     def __init__(self, path: str):
-        import tempfile
-
         self.path = Path(path)
         folder = self.path.parent if str(self.path.parent) else Path(".")
         fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.",
@@ -165,76 +203,212 @@ class AtomicOutput:
             pass
 
 
-# ---------------------------------------------------------------------------- reading
-def read_one(source, fmt: str, *, name: str | None = None, data_dir=None):
-    """Read one file (or stream, or list of lines) into a :class:`hmmtl.io.Corpus`."""
+# ---------------------------------------------------------------------------- inputs
+def data_dir(arg: str | None) -> Path | None:
+    """``--data``, else ``$HMMTL_DATA``; an explicit folder that does not exist is an error."""
+    if arg:
+        p = Path(arg)
+        if not p.is_dir():
+            raise CommandError(f"--data {arg!r}: no such folder")
+        return p.resolve()
+    env = os.environ.get("HMMTL_DATA")
+    if env and Path(env).is_dir():
+        return Path(env).resolve()
+    return None
+
+
+def check_inputs(paths: Iterable[str]) -> None:
+    for p in paths:
+        if p != STDIN and not Path(p).exists():
+            raise CommandError(f"{p}: no such file")
+        if p != STDIN and Path(p).is_dir():
+            raise CommandError(f"{p}: is a folder; give the corpus files inside it")
+
+
+def input_name(path: str) -> str:
+    return "<stdin>" if path == STDIN else path
+
+
+def resolve_input(path: str, fmt: str | None) -> tuple[str, object]:
+    """``(format, source)`` of one input file or of standard input (``-``).
+
+    The format is ``fmt`` when given, else what the file name says, else what the first
+    lines look like (:func:`hmmtl.io.detect.sniff_format`), for files and stdin alike.
+    ``source`` is the path, or for stdin an iterator over its lines (bytes) that gives the
+    lines read ahead back first, so that stdin is still streamed."""
+    from ..io.detect import SNIFF_LINES, format_from_name, peek_lines, sniff_format
+
+    stream = getattr(sys.stdin, "buffer", sys.stdin) if path == STDIN else None
+    if fmt is None and path != STDIN:
+        fmt = format_from_name(path)
+    if fmt is not None:
+        return fmt, (path if stream is None else stream)
+    if stream is None:
+        with open(path, "rb") as f:
+            head, _ = peek_lines(f, SNIFF_LINES)
+        source = path
+    else:
+        head, source = peek_lines(stream, SNIFF_LINES)
+    fmt = sniff_format(head)
+    if fmt is None:
+        raise CommandError(f"{input_name(path)}: cannot tell whether this is CoNLL (one token "
+                           f"a line) or plain text (one sentence a line); give --format conll "
+                           f"or --format text")
+    return fmt, source
+
+
+def read_file(path: str, fmt: str | None):
+    """One input file, or stdin, as a :class:`hmmtl.io.Corpus`."""
     from .. import io
 
-    if fmt == "conllu":
-        return io.read_conllu(source, name=name)
-    if fmt == "conll":
-        return io.read_conll(source, name=name)
-    if fmt == "text":
-        return io.read_text(source, name=name)
-    if fmt.startswith("nltk:"):
-        corpus_name, _, split = fmt[5:].partition(":")
-        return io.load_nltk(corpus_name, data_dir=data_dir, split=split or None)
-    raise CommandError(f"unknown format {fmt!r}: expected conllu, conll, text or nltk:NAME")
+    fmt, source = resolve_input(path, fmt)
+    readers = {"conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}
+    if fmt not in readers:
+        raise CommandError(f"unknown format {fmt!r}: expected conllu, conll or text")
+    return readers[fmt](source, name=input_name(path))
 
 
-def read_corpus(paths: Sequence[str], fmt: str | None, *, data_dir=None, default=None):
-    """Read and concatenate ``paths`` (or the NLTK corpus ``fmt == "nltk:NAME"``)."""
+def _nltk_spec(text: str) -> tuple[str, str | None]:
+    name, _, split = text[len("nltk:"):].partition(":")
+    return name, split or None
+
+
+#: NLTK corpora made of splits that must not be mixed (train / test, or languages)
+_SPLIT_CORPORA = {"conll2000": "train, test", "conll2002": "esp.train, esp.testa, ..."}
+
+
+def corpus_sources(items: Sequence[str] | None, fmt: str | None, option: str, *,
+                   primary: bool = True) -> list:
+    """What ``--train`` / ``--dev`` / ``--test`` name: ``("nltk", corpus, split)`` or
+    ``("file", path, format)`` per source.
+
+    An item is a file, ``-`` (stdin) or ``nltk:NAME[:SPLIT]``; with ``--format nltk:NAME``
+    an item that is not a file is a split of that corpus (``--format nltk:conll2000
+    --test test``), and ``--format nltk:NAME:SPLIT`` alone names the data of the
+    ``primary`` option (``--train``, ``--test``; not ``--dev``, empty when not given).  A
+    corpus made of splits is never read whole by default."""
+    items = list(items or [])
+    nltk_name = nltk_split = None
     if fmt and fmt.startswith("nltk:"):
-        return read_one(None, fmt, data_dir=data_dir)
-    check_inputs(paths)
+        nltk_name, nltk_split = _nltk_spec(fmt)
+    elif fmt is not None and fmt not in FORMATS:
+        raise CommandError(f"--format {fmt!r}: expected conllu, conll, text or nltk:NAME[:SPLIT]")
+    if not items:
+        if not primary:
+            return []
+        if nltk_name is None:
+            raise CommandError(f"give the data: {option} FILE... or --format nltk:NAME:SPLIT")
+        items = [fmt]
+    sources = []
+    for item in items:
+        if item.startswith("nltk:"):
+            name, split = _nltk_spec(item)
+        elif nltk_name is not None and item != STDIN and not Path(item).exists():
+            if primary and nltk_split is not None and item != nltk_split:
+                raise CommandError(f"{option} {item!r} and --format {fmt!r} name different "
+                                   f"splits; give the split once: --format nltk:{nltk_name} "
+                                   f"{option} SPLIT")
+            name, split = nltk_name, item
+        else:
+            sources.append(("file", item, None if nltk_name else fmt))
+            continue
+        if split is None and name in _SPLIT_CORPORA:
+            raise CommandError(f"nltk:{name} has splits ({_SPLIT_CORPORA[name]}) that are "
+                               f"not meant to be mixed; name one: nltk:{name}:SPLIT, or "
+                               f"--format nltk:{name} {option} SPLIT")
+        sources.append(("nltk", name, split))
+    return sources
+
+
+def input_files(*groups) -> list[str]:
+    """The files (and ``-``) among groups of sources and plain paths, for the output checks."""
+    out = []
+    for group in groups:
+        for item in group or []:
+            if isinstance(item, tuple):
+                if item[0] == "file":
+                    out.append(item[1])
+            elif item is not None:
+                out.append(item)
+    return out
+
+
+def read_corpus(sources: Sequence, *, data_dir=None):
+    """The sources of :func:`corpus_sources`, read and concatenated into one Corpus."""
+    from .. import io
+
+    check_inputs([s[1] for s in sources if s[0] == "file"])
     corpora = []
-    for p in paths:
-        f = fmt or infer_format(p, default)
-        corpora.append(read_one(sys.stdin if p == "-" else p, f,
-                                name="<stdin>" if p == "-" else None))
-    if len(corpora) == 1:
-        return corpora[0]
-    from ..io import concat
-
-    return concat(corpora)
+    for kind, name, detail in sources:
+        if kind == "nltk":
+            corpora.append(io.load_nltk(name, data_dir=data_dir, split=detail))
+        else:
+            corpora.append(read_file(name, detail))
+    return corpora[0] if len(corpora) == 1 else io.concat(corpora)
 
 
-def tag_column_labels(corpus, column, option="--tag-column"):
-    try:
-        return corpus.column(column)
-    except (KeyError, IndexError) as exc:
-        msg = exc.args[0] if exc.args else str(exc)
-        raise CommandError(f"{option} {column!r}: {msg}") from None
+def label_column(corpus, column, option: str = "--tag-column") -> str:
+    """The name of the label column: ``column`` (a name or an index) when given; else the
+    corpus's only label column; else, for CoNLL-U, XPOS.  A corpus with several label
+    columns and no choice is an error, not a silent pick."""
+    if column is not None:
+        try:
+            return corpus.column_name(column)
+        except (KeyError, IndexError) as exc:
+            raise CommandError(f"{option} {column!r}: {exc.args[0]}") from None
+    if corpus.format == "conllu":
+        return "xpos"
+    labels = [c for c in corpus.column_names if c != corpus.word_column]
+    if len(labels) == 1:
+        return labels[0]
+    where = corpus.source or "the data"
+    if not labels:
+        raise CommandError(f"{where} has no label column (only words)")
+    raise CommandError(f"{where} has several label columns ({', '.join(labels)}); choose one "
+                       f"with {option} (a name or a 0-based index)")
 
 
 def iter_text_sentences(paths: Sequence[str], fmt: str | None):
-    """Token lists of unlabeled text, file by file (text files streamed line by line)."""
-    check_inputs(paths)
-    for p in paths:
-        f = fmt or infer_format(p, "text")
-        source = sys.stdin if p == "-" else p
-        if f == "text":  # streamed: only the token lists are kept
-            from ..io import iter_text
+    """Token lists of unlabeled text, file by file (text streamed line by line), the format
+    of each told as for every other input (:func:`resolve_input`)."""
+    from .. import io
 
-            for batch in iter_text(source):
+    check_inputs(paths)
+    for path in paths:
+        f, source = resolve_input(path, fmt)
+        if f == "text":  # streamed: only the token lists are kept
+            for batch in io.iter_text(source):
                 yield from batch
             continue
-        yield from read_one(source, f, name="<stdin>" if p == "-" else None).sentences
+        reader = io.read_conllu if f == "conllu" else io.read_conll
+        yield from reader(source, name=input_name(path)).sentences
 
 
 # ---------------------------------------------------------------------------- models
 def load_model(path: str):
-    from ..serialize import load
+    """The model in ``path`` and the ``info`` saved with it."""
+    from ..serialize import load, read_manifest
 
     if not Path(path).exists():
         raise CommandError(f"model file {path!r} does not exist")
-    return load(path)
+    return load(path), read_manifest(path)["info"]
 
 
-def save_model(model, path: str, args) -> None:
+def load_labeler(path: str, option: str = "--model"):
+    """A model that tags sentences (and its info); an HMM or a feature model is refused."""
+    model, info = load_model(path)
+    kind = type(model).__name__
+    if kind not in LABELERS:
+        what = ("gives hidden states, not tags" if "HMM" in kind else "does not tag sentences")
+        raise CommandError(f"{option} {path}: holds a {kind}, which {what}; give a model "
+                           f"trained with 'hmmtl train'")
+    return model, info
+
+
+def save_model(model, path: str, args, info: dict | None = None) -> None:
     from ..serialize import save
 
-    save(model, path)
+    save(model, path, info=info)
     log(args, f"wrote {type(model).__name__} to {path}")
 
 
@@ -269,8 +443,6 @@ def model_inputs(model, corpus) -> dict:
 def predict(model, sentences, corpus=None):
     """Tags of ``sentences`` (the words of ``corpus`` when given, whose other columns and
     documents are passed to a model that reads them, see :func:`model_inputs`)."""
-    if not hasattr(model, "predict"):
-        raise CommandError(f"a {type(model).__name__} model does not tag text")
     if not sentences:
         return []
     pred = model.predict(sentences, **model_inputs(model, corpus))

@@ -3,10 +3,9 @@ is none (:mod:`hmmtl.studies.demo`)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from ._common import CommandError, add_command, check_output
+from ._common import CommandError, add_command, check_output_folder, data_dir
 
 
 def add_parser(subparsers) -> None:
@@ -17,7 +16,8 @@ def add_parser(subparsers) -> None:
         "NLTK's data path) the same runs on a synthetic multi-domain corpus.")
     p.add_argument("--data", metavar="DIR", help="corpora folder (default: $HMMTL_DATA)")
     p.add_argument("--out", metavar="DIR", help="also write the table to this folder")
-    p.add_argument("--quick", action="store_true", help="smaller, faster")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke run on much smaller data (seconds, not minutes)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
@@ -28,7 +28,8 @@ def run(args) -> int:
     if args.data and not Path(args.data).is_dir():
         raise CommandError(f"--data {args.data!r}: no such folder")
     if args.out:
-        check_output(os.path.join(args.out, "x"), "results")
-    demo.run_demo(data_dir=args.data, out=args.out, random_state=args.seed,
-                  progress=not args.quiet)
+        folder = data_dir(args.data)
+        check_output_folder(args.out, "results", inputs=[str(folder) if folder else None])
+    demo.run_demo(data_dir=args.data, out=args.out, quick="tiny" if args.quick else True,
+                  random_state=args.seed, progress=not args.quiet)
     return 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import (add_command, column_arg, data_dir, load_model, predict, read_corpus,
-                      tag_column_labels)
+from ._common import (CONLLU_NAMES, add_command, column_arg, corpus_sources, data_dir,
+                      label_column, load_labeler, predict, read_corpus)
 
 
 def add_parser(subparsers) -> None:
@@ -18,12 +18,20 @@ def add_parser(subparsers) -> None:
         "Gold labels the model never saw count as errors and are listed in a warning.  A "
         "model that reads other columns of the file (POS, chunk tags) or its document "
         "boundaries gets them.",
-        "example:\n  hmmtl evaluate --model pos.hmmtl --test en_ewt-*-test.conllu "
-        "--tag-column xpos --by-domain")
+        "examples:\n  hmmtl evaluate --model pos.hmmtl --test en_ewt-*-test.conllu "
+        "--tag-column xpos --by-domain\n"
+        "  hmmtl evaluate --model wsj.hmmtl --format nltk:conll2000 --test test "
+        "--tag-column pos --data DIR")
     p.add_argument("--model", required=True, metavar="MODEL", help="model file")
-    p.add_argument("--test", nargs="+", required=True, metavar="FILE", help="gold files")
-    p.add_argument("--tag-column", metavar="COL", help="gold column: name or 0-based index")
-    p.add_argument("--format", metavar="FMT", help="conllu, conll or nltk:NAME")
+    p.add_argument("--test", nargs="+", required=True, metavar="FILE",
+                   help="gold files ('-' for stdin) or nltk:NAME:SPLIT; with --format "
+                        "nltk:NAME, split names (--format nltk:conll2000 --test test)")
+    p.add_argument("--tag-column", metavar="COL",
+                   help="gold column: name or 0-based index (default: the column the model "
+                        "was trained on, when the test data has it)")
+    p.add_argument("--format", metavar="FMT",
+                   help="conllu, conll, text or nltk:NAME (default: from the file name, else "
+                        "from its first lines)")
     p.add_argument("--data", metavar="DIR", help="corpora folder for nltk:NAME")
     p.add_argument("--by-domain", action="store_true", help="also report each domain")
     p.add_argument("--json", action="store_true",
@@ -91,12 +99,23 @@ def _scores(gold, predicted, words, known) -> dict:
     return out
 
 
+def gold_column(corpus, column, info: dict) -> str:
+    """``--tag-column``, else the column the model was trained on when the test data has
+    it, else the data's own label column (:func:`label_column`)."""
+    trained = info.get("tag_column")
+    if column is None and trained is not None:
+        for name in (trained, CONLLU_NAMES.get(trained) if corpus.format == "conllu" else None):
+            if name in corpus.columns:
+                return name
+    return label_column(corpus, column)
+
+
 def run(args) -> int:
     folder = data_dir(args.data)
-    model = load_model(args.model)
-    corpus = read_corpus(args.test, args.format, data_dir=folder)
-    column = column_arg(args.tag_column)
-    gold = tag_column_labels(corpus, column)
+    sources = corpus_sources(args.test, args.format, "--test")
+    model, info = load_labeler(args.model)
+    corpus = read_corpus(sources, data_dir=folder)
+    gold = corpus.column(gold_column(corpus, column_arg(args.tag_column), info))
     words = corpus.sentences
     predicted = predict(model, words, corpus)
     seen = _model_labels(model)

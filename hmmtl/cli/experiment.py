@@ -6,7 +6,8 @@ import argparse
 import importlib
 from pathlib import Path
 
-from ._common import CommandError, add_command, data_dir, int_list, log, positive_int
+from ._common import (CommandError, add_command, check_output_folder, data_dir, int_list, log,
+                      positive_int)
 
 #: study -> (module, function, the options it takes beyond --data/--out/--quick/--quiet)
 STUDIES = {
@@ -48,7 +49,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data", metavar="DIR", help="corpora folder (default: $HMMTL_DATA)")
     p.add_argument("--out", required=True, metavar="DIR", help="results folder")
     p.add_argument("--quick", action="store_true", help="a smoke run of a few minutes")
-    p.add_argument("--preset", choices=("quick", "tiny", "full"), help=argparse.SUPPRESS)
+    p.add_argument("--preset", choices=("full", "quick", "tiny"),
+                   help="size of the run: full (default), quick (as --quick), tiny (a smoke "
+                        "run of about a minute on the same corpora: what the tests run)")
     p.add_argument("--seeds", type=int_list, metavar="S,S,...", help="random seeds")
     p.add_argument("--states", type=int_list, metavar="K,K,...", help="HMM sizes")
     p.add_argument("--representations", type=lambda s: [x for x in s.split(";") if x],
@@ -90,10 +93,8 @@ def run(args) -> int:
     folder = data_dir(args.data)
     if folder is None:
         raise CommandError("the studies need the corpora: give --data DIR or set HMMTL_DATA")
+    check_output_folder(args.out, "results", inputs=[str(folder)])
     out = Path(args.out)
-    if not out.parent.is_dir():
-        raise CommandError(f"cannot write results to {args.out!r}: folder "
-                           f"{str(out.parent)!r} does not exist")
     taken = STUDIES[args.study][2]
     options = {}
     for name, flag in _OPTIONS.items():
@@ -103,9 +104,13 @@ def run(args) -> int:
         if name not in taken:
             raise CommandError(f"{flag} is not an option of the {args.study} study")
         options[name] = value
-    quick = args.preset if args.preset else bool(args.quick)
-    result = find_study(args.study)(data_dir=folder, out_dir=out, quick=quick,
-                                    progress=not args.quiet, **options)
+    if args.study == "multi-task":  # it takes the preset by name
+        options.update(quick=bool(args.quick), preset=args.preset)
+    else:
+        options["quick"] = {"full": False, "quick": True, "tiny": "tiny"}.get(
+            args.preset, bool(args.quick))
+    result = find_study(args.study)(data_dir=folder, out_dir=out, progress=not args.quiet,
+                                    **options)
     log(args, f"results written to {out}")
     if isinstance(result, dict) and result.get("markdown") and not args.quiet:
         print(result["markdown"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Iterator
 
-from ._common import (FORMATS, AtomicOutput, add_command, check_inputs, check_output,
-                      column_arg, infer_format, load_model, log, positive_int, predict,
-                      read_one)
+from ._common import (CONLLU_NAMES, FORMATS, STDIN, AtomicOutput, CommandError, add_command,
+                      check_inputs, check_output, column_arg, input_name, load_labeler, log,
+                      positive_int, predict, resolve_input)
 
 #: sentences per batch when tagging a stream: bounds memory on inputs of any size
 TAG_BATCH_SENTENCES = 2000
@@ -25,10 +25,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("files", nargs="*", metavar="FILE", help="input files (default: stdin)")
     p.add_argument("--model", required=True, metavar="MODEL", help="model file")
     p.add_argument("--format", choices=FORMATS,
-                   help="input format (default: from the file name, else text)")
+                   help="input format (default: from the file name, else from its first "
+                        "lines, stdin too)")
     p.add_argument("--tag-column", metavar="COL",
-                   help="column for the predictions (CoNLL-U default xpos; CoNLL default: a "
-                        "new last column)")
+                   help="column for the predictions (CoNLL-U default: the column the model "
+                        "was trained on, e.g. upos or xpos; CoNLL default: a new last column)")
     p.add_argument("--output", "-o", metavar="FILE",
                    help="write here (atomically) instead of stdout")
     p.add_argument("--batch-size", type=positive_int, default=TAG_BATCH_SENTENCES, metavar="N",
@@ -92,6 +93,13 @@ def _shift_error(exc, name: str, first_line: int):
                        getattr(exc, "reason", str(exc)))
 
 
+def _read_piece(lines, fmt: str, name: str):
+    from .. import io
+
+    reader = {"conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}[fmt]
+    return reader(lines, name=name)
+
+
 def _write_corpus(corpus, out, predicted, column, fmt: str) -> None:
     from ..io import Corpus, write_conll, write_conllu
 
@@ -100,7 +108,7 @@ def _write_corpus(corpus, out, predicted, column, fmt: str) -> None:
                         word_column="word", label_column="tag", format="conll")
         write_conll(corpus, out, sep="\t")
     elif fmt == "conllu":
-        write_conllu(corpus, out, labels=predicted, column=column or "xpos")
+        write_conllu(corpus, out, labels=predicted, column=column)
     elif column is None:  # append the predictions as a new last column
         write_conll(corpus.with_column("predicted", predicted), out)
     else:
@@ -119,7 +127,7 @@ def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int) -> 
             continue  # blank lines after the last sentence of a text file
         pieces += 1
         try:
-            corpus = read_one(lines, fmt, name=name)
+            corpus = _read_piece(lines, fmt, name)
         except FormatError as exc:
             raise _shift_error(exc, name, first_line) from None
         predicted = predict(model, corpus.sentences, corpus)
@@ -127,29 +135,47 @@ def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int) -> 
         n_sent += len(corpus.sentences)
         n_tok += sum(map(len, corpus.sentences))
     if not pieces:  # an empty input: let the reader say so, in its words
-        read_one([], fmt, name=name)
+        _read_piece([], fmt, name)
     return n_sent, n_tok
 
 
+def conllu_column(column, info: dict, model_path: str) -> str:
+    """The CoNLL-U column predictions go to: ``--tag-column``, else the column the model
+    was trained on (``pos`` is XPOS), else XPOS for a model file that does not say."""
+    if column is not None:
+        return column
+    trained = info.get("tag_column")
+    if trained is None:
+        return "xpos"
+    from ..io import CONLLU_COLUMNS
+
+    name = CONLLU_NAMES.get(trained, trained)
+    if name not in CONLLU_COLUMNS or name in ("id", "form"):
+        raise CommandError(f"the model {model_path} was trained on column {trained!r}, which "
+                           f"CoNLL-U does not have; give --tag-column (e.g. misc)")
+    return name
+
+
 def run(args) -> int:
-    check_output(args.output, "output")
-    inputs = args.files or ["-"]
+    inputs = args.files or [STDIN]
     check_inputs(inputs)
-    model = load_model(args.model)
+    check_output(args.output, "output", inputs=[*inputs, args.model])
+    model, info = load_labeler(args.model)
     column = column_arg(args.tag_column)
     target = AtomicOutput(args.output) if args.output else None
     out = target.stream if target else sys.stdout
     n_sent = n_tok = 0
     try:
         for path in inputs:
-            fmt = args.format or (infer_format(path, "text") if path != "-" else "text")
-            name = "<stdin>" if path == "-" else path
+            fmt, source = resolve_input(path, args.format)
+            where = conllu_column(column, info, args.model) if fmt == "conllu" else column
             # bytes in: the reader decodes and names the line of any bad byte
-            stream = getattr(sys.stdin, "buffer", sys.stdin) if path == "-" else open(path, "rb")
+            stream = open(source, "rb") if isinstance(source, str) else source
             try:
-                s, t = _tag_stream(model, stream, name, fmt, column, out, args.batch_size)
+                s, t = _tag_stream(model, stream, input_name(path), fmt, where, out,
+                                   args.batch_size)
             finally:
-                if path != "-":
+                if isinstance(source, str):
                     stream.close()
             n_sent, n_tok = n_sent + s, n_tok + t
         if target:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ._common import (REPRESENTATION_CHOICES, CommandError, add_command, check_output,
-                      column_arg, data_dir, load_model, log, nonneg_float, positive_int,
-                      read_corpus, save_model, tag_column_labels)
+                      column_arg, corpus_sources, data_dir, input_files, label_column,
+                      load_model, log, nonneg_float, positive_int, read_corpus, save_model)
 
 
 def add_parser(subparsers) -> None:
@@ -16,16 +16,20 @@ def add_parser(subparsers) -> None:
         "  hmmtl train --train train.conllu --tag-column xpos --out pos.hmmtl\n"
         "  hmmtl train --train eng.train --format conll --tag-column 3 \\\n"
         "      --hmm hmm128.hmmtl --represent viterbi,posterior --out ner.hmmtl\n"
-        "  hmmtl train --format nltk:conll2000 --tag-column pos --data DIR --out wsj.hmmtl")
+        "  hmmtl train --format nltk:conll2000:train --tag-column pos --data DIR "
+        "--out wsj.hmmtl")
     p.add_argument("--train", nargs="*", default=None, metavar="FILE",
-                   help="training files (not needed with --format nltk:NAME)")
+                   help="training files ('-' for stdin) or nltk:NAME[:SPLIT]; with --format "
+                        "nltk:NAME, split names (--format nltk:conll2000 --train train)")
     p.add_argument("--format", metavar="FMT",
-                   help="conllu, conll, or nltk:NAME[:SPLIT] (treebank, conll2000, brown, "
-                        "conll2002, nps_chat; e.g. nltk:conll2000:train); default: from the "
-                        "file name")
+                   help="conllu, conll, text, or nltk:NAME[:SPLIT] (treebank, conll2000, "
+                        "brown, conll2002, nps_chat; e.g. nltk:conll2000:train; conll2000 and "
+                        "conll2002 need a split); default: from the file name, else from its "
+                        "first lines")
     p.add_argument("--tag-column", metavar="COL",
                    help="column of the tags: a name (xpos, upos, pos, chunk, ner) or a 0-based "
-                        "index (default: the format's label column: xpos, the last column)")
+                        "index; needed when the data has several label columns (CoNLL-U: "
+                        "default xpos).  The model remembers it for tag and evaluate")
     p.add_argument("--algorithm", choices=("crf", "perceptron"), default="crf",
                    help="labeler (default crf)")
     p.add_argument("--hmm", action="append", metavar="MODEL",
@@ -36,7 +40,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--top-k", type=positive_int, metavar="k",
                    help="posterior / type features keep their k most probable states")
     p.add_argument("--dev", nargs="+", metavar="FILE",
-                   help="development files, or nltk:NAME:SPLIT (early stopping)")
+                   help="development files, nltk:NAME:SPLIT, or a split of the --format "
+                        "corpus (early stopping)")
     p.add_argument("--c1", type=nonneg_float, help="L1 regularization (crf)")
     p.add_argument("--c2", type=nonneg_float, help="L2 regularization (crf)")
     p.add_argument("--max-iter", type=positive_int, metavar="N",
@@ -63,28 +68,24 @@ def labeler_params(args) -> dict:
 
 
 def run(args) -> int:
-    check_output(args.out, "model")
+    train_sources = corpus_sources(args.train, args.format, "--train")
+    dev_sources = corpus_sources(args.dev, args.format, "--dev", primary=False)
+    check_output(args.out, "model", inputs=input_files(train_sources, dev_sources, args.hmm))
     folder = data_dir(args.data)
-    nltk_format = bool(args.format and args.format.startswith("nltk:"))
-    if not args.train and not nltk_format:
-        raise CommandError("give the training data: --train FILE... or --format nltk:NAME")
-    corpus = read_corpus([] if nltk_format else args.train, args.format, data_dir=folder)
-    column = column_arg(args.tag_column)
-    tags = tag_column_labels(corpus, column)
+    corpus = read_corpus(train_sources, data_dir=folder)
+    column = label_column(corpus, column_arg(args.tag_column))
+    tags = corpus.column(column)
     sentences = corpus.sentences
     if not sentences:
         raise CommandError("no sentences in the training data")
 
     dev = None
-    if args.dev:
-        if args.dev[0].startswith("nltk:"):  # e.g. --dev nltk:conll2000:test
-            dev_corpus = read_corpus([], args.dev[0], data_dir=folder)
-        else:
-            dev_corpus = read_corpus(args.dev, None if nltk_format else args.format,
-                                     data_dir=folder)
-        dev = (dev_corpus.sentences, tag_column_labels(dev_corpus, column, "--tag-column (dev)"))
+    if dev_sources:
+        dev_corpus = read_corpus(dev_sources, data_dir=folder)
+        dev = (dev_corpus.sentences, dev_corpus.column(
+            label_column(dev_corpus, column, "--tag-column (dev)")))
 
-    hmms = [load_model(p) for p in (args.hmm or [])]
+    hmms = [load_model(p)[0] for p in (args.hmm or [])]
     for path, h in zip(args.hmm or [], hmms):
         if not hasattr(h, "transform"):
             raise CommandError(f"--hmm {path}: holds a {type(h).__name__}, not an HMM")
@@ -109,11 +110,11 @@ def run(args) -> int:
         kwargs["top_k"] = args.top_k
     tagger = Tagger(**kwargs)
     log(args, f"training a {args.algorithm} on {len(sentences)} sentences, "
-              f"{sum(map(len, sentences))} tokens"
+              f"{sum(map(len, sentences))} tokens of column {column}"
               + (f" with {len(hmms)} HMM(s): {','.join(tagger.representations)}"
                  if hmms else ""))
     tagger.fit(sentences, tags, dev=dev, verbose=not args.quiet)
     if dev is not None:
         log(args, f"dev accuracy: {tagger.score(*dev):.4f}")
-    save_model(tagger, args.out, args)
+    save_model(tagger, args.out, args, info={"tag_column": column})
     return 0

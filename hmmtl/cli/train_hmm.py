@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ._common import (FORMATS, CommandError, add_command, check_inputs, check_output,
-                      iter_text_sentences, log, nonneg_float, positive_int, save_model)
+from ._common import (FORMATS, STDIN, CommandError, add_command, check_inputs, check_output,
+                      iter_text_sentences, log, nonneg_float, positive_int, resolve_input,
+                      save_model)
 
 
 def add_parser(subparsers) -> None:
@@ -17,7 +18,7 @@ def add_parser(subparsers) -> None:
                    help="input files ('-' for stdin): one tokenized sentence a line, or CoNLL / "
                         "CoNLL-U (words only are used)")
     p.add_argument("--format", choices=FORMATS,
-                   help="input format (default: from the file name, else text)")
+                   help="input format (default: from the file name, else from its first lines)")
     p.add_argument("--states", type=positive_int, required=True, metavar="K",
                    help="number of hidden states")
     p.add_argument("--iter", type=positive_int, metavar="N", help="EM iterations")
@@ -55,8 +56,8 @@ def hmm_params(args) -> dict:
 
 
 def run(args) -> int:
-    check_output(args.out, "model")
     check_inputs(args.text)
+    check_output(args.out, "model", inputs=args.text)
     params = hmm_params(args)
     if args.dask:
         return _run_on_dask(args, params)
@@ -82,6 +83,12 @@ def _run_on_dask(args, params) -> int:
     text files themselves; only sufficient statistics come back."""
     from ..distributed import train_hmm_distributed
 
+    if STDIN in args.text:
+        raise CommandError("--dask reads the files on the workers; give files, not '-'")
+    formats = {resolve_input(path, args.format)[0] for path in args.text}
+    if len(formats) > 1:
+        raise CommandError(f"--dask reads every file in one format, but these are "
+                           f"{', '.join(sorted(formats))}; give --format or train on one kind")
     params = dict(params)
     n_states = params.pop("n_states")
     n_iter = params.pop("n_iter", 20)
@@ -91,6 +98,6 @@ def _run_on_dask(args, params) -> int:
               f"{len(args.text)} file(s)")
     model = train_hmm_distributed(
         args.dask, [str(p) for p in args.text], n_states=n_states, n_iter=n_iter,
-        online=online, format=args.format or "text", verbose=verbose, **params)
+        online=online, format=formats.pop(), verbose=verbose, **params)
     save_model(model, args.out, args)
     return 0

@@ -153,7 +153,7 @@ def write_conll(corpus: Corpus, path, *, labels=None, column=None, columns=None,
     """
     if labels is not None:
         corpus = corpus.with_column(_target_column(corpus, column, "prediction"), labels)
-    names = corpus.column_names if columns is None else [corpus._column_name(c) for c in columns]
+    names = corpus.column_names if columns is None else [corpus.column_name(c) for c in columns]
     sep = sep or (corpus.layout.get("sep", " ") if corpus.format == "conll" else " ")
     cols = [corpus.columns[k] for k in names]
     blocks = [list(map(sep.join, zip(*(c[s] for c in cols)))) for s in range(len(corpus))]

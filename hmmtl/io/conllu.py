@@ -201,7 +201,7 @@ def _target_column(corpus: Corpus, column, default: str) -> str:
         return corpus.label_column or default
     if isinstance(column, str) and column not in corpus.columns:
         return column
-    return corpus._column_name(column)
+    return corpus.column_name(column)
 
 
 def _conllu_columns(corpus: Corpus) -> list[list[list[str]]]:

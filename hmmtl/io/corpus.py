@@ -125,7 +125,9 @@ class Corpus:
     def column_names(self) -> list[str]:
         return list(self.columns)
 
-    def _column_name(self, key) -> str:
+    def column_name(self, key) -> str:
+        """The name of column ``key``: a name (case-insensitive; ``word`` / ``form`` for the
+        word column), an index in file order, or None for :attr:`label_column`."""
         if isinstance(key, (int, np.integer)):
             names = self.column_names
             if not -len(names) <= key < len(names):
@@ -145,7 +147,7 @@ class Corpus:
     def column(self, key=None) -> list[list[str]]:
         """One label list per sentence of column ``key`` (name, or index in file order;
         None = :attr:`label_column`)."""
-        return self.columns[self._column_name(key)]
+        return self.columns[self.column_name(key)]
 
     def __len__(self) -> int:
         return len(self.sentences)

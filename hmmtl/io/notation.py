@@ -127,6 +127,6 @@ def normalize_notation(data, *, words: str | None = None, tags: str | None = Non
         if columns is None:
             columns = [data.label_column or "xpos"]
         for key in columns:
-            name = data._column_name(key)
+            name = data.column_name(key)
             new_columns[name] = normalize_tags(data.columns[name], tags)
     return replace(data, columns=new_columns)

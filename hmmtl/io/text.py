@@ -14,12 +14,22 @@ from .corpus import Corpus
 
 __all__ = ["iter_text", "read_text", "write_text"]
 
+_BOM = "\ufeff"
+
 
 def _split(text: str) -> list[str]:
     # not str.splitlines: it also breaks at U+2028, \x1c ... which web text contains
     lines = text.replace("\r\n", "\n").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    return lines
+
+
+def _strip_bom(lines: list[str]) -> list[str]:
+    """The first lines of a file without its byte-order mark, which is not part of a word
+    (the CoNLL and CoNLL-U readers drop it too)."""
+    if lines and lines[0].startswith(_BOM):
+        lines[0] = lines[0][1:]
     return lines
 
 
@@ -99,7 +109,9 @@ def iter_text(source, batch_size: int = 10_000, *, vocab: Vocabulary | None = No
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     name = source_name(source)
-    for _, lines in _line_batches(source, batch_size, name):
+    for first_line, lines in _line_batches(source, batch_size, name):
+        if first_line == 1:
+            lines = _strip_bom(lines)
         if lowercase:
             lines = list(map(str.lower, lines))
         sentences = [s for s in map(str.split, lines) if s]
@@ -114,7 +126,7 @@ def read_text(source, domain: str | None = None, *, lowercase: bool = False,
     single ``"word"`` column.  Blank lines are not sentences and are skipped; sentence ids are
     ``file:line``.  Raises :class:`FormatError` for an empty file or bad UTF-8."""
     text, name = read_source(source, name)
-    lines = _split(text)
+    lines = _strip_bom(_split(text))
     if lowercase:
         lines = list(map(str.lower, lines))
     tokens = list(map(str.split, lines))

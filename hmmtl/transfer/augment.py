@@ -46,11 +46,12 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted
 from .. import serialize
+from ..data import check_sentences
 from ..features import BUILTIN_TEMPLATES, DEFAULT_TEMPLATES
 from .pipeline import make_labeler
 
-__all__ = ["DomainAugmentedCRF", "augment_tokens", "augment_extra", "augmented_template",
-           "DOMAIN_SEP"]
+__all__ = ["DomainAugmentedCRF", "augment_tokens", "augment_extra", "extra_sizes",
+           "augmented_template", "DOMAIN_SEP"]
 
 #: separates the domain from the word in an augmented token type
 DOMAIN_SEP = "\x1f"
@@ -120,12 +121,35 @@ def _domain_index(domains, known_domains) -> np.ndarray:
                        count=len(domains))
 
 
-def augment_extra(extra, sentences, domains, known_domains) -> dict | None:
+def _categorical_ids(value):
+    """The id array of a categorical (int array) or weighted categorical ((ids, weights))
+    extra feature, or None for other extras (dense, strings), which are shared only."""
+    if isinstance(value, tuple) and len(value) == 2:
+        return np.asarray(value[0])
+    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer):
+        return value
+    return None
+
+
+def extra_sizes(extra) -> dict:
+    """``n_values`` (one more than the largest id) of each categorical extra feature of the
+    training data; :func:`augment_extra` lays the domain copies out with it."""
+    sizes = {}
+    for name, value in (extra or {}).items():
+        ids = _categorical_ids(value)
+        if ids is not None:
+            sizes[name] = max(int(ids.max(initial=-1)) + 1, 1)
+    return sizes
+
+
+def augment_extra(extra, sentences, domains, known_domains, sizes: dict) -> dict | None:
     """Add a per-domain copy of categorical / weighted categorical extras.
 
     The copy of feature ``name`` is ``name + "@domain"``: its ids are shifted by
-    ``domain_index * n_values`` (``n_values`` = one more than the largest id), and it is
-    absent (id -1) on sentences of unknown domains.  Other extras are shared only.
+    ``domain_index * sizes[name]`` (``sizes`` from :func:`extra_sizes` on the training
+    data, so that a sentence gets the same ids in any batch), and it is absent (id -1) on
+    sentences of unknown domains and for ids the training data did not have.  Other extras,
+    and extras not in ``sizes``, are shared only.
     """
     if not extra or domains is None:
         return extra
@@ -134,18 +158,14 @@ def augment_extra(extra, sentences, domains, known_domains) -> dict | None:
     tok_code = np.repeat(code, lengths)
     out = dict(extra)
     for name, value in extra.items():
-        if isinstance(value, tuple) and len(value) == 2:
-            ids, w = np.asarray(value[0]), np.asarray(value[1])
-            n_values = int(ids.max(initial=-1)) + 1
-            shift = tok_code.reshape((-1,) + (1,) * (ids.ndim - 1))
-            new = np.where((shift >= 0) & (ids >= 0), ids + shift * max(n_values, 1), -1)
-            out[f"{name}@domain"] = (new.astype(ids.dtype), w)
-        elif isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer):
-            n_values = int(value.max(initial=-1)) + 1
-            shift = tok_code.reshape((-1,) + (1,) * (value.ndim - 1))
-            out[f"{name}@domain"] = np.where((shift >= 0) & (value >= 0),
-                                             value + shift * max(n_values, 1), -1
-                                             ).astype(value.dtype)
+        ids = _categorical_ids(value)
+        if ids is None or name not in sizes:
+            continue
+        n_values = sizes[name]
+        shift = tok_code.reshape((-1,) + (1,) * (ids.ndim - 1))
+        new = np.where((shift >= 0) & (ids >= 0) & (ids < n_values), ids + shift * n_values,
+                       -1).astype(ids.dtype)
+        out[f"{name}@domain"] = (new, np.asarray(value[1])) if isinstance(value, tuple) else new
     return out
 
 
@@ -183,6 +203,8 @@ class DomainAugmentedCRF(BaseEstimator):
     [['DT', 'NN'], ['DT', 'VB']]
     """
 
+    _requires_y = True
+
     def __init__(self, labeler="crf", labeler_params=None, templates=None,
                  per_domain_transitions=True):
         self.labeler = labeler
@@ -205,7 +227,7 @@ class DomainAugmentedCRF(BaseEstimator):
     def fit(self, X, y, domains=None, extra=None):
         """Train on sentences ``X`` with tags ``y``; ``domains`` gives each sentence's
         domain (None: one domain, the plain labeler)."""
-        X = [list(s) for s in X]
+        X = [list(s) for s in check_sentences(X)]
         if domains is not None and len(domains) != len(X):
             raise ValueError(f"got {len(X)} sentences but {len(domains)} domains")
         names = [] if domains is None else list(dict.fromkeys(domains))
@@ -214,9 +236,11 @@ class DomainAugmentedCRF(BaseEstimator):
             raise ValueError(f"domain names must be strings without '|' or '\\x1f', got {bad}")
         self.domains_ = names if len(names) > 1 else []
         augmented = bool(self.domains_)
+        self.extra_sizes_ = extra_sizes(extra) if augmented else {}
         labeler = self._make_labeler(augmented)
         Xa = augment_tokens(X, domains, self.domains_) if augmented else X
-        ea = augment_extra(extra, X, domains, self.domains_) if augmented else extra
+        ea = augment_extra(extra, X, domains, self.domains_, self.extra_sizes_) \
+            if augmented else extra
         kwargs = {} if ea is None else {"extra": ea}
         if augmented and self.per_domain_transitions:
             if "groups" not in inspect.signature(labeler.fit).parameters:
@@ -238,16 +262,16 @@ class DomainAugmentedCRF(BaseEstimator):
         transition, start and end offsets), others (and all when ``domains`` is None)
         only the shared weights."""
         check_is_fitted(self, "labeler_")
-        X = [list(s) for s in X]
+        X = [list(s) for s in check_sentences(X)]
         kwargs = {}
         if self.domains_ and domains is not None:
             Xa = augment_tokens(X, domains, self.domains_)
-            ea = augment_extra(extra, X, domains, self.domains_)
+            ea = augment_extra(extra, X, domains, self.domains_, self.extra_sizes_)
             if self._has_domain_transitions():
                 kwargs["groups"] = _domain_index(domains, self.domains_)
         else:
             Xa = X
-            ea = augment_extra(extra, X, [None] * len(X), self.domains_) \
+            ea = augment_extra(extra, X, [None] * len(X), self.domains_, self.extra_sizes_) \
                 if (extra and self.domains_) else extra
         if ea is not None:
             kwargs["extra"] = ea
@@ -266,7 +290,8 @@ class DomainAugmentedCRF(BaseEstimator):
                            "labeler_params": self.labeler_params,
                            "templates": None if self.templates is None else list(self.templates),
                            "per_domain_transitions": bool(self.per_domain_transitions)},
-                "domains": list(self.domains_), "children": nested}
+                "domains": list(self.domains_), "extra_sizes": dict(self.extra_sizes_),
+                "children": nested}
         return arrays, meta
 
     @classmethod
@@ -277,6 +302,8 @@ class DomainAugmentedCRF(BaseEstimator):
         self = cls(**params)
         self.labeler_ = serialize.unpack_nested(arrays, meta["children"])["labeler"]
         self.domains_ = list(meta["domains"])
+        # files written before the sizes were kept: their extras get no domain copies
+        self.extra_sizes_ = {str(k): int(v) for k, v in meta.get("extra_sizes", {}).items()}
         groups = getattr(self.labeler_, "group_transition_", None)
         n_groups = 0 if groups is None else groups.shape[0]
         if n_groups not in (0, len(self.domains_)):

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .. import serialize
-from ..data import flatten
+from ..data import check_sentences, check_tokens, flatten
 
 __all__ = ["Tagger", "REPRESENTATIONS", "hmm_representations", "check_representations",
            "make_labeler", "token_accuracy"]
@@ -121,9 +121,7 @@ def token_accuracy(gold, predicted) -> float:
 
 
 def _check_tagged(sentences, tags):
-    if isinstance(sentences, str) or (len(sentences) and isinstance(sentences[0], str)):
-        raise TypeError("expected a list of token lists, got a single sentence; wrap it as "
-                        "[tokens]")
+    sentences = check_sentences(sentences, "sentences")
     if tags is None:
         # NLTK tagged sentences: [[(word, tag), ...], ...]
         try:
@@ -189,6 +187,9 @@ class Tagger(BaseEstimator):
     >>> tagger.fit([["The", "dog"]], [["DT", "NN"]]).predict([["The", "cat"]])  # doctest: +SKIP
     [['DT', 'NN']]
     """
+
+    #: a fitted HMM given as ``hmm`` is used as it is, also by a clone
+    _fitted_params = ("hmm",)
 
     def __init__(self, labeler="crf", hmm=None, representations=("viterbi", "posterior", "type"),
                  top_k=8, window=1, labeler_params=None, hmm_params=None, random_state=None):
@@ -285,10 +286,7 @@ class Tagger(BaseEstimator):
     def predict(self, sentences) -> list[list[str]]:
         """Tag sequences: a list of tag lists aligned with ``sentences``."""
         check_is_fitted(self, "labeler_")
-        sentences = list(sentences)
-        if sentences and isinstance(sentences[0], str):
-            raise TypeError("predict expects a list of token lists; for one sentence use "
-                            "tag(tokens) or predict([tokens])")
+        sentences = check_sentences(sentences, "sentences")
         if not sentences:
             return []
         extra = self._extra(sentences)
@@ -304,12 +302,12 @@ class Tagger(BaseEstimator):
     # NLTK's TaggerI interface
     def tag(self, tokens) -> list[tuple[str, str]]:
         """NLTK ``tag``: ``[(word, tag), ...]`` for one sentence."""
-        tokens = list(tokens)
+        tokens = check_tokens(tokens)
         return list(zip(tokens, self.predict([tokens])[0]))
 
     def tag_sents(self, sentences) -> list[list[tuple[str, str]]]:
         """NLTK ``tag_sents``: one list of ``(word, tag)`` pairs per sentence."""
-        sentences = [list(s) for s in sentences]
+        sentences = [list(s) for s in check_sentences(sentences, "sentences")]
         return [list(zip(s, t)) for s, t in zip(sentences, self.predict(sentences))]
 
     def evaluate(self, gold) -> float:

@@ -1,0 +1,130 @@
+"""scikit-learn's model selection and pipelines on every hmmtl estimator: ``clone``,
+``cross_val_score``, ``GridSearchCV`` and ``Pipeline`` (scikit-learn 1.3 to the newest; the
+installed one is tested), a fitted HMM that survives ``clone``, and no scikit-learn import
+when hmmtl is imported or a model is loaded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.base import clone  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+
+from model_zoo import CHUNKS, DOMAINS, MODELS, POS, SENTENCES  # noqa: E402
+
+ZOO = {m.name: m for m in MODELS}
+#: what each estimator is fitted on: (y, parameters of fit routed by scikit-learn, scoring)
+SETUP = {
+    "CategoricalHMM": (None, {}, None),
+    "MultiDomainHMM": (None, {"domains": DOMAINS},
+                       lambda est, X, y=None: est.score(X, domains=["news"] * len(X))),
+    "LinearChainCRF": (POS, {}, None),
+    "AveragedPerceptron": (POS, {}, None),
+    "Tagger": (POS, {}, None),
+    "DomainAugmentedCRF": (POS, {"domains": DOMAINS}, None),
+    "MultiTaskHMM": (None, {}, None),
+}
+#: the labels of ASO are a dict of tasks, which cross-validation cannot split: clone and
+#: Pipeline only
+ALL = sorted(ZOO)
+
+
+def _unfitted(name):
+    return clone(ZOO[name].fit())
+
+
+@pytest.fixture(autouse=True)
+def _warnings_are_errors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a failed fold is a warning and a NaN score
+        yield
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_clone_gives_an_unfitted_equal_estimator(name):
+    fitted = ZOO[name].fit()
+    copy = clone(fitted)
+    assert type(copy) is type(fitted) and copy is not fitted
+    assert repr(copy) == repr(fitted)
+    assert not copy.__sklearn_is_fitted__() and fitted.__sklearn_is_fitted__()
+    if hasattr(sklearn.utils, "get_tags"):  # scikit-learn >= 1.6
+        tags = sklearn.utils.get_tags(copy)
+        labelers = {"LinearChainCRF", "AveragedPerceptron", "DomainAugmentedCRF"}
+        if name in labelers or "HMM" in name:
+            assert tags.target_tags.required == (name in labelers)
+        assert (tags.transformer_tags is not None) == hasattr(copy, "transform")
+
+
+@pytest.mark.parametrize("name", sorted(SETUP))
+def test_cross_val_score(name):
+    y, params, scoring = SETUP[name]
+    scores = cross_val_score(_unfitted(name), SENTENCES, y, cv=2, params=params,
+                             scoring=scoring, error_score="raise")
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    if y is not None:
+        assert scores.min() > 0.5  # accuracy: the folds were fitted and scored
+
+
+@pytest.mark.parametrize("name", sorted(SETUP))
+def test_grid_search(name):
+    y, params, scoring = SETUP[name]
+    est = _unfitted(name)
+    grid = {"random_state": [0, 1]} if "random_state" in est.get_params() else {}
+    search = GridSearchCV(est, grid, cv=2, scoring=scoring, error_score="raise")
+    search.fit(SENTENCES, y, **params)
+    assert np.isfinite(search.best_score_)
+    assert search.best_estimator_.__sklearn_is_fitted__()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_pipeline(name):
+    y, params, _ = SETUP.get(name, ({"pos": POS, "chunk": CHUNKS}, {}, None))
+    pipe = Pipeline([("model", _unfitted(name))])
+    pipe.fit(SENTENCES, y, **{f"model__{k}": v for k, v in params.items()})
+    fitted = pipe.named_steps["model"]
+    assert fitted.__sklearn_is_fitted__()
+    if y is POS and name != "DomainAugmentedCRF":
+        assert pipe.predict(SENTENCES[:3]) == fitted.predict(SENTENCES[:3])
+
+
+def test_a_fitted_hmm_survives_clone():
+    """``clone(Tagger(hmm=fitted_hmm)).fit(X, y)`` uses that HMM (scikit-learn's
+    FrozenEstimator behaviour), it does not refit or drop it."""
+    from hmmtl import Tagger
+
+    hmm = ZOO["CategoricalHMM"].fit()
+    before = hmm.emission_prob_.copy()
+    tagger = Tagger(hmm=hmm, labeler_params={"max_iterations": 10})
+    copy = clone(tagger)
+    assert copy.hmm is hmm
+    copy.fit(SENTENCES, POS)
+    assert copy.hmms_[0] is hmm
+    np.testing.assert_array_equal(hmm.emission_prob_, before)
+    # an unfitted HMM given as a parameter is cloned as usual
+    unfitted = clone(hmm)
+    assert clone(Tagger(hmm=unfitted)).hmm is not unfitted
+    # and cross-validation of a tagger with a fitted HMM runs
+    scores = cross_val_score(tagger, SENTENCES, POS, cv=3, error_score="raise")
+    assert scores.min() > 0.5
+
+
+def test_hmmtl_does_not_import_sklearn():
+    """``import hmmtl`` and loading a model stay light: scikit-learn is imported only by
+    who calls it."""
+    script = (
+        "import sys, hmmtl, hmmtl.crf, hmmtl.transfer.pipeline, hmmtl.serialize\n"
+        "from hmmtl import LinearChainCRF\n"
+        "m = LinearChainCRF(max_iterations=3).fit([['a', 'b']], [['X', 'Y']])\n"
+        "m.predict([['a']]); m.__sklearn_is_fitted__()\n"
+        "print('sklearn' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
