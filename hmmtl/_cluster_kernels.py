@@ -67,6 +67,18 @@ def _term(n, log_left, log_right, log_total, table):
 #   active = the active slots in increasing order (so p < r in it means slot i < slot j).
 
 
+@njit(cache=True, inline="always")
+def _balanced_row(h, side, n):
+    """Row ``h`` (side 0) or ``n - 1 - h`` (side 1) of a triangular loop over ``n`` rows, so
+    that each task ``h`` gets the same work; -1 for the middle row's second visit."""
+    p = np.int64(h)
+    if side == 1:
+        if n - 1 - p == p:
+            return -1
+        p = n - 1 - p
+    return p
+
+
 def _make_kernels(parallel: bool):
     """The pair-loop kernels, compiled serial or parallel (only the pair loops are worth
     threads, and only when the table is large: a busy machine stalls small regions)."""
@@ -79,11 +91,9 @@ def _make_kernels(parallel: bool):
         n = n_active
         for h in loop((n + 1) // 2):
             for side in range(2):
-                p = np.int64(h)
-                if side == 1:
-                    if n - 1 - p == p:
-                        continue
-                    p = n - 1 - p
+                p = _balanced_row(h, side, n)
+                if p < 0:
+                    continue
                 i = active[p]
                 if i == f:
                     continue
@@ -115,11 +125,9 @@ def _make_kernels(parallel: bool):
         lrb = log_right[b]
         for h in loop((n + 1) // 2):
             for side in range(2):
-                p = np.int64(h)
-                if side == 1:
-                    if n - 1 - p == p:
-                        continue
-                    p = n - 1 - p
+                p = _balanced_row(h, side, n)
+                if p < 0:
+                    continue
                 i = active[p]
                 if i == a or i == b:
                     continue
@@ -200,6 +208,26 @@ def _safe_log(x):
     return np.log(x) if x > 0 else -np.inf
 
 
+@njit(cache=True, inline="always")
+def _merged_side(base, n_rest, log_own, log_pair, neighbours, n_neighbours, c, row_f, row_c,
+                 log_other, log_total, table):
+    """One side (the row or the column) of the merged cluster ``s = f + c`` in L(f, c):
+    off ``f``'s neighbours a term is ``c``'s own with the marginal of ``c`` replaced by that
+    of ``s`` (``base`` = the sum of ``c``'s terms, ``n_rest`` = their counts); on them, the
+    count of ``f`` is added.  ``row_f`` / ``row_c`` are the counts on this side."""
+    out = base
+    if n_rest > 0:
+        out += n_rest * (log_own - log_pair)
+    for k in range(n_neighbours):
+        d = neighbours[k]
+        if d == c:
+            continue
+        n_cd = row_c[d]
+        out += _term(row_f[d] + n_cd, log_pair, log_other[d], log_total, table)
+        out -= _term(n_cd, log_pair, log_other[d], log_total, table)
+    return out
+
+
 @njit(cache=True)
 def _losses_with_new(f, active, n_active, counts, counts_t, q, loss, row_q, col_q, row_n,
                      col_n, log_left, log_right, log_left_pair, log_right_pair, log_total,
@@ -213,29 +241,13 @@ def _losses_with_new(f, active, n_active, counts, counts_t, q, loss, row_q, col_
             continue
         lls = log_left_pair[f, c]
         lrs = log_right_pair[f, c]
-        # row part: sum over d != f, c of q(s, d)
-        row = row_q[c] - q[c, c] - q[c, f]
-        n_rest = row_n[c] - counts[c, c] - counts[c, f]
-        if n_rest > 0:
-            row += n_rest * (log_left[c] - lls)
-        for k in range(n_out):
-            d = nbr_out[k]
-            if d == c:
-                continue
-            n_cd = counts[c, d]
-            row += _term(counts[f, d] + n_cd, lls, log_right[d], log_total, table)
-            row -= _term(n_cd, lls, log_right[d], log_total, table)
-        col = col_q[c] - q[c, c] - q[f, c]
-        n_rest = col_n[c] - counts[c, c] - counts[f, c]
-        if n_rest > 0:
-            col += n_rest * (log_right[c] - lrs)
-        for k in range(n_in):
-            d = nbr_in[k]
-            if d == c:
-                continue
-            n_dc = counts_t[c, d]
-            col += _term(counts_t[f, d] + n_dc, log_left[d], lrs, log_total, table)
-            col -= _term(n_dc, log_left[d], lrs, log_total, table)
+        # sum over d != f, c of q(s, d) (row) and of q(d, s) (column)
+        row = _merged_side(row_q[c] - q[c, c] - q[c, f], row_n[c] - counts[c, c] - counts[c, f],
+                           log_left[c], lls, nbr_out, n_out, c, counts[f], counts[c],
+                           log_right, log_total, table)
+        col = _merged_side(col_q[c] - q[c, c] - q[f, c], col_n[c] - counts[c, c] - counts[f, c],
+                           log_right[c], lrs, nbr_in, n_in, c, counts_t[f], counts_t[c],
+                           log_left, log_total, table)
         n_ss = counts[f, f] + counts[f, c] + counts[c, f] + counts[c, c]
         merged = row + col + _term(n_ss, lls, lrs, log_total, table)
         single = row_q[f] + col_q[f] - q[f, f] + row_q[c] + col_q[c] - q[c, c]
