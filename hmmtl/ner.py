@@ -39,7 +39,7 @@ from .data import factorize, flatten, token_positions, unflatten
 
 __all__ = ["NamedEntityRecognizer", "capitalization_context", "CaseTable",
            "aggregate_in_documents", "document_index", "document_case_features",
-           "document_type_features", "ENCODINGS"]
+           "document_type_features", "document_context_features", "ENCODINGS"]
 
 #: label encodings the recognizer trains on (BILOU is BIOES with other letters)
 ENCODINGS = ("bioes", "iob2")
@@ -331,6 +331,113 @@ def _document_types(word_types: _Types, offsets, labels, types, documents) -> np
     return _fractions(counts)
 
 
+def document_context_features(tokens, offsets, context_words: Sequence[str], documents=None,
+                              *, window=(-2, -1, 1, 2), top_k: int = 12):
+    """Context aggregation (Ratinov & Roth 2009): for each capitalized token, the words
+    around the *other* occurrences of the same word (case-insensitively) in its document.
+
+    Parameters
+    ----------
+    tokens : sequence of str
+        Flat tokens.
+    offsets : int array of shape (n_sentences + 1,)
+    context_words : sequence of str
+        The context vocabulary (lowercased words, e.g. the most frequent of the training
+        text); other words are not counted.
+    documents : sequence of length n_sentences, optional
+    window : sequence of int
+        Offsets of the context words.
+    top_k : int
+        Keep the ``top_k`` most frequent (offset, word) pairs of each token.
+
+    Returns
+    -------
+    ids, weights : int64 and float ndarrays of shape (n_tokens, k), k <= top_k
+        Weighted categorical features: id ``offset_index * len(context_words) + word``,
+        weight = the fraction of the other occurrences with that word at that offset
+        (``-1`` / 0 where none).
+
+    >>> doc = [["Mr.", "Blair", "spoke"], ["Blair", "left"], ["Blair", "ran"]]
+    >>> tokens, offsets = flatten(doc)
+    >>> ids, w = document_context_features(tokens, offsets, ["mr.", "left"], window=(-1, 1))
+    >>> ids[1].tolist(), w[1].tolist()   # of the other two Blairs, one is followed by "left"
+    ([3, -1], [0.5, 0.0])
+    >>> ids[5].tolist(), w[5].tolist()   # "mr." (id 0) before one, "left" (id 2 + 1) after one
+    ([0, 3], [0.5, 0.5])
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    types = _Types(tokens)
+    index = {w: i for i, w in enumerate(context_words)}
+    ctx_of_type = np.fromiter((index.get(w.lower(), -1) for w in types.types), np.int64,
+                              len(types.types))
+    return _document_context(types, offsets, documents, ctx_of_type, len(context_words),
+                             tuple(window), int(top_k))
+
+
+def _document_context(types: _Types, offsets, documents, ctx_of_type, n_ctx, window, top_k):
+    n = types.ids.shape[0]
+    n_seq = offsets.shape[0] - 1
+    ids_out = np.full((n, 1), -1, dtype=np.int64)
+    w_out = np.zeros((n, 1))
+    if n == 0 or n_ctx == 0:
+        return ids_out, w_out
+    seq = np.repeat(np.arange(n_seq), np.diff(offsets))
+    ctx = ctx_of_type[types.ids]
+    pos = np.arange(n)
+    codes = np.full((n, len(window)), -1, dtype=np.int64)
+    for oi, o in enumerate(window):
+        nb = pos + o
+        ok = (nb >= 0) & (nb < n)
+        ok[ok] = seq[nb[ok]] == seq[ok]
+        ok[ok] = ctx[nb[ok]] >= 0
+        codes[ok, oi] = oi * n_ctx + ctx[nb[ok]]
+    # capitalized tokens (the candidates for names), grouped by document and word
+    eligible = np.flatnonzero((types.type_case[types.ids] == 1) |
+                              (types.type_case[types.ids] == 2))
+    if not eligible.size:
+        return ids_out, w_out
+    doc = np.repeat(document_index(documents, n_seq), np.diff(offsets))
+    _, group = np.unique(doc[eligible] * (int(types.keys.max()) + 1) + types.keys[eligible],
+                         return_inverse=True)
+    group = group.ravel()
+    n_groups = int(group.max()) + 1
+    size = np.bincount(group, minlength=n_groups)
+    width = len(window) * n_ctx
+    own = codes[eligible]
+    flat_rows = np.repeat(group, own.shape[1])
+    flat_codes = own.ravel()
+    keep = flat_codes >= 0
+    pair_keys, counts = np.unique(flat_rows[keep] * width + flat_codes[keep],
+                                  return_counts=True)
+    g_of_pair = pair_keys // width
+    ptr = np.searchsorted(g_of_pair, np.arange(n_groups + 1))
+    # every (token, entry of its group) pair, minus the token's own contexts
+    n_entries = np.diff(ptr)[group]
+    tok = np.repeat(np.arange(eligible.shape[0]), n_entries)
+    entry = np.repeat(ptr[group], n_entries) + (np.arange(tok.shape[0]) -
+                                                np.repeat(np.cumsum(n_entries) - n_entries,
+                                                          n_entries))
+    code = pair_keys[entry] % width
+    count = counts[entry] - (own[tok] == code[:, None]).any(axis=1)
+    others = size[group][tok] - 1
+    good = (count > 0) & (others > 0)
+    tok, code, weight = tok[good], code[good], count[good] / others[good]
+    if not tok.size:
+        return ids_out, w_out
+    order = np.lexsort((code, -weight, tok))
+    tok, code, weight = tok[order], code[order], weight[order]
+    first = np.searchsorted(tok, np.arange(eligible.shape[0]))
+    rank = np.arange(tok.shape[0]) - first[tok]
+    top = rank < top_k
+    k = int(min(top_k, rank.max() + 1))
+    ids_out = np.full((n, k), -1, dtype=np.int64)
+    w_out = np.zeros((n, k))
+    rows = eligible[tok[top]]
+    ids_out[rows, rank[top]] = code[top]
+    w_out[rows, rank[top]] = weight[top]
+    return ids_out, w_out
+
+
 # ============================================================================ the recognizer
 #: word-type templates of the CRFs (hmmtl.features); named explicitly so that the model does
 #: not change when the CRF's defaults do
@@ -339,6 +446,10 @@ DEFAULT_LABELER_PARAMS = {"c1": 0.0, "c2": 1.0, "max_iterations": 100,
                           "templates": WORD_TEMPLATES, "window": 2}
 #: sentences of unlabeled text tagged at a time for the automatic lists
 AUTO_LIST_BATCH = 10_000
+#: context aggregation: offsets of the context words, and how many (offset, word) pairs a
+#: token keeps
+CONTEXT_WINDOW = (-2, -1, 1, 2)
+CONTEXT_TOP_K = 12
 
 
 def _check_columns(columns) -> dict:
@@ -398,6 +509,11 @@ class NamedEntityRecognizer(BaseEstimator):
     document_features : bool, default=True
         When documents are given: the case of the other occurrences of a word in its
         document, and (second stage) the first-stage types of those occurrences.
+    context_words : int, default=1000
+        With document features: the words around the other occurrences of a capitalized
+        word in its document (context aggregation, :func:`document_context_features`),
+        among this many most frequent (lowercased) words of the training sentences; 0
+        turns it off.
     two_stage : bool, default=True
         Train a second CRF that also sees the first stage's labels (of the token and its
         neighbours, and aggregated over the document).
@@ -434,8 +550,8 @@ class NamedEntityRecognizer(BaseEstimator):
     def __init__(self, encoding="bioes", output_scheme="iob2", columns=("pos", "chunk"),
                  clusters=None, cluster_prefixes=(4, 6, 10, 20), hmm=None, hmm_top_k=3,
                  gazetteer=None, train_lists=True, auto_lists=True, auto_min_count=2,
-                 truecase=True, capitalization=True, document_features=True, two_stage=True,
-                 n_folds=5, labeler_params=None, fold_labeler_params=None, random_state=0,
+                 truecase=True, capitalization=True, document_features=True,
+                 context_words=1000, two_stage=True, n_folds=5, labeler_params=None, fold_labeler_params=None, random_state=0,
                  verbose=False):
         self.encoding = encoding
         self.output_scheme = output_scheme
@@ -451,6 +567,7 @@ class NamedEntityRecognizer(BaseEstimator):
         self.truecase = truecase
         self.capitalization = capitalization
         self.document_features = document_features
+        self.context_words = context_words
         self.two_stage = two_stage
         self.n_folds = n_folds
         self.labeler_params = labeler_params
@@ -534,6 +651,13 @@ class NamedEntityRecognizer(BaseEstimator):
             extra["cap"] = sc.context()
         if self.uses_documents_:
             extra["doc.case"] = _document_case(raw, sc, offsets, doc_of_seq)
+            if self.context_words_:
+                index = self._context_index_
+                ctx = np.fromiter((index.get(w.lower(), -1) for w in types.types), np.int64,
+                                  len(types.types))
+                extra["doc.context"] = _document_context(
+                    types, offsets, doc_of_seq, ctx, len(self.context_words_),
+                    CONTEXT_WINDOW, CONTEXT_TOP_K)
         if self.gazetteer_ is not None:
             extra["gaz"] = self.gazetteer_.match(flat, offsets, exclude)
         return {"X": unflatten(flat, offsets), "flat": flat, "offsets": offsets,
@@ -606,6 +730,7 @@ class NamedEntityRecognizer(BaseEstimator):
         self.input_columns_ = {k: v for k, v in _check_columns(self.columns).items()
                                if columns is not None and k in columns}
         self.uses_documents_ = bool(self.document_features and documents is not None)
+        self._set_context_words(self._frequent_words(X) if self.uses_documents_ else [])
         n_seq = len(X)
         # folds: by document when there are documents, else by blocks of sentences
         doc_of_seq = document_index(documents, n_seq) if documents is not None else \
@@ -691,6 +816,21 @@ class NamedEntityRecognizer(BaseEstimator):
         times["total"] = time.perf_counter() - t_start
         self.fit_times_ = times
         return self
+
+    def _frequent_words(self, X) -> list[str]:
+        """The ``context_words`` most frequent lowercased words of ``X`` (ties: alphabetical)."""
+        import collections
+
+        n = int(self.context_words or 0)
+        if n <= 0:
+            return []
+        tokens, _ = flatten(X)
+        counts = collections.Counter(map(str.lower, tokens))
+        return [w for w, _ in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:n]]
+
+    def _set_context_words(self, words):
+        self.context_words_ = list(words)
+        self._context_index_ = {w: i for i, w in enumerate(self.context_words_)}
 
     def _resolve_clusters(self, X, unlabeled):
         from .clusters import BrownClusters
@@ -809,6 +949,7 @@ class NamedEntityRecognizer(BaseEstimator):
             "case_forms": None if self.case_table_ is None else self.case_table_.forms_,
             "labels": list(self._label_list_), "entity_types": list(self.entity_types_),
             "input_columns": dict(self.input_columns_), "uses_documents": self.uses_documents_,
+            "context_words": list(self.context_words_),
             "fit_times": {k: float(v) for k, v in getattr(self, "fit_times_", {}).items()},
         }
         return arrays, meta
@@ -859,6 +1000,7 @@ class NamedEntityRecognizer(BaseEstimator):
         model.input_columns_ = {str(k): (None if v is None else int(v))
                                 for k, v in meta["input_columns"].items()}
         model.uses_documents_ = bool(meta["uses_documents"])
+        model._set_context_words(meta["context_words"])
         model.fit_times_ = dict(meta.get("fit_times", {}))
         if set(model.stage1_.labels_.labels) - set(model._label_list_):
             raise ValueError("the first stage's labels are not the recognizer's labels")

@@ -17,7 +17,7 @@ from hmmtl.gazetteers import Gazetteer
 from hmmtl.metrics import entity_scores
 from hmmtl.ner import (CaseTable, NamedEntityRecognizer, aggregate_in_documents,
                        capitalization_context, document_case_features,
-                       document_type_features)
+                       document_context_features, document_type_features)
 
 
 # ----------------------------------------------------------------------------- features
@@ -71,6 +71,34 @@ def test_document_features_on_a_two_sentence_document():
     assert one_doc[4].tolist() == [0.0, 0.5, 0.5]  # ORG (doc B) and PER (sentence 1)
 
 
+def test_context_aggregation_against_loops():
+    rng = np.random.default_rng(1)
+    vocab = ["Ann", "ann", "Bob", "said", "the", "of", "Mr."]
+    X = [list(rng.choice(vocab, size=rng.integers(1, 7))) for _ in range(40)]
+    docs = rng.integers(0, 3, len(X)).tolist()
+    tokens, offsets = flatten(X)
+    context = ["said", "the", "mr."]
+    ids, w = document_context_features(tokens, offsets, context, docs, window=(-1, 1),
+                                       top_k=20)
+    sent = np.repeat(np.arange(len(X)), [len(s) for s in X])
+    doc = np.repeat(docs, [len(s) for s in X])
+    for i, tok in enumerate(tokens):
+        got = {(int(a), round(float(b), 12)) for a, b in zip(ids[i], w[i]) if a >= 0}
+        if not tok[0].isupper():
+            assert got == set()
+            continue
+        others = [j for j in range(len(tokens)) if j != i and doc[j] == doc[i]
+                  and tokens[j].lower() == tok.lower() and tokens[j][0].isupper()]
+        want = {}
+        for j in others:
+            for oi, o in enumerate((-1, 1)):
+                k = j + o
+                if 0 <= k < len(tokens) and sent[k] == sent[j] and tokens[k].lower() in context:
+                    code = oi * len(context) + context.index(tokens[k].lower())
+                    want[code] = want.get(code, 0) + 1
+        assert got == {(c, round(n / len(others), 12)) for c, n in want.items()}
+
+
 def test_aggregate_in_documents_against_loops():
     rng = np.random.default_rng(0)
     keys, docs = rng.integers(0, 5, 200), rng.integers(0, 4, 200)
@@ -115,23 +143,34 @@ def _bare_mention_accuracy(model, X, y, pos, docs):
     return np.mean([a == b for a, b in bare])
 
 
-def test_second_stage_uses_the_document():
+def test_document_evidence_reaches_the_bare_mentions():
+    """Two ways the recognizer reads the document: the second stage (first-stage types of
+    the other mentions) and context aggregation (the words around the other mentions, in
+    the first stage).  Either tells the type of the bare mentions; neither is there
+    without documents."""
     X, y, pos, docs = _documents(150, seed=0)
     Xt, yt, post, docst = _documents(60, seed=1)
     params = dict(columns=("pos",), n_folds=3, labeler_params={"max_iterations": 60},
                   train_lists=False, auto_lists=False)
-    two = NamedEntityRecognizer(**params).fit(X, y, columns={"pos": pos}, documents=docs)
-    one = NamedEntityRecognizer(two_stage=False, **params).fit(X, y, columns={"pos": pos},
-                                                                documents=docs)
+
+    def fit(**kw):
+        return NamedEntityRecognizer(**params, **kw).fit(X, y, columns={"pos": pos},
+                                                         documents=docs)
+
+    two = fit(context_words=0)
     assert two.uses_documents_ and two.input_columns_ == {"pos": None}
     names = {s["name"] for s in two.stage2_.feature_space_.extra_specs_}
     assert {"doc.type", "s1", "col.pos", "doc.case"} <= names
-    good = _bare_mention_accuracy(two, Xt, yt, post, docst)
-    base = _bare_mention_accuracy(one, Xt, yt, post, docst)
-    assert good >= 0.95 and base <= 0.75, (good, base)
+    assert _bare_mention_accuracy(two, Xt, yt, post, docst) >= 0.95
+    one = fit(context_words=0, two_stage=False)
+    assert _bare_mention_accuracy(one, Xt, yt, post, docst) <= 0.75
+    context = fit(context_words=50, two_stage=False)
+    assert "doc.context" in {s["name"] for s in context.stage1_.feature_space_.extra_specs_}
+    assert _bare_mention_accuracy(context, Xt, yt, post, docst) >= 0.95
     # with each sentence a document of its own, the evidence is gone
     alone = [str(i) for i in range(len(Xt))]
     assert _bare_mention_accuracy(two, Xt, yt, post, alone) <= 0.8
+    assert _bare_mention_accuracy(context, Xt, yt, post, alone) <= 0.8
 
 
 def test_input_columns_output_scheme_and_errors():
