@@ -190,6 +190,19 @@ class CaseTable:
         tokens, offsets = flatten(sentences)
         return unflatten(self.apply_tokens(tokens, offsets), offsets)
 
+    def usual_case(self, types: Sequence[str]) -> np.ndarray:
+        """Case class of the usual form of each word type (a categorical feature): 0 all
+        caps, 1 capitalized, 2 lower case, -1 unknown word or no letter.
+
+        >>> CaseTable().fit([["He", "saw", "Japan"]] * 2).usual_case(["JAPAN", "Saw", "x"])
+        array([ 1,  2, -1])
+        """
+        forms = self.forms_
+        usual = [forms.get(w.lower()) for w in types]
+        known = np.fromiter((u is not None for u in usual), bool, len(usual))
+        case = _type_case([u if u is not None else "" for u in usual]).astype(np.int64) - 1
+        return np.where(known & (case >= 0), case, -1)
+
 
 # ============================================================================ documents
 def document_index(documents, n_sentences: int) -> np.ndarray:
@@ -505,7 +518,8 @@ class NamedEntityRecognizer(BaseEstimator):
         Rewrite the words of all-caps and title-case sentences in their usual case (learned
         on the training sentences and the ``unlabeled`` text) before featurizing.
     capitalization : bool, default=True
-        Sentence-initial / all-caps sentence / title-case sentence features.
+        Sentence-initial / all-caps sentence / title-case sentence features, and (with
+        ``truecase``) the usual case of each word (:meth:`CaseTable.usual_case`).
     document_features : bool, default=True
         When documents are given: the case of the other occurrences of a word in its
         document, and (second stage) the first-stage types of those occurrences.
@@ -541,6 +555,8 @@ class NamedEntityRecognizer(BaseEstimator):
     entity_types_ : list of str
     input_columns_ : dict of str to int or None
         The input columns the model needs (name -> file column index, if known).
+    features_ : list of str
+        The extra features of the first stage (``"brown"``, ``"gaz"``, ``"doc.case"`` ...).
     uses_documents_ : bool
         Whether predictions use document boundaries (``predict(documents=...)``).
     fit_times_ : dict
@@ -634,31 +650,41 @@ class NamedEntityRecognizer(BaseEstimator):
         else:
             types = raw
         doc_of_seq = document_index(documents, offsets.shape[0] - 1)
+        # a fitted model computes the features its first stage was trained with
+        wanted = None if fitting else set(self.features_)
+
+        def want(name):
+            return wanted is None or name in wanted
+
         extra = {}
         if with_columns:
             for name, col in self._input_columns(X, columns, fitting).items():
                 extra[f"col.{name}"] = col
-        if self.clusters_ is not None:
+        if self.clusters_ is not None and want("brown"):
             extra["brown"] = self.clusters_.transform_types(types.types,
                                                             self.cluster_prefixes)[types.ids]
         for i, hmm in enumerate(self.hmms_):
+            if not want(f"hmm{i}"):
+                continue
             table = hmm.type_distribution(types.types)
             k = min(int(self.hmm_top_k), table.shape[1])
             top = np.argsort(-table, axis=1)[:, :k]
             extra[f"hmm{i}"] = (top[types.ids].astype(np.int64),
                                 np.take_along_axis(table, top, axis=1)[types.ids])
-        if self.capitalization:
+        if self.capitalization and want("cap"):
             extra["cap"] = sc.context()
-        if self.uses_documents_:
+        if self.capitalization and self.case_table_ is not None and want("usual_case"):
+            extra["usual_case"] = self.case_table_.usual_case(raw.types)[raw.ids]
+        if self.uses_documents_ and want("doc.case"):
             extra["doc.case"] = _document_case(raw, sc, offsets, doc_of_seq)
-            if self.context_words_:
-                index = self._context_index_
-                ctx = np.fromiter((index.get(w.lower(), -1) for w in types.types), np.int64,
-                                  len(types.types))
-                extra["doc.context"] = _document_context(
-                    types, offsets, doc_of_seq, ctx, len(self.context_words_),
-                    CONTEXT_WINDOW, CONTEXT_TOP_K)
-        if self.gazetteer_ is not None:
+        if self.uses_documents_ and self.context_words_ and want("doc.context"):
+            index = self._context_index_
+            ctx = np.fromiter((index.get(w.lower(), -1) for w in types.types), np.int64,
+                              len(types.types))
+            extra["doc.context"] = _document_context(types, offsets, doc_of_seq, ctx,
+                                                     len(self.context_words_), CONTEXT_WINDOW,
+                                                     CONTEXT_TOP_K)
+        if self.gazetteer_ is not None and want("gaz"):
             extra["gaz"] = self.gazetteer_.match(flat, offsets, exclude)
         return {"X": unflatten(flat, offsets), "flat": flat, "offsets": offsets,
                 "types": types, "documents": doc_of_seq, "extra": extra}
@@ -780,6 +806,7 @@ class NamedEntityRecognizer(BaseEstimator):
         self._log(f"stage 1 on {len(X)} sentences, features {sorted(extra1)}")
         self.stage1_ = self._labeler().set_params(extra_window=ew).fit(batch["X"], y_enc,
                                                                        extra=extra1)
+        self.features_ = sorted(extra1)
         times["stage1"] = time.perf_counter() - t
         self.stage2_ = None
         if self.two_stage:
@@ -926,6 +953,12 @@ class NamedEntityRecognizer(BaseEstimator):
 
         return entity_f1(y, self.predict(X, columns, documents))
 
+    @property
+    def known_words_(self):
+        """The word types of the training sentences (after truecasing), for OOV scores."""
+        check_is_fitted(self, "stage1_")
+        return self.stage1_.feature_space_.featurizer_.type_index
+
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
         check_is_fitted(self, "stage1_")
@@ -984,6 +1017,7 @@ class NamedEntityRecognizer(BaseEstimator):
         model = cls(**params)
         model._check_params()
         model.stage1_ = children["stage1"]
+        model.features_ = [spec["name"] for spec in model.stage1_.feature_space_.extra_specs_]
         model.stage2_ = children["stage2"]
         model.clusters_ = children["clusters"]
         model.hmms_ = hmms
@@ -1000,7 +1034,7 @@ class NamedEntityRecognizer(BaseEstimator):
         model.input_columns_ = {str(k): (None if v is None else int(v))
                                 for k, v in meta["input_columns"].items()}
         model.uses_documents_ = bool(meta["uses_documents"])
-        model._set_context_words(meta["context_words"])
+        model._set_context_words(meta.get("context_words", []))
         model.fit_times_ = dict(meta.get("fit_times", {}))
         if set(model.stage1_.labels_.labels) - set(model._label_list_):
             raise ValueError("the first stage's labels are not the recognizer's labels")

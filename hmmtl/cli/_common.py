@@ -430,10 +430,11 @@ def model_inputs(model, corpus) -> dict:
             elif index is not None and 0 < index < len(corpus.columns):
                 columns[name] = corpus.column(index)
             else:
+                where = (f"column {index} of its training files" if index is not None else
+                         "its training files named it so, without a column number")
                 raise CommandError(f"{corpus.source or 'the input'}: this "
                                    f"{type(model).__name__} reads the column {name!r} "
-                                   f"(column {index} of its training files), which the "
-                                   f"input does not have")
+                                   f"({where}), which the input does not have")
         kwargs["columns"] = columns
     if getattr(model, "uses_documents_", False) and corpus is not None:
         kwargs["documents"] = list(corpus.doc_ids)
