@@ -2,10 +2,11 @@
 
 For each language (CoNLL-2003 English, CoNLL-2002 Spanish and Dutch) the study
 
-1. learns Brown clusters on unlabeled text (English: NLTK's raw corpora abc, webtext,
-   state_union and inaugural, the words of Brown, CoNLL-2000, the treebank sample, the EWT
-   train files and ``eng.train``; Spanish and Dutch: the words of their ``train`` file, the
-   only text in those languages here).  The dev and test files' words are never used;
+1. learns Brown clusters and an HMM on unlabeled text (English: NLTK's raw corpora abc,
+   webtext, state_union and inaugural, the words of Brown, CoNLL-2000, the treebank sample,
+   the EWT train files and ``eng.train``; Spanish and Dutch: the words of their ``train``
+   file, the only text in those languages here).  The words of the dev and test files are
+   never used, so that dev F1 predicts test F1;
 2. trains the chosen :class:`~hmmtl.ner.NamedEntityRecognizer` (recipe :data:`RECIPES`,
    chosen on the dev sets ``eng.testa`` / ``esp.testa`` / ``ned.testa``) on the ``train``
    file with its POS (and chunk) columns and its documents (English and Dutch have
@@ -46,12 +47,18 @@ LANGUAGES = {
 ENGLISH_TEXTS = ("abc", "webtext", "state_union", "inaugural", "brown", "conll2000",
                  "treebank", "ewt", "eng.train")
 
-#: the recognizer of each language (chosen on the dev sets), and its Brown clusters
+#: the recognizer of each language (chosen on the dev sets), its Brown clusters and the states
+#: of its HMM (both learned on the unlabeled text)
 RECIPES = {
-    "eng": {"clusters": 500, "recognizer": {"gazetteer": "nltk", "auto_lists": True}},
-    "esp": {"clusters": 300, "recognizer": {"gazetteer": "nltk", "auto_lists": False}},
-    "ned": {"clusters": 300, "recognizer": {"gazetteer": "nltk", "auto_lists": False}},
+    "eng": {"clusters": 500, "hmm_states": 64,
+            "recognizer": {"gazetteer": "nltk", "auto_lists": True}},
+    "esp": {"clusters": 300, "hmm_states": 32,
+            "recognizer": {"gazetteer": "nltk", "auto_lists": False}},
+    "ned": {"clusters": 300, "hmm_states": 32,
+            "recognizer": {"gazetteer": "nltk", "auto_lists": False}},
 }
+#: EM iterations of the HMMs
+HMM_ITERATIONS = 25
 #: settings of every recognizer of the study
 COMMON = {"n_folds": 4, "labeler_params": {"c2": 1.0, "max_iterations": 100}}
 
@@ -62,15 +69,18 @@ PARTS = {
     "truecasing and capitalization context": {"truecase": False, "capitalization": False},
     "NLTK gazetteers": {"gazetteer": None},
     "training-data lists": {"train_lists": False},
-    "document features (case of other mentions)": {"document_features": False},
+    "document features (case and context of other mentions)": {"document_features": False},
+    "context aggregation": {"context_words": 0},
     "Brown clusters": {"clusters": None},
+    "HMM type distributions": {"hmm": None},
 }
 
 PRESETS = {
     "full": {"max_sentences": None, "max_text_sentences": None, "clusters_scale": 1.0,
-             "max_iterations": None, "curve": (0.0, 0.125, 0.25, 0.5, 1.0)},
+             "hmm_iterations": HMM_ITERATIONS, "max_iterations": None,
+             "curve": (0.0, 0.125, 0.25, 0.5, 1.0)},
     "quick": {"max_sentences": 400, "max_text_sentences": 2000, "clusters_scale": 0.1,
-              "max_iterations": 15, "curve": (0.0, 1.0)},
+              "hmm_iterations": 3, "max_iterations": 15, "curve": (0.0, 1.0)},
 }
 
 
@@ -138,10 +148,12 @@ def _gold(corpus, lang: str):
     return corpus.column(LANGUAGES[lang]["label"])
 
 
-def _recognizer(lang: str, parts: dict, clusters, gazetteer, max_iterations=None):
+def _recognizer(lang: str, parts: dict, representations, gazetteer, max_iterations=None):
     from ..ner import NamedEntityRecognizer
 
-    params = {**COMMON, **RECIPES[lang]["recognizer"], "clusters": clusters, **parts}
+    clusters, hmm = representations
+    params = {**COMMON, **RECIPES[lang]["recognizer"], "clusters": clusters, "hmm": hmm,
+              **parts}
     params["columns"] = {k: v for k, v in LANGUAGES[lang]["columns"].items()
                          if k in parts.get("columns", LANGUAGES[lang]["columns"])}
     if params.get("gazetteer") == "nltk":
@@ -171,11 +183,22 @@ def _fit(model, corpus, lang: str, unlabeled):
                      documents=documents, unlabeled=unlabeled)
 
 
+def _min_count(text: list) -> int:
+    return 3 if len(text) > 50_000 else 2
+
+
 def _clusters(text: list, n_clusters: int, progress: bool):
     from ..clusters import BrownClusters
 
-    return BrownClusters(n_clusters=n_clusters, min_count=3 if len(text) > 50_000 else 2,
+    return BrownClusters(n_clusters=n_clusters, min_count=_min_count(text),
                          verbose=progress).fit(text)
+
+
+def _hmm(text: list, n_states: int, n_iter: int, progress: bool):
+    from ..hmm import CategoricalHMM
+
+    return CategoricalHMM(n_states=n_states, n_iter=n_iter, min_count=_min_count(text),
+                          random_state=0, verbose=progress).fit(text)
 
 
 def _subsample(sentences, fraction: float, seed: int = 0):
@@ -189,7 +212,8 @@ def _subsample(sentences, fraction: float, seed: int = 0):
 # ----------------------------------------------------------------------------- the study
 def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
                      gazetteer=None, progress: bool = False):
-    """Learn the Brown clusters of ``lang`` and train its recognizer of :data:`RECIPES`.
+    """Learn the Brown clusters and the HMM of ``lang`` on its unlabeled text and train its
+    recognizer of :data:`RECIPES`.
 
     Parameters
     ----------
@@ -207,10 +231,10 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
     -------
     model : NamedEntityRecognizer
     info : dict
-        Seconds (``clusters_s``, ``fit_s``, ``total_s``, ``fit_parts_s``), the clusters'
-        size and the unlabeled text's tokens by source.
+        Seconds (``clusters_s``, ``hmm_s``, ``fit_s``, ``total_s``, ``fit_parts_s``), the
+        clusters' size and the unlabeled text's tokens by source.
     parts : tuple
-        The clusters, the text of the automatic lists and the clusters' text.
+        (clusters, HMM), the text of the automatic lists and the unlabeled text.
     """
     from ..gazetteers import Gazetteer, load_nltk_gazetteers
 
@@ -226,22 +250,28 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
     cluster_text = [s for part in text.values() for s in part]
     # the automatic lists come from text other than the training sentences
     auto_text = [s for name, part in text.items() if not name.endswith(".train") for s in part]
-    n_clusters = max(2, int(RECIPES[lang]["clusters"] * cfg["clusters_scale"]))
+    recipe = RECIPES[lang]
+    n_clusters = max(2, int(recipe["clusters"] * cfg["clusters_scale"]))
+    n_states = max(2, int(recipe["hmm_states"] * cfg["clusters_scale"]))
     if progress:
-        print(f"[ner study] {lang}: Brown clusters (C={n_clusters}) on {len(cluster_text)} "
-              f"sentences, then the recognizer", flush=True)
+        print(f"[ner study] {lang}: Brown clusters (C={n_clusters}) and an HMM ({n_states} "
+              f"states) on {len(cluster_text)} sentences, then the recognizer", flush=True)
     t0 = time.perf_counter()
     clusters = _clusters(cluster_text, n_clusters, progress)
     t_clusters = time.perf_counter() - t0
-    model = _recognizer(lang, {}, clusters, gazetteer, cfg["max_iterations"])
+    t0 = time.perf_counter()
+    hmm = _hmm(cluster_text, n_states, cfg["hmm_iterations"], progress)
+    t_hmm = time.perf_counter() - t0
+    model = _recognizer(lang, {}, (clusters, hmm), gazetteer, cfg["max_iterations"])
     t0 = time.perf_counter()
     _fit(model, data["train"], lang, auto_text or None)
     t_fit = time.perf_counter() - t0
-    info = {"clusters_s": t_clusters, "fit_s": t_fit, "total_s": t_clusters + t_fit,
-            "fit_parts_s": dict(model.fit_times_), "n_clusters": n_clusters,
+    info = {"clusters_s": t_clusters, "hmm_s": t_hmm, "fit_s": t_fit,
+            "total_s": t_clusters + t_hmm + t_fit, "fit_parts_s": dict(model.fit_times_),
+            "n_clusters": n_clusters, "n_states": n_states,
             "cluster_words": len(clusters.words_),
             "unlabeled_tokens": {k: int(sum(map(len, v))) for k, v in text.items()}}
-    return model, info, (clusters, auto_text, cluster_text)
+    return model, info, ((clusters, hmm), auto_text, cluster_text)
 
 
 def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
@@ -298,7 +328,7 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
         data = load_ner_data(root, lang)
         if cfg["max_sentences"]:
             data = {k: v[: cfg["max_sentences"]] for k, v in data.items()}
-        model, info, (clusters, auto_text, cluster_text) = train_recognizer(
+        model, info, (representations, auto_text, cluster_text) = train_recognizer(
             root, lang, data, preset=cfg, gazetteer=gazetteer, progress=progress)
         path = model.save(out / f"ner-{lang}.model")
         models[lang] = {"file": str(path), **info,
@@ -307,10 +337,11 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
         log(f"{lang}: dev F1 {100 * models[lang]['dev']['f1']:.2f}, test F1 "
             f"{100 * models[lang]['test']['f1']:.2f} ({info['total_s']:.0f} s)")
         if ablation:
-            ablations += _ablation(lang, data, clusters, gazetteer, auto_text, cfg,
+            ablations += _ablation(lang, data, representations, gazetteer, auto_text, cfg,
                                    models[lang]["dev"]["f1"], log)
         if curve and lang == "eng":
-            curves += _curve(lang, data, cluster_text, info["n_clusters"], gazetteer, cfg, log)
+            curves += _curve(lang, data, cluster_text, info["n_clusters"], representations[1],
+                             gazetteer, cfg, log)
     result = {"models": models, "ablation": ablations, "curve": curves,
               "config": {"recipes": RECIPES, "common": COMMON, "preset": cfg,
                          "languages": languages}}
@@ -324,13 +355,14 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
     return result
 
 
-def _ablation(lang, data, clusters, gazetteer, auto_text, cfg, full_dev_f1, log) -> list:
+def _ablation(lang, data, representations, gazetteer, auto_text, cfg, full_dev_f1,
+              log) -> list:
     """Dev F1 of a one-stage recognizer with every part, and with each part left out; the
     second stage: the two-stage model (``full_dev_f1``) against the one-stage one."""
     rows = []
 
     def fit_score(parts):
-        model = _recognizer(lang, {"two_stage": False, **parts}, clusters, gazetteer,
+        model = _recognizer(lang, {"two_stage": False, **parts}, representations, gazetteer,
                             cfg["max_iterations"])
         t = time.perf_counter()
         _fit(model, data["train"], lang, None)
@@ -355,14 +387,14 @@ def _ablation(lang, data, clusters, gazetteer, auto_text, cfg, full_dev_f1, log)
     return rows
 
 
-def _curve(lang, data, text, n_clusters, gazetteer, cfg, log) -> list:
+def _curve(lang, data, text, n_clusters, hmm, gazetteer, cfg, log) -> list:
     """Dev and test F1 of a one-stage recognizer whose clusters learn from a fraction of
-    the unlabeled text (0: no clusters)."""
+    the unlabeled text (0: no clusters; the HMM is the study's, learned on all of it)."""
     rows = []
     for fraction in cfg["curve"]:
         part = _subsample(text, fraction)
         clusters = _clusters(part, n_clusters, False) if fraction > 0 else None
-        model = _recognizer(lang, {"two_stage": False, "clusters": clusters}, None, gazetteer,
+        model = _recognizer(lang, {"two_stage": False}, (clusters, hmm), gazetteer,
                             cfg["max_iterations"])
         _fit(model, data["train"], lang, None)
         row = {"language": lang, "fraction": fraction,
@@ -386,13 +418,14 @@ def _markdown(result: dict) -> str:
     types = sorted({t for m in models.values() for s in ("dev", "test")
                     for t in m[s]["per_type"]})
     lines += ["| language | dev F1 | test F1 | " + " | ".join(f"test {t}" for t in types) +
-              " | training (clusters + CRFs) | tagging tok/s (test) |",
+              " | training (clusters + HMM + CRFs) | tagging tok/s (test) |",
               "|---" * (5 + len(types)) + "|"]
     for lang, m in models.items():
         per = [_pct(m["test"]["per_type"].get(t, {}).get("f1")) for t in types]
         lines.append(f"| {LANGUAGES[lang]['name']} | {_pct(m['dev']['f1'])} | "
                      f"{_pct(m['test']['f1'])} | " + " | ".join(per) +
-                     f" | {m['total_s']:.0f} s ({m['clusters_s']:.0f} + {m['fit_s']:.0f}) | "
+                     f" | {m['total_s']:.0f} s ({m['clusters_s']:.0f} + {m['hmm_s']:.0f} + "
+                     f"{m['fit_s']:.0f}) | "
                      f"{m['test']['tokens_per_s']:,.0f} |")
     total = sum(m["total_s"] for m in models.values())
     lines += ["", f"Training all models: {total / 60:.1f} minutes.", ""]
@@ -409,7 +442,8 @@ def _markdown(result: dict) -> str:
                          f"{_pct(s['f1'])} | |")
         text = ", ".join(f"{k} {v:,}" for k, v in m["unlabeled_tokens"].items())
         lines += ["", f"Unlabeled text (tokens): {text}.  Brown clusters: C = "
-                      f"{m['n_clusters']}, {m['cluster_words']:,} words.  Fit time by part "
+                      f"{m['n_clusters']}, {m['cluster_words']:,} words; HMM: "
+                      f"{m['n_states']} states.  Recognizer fit time by part "
                       f"(s): " + ", ".join(f"{k} {v:.0f}" for k, v in
                                            m["fit_parts_s"].items()) + ".", ""]
     if result["ablation"]:
