@@ -629,7 +629,7 @@ class NamedEntityRecognizer(BaseEstimator):
                                  f"(input_columns_ = {sorted(self.input_columns_)}); pass "
                                  f"columns={{{name!r}: [...]}} with one tag per token")
             col = list(columns[name])
-            if len(col) != len(X) or any(len(a) != len(b) for a, b in zip(col, X)):
+            if not _same_lengths(col, X):
                 raise ValueError(f"column {name!r} must hold one tag per token of X")
             out[name] = col
         return out
@@ -759,7 +759,7 @@ class NamedEntityRecognizer(BaseEstimator):
         if not X or isinstance(X[0], str):
             raise TypeError("X must be a non-empty list of token lists")
         y = [list(t) for t in y]
-        if len(y) != len(X) or any(len(a) != len(b) for a, b in zip(X, y)):
+        if not _same_lengths(y, X):
             raise ValueError("y must hold one tag per token of X")
         y_enc = convert_scheme(y, self.encoding)
         unlabeled = [list(s) for s in unlabeled] if unlabeled is not None else []
@@ -1059,6 +1059,12 @@ class NamedEntityRecognizer(BaseEstimator):
     @classmethod
     def load(cls, path) -> "NamedEntityRecognizer":
         return serialize.load(path, expected_class=cls)
+
+
+def _same_lengths(a, b) -> bool:
+    """Whether two lists of lists have the same number of lists, of the same lengths."""
+    return len(a) == len(b) and np.array_equal(np.fromiter(map(len, a), np.int64, len(a)),
+                                               np.fromiter(map(len, b), np.int64, len(b)))
 
 
 def _take_extra(extra: dict, seq_idx: np.ndarray, tok_idx: np.ndarray) -> dict:
