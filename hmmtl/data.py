@@ -27,6 +27,7 @@ __all__ = [
     "token_positions",
     "flatten",
     "lookup_per_type",
+    "factorize",
     "check_sentences",
     "check_tokens",
     "unknown_signature",
@@ -177,6 +178,20 @@ def lookup_per_type(tokens: list, cache: dict, compute, max_size: int = 100_000)
         values[new] = np.fromiter(map(cache.__getitem__, missing), dtype=np.int64,
                                   count=new.size)
     return values
+
+
+def factorize(tokens: Sequence) -> tuple[list, np.ndarray]:
+    """The distinct values of ``tokens`` (in order of first appearance) and each token's
+    index among them, with no Python loop per token (``dict`` building and ``map`` run in C),
+    so that features can be computed once per type and gathered per token.
+
+    >>> factorize(["the", "cat", "the"])
+    (['the', 'cat'], array([0, 1, 0]))
+    """
+    types = list(dict.fromkeys(tokens))
+    index = dict(zip(types, range(len(types))))
+    ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    return types, ids
 
 
 def unflatten(flat: Sequence, offsets) -> list[list]:

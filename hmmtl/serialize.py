@@ -79,6 +79,9 @@ MODEL_CLASSES: dict[str, str] = {
     "DomainAugmentedCRF": "hmmtl.transfer.augment",
     "MultiTaskHMM": "hmmtl.transfer.multitask_hmm",
     "AlternatingStructureOptimization": "hmmtl.transfer.aso",
+    "BrownClusters": "hmmtl.clusters",
+    "Gazetteer": "hmmtl.gazetteers",
+    "NamedEntityRecognizer": "hmmtl.ner",
 }
 
 

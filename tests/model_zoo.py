@@ -43,6 +43,27 @@ TEST_SENTENCES, TEST_POS, _, TEST_DOMAINS = _corpus(12, seed=1)
 TEST_SENTENCES[0] = ["the", "unicorn", "sleeps"]
 
 
+#: entity tags of the training sentences: the nouns after "the" are pets, a man a person
+ENTITIES = [["B-PET" if i and s[i - 1] == "the" and w in _NOUN[:3] else
+             "B-PER" if w == "man" else "O" for i, w in enumerate(s)] for s in SENTENCES]
+
+
+def _pos_tags(X):
+    tag = {**dict.fromkeys(_DET, "DT"), **dict.fromkeys(_VERB, "VBZ"), ".": "."}
+    return [[tag.get(w, "NN") for w in s] for s in X]
+
+
+def _recognizer():
+    from hmmtl.clusters import BrownClusters
+    from hmmtl.gazetteers import Gazetteer
+    from hmmtl.ner import NamedEntityRecognizer
+
+    return NamedEntityRecognizer(
+        clusters=BrownClusters(n_clusters=3, min_count=1).fit(SENTENCES + TEST_SENTENCES),
+        gazetteer=Gazetteer({"pets": ["dog", "cat"]}), n_folds=2, output_scheme="bilou",
+        labeler_params={"max_iterations": 15})
+
+
 class Model(NamedTuple):
     name: str
     fit: Callable[[], object]
@@ -101,4 +122,16 @@ MODELS = [
                                             min_count=1, random_state=0).fit(
               SENTENCES, {"pos": POS, "chunk": CHUNKS}),
           lambda m, X, d: _rows_by_sentence(m.transform(X), X)),
+    Model("BrownClusters",
+          lambda: __import__("hmmtl.clusters", fromlist=["BrownClusters"]).BrownClusters(
+              n_clusters=3, min_count=1).fit(SENTENCES),
+          lambda m, X, d: _rows_by_sentence(m.transform(X), X)),
+    Model("Gazetteer",
+          lambda: __import__("hmmtl.gazetteers", fromlist=["Gazetteer"]).Gazetteer(
+              {"pets": ["dog", "the cat"], "people": ["a man", "man"]}),
+          lambda m, X, d: _rows_by_sentence(
+              m.match([w for s in X for w in s], np.cumsum([0] + [len(s) for s in X])), X)),
+    Model("NamedEntityRecognizer", lambda: _recognizer().fit(
+        SENTENCES, ENTITIES, columns={"pos": POS}, documents=DOMAINS),
+          lambda m, X, d: m.predict(X, columns={"pos": _pos_tags(X)}, documents=d)),
 ]

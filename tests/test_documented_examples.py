@@ -163,24 +163,38 @@ def test_help_examples(sandbox):
 
 
 def test_readme_quickstart(sandbox, data_dir, monkeypatch):
-    """The Quickstart trains a POS tagger (on the first 300 sentences of each split)."""
-    code = re.search(r"```python\n(.*?)```", readme_section("Quickstart"), re.S).group(1)
+    """The Quickstart's two Python examples run (on the first 300 sentences of each corpus):
+    the one-command adaptation tags and saves one model file; the explicit HMM + Tagger
+    example trains a POS tagger."""
+    blocks = re.findall(r"```python\n(.*?)```", readme_section("Quickstart"), re.S)
+    assert len(blocks) == 2
     import hmmtl.io
+    from hmmtl.io import Corpus
 
-    load = hmmtl.io.load_nltk
+    load, read = hmmtl.io.load_nltk, hmmtl.io.read_conllu
 
-    def subset(*args, **kwargs):
-        corpus = load(*args, **kwargs)
+    def first(corpus: Corpus) -> Corpus:
         return corpus[:300]
 
-    monkeypatch.setattr(hmmtl.io, "load_nltk", subset)
+    monkeypatch.setattr(hmmtl.io, "load_nltk", lambda *a, **k: first(load(*a, **k)))
+    monkeypatch.setattr(hmmtl.io, "read_conllu", lambda *a, **k: first(read(*a, **k)))
     monkeypatch.chdir(sandbox)
-    code = code.replace("../shared/data", str(data_dir))
-    printed = []
-    namespace = {"print": lambda *a: printed.append(a)}
-    exec(compile(code, "README.md (Quickstart)", "exec"), namespace)
-    accuracy, tagged = printed[0]
+
+    def run(code: str) -> list:
+        printed = []
+        namespace = {"print": lambda *a: printed.append(a)}
+        code = code.replace("../shared/data", str(data_dir))
+        exec(compile(code, "README.md (Quickstart)", "exec"), namespace)
+        return printed
+
+    (tagged,), = run(blocks[0])
+    words = [w for w, _ in tagged]
+    tags = [t for _, t in tagged]
+    assert words == ["i", "cant", "find", "it", "(", "again", ")", "!"]
+    assert tags[-1] == "." and not any(t[:2] in ("B-", "I-") for t in tags)
+    assert (sandbox / "pos-web.hmmtl").exists()
+
+    accuracy, tagged = run(blocks[1])[0]
     assert accuracy > 0.8
     tags = [t for _, t in tagged]
     assert tags[0] == "DT" and tags[-1] == "." and not any(t[:2] in ("B-", "I-") for t in tags)
-    assert (sandbox / "pos.hmmtl").exists()

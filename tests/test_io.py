@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hmmtl.data import LabelSet, Vocabulary
-from hmmtl.io import (CONLL2000_COLUMNS, CONLL2003_COLUMNS, Corpus, FormatError, bioes_to_iob2,
+from hmmtl.io import (CONLL2000_COLUMNS, CONLL2003_COLUMNS, Corpus, FormatError, bilou_to_iob2,
+                      bioes_to_iob2, iob2_to_bilou,
                       chunk_spans, concat, convert_scheme, iob1_to_bioes, iob1_to_iob2,
                       iob2_to_bioes, iob2_to_iob1, iter_text, load_nltk, normalize_notation,
                       normalize_tags, normalize_words, read_conll, read_conllu, read_text,
@@ -285,6 +286,30 @@ def test_conversions_keep_the_chunks(labels):
     # well-formed IOB2: every chunk opens with B-
     flat = [x for s in iob2 for x in s]
     assert sorted(i for i, x in enumerate(flat) if x.startswith("B-")) == spans.start.tolist()
+    # BILOU round trips; one-token chunks are U-, longer ones open with B- and close with L-
+    bilou = iob2_to_bilou(iob2)
+    assert key(chunk_spans(bilou, scheme="bilou")) == key(spans)
+    assert bilou_to_iob2(bilou) == iob2 and iob2_to_bilou(bilou_to_iob2(bilou)) == bilou
+    assert convert_scheme(convert_scheme(bilou, "bioes"), "bilou") == bilou
+    assert convert_scheme(bilou, "iob1") == iob1
+    flat = [x for s in bilou for x in s]
+    starts, ends = spans.start.tolist(), spans.end.tolist()
+    assert [i for i, x in enumerate(flat) if x[0] in "BU"] == starts
+    assert [i + 1 for i, x in enumerate(flat) if x[0] in "LU"] == ends
+    assert all((flat[b][0] == "U") == (e - b == 1) for b, e in zip(starts, ends))
+
+
+def test_bilou_hand_worked():
+    iob2 = ["B-PER", "I-PER", "I-PER", "B-PER", "O", "B-LOC", "B-ORG", "I-ORG"]
+    bilou = ["B-PER", "I-PER", "L-PER", "U-PER", "O", "U-LOC", "B-ORG", "L-ORG"]
+    assert iob2_to_bilou(iob2) == bilou
+    assert bilou_to_iob2(bilou) == iob2
+    assert convert_scheme(bilou, "iobes") == iob2_to_bioes(iob2)
+    assert convert_scheme(iob2_to_bioes(iob2), "bilou") == bilou
+    with pytest.raises(ValueError, match="not a BILOU label"):
+        chunk_spans(["S-PER"], scheme="bilou")
+    with pytest.raises(ValueError, match="not a BIOES label"):
+        chunk_spans(["U-PER"], scheme="bioes")
 
 
 # ----------------------------------------------------------------------------- notation

@@ -19,7 +19,8 @@ PROG = "hmmtl"
 FORMATS = ("conllu", "conll", "text")
 STDIN = "-"
 #: the model classes that tag sentences (what tag and evaluate need)
-LABELERS = ("LinearChainCRF", "AveragedPerceptron", "Tagger", "DomainAugmentedCRF")
+LABELERS = ("LinearChainCRF", "AveragedPerceptron", "Tagger", "DomainAugmentedCRF",
+            "NamedEntityRecognizer")
 #: a column a model was trained on, as CoNLL-U names it
 CONLLU_NAMES = {"pos": "xpos", "tag": "xpos"}
 REPRESENTATION_CHOICES = ("viterbi", "posterior", "type", "type_cluster")
@@ -411,8 +412,39 @@ def save_model(model, path: str, args, info: dict | None = None) -> None:
     log(args, f"wrote {type(model).__name__} to {path}")
 
 
-def predict(model, sentences):
+def model_inputs(model, corpus) -> dict:
+    """What a model reads from a file besides the words, as keyword arguments of its
+    ``predict``: the columns it declares in ``input_columns_`` (name -> 0-based column index
+    of the file it was trained on, or None; found by name, else by index) and, when
+    ``uses_documents_`` is true, the document of each sentence."""
+    kwargs = {}
+    wanted = getattr(model, "input_columns_", None) or {}
+    if wanted:
+        if corpus is None:
+            raise CommandError(f"this {type(model).__name__} reads the input column(s) "
+                               f"{', '.join(wanted)}: give a CoNLL file that has them")
+        columns = {}
+        for name, index in wanted.items():
+            if name in corpus.columns:
+                columns[name] = corpus.column(name)
+            elif index is not None and 0 < index < len(corpus.columns):
+                columns[name] = corpus.column(index)
+            else:
+                where = (f"column {index} of its training files" if index is not None else
+                         "its training files named it so, without a column number")
+                raise CommandError(f"{corpus.source or 'the input'}: this "
+                                   f"{type(model).__name__} reads the column {name!r} "
+                                   f"({where}), which the input does not have")
+        kwargs["columns"] = columns
+    if getattr(model, "uses_documents_", False) and corpus is not None:
+        kwargs["documents"] = list(corpus.doc_ids)
+    return kwargs
+
+
+def predict(model, sentences, corpus=None):
+    """Tags of ``sentences`` (the words of ``corpus`` when given, whose other columns and
+    documents are passed to a model that reads them, see :func:`model_inputs`)."""
     if not sentences:
         return []
-    pred = model.predict(sentences)
+    pred = model.predict(sentences, **model_inputs(model, corpus))
     return [[str(t) for t in s] for s in pred]

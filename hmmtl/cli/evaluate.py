@@ -14,8 +14,10 @@ def add_parser(subparsers) -> None:
         subparsers, "evaluate", run, "accuracy, OOV accuracy and entity F1 of a model",
         "Tag the test files and compare with their gold column: token accuracy, accuracy "
         "on words unseen in training (OOV), and entity precision / recall / F1 (conlleval "
-        "semantics) when the tags are BIO / BIOES.  Gold labels the model never saw count "
-        "as errors and are listed in a warning.",
+        "semantics), overall and per entity type, when the tags are BIO / BIOES / BILOU.  "
+        "Gold labels the model never saw count as errors and are listed in a warning.  A "
+        "model that reads other columns of the file (POS, chunk tags) or its document "
+        "boundaries gets them.",
         "examples:\n  hmmtl evaluate --model pos.hmmtl --test en_ewt-*-test.conllu "
         "--tag-column xpos --by-domain\n"
         "  hmmtl evaluate --model wsj.hmmtl --format nltk:conll2000 --test test "
@@ -34,7 +36,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--by-domain", action="store_true", help="also report each domain")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (accuracy, oov_accuracy, n_tokens, f1, "
-                        "by_domain, notation)")
+                        "per_type, by_domain, notation)")
     p.add_argument("--notation", choices=("auto", "keep"), default="auto",
                    help="auto (default): words are mapped to how the model's training words "
                         "write brackets and quotes, and gold bracket and quote tags are read "
@@ -73,7 +75,7 @@ def _model_labels(model):
 def _is_bio(labels) -> bool:
     labels = {lab for lab in labels if lab is not None}
     return bool(labels) and all(lab == "O" or (len(lab) > 2 and lab[1] == "-" and
-                                               lab[0] in "BIES") for lab in labels) \
+                                               lab[0] in "BIESLU") for lab in labels) \
         and any(lab != "O" for lab in labels)
 
 
@@ -97,7 +99,8 @@ def _scores(gold, predicted, words, known) -> dict:
         out["n_oov"], out["oov_accuracy"] = None, None
     if _is_bio(g):
         entities = entity_scores(gold, predicted)
-        out.update(precision=entities.precision, recall=entities.recall, f1=entities.f1)
+        out.update(precision=entities.precision, recall=entities.recall, f1=entities.f1,
+                   per_type=entities.per_type)
     return out
 
 
@@ -121,7 +124,7 @@ def run(args) -> int:
     words = corpus.sentences
     if args.notation == "keep" and "notation" in model.get_params():
         model.set_params(notation="keep")
-    predicted = predict(model, words)
+    predicted = predict(model, words, corpus)
     notation = _model_notation(model) if args.notation == "auto" else None
     mapped = {}
     if notation is not None:
@@ -207,7 +210,16 @@ def _format_scores(result: dict) -> str:
     for d, r in (result.get("by_domain") or {}).items():
         row(str(d), r)
     row("all", result)
-    widths = [max(len(c[i]) for c in [head] + rows) for i in range(len(head))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
-                       enumerate(zip(cells, widths))) for cells in [head] + rows]
+    lines = _aligned(head, rows)
+    if result.get("per_type"):
+        lines.append("")
+        lines += _aligned(["entity type", "gold", "precision", "recall", "F1"],
+                          [[t, str(s["support"]), _fmt(s["precision"]), _fmt(s["recall"]),
+                            _fmt(s["f1"])] for t, s in result["per_type"].items()])
     return "\n".join(lines)
+
+
+def _aligned(head, rows) -> list[str]:
+    widths = [max(len(c[i]) for c in [head] + rows) for i in range(len(head))]
+    return ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
+                      enumerate(zip(cells, widths))) for cells in [head] + rows]

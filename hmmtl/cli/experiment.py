@@ -17,10 +17,12 @@ STUDIES = {
     "feature-augmentation": ("hmmtl.studies.domain_adaptation", "run_feature_augmentation",
                              ()),
     "multi-task": ("hmmtl.studies.multitask", "run_multi_task", ()),
+    "ner": ("hmmtl.studies.ner", "run_ner", ("languages", "ablation", "curve")),
 }
 #: parameter of the study -> command-line option
 _OPTIONS = {"seeds": "--seeds", "states": "--states", "representations": "--representations",
-            "texts": "--texts", "hmm_iter": "--hmm-iter", "n_hmms": "--hmms"}
+            "texts": "--texts", "hmm_iter": "--hmm-iter", "n_hmms": "--hmms",
+            "languages": "--languages", "ablation": "--no-ablation", "curve": "--no-curve"}
 
 
 def _text_list(text: str) -> list[str]:
@@ -36,11 +38,13 @@ def _text_list(text: str) -> list[str]:
 
 def add_parser(subparsers) -> None:
     p = add_command(
-        subparsers, "experiment", run, "run a study (domain adaptation, multi-task)",
+        subparsers, "experiment", run, "run a study (domain adaptation, multi-task, NER)",
         "Run one of hmmtl's studies on the corpora and write Markdown, CSV and JSON "
         "tables and a PNG plot to --out.",
-        "example:\n  hmmtl experiment domain-adaptation --data ../shared/data "
-        "--out results/da --quick")
+        "examples:\n  hmmtl experiment domain-adaptation --data ../shared/data "
+        "--out results/da --quick\n"
+        "  hmmtl experiment ner --data ../shared/data --out results/ner   "
+        "# writes ner-eng.model, ner-esp.model, ner-ned.model")
     p.add_argument("study", choices=sorted(STUDIES), help="which study")
     p.add_argument("--data", metavar="DIR", help="corpora folder (default: $HMMTL_DATA)")
     p.add_argument("--out", required=True, metavar="DIR", help="results folder")
@@ -61,7 +65,22 @@ def add_parser(subparsers) -> None:
     p.add_argument("--hmms", dest="n_hmms", type=int, metavar="N",
                    help="domain-adaptation: HMMs per setting (an ensemble of seeds whose "
                         "representations are all features; default 5, 1 with --quick)")
+    p.add_argument("--languages", type=_language_list, metavar="L,L,...",
+                   help="ner: languages among eng, esp, ned (default all three)")
+    p.add_argument("--no-ablation", dest="ablation", action="store_const", const=False,
+                   help="ner: skip the contribution of each part (one model per part)")
+    p.add_argument("--no-curve", dest="curve", action="store_const", const=False,
+                   help="ner: skip F1 against the amount of unlabeled text")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+
+
+def _language_list(text: str) -> list[str]:
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in items if x not in ("eng", "esp", "ned")]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(f"expected comma-separated languages among eng, esp, "
+                                         f"ned, got {text!r}")
+    return items
 
 
 def find_study(study: str):

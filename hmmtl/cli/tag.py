@@ -47,14 +47,28 @@ def add_parser(subparsers) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no messages")
 
 
-def chunks_of_lines(stream, fmt: str, batch: int) -> Iterator[tuple[int, list[str]]]:
+#: a piece of a stream cut at document boundaries holds at most this many batches
+MAX_BATCHES_PER_DOCUMENT_PIECE = 20
+
+
+def chunks_of_lines(stream, fmt: str, batch: int,
+                    documents: bool = False) -> Iterator[tuple[int, list[str]]]:
     """Cut a line stream into pieces of about ``batch`` sentences, each a valid file of
     its own (cuts only at a blank line followed by a non-blank one), with the 1-based
-    number of its first line.  Keeps memory bounded whatever the input size."""
+    number of its first line.  Keeps memory bounded whatever the input size.
+
+    With ``documents`` (a model that reads whole documents), a CoNLL stream is cut only
+    before a ``-DOCSTART-`` line, unless a piece reaches
+    :data:`MAX_BATCHES_PER_DOCUMENT_PIECE` batches."""
     start, count, piece = 1, 0, []
     prev_blank = False
     for line in stream:
         blank = not line.strip()
+        if documents and fmt == "conll" and not blank and prev_blank and count >= batch and \
+                not _starts_document(line) and count < MAX_BATCHES_PER_DOCUMENT_PIECE * batch:
+            piece.append(line)
+            prev_blank = blank
+            continue
         if fmt == "text":
             if not blank and count >= batch:
                 yield start, piece
@@ -73,6 +87,11 @@ def chunks_of_lines(stream, fmt: str, batch: int) -> Iterator[tuple[int, list[st
         prev_blank = blank
     if piece:
         yield start, piece
+
+
+def _starts_document(line) -> bool:
+    return (line.lstrip(b" \t") if isinstance(line, bytes) else line.lstrip(" \t")).startswith(
+        b"-DOCSTART-" if isinstance(line, bytes) else "-DOCSTART-")
 
 
 def _shift_error(exc, name: str, first_line: int):
@@ -148,7 +167,8 @@ def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int,
 
     n_sent = n_tok = 0
     pieces = 0
-    for first_line, lines in chunks_of_lines(stream, fmt, batch):
+    documents = bool(getattr(model, "uses_documents_", False))
+    for first_line, lines in chunks_of_lines(stream, fmt, batch, documents):
         if pieces and not any(line.strip() for line in lines):
             continue  # blank lines after the last sentence of a text file
         pieces += 1
@@ -156,7 +176,7 @@ def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int,
             corpus = _read_piece(lines, fmt, name)
         except FormatError as exc:
             raise _shift_error(exc, name, first_line) from None
-        predicted = predict(model, corpus.sentences)
+        predicted = predict(model, corpus.sentences, corpus)
         if notation is not None:
             predicted = notation.map_tags(predicted)
         _write_corpus(corpus, out, predicted, column, fmt)

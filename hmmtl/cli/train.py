@@ -18,8 +18,8 @@ def add_parser(subparsers) -> None:
         "needs.  With --hmm, the states of HMMs trained by 'hmmtl train-hmm' are features.",
         "examples:\n"
         "  hmmtl train --train train.conllu --tag-column xpos --out pos.hmmtl\n"
-        "  hmmtl train --format nltk:conll2000:train --tag-column pos \\\n"
-        "      --unlabeled web-text.txt --out pos-web.hmmtl\n"
+        "  hmmtl train --format nltk:conll2000:train --tag-column pos --data DIR \\\n"
+        "      --unlabeled web.txt --out pos-web.hmmtl\n"
         "  hmmtl train --train eng.train --format conll --tag-column 3 \\\n"
         "      --hmm hmm128.hmmtl --represent viterbi,posterior --out ner.hmmtl\n"
         "  hmmtl train --format nltk:conll2000:train --tag-column pos --data DIR "

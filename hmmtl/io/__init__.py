@@ -1,6 +1,6 @@
 """Where data enters hmmtl: readers and writers for CoNLL-U, CoNLL column files, NLTK's
 tagged corpora and plain tokenized text, all reading into a :class:`Corpus`; chunk-scheme
-conversions (IOB1, IOB2, BIOES) and Penn Treebank notation normalization.
+conversions (IOB1, IOB2, BIOES, BILOU) and Penn Treebank notation normalization.
 
 Readers accept a path, an open text or binary stream (``sys.stdin``) or an iterable of
 lines, and raise :class:`FormatError` (a ``ValueError``) naming the file and line of
@@ -17,8 +17,8 @@ from .nltk_corpora import (NLTK_CORPORA, NLTK_TEXT_CORPORA, load_nltk, load_nltk
                            nltk_data_dir)
 from .notation import (PTB_BRACKETS, Notation, detect_notation, normalize_notation,
                        normalize_tags, normalize_words)
-from .schemes import (Chunks, bioes_to_iob2, chunk_spans, convert_scheme, iob1_to_bioes,
-                      iob1_to_iob2, iob2_to_bioes, iob2_to_iob1)
+from .schemes import (Chunks, bilou_to_iob2, bioes_to_iob2, chunk_spans, convert_scheme,
+                      iob1_to_bioes, iob1_to_iob2, iob2_to_bilou, iob2_to_bioes, iob2_to_iob1)
 from .text import check_plain_text, iter_text, read_text, read_unlabeled, write_text
 
 __all__ = [
@@ -30,5 +30,5 @@ __all__ = [
     "normalize_notation", "normalize_words", "normalize_tags", "PTB_BRACKETS",
     "Notation", "detect_notation",
     "convert_scheme", "chunk_spans", "Chunks", "iob1_to_iob2", "iob2_to_iob1", "iob2_to_bioes",
-    "iob1_to_bioes", "bioes_to_iob2",
+    "iob1_to_bioes", "bioes_to_iob2", "iob2_to_bilou", "bilou_to_iob2",
 ]

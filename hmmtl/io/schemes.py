@@ -1,10 +1,13 @@
-"""Chunk tagging schemes (IOB1, IOB2, BIOES) and chunk extraction with conlleval semantics.
+"""Chunk tagging schemes (IOB1, IOB2, BIOES / IOBES, BILOU) and chunk extraction with conlleval
+semantics.
 
 A chunk label is ``O`` or a prefix and a type joined by ``-`` (``B-PER``, ``I-NP``).  Chunks are
 read as the CoNLL evaluation script ``conlleval`` reads them: a chunk starts at ``B-``, at an
 ``I-`` after ``O`` or after a chunk of another type, and ends before ``O``, ``B-`` or a change
 of type; so IOB1 and IOB2 are read by the same rules.  For BIOES (which conlleval predates) an
 ``E-`` or ``S-`` also closes the chunk and an ``S-`` opens one, as in seqeval's default mode.
+BILOU (Ratinov & Roth 2009: Begin, Inside, Last, Outside, Unit) is BIOES with ``L`` for ``E``
+and ``U`` for ``S``, and is read the same way.
 
 All functions work on whole corpora at once: the per-token rules are NumPy operations over
 the flattened labels, and string work is done once per distinct label.
@@ -20,14 +23,18 @@ import numpy as np
 from ..data import lengths_to_offsets, unflatten
 
 __all__ = ["Chunks", "chunk_spans", "convert_scheme", "iob1_to_iob2", "iob2_to_iob1",
-           "iob2_to_bioes", "bioes_to_iob2", "iob1_to_bioes", "SCHEMES"]
+           "iob2_to_bioes", "bioes_to_iob2", "iob1_to_bioes", "iob2_to_bilou",
+           "bilou_to_iob2", "SCHEMES"]
 
-SCHEMES = ("iob1", "iob2", "bioes")
+SCHEMES = ("iob1", "iob2", "bioes", "bilou")
 _O, _B, _I, _E, _S = 0, 1, 2, 3, 4
-_PREFIX = {"B": _B, "I": _I, "E": _E, "S": _S}
+_PREFIX = {"B": _B, "I": _I, "E": _E, "S": _S, "L": _E, "U": _S}
 _ALLOWED = {"iob1": "BI", "iob2": "BI", "iob": "BI", "bio": "BI", "bioes": "BIES",
-            "iobes": "BIES", "auto": "BIES"}
-_NAMES = "OBIES"
+            "iobes": "BIES", "bilou": "BILU", "auto": "BIESLU"}
+_TARGETS = {"iob1": "iob1", "iob2": "iob2", "bioes": "bioes", "iobes": "bioes",
+            "bilou": "bilou"}
+_NAMES = {"bilou": "OBILU"}  # prefix letter of each code in a target scheme
+_DEFAULT_NAMES = "OBIES"
 
 
 class Chunks(NamedTuple):
@@ -52,7 +59,8 @@ class Chunks(NamedTuple):
 def _scheme_prefixes(scheme: str) -> str:
     key = scheme.lower()
     if key not in _ALLOWED:
-        raise ValueError(f"unknown scheme {scheme!r}; expected one of iob1, iob2, bioes, auto")
+        raise ValueError(f"unknown scheme {scheme!r}; expected one of iob1, iob2, bioes, "
+                         f"bilou, auto")
     return _ALLOWED[key]
 
 
@@ -154,9 +162,10 @@ def chunk_spans(labels, offsets=None, *, scheme: str = "auto", types: list | Non
         One label list per sentence; or all labels flat with ``offsets``; a single flat list
         without ``offsets`` is one sentence.
     offsets : array of shape (n_sentences + 1,), optional
-    scheme : {"auto", "iob1", "iob2", "bioes"}
-        Prefixes allowed (``B``/``I`` for IOB1 and IOB2, ``B``/``I``/``E``/``S`` for BIOES);
-        the chunk rules are the same.  A label with another prefix raises ValueError.
+    scheme : {"auto", "iob1", "iob2", "bioes", "bilou"}
+        Prefixes allowed (``B``/``I`` for IOB1 and IOB2, ``B``/``I``/``E``/``S`` for BIOES,
+        ``B``/``I``/``L``/``U`` for BILOU, all of them for "auto"); the chunk rules are the
+        same.  A label with another prefix raises ValueError.
     types : list of str, optional
         Type names to index (new types are appended); pass the same list to compare chunks
         of two label sequences by type id.
@@ -183,21 +192,23 @@ def chunk_spans(labels, offsets=None, *, scheme: str = "auto", types: list | Non
 
 
 def _render(tag: np.ndarray, typ: np.ndarray, type_names: list, out_prefix: np.ndarray,
-            offsets, nested: bool):
-    """Labels from an output prefix code per token and the type per token."""
+            offsets, nested: bool, letters: str = _DEFAULT_NAMES):
+    """Labels from an output prefix code per token and the type per token (``letters``:
+    the prefix letter of each code)."""
     # each distinct (prefix, type) pair is formatted once
     key = out_prefix.astype(np.int64) * (len(type_names) + 1) + (typ + 1)
     uniq, inverse = np.unique(key, return_inverse=True)
     names = []
     for k in uniq.tolist():
         p, t = divmod(k, len(type_names) + 1)
-        names.append("O" if p == _O else f"{_NAMES[p]}-{type_names[t - 1]}")
+        names.append("O" if p == _O else f"{letters[p]}-{type_names[t - 1]}")
     flat = np.array(names, dtype=object)[inverse.ravel()].tolist()
     return unflatten(flat, offsets) if nested else flat
 
 
 def convert_scheme(labels, target: str, *, source: str = "auto", offsets=None):
-    """Rewrite chunk labels in the tagging scheme ``target`` ("iob1", "iob2" or "bioes").
+    """Rewrite chunk labels in the tagging scheme ``target`` ("iob1", "iob2", "bioes" or
+    "bilou").
 
     The chunks are found with conlleval's rules (see :func:`chunk_spans`), so any input that
     conlleval reads (including an IOB2 file with stray ``I-`` after ``O``) converts to a
@@ -206,17 +217,17 @@ def convert_scheme(labels, target: str, *, source: str = "auto", offsets=None):
     Parameters
     ----------
     labels : list of list of str, a single list of str, or flat with ``offsets``
-    target : {"iob1", "iob2", "bioes"}
-    source : {"auto", "iob1", "iob2", "bioes"}
+    target : {"iob1", "iob2", "bioes", "iobes", "bilou"}
+    source : {"auto", "iob1", "iob2", "bioes", "bilou"}
         Prefixes accepted in the input.
 
     Returns
     -------
     Same nesting as the input: a list of label lists, or one flat list.
     """
-    target = target.lower()
-    if target not in SCHEMES:
+    if target.lower() not in _TARGETS:
         raise ValueError(f"unknown target scheme {target!r}; expected one of {SCHEMES}")
+    target = _TARGETS[target.lower()]
     flat, offsets, nested = _as_flat(labels, offsets)
     if not flat:
         return unflatten([], offsets) if nested else []
@@ -226,7 +237,7 @@ def convert_scheme(labels, target: str, *, source: str = "auto", offsets=None):
     out = np.where(inside, _I, _O).astype(np.int8)
     if target == "iob2":
         out[start] = _B
-    elif target == "bioes":
+    elif target in ("bioes", "bilou"):
         out[start & ~end] = _B
         out[end & ~start] = _E
         out[start & end] = _S
@@ -238,7 +249,8 @@ def convert_scheme(labels, target: str, *, source: str = "auto", offsets=None):
         prev_same = np.zeros(len(flat), bool)
         prev_same[1:] = typ[:-1] == typ[1:]
         out[start & prev_end & prev_same & ~first] = _B
-    return _render(tag, typ, type_names, out, offsets, nested)
+    return _render(tag, typ, type_names, out, offsets, nested,
+                   _NAMES.get(target, _DEFAULT_NAMES))
 
 
 def iob1_to_iob2(labels, offsets=None):
@@ -277,3 +289,21 @@ def bioes_to_iob2(labels, offsets=None):
     ['B-PER', 'I-PER', 'O', 'B-LOC']
     """
     return convert_scheme(labels, "iob2", source="bioes", offsets=offsets)
+
+
+def iob2_to_bilou(labels, offsets=None):
+    """IOB2 -> BILOU (``U-`` for one-token chunks, ``L-`` closing longer ones).
+
+    >>> iob2_to_bilou(["B-PER", "I-PER", "I-PER", "O", "B-LOC"])
+    ['B-PER', 'I-PER', 'L-PER', 'O', 'U-LOC']
+    """
+    return convert_scheme(labels, "bilou", source="iob2", offsets=offsets)
+
+
+def bilou_to_iob2(labels, offsets=None):
+    """BILOU -> IOB2.
+
+    >>> bilou_to_iob2(["B-PER", "L-PER", "O", "U-LOC"])
+    ['B-PER', 'I-PER', 'O', 'B-LOC']
+    """
+    return convert_scheme(labels, "iob2", source="bilou", offsets=offsets)

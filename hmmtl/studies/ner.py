@@ -1,0 +1,495 @@
+"""The named-entity study: English, Spanish and Dutch recognizers, and what each part gives.
+
+For each language (CoNLL-2003 English, CoNLL-2002 Spanish and Dutch) the study
+
+1. learns Brown clusters and an HMM on unlabeled text (English: NLTK's raw corpora abc,
+   webtext, state_union and inaugural, the words of Brown, CoNLL-2000, the treebank sample,
+   the EWT train files and ``eng.train``; Spanish and Dutch: the words of their ``train``
+   file, the only text in those languages here).  The words of the dev and test files are
+   never used, so that dev F1 predicts test F1;
+2. trains the chosen :class:`~hmmtl.ner.NamedEntityRecognizer` (recipe :data:`RECIPES`,
+   chosen on the dev sets ``eng.testa`` / ``esp.testa`` / ``ned.testa``) on the ``train``
+   file with its POS (and chunk) columns and its documents (English and Dutch have
+   ``-DOCSTART-`` lines; Spanish has none), and saves it as ``ner-<lang>.model``;
+3. scores it on dev and test (conlleval entity F1, overall and per type) and measures its
+   tagging speed from raw tokens;
+4. measures each part's contribution on dev (:data:`PARTS`): each part of the first stage is
+   left out of a one-stage recognizer, and the second stage is the two-stage model against
+   the one-stage one;
+5. (English) F1 against the amount of unlabeled text the clusters were learned on (a
+   one-stage recognizer without HMM, clusters on random parts of the text).
+
+Results: ``ner.md``, ``ner.csv``, ``ner.json`` in ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["LANGUAGES", "RECIPES", "PARTS", "run_ner", "train_recognizer", "load_ner_data",
+           "unlabeled_text"]
+
+#: file names and columns of each language (column indices of the files, word = 0)
+LANGUAGES = {
+    "eng": {"name": "English (CoNLL-2003)", "files": ("eng.train", "eng.testa", "eng.testb"),
+            "columns": {"pos": 1, "chunk": 2}, "label": 3, "documents": True},
+    "esp": {"name": "Spanish (CoNLL-2002)", "files": ("esp.train", "esp.testa", "esp.testb"),
+            "columns": {"pos": 1}, "label": 2, "documents": False},
+    "ned": {"name": "Dutch (CoNLL-2002)", "files": ("ned.train", "ned.testa", "ned.testb"),
+            "columns": {"pos": 1}, "label": 2, "documents": True},
+}
+
+#: English unlabeled text: NLTK raw corpora, the words of tagged corpora, EWT, eng.train
+ENGLISH_TEXTS = ("abc", "webtext", "state_union", "inaugural", "brown", "conll2000",
+                 "treebank", "ewt", "eng.train")
+
+#: the recognizer of each language (chosen on the dev sets), its Brown clusters and the states
+#: of its HMM (both learned on the unlabeled text)
+RECIPES = {
+    "eng": {"clusters": 500, "hmm_states": 64,
+            "recognizer": {"gazetteer": "nltk", "auto_lists": True}},
+    "esp": {"clusters": 300, "hmm_states": 32,
+            "recognizer": {"gazetteer": "nltk", "auto_lists": False}},
+    "ned": {"clusters": 300, "hmm_states": 32,
+            "recognizer": {"gazetteer": "nltk", "auto_lists": False}},
+}
+#: EM iterations of the HMMs
+HMM_ITERATIONS = 25
+#: settings of every recognizer of the study
+COMMON = {"n_folds": 4, "labeler_params": {"c2": 1.0, "max_iterations": 100}}
+
+#: ablation: part -> the recognizer parameters without it (on a one-stage recognizer)
+PARTS = {
+    "BIOES encoding (vs IOB2)": {"encoding": "iob2"},
+    "POS / chunk columns": {"columns": ()},
+    "truecasing and capitalization context": {"truecase": False, "capitalization": False},
+    "NLTK gazetteers": {"gazetteer": None},
+    "training-data lists": {"train_lists": False},
+    "document features (case and context of other mentions)": {"document_features": False},
+    "context aggregation": {"context_words": 0},
+    "Brown clusters": {"clusters": None},
+    "HMM type distributions": {"hmm": None},
+}
+
+PRESETS = {
+    "full": {"max_sentences": None, "max_text_sentences": None, "clusters_scale": 1.0,
+             "hmm_iterations": HMM_ITERATIONS, "max_iterations": None,
+             "curve": (0.0, 0.125, 0.25, 0.5, 1.0)},
+    "quick": {"max_sentences": 400, "max_text_sentences": 2000, "clusters_scale": 0.1,
+              "hmm_iterations": 3, "max_iterations": 15, "curve": (0.0, 1.0)},
+}
+
+
+# ----------------------------------------------------------------------------- data
+def _conll2002(root: Path, name: str):
+    from ..io import read_conll
+
+    path = root / "nltk_data" / "corpora" / "conll2002.zip"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: the NER study needs CoNLL-2002 (NLTK's "
+                                f"conll2002.zip) and CoNLL-2003 under DATA/conll2003/")
+    with zipfile.ZipFile(path) as z:
+        text = z.read(f"conll2002/{name}").decode("utf-8")
+    return read_conll(io.StringIO(text), name=f"{path}:conll2002/{name}")
+
+
+def _conll2003(root: Path, name: str):
+    from ..io import read_conll
+
+    path = root / "conll2003" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: the NER study needs CoNLL-2003 under "
+                                f"DATA/conll2003/ (see the data README)")
+    return read_conll(path)
+
+
+def load_ner_data(root, lang: str) -> dict:
+    """``train``, ``dev``, ``test`` corpora of ``lang`` (columns by index as in the files:
+    ``word``, ``col1`` ...), read with the CoNLL reader (``-DOCSTART-`` lines are document
+    boundaries)."""
+    root = Path(root)
+    spec = LANGUAGES[lang]
+    read = (lambda n: _conll2003(root, n)) if lang == "eng" else (lambda n: _conll2002(root, n))
+    return dict(zip(("train", "dev", "test"), map(read, spec["files"])))
+
+
+def unlabeled_text(root, lang: str, train=None) -> dict:
+    """The unlabeled text of ``lang`` by source: {name: list of token lists}."""
+    from .multitask import _unlabeled_text
+
+    root = Path(root)
+    if train is None:
+        train = load_ner_data(root, lang)["train"]
+    if lang != "eng":
+        return {f"{lang}.train": train.sentences}
+    from ..io import read_conllu
+
+    out = {name: _unlabeled_text(root, [name]) for name in ENGLISH_TEXTS
+           if name not in ("ewt", "eng.train")}
+    out["ewt"] = [s for p in sorted((root / "ud" / "en_ewt").glob("en_ewt-*-train.conllu"))
+                  for s in read_conllu(p).sentences]
+    out["eng.train"] = train.sentences
+    return out
+
+
+# ----------------------------------------------------------------------------- models
+def _inputs(corpus, lang: str):
+    spec = LANGUAGES[lang]
+    columns = {name: corpus.column(index) for name, index in spec["columns"].items()}
+    documents = list(corpus.doc_ids) if spec["documents"] else None
+    return columns, documents
+
+
+def _gold(corpus, lang: str):
+    return corpus.column(LANGUAGES[lang]["label"])
+
+
+def _recognizer(lang: str, parts: dict, representations, gazetteer, max_iterations=None):
+    from ..ner import NamedEntityRecognizer
+
+    clusters, hmm = representations
+    params = {**COMMON, **RECIPES[lang]["recognizer"], "clusters": clusters, "hmm": hmm,
+              **parts}
+    params["columns"] = {k: v for k, v in LANGUAGES[lang]["columns"].items()
+                         if k in parts.get("columns", LANGUAGES[lang]["columns"])}
+    if params.get("gazetteer") == "nltk":
+        params["gazetteer"] = gazetteer
+    if max_iterations is not None:
+        params["labeler_params"] = {**params["labeler_params"], "max_iterations": max_iterations}
+    return NamedEntityRecognizer(**params)
+
+
+def _evaluate(model, corpus, lang: str) -> dict:
+    from ..metrics import entity_scores
+
+    columns, documents = _inputs(corpus, lang)
+    t = time.perf_counter()
+    pred = model.predict(corpus.sentences, columns=columns, documents=documents)
+    seconds = time.perf_counter() - t
+    s = entity_scores(_gold(corpus, lang), pred)
+    n_tokens = int(sum(map(len, corpus.sentences)))
+    return {"f1": s.f1, "precision": s.precision, "recall": s.recall, "n_tokens": n_tokens,
+            "tokens_per_s": n_tokens / seconds if seconds > 0 else None,
+            "per_type": s.per_type}
+
+
+def _fit(model, corpus, lang: str, unlabeled):
+    columns, documents = _inputs(corpus, lang)
+    return model.fit(corpus.sentences, _gold(corpus, lang), columns=columns,
+                     documents=documents, unlabeled=unlabeled)
+
+
+def _min_count(text: list) -> int:
+    return 3 if len(text) > 50_000 else 2
+
+
+def _clusters(text: list, n_clusters: int, progress: bool):
+    from ..clusters import BrownClusters
+
+    return BrownClusters(n_clusters=n_clusters, min_count=_min_count(text),
+                         verbose=progress).fit(text)
+
+
+def _hmm(text: list, n_states: int, n_iter: int, progress: bool):
+    from ..hmm import CategoricalHMM
+
+    return CategoricalHMM(n_states=n_states, n_iter=n_iter, min_count=_min_count(text),
+                          random_state=0, verbose=progress).fit(text)
+
+
+def _subsample(sentences, fraction: float, seed: int = 0):
+    if fraction >= 1.0:
+        return list(sentences)
+    n = int(round(fraction * len(sentences)))
+    idx = np.sort(np.random.RandomState(seed).choice(len(sentences), size=n, replace=False))
+    return [sentences[i] for i in idx.tolist()]
+
+
+# ----------------------------------------------------------------------------- the study
+def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
+                     gazetteer=None, progress: bool = False):
+    """Learn the Brown clusters and the HMM of ``lang`` on its unlabeled text and train its
+    recognizer of :data:`RECIPES`.
+
+    Parameters
+    ----------
+    root : path
+        The corpora folder.
+    lang : {"eng", "esp", "ned"}
+    data : dict, optional
+        :func:`load_ner_data`'s corpora (read here when None).
+    preset : dict, optional
+        An entry of :data:`PRESETS` (default ``"full"``).
+    gazetteer : Gazetteer, optional
+        The NLTK lists (read here when None).
+
+    Returns
+    -------
+    model : NamedEntityRecognizer
+    info : dict
+        Seconds (``clusters_s``, ``hmm_s``, ``fit_s``, ``total_s``, ``fit_parts_s``), the
+        clusters' size and the unlabeled text's tokens by source.
+    parts : tuple
+        (clusters, HMM), the text of the automatic lists and the unlabeled text.
+    """
+    from ..gazetteers import Gazetteer, load_nltk_gazetteers
+
+    cfg = preset or PRESETS["full"]
+    root = Path(root)
+    if data is None:
+        data = load_ner_data(root, lang)
+    if gazetteer is None:
+        gazetteer = Gazetteer(load_nltk_gazetteers(root))
+    text = unlabeled_text(root, lang, data["train"])
+    if cfg["max_text_sentences"]:
+        text = {k: v[: cfg["max_text_sentences"]] for k, v in text.items()}
+    cluster_text = [s for part in text.values() for s in part]
+    # the automatic lists come from text other than the training sentences
+    auto_text = [s for name, part in text.items() if not name.endswith(".train") for s in part]
+    recipe = RECIPES[lang]
+    n_clusters = max(2, int(recipe["clusters"] * cfg["clusters_scale"]))
+    n_states = max(2, int(recipe["hmm_states"] * cfg["clusters_scale"]))
+    if progress:
+        print(f"[ner study] {lang}: Brown clusters (C={n_clusters}) and an HMM ({n_states} "
+              f"states) on {len(cluster_text)} sentences, then the recognizer", flush=True)
+    t0 = time.perf_counter()
+    clusters = _clusters(cluster_text, n_clusters, progress)
+    t_clusters = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    hmm = _hmm(cluster_text, n_states, cfg["hmm_iterations"], progress)
+    t_hmm = time.perf_counter() - t0
+    model = _recognizer(lang, {}, (clusters, hmm), gazetteer, cfg["max_iterations"])
+    t0 = time.perf_counter()
+    _fit(model, data["train"], lang, auto_text or None)
+    t_fit = time.perf_counter() - t0
+    info = {"clusters_s": t_clusters, "hmm_s": t_hmm, "fit_s": t_fit,
+            "total_s": t_clusters + t_hmm + t_fit, "fit_parts_s": dict(model.fit_times_),
+            "n_clusters": n_clusters, "n_states": n_states,
+            "cluster_words": len(clusters.words_),
+            "unlabeled_tokens": {k: int(sum(map(len, v))) for k, v in text.items()}}
+    return model, info, ((clusters, hmm), auto_text, cluster_text)
+
+
+def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
+            preset: str | None = None, languages=("eng", "esp", "ned"), ablation: bool = True,
+            curve: bool = True, progress: bool = True) -> dict:
+    """Train, save and score the recognizers of :data:`RECIPES`; ablation and unlabeled-text
+    curve.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        The corpora folder (default ``$HMMTL_DATA``).
+    out_dir : path
+        Where ``ner-<lang>.model``, ``ner.md``, ``ner.csv`` and ``ner.json`` are written
+        (created if needed).
+    quick : bool
+        A smoke run (400 training sentences, small clusters, few iterations).
+    languages : sequence of {"eng", "esp", "ned"}
+    ablation : bool
+        Measure each part's contribution on dev (one recognizer per part and language).
+    curve : bool
+        English: F1 against the fraction of the unlabeled text the clusters learn from.
+    progress : bool
+
+    Returns
+    -------
+    dict
+        ``models`` (per language: files, times, dev and test scores), ``ablation``,
+        ``curve``, ``files``, ``markdown``.
+    """
+    from ..gazetteers import Gazetteer, load_nltk_gazetteers
+    from .domain_adaptation import find_data_dir
+    from .report import write_json, write_text_atomic
+
+    root = find_data_dir(data_dir)
+    if root is None:
+        raise FileNotFoundError(f"no corpora folder: pass data_dir or set HMMTL_DATA "
+                                f"(got data_dir={data_dir!r})")
+    cfg = PRESETS[preset or ("quick" if quick else "full")]
+    languages = list(languages)
+    bad = [x for x in languages if x not in LANGUAGES]
+    if bad:
+        raise ValueError(f"languages must be among {sorted(LANGUAGES)}, got {bad}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    gazetteer = Gazetteer(load_nltk_gazetteers(root))
+
+    def log(message):
+        if progress:
+            print(f"[ner study] {message}", flush=True)
+
+    models, ablations, curves = {}, [], []
+    for lang in languages:
+        data = load_ner_data(root, lang)
+        if cfg["max_sentences"]:
+            data = {k: v[: cfg["max_sentences"]] for k, v in data.items()}
+        model, info, (representations, auto_text, cluster_text) = train_recognizer(
+            root, lang, data, preset=cfg, gazetteer=gazetteer, progress=progress)
+        path = model.save(out / f"ner-{lang}.model")
+        models[lang] = {"file": str(path), **info,
+                        "dev": _evaluate(model, data["dev"], lang),
+                        "test": _evaluate(model, data["test"], lang)}
+        log(f"{lang}: dev F1 {100 * models[lang]['dev']['f1']:.2f}, test F1 "
+            f"{100 * models[lang]['test']['f1']:.2f} ({info['total_s']:.0f} s)")
+        if ablation:
+            ablations += _ablation(lang, data, representations, gazetteer, auto_text, cfg,
+                                   models[lang]["dev"]["f1"], log)
+        if curve and lang == "eng":
+            curves += _curve(lang, data, cluster_text, info["n_clusters"], representations,
+                             gazetteer, cfg, log)
+    result = {"models": models, "ablation": ablations, "curve": curves,
+              "config": {"recipes": RECIPES, "common": COMMON, "preset": cfg,
+                         "languages": languages}}
+    files = {"markdown": out / "ner.md", "csv": out / "ner.csv", "json": out / "ner.json"}
+    markdown = _markdown(result)
+    write_text_atomic(files["markdown"], markdown)
+    write_text_atomic(files["csv"], _csv(result))
+    write_json(result, files["json"])
+    result["files"] = {k: str(v) for k, v in files.items()}
+    result["markdown"] = markdown
+    return result
+
+
+def _ablation(lang, data, representations, gazetteer, auto_text, cfg, full_dev_f1,
+              log) -> list:
+    """Dev F1 of a one-stage recognizer with every part, and with each part left out; the
+    second stage: the two-stage model (``full_dev_f1``) against the one-stage one."""
+    rows = []
+
+    def fit_score(parts):
+        model = _recognizer(lang, {"two_stage": False, **parts}, representations, gazetteer,
+                            cfg["max_iterations"])
+        t = time.perf_counter()
+        _fit(model, data["train"], lang, None)
+        return _evaluate(model, data["dev"], lang)["f1"], time.perf_counter() - t
+
+    base, seconds = fit_score({})
+    rows.append({"language": lang, "part": "first stage, all parts", "dev_f1": base,
+                 "delta": None, "fit_s": seconds})
+    for part, params in PARTS.items():
+        if part == "POS / chunk columns" and not LANGUAGES[lang]["columns"]:
+            continue
+        if part.startswith("document") and not LANGUAGES[lang]["documents"]:
+            continue
+        f1, seconds = fit_score(params)
+        log(f"{lang}: without {part}: dev F1 {100 * f1:.2f} ({100 * (base - f1):+.2f})")
+        rows.append({"language": lang, "part": part, "dev_f1": f1, "delta": base - f1,
+                     "fit_s": seconds})
+    rows.append({"language": lang, "part": "second stage (+ automatic lists)" if
+                 RECIPES[lang]["recognizer"].get("auto_lists") and auto_text else
+                 "second stage", "dev_f1": full_dev_f1, "delta": full_dev_f1 - base,
+                 "fit_s": None})
+    return rows
+
+
+def _curve(lang, data, text, n_clusters, representations, gazetteer, cfg, log) -> list:
+    """Dev and test F1 of a one-stage recognizer without HMM whose clusters learn from a
+    fraction of the unlabeled text (0: no clusters)."""
+    rows = []
+    full_clusters, _ = representations
+    for fraction in cfg["curve"]:
+        part = _subsample(text, fraction)
+        clusters = (None if fraction <= 0 else full_clusters if fraction >= 1 else
+                    _clusters(part, n_clusters, False))
+        model = _recognizer(lang, {"two_stage": False}, (clusters, None), gazetteer,
+                            cfg["max_iterations"])
+        _fit(model, data["train"], lang, None)
+        row = {"language": lang, "fraction": fraction,
+               "tokens": int(sum(map(len, part))) if fraction > 0 else 0,
+               "dev_f1": _evaluate(model, data["dev"], lang)["f1"],
+               "test_f1": _evaluate(model, data["test"], lang)["f1"]}
+        log(f"{lang}: clusters on {row['tokens']} tokens: dev F1 {100 * row['dev_f1']:.2f}, "
+            f"test F1 {100 * row['test_f1']:.2f}")
+        rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------- tables
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.2f}"
+
+
+def _markdown(result: dict) -> str:
+    lines = ["# Named-entity recognition", ""]
+    models = result["models"]
+    types = sorted({t for m in models.values() for s in ("dev", "test")
+                    for t in m[s]["per_type"]})
+    lines += ["| language | dev F1 | test F1 | " + " | ".join(f"test {t}" for t in types) +
+              " | training (clusters + HMM + CRFs) | tagging tok/s (test) |",
+              "|---" * (5 + len(types)) + "|"]
+    for lang, m in models.items():
+        per = [_pct(m["test"]["per_type"].get(t, {}).get("f1")) for t in types]
+        lines.append(f"| {LANGUAGES[lang]['name']} | {_pct(m['dev']['f1'])} | "
+                     f"{_pct(m['test']['f1'])} | " + " | ".join(per) +
+                     f" | {m['total_s']:.0f} s ({m['clusters_s']:.0f} + {m['hmm_s']:.0f} + "
+                     f"{m['fit_s']:.0f}) | "
+                     f"{m['test']['tokens_per_s']:,.0f} |")
+    total = sum(m["total_s"] for m in models.values())
+    lines += ["", f"Training all models: {total / 60:.1f} minutes.", ""]
+    for lang, m in models.items():
+        lines += [f"## {LANGUAGES[lang]['name']}", "",
+                  "| split | type | precision | recall | F1 | gold entities |",
+                  "|---|---|---|---|---|---|"]
+        for split in ("dev", "test"):
+            s = m[split]
+            for t, v in s["per_type"].items():
+                lines.append(f"| {split} | {t} | {_pct(v['precision'])} | "
+                             f"{_pct(v['recall'])} | {_pct(v['f1'])} | {v['support']} |")
+            lines.append(f"| {split} | all | {_pct(s['precision'])} | {_pct(s['recall'])} | "
+                         f"{_pct(s['f1'])} | |")
+        text = ", ".join(f"{k} {v:,}" for k, v in m["unlabeled_tokens"].items())
+        lines += ["", f"Unlabeled text (tokens): {text}.  Brown clusters: C = "
+                      f"{m['n_clusters']}, {m['cluster_words']:,} words; HMM: "
+                      f"{m['n_states']} states.  Recognizer fit time by part "
+                      f"(s): " + ", ".join(f"{k} {v:.0f}" for k, v in
+                                           m["fit_parts_s"].items()) + ".", ""]
+    if result["ablation"]:
+        lines += ["## Contribution of each part (dev F1)", "",
+                  "Each part is left out of a one-stage recognizer with all the others; the "
+                  "second stage is the final model against that one-stage recognizer.", "",
+                  "| language | part | dev F1 | contribution |", "|---|---|---|---|"]
+        for r in result["ablation"]:
+            delta = "" if r["delta"] is None else f"{100 * r['delta']:+.2f}"
+            lines.append(f"| {r['language']} | {r['part']} | {_pct(r['dev_f1'])} | {delta} |")
+        lines.append("")
+    if result["curve"]:
+        lines += ["## F1 against the amount of unlabeled text (English, one stage)", "",
+                  "Brown clusters learned on a random part of the unlabeled text (same C), "
+                  "no HMM, one stage; 0: no clusters.", "",
+                  "| fraction | tokens | dev F1 | test F1 |", "|---|---|---|---|"]
+        for r in result["curve"]:
+            lines.append(f"| {r['fraction']:g} | {r['tokens']:,} | {_pct(r['dev_f1'])} | "
+                         f"{_pct(r['test_f1'])} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _csv(result: dict) -> str:
+    import csv
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["table", "language", "setting", "split", "type", "precision", "recall", "f1",
+                "seconds"])
+    for lang, m in result["models"].items():
+        for split in ("dev", "test"):
+            s = m[split]
+            w.writerow(["model", lang, "final", split, "all", s["precision"], s["recall"],
+                        s["f1"], m["total_s"]])
+            for t, v in s["per_type"].items():
+                w.writerow(["model", lang, "final", split, t, v["precision"], v["recall"],
+                            v["f1"], ""])
+    for r in result["ablation"]:
+        w.writerow(["ablation", r["language"], r["part"], "dev", "all", "", "", r["dev_f1"],
+                    "" if r["fit_s"] is None else r["fit_s"]])
+    for r in result["curve"]:
+        for split in ("dev", "test"):
+            w.writerow(["curve", r["language"], f"{r['fraction']:g} ({r['tokens']} tokens)",
+                        split, "all", "", "", r[f"{split}_f1"], ""])
+    return buf.getvalue()
