@@ -37,7 +37,7 @@ from scipy import sparse
 
 from ._base import BaseEstimator, check_is_fitted, check_random_state
 from .data import LabelSet, check_sentences, check_tokens, flatten, token_positions, unflatten
-from .features import _EXTRA_DOC, FeatureSpace, template_names
+from .features import _EXTRA_DOC, FeatureSpace, check_saved_templates, template_names
 from .io.notation import Notation, detect_notation
 from .serialize import (array_prefix, check_float_array, check_index_array,
                         check_pointer_array)
@@ -535,6 +535,9 @@ class _SequenceLabeler(BaseEstimator):
     @classmethod
     def _from_state(cls, arrays, meta):
         params = dict(meta["params"])
+        check_saved_templates(params.get("templates"))
+        if isinstance(params.get("window"), dict):
+            check_saved_templates(params["window"])
         for key in ("window", "extra_window"):
             if isinstance(params.get(key), list):
                 params[key] = tuple(params[key])

@@ -55,6 +55,8 @@ __all__ = [
     "stable_hash",
     "template_names",
     "resolve_templates",
+    "register_template",
+    "check_saved_templates",
     "PAD_LEFT",
     "PAD_RIGHT",
 ]
@@ -255,8 +257,57 @@ BUILTIN_TEMPLATES: dict[str, Callable[[str], list]] = {
 }
 
 
+#: custom templates a model file may name: "module:qualname" -> function
+_REGISTERED_TEMPLATES: dict[str, Callable[[str], list]] = {}
+
+
+def register_template(func: Callable[[str], list], name: str | None = None):
+    """Allow model files to use the custom template ``func`` (saved under ``name``, by
+    default ``"module:qualname"``); returns ``func``, so it works as a decorator.
+
+    A model file names its templates; loading it looks names up among the built-in templates
+    and the registered ones only, never importing what a file names (that would run code
+    chosen by the file).  Register a custom template before loading a model that uses it.
+    """
+    if not callable(func):
+        raise TypeError(f"register_template needs a callable word -> list of str, got {func!r}")
+    if name is None:
+        name = template_names([func])[0]
+    if name in BUILTIN_TEMPLATES:
+        raise ValueError(f"{name!r} is a built-in template name")
+    _REGISTERED_TEMPLATES[name] = func
+    return func
+
+
+def check_saved_templates(names, where: str = "the model file") -> None:
+    """Refuse template names read from a file that are neither built-in nor registered
+    (:func:`register_template`): a ``ValueError`` naming them."""
+    from .serialize import ModelFileError
+
+    if names is None:
+        return
+    if isinstance(names, str):
+        names = [names]
+    if isinstance(names, dict):
+        names = [n for v in names.values() for n in ([v] if isinstance(v, str) else v or [])]
+    if not isinstance(names, (list, tuple)):
+        raise ModelFileError(f"{where}: feature templates must be a list of names, got "
+                             f"{type(names).__name__}")
+    for name in names:
+        if not isinstance(name, str):
+            raise ModelFileError(f"{where}: feature template names must be strings, got "
+                                 f"{name!r}")
+        if name not in BUILTIN_TEMPLATES and name not in _REGISTERED_TEMPLATES:
+            raise ModelFileError(
+                f"{where} uses the feature template {name!r}, which is not built in "
+                f"({', '.join(sorted(BUILTIN_TEMPLATES))}); hmmtl does not import code a "
+                f"model file names.  If you trust the file, call "
+                f"hmmtl.features.register_template(function) before loading it")
+
+
 def resolve_templates(templates) -> list[Callable[[str], list]]:
-    """Turn template names (built-in, or ``"module:qualname"``) and callables into callables."""
+    """Turn template names (built-in, registered, or ``"module:qualname"``) and callables into
+    callables."""
     if templates is None:
         templates = DEFAULT_TEMPLATES
     if isinstance(templates, str) or callable(templates):
@@ -267,6 +318,8 @@ def resolve_templates(templates) -> list[Callable[[str], list]]:
             out.append(t)
         elif isinstance(t, str) and t in BUILTIN_TEMPLATES:
             out.append(BUILTIN_TEMPLATES[t])
+        elif isinstance(t, str) and t in _REGISTERED_TEMPLATES:
+            out.append(_REGISTERED_TEMPLATES[t])
         elif isinstance(t, str) and ":" in t:
             mod, _, qual = t.partition(":")
             obj = importlib.import_module(mod)
@@ -297,7 +350,8 @@ def template_names(templates) -> list[str]:
         if isinstance(t, str):
             names.append(t)
             continue
-        name = next((k for k, v in BUILTIN_TEMPLATES.items() if v is t), None)
+        name = next((k for k, v in (*BUILTIN_TEMPLATES.items(),
+                                    *_REGISTERED_TEMPLATES.items()) if v is t), None)
         if name is None:
             qual = getattr(t, "__qualname__", "")
             mod = getattr(t, "__module__", None)
@@ -558,6 +612,7 @@ class TypeFeaturizer:
 
     @classmethod
     def from_state(cls, arrays, meta) -> "TypeFeaturizer":
+        check_saved_templates(meta["templates"])
         tf = cls(meta["templates"], hashing=meta["hashing"])
         tf.types = [PAD_LEFT, PAD_RIGHT] + list(meta["types"])
         tf.type_index = {w: i for i, w in enumerate(tf.types)}
@@ -952,6 +1007,7 @@ class FeatureSpace:
     @classmethod
     def from_state(cls, arrays, meta) -> "FeatureSpace":
         templates = meta["featurizer"]["templates"]
+        check_saved_templates(templates)
         window = meta["window"]
         if "window_templates" in meta:  # else (older files): every template at every offset
             chosen = meta["window_templates"]

@@ -201,3 +201,49 @@ def test_an_npy_header_larger_than_the_manifest_is_refused_before_reading(tmp_pa
     with pytest.raises(ModelFileError, match=r"arrays\.npz declares \d+ bytes, far more|"
                                              r"holds 64 bytes of data, expected 8000000000"):
         load(tmp_path / "f.hmmtl")
+
+
+def _renamed_template(obj, old: str, new: str):
+    """``obj`` (a manifest's JSON) with every string ``old`` replaced by ``new``."""
+    if isinstance(obj, dict):
+        return {k: _renamed_template(v, old, new) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_renamed_template(v, old, new) for v in obj]
+    return new if obj == old else obj
+
+
+def shout(word: str) -> list:
+    """A custom template (module level, so that a model can name it)."""
+    return ["loud=" + word.upper()]
+
+
+def test_a_file_naming_code_as_a_template_is_refused(tmp_path, monkeypatch):
+    """A model file names its feature templates; one that names a function to import
+    ("os:system") is refused on load, nothing imported or called; a template the user has
+    registered loads."""
+    import os
+
+    from hmmtl import LinearChainCRF
+    from hmmtl import features
+
+    X, y = [["The", "dog", "barks"], ["A", "cat", "sleeps"]], [["D", "N", "V"]] * 2
+    original = save(LinearChainCRF(max_iterations=5).fit(X, y), tmp_path / "crf.hmmtl")
+    manifest, arrays = _read(original)
+    called = []
+    monkeypatch.setattr(os, "system", lambda *a: called.append(a) or 0)
+    forged = _renamed_template(manifest, "suffix", "os:system")
+    assert forged != manifest
+    write_forged(tmp_path / "forged.hmmtl", forged, arrays)
+    with pytest.raises(ModelFileError, match=r"'os:system', which is not built in.*"
+                                             r"register_template"):
+        load(tmp_path / "forged.hmmtl")
+    assert not called
+
+    # a custom template: refused until registered, then the model loads and tags alike
+    model = LinearChainCRF(templates=["lower", shout], window=1, max_iterations=5).fit(X, y)
+    path = save(model, tmp_path / "custom.hmmtl")
+    with pytest.raises(ModelFileError, match="test_model_file_fuzz:shout"):
+        load(path)
+    monkeypatch.setattr(features, "_REGISTERED_TEMPLATES", {})
+    features.register_template(shout)
+    assert load(path).predict(X) == model.predict(X)

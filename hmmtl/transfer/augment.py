@@ -47,7 +47,7 @@ import numpy as np
 from .._base import BaseEstimator, check_is_fitted
 from .. import serialize
 from ..data import check_sentences
-from ..features import BUILTIN_TEMPLATES, DEFAULT_TEMPLATES
+from ..features import BUILTIN_TEMPLATES, DEFAULT_TEMPLATES, register_template
 from .pipeline import make_labeler
 
 __all__ = ["DomainAugmentedCRF", "augment_tokens", "augment_extra", "extra_sizes",
@@ -79,10 +79,11 @@ def _domain_bias(word: str) -> list:
 
 _domain_bias.__qualname__ = _domain_bias.__name__ = "augmented_bias"
 
-# module-level functions, so that a saved model names them ("module:qualname")
-augmented_bias = _domain_bias
-for _name, _base in BUILTIN_TEMPLATES.items():
-    globals()[f"augmented_{_name}"] = _wrap(_name, _base)
+# module-level functions, so that a saved model names them ("module:qualname"), registered
+# as templates model files may use
+augmented_bias = register_template(_domain_bias)
+for _name, _base in list(BUILTIN_TEMPLATES.items()):
+    globals()[f"augmented_{_name}"] = register_template(_wrap(_name, _base))
 del _name, _base
 
 
