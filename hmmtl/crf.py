@@ -276,6 +276,13 @@ class _SequenceLabeler(BaseEstimator):
         """``X`` written in the notation of the training words (``notation="auto"``)."""
         return X if _check_notation(self.notation) == "keep" else self.notation_.map_words(X)
 
+    def _model_flat(self, flat, offsets):
+        """The flat tokens of sentences at ``offsets`` in the notation of the training words
+        (``notation="auto"``)."""
+        if _check_notation(self.notation) == "keep":
+            return flat
+        return self.notation_.map_flat_words(flat, offsets)
+
     def _encode_labels(self, X, y):
         ids = self.labels_.encode_for(X, y, unknown="error")
         if (ids < 0).any():
@@ -338,14 +345,17 @@ class _SequenceLabeler(BaseEstimator):
         None)."""
         from .inference import ViterbiResult, viterbi
 
+        # the scores are sums of finite weights times finite feature values (both checked
+        # where they come in): no NaN / +inf scan of the unary table
         if parts is None:
             trans, start, end = self._decode_tables()
-            return viterbi(unary, trans, offsets, start, end)
+            return viterbi(unary, trans, offsets, start, end, check_finite=False)
         path = np.empty(unary.shape[0], dtype=np.int32)
         score = np.empty(offsets.shape[0] - 1, dtype=np.float64)
         for part in parts:
             trans, start, end = self._decode_tables(part.group)
-            r = viterbi(unary[part.tokens], trans, part.offsets, start, end)
+            r = viterbi(unary[part.tokens], trans, part.offsets, start, end,
+                        check_finite=False)
             path[part.tokens] = r.path
             score[part.sequences] = r.score
         return ViterbiResult(path, score)
@@ -387,8 +397,8 @@ class _SequenceLabeler(BaseEstimator):
         list of list of str
         """
         check_is_fitted(self, "coef_")
-        X = self._model_words(self._check_X(X))
-        flat, offsets = flatten(X)
+        flat, offsets = flatten(self._check_X(X))
+        flat = self._model_flat(flat, offsets)
         parts = self._parts(groups, offsets)
         with _threads_for(len(flat)):
             layout = self.feature_space_.transform(flat, offsets, extra)

@@ -92,9 +92,18 @@ def _map(sequences, table: dict, direct_quotes: bool):
     with ``direct_quotes``, each straight quote made ``````/``''`` by its place in its
     sentence.  Returns the input list itself when no token changes."""
     flat, offsets = flatten(sequences)
+    out = _map_flat(flat, offsets, table, direct_quotes)
+    return sequences if out is flat else unflatten(out, offsets)
+
+
+def _map_flat(flat: list, offsets, table: dict, direct_quotes: bool) -> list:
+    """:func:`_map` on flat tokens of sentences at ``offsets``; ``flat`` itself when no
+    token changes."""
+    if not table and not direct_quotes:
+        return flat
     present = set(flat)
     if not (present.intersection(table) or (direct_quotes and _STRAIGHT_QUOTE in present)):
-        return sequences
+        return flat
     out = list(map(table.get, flat, flat))
     if direct_quotes and _STRAIGHT_QUOTE in present:
         is_quote = np.fromiter(map(_STRAIGHT_QUOTE.__eq__, flat), dtype=bool, count=len(flat))
@@ -104,7 +113,7 @@ def _map(sequences, table: dict, direct_quotes: bool):
         within = counts - np.repeat(before, np.diff(offsets))
         for i in np.flatnonzero(is_quote).tolist():
             out[i] = _OPEN_QUOTE if within[i] % 2 == 1 else _CLOSE_QUOTE
-    return unflatten(out, offsets)
+    return out
 
 
 def _one_or_many(sequences, func):
@@ -158,6 +167,13 @@ class Notation:
         input object itself when nothing changes."""
         table = _table(self.word_brackets, self.word_quotes, tags=False)
         return _one_or_many(sentences, lambda s: _map(s, table, self.word_quotes == "ptb"))
+
+    def map_flat_words(self, flat: list, offsets) -> list:
+        """:meth:`map_words` on the flat tokens of sentences at ``offsets`` (the list
+        itself when nothing changes)."""
+        table = _table(self.word_brackets, self.word_quotes, tags=False)
+        return _map_flat(flat, np.asarray(offsets, dtype=np.int64), table,
+                         self.word_quotes == "ptb")
 
     def map_tags(self, tag_sequences):
         """Bracket and quote tags of ``tag_sequences`` (tag lists, or one tag list) written
