@@ -596,6 +596,18 @@ def test_nltk_conll2002_and_nps_chat(data_dir):
         load_nltk("conll2002", data_dir, split="esp.testa", tagset="universal")
 
 
+def test_nltk_conll2002_keeps_the_dutch_documents(data_dir):
+    """The -DOCSTART- lines of the Dutch files are document boundaries (document-level NER
+    features read them), as when the file itself is read; NLTK's reader drops them."""
+    ned = load_nltk("conll2002", data_dir, split="ned.testb")
+    with zipfile.ZipFile(Path(data_dir) / "nltk_data" / "corpora" / "conll2002.zip") as z:
+        text = z.read("conll2002/ned.testb").decode("utf-8")
+    n_docs = sum(line.startswith("-DOCSTART-") for line in text.splitlines())
+    assert n_docs == 119 and len(set(ned.doc_ids)) == n_docs
+    assert len(ned) == 5195 and "-DOCSTART-" not in ned.flat("word")
+    assert len(set(load_nltk("conll2002", data_dir, split="esp.testb").doc_ids)) == 1
+
+
 def test_nltk_raw_text_corpora_are_tokenized_like_the_treebank(data_dir):
     from hmmtl.io import NLTK_TEXT_CORPORA, load_nltk_text
 

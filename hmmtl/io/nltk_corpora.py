@@ -11,7 +11,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Sequence
 
-from .conll import CONLL2000_COLUMNS, read_conll
+from .conll import CONLL2000_COLUMNS, CONLL2002_COLUMNS, read_conll
 from .corpus import Corpus
 
 __all__ = ["load_nltk", "load_nltk_text", "NLTK_CORPORA", "NLTK_TEXT_CORPORA", "nltk_data_dir"]
@@ -114,7 +114,7 @@ def _fileids(name: str, reader, split) -> list[tuple[str, str]]:
             raise ValueError(f"conll2000 splits are 'train' and 'test', got {bad}")
         return [(splits[s], "wsj") for s in wanted]
     if name == "conll2002":
-        files = reader.fileids()
+        files = list(_CONLL2002_FILES) if reader is None else reader.fileids()
         wanted = [split] if isinstance(split, str) else files if split is None else list(split)
         out = []
         for s in wanted:
@@ -138,23 +138,28 @@ def _fileids(name: str, reader, split) -> list[tuple[str, str]]:
     return out
 
 
-def _conll2000_files(root: Path | None, split) -> list[tuple[str, bytes]] | None:
-    """``(fileid, contents)`` of the CoNLL-2000 files of ``split``, read from the zip (or
-    folder) in ``root/corpora``; None when they are not there (NLTK's search path decides)."""
+#: the files of NLTK's conll2002 corpus
+_CONLL2002_FILES = ("esp.testa", "esp.testb", "esp.train", "ned.testa", "ned.testb", "ned.train")
+
+
+def _own_files(name: str, root: Path | None, split) -> list[tuple[str, bytes]] | None:
+    """``(fileid, contents)`` of the CoNLL-2000 or CoNLL-2002 files of ``split``, read from
+    the zip (or folder) in ``root/corpora``; None when they are not there (NLTK's search path
+    decides)."""
     if root is None:
         return None
-    fileids = [f for f, _ in _fileids("conll2000", None, split)]
-    folder = root / "corpora" / "conll2000"
+    fileids = [f for f, _ in _fileids(name, None, split)]
+    folder = root / "corpora" / name
     if folder.is_dir() and all((folder / f).is_file() for f in fileids):
         return [(f, (folder / f).read_bytes()) for f in fileids]
-    archive = root / "corpora" / "conll2000.zip"
+    archive = root / "corpora" / f"{name}.zip"
     if not archive.is_file():
         return None
     with zipfile.ZipFile(archive) as z:
         names = set(z.namelist())
-        if not all(f"conll2000/{f}" in names for f in fileids):
+        if not all(f"{name}/{f}" in names for f in fileids):
             return None
-        return [(f, z.read(f"conll2000/{f}")) for f in fileids]
+        return [(f, z.read(f"{name}/{f}")) for f in fileids]
 
 
 def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None,
@@ -188,7 +193,8 @@ def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None
     Returns
     -------
     Corpus
-        ``format="conll"``; ``doc_ids`` are NLTK file ids, ``sent_ids`` ``fileid:k``.
+        ``format="conll"``; ``doc_ids`` are NLTK file ids (conll2002: one per ``-DOCSTART-``
+        document of the file), ``sent_ids`` ``fileid:k``.
     """
     if tagset not in (None, "universal"):
         raise ValueError(f"tagset must be None or 'universal', got {tagset!r}")
@@ -197,15 +203,18 @@ def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None
     root = nltk_data_dir(data_dir)
     words, tags, third = [], [], []
     domains, sent_ids, doc_ids = [], [], []
-    own = _conll2000_files(root, split) if name == "conll2000" and tagset is None else None
+    own = (_own_files(name, root, split) if name in ("conll2000", "conll2002")
+           and tagset is None else None)
     for fileid, lines in own or ():  # hmmtl's own reader: no need to import NLTK
-        sents = read_conll(lines, CONLL2000_COLUMNS, sep=" ", name=f"conll2000/{fileid}")
+        columns = CONLL2000_COLUMNS if name == "conll2000" else CONLL2002_COLUMNS
+        sents = read_conll(lines, columns, sep=" ", name=f"{name}/{fileid}")
         words += sents.columns["word"]
         tags += sents.columns["pos"]
-        third += sents.columns["chunk"]
-        domains += ["wsj"] * len(sents)
+        third += sents.columns[columns[2]]
+        domains += ["wsj" if name == "conll2000" else fileid.split(".")[0]] * len(sents)
         sent_ids += [f"{fileid}:{k}" for k in range(1, len(sents) + 1)]
-        doc_ids += [fileid] * len(sents)
+        # conll2002: the -DOCSTART- lines of the Dutch files are document boundaries
+        doc_ids += list(sents.doc_ids) if name == "conll2002" else [fileid] * len(sents)
     with _search_path(root) if own is None else nullcontext():
         reader = _reader(name) if own is None else None
         for fileid, domain in _fileids(name, reader, split) if own is None else ():
