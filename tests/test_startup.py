@@ -41,11 +41,19 @@ def test_conll2000_is_read_without_nltk_and_as_nltk_reads_it(data_dir):
     from hmmtl.io import load_nltk
 
     own = load_nltk("conll2000", data_dir=data_dir, split=["test", "train"])
-    original = nltk_corpora._conll2000_files
+    own2002 = load_nltk("conll2002", data_dir=data_dir, split="ned.testa")
+    original = nltk_corpora._own_files
     try:
-        nltk_corpora._conll2000_files = lambda root, split: None  # NLTK's reader instead
+        nltk_corpora._own_files = lambda name, root, split: None  # NLTK's reader instead
         ref = load_nltk("conll2000", data_dir=data_dir, split=["test", "train"])
+        ref2002 = load_nltk("conll2002", data_dir=data_dir, split="ned.testa")
     finally:
-        nltk_corpora._conll2000_files = original
+        nltk_corpora._own_files = original
     for field in dataclasses.fields(own):
         assert getattr(own, field.name) == getattr(ref, field.name), field.name
+    # CoNLL-2002: the same sentences, words and tags; the documents are the file's
+    # -DOCSTART- documents, where NLTK's reader gives one per file
+    for field in dataclasses.fields(own2002):
+        if field.name != "doc_ids":
+            assert getattr(own2002, field.name) == getattr(ref2002, field.name), field.name
+    assert len(set(ref2002.doc_ids)) == 1 < len(set(own2002.doc_ids))
