@@ -272,16 +272,15 @@ class _SequenceLabeler(BaseEstimator):
         self.notation_ = detect_notation(flat, y)
         return X, y, flat, offsets
 
-    def _model_words(self, X):
-        """``X`` written in the notation of the training words (``notation="auto"``)."""
-        return X if _check_notation(self.notation) == "keep" else self.notation_.map_words(X)
-
-    def _model_flat(self, flat, offsets):
-        """The flat tokens of sentences at ``offsets`` in the notation of the training words
-        (``notation="auto"``)."""
-        if _check_notation(self.notation) == "keep":
-            return flat
-        return self.notation_.map_flat_words(flat, offsets)
+    def _model_tokens(self, X):
+        """``(X, flat, offsets)`` of sentences to tag: ``X`` checked, its flat tokens written
+        in the notation of the training words (``notation="auto"``) and their offsets."""
+        check_is_fitted(self, "coef_")
+        X = self._check_X(X)
+        flat, offsets = flatten(X)
+        if _check_notation(self.notation) != "keep":
+            flat = self.notation_.map_flat_words(flat, offsets)
+        return X, flat, offsets
 
     def _encode_labels(self, X, y):
         ids = self.labels_.encode_for(X, y, unknown="error")
@@ -325,9 +324,7 @@ class _SequenceLabeler(BaseEstimator):
         return token_unary(scores, layout.tok_slot, layout.tok_val)
 
     def _transform(self, X, extra):
-        check_is_fitted(self, "coef_")
-        X = self._model_words(self._check_X(X))
-        flat, offsets = flatten(X)
+        X, flat, offsets = self._model_tokens(X)
         layout = self.feature_space_.transform(flat, offsets, extra)
         return X, flat, offsets, layout
 
@@ -396,9 +393,7 @@ class _SequenceLabeler(BaseEstimator):
         -------
         list of list of str
         """
-        check_is_fitted(self, "coef_")
-        flat, offsets = flatten(self._check_X(X))
-        flat = self._model_flat(flat, offsets)
+        _, flat, offsets = self._model_tokens(X)
         parts = self._parts(groups, offsets)
         with _threads_for(len(flat)):
             layout = self.feature_space_.transform(flat, offsets, extra)

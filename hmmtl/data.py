@@ -692,11 +692,8 @@ class LabelSet:
     def decode(self, ids) -> list:
         ids = np.asarray(ids)
         if ids.size and ids.min() >= 0:  # gathered in C from an object array of the labels
-            table = getattr(self, "_label_array", None)
-            if table is None or len(table) != len(self._labels):
-                table = np.empty(len(self._labels), dtype=object)
-                table[:] = self._labels
-                self._label_array = table
+            table = np.empty(len(self._labels), dtype=object)
+            table[:] = self._labels
             return table[ids].tolist()
         labels = self._labels
         return [labels[i] if i >= 0 else None for i in ids.tolist()]

@@ -405,6 +405,18 @@ def load_labeler(path: str, option: str = "--model"):
     return model, info
 
 
+def with_notation(model, notation: str):
+    """``model`` as ``--notation`` asks: with ``keep``, a shallow copy that takes words as
+    written (the model itself is left as loaded, e.g. one cached per Spark executor)."""
+    if notation != "keep" or "notation" not in model.get_params():
+        return model
+    import copy
+
+    model = copy.copy(model)
+    model.set_params(notation="keep")
+    return model
+
+
 def save_model(model, path: str, args, info: dict | None = None) -> None:
     from ..serialize import save
 

@@ -6,7 +6,7 @@ import json
 import sys
 
 from ._common import (CONLLU_NAMES, add_command, column_arg, corpus_sources, data_dir,
-                      label_column, load_labeler, predict, read_corpus)
+                      label_column, load_labeler, predict, read_corpus, with_notation)
 
 
 def add_parser(subparsers) -> None:
@@ -122,8 +122,7 @@ def run(args) -> int:
     corpus = read_corpus(sources, data_dir=folder)
     gold = corpus.column(gold_column(corpus, column_arg(args.tag_column), info))
     words = corpus.sentences
-    if args.notation == "keep" and "notation" in model.get_params():
-        model.set_params(notation="keep")
+    model = with_notation(model, args.notation)
     predicted = predict(model, words, corpus)
     notation = _model_notation(model) if args.notation == "auto" else None
     mapped = {}

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from ._common import (CONLLU_NAMES, FORMATS, STDIN, AtomicOutput, CommandError, add_command,
                       check_inputs, check_output, column_arg, input_name, load_labeler, log,
-                      positive_int, predict, resolve_input)
+                      positive_int, predict, resolve_input, with_notation)
 
 #: sentences per batch when tagging a stream: bounds memory on inputs of any size
 TAG_BATCH_SENTENCES = 2000
@@ -204,7 +204,7 @@ def conllu_column(column, info: dict, model_path: str) -> str:
     return name
 
 
-def _tag_file(model_path: str, batch: int, keep: bool, job: tuple):
+def _tag_file(model_path: str, batch: int, notation_choice: str, job: tuple):
     """The tagged text of one file (``job``: its format, prediction column, path and the
     notation its predicted tags are written in), and its sentence and token counts; runs on
     a Spark executor."""
@@ -213,12 +213,7 @@ def _tag_file(model_path: str, batch: int, keep: bool, job: tuple):
     from ..spark import cached_model
 
     fmt, where, path, notation = job
-    model = cached_model(model_path)
-    if keep and "notation" in model.get_params():
-        import copy
-
-        model = copy.copy(model)  # the cached model stays as saved
-        model.set_params(notation="keep")
+    model = with_notation(cached_model(model_path), notation_choice)
     out = io.StringIO()
     with open(path, "rb") as stream:
         n_sent, n_tok = _tag_stream(model, stream, input_name(path), fmt, where, out, batch,
@@ -243,10 +238,9 @@ def _tag_on_spark(args, inputs, column, info, out, model) -> tuple[int, int]:
         if args.notation == "auto":
             notation, _ = output_notation(model, path, fmt, where)
         jobs.append((fmt, where, path, notation))
-    keep = args.notation == "keep"
     with session_on(args.spark) as spark:
         results = SparkExecutor(spark).run(
-            partial(_tag_file, args.model, args.batch_size, keep), jobs)
+            partial(_tag_file, args.model, args.batch_size, args.notation), jobs)
     for text, _, _ in results:
         out.write(text)
     return sum(r[1] for r in results), sum(r[2] for r in results)
@@ -257,8 +251,7 @@ def run(args) -> int:
     check_inputs(inputs)
     check_output(args.output, "output", inputs=[*inputs, args.model])
     model, info = load_labeler(args.model)
-    if args.notation == "keep" and "notation" in model.get_params():
-        model.set_params(notation="keep")
+    model = with_notation(model, args.notation)
     column = column_arg(args.tag_column)
     target = AtomicOutput(args.output) if args.output else None
     out = target.stream if target else sys.stdout
