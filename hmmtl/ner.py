@@ -571,8 +571,8 @@ class NamedEntityRecognizer(BaseEstimator):
                  clusters=None, cluster_prefixes=(4, 6, 10, 20), hmm=None, hmm_top_k=3,
                  gazetteer=None, train_lists=True, auto_lists=True, auto_min_count=2,
                  truecase=True, capitalization=True, document_features=True,
-                 context_words=1000, two_stage=True, n_folds=5, labeler_params=None, fold_labeler_params=None, random_state=0,
-                 verbose=False):
+                 context_words=1000, two_stage=True, n_folds=5, labeler_params=None,
+                 fold_labeler_params=None, random_state=0, verbose=False):
         self.encoding = encoding
         self.output_scheme = output_scheme
         self.columns = columns
