@@ -150,11 +150,15 @@ def lookup_per_type(tokens: list, cache: dict, compute, max_size: int = 100_000)
     later calls (a stream tagged in batches meets the same words again; the cache starts
     afresh beyond ``max_size`` entries).
 
+    Safe when several threads share ``cache``: ``compute`` must give a token's value from the
+    token alone, and this call's values are read from its own table, so another thread
+    emptying or filling the cache meanwhile changes nothing of the result.
+
     Parameters
     ----------
     tokens : list of str
     cache : dict
-        token -> value, updated in place.
+        token -> value, updated in place (whole-dict operations only, atomic under the GIL).
     compute : callable
         Distinct tokens (a list) -> their values (an iterable of ints).
 
@@ -172,11 +176,12 @@ def lookup_per_type(tokens: list, cache: dict, compute, max_size: int = 100_000)
     if new.size:
         missing = [tokens[i] for i in new.tolist()]
         words = list(dict.fromkeys(missing))
+        computed = dict(zip(words, compute(words)))
+        values[new] = np.fromiter(map(computed.__getitem__, missing), dtype=np.int64,
+                                  count=new.size)
         if len(cache) + len(words) > max_size:
             cache.clear()
-        cache.update(zip(words, compute(words)))
-        values[new] = np.fromiter(map(cache.__getitem__, missing), dtype=np.int64,
-                                  count=new.size)
+        cache.update(computed)
     return values
 
 

@@ -38,7 +38,7 @@ import importlib
 import re
 import zlib
 from collections.abc import Mapping
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -434,6 +434,24 @@ def _csr_rows(ptr, columns, rows):
     return lengths, [c[index] for c in columns]
 
 
+class _TypeTable(NamedTuple):
+    """CSR rows of a few word types: int64 row pointers, base feature ids, int8 templates."""
+    ptr: np.ndarray
+    feature: np.ndarray
+    template: np.ndarray
+
+
+_EMPTY_TABLE = _TypeTable(np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                          np.zeros(0, dtype=np.int8))
+
+
+class TypeLookup(NamedTuple):
+    """What :meth:`TypeFeaturizer.lookup` returns: the type id of each token, and the rows
+    of the types unseen in fit (ids from ``len(types)`` on), which belong to this call."""
+    type_ids: np.ndarray
+    unseen: _TypeTable
+
+
 class TypeFeaturizer:
     """Sparse type x base-feature table, built and extended one word type at a time.
 
@@ -446,11 +464,6 @@ class TypeFeaturizer:
         feature vocabulary, unseen features of new words still count); when False by their
         index in :attr:`features`, built from the words seen in :meth:`fit`, and features of
         new words that were never seen are dropped.
-    cache_size : int, default=100_000
-        Word types unseen in :meth:`fit` are featurized when first met by :meth:`lookup` and
-        kept in a side table for later calls, up to this many (then the side table starts
-        afresh).  A type's features depend on nothing else, so the cache never changes a
-        result.
 
     Attributes
     ----------
@@ -464,10 +477,9 @@ class TypeFeaturizer:
         features).
     """
 
-    def __init__(self, templates=None, hashing: bool = False, cache_size: int = 100_000):
+    def __init__(self, templates=None, hashing: bool = False):
         self.templates = templates
         self.hashing = bool(hashing)
-        self.cache_size = int(cache_size)
         self._funcs = resolve_templates(templates)
         if len(self._funcs) > 127:
             raise ValueError(f"at most 127 templates, got {len(self._funcs)}")
@@ -479,7 +491,6 @@ class TypeFeaturizer:
         self.type_feature = np.zeros(0, dtype=np.int64)
         self.type_template = np.zeros(0, dtype=np.int8)
         self._add_types([PAD_LEFT, PAD_RIGHT], grow=True)
-        self._clear_cache()
 
     # -- building
     def _rows(self, words, grow):
@@ -516,61 +527,43 @@ class TypeFeaturizer:
         new = [w for w in dict.fromkeys(flat_tokens) if w not in self.type_index]
         if new:
             self._add_types(new, grow=True)
-            self._clear_cache()
         return self
 
-    # -- the side table of types met after fit
-    def _clear_cache(self):
-        self._cache_index: dict[str, int] = {}
-        self._cache_ptr = np.zeros(1, dtype=np.int64)
-        self._cache_feature = np.zeros(0, dtype=np.int64)
-        self._cache_template = np.zeros(0, dtype=np.int8)
-
-    def _cache_add(self, words):
-        """Featurize ``words`` (distinct, not yet known) into the side table."""
-        lengths, ids, which = self._rows(words, grow=False)
-        start = len(self._cache_index)
-        self._cache_index.update(zip(words, range(start, start + len(words))))
-        end = self._cache_ptr[-1]
-        self._cache_ptr = np.concatenate([self._cache_ptr, end + np.cumsum(lengths)])
-        self._cache_feature = np.concatenate([self._cache_feature, ids])
-        self._cache_template = np.concatenate([self._cache_template, which])
-
-    def lookup(self, flat_tokens: Sequence[str]) -> np.ndarray:
+    # -- types met after fit: a table of this call's own, never stored in the featurizer
+    def lookup(self, flat_tokens: Sequence[str]) -> "TypeLookup":
         """Type ids of ``flat_tokens``, for :meth:`rows`.
 
-        Known types keep their ids (``< len(types)``); types unseen in :meth:`fit` are
-        featurized once, when first met, into a bounded side table (ids from
-        ``len(types)`` on) that later calls reuse; the fitted table itself never grows at
-        prediction time.  The ids of unseen types hold until the next :meth:`lookup`.
+        Known types keep their ids (``< len(types)``); the distinct types unseen in
+        :meth:`fit` get ids from ``len(types)`` on, into a table of their rows made for this
+        call alone (:attr:`TypeLookup.unseen`).  Nothing of the featurizer changes, so one
+        featurizer serves any number of threads at once, and a token's features never depend
+        on what was looked up before.
 
         Returns
         -------
-        type_ids : ndarray of shape (n_tokens,), int64
+        TypeLookup
+            ``type_ids`` : ndarray of shape (n_tokens,), int64, and ``unseen``, the rows of
+            the unseen types (pass it on to :meth:`rows`).
         """
         tokens = flat_tokens if isinstance(flat_tokens, list) else list(flat_tokens)
         ids = np.fromiter(map(self.type_index.get, tokens, [-1] * len(tokens)), dtype=np.int64,
                           count=len(tokens))
         missing = np.flatnonzero(ids < 0)
         if not missing.size:
-            return ids
+            return TypeLookup(ids, _EMPTY_TABLE)
         miss = [tokens[i] for i in missing.tolist()]
-        side = np.fromiter(map(self._cache_index.get, miss, [-1] * len(miss)), dtype=np.int64,
-                           count=len(miss))
-        if (side < 0).any():
-            new = list(dict.fromkeys(w for w, s in zip(miss, side.tolist()) if s < 0))
-            if len(self._cache_index) + len(new) > self.cache_size:
-                self._clear_cache()  # start afresh: this batch's types are added again
-                new = list(dict.fromkeys(miss))
-            self._cache_add(new)
-            side = np.fromiter(map(self._cache_index.__getitem__, miss), dtype=np.int64,
-                               count=len(miss))
-        ids[missing] = len(self.types) + side
-        return ids
+        new = list(dict.fromkeys(miss))
+        index = dict(zip(new, range(len(self.types), len(self.types) + len(new))))
+        ids[missing] = np.fromiter(map(index.__getitem__, miss), dtype=np.int64, count=len(miss))
+        lengths, base, which = self._rows(new, grow=False)
+        ptr = np.zeros(len(new) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=ptr[1:])
+        return TypeLookup(ids, _TypeTable(ptr, base, which))
 
-    def rows(self, type_ids: np.ndarray):
-        """Rows of the table for ``type_ids`` (ids from :meth:`lookup` or the fitted
-        types), laid end to end.
+    def rows(self, type_ids: np.ndarray, unseen: "_TypeTable | None" = None):
+        """Rows of the table for ``type_ids`` (ids of the fitted types, or of the types
+        unseen in fit with the ``unseen`` table that :meth:`lookup` returned with them),
+        laid end to end.
 
         Returns
         -------
@@ -587,12 +580,16 @@ class TypeFeaturizer:
                                                (self.type_feature, self.type_template),
                                                type_ids)
             return lengths, base, which
+        n_unseen = 0 if unseen is None else unseen.ptr.shape[0] - 1
+        if int(type_ids.max()) >= n_known + n_unseen:
+            raise IndexError(f"type id {int(type_ids.max())} is neither a fitted type (< "
+                             f"{n_known}) nor one of the {n_unseen} unseen types given; pass "
+                             f"rows() the unseen table that lookup() returned with the ids")
         lengths = np.empty(type_ids.shape[0], dtype=np.int64)
         parts = []
         for mask, ptr, cols, ids in (
                 (~side, self.type_ptr, (self.type_feature, self.type_template), type_ids),
-                (side, self._cache_ptr, (self._cache_feature, self._cache_template),
-                 type_ids - n_known)):
+                (side, unseen.ptr, (unseen.feature, unseen.template), type_ids - n_known)):
             lengths[mask], got = _csr_rows(ptr, cols, ids[mask])
             parts.append((np.flatnonzero(mask), got))
         # back in the order of type_ids: each row's entries follow its position
@@ -925,12 +922,12 @@ class FeatureSpace:
             type_ids = np.fromiter(map(tf.type_index.__getitem__, flat_tokens), dtype=np.int64,
                                    count=n_tokens)
         else:
-            type_ids = tf.lookup(flat_tokens)
+            type_ids, unseen = tf.lookup(flat_tokens)
         # only the types present (and the two padding types) get slots
         used, local = np.unique(np.concatenate([[0, 1], type_ids]), return_inverse=True)
         local = local.ravel()[2:].astype(np.int64)
         n_used = used.shape[0]
-        lengths, base, which = tf.rows(used)
+        lengths, base, which = tf.rows(used, None if fitting else unseen)
         rows = np.repeat(np.arange(n_used), lengths)
         known = base >= 0
         base, rows, which = base[known], rows[known], which[known]

@@ -58,17 +58,20 @@ def test_user_templates_and_their_names():
 def test_unseen_types_get_features_without_growing_the_table():
     tf = TypeFeaturizer().fit(["the", "dogs", "barked"])
     n_types, n_feats = len(tf.types), len(tf.features)
-    ids = tf.lookup(["dogs", "cats", "cats", "walked"])
+    ids, unseen = tf.lookup(["dogs", "cats", "cats", "walked"])
     assert len(tf.types) == n_types and len(tf.features) == n_feats
     assert ids[0] == tf.type_index["dogs"]
     assert ids[1] == ids[2] >= n_types and ids[3] >= n_types and ids[3] != ids[1]
-    _, row, _ = tf.rows(ids[1:2])
+    _, row, _ = tf.rows(ids[1:2], unseen)
     known = {tf.features[i] for i in row[row >= 0]}
     # "cats" shares its suffixes and shape with "dogs"; its identity is unknown (-1)
     assert {"s1=s", "shape=xxxx", "sshape=x"} <= known
     assert "w=cats" not in known and (row < 0).any()
-    _, row, _ = tf.rows(ids[3:4])
+    _, row, _ = tf.rows(ids[3:4], unseen)
     assert "s2=ed" in {tf.features[i] for i in row[row >= 0]}
+    # the ids of unseen types mean something only with the table they came with
+    with pytest.raises(IndexError, match="unseen table that lookup"):
+        tf.rows(ids[3:4])
 
 
 def _attrs_of_token(fs, layout, i):
@@ -234,7 +237,7 @@ def _token_attributes(fs, layout):
 
 
 @pytest.mark.parametrize("n_features", [None, 2 ** 12])
-def test_cached_unseen_types_give_the_features_of_a_fresh_featurizer(n_features):
+def test_unseen_types_give_the_features_of_a_fresh_featurizer(n_features):
     train = [["The", "cats", "sat"], ["a", "dog", "ran", "off"]]
     flat, off = flatten(train)
     window = {-1: ["lower", "suffix"], 0: None, 1: ["shape"]}
@@ -242,17 +245,20 @@ def test_cached_unseen_types_give_the_features_of_a_fresh_featurizer(n_features)
     nflat, noff = flatten(new)
     fresh = FeatureSpace(window=window, n_features=n_features).fit(flat, off)
     expected = _token_attributes(fresh, fresh.transform(nflat, noff))
-    # the same space, its cache filled by earlier calls on other batches (and emptied
-    # when it overflows), gives each token the same attributes
-    for cache_size in (100_000, 3):
-        fs = FeatureSpace(window=window, n_features=n_features).fit(flat, off)
-        fs.featurizer_.cache_size = cache_size
-        got = []
-        for sent in new + new:
-            got += _token_attributes(fs, fs.transform(sent, np.array([0, len(sent)])))
-        assert got == expected + expected
-        assert len(fs.featurizer_._cache_index) <= max(cache_size, 4)
-    assert fs.featurizer_.types == fresh.featurizer_.types  # the fitted table never grows
+    # the same space, after earlier calls on other batches, gives each token the same
+    # attributes, and keeps nothing of them
+    fs = FeatureSpace(window=window, n_features=n_features).fit(flat, off)
+    before = {k: v.copy() if isinstance(v, np.ndarray) else list(v) if isinstance(v, list)
+              else dict(v) if isinstance(v, dict) else v
+              for k, v in vars(fs.featurizer_).items()}
+    got = []
+    for sent in new + new:
+        got += _token_attributes(fs, fs.transform(sent, np.array([0, len(sent)])))
+    assert got == expected + expected
+    after = vars(fs.featurizer_)
+    assert sorted(after) == sorted(before)
+    for k, v in before.items():
+        assert (np.array_equal(after[k], v) if isinstance(v, np.ndarray) else after[k] == v), k
 
 
 def test_per_offset_state_round_trip_and_older_files():
