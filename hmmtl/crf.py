@@ -35,8 +35,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 
-from ._base import BaseEstimator, check_is_fitted, check_random_state
-from .data import LabelSet, check_sentences, check_tokens, flatten, token_positions, unflatten
+from ._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
+from .data import (LabelSet, check_label_lists, check_sentences, check_strings, check_tokens,
+                   flatten, token_positions, unflatten)
 from .features import _EXTRA_DOC, FeatureSpace, check_saved_templates, template_names
 from .io.notation import Notation, detect_notation
 from .serialize import (array_prefix, check_float_array, check_index_array,
@@ -268,6 +269,8 @@ class _SequenceLabeler(BaseEstimator):
         flat, offsets = flatten(X)
         if not flat:
             raise ValueError("X holds no tokens")
+        check_strings(flat, offsets, "X")
+        check_label_lists(y, offsets, "y", "label")
         _check_notation(self.notation)
         self.notation_ = detect_notation(flat, y)
         return X, y, flat, offsets
@@ -278,6 +281,7 @@ class _SequenceLabeler(BaseEstimator):
         check_is_fitted(self, "coef_")
         X = self._check_X(X)
         flat, offsets = flatten(X)
+        check_strings(flat, offsets, "X")
         if _check_notation(self.notation) != "keep":
             flat = self.notation_.map_flat_words(flat, offsets)
         return X, flat, offsets
@@ -466,21 +470,20 @@ class _SequenceLabeler(BaseEstimator):
         return self.sequence_probability(X, None, extra, groups)
 
     def score(self, X, y, extra=None, groups=None):
-        """Token accuracy of ``predict(X)`` against ``y``.
+        """Token accuracy of ``predict(X)`` against ``y`` (:func:`hmmtl._base.token_accuracy`):
+        tags never seen in training count as errors.
 
         Raises
         ------
         ValueError
-            When ``y`` holds labels never seen in training.
+            When ``X`` holds no sentences, or ``y`` does not align with ``X``.
         """
         check_is_fitted(self, "coef_")
         X = self._check_X(X)
+        _, offsets = flatten(X)
+        check_label_lists(y, offsets, "y", "label")
         y = list(y) if self.notation == "keep" else self.notation_.map_tags(list(y))
-        gold = self._encode_labels(X, y)
-        pred = self.labels_.encode_flat(list(_chain(self.predict(X, extra, groups))))
-        if gold.size == 0:
-            raise ValueError("score needs at least one token")
-        return float(np.mean(gold == pred))
+        return token_accuracy(y, self.predict(X, extra, groups) if X else [])
 
     # -- NLTK TaggerI interface
     def tag(self, tokens, extra=None):

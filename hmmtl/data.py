@@ -30,6 +30,8 @@ __all__ = [
     "factorize",
     "check_sentences",
     "check_tokens",
+    "check_strings",
+    "check_label_lists",
     "unknown_signature",
     "UNK",
 ]
@@ -126,6 +128,63 @@ def check_sentences(sentences, name: str = "X") -> list:
         raise TypeError(f"{name} must be a list of token lists, but {name}[{i}] is the string "
                         f"{s[:40]!r}; split it into tokens and wrap one sentence as [tokens]")
     return sentences
+
+
+def check_strings(flat: list, offsets, name: str = "X", what: str = "token",
+                  allow_none: bool = False) -> None:
+    """Every item of the flat ``flat`` (sentences laid end to end, ``offsets``) is a string
+    (or None, with ``allow_none``); else a TypeError naming the first other one by its
+    position, ``name[i][j]``.  The types are checked in C (``map(type)``), not per token.
+
+    >>> check_strings(["a", "b", 3], np.array([0, 2, 3]), "y", "tag")
+    Traceback (most recent call last):
+    ...
+    TypeError: y[1][0] is the int 3, but every tag must be a string; convert them first (e.g. [[str(t) for t in s] for s in y])
+    """
+    kinds = set(map(type, flat))
+    if all(issubclass(t, str) or (allow_none and t is type(None)) for t in kinds):
+        return
+    k = next(k for k, w in enumerate(flat)
+             if not (isinstance(w, str) or (allow_none and w is None)))
+    offsets = np.asarray(offsets)
+    i = int(np.searchsorted(offsets, k, side="right")) - 1
+    raise TypeError(f"{name}[{i}][{k - int(offsets[i])}] is the {type(flat[k]).__name__} "
+                    f"{flat[k]!r}, but every {what} must be a string; convert them first "
+                    f"(e.g. [[str(t) for t in s] for s in {name}])")
+
+
+def check_label_lists(labels, offsets, name: str = "y", what: str = "tag",
+                      allow_none: bool = False) -> list:
+    """``labels`` as a list of label lists aligned with sentences of ``offsets``: one
+    sequence per sentence (not a string), as many labels as tokens, every label a string.
+
+    Returns
+    -------
+    flat : list
+        The labels laid end to end.
+    """
+    if isinstance(labels, (str, bytes)):
+        raise TypeError(f"{name} must be a list of {what} lists, got the string "
+                        f"{labels[:40]!r}")
+    labels = list(labels)
+    lengths = np.diff(np.asarray(offsets))
+    if len(labels) != lengths.shape[0]:
+        raise ValueError(f"got {lengths.shape[0]} sentences but {len(labels)} {what} "
+                         f"sequences in {name}")
+    bad = [i for i, t in enumerate(map(type, labels))
+           if issubclass(t, (str, bytes)) or not hasattr(t, "__len__")]
+    if bad:
+        i = bad[0]
+        raise TypeError(f"{name}[{i}] is the {type(labels[i]).__name__} {labels[i]!r}, but "
+                        f"{name} must hold one {what} list per sentence")
+    got = np.fromiter(map(len, labels), dtype=np.int64, count=len(labels))
+    if not np.array_equal(got, lengths):
+        i = int(np.flatnonzero(got != lengths)[0])
+        raise ValueError(f"sentence {i} has {lengths[i]} tokens but {got[i]} {what}s in "
+                         f"{name}[{i}]")
+    flat = list(itertools.chain.from_iterable(labels))
+    check_strings(flat, offsets, name, what, allow_none)
+    return flat
 
 
 def check_tokens(tokens, name: str = "tokens") -> list:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data import LabelSet, RaggedBatch, Vocabulary, check_sentences, flatten
+from ..data import LabelSet, RaggedBatch, Vocabulary, check_sentences, check_strings, flatten
 
 __all__ = ["InputCounts", "count_partition", "SentenceEncoder", "TaskEncoder", "Description",
            "describe", "encode_domains", "is_sentence_list", "first_token", "as_batch",
@@ -43,10 +43,18 @@ def count_partition(lowercase: bool, part) -> InputCounts:
     if not isinstance(part, Sentences):
         raise TypeError(f"expected raw sentences, got {type(part).__name__}")
     words: Counter = Counter()
-    for sent in part.tokens:
-        if isinstance(sent, str):
-            raise TypeError("expected token lists, got a string; wrap a sentence as [tokens]")
-        words.update(map(str.lower, sent) if lowercase else sent)
+    try:
+        for sent in part.tokens:
+            if isinstance(sent, str):
+                raise TypeError("expected token lists, got a string; wrap a sentence as "
+                                "[tokens]")
+            words.update(map(str.lower, sent) if lowercase else sent)
+        strings = all(issubclass(t, str) for t in set(map(type, words)))
+    except TypeError:
+        strings = False
+    if not strings:  # name the first token that is not a string
+        flat, offsets = flatten(part.tokens)
+        check_strings(flat, offsets, "X")
     labels = {}
     for task, seqs in (part.labels or {}).items():
         seen = set()
@@ -217,7 +225,10 @@ def as_batch(X, lengths, vocabulary: Vocabulary | None, n_features: int):
         X = list(X)
         tok = first_token(X)
         flat, offsets = flatten(X)
-        if isinstance(tok, str):
+        # sentences that are all empty are token lists of a model of words: a list of
+        # empty answers, as for any other sentences, not a flat array
+        if isinstance(tok, str) or (tok is None and vocabulary is not None):
+            check_strings(flat, offsets, "X")
             if lengths is not None:
                 raise ValueError("lengths is for flat integer input; got a list of token "
                                  "lists, whose lengths are known")
@@ -226,7 +237,7 @@ def as_batch(X, lengths, vocabulary: Vocabulary | None, n_features: int):
                                  "strings; pass ids (with lengths) instead")
             batch, kind = RaggedBatch(vocabulary.encode_tokens(flat), offsets), "tokens"
         else:
-            ids = np.asarray(flat)
+            ids = np.asarray(flat) if flat else np.zeros(0, np.int32)
             if ids.size and not np.issubdtype(ids.dtype, np.integer):
                 raise TypeError(f"expected token lists of strings or integer ids, got "
                                 f"tokens of type {type(tok).__name__}")

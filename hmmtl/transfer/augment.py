@@ -279,9 +279,14 @@ class DomainAugmentedCRF(BaseEstimator):
         return self.labeler_.predict(Xa, **kwargs)
 
     def score(self, X, y, domains=None, extra=None) -> float:
-        from .pipeline import token_accuracy
+        """Token accuracy of :meth:`predict` against ``y`` (tags never seen in training
+        count as errors; no sentences is a ValueError)."""
+        from .._base import token_accuracy
+        from ..data import check_label_lists, check_sentences, flatten
 
-        return token_accuracy(y, self.predict(X, domains=domains, extra=extra))
+        X = check_sentences(X, "X")
+        check_label_lists(y, flatten(X)[1], "y", "label")
+        return token_accuracy(y, self.predict(X, domains=domains, extra=extra) if X else [])
 
     # -- persistence
     def _get_state(self):

@@ -23,10 +23,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .._base import BaseEstimator, check_is_fitted, check_random_state
+from .._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
 from .. import serialize
-from ..data import (LabelSet, RaggedBatch, Vocabulary, check_sentences, check_tokens, flatten,
-                    lookup_per_type)
+from ..data import (LabelSet, RaggedBatch, Vocabulary, check_label_lists, check_sentences,
+                    check_strings, check_tokens, flatten, lookup_per_type)
 
 __all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
            "check_representations", "make_labeler", "token_accuracy"]
@@ -204,17 +204,6 @@ def make_labeler(labeler="crf", params: dict | None = None):
     return est
 
 
-def token_accuracy(gold, predicted) -> float:
-    """Fraction of tokens whose predicted tag equals the gold tag."""
-    g, g_off = flatten(gold)
-    p, p_off = flatten(predicted)
-    if not np.array_equal(g_off, p_off):
-        raise ValueError("gold and predicted tag sequences differ in length")
-    if not g:
-        return float("nan")
-    return float(np.mean(np.asarray(g, dtype=object) == np.asarray(p, dtype=object)))
-
-
 def _check_tagged(sentences, tags):
     sentences = check_sentences(sentences, "sentences")
     if tags is None:
@@ -226,15 +215,15 @@ def _check_tagged(sentences, tags):
         except (TypeError, ValueError) as e:
             raise TypeError("fit(sentences) without tags expects NLTK tagged sentences "
                             "[[(word, tag), ...], ...]; or pass tags=") from e
-        return words, tags
+        sentences = words
+    if isinstance(tags, (str, bytes)):
+        raise TypeError(f"tags must be a list of tag lists, got the string {tags[:40]!r}")
+    tags = list(tags)  # an iterable (a generator) is read once
     if len(sentences) != len(tags):
         raise ValueError(f"got {len(sentences)} sentences but {len(tags)} tag sequences")
-    lens = np.fromiter(map(len, sentences), np.int64, len(sentences))
-    tlens = np.fromiter(map(len, tags), np.int64, len(tags))
-    bad = np.flatnonzero(lens != tlens)
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"sentence {i} has {lens[i]} tokens but {tlens[i]} tags")
+    flat, offsets = flatten(sentences)
+    check_strings(flat, offsets, "sentences")
+    check_label_lists(tags, offsets, "tags", "tag")
     return sentences, tags
 
 
@@ -760,6 +749,7 @@ class Tagger(BaseEstimator):
         sentences = check_sentences(sentences, "sentences")
         if not sentences:
             return []
+        check_strings(*flatten(sentences), "sentences")
         sentences = self._model_words(sentences)
         extra = self._extra(sentences)
         if extra is None:
