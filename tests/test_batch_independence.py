@@ -1,6 +1,7 @@
 """Every model that predicts gives each sentence the same answer alone or in any batch: no
 statistic of the batch (its largest id, its vocabulary, its length) leaks into a sentence's
-tags.  A property test over random batches of known and unseen words."""
+tags.  A property test over random batches of known and unseen words (and empty sentences,
+which every model answers with an empty list)."""
 
 from __future__ import annotations
 
@@ -43,11 +44,30 @@ def _known_domains(apply):
     return lambda m, X, d: apply(m, X, ["web" if x == "blogs" else x for x in d])
 
 
+def _tagger_auto():
+    """A Tagger that learns its own small HMM ensemble (``hmm="auto"``)."""
+    from hmmtl.transfer.pipeline import Tagger
+
+    return Tagger(hmm="auto", hmm_params={"n_hmms": 2, "n_states": 4, "n_iter": 2,
+                                          "min_count": 1},
+                  representations=("type", "posterior"),
+                  labeler_params={"max_iterations": 10}, random_state=0).fit(SENTENCES, POS)
+
+
+def _rows_by_sentence(rows, X):
+    offsets = np.cumsum([0] + [len(s) for s in X])
+    return [np.round(rows[a:b], 10).tolist() for a, b in zip(offsets[:-1], offsets[1:])]
+
+
 _ZOO = {m.name: m for m in MODELS}
-#: name -> (fit, predict(model, sentences, domains))
+#: name -> (fit, predict(model, sentences, domains)); every model class of the zoo, feature
+#: maps (ASO, Brown clusters, gazetteers) through their per-token rows
 PREDICTORS = {
-    **{name: (m.fit, m.apply) for name, m in _ZOO.items()
-       if name != "AlternatingStructureOptimization"},  # a feature map, not a predictor
+    **{name: (m.fit, m.apply) for name, m in _ZOO.items()},
+    "CategoricalHMM.transform": (
+        _ZOO["CategoricalHMM"].fit,
+        lambda m, X, d: _rows_by_sentence(m.transform(X, kind="posterior"), X)),
+    "Tagger-auto": (_tagger_auto, lambda m, X, d: m.predict(X)),
     "MultiDomainHMM": (_ZOO["MultiDomainHMM"].fit, _known_domains(_ZOO["MultiDomainHMM"].apply)),
     "Tagger-without-HMM": (_tagger_plain, lambda m, X, d: m.predict(X)),
     "DomainAugmentedCRF-categorical-extras": (
@@ -61,7 +81,7 @@ def fitted():
 
 
 batches = st.lists(
-    st.tuples(st.lists(st.sampled_from(WORDS), min_size=1, max_size=6),
+    st.tuples(st.lists(st.sampled_from(WORDS), min_size=0, max_size=6),  # empty sentences too
               st.sampled_from(DOMAIN_CHOICES)),
     min_size=2, max_size=8)
 

@@ -363,12 +363,14 @@ def test_large_k_array_backend_agrees_with_numba():
 
 
 def test_auto_backend_choice():
-    small = np.zeros((2, 3))
-    large = np.zeros((2, 512))
-    assert _resolve_backend("auto", small) == "numba"
-    assert _resolve_backend("auto", large) == "numba"
-    assert _resolve_backend("auto", large, kind="viterbi") == "numba"
-    assert _resolve_backend("numpy", small) == "numpy"
+    """``"auto"`` is Numba for host arrays of any size (CuPy only for device arrays); a
+    named backend is kept; an unknown one is refused with the list."""
+    for shape in [(2, 3), (2, 512), (0, 4)]:
+        assert _resolve_backend("auto", np.zeros(shape)) == "numba"
+    for backend in ("numba", "numpy"):
+        assert _resolve_backend(backend, np.zeros((2, 3))) == backend
+    with pytest.raises(ValueError, match="backend must be one of"):
+        _resolve_backend("gpu", np.zeros((2, 3)))
 
 
 @pytest.mark.parametrize("K", [BLOCKED_MIN_STATES, 13])

@@ -133,3 +133,61 @@ def test_hmmtl_does_not_import_sklearn():
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- rare tags
+#: POS-tagged sentences in which one rare tag ("UH", on "wow") occurs only in the last
+#: third: with KFold(3) without shuffling, the first two training folds never see it and
+#: the last test fold holds tags its model never saw
+RARE = ([list(s) for s in SENTENCES[:24]] + [["wow", "the", "dog", "runs"]] * 3
+        + [list(s) for s in SENTENCES[24:27]],
+        [list(t) for t in POS[:24]] + [["UH", "DT", "NN", "VBZ"]] * 3 + [list(t) for t in POS[24:27]])
+#: the labelers whose score is token accuracy, as fitted on RARE
+LABELERS = {
+    "LinearChainCRF": lambda: __import__("hmmtl").LinearChainCRF(max_iterations=20),
+    "AveragedPerceptron": lambda: __import__("hmmtl").AveragedPerceptron(n_epochs=3,
+                                                                         random_state=0),
+    "Tagger": lambda: __import__("hmmtl").Tagger(labeler_params={"max_iterations": 20}),
+    "DomainAugmentedCRF": lambda: __import__(
+        "hmmtl.transfer.augment", fromlist=["DomainAugmentedCRF"]).DomainAugmentedCRF(
+        labeler_params={"max_iterations": 20}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LABELERS))
+def test_cross_val_score_counts_tags_unseen_in_a_fold_as_errors(name):
+    from sklearn.model_selection import KFold
+
+    X, y = RARE
+    folds = list(KFold(3).split(X))
+    # the setting the test is about: the rare tag is in one test fold only, never trained
+    assert [any("UH" in y[i] for i in train) for train, _ in folds] == [True, True, False]
+    scores = cross_val_score(LABELERS[name](), X, y, cv=KFold(3), error_score="raise")
+    assert np.isfinite(scores).all() and scores.min() > 0.5
+    # the fold whose test part holds "UH" it never saw: those tokens count as errors
+    train, test = folds[2]
+    model = clone(LABELERS[name]()).fit([X[i] for i in train], [y[i] for i in train])
+    Xt, yt = [X[i] for i in test], [y[i] for i in test]
+    pred = model.predict(Xt)
+    n_tokens = sum(map(len, yt))
+    right = sum(p == g for ps, gs in zip(pred, yt) for p, g in zip(ps, gs))
+    assert sum(t == "UH" for s in yt for t in s) == 3 and right <= n_tokens - 3
+    assert scores[2] == pytest.approx(right / n_tokens)
+
+
+def test_grid_search_picks_by_real_scores():
+    """Two values of C on data with a tag unseen in a fold: both get finite scores, and
+    the search picks the one whose mean score is higher (not the first by default)."""
+    from hmmtl import AveragedPerceptron, LinearChainCRF
+    from sklearn.model_selection import KFold
+
+    X, y = RARE
+    search = GridSearchCV(LinearChainCRF(max_iterations=20), {"c2": [1000.0, 0.1]},
+                          cv=KFold(3), error_score="raise").fit(X, y)
+    means = search.cv_results_["mean_test_score"]
+    assert np.isfinite(means).all() and means[0] != means[1]
+    assert search.best_params_ == {"c2": [1000.0, 0.1][int(np.argmax(means))]}
+    assert search.best_params_ == {"c2": 0.1}  # heavy regularization tags worse here
+    search = GridSearchCV(AveragedPerceptron(random_state=0), {"n_epochs": [1, 5]},
+                          cv=KFold(3), error_score="raise").fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()

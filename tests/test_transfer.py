@@ -129,8 +129,12 @@ def test_augmentation_learns_domain_specific_weights_and_falls_back_to_shared(tm
     path = aug.save(tmp_path / "aug.hmmtl")
     again = DomainAugmentedCRF.load(path)
     assert again.predict(test, domains=["finance", "rivers"]) == [["DT", "NN"], ["DT", "VB"]]
-    feats = again.labeler_.feature_space_
-    assert feats is not None
+    # the loaded labeler knows each word shared and per domain, as the fitted one does
+    feats, fitted = again.labeler_.feature_space_, aug.labeler_.feature_space_
+    assert {"bank", f"finance{DOMAIN_SEP}bank", f"rivers{DOMAIN_SEP}bank"} <= set(
+        feats.featurizer_.types)
+    assert feats.featurizer_.types == fitted.featurizer_.types
+    np.testing.assert_array_equal(feats.attr_map_, fitted.attr_map_)
 
 
 def test_augment_tokens_and_extra_copies():

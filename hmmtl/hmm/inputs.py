@@ -159,12 +159,10 @@ class TaskEncoder:
 
 
 def encode_words(vocabulary: Vocabulary, sentences) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and offsets of non-empty sentences (an empty one is an error naming it)."""
+    """Ids and offsets of sentences; an empty sentence is kept (it has no tokens to tag and
+    adds nothing to the statistics), as for every other model."""
     flat, offsets = flatten(sentences)
-    empty = np.flatnonzero(np.diff(offsets) == 0)
-    if empty.size:
-        raise ValueError(f"sentence {int(empty[0])} is empty; every sentence needs at least "
-                         f"one token")
+    check_strings(flat, offsets, "X")
     return vocabulary.encode_tokens(flat), offsets
 
 
