@@ -91,6 +91,14 @@ def env(tmp_path, models):
     return Env(tmp_path, models)
 
 
+def _labeler(name):
+    """A fresh labeler of each kind, for the cases of ``fit``."""
+    return {"tagger": lambda: Tagger(labeler_params={"max_iterations": 5}),
+            "crf": lambda: LinearChainCRF(max_iterations=5),
+            "perceptron": lambda: AveragedPerceptron(n_epochs=1),
+            "augmented": lambda: DomainAugmentedCRF(labeler_params={"max_iterations": 5})}[name]()
+
+
 @dataclass
 class Case:
     id: str
@@ -241,9 +249,25 @@ CASES = [
                     e.write("g.conllu", CONLLU), "--tag-column", "upos", "--json"],
          r"hmmtl: warning: 3 gold label\(s\) never seen by the model count as errors: "
          r"DET, NOUN, VERB", via="cli-warning", check=_unseen_counted_as_errors),
-    Case("unseen-labels-crf-score",  # the labeler's own score refuses them (issue 4)
-         lambda e: e.models["crf"].score(X[:1], [["DT", "NN", "XYZ"]]),
-         r"1 labels are not in the label set \(3 labels\): 'XYZ'", ValueError),
+    # a labeler's own score counts unseen tags as errors (tests/test_sklearn.py); no
+    # sentences at all is refused by every labeler alike
+    *[Case(f"score-no-sentences-{model}", (lambda m: lambda e: e.models[m].score([], []))(model),
+           r"no sentences to score", ValueError)
+      for model in ("tagger", "crf", "perceptron", "augmented")],
+    # -- tokens and tags that are not strings, named by their position --------------------
+    *[Case(f"not-a-string-{model}-{what}",
+           (lambda model, X, Y: lambda e: _labeler(model).fit(X, Y))(model, bad_X, bad_Y),
+           message, TypeError)
+      for model in ("tagger", "crf", "perceptron", "augmented")
+      for what, bad_X, bad_Y, message in [
+          ("token", X[:2] + [["the", 3, "barks"]] + X[3:], Y, r"\[2\]\[1\] is the int 3"),
+          ("token-none", [[None, "cat"]] + X[1:], [["DT", "NN"]] + Y[1:],
+           r"\[0\]\[0\] is the NoneType None"),
+          ("int-tags", X, [[0, 1, 2]] * 6, r"\[0\]\[0\] is the int 0"),
+          ("mixed-tags", X, Y[:4] + [["DT", "NN", 7]] + Y[5:], r"\[4\]\[2\] is the int 7"),
+      ]],
+    Case("not-a-string-hmm-predict", lambda e: e.models["hmm"].predict([["the", 2.5]]),
+         r"X\[0\]\[1\] is the float 2.5", TypeError),
     # -- a string where tokens or sentences belong ----------------------------------------
     *[Case(f"string-{model}-{what}",
            (lambda model, call, arg: lambda e: getattr(e.models[model], call)(arg))(
