@@ -35,7 +35,7 @@ import numpy as np
 
 from . import serialize
 from ._base import BaseEstimator, check_is_fitted, check_random_state
-from .data import factorize, flatten, token_positions, unflatten
+from .data import check_sentences, factorize, flatten, token_positions, unflatten
 
 __all__ = ["NamedEntityRecognizer", "capitalization_context", "CaseTable",
            "aggregate_in_documents", "document_index", "document_case_features",
@@ -963,9 +963,16 @@ class NamedEntityRecognizer(BaseEstimator):
         return convert_scheme(pred, self.output_scheme)
 
     def score(self, X, y, columns=None, documents=None) -> float:
-        """Entity F1 (conlleval semantics) of :meth:`predict` against ``y``."""
+        """Entity F1 (conlleval semantics) of :meth:`predict` against ``y``: entities of a
+        type never seen in training count as missed; no sentences is a ValueError, as for
+        every labeler's ``score``."""
         from .metrics import entity_f1
 
+        X = check_sentences(X, "X")
+        y = list(y)
+        if not X and not y:
+            raise ValueError("no sentences to score: X and y are empty; give score at least "
+                             "one sentence with its tags")
         return entity_f1(y, self.predict(X, columns, documents))
 
     @property

@@ -191,3 +191,18 @@ def test_grid_search_picks_by_real_scores():
     search = GridSearchCV(AveragedPerceptron(random_state=0), {"n_epochs": [1, 5]},
                           cv=KFold(3), error_score="raise").fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_the_recognizer_scores_like_the_labelers():
+    """Entity types the recognizer never saw count as missed entities; no sentences is the
+    same ValueError as every labeler's."""
+    X, y = SENTENCES[:6], ENTITIES[:6]
+    model = ZOO["NamedEntityRecognizer"].fit()
+    pred = model.predict(X, columns={"pos": POS[:6]}, documents=DOMAINS[:6])
+    n_gold = sum(t.startswith(("B-", "U-")) for s in y for t in s)
+    # every gold entity renamed to a type never seen: all missed, F1 0, but no error
+    renamed = [[t[:2] + "ALIEN" if t != "O" else t for t in s] for s in y]
+    assert n_gold and any(t != "O" for s in pred for t in s)
+    assert model.score(X, renamed, columns={"pos": POS[:6]}, documents=DOMAINS[:6]) == 0.0
+    with pytest.raises(ValueError, match="no sentences to score"):
+        model.score([], [])
