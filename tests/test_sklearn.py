@@ -141,7 +141,8 @@ def test_hmmtl_does_not_import_sklearn():
 #: the last test fold holds tags its model never saw
 RARE = ([list(s) for s in SENTENCES[:24]] + [["wow", "the", "dog", "runs"]] * 3
         + [list(s) for s in SENTENCES[24:27]],
-        [list(t) for t in POS[:24]] + [["UH", "DT", "NN", "VBZ"]] * 3 + [list(t) for t in POS[24:27]])
+        [list(t) for t in POS[:24]] + [["UH", "DT", "NN", "VBZ"]] * 3
+        + [list(t) for t in POS[24:27]])
 #: the labelers whose score is token accuracy, as fitted on RARE
 LABELERS = {
     "LinearChainCRF": lambda: __import__("hmmtl").LinearChainCRF(max_iterations=20),
