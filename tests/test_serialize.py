@@ -159,12 +159,16 @@ def test_expected_class_accepts_subclass_and_rejects_other(tmp_path):
 
 
 # ----------------------------------------------------------------------------- bad files
-def _rewrite(path, manifest=None, payload=None):
-    """Rewrite a model file with a changed manifest and/or payload (checksum left as is)."""
+def _rewrite(path, manifest=None, payload=None, reseal=True):
+    """Rewrite a model file with a changed manifest and/or payload (the arrays' checksum
+    left as is; the manifest's own checksum made to match, unless ``reseal`` is false, so
+    that the checks after it are reached)."""
     with zipfile.ZipFile(path) as z:
         m = json.loads(z.read("manifest.json"))
         p = z.read("arrays.npz")
     m = manifest(m) if manifest else m
+    if reseal:
+        m["manifest_sha256"] = serialize._manifest_digest(m)
     p = payload if payload is not None else p
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("arrays.npz", p)
@@ -207,7 +211,8 @@ def test_newer_format_version(tmp_path):
     path = save(_model(), tmp_path / "m.hmmtl")
     _rewrite(path, manifest=lambda m: {**m, "format_version": serialize.FORMAT_VERSION + 1,
                                        "hmmtl_version": "9.0"})
-    with pytest.raises(ModelFileError, match=r"format version 2 was written by a newer hmmtl "
+    with pytest.raises(ModelFileError, match=rf"format version {serialize.FORMAT_VERSION + 1} "
+                                             r"was written by a newer hmmtl "
                                              r"\(9\.0\).*upgrade hmmtl"):
         load(path)
 

@@ -156,7 +156,10 @@ def check_output(path: str | None, what: str = "output", *, inputs: Iterable = (
     if p.is_dir():
         raise CommandError(f"cannot write {what} {path!r}: it is a folder; give a file name")
     check_not_an_input(path, inputs, what)
-    check_writable(folder, what, path)
+    from ..io.atomic import is_stream_target
+
+    if not is_stream_target(path):  # a device or a pipe is written through, not replaced
+        check_writable(folder, what, path)
 
 
 def check_output_folder(path: str, what: str, *, inputs: Iterable = ()) -> None:
@@ -174,33 +177,14 @@ def check_output_folder(path: str, what: str, *, inputs: Iterable = ()) -> None:
     check_writable(folder, what, path)
 
 
-class AtomicOutput:
-    """A text file written through a temporary file in the same folder and renamed into
-    place on success, so a failed run leaves any earlier file intact (streamed, unlike
-    building the whole output in memory)."""
+def AtomicOutput(path: str):
+    """The output file ``path`` being written, by the package's one writer
+    (:class:`hmmtl.io.atomic.OutputFile`): a regular file through a temporary file renamed
+    into place on ``commit()`` (a failed run leaves any earlier file intact, ``discard()``),
+    a device, FIFO or pipe (``/dev/null``, ``>(gzip > x.gz)``) written through."""
+    from ..io.atomic import OutputFile
 
-    def __init__(self, path: str):
-        self.path = Path(path)
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.",
-                                        suffix=".tmp")
-        self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="")
-
-    def commit(self) -> None:
-        self.stream.flush()
-        os.fsync(self.stream.fileno())
-        self.stream.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)
-        os.replace(self.tmp, self.path)
-
-    def discard(self) -> None:
-        self.stream.close()
-        try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
+    return OutputFile(path, what="output")
 
 
 # ---------------------------------------------------------------------------- inputs
