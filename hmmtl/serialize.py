@@ -249,6 +249,28 @@ class _HashingWriter(io.RawIOBase):
         self._raw.flush()
 
 
+class _StreamWriter(io.RawIOBase):
+    """``raw`` seen as a write-only, unseekable stream."""
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._pos = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        n = self._raw.write(b)
+        self._pos += n
+        return n
+
+    def tell(self) -> int:
+        return self._pos
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+
 def _zipinfo(name: str, compress: int) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
     info.compress_type = compress
@@ -365,7 +387,11 @@ def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None) ->
     from .io.atomic import OutputFile
 
     with OutputFile(path, binary=True, what="model file") as out:
-        with zipfile.ZipFile(out.stream, mode="w") as archive:
+        # a device or pipe is written as a stream: a character device claims to seek but
+        # does not, which would corrupt the zip's headers; unseekable, zipfile writes the
+        # sizes after each member instead
+        stream = out.stream if out.atomic else _StreamWriter(out.stream)
+        with zipfile.ZipFile(stream, mode="w") as archive:
             with archive.open(_zipinfo(_ARRAYS_MEMBER, zipfile.ZIP_STORED), "w",
                               force_zip64=True) as member:
                 writer = _HashingWriter(member)
