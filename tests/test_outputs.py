@@ -203,3 +203,42 @@ def test_study_report_files_are_readable_by_others(tmp_path, umask_022):
     assert len(files) >= 4
     for path in files:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o644, path
+
+
+# ============================================================================ progress
+def test_progress_in_a_log_file_is_a_few_lines(tagger, tmp_path):
+    """A training run whose standard error is a file writes a few lines of progress, not
+    one redraw per iteration (400 perceptron epochs here)."""
+    import re
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with open(tmp_path / "log.txt", "wb") as log:
+        proc = subprocess.run([sys.executable, "-m", "hmmtl", "train", "--train",
+                               str(tagger / "train.conllu"), "--tag-column", "upos",
+                               "--algorithm", "perceptron", "--max-iter", "400", "--out",
+                               str(tmp_path / "m.hmmtl")], env=env, stderr=log, timeout=300)
+    text = (tmp_path / "log.txt").read_text(encoding="utf-8")
+    assert proc.returncode == 0, text
+    lines = [s for s in re.split(r"[\r\n]", text) if s.strip()]
+    assert any("perceptron" in s and "%" in s for s in lines), text  # a bar was shown
+    assert len(lines) < 50, f"{len(lines)} lines of progress: {lines[:10]}"
+
+
+def test_progress_on_a_terminal_is_tqdm(monkeypatch):
+    import io
+
+    from hmmtl._progress import progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal, log = Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        bar = progress_bar(total=500, desc="steps", file=stream, leave=True)
+        for i in range(500):
+            bar.set_postfix(step=i)
+            bar.update()
+        bar.close()
+    assert log.getvalue().count("\r") <= 3 < terminal.getvalue().count("\r")
+    assert "500/500" in log.getvalue()
