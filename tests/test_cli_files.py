@@ -520,3 +520,46 @@ def test_chunks_never_split_a_document():
             assert len(pieces) > 1
             for _, piece in pieces:
                 assert piece[0].startswith(marker)
+
+
+# ============================================================================ a file twice
+def test_unlabeled_file_named_twice_is_refused(capsys, files):
+    """The same --unlabeled file twice (however spelled) would count its sentences twice."""
+    (files / "web.txt").write_text(TEXT, encoding="utf-8")
+    os.link(files / "web.txt", files / "web-link.txt")
+    for second in (f"{files}/./web.txt", files / "web-link.txt"):
+        code, _, err = run(capsys, "train", "--train", files / "train.conllu", "--tag-column",
+                           "upos", "--unlabeled", files / "web.txt", second, "--out",
+                           files / "m.hmmtl")
+        assert code == 1
+        assert "--unlabeled names the file" in err and "twice" in err and "web" in err, err
+        assert not (files / "m.hmmtl").exists()
+
+
+def test_train_file_named_twice_is_refused(capsys, files):
+    code, _, err = run(capsys, "train", "--train", files / "train.conllu",
+                       f"{files}/../{files.name}/train.conllu", "--tag-column", "upos",
+                       "--out", files / "m.hmmtl")
+    assert code == 1 and "--train names the file" in err and "twice" in err, err
+
+
+def test_text_file_named_twice_is_refused(capsys, files):
+    code, _, err = run(capsys, "train-hmm", "--text", files / "text.txt", files / "text.txt",
+                       "--states", "2", "--out", files / "h.hmmtl")
+    assert code == 1 and "--text names the file" in err and "twice" in err, err
+
+
+def test_unlabeled_repeating_the_train_file_is_dropped_with_a_warning(capsys, files,
+                                                                       monkeypatch):
+    """--unlabeled naming the --train file: its words are already in the HMMs' text; the
+    file is dropped from --unlabeled, with a warning, and the rest is read."""
+    from hmmtl.cli import _common
+
+    (files / "web.txt").write_text(TEXT, encoding="utf-8")
+    kept = _common.unlabeled_files([str(files / "train.conllu"), str(files / "web.txt")],
+                                   [("file", f"{files}/./train.conllu", None)])
+    assert kept == [str(files / "web.txt")]
+    assert "warning: --unlabeled" in capsys.readouterr().err
+    with pytest.raises(_common.CommandError, match=r"every file given is a --train file"):
+        _common.unlabeled_files([str(files / "train.conllu")],
+                                [("file", str(files / "train.conllu"), None)])

@@ -301,7 +301,55 @@ def corpus_sources(items: Sequence[str] | None, fmt: str | None, option: str, *,
                                f"not meant to be mixed; name one: nltk:{name}:SPLIT, or "
                                f"--format nltk:{name} {option} SPLIT")
         sources.append(("nltk", name, split))
+    check_distinct_files([s[1] for s in sources if s[0] == "file"], option)
+    if len(set(s for s in sources if s[0] == "nltk")) < sum(s[0] == "nltk" for s in sources):
+        raise CommandError(f"{option} names the same NLTK corpus split twice; give each once")
     return sources
+
+
+def _identity(path: str):
+    """What makes two spellings the same input: (device, inode) of a file, ``-`` for
+    stdin, else the text (a path that does not exist, reported later)."""
+    if path == STDIN:
+        return STDIN
+    st = _stat(path)
+    return (st.st_dev, st.st_ino) if st is not None else os.path.normpath(path)
+
+
+def check_distinct_files(paths: Sequence[str] | None, option: str) -> None:
+    """Refuse an option that names one file twice (however spelled: ``a.txt`` and
+    ``./a.txt``, a link): its sentences would count twice, silently."""
+    seen: dict = {}
+    for path in paths or []:
+        key = _identity(path)
+        if key in seen:
+            same = "" if seen[key] == path else f" (as {seen[key]!r})"
+            raise CommandError(f"{option} names the file {path!r} twice{same}; its sentences "
+                               f"would count twice: give each file once")
+        seen[key] = path
+
+
+def unlabeled_files(paths: Sequence[str] | None, train_sources: Sequence,
+                    option: str = "--unlabeled") -> list[str] | None:
+    """``--unlabeled`` files, each once (a file named twice is refused), without a
+    ``--train`` file given again: its words are already in the text the HMMs learn from
+    (the training words plus the unlabeled text), so it is dropped with a warning."""
+    if not paths:
+        return paths
+    check_distinct_files(paths, option)
+    train = {_identity(s[1]): s[1] for s in train_sources if s[0] == "file"}
+    kept = []
+    for path in paths:
+        if path != STDIN and _identity(path) in train:
+            print(f"{PROG}: warning: {option} {path!r} is the --train file "
+                  f"{train[_identity(path)]!r}; the training words are already learned "
+                  f"from, so it is not read again", file=sys.stderr)
+            continue
+        kept.append(path)
+    if not kept:
+        raise CommandError(f"{option}: every file given is a --train file; give unlabeled "
+                           f"text of the target domain")
+    return kept
 
 
 def input_files(*groups) -> list[str]:
