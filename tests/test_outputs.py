@@ -181,6 +181,21 @@ def test_tag_output_to_a_dev_fd_pipe(tagger):
     assert lines[0].split("\t")[0] == "the" and len([x for x in lines if x]) == 8
 
 
+def test_tag_output_to_dev_stdout_redirected_to_a_file(tagger, tmp_path):
+    """``-o /dev/stdout`` with standard output redirected to a regular file: the file the
+    shell opened gets the output (it is not replaced by name in /proc)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with open(tmp_path / "out.conll", "wb") as out:
+        inode = os.fstat(out.fileno()).st_ino
+        proc = subprocess.run([sys.executable, "-m", "hmmtl", "tag", "--model",
+                               str(tagger / "upos.hmmtl"), "-q", "-o", "/dev/stdout",
+                               str(tagger / "in.txt")], env=env, stdout=out,
+                              stderr=subprocess.PIPE, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert os.stat(tmp_path / "out.conll").st_ino == inode
+    assert (tmp_path / "out.conll").read_text().startswith("the\t")
+
+
 def test_train_out_to_a_char_device(tagger, tmp_path):
     device = _char_device(tmp_path)
     assert main(["train", "--train", str(tagger / "train.conllu"), "--tag-column", "upos",

@@ -21,16 +21,17 @@ A symbolic link is followed: its target is what gets replaced, the link stays.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
 
 __all__ = ["OutputFile", "is_stream_target", "write_bytes", "write_text"]
 
-#: paths of the kernel's own files, always written through (``/dev/stdout``, ``/dev/fd/3``,
-#: ``/proc/self/fd/3``): even when one names a regular file, that file is what the shell
-#: opened, and replacing it by name would write past the shell's open file.
-_STREAM_FOLDERS = ("/dev/", "/proc/")
+#: the kernel's names of open files (``/dev/stdout``, ``/dev/fd/3``, ``/proc/self/fd/3``),
+#: always written through: even when one stands for a regular file, that file is what the
+#: shell opened, and replacing it by name would write past the shell's open file
+_OPEN_FILE_NAMES = re.compile(r"^/(dev/(fd/\d+|stdout|stderr)|proc/(self|thread-self|\d+)/fd/\d+)$")
 
 
 def _umask() -> int:
@@ -41,11 +42,11 @@ def _umask() -> int:
 
 def is_stream_target(path: str | os.PathLike) -> bool:
     """Whether ``path`` is written through rather than replaced: it exists and is not a
-    regular file or a folder (device, FIFO, socket, pipe), or it lies in ``/dev`` or
-    ``/proc``.  Such a path needs no writable folder."""
+    regular file or a folder (device, FIFO, socket, pipe), or it is the kernel's name of an
+    open file (``/dev/stdout``, ``/dev/fd/N``).  Such a path needs no writable folder."""
     text = os.fspath(path)
-    if text.startswith(_STREAM_FOLDERS):
-        return not os.path.isdir(text)
+    if _OPEN_FILE_NAMES.match(text):
+        return True
     try:
         mode = os.stat(text).st_mode
     except OSError:
