@@ -214,9 +214,9 @@ class BrownClusters(BaseEstimator):
                 merges, merge_loss, counters)
         bar = None
         if self.verbose:
-            from tqdm.auto import tqdm
+            from ._progress import progress_bar
 
-            bar = tqdm(total=V, desc=f"Brown clusters (C={C})")
+            bar = progress_bar(total=V, desc=f"Brown clusters (C={C})")
         step = 256
         with _numba_threads(self.n_jobs) as n_threads:
             if n_threads == 1:

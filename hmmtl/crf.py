@@ -1240,9 +1240,9 @@ class LinearChainCRF(_SequenceLabeler):
 def _progress(verbose, total, desc):
     if not verbose:
         return None
-    from tqdm.auto import tqdm
+    from ._progress import progress_bar
 
-    return tqdm(total=total, desc=desc)
+    return progress_bar(total=total, desc=desc)
 
 
 # ============================================================================ perceptron

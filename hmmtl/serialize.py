@@ -10,8 +10,9 @@ A model file is a zip archive with two members:
     ``format`` / ``format_version``, the hmmtl version that wrote it, the model class
     (module and qualified name, resolved only against the registry of hmmtl model classes
     below), the model's JSON metadata (parameters, vocabularies, label sets, feature
-    templates), the name, shape and dtype of every array, and the SHA-256 of the
-    ``arrays.npz`` payload.
+    templates), the name, shape and dtype of every array, the SHA-256 of the
+    ``arrays.npz`` payload and (format version 2) the SHA-256 of the manifest itself, so
+    that a change to any byte of the file is found when loading.
 
 Nothing in a file is ever imported or executed: the class name selects an entry of
 :data:`MODEL_CLASSES`, the arrays are plain data and the metadata is JSON.
@@ -36,7 +37,6 @@ import json
 import os
 import re
 import struct
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -58,7 +58,10 @@ __all__ = [
 ]
 
 FORMAT = "hmmtl-model"
-FORMAT_VERSION = 1
+#: 2: the manifest's own SHA-256 (``manifest_sha256``) covers the class, the metadata and
+#: the info, not only the arrays; run-time display parameters (``verbose``) are not stored.
+#: Version-1 files are read through :func:`_migrate_v1`.
+FORMAT_VERSION = 2
 
 _ARRAYS_MEMBER = "arrays.npz"
 _MANIFEST_MEMBER = "manifest.json"
@@ -246,6 +249,28 @@ class _HashingWriter(io.RawIOBase):
         self._raw.flush()
 
 
+class _StreamWriter(io.RawIOBase):
+    """``raw`` seen as a write-only, unseekable stream."""
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._pos = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        n = self._raw.write(b)
+        self._pos += n
+        return n
+
+    def tell(self) -> int:
+        return self._pos
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+
 def _zipinfo(name: str, compress: int) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
     info.compress_type = compress
@@ -266,7 +291,7 @@ def _write_npz(stream, arrays: Mapping[str, np.ndarray]) -> None:
 def _build_manifest(key: str, arrays: dict, meta: dict, digest: str, info: dict) -> dict:
     from . import __version__
 
-    return {
+    manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "hmmtl_version": __version__,
@@ -276,6 +301,39 @@ def _build_manifest(key: str, arrays: dict, meta: dict, digest: str, info: dict)
         "meta": meta,
         "info": info,
     }
+    manifest["manifest_sha256"] = _manifest_digest(manifest)
+    return manifest
+
+
+#: run-time settings kept out of model files: a model fitted with a progress bar must not
+#: show one whenever it is loaded and refitted
+_RUNTIME_PARAMS = ("verbose",)
+
+
+def _without_runtime_params(meta: Any) -> Any:
+    """``meta`` with :data:`_RUNTIME_PARAMS` removed from every parameter mapping in it
+    (``params``, and the ``labeler_params`` / ``hmm_params`` a pipeline passes on), at any
+    depth (nested models)."""
+    if isinstance(meta, list):
+        return [_without_runtime_params(v) for v in meta]
+    if not isinstance(meta, dict):
+        return meta
+    out = {}
+    for key, value in meta.items():
+        value = _without_runtime_params(value)
+        if (key == "params" or key.endswith("_params")) and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in _RUNTIME_PARAMS}
+        out[key] = value
+    return out
+
+
+def _manifest_digest(manifest: Mapping) -> str:
+    """SHA-256 of the manifest's content (every field but ``manifest_sha256``), written in
+    one canonical JSON form, so that it does not depend on the file's indentation."""
+    content = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, allow_nan=True,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None) -> Path:
@@ -320,37 +378,28 @@ def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None) ->
     cls = type(model)
     key = _class_key(cls)
     arrays, meta = _check_state(model._get_state(), cls)
+    meta = _without_runtime_params(meta)
     try:
         info = json.loads(json.dumps(dict(info or {}), sort_keys=True, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"info must be a JSON-serializable mapping: {exc}") from exc
 
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, mode="w") as archive:
-                with archive.open(_zipinfo(_ARRAYS_MEMBER, zipfile.ZIP_STORED), "w",
-                                  force_zip64=True) as member:
-                    writer = _HashingWriter(member)
-                    _write_npz(writer, arrays)
-                manifest = _build_manifest(key, arrays, meta, writer.sha256.hexdigest(),
-                                           info)
-                archive.writestr(_zipinfo(_MANIFEST_MEMBER, zipfile.ZIP_DEFLATED),
-                                 json.dumps(manifest, indent=1, sort_keys=True,
-                                            ensure_ascii=False))
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp creates 0600; give the file the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    from .io.atomic import OutputFile
+
+    with OutputFile(path, binary=True, what="model file") as out:
+        # a device or pipe is written as a stream: a character device claims to seek but
+        # does not, which would corrupt the zip's headers; unseekable, zipfile writes the
+        # sizes after each member instead
+        stream = out.stream if out.atomic else _StreamWriter(out.stream)
+        with zipfile.ZipFile(stream, mode="w") as archive:
+            with archive.open(_zipinfo(_ARRAYS_MEMBER, zipfile.ZIP_STORED), "w",
+                              force_zip64=True) as member:
+                writer = _HashingWriter(member)
+                _write_npz(writer, arrays)
+            manifest = _build_manifest(key, arrays, meta, writer.sha256.hexdigest(), info)
+            archive.writestr(_zipinfo(_MANIFEST_MEMBER, zipfile.ZIP_DEFLATED),
+                             json.dumps(manifest, indent=1, sort_keys=True,
+                                        ensure_ascii=False))
     return path
 
 
@@ -410,15 +459,38 @@ def _read_manifest(archive: zipfile.ZipFile, source: str) -> dict:
     if version > FORMAT_VERSION:
         raise ModelFileError(f"{source}: model format version {version} was written by a newer "
                              f"hmmtl ({manifest.get('hmmtl_version', '?')}); this hmmtl reads "
-                             f"format version {FORMAT_VERSION}; upgrade hmmtl to load it")
+                             f"format versions 1 to {FORMAT_VERSION}; upgrade hmmtl to load it")
+    if version == 1:
+        manifest = _migrate_v1(manifest)
+    else:
+        digest = manifest.get("manifest_sha256")
+        if not isinstance(digest, str):
+            raise ModelFileError(f"{source}: manifest field 'manifest_sha256' is missing or not "
+                                 f"a str; the file is damaged or was edited")
+        if digest != _manifest_digest(manifest):
+            raise ModelFileError(f"{source}: checksum mismatch: manifest.json (class, metadata "
+                                 f"or info) was modified or damaged after saving; save the "
+                                 f"model again")
     for field, kind in (("class", dict), ("arrays", dict), ("arrays_sha256", str),
-                        ("meta", dict)):
+                        ("meta", dict), ("info", dict)):
         if not isinstance(manifest.get(field), kind):
             raise ModelFileError(f"{source}: manifest field {field!r} is missing or not a "
                                  f"{kind.__name__}")
-    info = manifest.setdefault("info", {})  # files written before info existed have none
-    if not isinstance(info, dict):
-        raise ModelFileError(f"{source}: manifest field 'info' is not a dict")
+    manifest["meta"] = _without_runtime_params(manifest["meta"])
+    return manifest
+
+
+def _migrate_v1(manifest: dict) -> dict:
+    """A format-version-1 manifest in the form of version 2.
+
+    Version 1 had no ``manifest_sha256`` (only the arrays were checksummed: such a file's
+    metadata cannot be checked, and a file edited there fails in ``_from_state`` instead,
+    still as a ModelFileError), files written before ``info`` existed have none, and the
+    parameters may hold ``verbose`` (dropped with the version-2 rule when the meta is read).
+    """
+    manifest = dict(manifest)
+    if "info" not in manifest:
+        manifest["info"] = {}
     return manifest
 
 
@@ -586,7 +658,7 @@ def load(path: str | os.PathLike, expected_class: type | str | None = None) -> A
         message = str(exc)
         raise ModelFileError(message if message.startswith(source) else
                              f"{source}: {message}") from None
-    except (KeyError, ValueError, TypeError, IndexError) as exc:
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
         raise ModelFileError(f"{source}: cannot rebuild the {key} from the file "
                              f"({type(exc).__name__}: {exc}); was it written by another "
                              f"hmmtl version ({manifest.get('hmmtl_version', '?')})?") from exc

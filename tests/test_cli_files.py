@@ -408,3 +408,158 @@ def test_train_hmm_on_dask_reads_the_format_the_local_path_reads(files, capsys):
         vocabularies[where] = load(out).vocabulary_.types
     assert vocabularies["dask"] == vocabularies["local"]
     assert "DET" not in vocabularies["dask"] and "nsubj" not in vocabularies["dask"]
+
+
+# ============================================================================ batches
+def _documents():
+    """Documents of 1 to 9 sentences where only the document tells an entity: a pet
+    owner's "dog" and "cat" are pets (B-PET) in every sentence, a stray's are not (O), and
+    only one sentence of each document says which ("my pet dog", "a stray dog")."""
+    import random
+
+    rng = random.Random(0)
+    docs = []
+    for d, n in enumerate([3, 1, 9, 2, 5, 1, 7, 4, 6, 3, 8, 2]):
+        animal, pet = rng.choice(["dog", "cat"]), d % 2 == 0
+        tag = "B-PET" if pet else "O"
+        cue = (["my", "pet", animal, "runs"] if pet else ["a", "stray", animal, "runs"])
+        doc = [(cue, ["O", "O", tag, "O"])]
+        for _ in range(n - 1):
+            words = [rng.choice(["the", "a", "this"]), animal,
+                     rng.choice(["sleeps", "eats", "sings"]), "."]
+            doc.append((words, ["O", tag, "O", "O"]))
+        rng.shuffle(doc)
+        docs.append(doc)
+    return docs
+
+
+def _conll_2003(docs) -> str:
+    """CoNLL-2003 layout: a -DOCSTART- line and a blank line before each document, an empty
+    document (two -DOCSTART- in a row) and one at the very end."""
+    out = []
+    for k, doc in enumerate(docs):
+        out.append("-DOCSTART- -X- O\n\n")
+        if k == 2:
+            out.append("-DOCSTART- -X- O\n\n")
+        for words, tags in doc:
+            out.append("".join(f"{w} {'NN' if w.isalpha() else '.'} {t}\n"
+                               for w, t in zip(words, tags)) + "\n")
+    return "".join(out) + "-DOCSTART- -X- O\n"
+
+
+def _conllu_newdoc(docs) -> str:
+    out = []
+    for d, doc in enumerate(docs):
+        for s, (words, _) in enumerate(doc):
+            head = f"# newdoc id = d{d}\n" if s == 0 else ""
+            out.append(head + f"# sent_id = d{d}-{s}\n" + "".join(
+                f"{i}\t{w}\t{w}\tX\tX\t_\t0\tdep\t_\t_\n" for i, w in enumerate(words, 1))
+                + "\n")
+    return "".join(out)
+
+
+@pytest.fixture(scope="module")
+def recognizer(tmp_path_factory):
+    """A NamedEntityRecognizer trained with documents (it reads whole documents)."""
+    from model_zoo import _recognizer
+
+    from hmmtl.serialize import save
+
+    docs = _documents()
+    X = [w for doc in docs for w, _ in doc]
+    y = [t for doc in docs for _, t in doc]
+    ids = [d for d, doc in enumerate(docs) for _ in doc]
+    model = _recognizer().fit(X, y, documents=ids)
+    assert model.uses_documents_
+    return save(model, tmp_path_factory.mktemp("ner") / "ner.hmmtl")
+
+
+@pytest.mark.parametrize("fmt", ["conll", "conllu"])
+@pytest.mark.parametrize("which", ["document-level NER", "plain POS"])
+def test_tag_output_does_not_depend_on_the_batch_size(capsys, tmp_path, models, recognizer,
+                                                      fmt, which):
+    """``hmmtl tag --batch-size N`` writes the same bytes for every N: a batch never cuts a
+    document (a document-level model sees it whole), and a batch that would hold only a
+    -DOCSTART- line (CoNLL-2003 with N=1, an empty document) is no error."""
+    model = recognizer if which.startswith("document") else models / "upos.hmmtl"
+    path = tmp_path / f"in.{fmt}"
+    text = (_conll_2003 if fmt == "conll" else _conllu_newdoc)(_documents())
+    path.write_text(text, encoding="utf-8")
+    outputs = {}
+    for batch in (1, 2, 3, 7, 1000):
+        code, out, err = run(capsys, "tag", "--model", model, "--batch-size", batch, path)
+        assert code == 0, err
+        outputs[batch] = out
+    assert len(set(outputs.values())) == 1, {b: o[:200] for b, o in outputs.items()}
+    if fmt == "conll":
+        assert outputs[1].count("-DOCSTART-") == text.count("-DOCSTART-")
+
+
+def test_the_recognizer_reads_documents_so_cutting_them_would_show(recognizer):
+    """The batch test above could fail: on this sample the recognizer's tags change when
+    each sentence is made a document of its own (as a batch cut inside a document did)."""
+    from hmmtl.serialize import load
+
+    model = load(recognizer)
+    docs = _documents()
+    X = [w for doc in docs for w, _ in doc]
+    whole = model.predict(X, documents=[d for d, doc in enumerate(docs) for _ in doc])
+    cut = model.predict(X, documents=list(range(len(X))))
+    assert [list(s) for s in whole] != [list(s) for s in cut]
+
+
+def test_chunks_never_split_a_document():
+    from hmmtl.cli.tag import chunks_of_lines
+
+    for fmt, text, marker in (("conll", _conll_2003(_documents()), "-DOCSTART-"),
+                              ("conllu", _conllu_newdoc(_documents()), "# newdoc")):
+        lines = text.splitlines(keepends=True)
+        for batch in (1, 2, 3, 7):
+            pieces = list(chunks_of_lines(iter(lines), fmt, batch, documents=True))
+            assert "".join("".join(p) for _, p in pieces) == text
+            assert len(pieces) > 1
+            for _, piece in pieces:
+                assert piece[0].startswith(marker)
+
+
+# ============================================================================ a file twice
+def test_unlabeled_file_named_twice_is_refused(capsys, files):
+    """The same --unlabeled file twice (however spelled) would count its sentences twice."""
+    (files / "web.txt").write_text(TEXT, encoding="utf-8")
+    os.link(files / "web.txt", files / "web-link.txt")
+    for second in (f"{files}/./web.txt", files / "web-link.txt"):
+        code, _, err = run(capsys, "train", "--train", files / "train.conllu", "--tag-column",
+                           "upos", "--unlabeled", files / "web.txt", second, "--out",
+                           files / "m.hmmtl")
+        assert code == 1
+        assert "--unlabeled names the file" in err and "twice" in err and "web" in err, err
+        assert not (files / "m.hmmtl").exists()
+
+
+def test_train_file_named_twice_is_refused(capsys, files):
+    code, _, err = run(capsys, "train", "--train", files / "train.conllu",
+                       f"{files}/../{files.name}/train.conllu", "--tag-column", "upos",
+                       "--out", files / "m.hmmtl")
+    assert code == 1 and "--train names the file" in err and "twice" in err, err
+
+
+def test_text_file_named_twice_is_refused(capsys, files):
+    code, _, err = run(capsys, "train-hmm", "--text", files / "text.txt", files / "text.txt",
+                       "--states", "2", "--out", files / "h.hmmtl")
+    assert code == 1 and "--text names the file" in err and "twice" in err, err
+
+
+def test_unlabeled_repeating_the_train_file_is_dropped_with_a_warning(capsys, files,
+                                                                       monkeypatch):
+    """--unlabeled naming the --train file: its words are already in the HMMs' text; the
+    file is dropped from --unlabeled, with a warning, and the rest is read."""
+    from hmmtl.cli import _common
+
+    (files / "web.txt").write_text(TEXT, encoding="utf-8")
+    kept = _common.unlabeled_files([str(files / "train.conllu"), str(files / "web.txt")],
+                                   [("file", f"{files}/./train.conllu", None)])
+    assert kept == [str(files / "web.txt")]
+    assert "warning: --unlabeled" in capsys.readouterr().err
+    with pytest.raises(_common.CommandError, match=r"every file given is a --train file"):
+        _common.unlabeled_files([str(files / "train.conllu")],
+                                [("file", str(files / "train.conllu"), None)])

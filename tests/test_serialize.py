@@ -159,12 +159,16 @@ def test_expected_class_accepts_subclass_and_rejects_other(tmp_path):
 
 
 # ----------------------------------------------------------------------------- bad files
-def _rewrite(path, manifest=None, payload=None):
-    """Rewrite a model file with a changed manifest and/or payload (checksum left as is)."""
+def _rewrite(path, manifest=None, payload=None, reseal=True):
+    """Rewrite a model file with a changed manifest and/or payload (the arrays' checksum
+    left as is; the manifest's own checksum made to match, unless ``reseal`` is false, so
+    that the checks after it are reached)."""
     with zipfile.ZipFile(path) as z:
         m = json.loads(z.read("manifest.json"))
         p = z.read("arrays.npz")
     m = manifest(m) if manifest else m
+    if reseal:
+        m["manifest_sha256"] = serialize._manifest_digest(m)
     p = payload if payload is not None else p
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("arrays.npz", p)
@@ -207,7 +211,8 @@ def test_newer_format_version(tmp_path):
     path = save(_model(), tmp_path / "m.hmmtl")
     _rewrite(path, manifest=lambda m: {**m, "format_version": serialize.FORMAT_VERSION + 1,
                                        "hmmtl_version": "9.0"})
-    with pytest.raises(ModelFileError, match=r"format version 2 was written by a newer hmmtl "
+    with pytest.raises(ModelFileError, match=rf"format version {serialize.FORMAT_VERSION + 1} "
+                                             r"was written by a newer hmmtl "
                                              r"\(9\.0\).*upgrade hmmtl"):
         load(path)
 
@@ -415,3 +420,95 @@ def test_every_model_class_loads_in_a_fresh_process(tmp_path, name):
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == entry.apply(model, TEST_SENTENCES, TEST_DOMAINS)
+
+
+# ============================================================================ format version 2
+V1 = os.path.join(os.path.dirname(__file__), "data", "model_v1")
+
+
+def _perceptron(verbose=False):
+    from hmmtl.crf import AveragedPerceptron
+
+    X, y = [["the", "dog", "barks"], ["a", "cat", "sleeps"]], [["D", "N", "V"]] * 2
+    return AveragedPerceptron(n_epochs=2, verbose=verbose).fit(X, y)
+
+
+@pytest.mark.parametrize("field, change", [
+    ("meta", lambda m: {**m, "meta": {**m["meta"], "params": 5}}),
+    ("meta", lambda m: {**m, "meta": {**m["meta"], "labels": "NN"}}),
+    ("info", lambda m: {**m, "info": {"tag_column": "ner"}}),
+    ("class", lambda m: {**m, "class": {**m["class"], "qualname": "Other"}}),
+    ("hmmtl_version", lambda m: {**m, "hmmtl_version": "0.0.1"}),
+    ("arrays_sha256", lambda m: {**m, "arrays_sha256": "0" * 64}),
+])
+def test_any_change_to_the_manifest_fails_its_checksum(tmp_path, field, change):
+    """Version 2 checksums the whole manifest: a changed parameter, label set, info or
+    class name is a ModelFileError naming the file (it was an AttributeError from deep
+    inside the model, or a model silently loaded with other metadata)."""
+    path = save(_perceptron(), tmp_path / "m.hmmtl", info={"tag_column": "pos"})
+    _rewrite(path, manifest=change, reseal=False)
+    with pytest.raises(ModelFileError, match=rf"{path}: checksum mismatch: manifest\.json"):
+        load(path)
+    with pytest.raises(ModelFileError, match=r"checksum mismatch"):
+        serialize.read_manifest(path)
+
+
+def test_a_manifest_without_its_checksum_is_refused(tmp_path):
+    path = save(_perceptron(), tmp_path / "m.hmmtl")
+    _rewrite(path, manifest=lambda m: {k: v for k, v in m.items() if k != "manifest_sha256"},
+             reseal=False)
+    with pytest.raises(ModelFileError, match=r"'manifest_sha256' is missing"):
+        load(path)
+
+
+def test_forged_metadata_that_breaks_the_model_is_a_model_file_error(tmp_path):
+    """Metadata forged with a matching checksum (or a version-1 file, which had none) that
+    makes the model's own code fail is still a ModelFileError naming the file."""
+    path = save(_perceptron(), tmp_path / "m.hmmtl")
+    _rewrite(path, manifest=lambda m: {**m, "meta": {**m["meta"], "labels": "NN"}})
+    with pytest.raises(ModelFileError, match=rf"{path}: "):
+        load(path)
+
+
+def test_verbose_is_not_saved(tmp_path):
+    """A model fitted with a progress bar does not show one whenever it is loaded."""
+    model = _perceptron(verbose=True)
+    path = save(model, tmp_path / "m.hmmtl")
+    assert "verbose" not in serialize.read_manifest(path)["meta"]["params"]
+    loaded = load(path)
+    assert loaded.verbose is False and model.verbose is True
+    assert loaded.predict([["the", "cat", "barks"]]) == model.predict([["the", "cat", "barks"]])
+
+
+def test_verbose_is_not_saved_in_nested_parameters(tmp_path):
+    from hmmtl.transfer.pipeline import Tagger
+
+    X, y = [["the", "dog", "barks"], ["a", "cat", "sleeps"]], [["D", "N", "V"]] * 2
+    tagger = Tagger(labeler="perceptron", labeler_params={"n_epochs": 2, "verbose": True})
+    path = save(tagger.fit(X, y), tmp_path / "t.hmmtl")
+    text = json.dumps(serialize.read_manifest(path)["meta"])
+    assert "verbose" not in text
+    assert load(path).predict(X) == tagger.predict(X)
+
+
+def test_a_version_1_file_still_loads():
+    """tests/data/model_v1 holds a file written by format version 1 (an AveragedPerceptron
+    fitted with verbose=True): it loads, predicts as it did, with verbose at its default."""
+    path = os.path.join(V1, "perceptron.hmmtl")
+    with open(os.path.join(V1, "perceptron.expected.json"), encoding="utf-8") as f:
+        expected = json.load(f)
+    manifest = serialize.read_manifest(path)
+    assert manifest["format_version"] == 1 and "manifest_sha256" not in manifest
+    assert manifest["info"] == {"tag_column": "pos"}
+    model = load(path)
+    assert model.verbose is False
+    assert [list(map(str, s)) for s in model.predict(expected["test_sentences"])] == \
+        expected["predicted"]
+
+
+def test_a_version_1_file_saved_again_is_version_2(tmp_path):
+    model = load(os.path.join(V1, "perceptron.hmmtl"))
+    path = save(model, tmp_path / "m.hmmtl")
+    manifest = serialize.read_manifest(path)
+    assert manifest["format_version"] == serialize.FORMAT_VERSION == 2
+    assert manifest["manifest_sha256"] == serialize._manifest_digest(manifest)

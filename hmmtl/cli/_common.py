@@ -156,7 +156,10 @@ def check_output(path: str | None, what: str = "output", *, inputs: Iterable = (
     if p.is_dir():
         raise CommandError(f"cannot write {what} {path!r}: it is a folder; give a file name")
     check_not_an_input(path, inputs, what)
-    check_writable(folder, what, path)
+    from ..io.atomic import is_stream_target
+
+    if not is_stream_target(path):  # a device or a pipe is written through, not replaced
+        check_writable(folder, what, path)
 
 
 def check_output_folder(path: str, what: str, *, inputs: Iterable = ()) -> None:
@@ -174,33 +177,14 @@ def check_output_folder(path: str, what: str, *, inputs: Iterable = ()) -> None:
     check_writable(folder, what, path)
 
 
-class AtomicOutput:
-    """A text file written through a temporary file in the same folder and renamed into
-    place on success, so a failed run leaves any earlier file intact (streamed, unlike
-    building the whole output in memory)."""
+def AtomicOutput(path: str):
+    """The output file ``path`` being written, by the package's one writer
+    (:class:`hmmtl.io.atomic.OutputFile`): a regular file through a temporary file renamed
+    into place on ``commit()`` (a failed run leaves any earlier file intact, ``discard()``),
+    a device, FIFO or pipe (``/dev/null``, ``>(gzip > x.gz)``) written through."""
+    from ..io.atomic import OutputFile
 
-    def __init__(self, path: str):
-        self.path = Path(path)
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.",
-                                        suffix=".tmp")
-        self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="")
-
-    def commit(self) -> None:
-        self.stream.flush()
-        os.fsync(self.stream.fileno())
-        self.stream.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)
-        os.replace(self.tmp, self.path)
-
-    def discard(self) -> None:
-        self.stream.close()
-        try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
+    return OutputFile(path, what="output")
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -317,7 +301,55 @@ def corpus_sources(items: Sequence[str] | None, fmt: str | None, option: str, *,
                                f"not meant to be mixed; name one: nltk:{name}:SPLIT, or "
                                f"--format nltk:{name} {option} SPLIT")
         sources.append(("nltk", name, split))
+    check_distinct_files([s[1] for s in sources if s[0] == "file"], option)
+    if len(set(s for s in sources if s[0] == "nltk")) < sum(s[0] == "nltk" for s in sources):
+        raise CommandError(f"{option} names the same NLTK corpus split twice; give each once")
     return sources
+
+
+def _identity(path: str):
+    """What makes two spellings the same input: (device, inode) of a file, ``-`` for
+    stdin, else the text (a path that does not exist, reported later)."""
+    if path == STDIN:
+        return STDIN
+    st = _stat(path)
+    return (st.st_dev, st.st_ino) if st is not None else os.path.normpath(path)
+
+
+def check_distinct_files(paths: Sequence[str] | None, option: str) -> None:
+    """Refuse an option that names one file twice (however spelled: ``a.txt`` and
+    ``./a.txt``, a link): its sentences would count twice, silently."""
+    seen: dict = {}
+    for path in paths or []:
+        key = _identity(path)
+        if key in seen:
+            same = "" if seen[key] == path else f" (as {seen[key]!r})"
+            raise CommandError(f"{option} names the file {path!r} twice{same}; its sentences "
+                               f"would count twice: give each file once")
+        seen[key] = path
+
+
+def unlabeled_files(paths: Sequence[str] | None, train_sources: Sequence,
+                    option: str = "--unlabeled") -> list[str] | None:
+    """``--unlabeled`` files, each once (a file named twice is refused), without a
+    ``--train`` file given again: its words are already in the text the HMMs learn from
+    (the training words plus the unlabeled text), so it is dropped with a warning."""
+    if not paths:
+        return paths
+    check_distinct_files(paths, option)
+    train = {_identity(s[1]): s[1] for s in train_sources if s[0] == "file"}
+    kept = []
+    for path in paths:
+        if path != STDIN and _identity(path) in train:
+            print(f"{PROG}: warning: {option} {path!r} is the --train file "
+                  f"{train[_identity(path)]!r}; the training words are already learned "
+                  f"from, so it is not read again", file=sys.stderr)
+            continue
+        kept.append(path)
+    if not kept:
+        raise CommandError(f"{option}: every file given is a --train file; give unlabeled "
+                           f"text of the target domain")
+    return kept
 
 
 def input_files(*groups) -> list[str]:

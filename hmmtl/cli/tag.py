@@ -47,8 +47,37 @@ def add_parser(subparsers) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no messages")
 
 
-#: a piece of a stream cut at document boundaries holds at most this many batches
-MAX_BATCHES_PER_DOCUMENT_PIECE = 20
+def _units(stream, fmt: str) -> Iterator[tuple[list, int, bool]]:
+    """The stream as units that a batch never splits: ``(lines, n_sentences,
+    starts_document)``.  A unit is a run of non-blank lines (one line in plain text) with
+    the blank lines after it; a CoNLL ``-DOCSTART-`` run holds no sentence and starts a
+    document, a CoNLL-U sentence starts one when its comments hold ``# newdoc``.  Lines
+    before the first non-blank one form a unit of their own."""
+    lines: list = []
+    content = tail = False  # the unit has non-blank lines / blank lines after them
+    n_sent, doc = 0, False
+    for line in stream:
+        blank = not line.strip()
+        if not blank and (tail or (fmt == "text" and content)):
+            yield lines, n_sent, doc
+            lines, content, tail, n_sent, doc = [], False, False, 0, False
+        lines.append(line)
+        if blank:
+            tail = tail or content
+            continue
+        if fmt == "conll":
+            if _starts_with(line, "-DOCSTART-"):
+                doc = doc or not content
+            elif not n_sent:
+                n_sent = 1
+        elif fmt == "conllu":
+            doc = doc or (not n_sent and _starts_with(line, "# newdoc"))
+            n_sent = n_sent or not _starts_with(line, "#")
+        else:
+            n_sent = 1
+        content = True
+    if lines:
+        yield lines, n_sent, doc
 
 
 def chunks_of_lines(stream, fmt: str, batch: int,
@@ -57,41 +86,40 @@ def chunks_of_lines(stream, fmt: str, batch: int,
     its own (cuts only at a blank line followed by a non-blank one), with the 1-based
     number of its first line.  Keeps memory bounded whatever the input size.
 
-    With ``documents`` (a model that reads whole documents), a CoNLL stream is cut only
-    before a ``-DOCSTART-`` line, unless a piece reaches
-    :data:`MAX_BATCHES_PER_DOCUMENT_PIECE` batches."""
+    With ``documents`` (a model that reads whole documents), once the stream has shown a
+    document (a CoNLL ``-DOCSTART-`` line, a CoNLL-U ``# newdoc`` comment), it is cut only
+    where a document starts: a document is never split, and one longer than ``batch``
+    sentences makes a longer piece (memory is bounded by the longest document).  Every
+    piece holds a sentence, except the only piece of an input without any: document
+    headers, comments and blank lines go with the sentences after them, or at the end of
+    the input with the last piece."""
     start, count, piece = 1, 0, []
-    prev_blank = False
-    for line in stream:
-        blank = not line.strip()
-        if documents and fmt == "conll" and not blank and prev_blank and count >= batch and \
-                not _starts_document(line) and count < MAX_BATCHES_PER_DOCUMENT_PIECE * batch:
-            piece.append(line)
-            prev_blank = blank
-            continue
-        if fmt == "text":
-            if not blank and count >= batch:
-                yield start, piece
-                start += len(piece)
-                piece, count = [], 0
-            piece.append(line)
-            count += not blank
-            continue
-        if not blank and prev_blank and count >= batch:
-            yield start, piece
+    seen_document = False
+    ready = None  # the last complete piece, held until it is known not to be the last
+    for lines, n_sent, starts_document in _units(stream, fmt):
+        seen_document = seen_document or starts_document
+        at_boundary = starts_document or not (documents and seen_document)
+        if count >= batch and at_boundary:
+            if ready is not None:
+                yield ready
+            ready = (start, piece)
             start += len(piece)
             piece, count = [], 0
-        if blank and not prev_blank:
-            count += 1
-        piece.append(line)
-        prev_blank = blank
+        piece.extend(lines)
+        count += n_sent
+    if ready is not None and not count:  # only headers or blank lines after the last cut
+        ready = (ready[0], ready[1] + piece)
+        piece = []
+    if ready is not None:
+        yield ready
     if piece:
         yield start, piece
 
 
-def _starts_document(line) -> bool:
-    return (line.lstrip(b" \t") if isinstance(line, bytes) else line.lstrip(" \t")).startswith(
-        b"-DOCSTART-" if isinstance(line, bytes) else "-DOCSTART-")
+def _starts_with(line, prefix: str) -> bool:
+    if isinstance(line, bytes):
+        return line.lstrip(b" \t").startswith(prefix.encode())
+    return line.lstrip(" \t").startswith(prefix)
 
 
 def _shift_error(exc, name: str, first_line: int):
@@ -169,8 +197,6 @@ def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int,
     pieces = 0
     documents = bool(getattr(model, "uses_documents_", False))
     for first_line, lines in chunks_of_lines(stream, fmt, batch, documents):
-        if pieces and not any(line.strip() for line in lines):
-            continue  # blank lines after the last sentence of a text file
         pieces += 1
         try:
             corpus = _read_piece(lines, fmt, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._common import (REPRESENTATION_CHOICES, CommandError, add_command, check_inputs,
                       check_output, column_arg, corpus_sources, data_dir, input_files,
                       input_name, label_column, load_model, log, nonneg_float, positive_int,
-                      read_corpus, resolve_input, save_model)
+                      read_corpus, resolve_input, save_model, unlabeled_files)
 
 
 def add_parser(subparsers) -> None:
@@ -95,6 +95,7 @@ def labeler_params(args) -> dict:
 def run(args) -> int:
     train_sources = corpus_sources(args.train, args.format, "--train")
     dev_sources = corpus_sources(args.dev, args.format, "--dev", primary=False)
+    args.unlabeled = unlabeled_files(args.unlabeled, train_sources)
     check_output(args.out, "model",
                  inputs=input_files(train_sources, dev_sources, args.hmm, args.unlabeled))
     folder = data_dir(args.data)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ._common import (FORMATS, STDIN, CommandError, add_command, check_inputs, check_output,
-                      iter_text_sentences, log, nonneg_float, positive_int, resolve_input,
-                      save_model)
+from ._common import (FORMATS, STDIN, CommandError, add_command, check_distinct_files,
+                      check_inputs, check_output, iter_text_sentences, log, nonneg_float,
+                      positive_int, resolve_input, save_model)
 
 
 def add_parser(subparsers) -> None:
@@ -62,6 +62,7 @@ def hmm_params(args) -> dict:
 
 def run(args) -> int:
     check_inputs(args.text)
+    check_distinct_files(args.text, "--text")
     check_output(args.out, "model", inputs=args.text)
     params = hmm_params(args)
     if args.dask or args.spark:

@@ -175,9 +175,9 @@ def run_em(family, data, executor, *, priors, n_iter: int, tol: float,
 
 def _iterations(n_iter: int, verbose: bool, desc: str):
     if verbose:
-        from tqdm.auto import tqdm
+        from .._progress import progress_bar
 
-        return tqdm(range(n_iter), desc=desc, unit="iter")
+        return progress_bar(range(n_iter), desc=desc, unit="iter")
     return range(n_iter)
 
 

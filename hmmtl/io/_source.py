@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 __all__ = ["FormatError", "read_source", "atomic_write", "source_name"]
@@ -114,16 +113,11 @@ def join_lines(lines: list[str], layout: dict) -> str:
     return text
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def atomic_write(path, text: str) -> None:
-    """Write ``text`` (UTF-8, line ends as given) to ``path`` through a temporary file in
-    the same folder and ``os.replace``, so that readers never see a half-written file.
-    ``path`` may also be an open text or binary stream (written directly)."""
+    """Write ``text`` (UTF-8, line ends as given) to ``path`` with the package's one output
+    writer (:class:`hmmtl.io.atomic.OutputFile`: a regular file replaced whole through a
+    temporary file, a device or pipe written through).  ``path`` may also be an open text
+    or binary stream (written directly)."""
     if hasattr(path, "write"):
         if isinstance(path, io.TextIOBase) or "b" not in getattr(path, "mode", "w"):
             try:
@@ -133,25 +127,13 @@ def atomic_write(path, text: str) -> None:
                 pass
         path.write(text.encode("utf-8"))
         return
+    from .atomic import write_text
+
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise FileNotFoundError(f"{path}: folder {parent} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private; give it the mode a plain open() would
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_text(path, text)
 
 
 def find_blocks(is_separator) -> tuple[list[int], list[int]]:

@@ -201,9 +201,9 @@ def _compare(data: dict, sizes: dict, seed: int, progress: bool) -> list[dict]:
     ]
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from .._progress import progress_bar
 
-        bar = tqdm(total=len(settings), desc="demo", leave=False)
+        bar = progress_bar(total=len(settings), desc="demo", leave=False)
     for name, tagger, kwargs in settings:
         if bar is not None:
             bar.set_postfix_str(name if not kwargs else

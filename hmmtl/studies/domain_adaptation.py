@@ -224,17 +224,15 @@ def _select_extra(extra: dict | None, reps: tuple) -> dict | None:
 
 
 def _progress(total, enabled, desc):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        tqdm = None
-    if tqdm is None or not enabled:
+    if not enabled:
         class _Null:
             def update(self, n=1): pass
             def set_postfix_str(self, s): pass
             def close(self): pass
         return _Null()
-    return tqdm(total=total, desc=desc, leave=False)
+    from .._progress import progress_bar
+
+    return progress_bar(total=total, desc=desc, leave=False)
 
 
 def _train_and_evaluate(data: StudyData, extras, crf_params, known, record_base, records,

@@ -248,9 +248,9 @@ def _text_hmm(n_states, n_iter, seed):
 def _progress(total, enabled, desc):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
-    return tqdm(total=total, desc=desc, unit="step")
+    return progress_bar(total=total, desc=desc, unit="step")
 
 
 def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = False, *,

@@ -19,8 +19,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -44,22 +42,17 @@ METRICS = ("accuracy", "oov_accuracy")
 
 
 def write_text_atomic(path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so that a reader
-    never sees half a file.  The folder must exist."""
+    """Write ``text`` to ``path`` with the package's one output writer
+    (:class:`hmmtl.io.atomic.OutputFile`): a reader never sees half a file, and the file
+    gets the permissions of a plain ``open`` (``0o644`` under umask ``022``).  The folder
+    must exist."""
+    from ..io.atomic import write_text
+
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist; "
                                 "create it first")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_text(path, text, what="results")
 
 
 def _json_default(o):
@@ -243,16 +236,14 @@ def plot_summary(summary: Sequence[dict], path, *, split: str = "test",
     axes[0][1].legend(fontsize=7, loc="lower right")
     fig.suptitle(title or f"{split} accuracy by domain")
     fig.tight_layout()
+    from ..io.atomic import OutputFile
+
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with OutputFile(path, binary=True, what="plot") as out:
+            fig.savefig(out.stream, dpi=110, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

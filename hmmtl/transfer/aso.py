@@ -223,9 +223,9 @@ class AlternatingStructureOptimization(BaseEstimator):
         theta = None
         rounds = range(max(int(self.n_rounds), 1) if problems else 0)
         if self.verbose:
-            from tqdm.auto import tqdm
+            from .._progress import progress_bar
 
-            rounds = tqdm(rounds, desc="ASO rounds")
+            rounds = progress_bar(rounds, desc="ASO rounds")
         for _ in rounds:
             weights = []
             if theta is not None:

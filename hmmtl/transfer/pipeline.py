@@ -401,9 +401,9 @@ def expand_emissions(compact: np.ndarray) -> np.ndarray:
 def _progress_bar(verbose: bool, stages: list[str]):
     if not verbose:
         return None
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
-    return tqdm(total=len(stages), desc="training", unit="stage")
+    return progress_bar(total=len(stages), desc="training", unit="stage")
 
 
 def _stage(bar, name: str) -> None:
