@@ -57,6 +57,10 @@ def add_command(subparsers, name: str, run, help_: str, description: str,
     return p
 
 
+def _shown(value) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 class Once(argparse._StoreAction):
     """An option that takes one value (``--model``, ``--out``, ``--states``) and is refused
     when given twice, instead of the last one silently winning.  Every command's parser
@@ -71,8 +75,9 @@ class Once(argparse._StoreAction):
             setattr(namespace, "_options_given", given)
         if self.dest in given:
             raise argparse.ArgumentError(
-                self, f"given twice ({option_string} {values if isinstance(values, str) else ' '.join(map(str, values))} "
-                      f"after an earlier {option_string}); it takes one value: give it once")
+                self, f"given twice (first {_shown(getattr(namespace, self.dest))}, then "
+                      f"{_shown(values)}); it takes one value, and the last one would "
+                      f"silently win: give it once")
         given.add(self.dest)
         super().__call__(parser, namespace, values, option_string)
 
@@ -151,8 +156,9 @@ def check_tag_column(column, fmt: str, option: str = "--tag-column"):
         raise CommandError(f"{option} 1 is FORM (the words) of CoNLL-U, never a tag column; "
                            f"give upos, xpos, misc:NE ...")
     if column >= len(CONLLU_COLUMNS):
-        raise CommandError(f"{option} {column}: CoNLL-U has {len(CONLLU_COLUMNS)} columns "
-                           f"(0-9: {', '.join(CONLLU_COLUMNS)})")
+        raise CommandError(f"{option} {column}: column index {column} is out of range: "
+                           f"CoNLL-U has {len(CONLLU_COLUMNS)} columns (0-9: "
+                           f"{', '.join(CONLLU_COLUMNS)})")
     return CONLLU_COLUMNS[column]
 
 
