@@ -29,7 +29,7 @@ def _check_labels(flat: list, what: str) -> None:
         bad = next(x for x in flat if not isinstance(x, str))
         kinds = sorted({type(x).__name__ for x in flat})
         raise TypeError(f"{what} labels must be strings (e.g. 'NN', 'B-PER'), got "
-                        f"{type(bad).__name__} {bad!r} among types {', '.join(kinds)}; "
+                        f"{type(bad).__name__} {bad} among types {', '.join(kinds)}; "
                         f"decode label ids to their names first")
 
 

@@ -348,7 +348,7 @@ def recognizer(tmp_path_factory, require_file):
 @pytest.mark.data
 def test_recognizer_tags_conll_and_conllu_alike(capsys, recognizer):
     d, recorded, _, sample = recognizer
-    assert len(sample) >= N_SENTENCES - 1
+    assert len(sample) >= 0.9 * N_SENTENCES  # less the -DOCSTART- blocks
     code, conll_out, err = run(capsys, "tag", "--model", str(recorded),
                                str(d / "sample.conll"))
     assert code == 0, err
