@@ -225,6 +225,7 @@ def test_iob2_model_on_iob1_gold_is_scored_in_one_scheme(capsys, files):
         code, out, err = run(capsys, "evaluate", "--model", str(model), "--test",
                              str(files / f"{name}.conll"), "--tag-column", "2", "--json")
         assert code == 0, err
+        assert "never seen" not in err  # B-PER of the model and I-PER of IOB1 gold agree
         scores[name] = json.loads(out)
     assert scores["iob1"]["accuracy"] == scores["iob2"]["accuracy"] == 1.0
     assert scores["iob1"]["f1"] == scores["iob2"]["f1"]

@@ -61,7 +61,7 @@ def _shown(value) -> str:
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-class Once(argparse._StoreAction):
+class Once(argparse.Action):
     """An option that takes one value (``--model``, ``--out``, ``--states``) and is refused
     when given twice, instead of the last one silently winning.  Every command's parser
     uses it for ``store`` options (:func:`add_command`); options that take several files
@@ -79,7 +79,7 @@ class Once(argparse._StoreAction):
                       f"{_shown(values)}); it takes one value, and the last one would "
                       f"silently win: give it once")
         given.add(self.dest)
-        super().__call__(parser, namespace, values, option_string)
+        setattr(namespace, self.dest, values)
 
 
 def _number(convert, kind: str, bounded: str, ok):

@@ -154,7 +154,9 @@ def run(args) -> int:
     gold, predicted, schemes = comparable_schemes(gold, predicted)
     seen = _model_labels(model)
     if seen is not None and schemes:
-        seen = None  # the model's labels were written in another scheme
+        # the labels were converted to IOB2: what the model knows is its chunk types
+        types = {lab[2:] for lab in seen if lab != "O"}
+        seen = {"O"} | {f"{p}-{t}" for t in types for p in "BI"}
     if seen is not None:
         unseen = sorted({t for s in gold for t in s} - seen)
         if unseen:
