@@ -38,8 +38,8 @@ def comparable_schemes(y_true, y_pred, *, offsets=None):
 
     When both are chunk labels (:func:`hmmtl.io.schemes.detect_scheme`) in different
     schemes (an IOB2 model on IOB1 gold, a BIOES one on IOB2 gold), or either is IOB1,
-    both are converted to IOB2, which keeps every chunk: token accuracy then compares the same chunks spelled
-    the same way.  Otherwise both come back unchanged.
+    both are converted to IOB2, which keeps every chunk: token accuracy then compares the
+    same chunks spelled the same way.  Otherwise both come back unchanged.
 
     Returns
     -------

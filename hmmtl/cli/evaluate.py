@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import (CommandError, add_command, column_arg, column_of_meaning, corpus_sources,
-                      data_dir, gold_labels, label_column, load_labeler, model_labels,
-                      model_meaning, predict, read_corpus, with_notation)
+from ._common import (CommandError, add_command, column_arg, column_of_meaning,
+                      corpus_sources, data_dir, gold_labels, label_column, load_labeler,
+                      model_labels, model_meaning, predict, read_corpus, with_notation)
 
 
 def add_parser(subparsers) -> None:

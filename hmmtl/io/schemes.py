@@ -22,7 +22,8 @@ import numpy as np
 
 from ..data import lengths_to_offsets, unflatten
 
-__all__ = ["Chunks", "chunk_spans", "convert_scheme", "detect_scheme", "iob1_to_iob2", "iob2_to_iob1",
+__all__ = ["Chunks", "chunk_spans", "convert_scheme", "detect_scheme", "iob1_to_iob2",
+           "iob2_to_iob1",
            "iob2_to_bioes", "bioes_to_iob2", "iob1_to_bioes", "iob2_to_bilou",
            "bilou_to_iob2", "SCHEMES"]
 
