@@ -16,16 +16,62 @@ from typing import NamedTuple
 import numpy as np
 
 from .data import Vocabulary
-from .io.schemes import _as_flat, chunk_spans
+from .io.schemes import _as_flat, chunk_spans, convert_scheme, detect_scheme
 
 __all__ = ["accuracy", "oov_accuracy", "oov_mask", "per_label_report", "entity_scores",
-           "entity_f1", "EntityScores", "format_entity_report"]
+           "entity_f1", "EntityScores", "format_entity_report", "comparable_schemes"]
+
+
+def _check_labels(flat: list, what: str) -> None:
+    """Labels are strings: an integer or mixed label list is a TypeError, not a silent
+    comparison of numbers with names."""
+    if not all(map(isinstance, flat, itertools.repeat(str))):
+        bad = next(x for x in flat if not isinstance(x, str))
+        kinds = sorted({type(x).__name__ for x in flat})
+        raise TypeError(f"{what} labels must be strings (e.g. 'NN', 'B-PER'), got "
+                        f"{type(bad).__name__} {bad} among types {', '.join(kinds)}; "
+                        f"decode label ids to their names first")
+
+
+def comparable_schemes(y_true, y_pred, *, offsets=None):
+    """Gold and predicted chunk labels in one tagging scheme, before any token is counted.
+
+    When both are chunk labels (:func:`hmmtl.io.schemes.detect_scheme`) in different
+    schemes (an IOB2 model on IOB1 gold, a BIOES one on IOB2 gold), or either is IOB1,
+    both are converted to IOB2, which keeps every chunk: token accuracy then compares the
+    same chunks spelled the same way.  Otherwise both come back unchanged.
+
+    Returns
+    -------
+    (y_true, y_pred, info)
+        ``info`` is ``{}`` when nothing was converted, else ``{"gold": scheme,
+        "predicted": scheme, "compared_as": "iob2", "description": str}``.
+
+    >>> g, p, info = comparable_schemes([["I-PER", "O"]], [["B-PER", "O"]])
+    >>> g, info["gold"], info["predicted"]
+    ([['B-PER', 'O']], 'iob1', 'iob2')
+    """
+    gold = detect_scheme(y_true, offsets)
+    pred = detect_scheme(y_pred, offsets)
+    if gold is None or pred is None or (gold == pred and gold != "iob1"):
+        return y_true, y_pred, {}
+    # IOB1 is converted even on both sides: a predicted chunk that opens with a stray I-
+    # reads as IOB1 too, and IOB1's B-/I- choice depends on the chunk before
+    pair = f"gold labels are {gold.upper()}, predictions {pred.upper()}" if gold != pred \
+        else f"gold labels and predictions are {gold.upper()}"
+    info = {"gold": gold, "predicted": pred, "compared_as": "iob2",
+            "description": f"{pair}: both converted to IOB2 (the same chunks) before "
+                           f"counting tokens"}
+    return (convert_scheme(y_true, "iob2", offsets=offsets),
+            convert_scheme(y_pred, "iob2", offsets=offsets), info)
 
 
 def _pair(y_true, y_pred, offsets=None) -> tuple[list, list, np.ndarray]:
     """Flatten gold and predicted labels and check that they align sentence by sentence."""
     flat_true, off_true, _ = _as_flat(y_true, offsets)
     flat_pred, off_pred, _ = _as_flat(y_pred, offsets)
+    _check_labels(flat_true, "gold")
+    _check_labels(flat_pred, "predicted")
     if off_true.shape != off_pred.shape:
         raise ValueError(f"got {off_true.size - 1} gold sentences but {off_pred.size - 1} "
                          f"predicted ones")

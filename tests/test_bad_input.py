@@ -241,7 +241,7 @@ CASES = [
     Case("column-cli-evaluate-index",
          lambda e: ["evaluate", "--model", e.models["tagger_path"], "--test",
                     e.write("g.conllu", CONLLU), "--tag-column", "12"],
-         r"--tag-column 12: column index 12 is out of range: this corpus has 10 columns",
+         r"--tag-column 12: column index 12 is out of range: CoNLL-U has 10 columns",
          via="cli"),
     # -- labels at evaluation the model never saw -----------------------------------------
     Case("unseen-labels-cli-evaluate",

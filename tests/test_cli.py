@@ -396,9 +396,14 @@ def test_evaluate_warns_about_labels_the_model_never_saw(capsys, files, pos_mode
 
 def test_evaluate_unknown_column(capsys, files, pos_model):
     code, _, err = run(capsys, "evaluate", "--model", str(pos_model), "--test",
+                       str(files / "test.conllu"), "--tag-column", "nosuch")
+    assert code == 1
+    assert "--tag-column 'nosuch': no column 'nosuch'" in err
+    # in CoNLL-U, entities are kept in MISC (NE=): the error says where it looked
+    code, _, err = run(capsys, "evaluate", "--model", str(pos_model), "--test",
                        str(files / "test.conllu"), "--tag-column", "ner")
     assert code == 1
-    assert "--tag-column 'ner': no column 'ner'" in err
+    assert "--tag-column ner: no token of" in err and "NE= in its MISC column" in err
 
 
 def test_train_ner_conll_and_evaluate_f1(capsys, files):

@@ -161,3 +161,46 @@ def test_matches_seqeval_on_conll2003_with_perturbed_predictions(require_file):
     flat_gold, offsets = flatten(gold)
     flat_pred, _ = flatten(pred)
     assert entity_scores(np.array(flat_gold, dtype=object), flat_pred, offsets=offsets) == ours
+
+
+# ----------------------------------------------------------------------------- issue 27
+@pytest.mark.parametrize("y_pred", [[["O", "O", "O"]], [["B-PER", "I-PER", "O"]],
+                                    [["O", "S-LOC", "O"]]])
+def test_no_gold_entity_matches_seqeval(y_pred):
+    """Gold without any entity: precision, recall and F1 are numbers (0), as seqeval's
+    (and conlleval's) are, not missing."""
+    y_true = [["O", "O", "O"]]
+    s = entity_scores(y_true, y_pred)
+    p, r, f, _ = seqeval_scores(y_true, y_pred)
+    assert (s.precision, s.recall, s.f1) == pytest.approx((p, r, f))
+    assert s.n_true == 0 and s.n_pred == (0 if y_pred == [["O", "O", "O"]] else 1)
+
+
+@pytest.mark.parametrize("func", [accuracy, entity_scores, per_label_report,
+                                  lambda t, p: oov_accuracy(t, p, mask=[[True, True]])])
+@pytest.mark.parametrize("y_true,y_pred,bad", [
+    ([[1, 2]], [[1, 2]], "int 1"),
+    ([["B-PER", 2]], [["B-PER", "O"]], "int 2"),
+    ([["NN", "VB"]], [["NN", np.int64(3)]], "int64 3"),
+    ([1, 2], [1, 2], "int 1"),
+])
+def test_integer_or_mixed_labels_are_a_type_error(func, y_true, y_pred, bad):
+    with pytest.raises(TypeError, match=f"labels must be strings .*got {bad}"):
+        func(y_true, y_pred)
+
+
+def test_comparable_schemes_iob2_predictions_on_iob1_gold():
+    from hmmtl.io.schemes import detect_scheme
+    from hmmtl.metrics import comparable_schemes
+
+    gold = [["I-PER", "I-PER", "O", "I-LOC", "B-LOC"]]           # IOB1
+    pred = [["B-PER", "I-PER", "O", "B-LOC", "B-LOC"]]           # IOB2, the same chunks
+    assert (detect_scheme(gold), detect_scheme(pred)) == ("iob1", "iob2")
+    assert accuracy(gold, pred) == pytest.approx(0.6)            # spellings, not chunks
+    g, p, info = comparable_schemes(gold, pred)
+    assert accuracy(g, p) == 1.0 and info["compared_as"] == "iob2"
+    assert entity_scores(gold, pred).f1 == entity_scores(g, p).f1 == 1.0
+    same = [["B-PER", "O"]]
+    assert comparable_schemes(same, same) == (same, same, {})
+    tags = [["NN", "VB"]]
+    assert comparable_schemes(tags, tags)[2] == {}

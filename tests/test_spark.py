@@ -175,8 +175,9 @@ def test_cli_train_hmm_and_tag_on_spark_equal_the_local_commands(spark, labeler_
     local = CategoricalHMM.load(tmp_path / "local.hmmtl")
     assert_same_model(CategoricalHMM.load(tmp_path / "spark.hmmtl"), local)
     assert local.n_features_ == make_model("exact").fit(SENTENCES).n_features_
+    # tags T0, T1 ... say nothing of their meaning: the CoNLL-U column is given
     assert main(["tag", "--model", labeler_path, *inputs, "-o",
-                 str(tmp_path / "local.out"), "--quiet"]) == 0
-    assert main(["tag", "--spark", "local[2]", "--model", labeler_path,
-                 *inputs, "-o", str(tmp_path / "spark.out"), "--quiet"]) == 0
+                 str(tmp_path / "local.out"), "--tag-column", "xpos", "--quiet"]) == 0
+    assert main(["tag", "--spark", "local[2]", "--model", labeler_path, *inputs, "-o",
+                 str(tmp_path / "spark.out"), "--tag-column", "xpos", "--quiet"]) == 0
     assert (tmp_path / "spark.out").read_bytes() == (tmp_path / "local.out").read_bytes()

@@ -50,8 +50,36 @@ def add_command(subparsers, name: str, run, help_: str, description: str,
     description = textwrap.fill(description, width=78)
     p = subparsers.add_parser(name, help=help_, description=description, epilog=epilog,
                               formatter_class=Formatter, parents=[common])
+    # every option that stores one value refuses to be given twice (see Once)
+    p.register("action", None, Once)
+    p.register("action", "store", Once)
     p.set_defaults(func=run)
     return p
+
+
+def _shown(value) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+class Once(argparse.Action):
+    """An option that takes one value (``--model``, ``--out``, ``--states``) and is refused
+    when given twice, instead of the last one silently winning.  Every command's parser
+    uses it for ``store`` options (:func:`add_command`); options that take several files
+    (``--train``, ``--test``, ``--unlabeled``, ``--dev``, ``--text``) use ``extend``, so that
+    repeating them adds files, and say so in their help."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = getattr(namespace, "_options_given", None)
+        if given is None:
+            given = set()
+            setattr(namespace, "_options_given", given)
+        if self.dest in given:
+            raise argparse.ArgumentError(
+                self, f"given twice (first {_shown(getattr(namespace, self.dest))}, then "
+                      f"{_shown(values)}); it takes one value, and the last one would "
+                      f"silently win: give it once")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
 
 
 def _number(convert, kind: str, bounded: str, ok):
@@ -80,14 +108,58 @@ def int_list(text: str) -> list[int]:
                                          f"{text!r}") from None
 
 
-def column_arg(value: str | None):
-    """``--tag-column``: a name (``xpos``, ``upos``, ``ner``) or a 0-based column index."""
+def column_arg(value):
+    """``--tag-column`` (an argparse type, also applied to a value already parsed): a name
+    (``xpos``, ``upos``, ``ner``, ``misc:NE``) or a 0-based column index.  The word column
+    (index 0, ``word``; in CoNLL-U ``id`` and ``form``) and negative indexes are refused
+    here, the same way for ``tag``, ``evaluate`` and ``train``; CoNLL-U's index 1 (FORM) is
+    refused where the format is known (:func:`check_tag_column`)."""
+    if value is None or isinstance(value, int):
+        number = value
+    else:
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+    if number is not None:
+        if number < 0:
+            raise argparse.ArgumentTypeError(
+                f"expected a column name or a 0-based index >= 1, got {number}: negative "
+                f"indexes are not supported; count from the first column (0 is the word)")
+        if number == 0:
+            raise argparse.ArgumentTypeError(
+                "column 0 is the word (CoNLL) or the token ID (CoNLL-U), never a tag column; "
+                "give the index of a tag column (>= 1) or its name")
+        return number
     if value is None:
         return None
-    try:
-        return int(value)
-    except ValueError:
-        return value
+    from ..io.columns import is_word_column
+
+    if not value.strip():
+        raise argparse.ArgumentTypeError("expected a column name or index, got ''")
+    if is_word_column(value, "conllu"):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is the word column (or the CoNLL-U token ID), never a tag column; "
+            f"give a tag column: upos, xpos, misc:NE, a CoNLL index >= 1 ...")
+    return value
+
+
+def check_tag_column(column, fmt: str, option: str = "--tag-column"):
+    """``column`` (from :func:`column_arg`) checked against the input's format: never
+    CoNLL-U's ID or FORM.  A CoNLL-U index becomes the column's name."""
+    column = column_arg(column)
+    if fmt != "conllu" or not isinstance(column, int):
+        return column
+    from ..io import CONLLU_COLUMNS
+
+    if column == 1:
+        raise CommandError(f"{option} 1 is FORM (the words) of CoNLL-U, never a tag column; "
+                           f"give upos, xpos, misc:NE ...")
+    if column >= len(CONLLU_COLUMNS):
+        raise CommandError(f"{option} {column}: column index {column} is out of range: "
+                           f"CoNLL-U has {len(CONLLU_COLUMNS)} columns (0-9: "
+                           f"{', '.join(CONLLU_COLUMNS)})")
+    return CONLLU_COLUMNS[column]
 
 
 # ---------------------------------------------------------------------------- outputs
@@ -380,14 +452,19 @@ def read_corpus(sources: Sequence, *, data_dir=None):
 
 
 def label_column(corpus, column, option: str = "--tag-column") -> str:
-    """The name of the label column: ``column`` (a name or an index) when given; else the
-    corpus's only label column; else, for CoNLL-U, XPOS.  A corpus with several label
-    columns and no choice is an error, not a silent pick."""
+    """The name of the label column: ``column`` (a name or an index, never the words) when
+    given; else the corpus's only label column; else, for CoNLL-U, XPOS.  A corpus with
+    several label columns and no choice is an error, not a silent pick."""
     if column is not None:
+        column = check_tag_column(column, corpus.format, option)
         try:
-            return corpus.column_name(column)
+            name = corpus.column_name(column)
         except (KeyError, IndexError) as exc:
             raise CommandError(f"{option} {column!r}: {exc.args[0]}") from None
+        if name == corpus.word_column:
+            raise CommandError(f"{option} {column!r} is the word column of "
+                               f"{corpus.source or 'the data'}, never a tag column")
+        return name
     if corpus.format == "conllu":
         return "xpos"
     labels = [c for c in corpus.column_names if c != corpus.word_column]
@@ -398,6 +475,81 @@ def label_column(corpus, column, option: str = "--tag-column") -> str:
         raise CommandError(f"{where} has no label column (only words)")
     raise CommandError(f"{where} has several label columns ({', '.join(labels)}); choose one "
                        f"with {option} (a name or a 0-based index)")
+
+
+def column_of_meaning(corpus, meaning: str | None) -> tuple[str | None, list | None]:
+    """``(name, labels)`` of the column of ``corpus`` that holds tags of ``meaning`` (the
+    rule of :mod:`hmmtl.io.columns`), or ``(None, None)``.  CoNLL-U: UPOS, XPOS, or the
+    MISC key (``misc:NE``); other formats: the column of that name, else the one column
+    whose tags have that meaning."""
+    from ..io.columns import MEANINGS, conllu_place, meaning_of, misc_values, tag_meaning
+
+    if meaning not in MEANINGS:
+        return None, None
+    if corpus.format == "conllu":
+        place = conllu_place(meaning)
+        if place.startswith("misc:"):
+            values = misc_values(corpus.columns["misc"], place[5:])
+            return (place, values) if values is not None else (None, None)
+        return place, corpus.columns[place]
+    named = [c for c in corpus.column_names
+             if c != corpus.word_column and meaning_of(c) == meaning]
+    if len(named) == 1:
+        return named[0], corpus.columns[named[0]]
+    found = [c for c in corpus.column_names if c != corpus.word_column and
+             tag_meaning(set(corpus.flat(c))) == meaning]
+    if len(found) == 1:
+        return found[0], corpus.columns[found[0]]
+    return None, None
+
+
+def gold_labels(corpus, column, option: str = "--tag-column") -> tuple[str, list]:
+    """``(name, labels)`` of an explicit ``column``: a column of the corpus, or in CoNLL-U a
+    MISC key (``misc:NE``, or a meaning kept there: ``ner``, ``chunk``)."""
+    from ..io.columns import MISC_KEYS, meaning_of, misc_values
+
+    column = check_tag_column(column, corpus.format, option)
+    if corpus.format == "conllu" and isinstance(column, str) and column not in corpus.columns:
+        key = column[5:] if column.lower().startswith("misc:") else \
+            MISC_KEYS.get(meaning_of(column))
+        if key:
+            values = misc_values(corpus.columns["misc"], key)
+            if values is None:
+                raise CommandError(f"{option} {column}: no token of {corpus.source or 'the data'}"
+                                   f" has {key}= in its MISC column")
+            return f"misc:{key}", values
+    name = label_column(corpus, column, option)
+    return name, corpus.columns[name]
+
+
+def model_labels(model) -> list | None:
+    """The labels a model predicts (its label set; a recognizer's from its entity types),
+    None when the model does not say."""
+    for obj in (model, getattr(model, "labeler_", None)):
+        labels = getattr(obj, "labels_", None)
+        if labels is not None:
+            return [str(x) for x in getattr(labels, "labels", labels)]
+    types = getattr(model, "entity_types_", None)
+    if types is not None:
+        return ["O"] + [f"{p}-{t}" for t in types for p in "BI"]
+    return None
+
+
+def model_meaning(model, info: dict) -> str | None:
+    """What a model's tags are (``upos``, ``xpos``, ``chunk``, ``ner``): as its file records
+    it (``tag_meaning``, or a ``tag_column`` with a meaning: ``pos`` is XPOS), else as its
+    label set tells (:func:`hmmtl.io.columns.tag_meaning`), else None.  The one rule of
+    ``tag`` and ``evaluate``."""
+    from ..io.columns import MEANINGS, meaning_of, tag_meaning
+
+    recorded = (info or {}).get("tag_meaning")
+    if recorded in MEANINGS:
+        return recorded
+    meaning = meaning_of((info or {}).get("tag_column"))
+    if meaning is not None:
+        return meaning
+    labels = model_labels(model)
+    return tag_meaning(labels) if labels else None
 
 
 def iter_text_sentences(paths: Sequence[str], fmt: str | None):
@@ -456,29 +608,74 @@ def save_model(model, path: str, args, info: dict | None = None) -> None:
     log(args, f"wrote {type(model).__name__} to {path}")
 
 
+def input_column(corpus, name: str, index):
+    """The column ``name`` of a model's ``input_columns_`` (trained on column ``index`` of
+    a CoNLL file, or None) in ``corpus``, by the one column rule (:mod:`hmmtl.io.columns`):
+    a column of that name; in CoNLL-U, the column of its meaning (``pos`` -> XPOS,
+    ``chunk`` -> MISC ``Chunk=``, ``ner`` -> MISC ``NE=``), never ID or FORM; in other
+    formats, the trained index.  None when the corpus has none."""
+    from ..io.columns import MISC_KEYS, meaning_of, misc_values
+
+    if corpus.format == "conllu":
+        if name in corpus.columns and name not in ("id", "form"):
+            return corpus.columns[name]
+        meaning = meaning_of(name)
+        if meaning in ("upos", "xpos"):
+            column = corpus.columns[meaning]
+            empty = all(t == "_" for s in column for t in s)
+            return None if empty else column
+        if meaning in MISC_KEYS:
+            return misc_values(corpus.columns["misc"], MISC_KEYS[meaning])
+        return None
+    if name in corpus.columns and name != corpus.word_column:
+        return corpus.columns[name]
+    if index is not None and 0 < index < len(corpus.columns):
+        return corpus.column(index)
+    return None
+
+
+def input_places(model, fmt: str) -> set:
+    """The CoNLL-U columns (``xpos``, ``misc:Chunk`` ...) a model reads, which its
+    predictions never overwrite unless ``--tag-column`` says so."""
+    from ..io.columns import conllu_place, meaning_of
+
+    if fmt != "conllu":
+        return set()
+    wanted = getattr(model, "input_columns_", None) or {}
+    return {conllu_place(meaning_of(n)) or n for n in wanted}
+
+
 def model_inputs(model, corpus) -> dict:
     """What a model reads from a file besides the words, as keyword arguments of its
     ``predict``: the columns it declares in ``input_columns_`` (name -> 0-based column index
-    of the file it was trained on, or None; found by name, else by index) and, when
+    of the file it was trained on, or None), found by :func:`input_column`, and, when
     ``uses_documents_`` is true, the document of each sentence."""
     kwargs = {}
     wanted = getattr(model, "input_columns_", None) or {}
     if wanted:
         if corpus is None:
             raise CommandError(f"this {type(model).__name__} reads the input column(s) "
-                               f"{', '.join(wanted)}: give a CoNLL file that has them")
+                               f"{', '.join(wanted)}: give a CoNLL or CoNLL-U file that has "
+                               f"them")
         columns = {}
         for name, index in wanted.items():
-            if name in corpus.columns:
-                columns[name] = corpus.column(name)
-            elif index is not None and 0 < index < len(corpus.columns):
-                columns[name] = corpus.column(index)
-            else:
-                where = (f"column {index} of its training files" if index is not None else
-                         "its training files named it so, without a column number")
+            found = input_column(corpus, name, index)
+            if found is None:
+                where = (f"column {index} of its CoNLL training files" if index is not None
+                         else "its training data named it so, without a column number")
+                if corpus.format == "conllu":
+                    from ..io.columns import conllu_place, meaning_of
+
+                    place = conllu_place(meaning_of(name))
+                    hint = (f"CoNLL-U keeps it in {place.upper() if ':' not in place else place}"
+                            if place else "CoNLL-U has no column of that meaning")
+                else:
+                    hint = f"the input has {len(corpus.columns)} columns"
                 raise CommandError(f"{corpus.source or 'the input'}: this "
                                    f"{type(model).__name__} reads the column {name!r} "
-                                   f"({where}), which the input does not have")
+                                   f"({where}), which the input does not have ({hint}); give "
+                                   f"a file with that column")
+            columns[name] = found
         kwargs["columns"] = columns
     if getattr(model, "uses_documents_", False) and corpus is not None:
         kwargs["documents"] = list(corpus.doc_ids)

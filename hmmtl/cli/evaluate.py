@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import (CONLLU_NAMES, add_command, column_arg, corpus_sources, data_dir,
-                      label_column, load_labeler, predict, read_corpus, with_notation)
+from ._common import (CommandError, add_command, column_arg, column_of_meaning,
+                      corpus_sources, data_dir, gold_labels, label_column, load_labeler,
+                      model_labels, model_meaning, predict, read_corpus, with_notation)
 
 
 def add_parser(subparsers) -> None:
@@ -23,12 +24,16 @@ def add_parser(subparsers) -> None:
         "  hmmtl evaluate --model wsj.hmmtl --format nltk:conll2000 --test test "
         "--tag-column pos --data DIR")
     p.add_argument("--model", required=True, metavar="MODEL", help="model file")
-    p.add_argument("--test", nargs="+", required=True, metavar="FILE",
+    p.add_argument("--test", nargs="+", action="extend", required=True, metavar="FILE",
                    help="gold files ('-' for stdin) or nltk:NAME:SPLIT; with --format "
-                        "nltk:NAME, split names (--format nltk:conll2000 --test test)")
-    p.add_argument("--tag-column", metavar="COL",
-                   help="gold column: name or 0-based index (default: the column the model "
-                        "was trained on, when the test data has it)")
+                        "nltk:NAME, split names (--format nltk:conll2000 --test test); "
+                        "repeating --test adds files")
+    p.add_argument("--tag-column", metavar="COL", type=column_arg,
+                   help="gold column: name or 0-based index, in CoNLL-U also misc:KEY (ner "
+                        "and chunk are MISC NE= and Chunk=); never the words; default: the "
+                        "column the model was trained on when the test data has it, else the "
+                        "column of the model's tags (upos, xpos, chunk, ner: recorded in the "
+                        "model file, else told by its labels)")
     p.add_argument("--format", metavar="FMT",
                    help="conllu, conll, text or nltk:NAME (default: from the file name, else "
                         "from its first lines)")
@@ -66,9 +71,7 @@ def _known_words(model):
 
 
 def _model_labels(model):
-    labels = getattr(_labeler_of(model), "labels_", None)
-    if labels is None:
-        labels = getattr(model, "labels_", None)
+    labels = model_labels(model)
     return None if labels is None else set(labels)
 
 
@@ -79,7 +82,7 @@ def _is_bio(labels) -> bool:
         and any(lab != "O" for lab in labels)
 
 
-def _scores(gold, predicted, words, known) -> dict:
+def _scores(gold, predicted, words, known, entities: bool) -> dict:
     import numpy as np
 
     from ..data import flatten
@@ -97,30 +100,48 @@ def _scores(gold, predicted, words, known) -> dict:
         out["oov_accuracy"] = float(correct[oov].mean()) if oov.any() else None
     else:
         out["n_oov"], out["oov_accuracy"] = None, None
-    if _is_bio(g):
-        entities = entity_scores(gold, predicted)
-        out.update(precision=entities.precision, recall=entities.recall, f1=entities.f1,
-                   per_type=entities.per_type)
+    if entities:
+        # conlleval's and seqeval's semantics: no gold entity gives recall 0 (and precision
+        # 0 when some are predicted), not a missing row
+        scores = entity_scores(gold, predicted)
+        out.update(precision=scores.precision, recall=scores.recall, f1=scores.f1,
+                   per_type=scores.per_type)
     return out
 
 
-def gold_column(corpus, column, info: dict) -> str:
-    """``--tag-column``, else the column the model was trained on when the test data has
-    it, else the data's own label column (:func:`label_column`)."""
+def gold_column(corpus, column, info: dict, model=None) -> tuple[str, list]:
+    """``(name, labels)`` of the gold column: ``--tag-column``; else the column the model
+    was trained on when the test data has it; else the column of the model's tag meaning
+    (:func:`model_meaning`, the rule of :mod:`hmmtl.io.columns`); else the data's own label
+    column (:func:`label_column`)."""
+    if column is not None:
+        return gold_labels(corpus, column)
     trained = info.get("tag_column")
-    if column is None and trained is not None:
-        for name in (trained, CONLLU_NAMES.get(trained) if corpus.format == "conllu" else None):
-            if name in corpus.columns:
-                return name
-    return label_column(corpus, column)
+    if isinstance(trained, str) and trained in corpus.columns and \
+            trained != corpus.word_column and not (corpus.format == "conllu"
+                                                   and trained in ("id", "form")):
+        return trained, corpus.columns[trained]
+    meaning = model_meaning(model, info) if model is not None else None
+    name, labels = column_of_meaning(corpus, meaning)
+    if name is not None:
+        return name, labels
+    if meaning in ("ner", "chunk") and corpus.format == "conllu":
+        raise CommandError(f"{corpus.source or 'the test data'}: the model's tags are "
+                           f"{'entities' if meaning == 'ner' else 'chunks'}, kept in CoNLL-U "
+                           f"as MISC {'NE' if meaning == 'ner' else 'Chunk'}=, which no token "
+                           f"has; give --tag-column")
+    name = label_column(corpus, None)
+    return name, corpus.columns[name]
 
 
 def run(args) -> int:
+    from ..metrics import comparable_schemes
+
     folder = data_dir(args.data)
     sources = corpus_sources(args.test, args.format, "--test")
     model, info = load_labeler(args.model)
     corpus = read_corpus(sources, data_dir=folder)
-    gold = corpus.column(gold_column(corpus, column_arg(args.tag_column), info))
+    _, gold = gold_column(corpus, column_arg(args.tag_column), info, model)
     words = corpus.sentences
     model = with_notation(model, args.notation)
     predicted = predict(model, words, corpus)
@@ -128,8 +149,14 @@ def run(args) -> int:
     mapped = {}
     if notation is not None:
         # what the model saw and the gold tags it is scored against, in its notation
-        words, gold, mapped = _in_notation(notation, words, gold)
+        words, gold, mapped = _in_notation(notation, words, gold, _maps_words(model))
+    # one tagging scheme for gold and predictions before any token is counted
+    gold, predicted, schemes = comparable_schemes(gold, predicted)
     seen = _model_labels(model)
+    if seen is not None and schemes:
+        # the labels were converted to IOB2: what the model knows is its chunk types
+        types = {lab[2:] for lab in seen if lab != "O"}
+        seen = {"O"} | {f"{p}-{t}" for t in types for p in "BI"}
     if seen is not None:
         unseen = sorted({t for s in gold for t in s} - seen)
         if unseen:
@@ -137,25 +164,42 @@ def run(args) -> int:
             print(f"hmmtl: warning: {len(unseen)} gold label(s) never seen by the model count "
                   f"as errors: {shown}", file=sys.stderr)
     known = _known_words(model)
-    result = _scores(gold, predicted, words, known)
+    entities = _is_bio(set(_flat(gold)) | set(_flat(predicted)) | set(model_labels(model) or ()))
+    result = _scores(gold, predicted, words, known, entities)
     if args.by_domain:
         domains = list(corpus.domains)
         by_domain = {}
         for d in dict.fromkeys(domains):
             idx = [i for i, x in enumerate(domains) if x == d]
             by_domain[d] = _scores([gold[i] for i in idx], [predicted[i] for i in idx],
-                                   [words[i] for i in idx], known)
+                                   [words[i] for i in idx], known, entities)
         result["by_domain"] = by_domain
     else:
         result["by_domain"] = None
     result["notation"] = mapped or None
+    result["schemes"] = schemes or None
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
         if mapped:
             print(f"notation: {mapped['description']}")
+        if schemes:
+            print(f"schemes: {schemes['description']}")
         print(_format_scores(result))
     return 0
+
+
+def _flat(sequences):
+    import itertools
+
+    return itertools.chain.from_iterable(sequences)
+
+
+def _maps_words(model) -> bool:
+    """Whether the model maps the words it tags to its notation (not one trained or loaded
+    with ``notation="keep"``)."""
+    params = model.get_params() if hasattr(model, "get_params") else {}
+    return params.get("notation", "auto") != "keep"
 
 
 def _model_notation(model):
@@ -164,9 +208,9 @@ def _model_notation(model):
     return notation if notation else None
 
 
-def _in_notation(notation, words, gold):
-    """Words and gold tags in ``notation``, and what was mapped: counts and a sentence
-    for the output."""
+def _in_notation(notation, words, gold, map_words: bool = True):
+    """Words (when the model maps the words it tags: ``map_words``) and gold tags in
+    ``notation``, and what was mapped: counts and a sentence for the output."""
     import numpy as np
 
     from ..data import flatten
@@ -177,12 +221,19 @@ def _in_notation(notation, words, gold):
         a, b = (np.asarray(flatten(x)[0], dtype=object) for x in (before, after))
         return int(np.count_nonzero(a != b))
 
-    new_words, new_gold = notation.map_words(words), notation.map_tags(gold)
+    new_words = notation.map_words(words) if map_words else words
+    new_gold = notation.map_tags(gold)
     n_words, n_tags = changed(words, new_words), changed(gold, new_gold)
     if not (n_words or n_tags):
         return words, gold, {}
-    description = (f"{n_words} word(s) and {n_tags} gold tag(s) mapped to the model's "
-                   f"notation ({notation.describe()}); --notation keep scores them as written")
+    if map_words:
+        description = (f"{n_words} word(s) and {n_tags} gold tag(s) mapped to the model's "
+                       f"notation ({notation.describe()}); --notation keep scores them as "
+                       f"written")
+    else:
+        description = (f"{n_tags} gold tag(s) mapped to the model's notation "
+                       f"({notation.describe()}); words as written (the model keeps them); "
+                       f"--notation keep scores the tags as written")
     return new_words, new_gold, {"words_mapped": n_words, "gold_tags_mapped": n_tags,
                                  "model": notation.to_dict(), "description": description}
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from typing import Iterator
 
-from ._common import (CONLLU_NAMES, FORMATS, STDIN, AtomicOutput, CommandError, add_command,
-                      check_inputs, check_output, column_arg, input_name, load_labeler, log,
-                      positive_int, predict, resolve_input, with_notation)
+from ._common import (FORMATS, STDIN, AtomicOutput, CommandError, add_command,
+                      check_inputs, check_output, check_tag_column, column_arg, input_name,
+                      input_places, load_labeler, log, model_meaning, positive_int, predict,
+                      resolve_input, with_notation)
 
 #: sentences per batch when tagging a stream: bounds memory on inputs of any size
 TAG_BATCH_SENTENCES = 2000
@@ -28,9 +29,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--format", choices=FORMATS,
                    help="input format (default: from the file name, else from its first "
                         "lines, stdin too)")
-    p.add_argument("--tag-column", metavar="COL",
-                   help="column for the predictions (CoNLL-U default: the column the model "
-                        "was trained on, e.g. upos or xpos; CoNLL default: a new last column)")
+    p.add_argument("--tag-column", metavar="COL", type=column_arg,
+                   help="column for the predictions, overwriting what it holds (CoNLL-U "
+                        "default: the column of the model's tags: upos, xpos, MISC NE= for "
+                        "entities, MISC Chunk= for chunks, never a column the model reads; "
+                        "CoNLL default: a new last column).  Never the words or IDs; no "
+                        "negative indexes")
     p.add_argument("--output", "-o", metavar="FILE",
                    help="write here (atomically) instead of stdout")
     p.add_argument("--batch-size", type=positive_int, default=TAG_BATCH_SENTENCES, metavar="N",
@@ -145,6 +149,11 @@ def _write_corpus(corpus, out, predicted, column, fmt: str) -> None:
         corpus = Corpus(columns={"word": [list(s) for s in corpus.sentences], "tag": predicted},
                         word_column="word", label_column="tag", format="conll")
         write_conll(corpus, out, sep="\t")
+    elif fmt == "conllu" and isinstance(column, str) and column.startswith("misc:"):
+        from ..io.columns import with_misc_values
+
+        misc = with_misc_values(corpus.columns["misc"], column[5:], predicted)
+        write_conllu(corpus.with_column("misc", misc), out)
     elif fmt == "conllu":
         write_conllu(corpus, out, labels=predicted, column=column)
     elif column is None:  # append the predictions as a new last column
@@ -166,6 +175,8 @@ def output_notation(model, source, fmt: str, column):
         if fmt != "conllu":
             return None, source  # a new column: the model's notation
         column = "xpos"
+    if isinstance(column, str) and column.startswith("misc:"):
+        return None, source  # MISC holds no bracket or quote tags
     from ..io.notation import Notation, tag_notation_of_lines
 
     if isinstance(source, str):
@@ -213,21 +224,46 @@ def _tag_stream(model, stream, name: str, fmt: str, column, out, batch: int,
     return n_sent, n_tok
 
 
-def conllu_column(column, info: dict, model_path: str) -> str:
-    """The CoNLL-U column predictions go to: ``--tag-column``, else the column the model
-    was trained on (``pos`` is XPOS), else XPOS for a model file that does not say."""
-    if column is not None:
-        return column
-    trained = info.get("tag_column")
-    if trained is None:
-        return "xpos"
-    from ..io import CONLLU_COLUMNS
+def conllu_column(column, info: dict, model_path: str, model=None) -> str:
+    """The CoNLL-U column predictions go to (``misc:NE`` for a key of MISC).
 
-    name = CONLLU_NAMES.get(trained, trained)
-    if name not in CONLLU_COLUMNS or name in ("id", "form"):
-        raise CommandError(f"the model {model_path} was trained on column {trained!r}, which "
-                           f"CoNLL-U does not have; give --tag-column (e.g. misc)")
-    return name
+    ``--tag-column`` when given (never ID or FORM; ``ner`` / ``chunk`` are MISC keys);
+    else the CoNLL-U column the model was trained on, else the place of the model's tag
+    meaning (:func:`model_meaning`: recorded, else told by its label set): UPOS, XPOS,
+    MISC ``NE=`` for entities, MISC ``Chunk=`` for chunks.  Without ``--tag-column`` the
+    predictions never go to a column the model reads, and a model whose tags say nothing
+    is refused rather than written over XPOS."""
+    from ..io import CONLLU_COLUMNS
+    from ..io.columns import conllu_place, meaning_of
+
+    if column is not None:
+        column = check_tag_column(column, "conllu")
+        if column.lower().startswith("misc:") and len(column) > 5:
+            return "misc:" + column[5:]
+        if column.lower() in CONLLU_COLUMNS:
+            return column.lower()
+        place = conllu_place(meaning_of(column))
+        if place is None:
+            raise CommandError(f"--tag-column {column!r}: CoNLL-U has no such column; give "
+                               f"one of {', '.join(CONLLU_COLUMNS[2:])} or misc:KEY")
+        return place
+    trained = info.get("tag_column")
+    if isinstance(trained, str) and trained.lower() in CONLLU_COLUMNS[2:]:
+        place = trained.lower()
+    else:
+        meaning = model_meaning(model, info) if model is not None else meaning_of(trained)
+        place = conllu_place(meaning)
+        if place is None:
+            shown = f"was trained on column {trained!r}" if trained is not None else \
+                "records no tag column"
+            raise CommandError(f"the model {model_path} {shown}, and its labels do not tell "
+                               f"what they are (UD or Penn Treebank POS tags, chunks, "
+                               f"entities); give --tag-column (upos, xpos, misc:NE ...)")
+    if model is not None and place in input_places(model, "conllu"):
+        raise CommandError(f"the model {model_path} reads the column {place} that its "
+                           f"predictions would go to; give --tag-column to choose where "
+                           f"they go")
+    return place
 
 
 def _tag_file(model_path: str, batch: int, notation_choice: str, job: tuple):
@@ -259,7 +295,7 @@ def _tag_on_spark(args, inputs, column, info, out, model) -> tuple[int, int]:
     jobs = []
     for path in inputs:
         fmt, _ = resolve_input(path, args.format)
-        where = conllu_column(column, info, args.model) if fmt == "conllu" else column
+        where = _where(column, info, args.model, model, fmt)
         notation = None
         if args.notation == "auto":
             notation, _ = output_notation(model, path, fmt, where)
@@ -270,6 +306,13 @@ def _tag_on_spark(args, inputs, column, info, out, model) -> tuple[int, int]:
     for text, _, _ in results:
         out.write(text)
     return sum(r[1] for r in results), sum(r[2] for r in results)
+
+
+def _where(column, info, model_path, model, fmt):
+    """The column the predictions of one input go to (None: a new last CoNLL column)."""
+    if fmt == "conllu":
+        return conllu_column(column, info, model_path, model)
+    return check_tag_column(column, fmt)
 
 
 def run(args) -> int:
@@ -287,7 +330,7 @@ def run(args) -> int:
             n_sent, n_tok = _tag_on_spark(args, inputs, column, info, out, model)
         for path in inputs if not args.spark else ():
             fmt, given = resolve_input(path, args.format)
-            where = conllu_column(column, info, args.model) if fmt == "conllu" else column
+            where = _where(column, info, args.model, model, fmt)
             notation, source = None, given
             if args.notation == "auto":
                 notation, source = output_notation(model, given, fmt, where)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ._common import (REPRESENTATION_CHOICES, CommandError, add_command, check_inputs,
-                      check_output, column_arg, corpus_sources, data_dir, input_files,
-                      input_name, label_column, load_model, log, nonneg_float, positive_int,
-                      read_corpus, resolve_input, save_model, unlabeled_files)
+                      check_output, column_arg, column_of_meaning, corpus_sources, data_dir,
+                      gold_labels, input_files, input_name, label_column, load_model, log,
+                      nonneg_float, positive_int, read_corpus, resolve_input, save_model,
+                      unlabeled_files)
 
 
 def add_parser(subparsers) -> None:
@@ -24,28 +25,31 @@ def add_parser(subparsers) -> None:
         "      --hmm hmm128.hmmtl --represent viterbi,posterior --out ner.hmmtl\n"
         "  hmmtl train --format nltk:conll2000:train --tag-column pos --data DIR "
         "--out wsj.hmmtl")
-    p.add_argument("--train", nargs="*", default=None, metavar="FILE",
+    p.add_argument("--train", nargs="*", action="extend", default=None, metavar="FILE",
                    help="training files ('-' for stdin) or nltk:NAME[:SPLIT]; with --format "
-                        "nltk:NAME, split names (--format nltk:conll2000 --train train)")
+                        "nltk:NAME, split names (--format nltk:conll2000 --train train); "
+                        "repeating --train adds files")
     p.add_argument("--format", metavar="FMT",
                    help="conllu, conll, text, or nltk:NAME[:SPLIT] (treebank, conll2000, "
                         "brown, conll2002, nps_chat; e.g. nltk:conll2000:train; conll2000 and "
                         "conll2002 need a split); default: from the file name, else from its "
                         "first lines")
-    p.add_argument("--tag-column", metavar="COL",
+    p.add_argument("--tag-column", metavar="COL", type=column_arg,
                    help="column of the tags: a name (xpos, upos, pos, chunk, ner) or a 0-based "
-                        "index; needed when the data has several label columns (CoNLL-U: "
-                        "default xpos).  The model remembers it for tag and evaluate")
+                        "index >= 1 (never the words); needed when the data has several label "
+                        "columns (CoNLL-U: default xpos).  The model remembers it, and what "
+                        "its tags are (upos, xpos, chunk, ner), for tag and evaluate")
     p.add_argument("--algorithm", choices=("crf", "perceptron"), default="crf",
                    help="labeler (default crf)")
     p.add_argument("--task", choices=("auto", "pos", "chunk", "ner"), default="auto",
                    help="the crf's default features and regularization for this kind of "
                         "tagging (default auto: chunk or ner for span tags such as B-NP / "
                         "I-PER, as spans cover most tokens or few, else pos)")
-    p.add_argument("--unlabeled", nargs="+", metavar="FILE",
+    p.add_argument("--unlabeled", nargs="+", action="extend", metavar="FILE",
                    help="unlabeled text of the target domain: tokenized, one sentence a line, "
                         "or CoNLL / CoNLL-U files (.conll, .conllu: their words are used); "
-                        "HMMs learned on it and on the training words give the features")
+                        "HMMs learned on it and on the training words give the features; "
+                        "repeating --unlabeled adds files")
     p.add_argument("--preset", choices=("auto", "thorough"),
                    help="HMM ensemble learned with --unlabeled: auto (default; a few minutes) "
                         "or thorough (more HMMs, slower)")
@@ -57,9 +61,15 @@ def add_parser(subparsers) -> None:
     p.add_argument("--top-k", type=positive_int, metavar="k",
                    help="posterior / type features keep their k most probable states "
                         "(default 4)")
-    p.add_argument("--dev", nargs="+", metavar="FILE",
+    p.add_argument("--dev", nargs="+", action="extend", metavar="FILE",
                    help="development files, nltk:NAME:SPLIT, or a split of the --format "
-                        "corpus (early stopping)")
+                        "corpus (early stopping); repeating --dev adds files.  Their tags "
+                        "must all be tags of the training data (checked before training)")
+    p.add_argument("--dev-tag-column", metavar="COL", type=column_arg,
+                   help="column of the dev tags (default: the training column when the dev "
+                        "data has one of that name, else the column of the same meaning: "
+                        "a CoNLL column of PTB tags pairs with CoNLL-U XPOS, of UD tags with "
+                        "UPOS)")
     p.add_argument("--c1", type=nonneg_float, help="L1 regularization (crf)")
     p.add_argument("--c2", type=nonneg_float, help="L2 regularization (crf)")
     p.add_argument("--max-iter", type=positive_int, metavar="N",
@@ -106,12 +116,13 @@ def run(args) -> int:
     if not sentences:
         raise CommandError("no sentences in the training data")
 
+    meaning = _meaning(column, tags)
     dev = None
     if dev_sources:
         dev_corpus = read_corpus(dev_sources, data_dir=folder)
-        dev = (dev_corpus.sentences, dev_corpus.column(
-            label_column(dev_corpus, column, "--tag-column (dev)")))
-
+        dev = (dev_corpus.sentences,
+               dev_tags(dev_corpus, column, meaning, args.dev_tag_column, tags,
+                        input_files(dev_sources)))
     if args.unlabeled and args.hmm:
         raise CommandError("--unlabeled learns its own HMMs; give either --unlabeled or --hmm")
     unlabeled = _read_unlabeled(args.unlabeled) if args.unlabeled else None
@@ -149,8 +160,45 @@ def run(args) -> int:
     tagger.fit(sentences, tags, unlabeled=unlabeled, dev=dev, verbose=not args.quiet)
     if dev is not None:
         log(args, f"dev accuracy: {tagger.score(*dev):.4f}")
-    save_model(tagger, args.out, args, info={"tag_column": column})
+    save_model(tagger, args.out, args, info={"tag_column": column, "tag_meaning": meaning})
     return 0
+
+
+def _meaning(column: str, tags) -> str | None:
+    """What the training tags are (``upos``, ``xpos``, ``chunk``, ``ner``): the column's
+    name when it has a meaning, else what the tags tell (:func:`hmmtl.io.columns.tag_meaning`)."""
+    from ..io.columns import meaning_of, tag_meaning
+
+    return meaning_of(column) or tag_meaning({t for s in tags for t in s})
+
+
+def dev_tags(dev_corpus, column: str, meaning, dev_column, tags, files) -> list:
+    """The tags of the ``--dev`` data, checked before any training: the column
+    ``--dev-tag-column``, else the training column's name, else the column of the same
+    meaning (:func:`column_of_meaning`: a CoNLL column of PTB tags pairs with CoNLL-U
+    XPOS).  Every dev tag must be a training tag: a dev tag the model can never predict
+    makes early stopping score a model on what it cannot learn, so it is refused here,
+    naming the tags and the files, rather than failing after training."""
+    option = "--dev-tag-column" if dev_column is not None else "--tag-column (dev)"
+    if dev_column is not None:
+        _, labels = gold_labels(dev_corpus, dev_column, "--dev-tag-column")
+    elif column in dev_corpus.columns and column != dev_corpus.word_column:
+        labels = dev_corpus.columns[column]
+    else:
+        name, labels = column_of_meaning(dev_corpus, meaning)
+        if name is None:
+            labels = dev_corpus.columns[label_column(dev_corpus, None, option)]
+    known = {t for s in tags for t in s}
+    flat = [t for s in labels for t in s]
+    unseen = sorted(set(flat) - known)
+    if unseen:
+        n_tokens = sum(t not in known for t in flat)
+        shown = ", ".join(map(repr, unseen[:8])) + (" ..." if len(unseen) > 8 else "")
+        raise CommandError(f"--dev {' '.join(files) or 'data'}: {len(unseen)} tag(s) on "
+                           f"{n_tokens} token(s) are not tags of the training data "
+                           f"({len(known)} tags): {shown}; give dev data tagged with the "
+                           f"same tag set, or the right column with --dev-tag-column")
+    return labels
 
 
 def _read_unlabeled(paths) -> list:

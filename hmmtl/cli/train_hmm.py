@@ -14,9 +14,9 @@ def add_parser(subparsers) -> None:
         "word representations for 'hmmtl train --hmm'.",
         "example:\n  hmmtl train-hmm --text wsj.txt web.txt --states 128 --iter 30 "
         "--lowercase --min-count 2 --out hmm128.hmmtl")
-    p.add_argument("--text", nargs="+", required=True, metavar="FILE",
+    p.add_argument("--text", nargs="+", action="extend", required=True, metavar="FILE",
                    help="input files ('-' for stdin): one tokenized sentence a line, or CoNLL / "
-                        "CoNLL-U (words only are used)")
+                        "CoNLL-U (words only are used); repeating --text adds files")
     p.add_argument("--format", choices=FORMATS,
                    help="input format (default: from the file name, else from its first lines)")
     p.add_argument("--states", type=positive_int, required=True, metavar="K",

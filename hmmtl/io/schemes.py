@@ -22,7 +22,8 @@ import numpy as np
 
 from ..data import lengths_to_offsets, unflatten
 
-__all__ = ["Chunks", "chunk_spans", "convert_scheme", "iob1_to_iob2", "iob2_to_iob1",
+__all__ = ["Chunks", "chunk_spans", "convert_scheme", "detect_scheme", "iob1_to_iob2",
+           "iob2_to_iob1",
            "iob2_to_bioes", "bioes_to_iob2", "iob1_to_bioes", "iob2_to_bilou",
            "bilou_to_iob2", "SCHEMES"]
 
@@ -79,7 +80,7 @@ def _as_flat(labels, offsets=None) -> tuple[list, np.ndarray, bool]:
     if isinstance(labels, np.ndarray):
         labels = labels.tolist()
     labels = list(labels)
-    if labels and not isinstance(labels[0], str):
+    if labels and not isinstance(labels[0], str) and hasattr(labels[0], "__len__"):
         lengths = np.fromiter(map(len, labels), dtype=np.int64, count=len(labels))
         return list(itertools.chain.from_iterable(labels)), lengths_to_offsets(lengths), True
     return labels, np.array([0, len(labels)], dtype=np.int64), False
@@ -307,3 +308,36 @@ def bilou_to_iob2(labels, offsets=None):
     ['B-PER', 'I-PER', 'O', 'B-LOC']
     """
     return convert_scheme(labels, "iob2", source="bilou", offsets=offsets)
+
+
+def detect_scheme(labels, offsets=None) -> str | None:
+    """The tagging scheme of chunk labels: ``"bilou"`` (``L-`` / ``U-`` used), ``"bioes"``
+    (``E-`` / ``S-``), ``"iob1"`` (some chunk opens with ``I-``: after ``O``, after another
+    type, or first in its sentence), ``"iob2"`` (every chunk opens with ``B-``, or no
+    chunk at all); None when the labels are not all chunk labels (``O`` or a prefix and a
+    type).
+
+    >>> detect_scheme([["I-PER", "I-PER", "O", "B-LOC"]]), detect_scheme([["B-PER", "O"]])
+    ('iob1', 'iob2')
+    >>> detect_scheme([["S-PER", "O"]]), detect_scheme([["NN", "VB"]]) is None
+    ('bioes', True)
+    """
+    flat, offsets, _ = _as_flat(labels, offsets)
+    distinct = set(flat)
+    heads = set()
+    for label in distinct:
+        if label == "O":
+            continue
+        head, dash, rest = label.partition("-") if isinstance(label, str) else ("", "", "")
+        if not dash or head not in _PREFIX or not rest:
+            return None
+        heads.add(head)
+    if heads & {"L", "U"}:
+        return "bilou"
+    if heads & {"E", "S"}:
+        return "bioes"
+    if "I" not in heads:
+        return "iob2"
+    tag, typ, _ = _parse(flat, "auto")
+    start, _ = _boundaries(tag, typ, offsets)
+    return "iob1" if bool(np.any(start & (tag == _I))) else "iob2"

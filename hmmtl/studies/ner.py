@@ -331,7 +331,7 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
             data = {k: v[: cfg["max_sentences"]] for k, v in data.items()}
         model, info, (representations, auto_text, cluster_text) = train_recognizer(
             root, lang, data, preset=cfg, gazetteer=gazetteer, progress=progress)
-        path = model.save(out / f"ner-{lang}.model")
+        path = save_recognizer(model, out / f"ner-{lang}.model")
         models[lang] = {"file": str(path), **info,
                         "dev": _evaluate(model, data["dev"], lang),
                         "test": _evaluate(model, data["test"], lang)}
@@ -493,3 +493,16 @@ def _csv(result: dict) -> str:
             w.writerow(["curve", r["language"], f"{r['fraction']:g} ({r['tokens']} tokens)",
                         split, "all", "", "", r[f"{split}_f1"], ""])
     return buf.getvalue()
+
+
+#: what a recognizer's model file records about its columns, as ``hmmtl train`` records
+#: it: ``hmmtl tag`` and ``evaluate`` find the entity column of CoNLL and CoNLL-U files
+#: by it (its input columns are recorded by meaning in the model itself)
+RECOGNIZER_INFO = {"tag_column": "ner", "tag_meaning": "ner"}
+
+
+def save_recognizer(model, path) -> Path:
+    """Save a recognizer with the tag column recorded (:data:`RECOGNIZER_INFO`)."""
+    from ..serialize import save
+
+    return save(model, path, info=RECOGNIZER_INFO)
