@@ -361,11 +361,18 @@ def _choose(named, sniffed, head, name) -> str:
     the reverse) is an error that says both."""
     what = {"conllu": "CoNLL-U", "conll": "a CoNLL column file", "jsonl": "JSON lines",
             "raw": "raw running text", "text": "tokenized text (one sentence a line)"}
+    from .detect import sniff_format
+
     if named is None:
+        if sniffed is None and sniff_format(head) is None:
+            raise FormatError(name, None, "cannot tell whether this is CoNLL (one token a "
+                              "line) or plain text (one sentence a line); give --format conll "
+                              "or --format text")
         if sniffed is None:
             raise FormatError(name, None, "cannot tell whether this is raw running text or "
-                              "tokenized text (one sentence a line), or CoNLL; give the "
-                              "format (--input raw / tokenized / conll, or --text-format)")
+                              "tokenized text (one sentence a line): punctuation is both "
+                              "attached to words and spaced; give --input raw or --input "
+                              "tokenized (--text-format for unlabeled text)")
         return sniffed
     if named == "text":
         if sniffed in ("conllu", "conll", "jsonl"):
@@ -374,12 +381,15 @@ def _choose(named, sniffed, head, name) -> str:
                               f"{what[sniffed]}, not plain text ({line[:50]!r}); give the "
                               f"format (--format {sniffed} / --input {sniffed}) to read it as "
                               f"such, or rename the file")
-        if sniffed is None:
+        from .detect import sniff_text_kind
+
+        kind = sniffed if sniffed is not None else sniff_text_kind(head)
+        if kind is None:
             raise FormatError(name, None, "cannot tell whether this is raw running text or "
                               "tokenized text (one sentence a line): punctuation is both "
                               "attached to words and spaced; give --input raw or --input "
                               "tokenized (--text-format for unlabeled text)")
-        return sniffed
+        return kind
     return named
 
 
