@@ -56,14 +56,15 @@ class Sentence:
     tokens: tuple
 
 
-#: untrained defaults: abbreviations of English that take a period (lowercase, without
+#: untrained defaults: abbreviations of English that take a period and are rarely words
+#: that end a sentence (not ``no``, ``sat``, ``sun``) (lowercase, without
 #: the final period, as Punkt stores them); used by :meth:`Segmenter.default` and kept by
 #: :meth:`Segmenter.fit` beside what it learns
 DEFAULT_ABBREVIATIONS = frozenset("""
-mr mrs ms dr prof st jr sr rev gen sen rep gov col lt sgt capt cmdr adm maj messrs mt ft
-inc ltd co corp bros llc plc dept univ assn est fig no vol vols ch sec pp ed eds approx
-vs etc al cf ca jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur
-thurs fri sat sun ave blvd rd hwy p.m a.m e.g i.e u.s u.k u.n u.s.a d.c n.y l.a
+mr mrs ms dr prof st jr sr rev sen gov lt sgt capt cmdr adm maj messrs mt ft
+inc ltd corp bros llc plc dept univ assn vol vols pp eds approx
+vs etc al cf jan feb apr jun jul aug sep sept oct nov dec tue tues thu thur
+thurs fri ave blvd hwy p.m a.m e.g i.e u.s u.k u.n u.s.a d.c n.y l.a
 """.split())
 
 _APOS = "'\u2019"
