@@ -235,7 +235,7 @@ def split_long(sentences, limit: int = MAX_SENTENCE_TOKENS):
         start = 0
         for i, token in enumerate(s):
             if token in _FINAL:
-                out.extend(s[a:a + limit] for a in range(start, i + 1, limit))
+                out.extend(s[a:min(a + limit, i + 1)] for a in range(start, i + 1, limit))
                 start = i + 1
         out.extend(s[a:a + limit] for a in range(start, len(s), limit))
     return out, n_long, longest
