@@ -134,3 +134,45 @@ def test_offsets_give_back_every_token_of_conll2003(require_file):
             assert not any(re.search(r"\s", t.form) for t in tokens)
             n += len(tokens)
     assert n > 250_000
+
+
+# ------------------------------------------------------------------ the benchmark's scorer
+def _bench_raw():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_raw.py"
+    spec = importlib.util.spec_from_file_location("bench_raw", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_scorer_counts_tokenization_and_splitting_errors():
+    score = _bench_raw().score
+    # text "I can't." gold: I | ca | n't | .   one sentence
+    gold = [[(0, 1, "PRP"), (2, 4, "MD"), (4, 7, "RB"), (7, 8, ".")]]
+    assert score(gold, gold) == {"words": 100.0, "sentences": 100.0, "xpos": 100.0}
+    # "can't" left whole, one tag wrong: 2 of 3 system words aligned, 1 correct tag among them
+    system = [[(0, 1, "PRP"), (2, 7, "MD"), (7, 8, "NN")]]
+    s = score(gold, system)
+    assert s["words"] == pytest.approx(100 * 2 * (2 / 3) * (2 / 4) / (2 / 3 + 2 / 4))
+    assert s["xpos"] == pytest.approx(100 * 2 * (1 / 3) * (1 / 4) / (1 / 3 + 1 / 4))
+    assert s["sentences"] == 100.0
+    # the same words cut into two sentences: no sentence right
+    split = [[(0, 1, "PRP"), (2, 4, "MD")], [(4, 7, "RB"), (7, 8, ".")]]
+    assert score(gold, split)["sentences"] == 0.0 and score(gold, split)["words"] == 100.0
+
+
+def test_gold_reader_gives_multiword_tokens_the_characters_of_their_words(tmp_path):
+    path = tmp_path / "g.conllu"
+    path.write_text("# newdoc id = d1\n# text = I don't.\n1\tI\t_\t_\tPRP\t_\t_\t_\t_\t_\n"
+                    "2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\tSpaceAfter=No\n2\tdo\t_\t_\tVBP\t_\t_\t_\t_\t_\n"
+                    "3\tn't\t_\t_\tRB\t_\t_\t_\t_\t_\n4\t.\t_\t_\t.\t_\t_\t_\t_\t_\n\n"
+                    "# text = Go!\n1\tGo\t_\t_\tVB\t_\t_\t_\t_\tSpaceAfter=No\n"
+                    "2\t!\t_\t_\t.\t_\t_\t_\t_\t_\n\n")
+    ((text, sentences),) = _bench_raw().read_ewt_documents(path)
+    assert text == "I don't. Go!"
+    assert [[text[a:b] for a, b, _ in s] for s in sentences] == [["I", "do", "n't", "."],
+                                                                  ["Go", "!"]]
+    assert sentences[0][1][2] == "VBP"

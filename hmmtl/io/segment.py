@@ -68,6 +68,7 @@ thurs fri ave blvd hwy p.m a.m e.g i.e u.s u.k u.n u.s.a d.c n.y l.a
 """.split())
 
 _APOS = "'\u2019"
+_END = r"(?![^\W_])"
 _CLITIC_BODY = r"(?:[sSmMdD]|ll|LL|re|RE|ve|VE)(?![^\W_])"
 _CLITIC = r"(?:[nN][" + _APOS + r"][tT](?![^\W_])|[" + _APOS + r"]" + _CLITIC_BODY + ")"
 _TOKEN = re.compile(
@@ -75,7 +76,17 @@ _TOKEN = re.compile(
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}"                     # e-mail address
     r"|(?<![\w)])[:;=][-^o']?[()\[\]DPpO/\\|*3](?![\w(])"           # emoticon
     r"|<3"
-    r"|\.{2,}|\u2026|-{2,}|``|''|[?!]{2,}"                             # ellipsis, dashes
+    r"|\.{2,}|\u2026|``|''|[?!]{2,}|([-=*+#~_<>$^])\1+"                # ellipsis, ----, ***
+    r"|(?i:e-mail)s?|(?<![^\W_])[A-Za-z]/[A-Za-z](?![^\W_])"            # e-mail, b/c w/o
+    r"|#[^\W_]\w*"                                                     # #hashtags
+    r"|[^\W_][\w-]*(?:\.[\w-]+)*\.(?i:com|org|net|edu|gov|html?|pdf|docx?|xlsx?|txt"
+    r"|jpe?g|gif|png|zip|exe|pptx?)(?![^\W_])"                          # file and host names
+    r"|[a-z]+(?:\.[a-z]+){2,}(?![^\W_])"                                 # alt.animals.cat
+    r"|\d+(?i:st|nd|rd|th)(?![^\W_])"                                   # 4th
+    r"|(?<![^\W_])(?i:can(?=not" + _END + r")|(?:wan|gon)(?=na" + _END + r")"
+    r"|(?:got|out)(?=ta" + _END + r")|a(?=lot" + _END + r")|i(?=(?:m|ve)" + _END + r")"
+    r"|that(?=s" + _END + r")|(?:do|does|did|is|was|have|has|had|could|would|should|are|were"
+    r"|ca)(?=nt" + _END + r"))"                                          # EWT: cannot, dont
     r"|(?:[^\W\d_]\.){2,}(?![^\W\d_])"                                 # U.S. e.g.
     r"|\d+(?:[.,:/]\d+)*"                                              # numbers
     r"|" + _CLITIC +                                                  # n't 's 'll ...
