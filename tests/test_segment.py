@@ -37,10 +37,15 @@ def test_tokens_follow_ewt_conventions(text, expected):
 
 
 def test_sentences_split_at_final_punctuation_not_at_abbreviations():
-    text = "Mr. Smith went to Washington. He saw Dr. Jones! Did he? yes he did."
+    text = "Mr. Smith went to Washington. He saw Dr. Jones! Did he? i think so... then left."
     assert forms(text) == [["Mr.", "Smith", "went", "to", "Washington", "."],
-                           ["He", "saw", "Dr.", "Jones", "!"],
-                           ["Did", "he", "?", "yes", "he", "did", "."]]
+                           ["He", "saw", "Dr.", "Jones", "!"], ["Did", "he", "?"],
+                           ["i", "think", "so", "...", "then", "left", "."]]
+
+
+def test_an_opening_quote_after_a_period_starts_the_next_sentence():
+    assert forms('It ended." He added. "Then we left."') == [
+        ["It", "ended", ".", '"'], ["He", "added", "."], ['"', "Then", "we", "left", ".", '"']]
 
 
 def test_a_closing_quote_stays_with_its_sentence_and_a_blank_line_ends_one():

@@ -11,8 +11,9 @@ its word.  Tokens are found by one compiled regular expression over the whole te
 Sentences are split over the token stream with the decisions of Punkt (Kiss and Strunk,
 2006, *Unsupervised Multilingual Sentence Boundary Detection*, Computational Linguistics
 32(4)): a period ends a sentence unless it ends an abbreviation; an abbreviation or an
-initial ends one when the next word is a frequent sentence starter; a lowercase next word
-never starts a sentence; a blank line always ends one.  The parameters (abbreviation types,
+initial ends one when the next word is a frequent sentence starter; a lowercase word after an
+abbreviation or an ellipsis starts no sentence (after ``. ? !`` it may: web text starts
+sentences in lower case); a blank line always ends one.  The parameters (abbreviation types,
 collocations, sentence starters, the words seen capitalized inside sentences) are learned
 from raw text by NLTK's :class:`~nltk.tokenize.punkt.PunktTrainer` (:meth:`Segmenter.fit`)
 and kept as JSON data (:meth:`Segmenter.to_dict`), never pickled.
@@ -229,14 +230,19 @@ class Segmenter:
                 word = form[:-1].lower()
             elif form not in _TERMINAL and form.strip("?!"):
                 continue
-            while nxt < n and forms[nxt] in _CLOSING:
-                nxt += 1
+            while nxt < n and forms[nxt] in _CLOSING and spans[nxt][0] == spans[nxt - 1][1]:
+                nxt += 1  # a closing quote or bracket right after the period
             if nxt >= n:
                 continue
             following = forms[nxt]
             first = following[0]
-            if first.islower():
+            if first.islower() and (abbreviation or form[0] == "." and len(form) > 1
+                                    or form == "\u2026"):
+                # "wait ... then", "Mr. smith": no sentence starts; after ". ? !" one may
+                # (web text starts sentences in lower case: "i", "thanks"; tuned on EWT dev)
                 continue
+            if not first.isalnum() and first not in "\"'`([{<\u201c\u2018":
+                continue  # "... , " or ".?" : not a sentence start
             if abbreviation:
                 low = following.lower()
                 if not (first.isupper() and low in starters and low not in self.names):
