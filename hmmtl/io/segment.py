@@ -74,6 +74,12 @@ _CLITIC_BODY = r"(?:[sSmMdD]|ll|LL|re|RE|ve|VE)(?![^\W_])"
 _CLITIC = r"(?:[nN][" + _APOS + r"][tT](?![^\W_])|[" + _APOS + r"]" + _CLITIC_BODY + ")"
 _TOKEN = re.compile(
     r"(?:https?://|ftp://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]'\u2019]"   # URL
+    r"|(?<![^\W_])(?i:can(?=not" + _END + r")|(?:wan|gon)(?=na" + _END + r")"
+    r"|(?:got|out)(?=ta" + _END + r")|a(?=lot" + _END + r")|i(?=(?:m|ve)" + _END + r")"
+    r"|that(?=s" + _END + r")|(?:do|does|did|is|was|have|has|had|could|would|should|are|were"
+    r"|ca)(?=nt" + _END + r"))"                                          # EWT: cannot, dont
+    # the common case first, for speed: a word or number that no rule below applies to
+    r"|[^\W\d_]+(?![\w.@'\u2019&/-])|\d+(?![\w.,:/@-])"
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}"                     # e-mail address
     r"|(?<![\w)])[:;=][-^o']?[()\[\]DPpO/\\|*3](?![\w(])"           # emoticon
     r"|<3"
@@ -84,10 +90,6 @@ _TOKEN = re.compile(
     r"|jpe?g|gif|png|zip|exe|pptx?)(?![^\W_])"                          # file and host names
     r"|[a-z]+(?:\.[a-z]+){2,}(?![^\W_])"                                 # alt.animals.cat
     r"|\d+(?i:st|nd|rd|th)(?![^\W_])"                                   # 4th
-    r"|(?<![^\W_])(?i:can(?=not" + _END + r")|(?:wan|gon)(?=na" + _END + r")"
-    r"|(?:got|out)(?=ta" + _END + r")|a(?=lot" + _END + r")|i(?=(?:m|ve)" + _END + r")"
-    r"|that(?=s" + _END + r")|(?:do|does|did|is|was|have|has|had|could|would|should|are|were"
-    r"|ca)(?=nt" + _END + r"))"                                          # EWT: cannot, dont
     r"|(?:[^\W\d_]\.){2,}(?![^\W\d_])"                                 # U.S. e.g.
     r"|\d+(?:[.,:/]\d+)*"                                              # numbers
     r"|" + _CLITIC +                                                  # n't 's 'll ...
