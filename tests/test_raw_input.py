@@ -220,3 +220,11 @@ def _save_plain(tmp_path):
     path = tmp_path / "plain.hmmtl"
     LinearChainCRF(max_iterations=5).fit(X, Y).save(path)
     return path
+
+
+def test_gzip_on_stdin_is_read_decompressed(model_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(
+        gzip.compress(b"The dog barks.\n")))))
+    assert main(["tag", "--model", model_path, "--input", "raw", "--output-format",
+                 "conll"]) == 0
+    assert capsys.readouterr().out == "The\tDT\ndog\tNN\nbarks\tVBZ\n.\t.\n\n"

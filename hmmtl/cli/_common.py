@@ -245,7 +245,10 @@ def resolve_input(path: str, fmt: str | None) -> tuple[str, object]:
 
     name = input_name(path)
     if path == STDIN:
-        head, source = peek_lines(getattr(sys.stdin, "buffer", sys.stdin), SNIFF_LINES)
+        stream = getattr(sys.stdin, "buffer", sys.stdin)
+        if hasattr(stream, "peek") and stream.peek(2)[:2] == b"\x1f\x8b":
+            stream = gzip_type()(fileobj=stream, mode="rb")  # gzip piped in
+        head, source = peek_lines(stream, SNIFF_LINES)
     else:
         f, _ = open_input(path)
         head, source = peek_lines(f, SNIFF_LINES)
