@@ -64,7 +64,8 @@ def test_one_reader_for_raw_tokenized_jsonl_and_gzip(tmp_path):
     assert read_unlabeled(raw) == expected
     (tmp_path / "b.gz").write_bytes(gzip.compress(RAW.encode()))  # no .txt: told by content
     assert read_unlabeled(tmp_path / "b.gz") == expected
-    lines = "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(RAW.split("\n\n")))
+    lines = "".join(json.dumps({"id": i, "text": t}) + "\n"
+                    for i, t in enumerate(RAW.split("\n\n")))
     (tmp_path / "c.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
     assert read_unlabeled(tmp_path / "c.jsonl.gz") == expected
     (tmp_path / "d.txt").write_text("the dog barks .\n\na cat .\n")

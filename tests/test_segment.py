@@ -172,7 +172,8 @@ def test_scorer_counts_tokenization_and_splitting_errors():
 def test_gold_reader_gives_multiword_tokens_the_characters_of_their_words(tmp_path):
     path = tmp_path / "g.conllu"
     path.write_text("# newdoc id = d1\n# text = I don't.\n1\tI\t_\t_\tPRP\t_\t_\t_\t_\t_\n"
-                    "2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\tSpaceAfter=No\n2\tdo\t_\t_\tVBP\t_\t_\t_\t_\t_\n"
+                    "2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\tSpaceAfter=No\n"
+                    "2\tdo\t_\t_\tVBP\t_\t_\t_\t_\t_\n"
                     "3\tn't\t_\t_\tRB\t_\t_\t_\t_\t_\n4\t.\t_\t_\t.\t_\t_\t_\t_\t_\n\n"
                     "# text = Go!\n1\tGo\t_\t_\tVB\t_\t_\t_\t_\tSpaceAfter=No\n"
                     "2\t!\t_\t_\t.\t_\t_\t_\t_\t_\n\n")

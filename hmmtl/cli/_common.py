@@ -281,9 +281,9 @@ def read_file(path: str, fmt: str | None):
     fmt, source = resolve_input(path, fmt)
     readers = {"conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}
     if fmt in ("raw", "jsonl"):
-        raise CommandError(f"{input_name(path)}: looks like {'raw running text' if fmt == 'raw' else 'JSON lines'}, "
-                           f"which has no labels here; expected CoNLL-U or CoNLL (or give "
-                           f"--format if it is one)")
+        what = "raw running text" if fmt == "raw" else "JSON lines"
+        raise CommandError(f"{input_name(path)}: looks like {what}, which has no labels here; "
+                           f"expected CoNLL-U or CoNLL (or give --format if it is one)")
     if fmt not in readers:
         raise CommandError(f"unknown format {fmt!r}: expected conllu, conll or text")
     return readers[fmt](source, name=input_name(path))

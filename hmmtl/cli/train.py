@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ._common import (REPRESENTATION_CHOICES, CommandError, add_command, check_inputs,
+from ._common import (REPRESENTATION_CHOICES, CommandError, add_command,
                       check_output, column_arg, corpus_sources, data_dir, input_files,
-                      input_name, label_column, load_model, log, nonneg_float, positive_int,
-                      read_corpus, resolve_input, save_model)
+                      label_column, load_model, log, nonneg_float, positive_int,
+                      read_corpus, save_model)
 
 
 def add_parser(subparsers) -> None:

@@ -1,6 +1,6 @@
 """Where data enters hmmtl: readers and writers for CoNLL-U, CoNLL column files, NLTK's
-tagged corpora and plain tokenized text and raw text (split into
-sentences and tokens with their offsets by :class:`Segmenter`), all reading into a :class:`Corpus`; chunk-scheme
+tagged corpora and plain tokenized text, all reading into a :class:`Corpus`; raw text split
+into sentences and tokens with their offsets (:class:`Segmenter`); chunk-scheme
 conversions (IOB1, IOB2, BIOES, BILOU) and Penn Treebank notation normalization.
 
 Readers accept a path, an open text or binary stream (``sys.stdin``) or an iterable of
