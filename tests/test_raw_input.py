@@ -229,3 +229,24 @@ def test_gzip_on_stdin_is_read_decompressed(model_path, monkeypatch, capsys):
     assert main(["tag", "--model", model_path, "--input", "raw", "--output-format",
                  "conll"]) == 0
     assert capsys.readouterr().out == "The\tDT\ndog\tNN\nbarks\tVBZ\n.\t.\n\n"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"Fine text.\nna\xefve words here.\n", r"x\.raw:2: byte 0xef at column 3 is not valid UTF-8"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00", "a NUL byte: this is a binary file"),
+    (("word" * 250_000).encode(), None)])
+def test_tag_raw_bad_bytes_are_named_and_a_long_word_is_one_token(content, message, model_path,
+                                                                  tmp_path, capsys):
+    path = tmp_path / "x.raw"
+    path.write_bytes(content)
+    code = main(["tag", "--model", model_path, "--input", "raw", "--output-format", "jsonl",
+                 str(path)])
+    out, err = capsys.readouterr()
+    if message is None:
+        assert code == 0
+        (sentence,) = map(json.loads, out.splitlines())
+        assert [(t["start"], t["end"]) for t in sentence["tokens"]] == [(0, 1_000_000)]
+    else:
+        import re
+
+        assert code == 1 and re.search(message, err) and "Traceback" not in err
