@@ -250,3 +250,17 @@ def test_tag_raw_bad_bytes_are_named_and_a_long_word_is_one_token(content, messa
         import re
 
         assert code == 1 and re.search(message, err) and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", [
+    b"CRICKET O\nNNP O\nI-NP O\n", b"CRICKET NNP I-NP O\n- : O O\nLEICESTERSHIRE NNP I-NP I-ORG\n",
+    b"The DT\ndog NN\nbarks VBZ\n"])
+def test_a_small_conll_file_named_txt_is_not_tagged_as_words(content, model_path, tmp_path,
+                                                             capsys):
+    path = tmp_path / "small.txt"
+    path.write_bytes(content)
+    assert main(["tag", "--model", model_path, str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "the name says text but this looks like a CoNLL column file" in err and not out
+    assert main(["tag", "--model", model_path, "--format", "conll", str(path)]) == 0
+    assert len([ln for ln in capsys.readouterr().out.splitlines() if ln]) == 3

@@ -7,7 +7,8 @@ The rules, in order (``sniff_format``):
   integer ID (``1``, a range ``3-4`` or an empty node ``5.1``);
 * CoNLL: the first line starts with ``-DOCSTART-``; or most lines (80 %) have the same number
   of columns, two or more, and the lines are tab-separated or come in blocks separated by
-  blank lines (sentences);
+  blank lines (sentences); or all lines have the same number of columns and their last
+  column is an IOB tag or their second a Penn Treebank / UD tag;
 * plain text (one tokenized sentence a line): a single line, or lines of varying length;
 * anything else (several lines, all with the same number of space-separated columns and no
   blank line between them, which CoNLL and text both allow) is ambiguous: None, and the
@@ -96,9 +97,24 @@ def sniff_format(lines: Iterable) -> str | None:
     tabs = all("\t" in line for line in content)
     if tabs or blank_between:
         return "conll"
+    if n == len(content) and _tag_columns(content):
+        return "conll"
     if n == len(content):
         return None
     return "text"
+
+
+_IOB = re.compile(r"^(?:O|[BIESLU]-\S+)$")
+_PENN = frozenset("""CC CD DT EX FW IN JJ JJR JJS LS MD NN NNS NNP NNPS PDT POS PRP PRP$ RB RBR
+RBS RP SYM TO UH VB VBD VBG VBN VBP VBZ WDT WP WP$ WRB -LRB- -RRB- -NONE- . , : `` '' $ #
+ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ VERB X""".split())
+
+
+def _tag_columns(content: list[str]) -> bool:
+    """Every line's last column an IOB tag (``O``, ``B-PER``) or every line's second column a
+    Penn Treebank or UD tag: a CoNLL file (``CRICKET NNP I-NP O``), not words."""
+    rows = [line.split() for line in content]
+    return all(_IOB.match(r[-1]) for r in rows) or all(r[1] in _PENN for r in rows)
 
 
 def peek_lines(stream, n: int = SNIFF_LINES):

@@ -376,7 +376,7 @@ def _choose(named, sniffed, head, name) -> str:
         return sniffed
     if named == "text":
         if sniffed in ("conllu", "conll", "jsonl"):
-            line = next((_line(h) for h in head if _line(h).strip()), "")
+            line = next((_line(h).rstrip("\r\n") for h in head if _line(h).strip()), "")
             raise FormatError(name, None, f"the name says text but this looks like "
                               f"{what[sniffed]}, not plain text ({line[:50]!r}); give the "
                               f"format (--format {sniffed} / --input {sniffed}) to read it as "
