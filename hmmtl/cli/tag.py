@@ -34,7 +34,7 @@ def add_parser(subparsers) -> None:
                         "tokens with their offsets), tokenized text (one sentence a line), "
                         "CoNLL, CoNLL-U, JSON lines with a \"text\" field; auto (default): "
                         "from the name and the first lines, asking when they cannot tell")
-    p.add_argument("--output-format", choices=("conllu", "conll", "jsonl"), default="conllu",
+    p.add_argument("--output-format", choices=("conllu", "conll", "jsonl"),
                    help="output of raw text and JSON lines (default conllu: # text, "
                         "SpaceAfter=No and TokenRange=start:end in MISC)")
     p.add_argument("--tag-column", metavar="COL",
@@ -284,10 +284,14 @@ def run(args) -> int:
                 from ._raw import tag_place, tag_raw
 
                 s, t = tag_raw(model, given, input_name(path), fmt, out,
-                               place=tag_place(model, info, column), output=args.output_format,
+                               place=tag_place(model, info, column),
+                               output=args.output_format or "conllu",
                                batch=args.batch_size, first_id=n_sent + 1)
                 n_sent, n_tok = n_sent + s, n_tok + t
                 continue
+            if args.output_format is not None:
+                raise CommandError(f"--output-format is for raw text and JSON lines; "
+                                   f"{input_name(path)} is {fmt}, written back as {fmt}")
             where = conllu_column(column, info, args.model) if fmt == "conllu" else column
             notation, source = None, given
             if args.notation == "auto":
