@@ -410,9 +410,9 @@ def _sentences(lines, fmt: str, name: str, segmenter) -> Iterator[list[list[str]
         for text in texts:
             yield segmenter.tokenize(text)
     elif fmt == "text":
-        for _, batch in _line_batches(lines, 10_000, name):
-            batch = _strip_bom(batch) if batch and batch[0].startswith(_BOM) else batch
-            check_plain_text(batch[:200], name)
+        for first_line, batch in _line_batches(lines, 10_000, name):
+            if first_line == 1:  # the head decides, as for every input
+                check_plain_text(_strip_bom(batch)[:200], name)
             yield [s for s in map(str.split, batch) if s]
     elif fmt in ("conll", "conllu"):
         from .conll import read_conll
