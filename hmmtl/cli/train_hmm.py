@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--text", nargs="+", action="extend", required=True, metavar="FILE",
                    help="input files ('-' for stdin): one tokenized sentence a line, or CoNLL / "
                         "CoNLL-U (words only are used); repeating --text adds files")
-    p.add_argument("--format", choices=FORMATS,
+    p.add_argument("--format", choices=(*FORMATS, "raw", "jsonl"),
                    help="input format (default: from the file name, else from its first lines)")
     p.add_argument("--states", type=positive_int, required=True, metavar="K",
                    help="number of hidden states")
@@ -94,7 +94,11 @@ def _run_on_cluster(args, params) -> int:
         raise CommandError(f"--{'dask' if args.dask else 'spark'} reads the files on the "
                            f"workers; give files, not '-'")
     # each file's format told here as without --dask / --spark (name, else first lines)
-    files = Files(args.text, format=[resolve_input(path, args.format)[0] for path in args.text])
+    formats = [resolve_input(path, args.format)[0] for path in args.text]
+    if {"raw", "jsonl"} & set(formats):
+        raise CommandError("raw text and JSON lines are read here, not on the workers; give "
+                           "tokenized text (one sentence a line) or CoNLL with --dask / --spark")
+    files = Files(args.text, format=formats)
     where = f"Dask ({args.dask})" if args.dask else f"Spark ({args.spark})"
     log(args, f"training a {args.states}-state HMM on {where} from {len(args.text)} file(s)")
     if args.dask:
