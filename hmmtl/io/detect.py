@@ -237,13 +237,17 @@ def sniff_text_kind(lines: Iterable) -> str | None:
     'raw'
     >>> sniff_text_kind(["The dog barks .", "It is n't ."])
     'text'
-    >>> sniff_text_kind(["hello world"])
-    'text'
+    >>> sniff_text_kind(["hello world"]), sniff_text_kind(["Mr. Smith said so ."])
+    ('text', 'text')
     """
+    from .segment import DEFAULT_ABBREVIATIONS
+
     attached = spaced = 0
     for line in lines:
         line = _text(line)
-        attached += len(_ATTACHED.findall(line))
+        # "Mr." stays whole in tokenized text too: no evidence either way
+        attached += sum(1 for m in _ATTACHED.findall(line)
+                        if not (m[-1] == "." and m[:-1].lower() in DEFAULT_ABBREVIATIONS))
         spaced += len(_SPACED.findall(line))
     if attached >= 4 * spaced and attached:
         return "raw"
