@@ -36,6 +36,7 @@ import numpy as np
 from scipy import sparse
 
 from ._base import BaseEstimator, check_is_fitted, check_random_state
+from ._text_api import TextTagging
 from .data import LabelSet, check_sentences, check_tokens, flatten, token_positions, unflatten
 from .features import _EXTRA_DOC, FeatureSpace, check_saved_templates, template_names
 from .io.notation import Notation, detect_notation
@@ -237,7 +238,7 @@ def _no_groups(K: int):
 
 
 # ============================================================================ base
-class _SequenceLabeler(BaseEstimator):
+class _SequenceLabeler(TextTagging, BaseEstimator):
     """Shared parts: input checks, features, decoding, scoring, NLTK interface, state."""
 
     _requires_y = True

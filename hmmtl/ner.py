@@ -35,6 +35,7 @@ import numpy as np
 
 from . import serialize
 from ._base import BaseEstimator, check_is_fitted, check_random_state
+from ._text_api import TextTagging
 from .data import factorize, flatten, token_positions, unflatten
 
 __all__ = ["NamedEntityRecognizer", "capitalization_context", "CaseTable",
@@ -482,7 +483,7 @@ def _check_columns(columns) -> dict:
     return {str(k): None for k in columns}
 
 
-class NamedEntityRecognizer(BaseEstimator):
+class NamedEntityRecognizer(TextTagging, BaseEstimator):
     """Two-stage CRF named-entity recognizer with clusters, gazetteers and document features.
 
     Parameters

@@ -320,8 +320,11 @@ def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None) ->
     cls = type(model)
     key = _class_key(cls)
     arrays, meta = _check_state(model._get_state(), cls)
+    info = dict(info or {})
+    if getattr(model, "segmenter_", None) is not None:  # raw text split as it was trained
+        info["segmenter"] = model.segmenter_.to_dict()
     try:
-        info = json.loads(json.dumps(dict(info or {}), sort_keys=True, allow_nan=False))
+        info = json.loads(json.dumps(info, sort_keys=True, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"info must be a JSON-serializable mapping: {exc}") from exc
 
@@ -581,7 +584,12 @@ def load(path: str | os.PathLike, expected_class: type | str | None = None) -> A
                                      f"load it with hmmtl.load or {key}.load")
         arrays = _read_arrays(archive, manifest, source)
     try:
-        return cls._from_state(arrays, manifest["meta"])
+        model = cls._from_state(arrays, manifest["meta"])
+        if "segmenter" in manifest.get("info", {}):
+            from .io.segment import Segmenter
+
+            model.segmenter_ = Segmenter.from_dict(manifest["info"]["segmenter"])
+        return model
     except ModelFileError as exc:
         message = str(exc)
         raise ModelFileError(message if message.startswith(source) else

@@ -233,28 +233,42 @@ def resolve_input(path: str, fmt: str | None) -> tuple[str, object]:
     """``(format, source)`` of one input file or of standard input (``-``).
 
     The format is ``fmt`` when given, else what the file name says, else what the first
-    lines look like (:func:`hmmtl.io.detect.sniff_format`), for files and stdin alike.
-    ``source`` is the path, or for stdin an iterator over its lines (bytes) that gives the
-    lines read ahead back first, so that stdin is still streamed."""
-    from ..io.detect import SNIFF_LINES, format_from_name, peek_lines, sniff_format
+    lines look like (:func:`hmmtl.io.detect.sniff_input`), for files and stdin alike; a
+    file named as text whose lines are CoNLL or CoNLL-U is refused (the message says
+    both), and raw running text is told from tokenized text by its lines.  UTF-16 / UTF-32
+    input is refused naming its encoding; gzip files are read decompressed.  ``source`` is
+    the path, or an iterator over the lines (bytes) that gives the lines read ahead back
+    first, so that stdin is still streamed."""
+    from ..io import FormatError
+    from ..io.detect import SNIFF_LINES, check_encoding, format_from_name_gz, peek_lines
+    from ..io.text import _choose, open_input
 
-    stream = getattr(sys.stdin, "buffer", sys.stdin) if path == STDIN else None
-    if fmt is None and path != STDIN:
-        fmt = format_from_name(path)
-    if fmt is not None:
-        return fmt, (path if stream is None else stream)
-    if stream is None:
-        with open(path, "rb") as f:
-            head, _ = peek_lines(f, SNIFF_LINES)
-        source = path
+    name = input_name(path)
+    if path == STDIN:
+        head, source = peek_lines(getattr(sys.stdin, "buffer", sys.stdin), SNIFF_LINES)
     else:
-        head, source = peek_lines(stream, SNIFF_LINES)
-    fmt = sniff_format(head)
-    if fmt is None:
-        raise CommandError(f"{input_name(path)}: cannot tell whether this is CoNLL (one token "
-                           f"a line) or plain text (one sentence a line); give --format conll "
-                           f"or --format text")
-    return fmt, source
+        f, _ = open_input(path)
+        head, source = peek_lines(f, SNIFF_LINES)
+        if not isinstance(f, gzip_type()):
+            f.close()
+            source = path
+    try:
+        if head and isinstance(head[0], bytes):
+            check_encoding(b"".join(head[:20])[:4096], name)
+        if fmt is not None:
+            return fmt, source
+        from ..io.detect import sniff_input
+
+        named = format_from_name_gz(path) if path != STDIN else None
+        return _choose(named, sniff_input(head), head, name), source
+    except FormatError as exc:
+        raise CommandError(str(exc).replace("--text-format", "--format")) from None
+
+
+def gzip_type():
+    import gzip
+
+    return gzip.GzipFile
 
 
 def read_file(path: str, fmt: str | None):
@@ -263,6 +277,10 @@ def read_file(path: str, fmt: str | None):
 
     fmt, source = resolve_input(path, fmt)
     readers = {"conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}
+    if fmt in ("raw", "jsonl"):
+        raise CommandError(f"{input_name(path)}: looks like {'raw running text' if fmt == 'raw' else 'JSON lines'}, "
+                           f"which has no labels here; expected CoNLL-U or CoNLL (or give "
+                           f"--format if it is one)")
     if fmt not in readers:
         raise CommandError(f"unknown format {fmt!r}: expected conllu, conll or text")
     return readers[fmt](source, name=input_name(path))
@@ -368,20 +386,25 @@ def label_column(corpus, column, option: str = "--tag-column") -> str:
                        f"with {option} (a name or a 0-based index)")
 
 
-def iter_text_sentences(paths: Sequence[str], fmt: str | None):
-    """Token lists of unlabeled text, file by file (text streamed line by line), the format
-    of each told as for every other input (:func:`resolve_input`)."""
-    from .. import io
+def warn(message: str) -> None:
+    """A warning on stderr (shown under ``-q`` too: ``-q`` hushes progress, not warnings)."""
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def iter_text_sentences(paths: Sequence[str], fmt: str | None, segmenter=None):
+    """Token lists of unlabeled text, file by file, streamed (:func:`hmmtl.io.iter_unlabeled`:
+    tokenized or raw text, JSON lines, gzip, CoNLL, CoNLL-U), the format of each told as for
+    every other input (:func:`resolve_input`); over-long sentences are cut, with a warning."""
+    from ..io import FormatError, iter_unlabeled
 
     check_inputs(paths)
     for path in paths:
         f, source = resolve_input(path, fmt)
-        if f == "text":  # streamed: only the token lists are kept
-            for batch in io.iter_text(source):
-                yield from batch
-            continue
-        reader = io.read_conllu if f == "conllu" else io.read_conll
-        yield from reader(source, name=input_name(path)).sentences
+        try:
+            yield from iter_unlabeled(source, f, name=input_name(path), segmenter=segmenter,
+                                      warn=warn)
+        except FormatError as exc:
+            raise CommandError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------- models

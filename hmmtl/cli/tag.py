@@ -28,6 +28,15 @@ def add_parser(subparsers) -> None:
     p.add_argument("--format", choices=FORMATS,
                    help="input format (default: from the file name, else from its first "
                         "lines, stdin too)")
+    p.add_argument("--input", choices=("auto", "raw", "tokenized", "conll", "conllu", "jsonl"),
+                   default="auto",
+                   help="what the input is: raw running text (split into sentences and "
+                        "tokens with their offsets), tokenized text (one sentence a line), "
+                        "CoNLL, CoNLL-U, JSON lines with a \"text\" field; auto (default): "
+                        "from the name and the first lines, asking when they cannot tell")
+    p.add_argument("--output-format", choices=("conllu", "conll", "jsonl"), default="conllu",
+                   help="output of raw text and JSON lines (default conllu: # text, "
+                        "SpaceAfter=No and TokenRange=start:end in MISC)")
     p.add_argument("--tag-column", metavar="COL",
                    help="column for the predictions (CoNLL-U default: the column the model "
                         "was trained on, e.g. upos or xpos; CoNLL default: a new last column)")
@@ -232,7 +241,9 @@ def _tag_on_spark(args, inputs, column, info, out, model) -> tuple[int, int]:
         raise CommandError("--spark tags files on the executors; give files, not stdin")
     jobs = []
     for path in inputs:
-        fmt, _ = resolve_input(path, args.format)
+        fmt, _ = resolve_input(path, input_format(args))
+        if fmt in ("raw", "jsonl"):
+            raise CommandError(f"{path}: raw text is tagged here, not on Spark; leave out --spark")
         where = conllu_column(column, info, args.model) if fmt == "conllu" else column
         notation = None
         if args.notation == "auto":
@@ -244,6 +255,14 @@ def _tag_on_spark(args, inputs, column, info, out, model) -> tuple[int, int]:
     for text, _, _ in results:
         out.write(text)
     return sum(r[1] for r in results), sum(r[2] for r in results)
+
+
+def input_format(args):
+    """``--format``, else ``--input`` (``tokenized`` is the format ``text``), else None."""
+    chosen = {"auto": None, "tokenized": "text"}.get(args.input, args.input)
+    if args.format and chosen and args.format != chosen:
+        raise CommandError(f"--format {args.format} and --input {args.input} disagree; give one")
+    return args.format or chosen
 
 
 def run(args) -> int:
@@ -260,7 +279,15 @@ def run(args) -> int:
         if args.spark:
             n_sent, n_tok = _tag_on_spark(args, inputs, column, info, out, model)
         for path in inputs if not args.spark else ():
-            fmt, given = resolve_input(path, args.format)
+            fmt, given = resolve_input(path, input_format(args))
+            if fmt in ("raw", "jsonl"):  # raw text: cli/_raw.py
+                from ._raw import tag_place, tag_raw
+
+                s, t = tag_raw(model, given, input_name(path), fmt, out,
+                               place=tag_place(model, info, column), output=args.output_format,
+                               batch=args.batch_size, first_id=n_sent + 1)
+                n_sent, n_tok = n_sent + s, n_tok + t
+                continue
             where = conllu_column(column, info, args.model) if fmt == "conllu" else column
             notation, source = None, given
             if args.notation == "auto":

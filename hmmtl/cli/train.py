@@ -42,6 +42,10 @@ def add_parser(subparsers) -> None:
                    help="the crf's default features and regularization for this kind of "
                         "tagging (default auto: chunk or ner for span tags such as B-NP / "
                         "I-PER, as spans cover most tokens or few, else pos)")
+    p.add_argument("--text-format", choices=("text", "raw", "jsonl", "conll", "conllu"),
+                   help="format of the --unlabeled files (default: from the name, else the "
+                        "first lines): text is tokenized, one sentence a line; raw is running "
+                        "text; jsonl has one object a line with a \"text\" field")
     p.add_argument("--unlabeled", nargs="+", metavar="FILE",
                    help="unlabeled text of the target domain: tokenized, one sentence a line, "
                         "or CoNLL / CoNLL-U files (.conll, .conllu: their words are used); "
@@ -113,7 +117,7 @@ def run(args) -> int:
 
     if args.unlabeled and args.hmm:
         raise CommandError("--unlabeled learns its own HMMs; give either --unlabeled or --hmm")
-    unlabeled = _read_unlabeled(args.unlabeled) if args.unlabeled else None
+    unlabeled = _read_unlabeled(args.unlabeled, args.text_format) if args.unlabeled else None
     hmms = [load_model(p)[0] for p in (args.hmm or [])]
     for path, h in zip(args.hmm or [], hmms):
         if not hasattr(h, "transform"):
@@ -152,15 +156,10 @@ def run(args) -> int:
     return 0
 
 
-def _read_unlabeled(paths) -> list:
-    """The sentences of the --unlabeled files, read before any training: each file's format
-    told as for every other input (its name, else its first lines), and a text file checked
-    to hold plain tokenized text (not binary, not empty, not a column file)."""
-    from ..io import read_unlabeled
+def _read_unlabeled(paths, fmt=None) -> list:
+    """The sentences of the --unlabeled files, read before any training: tokenized or raw
+    text, JSON lines, gzip, CoNLL (:func:`iter_text_sentences`, the one reader of unlabeled
+    text); each file's format told as for every other input."""
+    from ._common import iter_text_sentences
 
-    check_inputs(paths)
-    sentences = []
-    for path in paths:
-        fmt, source = resolve_input(path, None)
-        sentences += read_unlabeled(source, fmt, name=input_name(path))
-    return sentences
+    return list(iter_text_sentences(paths, fmt))

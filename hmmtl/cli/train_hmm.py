@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--text", nargs="+", required=True, metavar="FILE",
                    help="input files ('-' for stdin): one tokenized sentence a line, or CoNLL / "
                         "CoNLL-U (words only are used)")
-    p.add_argument("--format", choices=FORMATS,
+    p.add_argument("--format", choices=(*FORMATS, "raw", "jsonl"),
                    help="input format (default: from the file name, else from its first lines)")
     p.add_argument("--states", type=positive_int, required=True, metavar="K",
                    help="number of hidden states")

@@ -107,3 +107,143 @@ def peek_lines(stream, n: int = SNIFF_LINES):
     streamed: only ``n`` lines are held)."""
     head = list(itertools.islice(stream, n))
     return head, itertools.chain(head, stream)
+
+
+# ------------------------------------------------------------------ raw text, encodings
+#: every input kind the readers of unlabeled text and ``hmmtl tag`` accept: ``text`` is
+#: tokenized text (one sentence a line), ``raw`` running text, ``jsonl`` one JSON object
+#: a line with a ``"text"`` field (raw text)
+INPUT_FORMATS = ("conllu", "conll", "text", "raw", "jsonl")
+GZIP_MAGIC = b"\x1f\x8b"
+
+_ATTACHED = re.compile(r"[^\W\d_]{2,}[,.;:!?](?=\s|$)|[^\W_]n['\u2019]t\b"
+                       r"|[^\W_]['\u2019](?:s|re|ll|ve|m|d)\b")
+_SPACED = re.compile(r"(?:^|\s)[,.;:!?](?=\s|$)|\s(?:'s|n't|'re|'ll|'ve|'m|'d)(?=\s|$)")
+
+
+def format_from_name_gz(name: str) -> str | None:
+    """:func:`format_from_name` of a name without its ``.gz``; ``.jsonl`` names JSON
+    lines."""
+    base = name[:-3] if name.lower().endswith(".gz") else name
+    if base.lower().endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    return format_from_name(base)
+
+
+def sniff_encoding(head: bytes) -> str | None:
+    """The encoding of a file other than UTF-8 that its first bytes show, or None (UTF-8,
+    with or without its byte-order mark): ``"UTF-32LE"`` / ``"UTF-32BE"`` /
+    ``"UTF-16LE"`` / ``"UTF-16BE"``, from a byte-order mark or, without one, from where the
+    NUL bytes fall (every other byte of ASCII text in UTF-16, three in four in UTF-32).
+
+    Examples
+    --------
+    >>> sniff_encoding("hello\\n".encode("utf-16-le")), sniff_encoding(b"hello")
+    ('UTF-16LE', None)
+    >>> sniff_encoding("\\ufeffhi".encode("utf-32-be"))
+    'UTF-32BE'
+    """
+    if head.startswith((b"\xff\xfe\x00\x00",)):
+        return "UTF-32LE"
+    if head.startswith(b"\x00\x00\xfe\xff"):
+        return "UTF-32BE"
+    if head.startswith(b"\xff\xfe"):
+        return "UTF-16LE"
+    if head.startswith(b"\xfe\xff"):
+        return "UTF-16BE"
+    sample = head[:4096]
+    n = len(sample) - len(sample) % 4
+    if n < 4 or b"\x00" not in sample:
+        return None
+    nul = [sample[k:n:4].count(0) / (n // 4) for k in range(4)]
+    if min(nul[1:3]) > 0.9 and nul[0] < 0.5 and nul[3] > 0.9:
+        return "UTF-32LE"
+    if min(nul[:3]) > 0.9 and nul[3] < 0.5:
+        return "UTF-32BE"
+    even, odd = (nul[0] + nul[2]) / 2, (nul[1] + nul[3]) / 2
+    if odd > 0.6 and even < 0.1:
+        return "UTF-16LE"
+    if even > 0.6 and odd < 0.1:
+        return "UTF-16BE"
+    return None
+
+
+def check_encoding(head: bytes, name: str) -> None:
+    """Refuse a UTF-16 or UTF-32 file (with or without a byte-order mark), naming its
+    encoding and how to convert it, and a binary file (NUL bytes).
+
+    Raises
+    ------
+    FormatError
+    """
+    from ._source import FormatError
+
+    encoding = sniff_encoding(head)
+    if encoding is not None:
+        bom = head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff"))
+        how = "its byte-order mark" if bom else "where its NUL bytes fall, no byte-order mark"
+        raise FormatError(name, None, f"this file is {encoding}, not UTF-8 (told by {how}); "
+                          f"convert it first: iconv -f {encoding} -t UTF-8 {name} > out.txt")
+    if b"\x00" in head:
+        line = head.count(b"\n", 0, head.index(b"\x00")) + 1
+        raise FormatError(name, line, "a NUL byte: this is a binary file, not text; expected "
+                          "plain text (raw or one tokenized sentence a line), JSON lines, "
+                          "CoNLL or CoNLL-U")
+
+
+def sniff_jsonl(lines: Iterable) -> bool:
+    """True when the first non-empty line is a JSON object with a ``"text"`` field."""
+    import json
+
+    for line in lines:
+        line = _text(line).strip()
+        if not line:
+            continue
+        if not line.startswith("{"):
+            return False
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return False
+        return isinstance(obj, dict) and isinstance(obj.get("text"), str)
+    return False
+
+
+def sniff_text_kind(lines: Iterable) -> str | None:
+    """``"raw"`` (running text: punctuation and clitics attached to words, ``word,``
+    ``can't``), ``"text"`` (tokenized, one sentence a line: `` , `` `` 's ``), or None
+    when the first lines show both about as often (the caller asks for ``--input``).
+    Lines without such evidence are tokenized text (the tokens would be the same).
+
+    Examples
+    --------
+    >>> sniff_text_kind(["I can't believe it's not butter!"])
+    'raw'
+    >>> sniff_text_kind(["The dog barks .", "It is n't ."])
+    'text'
+    >>> sniff_text_kind(["hello world"])
+    'text'
+    """
+    attached = spaced = 0
+    for line in lines:
+        line = _text(line)
+        attached += len(_ATTACHED.findall(line))
+        spaced += len(_SPACED.findall(line))
+    if attached >= 4 * spaced and attached:
+        return "raw"
+    if spaced >= 4 * attached:
+        return "text"
+    return None
+
+
+def sniff_input(lines: Iterable) -> str | None:
+    """The kind of an input from its first lines (decoded or bytes): one of
+    :data:`INPUT_FORMATS`, or None when it cannot be told (CoNLL or text; raw or
+    tokenized text)."""
+    lines = list(lines)
+    if sniff_jsonl(lines):
+        return "jsonl"
+    fmt = sniff_format(lines)
+    if fmt != "text":
+        return fmt
+    return sniff_text_kind(lines)

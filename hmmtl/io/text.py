@@ -12,7 +12,8 @@ from ..data import RaggedBatch, Vocabulary
 from ._source import FormatError, atomic_write, read_source, source_name
 from .corpus import Corpus
 
-__all__ = ["iter_text", "read_text", "write_text", "read_unlabeled", "check_plain_text"]
+__all__ = ["iter_text", "read_text", "write_text", "read_unlabeled", "iter_unlabeled",
+           "check_plain_text", "split_long", "open_input", "MAX_SENTENCE_TOKENS"]
 
 _BOM = "\ufeff"
 
@@ -172,36 +173,251 @@ def check_plain_text(lines: list[str], name: str) -> None:
                           f"name or say its format, and its words are used")
 
 
-def read_unlabeled(source, fmt: str = "text", *, name: str | None = None) -> list[list[str]]:
-    """The sentences (token lists) of unlabeled text: plain tokenized text, one sentence a
-    line, checked by :func:`check_plain_text`; or the words of a CoNLL / CoNLL-U file.
+def read_unlabeled(source, fmt: str | None = None, *, name: str | None = None,
+                   segmenter=None, warn=None) -> list[list[str]]:
+    """All sentences (token lists) of unlabeled text: :func:`iter_unlabeled` as a list
+    (tokenized or raw text, JSON lines, gzip, or the words of a CoNLL / CoNLL-U file).
 
     Raises
     ------
     FormatError
         A binary file, a column file given as text, bad UTF-8, or no sentence at all.
     """
-    from .conll import read_conll
-    from .conllu import read_conllu
+    return list(iter_unlabeled(source, fmt, name=name, segmenter=segmenter, warn=warn))
 
-    if fmt == "conllu":
-        return read_conllu(source, name=name).sentences
-    if fmt == "conll":
-        return read_conll(source, name=name).sentences
-    if fmt != "text":
-        raise ValueError(f"fmt must be 'text', 'conll' or 'conllu', got {fmt!r}")
-    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
-        name = name or os.fspath(source)
-        source = Path(source).read_bytes()
-        if b"\x00" in source:  # before decoding: a binary file is rarely valid UTF-8
-            line = source.count(b"\n", 0, source.index(b"\x00")) + 1
-            raise FormatError(name, line, "a NUL byte: this is a binary file, not text; "
-                              "expected plain tokenized text (one sentence a line), CoNLL or "
-                              "CoNLL-U")
-    text, name = read_source(source, name)
-    lines = _split(text)
-    check_plain_text(lines, name)
-    sentences = [s for s in map(str.split, lines) if s]
-    if not sentences:
-        raise FormatError(name, None, "empty file: expected one tokenized sentence a line")
-    return sentences
+
+# ------------------------------------------------------------------ one reader of text
+#: a "sentence" of unlabeled text longer than this is cut (at sentence-final punctuation,
+#: else at the limit): one 200,000-token line costs EM far more time and memory than the
+#: same tokens in sentences
+MAX_SENTENCE_TOKENS = 1000
+#: raw text is segmented this many characters (about) at a time, cut at line ends
+RAW_BLOCK_CHARS = 1 << 20
+_FINAL = frozenset((".", "?", "!", "...", "\u2026"))
+
+
+def open_input(source):
+    """A binary line stream of ``source`` (a path, or a binary / text stream or an iterable
+    of lines, given back as it is), decompressed when its first bytes are gzip's magic
+    whatever the name; and whether the caller must close it."""
+    import gzip
+
+    from .detect import GZIP_MAGIC
+
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"{os.fspath(source)}: no such file")
+        f = open(path, "rb")
+        if f.peek(2)[:2] == GZIP_MAGIC:
+            return gzip.GzipFile(fileobj=f, mode="rb"), True
+        return f, True
+    return source, False
+
+
+def split_long(sentences, limit: int = MAX_SENTENCE_TOKENS):
+    """``(pieces, n_long, longest)``: the sentences with each one longer than ``limit``
+    tokens cut after sentence-final punctuation (``. ? !``), and pieces still longer cut
+    every ``limit`` tokens.
+
+    Examples
+    --------
+    >>> split_long([["a", "b", ".", "c", "d", "e"], ["f"]], limit=3)[0]
+    [['a', 'b', '.'], ['c', 'd', 'e'], ['f']]
+    """
+    out, n_long, longest = [], 0, 0
+    for s in sentences:
+        if len(s) <= limit:
+            out.append(s)
+            continue
+        n_long += 1
+        longest = max(longest, len(s))
+        start = 0
+        for i, token in enumerate(s):
+            if token in _FINAL:
+                out.extend(s[a:a + limit] for a in range(start, i + 1, limit))
+                start = i + 1
+        out.extend(s[a:a + limit] for a in range(start, len(s), limit))
+    return out, n_long, longest
+
+
+def _raw_blocks(lines, name: str, block_chars: int) -> Iterator[str]:
+    """Decoded text of about ``block_chars`` characters at a time, cut after a blank line
+    when there is one (a paragraph ends no later than there), else at a line end."""
+    block, size, line_no = [], 0, 1
+    for raw in lines:
+        try:
+            line = raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else raw
+        except UnicodeDecodeError as exc:
+            raise FormatError(name, line_no, f"byte 0x{raw[exc.start]:02x} at column "
+                              f"{exc.start + 1} is not valid UTF-8; expected a UTF-8 file, try "
+                              f"re-encoding it, e.g. `iconv -f latin1 -t utf-8`") from None
+        if line_no == 1:
+            line = line.lstrip(_BOM)
+        line_no += 1
+        block.append(line)
+        size += len(line)
+        if size >= block_chars and (not line.strip() or size >= 4 * block_chars):
+            yield "".join(block)
+            block, size = [], 0
+    if block:
+        yield "".join(block)
+
+
+def _jsonl_texts(lines, name: str) -> Iterator[str]:
+    import json
+
+    for line_no, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except ValueError as exc:
+            raise FormatError(name, line_no, f"not a JSON object ({exc}); expected JSON lines, "
+                              f"one object a line with a \"text\" field") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            what = type(obj).__name__ if not isinstance(obj, dict) else \
+                f"an object with the keys {sorted(obj)[:5]}"
+            raise FormatError(name, line_no, f"expected a JSON object with a \"text\" field "
+                              f"(a string), got {what}")
+        yield obj["text"]
+
+
+def iter_unlabeled(source, fmt: str | None = None, *, name: str | None = None,
+                   segmenter=None, max_length: int = MAX_SENTENCE_TOKENS,
+                   warn=None) -> Iterator[list[str]]:
+    """Sentences (token lists) of unlabeled text, streamed: the one reader of ``train
+    --unlabeled``, ``train-hmm --text`` and the NER recipe's text.
+
+    Parameters
+    ----------
+    source : path, binary or text stream, or iterable of lines
+        gzip-compressed files (of any format) are told by their first bytes.
+    fmt : {"text", "raw", "jsonl", "conll", "conllu"}, optional
+        ``text``: tokenized, one sentence a line; ``raw``: running text, split into
+        sentences and tokens by ``segmenter``; ``jsonl``: one JSON object a line whose
+        ``"text"`` field is raw text.  Default: told from the name, else the first lines
+        (:func:`hmmtl.io.detect.sniff_input`); what cannot be told is an error that asks
+        for the format.
+    segmenter : Segmenter, optional
+        For raw text; default :meth:`Segmenter.default`.
+    max_length : int
+        Longer sentences are cut (:func:`split_long`), and ``warn`` is told once per file.
+    warn : callable, optional
+        Called with one message; default :func:`warnings.warn`.
+
+    Raises
+    ------
+    FormatError
+        A binary file, UTF-16 / UTF-32, bad UTF-8, a column file named as text, an input
+        whose kind cannot be told, or no sentence at all.
+    """
+    from .detect import (SNIFF_LINES, check_encoding, format_from_name_gz, peek_lines,
+                         sniff_input)
+
+    if name is None:
+        name = source_name(source)
+    stream, close = open_input(source)
+    try:
+        head, lines = peek_lines(iter(stream), SNIFF_LINES)
+        first = head[0] if head else b""
+        if isinstance(first, (bytes, bytearray)):
+            check_encoding(b"".join(head[:20])[:4096], name)
+        elif "\x00" in "".join(head[:20]):
+            raise FormatError(name, None, "a NUL byte: this is a binary file, not text")
+        named = fmt or (format_from_name_gz(name) if not name.startswith("<") else None)
+        sniffed = sniff_input(head)
+        if fmt is None:
+            fmt = _choose(named, sniffed, head, name)
+        n = 0
+        n_long = longest = 0
+        for batch in _sentences(lines, fmt, name, segmenter):
+            batch, k, m = split_long(batch, max_length)
+            n_long, longest = n_long + k, max(longest, m)
+            n += len(batch)
+            yield from batch
+        if n_long:
+            message = (f"{name}: {n_long} sentence(s) longer than {max_length} tokens (the "
+                       f"longest {longest}) cut into pieces of at most {max_length} tokens, "
+                       f"after sentence-final punctuation where there is some; "
+                       f"expected one sentence a line (or give raw text as --input raw)")
+            if warn is None:
+                import warnings
+
+                warnings.warn(message, stacklevel=2)
+            else:
+                warn(message)
+        if not n:
+            raise FormatError(name, None, "empty file: expected text (raw, or one tokenized "
+                              "sentence a line)")
+    finally:
+        if close:
+            stream.close()
+
+
+def _choose(named, sniffed, head, name) -> str:
+    """The format of an input from its name and its first lines: the content wins a
+    disagreement only between raw and tokenized text; a column file named as text (or
+    the reverse) is an error that says both."""
+    what = {"conllu": "CoNLL-U", "conll": "a CoNLL column file", "jsonl": "JSON lines",
+            "raw": "raw running text", "text": "tokenized text (one sentence a line)"}
+    from .detect import sniff_format
+
+    if named is None:
+        if sniffed is None and sniff_format(head) is None:
+            raise FormatError(name, None, "cannot tell whether this is CoNLL (one token a "
+                              "line) or plain text (one sentence a line); give --format conll "
+                              "or --format text")
+        if sniffed is None:
+            raise FormatError(name, None, "cannot tell whether this is raw running text or "
+                              "tokenized text (one sentence a line): punctuation is both "
+                              "attached to words and spaced; give --input raw or --input "
+                              "tokenized (--text-format for unlabeled text)")
+        return sniffed
+    if named == "text":
+        if sniffed in ("conllu", "conll", "jsonl"):
+            line = next((_line(h) for h in head if _line(h).strip()), "")
+            raise FormatError(name, None, f"the name says text but this looks like "
+                              f"{what[sniffed]}, not plain text ({line[:50]!r}); give the "
+                              f"format (--format {sniffed} / --input {sniffed}) to read it as "
+                              f"such, or rename the file")
+        from .detect import sniff_text_kind
+
+        kind = sniffed if sniffed is not None else sniff_text_kind(head)
+        if kind is None:
+            raise FormatError(name, None, "cannot tell whether this is raw running text or "
+                              "tokenized text (one sentence a line): punctuation is both "
+                              "attached to words and spaced; give --input raw or --input "
+                              "tokenized (--text-format for unlabeled text)")
+        return kind
+    return named
+
+
+def _line(h) -> str:
+    return h.decode("utf-8", "replace") if isinstance(h, (bytes, bytearray)) else h
+
+
+def _sentences(lines, fmt: str, name: str, segmenter) -> Iterator[list[list[str]]]:
+    if fmt in ("raw", "jsonl"):
+        if segmenter is None:
+            from .segment import Segmenter
+
+            segmenter = Segmenter.default()
+        if fmt == "raw":
+            texts = _raw_blocks(lines, name, RAW_BLOCK_CHARS)
+        else:
+            texts = _jsonl_texts(lines, name)
+        for text in texts:
+            yield segmenter.tokenize(text)
+    elif fmt == "text":
+        for _, batch in _line_batches(lines, 10_000, name):
+            batch = _strip_bom(batch) if batch and batch[0].startswith(_BOM) else batch
+            check_plain_text(batch[:200], name)
+            yield [s for s in map(str.split, batch) if s]
+    elif fmt in ("conll", "conllu"):
+        from .conll import read_conll
+        from .conllu import read_conllu
+
+        yield (read_conllu if fmt == "conllu" else read_conll)(lines, name=name).sentences
+    else:
+        raise ValueError(f"fmt must be one of text, raw, jsonl, conll, conllu; got {fmt!r}")

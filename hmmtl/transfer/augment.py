@@ -46,6 +46,7 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted
 from .. import serialize
+from .._text_api import TextTagging
 from ..data import check_sentences
 from ..features import BUILTIN_TEMPLATES, DEFAULT_TEMPLATES, register_template
 from .pipeline import make_labeler
@@ -170,7 +171,7 @@ def augment_extra(extra, sentences, domains, known_domains, sizes: dict) -> dict
     return out
 
 
-class DomainAugmentedCRF(BaseEstimator):
+class DomainAugmentedCRF(TextTagging, BaseEstimator):
     """A CRF (or perceptron) with feature augmentation across labeled domains.
 
     Parameters

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .. import serialize
+from .._text_api import TextTagging
 from ..data import (LabelSet, RaggedBatch, Vocabulary, check_sentences, check_tokens, flatten,
                     lookup_per_type)
 
@@ -422,7 +423,7 @@ def _stage(bar, name: str) -> None:
         bar.set_postfix_str(name)
 
 
-class Tagger(BaseEstimator):
+class Tagger(TextTagging, BaseEstimator):
     """A sequence labeler with HMM word representations as features.
 
     Parameters

@@ -1,0 +1,274 @@
+"""Sentence splitting and tokenization of raw text, keeping each token's character offsets
+into the original text so that output can be aligned back to it.
+
+Tokens follow the Penn Treebank conventions as UD English EWT writes them: clitics split
+(``can't`` -> ``ca n't``, ``it's`` -> ``it 's``), hyphens between words split
+(``Bare-knuckle`` -> ``Bare - knuckle``), URLs, e-mail addresses, emoticons (``:)``),
+ellipses (``...``), numbers (``3.14``, ``1,000``, ``10:30``) and dotted abbreviations
+(``U.S.``, ``e.g.``) kept whole, and the period of a known abbreviation (``Mr.``) kept on
+its word.  Tokens are found by one compiled regular expression over the whole text.
+
+Sentences are split over the token stream with the decisions of Punkt (Kiss and Strunk,
+2006, *Unsupervised Multilingual Sentence Boundary Detection*, Computational Linguistics
+32(4)): a period ends a sentence unless it ends an abbreviation; an abbreviation or an
+initial ends one when the next word is a frequent sentence starter; a lowercase next word
+never starts a sentence; a blank line always ends one.  The parameters (abbreviation types,
+collocations, sentence starters, the words seen capitalized inside sentences) are learned
+from raw text by NLTK's :class:`~nltk.tokenize.punkt.PunktTrainer` (:meth:`Segmenter.fit`)
+and kept as JSON data (:meth:`Segmenter.to_dict`), never pickled.
+
+Examples
+--------
+>>> seg = Segmenter.default("english")
+>>> [[t.form for t in s.tokens] for s in seg.segment("I can't go. Mr. Smith can!")]
+[['I', 'ca', "n't", 'go', '.'], ['Mr.', 'Smith', 'can', '!']]
+>>> s = seg.segment("Hi there.")[0]
+>>> s.tokens[1]
+Token(form='there', start=3, end=8, space_after=False)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+__all__ = ["Token", "Sentence", "Segmenter", "DEFAULT_ABBREVIATIONS"]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A token of a text: ``text[start:end] == form``; ``space_after`` is False when the
+    next character of the text is not whitespace (CoNLL-U's ``SpaceAfter=No``)."""
+    form: str
+    start: int
+    end: int
+    space_after: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a text: ``text`` is ``original[start:end]``, from its first token's
+    start to its last token's end; ``tokens`` carry offsets into the original text."""
+    text: str
+    start: int
+    end: int
+    tokens: tuple
+
+
+#: untrained defaults: abbreviations of English that take a period and are rarely words
+#: that end a sentence (not ``no``, ``sat``, ``sun``) (lowercase, without
+#: the final period, as Punkt stores them); used by :meth:`Segmenter.default` and kept by
+#: :meth:`Segmenter.fit` beside what it learns
+DEFAULT_ABBREVIATIONS = frozenset("""
+mr mrs ms dr prof st jr sr rev sen gov lt sgt capt cmdr adm maj messrs mt ft
+inc ltd corp bros llc plc dept univ assn vol vols pp eds approx
+vs etc al cf jan feb apr jun jul aug sep sept oct nov dec tue tues thu thur
+thurs fri ave blvd hwy p.m a.m e.g i.e u.s u.k u.n u.s.a d.c n.y l.a
+""".split())
+
+_APOS = "'\u2019"
+_CLITIC_BODY = r"(?:[sSmMdD]|ll|LL|re|RE|ve|VE)(?![^\W_])"
+_CLITIC = r"(?:[nN][" + _APOS + r"][tT](?![^\W_])|[" + _APOS + r"]" + _CLITIC_BODY + ")"
+_TOKEN = re.compile(
+    r"(?:https?://|ftp://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]'\u2019]"   # URL
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}"                     # e-mail address
+    r"|(?<![\w)])[:;=][-^o']?[()\[\]DPpO/\\|*3](?![\w(])"           # emoticon
+    r"|<3"
+    r"|\.{2,}|\u2026|-{2,}|``|''|[?!]{2,}"                             # ellipsis, dashes
+    r"|(?:[^\W\d_]\.){2,}(?![^\W\d_])"                                 # U.S. e.g.
+    r"|\d+(?:[.,:/]\d+)*"                                              # numbers
+    r"|" + _CLITIC +                                                  # n't 's 'll ...
+    r"|[^\W_]+?(?=[nN][" + _APOS + r"][tT](?![^\W_]))"                 # ca|n't  do|n't
+    r"|[^\W_]+(?:[" + _APOS + r"&](?!" + _CLITIC_BODY + r")[^\W_]+)*"   # words, O'Neil, AT&T
+    r"|_+|\S")                                                         # one other character
+
+_TERMINAL = frozenset((".", "?", "!", "...", "\u2026"))
+_CLOSING = frozenset((")", "]", "}", "'", '"', "''", "\u2019", "\u201d", "'s"))
+_PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n")
+# Punkt's orthographic context flags (nltk.tokenize.punkt): upper/lower case seen at the
+# beginning / in the middle of a sentence
+_ORTHO_MID_UC, _ORTHO_LC = 1 << 2, (1 << 1) | (1 << 3) | (1 << 5)
+
+
+class Segmenter:
+    """Sentence splitter and tokenizer of raw text (see the module's description).
+
+    Parameters
+    ----------
+    language : str
+        The language the parameters are for (only English conventions are implemented for
+        tokens; Punkt's parameters can be learned for any language by :meth:`fit`).
+    abbreviations, collocations, sentence_starters, names : iterables, optional
+        Punkt's parameters: abbreviation types (lowercase, no final period), pairs of
+        lowercase words a period between which ends no sentence, lowercase words that often
+        start a sentence, lowercase words seen capitalized inside sentences and never in
+        lower case (names, which an initial or abbreviation before does not end the
+        sentence).  Default: :data:`DEFAULT_ABBREVIATIONS` and nothing else.
+    """
+
+    def __init__(self, language: str = "english", *, abbreviations=None, collocations=(),
+                 sentence_starters=(), names=()):
+        self.language = language
+        self.abbreviations = frozenset(DEFAULT_ABBREVIATIONS if abbreviations is None
+                                       else abbreviations)
+        self.collocations = frozenset(tuple(c) for c in collocations)
+        self.sentence_starters = frozenset(sentence_starters)
+        self.names = frozenset(names)
+
+    def __repr__(self) -> str:
+        return (f"Segmenter(language={self.language!r}, {len(self.abbreviations)} "
+                f"abbreviations, {len(self.sentence_starters)} sentence starters)")
+
+    # ------------------------------------------------------------------ parameters
+    @classmethod
+    def default(cls, language: str = "english") -> "Segmenter":
+        """A ready splitter with untrained defaults: the built-in English abbreviation list
+        (:data:`DEFAULT_ABBREVIATIONS`), no collocations and no sentence starters.  A
+        splitter trained by :meth:`fit` on text of the kind to split does better."""
+        if language != "english":
+            raise ValueError(f"no default segmenter for {language!r}; train one: "
+                             f"Segmenter({language!r}).fit(texts)")
+        return cls(language)
+
+    def fit(self, texts: Iterable[str]) -> "Segmenter":
+        """Learn Punkt's parameters from raw texts (NLTK's ``PunktTrainer``, unsupervised);
+        the built-in abbreviations are kept beside the learned ones.  Returns ``self``."""
+        from nltk.tokenize.punkt import PunktTrainer
+
+        trainer = PunktTrainer()
+        n = 0
+        for text in texts:
+            if not isinstance(text, str):
+                raise TypeError(f"fit expects an iterable of str texts, got a "
+                                f"{type(text).__name__}")
+            trainer.train(text, finalize=False)
+            n += 1
+        if not n:
+            raise ValueError("fit got no text; give an iterable of raw texts")
+        trainer.finalize_training()
+        params = trainer.get_params()
+        self.abbreviations = frozenset(params.abbrev_types) | DEFAULT_ABBREVIATIONS
+        self.collocations = frozenset(tuple(c) for c in params.collocations)
+        self.sentence_starters = frozenset(params.sent_starters)
+        self.names = frozenset(w for w, flags in params.ortho_context.items()
+                               if flags & _ORTHO_MID_UC and not flags & _ORTHO_LC
+                               and w.isalpha())
+        return self
+
+    def to_dict(self) -> dict:
+        """The parameters as JSON data (sorted lists), for a model file."""
+        return {"language": self.language,
+                "abbreviations": sorted(self.abbreviations),
+                "collocations": sorted(list(c) for c in self.collocations),
+                "sentence_starters": sorted(self.sentence_starters),
+                "names": sorted(self.names)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Segmenter":
+        """The segmenter of :meth:`to_dict`."""
+        try:
+            return cls(d["language"], abbreviations=d["abbreviations"],
+                       collocations=d["collocations"],
+                       sentence_starters=d["sentence_starters"], names=d.get("names", ()))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a segmenter's parameters (expected the keys language, "
+                             f"abbreviations, collocations, sentence_starters): {exc}") from None
+
+    # ------------------------------------------------------------------ segmenting
+    def spans(self, text: str, offset: int = 0) -> tuple[list[int], list[int], list[int]]:
+        """``(starts, ends, breaks)``: token offsets (plus ``offset``) and the indices of
+        the tokens that start a sentence (the first is 0 when there is any token).  The
+        fast form of :meth:`segment`, for tagging large texts."""
+        if not isinstance(text, str):
+            raise TypeError(f"expected a str text, got {type(text).__name__}; decode bytes "
+                            f"first (e.g. data.decode('utf-8'))")
+        starts, ends, breaks = [], [], []
+        pos = 0
+        for m in _PARAGRAPH.finditer(text):
+            self._paragraph(text, pos, m.start(), starts, ends, breaks)
+            pos = m.end()
+        self._paragraph(text, pos, len(text), starts, ends, breaks)
+        if offset:
+            starts = [s + offset for s in starts]
+            ends = [e + offset for e in ends]
+        return starts, ends, breaks
+
+    def _paragraph(self, text, pos, endpos, starts, ends, breaks):
+        spans = [m.span() for m in _TOKEN.finditer(text, pos, endpos)]
+        if not spans:
+            return
+        base = len(starts)
+        forms = [text[a:b] for a, b in spans]
+        n = len(forms)
+        merge = []  # indices of abbreviation periods joined to the word before
+        cuts = [0]
+        abbreviations, starters = self.abbreviations, self.sentence_starters
+        for i in [i for i, f in enumerate(forms) if f[-1:] in ".?!\u2026"]:
+            form = forms[i]
+            nxt = i + 1
+            abbreviation = False
+            if form == "." and i and spans[i - 1][1] == spans[i][0]:
+                word = forms[i - 1].lower()
+                if word in abbreviations or (len(word) == 1 and word.isalpha()):
+                    merge.append(i)
+                    abbreviation = True
+            elif len(form) > 1 and form[-1] == "." and form[0] != ".":
+                abbreviation = True  # U.S. e.g.
+                word = form[:-1].lower()
+            elif form not in _TERMINAL and form.strip("?!"):
+                continue
+            while nxt < n and forms[nxt] in _CLOSING:
+                nxt += 1
+            if nxt >= n:
+                continue
+            following = forms[nxt]
+            first = following[0]
+            if first.islower():
+                continue
+            if abbreviation:
+                low = following.lower()
+                if not (first.isupper() and low in starters and low not in self.names):
+                    continue
+            elif form == "." and i and (forms[i - 1].lower(), following.lower()) in \
+                    self.collocations:
+                continue
+            cuts.append(nxt)
+        if merge:
+            drop = set(merge)
+            for i in merge:
+                spans[i - 1] = (spans[i - 1][0], spans[i][1])
+            keep = [i for i in range(n) if i not in drop]
+            index = {old: new for new, old in enumerate(keep)}
+            cuts = sorted({index.get(c, c) for c in cuts if c in index})
+            spans = [spans[i] for i in keep]
+        starts.extend(a for a, _ in spans)
+        ends.extend(b for _, b in spans)
+        breaks.extend(base + c for c in cuts)
+
+    def segment(self, text: str) -> list[Sentence]:
+        """The sentences of ``text``, each with its tokens and their offsets.
+
+        Raises
+        ------
+        TypeError
+            ``text`` is not a str.
+        """
+        starts, ends, breaks = self.spans(text)
+        n = len(starts)
+        sentences = []
+        bounds = breaks + [n]
+        for k in range(len(breaks)):
+            a, b = bounds[k], bounds[k + 1]
+            tokens = tuple(Token(text[s:e], s, e, e >= len(text) or text[e].isspace())
+                           for s, e in zip(starts[a:b], ends[a:b]))
+            sentences.append(Sentence(text[starts[a]:ends[b - 1]], starts[a], ends[b - 1],
+                                      tokens))
+        return sentences
+
+    def tokenize(self, text: str) -> list[list[str]]:
+        """The token lists (forms only) of the sentences of ``text``."""
+        starts, ends, breaks = self.spans(text)
+        bounds = breaks + [len(starts)]
+        return [[text[s:e] for s, e in zip(starts[a:b], ends[a:b])]
+                for a, b in zip(bounds, bounds[1:])]
