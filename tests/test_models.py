@@ -140,10 +140,10 @@ def test_missing_paths_and_uninstalled_models(tmp_path, monkeypatch):
         resolve("en-ner")
 
 
-def _hmmtl(*args, cwd=ROOT):
+def _hmmtl(*args, cwd=ROOT, text="The dog barks .\n"):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "hmmtl", *args], capture_output=True,
-                          text=True, cwd=cwd, env=env, input="The dog barks .\n")
+                          text=True, cwd=cwd, env=env, input=text)
 
 
 def test_cli_unknown_model_name_is_one_error_line():
@@ -200,8 +200,8 @@ def _model_or_skip(name):
     return hmmtl.load(name)
 
 
-def test_en_pos_tags_raw_words_from_the_command_line():
-    proc = _hmmtl("tag", "--model", "en-pos")
+def test_en_pos_tags_words_from_the_command_line():
+    proc = _hmmtl("tag", "--model", "en-pos", "--input", "tokenized")
     assert proc.returncode == 0, proc.stderr
     rows = [line.split("\t") for line in proc.stdout.split("\n") if line]
     assert rows == [["The", "DT"], ["dog", "NN"], ["barks", "VBZ"], [".", "."]]
@@ -213,6 +213,21 @@ def test_ner_models_need_no_input_column():
         assert model.input_columns_ == {}
     tags = hmmtl.load("en-ner").predict([["John", "Smith", "flew", "to", "Paris", "."]])[0]
     assert tags[:2] == ["B-PER", "I-PER"] and tags[4] == "B-LOC"
+
+
+def test_en_ner_tags_raw_text_with_its_own_splitter():
+    """Running text in: the model's sentence splitter and tokenizer cut it, the recognizer
+    tags it (CoNLL-U out, one sentence each)."""
+    proc = _hmmtl("tag", "--model", "en-ner", "--input", "raw",
+                  text="Mr. John Smith flew to Paris on Monday. He met the U.N. envoy there.\n")
+    assert proc.returncode == 0, proc.stderr
+    sentences = [b for b in proc.stdout.strip().split("\n\n") if b]
+    assert len(sentences) == 2
+    rows = [line.split("\t") for line in sentences[0].splitlines() if line[0].isdigit()]
+    words = [r[1] for r in rows]
+    assert words[:3] == ["Mr.", "John", "Smith"] and "Paris" in words
+    tags = {r[1]: r for r in rows}
+    assert "PER" in "".join(tags["Smith"]) and "LOC" in "".join(tags["Paris"])
 
 
 def test_en_chunk_chunks_words():
@@ -268,9 +283,13 @@ def test_rebuild_gives_the_shipped_model(data_dir, tmp_path):
     bits, so the files are compared through what they do)."""
     from hmmtl.models.build import build
 
-    cat = build(data_dir, tmp_path, [REBUILT], segmenter=False, progress=False)
+    cat = build(data_dir, tmp_path, [REBUILT], progress=False)
     new, shipped = cat["models"][REBUILT], SHIPPED[REBUILT]
     assert new["data"] == shipped["data"], "the corpora differ from those of the build"
+    for key in ("threshold", "precision"):
+        assert new["pruning"][key] == shipped["pruning"][key]
+    info = read_manifest(tmp_path / MODELS[REBUILT]["file"])["info"]
+    assert info["segmenter"] == read_manifest(resolve(REBUILT))["info"]["segmenter"]
     for split in ("dev", "test"):
         assert new["scores"][split] == pytest.approx(shipped["scores"][split], abs=2e-4)
     text = [["El", "presidente", "Aznar", "visitó", "Madrid", "y", "la", "ONU", "."],
