@@ -413,16 +413,17 @@ def build(data_dir, out_dir, only: Sequence[str] | None = None, *, segmenter: bo
     out.mkdir(parents=True, exist_ok=True)
     from . import catalog as read_catalog
 
-    cat = read_catalog(out)
     segmenters = {}
     for name in names:
-        cat["models"][name] = build_one(name, data_dir, out, segmenter=segmenter,
-                                        progress=progress, segmenters=segmenters)
+        entry = build_one(name, data_dir, out, segmenter=segmenter, progress=progress,
+                          segmenters=segmenters)
+        cat = read_catalog(out)  # read again: another build may have added models since
+        cat["models"][name] = entry
         cat["hmmtl_version"] = __version__
         cat["models"] = dict(sorted(cat["models"].items(),
                                     key=lambda kv: list(MODELS).index(kv[0])))
         _write_json(out / CATALOG, cat)
-    return cat
+    return read_catalog(out)
 
 
 def _write_json(path: Path, data) -> None:
