@@ -175,7 +175,7 @@ def test_every_ready_made_model_is_shipped_within_its_size():
         path = data_folder() / MODELS[name]["file"]
         size = path.stat().st_size
         assert size == entry["bytes"] <= LIMITS[MODELS[name]["task"]], (name, size)
-        from hmmtl.models.build import sha256
+        from hmmtl.studies.ready_models import sha256
 
         assert sha256(path) == entry["sha256"], f"{name}: the file is not the one built"
         total += size
@@ -245,7 +245,7 @@ def test_models_carry_their_segmenter():
 
 # ----------------------------------------------------------------------------- adapt
 def test_adapt_names_the_missing_corpus(tmp_path):
-    from hmmtl.models import adapt
+    from hmmtl.studies.ready_models import adapt
 
     with pytest.raises(FileNotFoundError, match=r"the labeled corpus conll2000:train was "
                                                 r"looked for as .*conll2000\.zip and not "
@@ -254,7 +254,7 @@ def test_adapt_names_the_missing_corpus(tmp_path):
 
 
 def test_adapt_needs_a_build_record(crf_file):
-    from hmmtl.models import adapt
+    from hmmtl.studies.ready_models import adapt
 
     with pytest.raises(ValueError, match="has no build record"):
         adapt(str(crf_file), [["some", "text"]])
@@ -281,7 +281,7 @@ def test_rebuild_gives_the_shipped_model(data_dir, tmp_path):
     """``hmmtl models build --only es-ner`` again: the same scores as the shipped file and
     the same tags on a fixed text (float sums in parallel kernels may differ in their last
     bits, so the files are compared through what they do)."""
-    from hmmtl.models.build import build
+    from hmmtl.studies.ready_models import build
 
     cat = build(data_dir, tmp_path, [REBUILT], progress=False)
     new, shipped = cat["models"][REBUILT], SHIPPED[REBUILT]

@@ -31,7 +31,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..models import adapt, resolve
+    from ..models import resolve
+    from ..studies.ready_models import adapt
     from .train import _read_unlabeled
 
     source = resolve(args.model)

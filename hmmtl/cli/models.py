@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
         "--model', 'hmmtl evaluate --model' or hmmtl.load): their training data, recipe, "
         "size and measured scores.  'hmmtl models build --data DIR --out FOLDER [--only "
         "en-pos,...]' trains them again from the corpora in DIR with the recipe of "
-        "hmmtl.models.build (fixed seeds) and writes the model files and catalog.json, "
+        "hmmtl.studies.ready_models (fixed seeds) and writes the model files and catalog.json, "
         "which records the data files' SHA-256 checksums, the settings, the library "
         "version and the dev and test scores; the shipped files are what it writes.",
         "examples:\n"
@@ -63,7 +63,7 @@ def _list(args) -> int:
 
 def _build(args) -> int:
     from ..models import MODELS
-    from ..models.build import build
+    from ..studies.ready_models import build
 
     if not args.out:
         raise CommandError("hmmtl models build needs --out FOLDER (the package's own "

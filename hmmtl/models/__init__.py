@@ -12,7 +12,8 @@ nl-ner     Dutch named entities (CoNLL-2002)
 
 Every model reads words only (no POS or chunk input column), so that it tags raw text.
 The files are ordinary hmmtl model files in ``hmmtl/models/data/``, written by ``hmmtl
-models build`` (:mod:`hmmtl.models.build`), which also writes ``catalog.json``: the
+models build`` (the recipe: :mod:`hmmtl.studies.ready_models`, which also adapts a model to
+new text: ``hmmtl adapt``, :func:`hmmtl.studies.ready_models.adapt`), with ``catalog.json``: the
 training data (with SHA-256 checksums), the recipe, the size and the measured scores of
 each model.  Nothing is downloaded at run time.
 
@@ -27,7 +28,7 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["MODELS", "data_folder", "catalog", "resolve", "load", "is_model_name", "adapt",
+__all__ = ["MODELS", "data_folder", "catalog", "resolve", "load", "is_model_name",
            "UnknownModelError"]
 
 #: the ready-made models: name -> file in the data folder, task, language, what it is
@@ -108,11 +109,3 @@ def load(name_or_path, expected_class=None):
     from ..serialize import load as load_file
 
     return load_file(resolve(name_or_path), expected_class=expected_class)
-
-
-def adapt(model, unlabeled, *, data_dir=None, progress: bool = False, **kwargs):
-    """A ready-made model (or a model file built by ``hmmtl models build``) learned again
-    with ``unlabeled`` text as the target domain; see :func:`hmmtl.models.build.adapt`."""
-    from .build import adapt as adapt_model
-
-    return adapt_model(model, unlabeled, data_dir=data_dir, progress=progress, **kwargs)

@@ -1,4 +1,6 @@
-"""The recipe of the ready-made models: ``hmmtl models build --data DIR --out DIR``.
+"""The recipe of the ready-made models (:mod:`hmmtl.models`): ``hmmtl models build --data DIR
+--out DIR``, and ``hmmtl adapt``.  A study: a user of the library (it reuses the NER study's
+recipe), called by the command line, never by the library.
 
 One function per step, every step deterministic (fixed seeds):
 
@@ -42,7 +44,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import CATALOG, MODELS
+from ..models import CATALOG, MODELS
 
 __all__ = ["RECIPES", "THRESHOLDS", "MAX_LOSS", "build", "build_one", "train_segmenter",
            "adapt", "data_files", "read_labeled", "sha256"]
@@ -95,7 +97,7 @@ def sha256(path) -> str:
 
 
 def _corpus_root(data_dir) -> Path:
-    from ..studies.domain_adaptation import find_data_dir
+    from .domain_adaptation import find_data_dir
 
     root = find_data_dir(data_dir)
     if root is None:
@@ -135,7 +137,7 @@ def read_labeled(ref: Sequence, data_dir):
     ``conll2000`` / ``treebank`` / ``conll2002`` through NLTK, ``conll2003`` and ``ewt``
     (all domains of a split) from their files; the optional slice takes sentences."""
     from ..io import concat, load_nltk, read_conll, read_conllu
-    from ..studies.ner import load_ner_data
+    from .ner import load_ner_data
 
     files = data_files(ref, data_dir)
     root = _corpus_root(data_dir)
@@ -217,7 +219,7 @@ def _train_tagger(recipe: dict, data_dir, unlabeled, progress: bool):
 
 def _train_recognizer(recipe: dict, data_dir, extra_text, progress: bool):
     from ..gazetteers import Gazetteer, load_nltk_gazetteers
-    from ..studies import ner as study
+    from . import ner as study
 
     root = _corpus_root(data_dir)
     lang = recipe["lang"]
@@ -240,7 +242,7 @@ def _train_recognizer(recipe: dict, data_dir, extra_text, progress: bool):
 
 def _predict(model, corpus, recipe):
     if recipe["kind"] == "ner":
-        from ..studies.ner import LANGUAGES
+        from .ner import LANGUAGES
 
         documents = list(corpus.doc_ids) if LANGUAGES[recipe["lang"]]["documents"] else None
         return model.predict(corpus.sentences, documents=documents)
@@ -249,7 +251,7 @@ def _predict(model, corpus, recipe):
 
 def _gold(corpus, recipe, column=None):
     if recipe["kind"] == "ner":
-        from ..studies.ner import LANGUAGES
+        from .ner import LANGUAGES
 
         return corpus.column(LANGUAGES[recipe["lang"]]["label"])
     return corpus.column(column or recipe["tag_column"])
@@ -411,7 +413,7 @@ def build(data_dir, out_dir, only: Sequence[str] | None = None, *, segmenter: bo
                          f"{', '.join(RECIPES)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    from . import catalog as read_catalog
+    from ..models import catalog as read_catalog
 
     segmenters = {}
     for name in names:
@@ -456,7 +458,7 @@ def adapt(model, unlabeled, *, data_dir=None, progress: bool = False):
     model, info
         The adapted model and the manifest info to save with it.
     """
-    from . import resolve
+    from ..models import resolve
     from ..prune import prune
     from ..serialize import read_manifest
 
