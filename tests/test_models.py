@@ -16,6 +16,7 @@ from hmmtl import LinearChainCRF, Tagger
 from hmmtl.models import MODELS, catalog, data_folder, resolve
 from hmmtl.prune import prune, prune_crf, save_compact
 from hmmtl.serialize import load, read_manifest
+from hmmtl.studies.ready_models import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -237,12 +238,14 @@ def test_en_chunk_chunks_words():
     assert tags == ["B-NP", "B-VP", "B-NP", "I-NP", "I-NP", "I-NP", "B-VP", "I-VP", "O"]
 
 
-@pytest.mark.xfail(strict=True, reason="the sentence splitter and tokenizer "
-                   "(hmmtl.io.segment.Segmenter, branch raw-text) has not landed: the models "
-                   "are built with --no-segmenter; rebuild them once it is merged")
-def test_models_carry_their_segmenter():
-    for name in MODELS:
-        assert getattr(_model_or_skip(name), "segmenter_", None) is not None, name
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_models_carry_their_segmenter(name):
+    """Each model keeps the sentence splitter and tokenizer trained for its language (in
+    its manifest info, restored by load)."""
+    model = hmmtl.load(name)
+    assert model.segmenter_.language == SHIPPED[name]["segmenter"] == \
+        RECIPES[name]["segmenter"]
+    assert read_manifest(resolve(name))["info"]["segmenter"] == model.segmenter_.to_dict()
 
 
 # ----------------------------------------------------------------------------- adapt
