@@ -21,7 +21,7 @@ _LAZY = {
     "Tagger": "hmmtl.transfer.pipeline",
     "MultiTaskHMM": "hmmtl.transfer.multitask_hmm",
     "save": "hmmtl.serialize",
-    "load": "hmmtl.serialize",
+    "load": "hmmtl.models",  # a file, or a ready-made model by name ("en-ner")
 }
 
 __all__ = ["RaggedBatch", "Vocabulary", "LabelSet", "warmup", "__version__", *_LAZY]

@@ -19,13 +19,13 @@ import os
 import sys
 from typing import Sequence
 
-from . import demo, evaluate, experiment, info, tag, train, train_hmm
+from . import adapt, demo, evaluate, experiment, info, models, tag, train, train_hmm
 from ._common import PROG, CommandError, Formatter
 
 __all__ = ["main", "build_parser", "CommandError"]
 
 #: the command modules, in the order ``hmmtl --help`` lists them
-COMMANDS = (info, train_hmm, train, tag, evaluate, experiment, demo)
+COMMANDS = (info, train_hmm, train, tag, evaluate, experiment, demo, models, adapt)
 
 
 def build_parser() -> argparse.ArgumentParser:

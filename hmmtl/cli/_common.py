@@ -596,11 +596,12 @@ def iter_text_sentences(paths: Sequence[str], fmt: str | None, segmenter=None):
 
 # ---------------------------------------------------------------------------- models
 def load_model(path: str):
-    """The model in ``path`` and the ``info`` saved with it."""
+    """The model in ``path`` (a file, or a ready-made model's name: ``en-pos``) and the
+    ``info`` saved with it."""
+    from ..models import resolve
     from ..serialize import load, read_manifest
 
-    if not Path(path).exists():
-        raise CommandError(f"model file {path!r} does not exist")
+    path = resolve(path)  # an existing file wins over a name; unknown: the names listed
     return load(path), read_manifest(path)["info"]
 
 

@@ -1,0 +1,48 @@
+"""``hmmtl adapt``: a ready-made model learned again for the user's own text."""
+
+from __future__ import annotations
+
+from ._common import add_command, check_output, data_dir, log
+
+
+def add_parser(subparsers) -> None:
+    add = add_command(
+        subparsers, "adapt", run, "a ready-made model learned again for your own text",
+        "Adapt a ready-made model (see 'hmmtl models') to the text you will tag: the model "
+        "knows the labeled corpus and the recipe it was built from (its build record); "
+        "hmmtl reads that corpus from --data, learns the HMM representations again on its "
+        "words plus your unlabeled text, trains the labeler again and prunes it as the "
+        "ready-made model was.  The new model file is used like any other: 'hmmtl tag "
+        "--model mine.hmmtl'.  For example: 'hmmtl adapt --model en-pos --unlabeled "
+        "my-web-text.txt --data DIR --out mine.hmmtl' (a few minutes, as 'hmmtl models "
+        "build' for that model).",
+        "--unlabeled takes tokenized text (one sentence a line) or CoNLL / CoNLL-U files "
+        "(their words), as 'hmmtl train --unlabeled'.")
+    add.add_argument("--model", required=True, metavar="NAME",
+                     help="a ready-made model (en-pos, en-chunk, en-ner, es-ner, nl-ner) or a "
+                          "file written by 'hmmtl models build'")
+    add.add_argument("--unlabeled", required=True, nargs="+", metavar="FILE",
+                     help="your text: tokenized, one sentence a line, or CoNLL / CoNLL-U")
+    add.add_argument("--data", metavar="DIR",
+                     help="corpora folder holding the model's labeled corpus (default: "
+                          "$HMMTL_DATA)")
+    add.add_argument("--out", required=True, metavar="MODEL", help="output model file")
+    add.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
+
+
+def run(args) -> int:
+    from ..models import resolve
+    from ..studies.ready_models import adapt
+    from .train import _read_unlabeled
+
+    source = resolve(args.model)
+    check_output(args.out, "model", inputs=[str(source), *args.unlabeled])
+    unlabeled = _read_unlabeled(args.unlabeled)
+    model, info = adapt(args.model, unlabeled, data_dir=data_dir(args.data),
+                        progress=not args.quiet)
+    from ..prune import save_compact
+
+    save_compact(model, args.out, info=info)  # stored as compactly as the model it adapts
+    log(args, f"adapted {args.model} to {len(unlabeled)} sentences of "
+              f"{', '.join(args.unlabeled)}")
+    return 0

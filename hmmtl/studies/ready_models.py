@@ -1,0 +1,489 @@
+"""The recipe of the ready-made models (:mod:`hmmtl.models`): ``hmmtl models build --data DIR
+--out DIR``, and ``hmmtl adapt``.  A study: a user of the library (it reuses the NER study's
+recipe), called by the command line, never by the library.
+
+One function per step, every step deterministic (fixed seeds):
+
+1. read the labeled corpora of the model (:data:`RECIPES`) from the corpora folder, and
+   record each file's SHA-256 checksum;
+2. train the model:
+
+   * ``en-pos`` and ``en-chunk``: ``Tagger(hmm="auto")``, the recipe of ``hmmtl train
+     --unlabeled``: an ensemble of HMMs learned on the training words plus the words of
+     the EWT train files (web text), their type-level states as CRF features;
+   * ``en-ner``, ``es-ner``, ``nl-ner``: the recognizers of the NER study
+     (:func:`hmmtl.studies.ner.train_recognizer`'s recipe: Brown clusters and an HMM on
+     unlabeled text, NLTK gazetteers, two stages), **without** the files' POS / chunk
+     columns, which raw text does not have.  The study measured what the columns give a
+     one-stage recognizer on dev (``benchmarks/results/ner.md``): +0.17 (eng.testa),
+     +0.05 (esp.testa), +0.61 (ned.testa) F1; an embedded POS tagger would recover at most
+     that, from predicted tags, at the cost of a second model in the file;
+
+3. prune it (:mod:`hmmtl.prune`): of the thresholds :data:`THRESHOLDS`, the largest whose
+   dev score is at most :data:`MAX_LOSS` (0.1 point) below the unpruned model's, weights
+   stored as float16; every candidate's dev score and size is recorded;
+4. attach the sentence splitter and tokenizer settings (:func:`train_segmenter`);
+5. score the model on dev and test, write it with its build record in the manifest info
+   (``info["build"]``: data files and checksums, settings, library version, scores), and
+   write ``catalog.json`` beside the models.
+
+Dev sets, never test, choose everything: EWT dev (POS), the last :data:`CHUNK_DEV`
+sentences of CoNLL-2000 train, held out of the chunker's training (chunking),
+``eng.testa`` / ``esp.testa`` / ``ned.testa`` (NER).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..models import CATALOG, MODELS
+
+__all__ = ["RECIPES", "THRESHOLDS", "MAX_LOSS", "build", "build_one", "train_segmenter",
+           "adapt", "data_files", "read_labeled", "sha256"]
+
+#: sentences at the end of CoNLL-2000 train held out as the chunker's dev set
+CHUNK_DEV = 894
+#: what each model is trained on (corpus references, see :func:`read_labeled`) and how
+RECIPES = {
+    "en-pos": {"kind": "tagger", "tag_column": "pos", "metric": "accuracy",
+               "train": [["conll2000", "train"]], "unlabeled": [["ewt", "train"]],
+               "dev": ["ewt", "dev", "xpos"], "test": ["ewt", "test", "xpos"],
+               "tagger": {"hmm": "auto", "random_state": 0}, "segmenter": "english"},
+    "en-chunk": {"kind": "tagger", "tag_column": "chunk", "metric": "f1",
+                 "train": [["conll2000", "train", [0, -CHUNK_DEV]]],
+                 "unlabeled": [["ewt", "train"]],
+                 "dev": ["conll2000", "train", [-CHUNK_DEV, None]],
+                 "test": ["conll2000", "test"],
+                 "tagger": {"hmm": "auto", "random_state": 0}, "segmenter": "english"},
+    "en-ner": {"kind": "ner", "lang": "eng", "tag_column": "ner", "metric": "f1",
+               "train": [["conll2003", "eng.train"]], "dev": ["conll2003", "eng.testa"],
+               "test": ["conll2003", "eng.testb"], "recognizer": {"columns": []},
+               "segmenter": "english"},
+    "es-ner": {"kind": "ner", "lang": "esp", "tag_column": "ner", "metric": "f1",
+               "train": [["conll2002", "esp.train"]], "dev": ["conll2002", "esp.testa"],
+               "test": ["conll2002", "esp.testb"], "recognizer": {"columns": []},
+               "segmenter": "spanish"},
+    "nl-ner": {"kind": "ner", "lang": "ned", "tag_column": "ner", "metric": "f1",
+               "train": [["conll2002", "ned.train"]], "dev": ["conll2002", "ned.testa"],
+               "test": ["conll2002", "ned.testb"], "recognizer": {"columns": []},
+               "segmenter": "dutch"},
+}
+#: pruning thresholds tried (|weight| at or below is dropped), smallest first
+THRESHOLDS = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+#: the most dev score a pruned model may lose against the unpruned one (0.1 point)
+MAX_LOSS = 0.001
+#: storage precision of the CRF weights of the shipped models
+PRECISION = "float16"
+#: English sentence splitter: the first this many train texts of each ``text/en`` file
+#: (Punkt's training is pure Python: the whole 7.8M words would take many minutes)
+SEGMENTER_TEXTS = 3000
+
+
+# ----------------------------------------------------------------------------- data
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _corpus_root(data_dir) -> Path:
+    from .domain_adaptation import find_data_dir
+
+    root = find_data_dir(data_dir)
+    if root is None:
+        raise FileNotFoundError(f"no corpora folder: give --data DIR (or set HMMTL_DATA); "
+                                f"got {data_dir!r}")
+    return root
+
+
+def data_files(ref: Sequence, data_dir) -> list[Path]:
+    """The files a corpus reference is read from (checked to exist: the error names each
+    file looked for)."""
+    root = _corpus_root(data_dir)
+    name = ref[0]
+    if name in ("conll2000", "conll2002", "treebank"):
+        files = [root / "nltk_data" / "corpora" / f"{name}.zip"]
+    elif name == "conll2003":
+        files = [root / "conll2003" / ref[1]]
+    elif name == "ewt":
+        files = sorted((root / "ud" / "en_ewt").glob(f"en_ewt-*-{ref[1]}.conllu"))
+        if not files:
+            raise FileNotFoundError(f"the labeled corpus EWT {ref[1]} was looked for as "
+                                    f"{root / 'ud' / 'en_ewt' / f'en_ewt-*-{ref[1]}.conllu'} "
+                                    f"and not found; give the corpora folder with --data")
+    else:
+        raise ValueError(f"unknown corpus {name!r} in a model's build record; expected "
+                         f"conll2000, conll2002, conll2003, treebank or ewt")
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(f"the labeled corpus {':'.join(map(str, ref[:2]))} was looked "
+                                f"for as {', '.join(missing)} and not found; give the corpora "
+                                f"folder with --data (see the data README)")
+    return files
+
+
+def read_labeled(ref: Sequence, data_dir):
+    """The :class:`~hmmtl.io.Corpus` of a reference ``[name, split(, [start, stop])]``:
+    ``conll2000`` / ``treebank`` / ``conll2002`` through NLTK, ``conll2003`` and ``ewt``
+    (all domains of a split) from their files; the optional slice takes sentences."""
+    from ..io import concat, load_nltk, read_conll, read_conllu
+    from .ner import load_ner_data
+
+    files = data_files(ref, data_dir)
+    root = _corpus_root(data_dir)
+    name, split = ref[0], ref[1]
+    if name in ("conll2000", "treebank"):
+        corpus = load_nltk(name, data_dir=root, split=split)
+    elif name == "conll2002":
+        lang = split.split(".")[0]
+        corpus = load_ner_data(root, lang)[{"train": "train", "testa": "dev",
+                                            "testb": "test"}[split.split(".")[1]]]
+    elif name == "conll2003":
+        corpus = read_conll(files[0])
+    else:
+        corpus = concat([read_conllu(f) for f in files])
+    if len(ref) > 2 and ref[2] is not None:
+        start, stop = ref[2]
+        corpus = corpus[slice(start, stop)]
+    return corpus
+
+
+def _checksums(refs, data_dir) -> dict:
+    root = _corpus_root(data_dir)
+    out = {}
+    for ref in refs:
+        for f in data_files(ref, data_dir):
+            out[str(f.relative_to(root))] = sha256(f)
+    return dict(sorted(out.items()))
+
+
+# ----------------------------------------------------------------------------- segmenter
+def _segmenter_text(language: str, data_dir) -> list[str]:
+    """Raw text to learn sentence boundaries from (never a test set)."""
+    import gzip
+
+    root = _corpus_root(data_dir)
+    if language == "english":
+        texts = []
+        for path in sorted((root / "text" / "en").glob("*.jsonl.gz")):
+            n = 0
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                for line in fh:
+                    record = json.loads(line)
+                    if record.get("split", "train") != "test":
+                        texts.append(record["text"])
+                        n += 1
+                        if n == SEGMENTER_TEXTS:
+                            break
+        return texts
+    lang = {"spanish": "esp", "dutch": "ned"}[language]
+    corpus = read_labeled(["conll2002", f"{lang}.train"], data_dir)
+    return [" ".join(s) for s in corpus.sentences]
+
+
+def train_segmenter(language: str, data_dir):
+    """The sentence splitter and tokenizer of a model: NLTK Punkt parameters learned on
+    raw text of ``language`` (English: the train posts and stories of ``text/en``;
+    Spanish, Dutch: the words of the CoNLL-2002 train file joined)."""
+    from ..io.segment import Segmenter
+
+    return Segmenter(language=language).fit(_segmenter_text(language, data_dir))
+
+
+# ----------------------------------------------------------------------------- training
+def _unlabeled(recipe: dict, data_dir) -> list:
+    return [s for ref in recipe.get("unlabeled", []) for s in
+            read_labeled(ref, data_dir).sentences]
+
+
+def _train_tagger(recipe: dict, data_dir, unlabeled, progress: bool):
+    from ..io import concat
+    from ..transfer.pipeline import Tagger
+
+    train = concat([read_labeled(ref, data_dir) for ref in recipe["train"]]) \
+        if len(recipe["train"]) > 1 else read_labeled(recipe["train"][0], data_dir)
+    tagger = Tagger(**recipe["tagger"])
+    tagger.fit(train.sentences, train.column(recipe["tag_column"]), unlabeled=unlabeled)
+    return tagger
+
+
+def _train_recognizer(recipe: dict, data_dir, extra_text, progress: bool):
+    from ..gazetteers import Gazetteer, load_nltk_gazetteers
+    from . import ner as study
+
+    root = _corpus_root(data_dir)
+    lang = recipe["lang"]
+    data = {"train": read_labeled(recipe["train"][0], data_dir)}
+    text = study.unlabeled_text(root, lang, data["train"])
+    if extra_text:
+        text["user"] = list(extra_text)
+    cluster_text = [s for part in text.values() for s in part]
+    auto_text = [s for name, part in text.items() if not name.endswith(".train") for s in part]
+    spec = study.RECIPES[lang]
+    clusters = study._clusters(cluster_text, spec["clusters"], False)
+    hmm = study._hmm(cluster_text, spec["hmm_states"], study.HMM_ITERATIONS, False)
+    gazetteer = Gazetteer(load_nltk_gazetteers(root))
+    model = study._recognizer(lang, dict(recipe["recognizer"]), (clusters, hmm), gazetteer)
+    columns, documents = study._inputs(data["train"], lang)
+    model.fit(data["train"].sentences, study._gold(data["train"], lang), columns=columns,
+              documents=documents, unlabeled=auto_text or None)
+    return model
+
+
+def _predict(model, corpus, recipe):
+    if recipe["kind"] == "ner":
+        from .ner import LANGUAGES
+
+        documents = list(corpus.doc_ids) if LANGUAGES[recipe["lang"]]["documents"] else None
+        return model.predict(corpus.sentences, documents=documents)
+    return model.predict(corpus.sentences)
+
+
+def _gold(corpus, recipe, column=None):
+    if recipe["kind"] == "ner":
+        from .ner import LANGUAGES
+
+        return corpus.column(LANGUAGES[recipe["lang"]]["label"])
+    return corpus.column(column or recipe["tag_column"])
+
+
+def score(model, corpus, recipe, column=None) -> float:
+    """The recipe's metric of ``model`` on ``corpus``: token accuracy (POS, with the
+    tagger's bracket and quote notation) or conlleval entity F1."""
+    from ..metrics import entity_scores
+
+    gold = _gold(corpus, recipe, column)
+    if recipe["metric"] == "accuracy":
+        return float(model.score(corpus.sentences, gold))
+    return float(entity_scores(gold, _predict(model, corpus, recipe)).f1)
+
+
+def _eval_ref(ref):
+    """(corpus reference, gold column) of a recipe's dev / test entry."""
+    if ref[0] == "ewt":
+        return ref[:2], ref[2]
+    return ref, None
+
+
+# ----------------------------------------------------------------------------- pruning
+def choose_pruning(model, recipe, dev, dev_column, folder: Path, log) -> tuple:
+    """Prune copies of ``model`` at each of :data:`THRESHOLDS`; return the pruned model of
+    the largest threshold that loses at most :data:`MAX_LOSS` on dev, and the record of
+    every candidate (threshold, dev score, file size)."""
+    from ..prune import prune, save_compact
+    from ..serialize import load, save
+
+    full = folder / "unpruned.hmmtl"
+    save(model, full)
+    base = score(model, dev, recipe, dev_column)
+    rows = [{"threshold": None, "precision": "float64", "dev": base,
+             "bytes": full.stat().st_size}]
+    # compact storage alone: float32 weights, then float16 (no weight dropped)
+    for precision in ("float32", PRECISION):
+        m = load(full)
+        prune(m, 0.0, precision)
+        path = save_compact(m, folder / f"compact-{precision}.hmmtl")
+        rows.append({"threshold": 0.0, "precision": precision,
+                     "dev": score(m, dev, recipe, dev_column), "bytes": path.stat().st_size})
+        log(f"  {precision}, no threshold: dev {100 * rows[-1]['dev']:.2f}, "
+            f"{rows[-1]['bytes']:,} bytes")
+    chosen, chosen_model = None, None
+    for threshold in THRESHOLDS:
+        m = load(full)
+        stats = prune(m, threshold, PRECISION)
+        path = save_compact(m, folder / f"pruned-{threshold}.hmmtl")
+        row = {"threshold": threshold, "precision": PRECISION,
+               "dev": score(m, dev, recipe, dev_column), "bytes": path.stat().st_size,
+               "pairs": {k: [v.pairs_before, v.pairs_after] for k, v in stats.items()}}
+        rows.append(row)
+        log(f"  threshold {threshold}: dev {100 * row['dev']:.2f} (unpruned "
+            f"{100 * base:.2f}), {row['bytes']:,} bytes")
+        if row["dev"] >= base - MAX_LOSS:
+            chosen, chosen_model = row, m
+    if chosen is None:  # float16 alone lost too much: float32, nothing dropped
+        chosen_model = load(full)
+        prune(chosen_model, 0.0, "float32")
+        chosen = rows[1]
+    return chosen_model, chosen, rows, base
+
+
+# ----------------------------------------------------------------------------- building
+def _log(progress):
+    def log(message):
+        if progress:
+            print(f"[models build] {message}", flush=True)
+    return log
+
+
+def build_one(name: str, data_dir, out_dir, *, segmenter: bool = True,
+              progress: bool = True, segmenters: dict | None = None) -> dict:
+    """Train, prune, score and write one ready-made model; return its catalog entry.
+    ``segmenters`` (language -> Segmenter) keeps the splitters trained for earlier models
+    of the same build."""
+    from .. import __version__
+    from ..prune import save_compact
+
+    recipe = RECIPES[name]
+    log = _log(progress)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    dev_ref, dev_column = _eval_ref(recipe["dev"])
+    test_ref, test_column = _eval_ref(recipe["test"])
+    refs = recipe["train"] + recipe.get("unlabeled", []) + [dev_ref, test_ref]
+    checksums = _checksums(refs, data_dir)
+    log(f"{name}: training ({recipe['kind']})")
+    if recipe["kind"] == "tagger":
+        model = _train_tagger(recipe, data_dir, _unlabeled(recipe, data_dir), progress)
+    else:
+        model = _train_recognizer(recipe, data_dir, None, progress)
+    train_s = time.perf_counter() - t0
+    dev = read_labeled(dev_ref, data_dir)
+    test = read_labeled(test_ref, data_dir)
+    with tempfile.TemporaryDirectory(dir=out, prefix=f".{name}.") as tmp:
+        model, chosen, candidates, dev_full = choose_pruning(model, recipe, dev, dev_column,
+                                                             Path(tmp), log)
+        from ..serialize import load
+
+        test_full = score(load(Path(tmp) / "unpruned.hmmtl"), test, recipe, test_column)
+    segmenter_info = None
+    if segmenter:
+        segmenters = {} if segmenters is None else segmenters
+        language = recipe["segmenter"]
+        if language not in segmenters:
+            log(f"{name}: sentence splitter ({language})")
+            segmenters[language] = train_segmenter(language, data_dir)
+        model.segmenter_ = segmenters[language]
+        segmenter_info = language
+    scores = {"dev": score(model, dev, recipe, dev_column),
+              "test": score(model, test, recipe, test_column),
+              "dev_unpruned": dev_full, "test_unpruned": test_full}
+    if name == "en-pos":
+        scores["test_by_domain"] = _by_domain(model, test, test_column)
+    record = {"name": name, "recipe": recipe, "data": checksums, "hmmtl_version": __version__,
+              "pruning": {"chosen": chosen, "candidates": candidates, "max_loss": MAX_LOSS},
+              "segmenter": segmenter_info, "scores": scores, "metric": recipe["metric"],
+              "train_seconds": round(train_s, 1)}
+    info = {"tag_column": recipe["tag_column"], "build": record}
+    path = save_compact(model, out / MODELS[name]["file"], info=info)
+    entry = {**MODELS[name], "sha256": sha256(path), "bytes": path.stat().st_size,
+             "training_data": [":".join(map(str, r[:2])) for r in recipe["train"]],
+             "unlabeled": [":".join(map(str, r[:2])) for r in recipe.get("unlabeled", [])],
+             "recipe": recipe, "data": checksums, "scores": scores,
+             "metric": recipe["metric"], "pruning": chosen, "segmenter": segmenter_info,
+             "hmmtl_version": __version__, "seconds": round(time.perf_counter() - t0, 1)}
+    log(f"{name}: dev {100 * scores['dev']:.2f} test {100 * scores['test']:.2f} "
+        f"({entry['bytes']:,} bytes, {entry['seconds']:.0f} s)")
+    return entry
+
+
+def _by_domain(model, corpus, column) -> dict:
+    from ..transfer.pipeline import token_accuracy
+
+    gold = model.notation_.map_tags(corpus.column(column))
+    pred = model.predict(corpus.sentences)
+    domains = np.asarray(corpus.domains) if corpus.domains is not None else None
+    out = {}
+    for d in sorted(set(corpus.domains)):
+        idx = np.flatnonzero(domains == d).tolist()
+        out[str(d)] = token_accuracy([gold[i] for i in idx], [pred[i] for i in idx])
+    return out
+
+
+def build(data_dir, out_dir, only: Sequence[str] | None = None, *, segmenter: bool = True,
+          progress: bool = True) -> dict:
+    """Build the ready-made models (all, or those of ``only``) into ``out_dir`` and update
+    its ``catalog.json`` (entries of models not rebuilt are kept)."""
+    from .. import __version__
+
+    names = list(only or RECIPES)
+    bad = [n for n in names if n not in RECIPES]
+    if bad:
+        raise ValueError(f"unknown model(s) {', '.join(bad)}; choose from "
+                         f"{', '.join(RECIPES)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    from ..models import catalog as read_catalog
+
+    segmenters = {}
+    for name in names:
+        entry = build_one(name, data_dir, out, segmenter=segmenter, progress=progress,
+                          segmenters=segmenters)
+        cat = read_catalog(out)  # read again: another build may have added models since
+        cat["models"][name] = entry
+        cat["hmmtl_version"] = __version__
+        cat["models"] = dict(sorted(cat["models"].items(),
+                                    key=lambda kv: list(MODELS).index(kv[0])))
+        _write_json(out / CATALOG, cat)
+    return read_catalog(out)
+
+
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------- adapting
+def adapt(model, unlabeled, *, data_dir=None, progress: bool = False):
+    """Learn a ready-made model again with ``unlabeled`` as its target-domain text.
+
+    The model's build record (``info["build"]`` of its file, written by :func:`build_one`)
+    names the labeled corpora and the recipe; they are read from ``data_dir``, the HMM
+    representations are learned again on the training words plus ``unlabeled`` (for a
+    recognizer: its recipe's unlabeled text plus ``unlabeled``), and the labeler is
+    trained again, then pruned as the shipped model was.
+
+    Parameters
+    ----------
+    model : str or path
+        A ready-made model's name or a model file written by ``hmmtl models build``.
+    unlabeled : list of list of str
+        The user's text, tokenized.
+    data_dir : path, optional
+        The corpora folder (default ``$HMMTL_DATA``).
+
+    Returns
+    -------
+    model, info
+        The adapted model and the manifest info to save with it.
+    """
+    from ..models import resolve
+    from ..prune import prune
+    from ..serialize import read_manifest
+
+    path = resolve(model)
+    record = read_manifest(path)["info"].get("build")
+    if not record:
+        raise ValueError(f"{path}: the model has no build record (info['build']); only "
+                         f"models written by 'hmmtl models build' know the corpus and recipe "
+                         f"to learn again")
+    recipe = record["recipe"]
+    if not unlabeled:
+        raise ValueError("no unlabeled sentences to adapt to")
+    log = _log(progress)
+    for ref in recipe["train"]:
+        data_files(ref, data_dir)  # a missing corpus is named before any work
+    log(f"adapting {record['name']} to {len(unlabeled)} sentences")
+    if recipe["kind"] == "tagger":
+        new = _train_tagger(recipe, data_dir, list(unlabeled), progress)
+    else:
+        new = _train_recognizer(recipe, data_dir, list(unlabeled), progress)
+    chosen = record.get("pruning", {}).get("chosen") or {}
+    if chosen.get("threshold") is not None:
+        prune(new, chosen["threshold"], chosen.get("precision", PRECISION))
+    info = {"tag_column": recipe["tag_column"],
+            "adapted": {"from": record["name"], "sentences": len(unlabeled),
+                        "tokens": int(sum(map(len, unlabeled)))},
+            "build": {**record, "scores": None}}
+    return new, info
