@@ -136,7 +136,6 @@ def prune_crf(crf, threshold: float = 0.0, precision: str = "float64") -> PruneS
     tf.type_feature = new_base[tf.type_feature[keep_entry]]
     tf.type_template = tf.type_template[keep_entry]
     tf.type_ptr = type_ptr
-    tf._clear_cache()
     for spec in fs.extra_specs_:
         spec["attr_start"] = int(spec["attr_start"]) - shift
     fs.bias_attr_ = int(fs.bias_attr_) - shift
