@@ -72,7 +72,7 @@ _APOS = "'\u2019"
 _END = r"(?![^\W_])"
 _CLITIC_BODY = r"(?:[sSmMdD]|ll|LL|re|RE|ve|VE)(?![^\W_])"
 _CLITIC = r"(?:[nN][" + _APOS + r"][tT](?![^\W_])|[" + _APOS + r"]" + _CLITIC_BODY + ")"
-_TOKEN = re.compile(
+_TOKEN_PATTERN = (
     r"(?:https?://|ftp://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]'\u2019]"   # URL
     r"|(?<![^\W_])(?i:can(?=not" + _END + r")|(?:wan|gon)(?=na" + _END + r")"
     r"|(?:got|out)(?=ta" + _END + r")|a(?=lot" + _END + r")|i(?=(?:m|ve)" + _END + r")"
@@ -96,6 +96,9 @@ _TOKEN = re.compile(
     r"|[^\W_]+?(?=[nN][" + _APOS + r"][tT](?![^\W_]))"                 # ca|n't  do|n't
     r"|[^\W_]+(?:[" + _APOS + r"&](?!" + _CLITIC_BODY + r")[^\W_]+)*"   # words, O'Neil, AT&T
     r"|_+|\S")                                                         # one other character
+#: a token after the white space before it (the token is group 1): finditer tries the
+#: alternatives above at the first character of a token only, not at every space too
+_TOKEN = re.compile(r"\s*+(" + _TOKEN_PATTERN.replace(r"\1+", r"\2+") + ")")
 
 _TERMINAL = frozenset((".", "?", "!", "...", "\u2026"))
 _CLOSING = frozenset((")", "]", "}", "'", '"', "''", "\u2019", "\u201d", "'s"))
@@ -209,7 +212,7 @@ class Segmenter:
         return starts, ends, breaks
 
     def _paragraph(self, text, pos, endpos, starts, ends, breaks):
-        spans = [m.span() for m in _TOKEN.finditer(text, pos, endpos)]
+        spans = [m.span(1) for m in _TOKEN.finditer(text, pos, endpos)]
         if not spans:
             return
         base = len(starts)
