@@ -72,10 +72,9 @@ def _segmented(segmenter, pieces):
     """A :class:`_Sentences` per piece of text that has a token: the token lists are built
     by C-level maps over the segmenter's offsets, never by a Python loop over tokens."""
     for doc, text, offset in pieces:
-        starts, ends, breaks = segmenter.spans(text)
+        forms, starts, ends, breaks = segmenter.token_spans(text)
         if not starts:
             continue
-        forms = list(map(text.__getitem__, map(slice, starts, ends)))
         # the character after each token ('' after the last one of the text)
         after = map(text.__getitem__, map(slice, ends, map(_ONE.__add__, ends)))
         space = list(map(str.isspace, after))
