@@ -18,7 +18,11 @@ Speed: raw text of 250k+ tokens not in any test set (20 Newsgroups train split,
 ``text/en/20newsgroups.jsonl.gz``): ``hmmtl tag`` through the command line (start-up
 included) against the NLTK pipeline in this process (its model already loaded), document by
 document (Punkt's regular expressions time out on the whole text), tokens/s each by its own
-count; CPU seconds too (the wall clock of a shared machine varies with its load).
+count; CPU seconds too (the wall clock of a shared machine varies with its load).  The
+quality run goes first and is hmmtl's warm-up: its Numba kernels are compiled on the first
+run ever and cached on disk (``cache=True``), and every later run, the user's normal case,
+loads them from the cache; the timed run is such a later run (start-up, model loading and
+the cache load included).  ``benchmarks/raw_phases.py`` splits hmmtl's time into phases.
 
 The model: ``--model PATH``, else one trained here by
 ``hmmtl train --format nltk:conll2000:train --tag-column pos --data DIR [--unlabeled EWT train

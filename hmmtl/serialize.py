@@ -308,6 +308,7 @@ def _build_manifest(key: str, arrays: dict, meta: dict, digest: str, info: dict)
 #: run-time settings kept out of model files: a model fitted with a progress bar must not
 #: show one whenever it is loaded and refitted
 _RUNTIME_PARAMS = ("verbose",)
+_IS_CONTAINER = frozenset((list, dict)).__contains__
 
 
 def _without_runtime_params(meta: Any) -> Any:
@@ -315,6 +316,9 @@ def _without_runtime_params(meta: Any) -> Any:
     (``params``, and the ``labeler_params`` / ``hmm_params`` a pipeline passes on), at any
     depth (nested models)."""
     if isinstance(meta, list):
+        # long flat lists (vocabularies) are returned as they are, without a call per item
+        if not any(map(_IS_CONTAINER, map(type, meta))):
+            return meta
         return [_without_runtime_params(v) for v in meta]
     if not isinstance(meta, dict):
         return meta

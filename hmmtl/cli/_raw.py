@@ -5,7 +5,8 @@ CoNLL or JSON lines.  Streamed: about a megabyte of text is held at a time."""
 
 from __future__ import annotations
 
-import json
+import itertools
+from typing import NamedTuple
 
 from ._common import CommandError, predict
 
@@ -42,56 +43,132 @@ def _texts(lines, fmt: str, name: str):
         offset += len(block)
 
 
-def _sentences(segmenter, pieces):
-    """(document, sentence text, start, end, forms, starts, ends, space_after) per
-    sentence; offsets into the input (raw) or into the document's text (JSON lines)."""
+class _Sentences(NamedTuple):
+    """Sentences of raw text, flat: the tokens of all sentences one after the other
+    (``forms``, ``starts``, ``ends``, ``space_after``: offsets into the input for raw text,
+    into the document's text for JSON lines), ``lengths`` tokens per sentence, and per
+    sentence its ``texts`` (from its first token's start to its last token's end) and
+    ``docs`` (the document number on a document's first sentence, else None)."""
+    forms: list
+    starts: list
+    ends: list
+    space_after: list
+    lengths: list
+    texts: list
+    docs: list
+
+    def head(self, k: int) -> tuple["_Sentences", "_Sentences"]:
+        """The first ``k`` sentences and the rest."""
+        t = sum(self.lengths[:k])
+        return (_Sentences(*(f[:t] for f in self[:4]), *(f[:k] for f in self[4:])),
+                _Sentences(*(f[t:] for f in self[:4]), *(f[k:] for f in self[4:])))
+
+    @classmethod
+    def join(cls, parts) -> "_Sentences":
+        return cls(*(list(itertools.chain.from_iterable(f)) for f in zip(*parts)))
+
+
+def _segmented(segmenter, pieces):
+    """A :class:`_Sentences` per piece of text that has a token: the token lists are built
+    by C-level maps over the segmenter's offsets, never by a Python loop over tokens."""
     for doc, text, offset in pieces:
-        starts, ends, breaks = segmenter.spans(text)
-        bounds = breaks + [len(starts)]
-        n = len(text)
-        first = True
-        for a, b in zip(bounds, bounds[1:]):
-            s, e = starts[a:b], ends[a:b]
-            forms = [text[i:j] for i, j in zip(s, e)]
-            space = [j >= n or text[j].isspace() for j in e]
-            yield (doc if first else None, text[s[0]:e[-1]], s[0] + offset, e[-1] + offset,
-                   forms, [i + offset for i in s], [j + offset for j in e], space)
-            first = False
+        forms, starts, ends, breaks = segmenter.token_spans(text)
+        if not starts:
+            continue
+        # the character after each token ('' after the last one of the text)
+        after = map(text.__getitem__, map(slice, ends, map(_ONE.__add__, ends)))
+        space = list(map(str.isspace, after))
+        if ends[-1] >= len(text):
+            space[-1] = True
+        firsts, lasts = breaks, [b - 1 for b in breaks[1:]] + [len(starts) - 1]
+        texts = [text[starts[a]:ends[b]] for a, b in zip(firsts, lasts)]
+        lengths = [b - a + 1 for a, b in zip(firsts, lasts)]
+        if offset:
+            starts = list(map(offset.__add__, starts))
+            ends = list(map(offset.__add__, ends))
+        yield _Sentences(forms, starts, ends, space, lengths, texts,
+                         [doc] + [None] * (len(breaks) - 1))
 
 
-def _write_conllu(out, sent_id, sentence, tags, place):
-    doc, text, _, _, forms, starts, ends, space = sentence
-    rows = []
-    if doc is not None:
-        rows.append(f"# newdoc id = {doc}\n")
-    rows.append(f"# sent_id = {sent_id}\n# text = {' '.join(text.split())}\n")
-    for i, (form, a, b, sp, tag) in enumerate(zip(forms, starts, ends, space, tags), 1):
-        misc = [] if place in ("xpos", "upos") else [f"{place}={tag}"]
-        if not sp:
-            misc.append("SpaceAfter=No")
-        misc.append(f"TokenRange={a}:{b}")
-        upos, xpos = (tag, "_") if place == "upos" else (("_", tag) if place == "xpos"
-                                                        else ("_", "_"))
-        rows.append(f"{i}\t{form}\t_\t{upos}\t{xpos}\t_\t_\t_\t_\t{'|'.join(misc)}\n")
-    rows.append("\n")
-    out.write("".join(rows))
+def _batches(parts, batch: int):
+    """:class:`_Sentences` of ``batch`` sentences (the last may have fewer) from pieces of
+    any size."""
+    pending, count = [], 0
+    for part in parts:
+        while part is not None:
+            room = batch - count
+            if len(part.lengths) > room:
+                head, part = part.head(room)
+            else:
+                head, part = part, None
+            pending.append(head)
+            count += len(head.lengths)
+            if count >= batch:
+                yield _Sentences.join(pending) if len(pending) > 1 else pending[0]
+                pending, count = [], 0
+    if pending:
+        yield _Sentences.join(pending) if len(pending) > 1 else pending[0]
 
 
-def _write_conll(out, sent_id, sentence, tags, place):
-    forms = sentence[4]
-    out.write("".join(f"{f}\t{t}\n" for f, t in zip(forms, tags)) + "\n")
+def _token_ranges(lengths):
+    """(first, end) token index of each sentence."""
+    ends = list(itertools.accumulate(lengths))
+    return zip([0] + ends[:-1], ends)
 
 
-def _write_jsonl(out, sent_id, sentence, tags, place):
-    doc, text, start, end, forms, starts, ends, space = sentence
-    obj = {"sent_id": sent_id, "text": text, "start": start, "end": end,
-           "tokens": [{"form": f, "start": a, "end": b, "tag": t, "space_after": sp}
-                      for f, a, b, t, sp in zip(forms, starts, ends, tags, space)]}
-    if doc is not None:
-        obj["doc"] = doc
-    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+def _write_conllu(sentences: _Sentences, tags: list, first_id: int, place: str) -> str:
+    """CoNLL-U of a batch: each token's row from one template (a C-level map), one join
+    per sentence."""
+    if place in ("xpos", "upos"):
+        row = ("%d\t%s\t_\t%s\t_\t_\t_\t_\t_\t%sTokenRange=%d:%d\n" if place == "upos"
+               else "%d\t%s\t_\t_\t%s\t_\t_\t_\t_\t%sTokenRange=%d:%d\n")
+    else:
+        row = ("%d\t%s\t_\t_\t_\t_\t_\t_\t_\t" + place.replace("%", "%%")
+               + "=%s|%sTokenRange=%d:%d\n")
+    numbers = itertools.chain.from_iterable(map(range, itertools.repeat(1), map(_ONE.__add__,
+                                                                             sentences.lengths)))
+    misc = map(_SPACE_AFTER.__getitem__, sentences.space_after)
+    rows = list(map(row.__mod__, zip(numbers, sentences.forms, tags, misc, sentences.starts,
+                                     sentences.ends)))
+    out = []
+    for k, ((a, b), text, doc) in enumerate(zip(_token_ranges(sentences.lengths),
+                                                sentences.texts, sentences.docs), first_id):
+        if doc is not None:
+            out.append(f"# newdoc id = {doc}\n")
+        out.append(f"# sent_id = {k}\n# text = {' '.join(text.split())}\n")
+        out.append("".join(rows[a:b]))
+        out.append("\n")
+    return "".join(out)
 
 
+def _write_conll(sentences: _Sentences, tags: list, first_id: int, place: str) -> str:
+    rows = list(map("%s\t%s\n".__mod__, zip(sentences.forms, tags)))
+    return "".join(["".join(rows[a:b]) + "\n" for a, b in _token_ranges(sentences.lengths)])
+
+
+def _write_jsonl(sentences: _Sentences, tags: list, first_id: int, place: str) -> str:
+    """JSON lines of a batch, the bytes of ``json.dumps(..., ensure_ascii=False)``: strings
+    escaped by :mod:`json`'s own encoder, each token from one template."""
+    from json.encoder import encode_basestring
+
+    tokens = list(map(_JSON_TOKEN.__mod__, zip(
+        map(encode_basestring, sentences.forms), sentences.starts, sentences.ends,
+        map(encode_basestring, tags), map(_JSON_BOOL.__getitem__, sentences.space_after))))
+    out = []
+    starts, ends = sentences.starts, sentences.ends
+    for k, ((a, b), text, doc) in enumerate(zip(_token_ranges(sentences.lengths),
+                                                sentences.texts, sentences.docs), first_id):
+        out.append(f'{{"sent_id": {k}, "text": {encode_basestring(text)}, '
+                   f'"start": {starts[a]}, "end": {ends[b - 1]}, "tokens": [')
+        out.append(", ".join(tokens[a:b]))
+        out.append("]}\n" if doc is None else f'], "doc": {doc}}}\n')
+    return "".join(out)
+
+
+_ONE = 1
+_SPACE_AFTER = {True: "", False: "SpaceAfter=No|"}
+_JSON_BOOL = {True: "true", False: "false"}
+_JSON_TOKEN = '{"form": %s, "start": %d, "end": %d, "tag": %s, "space_after": %s}'
 _WRITERS = {"conllu": _write_conllu, "conll": _write_conll, "jsonl": _write_jsonl}
 
 
@@ -99,8 +176,6 @@ def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
             batch: int, first_id: int = 1) -> tuple[int, int]:
     """Tag raw text (``fmt`` ``"raw"``) or JSON lines of it (``"jsonl"``) from ``source``
     (a path or a binary line stream) and write ``output``; returns (sentences, tokens)."""
-    import itertools
-
     from ..io import FormatError
     from ..io.segment import Segmenter
     from ..io.text import open_input
@@ -112,16 +187,12 @@ def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
     stream, close = open_input(source)
     n_sent = n_tok = 0
     try:
-        sentences = _sentences(segmenter, _texts(stream, fmt, name))
-        while True:
-            chunk = list(itertools.islice(sentences, batch))
-            if not chunk:
-                break
-            predicted = predict(model, [s[4] for s in chunk])
-            for k, (sentence, tags) in enumerate(zip(chunk, predicted)):
-                write(out, first_id + n_sent + k, sentence, tags, place)
-            n_sent += len(chunk)
-            n_tok += sum(len(s[4]) for s in chunk)
+        for chunk in _batches(_segmented(segmenter, _texts(stream, fmt, name)), batch):
+            words = [chunk.forms[a:b] for a, b in _token_ranges(chunk.lengths)]
+            tags = list(itertools.chain.from_iterable(predict(model, words)))
+            out.write(write(chunk, tags, first_id + n_sent, place))
+            n_sent += len(chunk.lengths)
+            n_tok += len(chunk.forms)
     except FormatError as exc:
         raise CommandError(str(exc)) from None
     finally:

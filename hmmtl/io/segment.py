@@ -30,11 +30,14 @@ Token(form='there', start=3, end=8, space_after=False)
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import operator
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
-__all__ = ["Token", "Sentence", "Segmenter", "DEFAULT_ABBREVIATIONS"]
+__all__ = ["Token", "Sentence", "TokenSpans", "Segmenter", "DEFAULT_ABBREVIATIONS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,16 @@ class Sentence:
     tokens: tuple
 
 
+class TokenSpans(NamedTuple):
+    """The tokens of a text, flat: ``forms[k] == text[starts[k]:ends[k]]`` (offsets plus
+    the ``offset`` asked for), and ``breaks``, the indices of the tokens that start a
+    sentence."""
+    forms: list
+    starts: list
+    ends: list
+    breaks: list
+
+
 #: untrained defaults: abbreviations of English that take a period and are rarely words
 #: that end a sentence (not ``no``, ``sat``, ``sun``) (lowercase, without
 #: the final period, as Punkt stores them); used by :meth:`Segmenter.default` and kept by
@@ -72,7 +85,7 @@ _APOS = "'\u2019"
 _END = r"(?![^\W_])"
 _CLITIC_BODY = r"(?:[sSmMdD]|ll|LL|re|RE|ve|VE)(?![^\W_])"
 _CLITIC = r"(?:[nN][" + _APOS + r"][tT](?![^\W_])|[" + _APOS + r"]" + _CLITIC_BODY + ")"
-_TOKEN = re.compile(
+_TOKEN_PATTERN = (
     r"(?:https?://|ftp://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]'\u2019]"   # URL
     r"|(?<![^\W_])(?i:can(?=not" + _END + r")|(?:wan|gon)(?=na" + _END + r")"
     r"|(?:got|out)(?=ta" + _END + r")|a(?=lot" + _END + r")|i(?=(?:m|ve)" + _END + r")"
@@ -96,7 +109,13 @@ _TOKEN = re.compile(
     r"|[^\W_]+?(?=[nN][" + _APOS + r"][tT](?![^\W_]))"                 # ca|n't  do|n't
     r"|[^\W_]+(?:[" + _APOS + r"&](?!" + _CLITIC_BODY + r")[^\W_]+)*"   # words, O'Neil, AT&T
     r"|_+|\S")                                                         # one other character
+#: a token after the white space before it (the token is group 1): finditer tries the
+#: alternatives above at the first character of a token only, not at every space too
+_TOKEN = re.compile(r"\s*+(" + _TOKEN_PATTERN.replace(r"\1+", r"\2+") + ")")
 
+_SPAN, _FORM = operator.methodcaller("span", 1), operator.methodcaller("group", 1)
+_START, _END_OFFSET = operator.itemgetter(0), operator.itemgetter(1)
+_ENDS_FINAL = operator.methodcaller("endswith", (".", "?", "!", "\u2026"))
 _TERMINAL = frozenset((".", "?", "!", "...", "\u2026"))
 _CLOSING = frozenset((")", "]", "}", "'", '"', "''", "\u2019", "\u201d", "'s"))
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n")
@@ -194,31 +213,39 @@ class Segmenter:
         """``(starts, ends, breaks)``: token offsets (plus ``offset``) and the indices of
         the tokens that start a sentence (the first is 0 when there is any token).  The
         fast form of :meth:`segment`, for tagging large texts."""
+        _, starts, ends, breaks = self.token_spans(text, offset)
+        return starts, ends, breaks
+
+    def token_spans(self, text: str, offset: int = 0) -> TokenSpans:
+        """:meth:`spans` and the tokens' forms (``text[start:end]``), as a
+        :class:`TokenSpans`."""
         if not isinstance(text, str):
             raise TypeError(f"expected a str text, got {type(text).__name__}; decode bytes "
                             f"first (e.g. data.decode('utf-8'))")
-        starts, ends, breaks = [], [], []
+        forms, starts, ends, breaks = [], [], [], []
         pos = 0
         for m in _PARAGRAPH.finditer(text):
-            self._paragraph(text, pos, m.start(), starts, ends, breaks)
+            self._paragraph(text, pos, m.start(), forms, starts, ends, breaks)
             pos = m.end()
-        self._paragraph(text, pos, len(text), starts, ends, breaks)
+        self._paragraph(text, pos, len(text), forms, starts, ends, breaks)
         if offset:
-            starts = [s + offset for s in starts]
-            ends = [e + offset for e in ends]
-        return starts, ends, breaks
+            starts = list(map(offset.__add__, starts))
+            ends = list(map(offset.__add__, ends))
+        return TokenSpans(forms, starts, ends, breaks)
 
-    def _paragraph(self, text, pos, endpos, starts, ends, breaks):
-        spans = [m.span() for m in _TOKEN.finditer(text, pos, endpos)]
-        if not spans:
+    def _paragraph(self, text, pos, endpos, all_forms, starts, ends, breaks):
+        # C-level maps over the matches; Python runs per sentence-final candidate only
+        matches = list(_TOKEN.finditer(text, pos, endpos))
+        if not matches:
             return
+        spans = list(map(_SPAN, matches))
+        forms = list(map(_FORM, matches))
         base = len(starts)
-        forms = [text[a:b] for a, b in spans]
         n = len(forms)
         merge = []  # indices of abbreviation periods joined to the word before
         cuts = [0]
         abbreviations, starters = self.abbreviations, self.sentence_starters
-        for i in [i for i, f in enumerate(forms) if f[-1:] in ".?!\u2026"]:
+        for i in itertools.compress(itertools.count(), map(_ENDS_FINAL, forms)):
             form = forms[i]
             nxt = i + 1
             abbreviation = False
@@ -254,16 +281,17 @@ class Segmenter:
                 continue
             cuts.append(nxt)
         if merge:
-            drop = set(merge)
             for i in merge:
                 spans[i - 1] = (spans[i - 1][0], spans[i][1])
-            keep = [i for i in range(n) if i not in drop]
-            index = {old: new for new, old in enumerate(keep)}
-            cuts = sorted({index.get(c, c) for c in cuts if c in index})
-            spans = [spans[i] for i in keep]
-        starts.extend(a for a, _ in spans)
-        ends.extend(b for _, b in spans)
-        breaks.extend(base + c for c in cuts)
+                forms[i - 1] += forms[i]
+            for i in reversed(merge):
+                del spans[i], forms[i]
+            dropped = set(merge)
+            cuts = sorted({c - bisect.bisect_left(merge, c) for c in cuts if c not in dropped})
+        all_forms.extend(forms)
+        starts.extend(map(_START, spans))
+        ends.extend(map(_END_OFFSET, spans))
+        breaks.extend(map(base.__add__, cuts))
 
     def segment(self, text: str) -> list[Sentence]:
         """The sentences of ``text``, each with its tokens and their offsets.

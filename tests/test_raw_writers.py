@@ -1,0 +1,146 @@
+"""The batch writers of ``hmmtl tag --input raw`` (``hmmtl/cli/_raw.py``) write the bytes of
+the per-token writers they replaced: those are kept here as the reference (one f-string and,
+for JSON lines, one ``json.dumps`` per sentence), and both run on texts with quotes,
+backslashes, control characters, non-ASCII letters, abbreviations, documents and batches of
+every size.  The tokenizer's regular expression, which skips the white space before a token
+in the same match, is checked against the plain alternation too."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import re
+
+import pytest
+
+from hmmtl.cli import _raw
+from hmmtl.io import segment
+from hmmtl.io.segment import Segmenter
+
+TEXTS = [
+    'He said "stop\\now" \x01 and left.  Mr. Smith didn\'t care!\n\nNew   paragraph\there...',
+    "Caf\u00e9 na\u00efve r\u00e9sum\u00e9 \u2019tis \u201cquoted\u201d \U0001F600 :) e.g. U.S. "
+    "costs $3.14 (approx.) -- see www.example.com/a?b=c or mail a.b@c.org.",
+    "x",
+    "   \n\n  ",
+    "Ends without a period and with space after   ",
+    'Backslash \\ quote " tab\tend. 50% off! "%s" and %d stay.',
+]
+
+
+# ------------------------------------------------------------------ the reference writers
+def _reference_sentences(segmenter, pieces):
+    for doc, text, offset in pieces:
+        starts, ends, breaks = segmenter.spans(text)
+        bounds = breaks + [len(starts)]
+        n = len(text)
+        first = True
+        for a, b in zip(bounds, bounds[1:]):
+            s, e = starts[a:b], ends[a:b]
+            forms = [text[i:j] for i, j in zip(s, e)]
+            space = [j >= n or text[j].isspace() for j in e]
+            yield (doc if first else None, text[s[0]:e[-1]], s[0] + offset, e[-1] + offset,
+                   forms, [i + offset for i in s], [j + offset for j in e], space)
+            first = False
+
+
+def _reference_conllu(out, sent_id, sentence, tags, place):
+    doc, text, _, _, forms, starts, ends, space = sentence
+    rows = []
+    if doc is not None:
+        rows.append(f"# newdoc id = {doc}\n")
+    rows.append(f"# sent_id = {sent_id}\n# text = {' '.join(text.split())}\n")
+    for i, (form, a, b, sp, tag) in enumerate(zip(forms, starts, ends, space, tags), 1):
+        misc = [] if place in ("xpos", "upos") else [f"{place}={tag}"]
+        if not sp:
+            misc.append("SpaceAfter=No")
+        misc.append(f"TokenRange={a}:{b}")
+        upos, xpos = (tag, "_") if place == "upos" else (("_", tag) if place == "xpos"
+                                                        else ("_", "_"))
+        rows.append(f"{i}\t{form}\t_\t{upos}\t{xpos}\t_\t_\t_\t_\t{'|'.join(misc)}\n")
+    rows.append("\n")
+    out.write("".join(rows))
+
+
+def _reference_conll(out, sent_id, sentence, tags, place):
+    out.write("".join(f"{f}\t{t}\n" for f, t in zip(sentence[4], tags)) + "\n")
+
+
+def _reference_jsonl(out, sent_id, sentence, tags, place):
+    doc, text, start, end, forms, starts, ends, space = sentence
+    obj = {"sent_id": sent_id, "text": text, "start": start, "end": end,
+           "tokens": [{"form": f, "start": a, "end": b, "tag": t, "space_after": sp}
+                      for f, a, b, t, sp in zip(forms, starts, ends, tags, space)]}
+    if doc is not None:
+        obj["doc"] = doc
+    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+REFERENCE = {"conllu": _reference_conllu, "conll": _reference_conll, "jsonl": _reference_jsonl}
+
+
+def _tag(form: str) -> str:
+    """A made-up tag that itself needs escaping now and then."""
+    return {'"': "''", "\\": "SYM\\", "%": "%s"}.get(form, form[:1].upper() + "X")
+
+
+def _pieces(as_documents: bool):
+    if as_documents:  # JSON lines: one document each, offsets into the document
+        return [(k, text, 0) for k, text in enumerate(TEXTS, 1)]
+    pieces, offset = [], 0
+    for text in TEXTS:  # raw blocks: offsets into the whole input
+        pieces.append((None, text, offset))
+        offset += len(text)
+    return pieces
+
+
+def _reference(output, pieces, place, first_id):
+    out = io.StringIO()
+    for k, sentence in enumerate(_reference_sentences(Segmenter.default(), pieces), first_id):
+        REFERENCE[output](out, k, sentence, [_tag(f) for f in sentence[4]], place)
+    return out.getvalue()
+
+
+def _batched(output, pieces, place, first_id, batch):
+    out, n = io.StringIO(), 0
+    for chunk in _raw._batches(_raw._segmented(Segmenter.default(), pieces), batch):
+        out.write(_raw._WRITERS[output](chunk, [_tag(f) for f in chunk.forms], first_id + n,
+                                        place))
+        n += len(chunk.lengths)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("output", sorted(REFERENCE))
+@pytest.mark.parametrize("place", ["xpos", "upos", "NE", "50%"])
+@pytest.mark.parametrize("as_documents", [False, True])
+@pytest.mark.parametrize("batch", [1, 3, 1000])
+def test_batch_writers_give_the_bytes_of_the_per_token_writers(output, place, as_documents,
+                                                                batch):
+    pieces = _pieces(as_documents)
+    expected = _reference(output, pieces, place, first_id=7)
+    got = _batched(output, pieces, place, first_id=7, batch=batch)
+    assert expected.count("\n") >= 9  # the sample has sentences to compare (9 in JSON lines)
+    assert got == expected
+
+
+def test_batches_keep_every_sentence_once_in_order():
+    parts = list(_raw._segmented(Segmenter.default(), _pieces(True)))
+    whole = _raw._Sentences.join(parts)
+    for batch in (1, 2, 5, 10_000):
+        chunks = list(_raw._batches(iter(parts), batch))
+        assert all(len(c.lengths) == batch for c in chunks[:-1])
+        assert 1 <= len(chunks[-1].lengths) <= batch
+        assert _raw._Sentences.join(chunks) == whole
+    assert sum(whole.lengths) == len(whole.forms)
+    assert [d for d in whole.docs if d is not None] == [1, 2, 3, 5, 6]  # 4 has no token
+
+
+def test_the_tokenizer_skipping_white_space_finds_the_tokens_of_the_plain_alternation():
+    plain = re.compile(segment._TOKEN_PATTERN)
+    for text in TEXTS + ["  \t lead", "trail  \n", "a--b ***  ===> <3 can't gonna", ""]:
+        expected = [m.span() for m in plain.finditer(text)]
+        assert [m.span(1) for m in segment._TOKEN.finditer(text)] == expected
+        for pos, endpos in itertools.combinations(range(0, len(text) + 1, 7), 2):
+            expected = [m.span() for m in plain.finditer(text, pos, endpos)]
+            assert [m.span(1) for m in segment._TOKEN.finditer(text, pos, endpos)] == expected
