@@ -140,6 +140,10 @@ def run(args) -> int:
     folder = data_dir(args.data)
     sources = corpus_sources(args.test, args.format, "--test")
     model, info = load_labeler(args.model)
+    from ._tasks import evaluate_tasks, is_multi_task
+
+    if is_multi_task(model):  # one block per task: cli/_tasks.py
+        return evaluate_tasks(args, model, info)
     corpus = read_corpus(sources, data_dir=folder)
     _, gold = gold_column(corpus, column_arg(args.tag_column), info, model)
     words = corpus.sentences

@@ -22,6 +22,7 @@ _LAZY = {
     "hmm_representations": "pipeline",
     "DomainAugmentedCRF": "augment",
     "MultiTaskHMM": "multitask_hmm",
+    "MultiTaskTagger": "multitask",
     "AlternatingStructureOptimization": "aso",
 }
 
