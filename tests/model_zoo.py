@@ -138,5 +138,5 @@ MODELS = [
           lambda: __import__("hmmtl.transfer.multitask", fromlist=["MultiTaskTagger"])
           .MultiTaskTagger(n_folds=2, labeler_params={"max_iterations": 15}, random_state=0)
           .fit(SENTENCES, {"pos": POS, "chunk": CHUNKS, "ner": ENTITIES}),
-          lambda m, X, d: m.predict(X)),
+          lambda m, X, d: [dict(zip(p, s)) for p in [m.predict(X)] for s in zip(*p.values())]),
 ]
