@@ -188,3 +188,24 @@ def test_cli_tasks_refuses_a_bad_spec(tmp_path, capsys):
                 "--quiet", "--out", tmp_path / "m.hmmtl")
     assert code != 0
     assert "--tasks" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- the study
+@pytest.mark.slow
+def test_product_study_tiny_run_scores_every_task(data_dir, tmp_path):
+    from hmmtl.studies.multitask import run_multi_task_product
+
+    res = run_multi_task_product(data_dir, tmp_path, preset="tiny", progress=False)
+    seen = {(r["corpus"], r["setting"], r["task"], r["split"]) for r in res["records"]}
+    for corpus, tasks in (("conll2000", ("pos", "chunk")),
+                          ("conll2003", ("pos", "chunk", "ner"))):
+        for task in tasks:
+            for setting in ("single", "multi-task", "multi-task, no cascade"):
+                for split in ("dev", "test"):
+                    assert (corpus, setting, task, split) in seen
+        assert res["speed"][corpus] > 0
+    for r in res["records"]:
+        assert 0.0 <= r["score"] <= 1.0
+    pos = [r["score"] for r in res["records"] if r["task"] == "pos"]
+    assert min(pos) > 0.5  # the POS labelers learned something even at the tiny size
+    assert "multitask_product.md" in res["files"]["markdown"]
