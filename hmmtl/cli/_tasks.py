@@ -12,14 +12,13 @@ has (CoNLL-2000: POS and chunks; CoNLL-2003: POS, chunks, entities; EWT: POS).
 
 from __future__ import annotations
 
-import json
-import sys
+import argparse
 
 from ._common import (CommandError, check_output, column_arg, corpus_sources, data_dir,
                       gold_labels, input_files, input_name, log, read_corpus, read_file,
                       resolve_input, save_model)
 
-__all__ = ["parse_tasks", "train_tasks", "tag_tasks", "evaluate_tasks", "is_multi_task"]
+__all__ = ["parse_tasks", "train_tasks", "tag_tasks", "task_gold", "is_multi_task"]
 
 
 def is_multi_task(model) -> bool:
@@ -42,7 +41,7 @@ def parse_tasks(text: str) -> dict:
             raise CommandError(f"--tasks {text!r}: task {name!r} is given twice")
         try:
             tasks[name] = column_arg(column.strip()) if column.strip() else None
-        except Exception as exc:  # argparse's type error: say which option
+        except argparse.ArgumentTypeError as exc:  # say which option
             raise CommandError(f"--tasks {text!r}: column {column!r} of {name!r}: {exc}") \
                 from None
     if not tasks:
@@ -160,10 +159,11 @@ def _write(corpus, out, predicted: dict, meanings: dict, fmt: str) -> None:
     write_conll(corpus, out, **sep)
 
 
-def tag_tasks(args, model, info, inputs, out) -> tuple[int, int]:
+def tag_tasks(args, model, info, inputs, out, fmt_given) -> tuple[int, int]:
     """Every input tagged for every task: CoNLL gets one column per task appended in task
     order; CoNLL-U gets the POS task in XPOS (or UPOS for UD tags) and the others in MISC
-    ``Chunk=`` / ``NE=``; tokenized text gets the word and one column per task."""
+    ``Chunk=`` / ``NE=``; tokenized text gets the word and one column per task.
+    ``fmt_given``: the format the options name (None: told per input)."""
     if args.tag_column is not None:
         raise CommandError("--tag-column chooses one column; a multi-task model writes one "
                            "per task (CoNLL: appended; CoNLL-U: by each task's meaning)")
@@ -171,10 +171,8 @@ def tag_tasks(args, model, info, inputs, out) -> tuple[int, int]:
         raise CommandError("--spark does not yet tag with a multi-task model; leave it out")
     meanings = _meanings(model, info)
     n_sent = n_tok = 0
-    from .tag import input_format
-
     for path in inputs:
-        fmt, _ = resolve_input(path, input_format(args))
+        fmt, _ = resolve_input(path, fmt_given)
         if fmt in ("raw", "jsonl"):
             raise CommandError(f"{input_name(path)}: raw text is not yet tagged by a "
                                f"multi-task model; give tokenized text, CoNLL or CoNLL-U")
@@ -187,12 +185,12 @@ def tag_tasks(args, model, info, inputs, out) -> tuple[int, int]:
     return n_sent, n_tok
 
 
-def evaluate_tasks(args, model, info) -> int:
-    """Every task the test data has, scored as a single-task evaluation; ``--json`` gives
-    ``{"tasks": {task: {...}}}``."""
+def task_gold(args, model, info):
+    """What ``hmmtl evaluate`` scores a multi-task model on: the test words, the gold labels
+    of every task the test data has (``{task: labels}``, found by the one column rule: the
+    column ``--tasks`` named in training, or the column of the task's meaning) and the
+    model's predictions of those tasks."""
     from ._common import input_column
-    from .evaluate import _format_scores, _is_bio, _known_words, _scores
-    from ..metrics import comparable_schemes
 
     if args.tag_column is not None:
         raise CommandError("--tag-column chooses one column; a multi-task model is scored on "
@@ -212,20 +210,4 @@ def evaluate_tasks(args, model, info) -> int:
     if not gold:
         raise CommandError(f"{corpus.source or 'the test data'} has no column of the tasks "
                            f"{model.tasks_} (columns {columns}); give a file with them")
-    predicted = model.predict(words, tasks=list(gold))
-    results = {}
-    for task, labels in gold.items():
-        g, p, schemes = comparable_schemes(labels, predicted[task])
-        entities = _is_bio({t for s in g for t in s} | {t for s in p for t in s})
-        result = _scores(g, p, words, _known_words(model.labelers_[task]), entities)
-        result.update(by_domain=None, notation=None, schemes=schemes or None)
-        results[task] = result
-    if args.json:
-        print(json.dumps({"tasks": results}, sort_keys=True))
-    else:
-        for task, result in results.items():
-            print(f"task {task}")
-            print(_format_scores(result))
-            print()
-    sys.stdout.flush()
-    return 0
+    return words, gold, model.predict(words, tasks=list(gold))

@@ -349,7 +349,7 @@ def run(args) -> int:
     multi = is_multi_task(model)  # one column per task: cli/_tasks.py
     try:
         if multi:
-            n_sent, n_tok = tag_tasks(args, model, info, inputs, out)
+            n_sent, n_tok = tag_tasks(args, model, info, inputs, out, input_format(args))
         elif args.spark:
             n_sent, n_tok = _tag_on_spark(args, inputs, column, info, out, model)
         for path in inputs if not (args.spark or multi) else ():

@@ -608,7 +608,7 @@ def _product_corpora(root: Path, cfg: dict) -> dict:
 
 def run_multi_task_product(data_dir=None, out_dir="results/multi-task", quick: bool = False,
                            *, preset: str | None = None, seed: int = 0,
-                           progress: bool = True) -> dict:
+                           progress: bool = True, **overrides) -> dict:
     """The multi-task product (:class:`~hmmtl.transfer.multitask.MultiTaskTagger`) against
     the single-task models ``hmmtl train`` makes on the same labeled data, task by task.
 
@@ -626,7 +626,9 @@ def run_multi_task_product(data_dir=None, out_dir="results/multi-task", quick: b
 
     Settings are compared on dev; the test sets are scored once, at the end.  The tagging
     speed of the multi-task model (all tasks, tokens per second, in this process) and every
-    model's training time are recorded.  Metrics are fractions: token accuracy for POS,
+    model's training time are recorded.  ``**overrides`` change entries of the preset
+    (:data:`PRODUCT_PRESETS`: ``max_train_sentences``, ``max_eval_sentences``,
+    ``max_iterations``, ``n_folds``).  Metrics are fractions: token accuracy for POS,
     entity F1 (conlleval semantics) for chunks and entities.
 
     Returns
@@ -651,6 +653,10 @@ def run_multi_task_product(data_dir=None, out_dir="results/multi-task", quick: b
     if name not in PRODUCT_PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRODUCT_PRESETS)}, got {preset!r}")
     cfg = dict(PRODUCT_PRESETS[name])
+    unknown = set(overrides) - set(cfg)
+    if unknown:
+        raise TypeError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(cfg)}")
+    cfg.update(overrides)
     crf = {} if cfg["max_iterations"] is None else {"max_iterations": cfg["max_iterations"]}
     records, seconds, speed = [], {}, {}
     start = time.perf_counter()

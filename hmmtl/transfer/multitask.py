@@ -24,7 +24,7 @@ language processing (almost) from scratch* (POS, chunks and entities from one mo
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -251,7 +251,6 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(2**31 - 1))
         shared = self._shared_features(X)
-        n = len(X)
         # per task: its label sequences for every sentence (None where absent), and, as
         # the cascade goes, the labels the later tasks read (cross-validated predictions)
         inputs: dict[str, list] = {}
@@ -358,11 +357,11 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         -------
         dict of str to float
         """
-        from ..metrics import accuracy, entity_f1
         from ..crf import detect_scheme
+        from ..metrics import accuracy, entity_f1
 
         X = check_sentences(X, "X")
-        flat, offsets = flatten(X)
+        _, offsets = flatten(X)
         labeled = self._check_y(X, y, offsets)
         unknown = sorted(set(labeled) - set(self.tasks_))
         if unknown:
