@@ -181,6 +181,34 @@ def test_cli_tag_conllu_places_each_task(tmp_path):
     assert all(r[9].startswith("Chunk=") for r in rows)
 
 
+def test_cli_tasks_per_train_file(tmp_path, capsys):
+    """POS + chunks from a CoNLL file, POS alone from a CoNLL-U file (its XPOS, named by
+    meaning): the chunker trains on the first file's sentences only, POS on both."""
+    from hmmtl.serialize import load
+
+    half = len(SENTENCES) // 2
+    first = tmp_path / "a.conll"
+    _write_conll(first, SENTENCES[:half], POS[:half], CHUNKS[:half])
+    second = tmp_path / "b.conllu"
+    with open(second, "w") as f:
+        for words, tags in zip(SENTENCES[half:], POS[half:]):
+            f.writelines(f"{j}\t{w}\t_\t_\t{t}\t_\t_\t_\t_\t_\n"
+                         for j, (w, t) in enumerate(zip(words, tags), 1))
+            f.write("\n")
+    model_path = tmp_path / "m.hmmtl"
+    assert _cli("train", "--train", first, second, "--tasks", "pos=1,chunk=2", "--tasks",
+                "pos", "--max-iter", 20, "--quiet", "--out", model_path) == 0
+    model = load(model_path)
+    assert model.tasks_ == ["pos", "chunk"]
+    assert model.score_tasks(SENTENCES[half:], {"pos": POS[half:]})["pos"] > 0.9
+    assert set(model.labelers_["chunk"].labels_.labels) == {t for s in CHUNKS[:half]
+                                                             for t in s}
+    capsys.readouterr()
+    code = _cli("train", "--train", first, second, "--tasks", "pos=1", "--tasks", "pos",
+                "--tasks", "pos", "--quiet", "--out", tmp_path / "x.hmmtl")
+    assert code != 0 and "given 3 times for 2 --train" in capsys.readouterr().err
+
+
 def test_cli_tasks_refuses_a_bad_spec(tmp_path, capsys):
     train = tmp_path / "train.conll"
     _write_conll(train, SENTENCES, POS)
