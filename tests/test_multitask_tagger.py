@@ -99,6 +99,16 @@ def test_predict_of_one_task_runs_the_tasks_it_reads():
     assert model.predict([]) == {"pos": [], "chunk": []}
 
 
+def test_tag_text_tags_one_task():
+    model = _model().fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    sentence = model.tag_text("the dog sleeps.", task="pos")[0]
+    assert [t.form for t in sentence.tokens] == ["the", "dog", "sleeps", "."]
+    assert [t.tag for t in sentence.tokens] == model.predict(
+        [["the", "dog", "sleeps", "."]])["pos"][0]
+    chunks = [t.tag for t in model.tag_text("the dog sleeps.")[0].tokens]
+    assert chunks == model.predict([["the", "dog", "sleeps", "."]])["chunk"][0]
+
+
 def test_save_load_round_trip(tmp_path):
     from hmmtl.serialize import load
     from hmmtl.transfer.multitask import MultiTaskTagger

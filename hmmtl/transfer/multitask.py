@@ -393,6 +393,14 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
     def tag(self, tokens) -> list:
         return self.tag_sents([list(tokens)])[0]
 
+    def tag_text(self, text: str, segmenter=None, task: str | None = None) -> list:
+        """Split raw ``text`` and tag it for ``task`` (default: the last task of the
+        cascade): :meth:`hmmtl.TextTagging.tag_text`, one task's tags per token."""
+        check_is_fitted(self, "labelers_")
+        task = self.tasks_[-1] if task is None else task
+        self._wanted([task])
+        return TextTagging.tag_text(_OneTask(self, task), text, segmenter)
+
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
         check_is_fitted(self, "labelers_")
@@ -448,3 +456,14 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
     @classmethod
     def load(cls, path) -> "MultiTaskTagger":
         return serialize.load(path, cls)
+
+
+class _OneTask:
+    """A multi-task model seen as the labeler of one of its tasks (for ``tag_text``)."""
+
+    def __init__(self, model, task):
+        self.model, self.task = model, task
+        self.segmenter_ = getattr(model, "segmenter_", None)
+
+    def predict(self, X):
+        return self.model.predict(X, tasks=[self.task])[self.task]
