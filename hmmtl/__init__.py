@@ -20,6 +20,7 @@ _LAZY = {
     "AveragedPerceptron": "hmmtl.crf",
     "Tagger": "hmmtl.transfer.pipeline",
     "MultiTaskHMM": "hmmtl.transfer.multitask_hmm",
+    "MultiTaskTagger": "hmmtl.transfer.multitask",
     "save": "hmmtl.serialize",
     "load": "hmmtl.models",  # a file, or a ready-made model by name ("en-ner")
 }

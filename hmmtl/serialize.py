@@ -81,6 +81,7 @@ MODEL_CLASSES: dict[str, str] = {
     "Tagger": "hmmtl.transfer.pipeline",
     "DomainAugmentedCRF": "hmmtl.transfer.augment",
     "MultiTaskHMM": "hmmtl.transfer.multitask_hmm",
+    "MultiTaskTagger": "hmmtl.transfer.multitask",
     "AlternatingStructureOptimization": "hmmtl.transfer.aso",
     "BrownClusters": "hmmtl.clusters",
     "Gazetteer": "hmmtl.gazetteers",

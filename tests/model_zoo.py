@@ -134,4 +134,9 @@ MODELS = [
     Model("NamedEntityRecognizer", lambda: _recognizer().fit(
         SENTENCES, ENTITIES, columns={"pos": POS}, documents=DOMAINS),
           lambda m, X, d: m.predict(X, columns={"pos": _pos_tags(X)}, documents=d)),
+    Model("MultiTaskTagger",
+          lambda: __import__("hmmtl.transfer.multitask", fromlist=["MultiTaskTagger"])
+          .MultiTaskTagger(n_folds=2, labeler_params={"max_iterations": 15}, random_state=0)
+          .fit(SENTENCES, {"pos": POS, "chunk": CHUNKS, "ner": ENTITIES}),
+          lambda m, X, d: [dict(zip(p, s)) for p in [m.predict(X)] for s in zip(*p.values())]),
 ]

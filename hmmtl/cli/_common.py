@@ -20,7 +20,7 @@ FORMATS = ("conllu", "conll", "text")
 STDIN = "-"
 #: the model classes that tag sentences (what tag and evaluate need)
 LABELERS = ("LinearChainCRF", "AveragedPerceptron", "Tagger", "DomainAugmentedCRF",
-            "NamedEntityRecognizer")
+            "NamedEntityRecognizer", "MultiTaskTagger")
 #: a column a model was trained on, as CoNLL-U names it
 CONLLU_NAMES = {"pos": "xpos", "tag": "xpos"}
 REPRESENTATION_CHOICES = ("viterbi", "posterior", "type", "type_cluster")

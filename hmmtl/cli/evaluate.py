@@ -140,6 +140,10 @@ def run(args) -> int:
     folder = data_dir(args.data)
     sources = corpus_sources(args.test, args.format, "--test")
     model, info = load_labeler(args.model)
+    from ._tasks import is_multi_task
+
+    if is_multi_task(model):  # one block per task
+        return _evaluate_tasks(args, model, info)
     corpus = read_corpus(sources, data_dir=folder)
     _, gold = gold_column(corpus, column_arg(args.tag_column), info, model)
     words = corpus.sentences
@@ -273,3 +277,25 @@ def _aligned(head, rows) -> list[str]:
     widths = [max(len(c[i]) for c in [head] + rows) for i in range(len(head))]
     return ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
                       enumerate(zip(cells, widths))) for cells in [head] + rows]
+
+
+def _evaluate_tasks(args, model, info) -> int:
+    """A multi-task model: every task the test data has, scored as a single-task
+    evaluation (:func:`hmmtl.cli._tasks.task_gold` finds the columns); ``--json`` gives
+    ``{"tasks": {task: {...}}}``."""
+    from ..metrics import comparable_schemes
+    from ._tasks import task_gold
+
+    words, gold, predicted = task_gold(args, model, info)
+    results = {}
+    for task, labels in gold.items():
+        g, p, schemes = comparable_schemes(labels, predicted[task])
+        entities = _is_bio(set(_flat(g)) | set(_flat(p)))
+        result = _scores(g, p, words, _known_words(model.labelers_[task]), entities)
+        result.update(by_domain=None, notation=None, schemes=schemes or None)
+        results[task] = result
+    if args.json:
+        print(json.dumps({"tasks": results}, sort_keys=True))
+    else:
+        print("\n\n".join(f"task {task}\n{_format_scores(r)}" for task, r in results.items()))
+    return 0

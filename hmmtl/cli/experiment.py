@@ -16,7 +16,8 @@ STUDIES = {
                            "n_hmms")),
     "feature-augmentation": ("hmmtl.studies.domain_adaptation", "run_feature_augmentation",
                              ()),
-    "multi-task": ("hmmtl.studies.multitask", "run_multi_task", ()),
+    "multi-task": ("hmmtl.studies.multitask", "run_multi_task_product", ()),
+    "multi-task-mechanisms": ("hmmtl.studies.multitask", "run_multi_task", ()),
     "ner": ("hmmtl.studies.ner", "run_ner", ("languages", "ablation", "curve")),
 }
 #: parameter of the study -> command-line option
@@ -104,7 +105,7 @@ def run(args) -> int:
         if name not in taken:
             raise CommandError(f"{flag} is not an option of the {args.study} study")
         options[name] = value
-    if args.study == "multi-task":  # it takes the preset by name
+    if args.study.startswith("multi-task"):  # it takes the preset by name
         options.update(quick=bool(args.quick), preset=args.preset)
     else:
         options["quick"] = {"full": False, "quick": True, "tiny": "tiny"}.get(

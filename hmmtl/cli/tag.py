@@ -335,6 +335,8 @@ def input_format(args):
 
 
 def run(args) -> int:
+    from ._tasks import is_multi_task, tag_tasks
+
     inputs = args.files or [STDIN]
     check_inputs(inputs)
     check_output(args.output, "output", inputs=[*inputs, args.model])
@@ -344,10 +346,13 @@ def run(args) -> int:
     target = AtomicOutput(args.output) if args.output else None
     out = target.stream if target else sys.stdout
     n_sent = n_tok = 0
+    multi = is_multi_task(model)  # one column per task: cli/_tasks.py
     try:
-        if args.spark:
+        if multi:
+            n_sent, n_tok = tag_tasks(args, model, info, inputs, out, input_format(args))
+        elif args.spark:
             n_sent, n_tok = _tag_on_spark(args, inputs, column, info, out, model)
-        for path in inputs if not args.spark else ():
+        for path in inputs if not (args.spark or multi) else ():
             fmt, given = resolve_input(path, input_format(args))
             if fmt in ("raw", "jsonl"):  # raw text: cli/_raw.py
                 from ._raw import tag_place, tag_raw

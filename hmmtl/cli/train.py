@@ -83,6 +83,13 @@ def add_parser(subparsers) -> None:
                    help="auto (default): the model maps the words it tags (and --unlabeled "
                         "text) to how its training words write brackets and quotes (-LRB- or "
                         "(, ``/'' or \"); keep: words are used as written")
+    p.add_argument("--tasks", action="append", metavar="NAME=COL,...",
+                   help="several tasks in one model (a MultiTaskTagger): each task's name and "
+                        "column, e.g. pos=1,chunk=2,ner=3 (CoNLL-U: the name alone); once for "
+                        "every --train file, or once per file in the same order")
+    p.add_argument("--folds", type=int, default=3, metavar="K",
+                   help="with --tasks: folds of the cross-validated predictions the later "
+                        "tasks read (default 3; 0: gold labels of the earlier tasks)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
     p.add_argument("--out", required=True, metavar="MODEL", help="output model file")
@@ -106,6 +113,10 @@ def labeler_params(args) -> dict:
 
 
 def run(args) -> int:
+    if args.tasks:  # several tasks in one model: cli/_tasks.py
+        from ._tasks import train_tasks
+
+        return train_tasks(args, labeler_params(args))
     train_sources = corpus_sources(args.train, args.format, "--train")
     dev_sources = corpus_sources(args.dev, args.format, "--dev", primary=False)
     args.unlabeled = unlabeled_files(args.unlabeled, train_sources)

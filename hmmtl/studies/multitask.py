@@ -52,7 +52,8 @@ import numpy as np
 
 from ..data import flatten
 
-__all__ = ["FULL", "QUICK", "SETTINGS", "TASKS", "TINY", "run_multi_task"]
+__all__ = ["FULL", "QUICK", "SETTINGS", "TASKS", "TINY", "run_multi_task",
+           "run_multi_task_product", "PRODUCT_PRESETS"]
 
 TASKS = ("pos", "chunk", "ner")
 SETTINGS = ("single", "hmm-text", "mt-hmm", "aso", "aso-text", "aso+text", "aso+mt-hmm")
@@ -557,3 +558,187 @@ def _write(records, selected, out_dir, seconds, config) -> dict:
     except ImportError:  # matplotlib is optional
         files.pop("png")
     return {"table": rows, "files": {k: str(v) for k, v in files.items()}}
+
+
+# ============================================================================ the product
+#: sizes of the product study (``run_multi_task_product``): training / dev / test sentences
+#: per corpus (None: all), CRF iterations (None: the task defaults), folds of the cascade
+PRODUCT_PRESETS = {
+    "full": dict(max_train_sentences=None, max_eval_sentences=None, max_iterations=None,
+                 n_folds=3),
+    "quick": dict(max_train_sentences=600, max_eval_sentences=300, max_iterations=40,
+                  n_folds=2),
+    "tiny": dict(max_train_sentences=120, max_eval_sentences=40, max_iterations=10,
+                 n_folds=2),
+}
+
+
+def _product_corpora(root: Path, cfg: dict) -> dict:
+    """CoNLL-2000 (POS + chunks; dev: the last fifth of train, held out) and CoNLL-2003
+    (POS + chunks + entities; dev: eng.testa, test: eng.testb), chunk and NER tags in IOB2:
+    ``{corpus: {split: {"words": ..., task: ...}}}``."""
+    from ..io import load_nltk
+    from ..io.conll import CONLL2003_COLUMNS, read_conll
+
+    n_train, n_eval = cfg["max_train_sentences"], cfg["max_eval_sentences"]
+
+    def split(words, columns, limit, seed):
+        idx = _subsample(len(words), limit, seed)
+        return {"words": _pick(words, idx), **{k: _pick(v, idx) for k, v in columns.items()}}
+
+    train = load_nltk("conll2000", data_dir=root / "nltk_data", split="train")
+    test = load_nltk("conll2000", data_dir=root / "nltk_data", split="test")
+    cut = len(train.sentences) * 4 // 5
+    cols = {"pos": train.column("pos"), "chunk": train.column("chunk")}
+    c00 = {"train": split(train.sentences[:cut], {k: v[:cut] for k, v in cols.items()},
+                          n_train, 0),
+           "dev": split(train.sentences[cut:], {k: v[cut:] for k, v in cols.items()},
+                        n_eval, 1),
+           "test": split(test.sentences, {"pos": test.column("pos"),
+                                          "chunk": test.column("chunk")}, n_eval, 2)}
+    c03 = {}
+    for name, part, limit in (("eng.train", "train", n_train), ("eng.testa", "dev", n_eval),
+                              ("eng.testb", "test", n_eval)):
+        corpus = read_conll(_require(root / "conll2003" / name), columns=CONLL2003_COLUMNS)
+        c03[part] = split(corpus.sentences, {
+            "pos": corpus.column("pos"), "chunk": _iob1_to_iob2(corpus.column("chunk")),
+            "ner": _iob1_to_iob2(corpus.column("ner"))}, limit, 3)
+    return {"conll2000": (("pos", "chunk"), c00), "conll2003": (("pos", "chunk", "ner"), c03)}
+
+
+def run_multi_task_product(data_dir=None, out_dir="results/multi-task", quick: bool = False,
+                           *, preset: str | None = None, seed: int = 0,
+                           progress: bool = True, **overrides) -> dict:
+    """The multi-task product (:class:`~hmmtl.transfer.multitask.MultiTaskTagger`) against
+    the single-task models ``hmmtl train`` makes on the same labeled data, task by task.
+
+    On CoNLL-2000 (POS + chunks, dev: a held-out fifth of train) and CoNLL-2003 (POS +
+    chunks + entities, dev: eng.testa), every task is labeled by
+
+    * ``single``: the single-task model of ``hmmtl train`` (:class:`~hmmtl.Tagger`, a CRF
+      with the task's defaults: ``--task pos/chunk/ner``), from the words;
+    * ``single, gold POS in`` (chunks and entities): a CRF of the task that reads the
+      *gold* POS column, at training and on dev / test (the classical CoNLL set-up, which
+      a user tagging new text does not have);
+    * ``multi-task``: one MultiTaskTagger for all the corpus's tasks, each task reading the
+      earlier tasks' *predicted* labels (trained on cross-validated predictions);
+    * ``multi-task, no cascade``: the same model without the cascade.
+
+    Settings are compared on dev; the test sets are scored once, at the end.  The tagging
+    speed of the multi-task model (all tasks, tokens per second, in this process) and every
+    model's training time are recorded.  ``**overrides`` change entries of the preset
+    (:data:`PRODUCT_PRESETS`: ``max_train_sentences``, ``max_eval_sentences``,
+    ``max_iterations``, ``n_folds``).  Metrics are fractions: token accuracy for POS,
+    entity F1 (conlleval semantics) for chunks and entities.
+
+    Returns
+    -------
+    dict
+        ``records`` (corpus, setting, task, split, score), ``seconds`` (training time per
+        corpus and setting), ``speed`` (tokens per second of the multi-task model per
+        corpus), ``markdown`` and ``files``.
+    """
+    import json
+
+    from .domain_adaptation import find_data_dir
+    from ..crf import LinearChainCRF
+    from ..transfer.multitask import MultiTaskTagger
+    from ..transfer.pipeline import Tagger
+
+    root = find_data_dir(data_dir)
+    if root is None:
+        raise FileNotFoundError(f"no corpora folder: pass data_dir or set HMMTL_DATA "
+                                f"(got data_dir={data_dir!r})")
+    name = preset or ("quick" if quick else "full")
+    if name not in PRODUCT_PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRODUCT_PRESETS)}, got {preset!r}")
+    cfg = dict(PRODUCT_PRESETS[name])
+    unknown = set(overrides) - set(cfg)
+    if unknown:
+        raise TypeError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(cfg)}")
+    cfg.update(overrides)
+    crf = {} if cfg["max_iterations"] is None else {"max_iterations": cfg["max_iterations"]}
+    records, seconds, speed = [], {}, {}
+    start = time.perf_counter()
+    models = {}
+
+    def score_split(corpus, tasks, data, part):
+        words = data[part]["words"]
+        out = []
+        for task in tasks:
+            for setting in ("single", "single, gold POS in"):
+                model = models.get((corpus, setting, task))
+                if model is None:
+                    continue
+                pred = (model.predict(words) if setting == "single" else
+                        model.predict(words, extra={"pos": data[part]["pos"]}))
+                out.append((setting, task, pred))
+        for setting in ("multi-task", "multi-task, no cascade"):
+            t0 = time.perf_counter()
+            pred = models[corpus, setting].predict(words)
+            if part == "dev" and setting == "multi-task":
+                speed[corpus] = round(sum(map(len, words)) / (time.perf_counter() - t0))
+            out += [(setting, task, pred[task]) for task in tasks]
+        for setting, task, pred in out:
+            records.append({"corpus": corpus, "setting": setting, "task": task,
+                            "split": part,
+                            "score": _score(task, data[part][task], pred)["score"]})
+
+    pending = []
+    for corpus, (tasks, data) in _product_corpora(Path(root), cfg).items():
+        train = data["train"]
+        y = {t: train[t] for t in tasks}
+
+        def timed(key, fit):
+            t0 = time.perf_counter()
+            model = fit()
+            seconds[f"{corpus}/{key}"] = round(time.perf_counter() - t0, 2)
+            if progress:
+                print(f"[{corpus}] {key}: {seconds[f'{corpus}/{key}']:.1f} s")
+            return model
+
+        for task in tasks:
+            models[corpus, "single", task] = timed(f"single {task}", lambda: Tagger(
+                labeler_params={"task": task, "random_state": seed, **crf},
+                random_state=seed).fit(train["words"], train[task]))
+            if task != "pos":
+                models[corpus, "single, gold POS in", task] = timed(
+                    f"single {task}, gold POS in", lambda: LinearChainCRF(
+                        task=task, random_state=seed, **crf).fit(
+                        train["words"], train[task], extra={"pos": train["pos"]}))
+        for setting, cascade in (("multi-task", True), ("multi-task, no cascade", False)):
+            models[corpus, setting] = timed(setting, lambda: MultiTaskTagger(
+                n_folds=cfg["n_folds"], cascade=cascade, labeler_params=crf or None,
+                random_state=seed).fit(train["words"], y))
+
+        score_split(corpus, tasks, data, "dev")
+        pending.append((corpus, tasks, data))
+    for corpus, tasks, data in pending:  # the test sets, once, at the end
+        score_split(corpus, tasks, data, "test")
+    total = round(time.perf_counter() - start, 1)
+    markdown = _product_markdown(records, seconds, speed, cfg, name, total)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"markdown": out / "multitask_product.md", "json": out / "multitask_product.json"}
+    files["markdown"].write_text(markdown)
+    files["json"].write_text(json.dumps({"records": records, "seconds": seconds,
+                                         "speed": speed, "config": cfg, "preset": name,
+                                         "total_seconds": total}, indent=1))
+    return {"records": records, "seconds": seconds, "speed": speed, "markdown": markdown,
+            "files": {k: str(v) for k, v in files.items()}, "config": cfg}
+
+
+def _product_markdown(records, seconds, speed, cfg, preset, total) -> str:
+    lines = [f"# Multi-task product vs single-task models (preset {preset}, {total} s)", "",
+             f"config: {cfg}", "",
+             "| corpus | task | setting | dev | test |", "| --- | --- | --- | --- | --- |"]
+    keys = list(dict.fromkeys((r["corpus"], r["task"], r["setting"]) for r in records))
+    for corpus, task, setting in keys:
+        cells = [next((f"{100 * r['score']:.2f}" for r in records
+                       if (r["corpus"], r["task"], r["setting"], r["split"]) ==
+                       (corpus, task, setting, part)), "-") for part in ("dev", "test")]
+        lines.append(f"| {corpus} | {task} | {setting} | {cells[0]} | {cells[1]} |")
+    lines += ["", "training seconds: " + ", ".join(f"{k} {v}" for k, v in seconds.items()),
+              "", "multi-task tagging speed (all tasks, tokens/s): "
+              + ", ".join(f"{k} {v}" for k, v in speed.items()), ""]
+    return "\n".join(lines)

@@ -6,6 +6,8 @@
   (Daumé III 2007).
 * :class:`MultiTaskHMM` (``multitask_hmm``): one chain of hidden states shared by several
   labeling tasks.
+* :class:`MultiTaskTagger` (``multitask``): POS, chunks, entities (any tasks) in one model,
+  a cascade of CRFs on cross-validated predictions of the earlier tasks.
 * :class:`AlternatingStructureOptimization` (``aso``): a feature projection shared by the
   tasks' predictors (Ando & Zhang 2005).
 
@@ -22,6 +24,7 @@ _LAZY = {
     "hmm_representations": "pipeline",
     "DomainAugmentedCRF": "augment",
     "MultiTaskHMM": "multitask_hmm",
+    "MultiTaskTagger": "multitask",
     "AlternatingStructureOptimization": "aso",
 }
 

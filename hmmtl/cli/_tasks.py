@@ -1,0 +1,213 @@
+"""Several tasks in one model from the command line: ``hmmtl train --tasks``, and the
+per-task columns of ``hmmtl tag`` and ``hmmtl evaluate`` for a
+:class:`~hmmtl.transfer.multitask.MultiTaskTagger`.
+
+``--tasks NAME=COL,NAME=COL`` names each task and the column of its labels (a 0-based
+index or a column name; in CoNLL-U the name alone: ``pos`` is XPOS, ``upos`` UPOS,
+``chunk`` MISC ``Chunk=``, ``ner`` MISC ``NE=``, the one column rule of
+:mod:`hmmtl.io.columns`).  Given once, it applies to every ``--train`` file; given once per
+``--train`` file, the i-th applies to the i-th file, so each corpus carries the tasks it
+has (CoNLL-2000: POS and chunks; CoNLL-2003: POS, chunks, entities; EWT: POS).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import (CommandError, check_output, column_arg, corpus_sources, data_dir,
+                      gold_labels, input_files, input_name, log, read_corpus, read_file,
+                      resolve_input, save_model)
+
+__all__ = ["parse_tasks", "train_tasks", "tag_tasks", "task_gold", "is_multi_task"]
+
+
+def is_multi_task(model) -> bool:
+    return type(model).__name__ == "MultiTaskTagger"
+
+
+def parse_tasks(text: str) -> dict:
+    """``"pos=1,chunk=2,ner=3"`` -> ``{"pos": 1, "chunk": 2, "ner": 3}``; a task without
+    ``=COL`` (``"pos,chunk"``) is read from the column of its meaning (``None``)."""
+    tasks = {}
+    for part in (p.strip() for p in str(text).split(",")):
+        if not part:
+            continue
+        name, _, column = part.partition("=")
+        name = name.strip()
+        if not name or ":" in name:
+            raise CommandError(f"--tasks {text!r}: {part!r} is not NAME or NAME=COLUMN; "
+                               f"e.g. --tasks pos=1,chunk=2,ner=3")
+        if name in tasks:
+            raise CommandError(f"--tasks {text!r}: task {name!r} is given twice")
+        try:
+            tasks[name] = column_arg(column.strip()) if column.strip() else None
+        except argparse.ArgumentTypeError as exc:  # say which option
+            raise CommandError(f"--tasks {text!r}: column {column!r} of {name!r}: {exc}") \
+                from None
+    if not tasks:
+        raise CommandError(f"--tasks {text!r} names no task; e.g. --tasks pos=1,chunk=2")
+    return tasks
+
+
+def _task_labels(corpus, name: str, column, spec: str) -> list:
+    """The labels of task ``name`` in ``corpus``: column ``column`` when given, else the
+    column of the task's meaning (CoNLL-U: XPOS, UPOS, MISC ``Chunk=`` / ``NE=``)."""
+    from ._common import input_column
+
+    if column is not None:
+        try:
+            _, labels = gold_labels(corpus, column, f"--tasks {spec}")
+        except CommandError as exc:
+            raise CommandError(f"{exc} (the column of task {name!r}; "
+                               f"{corpus.source or 'the data'} has {len(corpus.columns)} "
+                               f"columns)") from None
+        return labels
+    labels = input_column(corpus, name, None)
+    if labels is None:
+        raise CommandError(f"--tasks {spec}: {corpus.source or 'the data'} has no column for "
+                           f"task {name!r}; give its column, e.g. {name}=2")
+    return labels
+
+
+def train_tasks(args, labeler_params: dict) -> int:
+    """``hmmtl train --tasks``: one :class:`MultiTaskTagger` from every ``--train`` file and
+    the tasks each one carries."""
+    sources = corpus_sources(args.train, args.format, "--train")
+    if len(args.tasks) not in (1, len(sources)):
+        raise CommandError(f"--tasks is given {len(args.tasks)} times for {len(sources)} "
+                           f"--train source(s): give it once (every file carries the same "
+                           f"tasks) or once per --train file, in the same order")
+    for option in ("unlabeled", "hmm", "dev", "represent", "preset", "tag_column"):
+        if getattr(args, option, None):
+            flag = "--" + option.replace("_", "-")
+            raise CommandError(f"{flag} is not yet supported with --tasks; leave it out")
+    if args.algorithm != "crf":
+        raise CommandError("--tasks trains CRFs; leave out --algorithm perceptron")
+    check_output(args.out, "model", inputs=input_files(sources))
+    specs = args.tasks * len(sources) if len(args.tasks) == 1 else args.tasks
+    folder = data_dir(args.data)
+    X, per_file = [], []
+    for source, spec in zip(sources, specs):
+        tasks = parse_tasks(spec)
+        corpus = read_corpus([source], data_dir=folder)
+        per_file.append((len(X), len(corpus.sentences),
+                         {t: _task_labels(corpus, t, c, spec) for t, c in tasks.items()}))
+        X += corpus.sentences
+    if not X:
+        raise CommandError("no sentences in the training data")
+    names = list(dict.fromkeys(t for _, _, labels in per_file for t in labels))
+    y = {t: [None] * len(X) for t in names}
+    for start, n, labels in per_file:
+        for t, values in labels.items():
+            y[t][start:start + n] = values
+    from ..transfer.multitask import MultiTaskTagger
+
+    params = {k: v for k, v in labeler_params.items()
+              if k not in ("task", "random_state", "verbose")}
+    model = MultiTaskTagger(labeler_params=params or None, n_folds=args.folds,
+                            notation=args.notation, random_state=args.seed,
+                            verbose=not args.quiet)
+    log(args, f"training {len(names)} tasks ({', '.join(names)}) on {len(X)} sentences, "
+              f"{sum(map(len, X))} tokens")
+    model.fit(X, y)
+    columns = {t: c for spec in specs for t, c in parse_tasks(spec).items()}
+    save_model(model, args.out, args, info={"tasks": columns,
+                                            "task_meanings": task_meanings(model)})
+    return 0
+
+
+def task_meanings(model) -> dict:
+    """What each task's tags are (upos, xpos, chunk, ner, or None): told by its labels,
+    else by its name."""
+    from ..io.columns import meaning_of, tag_meaning
+
+    out = {}
+    for task in model.tasks_:
+        told = tag_meaning(model.labelers_[task].labels_.labels)
+        out[task] = told if told is not None else meaning_of(task)
+    return out
+
+
+def _meanings(model, info) -> dict:
+    recorded = (info or {}).get("task_meanings") or {}
+    found = task_meanings(model)
+    return {t: recorded.get(t, found[t]) for t in model.tasks_}
+
+
+def _write(corpus, out, predicted: dict, meanings: dict, fmt: str) -> None:
+    from ..io import Corpus, write_conll, write_conllu
+    from ..io.columns import conllu_place, with_misc_values
+
+    if fmt == "conllu":
+        for task, labels in predicted.items():
+            place = conllu_place(meanings.get(task)) or f"misc:{task}"
+            if place.startswith("misc:"):
+                corpus = corpus.with_column(
+                    "misc", with_misc_values(corpus.columns["misc"], place[5:], labels))
+            else:
+                corpus = corpus.with_column(place, labels)
+        write_conllu(corpus, out)
+        return
+    if fmt == "text":
+        corpus = Corpus(columns={"word": [list(s) for s in corpus.sentences]},
+                        word_column="word", format="conll")
+        sep = {"sep": "\t"}
+    else:
+        sep = {}
+    for task, labels in predicted.items():
+        corpus = corpus.with_column(f"predicted:{task}", labels)
+    write_conll(corpus, out, **sep)
+
+
+def tag_tasks(args, model, info, inputs, out, fmt_given) -> tuple[int, int]:
+    """Every input tagged for every task: CoNLL gets one column per task appended in task
+    order; CoNLL-U gets the POS task in XPOS (or UPOS for UD tags) and the others in MISC
+    ``Chunk=`` / ``NE=``; tokenized text gets the word and one column per task.
+    ``fmt_given``: the format the options name (None: told per input)."""
+    if args.tag_column is not None:
+        raise CommandError("--tag-column chooses one column; a multi-task model writes one "
+                           "per task (CoNLL: appended; CoNLL-U: by each task's meaning)")
+    if getattr(args, "spark", None):
+        raise CommandError("--spark does not yet tag with a multi-task model; leave it out")
+    meanings = _meanings(model, info)
+    n_sent = n_tok = 0
+    for path in inputs:
+        fmt, _ = resolve_input(path, fmt_given)
+        if fmt in ("raw", "jsonl"):
+            raise CommandError(f"{input_name(path)}: raw text is not yet tagged by a "
+                               f"multi-task model; give tokenized text, CoNLL or CoNLL-U")
+        corpus = read_file(path, fmt)
+        sentences = corpus.sentences
+        predicted = model.predict(sentences) if sentences else {t: [] for t in model.tasks_}
+        _write(corpus, out, predicted, meanings, fmt)
+        n_sent += len(sentences)
+        n_tok += sum(map(len, sentences))
+    return n_sent, n_tok
+
+
+def task_gold(args, model, info):
+    """What ``hmmtl evaluate`` scores a multi-task model on: the test words, the gold labels
+    of every task the test data has (``{task: labels}``, found by the one column rule: the
+    column ``--tasks`` named in training, or the column of the task's meaning) and the
+    model's predictions of those tasks."""
+    from ._common import input_column
+
+    if args.tag_column is not None:
+        raise CommandError("--tag-column chooses one column; a multi-task model is scored on "
+                           "each task's column (as --tasks named it in training)")
+    corpus = read_corpus(corpus_sources(args.test, args.format, "--test"),
+                         data_dir=data_dir(args.data))
+    columns = (info or {}).get("tasks") or {}
+    words = corpus.sentences
+    gold = {}
+    for task in model.tasks_:
+        column = columns.get(task)
+        labels = input_column(corpus, task, column if isinstance(column, int) else None)
+        if labels is None and isinstance(column, str) and column in corpus.columns:
+            labels = corpus.columns[column]
+        if labels is not None:
+            gold[task] = labels
+    if not gold:
+        raise CommandError(f"{corpus.source or 'the test data'} has no column of the tasks "
+                           f"{model.tasks_} (columns {columns}); give a file with them")
+    return words, gold, model.predict(words, tasks=list(gold))

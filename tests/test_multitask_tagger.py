@@ -1,0 +1,249 @@
+"""MultiTaskTagger: several tasks in one model, the cascade on cross-validated predictions,
+tasks from different corpora, one model file, and the CLI's --tasks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from model_zoo import CHUNKS, ENTITIES, POS, SENTENCES, TEST_POS, TEST_SENTENCES
+
+
+def _model(**kw):
+    from hmmtl.transfer.multitask import MultiTaskTagger
+
+    params = dict(n_folds=2, labeler_params={"max_iterations": 20}, random_state=0)
+    params.update(kw)
+    return MultiTaskTagger(**params)
+
+
+def test_predict_gives_every_task_in_cascade_order():
+    model = _model().fit(SENTENCES, {"ner": ENTITIES, "chunk": CHUNKS, "pos": POS})
+    assert model.tasks_ == ["pos", "chunk", "ner"]
+    assert model.inputs_ == {"pos": [], "chunk": ["pos"], "ner": ["pos", "chunk"]}
+    pred = model.predict(TEST_SENTENCES)
+    assert list(pred) == ["pos", "chunk", "ner"]
+    for task in pred:
+        assert [len(s) for s in pred[task]] == [len(s) for s in TEST_SENTENCES]
+    assert model.score_tasks(TEST_SENTENCES[1:], {"pos": TEST_POS[1:]})["pos"] > 0.9
+
+
+def test_each_task_reads_the_earlier_tasks_predictions():
+    """The chunker's features include the predicted POS column: its feature space has an
+    extra of that name, and changing the POS input changes what the chunker sees."""
+    model = _model().fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    names = [s["name"] for s in model.labelers_["chunk"].feature_space_.extra_specs_]
+    assert names == ["task:pos"]
+    assert model.labelers_["pos"].feature_space_.extra_specs_ == []
+    plain = _model(cascade=False).fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    assert plain.inputs_["chunk"] == []
+    assert plain.labelers_["chunk"].feature_space_.extra_specs_ == []
+
+
+def test_later_tasks_train_on_cross_validated_predictions(monkeypatch):
+    """The POS column the chunker is trained on comes from models that did not see those
+    sentences: with n_folds=2 the POS labeler is fitted three times (two folds, the full
+    model), and with n_folds=0 once (gold POS as input)."""
+    from hmmtl.crf import LinearChainCRF
+
+    calls = []
+    original = LinearChainCRF.fit
+
+    def counting(self, X, y, *a, **kw):
+        calls.append((self.task, len(X)))
+        return original(self, X, y, *a, **kw)
+
+    monkeypatch.setattr(LinearChainCRF, "fit", counting)
+    _model(n_folds=2).fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    pos_fits = [n for t, n in calls if t == "pos"]
+    assert len(pos_fits) == 3 and sorted(pos_fits)[:2] == [15, 15] and max(pos_fits) == 30
+    calls.clear()
+    _model(n_folds=0).fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    assert [t for t, _ in calls] == ["pos", "chunk"]
+
+
+def test_tasks_from_different_corpora():
+    """A sentence carries the tasks it is annotated for: POS on the first half only, chunks
+    on the second half only; each labeler trains on its own sentences, and the chunker's
+    POS input on the second half comes from the POS model."""
+    half = len(SENTENCES) // 2
+    pos = POS[:half] + [None] * (len(SENTENCES) - half)
+    chunk = [None] * half + CHUNKS[half:]
+    model = _model().fit(SENTENCES, {"pos": pos, "chunk": chunk})
+    assert model.labelers_["pos"].feature_space_ is not None
+    scores = model.score_tasks(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    assert set(scores) == {"pos", "chunk"} and min(scores.values()) > 0.8
+
+
+def test_bad_labels_say_what_came():
+    with pytest.raises(ValueError, match=r"y\['pos'\] has 3 label sequences but X has 30"):
+        _model().fit(SENTENCES, {"pos": POS[:3]})
+    with pytest.raises(TypeError, match=r"y must be a non-empty dict"):
+        _model().fit(SENTENCES, POS)
+    with pytest.raises(ValueError, match=r"no sentence carries labels"):
+        _model().fit(SENTENCES, {"pos": [None] * len(SENTENCES)})
+    with pytest.raises(ValueError, match=r"tasks=\['pos'\] leaves out"):
+        _model(tasks=["pos"]).fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    model = _model().fit(SENTENCES, {"pos": POS})
+    with pytest.raises(ValueError, match=r"unknown task\(s\) \['ner'\]"):
+        model.predict(SENTENCES, tasks=["ner"])
+
+
+def test_predict_of_one_task_runs_the_tasks_it_reads():
+    model = _model().fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    full = model.predict(TEST_SENTENCES)
+    assert model.predict(TEST_SENTENCES, tasks="pos") == {"pos": full["pos"]}
+    assert model.predict(TEST_SENTENCES, tasks=["chunk"]) == full
+    assert model.predict([]) == {"pos": [], "chunk": []}
+
+
+def test_tag_text_tags_one_task():
+    model = _model().fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    sentence = model.tag_text("the dog sleeps.", task="pos")[0]
+    assert [t.form for t in sentence.tokens] == ["the", "dog", "sleeps", "."]
+    assert [t.tag for t in sentence.tokens] == model.predict(
+        [["the", "dog", "sleeps", "."]])["pos"][0]
+    chunks = [t.tag for t in model.tag_text("the dog sleeps.")[0].tokens]
+    assert chunks == model.predict([["the", "dog", "sleeps", "."]])["chunk"][0]
+
+
+def test_save_load_round_trip(tmp_path):
+    from hmmtl.serialize import load
+    from hmmtl.transfer.multitask import MultiTaskTagger
+
+    model = _model().fit(SENTENCES, {"pos": POS, "chunk": CHUNKS, "ner": ENTITIES})
+    path = model.save(tmp_path / "m.hmmtl")
+    back = load(path)
+    assert isinstance(back, MultiTaskTagger)
+    assert back.tasks_ == model.tasks_ and back.inputs_ == model.inputs_
+    assert back.predict(TEST_SENTENCES) == model.predict(TEST_SENTENCES)
+    assert MultiTaskTagger.load(path).get_params()["n_folds"] == 2
+
+
+def test_shared_hmm_features_reach_every_task():
+    from hmmtl.hmm import CategoricalHMM
+
+    hmm = CategoricalHMM(4, n_iter=3, random_state=0).fit(SENTENCES)
+    model = _model(hmm=hmm).fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    for task in ("pos", "chunk"):
+        names = [s["name"] for s in model.labelers_[task].feature_space_.extra_specs_]
+        assert "hmm0.type" in names
+    pred = model.predict(TEST_SENTENCES[1:])
+    assert np.mean([p == g for ps, gs in zip(pred["pos"], TEST_POS[1:])
+                    for p, g in zip(ps, gs)]) > 0.9
+
+
+# ---------------------------------------------------------------------------- the CLI
+def _write_conll(path, sentences, *columns):
+    with open(path, "w") as f:
+        for i, words in enumerate(sentences):
+            for j, w in enumerate(words):
+                f.write(" ".join([w] + [c[i][j] for c in columns]) + "\n")
+            f.write("\n")
+
+
+def _cli(*argv):
+    from hmmtl.cli import main
+
+    return main(list(map(str, argv)))
+
+
+def test_cli_train_tag_evaluate_tasks(tmp_path, capsys):
+    train = tmp_path / "train.conll"
+    _write_conll(train, SENTENCES, POS, CHUNKS, ENTITIES)
+    model = tmp_path / "m.hmmtl"
+    assert _cli("train", "--train", train, "--format", "conll", "--tasks",
+                "pos=1,chunk=2,ner=3", "--max-iter", 20, "--quiet", "--out", model) == 0
+    test = tmp_path / "test.conll"
+    _write_conll(test, SENTENCES[:5], POS[:5], CHUNKS[:5], ENTITIES[:5])
+    out = tmp_path / "tagged.conll"
+    assert _cli("tag", "--model", model, "--output", out, test) == 0
+    rows = [line.split() for line in out.read_text().splitlines() if line.strip()]
+    assert all(len(r) == 7 for r in rows)  # word, three gold columns, three predicted
+    capsys.readouterr()
+    assert _cli("evaluate", "--model", model, "--test", test, "--format", "conll",
+                "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sorted(result["tasks"]) == ["chunk", "ner", "pos"]
+    assert result["tasks"]["pos"]["accuracy"] > 0.9
+    assert "f1" in result["tasks"]["chunk"] and "f1" not in result["tasks"]["pos"]
+
+
+def test_cli_tag_conllu_places_each_task(tmp_path):
+    train = tmp_path / "train.conll"
+    _write_conll(train, SENTENCES, POS, CHUNKS)
+    model = tmp_path / "m.hmmtl"
+    assert _cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2",
+                "--max-iter", 20, "--quiet", "--out", model) == 0
+    test = tmp_path / "test.conllu"
+    with open(test, "w") as f:
+        for words in TEST_SENTENCES[:3]:
+            for j, w in enumerate(words, 1):
+                f.write(f"{j}\t{w}\t_\t_\t_\t_\t_\t_\t_\t_\n")
+            f.write("\n")
+    out = tmp_path / "tagged.conllu"
+    assert _cli("tag", "--model", model, "--output", out, test) == 0
+    rows = [line.split("\t") for line in out.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert {r[4] for r in rows} <= set(t for s in POS for t in s)
+    assert all(r[9].startswith("Chunk=") for r in rows)
+
+
+def test_cli_tasks_per_train_file(tmp_path, capsys):
+    """POS + chunks from a CoNLL file, POS alone from a CoNLL-U file (its XPOS, named by
+    meaning): the chunker trains on the first file's sentences only, POS on both."""
+    from hmmtl.serialize import load
+
+    half = len(SENTENCES) // 2
+    first = tmp_path / "a.conll"
+    _write_conll(first, SENTENCES[:half], POS[:half], CHUNKS[:half])
+    second = tmp_path / "b.conllu"
+    with open(second, "w") as f:
+        for words, tags in zip(SENTENCES[half:], POS[half:]):
+            f.writelines(f"{j}\t{w}\t_\t_\t{t}\t_\t_\t_\t_\t_\n"
+                         for j, (w, t) in enumerate(zip(words, tags), 1))
+            f.write("\n")
+    model_path = tmp_path / "m.hmmtl"
+    assert _cli("train", "--train", first, second, "--tasks", "pos=1,chunk=2", "--tasks",
+                "pos", "--max-iter", 20, "--quiet", "--out", model_path) == 0
+    model = load(model_path)
+    assert model.tasks_ == ["pos", "chunk"]
+    assert model.score_tasks(SENTENCES[half:], {"pos": POS[half:]})["pos"] > 0.9
+    assert set(model.labelers_["chunk"].labels_.labels) == {t for s in CHUNKS[:half]
+                                                             for t in s}
+    capsys.readouterr()
+    code = _cli("train", "--train", first, second, "--tasks", "pos=1", "--tasks", "pos",
+                "--tasks", "pos", "--quiet", "--out", tmp_path / "x.hmmtl")
+    assert code != 0 and "given 3 times for 2 --train" in capsys.readouterr().err
+
+
+def test_cli_tasks_refuses_a_bad_spec(tmp_path, capsys):
+    train = tmp_path / "train.conll"
+    _write_conll(train, SENTENCES, POS)
+    code = _cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=7",
+                "--quiet", "--out", tmp_path / "m.hmmtl")
+    assert code != 0
+    assert "--tasks" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- the study
+@pytest.mark.slow
+def test_product_study_tiny_run_scores_every_task(data_dir, tmp_path):
+    from hmmtl.studies.multitask import run_multi_task_product
+
+    res = run_multi_task_product(data_dir, tmp_path, preset="tiny", progress=False)
+    seen = {(r["corpus"], r["setting"], r["task"], r["split"]) for r in res["records"]}
+    for corpus, tasks in (("conll2000", ("pos", "chunk")),
+                          ("conll2003", ("pos", "chunk", "ner"))):
+        for task in tasks:
+            for setting in ("single", "multi-task", "multi-task, no cascade"):
+                for split in ("dev", "test"):
+                    assert (corpus, setting, task, split) in seen
+        assert res["speed"][corpus] > 0
+    for r in res["records"]:
+        assert 0.0 <= r["score"] <= 1.0
+    pos = [r["score"] for r in res["records"] if r["task"] == "pos"]
+    assert min(pos) > 0.5  # the POS labelers learned something even at the tiny size
+    assert "multitask_product.md" in res["files"]["markdown"]
