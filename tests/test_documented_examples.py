@@ -198,3 +198,25 @@ def test_readme_quickstart(sandbox, data_dir, monkeypatch):
     assert accuracy > 0.8
     tags = [t for _, t in tagged]
     assert tags[0] == "DT" and tags[-1] == "." and not any(t[:2] in ("B-", "I-") for t in tags)
+
+
+def test_readme_quickstart_tags_raw_text_with_a_ready_made_model(tmp_path):
+    """The Quickstart's first command runs as written with no corpus (``HMMTL_DATA`` unset)
+    in an empty folder, and prints the CoNLL-U lines the README shows."""
+    section = readme_section("Quickstart")
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    command = blocks[0].strip()
+    assert command.startswith("echo ") and "--model en-pos --input raw" in command
+    shown = re.findall(r"\n\n```\n(# sent_id.*?)\n```", section, re.S)[0].splitlines()
+    shown = [line for line in shown if line != "..."]
+    env = {k: v for k, v in os.environ.items() if k not in ("HMMTL_DATA", "NLTK_DATA")}
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = str(ROOT)
+    script = command.replace("| hmmtl ", f"| {shlex.quote(sys.executable)} -m hmmtl ", 1)
+    run = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[:len(shown)] == shown
+    forms = [line.split("\t")[1] for line in lines if line and not line.startswith("#")]
+    assert "".join(forms) == "Ican'tbelieveit'snotbutter!"
