@@ -715,6 +715,25 @@ class Lexicon:
         return {n: int(np.count_nonzero(self.masks_ & (1 << i)))
                 for i, n in enumerate(self.names)}
 
+    def subset(self, names: Sequence[str]) -> "Lexicon":
+        """A lexicon of the lists ``names`` only (in that order), from the table as it is.
+
+        >>> Lexicon({"a": ["X"], "b": ["X", "Y"]}).subset(["b"]).list_sizes()
+        {'b': 2}
+        """
+        missing = [n for n in names if n not in self.names]
+        if missing:
+            raise ValueError(f"no list {missing} in this lexicon; it has {self.names}")
+        masks = np.zeros_like(self.masks_)
+        for new, name in enumerate(names):
+            old = self.names.index(name)
+            masks |= (((self.masks_ >> old) & 1) << new).astype(np.uint16)
+        keep = masks != 0
+        out = Lexicon(max_tokens=self.max_tokens)
+        out.names = list(names)
+        out.keys_, out.case_, out.masks_ = self.keys_[keep], self.case_[keep], masks[keep]
+        return out
+
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
         arrays = {"keys": self.keys_, "case": self.case_, "masks": self.masks_}
