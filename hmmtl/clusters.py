@@ -15,7 +15,6 @@ words are featurized per type and gathered per token with NumPy.
 
 from __future__ import annotations
 
-import collections
 from typing import Sequence
 
 import numpy as np

@@ -1013,7 +1013,8 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         params = self.get_params(deep=False)
         if self.lexicon_ is None:
             params.pop("lexicon")
-        for name in ("clusters", "hmm", "gazetteer", "lexicon"):  # fitted objects live in the children
+        # fitted objects live in the children
+        for name in ("clusters", "hmm", "gazetteer", "lexicon"):
             if params.get(name) is not None and not isinstance(params[name],
                                                                (int, np.integer)):
                 params[name] = "fitted"

@@ -191,3 +191,21 @@ def test_lexicon_en_at_scale(data_dir, require_file):
                                               [0, 5])]
     assert "country:U" in feats[1] and "wiki-LOC:B" in feats[3]
     assert ids.shape[0] == len(tokens) and (ids >= 0).any(axis=1).mean() > 0.1
+
+
+def test_read_lexicon_from_a_model_file_or_a_folder(tmp_path):
+    from hmmtl.studies.ner import read_lexicon
+
+    lex = Lexicon({"country": ["France"]})
+    assert read_lexicon(lex.save(tmp_path / "lex.model")).n_entries == 1
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    (folder / "countries.txt").write_text("France\nEconomy of France\n", encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="list 'wiki-LOC' of the lexicon"):
+        read_lexicon(folder)  # a folder without all the lists
+    from hmmtl.gazetteers import load_lexicon as load
+
+    only = load(folder, lists={"country": ("countries.txt",)})
+    assert only.list_sizes() == {"country": 1}  # "Economy of France" is not a name
+    with pytest.raises(FileNotFoundError, match="--lexicon"):
+        read_lexicon(tmp_path / "nothing")

@@ -562,8 +562,6 @@ def lexicon_contributions(data: dict, lexicon, clusters=None, gazetteer=None, *,
         ``{"part", "dev_f1", "delta", "fit_s", "n_entries"}``; ``delta`` against all lists
         (for "no lexicon": what the whole lexicon gives).
     """
-    from ..gazetteers import Gazetteer, load_nltk_gazetteers  # noqa: F401
-
     def fit_score(lex):
         model = _recognizer(lang, {"two_stage": False, "lexicon": lex}, (clusters, None),
                             gazetteer, max_iterations)
