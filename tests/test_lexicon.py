@@ -209,3 +209,21 @@ def test_read_lexicon_from_a_model_file_or_a_folder(tmp_path):
     assert only.list_sizes() == {"country": 1}  # "Economy of France" is not a name
     with pytest.raises(FileNotFoundError, match="--lexicon"):
         read_lexicon(tmp_path / "nothing")
+
+
+def test_experiment_ner_passes_the_lexicon(capsys, tmp_path, monkeypatch):
+    from hmmtl.cli import experiment, main
+
+    calls = {}
+
+    def study(data_dir=None, out_dir=None, quick=False, *, lexicon=None, progress=True):
+        calls.update(lexicon=lexicon)
+        return {}
+
+    monkeypatch.setattr(experiment, "find_study", lambda name: study)
+    assert main(["experiment", "ner", "--data", str(tmp_path), "--out", str(tmp_path / "r"),
+                 "--lexicon", "lists/en", "--quiet"]) == 0
+    assert calls == {"lexicon": "lists/en"}
+    assert main(["experiment", "multi-task", "--data", str(tmp_path), "--out",
+                 str(tmp_path / "r2"), "--lexicon", "lists/en", "--quiet"]) == 1
+    assert "--lexicon is not an option of the multi-task study" in capsys.readouterr().err
