@@ -16,6 +16,11 @@ trust a list that, on its own training data, is always right).
 Readers for the word lists of NLTK's ``gazetteers`` and ``names`` corpora
 (:func:`load_nltk_gazetteers`) and for the entity strings of labeled data
 (:func:`entity_strings`) build the usual lists.
+
+Lists of hundreds of thousands of names (Wikipedia titles, GeoNames cities: ``lexicon/en``,
+read and cleaned by :func:`load_lexicon` / :func:`clean_entry`) go into a :class:`Lexicon`
+instead: a sorted table of hashed n-grams, ten bytes an entry, matched as written and
+case-folded, that a model file can carry.
 """
 
 from __future__ import annotations
