@@ -15,7 +15,6 @@ words are featurized per type and gathered per token with NumPy.
 
 from __future__ import annotations
 
-import collections
 from typing import Sequence
 
 import numpy as np
@@ -23,7 +22,7 @@ import numpy as np
 from ._base import BaseEstimator, check_is_fitted
 from .data import factorize, flatten
 
-__all__ = ["BrownClusters", "bigram_counts", "tree_paths", "DEFAULT_PREFIXES"]
+__all__ = ["BrownClusters", "BigramCounter", "bigram_counts", "tree_paths", "DEFAULT_PREFIXES"]
 
 #: path prefix lengths used as features (Ratinov & Roth 2009)
 DEFAULT_PREFIXES = (4, 6, 10, 20)
@@ -66,6 +65,161 @@ def bigram_counts(ids: np.ndarray, offsets: np.ndarray, n_words: int):
         return (a.indptr.astype(np.int64), a.indices.astype(np.int64), a.data.astype(np.int64))
 
     return table(m), table(mt)
+
+
+class BigramCounter:
+    """Word and adjacent-pair counts of text given batch by batch.
+
+    Each batch of sentences is flattened, its words looked up once per type in a growing
+    index, and its pairs (within sentences) counted as sorted int64 keys
+    ``left << 32 | right`` merged into the running table with NumPy: memory is bounded by
+    the vocabulary and the distinct pairs, never by the text.
+
+    Parameters
+    ----------
+    lowercase : bool, default=False
+
+    Attributes
+    ----------
+    n_tokens : int
+    n_words : int
+        Distinct words seen.
+
+    Examples
+    --------
+    >>> c = BigramCounter().update([["a", "b", "a"]]).update([["a", "b"]])
+    >>> vocab, counts, out_table, in_table = c.tables(min_count=1)
+    >>> vocab, counts.tolist(), out_table[2].tolist()
+    (['a', 'b'], [3, 2], [2, 1])
+    """
+
+    def __init__(self, lowercase: bool = False):
+        self.lowercase = bool(lowercase)
+        self._index: dict = {}
+        self._word_counts = np.zeros(0, dtype=np.int64)
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._pair_counts = np.zeros(0, dtype=np.int64)
+        self.n_tokens = 0
+
+    @property
+    def n_words(self) -> int:
+        return len(self._index)
+
+    @property
+    def n_pairs(self) -> int:
+        """Distinct adjacent pairs seen."""
+        return int(self._keys.shape[0])
+
+    def update(self, sentences) -> "BigramCounter":
+        """Add the counts of one batch (a list of token lists)."""
+        if isinstance(sentences, (str, bytes)) or (len(sentences) and isinstance(sentences[0],
+                                                                                  str)):
+            raise TypeError("sentences must be a list of token lists, not a single sentence")
+        flat, offsets = flatten(sentences)
+        if not flat:
+            return self
+        if self.lowercase:
+            flat = [w.lower() for w in flat]
+        types, type_ids = factorize(flat)
+        index = self._index
+        # per type: the growing index of all words seen
+        word_of_type = np.fromiter((index.setdefault(w, len(index)) for w in types), np.int64,
+                                   len(types))
+        if len(index) >= 1 << 31:
+            raise ValueError(f"more than 2^31 distinct words ({len(index)}); pass lowercased "
+                             f"or filtered text")
+        ids = word_of_type[type_ids]
+        self.n_tokens += ids.shape[0]
+        counts = np.bincount(ids, minlength=len(index)).astype(np.int64)
+        counts[: self._word_counts.shape[0]] += self._word_counts
+        self._word_counts = counts
+        follows = np.ones(ids.shape[0], dtype=bool)
+        follows[np.asarray(offsets[:-1], dtype=np.int64)] = False
+        right = np.flatnonzero(follows)
+        keys = (ids[right - 1] << 32) | ids[right]
+        keys, n = np.unique(keys, return_counts=True)
+        self._merge(keys, n.astype(np.int64))
+        return self
+
+    def _merge(self, keys, counts):
+        if self._keys.shape[0] == 0:
+            self._keys, self._pair_counts = keys, counts
+            return
+        all_keys = np.concatenate([self._keys, keys])
+        all_counts = np.concatenate([self._pair_counts, counts])
+        order = np.argsort(all_keys, kind="mergesort")  # two sorted runs
+        all_keys, all_counts = all_keys[order], all_counts[order]
+        first = np.ones(all_keys.shape[0], dtype=bool)
+        first[1:] = all_keys[1:] != all_keys[:-1]
+        starts = np.flatnonzero(first)
+        self._keys = all_keys[starts]
+        self._pair_counts = np.add.reduceat(all_counts, starts)
+
+    def update_stream(self, sentences, batch_tokens: int = 1_000_000,
+                      progress=None) -> "BigramCounter":
+        """Add the counts of a stream of sentences, ``batch_tokens`` tokens at a time.
+
+        ``progress``, when given, is called with the tokens counted so far after each
+        batch.
+        """
+        if batch_tokens < 1:
+            raise ValueError(f"batch_tokens must be >= 1, got {batch_tokens!r}")
+        batch, n = [], 0
+        for s in sentences:  # per sentence: the reader yields them one at a time
+            batch.append(s)
+            n += len(s)
+            if n >= batch_tokens:
+                self.update(batch)
+                batch, n = [], 0
+                if progress is not None:
+                    progress(self.n_tokens)
+        if batch:
+            self.update(batch)
+            if progress is not None:
+                progress(self.n_tokens)
+        return self
+
+    def tables(self, min_count: int = 1, max_vocab: int | None = None):
+        """The words seen at least ``min_count`` times (at most ``max_vocab``), most
+        frequent first (ties: alphabetical), their counts, and the pair counts among them
+        as CSR tables both ways (see :func:`bigram_counts`).
+
+        Returns
+        -------
+        vocab : list of str
+        counts : int64 ndarray of shape (n_vocab,)
+        out_table, in_table : tuple (ptr, word, count)
+        """
+        from scipy import sparse
+
+        words = list(self._index)
+        wc = self._word_counts
+        keep = np.flatnonzero(wc >= int(min_count))
+        kept_words = [words[i] for i in keep.tolist()]
+        # most frequent first, ties alphabetical: sort by word, then stably by count
+        by_word = sorted(range(len(kept_words)), key=kept_words.__getitem__)
+        order = keep[np.asarray(by_word, dtype=np.int64)] if by_word else keep
+        order = order[np.argsort(-wc[order], kind="stable")]
+        if max_vocab is not None:
+            order = order[: int(max_vocab)]
+        vocab = [words[i] for i in order.tolist()]
+        V = len(vocab)
+        new_id = np.full(len(words), -1, dtype=np.int64)
+        new_id[order] = np.arange(V)
+        left = new_id[self._keys >> 32]
+        right = new_id[self._keys & 0xFFFFFFFF]
+        ok = (left >= 0) & (right >= 0)
+        m = sparse.csr_matrix((self._pair_counts[ok], (left[ok], right[ok])), shape=(V, V))
+        m.sum_duplicates()
+        mt = m.T.tocsr()
+        mt.sum_duplicates()
+
+        def table(a):
+            return (a.indptr.astype(np.int64), a.indices.astype(np.int64),
+                    a.data.astype(np.int64))
+
+        return vocab, wc[order].astype(np.int64), table(m), table(mt)
+
 
 
 def tree_paths(merges: np.ndarray, n_words: int, n_flat: int = 0) -> list[str]:
@@ -167,28 +321,56 @@ class BrownClusters(BaseEstimator):
         -------
         self
         """
-        from . import _cluster_kernels as K
-
         self._check_params()
         if isinstance(sentences, (str, bytes)) or (len(sentences) and isinstance(sentences[0],
                                                                                   str)):
             raise TypeError("sentences must be a list of token lists, not a single sentence")
-        flat, offsets = flatten(sentences)
-        if self.lowercase:
-            flat = [w.lower() for w in flat]
-        counter = collections.Counter(flat)
-        vocab = sorted((w for w, c in counter.items() if c >= self.min_count),
-                       key=lambda w: (-counter[w], w))
-        if self.max_vocab is not None:
-            vocab = vocab[: int(self.max_vocab)]
-        if len(vocab) < 2:
-            raise ValueError(f"need at least 2 words seen >= min_count={self.min_count} times "
-                             f"to cluster, got {len(vocab)}")
-        index = dict(zip(vocab, range(len(vocab))))
-        ids = np.fromiter(map(index.get, flat, [-1] * len(flat)), dtype=np.int64,
-                          count=len(flat))
+        counter = BigramCounter(lowercase=self.lowercase).update(sentences)
+        return self._fit_counter(counter)
+
+    def fit_stream(self, sentences, batch_tokens: int = 1_000_000) -> "BrownClusters":
+        """Cluster the words of a stream of sentences, never held in memory as a whole.
+
+        Word and bigram counts are accumulated ``batch_tokens`` tokens at a time
+        (:class:`BigramCounter`), so memory is bounded by the vocabulary and the distinct
+        bigrams, not by the length of the text.  On the same sentences the clusters are
+        those of :meth:`fit`.
+
+        Parameters
+        ----------
+        sentences : iterable of list of str
+            E.g. :func:`hmmtl.io.iter_unlabeled` over text files.
+        batch_tokens : int, default=1_000_000
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        counter = BigramCounter(lowercase=self.lowercase)
+        progress = None
+        if self.verbose:
+            import time
+
+            t0 = time.perf_counter()
+
+            def progress(n):
+                dt = time.perf_counter() - t0
+                print(f"[brown] counted {n:,} tokens, {counter.n_words:,} words, "
+                      f"{counter.n_pairs:,} pairs ({n / max(dt, 1e-9):,.0f} tokens/s)",
+                      flush=True)
+        counter.update_stream(sentences, batch_tokens=batch_tokens, progress=progress)
+        return self._fit_counter(counter)
+
+    def _fit_counter(self, counter: "BigramCounter") -> "BrownClusters":
+        from . import _cluster_kernels as K
+
+        vocab, word_counts, out_table, in_table = counter.tables(self.min_count,
+                                                                 self.max_vocab)
         V = len(vocab)
-        out_table, in_table = bigram_counts(ids, offsets, V)
+        if V < 2:
+            raise ValueError(f"need at least 2 words seen >= min_count={self.min_count} times "
+                             f"to cluster, got {V}")
         word_left = _row_sums(out_table)
         word_right = _row_sums(in_table)
         total = int(word_left.sum())
@@ -229,7 +411,7 @@ class BrownClusters(BaseEstimator):
         if bar is not None:
             bar.close()
         self.words_ = vocab
-        self.counts_ = np.array([counter[w] for w in vocab], dtype=np.int64)
+        self.counts_ = word_counts
         self.merges_ = merges
         self.merge_loss_ = merge_loss
         self.n_bigrams_ = total

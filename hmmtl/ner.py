@@ -508,6 +508,11 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
     hmm_top_k : int, default=3
     gazetteer : Gazetteer or None
         External lists (e.g. :func:`hmmtl.gazetteers.load_nltk_gazetteers`).
+    lexicon : Lexicon or None, default=None
+        Large name lists as evidence (:func:`hmmtl.gazetteers.load_lexicon`: Wikipedia
+        titles, GeoNames cities, person names): per token, the BILOU position of its
+        longest match in each list, as written and case-folded (feature ``"lex"``).  The
+        compiled table is stored in the model file (ten bytes an entry).
     train_lists : bool, default=True
         Lists of the entity strings of the training labels, by type (jackknifed over the
         folds in training).
@@ -549,6 +554,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
     clusters_ : BrownClusters or None
     hmms_ : list of CategoricalHMM
     gazetteer_ : Gazetteer or None
+    lexicon_ : Lexicon or None
         External and training lists (the first stage's features).
     auto_gazetteer_ : Gazetteer or None
         Lists found in unlabeled text (the second stage's).
@@ -573,7 +579,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
                  gazetteer=None, train_lists=True, auto_lists=True, auto_min_count=2,
                  truecase=True, capitalization=True, document_features=True,
                  context_words=1000, two_stage=True, n_folds=5, labeler_params=None,
-                 fold_labeler_params=None, random_state=0, verbose=False):
+                 fold_labeler_params=None, random_state=0, verbose=False, lexicon=None):
         self.encoding = encoding
         self.output_scheme = output_scheme
         self.columns = columns
@@ -595,6 +601,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         self.fold_labeler_params = fold_labeler_params
         self.random_state = random_state
         self.verbose = verbose
+        self.lexicon = lexicon
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
@@ -691,6 +698,8 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
                                                      CONTEXT_TOP_K)
         if self.gazetteer_ is not None and want("gaz"):
             extra["gaz"] = self.gazetteer_.match(flat, offsets, exclude)
+        if self.lexicon_ is not None and want("lex"):
+            extra["lex"] = self.lexicon_.match(flat, offsets)
         return {"X": unflatten(flat, offsets), "flat": flat, "offsets": offsets,
                 "types": types, "documents": doc_of_seq, "extra": extra}
 
@@ -710,7 +719,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
     def _extra_window(self, extra) -> dict:
         window = {}
         for name in extra:
-            if name.startswith(("col.", "brown", "hmm", "gaz", "auto")):
+            if name.startswith(("col.", "brown", "hmm", "gaz", "auto", "lex")):
                 window[name] = (-1, 0, 1)
             elif name == "s1":
                 window[name] = (-2, -1, 0, 1, 2)
@@ -806,6 +815,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
                         gaz.add(f"train-{typ}", list(counter), source=f)
             self.gazetteer_ = gaz if gaz.names else None
         self.auto_gazetteer_ = None
+        self.lexicon_ = self._resolve_lexicon()
         times["gazetteers"] = time.perf_counter() - t
 
         batch = self._prepare(X, columns, documents, fitting=True,
@@ -888,6 +898,14 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
                             f"or None, got {type(c).__name__}")
         check_is_fitted(c, "paths_")
         return c
+
+    def _resolve_lexicon(self):
+        from .gazetteers import Lexicon
+
+        if self.lexicon is not None and not isinstance(self.lexicon, Lexicon):
+            raise TypeError(f"lexicon must be a Lexicon (hmmtl.gazetteers.load_lexicon) or "
+                            f"None, got {type(self.lexicon).__name__}")
+        return self.lexicon
 
     def _resolve_hmms(self):
         if self.hmm is None:
@@ -989,10 +1007,16 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
                     "clusters": self.clusters_, "gazetteer": self.gazetteer_,
                     "auto_gazetteer": self.auto_gazetteer_}
         children.update({f"hmm{i}": h for i, h in enumerate(self.hmms_)})
+        if self.lexicon_ is not None:  # files of models without a lexicon stay as they were
+            children["lexicon"] = self.lexicon_
         arrays, nested = serialize.pack_nested(children)
         params = self.get_params(deep=False)
-        for name in ("clusters", "hmm", "gazetteer"):  # fitted objects live in the children
-            if params[name] is not None and not isinstance(params[name], (int, np.integer)):
+        if self.lexicon_ is None:
+            params.pop("lexicon")
+        # fitted objects live in the children
+        for name in ("clusters", "hmm", "gazetteer", "lexicon"):
+            if params.get(name) is not None and not isinstance(params[name],
+                                                               (int, np.integer)):
                 params[name] = "fitted"
         for name in ("columns", "cluster_prefixes"):
             value = params[name]
@@ -1014,9 +1038,12 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
     def _from_state(cls, arrays, meta):
         from .clusters import BrownClusters
         from .crf import LinearChainCRF
-        from .gazetteers import Gazetteer
+        from .gazetteers import Gazetteer, Lexicon
 
         children = serialize.unpack_nested(arrays, meta["children"])
+        lexicon = children.pop("lexicon", None)  # only models with a lexicon store one
+        if not isinstance(lexicon, (Lexicon, type(None))):
+            raise ValueError(f"part 'lexicon' of the recognizer is a {type(lexicon).__name__}")
         hmms = [children[f"hmm{i}"] for i in range(int(meta["n_hmms"]))]
         expected = {"stage1": LinearChainCRF, "stage2": (LinearChainCRF, type(None)),
                     "clusters": (BrownClusters, type(None)),
@@ -1033,6 +1060,8 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
                 params[name] = fitted
         if params["hmm"] == "fitted":
             params["hmm"] = hmms
+        if params.get("lexicon") == "fitted":
+            params["lexicon"] = lexicon
         if isinstance(params["cluster_prefixes"], list):
             params["cluster_prefixes"] = tuple(params["cluster_prefixes"])
         if isinstance(params["columns"], list):
@@ -1046,6 +1075,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         model.hmms_ = hmms
         model.gazetteer_ = children["gazetteer"]
         model.auto_gazetteer_ = children["auto_gazetteer"]
+        model.lexicon_ = lexicon
         if meta["case_forms"] is None:
             model.case_table_ = None
         else:

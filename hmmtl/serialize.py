@@ -85,6 +85,7 @@ MODEL_CLASSES: dict[str, str] = {
     "AlternatingStructureOptimization": "hmmtl.transfer.aso",
     "BrownClusters": "hmmtl.clusters",
     "Gazetteer": "hmmtl.gazetteers",
+    "Lexicon": "hmmtl.gazetteers",
     "NamedEntityRecognizer": "hmmtl.ner",
 }
 

@@ -173,3 +173,58 @@ def test_load_refuses_a_broken_tree(tmp_path):
     path = model.save(tmp_path / "b.hmmtl")
     with pytest.raises(ModelFileError, match="holds a BrownClusters model, expected a"):
         serialize.load(path, expected_class="CategoricalHMM")
+
+
+def test_streamed_counts_are_the_counts_of_the_whole_text():
+    """Pair and word counts accumulated batch by batch (any batch size) are those of the
+    whole text at once, and those of a brute-force count over the sentences."""
+    from collections import Counter
+
+    from hmmtl.clusters import BigramCounter
+
+    text = zipf_corpus(3, 40, 300)
+    whole = BigramCounter().update(text)
+    for batch_tokens in (1, 7, 500):
+        streamed = BigramCounter().update_stream(iter(text), batch_tokens=batch_tokens)
+        assert streamed.n_tokens == whole.n_tokens == sum(map(len, text))
+        for a, b in zip(streamed.tables(min_count=2), whole.tables(min_count=2)):
+            if isinstance(a, tuple):
+                assert all(np.array_equal(x, y) for x, y in zip(a, b))
+            else:
+                assert np.array_equal(np.asarray(a), np.asarray(b))
+    vocab, counts, out_table, _ = whole.tables(min_count=1)
+    words = Counter(w for s in text for w in s)
+    assert dict(zip(vocab, counts.tolist())) == dict(words)
+    pairs = Counter((a, b) for s in text for a, b in zip(s[:-1], s[1:]))
+    ptr, col, cnt = out_table
+    got = {(vocab[i], vocab[col[k]]): int(cnt[k]) for i in range(len(vocab))
+           for k in range(ptr[i], ptr[i + 1])}
+    assert got == dict(pairs)
+    with pytest.raises(TypeError, match="list of token lists"):
+        BigramCounter().update(["a", "b"])
+
+
+def test_fit_stream_gives_the_clusters_of_fit():
+    text = zipf_corpus(4, 60, 400)
+    a = BrownClusters(n_clusters=8, min_count=2).fit(text)
+    b = BrownClusters(n_clusters=8, min_count=2).fit_stream(iter(text), batch_tokens=97)
+    assert a.words_ == b.words_ and a.paths_ == b.paths_
+    assert np.array_equal(a.merges_, b.merges_) and np.array_equal(a.counts_, b.counts_)
+
+
+@pytest.mark.data
+def test_fit_stream_on_raw_text_files(require_file):
+    """Clusters streamed from a gzipped JSON-lines file through the one raw-text reader."""
+    import itertools
+
+    from hmmtl.io import iter_unlabeled
+
+    path = require_file("text/en/reuters21578.jsonl.gz")
+    sentences = itertools.islice(iter_unlabeled(path), 3000)
+    model = BrownClusters(n_clusters=20, min_count=3).fit_stream(sentences,
+                                                                 batch_tokens=20_000)
+    assert len(model.words_) > 500 and model.n_bigrams_ > 30_000
+    # the day names share a cluster at the 20-cluster grain
+    days = [w for w in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+            if w in model.word_index_]
+    assert len(days) >= 3 and len({p for p in model.cluster_of(days)}) == 1

@@ -18,12 +18,13 @@ STUDIES = {
                              ()),
     "multi-task": ("hmmtl.studies.multitask", "run_multi_task_product", ()),
     "multi-task-mechanisms": ("hmmtl.studies.multitask", "run_multi_task", ()),
-    "ner": ("hmmtl.studies.ner", "run_ner", ("languages", "ablation", "curve")),
+    "ner": ("hmmtl.studies.ner", "run_ner", ("languages", "ablation", "curve", "lexicon")),
 }
 #: parameter of the study -> command-line option
 _OPTIONS = {"seeds": "--seeds", "states": "--states", "representations": "--representations",
             "texts": "--texts", "hmm_iter": "--hmm-iter", "n_hmms": "--hmms",
-            "languages": "--languages", "ablation": "--no-ablation", "curve": "--no-curve"}
+            "languages": "--languages", "ablation": "--no-ablation", "curve": "--no-curve",
+            "lexicon": "--lexicon"}
 
 
 def _text_list(text: str) -> list[str]:
@@ -72,6 +73,9 @@ def add_parser(subparsers) -> None:
                    help="ner: skip the contribution of each part (one model per part)")
     p.add_argument("--no-curve", dest="curve", action="store_const", const=False,
                    help="ner: skip F1 against the amount of unlabeled text")
+    p.add_argument("--lexicon", metavar="PATH",
+                   help="ner: English name lists as evidence (a folder such as DATA/lexicon/en "
+                        "or a lexicon model file); adds each list's contribution on dev")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["LANGUAGES", "RECIPES", "PARTS", "run_ner", "train_recognizer", "load_ner_data",
-           "unlabeled_text"]
+           "unlabeled_text", "lexicon_contributions", "read_lexicon"]
 
 #: file names and columns of each language (column indices of the files, word = 0)
 LANGUAGES = {
@@ -212,7 +212,7 @@ def _subsample(sentences, fraction: float, seed: int = 0):
 
 # ----------------------------------------------------------------------------- the study
 def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
-                     gazetteer=None, progress: bool = False):
+                     gazetteer=None, progress: bool = False, lexicon=None):
     """Learn the Brown clusters and the HMM of ``lang`` on its unlabeled text and train its
     recognizer of :data:`RECIPES`.
 
@@ -227,6 +227,8 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
         An entry of :data:`PRESETS` (default ``"full"``).
     gazetteer : Gazetteer, optional
         The NLTK lists (read here when None).
+    lexicon : Lexicon, optional
+        Large name lists (:func:`read_lexicon`) as the recognizer's ``lexicon``.
 
     Returns
     -------
@@ -263,7 +265,8 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
     t0 = time.perf_counter()
     hmm = _hmm(cluster_text, n_states, cfg["hmm_iterations"], progress)
     t_hmm = time.perf_counter() - t0
-    model = _recognizer(lang, {}, (clusters, hmm), gazetteer, cfg["max_iterations"])
+    parts = {} if lexicon is None else {"lexicon": lexicon}
+    model = _recognizer(lang, parts, (clusters, hmm), gazetteer, cfg["max_iterations"])
     t0 = time.perf_counter()
     _fit(model, data["train"], lang, auto_text or None)
     t_fit = time.perf_counter() - t0
@@ -277,7 +280,7 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
 
 def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
             preset: str | None = None, languages=("eng", "esp", "ned"), ablation: bool = True,
-            curve: bool = True, progress: bool = True) -> dict:
+            curve: bool = True, progress: bool = True, lexicon=None) -> dict:
     """Train, save and score the recognizers of :data:`RECIPES`; ablation and unlabeled-text
     curve.
 
@@ -296,6 +299,11 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
     curve : bool
         English: F1 against the fraction of the unlabeled text the clusters learn from.
     progress : bool
+    lexicon : path or Lexicon, optional
+        English name lists (a lexicon model file or a folder such as ``DATA/lexicon/en``,
+        see :func:`read_lexicon`): the English recognizer uses them, and the ablation
+        measures each list's contribution (:func:`lexicon_contributions`).  Default: none
+        (the recipe of :data:`RECIPES`).
 
     Returns
     -------
@@ -319,18 +327,21 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     gazetteer = Gazetteer(load_nltk_gazetteers(root))
+    if lexicon is not None and not hasattr(lexicon, "match"):
+        lexicon = read_lexicon(lexicon)
 
     def log(message):
         if progress:
             print(f"[ner study] {message}", flush=True)
 
-    models, ablations, curves = {}, [], []
+    models, ablations, curves, lexicon_rows = {}, [], [], []
     for lang in languages:
         data = load_ner_data(root, lang)
         if cfg["max_sentences"]:
             data = {k: v[: cfg["max_sentences"]] for k, v in data.items()}
+        lex = lexicon if lang == "eng" else None  # the lists are English
         model, info, (representations, auto_text, cluster_text) = train_recognizer(
-            root, lang, data, preset=cfg, gazetteer=gazetteer, progress=progress)
+            root, lang, data, preset=cfg, gazetteer=gazetteer, progress=progress, lexicon=lex)
         path = save_recognizer(model, out / f"ner-{lang}.model")
         models[lang] = {"file": str(path), **info,
                         "dev": _evaluate(model, data["dev"], lang),
@@ -340,10 +351,15 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
         if ablation:
             ablations += _ablation(lang, data, representations, gazetteer, auto_text, cfg,
                                    models[lang]["dev"]["f1"], log)
+            if lex is not None:
+                lexicon_rows += [{"language": lang, **row} for row in lexicon_contributions(
+                    data, lex, representations[0], gazetteer, lang=lang,
+                    max_iterations=cfg["max_iterations"], log=log)]
         if curve and lang == "eng":
             curves += _curve(lang, data, cluster_text, info["n_clusters"], representations,
                              gazetteer, cfg, log)
     result = {"models": models, "ablation": ablations, "curve": curves,
+              "lexicon": lexicon_rows,
               "config": {"recipes": RECIPES, "common": COMMON, "preset": cfg,
                          "languages": languages}}
     files = {"markdown": out / "ner.md", "csv": out / "ner.csv", "json": out / "ner.json"}
@@ -467,6 +483,17 @@ def _markdown(result: dict) -> str:
             lines.append(f"| {r['fraction']:g} | {r['tokens']:,} | {_pct(r['dev_f1'])} | "
                          f"{_pct(r['test_f1'])} |")
         lines.append("")
+    if result.get("lexicon"):
+        lines += ["## Contribution of each name list (dev F1, one stage)", "",
+                  "One-stage recognizers (no HMM) with the whole lexicon, without it, and "
+                  "with each list left out; contribution: what leaving it out costs.", "",
+                  "| language | part | entries | dev F1 | contribution |",
+                  "|---|---|---|---|---|"]
+        for r in result["lexicon"]:
+            delta = "" if r["delta"] is None else f"{100 * r['delta']:+.2f}"
+            lines.append(f"| {r['language']} | {r['part']} | {r['n_entries']:,} | "
+                         f"{_pct(r['dev_f1'])} | {delta} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -506,3 +533,55 @@ def save_recognizer(model, path) -> Path:
     from ..serialize import save
 
     return save(model, path, info=RECOGNIZER_INFO)
+
+
+# ----------------------------------------------------------------------------- lexicon
+def read_lexicon(path):
+    """A :class:`~hmmtl.gazetteers.Lexicon` from a model file (``Lexicon.save``) or from a
+    folder of lists (``lexicon/en/``, or the data folder that holds it)."""
+    from ..gazetteers import Lexicon, load_lexicon
+
+    path = Path(path)
+    if path.is_file():
+        return Lexicon.load(path)
+    if path.is_dir():
+        return load_lexicon(path)
+    raise FileNotFoundError(f"--lexicon {path}: no such file or folder; expected a lexicon "
+                            f"model file or a folder of lists such as DATA/lexicon/en")
+
+
+def lexicon_contributions(data: dict, lexicon, clusters=None, gazetteer=None, *,
+                          lang: str = "eng", max_iterations=None, log=print) -> list:
+    """Dev F1 of one-stage recognizers (the recipe of ``lang``, no HMM) without the
+    lexicon, with all its lists, and with each list left out; the contribution of a list
+    is what leaving it out costs.
+
+    Returns
+    -------
+    list of dict
+        ``{"part", "dev_f1", "delta", "fit_s", "n_entries"}``; ``delta`` against all lists
+        (for "no lexicon": what the whole lexicon gives).
+    """
+    def fit_score(lex):
+        model = _recognizer(lang, {"two_stage": False, "lexicon": lex}, (clusters, None),
+                            gazetteer, max_iterations)
+        t = time.perf_counter()
+        _fit(model, data["train"], lang, None)
+        return _evaluate(model, data["dev"], lang)["f1"], time.perf_counter() - t
+
+    rows = []
+    full, seconds = fit_score(lexicon)
+    rows.append({"part": "all lists", "dev_f1": full, "delta": None, "fit_s": seconds,
+                 "n_entries": lexicon.n_entries})
+    log(f"{lang}: all lists: dev F1 {100 * full:.2f} ({seconds:.0f} s)")
+    f1, seconds = fit_score(None)
+    rows.append({"part": "no lexicon", "dev_f1": f1, "delta": full - f1, "fit_s": seconds,
+                 "n_entries": 0})
+    log(f"{lang}: no lexicon: dev F1 {100 * f1:.2f} ({100 * (full - f1):+.2f})")
+    for name in lexicon.names:
+        rest = lexicon.subset([n for n in lexicon.names if n != name])
+        f1, seconds = fit_score(rest)
+        rows.append({"part": f"without {name}", "dev_f1": f1, "delta": full - f1,
+                     "fit_s": seconds, "n_entries": lexicon.list_sizes()[name]})
+        log(f"{lang}: without {name}: dev F1 {100 * f1:.2f} ({100 * (full - f1):+.2f})")
+    return rows
