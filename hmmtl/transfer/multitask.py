@@ -142,16 +142,9 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         return LinearChainCRF(**self._params_of(task, seed))
 
     def _given_hmms(self) -> list:
-        hmm = self.hmm
-        if hmm is None:
-            return []
-        hmms = list(hmm) if isinstance(hmm, (list, tuple)) else [hmm]
-        for i, h in enumerate(hmms):
-            if not hasattr(h, "transform"):
-                raise TypeError(f"hmm[{i}] must be a fitted CategoricalHMM (with transform), "
-                                f"got {type(h).__name__}")
-            check_is_fitted(h)
-        return hmms
+        from .pipeline import given_hmms
+
+        return given_hmms(self.hmm)
 
     def _shared_features(self, sentences) -> dict:
         """The features every task shares (HMM representations), computed once."""

@@ -574,16 +574,7 @@ class Tagger(TextTagging, BaseEstimator):
         return hmms
 
     def _given_hmms(self) -> list:
-        hmm = self.hmm
-        if hmm is None:
-            return []
-        hmms = list(hmm) if isinstance(hmm, (list, tuple)) else [hmm]
-        for i, h in enumerate(hmms):
-            if not hasattr(h, "transform"):
-                raise TypeError(f"hmm[{i}] must be a fitted CategoricalHMM (with transform), "
-                                f"got {type(h).__name__}")
-            check_is_fitted(h)
-        return hmms
+        return given_hmms(self.hmm)
 
     def _features(self):
         """The function computing the HMM features of sentences (None without HMMs)."""
@@ -911,3 +902,17 @@ class Tagger(TextTagging, BaseEstimator):
     @classmethod
     def load(cls, path) -> "Tagger":
         return serialize.load(path, expected_class=cls)
+
+
+def given_hmms(hmm) -> list:
+    """The fitted HMMs of an ``hmm`` parameter (None, one HMM, or a list of them), checked:
+    each must be fitted and have ``transform``."""
+    if hmm is None:
+        return []
+    hmms = list(hmm) if isinstance(hmm, (list, tuple)) else [hmm]
+    for i, h in enumerate(hmms):
+        if not hasattr(h, "transform"):
+            raise TypeError(f"hmm[{i}] must be a fitted CategoricalHMM (with transform), "
+                            f"got {type(h).__name__}")
+        check_is_fitted(h)
+    return hmms
