@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -429,9 +428,9 @@ def build(data_dir, out_dir, only: Sequence[str] | None = None, *, segmenter: bo
 
 
 def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    from ..io.atomic import write_text
+
+    write_text(path, json.dumps(data, indent=1, sort_keys=False) + "\n", what="catalog")
 
 
 # ----------------------------------------------------------------------------- adapting
