@@ -131,6 +131,11 @@ MODELS = [
               {"pets": ["dog", "the cat"], "people": ["a man", "man"]}),
           lambda m, X, d: _rows_by_sentence(
               m.match([w for s in X for w in s], np.cumsum([0] + [len(s) for s in X])), X)),
+    Model("Lexicon",
+          lambda: __import__("hmmtl.gazetteers", fromlist=["Lexicon"]).Lexicon(
+              {"pets": ["Dog", "the Cat"], "people": ["A Man", "Man"]}),
+          lambda m, X, d: _rows_by_sentence(
+              m.match([w for s in X for w in s], np.cumsum([0] + [len(s) for s in X])), X)),
     Model("NamedEntityRecognizer", lambda: _recognizer().fit(
         SENTENCES, ENTITIES, columns={"pos": POS}, documents=DOMAINS),
           lambda m, X, d: m.predict(X, columns={"pos": _pos_tags(X)}, documents=d)),

@@ -106,10 +106,18 @@ def _same_file_cases(m):
     def demo_over_data(d):
         return ["demo", "--data", d, "--out", d, "--quick"], "train.conllu"
 
+    def models_over_data(d):
+        return ["models", "build", "--data", d, "--out", d, "--only", "en-chunk"], "train.conllu"
+
+    def adapt_over_unlabeled(d):
+        return (["adapt", "--model", tagger, "--unlabeled", d / "text.txt", "--data", d,
+                 "--out", d / "text.txt"], "text.txt")
+
     return {f.__name__: f for f in (train_over_train, train_over_dev, train_over_hmm,
                                     train_hmm_over_text, tag_over_input, tag_over_model,
                                     tag_other_spelling, tag_hard_link, tag_symbolic_link,
-                                    experiment_over_data, demo_over_data)}
+                                    experiment_over_data, demo_over_data, models_over_data,
+                                    adapt_over_unlabeled)}
 
 
 CASES = sorted(_same_file_cases(Path("/")))
@@ -139,7 +147,7 @@ def test_every_command_with_an_output_is_covered():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     with_output = {name for name, p in sub.choices.items()
                    if any(a.dest in ("out", "output") for a in p._actions)}
-    assert with_output == {"train", "train-hmm", "tag", "experiment", "demo"}
+    assert with_output == {"train", "train-hmm", "tag", "experiment", "demo", "models", "adapt"}
     assert with_output == {_command_of(case) for case in CASES}
 
 

@@ -69,7 +69,8 @@ VALUES = {"--texts": "source", "--languages": "eng", "--format": "conll"}
 
 def test_every_command_has_single_valued_options():
     commands = {name for name, _ in ONCE}
-    assert commands == {"info", "train-hmm", "train", "tag", "evaluate", "experiment", "demo"}
+    assert commands == {"info", "train-hmm", "train", "tag", "evaluate", "experiment", "demo",
+                        "models", "adapt"}
     names = {(name, a.option_strings[0]) for name, a in ONCE}
     assert {("train", "--out"), ("tag", "--model"), ("evaluate", "--model"),
             ("train-hmm", "--states"), ("experiment", "--out")} <= names

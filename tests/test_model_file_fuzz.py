@@ -60,6 +60,9 @@ def _tamperings(arr: np.ndarray):
     if arr.size:
         for what, value in (("large", big + 1000), ("huge", np.iinfo(arr.dtype).max),
                             ("negative", -7), ("minus-one", -1)):
+            info = np.iinfo(arr.dtype)
+            if not info.min <= value <= info.max:  # an unsigned array cannot hold it
+                continue
             for where in ("first", "last"):
                 changed = arr.copy()
                 changed.ravel()[0 if where == "first" else -1] = value
@@ -68,7 +71,8 @@ def _tamperings(arr: np.ndarray):
         np.random.default_rng(0).shuffle(shuffled)
         yield "shuffled", shuffled.reshape(arr.shape)
         yield "cut", arr.ravel()[:-1].copy()
-    yield "grown", np.concatenate([arr.ravel(), [big + 1]]).astype(arr.dtype)
+    grown = min(big + 1, np.iinfo(arr.dtype).max)
+    yield "grown", np.concatenate([arr.ravel(), [grown]]).astype(arr.dtype)
 
 
 def forged_files(name: str, folder: Path) -> list[Path]:

@@ -35,8 +35,8 @@ SETUP = {
 }
 #: the labels of ASO are a dict of tasks, which cross-validation cannot split: clone and
 #: Pipeline only
-#: a Gazetteer is data (named lists of entries), not an estimator
-ALL = sorted(n for n in ZOO if n != "Gazetteer")
+#: a Gazetteer or a Lexicon is data (named lists of entries), not an estimator
+ALL = sorted(n for n in ZOO if n not in ("Gazetteer", "Lexicon"))
 #: cross-validation and grid search need a score: Brown clusters have none
 SCORED = sorted(n for n in SETUP if n != "BrownClusters")
 

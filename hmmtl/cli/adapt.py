@@ -16,13 +16,14 @@ def add_parser(subparsers) -> None:
         "--model mine.hmmtl'.  For example: 'hmmtl adapt --model en-pos --unlabeled "
         "my-web-text.txt --data DIR --out mine.hmmtl' (a few minutes, as 'hmmtl models "
         "build' for that model).",
-        "--unlabeled takes tokenized text (one sentence a line) or CoNLL / CoNLL-U files "
-        "(their words), as 'hmmtl train --unlabeled'.")
+        "--unlabeled reads what 'hmmtl train --unlabeled' reads: raw or tokenized text, "
+        "JSON lines with a \"text\" field, gzip, CoNLL / CoNLL-U (their words).")
     add.add_argument("--model", required=True, metavar="NAME",
                      help="a ready-made model (en-pos, en-chunk, en-ner, es-ner, nl-ner) or a "
                           "file written by 'hmmtl models build'")
-    add.add_argument("--unlabeled", required=True, nargs="+", metavar="FILE",
-                     help="your text: tokenized, one sentence a line, or CoNLL / CoNLL-U")
+    add.add_argument("--unlabeled", required=True, nargs="+", action="extend", metavar="FILE",
+                     help="your text (raw or tokenized text, JSON lines, gzip, CoNLL, "
+                          "CoNLL-U); repeating --unlabeled adds files")
     add.add_argument("--data", metavar="DIR",
                      help="corpora folder holding the model's labeled corpus (default: "
                           "$HMMTL_DATA)")

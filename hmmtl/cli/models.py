@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ._common import CommandError, add_command, data_dir
+from ._common import CommandError, add_command, check_output_folder, data_dir
 
 
 def add_parser(subparsers) -> None:
@@ -76,6 +76,7 @@ def _build(args) -> int:
     folder = data_dir(args.data)
     if folder is None:
         raise CommandError("no corpora folder: give --data DIR or set HMMTL_DATA")
+    check_output_folder(args.out, "models", inputs=[str(folder)])
     build(folder, args.out, only, segmenter=not args.no_segmenter, progress=not args.quiet)
     return 0
 
