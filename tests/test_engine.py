@@ -8,7 +8,7 @@ import pytest
 
 from hmmtl import CategoricalHMM, MultiDomainHMM, RaggedBatch
 from hmmtl.executors import LocalExecutor, sum_stats
-from hmmtl.hmm import HMMFamily, HMMParams, HMMStats
+from hmmtl.hmm import HMMFamily, HMMStats
 from hmmtl.hmm.em import sequence_selection
 from hmmtl.hmm.families import MultiTaskStats
 
