@@ -255,12 +255,4 @@ def save_compact(model, path, *, info: Mapping | None = None) -> Path:
     """
     from . import serialize
 
-    arrays, meta = model._get_state()
-    arrays = {k: _narrow(k, np.asarray(v)) for k, v in arrays.items()}
-    # serialize.save asks the model for its state; this instance answers with the narrowed
-    # arrays for the duration of the call (an instance attribute shadows the method)
-    model.__dict__["_get_state"] = lambda: (arrays, meta)
-    try:
-        return serialize.save(model, path, info=info)
-    finally:
-        del model.__dict__["_get_state"]
+    return serialize.save(model, path, info=info, arrays_as=_narrow)

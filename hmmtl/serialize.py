@@ -342,7 +342,8 @@ def _manifest_digest(manifest: Mapping) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None) -> Path:
+def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None,
+         arrays_as=None) -> Path:
     """Write ``model`` to ``path`` as one hmmtl model file, atomically.
 
     The file is written to a temporary file in the same folder and renamed over ``path``
@@ -359,6 +360,9 @@ def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None) ->
         JSON data about the model kept in the file beside it, such as the column of the
         training data its labels came from (``{"tag_column": "upos"}``, what ``hmmtl
         train`` records); read back with ``read_manifest(path)["info"]``.
+    arrays_as : callable, optional
+        ``arrays_as(name, array) -> array``: how each array of the model's state is stored
+        (:func:`hmmtl.prune.save_compact` narrows dtypes with it); default: as it is.
 
     Returns
     -------
@@ -383,7 +387,10 @@ def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None) ->
                                 f"give a file name such as {str(path / 'model.hmmtl')!r}")
     cls = type(model)
     key = _class_key(cls)
-    arrays, meta = _check_state(model._get_state(), cls)
+    arrays, meta = model._get_state()
+    if arrays_as is not None:
+        arrays = {k: arrays_as(k, np.asarray(v)) for k, v in arrays.items()}
+    arrays, meta = _check_state((arrays, meta), cls)
     meta = _without_runtime_params(meta)
     info = dict(info or {})
     if getattr(model, "segmenter_", None) is not None:  # raw text split as it was trained
