@@ -434,9 +434,8 @@ def unlabeled_files(paths: Sequence[str] | None, train_sources: Sequence,
     kept = []
     for path in paths:
         if path != STDIN and _identity(path) in train:
-            print(f"{PROG}: warning: {option} {path!r} is the --train file "
-                  f"{train[_identity(path)]!r}; the training words are already learned "
-                  f"from, so it is not read again", file=sys.stderr)
+            warn(f"{option} {path!r} is the --train file {train[_identity(path)]!r}; the "
+                 f"training words are already learned from, so it is not read again")
             continue
         kept.append(path)
     if not kept:
