@@ -41,7 +41,6 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 
 from ..models import CATALOG, MODELS
 
@@ -387,16 +386,14 @@ def build_one(name: str, data_dir, out_dir, *, segmenter: bool = True,
 
 
 def _by_domain(model, corpus, column) -> dict:
-    from ..transfer.pipeline import token_accuracy
+    """Token accuracy of ``model`` on ``corpus`` per domain (the domain-adaptation study's
+    :func:`~hmmtl.studies.domain_adaptation.evaluate_by_domain`)."""
+    from .domain_adaptation import evaluate_by_domain
 
     gold = model.notation_.map_tags(corpus.column(column))
-    pred = model.predict(corpus.sentences)
-    domains = np.asarray(corpus.domains) if corpus.domains is not None else None
-    out = {}
-    for d in sorted(set(corpus.domains)):
-        idx = np.flatnonzero(domains == d).tolist()
-        out[str(d)] = token_accuracy([gold[i] for i in idx], [pred[i] for i in idx])
-    return out
+    scores = evaluate_by_domain(gold, model.predict(corpus.sentences), corpus.sentences,
+                                corpus.domains, set())
+    return {str(d): s["accuracy"] for d, s in scores.items()}
 
 
 def build(data_dir, out_dir, only: Sequence[str] | None = None, *, segmenter: bool = True,
