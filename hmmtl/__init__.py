@@ -25,7 +25,8 @@ _LAZY = {
     "load": "hmmtl.models",  # a file, or a ready-made model by name ("en-ner")
 }
 
-__all__ = ["RaggedBatch", "Vocabulary", "LabelSet", "warmup", "__version__", *_LAZY]
+# *_LAZY: the names (strings) of the lazily imported classes and functions
+__all__ = ["RaggedBatch", "Vocabulary", "LabelSet", "warmup", "__version__", *_LAZY]  # noqa: PLE0604
 
 
 def __getattr__(name):

@@ -122,7 +122,7 @@ class BaseEstimator:
             if not same:
                 try:
                     same = bool(value == default)
-                except Exception:  # arrays and other objects without a plain ==
+                except Exception:  # noqa: BLE001 - arrays and other objects without a plain ==
                     same = False
             if not same:
                 shown.append(f"{name}={value!r}")

@@ -160,7 +160,8 @@ def format_report(r: dict) -> str:
              f"platform {r['platform']}, {r['cpus']} CPUs", ""]
     lines += [f"  {name:<14} {ver or 'not installed'}" for name, ver in r["packages"].items()]
     nb = r["numba"]
-    lines += ["", f"numba threads     {nb.get('threads')} (NUMBA_NUM_THREADS={nb.get('max_threads')})",
+    lines += ["", f"numba threads     {nb.get('threads')} "
+              f"(NUMBA_NUM_THREADS={nb.get('max_threads')})",
               f"threading layer   {nb.get('threading_layer')} "
               f"(setting: {nb.get('threading_layer_setting')})",
               f"kernel cache      {r['numba_cache_dir']}"]

@@ -15,7 +15,7 @@ words are featurized per type and gathered per token with NumPy.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -110,7 +110,7 @@ class BigramCounter:
         """Distinct adjacent pairs seen."""
         return int(self._keys.shape[0])
 
-    def update(self, sentences) -> "BigramCounter":
+    def update(self, sentences) -> BigramCounter:
         """Add the counts of one batch (a list of token lists)."""
         if isinstance(sentences, (str, bytes)) or (len(sentences) and isinstance(sentences[0],
                                                                                   str)):
@@ -156,7 +156,7 @@ class BigramCounter:
         self._pair_counts = np.add.reduceat(all_counts, starts)
 
     def update_stream(self, sentences, batch_tokens: int = 1_000_000,
-                      progress=None) -> "BigramCounter":
+                      progress=None) -> BigramCounter:
         """Add the counts of a stream of sentences, ``batch_tokens`` tokens at a time.
 
         ``progress``, when given, is called with the tokens counted so far after each
@@ -314,7 +314,7 @@ class BrownClusters(BaseEstimator):
         if self.max_vocab is not None and self.max_vocab < 2:
             raise ValueError(f"max_vocab must be None or >= 2, got {self.max_vocab!r}")
 
-    def fit(self, sentences, y=None) -> "BrownClusters":
+    def fit(self, sentences, y=None) -> BrownClusters:
         """Cluster the words of ``sentences`` (a list of token lists).
 
         Returns
@@ -328,7 +328,7 @@ class BrownClusters(BaseEstimator):
         counter = BigramCounter(lowercase=self.lowercase).update(sentences)
         return self._fit_counter(counter)
 
-    def fit_stream(self, sentences, batch_tokens: int = 1_000_000) -> "BrownClusters":
+    def fit_stream(self, sentences, batch_tokens: int = 1_000_000) -> BrownClusters:
         """Cluster the words of a stream of sentences, never held in memory as a whole.
 
         Word and bigram counts are accumulated ``batch_tokens`` tokens at a time
@@ -362,7 +362,7 @@ class BrownClusters(BaseEstimator):
         counter.update_stream(sentences, batch_tokens=batch_tokens, progress=progress)
         return self._fit_counter(counter)
 
-    def _fit_counter(self, counter: "BigramCounter") -> "BrownClusters":
+    def _fit_counter(self, counter: BigramCounter) -> BrownClusters:
         from . import _cluster_kernels as K
 
         vocab, word_counts, out_table, in_table = counter.tables(self.min_count,
@@ -538,7 +538,7 @@ class BrownClusters(BaseEstimator):
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path) -> "BrownClusters":
+    def load(cls, path) -> BrownClusters:
         from . import serialize
 
         return serialize.load(path, expected_class=cls)

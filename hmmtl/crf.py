@@ -422,7 +422,7 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
         list of ndarray of shape (n_tokens_i, n_labels)
             Columns in the order of ``labels_.labels``.
         """
-        X, flat, offsets, layout = self._transform(X, extra)
+        X, _flat, offsets, layout = self._transform(X, extra)
         parts = self._parts(groups, offsets)
         marginals, _ = self._marginals(self._unary(layout), offsets, parts)
         return [marginals[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
@@ -445,7 +445,7 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
         -------
         ndarray of shape (n_sentences,)
         """
-        X, flat, offsets, layout = self._transform(X, extra)
+        X, _flat, offsets, layout = self._transform(X, extra)
         parts = self._parts(groups, offsets)
         unary = self._unary(layout)
         _, log_z = self._marginals(unary, offsets, parts)

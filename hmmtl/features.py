@@ -38,7 +38,8 @@ import importlib
 import re
 import zlib
 from collections.abc import Mapping
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -74,9 +75,9 @@ _DIGIT = re.compile(r"\d")
 
 
 _SHAPE_TABLE = str.maketrans(
-    {**{c: "X" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
-     **{c: "x" for c in "abcdefghijklmnopqrstuvwxyz"},
-     **{c: "d" for c in "0123456789"}})
+    {**dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "X"),
+     **dict.fromkeys("abcdefghijklmnopqrstuvwxyz", "x"),
+     **dict.fromkeys("0123456789", "d")})
 _RUNS = re.compile(r"(.)\1+")
 
 
@@ -521,7 +522,7 @@ class TypeFeaturizer:
         self.type_feature = np.concatenate([self.type_feature, ids])
         self.type_template = np.concatenate([self.type_template, which])
 
-    def fit(self, flat_tokens: Sequence[str]) -> "TypeFeaturizer":
+    def fit(self, flat_tokens: Sequence[str]) -> TypeFeaturizer:
         """Add every distinct word of ``flat_tokens`` as a known type (growing the feature
         vocabulary)."""
         new = [w for w in dict.fromkeys(flat_tokens) if w not in self.type_index]
@@ -530,7 +531,7 @@ class TypeFeaturizer:
         return self
 
     # -- types met after fit: a table of this call's own, never stored in the featurizer
-    def lookup(self, flat_tokens: Sequence[str]) -> "TypeLookup":
+    def lookup(self, flat_tokens: Sequence[str]) -> TypeLookup:
         """Type ids of ``flat_tokens``, for :meth:`rows`.
 
         Known types keep their ids (``< len(types)``); the distinct types unseen in
@@ -560,7 +561,7 @@ class TypeFeaturizer:
         np.cumsum(lengths, out=ptr[1:])
         return TypeLookup(ids, _TypeTable(ptr, base, which))
 
-    def rows(self, type_ids: np.ndarray, unseen: "_TypeTable | None" = None):
+    def rows(self, type_ids: np.ndarray, unseen: _TypeTable | None = None):
         """Rows of the table for ``type_ids`` (ids of the fitted types, or of the types
         unseen in fit with the ``unseen`` table that :meth:`lookup` returned with them),
         laid end to end.
@@ -608,7 +609,7 @@ class TypeFeaturizer:
         return arrays, meta
 
     @classmethod
-    def from_state(cls, arrays, meta) -> "TypeFeaturizer":
+    def from_state(cls, arrays, meta) -> TypeFeaturizer:
         check_saved_templates(meta["templates"])
         tf = cls(meta["templates"], hashing=meta["hashing"])
         tf.types = [PAD_LEFT, PAD_RIGHT] + list(meta["types"])
@@ -641,7 +642,8 @@ def normalize_window(window, what="window") -> tuple[int, ...]:
     try:
         offs = tuple(sorted({int(o) for o in window}))
     except TypeError:
-        raise TypeError(f"{what} must be an int or a sequence of int offsets, got {window!r}")
+        raise TypeError(
+            f"{what} must be an int or a sequence of int offsets, got {window!r}") from None
     if not offs:
         raise ValueError(f"{what} must hold at least one offset, got {window!r}")
     return offs
@@ -861,7 +863,7 @@ class FeatureSpace:
         return kind, ids, vals, info
 
     # -- fit / transform
-    def fit(self, flat_tokens, offsets, extra=None) -> "FeatureSpace":
+    def fit(self, flat_tokens, offsets, extra=None) -> FeatureSpace:
         """Build the type table and the feature dictionary from training tokens.
 
         Returns self; ``transform`` of the same data is then available as :attr:`train_layout_`.
@@ -871,7 +873,7 @@ class FeatureSpace:
         n_tokens = len(flat_tokens)
         self.extra_specs_ = []
         for name in sorted(extra or {}):
-            kind, ids, vals, info = self._parse_extra(name, extra[name], n_tokens, offsets)
+            kind, _ids, _vals, info = self._parse_extra(name, extra[name], n_tokens, offsets)
             spec = {"name": name, "kind": kind, "window": list(self._extra_window(name))}
             if kind == "strings":
                 spec["vocab"] = info
@@ -948,8 +950,8 @@ class FeatureSpace:
         n_entries = len(win) + int(self.bias)
         columns = []
         for spec in self.extra_specs_:
-            kind, ids, vals, _ = self._parse_extra(spec["name"], extra[spec["name"]], n_tokens,
-                                                   offsets, spec=spec)
+            _kind, ids, vals, _ = self._parse_extra(spec["name"], extra[spec["name"]], n_tokens,
+                                                    offsets, spec=spec)
             columns.append((spec, ids, vals))
             n_entries += len(spec["window"]) * ids.shape[1]
         tok_slot = np.full((n_tokens, n_entries), -1, dtype=np.int32)
@@ -1002,7 +1004,7 @@ class FeatureSpace:
         return arrays, meta
 
     @classmethod
-    def from_state(cls, arrays, meta) -> "FeatureSpace":
+    def from_state(cls, arrays, meta) -> FeatureSpace:
         templates = meta["featurizer"]["templates"]
         check_saved_templates(templates)
         window = meta["window"]

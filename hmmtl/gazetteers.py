@@ -28,7 +28,7 @@ from __future__ import annotations
 import collections
 import zipfile
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from numba import njit, prange
@@ -85,7 +85,7 @@ class Gazetteer:
     def _norm(self, token: str) -> str:
         return token.lower() if self.lowercase else token
 
-    def add(self, name: str, entries: Iterable, source: int | None = None) -> "Gazetteer":
+    def add(self, name: str, entries: Iterable, source: int | None = None) -> Gazetteer:
         """Add ``entries`` to list ``name`` (created if new).
 
         Parameters
@@ -299,7 +299,7 @@ class Gazetteer:
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path) -> "Gazetteer":
+    def load(cls, path) -> Gazetteer:
         from . import serialize
 
         return serialize.load(path, expected_class=cls)
@@ -426,7 +426,7 @@ def entity_strings(sentences, labels, *, scheme: str = "auto",
     from .data import flatten
     from .io.schemes import chunk_spans
 
-    flat, offsets = flatten(sentences)
+    flat, _offsets = flatten(sentences)
     chunks = chunk_spans(labels, scheme=scheme)
     if chunks.end.size and chunks.end.max() > len(flat):
         raise ValueError("labels and sentences differ in length")
@@ -720,7 +720,7 @@ class Lexicon:
         return {n: int(np.count_nonzero(self.masks_ & (1 << i)))
                 for i, n in enumerate(self.names)}
 
-    def subset(self, names: Sequence[str]) -> "Lexicon":
+    def subset(self, names: Sequence[str]) -> Lexicon:
         """A lexicon of the lists ``names`` only (in that order), from the table as it is.
 
         >>> Lexicon({"a": ["X"], "b": ["X", "Y"]}).subset(["b"]).list_sizes()
@@ -775,7 +775,7 @@ class Lexicon:
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path) -> "Lexicon":
+    def load(cls, path) -> Lexicon:
         from . import serialize
 
         return serialize.load(path, expected_class=cls)
@@ -898,7 +898,7 @@ def clean_entry(text: str) -> list[list[str]]:
 
 
 def load_lexicon(data_dir=None, lists: Mapping[str, Sequence[str]] | None = None, *,
-                 clean: bool = True, max_tokens: int = 8) -> "Lexicon":
+                 clean: bool = True, max_tokens: int = 8) -> Lexicon:
     """The name lists of ``lexicon/en/`` as a :class:`Lexicon`.
 
     Parameters

@@ -29,7 +29,7 @@ the whole batch; the labelers gather them in compiled code.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -158,7 +158,7 @@ class CaseTable:
     def __init__(self, min_count: int = 2):
         self.min_count = min_count
 
-    def fit(self, sentences) -> "CaseTable":
+    def fit(self, sentences) -> CaseTable:
         tokens, offsets = flatten(sentences)
         types = _Types(tokens)
         sc = _SentenceCase(types, offsets)
@@ -1099,7 +1099,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path) -> "NamedEntityRecognizer":
+    def load(cls, path) -> NamedEntityRecognizer:
         return serialize.load(path, expected_class=cls)
 
 

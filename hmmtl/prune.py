@@ -19,7 +19,8 @@ tags (the values are rounded in memory to what the file stores).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -40,7 +40,8 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -7,7 +7,8 @@ Every model is fitted on :data:`SENTENCES` (a few seconds for all of them).
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable
 
 import numpy as np
 

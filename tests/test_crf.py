@@ -148,7 +148,7 @@ def test_constrained_decoding_never_emits_an_invalid_sequence(scheme, labels, se
     tags = crf.predict([words])[0]
     assert _valid(tags, scheme), tags
     m = crf.predict_marginals([words])[0]
-    ok_t, ok_s, ok_e = constraint_masks(crf.labels_.labels, scheme)
+    _, ok_s, _ = constraint_masks(crf.labels_.labels, scheme)
     assert np.all(m[0, ~ok_s] == 0)
 
 

@@ -15,14 +15,14 @@ import pytest
 
 pytest.importorskip("distributed")
 
-import cloudpickle  # noqa: E402  (a dependency of distributed)
-from dask.distributed import Client, LocalCluster  # noqa: E402
+import cloudpickle  # a dependency of distributed
+from dask.distributed import Client, LocalCluster
 
-from hmmtl.executors import dask as hd  # noqa: E402
-from hmmtl.executors.dask import DaskExecutor  # noqa: E402
-from hmmtl.hmm import CategoricalHMM, HMMFamily, MultiDomainHMM  # noqa: E402
+from hmmtl.executors import dask as hd
+from hmmtl.executors.dask import DaskExecutor
+from hmmtl.hmm import CategoricalHMM, HMMFamily, MultiDomainHMM
 
-from executor_cases import (BASE, FAMILIES, N_STATES, SENTENCES,  # noqa: E402
+from executor_cases import (BASE, FAMILIES, N_STATES, SENTENCES,
                             assert_every_format_gives_the_local_model, assert_same_model,
                             make_model, reference, write_conllu)
 
@@ -252,7 +252,7 @@ def test_killed_worker_does_not_lose_the_iteration():
         def run():
             try:
                 result["model"] = model.fit(SENTENCES, executor=DaskExecutor(c, n_partitions=4))
-            except BaseException as exc:  # surfaced below
+            except BaseException as exc:  # noqa: BLE001 - surfaced below
                 errors.append(exc)
 
         thread = threading.Thread(target=run)

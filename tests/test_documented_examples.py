@@ -44,7 +44,7 @@ def _commands(block: str) -> list[str]:
     out = []
     for line in text.splitlines():
         line = line.strip()
-        if line.startswith("hmmtl ") or line.startswith("echo ") and "| hmmtl" in line:
+        if line.startswith("hmmtl ") or (line.startswith("echo ") and "| hmmtl" in line):
             words = shlex.split(line, comments=True)
             out.append(line.split(" #")[0].strip() if words else line)
     return out

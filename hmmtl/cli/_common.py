@@ -13,7 +13,7 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 PROG = "hmmtl"
 FORMATS = ("conllu", "conll", "text")
@@ -72,7 +72,7 @@ class Once(argparse.Action):
         given = getattr(namespace, "_options_given", None)
         if given is None:
             given = set()
-            setattr(namespace, "_options_given", given)
+            namespace._options_given = given
         if self.dest in given:
             raise argparse.ArgumentError(
                 self, f"given twice (first {_shown(getattr(namespace, self.dest))}, then "
@@ -395,7 +395,7 @@ def corpus_sources(items: Sequence[str] | None, fmt: str | None, option: str, *,
                                f"--format nltk:{name} {option} SPLIT")
         sources.append(("nltk", name, split))
     check_distinct_files([s[1] for s in sources if s[0] == "file"], option)
-    if len(set(s for s in sources if s[0] == "nltk")) < sum(s[0] == "nltk" for s in sources):
+    if len({s for s in sources if s[0] == "nltk"}) < sum(s[0] == "nltk" for s in sources):
         raise CommandError(f"{option} names the same NLTK corpus split twice; give each once")
     return sources
 

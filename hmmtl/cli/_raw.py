@@ -57,14 +57,14 @@ class _Sentences(NamedTuple):
     texts: list
     docs: list
 
-    def head(self, k: int) -> tuple["_Sentences", "_Sentences"]:
+    def head(self, k: int) -> tuple[_Sentences, _Sentences]:
         """The first ``k`` sentences and the rest."""
         t = sum(self.lengths[:k])
         return (_Sentences(*(f[:t] for f in self[:4]), *(f[:k] for f in self[4:])),
                 _Sentences(*(f[t:] for f in self[:4]), *(f[k:] for f in self[4:])))
 
     @classmethod
-    def join(cls, parts) -> "_Sentences":
+    def join(cls, parts) -> _Sentences:
         return cls(*(list(itertools.chain.from_iterable(f)) for f in zip(*parts)))
 
 

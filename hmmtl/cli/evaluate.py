@@ -88,7 +88,7 @@ def _scores(gold, predicted, words, known, entities: bool) -> dict:
     from ..data import flatten
     from ..metrics import entity_scores
 
-    g, offsets = flatten(gold)
+    g, _ = flatten(gold)
     p, _ = flatten(predicted)
     w, _ = flatten(words)
     n = len(g)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 from ._common import (FORMATS, STDIN, AtomicOutput, CommandError, add_command,
                       check_inputs, check_output, check_tag_column, column_arg, input_name,
@@ -194,7 +194,7 @@ def output_notation(model, source, fmt: str, column):
     else:
         import tempfile
 
-        spool = tempfile.SpooledTemporaryFile(max_size=1 << 26)
+        spool = tempfile.SpooledTemporaryFile(max_size=1 << 26)  # noqa: SIM115 - returned
         spool.writelines(source)
         spool.seek(0)
         found = tag_notation_of_lines(spool, fmt, column)
@@ -371,7 +371,7 @@ def run(args) -> int:
             if args.notation == "auto":
                 notation, source = output_notation(model, given, fmt, where)
             # bytes in: the reader decodes and names the line of any bad byte
-            stream = open(source, "rb") if isinstance(source, str) else source
+            stream = open(source, "rb") if isinstance(source, str) else source  # noqa: SIM115
             try:
                 s, t = _tag_stream(model, stream, input_name(path), fmt, where, out,
                                    args.batch_size, notation)

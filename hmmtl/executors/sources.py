@@ -71,7 +71,7 @@ class Sentences:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def part(self, a: int, b: int) -> "Sentences":
+    def part(self, a: int, b: int) -> Sentences:
         return Sentences(self.tokens[a:b],
                          None if self.labels is None else {t: v[a:b]
                                                            for t, v in self.labels.items()},
@@ -117,7 +117,7 @@ class Files:
             raise ValueError(f"domains has {len(self.domains)} entries for "
                              f"{len(self.paths)} files; give one per file or one string")
 
-    def parts(self) -> list["FilePart"]:
+    def parts(self) -> list[FilePart]:
         missing = [p for p in self.paths if not Path(p).is_file()]
         if missing:
             raise FileNotFoundError(f"corpus file(s) not found: {missing[:5]}")

@@ -70,7 +70,7 @@ class ConvergenceMonitor:
         return len(h) >= 2 and (h[-1] - h[-2]) < self.tol
 
     @classmethod
-    def restored(cls, tol, n_iter, history, log_likelihoods=None) -> "ConvergenceMonitor":
+    def restored(cls, tol, n_iter, history, log_likelihoods=None) -> ConvergenceMonitor:
         """A monitor holding a saved history (``log_likelihoods`` default: the history)."""
         m = cls(tol, n_iter)
         m.history = [float(h) for h in history]

@@ -158,7 +158,8 @@ class CategoricalHMM(BaseEstimator):
                 raise ValueError(f"stepsize_alpha must be in (0.5, 1] for online EM to "
                                  f"converge, got {self.stepsize_alpha}")
             check_int("batch_size", self.batch_size, 1)
-        if not (isinstance(self.init, str) and self.init == "random") and not isinstance(self.init, dict):
+        if (not (isinstance(self.init, str) and self.init == "random")
+                and not isinstance(self.init, dict)):
             raise ValueError(f"init must be 'random' or a dict of arrays 'start_prob', "
                              f"'transition_prob', 'emission_prob', got {self.init!r}")
 
@@ -708,7 +709,7 @@ class MultiDomainHMM(CategoricalHMM):
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._tie  # validates
+        _ = self._tie  # validates
         self._domain_names()
         if isinstance(self.init, dict):
             raise ValueError("MultiDomainHMM supports init='random' only")

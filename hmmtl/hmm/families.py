@@ -33,7 +33,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, fields
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -156,7 +156,7 @@ def _add_fields(a, b, how=None):
 class _Additive:
     """``a + b`` adds field-wise; ``0 + a`` is ``a`` so that ``sum(parts)`` works."""
 
-    _combine: dict = {}
+    _combine: ClassVar[dict] = {}
 
     def __add__(self, other):
         if isinstance(other, int) and other == 0:
@@ -187,7 +187,7 @@ class Tie(NamedTuple):
     emissions: str = SHARED
 
     @classmethod
-    def from_mapping(cls, tie: dict | None, default: "Tie") -> "Tie":
+    def from_mapping(cls, tie: dict | None, default: Tie) -> Tie:
         """``default`` updated by ``tie`` (keys among ``start``, ``transitions``,
         ``emissions``), validated."""
         values = default._asdict()
@@ -727,7 +727,7 @@ class TaskBatch:
     def n_sequences(self) -> int:
         return self.batch.n_sequences
 
-    def select(self, index) -> "TaskBatch":
+    def select(self, index) -> TaskBatch:
         index = np.asarray(index, dtype=np.int64)
         pos, _ = token_positions(self.batch.offsets, index)
         return TaskBatch(self.batch.select(index), self.task_labels[pos])

@@ -29,7 +29,7 @@ class InputCounts:
     labels: dict = field(default_factory=dict)   # task -> set of labels
     n_sentences: int = 0
 
-    def __add__(self, other: "InputCounts") -> "InputCounts":
+    def __add__(self, other: InputCounts) -> InputCounts:
         labels = {t: set(v) for t, v in self.labels.items()}
         for t, v in other.labels.items():
             labels.setdefault(t, set()).update(v)
@@ -179,7 +179,7 @@ class Description:
     has_labels: bool = False
     has_domains: bool = True
 
-    def __add__(self, other: "Description") -> "Description":
+    def __add__(self, other: Description) -> Description:
         return Description(self.n_sequences + other.n_sequences, self.n_tokens + other.n_tokens,
                            max(self.max_id, other.max_id), min(self.min_id, other.min_id),
                            max(self.max_label, other.max_label),

@@ -98,7 +98,7 @@ class OutputFile:
             raise IsADirectoryError(f"cannot write {what} {str(path)!r}: it is a folder; give a "
                                     f"file name such as {str(self.path / 'out')!r}")
         if is_stream_target(self.path):
-            self.stream = open(self.path, mode, **text_args)
+            self.stream = open(self.path, mode, **text_args)  # noqa: SIM115 - closed by close()
             return
         target = Path(os.path.realpath(self.path)) if self.path.is_symlink() else self.path
         folder = target.parent if str(target.parent) else Path(".")
@@ -156,7 +156,7 @@ class OutputFile:
                 pass
             self.tmp = None
 
-    def __enter__(self) -> "OutputFile":
+    def __enter__(self) -> OutputFile:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

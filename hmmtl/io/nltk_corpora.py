@@ -9,7 +9,7 @@ import re
 import zipfile
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from .conll import CONLL2000_COLUMNS, CONLL2002_COLUMNS, read_conll
 from .corpus import Corpus

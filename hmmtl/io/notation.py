@@ -183,7 +183,7 @@ class Notation:
         return _one_or_many(tag_sequences,
                             lambda s: _map(s, table, self.tag_quotes == "ptb"))
 
-    def words_only(self) -> "Notation":
+    def words_only(self) -> Notation:
         return replace(self, tag_brackets=None, tag_quotes=None)
 
     def describe(self) -> str:
@@ -204,7 +204,7 @@ class Notation:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "Notation":
+    def from_dict(cls, d: dict | None) -> Notation:
         """Inverse of :meth:`to_dict`; None (a model saved before notations were recorded)
         is the empty notation, which maps nothing."""
         if d is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..data import RaggedBatch, Vocabulary
 from ._source import FormatError, atomic_write, read_source, source_name
@@ -208,7 +208,7 @@ def open_input(source):
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"{os.fspath(source)}: no such file")
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 - returned, for the caller to close
         if f.peek(2)[:2] == GZIP_MAGIC:
             return gzip.GzipFile(fileobj=f, mode="rb"), True
         return f, True

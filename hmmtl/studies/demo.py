@@ -59,7 +59,7 @@ def find_demo_data(data_dir=None) -> tuple[str, Path | None]:
             p = Path(entry)
             if (p / "corpora" / "conll2000.zip").exists() or (p / "corpora" / "conll2000").is_dir():
                 return "nltk", p.resolve()
-    except Exception:  # NLTK broken or absent: fall back to synthetic data
+    except Exception:  # noqa: BLE001 - NLTK broken or absent: fall back to synthetic data
         pass
     return "synthetic", None
 
@@ -170,7 +170,7 @@ def _load_real(kind: str, root: Path, sizes: dict) -> dict:
         try:
             chat = load_nltk("nps_chat", data_dir=root)
             name, target = "chat", "NPS chat posts"
-        except Exception:
+        except Exception:  # noqa: BLE001 - no NPS chat (or a broken one): CoNLL-2000 test
             chat = load_nltk("conll2000", data_dir=root, split="test")
             name, target = "wsj-test", "CoNLL-2000 test (WSJ: no domain shift; NPS chat absent)"
         w, t = chat.sentences, chat.column("pos")
@@ -262,7 +262,7 @@ def run_demo(data_dir=None, out=None, quick=False, *, random_state: int = 0,
     if kind != "synthetic":
         try:
             data = _load_real(kind, root, sizes)
-        except Exception as e:  # a damaged or partial data folder: fall back, say why
+        except Exception as e:  # noqa: BLE001 - a damaged or partial data folder: fall back, say why
             print(f"hmmtl demo: could not read the corpora in {root} ({type(e).__name__}: "
                   f"{e}); using synthetic data instead.", file=stream)
             kind = "synthetic"

@@ -18,7 +18,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -580,7 +580,8 @@ def run_feature_augmentation(data_dir=None, out_dir="results/feature-augmentatio
     add("pooled", pooled.predict(test.words), test, known_all)
     bar.update()
     bar.set_postfix_str("augmented")
-    aug = DomainAugmentedCRF(labeler_params=crf_params).fit(train.words, train.tags, domains=train.domains)
+    aug = DomainAugmentedCRF(labeler_params=crf_params).fit(train.words, train.tags,
+                                                            domains=train.domains)
     add("augmented", aug.predict(test.words, domains=test.domains), test, known_all)
     add("augmented (domain unknown)", aug.predict(test.words), test, known_all)
     bar.update()

@@ -192,7 +192,10 @@ def _entity_prf(gold, pred) -> tuple[float, float, float]:
     types: list = []
     g = chunk_spans(gold, scheme="iob2", types=types)
     p = chunk_spans(pred, scheme="iob2", types=types)
-    key = lambda c: set(zip(c.start.tolist(), c.end.tolist(), c.type.tolist()))
+
+    def key(c):
+        return set(zip(c.start.tolist(), c.end.tolist(), c.type.tolist()))
+
     correct = len(key(g) & key(p))
     precision = correct / len(p.start) if len(p.start) else 0.0
     recall = correct / len(g.start) if len(g.start) else 0.0
@@ -382,7 +385,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
 
     if cfg["shared_labels"] == "all":
         shared, mt_all = fit_shared(all_labels, "")
-        features = {task: shared for task in TASKS}
+        features = dict.fromkeys(TASKS, shared)
     elif cfg["shared_labels"] == "other":
         # each task's labeler gets shared models learned from the *other* tasks' labels only,
         # so that its training tokens' features never saw their own gold labels

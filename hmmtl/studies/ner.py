@@ -205,7 +205,7 @@ def _hmm(text: list, n_states: int, n_iter: int, progress: bool):
 def _subsample(sentences, fraction: float, seed: int = 0):
     if fraction >= 1.0:
         return list(sentences)
-    n = int(round(fraction * len(sentences)))
+    n = round(fraction * len(sentences))
     idx = np.sort(np.random.RandomState(seed).choice(len(sentences), size=n, replace=False))
     return [sentences[i] for i in idx.tolist()]
 

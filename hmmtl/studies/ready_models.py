@@ -39,7 +39,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 
 from ..models import CATALOG, MODELS

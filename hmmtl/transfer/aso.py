@@ -234,7 +234,7 @@ class AlternatingStructureOptimization(BaseEstimator):
                 # Ando & Zhang leave v unpenalized
                 boost = 1.0 / np.maximum(proj.std(axis=0), 1e-12)
                 aug = sp.hstack([F, sp.csr_matrix(proj * boost)], format="csr")
-            for task, rows, lab in problems:
+            for _task, rows, lab in problems:
                 clf = SGDClassifier(loss="modified_huber", alpha=float(self.alpha),
                                     max_iter=int(self.n_epochs), tol=None,
                                     random_state=rng.randint(2 ** 31 - 1))

@@ -447,7 +447,7 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path) -> "MultiTaskTagger":
+    def load(cls, path) -> MultiTaskTagger:
         return serialize.load(path, cls)
 
 

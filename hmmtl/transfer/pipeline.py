@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import itertools
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -339,7 +339,7 @@ class CaseProfile:
         self._cache: dict = {}
 
     @classmethod
-    def fit(cls, sentences) -> "CaseProfile":
+    def fit(cls, sentences) -> CaseProfile:
         """Count, per lowercased form, its capitalized and lowercase occurrences after the
         first token of each sentence (per distinct token: the tokens are counted in C)."""
         from collections import Counter
@@ -900,7 +900,7 @@ class Tagger(TextTagging, BaseEstimator):
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path) -> "Tagger":
+    def load(cls, path) -> Tagger:
         return serialize.load(path, expected_class=cls)
 
 
