@@ -30,7 +30,7 @@ handful), each call over all the sentences of that group; without ``groups`` not
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -136,7 +136,7 @@ _WINDOW = {-2: ("lower",), -1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR, 2: ("lower",)
 #: Chosen on development data only (a held-out fifth of CoNLL-2000 train, the EWT dev files,
 #: Brown and NPS chat through the universal tags, eng.testa); the evidence is in
 #: benchmarks/results/crf.md.
-TASK_DEFAULTS = {
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "pos": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
             "extra_window": (-1, 0, 1)},
     "chunk": {"c1": 0.0, "c2": 0.3, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
@@ -211,10 +211,13 @@ def _group_parts(offsets, groups) -> list | None:
     n_seq = offsets.shape[0] - 1
     parts = []
     for g in np.unique(groups).tolist():  # one pass per group, a handful
-        seqs = np.flatnonzero(groups == g)
-        if seqs.shape[0] == n_seq:
+        members = np.flatnonzero(groups == g)
+        seqs: np.ndarray | slice
+        tokens: np.ndarray | slice
+        if members.shape[0] == n_seq:
             seqs, tokens, sub = slice(None), slice(None), offsets
         else:
+            seqs = members
             tokens, sub = token_positions(offsets, seqs)
         nz = np.diff(sub) > 0
         parts.append(_GroupPart(int(g), seqs, tokens, sub, sub[:-1][nz], sub[1:][nz] - 1))
@@ -245,6 +248,30 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
     _requires_y = True
 
     _PARAMS_EXCLUDED_FROM_STATE: tuple = ()
+
+    # parameters of the subclasses and fitted state, read by the shared methods below
+    templates: Any
+    window: Any
+    extra_window: Any
+    min_freq: int
+    n_features: int | None
+    notation: str
+    constraint: str | None
+    labels_: LabelSet
+    notation_: Notation
+    constraint_: str | None
+    feature_space_: FeatureSpace
+    coef_: np.ndarray
+    attr_ptr_: np.ndarray
+    pair_label_: np.ndarray
+    transition_: np.ndarray
+    start_: np.ndarray
+    end_: np.ndarray
+    group_transition_: np.ndarray
+    group_start_: np.ndarray
+    group_end_: np.ndarray
+    task_: str
+    n_iter_: int
 
     # -- input handling
     @staticmethod
@@ -293,7 +320,7 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
             raise ValueError("tag sequences must not contain None (unlabeled tokens)")
         return ids
 
-    def _decode_tables(self, group: int = -1):
+    def _decode_tables(self, group: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Transition, start and end scores of a sentence of ``group`` (-1: shared only),
         with the constraint's forbidden moves at -inf."""
         if group < 0:
@@ -682,6 +709,8 @@ class _Problem:
     MAX_DENSE_SLOTS = 4096
     TOKEN_CHUNKS = 16
 
+    empirical: np.ndarray  # the empirical counts, in the order of theta (set by the model)
+
     def __init__(self, layout, labels, n_labels):
         self.layout = layout
         self.labels = labels
@@ -909,6 +938,8 @@ class LinearChainCRF(_SequenceLabeler):
     [['DT', 'NN', 'VBZ']]
     """
 
+    settings_: dict[str, Any]
+
     def __init__(self, task="auto", c1=None, c2=None, max_iterations=None, tol=None,
                  algorithm="lbfgs", templates=None, window=None, extra_window=None, min_freq=1,
                  n_features=None, constraint=None, early_stopping_rounds=10,
@@ -962,7 +993,8 @@ class LinearChainCRF(_SequenceLabeler):
                                marginals[prob.last].sum(axis=0)]
         else:
             G = prob.n_groups
-            marginals = np.empty_like(unary) if want_grad else None
+            # gathered for the gradient only (without it: an empty array, never read)
+            marginals = np.empty_like(unary if want_grad else unary[:0])
             log_z = 0.0
             d_trans = np.zeros((G + 1, K, K))  # row G: the sentences of no group (-1)
             d_start = np.zeros((G + 1, K))
@@ -1136,7 +1168,7 @@ class LinearChainCRF(_SequenceLabeler):
             self._set_theta(self._fit_sgd(prob, theta0, n_pairs, K, dev), n_pairs, K)
             return self
         self.loss_curve_ = []
-        best = {"acc": -1.0, "theta": None, "since": 0}
+        best: dict[str, Any] = {"acc": -1.0, "theta": None, "since": 0}
         settings = self.settings_
         bar = _progress(self.verbose, settings["max_iterations"], "L-BFGS")
         c1 = float(settings["c1"])
@@ -1191,7 +1223,7 @@ class LinearChainCRF(_SequenceLabeler):
         n_seq = prob.offsets.shape[0] - 1
         groups = prob.groups if prob.n_groups else np.full(n_seq, -1, dtype=np.int64)
         self.loss_curve_ = []
-        best = {"acc": -1.0, "theta": None, "since": 0}
+        best: dict[str, Any] = {"acc": -1.0, "theta": None, "since": 0}
         settings = self.settings_
         c1, c2 = float(settings["c1"]), float(settings["c2"])
         bar = _progress(self.verbose, settings["max_iterations"], "SGD-L1")

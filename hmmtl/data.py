@@ -432,6 +432,7 @@ class RaggedBatch:
 
 
 # ----------------------------------------------------------------------------- signatures
+_SUFFIXES: tuple[str, ...]
 _SUFFIXES = ("ing", "ed", "ly", "ion", "ions", "er", "ers", "est", "al", "ity", "ty", "ic",
              "ous", "ive", "able", "ible", "ment", "ness", "ful", "less", "ize", "ise", "ism",
              "ist", "ent", "ant", "ence", "ance", "y", "s", "'s", "es", "en", "age", "ery")
@@ -685,7 +686,7 @@ class LabelSet:
         return i
 
     def fit(self, label_sequences: Iterable[Sequence[str]]) -> LabelSet:
-        seen = set()
+        seen: set[str] = set()
         for seq in label_sequences:
             if seq is None:
                 continue

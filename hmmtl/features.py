@@ -384,7 +384,7 @@ def _type_features(word, funcs):
         feats.extend(fs)
         which.extend([i] * len(fs))
     if len(set(feats)) < len(feats):
-        first = {}
+        first: dict[str, int] = {}
         for f, i in zip(feats, which):
             first.setdefault(f, i)
         feats, which = list(first), list(first.values())
@@ -581,7 +581,9 @@ class TypeFeaturizer:
                                                (self.type_feature, self.type_template),
                                                type_ids)
             return lengths, base, which
-        n_unseen = 0 if unseen is None else unseen.ptr.shape[0] - 1
+        if unseen is None:
+            unseen = _EMPTY_TABLE
+        n_unseen = unseen.ptr.shape[0] - 1
         if int(type_ids.max()) >= n_known + n_unseen:
             raise IndexError(f"type id {int(type_ids.max())} is neither a fitted type (< "
                              f"{n_known}) nor one of the {n_unseen} unseen types given; pass "
@@ -688,7 +690,9 @@ def window_templates(window, templates=None):
         items.sort(key=lambda it: it[0])
     else:
         items = [(o, templates) for o in normalize_window(window)]
-    union, funcs, rows = [], [], []
+    union: list = []
+    funcs: list = []
+    rows: list = []
     for _, t in items:
         specs = _template_list(t)
         row = []

@@ -77,7 +77,7 @@ class Gazetteer:
         self._children: list[dict] = [{}]
         self._terminal: list[dict] = [{}]
         self.n_entries = 0
-        self._compiled = None
+        self._compiled: tuple | None = None
         for name, entries in (lists or {}).items():
             self.add(name, entries)
 
@@ -232,7 +232,7 @@ class Gazetteer:
         tokens = list(self.token_index)
         self._trie_dicts()
         out = []
-        stack = [(0, ())]
+        stack: list[tuple[int, tuple[str, ...]]] = [(0, ())]
         while stack:  # per trie node
             node, path = stack.pop()
             if lid in self._terminal[node]:
@@ -278,7 +278,8 @@ class Gazetteer:
         gaz.n_entries = int(meta["n_entries"])
         gaz._compiled = tuple(a[k] for k in ("child_ptr", "child_token", "child_node",
                                              "term_ptr", "term_list", "term_mask"))
-        gaz._children = gaz._terminal = None  # rebuilt from the arrays only when needed
+        # rebuilt from the arrays only when needed (_trie_dicts)
+        gaz._children = gaz._terminal = None  # type: ignore[assignment]
         return gaz
 
     def _trie_dicts(self):
@@ -385,7 +386,10 @@ def load_nltk_gazetteers(data_dir=None) -> dict[str, list[str]]:
     """
     from .io.nltk_corpora import nltk_data_dir
 
-    root = Path(nltk_data_dir(data_dir))
+    root = nltk_data_dir(data_dir)
+    if root is None:
+        raise FileNotFoundError("no data folder for the NLTK name lists: pass data_dir or set "
+                                "HMMTL_DATA (the folder with nltk_data/ inside)")
     out: dict[str, list[str]] = {}
     archives: dict[str, zipfile.ZipFile] = {}
     try:
@@ -622,7 +626,8 @@ class Lexicon:
                         np.concatenate(masks) if masks else np.zeros(0, np.uint16))
 
     def _entry_words(self, entries):
-        tokens, lengths = [], []
+        tokens: list[str] = []
+        lengths: list[int] = []
         for entry in entries:  # per entry (type-level), never per token of text
             toks = entry.split() if isinstance(entry, str) else list(entry)
             if 0 < len(toks) <= self.max_tokens:
@@ -640,7 +645,7 @@ class Lexicon:
         from .data import factorize
 
         types, ids = factorize(tokens)
-        out = (token_hashes([t.lower() for t in types])[ids], token_hashes(types)[ids])
+        out: tuple = (token_hashes([t.lower() for t in types])[ids], token_hashes(types)[ids])
         if with_upper:
             upper = np.fromiter((t != t.lower() for t in types), bool, len(types))
             out = out + (upper[ids],)

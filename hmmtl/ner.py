@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -717,7 +718,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         return extra
 
     def _extra_window(self, extra) -> dict:
-        window = {}
+        window: dict[str, tuple[int, ...]] = {}
         for name in extra:
             if name.startswith(("col.", "brown", "hmm", "gaz", "auto", "lex")):
                 window[name] = (-1, 0, 1)
@@ -1045,7 +1046,8 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         if not isinstance(lexicon, (Lexicon, type(None))):
             raise ValueError(f"part 'lexicon' of the recognizer is a {type(lexicon).__name__}")
         hmms = [children[f"hmm{i}"] for i in range(int(meta["n_hmms"]))]
-        expected = {"stage1": LinearChainCRF, "stage2": (LinearChainCRF, type(None)),
+        expected: dict[str, type | tuple[type, ...]] = {
+                    "stage1": LinearChainCRF, "stage2": (LinearChainCRF, type(None)),
                     "clusters": (BrownClusters, type(None)),
                     "gazetteer": (Gazetteer, type(None)),
                     "auto_gazetteer": (Gazetteer, type(None))}
@@ -1111,7 +1113,7 @@ def _same_lengths(a, b) -> bool:
 
 def _take_extra(extra: dict, seq_idx: np.ndarray, tok_idx: np.ndarray) -> dict:
     """The extra features of the sentences ``seq_idx`` (whose tokens are ``tok_idx``)."""
-    out = {}
+    out: dict[str, Any] = {}
     for name, value in extra.items():
         if isinstance(value, tuple):
             out[name] = tuple(v[tok_idx] for v in value)

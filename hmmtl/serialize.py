@@ -40,7 +40,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from collections.abc import Mapping
 
 import numpy as np
@@ -181,7 +181,7 @@ def _class_key(cls: type) -> str:
                     f"class (hmmtl.serialize.MODEL_CLASSES); it cannot be saved")
 
 
-def _resolve_class(key: Any, module: Any, source: str) -> type:
+def _resolve_class(key: Any, module: Any, source: str) -> type[Any]:
     """Map a (name, module) pair read from a file to a registered class, importing nothing
     but the hmmtl module the registry names."""
     if not isinstance(key, str) or key not in MODEL_CLASSES:
@@ -291,7 +291,7 @@ def _write_npz(stream, arrays: Mapping[str, np.ndarray]) -> None:
                 np.lib.format.write_array(fh, arrays[name], allow_pickle=False)
 
 
-def _build_manifest(key: str, arrays: dict, meta: dict, digest: str, info: dict) -> dict:
+def _build_manifest(key: str, arrays: dict, meta: dict, digest: str, info: Mapping) -> dict:
     from . import __version__
 
     manifest = {
@@ -625,7 +625,7 @@ def _read_npy(npz: zipfile.ZipFile, member: str, name: str, entry: dict, nbytes:
         raise ModelFileError(f"{source}: array {name!r} holds {len(data)} bytes of data, "
                              f"expected {nbytes} for shape {tuple(shape)} and dtype {dtype.str}")
     arr = np.frombuffer(data, dtype=dtype)
-    order = "F" if fortran else "C"
+    order: Literal["C", "F"] = "F" if fortran else "C"
     return arr.reshape(shape, order=order).copy(order=order) if arr.size else \
         np.zeros(shape, dtype=dtype, order=order)
 

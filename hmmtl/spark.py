@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from typing import Any
 
 from .executors.spark import SparkExecutor, spark_context, spark_session
 
@@ -72,7 +73,7 @@ def _tag_series(path: str, kind: str, tokens, domains=None):
     sentences = [list(tokens.iloc[i]) for i in present]
     doms = None if domains is None else [domains.iloc[i] for i in present]
     tags = tag_sentences(model, sentences, doms, kind) if sentences else []
-    out = [None] * len(tokens)
+    out: list = [None] * len(tokens)
     for i, row in zip(present, tags):
         out[i] = row
     return pd.Series(out, index=tokens.index, dtype=object)
@@ -88,6 +89,8 @@ def _local(path: str) -> str:
 
 class _TaggerWriter(DefaultParamsWriter):
     """Saves the stage's parameters, and a copy of its model file when saving locally."""
+
+    instance: HmmtlTagger
 
     def saveImpl(self, path: str) -> None:
         super().saveImpl(path)
@@ -126,6 +129,8 @@ class HmmtlTagger(Transformer, HasInputCol, HasOutputCol, DefaultParamsWritable,
         For HMMs: ``predict`` (Viterbi), or the most probable state of ``transform(kind=)``.
     """
 
+    _input_kwargs: dict[str, Any]  # set by @keyword_only
+
     modelPath = Param(Params._dummy(), "modelPath", "hmmtl model file",
                       typeConverter=TypeConverters.toString)
     domainCol = Param(Params._dummy(), "domainCol", "column of the sentences' domains",
@@ -154,7 +159,7 @@ class HmmtlTagger(Transformer, HasInputCol, HasOutputCol, DefaultParamsWritable,
 
     @classmethod
     def read(cls):
-        return _TaggerReader(cls)
+        return _TaggerReader(cls)  # type: ignore[arg-type]  # read() is overridden here
 
     def _transform(self, dataset):
         from pyspark.sql.functions import col, pandas_udf
@@ -175,13 +180,13 @@ class HmmtlTagger(Transformer, HasInputCol, HasOutputCol, DefaultParamsWritable,
         path = _local(path)
         out_type = ArrayType(StringType())
         if self.isDefined(self.domainCol):
-            @pandas_udf(out_type)
+            @pandas_udf(out_type)  # type: ignore[call-overload]  # a UDF without type hints
             def tag_with_domains(tokens, domains):
                 return _tag_series(path, kind, tokens, domains)
 
             column = tag_with_domains(col(source), col(self.getOrDefault(self.domainCol)))
         else:
-            @pandas_udf(out_type)
+            @pandas_udf(out_type)  # type: ignore[call-overload]  # a UDF without type hints
             def tag(tokens):
                 return _tag_series(path, kind, tokens)
 

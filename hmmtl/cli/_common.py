@@ -13,7 +13,8 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 PROG = "hmmtl"
 FORMATS = ("conllu", "conll", "text")
@@ -285,7 +286,7 @@ def input_name(path: str) -> str:
     return "<stdin>" if path == STDIN else path
 
 
-def resolve_input(path: str, fmt: str | None) -> tuple[str, object]:
+def resolve_input(path: str, fmt: str | None) -> tuple[str, Any]:
     """``(format, source)`` of one input file or of standard input (``-``).
 
     The format is ``fmt`` when given, else what the file name says, else what the first
@@ -335,7 +336,8 @@ def read_file(path: str, fmt: str | None):
     from .. import io
 
     fmt, source = resolve_input(path, fmt)
-    readers = {"conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}
+    readers: dict[str, Callable[..., Any]] = {
+        "conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}
     if fmt in ("raw", "jsonl"):
         what = "raw running text" if fmt == "raw" else "JSON lines"
         raise CommandError(f"{input_name(path)}: looks like {what}, which has no labels here; "
@@ -375,6 +377,7 @@ def corpus_sources(items: Sequence[str] | None, fmt: str | None, option: str, *,
             return []
         if nltk_name is None:
             raise CommandError(f"give the data: {option} FILE... or --format nltk:NAME:SPLIT")
+        assert fmt is not None  # nltk:NAME:SPLIT
         items = [fmt]
     sources = []
     for item in items:
@@ -423,7 +426,7 @@ def check_distinct_files(paths: Sequence[str] | None, option: str) -> None:
 
 
 def unlabeled_files(paths: Sequence[str] | None, train_sources: Sequence,
-                    option: str = "--unlabeled") -> list[str] | None:
+                    option: str = "--unlabeled") -> Sequence[str] | None:
     """``--unlabeled`` files, each once (a file named twice is refused), without a
     ``--train`` file given again: its words are already in the text the HMMs learn from
     (the training words plus the unlabeled text), so it is dropped with a warning."""
@@ -508,6 +511,7 @@ def column_of_meaning(corpus, meaning: str | None) -> tuple[str | None, list | N
         return None, None
     if corpus.format == "conllu":
         place = conllu_place(meaning)
+        assert place is not None  # every meaning has a place in CoNLL-U
         if place.startswith("misc:"):
             values = misc_values(corpus.columns["misc"], place[5:])
             return (place, values) if values is not None else (None, None)
@@ -531,7 +535,7 @@ def gold_labels(corpus, column, option: str = "--tag-column") -> tuple[str, list
     column = check_tag_column(column, corpus.format, option)
     if corpus.format == "conllu" and isinstance(column, str) and column not in corpus.columns:
         key = column[5:] if column.lower().startswith("misc:") else \
-            MISC_KEYS.get(meaning_of(column))
+            MISC_KEYS.get(meaning_of(column) or "")
         if key:
             values = misc_values(corpus.columns["misc"], key)
             if values is None:
@@ -600,8 +604,8 @@ def load_model(path: str):
     from ..models import resolve
     from ..serialize import load, read_manifest
 
-    path = resolve(path)  # an existing file wins over a name; unknown: the names listed
-    return load(path), read_manifest(path)["info"]
+    found = resolve(path)  # an existing file wins over a name; unknown: the names listed
+    return load(found), read_manifest(found)["info"]
 
 
 def load_labeler(path: str, option: str = "--model"):
@@ -676,7 +680,7 @@ def model_inputs(model, corpus) -> dict:
     ``predict``: the columns it declares in ``input_columns_`` (name -> 0-based column index
     of the file it was trained on, or None), found by :func:`input_column`, and, when
     ``uses_documents_`` is true, the document of each sentence."""
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     wanted = getattr(model, "input_columns_", None) or {}
     if wanted:
         if corpus is None:

@@ -86,7 +86,8 @@ def train_tasks(args, labeler_params: dict) -> int:
     check_output(args.out, "model", inputs=input_files(sources))
     specs = args.tasks * len(sources) if len(args.tasks) == 1 else args.tasks
     folder = data_dir(args.data)
-    X, per_file = [], []
+    X: list = []
+    per_file: list = []
     for source, spec in zip(sources, specs):
         tasks = parse_tasks(spec)
         corpus = read_corpus([source], data_dir=folder)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from ._common import (CommandError, add_command, column_arg, column_of_meaning,
                       corpus_sources, data_dir, gold_labels, label_column, load_labeler,
@@ -93,7 +94,7 @@ def _scores(gold, predicted, words, known, entities: bool) -> dict:
     w, _ = flatten(words)
     n = len(g)
     correct = np.asarray(g, dtype=object) == np.asarray(p, dtype=object)
-    out = {"n_tokens": n, "accuracy": float(correct.mean()) if n else None}
+    out: dict[str, Any] = {"n_tokens": n, "accuracy": float(correct.mean()) if n else None}
     if known is not None:
         oov = ~np.fromiter(map(known.__contains__, w), dtype=bool, count=n)
         out["n_oov"] = int(oov.sum())
@@ -123,7 +124,7 @@ def gold_column(corpus, column, info: dict, model=None) -> tuple[str, list]:
         return trained, corpus.columns[trained]
     meaning = model_meaning(model, info) if model is not None else None
     name, labels = column_of_meaning(corpus, meaning)
-    if name is not None:
+    if name is not None and labels is not None:
         return name, labels
     if meaning in ("ner", "chunk") and corpus.format == "conllu":
         raise CommandError(f"{corpus.source or 'the test data'}: the model's tags are "

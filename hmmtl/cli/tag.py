@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ._common import (FORMATS, STDIN, AtomicOutput, CommandError, add_command,
                       check_inputs, check_output, check_tag_column, column_arg, input_name,
@@ -106,7 +106,8 @@ def chunks_of_lines(stream, fmt: str, batch: int,
     piece holds a sentence, except the only piece of an input without any: document
     headers, comments and blank lines go with the sentences after them, or at the end of
     the input with the last piece."""
-    start, count, piece = 1, 0, []
+    start, count = 1, 0
+    piece: list[str] = []
     seen_document = False
     ready = None  # the last complete piece, held until it is known not to be the last
     for lines, n_sent, starts_document in _units(stream, fmt):
@@ -147,7 +148,9 @@ def _shift_error(exc, name: str, first_line: int):
 def _read_piece(lines, fmt: str, name: str):
     from .. import io
 
-    reader = {"conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}[fmt]
+    readers: dict[str, Callable[..., io.Corpus]] = {
+        "conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}
+    reader = readers[fmt]
     return reader(lines, name=name)
 
 

@@ -199,9 +199,9 @@ def dev_tags(dev_corpus, column: str, meaning, dev_column, tags, files) -> list:
     elif column in dev_corpus.columns and column != dev_corpus.word_column:
         labels = dev_corpus.columns[column]
     else:
-        name, labels = column_of_meaning(dev_corpus, meaning)
-        if name is None:
-            labels = dev_corpus.columns[label_column(dev_corpus, None, option)]
+        name, found = column_of_meaning(dev_corpus, meaning)
+        labels = (dev_corpus.columns[label_column(dev_corpus, None, option)] if name is None
+                  or found is None else found)
     known = {t for s in tags for t in s}
     flat = [t for s in labels for t in s]
     unseen = sorted(set(flat) - known)

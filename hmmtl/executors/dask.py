@@ -227,7 +227,7 @@ def fit_em(model, corpus, client=None, *, n_partitions: int | None = None,
     return model.fit(corpus, executor=executor)
 
 
-def train_hmm_distributed(address_or_local: str, texts: Sequence[str], *, n_states: int,
+def train_hmm_distributed(address_or_local: str, texts: Sequence[str] | Files, *, n_states: int,
                           n_iter: int = 20, online: bool = False, format: str | None = None,
                           n_workers: int | None = None, out: str | None = None,
                           verbose: bool = True, model=None, **hmm_params):

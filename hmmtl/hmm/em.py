@@ -170,6 +170,7 @@ def run_em(family, data, executor, *, priors, n_iter: int, tol: float,
                             verbose, desc)
         if best is None or monitor.history[-1] > best[1].history[-1]:
             best = (params, monitor)
+    assert best is not None  # n_init >= 1
     return EMResult(best[0], best[1], summary)
 
 

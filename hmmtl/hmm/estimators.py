@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 from functools import partial
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -31,7 +31,14 @@ __all__ = ["CategoricalHMM", "MultiDomainHMM", "check_int"]
 _TRANSFORM_KINDS = ("viterbi", "posterior", "type", "type_cluster")
 
 
-def check_int(name: str, value, minimum: int | None = None, *, optional: bool = False) -> int:
+@overload
+def check_int(name: str, value, minimum: int | None = None, *,
+              optional: Literal[False] = False) -> int: ...
+@overload
+def check_int(name: str, value, minimum: int | None = None, *,
+              optional: bool) -> int | None: ...
+def check_int(name: str, value, minimum: int | None = None, *,
+              optional: bool = False) -> int | None:
     """``value`` as an int, refusing floats (4.7 states), bools and strings with a
     TypeError, and values below ``minimum`` with a ValueError."""
     if value is None and optional:
@@ -138,7 +145,10 @@ class CategoricalHMM(BaseEstimator):
 
     # ------------------------------------------------------------------ settings
     _PARAMS = ("start_prob_", "transition_prob_", "emission_prob_")
-    _n_domains = None   # a single-domain model keeps no domains
+
+    @property
+    def _n_domains(self) -> int | None:
+        return None  # a single-domain model keeps no domains
 
     def _check_params(self) -> None:
         if self.algorithm not in ("batch", "online"):
@@ -319,7 +329,7 @@ class CategoricalHMM(BaseEstimator):
             doms = self._encode_domains(domains, batch.n_sequences)
         return RaggedBatch(batch.ids, batch.offsets, labels, doms)
 
-    def _encode_int_labels(self, y, batch: RaggedBatch) -> np.ndarray:
+    def _encode_int_labels(self, y, batch: RaggedBatch) -> np.ndarray | None:
         if isinstance(y, np.ndarray) and y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
             if y.shape[0] != batch.n_tokens:
                 raise ValueError(f"y has {y.shape[0]} labels but X has {batch.n_tokens} tokens")
@@ -366,7 +376,7 @@ class CategoricalHMM(BaseEstimator):
                 raise ValueError(f"{name} row {idx} sums to {np.atleast_1d(sums)[idx]:.6g}, "
                                  "not 1; normalize it (p / p.sum(axis=-1, keepdims=True))")
 
-    def _fitted(self):
+    def _fitted(self) -> tuple[HMMFamily, HMMParams]:
         """The family and parameters of the fitted model, checked."""
         check_is_fitted(self, "emission_prob_")
         self._validate_probabilities()
@@ -467,9 +477,10 @@ class CategoricalHMM(BaseEstimator):
     def _word_ids(self, words) -> np.ndarray:
         words = list(words)
         if words and isinstance(words[0], str):
-            if getattr(self, "vocabulary_", None) is None:
+            vocabulary = getattr(self, "vocabulary_", None)
+            if vocabulary is None:
                 raise ValueError("this model was fitted on integer ids; pass ids as words")
-            return self.vocabulary_.encode_tokens(words)
+            return vocabulary.encode_tokens(words)
         ids = np.asarray(words, dtype=np.int64)
         if ids.size and (ids.min() < 0 or ids.max() >= self.n_features_):
             raise ValueError(f"word ids must lie in [0, {self.n_features_})")
@@ -535,9 +546,10 @@ class CategoricalHMM(BaseEstimator):
         family, params = self._fitted()
         rs = check_random_state(random_state)
         ids, states, offsets = sample_ids(family, params, n_sequences, lengths, rs, domains)
-        if getattr(self, "vocabulary_", None) is None:
+        vocabulary = getattr(self, "vocabulary_", None)
+        if vocabulary is None:
             return ids, states
-        words = unflatten(self.vocabulary_.decode(ids), offsets)
+        words = unflatten(vocabulary.decode(ids), offsets)
         st = self.labels_.decode(states) if self.labels_ is not None else states.tolist()
         return words, unflatten(st, offsets)
 
@@ -598,10 +610,9 @@ class CategoricalHMM(BaseEstimator):
                 raise ValueError(f"model file: {name} has dtype {arr.dtype}, expected floats")
             setattr(model, name, arr.astype(model._param_dtype(name)))
         model._validate_probabilities()
-        if getattr(model, "mixing_weight_", None) is not None:
-            w = model.mixing_weight_
-            if not (np.isfinite(w).all() and (w >= 0).all() and (w <= 1).all()):
-                raise ValueError("model file: mixing_weight must lie in [0, 1]")
+        w = getattr(model, "mixing_weight_", None)
+        if w is not None and not (np.isfinite(w).all() and (w >= 0).all() and (w <= 1).all()):
+            raise ValueError("model file: mixing_weight must lie in [0, 1]")
         model.monitor_ = ConvergenceMonitor.restored(model.tol, int(model.n_iter),
                                                      meta.get("history", []))
         return model
@@ -702,7 +713,7 @@ class MultiDomainHMM(CategoricalHMM):
         return len(self._domain_names())
 
     @property
-    def _PARAMS(self):
+    def _PARAMS(self):  # type: ignore[override]  # the base class's is a class constant
         if self._tie.emissions == "hierarchical":
             return CategoricalHMM._PARAMS + ("domain_emission_prob_", "mixing_weight_")
         return CategoricalHMM._PARAMS

@@ -136,7 +136,7 @@ def _allowed(labels: np.ndarray | None, K: int):
 
 def _add_fields(a, b, how=None):
     """Field-wise sum of two dataclass instances (``how[name]`` overrides ``+``)."""
-    out = {}
+    out: dict[str, object] = {}
     for f in fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
         if (x is None) != (y is None):
@@ -170,7 +170,7 @@ class _Additive:
     def scaled(self, factor: float):
         """Every field multiplied by ``factor`` (online EM's interpolation)."""
         out = {}
-        for f in fields(self):
+        for f in fields(self):  # type: ignore[arg-type]  # the subclasses are dataclasses
             x = getattr(self, f.name)
             out[f.name] = (None if x is None else tuple(v * factor for v in x)
                            if isinstance(x, tuple) else x * factor)
@@ -350,7 +350,7 @@ class HMMFamily:
         """Counting cannot split hierarchical emissions: fully labeled data still runs EM."""
         return self.tie.emissions == HIERARCHICAL
 
-    def domain_params(self, params: HMMParams, d: int):
+    def domain_params(self, params: HMMParams, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Effective ``(start, transition, emission)`` probabilities of domain ``d``."""
         tie = self.tie
         start = params.start if tie.start == SHARED else params.start[d]
@@ -360,6 +360,7 @@ class HMMFamily:
         elif tie.emissions == PER_DOMAIN:
             emit = params.emission[d]
         else:
+            assert params.mixing_weight is not None and params.domain_emission is not None
             lam = float(params.mixing_weight[d])
             emit = (lam * np.asarray(params.emission, np.float64)
                     + (1.0 - lam) * np.asarray(params.domain_emission[d], np.float64))
@@ -469,6 +470,7 @@ class HMMFamily:
                            priors: Priors) -> HMMParams:
         tie = self.tie
         start, trans, em = summary.label_start, summary.label_transition, summary.label_emission
+        assert start is not None and trans is not None and em is not None
         stats = HMMStats(
             start=start if tie.start == PER_DOMAIN else start.sum(0),
             transition=trans if tie.transitions == PER_DOMAIN else trans.sum(0),
@@ -536,8 +538,11 @@ class HMMFamily:
             if tie.emissions == SHARED:
                 shared_emission += e
             elif tie.emissions == PER_DOMAIN:
+                assert per_domain is not None
                 per_domain[d] = e.T
             else:
+                assert per_domain is not None and domain_tokens is not None
+                assert params.mixing_weight is not None
                 lam = float(params.mixing_weight[d])
                 p_shared = lam * np.asarray(params.emission, np.float64).T
                 p_mix = np.asarray(dparams[2], np.float64).T
@@ -552,6 +557,7 @@ class HMMFamily:
         if tie.transitions == SHARED:
             trans = trans.sum(axis=0)
         if tie.emissions == PER_DOMAIN:
+            assert per_domain is not None
             emission, per_domain = per_domain, None
         else:
             emission = np.ascontiguousarray(shared_emission.T)
@@ -583,6 +589,7 @@ class HMMFamily:
         labels together."""
         start_p, trans_p, emit_p = dparams
         K, V = self.n_states, self.n_features
+        assert batch.labels is not None
         lab = batch.labels.astype(np.int64)
         offs = batch.offsets
         lengths = np.diff(offs)
@@ -887,28 +894,30 @@ class MultiTaskFamily:
             labels = tuple(normalize_rows(rng.dirichlet(np.ones(Lt), size=K))
                            for Lt in self.n_labels)
             return MultiTaskParams(start, trans, emission, labels)
-        state_labels = self.state_labels(summary).astype(np.int64)
+        seeded = self.state_labels(summary)
+        assert seeded is not None  # a seeding task
+        state_labels = seeded.astype(np.int64)
         L0 = self.n_labels[self.seed_task]
         n_sub = np.bincount(state_labels, minlength=L0).astype(np.float64)
         sub = n_sub[state_labels]
         emit = (summary.seed_words[:, state_labels] / sub).T + summary.unseeded_words[None, :] / K
         emission = normalize_rows(emit * jitter((K, V)) + priors.emission)
-        labels = []
+        label_probs = []
         for t, Lt in enumerate(self.n_labels):
             if t == self.seed_task:
                 # each sub-state emits its own label: the label's count split among its
                 # sub-states, plus the pseudocount (exactly one-hot when it is zero)
                 c = np.zeros((K, Lt))
                 c[np.arange(K), state_labels] = summary.task_labels[t][state_labels] / sub
-                labels.append(normalize_rows(c + priors.label))
+                label_probs.append(normalize_rows(c + priors.label))
                 continue
             c = summary.co_occurrence[t][state_labels] / sub[:, None] \
                 + summary.solo_labels[t][None, :] / K
-            labels.append(normalize_rows(c * jitter((K, Lt)) + priors.label))
+            label_probs.append(normalize_rows(c * jitter((K, Lt)) + priors.label))
         start = normalize_rows(summary.seed_start[state_labels] / sub * jitter(K) + priors.start)
         trans = summary.seed_bigrams[state_labels][:, state_labels] / np.outer(sub, sub)
         trans = normalize_rows(trans * jitter((K, K)) + priors.transition)
-        return MultiTaskParams(start, trans, emission, tuple(labels))
+        return MultiTaskParams(start, trans, emission, tuple(label_probs))
 
     def online_start(self, params, n_tokens, n_sequences):
         return None

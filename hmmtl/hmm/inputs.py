@@ -57,7 +57,7 @@ def count_partition(lowercase: bool, part) -> InputCounts:
         check_strings(flat, offsets, "X")
     labels = {}
     for task, seqs in (part.labels or {}).items():
-        seen = set()
+        seen: set[str] = set()
         for seq in seqs:
             if seq is not None:
                 seen.update(x for x in seq if x is not None)
@@ -244,7 +244,7 @@ def as_batch(X, lengths, vocabulary: Vocabulary | None, n_features: int):
             kind = "ids"
     else:
         ids = np.asarray(X)
-        if ids.ndim == 2 and ids.shape[1] == 1:
+        if ids.ndim == 2 and ids.shape[-1] == 1:
             ids = ids[:, 0]
         if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
             raise ValueError(f"X must be a list of token lists, or integer ids of shape "

@@ -24,6 +24,7 @@ import os
 import re
 import stat
 import tempfile
+from typing import Any
 from pathlib import Path
 
 __all__ = ["OutputFile", "is_stream_target", "write_bytes", "write_text"]
@@ -93,7 +94,7 @@ class OutputFile:
         self.binary = binary
         self.tmp: str | None = None
         mode = "wb" if binary else "w"
-        text_args = {} if binary else {"encoding": "utf-8", "newline": ""}
+        text_args: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": ""}
         if self.path.is_dir():
             raise IsADirectoryError(f"cannot write {what} {str(path)!r}: it is a folder; give a "
                                     f"file name such as {str(self.path / 'out')!r}")

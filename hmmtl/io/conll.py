@@ -84,7 +84,7 @@ def read_conll(source, columns: Sequence[str] | None = None, *, sep: str | None 
     first = lines[starts[0]]
     if sep is None:
         layout["sep"] = "\t" if "\t" in first.strip() else " "
-        splitter = str.split
+        splitter: Callable[[str], list[str]] = str.split
     elif sep in (" ", "\t"):
         layout["sep"] = sep
         splitter = operator.methodcaller("split", sep)

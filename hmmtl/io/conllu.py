@@ -12,6 +12,7 @@ import operator
 import re
 from pathlib import Path
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def _resolve_domains(domain, name, sent_ids, doc_ids) -> list[str]:
         m = _ID_DOMAIN.match(did or "") or _ID_DOMAIN.match(sid or "")
         out.append(m.group("domain") if m else None)
     if all(d is not None for d in out):
-        return out
+        return cast("list[str]", out)
     stem = Path(name).name.split(".")[0] if name and not name.startswith("<") else "default"
     m = _FILE_DOMAIN.match(stem)
     fallback = m.group("domain") if m else stem
@@ -108,7 +109,7 @@ def read_conllu(source, domain: str | Callable | None = None, *, name: str | Non
     doc = None
     n_docs = 0
     for s, (a, b) in enumerate(zip(starts, ends)):
-        rows = []
+        rows: list[list[str]] = []
         extra = []
         for k in range(a, b):
             line = lines[k]
@@ -207,7 +208,7 @@ def _target_column(corpus: Corpus, column, default: str) -> str:
 def _conllu_columns(corpus: Corpus) -> list[list[list[str]]]:
     """The 10 CoNLL-U columns of ``corpus``, filling in what a non-CoNLL-U corpus lacks."""
     renames = {corpus.word_column: "form", "word": "form", "pos": "xpos", "tag": "xpos"}
-    named = {}
+    named: dict[str, list] = {}
     for key, col in corpus.columns.items():
         named.setdefault(key if key in CONLLU_COLUMNS else renames.get(key, key), col)
     extra = [k for k in named if k not in CONLLU_COLUMNS]

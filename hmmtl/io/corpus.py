@@ -182,6 +182,7 @@ class Corpus:
 
     def domain_names(self) -> list[str]:
         """Distinct domains in order of first appearance."""
+        assert self.domains is not None  # set by __post_init__
         return list(dict.fromkeys(self.domains))
 
     # ------------------------------------------------------------------ selection
@@ -230,6 +231,7 @@ class Corpus:
         if isinstance(domain, str):
             domains = [domain] * n
         elif callable(domain):
+            assert self.sent_ids is not None and self.doc_ids is not None  # __post_init__
             domains = list(map(domain, self.sent_ids, self.doc_ids))
         else:
             domains = list(domain)
@@ -278,6 +280,7 @@ class Corpus:
             domain_index = self.domain_names()
         if not isinstance(domain_index, dict):
             domain_index = {d: i for i, d in enumerate(domain_index)}
+        assert self.domains is not None  # set by __post_init__
         ids = np.fromiter(map(domain_index.get, self.domains, itertools.repeat(-1)),
                           dtype=np.int64, count=len(self))
         if ids.size and ids.min() < 0:

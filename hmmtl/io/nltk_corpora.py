@@ -116,7 +116,7 @@ def _fileids(name: str, reader, split) -> list[tuple[str, str]]:
     if name == "conll2002":
         files = list(_CONLL2002_FILES) if reader is None else reader.fileids()
         wanted = [split] if isinstance(split, str) else files if split is None else list(split)
-        out = []
+        out: list[tuple[str, str]] = []
         for s in wanted:
             matched = [f for f in files if f == s or f.split(".")[0] == s]
             if not matched:
@@ -206,18 +206,19 @@ def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None
     own = (_own_files(name, root, split) if name in ("conll2000", "conll2002")
            and tagset is None else None)
     for fileid, lines in own or ():  # hmmtl's own reader: no need to import NLTK
-        columns = CONLL2000_COLUMNS if name == "conll2000" else CONLL2002_COLUMNS
-        sents = read_conll(lines, columns, sep=" ", name=f"{name}/{fileid}")
+        names = CONLL2000_COLUMNS if name == "conll2000" else CONLL2002_COLUMNS
+        sents = read_conll(lines, names, sep=" ", name=f"{name}/{fileid}")
         words += sents.columns["word"]
         tags += sents.columns["pos"]
-        third += sents.columns[columns[2]]
+        third += sents.columns[names[2]]
         domains += ["wsj" if name == "conll2000" else fileid.split(".")[0]] * len(sents)
         sent_ids += [f"{fileid}:{k}" for k in range(1, len(sents) + 1)]
         # conll2002: the -DOCSTART- lines of the Dutch files are document boundaries
-        doc_ids += list(sents.doc_ids) if name == "conll2002" else [fileid] * len(sents)
+        doc_ids += list(sents.doc_ids or ()) if name == "conll2002" else [fileid] * len(sents)
     with _search_path(root) if own is None else nullcontext():
         reader = _reader(name) if own is None else None
         for fileid, domain in _fileids(name, reader, split) if own is None else ():
+            assert reader is not None
             if name in ("conll2000", "conll2002"):
                 sents = reader.iob_sents(fileid)
             elif name == "nps_chat":
@@ -230,11 +231,11 @@ def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None
                     sent = [wt for wt in sent if wt[1] != "-NONE-"]
                 if not sent:
                     continue
-                columns = list(zip(*sent))
-                words.append(list(columns[0]))
-                tags.append(list(columns[1]))
-                if len(columns) > 2:
-                    third.append(list(columns[2]))
+                fields = list(zip(*sent))
+                words.append(list(fields[0]))
+                tags.append(list(fields[1]))
+                if len(fields) > 2:
+                    third.append(list(fields[2]))
                 k += 1
                 domains.append(domain)
                 sent_ids.append(f"{fileid}:{k}")

@@ -31,6 +31,7 @@ a sentence is mapped the same alone or in any batch.  Lookups are done in C
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -235,7 +236,7 @@ def detect_notation(words=None, tags=None) -> Notation:
     """
     from collections import Counter
 
-    found = {}
+    found: dict[str, Any] = {}
     if words is not None:
         flat = words if not words or isinstance(words[0], str) else flatten(words)[0]
         counts = Counter(flat)

@@ -223,7 +223,10 @@ class Segmenter:
         if not isinstance(text, str):
             raise TypeError(f"expected a str text, got {type(text).__name__}; decode bytes "
                             f"first (e.g. data.decode('utf-8'))")
-        forms, starts, ends, breaks = [], [], [], []
+        forms: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        breaks: list[int] = []
         pos = 0
         for m in _PARAGRAPH.finditer(text):
             self._paragraph(text, pos, m.start(), forms, starts, ends, breaks)

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ _SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
 
 
 def _pseudo_words(n: int, rs: np.random.RandomState, taken: set) -> list[str]:
-    out = []
+    out: list[str] = []
     while len(out) < n:
         w = "".join(rs.choice(_SYLLABLES, size=rs.randint(2, 4)))
         if w not in taken:
@@ -254,12 +255,13 @@ def run_demo(data_dir=None, out=None, quick=False, *, random_state: int = 0,
 
     stream = sys.stdout if stream is None else stream
     t_start = time.perf_counter()
-    sizes = dict(TINY if quick == "tiny" else QUICK if quick else DEMO)
+    sizes: dict[str, Any] = dict(TINY if quick == "tiny" else QUICK if quick else DEMO)
     kind, root = find_demo_data(data_dir)
     if data_dir is not None and kind == "synthetic":
         print(f"hmmtl demo: no corpora found in {data_dir}.", file=stream)
-    data = None
+    data: dict
     if kind != "synthetic":
+        assert root is not None  # found with the corpora
         try:
             data = _load_real(kind, root, sizes)
         except Exception as e:  # noqa: BLE001 - a damaged or partial data folder: fall back, say why

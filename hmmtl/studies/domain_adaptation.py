@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ FULL = dict(seeds=(0, 1, 2), states=(64, 128, 256), texts=("source", "target", "
             representations=("none", "viterbi", "posterior", "type", "viterbi+posterior+type"),
             max_train_sentences=None, max_text_sentences=None, max_eval_sentences=None,
             hmm_iter=30, n_hmms=5, crf_params={"max_iterations": 150}, raw=True)
-PRESETS = {"full": FULL, "quick": QUICK, "tiny": TINY}
+PRESETS: dict[str, dict[str, Any]] = {"full": FULL, "quick": QUICK, "tiny": TINY}
 
 
 def find_data_dir(data_dir=None) -> Path | None:

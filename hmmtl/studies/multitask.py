@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ TINY = dict(max_train_sentences=300, max_text_sentences=200, max_eval_sentences=
             aso_auxiliary_components=6, max_auxiliary_tokens=20_000, unlabeled_texts=(),
             shared_labels="all", crf_params={"max_iterations": 10, "c2": 1.0},
             settings=("single", "aso+text", "aso+mt-hmm"))
-PRESETS = {"full": FULL, "quick": QUICK, "tiny": TINY}
+PRESETS: dict[str, dict[str, Any]] = {"full": FULL, "quick": QUICK, "tiny": TINY}
 
 
 # ----------------------------------------------------------------------------- data
@@ -226,7 +227,8 @@ def _state_features(model, sentences, top_k: int, name: str) -> dict:
     """Viterbi state (categorical) and top-k posterior (weighted categorical) of each token."""
     from ..transfer.multitask_hmm import MultiTaskHMM
 
-    extra = {f"{name}.viterbi": np.asarray(model.transform(sentences, kind="viterbi"), np.int32)}
+    extra: dict[str, Any] = {
+        f"{name}.viterbi": np.asarray(model.transform(sentences, kind="viterbi"), np.int32)}
     if isinstance(model, MultiTaskHMM):
         extra[f"{name}.posterior"] = _top_k(model.transform(sentences, kind="posterior"), top_k)
     else:
@@ -329,7 +331,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
                   "chunk": train["chunk"] + extra_corpus["chunk"],
                   "ner": train["ner"] + [None] * len(extra_corpus["words"])}
     timings = {}
-    text_features = {name: {} for name in splits}
+    text_features: dict[str, dict] = {name: {} for name in splits}
     text = all_words + _unlabeled_text(root, cfg["unlabeled_texts"]) \
         if ("hmm-text" in settings or need_aso_text) else None
     if "hmm-text" in settings:
@@ -566,7 +568,7 @@ def _write(records, selected, out_dir, seconds, config) -> dict:
 # ============================================================================ the product
 #: sizes of the product study (``run_multi_task_product``): training / dev / test sentences
 #: per corpus (None: all), CRF iterations (None: the task defaults), folds of the cascade
-PRODUCT_PRESETS = {
+PRODUCT_PRESETS: dict[str, dict[str, Any]] = {
     "full": dict(max_train_sentences=None, max_eval_sentences=None, max_iterations=None,
                  n_folds=3),
     "quick": dict(max_train_sentences=600, max_eval_sentences=300, max_iterations=40,
@@ -663,7 +665,7 @@ def run_multi_task_product(data_dir=None, out_dir="results/multi-task", quick: b
     crf = {} if cfg["max_iterations"] is None else {"max_iterations": cfg["max_iterations"]}
     records, seconds, speed = [], {}, {}
     start = time.perf_counter()
-    models = {}
+    models: dict[tuple, Any] = {}
 
     def score_split(corpus, tasks, data, part):
         words = data[part]["words"]

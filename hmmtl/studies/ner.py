@@ -28,6 +28,7 @@ import io
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ __all__ = ["LANGUAGES", "RECIPES", "PARTS", "run_ner", "train_recognizer", "load
            "unlabeled_text", "lexicon_contributions", "read_lexicon"]
 
 #: file names and columns of each language (column indices of the files, word = 0)
-LANGUAGES = {
+LANGUAGES: dict[str, dict[str, Any]] = {
     "eng": {"name": "English (CoNLL-2003)", "files": ("eng.train", "eng.testa", "eng.testb"),
             "columns": {"pos": 1, "chunk": 2}, "label": 3, "documents": True},
     "esp": {"name": "Spanish (CoNLL-2002)", "files": ("esp.train", "esp.testa", "esp.testb"),
@@ -50,7 +51,7 @@ ENGLISH_TEXTS = ("abc", "webtext", "state_union", "inaugural", "brown", "conll20
 
 #: the recognizer of each language (chosen on the dev sets), its Brown clusters and the states
 #: of its HMM (both learned on the unlabeled text)
-RECIPES = {
+RECIPES: dict[str, dict[str, Any]] = {
     "eng": {"clusters": 500, "hmm_states": 64,
             "recognizer": {"gazetteer": "nltk", "auto_lists": True}},
     "esp": {"clusters": 300, "hmm_states": 32,
@@ -76,7 +77,7 @@ PARTS = {
     "HMM type distributions": {"hmm": None},
 }
 
-PRESETS = {
+PRESETS: dict[str, dict[str, Any]] = {
     "full": {"max_sentences": None, "max_text_sentences": None, "clusters_scale": 1.0,
              "hmm_iterations": HMM_ITERATIONS, "max_iterations": None,
              "curve": (0.0, 0.125, 0.25, 0.5, 1.0)},

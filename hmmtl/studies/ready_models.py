@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 from collections.abc import Sequence
+from typing import Any
 
 
 from ..models import CATALOG, MODELS
@@ -50,7 +51,7 @@ __all__ = ["RECIPES", "THRESHOLDS", "MAX_LOSS", "build", "build_one", "train_seg
 #: sentences at the end of CoNLL-2000 train held out as the chunker's dev set
 CHUNK_DEV = 894
 #: what each model is trained on (corpus references, see :func:`read_labeled`) and how
-RECIPES = {
+RECIPES: dict[str, dict[str, Any]] = {
     "en-pos": {"kind": "tagger", "tag_column": "pos", "metric": "accuracy",
                "train": [["conll2000", "train"]], "unlabeled": [["ewt", "train"]],
                "dev": ["ewt", "dev", "xpos"], "test": ["ewt", "test", "xpos"],
@@ -284,7 +285,7 @@ def choose_pruning(model, recipe, dev, dev_column, folder: Path, log) -> tuple:
     full = folder / "unpruned.hmmtl"
     save(model, full)
     base = score(model, dev, recipe, dev_column)
-    rows = [{"threshold": None, "precision": "float64", "dev": base,
+    rows: list[dict[str, Any]] = [{"threshold": None, "precision": "float64", "dev": base,
              "bytes": full.stat().st_size}]
     # compact storage alone: float32 weights, then float16 (no weight dropped)
     for precision in ("float32", PRECISION):
@@ -300,7 +301,7 @@ def choose_pruning(model, recipe, dev, dev_column, folder: Path, log) -> tuple:
         m = load(full)
         stats = prune(m, threshold, PRECISION)
         path = save_compact(m, folder / f"pruned-{threshold}.hmmtl")
-        row = {"threshold": threshold, "precision": PRECISION,
+        row: dict[str, Any] = {"threshold": threshold, "precision": PRECISION,
                "dev": score(m, dev, recipe, dev_column), "bytes": path.stat().st_size,
                "pairs": {k: [v.pairs_before, v.pairs_after] for k, v in stats.items()}}
         rows.append(row)
@@ -411,7 +412,7 @@ def build(data_dir, out_dir, only: Sequence[str] | None = None, *, segmenter: bo
     out.mkdir(parents=True, exist_ok=True)
     from ..models import catalog as read_catalog
 
-    segmenters = {}
+    segmenters: dict[str, Any] = {}
     for name in names:
         entry = build_one(name, data_dir, out, segmenter=segmenter, progress=progress,
                           segmenters=segmenters)

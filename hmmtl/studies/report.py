@@ -269,7 +269,7 @@ def write_report(records: Sequence[dict], out_dir, *, name: str, title: str,
                 md.write(markdown_table(summary, metric=metric, split=split, notation=nota,
                                         baseline=baseline))
                 md.write("\n")
-    paths = {
+    paths: dict[str, Path | None] = {
         "markdown": write_text_atomic(out_dir / f"{name}.md", md.getvalue()),
         "csv": write_text_atomic(out_dir / f"{name}.csv", summary_to_csv(summary)),
         "json": write_json({"title": title, **(extra or {}), "summary": summary,

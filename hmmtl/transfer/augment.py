@@ -41,6 +41,7 @@ give identical weights and predictions.
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import numpy as np
 
@@ -265,7 +266,7 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
         only the shared weights."""
         check_is_fitted(self, "labeler_")
         X = [list(s) for s in check_sentences(X)]
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if self.domains_ and domains is not None:
             Xa = augment_tokens(X, domains, self.domains_)
             ea = augment_extra(extra, X, domains, self.domains_, self.extra_sizes_)

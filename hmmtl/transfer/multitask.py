@@ -25,6 +25,7 @@ language processing (almost) from scratch* (POS, chunks and entities from one mo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -163,7 +164,7 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         starts, ends = offsets[index], offsets[index + 1]
         rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)]) \
             if index.shape[0] else np.zeros(0, dtype=np.int64)
-        out = {}
+        out: dict[str, Any] = {}
         for name, value in extra.items():
             if isinstance(value, tuple):
                 out[name] = tuple(v[rows] for v in value)
@@ -392,7 +393,7 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         check_is_fitted(self, "labelers_")
         task = self.tasks_[-1] if task is None else task
         self._wanted([task])
-        return TextTagging.tag_text(_OneTask(self, task), text, segmenter)
+        return _OneTask(self, task).tag_text(text, segmenter)
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
@@ -451,7 +452,7 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         return serialize.load(path, cls)
 
 
-class _OneTask:
+class _OneTask(TextTagging):
     """A multi-task model seen as the labeler of one of its tasks (for ``tag_text``)."""
 
     def __init__(self, model, task):

@@ -18,6 +18,7 @@ ACL (splitting each label into latent sub-states, as ``init="labels"`` does).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from functools import partial
 
 import numpy as np
@@ -371,7 +372,7 @@ class MultiTaskHMM(BaseEstimator):
             arrays[f"label_prob_{i}"] = self.label_prob_[t]
         if self.state_labels_ is not None:
             arrays["state_labels"] = self.state_labels_
-        meta = {
+        meta: dict[str, Any] = {
             "params": self.get_params(),
             "vocabulary": self.vocabulary_.to_dict(),
             "tasks": list(self.tasks_),

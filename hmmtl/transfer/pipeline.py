@@ -89,7 +89,8 @@ class _EnsembleFeatures:
         if self.vocabulary is not None:
             batch = self.vocabulary.encode(sentences)
             return [batch] * self.n_hmms
-        out, seen = [], []
+        out: list = []
+        seen: list = []
         for hmm in self.hmms:
             vocab = getattr(hmm, "vocabulary_", None)
             batch = next((b for v, b in seen if v is vocab or v == vocab), None)
@@ -490,6 +491,12 @@ class Tagger(TextTagging, BaseEstimator):
     #: a fitted HMM given as ``hmm`` is used as it is, also by a clone
     _fitted_params = ("hmm",)
 
+    # fitted state that fit and _from_state set (declared for the methods that read it)
+    hmms_: list
+    n_hmms_: int
+    hmm_vocabulary_: Vocabulary | None
+    _features_cache: _EnsembleFeatures | None
+
     def __init__(self, labeler="crf", hmm=None, representations=("type",), top_k=4, window=1,
                  labeler_params=None, hmm_params=None, notation="auto",
                  random_state=None):
@@ -594,6 +601,7 @@ class Tagger(TextTagging, BaseEstimator):
         """The :func:`neighbour_tags` table of the learned HMMs' vocabulary: for every type,
         the tags of the labeled words nearest to it in the HMMs' state space."""
         vocab = self.hmm_vocabulary_
+        assert vocab is not None  # learned with the HMMs
         vectors = np.hstack([np.sqrt(h.type_distribution()) for h in self.hmms_])
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         flat_words, _ = flatten(sentences)
