@@ -16,11 +16,17 @@ words are featurized per type and gathered per token with NumPy.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._base import BaseEstimator, check_is_fitted
 from .data import factorize, flatten
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ._typing import PathLike, TokenLists
 
 __all__ = ["BrownClusters", "BigramCounter", "bigram_counts", "tree_paths", "DEFAULT_PREFIXES"]
 
@@ -314,7 +320,7 @@ class BrownClusters(BaseEstimator):
         if self.max_vocab is not None and self.max_vocab < 2:
             raise ValueError(f"max_vocab must be None or >= 2, got {self.max_vocab!r}")
 
-    def fit(self, sentences, y=None) -> BrownClusters:
+    def fit(self, sentences: Sequence[Sequence[str]], y: None = None) -> BrownClusters:
         """Cluster the words of ``sentences`` (a list of token lists).
 
         Returns
@@ -328,7 +334,7 @@ class BrownClusters(BaseEstimator):
         counter = BigramCounter(lowercase=self.lowercase).update(sentences)
         return self._fit_counter(counter)
 
-    def fit_stream(self, sentences, batch_tokens: int = 1_000_000) -> BrownClusters:
+    def fit_stream(self, sentences: TokenLists, batch_tokens: int = 1_000_000) -> BrownClusters:
         """Cluster the words of a stream of sentences, never held in memory as a whole.
 
         Word and bigram counts are accumulated ``batch_tokens`` tokens at a time
@@ -471,7 +477,8 @@ class BrownClusters(BaseEstimator):
             cached = self._prefix_tables[prefixes] = (table, len(index))
         return cached
 
-    def transform(self, sentences, prefixes: Sequence[int] = DEFAULT_PREFIXES) -> np.ndarray:
+    def transform(self, sentences: TokenLists,
+                  prefixes: Sequence[int] = DEFAULT_PREFIXES) -> np.ndarray:
         """Path-prefix ids of the flattened tokens of ``sentences``.
 
         Returns
@@ -531,14 +538,14 @@ class BrownClusters(BaseEstimator):
         model._set_paths(tree_paths(merges, V, max(V - n_clusters, 0)))
         return model
 
-    def save(self, path):
+    def save(self, path: PathLike) -> Path:
         """Write the clusters to one model file (see :mod:`hmmtl.serialize`)."""
         from . import serialize
 
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path) -> BrownClusters:
+    def load(cls, path: PathLike) -> BrownClusters:
         from . import serialize
 
         return serialize.load(path, expected_class=cls)

@@ -29,8 +29,8 @@ handful), each call over all the sentences of that group; without ``groups`` not
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import numpy as np
 from scipy import sparse
@@ -43,6 +43,11 @@ from .features import _EXTRA_DOC, FeatureSpace, check_saved_templates, template_
 from .io.notation import Notation, detect_notation
 from .serialize import (array_prefix, check_float_array, check_index_array,
                         check_pointer_array)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ._typing import Extra, Groups, LabelLists, PathLike, TokenLists
 
 __all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme",
            "detect_task", "TASK_DEFAULTS"]
@@ -170,7 +175,8 @@ def detect_task(labels, counts) -> str:
 
 
 # ============================================================================ groups
-def _check_groups(groups, n_seq: int, n_groups: int | None = None, name: str = "groups"):
+def _check_groups(groups, n_seq: int, n_groups: int | None = None,
+                  name: str = "groups") -> np.ndarray | None:
     """``groups`` as an int64 array of shape (n_seq,) with values in ``[-1, n_groups)``
     (any value >= -1 when ``n_groups`` is None), or None."""
     if groups is None:
@@ -242,6 +248,9 @@ def _no_groups(K: int):
 
 
 # ============================================================================ base
+_Labeler = TypeVar("_Labeler", bound="_SequenceLabeler")
+
+
 class _SequenceLabeler(TextTagging, BaseEstimator):
     """Shared parts: input checks, features, decoding, scoring, NLTK interface, state."""
 
@@ -408,7 +417,8 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
             log_z[part.sequences] = r.log_z
         return marginals, log_z
 
-    def predict(self, X, extra=None, groups=None):
+    def predict(self, X: TokenLists, extra: Extra | None = None,
+                groups: Groups | None = None) -> list[list[str]]:
         """Best tag sequence of each sentence (Viterbi, constrained if ``constraint`` says so).
 
         Parameters
@@ -432,7 +442,8 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
             path = self._viterbi(self._unary(layout), offsets, parts).path
         return unflatten(self.labels_.decode(path), offsets)
 
-    def predict_marginals(self, X, extra=None, groups=None):
+    def predict_marginals(self, X: TokenLists, extra: Extra | None = None,
+                          groups: Groups | None = None) -> list[np.ndarray]:
         """Per-token label marginals p(y_t = k | x).
 
         Parameters
@@ -454,7 +465,9 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
         marginals, _ = self._marginals(self._unary(layout), offsets, parts)
         return [marginals[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
 
-    def sequence_probability(self, X, y=None, extra=None, groups=None):
+    def sequence_probability(self, X: TokenLists, y: LabelLists | None = None,
+                             extra: Extra | None = None,
+                             groups: Groups | None = None) -> np.ndarray:
         """p(y | x) of each sentence under the model (of the Viterbi sequence when ``y`` is
         None).  For the perceptron the scores are read as a CRF's log-potentials.
 
@@ -492,12 +505,14 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
             p = np.exp(score - log_z)
         return np.where(np.isfinite(p), p, 0.0)
 
-    def predict_proba(self, X, extra=None, groups=None):
+    def predict_proba(self, X: TokenLists, extra: Extra | None = None,
+                      groups: Groups | None = None) -> np.ndarray:
         """Probability of the predicted (Viterbi) tag sequence of each sentence, shape
         (n_sentences,); see :meth:`sequence_probability`."""
         return self.sequence_probability(X, None, extra, groups)
 
-    def score(self, X, y, extra=None, groups=None):
+    def score(self, X: TokenLists, y: LabelLists, extra: Extra | None = None,
+              groups: Groups | None = None) -> float:
         """Token accuracy of ``predict(X)`` against ``y`` (:func:`hmmtl._base.token_accuracy`):
         tags never seen in training count as errors.
 
@@ -514,17 +529,19 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
         return token_accuracy(y, self.predict(X, extra, groups) if X else [])
 
     # -- NLTK TaggerI interface
-    def tag(self, tokens, extra=None):
+    def tag(self, tokens: Sequence[str], extra: Extra | None = None) -> list[tuple[str, str]]:
         """NLTK: tag one sentence -> list of (word, tag)."""
         tokens = check_tokens(tokens)
         return list(zip(tokens, self.predict([tokens], extra)[0]))
 
-    def tag_sents(self, sentences, extra=None):
+    def tag_sents(self, sentences: TokenLists,
+                  extra: Extra | None = None) -> list[list[tuple[str, str]]]:
         """NLTK: tag several sentences -> list of lists of (word, tag)."""
         sentences = [list(s) for s in check_sentences(sentences, "sentences")]
         return [list(zip(s, t)) for s, t in zip(sentences, self.predict(sentences, extra))]
 
-    def accuracy(self, gold, extra=None):
+    def accuracy(self, gold: Iterable[Sequence[tuple[str, str]]],
+                 extra: Extra | None = None) -> float:
         """NLTK: token accuracy on gold tagged sentences (lists of (word, tag))."""
         gold = [list(s) for s in gold]
         X = [[w for w, _ in s] for s in gold]
@@ -605,14 +622,14 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
             _group_tables_from_state(arrays, K)
         return model
 
-    def save(self, path):
+    def save(self, path: PathLike) -> Path:
         """Write the model to ``path`` (no pickle; see :mod:`hmmtl.serialize`)."""
         from . import serialize
 
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path):
+    def load(cls: type[_Labeler], path: PathLike) -> _Labeler:
         """Read a model written by :meth:`save`."""
         from . import serialize
 
@@ -939,6 +956,7 @@ class LinearChainCRF(_SequenceLabeler):
     """
 
     settings_: dict[str, Any]
+    loss_curve_: list[float]
 
     def __init__(self, task="auto", c1=None, c2=None, max_iterations=None, tol=None,
                  algorithm="lbfgs", templates=None, window=None, extra_window=None, min_freq=1,
@@ -1106,8 +1124,10 @@ class LinearChainCRF(_SequenceLabeler):
                                                                                 K))
 
     # -- fit
-    def fit(self, X, y, extra=None, X_dev=None, y_dev=None, extra_dev=None, groups=None,
-            groups_dev=None):
+    def fit(self, X: TokenLists, y: LabelLists, extra: Extra | None = None,
+            X_dev: TokenLists | None = None, y_dev: LabelLists | None = None,
+            extra_dev: Extra | None = None, groups: Groups | None = None,
+            groups_dev: Groups | None = None) -> LinearChainCRF:
         """Train on sentences ``X`` with tags ``y``.
 
         Parameters
@@ -1322,7 +1342,8 @@ class AveragedPerceptron(_SequenceLabeler):
         self.verbose = verbose
         self.notation = notation
 
-    def fit(self, X, y, extra=None, groups=None):
+    def fit(self, X: TokenLists, y: LabelLists, extra: Extra | None = None,
+            groups: Groups | None = None) -> AveragedPerceptron:
         """Train for ``n_epochs`` shuffled epochs.
 
         Parameters
@@ -1343,9 +1364,9 @@ class AveragedPerceptron(_SequenceLabeler):
         from ._crf_kernels import perceptron_epoch
 
         X, y, flat, offsets = self._prepare_fit(X, y, extra)
-        groups = _check_groups(groups, len(X))
-        if groups is None:
-            groups = np.full(len(X), -1, dtype=np.int64)
+        n_seq = offsets.shape[0] - 1
+        group_ids = _check_groups(groups, n_seq)
+        groups = np.full(n_seq, -1, dtype=np.int64) if group_ids is None else group_ids
         G = int(groups.max(initial=-1)) + 1
         rng = check_random_state(self.random_state)
         self.labels_ = LabelSet().fit(y)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,11 @@ from . import serialize
 from ._base import BaseEstimator, check_is_fitted, check_random_state
 from ._text_api import TextTagging
 from .data import check_sentences, factorize, flatten, token_positions, unflatten
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ._typing import LabelLists, PathLike, TokenLists
 
 __all__ = ["NamedEntityRecognizer", "capitalization_context", "CaseTable",
            "aggregate_in_documents", "document_index", "document_case_features",
@@ -729,7 +734,9 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         return window
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, columns=None, documents=None, unlabeled=None):
+    def fit(self, X: TokenLists, y: LabelLists, columns: Mapping[str, LabelLists] | None = None,
+            documents: Sequence | None = None,
+            unlabeled: TokenLists | None = None) -> NamedEntityRecognizer:
         """Train the recognizer (see :meth:`_fit`).
 
         The CRFs' L-BFGS steps are vector operations on the weights, which BLAS threads
@@ -952,7 +959,8 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         return Gazetteer({k: lists[k] for k in sorted(lists)})
 
     # ------------------------------------------------------------------ predict
-    def predict(self, X, columns=None, documents=None):
+    def predict(self, X: TokenLists, columns: Mapping[str, LabelLists] | None = None,
+                documents: Sequence | None = None) -> list[list[str]]:
         """Entity tags of ``X`` in ``output_scheme``.
 
         Parameters
@@ -982,7 +990,8 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
             pred = self.stage2_.predict(batch["X"], extra=self._stage2_extra(batch, pred))
         return convert_scheme(pred, self.output_scheme)
 
-    def score(self, X, y, columns=None, documents=None) -> float:
+    def score(self, X: TokenLists, y: LabelLists, columns: Mapping[str, LabelLists] | None = None,
+              documents: Sequence | None = None) -> float:
         """Entity F1 (conlleval semantics) of :meth:`predict` against ``y``: entities of a
         type never seen in training count as missed; no sentences is a ValueError, as for
         every labeler's ``score``."""
@@ -1095,13 +1104,13 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
             raise ValueError("the first stage's labels are not the recognizer's labels")
         return model
 
-    def save(self, path):
+    def save(self, path: PathLike) -> Path:
         """Write the recognizer (CRFs, clusters, HMMs, gazetteers, case table) to one model
         file (see :mod:`hmmtl.serialize`)."""
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path) -> NamedEntityRecognizer:
+    def load(cls, path: PathLike) -> NamedEntityRecognizer:
         return serialize.load(path, expected_class=cls)
 
 

@@ -41,7 +41,7 @@ import zipfile
 import zlib
 from pathlib import Path
 from typing import Any, Literal
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -151,7 +151,7 @@ def check_float_array(arr: np.ndarray, name: str, shape: tuple) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def array_prefix(prefix: str):
+def array_prefix(prefix: str) -> Iterator[None]:
     """Within, a ModelFileError about array ``'x'`` names it ``'<prefix>x'``, as the file
     does (a part's arrays are stored under its name: ``labeler/attr_ptr``)."""
     try:
@@ -344,7 +344,7 @@ def _manifest_digest(manifest: Mapping) -> str:
 
 
 def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None,
-         arrays_as=None) -> Path:
+         arrays_as: Callable[[str, np.ndarray], np.ndarray] | None = None) -> Path:
     """Write ``model`` to ``path`` as one hmmtl model file, atomically.
 
     The file is written to a temporary file in the same folder and renamed over ``path``

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
@@ -11,7 +12,7 @@ from ._common import (CommandError, add_command, column_arg, column_of_meaning,
                       model_labels, model_meaning, predict, read_corpus, with_notation)
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers, "evaluate", run, "accuracy, OOV accuracy and entity F1 of a model",
         "Tag the test files and compare with their gold column: token accuracy, accuracy "
@@ -135,7 +136,7 @@ def gold_column(corpus, column, info: dict, model=None) -> tuple[str, list]:
     return name, corpus.columns[name]
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..metrics import comparable_schemes
 
     folder = data_dir(args.data)

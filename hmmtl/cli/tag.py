@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Iterator
 
@@ -14,7 +15,7 @@ from ._common import (FORMATS, STDIN, AtomicOutput, CommandError, add_command,
 TAG_BATCH_SENTENCES = 2000
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers, "tag", run, "tag files or stdin",
         "Tag CoNLL-U, CoNLL or plain text and write the same format with the predicted "
@@ -337,7 +338,7 @@ def input_format(args):
     return args.format or chosen
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ._tasks import is_multi_task, tag_tasks
 
     inputs = args.files or [STDIN]

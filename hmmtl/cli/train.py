@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+
 from ._common import (REPRESENTATION_CHOICES, CommandError, add_command, check_output,
                       column_arg, column_of_meaning, corpus_sources, data_dir, gold_labels,
                       input_files, label_column, load_model, log, nonneg_float, positive_int,
                       read_corpus, save_model, unlabeled_files)
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers, "train", run, "supervised tagger (CRF or perceptron), HMM features optional",
         "Train a sequence labeler on tagged data and save it as one model file.  With "
@@ -112,7 +114,7 @@ def labeler_params(args) -> dict:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.tasks:  # several tasks in one model: cli/_tasks.py
         from ._tasks import train_tasks
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 from functools import partial
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -25,6 +25,18 @@ from .inputs import (SentenceEncoder, as_batch, count_partition, describe, encod
                      first_token, is_sentence_list)
 from .representations import average_posterior, top_k, type_table
 from .sampling import sample_ids
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .._typing import Lengths, PathLike, TokenLists
+    from ..executors.sources import Files
+
+    #: What an HMM reads: token lists, integer ids (with ``lengths``), a RaggedBatch, or a
+    #: Sentences / Files source read where the E-step runs.
+    HMMInput = TokenLists | np.ndarray | RaggedBatch | Sentences | Files
+    #: Labels of the sentences (None: an unlabeled sentence or token), or flat int ids.
+    HMMLabels = list | np.ndarray
 
 __all__ = ["CategoricalHMM", "MultiDomainHMM", "check_int"]
 
@@ -192,7 +204,8 @@ class CategoricalHMM(BaseEstimator):
         self.start_prob_, self.transition_prob_, self.emission_prob_ = params[:3]
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, lengths=None, *, executor=None):
+    def fit(self, X: HMMInput, y: HMMLabels | None = None, lengths: Lengths | None = None, *,
+            executor: Any = None) -> CategoricalHMM:
         """Fit by EM (unsupervised), by counting (``y`` fully labeled), or by EM with the
         labeled positions clamped (``y`` with ``None`` for unlabeled sentences or tokens).
 
@@ -413,7 +426,7 @@ class CategoricalHMM(BaseEstimator):
         check_is_fitted(self, "emission_prob_")
         return self._posteriors(self._input(X, lengths)[0])[1]
 
-    def score(self, X, lengths=None) -> float:
+    def score(self, X: HMMInput, lengths: Lengths | None = None) -> float:
         """Total log-likelihood of ``X``."""
         return float(np.sum(self.score_samples(X, lengths)))
 
@@ -424,7 +437,7 @@ class CategoricalHMM(BaseEstimator):
         ll = float(np.sum(self._posteriors(batch)[1]))
         return float(np.exp(-ll / max(batch.n_tokens, 1)))
 
-    def predict(self, X, lengths=None):
+    def predict(self, X: HMMInput, lengths: Lengths | None = None) -> list | np.ndarray:
         """Viterbi decoding (a RaggedBatch's ``labels >= 0`` clamp those positions).
 
         Returns
@@ -436,13 +449,13 @@ class CategoricalHMM(BaseEstimator):
         batch, kind = self._input(X, lengths)
         return self._decode_states(kind, batch, self._viterbi(batch)[0])
 
-    def decode(self, X, lengths=None):
+    def decode(self, X: HMMInput, lengths: Lengths | None = None) -> tuple[float, np.ndarray]:
         """hmmlearn's ``decode``: (total Viterbi log-probability, flat int32 state path)."""
         check_is_fitted(self, "emission_prob_")
         path, score = self._viterbi(self._input(X, lengths)[0])
         return float(score.sum()), path
 
-    def predict_proba(self, X, lengths=None) -> np.ndarray:
+    def predict_proba(self, X: HMMInput, lengths: Lengths | None = None) -> np.ndarray:
         """Posterior state marginals, ndarray of shape (n_samples, n_states) (flat tokens)."""
         check_is_fitted(self, "emission_prob_")
         return self._posteriors(self._input(X, lengths)[0])[0]
@@ -486,7 +499,8 @@ class CategoricalHMM(BaseEstimator):
             raise ValueError(f"word ids must lie in [0, {self.n_features_})")
         return ids
 
-    def transform(self, X, lengths=None, kind: str = "viterbi", top_k: int | None = None):
+    def transform(self, X: HMMInput, lengths: Lengths | None = None, kind: str = "viterbi",
+                  top_k: int | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Word representations, aligned with the flattened tokens of ``X``.
 
         Parameters
@@ -524,7 +538,9 @@ class CategoricalHMM(BaseEstimator):
     def _type_features(self, batch: RaggedBatch) -> np.ndarray:
         return self._type_table(0)[batch.ids]
 
-    def sample(self, n_sequences: int = 1, lengths=10, random_state=None):
+    def sample(self, n_sequences: int = 1, lengths: int | Lengths = 10,
+               random_state: int | np.random.RandomState | None = None
+               ) -> tuple[list | np.ndarray, list | np.ndarray]:
         """Draw sequences from the model.
 
         Parameters
@@ -627,14 +643,14 @@ class CategoricalHMM(BaseEstimator):
         K, V = self.n_states_, self.n_features_
         return {"start_prob_": (K,), "transition_prob_": (K, K), "emission_prob_": (K, V)}
 
-    def save(self, path) -> None:
+    def save(self, path: PathLike) -> None:
         """Save to ``path`` without pickle (see :mod:`hmmtl.serialize`)."""
         from .. import serialize
 
         serialize.save(self, path)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: PathLike) -> CategoricalHMM:
         """Load a model saved by :meth:`save`."""
         from .. import serialize
 
@@ -773,7 +789,8 @@ class MultiDomainHMM(CategoricalHMM):
             raise ValueError(f"domain index {d} is out of range for {self.n_domains_} domains")
         return d
 
-    def fit(self, X, y=None, lengths=None, domains=None, *, executor=None):
+    def fit(self, X: HMMInput, y: HMMLabels | None = None, lengths: Lengths | None = None,
+            domains: Sequence | None = None, *, executor: Any = None) -> MultiDomainHMM:
         """Fit on sequences of several domains.
 
         Parameters
@@ -793,7 +810,8 @@ class MultiDomainHMM(CategoricalHMM):
         check_is_fitted(self, "emission_prob_")
         return self._posteriors(self._input(X, lengths, domains)[0])[1]
 
-    def score(self, X, lengths=None, domains=None) -> float:
+    def score(self, X: HMMInput, lengths: Lengths | None = None,
+              domains: Sequence | None = None) -> float:
         return float(np.sum(self.score_samples(X, lengths, domains)))
 
     def perplexity(self, X, lengths=None, domains=None) -> float:
@@ -802,22 +820,26 @@ class MultiDomainHMM(CategoricalHMM):
         ll = float(np.sum(self._posteriors(batch)[1]))
         return float(np.exp(-ll / max(batch.n_tokens, 1)))
 
-    def predict(self, X, lengths=None, domains=None):
+    def predict(self, X: HMMInput, lengths: Lengths | None = None,
+                domains: Sequence | None = None) -> list | np.ndarray:
         check_is_fitted(self, "emission_prob_")
         batch, kind = self._input(X, lengths, domains)
         return self._decode_states(kind, batch, self._viterbi(batch)[0])
 
-    def decode(self, X, lengths=None, domains=None):
+    def decode(self, X: HMMInput, lengths: Lengths | None = None,
+               domains: Sequence | None = None) -> tuple[float, np.ndarray]:
         check_is_fitted(self, "emission_prob_")
         path, score = self._viterbi(self._input(X, lengths, domains)[0])
         return float(score.sum()), path
 
-    def predict_proba(self, X, lengths=None, domains=None) -> np.ndarray:
+    def predict_proba(self, X: HMMInput, lengths: Lengths | None = None,
+                      domains: Sequence | None = None) -> np.ndarray:
         check_is_fitted(self, "emission_prob_")
         return self._posteriors(self._input(X, lengths, domains)[0])[0]
 
-    def transform(self, X, lengths=None, kind: str = "viterbi", top_k: int | None = None,
-                  domains=None):
+    def transform(self, X: HMMInput, lengths: Lengths | None = None, kind: str = "viterbi",
+                  top_k: int | None = None, domains: Sequence | None = None
+                  ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         check_is_fitted(self, "emission_prob_")
         return self._transform(self._input(X, lengths, domains)[0], kind, top_k)
 
@@ -843,7 +865,10 @@ class MultiDomainHMM(CategoricalHMM):
             table = average_posterior(batch.ids, self._posteriors(batch)[0], table)
         return table[self._word_ids(words)] if words is not None else table
 
-    def sample(self, n_sequences: int = 1, lengths=10, random_state=None, domains=None):
+    def sample(self, n_sequences: int = 1, lengths: int | Lengths = 10,
+               random_state: int | np.random.RandomState | None = None,
+               domains: Sequence | None = None
+               ) -> tuple[list | np.ndarray, list | np.ndarray]:
         """As :meth:`CategoricalHMM.sample`; ``domains`` (n_sequences,) picks each
         sequence's domain (default: the first domain).  Returns ``(X, states)``."""
         check_is_fitted(self, "emission_prob_")

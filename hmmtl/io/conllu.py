@@ -11,14 +11,17 @@ from __future__ import annotations
 import operator
 import re
 from pathlib import Path
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from ._source import (FormatError, assign_separators, atomic_write, find_blocks, join_lines,
                       layout_lines, read_source, split_lines)
 from .corpus import Corpus
+
+if TYPE_CHECKING:
+    from .._typing import Target, TextSource
 
 __all__ = ["read_conllu", "write_conllu", "CONLLU_COLUMNS"]
 
@@ -65,7 +68,8 @@ def _resolve_domains(domain, name, sent_ids, doc_ids) -> list[str]:
     return [d if d is not None else fallback for d in out]
 
 
-def read_conllu(source, domain: str | Callable | None = None, *, name: str | None = None) -> Corpus:
+def read_conllu(source: TextSource, domain: str | Callable | None = None, *,
+                name: str | None = None) -> Corpus:
     """Read a CoNLL-U file.
 
     Parameters
@@ -227,7 +231,8 @@ def _conllu_columns(corpus: Corpus) -> list[list[list[str]]]:
     return out
 
 
-def write_conllu(corpus: Corpus, path, *, labels=None, column=None) -> None:
+def write_conllu(corpus: Corpus, path: Target, *, labels: Sequence | None = None,
+                 column: str | None = None) -> None:
     """Write ``corpus`` as CoNLL-U, atomically (temporary file + ``os.replace``).
 
     Parameters

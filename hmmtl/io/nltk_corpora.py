@@ -10,9 +10,13 @@ import zipfile
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .conll import CONLL2000_COLUMNS, CONLL2002_COLUMNS, read_conll
 from .corpus import Corpus
+
+if TYPE_CHECKING:
+    from .._typing import PathLike
 
 __all__ = ["load_nltk", "load_nltk_text", "NLTK_CORPORA", "NLTK_TEXT_CORPORA", "nltk_data_dir"]
 
@@ -23,7 +27,7 @@ NLTK_TEXT_CORPORA = ("abc", "webtext", "state_union", "inaugural")
 _TAGSETS = {"treebank": "wsj", "conll2000": "wsj", "brown": "brown", "nps_chat": "wsj"}
 
 
-def nltk_data_dir(data_dir=None) -> Path | None:
+def nltk_data_dir(data_dir: PathLike | None = None) -> Path | None:
     """The NLTK data directory: ``data_dir/nltk_data`` when it exists, else ``data_dir``
     itself when it holds ``corpora/``; with ``data_dir=None``, from ``HMMTL_DATA``, else
     None (NLTK's default search path)."""
@@ -162,7 +166,7 @@ def _own_files(name: str, root: Path | None, split) -> list[tuple[str, bytes]] |
         return [(f, z.read(f"{name}/{f}")) for f in fileids]
 
 
-def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None,
+def load_nltk(name: str, data_dir: PathLike | None = None, split: str | Sequence[str] | None = None,
               tagset: str | None = None, *, drop_traces: bool = True) -> Corpus:
     """Load one of NLTK's tagged corpora through NLTK's own readers.
 
@@ -286,7 +290,8 @@ def split_sentences(line: str) -> list[str]:
     return out
 
 
-def load_nltk_text(name: str, data_dir=None, split: str | Sequence[str] | None = None) -> Corpus:
+def load_nltk_text(name: str, data_dir: PathLike | None = None,
+                   split: str | Sequence[str] | None = None) -> Corpus:
     """Read one of NLTK's raw-text corpora as tokenized sentences (unlabeled text).
 
     Each line of the raw files is split into sentences at ``. ! ?`` followed by a capital

@@ -41,7 +41,8 @@ give identical weights and predictions.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,6 +52,11 @@ from .._text_api import TextTagging
 from ..data import check_sentences
 from ..features import BUILTIN_TEMPLATES, DEFAULT_TEMPLATES, register_template
 from .pipeline import make_labeler
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .._typing import Extra, LabelLists, PathLike, TokenLists
 
 __all__ = ["DomainAugmentedCRF", "augment_tokens", "augment_extra", "extra_sizes",
            "augmented_template", "DOMAIN_SEP"]
@@ -227,7 +233,8 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
             params["templates"] = names
         return make_labeler(self.labeler, params)
 
-    def fit(self, X, y, domains=None, extra=None):
+    def fit(self, X: TokenLists, y: LabelLists, domains: Sequence[str] | None = None,
+            extra: Extra | None = None) -> DomainAugmentedCRF:
         """Train on sentences ``X`` with tags ``y``; ``domains`` gives each sentence's
         domain (None: one domain, the plain labeler)."""
         X = [list(s) for s in check_sentences(X)]
@@ -244,7 +251,7 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
         Xa = augment_tokens(X, domains, self.domains_) if augmented else X
         ea = augment_extra(extra, X, domains, self.domains_, self.extra_sizes_) \
             if augmented else extra
-        kwargs = {} if ea is None else {"extra": ea}
+        kwargs: dict[str, Any] = {} if ea is None else {"extra": ea}
         if augmented and self.per_domain_transitions:
             if "groups" not in inspect.signature(labeler.fit).parameters:
                 raise TypeError(f"per-domain transitions need a labeler whose fit takes "
@@ -260,7 +267,8 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
         groups = getattr(self.labeler_, "group_transition_", None)
         return groups is not None and groups.shape[0] > 0
 
-    def predict(self, X, domains=None, extra=None):
+    def predict(self, X: TokenLists, domains: Sequence[str | None] | None = None,
+                extra: Extra | None = None) -> list[list[str]]:
         """Tag ``X``; sentences of a training domain use its feature copies (and its
         transition, start and end offsets), others (and all when ``domains`` is None)
         only the shared weights."""
@@ -269,7 +277,8 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
         kwargs: dict[str, Any] = {}
         if self.domains_ and domains is not None:
             Xa = augment_tokens(X, domains, self.domains_)
-            ea = augment_extra(extra, X, domains, self.domains_, self.extra_sizes_)
+            ea: Extra | None = augment_extra(extra, X, domains, self.domains_,
+                                             self.extra_sizes_)
             if self._has_domain_transitions():
                 kwargs["groups"] = _domain_index(domains, self.domains_)
         else:
@@ -280,7 +289,8 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
             kwargs["extra"] = ea
         return self.labeler_.predict(Xa, **kwargs)
 
-    def score(self, X, y, domains=None, extra=None) -> float:
+    def score(self, X: TokenLists, y: LabelLists, domains: Sequence[str | None] | None = None,
+              extra: Extra | None = None) -> float:
         """Token accuracy of :meth:`predict` against ``y`` (tags never seen in training
         count as errors; no sentences is a ValueError)."""
         from .._base import token_accuracy
@@ -320,9 +330,9 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
                              f"{len(self.domains_)} training domains {self.domains_}")
         return self
 
-    def save(self, path):
+    def save(self, path: PathLike) -> Path:
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: PathLike) -> DomainAugmentedCRF:
         return serialize.load(path, expected_class=cls)

@@ -24,8 +24,8 @@ language processing (almost) from scratch* (POS, chunks and entities from one mo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,11 @@ from .. import serialize
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .._text_api import TextTagging
 from ..data import check_label_lists, check_sentences, check_strings, flatten
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .._typing import PathLike, TokenLists
 
 __all__ = ["MultiTaskTagger", "TASK_ORDER"]
 
@@ -204,7 +209,8 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         return out
 
     # ------------------------------------------------------------------ API
-    def fit(self, X, y):
+    def fit(self, X: TokenLists,
+            y: Mapping[str, Sequence[Sequence[str] | None]]) -> MultiTaskTagger:
         """Train every task's labeler, in cascade order.
 
         Parameters
@@ -298,7 +304,8 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
                 out[i] = p
         return out
 
-    def predict(self, X, tasks=None) -> dict:
+    def predict(self, X: TokenLists,
+                tasks: Sequence[str] | None = None) -> dict[str, list[list[str]]]:
         """The labels of every task (or of ``tasks`` and the tasks they read).
 
         Parameters
@@ -373,18 +380,19 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
             scores[task] = float(entity_f1(gold, guess) if spans else accuracy(gold, guess))
         return scores
 
-    def score(self, X, y) -> float:
+    def score(self, X: TokenLists, y: Mapping[str, Sequence[Sequence[str] | None]]) -> float:
         """The mean over the tasks of :meth:`score_tasks`."""
         scores = self.score_tasks(X, y)
         return float(np.mean(list(scores.values())))
 
-    def tag_sents(self, sentences) -> list:
+    def tag_sents(self, sentences: Sequence[Sequence[str]]
+                  ) -> list[list[tuple[str, dict[str, str]]]]:
         """``[[(word, {task: label, ...}), ...], ...]``."""
         pred = self.predict(sentences)
         return [[(w, {t: pred[t][i][j] for t in pred}) for j, w in enumerate(s)]
                 for i, s in enumerate(sentences)]
 
-    def tag(self, tokens) -> list:
+    def tag(self, tokens: Sequence[str]) -> list[tuple[str, dict[str, str]]]:
         return self.tag_sents([list(tokens)])[0]
 
     def tag_text(self, text: str, segmenter=None, task: str | None = None) -> list:
@@ -443,12 +451,12 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         model.n_tasks_ = len(tasks)
         return model
 
-    def save(self, path):
+    def save(self, path: PathLike) -> Path:
         """Write every task's labeler (and the shared HMMs) to one model file."""
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path) -> MultiTaskTagger:
+    def load(cls, path: PathLike) -> MultiTaskTagger:
         return serialize.load(path, cls)
 
 

@@ -17,8 +17,8 @@ ACL (splitting each label into latent sub-states, as ``init="labels"`` does).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from functools import partial
 
 import numpy as np
@@ -31,6 +31,13 @@ from ..hmm.em import ConvergenceMonitor, run_em
 from ..hmm.estimators import check_int
 from ..hmm.families import MultiTaskFamily, MultiTaskParams, Priors, TaskBatch
 from ..hmm.inputs import TaskEncoder, count_partition, is_sentence_list
+
+if TYPE_CHECKING:
+    from .._typing import PathLike, TokenLists
+    from ..executors.sources import Files
+
+    #: Labels of each task, ``None`` for a sentence (or token) without them.
+    TaskLabels = Mapping[str, Sequence[Sequence[str | None] | None]]
 
 __all__ = ["MultiTaskHMM"]
 
@@ -185,7 +192,8 @@ class MultiTaskHMM(BaseEstimator):
         return max(fitting, key=lambda t: len(self.labelsets_[t])) if fitting else None
 
     # -- fitting
-    def fit(self, X, y=None, *, executor=None):
+    def fit(self, X: TokenLists | Files | Sentences, y: TaskLabels | None = None, *,
+            executor: Any = None) -> MultiTaskHMM:
         """Fit by MAP-EM on sentences labeled for any subset of tasks.
 
         Parameters
@@ -279,11 +287,12 @@ class MultiTaskHMM(BaseEstimator):
         """
         return self._family().posteriors(self._params(), self._prepare(X, y))[1]
 
-    def score(self, X, y=None) -> float:
+    def score(self, X: TokenLists, y: TaskLabels | None = None) -> float:
         """Total log-probability of the sentences and their given labels."""
         return float(self.score_samples(X, y).sum())
 
-    def transform(self, X, kind: str = "posterior", given=None) -> np.ndarray:
+    def transform(self, X: TokenLists, kind: str = "posterior",
+                  given: TaskLabels | None = None) -> np.ndarray:
         """Hidden-state representations of each token, aligned with the flattened tokens.
 
         Parameters
@@ -304,7 +313,8 @@ class MultiTaskHMM(BaseEstimator):
         self._check_finite(score)
         return path
 
-    def predict_proba(self, X, task: str, given=None) -> np.ndarray:
+    def predict_proba(self, X: TokenLists, task: str,
+                      given: TaskLabels | None = None) -> np.ndarray:
         """``p(y_task | x, given labels)`` of each token: ``sum_z p(z | x, ...) p(y | z)``.
 
         Tokens whose ``task`` label is given get that label with probability one.
@@ -324,7 +334,8 @@ class MultiTaskHMM(BaseEstimator):
         proba[np.flatnonzero(mask), own[mask]] = 1.0
         return proba
 
-    def predict(self, X, task: str, given=None, decode: str = "posterior") -> list[list[str]]:
+    def predict(self, X: TokenLists, task: str, given: TaskLabels | None = None,
+                decode: str = "posterior") -> list[list[str]]:
         """Labels of ``task`` for each sentence.
 
         Parameters
@@ -432,14 +443,14 @@ class MultiTaskHMM(BaseEstimator):
         m.n_iter_ = m.monitor_.iter
         return m
 
-    def save(self, path) -> None:
+    def save(self, path: PathLike) -> None:
         """Write the model to ``path`` (hmmtl model file, no pickle)."""
         from ..serialize import save
 
         save(self, path)
 
     @classmethod
-    def load(cls, path) -> MultiTaskHMM:
+    def load(cls, path: PathLike) -> MultiTaskHMM:
         from ..serialize import load
 
         return load(path, expected_class=cls)

@@ -20,6 +20,7 @@ import inspect
 import itertools
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,11 @@ from .. import serialize
 from .._text_api import TextTagging
 from ..data import (LabelSet, RaggedBatch, Vocabulary, check_label_lists, check_sentences,
                     check_strings, check_tokens, flatten, lookup_per_type)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .._typing import LabelLists, PathLike, TokenLists
 
 __all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
            "check_representations", "make_labeler", "token_accuracy"]
@@ -650,7 +656,10 @@ class Tagger(TextTagging, BaseEstimator):
         return self.notation_.map_words(sentences)
 
     # ------------------------------------------------------------------ API
-    def fit(self, sentences, tags=None, *, unlabeled=None, dev=None, verbose: bool = False):
+    def fit(self, sentences: Sequence[Sequence[str]] | Sequence[Sequence[tuple[str, str]]],
+            tags: LabelLists | None = None, *, unlabeled: TokenLists | None = None,
+            dev: tuple[TokenLists, LabelLists] | None = None,
+            verbose: bool = False) -> Tagger:
         """Learn the HMMs when asked (on the training words plus ``unlabeled``), then the
         labeler with their features on the training sentences.
 
@@ -742,7 +751,7 @@ class Tagger(TextTagging, BaseEstimator):
         self.labeler_ = labeler
         return self
 
-    def predict(self, sentences) -> list[list[str]]:
+    def predict(self, sentences: TokenLists) -> list[list[str]]:
         """Tag sequences: a list of tag lists aligned with ``sentences``, in the notation
         of the training tags.  Each sentence gets the same tags alone or in any batch."""
         check_is_fitted(self, "labeler_")
@@ -756,7 +765,7 @@ class Tagger(TextTagging, BaseEstimator):
             return self.labeler_.predict(sentences)
         return self.labeler_.predict(sentences, extra=extra)
 
-    def score(self, sentences, tags) -> float:
+    def score(self, sentences: TokenLists, tags: LabelLists) -> float:
         """Token accuracy of :meth:`predict` against ``tags`` (bracket and quote tags read
         in the training notation with ``notation="auto"``)."""
         sentences, tags = _check_tagged(sentences, tags)
@@ -765,12 +774,12 @@ class Tagger(TextTagging, BaseEstimator):
         return token_accuracy(tags, self.predict(sentences))
 
     # NLTK's TaggerI interface
-    def tag(self, tokens) -> list[tuple[str, str]]:
+    def tag(self, tokens: Sequence[str]) -> list[tuple[str, str]]:
         """NLTK ``tag``: ``[(word, tag), ...]`` for one sentence."""
         tokens = check_tokens(tokens)
         return list(zip(tokens, self.predict([tokens])[0]))
 
-    def tag_sents(self, sentences) -> list[list[tuple[str, str]]]:
+    def tag_sents(self, sentences: TokenLists) -> list[list[tuple[str, str]]]:
         """NLTK ``tag_sents``: one list of ``(word, tag)`` pairs per sentence."""
         sentences = [list(s) for s in check_sentences(sentences, "sentences")]
         return [list(zip(s, t)) for s, t in zip(sentences, self.predict(sentences))]
@@ -903,12 +912,12 @@ class Tagger(TextTagging, BaseEstimator):
         self._features_cache = None
         return self
 
-    def save(self, path):
+    def save(self, path: PathLike) -> Path:
         """Write the whole pipeline (labeler and HMMs) to one model file."""
         return serialize.save(self, path)
 
     @classmethod
-    def load(cls, path) -> Tagger:
+    def load(cls, path: PathLike) -> Tagger:
         return serialize.load(path, expected_class=cls)
 
 
