@@ -375,7 +375,7 @@ def run(args: argparse.Namespace) -> int:
             if args.notation == "auto":
                 notation, source = output_notation(model, given, fmt, where)
             # bytes in: the reader decodes and names the line of any bad byte
-            stream = open(source, "rb") if isinstance(source, str) else source  # noqa: SIM115
+            stream = open(source, "rb") if isinstance(source, str) else source  # noqa: SIM115 - closed below
             try:
                 s, t = _tag_stream(model, stream, input_name(path), fmt, where, out,
                                    args.batch_size, notation)

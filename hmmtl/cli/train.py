@@ -202,8 +202,9 @@ def dev_tags(dev_corpus, column: str, meaning, dev_column, tags, files) -> list:
         labels = dev_corpus.columns[column]
     else:
         name, found = column_of_meaning(dev_corpus, meaning)
-        labels = (dev_corpus.columns[label_column(dev_corpus, None, option)] if name is None
-                  or found is None else found)
+        if name is None or found is None:
+            found = dev_corpus.columns[label_column(dev_corpus, None, option)]
+        labels = found
     known = {t for s in tags for t in s}
     flat = [t for s in labels for t in s]
     unseen = sorted(set(flat) - known)
