@@ -83,16 +83,14 @@ def _plan(args, model, info, column, fmt: str, stream):
     in: :func:`hmmtl.tagging.files.plan_input`) and the stream to tag it from."""
     from ..tagging.files import plan_input
 
-    if fmt == "conllu" or column is not None:
-        column = check_tag_column(column, fmt)
-    return plan_input(model, stream, fmt, info=info, column=column, notation=args.notation,
-                      model_name=args.model)
+    return plan_input(model, stream, fmt, info=info, column=check_tag_column(column, fmt),
+                      notation=args.notation, model_name=args.model)
 
 
 def _tag_here(args, model, info, column, path: str, out, first_id: int) -> tuple[int, int]:
     """One input tagged in this process, the file opened once (its format told from its
     first lines, its tag notation read, then tagged)."""
-    from ..tagging import is_multi_task
+    from ..tagging import is_multi_task, with_notation
     from ..tagging.files import tag_stream
 
     fmt, stream, opened = open_resolved(path, input_format(args))
@@ -103,7 +101,8 @@ def _tag_here(args, model, info, column, path: str, out, first_id: int) -> tuple
                                    f"multi-task model; give tokenized text, CoNLL or CoNLL-U")
             from ._raw import tag_place, tag_raw
 
-            return tag_raw(model, stream, input_name(path), fmt, out,
+            return tag_raw(with_notation(model, args.notation), stream, input_name(path), fmt,
+                           out,
                            place=tag_place(model, info, column),
                            output=args.output_format or "conllu",
                            batch=args.batch_size, first_id=first_id)

@@ -84,9 +84,9 @@ def tag(model, corpus, *, info: dict | None = None, column=None, notation: str =
         For HMMs: ``"viterbi"``, ``"posterior"`` or ``"type"`` states, and a prefix
         (``"S"`` gives ``S12``).
     """
+    name = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the model"
     model, found = load_model(model)
     info = found if info is None else info
-    name = os.fspath(model) if isinstance(model, (str, os.PathLike)) else "the model"
     p = plan(model, corpus.format, info=info, column=column, notation=notation,
              source=corpus, model_name=name, kind=kind, prefix=prefix)
     return Tagged(tag_corpus(model, corpus, p), p.where, p)
