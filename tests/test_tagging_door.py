@@ -299,6 +299,23 @@ def test_dask_writes_the_adapters_bytes(fitted, dask_client, case):
     assert _cli_bytes(fit, "dask", "--dask", "local") == _door_bytes(fit)
 
 
+@pytest.mark.parametrize("case", [c.name for c in CASES])
+def test_dask_shards_are_the_adapters_bytes(fitted, dask_client, case, tmp_path):
+    """:func:`hmmtl.tagging.dask.tag_to_shards` of a CoNLL-U or CoNLL file writes the
+    adapter's bytes: the same column rule (no fixed XPOS), inputs and notation."""
+    from hmmtl.tagging.dask import tag_to_shards
+
+    fit = fitted[case]
+    for i, path in enumerate(p for p in fit.inputs if not p.endswith(".txt")):
+        fmt = path.rsplit(".", 1)[1]
+        [shard] = tag_to_shards(fit.model, [path], tmp_path / f"out{i}", dask_client,
+                                out_format=fmt)
+        out = io.StringIO()
+        corpus = _read(path)
+        write(corpus, tag(fit.model, corpus), out)
+        assert Path(shard).read_text(encoding="utf-8") == out.getvalue(), path
+
+
 @pytest.mark.spark
 @pytest.mark.parametrize("case", [c.name for c in CASES])
 def test_spark_writes_the_adapters_bytes(fitted, spark, case):
@@ -346,3 +363,21 @@ def test_the_command_opens_an_input_file_once(fitted, monkeypatch):
     monkeypatch.setattr(builtins, "open", counting_open)
     _cli_bytes(fit, "counted")
     assert sorted(opened) == sorted(fit.inputs)
+
+
+@pytest.mark.spark
+def test_the_spark_ml_stage_tags_through_the_door(fitted, spark):
+    """The ML stage gives the adapter's tags, each sentence with its domain (``domainCol``)
+    for the DomainAugmentedCRF."""
+    from hmmtl.tagging import predict
+    from hmmtl.tagging.spark import HmmtlTagger
+
+    fit = fitted["domain-augmented-crf"]
+    corpus = _read(fit.inputs[0])
+    rows = [(i, s, d) for i, (s, d) in enumerate(zip(corpus.sentences, corpus.domains))]
+    df = spark.createDataFrame(rows, ["id", "tokens", "domain"]).repartition(2)
+    out = HmmtlTagger(modelPath=fit.path, domainCol="domain").transform(df)
+    got = {r.id: list(r.tags) for r in out.collect()}
+    assert [got[i] for i in range(len(rows))] == predict(fit.model, corpus.sentences, corpus)
+    assert [got[i] for i in range(len(rows))] != \
+        predict(fit.model, corpus.sentences, corpus.with_domain("web"))
