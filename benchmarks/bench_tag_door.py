@@ -50,7 +50,7 @@ def main() -> int:
                 times[name].append(run(tree, args.model, args.files, outs[name], args.extra))
         same = outs["baseline"].read_bytes() == outs["this"].read_bytes()
         size = outs["this"].stat().st_size
-    print(f"| tree | median wall (s) | runs (s) |\n|---|---|---|")
+    print("| tree | median wall (s) | runs (s) |\n|---|---|---|")
     for name in trees:
         shown = ", ".join(f"{t:.2f}" for t in times[name])
         print(f"| {name} ({trees[name]}) | {statistics.median(times[name]):.2f} | {shown} |")
