@@ -179,7 +179,12 @@ def check_what_it_says(command: str, cwd: Path, stdout: str) -> None:
     from hmmtl.serialize import load, read_manifest
 
     words = shlex.split(command, comments=True)
-    if words[1] == "train":
+    if words[1] == "train" and "--tasks" in words:  # one model, one column per task
+        info = read_manifest(cwd / words[words.index("--out") + 1])["info"]
+        given = [w for i, w in enumerate(words) if i and words[i - 1] == "--tasks"]
+        names = {spec.split("=")[0] for task in given for spec in task.split(",")}
+        assert set(info["tasks"]) == names, (command, info)
+    elif words[1] == "train":
         out = cwd / words[words.index("--out") + 1]
         column = words[words.index("--tag-column") + 1] if "--tag-column" in words else None
         info = read_manifest(out)["info"]
