@@ -1319,13 +1319,17 @@ class AveragedPerceptron(_SequenceLabeler):
 
     Attributes
     ----------
-    labels_, feature_space_, coef_, attr_ptr_, pair_label_, transition_, start_, end_,
-    group_transition_, group_start_, group_end_, constraint_, notation_ : as in
-    :class:`LinearChainCRF`
     n_iter_ : int
         Epochs run.
     errors_ : list of int
         Token errors in each epoch (before the update).
+
+    Notes
+    -----
+    The other fitted attributes (``labels_``, ``feature_space_``, ``coef_``, ``attr_ptr_``,
+    ``pair_label_``, ``transition_``, ``start_``, ``end_``, ``group_transition_``,
+    ``group_start_``, ``group_end_``, ``constraint_``, ``notation_``) are those of
+    :class:`LinearChainCRF`.
     """
 
     def __init__(self, n_epochs=10, templates=None, window=2, extra_window=(-1, 0, 1),

@@ -11,14 +11,14 @@ Templates
 ---------
 Built-in templates are named by strings:
 
-``"lower"``        lowercased identity ``w=...``
-``"word"``         case-sensitive identity ``W=...``
-``"prefix"``       prefixes of 1..4 characters ``p1=...`` .. ``p4=...``
-``"suffix"``       suffixes of 1..4 characters ``s1=...`` .. ``s4=...``
-``"shape"``        word shape (``Xxxx-dd``: upper ``X``, lower ``x``, digit ``d``) ``shape=...``
-``"short_shape"``  shape with repeats collapsed (``Xx-d``) ``sshape=...``
-``"flags"``        ``initcap``, ``allcap``, ``hascap``, ``digit``, ``alldigit``, ``hyphen``,
-                   ``punct``, ``allpunct``
+* ``"lower"``: lowercased identity ``w=...``
+* ``"word"``: case-sensitive identity ``W=...``
+* ``"prefix"``: prefixes of 1..4 characters ``p1=...`` .. ``p4=...``
+* ``"suffix"``: suffixes of 1..4 characters ``s1=...`` .. ``s4=...``
+* ``"shape"``: word shape (``Xxxx-dd``: upper ``X``, lower ``x``, digit ``d``) ``shape=...``
+* ``"short_shape"``: shape with repeats collapsed (``Xx-d``) ``sshape=...``
+* ``"flags"``: ``initcap``, ``allcap``, ``hascap``, ``digit``, ``alldigit``, ``hyphen``,
+  ``punct``, ``allpunct``
 
 A user template is a callable ``word -> list of feature strings``; to be saved with a model it
 must be a module-level function (stored as ``"module:qualname"`` and imported when loading).

@@ -556,7 +556,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
 
     Attributes
     ----------
-    stage1_, stage2_ : LinearChainCRF (stage2_ None for one stage)
+    stage1_, stage2_ : LinearChainCRF (``stage2_`` is None for one stage)
     clusters_ : BrownClusters or None
     hmms_ : list of CategoricalHMM
     gazetteer_ : Gazetteer or None

@@ -59,6 +59,8 @@ def infer_format(path, default: str | None = "text") -> str:
 class Sentences:
     """A partition of raw sentences.
 
+    Attributes
+    ----------
     tokens : list of token lists
     labels : dict of str -> list of (label list or None), optional
         Labels of each task, one entry per sentence (None: the sentence is unlabeled for

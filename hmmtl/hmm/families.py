@@ -220,6 +220,8 @@ class Priors(NamedTuple):
 class HMMParams(NamedTuple):
     """Parameters of an HMM family, in the family's float type.
 
+    Attributes
+    ----------
     start : (K,) shared, or (D, K) per domain
     transition : (K, K) shared, or (D, K, K)
     emission : (K, V) shared (for hierarchical emissions: the shared part p(w|z)), or
