@@ -83,10 +83,18 @@ MODEL_CLASSES: dict[str, str] = {
     "MultiTaskHMM": "hmmtl.transfer.multitask_hmm",
     "MultiTaskTagger": "hmmtl.transfer.multitask",
     "AlternatingStructureOptimization": "hmmtl.transfer.aso",
-    "BrownClusters": "hmmtl.clusters",
-    "Gazetteer": "hmmtl.gazetteers",
-    "Lexicon": "hmmtl.gazetteers",
+    "BrownClusters": "hmmtl.ner",
+    "Gazetteer": "hmmtl.ner",
+    "Lexicon": "hmmtl.ner",
     "NamedEntityRecognizer": "hmmtl.ner",
+}
+
+#: modules that files written before a class moved name for it (the class is still resolved by
+#: its name in :data:`MODEL_CLASSES`; a module is only checked against these)
+FORMER_MODULES: dict[str, tuple[str, ...]] = {
+    "BrownClusters": ("hmmtl.clusters",),
+    "Gazetteer": ("hmmtl.gazetteers",),
+    "Lexicon": ("hmmtl.gazetteers",),
 }
 
 
@@ -187,7 +195,7 @@ def _resolve_class(key: Any, module: Any, source: str) -> type:
         known = ", ".join(sorted(MODEL_CLASSES))
         raise ModelFileError(f"{source}: model class {key!r} is not an hmmtl model class "
                              f"(known: {known})")
-    if module != MODEL_CLASSES[key]:
+    if module != MODEL_CLASSES[key] and module not in FORMER_MODULES.get(key, ()):
         raise ModelFileError(f"{source}: model class {key!r} is said to live in module "
                              f"{module!r}, but hmmtl's {key} lives in {MODEL_CLASSES[key]!r}")
     return model_class(key)

@@ -216,7 +216,7 @@ def _train_tagger(recipe: dict, data_dir, unlabeled, progress: bool):
 
 
 def _train_recognizer(recipe: dict, data_dir, extra_text, progress: bool):
-    from ..gazetteers import Gazetteer, load_nltk_gazetteers
+    from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
     from . import ner as study
 
     root = _corpus_root(data_dir)

@@ -4,7 +4,7 @@ optionally of auxiliary problems on unlabeled text).  ``Theta @ x`` is a dense r
 that each task's CRF takes as extra features (``LinearChainCRF.fit(X, y, extra={"aso":
 theta_x})``).
 
-The token features are those of :class:`hmmtl.features.FeatureSpace` -- the CRF's type-level
+The token features are those of :class:`hmmtl.crf.features.FeatureSpace` -- the CRF's type-level
 templates at each window offset, hashed with its reproducible CRC-32 scheme -- read through
 its public ``fit`` / ``transform``: one feature-hashing scheme in hmmtl.
 
@@ -22,13 +22,13 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from ..data import LabelSet, check_sentences, flatten
-from ..features import FeatureSpace
+from ..crf.features import FeatureSpace
 
 __all__ = ["AlternatingStructureOptimization", "token_feature_matrices"]
 
 
 def _entry_matrix(layout, column: int, n_attributes: int):
-    """Token x attribute CSR matrix of one entry column of a :class:`~hmmtl.features.Layout`
+    """Token x attribute CSR matrix of one entry column of a :class:`~hmmtl.crf.features.Layout`
     (one window offset of the word features)."""
     import scipy.sparse as sp
 
@@ -48,7 +48,7 @@ def _entry_matrix(layout, column: int, n_attributes: int):
 
 def token_feature_matrices(space: FeatureSpace, flat_tokens, offsets) -> dict:
     """Binary token x attribute matrices of the tokens' features through a fitted
-    :class:`~hmmtl.features.FeatureSpace` (built without bias), by view: ``"word"`` the
+    :class:`~hmmtl.crf.features.FeatureSpace` (built without bias), by view: ``"word"`` the
     token's own features (offset 0), ``"context"`` its neighbours' (the other offsets,
     padding beyond the sentence), ``"all"`` both.
 
@@ -101,7 +101,7 @@ class AlternatingStructureOptimization(BaseEstimator):
     window : int, default=1
         Features of the tokens at offsets ``-window..window``.
     templates : sequence, optional
-        Type-level templates (:mod:`hmmtl.features`).
+        Type-level templates (:mod:`hmmtl.crf.features`).
     n_hash : int, default=2**18
         Hash buckets per window offset.
     min_count : int, default=2

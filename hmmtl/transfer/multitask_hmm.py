@@ -6,8 +6,9 @@ sentence lacks are marginalized, so corpora annotated for different tasks (POS h
 there, entities elsewhere) and unlabeled text train one model by EM.  Any task's labels are
 then predicted from the words alone, or from the words plus the labels of other tasks.
 
-The model is a thin user of :class:`hmmtl.hmm.MultiTaskFamily` (E- and M-steps) and of the
-EM driver :func:`hmmtl.hmm.run_em`; it can train on any executor.
+The model is a thin user of
+:class:`~hmmtl.transfer.multitask_family.MultiTaskFamily` (E- and M-steps) and of the EM driver
+:func:`hmmtl.hmm.run_em`; it can train on any executor.
 
 References
 ----------
@@ -28,8 +29,9 @@ from ..executors.local import LocalExecutor
 from ..executors.sources import Sentences
 from ..hmm.em import ConvergenceMonitor, run_em
 from ..hmm.estimators import check_int
-from ..hmm.families import MultiTaskFamily, MultiTaskParams, Priors, TaskBatch
-from ..hmm.inputs import TaskEncoder, count_partition, is_sentence_list
+from ..hmm.families import Priors
+from ..hmm.inputs import count_partition, is_sentence_list
+from .multitask_family import MultiTaskFamily, MultiTaskParams, TaskBatch, TaskEncoder
 
 __all__ = ["MultiTaskHMM"]
 

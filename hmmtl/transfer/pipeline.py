@@ -344,7 +344,7 @@ class CaseProfile:
         first token of each sentence (per distinct token: the tokens are counted in C)."""
         from collections import Counter
 
-        from ..features import stable_hash
+        from ..crf.features import stable_hash
 
         flat, offsets = flatten(sentences)
         later = np.ones(len(flat), dtype=bool)
@@ -364,7 +364,7 @@ class CaseProfile:
         return cls(hashes[order], (ratio_bin * 3 + freq_bin)[order].astype(np.uint8))
 
     def _codes(self, words: list) -> np.ndarray:
-        from ..features import stable_hash
+        from ..crf.features import stable_hash
 
         hashes = stable_hash([w.lower() for w in words])
         where = np.minimum(np.searchsorted(self.hashes, hashes), max(len(self.hashes) - 1, 0))

@@ -9,7 +9,7 @@ whose prefixes are clusters at every grain; prefixes of 4, 6, 10 and 20 bits are
 features of a named-entity tagger (Miller et al. 2004; Ratinov & Roth 2009; Turian et al.
 2010).
 
-The O(n_clusters^2)-per-word work runs in compiled code (:mod:`hmmtl._cluster_kernels`);
+The O(n_clusters^2)-per-word work runs in compiled code (:mod:`hmmtl.ner._cluster_kernels`);
 words are featurized per type and gathered per token with NumPy.
 """
 
@@ -19,8 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ._base import BaseEstimator, check_is_fitted
-from .data import factorize, flatten
+from .._base import BaseEstimator, check_is_fitted
+from ..data import factorize, flatten
 
 __all__ = ["BrownClusters", "BigramCounter", "bigram_counts", "tree_paths", "DEFAULT_PREFIXES"]
 
@@ -396,7 +396,7 @@ class BrownClusters(BaseEstimator):
                 merges, merge_loss, counters)
         bar = None
         if self.verbose:
-            from ._progress import progress_bar
+            from .._progress import progress_bar
 
             bar = progress_bar(total=V, desc=f"Brown clusters (C={C})")
         step = 256
@@ -533,13 +533,13 @@ class BrownClusters(BaseEstimator):
 
     def save(self, path):
         """Write the clusters to one model file (see :mod:`hmmtl.serialize`)."""
-        from . import serialize
+        from .. import serialize
 
         return serialize.save(self, path)
 
     @classmethod
     def load(cls, path) -> "BrownClusters":
-        from . import serialize
+        from .. import serialize
 
         return serialize.load(path, expected_class=cls)
 

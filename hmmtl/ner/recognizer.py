@@ -7,9 +7,9 @@ evidence, in the manner of the classical systems (Ratinov & Roth 2009; Krishnan 
 * entities encoded as BIOES (= BILOU: Begin, Inside, Last, Outside, Unit) and decoded under
   the scheme's constraints;
 * word representations learned on unlabeled text: Brown cluster path prefixes
-  (:class:`hmmtl.clusters.BrownClusters`) and HMM type-level state distributions
+  (:class:`hmmtl.ner.clusters.BrownClusters`) and HMM type-level state distributions
   (:class:`hmmtl.hmm.CategoricalHMM`);
-* gazetteers (:class:`hmmtl.gazetteers.Gazetteer`): external lists, lists of the entities of
+* gazetteers (:class:`hmmtl.ner.gazetteers.Gazetteer`): external lists, lists of the entities of
   the training labels (each training sentence sees only the entries found in the other
   cross-validation folds), and lists of the entities the first stage finds in unlabeled text;
 * capitalization context: sentence-initial words, all-caps and title-case (headline)
@@ -33,10 +33,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from . import serialize
-from ._base import BaseEstimator, check_is_fitted, check_random_state
-from ._text_api import TextTagging
-from .data import check_sentences, factorize, flatten, token_positions, unflatten
+from .. import serialize
+from .._base import BaseEstimator, check_is_fitted, check_random_state
+from .._text_api import TextTagging
+from ..data import check_sentences, factorize, flatten, token_positions, unflatten
 
 __all__ = ["NamedEntityRecognizer", "capitalization_context", "CaseTable",
            "aggregate_in_documents", "document_index", "document_case_features",
@@ -453,7 +453,7 @@ def _document_context(types: _Types, offsets, documents, ctx_of_type, n_ctx, win
 
 
 # ============================================================================ the recognizer
-#: word-type templates of the CRFs (hmmtl.features); named explicitly so that the model does
+#: word-type templates of the CRFs (hmmtl.crf.features); named explicitly so that the model does
 #: not change when the CRF's defaults do
 WORD_TEMPLATES = ("lower", "prefix", "suffix", "shape", "short_shape", "flags")
 DEFAULT_LABELER_PARAMS = {"c1": 0.0, "c2": 1.0, "max_iterations": 100,
@@ -507,9 +507,9 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         features.
     hmm_top_k : int, default=3
     gazetteer : Gazetteer or None
-        External lists (e.g. :func:`hmmtl.gazetteers.load_nltk_gazetteers`).
+        External lists (e.g. :func:`hmmtl.ner.gazetteers.load_nltk_gazetteers`).
     lexicon : Lexicon or None, default=None
-        Large name lists as evidence (:func:`hmmtl.gazetteers.load_lexicon`: Wikipedia
+        Large name lists as evidence (:func:`hmmtl.ner.gazetteers.load_lexicon`: Wikipedia
         titles, GeoNames cities, person names): per token, the BILOU position of its
         longest match in each list, as written and case-folded (feature ``"lex"``).  The
         compiled table is stored in the model file (ten bytes an entry).
@@ -605,7 +605,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
-        from .io.schemes import SCHEMES
+        from ..io.schemes import SCHEMES
 
         if self.encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
@@ -620,7 +620,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
             print(f"[ner] {message}", flush=True)
 
     def _labeler(self, fold: bool = False):
-        from .crf import LinearChainCRF
+        from ..crf import LinearChainCRF
 
         params = {**DEFAULT_LABELER_PARAMS, **(self.labeler_params or {})}
         if fold:
@@ -762,9 +762,9 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         """
         import time
 
-        from .crf import LinearChainCRF  # noqa: F401  (fail early when missing)
+        from ..crf import LinearChainCRF  # noqa: F401  (fail early when missing)
         from .gazetteers import Gazetteer, entity_strings
-        from .io.schemes import convert_scheme
+        from ..io.schemes import convert_scheme
 
         self._check_params()
         t_start = time.perf_counter()
@@ -903,7 +903,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         from .gazetteers import Lexicon
 
         if self.lexicon is not None and not isinstance(self.lexicon, Lexicon):
-            raise TypeError(f"lexicon must be a Lexicon (hmmtl.gazetteers.load_lexicon) or "
+            raise TypeError(f"lexicon must be a Lexicon (hmmtl.ner.gazetteers.load_lexicon) or "
                             f"None, got {type(self.lexicon).__name__}")
         return self.lexicon
 
@@ -967,7 +967,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         -------
         list of list of str
         """
-        from .io.schemes import convert_scheme
+        from ..io.schemes import convert_scheme
 
         check_is_fitted(self, "stage1_")
         X = [list(s) for s in X]
@@ -985,7 +985,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         """Entity F1 (conlleval semantics) of :meth:`predict` against ``y``: entities of a
         type never seen in training count as missed; no sentences is a ValueError, as for
         every labeler's ``score``."""
-        from .metrics import entity_f1
+        from ..metrics import entity_f1
 
         X = check_sentences(X, "X")
         y = list(y)
@@ -1037,7 +1037,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
     @classmethod
     def _from_state(cls, arrays, meta):
         from .clusters import BrownClusters
-        from .crf import LinearChainCRF
+        from ..crf import LinearChainCRF
         from .gazetteers import Gazetteer, Lexicon
 
         children = serialize.unpack_nested(arrays, meta["children"])

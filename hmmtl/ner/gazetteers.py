@@ -171,7 +171,7 @@ class Gazetteer:
     def token_ids(self, tokens: Sequence[str]) -> np.ndarray:
         """Gazetteer token id of each token (``-1`` when it occurs in no entry), looked up
         once per distinct token."""
-        from .data import factorize
+        from ..data import factorize
 
         types, ids = factorize(tokens)
         index = self.token_index
@@ -294,13 +294,13 @@ class Gazetteer:
 
     def save(self, path):
         """Write the gazetteer to one model file (see :mod:`hmmtl.serialize`)."""
-        from . import serialize
+        from .. import serialize
 
         return serialize.save(self, path)
 
     @classmethod
     def load(cls, path) -> "Gazetteer":
-        from . import serialize
+        from .. import serialize
 
         return serialize.load(path, expected_class=cls)
 
@@ -383,7 +383,7 @@ def load_nltk_gazetteers(data_dir=None) -> dict[str, list[str]]:
         List name (keys of :data:`NLTK_GAZETTEER_FILES`) -> entries (one name a line;
         files that are not UTF-8 are read as Latin-1).
     """
-    from .io.nltk_corpora import nltk_data_dir
+    from ..io.nltk_corpora import nltk_data_dir
 
     root = Path(nltk_data_dir(data_dir))
     out: dict[str, list[str]] = {}
@@ -423,8 +423,8 @@ def entity_strings(sentences, labels, *, scheme: str = "auto",
     >>> entity_strings([["Tony", "Blair", "met", "Blair"]], [["B-PER", "I-PER", "O", "B-PER"]])
     {'PER': Counter({('Tony', 'Blair'): 1, ('Blair',): 1})}
     """
-    from .data import flatten
-    from .io.schemes import chunk_spans
+    from ..data import flatten
+    from ..io.schemes import chunk_spans
 
     flat, offsets = flatten(sentences)
     chunks = chunk_spans(labels, scheme=scheme)
@@ -637,7 +637,7 @@ class Lexicon:
     def _hashes(tokens: Sequence[str], with_upper: bool = False):
         """Case-folded and as-written hashes of each token (and whether it has a capital
         letter), computed once per type."""
-        from .data import factorize
+        from ..data import factorize
 
         types, ids = factorize(tokens)
         out = (token_hashes([t.lower() for t in types])[ids], token_hashes(types)[ids])
@@ -770,13 +770,13 @@ class Lexicon:
 
     def save(self, path):
         """Write the lexicon to one model file (see :mod:`hmmtl.serialize`)."""
-        from . import serialize
+        from .. import serialize
 
         return serialize.save(self, path)
 
     @classmethod
     def load(cls, path) -> "Lexicon":
-        from . import serialize
+        from .. import serialize
 
         return serialize.load(path, expected_class=cls)
 
