@@ -262,15 +262,11 @@ def AtomicOutput(path: str):
 # ---------------------------------------------------------------------------- inputs
 def data_dir(arg: str | None) -> Path | None:
     """``--data``, else ``$HMMTL_DATA``; an explicit folder that does not exist is an error."""
-    if arg:
-        p = Path(arg)
-        if not p.is_dir():
-            raise CommandError(f"--data {arg!r}: no such folder")
-        return p.resolve()
-    env = os.environ.get("HMMTL_DATA")
-    if env and Path(env).is_dir():
-        return Path(env).resolve()
-    return None
+    from ..io.data_root import find_data_root
+
+    if arg and not Path(arg).is_dir():
+        raise CommandError(f"--data {arg!r}: no such folder")
+    return find_data_root(arg or None)
 
 
 def check_inputs(paths: Iterable[str]) -> None:

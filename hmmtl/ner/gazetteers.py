@@ -916,14 +916,12 @@ def load_lexicon(data_dir=None, lists: Mapping[str, Sequence[str]] | None = None
     -------
     Lexicon
     """
-    import os
+    from ..io.data_root import data_root
 
-    if data_dir is None:
-        data_dir = os.environ.get("HMMTL_DATA")
-        if not data_dir:
-            raise FileNotFoundError("no data folder: pass data_dir or set HMMTL_DATA to the "
-                                    "folder that holds lexicon/en/")
-    root = Path(data_dir)
+    root = data_root(data_dir)
+    if root is None:
+        raise FileNotFoundError("no data folder: pass data_dir or set HMMTL_DATA to the "
+                                "folder that holds lexicon/en/")
     if not (root / "countries.txt").is_file():
         root = root / "lexicon" / "en"
     lists = dict(LEXICON_FILES if lists is None else lists)

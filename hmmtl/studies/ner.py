@@ -312,10 +312,10 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
         ``curve``, ``files``, ``markdown``.
     """
     from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
-    from .domain_adaptation import find_data_dir
+    from ..io.data_root import find_data_root
     from .report import write_json, write_text_atomic
 
-    root = find_data_dir(data_dir)
+    root = find_data_root(data_dir)
     if root is None:
         raise FileNotFoundError(f"no corpora folder: pass data_dir or set HMMTL_DATA "
                                 f"(got data_dir={data_dir!r})")

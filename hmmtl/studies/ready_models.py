@@ -95,7 +95,7 @@ def sha256(path) -> str:
 
 
 def _corpus_root(data_dir) -> Path:
-    from .domain_adaptation import find_data_dir
+    from ..io.data_root import find_data_root as find_data_dir
 
     root = find_data_dir(data_dir)
     if root is None:
