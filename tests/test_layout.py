@@ -103,7 +103,7 @@ def test_the_library_never_imports_the_studies():
 #: below it, never one above.  A module belongs to the layer of the longest name listed that
 #: is the module or one of its packages.
 LAYERS = (
-    ("hmmtl._cache", "hmmtl._progress"),
+    ("hmmtl._cache", "hmmtl._progress", "hmmtl._registry"),
     ("hmmtl.data",),
     # the package root imports the batches and the kernels (warmup) at module level; the rest
     # of what it offers is imported by name on first use

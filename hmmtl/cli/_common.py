@@ -18,12 +18,8 @@ from typing import Iterable, Sequence
 PROG = "hmmtl"
 FORMATS = ("conllu", "conll", "text")
 STDIN = "-"
-#: the model classes that tag sentences (what tag and evaluate need)
-LABELERS = ("LinearChainCRF", "AveragedPerceptron", "Tagger", "DomainAugmentedCRF",
-            "NamedEntityRecognizer", "MultiTaskTagger")
 #: a column a model was trained on, as CoNLL-U names it
 CONLLU_NAMES = {"pos": "xpos", "tag": "xpos"}
-REPRESENTATION_CHOICES = ("viterbi", "posterior", "type", "type_cluster")
 
 
 class CommandError(Exception):
@@ -602,9 +598,12 @@ def load_model(path: str):
 
 def load_labeler(path: str, option: str = "--model"):
     """A model that tags sentences (and its info); an HMM or a feature model is refused."""
+    from .._text_api import TextTagging
+
     model, info = load_model(path)
     kind = type(model).__name__
-    if kind not in LABELERS:
+    # a labeler (predict gives one tag per token) offers tag_text: ask the class
+    if not isinstance(model, TextTagging):
         what = ("gives hidden states, not tags" if "HMM" in kind else "does not tag sentences")
         raise CommandError(f"{option} {path}: holds a {kind}, which {what}; give a model "
                            f"trained with 'hmmtl train'")

@@ -39,10 +39,10 @@ from .._base import BaseEstimator, check_is_fitted, check_random_state, token_ac
 from .._text_api import TextTagging
 from ..data import (LabelSet, check_label_lists, check_sentences, check_strings, check_tokens,
                    flatten, token_positions, unflatten)
-from .features import _EXTRA_DOC, FeatureSpace, check_saved_templates, template_names
 from ..io.notation import Notation, detect_notation
-from ..serialize import (array_prefix, check_float_array, check_index_array,
-                        check_pointer_array)
+from ..serialize import (ModelFileMixin, array_prefix, check_float_array, check_index_array,
+                         check_pointer_array)
+from .features import _EXTRA_DOC, FeatureSpace, check_saved_templates, template_names
 
 __all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme",
            "detect_task", "TASK_DEFAULTS"]
@@ -239,7 +239,7 @@ def _no_groups(K: int):
 
 
 # ============================================================================ base
-class _SequenceLabeler(TextTagging, BaseEstimator):
+class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
     """Shared parts: input checks, features, decoding, scoring, NLTK interface, state."""
 
     _requires_y = True
@@ -577,19 +577,6 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
         model.group_transition_, model.group_start_, model.group_end_ = \
             _group_tables_from_state(arrays, K)
         return model
-
-    def save(self, path):
-        """Write the model to ``path`` (no pickle; see :mod:`hmmtl.serialize`)."""
-        from .. import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read a model written by :meth:`save`."""
-        from .. import serialize
-
-        return serialize.load(path, expected_class=cls)
 
 
 def _group_tables_from_state(arrays, K: int):

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted
 from ..data import factorize, flatten
+from ..serialize import ModelFileMixin
 
 __all__ = ["BrownClusters", "BigramCounter", "bigram_counts", "tree_paths", "DEFAULT_PREFIXES"]
 
@@ -221,7 +222,6 @@ class BigramCounter:
         return vocab, wc[order].astype(np.int64), table(m), table(mt)
 
 
-
 def tree_paths(merges: np.ndarray, n_words: int, n_flat: int = 0) -> list[str]:
     """Root-to-leaf bit strings of the words (leaves ``0 .. n_words - 1``) of a merge tree.
 
@@ -254,7 +254,7 @@ def tree_paths(merges: np.ndarray, n_words: int, n_flat: int = 0) -> list[str]:
     return path[:n_words]
 
 
-class BrownClusters(BaseEstimator):
+class BrownClusters(ModelFileMixin, BaseEstimator):
     """Brown clustering of words (hierarchical, by bigram mutual information).
 
     Parameters
@@ -530,18 +530,6 @@ class BrownClusters(BaseEstimator):
         n_clusters = min(int(model.n_clusters), V)
         model._set_paths(tree_paths(merges, V, max(V - n_clusters, 0)))
         return model
-
-    def save(self, path):
-        """Write the clusters to one model file (see :mod:`hmmtl.serialize`)."""
-        from .. import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> "BrownClusters":
-        from .. import serialize
-
-        return serialize.load(path, expected_class=cls)
 
 
 class _numba_threads:

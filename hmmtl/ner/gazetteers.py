@@ -33,6 +33,8 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 from numba import njit, prange
 
+from ..serialize import ModelFileMixin
+
 __all__ = ["Gazetteer", "Lexicon", "load_nltk_gazetteers", "load_lexicon", "entity_strings",
            "token_hashes", "POSITIONS"]
 
@@ -41,7 +43,7 @@ POSITIONS = ("B", "I", "L", "U")
 _ALL_SOURCES = -1  # an entry without sources: always matched
 
 
-class Gazetteer:
+class Gazetteer(ModelFileMixin):
     """Named lists of (multi-word) entries and a compiled matcher.
 
     Parameters
@@ -291,18 +293,6 @@ class Gazetteer:
             self._terminal = [dict(zip(term_list[a:b].tolist(), term_mask[a:b].tolist()))
                               for a, b in zip(term_ptr[:-1].tolist(), term_ptr[1:].tolist())]
         return self._children, self._terminal
-
-    def save(self, path):
-        """Write the gazetteer to one model file (see :mod:`hmmtl.serialize`)."""
-        from .. import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> "Gazetteer":
-        from .. import serialize
-
-        return serialize.load(path, expected_class=cls)
 
     def __repr__(self) -> str:
         return (f"Gazetteer({len(self.names)} lists, {self.n_entries} entries, "
@@ -564,7 +554,7 @@ def _lexicon_kernel(folded, cased, upper, offsets, max_len, keys, case, masks, n
                                 code[v, col] = 1
 
 
-class Lexicon:
+class Lexicon(ModelFileMixin):
     """Large name lists (hundreds of thousands of entries) as a sorted table of hashed
     n-grams: compact in memory and in a model file, matched in compiled code.
 
@@ -767,18 +757,6 @@ class Lexicon:
         lex.names = names
         lex.keys_, lex.case_, lex.masks_ = keys, case, masks
         return lex
-
-    def save(self, path):
-        """Write the lexicon to one model file (see :mod:`hmmtl.serialize`)."""
-        from .. import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> "Lexicon":
-        from .. import serialize
-
-        return serialize.load(path, expected_class=cls)
 
     def __repr__(self) -> str:
         return f"Lexicon({len(self.names)} lists, {self.n_entries} entries)"

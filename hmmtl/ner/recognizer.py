@@ -483,7 +483,7 @@ def _check_columns(columns) -> dict:
     return {str(k): None for k in columns}
 
 
-class NamedEntityRecognizer(TextTagging, BaseEstimator):
+class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """Two-stage CRF named-entity recognizer with clusters, gazetteers and document features.
 
     Parameters

@@ -22,6 +22,7 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from ..data import LabelSet, check_sentences, flatten
+from ..serialize import ModelFileMixin
 from ..crf.features import FeatureSpace
 
 __all__ = ["AlternatingStructureOptimization", "token_feature_matrices"]
@@ -73,7 +74,7 @@ def token_feature_matrices(space: FeatureSpace, flat_tokens, offsets) -> dict:
     return {"all": full, "word": word, "context": context}
 
 
-class AlternatingStructureOptimization(BaseEstimator):
+class AlternatingStructureOptimization(ModelFileMixin, BaseEstimator):
     """A shared low-dimensional projection of token features learned from several tasks.
 
     Alternating structure optimization (Ando & Zhang 2005): every label of every task is a
@@ -408,15 +409,3 @@ class AlternatingStructureOptimization(BaseEstimator):
                 raise ValueError(f"model file: the {name} projection and its columns do not "
                                  f"fit the {n_attr} feature columns")
         return m
-
-    def save(self, path) -> None:
-        """Write the fitted projection to ``path`` (hmmtl model file, no pickle)."""
-        from ..serialize import save
-
-        save(self, path)
-
-    @classmethod
-    def load(cls, path) -> AlternatingStructureOptimization:
-        from ..serialize import load
-
-        return load(path, expected_class=cls)

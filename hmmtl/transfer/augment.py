@@ -171,7 +171,7 @@ def augment_extra(extra, sentences, domains, known_domains, sizes: dict) -> dict
     return out
 
 
-class DomainAugmentedCRF(TextTagging, BaseEstimator):
+class DomainAugmentedCRF(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """A CRF (or perceptron) with feature augmentation across labeled domains.
 
     Parameters
@@ -319,10 +319,3 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
                              f"transitions for {n_groups} domains, but the model has "
                              f"{len(self.domains_)} training domains {self.domains_}")
         return self
-
-    def save(self, path):
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path):
-        return serialize.load(path, expected_class=cls)

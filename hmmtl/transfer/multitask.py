@@ -51,7 +51,7 @@ def _fold_ids(n: int, n_folds: int, rng) -> np.ndarray:
     return rng.permutation(np.arange(n) % n_folds)
 
 
-class MultiTaskTagger(TextTagging, BaseEstimator):
+class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """Several labeling tasks in one model: a cascade of CRFs, each task reading the
     cross-validated predictions of the tasks before it.
 
@@ -441,14 +441,6 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
                                            f"not follow its task order {tasks}")
         model.n_tasks_ = len(tasks)
         return model
-
-    def save(self, path):
-        """Write every task's labeler (and the shared HMMs) to one model file."""
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> "MultiTaskTagger":
-        return serialize.load(path, cls)
 
 
 class _OneTask:

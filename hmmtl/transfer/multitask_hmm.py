@@ -25,6 +25,7 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted
 from ..data import LabelSet, Vocabulary, check_sentences, unflatten
+from ..serialize import ModelFileMixin
 from ..executors.local import LocalExecutor
 from ..executors.sources import Sentences
 from ..hmm.em import ConvergenceMonitor, run_em
@@ -36,7 +37,7 @@ from .multitask_family import MultiTaskFamily, MultiTaskParams, TaskBatch, TaskE
 __all__ = ["MultiTaskHMM"]
 
 
-class MultiTaskHMM(BaseEstimator):
+class MultiTaskHMM(ModelFileMixin, BaseEstimator):
     """Hidden Markov model whose states are shared by several labeling tasks.
 
     Each hidden state ``z`` emits the word ``w`` and, for every task ``t`` whose labels a
@@ -432,15 +433,3 @@ class MultiTaskHMM(BaseEstimator):
                                                  meta.get("log_likelihoods", []))
         m.n_iter_ = m.monitor_.iter
         return m
-
-    def save(self, path) -> None:
-        """Write the model to ``path`` (hmmtl model file, no pickle)."""
-        from ..serialize import save
-
-        save(self, path)
-
-    @classmethod
-    def load(cls, path) -> MultiTaskHMM:
-        from ..serialize import load
-
-        return load(path, expected_class=cls)

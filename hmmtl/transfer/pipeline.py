@@ -23,8 +23,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
 from .. import serialize
+from .._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
+# the kinds of HMM representation a Tagger can use as features
+from .._registry import REPRESENTATIONS
 from .._text_api import TextTagging
 from ..data import (LabelSet, RaggedBatch, Vocabulary, check_label_lists, check_sentences,
                     check_strings, check_tokens, flatten, lookup_per_type)
@@ -32,8 +34,6 @@ from ..data import (LabelSet, RaggedBatch, Vocabulary, check_label_lists, check_
 __all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
            "check_representations", "make_labeler", "token_accuracy"]
 
-#: kinds of HMM representation a Tagger can use as features
-REPRESENTATIONS = ("viterbi", "posterior", "type", "type_cluster")
 
 
 def check_representations(representations) -> tuple[str, ...]:
@@ -412,7 +412,7 @@ def _stage(bar, name: str) -> None:
         bar.set_postfix_str(name)
 
 
-class Tagger(TextTagging, BaseEstimator):
+class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """A sequence labeler with HMM word representations as features.
 
     Parameters
@@ -894,14 +894,6 @@ class Tagger(TextTagging, BaseEstimator):
         self.notation_ = Notation.from_dict(meta.get("notation"))
         self._features_cache = None
         return self
-
-    def save(self, path):
-        """Write the whole pipeline (labeler and HMMs) to one model file."""
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> "Tagger":
-        return serialize.load(path, expected_class=cls)
 
 
 def given_hmms(hmm) -> list:
