@@ -18,8 +18,8 @@ add the statistics that come back.
 :class:`HMMFamily` covers the plain categorical HMM (one domain, everything shared) and the
 multi-domain HMM (each block shared, per domain or, for emissions, hierarchical); its E-step is
 exact forward-backward, k-best (a beam over states) or counting (fully labeled data), with
-labeled positions clamped.  :class:`MultiTaskFamily` is the HMM whose states also emit the
-labels of several tasks.
+labeled positions clamped.  The multi-task family, whose states also emit the labels of
+several tasks, follows the same protocol in :mod:`hmmtl.transfer.multitask_family`.
 
 References
 ----------
