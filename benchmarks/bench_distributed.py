@@ -190,7 +190,7 @@ def run(args) -> dict:
     from hmmtl.crf import AveragedPerceptron
     from hmmtl.executors.dask import DaskExecutor
     from hmmtl.executors.spark import SparkExecutor, spark_session
-    from hmmtl.spark import HmmtlTagger
+    from hmmtl.tagging.spark import HmmtlTagger
 
     data = None if args.quick else (args.data or os.environ.get("HMMTL_DATA"))
     if data:

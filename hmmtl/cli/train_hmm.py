@@ -102,10 +102,10 @@ def _run_on_cluster(args, params) -> int:
     where = f"Dask ({args.dask})" if args.dask else f"Spark ({args.spark})"
     log(args, f"training a {args.states}-state HMM on {where} from {len(args.text)} file(s)")
     if args.dask:
-        from ..executors.dask import train_hmm_distributed
+        from ..executors.dask import DaskExecutor, client_on
 
-        model = train_hmm_distributed(args.dask, files, model=CategoricalHMM(**params),
-                                      n_states=args.states)
+        with client_on(args.dask) as client:  # as a Spark session is opened below
+            model = CategoricalHMM(**params).fit(files, executor=DaskExecutor(client))
     else:
         from ..executors.spark import SparkExecutor, session_on
 
