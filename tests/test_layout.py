@@ -120,14 +120,6 @@ LAYERS = (
     ("hmmtl.cli", "hmmtl._info", "hmmtl.__main__"),
 )
 
-#: imports that still go up a layer, each with where it is to be removed
-KNOWN_UPWARD = {
-    # train_hmm_distributed builds a CategoricalHMM; it leaves the executors with the
-    # tagging door (issue 26, item 1)
-    ("hmmtl.executors.dask", "hmmtl.hmm"),
-}
-
-
 def _layer(name: str) -> int | None:
     best = None
     for rank, prefixes in enumerate(LAYERS):
@@ -156,7 +148,7 @@ def test_the_layer_check_finds_upward_imports():
 
 
 def test_no_module_imports_a_layer_above_its_own():
-    upward = _upward_imports(GRAPH) - KNOWN_UPWARD
+    upward = _upward_imports(GRAPH)
     assert not upward, "imports that go up a layer: " + ", ".join(
         f"{a} -> {b}" for a, b in sorted(upward))
 
