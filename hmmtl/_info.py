@@ -113,8 +113,11 @@ def _dask_info() -> dict:
 
 
 def _data_info(data: str | None) -> dict:
-    source = "--data" if data else "HMMTL_DATA"
-    root = data or os.environ.get("HMMTL_DATA")
+    from .io.data_root import DATA_ENV, data_root
+
+    source = "--data" if data else DATA_ENV
+    found = data_root(data)
+    root = None if found is None else str(found)
     info: dict = {"source": source if root else None, "path": root, "found": False,
                   "corpora": {}}
     if root and Path(root).is_dir():

@@ -15,16 +15,17 @@ A model file is a zip archive with two members:
     that a change to any byte of the file is found when loading.
 
 Nothing in a file is ever imported or executed: the class name selects an entry of
-:data:`MODEL_CLASSES`, the arrays are plain data and the metadata is JSON.
+:data:`MODEL_CLASSES` (the one registry, :mod:`hmmtl._registry`), the arrays are plain data
+and the metadata is JSON.
 
 Every model class implements the protocol
 
 * ``_get_state(self) -> (arrays: dict[str, ndarray], meta: dict)``
 * ``@classmethod _from_state(cls, arrays, meta) -> model``
 
-and usually ``save(self, path)`` / ``load(cls, path)`` as one-line wrappers around
-:func:`save` and :func:`load`.  A model made of other models (a pipeline holding an HMM and a
-CRF) stores its parts in the same file with :func:`pack_nested` / :func:`unpack_nested`.
+and inherits ``save(path)`` / ``load(path)`` from :class:`ModelFileMixin`.  A model made of
+other models (a pipeline holding an HMM and a CRF) stores its parts in the same file with
+:func:`pack_nested` / :func:`unpack_nested`.
 """
 
 from __future__ import annotations
@@ -45,11 +46,15 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
+# the one registry of model classes (a light module of its own, which ``import hmmtl`` reads)
+from ._registry import FORMER_MODULES, MODEL_CLASSES
+
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "MODEL_CLASSES",
     "ModelFileError",
+    "ModelFileMixin",
     "load",
     "pack_nested",
     "model_class",
@@ -70,26 +75,6 @@ _MANIFEST_MEMBER = "manifest.json"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")
 _NESTED_SEP = "/"
-
-#: Every model class a file may name: class name -> the module it is imported from (resolved
-#: lazily, at save and load time).  Only these are ever resolved when loading, and only by
-#: name: nothing in a file is imported.  A new model class is added here.
-MODEL_CLASSES: dict[str, str] = {
-    "CategoricalHMM": "hmmtl.hmm",
-    "MultiDomainHMM": "hmmtl.hmm",
-    "LinearChainCRF": "hmmtl.crf",
-    "AveragedPerceptron": "hmmtl.crf",
-    "Tagger": "hmmtl.transfer.pipeline",
-    "DomainAugmentedCRF": "hmmtl.transfer.augment",
-    "MultiTaskHMM": "hmmtl.transfer.multitask_hmm",
-    "MultiTaskTagger": "hmmtl.transfer.multitask",
-    "AlternatingStructureOptimization": "hmmtl.transfer.aso",
-    "BrownClusters": "hmmtl.clusters",
-    "Gazetteer": "hmmtl.gazetteers",
-    "Lexicon": "hmmtl.gazetteers",
-    "NamedEntityRecognizer": "hmmtl.ner",
-}
-
 
 class ModelFileError(ValueError):
     """A model file cannot be read: damaged, tampered with, of another version or class."""
@@ -188,7 +173,7 @@ def _resolve_class(key: Any, module: Any, source: str) -> type[Any]:
         known = ", ".join(sorted(MODEL_CLASSES))
         raise ModelFileError(f"{source}: model class {key!r} is not an hmmtl model class "
                              f"(known: {known})")
-    if module != MODEL_CLASSES[key]:
+    if module != MODEL_CLASSES[key] and module not in FORMER_MODULES.get(key, ()):
         raise ModelFileError(f"{source}: model class {key!r} is said to live in module "
                              f"{module!r}, but hmmtl's {key} lives in {MODEL_CLASSES[key]!r}")
     return model_class(key)
@@ -684,6 +669,30 @@ def load(path: str | os.PathLike, expected_class: type | str | None = None) -> A
         raise ModelFileError(f"{source}: cannot rebuild the {key} from the file "
                              f"({type(exc).__name__}: {exc}); was it written by another "
                              f"hmmtl version ({manifest.get('hmmtl_version', '?')})?") from exc
+
+
+# ----------------------------------------------------------------------------- the mixin
+class ModelFileMixin:
+    """``save(path)`` and ``load(path)`` for a model class of :data:`MODEL_CLASSES`: the
+    model as one hmmtl model file (no pickle), through :func:`save` and :func:`load`.
+
+    ``load`` refuses a file that holds another class than the one it is called on (or a
+    subclass of it), naming both: ``CategoricalHMM.load`` of a CRF's file fails with "holds
+    a LinearChainCRF model, expected a CategoricalHMM"; :func:`hmmtl.load` takes any.
+    """
+
+    __slots__ = ()
+
+    def save(self, path: str | os.PathLike, *, info: Mapping | None = None) -> Path:
+        """Write the model to ``path`` as one hmmtl model file, atomically (see
+        :func:`hmmtl.serialize.save`); returns the path written."""
+        return save(self, path, info=info)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """The model saved in ``path`` by :meth:`save`; a :class:`ModelFileError` when the
+        file holds another class."""
+        return load(path, expected_class=cls)
 
 
 # ----------------------------------------------------------------------------- nesting

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import hmmtl.clusters as clusters_module
-from hmmtl.clusters import BrownClusters, tree_paths
+import hmmtl.ner.clusters as clusters_module
+from hmmtl.ner.clusters import BrownClusters, tree_paths
 from hmmtl.data import flatten
 from hmmtl.serialize import ModelFileError
 
@@ -180,7 +180,7 @@ def test_streamed_counts_are_the_counts_of_the_whole_text():
     whole text at once, and those of a brute-force count over the sentences."""
     from collections import Counter
 
-    from hmmtl.clusters import BigramCounter
+    from hmmtl.ner.clusters import BigramCounter
 
     text = zipf_corpus(3, 40, 300)
     whole = BigramCounter().update(text)

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 
 from hmmtl.io import iob1_to_iob2
-from hmmtl.crf import (TASK_DEFAULTS, AveragedPerceptron, LinearChainCRF, _Problem,
-                       constraint_masks, detect_scheme)
+from hmmtl.crf import (TASK_DEFAULTS, AveragedPerceptron, LinearChainCRF, constraint_masks,
+                       detect_scheme)
+from hmmtl.crf.labelers import _Problem
 from hmmtl.data import flatten
 from hmmtl.inference import forward_backward
 

@@ -10,7 +10,7 @@ from hmmtl import CategoricalHMM, MultiDomainHMM, RaggedBatch
 from hmmtl.executors import LocalExecutor, sum_stats
 from hmmtl.hmm import HMMFamily, HMMStats
 from hmmtl.hmm.em import sequence_selection
-from hmmtl.hmm.families import MultiTaskStats
+from hmmtl.transfer.multitask_family import MultiTaskStats
 
 from executor_cases import (FAMILIES, FORMATS, SENTENCES, assert_close, assert_same_model,
                             corpus_for, make_model, reference)

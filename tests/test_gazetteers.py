@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hmmtl.data import flatten
-from hmmtl.gazetteers import Gazetteer, entity_strings, load_nltk_gazetteers
+from hmmtl.ner.gazetteers import Gazetteer, entity_strings, load_nltk_gazetteers
 
 
 def names(gaz, row):

@@ -234,7 +234,7 @@ def test_a_file_naming_code_as_a_template_is_refused(tmp_path, monkeypatch):
     import os
 
     from hmmtl import LinearChainCRF
-    from hmmtl import features
+    from hmmtl.crf import features
 
     X, y = [["The", "dog", "barks"], ["A", "cat", "sleeps"]], [["D", "N", "V"]] * 2
     original = save(LinearChainCRF(max_iterations=5).fit(X, y), tmp_path / "crf.hmmtl")

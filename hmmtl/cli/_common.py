@@ -19,10 +19,6 @@ from typing import Any
 PROG = "hmmtl"
 FORMATS = ("conllu", "conll", "text")
 STDIN = "-"
-#: the model classes that tag sentences (what tag and evaluate need)
-LABELERS = ("LinearChainCRF", "AveragedPerceptron", "Tagger", "DomainAugmentedCRF",
-            "NamedEntityRecognizer", "MultiTaskTagger")
-REPRESENTATION_CHOICES = ("viterbi", "posterior", "type", "type_cluster")
 
 
 class CommandError(Exception):
@@ -261,15 +257,11 @@ def AtomicOutput(path: str):
 # ---------------------------------------------------------------------------- inputs
 def data_dir(arg: str | None) -> Path | None:
     """``--data``, else ``$HMMTL_DATA``; an explicit folder that does not exist is an error."""
-    if arg:
-        p = Path(arg)
-        if not p.is_dir():
-            raise CommandError(f"--data {arg!r}: no such folder")
-        return p.resolve()
-    env = os.environ.get("HMMTL_DATA")
-    if env and Path(env).is_dir():
-        return Path(env).resolve()
-    return None
+    from ..io.data_root import find_data_root
+
+    if arg and not Path(arg).is_dir():
+        raise CommandError(f"--data {arg!r}: no such folder")
+    return find_data_root(arg or None)
 
 
 def check_inputs(paths: Iterable[str]) -> None:
@@ -643,9 +635,12 @@ def load_model(path: str):
 
 def load_labeler(path: str, option: str = "--model"):
     """A model that tags sentences (and its info); an HMM or a feature model is refused."""
+    from .._text_api import TextTagging
+
     model, info = load_model(path)
     kind = type(model).__name__
-    if kind not in LABELERS:
+    # a labeler (predict gives one tag per token) offers tag_text: ask the class
+    if not isinstance(model, TextTagging):
         what = ("gives hidden states, not tags" if "HMM" in kind else "does not tag sentences")
         raise CommandError(f"{option} {path}: holds a {kind}, which {what}; give a model "
                            f"trained with 'hmmtl train'")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import (REPRESENTATION_CHOICES, CommandError, add_command, check_output,
-                      column_arg, column_of_meaning, corpus_sources, data_dir, gold_labels,
-                      input_files, label_column, load_model, log, nonneg_float, positive_int,
-                      read_corpus, save_model, unlabeled_files)
+from .._registry import REPRESENTATIONS
+from ._common import (CommandError, add_command, check_output, column_arg, column_of_meaning,
+                      corpus_sources, data_dir, gold_labels, input_files, label_column,
+                      load_model, log, nonneg_float, positive_int, read_corpus, save_model,
+                      unlabeled_files)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -62,7 +63,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="HMM model whose states become features (repeat for several)")
     p.add_argument("--represent", metavar="KINDS",
                    help="representations of the HMM(s): comma-separated of "
-                        f"{','.join(REPRESENTATION_CHOICES)} (default type)")
+                        f"{','.join(REPRESENTATIONS)} (default type)")
     p.add_argument("--top-k", type=positive_int, metavar="k",
                    help="posterior / type features keep their k most probable states "
                         "(default 4)")
@@ -149,10 +150,10 @@ def run(args: argparse.Namespace) -> int:
     representations = None
     if args.represent:
         representations = tuple(r.strip() for r in args.represent.split(",") if r.strip())
-        bad = [r for r in representations if r not in REPRESENTATION_CHOICES]
+        bad = [r for r in representations if r not in REPRESENTATIONS]
         if bad:
             raise CommandError(f"--represent {args.represent!r}: unknown {bad}; choose from "
-                               f"{','.join(REPRESENTATION_CHOICES)}")
+                               f"{','.join(REPRESENTATIONS)}")
         if not hmms and not unlabeled and not args.preset:
             raise CommandError("--represent needs --unlabeled FILE or --hmm MODEL")
 

@@ -118,7 +118,7 @@ def run_em(family, data, executor, *, priors, n_iter: int, tol: float,
 
     Parameters
     ----------
-    family : HMMFamily or MultiTaskFamily
+    family : HMMFamily or hmmtl.transfer.multitask_family.MultiTaskFamily
         Pure ``summarize``, ``init_params``, ``e_step``, ``m_step``, ``log_prior`` and
         ``online_start``.
     data : partitions of encoded data, as ``executor.map`` returned them

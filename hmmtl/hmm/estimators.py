@@ -17,19 +17,20 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from ..data import LabelSet, RaggedBatch, Vocabulary, unflatten
+from ..serialize import ModelFileMixin
 from ..executors.local import LocalExecutor
 from ..executors.sources import Sentences
 from .em import ConvergenceMonitor, run_em
 from .families import HMMFamily, HMMParams, Priors, Tie
 from .inputs import (SentenceEncoder, as_batch, count_partition, describe, encode_domains,
                      first_token, is_sentence_list)
-from .representations import average_posterior, top_k, type_table
+from .representations import REPRESENTATIONS, average_posterior, top_k, type_table
 from .sampling import sample_ids
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .._typing import Lengths, PathLike, TokenLists
+    from .._typing import Lengths, TokenLists
     from ..executors.sources import Files
 
     #: What an HMM reads: token lists, integer ids (with ``lengths``), a RaggedBatch, or a
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
     HMMLabels = list | np.ndarray
 
 __all__ = ["CategoricalHMM", "MultiDomainHMM", "check_int"]
-
-_TRANSFORM_KINDS = ("viterbi", "posterior", "type", "type_cluster")
 
 
 @overload
@@ -62,7 +61,7 @@ def check_int(name: str, value, minimum: int | None = None, *,
     return int(value)
 
 
-class CategoricalHMM(BaseEstimator):
+class CategoricalHMM(ModelFileMixin, BaseEstimator):
     """Hidden Markov model with categorical (word) emissions.
 
     Parameters
@@ -518,8 +517,8 @@ class CategoricalHMM(BaseEstimator):
         return self._transform(self._input(X, lengths)[0], kind, top_k)
 
     def _transform(self, batch: RaggedBatch, kind: str, k):
-        if kind not in _TRANSFORM_KINDS:
-            raise ValueError(f"kind must be 'viterbi', 'posterior', 'type' or 'type_cluster', "
+        if kind not in REPRESENTATIONS:
+            raise ValueError(f"kind must be one of {', '.join(map(repr, REPRESENTATIONS))}, "
                              f"got {kind!r}")
         if k is not None:
             if kind not in ("posterior", "type"):
@@ -642,19 +641,6 @@ class CategoricalHMM(BaseEstimator):
     def _expected_shapes(self) -> dict:
         K, V = self.n_states_, self.n_features_
         return {"start_prob_": (K,), "transition_prob_": (K, K), "emission_prob_": (K, V)}
-
-    def save(self, path: PathLike) -> None:
-        """Save to ``path`` without pickle (see :mod:`hmmtl.serialize`)."""
-        from .. import serialize
-
-        serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path: PathLike) -> CategoricalHMM:
-        """Load a model saved by :meth:`save`."""
-        from .. import serialize
-
-        return serialize.load(path, expected_class=cls)
 
 
 # ----------------------------------------------------------------------------- multi-domain

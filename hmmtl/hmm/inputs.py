@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import LabelSet, RaggedBatch, Vocabulary, check_sentences, check_strings, flatten
 
-__all__ = ["InputCounts", "count_partition", "SentenceEncoder", "TaskEncoder", "Description",
+__all__ = ["InputCounts", "count_partition", "SentenceEncoder", "Description",
            "describe", "encode_domains", "is_sentence_list", "first_token", "as_batch",
            "check_sentences"]
 
@@ -128,34 +128,6 @@ class SentenceEncoder:
             domains = encode_domains(part.domains, self.domain_names, self.n_domains,
                                      batch.n_sequences)
         return RaggedBatch(batch.ids, batch.offsets, labels, domains)
-
-
-@dataclass(frozen=True)
-class TaskEncoder:
-    """Raw sentences -> :class:`~hmmtl.hmm.families.TaskBatch`: words through the
-    vocabulary, each task's labels through its label set (-1 where not given)."""
-
-    vocabulary: Vocabulary
-    labelsets: tuple   # (task, LabelSet) pairs, in task order
-
-    def __call__(self, part):
-        from .families import TaskBatch
-
-        ids, offsets = encode_words(self.vocabulary, part.tokens)
-        labels = np.full((ids.shape[0], len(self.labelsets)), -1, dtype=np.int32)
-        for t, (task, ls) in enumerate(self.labelsets):
-            seqs = (part.labels or {}).get(task)
-            if seqs is None:
-                continue
-            if len(seqs) != len(part.tokens):
-                raise ValueError(f"task {task!r} has {len(seqs)} label sequences but there "
-                                 f"are {len(part.tokens)} sentences; use None for a sentence "
-                                 f"without labels")
-            try:
-                labels[:, t] = ls.encode_for(part.tokens, seqs)
-            except ValueError as e:
-                raise ValueError(f"task {task!r}: {e}") from None
-        return TaskBatch(RaggedBatch(ids, offsets), labels)
 
 
 def encode_words(vocabulary: Vocabulary, sentences) -> tuple[np.ndarray, np.ndarray]:

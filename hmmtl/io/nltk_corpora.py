@@ -4,7 +4,6 @@ NLTK's ``map_tag``."""
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from contextlib import contextmanager, nullcontext
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .conll import CONLL2000_COLUMNS, CONLL2002_COLUMNS, read_conll
 from .corpus import Corpus
+from .data_root import data_root
 
 if TYPE_CHECKING:
     from .._typing import PathLike
@@ -31,11 +31,9 @@ def nltk_data_dir(data_dir: PathLike | None = None) -> Path | None:
     """The NLTK data directory: ``data_dir/nltk_data`` when it exists, else ``data_dir``
     itself when it holds ``corpora/``; with ``data_dir=None``, from ``HMMTL_DATA``, else
     None (NLTK's default search path)."""
-    if data_dir is None:
-        data_dir = os.environ.get("HMMTL_DATA")
-        if not data_dir:
-            return None
-    root = Path(data_dir)
+    root = data_root(data_dir)
+    if root is None:
+        return None
     if (root / "nltk_data").is_dir():
         return (root / "nltk_data").resolve()
     if (root / "corpora").is_dir() or (root / "taggers").is_dir():

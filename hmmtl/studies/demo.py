@@ -13,7 +13,6 @@ sampled from a known HMM, labeled as synthetic everywhere.  It never fails for l
 from __future__ import annotations
 
 import itertools
-import os
 import sys
 import time
 from pathlib import Path
@@ -40,7 +39,9 @@ def find_demo_data(data_dir=None) -> tuple[str, Path | None]:
     """Where the demo's corpora are: ``("ewt", root)`` when the root holds the EWT files
     and NLTK's CoNLL-2000, ``("nltk", root)`` when only NLTK's corpora are found (in
     ``data_dir``, ``$HMMTL_DATA``, or NLTK's own data path), ``("synthetic", None)`` else."""
-    candidates = [data_dir, os.environ.get("HMMTL_DATA")]
+    from ..io.data_root import data_root
+
+    candidates = [data_dir, data_root()]
     for cand in candidates:
         if not cand:
             continue

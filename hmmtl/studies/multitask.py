@@ -288,9 +288,9 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
         chosen on ``eng.testa`` per task), ``table`` (rows of the summary), ``files`` and
         ``config``.
     """
-    from .domain_adaptation import find_data_dir
+    from ..io.data_root import find_data_root
 
-    root = find_data_dir(data_dir)
+    root = find_data_root(data_dir)
     if root is None:
         raise FileNotFoundError(f"no corpora folder: pass data_dir or set HMMTL_DATA "
                                 f"(got data_dir={data_dir!r})")
@@ -645,12 +645,12 @@ def run_multi_task_product(data_dir=None, out_dir="results/multi-task", quick: b
     """
     import json
 
-    from .domain_adaptation import find_data_dir
+    from ..io.data_root import find_data_root
     from ..crf import LinearChainCRF
     from ..transfer.multitask import MultiTaskTagger
     from ..transfer.pipeline import Tagger
 
-    root = find_data_dir(data_dir)
+    root = find_data_root(data_dir)
     if root is None:
         raise FileNotFoundError(f"no corpora folder: pass data_dir or set HMMTL_DATA "
                                 f"(got data_dir={data_dir!r})")

@@ -190,7 +190,7 @@ def _min_count(text: list) -> int:
 
 
 def _clusters(text: list, n_clusters: int, progress: bool):
-    from ..clusters import BrownClusters
+    from ..ner.clusters import BrownClusters
 
     return BrownClusters(n_clusters=n_clusters, min_count=_min_count(text),
                          verbose=progress).fit(text)
@@ -240,7 +240,7 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
     parts : tuple
         (clusters, HMM), the text of the automatic lists and the unlabeled text.
     """
-    from ..gazetteers import Gazetteer, load_nltk_gazetteers
+    from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
 
     cfg = preset or PRESETS["full"]
     root = Path(root)
@@ -312,11 +312,11 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
         ``models`` (per language: files, times, dev and test scores), ``ablation``,
         ``curve``, ``files``, ``markdown``.
     """
-    from ..gazetteers import Gazetteer, load_nltk_gazetteers
-    from .domain_adaptation import find_data_dir
+    from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
+    from ..io.data_root import find_data_root
     from .report import write_json, write_text_atomic
 
-    root = find_data_dir(data_dir)
+    root = find_data_root(data_dir)
     if root is None:
         raise FileNotFoundError(f"no corpora folder: pass data_dir or set HMMTL_DATA "
                                 f"(got data_dir={data_dir!r})")
@@ -538,9 +538,9 @@ def save_recognizer(model, path) -> Path:
 
 # ----------------------------------------------------------------------------- lexicon
 def read_lexicon(path):
-    """A :class:`~hmmtl.gazetteers.Lexicon` from a model file (``Lexicon.save``) or from a
+    """A :class:`~hmmtl.ner.gazetteers.Lexicon` from a model file (``Lexicon.save``) or from a
     folder of lists (``lexicon/en/``, or the data folder that holds it)."""
-    from ..gazetteers import Lexicon, load_lexicon
+    from ..ner.gazetteers import Lexicon, load_lexicon
 
     path = Path(path)
     if path.is_file():

@@ -96,7 +96,7 @@ def sha256(path) -> str:
 
 
 def _corpus_root(data_dir) -> Path:
-    from .domain_adaptation import find_data_dir
+    from ..io.data_root import find_data_root as find_data_dir
 
     root = find_data_dir(data_dir)
     if root is None:
@@ -217,7 +217,7 @@ def _train_tagger(recipe: dict, data_dir, unlabeled, progress: bool):
 
 
 def _train_recognizer(recipe: dict, data_dir, extra_text, progress: bool):
-    from ..gazetteers import Gazetteer, load_nltk_gazetteers
+    from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
     from . import ner as study
 
     root = _corpus_root(data_dir)

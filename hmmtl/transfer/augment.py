@@ -7,7 +7,7 @@ token of domain ``d`` fires ``f`` and ``d|f``.  The CRF then learns weights that
 At test time a known domain uses both copies; an unknown domain only the shared ones.
 
 How it meets the CRF's feature machinery: features are computed per word *type* by the
-templates of :mod:`hmmtl.features`, and gathered per token in compiled code.  Here a token of
+templates of :mod:`hmmtl.crf.features`, and gathered per token in compiled code.  Here a token of
 domain ``d`` is presented to the CRF as the type ``"d\\x1fword"`` (``\\x1f`` is the ASCII unit
 separator, absent from text), and each built-in template is wrapped
 (:func:`augmented_template`) so that such a type yields the template's features of ``word``
@@ -50,13 +50,12 @@ from .._base import BaseEstimator, check_is_fitted
 from .. import serialize
 from .._text_api import TextTagging
 from ..data import check_sentences
-from ..features import BUILTIN_TEMPLATES, DEFAULT_TEMPLATES, register_template
+from ..crf.features import BUILTIN_TEMPLATES, DEFAULT_TEMPLATES, register_template
 from .pipeline import make_labeler
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
-    from .._typing import Extra, LabelLists, PathLike, TokenLists
+    from .._typing import Extra, LabelLists, TokenLists
 
 __all__ = ["DomainAugmentedCRF", "augment_tokens", "augment_extra", "extra_sizes",
            "augmented_template", "DOMAIN_SEP"]
@@ -178,7 +177,7 @@ def augment_extra(extra, sentences, domains, known_domains, sizes: dict) -> dict
     return out
 
 
-class DomainAugmentedCRF(TextTagging, BaseEstimator):
+class DomainAugmentedCRF(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """A CRF (or perceptron) with feature augmentation across labeled domains.
 
     Parameters
@@ -188,7 +187,8 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
         Keyword arguments of the labeler (``c2``, ``max_iterations``, ``window``, ...); its
         ``templates`` must be built-in template names.
     templates : sequence of str, optional
-        Built-in templates to augment (default all, :data:`hmmtl.features.DEFAULT_TEMPLATES`).
+        Built-in templates to augment (default all,
+        :data:`hmmtl.crf.features.DEFAULT_TEMPLATES`).
     per_domain_transitions : bool, default=True
         Give each training domain transition, start and end offsets of its own (the
         labeler's ``group_transition_``, ``group_start_``, ``group_end_``, in the order of
@@ -329,10 +329,3 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
                              f"transitions for {n_groups} domains, but the model has "
                              f"{len(self.domains_)} training domains {self.domains_}")
         return self
-
-    def save(self, path: PathLike) -> Path:
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path: PathLike) -> DomainAugmentedCRF:
-        return serialize.load(path, expected_class=cls)

@@ -35,9 +35,8 @@ from .._text_api import TextTagging
 from ..data import check_label_lists, check_sentences, check_strings, flatten
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
-    from .._typing import PathLike, TokenLists
+    from .._typing import TokenLists
 
 __all__ = ["MultiTaskTagger", "TASK_ORDER"]
 
@@ -57,7 +56,7 @@ def _fold_ids(n: int, n_folds: int, rng) -> np.ndarray:
     return rng.permutation(np.arange(n) % n_folds)
 
 
-class MultiTaskTagger(TextTagging, BaseEstimator):
+class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """Several labeling tasks in one model: a cascade of CRFs, each task reading the
     cross-validated predictions of the tasks before it.
 
@@ -450,14 +449,6 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
                                            f"not follow its task order {tasks}")
         model.n_tasks_ = len(tasks)
         return model
-
-    def save(self, path: PathLike) -> Path:
-        """Write every task's labeler (and the shared HMMs) to one model file."""
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path: PathLike) -> MultiTaskTagger:
-        return serialize.load(path, cls)
 
 
 class _OneTask(TextTagging):

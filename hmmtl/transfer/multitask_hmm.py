@@ -6,8 +6,9 @@ sentence lacks are marginalized, so corpora annotated for different tasks (POS h
 there, entities elsewhere) and unlabeled text train one model by EM.  Any task's labels are
 then predicted from the words alone, or from the words plus the labels of other tasks.
 
-The model is a thin user of :class:`hmmtl.hmm.MultiTaskFamily` (E- and M-steps) and of the
-EM driver :func:`hmmtl.hmm.run_em`; it can train on any executor.
+The model is a thin user of
+:class:`~hmmtl.transfer.multitask_family.MultiTaskFamily` (E- and M-steps) and of the EM driver
+:func:`hmmtl.hmm.run_em`; it can train on any executor.
 
 References
 ----------
@@ -25,15 +26,17 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted
 from ..data import LabelSet, Vocabulary, check_sentences, unflatten
+from ..serialize import ModelFileMixin
 from ..executors.local import LocalExecutor
 from ..executors.sources import Sentences
 from ..hmm.em import ConvergenceMonitor, run_em
 from ..hmm.estimators import check_int
-from ..hmm.families import MultiTaskFamily, MultiTaskParams, Priors, TaskBatch
-from ..hmm.inputs import TaskEncoder, count_partition, is_sentence_list
+from ..hmm.families import Priors
+from ..hmm.inputs import count_partition, is_sentence_list
+from .multitask_family import MultiTaskFamily, MultiTaskParams, TaskBatch, TaskEncoder
 
 if TYPE_CHECKING:
-    from .._typing import PathLike, TokenLists
+    from .._typing import TokenLists
     from ..executors.sources import Files
 
     #: Labels of each task, ``None`` for a sentence (or token) without them.
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["MultiTaskHMM"]
 
 
-class MultiTaskHMM(BaseEstimator):
+class MultiTaskHMM(ModelFileMixin, BaseEstimator):
     """Hidden Markov model whose states are shared by several labeling tasks.
 
     Each hidden state ``z`` emits the word ``w`` and, for every task ``t`` whose labels a
@@ -442,15 +445,3 @@ class MultiTaskHMM(BaseEstimator):
                                                  meta.get("log_likelihoods", []))
         m.n_iter_ = m.monitor_.iter
         return m
-
-    def save(self, path: PathLike) -> None:
-        """Write the model to ``path`` (hmmtl model file, no pickle)."""
-        from ..serialize import save
-
-        save(self, path)
-
-    @classmethod
-    def load(cls, path: PathLike) -> MultiTaskHMM:
-        from ..serialize import load
-
-        return load(path, expected_class=cls)

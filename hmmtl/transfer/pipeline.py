@@ -24,22 +24,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
 from .. import serialize
+from .._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
+# the kinds of HMM representation a Tagger can use as features
+from .._registry import REPRESENTATIONS
 from .._text_api import TextTagging
 from ..data import (LabelSet, RaggedBatch, Vocabulary, check_label_lists, check_sentences,
                     check_strings, check_tokens, flatten, lookup_per_type)
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
-    from .._typing import LabelLists, PathLike, TokenLists
+    from .._typing import LabelLists, TokenLists
 
 __all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
            "check_representations", "make_labeler", "token_accuracy"]
 
-#: kinds of HMM representation a Tagger can use as features
-REPRESENTATIONS = ("viterbi", "posterior", "type", "type_cluster")
 
 
 def check_representations(representations) -> tuple[str, ...]:
@@ -351,7 +350,7 @@ class CaseProfile:
         first token of each sentence (per distinct token: the tokens are counted in C)."""
         from collections import Counter
 
-        from ..features import stable_hash
+        from ..crf.features import stable_hash
 
         flat, offsets = flatten(sentences)
         later = np.ones(len(flat), dtype=bool)
@@ -371,7 +370,7 @@ class CaseProfile:
         return cls(hashes[order], (ratio_bin * 3 + freq_bin)[order].astype(np.uint8))
 
     def _codes(self, words: list) -> np.ndarray:
-        from ..features import stable_hash
+        from ..crf.features import stable_hash
 
         hashes = stable_hash([w.lower() for w in words])
         where = np.minimum(np.searchsorted(self.hashes, hashes), max(len(self.hashes) - 1, 0))
@@ -419,7 +418,7 @@ def _stage(bar, name: str) -> None:
         bar.set_postfix_str(name)
 
 
-class Tagger(TextTagging, BaseEstimator):
+class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """A sequence labeler with HMM word representations as features.
 
     Parameters
@@ -911,14 +910,6 @@ class Tagger(TextTagging, BaseEstimator):
         self.notation_ = Notation.from_dict(meta.get("notation"))
         self._features_cache = None
         return self
-
-    def save(self, path: PathLike) -> Path:
-        """Write the whole pipeline (labeler and HMMs) to one model file."""
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path: PathLike) -> Tagger:
-        return serialize.load(path, expected_class=cls)
 
 
 def given_hmms(hmm) -> list:

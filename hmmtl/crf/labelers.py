@@ -1,6 +1,6 @@
 """Linear-chain CRF and averaged perceptron over type-level features.
 
-Both labelers share one feature space (:class:`hmmtl.features.FeatureSpace`: word-type
+Both labelers share one feature space (:class:`hmmtl.crf.features.FeatureSpace`: word-type
 templates at window offsets, per-token extras, a bias), one weight layout (observation
 weights on (attribute, label) pairs, plus ``transition_``, ``start_`` and ``end_`` scores),
 and one decoder (:func:`hmmtl.inference.viterbi`, optionally constrained to valid BIO / BIOES
@@ -30,24 +30,23 @@ handful), each call over all the sentences of that group; without ``groups`` not
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from scipy import sparse
 
-from ._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
-from ._text_api import TextTagging
-from .data import (LabelSet, check_label_lists, check_sentences, check_strings, check_tokens,
+from .._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
+from .._text_api import TextTagging
+from ..data import (LabelSet, check_label_lists, check_sentences, check_strings, check_tokens,
                    flatten, token_positions, unflatten)
+from ..io.notation import Notation, detect_notation
+from ..serialize import (ModelFileMixin, array_prefix, check_float_array, check_index_array,
+                         check_pointer_array)
 from .features import _EXTRA_DOC, FeatureSpace, check_saved_templates, template_names
-from .io.notation import Notation, detect_notation
-from .serialize import (array_prefix, check_float_array, check_index_array,
-                        check_pointer_array)
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
-    from ._typing import Extra, Groups, LabelLists, PathLike, TokenLists
+    from .._typing import Extra, Groups, LabelLists, TokenLists
 
 __all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme",
            "detect_task", "TASK_DEFAULTS"]
@@ -248,10 +247,7 @@ def _no_groups(K: int):
 
 
 # ============================================================================ base
-_Labeler = TypeVar("_Labeler", bound="_SequenceLabeler")
-
-
-class _SequenceLabeler(TextTagging, BaseEstimator):
+class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
     """Shared parts: input checks, features, decoding, scoring, NLTK interface, state."""
 
     _requires_y = True
@@ -358,7 +354,7 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
         return c
 
     def _unary(self, layout):
-        from ._crf_kernels import slot_scores, token_unary
+        from ._kernels import slot_scores, token_unary
 
         scores = slot_scores(self.coef_, layout.slot_ptr, layout.slot_attr, self.attr_ptr_,
                              self.pair_label_, len(self.labels_), _chunks(layout.slot_ptr))
@@ -381,7 +377,7 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
     def _viterbi(self, unary, offsets, parts):
         """Viterbi over the batch, one call per group part (one call when ``parts`` is
         None)."""
-        from .inference import ViterbiResult, viterbi
+        from ..inference import ViterbiResult, viterbi
 
         # the scores are sums of finite weights times finite feature values (both checked
         # where they come in): no NaN / +inf scan of the unary table
@@ -401,7 +397,7 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
     def _marginals(self, unary, offsets, parts):
         """(marginals, log_z) of the batch without pair counts, one forward-backward call
         per group part."""
-        from .inference import forward_backward
+        from ..inference import forward_backward
 
         if parts is None:
             trans, start, end = self._decode_tables()
@@ -622,19 +618,6 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
             _group_tables_from_state(arrays, K)
         return model
 
-    def save(self, path: PathLike) -> Path:
-        """Write the model to ``path`` (no pickle; see :mod:`hmmtl.serialize`)."""
-        from . import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls: type[_Labeler], path: PathLike) -> _Labeler:
-        """Read a model written by :meth:`save`."""
-        from . import serialize
-
-        return serialize.load(path, expected_class=cls)
-
 
 def _group_tables_from_state(arrays, K: int):
     """The per-group transition, start and end offsets of a model file, shape-checked;
@@ -690,7 +673,7 @@ class _threads_for:
 
 def _chunks(ptr):
     """Contiguous row chunks of about equal work (entries of the CSR ``ptr``)."""
-    from .inference import _n_threads, chunk_sequences
+    from ..inference import _n_threads, chunk_sequences
 
     return chunk_sequences(ptr, 4 * _n_threads())
 
@@ -720,7 +703,7 @@ class _Problem:
     """Training data in kernel form: layout, transposes, empirical counts."""
 
     #: A slot is dense when it holds at least this many tokens (it then sums its marginals
-    #: token by token, see :mod:`hmmtl._crf_kernels`); at most MAX_DENSE_SLOTS of them, the
+    #: token by token, see :mod:`hmmtl.crf._kernels`); at most MAX_DENSE_SLOTS of them, the
     #: fullest, so that the per-chunk tables stay small.
     DENSE_SLOT_TOKENS = 256
     MAX_DENSE_SLOTS = 4096
@@ -784,7 +767,7 @@ class _Problem:
         """Per-slot sums (n_slots, K) of ``token_weights`` (n_tokens, K) over the tokens
         that activate each slot, value-weighted: word-type slots through the slot -> token
         transpose, dense slots token by token."""
-        from ._crf_kernels import dense_slot_sums, slot_sums
+        from ._kernels import dense_slot_sums, slot_sums
 
         totals = slot_sums(token_weights, self.ent_ptr, self.ent_token, self.ent_val,
                            self.ent_chunks)
@@ -875,7 +858,7 @@ class LinearChainCRF(_SequenceLabeler):
     learning_rate : float, default=0.1
         Initial SGD learning rate (``"sgd-l1"``), decayed by 0.85 per epoch.
     templates : sequence of str or callable, optional
-        Word-type feature templates (:mod:`hmmtl.features`) used at every offset of
+        Word-type feature templates (:mod:`hmmtl.crf.features`) used at every offset of
         ``window``; with ``window=None``, at each of the task's offsets.  Default: the
         task's own templates per offset (with ``window`` given: all built-ins).
     window : int, sequence of int or dict, optional
@@ -993,8 +976,8 @@ class LinearChainCRF(_SequenceLabeler):
         sentences with the summed scores; the gradient of a group's offsets is the part of
         the shared ones that its sentences contribute.
         """
-        from ._crf_kernels import pair_sums, slot_scores, token_unary
-        from .inference import forward_backward
+        from ._kernels import pair_sums, slot_scores, token_unary
+        from ..inference import forward_backward
 
         lay = prob.layout
         w, trans, start, end, g_trans, g_start, g_end = _theta_blocks(theta, n_pairs, K)
@@ -1080,7 +1063,7 @@ class LinearChainCRF(_SequenceLabeler):
     def _build_problem(self, X, y, extra, warm=False, groups=None):
         """Features, label set, weight layout and empirical counts of the training data
         (with per-group counts when ``groups`` has any id >= 0)."""
-        from ._crf_kernels import pair_sums
+        from ._kernels import pair_sums
 
         X, y, flat, offsets = self._prepare_fit(X, y, extra)
         groups = _check_groups(groups, len(X))
@@ -1233,7 +1216,7 @@ class LinearChainCRF(_SequenceLabeler):
     def _fit_sgd(self, prob, theta, n_pairs, K, dev):
         """SGD with the cumulative L1 penalty (Tsuruoka et al. 2009); one epoch per
         iteration, sentences shuffled by ``random_state``, exponentially decaying rate."""
-        from ._crf_kernels import sgd_l1_epoch
+        from ._kernels import sgd_l1_epoch
 
         rng = check_random_state(self.random_state)
         theta = theta.copy()
@@ -1293,7 +1276,7 @@ class LinearChainCRF(_SequenceLabeler):
 def _progress(verbose, total, desc):
     if not verbose:
         return None
-    from ._progress import progress_bar
+    from .._progress import progress_bar
 
     return progress_bar(total=total, desc=desc)
 
@@ -1365,7 +1348,7 @@ class AveragedPerceptron(_SequenceLabeler):
         -------
         self
         """
-        from ._crf_kernels import perceptron_epoch
+        from ._kernels import perceptron_epoch
 
         X, y, flat, offsets = self._prepare_fit(X, y, extra)
         n_seq = offsets.shape[0] - 1

@@ -9,7 +9,7 @@ whose prefixes are clusters at every grain; prefixes of 4, 6, 10 and 20 bits are
 features of a named-entity tagger (Miller et al. 2004; Ratinov & Roth 2009; Turian et al.
 2010).
 
-The O(n_clusters^2)-per-word work runs in compiled code (:mod:`hmmtl._cluster_kernels`);
+The O(n_clusters^2)-per-word work runs in compiled code (:mod:`hmmtl.ner._cluster_kernels`);
 words are featurized per type and gathered per token with NumPy.
 """
 
@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._base import BaseEstimator, check_is_fitted
-from .data import factorize, flatten
+from .._base import BaseEstimator, check_is_fitted
+from ..data import factorize, flatten
+from ..serialize import ModelFileMixin
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
-    from ._typing import PathLike, TokenLists
+    from .._typing import TokenLists
 
 __all__ = ["BrownClusters", "BigramCounter", "bigram_counts", "tree_paths", "DEFAULT_PREFIXES"]
 
@@ -227,7 +227,6 @@ class BigramCounter:
         return vocab, wc[order].astype(np.int64), table(m), table(mt)
 
 
-
 def tree_paths(merges: np.ndarray, n_words: int, n_flat: int = 0) -> list[str]:
     """Root-to-leaf bit strings of the words (leaves ``0 .. n_words - 1``) of a merge tree.
 
@@ -260,7 +259,7 @@ def tree_paths(merges: np.ndarray, n_words: int, n_flat: int = 0) -> list[str]:
     return path[:n_words]
 
 
-class BrownClusters(BaseEstimator):
+class BrownClusters(ModelFileMixin, BaseEstimator):
     """Brown clustering of words (hierarchical, by bigram mutual information).
 
     Parameters
@@ -402,7 +401,7 @@ class BrownClusters(BaseEstimator):
                 merges, merge_loss, counters)
         bar = None
         if self.verbose:
-            from ._progress import progress_bar
+            from .._progress import progress_bar
 
             bar = progress_bar(total=V, desc=f"Brown clusters (C={C})")
         step = 256
@@ -537,18 +536,6 @@ class BrownClusters(BaseEstimator):
         n_clusters = min(int(model.n_clusters), V)
         model._set_paths(tree_paths(merges, V, max(V - n_clusters, 0)))
         return model
-
-    def save(self, path: PathLike) -> Path:
-        """Write the clusters to one model file (see :mod:`hmmtl.serialize`)."""
-        from . import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path: PathLike) -> BrownClusters:
-        from . import serialize
-
-        return serialize.load(path, expected_class=cls)
 
 
 class _numba_threads:

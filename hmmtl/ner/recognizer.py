@@ -7,9 +7,9 @@ evidence, in the manner of the classical systems (Ratinov & Roth 2009; Krishnan 
 * entities encoded as BIOES (= BILOU: Begin, Inside, Last, Outside, Unit) and decoded under
   the scheme's constraints;
 * word representations learned on unlabeled text: Brown cluster path prefixes
-  (:class:`hmmtl.clusters.BrownClusters`) and HMM type-level state distributions
+  (:class:`hmmtl.ner.clusters.BrownClusters`) and HMM type-level state distributions
   (:class:`hmmtl.hmm.CategoricalHMM`);
-* gazetteers (:class:`hmmtl.gazetteers.Gazetteer`): external lists, lists of the entities of
+* gazetteers (:class:`hmmtl.ner.gazetteers.Gazetteer`): external lists, lists of the entities of
   the training labels (each training sentence sees only the entries found in the other
   cross-validation folds), and lists of the entities the first stage finds in unlabeled text;
 * capitalization context: sentence-initial words, all-caps and title-case (headline)
@@ -34,15 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import serialize
-from ._base import BaseEstimator, check_is_fitted, check_random_state
-from ._text_api import TextTagging
-from .data import check_sentences, factorize, flatten, token_positions, unflatten
+from .. import serialize
+from .._base import BaseEstimator, check_is_fitted, check_random_state
+from .._text_api import TextTagging
+from ..data import check_sentences, factorize, flatten, token_positions, unflatten
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
-    from ._typing import LabelLists, PathLike, TokenLists
+    from .._typing import LabelLists, TokenLists
 
 __all__ = ["NamedEntityRecognizer", "capitalization_context", "CaseTable",
            "aggregate_in_documents", "document_index", "document_case_features",
@@ -459,7 +458,7 @@ def _document_context(types: _Types, offsets, documents, ctx_of_type, n_ctx, win
 
 
 # ============================================================================ the recognizer
-#: word-type templates of the CRFs (hmmtl.features); named explicitly so that the model does
+#: word-type templates of the CRFs (hmmtl.crf.features); named explicitly so that the model does
 #: not change when the CRF's defaults do
 WORD_TEMPLATES = ("lower", "prefix", "suffix", "shape", "short_shape", "flags")
 DEFAULT_LABELER_PARAMS = {"c1": 0.0, "c2": 1.0, "max_iterations": 100,
@@ -489,7 +488,7 @@ def _check_columns(columns) -> dict:
     return {str(k): None for k in columns}
 
 
-class NamedEntityRecognizer(TextTagging, BaseEstimator):
+class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """Two-stage CRF named-entity recognizer with clusters, gazetteers and document features.
 
     Parameters
@@ -513,9 +512,9 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         features.
     hmm_top_k : int, default=3
     gazetteer : Gazetteer or None
-        External lists (e.g. :func:`hmmtl.gazetteers.load_nltk_gazetteers`).
+        External lists (e.g. :func:`hmmtl.ner.gazetteers.load_nltk_gazetteers`).
     lexicon : Lexicon or None, default=None
-        Large name lists as evidence (:func:`hmmtl.gazetteers.load_lexicon`: Wikipedia
+        Large name lists as evidence (:func:`hmmtl.ner.gazetteers.load_lexicon`: Wikipedia
         titles, GeoNames cities, person names): per token, the BILOU position of its
         longest match in each list, as written and case-folded (feature ``"lex"``).  The
         compiled table is stored in the model file (ten bytes an entry).
@@ -611,7 +610,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
-        from .io.schemes import SCHEMES
+        from ..io.schemes import SCHEMES
 
         if self.encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
@@ -626,7 +625,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
             print(f"[ner] {message}", flush=True)
 
     def _labeler(self, fold: bool = False):
-        from .crf import LinearChainCRF
+        from ..crf import LinearChainCRF
 
         params = {**DEFAULT_LABELER_PARAMS, **(self.labeler_params or {})}
         if fold:
@@ -770,9 +769,9 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         """
         import time
 
-        from .crf import LinearChainCRF  # noqa: F401  (fail early when missing)
+        from ..crf import LinearChainCRF  # noqa: F401  (fail early when missing)
         from .gazetteers import Gazetteer, entity_strings
-        from .io.schemes import convert_scheme
+        from ..io.schemes import convert_scheme
 
         self._check_params()
         t_start = time.perf_counter()
@@ -911,7 +910,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         from .gazetteers import Lexicon
 
         if self.lexicon is not None and not isinstance(self.lexicon, Lexicon):
-            raise TypeError(f"lexicon must be a Lexicon (hmmtl.gazetteers.load_lexicon) or "
+            raise TypeError(f"lexicon must be a Lexicon (hmmtl.ner.gazetteers.load_lexicon) or "
                             f"None, got {type(self.lexicon).__name__}")
         return self.lexicon
 
@@ -976,7 +975,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         -------
         list of list of str
         """
-        from .io.schemes import convert_scheme
+        from ..io.schemes import convert_scheme
 
         check_is_fitted(self, "stage1_")
         X = [list(s) for s in X]
@@ -995,7 +994,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         """Entity F1 (conlleval semantics) of :meth:`predict` against ``y``: entities of a
         type never seen in training count as missed; no sentences is a ValueError, as for
         every labeler's ``score``."""
-        from .metrics import entity_f1
+        from ..metrics import entity_f1
 
         X = check_sentences(X, "X")
         y = list(y)
@@ -1047,7 +1046,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
     @classmethod
     def _from_state(cls, arrays, meta):
         from .clusters import BrownClusters
-        from .crf import LinearChainCRF
+        from ..crf import LinearChainCRF
         from .gazetteers import Gazetteer, Lexicon
 
         children = serialize.unpack_nested(arrays, meta["children"])
@@ -1103,15 +1102,6 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         if set(model.stage1_.labels_.labels) - set(model._label_list_):
             raise ValueError("the first stage's labels are not the recognizer's labels")
         return model
-
-    def save(self, path: PathLike) -> Path:
-        """Write the recognizer (CRFs, clusters, HMMs, gazetteers, case table) to one model
-        file (see :mod:`hmmtl.serialize`)."""
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path: PathLike) -> NamedEntityRecognizer:
-        return serialize.load(path, expected_class=cls)
 
 
 def _same_lengths(a, b) -> bool:

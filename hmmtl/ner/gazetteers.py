@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import collections
 import zipfile
-from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from numba import njit, prange
+
+from ..serialize import ModelFileMixin
 
 __all__ = ["Gazetteer", "Lexicon", "load_nltk_gazetteers", "load_lexicon", "entity_strings",
            "token_hashes", "POSITIONS"]
@@ -41,7 +42,7 @@ POSITIONS = ("B", "I", "L", "U")
 _ALL_SOURCES = -1  # an entry without sources: always matched
 
 
-class Gazetteer:
+class Gazetteer(ModelFileMixin):
     """Named lists of (multi-word) entries and a compiled matcher.
 
     Parameters
@@ -171,7 +172,7 @@ class Gazetteer:
     def token_ids(self, tokens: Sequence[str]) -> np.ndarray:
         """Gazetteer token id of each token (``-1`` when it occurs in no entry), looked up
         once per distinct token."""
-        from .data import factorize
+        from ..data import factorize
 
         types, ids = factorize(tokens)
         index = self.token_index
@@ -293,18 +294,6 @@ class Gazetteer:
                               for a, b in zip(term_ptr[:-1].tolist(), term_ptr[1:].tolist())]
         return self._children, self._terminal
 
-    def save(self, path):
-        """Write the gazetteer to one model file (see :mod:`hmmtl.serialize`)."""
-        from . import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> Gazetteer:
-        from . import serialize
-
-        return serialize.load(path, expected_class=cls)
-
     def __repr__(self) -> str:
         return (f"Gazetteer({len(self.names)} lists, {self.n_entries} entries, "
                 f"lowercase={self.lowercase})")
@@ -384,7 +373,7 @@ def load_nltk_gazetteers(data_dir=None) -> dict[str, list[str]]:
         List name (keys of :data:`NLTK_GAZETTEER_FILES`) -> entries (one name a line;
         files that are not UTF-8 are read as Latin-1).
     """
-    from .io.nltk_corpora import nltk_data_dir
+    from ..io.nltk_corpora import nltk_data_dir
 
     root = nltk_data_dir(data_dir)
     if root is None:
@@ -427,8 +416,8 @@ def entity_strings(sentences, labels, *, scheme: str = "auto",
     >>> entity_strings([["Tony", "Blair", "met", "Blair"]], [["B-PER", "I-PER", "O", "B-PER"]])
     {'PER': Counter({('Tony', 'Blair'): 1, ('Blair',): 1})}
     """
-    from .data import flatten
-    from .io.schemes import chunk_spans
+    from ..data import flatten
+    from ..io.schemes import chunk_spans
 
     flat, _offsets = flatten(sentences)
     chunks = chunk_spans(labels, scheme=scheme)
@@ -568,7 +557,7 @@ def _lexicon_kernel(folded, cased, upper, offsets, max_len, keys, case, masks, n
                                 code[v, col] = 1
 
 
-class Lexicon:
+class Lexicon(ModelFileMixin):
     """Large name lists (hundreds of thousands of entries) as a sorted table of hashed
     n-grams: compact in memory and in a model file, matched in compiled code.
 
@@ -642,7 +631,7 @@ class Lexicon:
     def _hashes(tokens: Sequence[str], with_upper: bool = False):
         """Case-folded and as-written hashes of each token (and whether it has a capital
         letter), computed once per type."""
-        from .data import factorize
+        from ..data import factorize
 
         types, ids = factorize(tokens)
         out: tuple = (token_hashes([t.lower() for t in types])[ids], token_hashes(types)[ids])
@@ -772,18 +761,6 @@ class Lexicon:
         lex.names = names
         lex.keys_, lex.case_, lex.masks_ = keys, case, masks
         return lex
-
-    def save(self, path):
-        """Write the lexicon to one model file (see :mod:`hmmtl.serialize`)."""
-        from . import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> Lexicon:
-        from . import serialize
-
-        return serialize.load(path, expected_class=cls)
 
     def __repr__(self) -> str:
         return f"Lexicon({len(self.names)} lists, {self.n_entries} entries)"
@@ -921,14 +898,12 @@ def load_lexicon(data_dir=None, lists: Mapping[str, Sequence[str]] | None = None
     -------
     Lexicon
     """
-    import os
+    from ..io.data_root import data_root
 
-    if data_dir is None:
-        data_dir = os.environ.get("HMMTL_DATA")
-        if not data_dir:
-            raise FileNotFoundError("no data folder: pass data_dir or set HMMTL_DATA to the "
-                                    "folder that holds lexicon/en/")
-    root = Path(data_dir)
+    root = data_root(data_dir)
+    if root is None:
+        raise FileNotFoundError("no data folder: pass data_dir or set HMMTL_DATA to the "
+                                "folder that holds lexicon/en/")
     if not (root / "countries.txt").is_file():
         root = root / "lexicon" / "en"
     lists = dict(LEXICON_FILES if lists is None else lists)

@@ -4,7 +4,7 @@ Features are computed once per distinct word *type* (``"Brexiting"`` -> ``["w=br
 "p1=b", ..., "s3=ing", "shape=Xxxxx", "sshape=Xx", "initcap"]``), never per token.  A
 sentence's tokens then pick up their own type's features and their neighbours' (window
 ``-2..+2``, each offset a different feature: ``f`` at ``-1`` is not ``f`` at ``0``), gathered in
-compiled code by :mod:`hmmtl._crf_kernels` from a sparse type x feature table, flat token type
+compiled code by :mod:`hmmtl.crf._kernels` from a sparse type x feature table, flat token type
 ids and ``offsets``.
 
 Templates
@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .serialize import (ModelFileError, array_prefix, check_index_array, check_pointer_array,
+from ..serialize import (ModelFileError, array_prefix, check_index_array, check_pointer_array,
                         check_shape)
 
 __all__ = [
@@ -283,7 +283,7 @@ def register_template(func: Callable[[str], list], name: str | None = None):
 def check_saved_templates(names, where: str = "the model file") -> None:
     """Refuse template names read from a file that are neither built-in nor registered
     (:func:`register_template`): a ``ValueError`` naming them."""
-    from .serialize import ModelFileError
+    from ..serialize import ModelFileError
 
     if names is None:
         return
@@ -303,7 +303,7 @@ def check_saved_templates(names, where: str = "the model file") -> None:
                 f"{where} uses the feature template {name!r}, which is not built in "
                 f"({', '.join(sorted(BUILTIN_TEMPLATES))}); hmmtl does not import code a "
                 f"model file names.  If you trust the file, call "
-                f"hmmtl.features.register_template(function) before loading it")
+                f"hmmtl.crf.features.register_template(function) before loading it")
 
 
 def resolve_templates(templates) -> list[Callable[[str], list]]:
@@ -914,7 +914,7 @@ class FeatureSpace:
         return _remap_layout(layout, self.attr_map_)
 
     def _layout(self, flat_tokens, offsets, extra, fitting):
-        from ._crf_kernels import gather_column
+        from ._kernels import gather_column
 
         n_tokens = len(flat_tokens)
         offsets = np.ascontiguousarray(offsets, dtype=np.int64)
@@ -1056,7 +1056,7 @@ class FeatureSpace:
 
 
 def _flatten_lists(value, where):
-    from .data import flatten
+    from ..data import flatten
 
     try:
         flat, offs = flatten(value)
