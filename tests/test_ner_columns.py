@@ -125,6 +125,22 @@ def test_column_tagger_round_trips_save_and_load(fitted, tmp_path):
     assert [r[1] for r in rows] == [t.form for s in model.tag_text(text) for t in s.tokens]
 
 
+def test_pruning_reaches_the_column_tagger(fitted, tmp_path):
+    """``hmmtl.prune`` prunes the embedded tagger with the recognizer's CRFs; the compact
+    file predicts as the pruned model."""
+    from hmmtl.prune import prune, save_compact
+
+    model, _, _ = fitted
+    pruned = load(model.save(tmp_path / "full.hmmtl"))
+    stats = prune(pruned, 0.05, "float16")
+    assert {"stage1", "stage2", "column.pos"} <= set(stats)
+    assert stats["column.pos"].pairs_after < stats["column.pos"].pairs_before
+    back = load(save_compact(pruned, tmp_path / "small.hmmtl"))
+    Xt, _, _, docst = _corpus(20, seed=5)
+    assert back.column_taggers_["pos"].predict(Xt) == pruned.column_taggers_["pos"].predict(Xt)
+    assert back.predict(Xt, documents=docst) == pruned.predict(Xt, documents=docst)
+
+
 def test_a_model_without_column_taggers_keeps_its_file_layout(tmp_path):
     X, y, pos, docs = _corpus(20, seed=3)
     model = NamedEntityRecognizer(columns={"pos": 1}, n_folds=2,
