@@ -49,9 +49,10 @@ def _corpus(n_docs, seed):
     return X, y, pos, docs
 
 
-PARAMS = dict(columns={"pos": 1}, column_taggers=("pos",), n_folds=3,
-              column_tagger_params={"max_iterations": 30},
-              labeler_params={"max_iterations": 30}, train_lists=False, auto_lists=False)
+PARAMS = {"columns": {"pos": 1}, "column_taggers": ("pos",), "n_folds": 3,
+          "column_tagger_params": {"max_iterations": 30},
+          "labeler_params": {"max_iterations": 30}, "train_lists": False,
+          "auto_lists": False}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,7 @@ def fitted():
 
 
 def test_the_recognizer_trains_on_cross_validated_predictions(fitted):
-    model, (X, y, pos, docs), trained_on = fitted
+    model, (X, _, pos, _), trained_on = fitted
     assert model.input_columns_ == {} and set(model.column_taggers_) == {"pos"}
     assert "col.pos" in model.features_
     column = trained_on["pos"]
@@ -87,8 +88,8 @@ def test_the_recognizer_trains_on_cross_validated_predictions(fitted):
 
 
 def test_text_without_the_column_is_tagged_through_the_tagger(fitted):
-    model, (X, y, pos, docs), _ = fitted
-    Xt, yt, post, docst = _corpus(20, seed=1)
+    model = fitted[0]
+    Xt, yt, _, docst = _corpus(20, seed=1)
     predicted = model.column_taggers_["pos"].predict(Xt)
     extra = model._prepare(Xt, None, docst, fitting=False)["extra"]
     assert extra["col.pos"] == predicted
@@ -119,7 +120,7 @@ def test_column_tagger_round_trips_save_and_load(fitted, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-m", "hmmtl", "tag", "--model", str(path),
                            "--input", "raw"], input=text + "\n", capture_output=True,
-                          text=True, env=env, cwd=ROOT)
+                          text=True, env=env, cwd=ROOT, check=False)
     assert proc.returncode == 0, proc.stderr
     rows = [line.split("\t") for line in proc.stdout.splitlines() if line[:1].isdigit()]
     assert [r[1] for r in rows] == [t.form for s in model.tag_text(text) for t in s.tokens]
@@ -159,7 +160,7 @@ def test_a_model_without_column_taggers_keeps_its_file_layout(tmp_path):
 
 
 def test_column_tagger_errors():
-    X, y, pos, docs = _corpus(10, seed=4)
+    X, y, pos, _ = _corpus(10, seed=4)
     with pytest.raises(ValueError, match=r"column_taggers \['pos'\] learn from the training "
                                          r"data's column, which fit did not get"):
         NamedEntityRecognizer(**PARAMS).fit(X, y)
