@@ -154,6 +154,9 @@ def crf_parts(model) -> dict[str, Any]:
         part = getattr(model, name, None)
         if part is not None and hasattr(part, "coef_"):
             parts[name.rstrip("_")] = part
+    # a recognizer's embedded column taggers (NamedEntityRecognizer.column_taggers_)
+    for name, part in sorted((getattr(model, "column_taggers_", None) or {}).items()):
+        parts[f"column.{name}"] = part
     if hasattr(model, "coef_") and hasattr(model, "feature_space_"):
         parts["model"] = model
     return parts

@@ -20,7 +20,11 @@ evidence, in the manner of the classical systems (Ratinov & Roth 2009; Krishnan 
   capitalized, and, in a second stage, which entity types the first stage gave them (the
   second stage is trained on first-stage labels predicted by cross-validation, so that it
   sees labels as noisy as at test time);
-* the columns of the input file (POS tags, chunk tags) at offsets -1, 0, +1.
+* the columns of the input file (POS tags, chunk tags) at offsets -1, 0, +1, or, for text
+  that has no such column (raw text), the column predicted by a tagger embedded in the
+  model (``column_taggers``): a CRF trained on the training file's column, whose
+  cross-validated predictions are the column the recognizer is trained on (stacking,
+  Wolpert 1992), so that it learns from tags as noisy as those it gets when tagging.
 
 Every per-token feature is computed once per word type or by vectorized / compiled code over
 the whole batch; the labelers gather them in compiled code.
@@ -502,6 +506,16 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         a mapping also gives each column's 0-based index in a CoNLL file (for readers of
         files without column names).  The fitted model lists those it uses in
         :attr:`input_columns_`.
+    column_taggers : sequence of str, default=()
+        Input columns (of ``columns``) the recognizer learns to supply itself: for each, a
+        :class:`hmmtl.LinearChainCRF` is trained on the column ``fit`` gets, and the
+        recognizer is trained on that tagger's cross-validated predictions of it (the
+        ``n_folds`` folds of the recognizer); ``predict`` uses the tagger's predictions
+        unless ``columns`` gives the column (the file's own tags, on request).  Such a
+        column is not in :attr:`input_columns_`: raw text can be tagged.
+    column_tagger_params : dict, optional
+        Parameters of the column taggers' CRFs over the POS defaults
+        (:data:`hmmtl.crf.TASK_DEFAULTS`).
     clusters : BrownClusters, int or None, default=None
         Fitted Brown clusters, or a number of clusters to learn in ``fit`` on the
         ``unlabeled`` text and the training sentences.
@@ -567,6 +581,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
     entity_types_ : list of str
     input_columns_ : dict of str to int or None
         The input columns the model needs (name -> file column index, if known).
+    column_taggers_ : dict of str to LinearChainCRF
+        The columns the model supplies itself (see ``column_taggers``) and their taggers.
     features_ : list of str
         The extra features of the first stage (``"brown"``, ``"gaz"``, ``"doc.case"`` ...).
     uses_documents_ : bool
@@ -584,7 +600,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
                  gazetteer=None, train_lists=True, auto_lists=True, auto_min_count=2,
                  truecase=True, capitalization=True, document_features=True,
                  context_words=1000, two_stage=True, n_folds=5, labeler_params=None,
-                 fold_labeler_params=None, random_state=0, verbose=False, lexicon=None):
+                 fold_labeler_params=None, random_state=0, verbose=False, lexicon=None,
+                 column_taggers=(), column_tagger_params=None):
         self.encoding = encoding
         self.output_scheme = output_scheme
         self.columns = columns
@@ -607,6 +624,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         self.random_state = random_state
         self.verbose = verbose
         self.lexicon = lexicon
+        self.column_taggers = column_taggers
+        self.column_tagger_params = column_tagger_params
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
@@ -619,6 +638,14 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
                              f"{self.output_scheme!r}")
         if not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 2:
             raise ValueError(f"n_folds must be an int >= 2, got {self.n_folds!r}")
+        unknown = sorted(set(self._column_tagger_names()) - set(_check_columns(self.columns)))
+        if unknown:
+            raise ValueError(f"column_taggers {unknown} must be input columns of columns="
+                             f"{sorted(_check_columns(self.columns))}")
+
+    def _column_tagger_names(self) -> list[str]:
+        names = self.column_taggers or ()
+        return [names] if isinstance(names, str) else [str(n) for n in names]
 
     def _log(self, message):
         if self.verbose:
@@ -633,14 +660,29 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         params["constraint"] = "BIOES" if self.encoding == "bioes" else "BIO"
         return LinearChainCRF(**params)
 
-    def _input_columns(self, X, columns, fitting: bool) -> dict:
-        """The input columns as {name: list of label lists}, checked against X."""
-        wanted = self.input_columns_ if not fitting else _check_columns(self.columns)
+    def _column_tagger(self):
+        from ..crf import TASK_DEFAULTS, LinearChainCRF
+
+        return LinearChainCRF(**{**TASK_DEFAULTS["pos"], "task": "pos",
+                                 **(self.column_tagger_params or {})})
+
+    def _input_columns(self, X, columns, fitting: bool, user_columns: bool = True) -> dict:
+        """The input columns as {name: list of label lists}, checked against X; a column
+        the model supplies itself and ``columns`` lacks is its tagger's prediction
+        (``user_columns=False``: only those)."""
+        if fitting:
+            wanted = _check_columns(self.columns)
+        else:
+            wanted = {**(self.input_columns_ if user_columns else {}),
+                      **dict.fromkeys(self.column_taggers_)}
         columns = dict(columns or {})
         out = {}
         for name in wanted:
-            if name not in columns:
+            if name not in columns or columns[name] is None:
                 if fitting:
+                    continue
+                if name in self.column_taggers_:
+                    out[name] = self.column_taggers_[name].predict(X)
                     continue
                 raise ValueError(f"this model uses the input column {name!r} "
                                  f"(input_columns_ = {sorted(self.input_columns_)}); pass "
@@ -657,7 +699,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         """Everything per batch that does not depend on the labelers: truecased tokens,
         documents and the first stage's extra features.  Case is read on the tokens as
         given (an all-caps sentence is one before truecasing); every other feature on the
-        truecased tokens."""
+        truecased tokens.  ``with_columns=False``: none of the user's input columns (the
+        columns the model supplies itself are always there)."""
         flat, offsets = flatten(X)
         raw = _Types(flat)
         sc = _SentenceCase(raw, offsets)
@@ -674,9 +717,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             return wanted is None or name in wanted
 
         extra = {}
-        if with_columns:
-            for name, col in self._input_columns(X, columns, fitting).items():
-                extra[f"col.{name}"] = col
+        for name, col in self._input_columns(X, columns, fitting, with_columns).items():
+            extra[f"col.{name}"] = col
         if self.clusters_ is not None and want("brown"):
             extra["brown"] = self.clusters_.transform_types(types.types,
                                                             self.cluster_prefixes)[types.ids]
@@ -785,8 +827,15 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         y_enc = convert_scheme(y, self.encoding)
         unlabeled = [list(s) for s in unlabeled] if unlabeled is not None else []
         rs = check_random_state(self.random_state)
-        self.input_columns_ = {k: v for k, v in _check_columns(self.columns).items()
-                               if columns is not None and k in columns}
+        given = {k: v for k, v in _check_columns(self.columns).items()
+                 if columns is not None and columns.get(k) is not None}
+        supplied = self._column_tagger_names()
+        missing = [k for k in supplied if k not in given]
+        if missing:
+            raise ValueError(f"column_taggers {missing} learn from the training data's "
+                             f"column, which fit did not get: pass columns={{{missing[0]!r}: "
+                             f"[...]}} with one tag per token")
+        self.input_columns_ = {k: v for k, v in given.items() if k not in supplied}
         self.uses_documents_ = bool(self.document_features and documents is not None)
         self._set_context_words(self._frequent_words(X) if self.uses_documents_ else [])
         n_seq = len(X)
@@ -796,6 +845,9 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         perm = rs.permutation(int(doc_of_seq.max()) + 1)
         fold = perm[doc_of_seq] % int(self.n_folds)
         self.fold_ = fold
+        t = time.perf_counter()
+        columns = self._fit_column_taggers(X, columns, supplied, fold)
+        times["column_taggers"] = time.perf_counter() - t
 
         t = time.perf_counter()
         self.case_table_ = CaseTable().fit(X + unlabeled) if self.truecase else None
@@ -877,6 +929,25 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         self.fit_times_ = times
         return self
 
+    def _fit_column_taggers(self, X, columns, names, fold) -> dict | None:
+        """Train the tagger of each column of ``names`` on its column, and return the
+        columns with those replaced by the taggers' cross-validated predictions (over the
+        recognizer's folds ``fold``): the columns the recognizer is trained on."""
+        from ..transfer.multitask import cross_validated_predictions
+
+        self.column_taggers_ = {}
+        if not names:
+            return columns
+        columns = dict(columns)
+        for name in names:
+            gold = [list(t) for t in columns[name]]
+            if not _same_lengths(gold, X):
+                raise ValueError(f"column {name!r} must hold one tag per token of X")
+            self._log(f"column tagger {name!r}: {self.n_folds} folds, then all the data")
+            columns[name] = cross_validated_predictions(self._column_tagger, X, gold, fold)
+            self.column_taggers_[name] = self._column_tagger().fit(X, gold)
+        return columns
+
     def _frequent_words(self, X) -> list[str]:
         """The ``context_words`` most frequent lowercased words of ``X`` (ties: alphabetical)."""
         import collections
@@ -933,7 +1004,9 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
 
         tagger = self.stage1_
         if self.input_columns_:
-            extra = {k: v for k, v in extra1.items() if not k.startswith("col.")}
+            supplied = {f"col.{name}" for name in self.column_taggers_}
+            extra = {k: v for k, v in extra1.items()
+                     if not k.startswith("col.") or k in supplied}
             tagger = self._labeler(fold=True).set_params(extra_window=self._extra_window(extra))
             tagger.fit(batch["X"], y_enc, extra=extra)
         seen: dict = {}
@@ -966,7 +1039,9 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         ----------
         X : list of list of str
         columns : dict of str to list of list of str, optional
-            The input columns of :attr:`input_columns_`.
+            The input columns of :attr:`input_columns_`; also a column of
+            :attr:`column_taggers_` to use instead of its tagger's predictions (e.g. a
+            file's own POS tags).
         documents : sequence, length n_sentences, optional
             Document id of each sentence; without it (for a model that uses documents) all
             of ``X`` is one document.
@@ -1018,6 +1093,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         children.update({f"hmm{i}": h for i, h in enumerate(self.hmms_)})
         if self.lexicon_ is not None:  # files of models without a lexicon stay as they were
             children["lexicon"] = self.lexicon_
+        # likewise the column taggers: a child "column.NAME" each, none in the other files
+        children.update({f"column.{k}": v for k, v in self.column_taggers_.items()})
         arrays, nested = serialize.pack_nested(children)
         params = self.get_params(deep=False)
         if self.lexicon_ is None:
@@ -1027,6 +1104,12 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             if params.get(name) is not None and not isinstance(params[name],
                                                                (int, np.integer)):
                 params[name] = "fitted"
+        if not self._column_tagger_names() and not self.column_tagger_params:
+            params.pop("column_taggers")
+            params.pop("column_tagger_params")
+        else:
+            params["column_taggers"] = self._column_tagger_names()
+            params["column_tagger_params"] = dict(self.column_tagger_params or {})
         for name in ("columns", "cluster_prefixes"):
             value = params[name]
             params[name] = dict(value) if isinstance(value, Mapping) else (
@@ -1051,6 +1134,12 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
 
         children = serialize.unpack_nested(arrays, meta["children"])
         lexicon = children.pop("lexicon", None)  # only models with a lexicon store one
+        column_taggers = {name[len("column."):]: children.pop(name)
+                          for name in sorted(children) if name.startswith("column.")}
+        for name, tagger in column_taggers.items():
+            if not isinstance(tagger, LinearChainCRF):
+                raise ValueError(f"the tagger of column {name!r} of the recognizer is a "
+                                 f"{type(tagger).__name__}")
         if not isinstance(lexicon, (Lexicon, type(None))):
             raise ValueError(f"part 'lexicon' of the recognizer is a {type(lexicon).__name__}")
         hmms = [children[f"hmm{i}"] for i in range(int(meta["n_hmms"]))]
@@ -1076,6 +1165,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             params["cluster_prefixes"] = tuple(params["cluster_prefixes"])
         if isinstance(params["columns"], list):
             params["columns"] = tuple(params["columns"])
+        if isinstance(params.get("column_taggers"), list):
+            params["column_taggers"] = tuple(params["column_taggers"])
         model = cls(**params)
         model._check_params()
         model.stage1_ = children["stage1"]
@@ -1086,6 +1177,10 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         model.gazetteer_ = children["gazetteer"]
         model.auto_gazetteer_ = children["auto_gazetteer"]
         model.lexicon_ = lexicon
+        if sorted(column_taggers) != sorted(model._column_tagger_names()):
+            raise ValueError(f"the recognizer's column taggers {sorted(column_taggers)} are "
+                             f"not those of its parameters {model._column_tagger_names()}")
+        model.column_taggers_ = column_taggers
         if meta["case_forms"] is None:
             model.case_table_ = None
         else:

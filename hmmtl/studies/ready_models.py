@@ -13,11 +13,12 @@ One function per step, every step deterministic (fixed seeds):
      the EWT train files (web text), their type-level states as CRF features;
    * ``en-ner``, ``es-ner``, ``nl-ner``: the recognizers of the NER study
      (:func:`hmmtl.studies.ner.train_recognizer`'s recipe: Brown clusters and an HMM on
-     unlabeled text, NLTK gazetteers, two stages), **without** the files' POS / chunk
-     columns, which raw text does not have.  The study measured what the columns give a
-     one-stage recognizer on dev (``benchmarks/results/ner.md``): +0.17 (eng.testa),
-     +0.05 (esp.testa), +0.61 (ned.testa) F1; an embedded POS tagger would recover at most
-     that, from predicted tags, at the cost of a second model in the file;
+     unlabeled text, NLTK gazetteers, two stages).  Raw text has no POS / chunk column:
+     ``nl-ner`` supplies its POS column itself (``column_taggers``: a CRF trained on the
+     train file's POS column, whose cross-validated predictions the recognizer is trained
+     on and whose predictions it reads when tagging: +0.55 dev F1); ``en-ner`` and
+     ``es-ner`` read no column (Spanish: the embedded tagger gave no dev gain, 76.42
+     against 76.42; figures in ``benchmarks/results/models_ner_pos.md``);
 
 3. prune it (:mod:`hmmtl.prune`): of the thresholds :data:`THRESHOLDS`, the largest whose
    dev score is at most :data:`MAX_LOSS` (0.1 point) below the unpruned model's, weights
@@ -72,7 +73,8 @@ RECIPES: dict[str, dict[str, Any]] = {
                "segmenter": "spanish"},
     "nl-ner": {"kind": "ner", "lang": "ned", "tag_column": "ner", "metric": "f1",
                "train": [["conll2002", "ned.train"]], "dev": ["conll2002", "ned.testa"],
-               "test": ["conll2002", "ned.testb"], "recognizer": {"columns": []},
+               "test": ["conll2002", "ned.testb"],
+               "recognizer": {"columns": ["pos"], "column_taggers": ["pos"]},
                "segmenter": "dutch"},
 }
 #: pruning thresholds tried (|weight| at or below is dropped), smallest first

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from .._typing import TokenLists
 
-__all__ = ["MultiTaskTagger", "TASK_ORDER"]
+__all__ = ["MultiTaskTagger", "TASK_ORDER", "cross_validated_predictions"]
 
 #: the order of the cascade for the tasks it knows; other tasks follow in the order given
 TASK_ORDER = ("pos", "chunk", "ner")
@@ -54,6 +54,81 @@ def _task_order(names) -> list[str]:
 def _fold_ids(n: int, n_folds: int, rng) -> np.ndarray:
     """A fold id per item, folds of near-equal size, in a random order."""
     return rng.permutation(np.arange(n) % n_folds)
+
+
+def _subset_extra(extra: dict, index: np.ndarray, offsets: np.ndarray) -> dict:
+    """The extra features of the sentences ``index`` (token rows of per-token arrays,
+    sentences of string columns)."""
+    if not extra:
+        return {}
+    starts, ends = offsets[index], offsets[index + 1]
+    rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)]) \
+        if index.shape[0] else np.zeros(0, dtype=np.int64)
+    out: dict[str, Any] = {}
+    for name, value in extra.items():
+        if isinstance(value, tuple):
+            out[name] = tuple(v[rows] for v in value)
+        elif isinstance(value, np.ndarray):
+            out[name] = value[rows]
+        else:
+            out[name] = [value[i] for i in index.tolist()]
+    return out
+
+
+def cross_validated_predictions(make_labeler, X, y, folds, extra=None,
+                                offsets=None) -> list:
+    """Labels of every sentence of ``X`` predicted by a labeler trained on the other folds
+    (stacking, Wolpert 1992): what a model downstream of ``make_labeler()``'s labels is
+    trained on, so that the labels it reads in training are as noisy as when tagging.
+
+    Parameters
+    ----------
+    make_labeler : callable
+        Returns a new, unfitted labeler (``fit(X, y, extra=...)``, ``predict(X,
+        extra=...)``).
+    X : list of list of str
+    y : list of list of str
+        The labels the fold models learn, one sequence per sentence of ``X``.
+    folds : int ndarray of shape (n_sentences,)
+        The fold of each sentence; a fold's sentences are tagged by a model of the others.
+    extra : dict, optional
+        Extra features of ``X`` (per-token arrays or per-sentence string columns).
+    offsets : int ndarray of shape (n_sentences + 1,), optional
+        Token offsets of ``X`` (computed when ``extra`` is given without them).
+
+    Returns
+    -------
+    list of list of str
+        One predicted label sequence per sentence of ``X``.
+
+    >>> from hmmtl import LinearChainCRF
+    >>> X = [["the", "dog"], ["a", "cat"]] * 4
+    >>> y = [["DT", "NN"]] * 8
+    >>> cross_validated_predictions(lambda: LinearChainCRF(max_iterations=10), X, y,
+    ...                             np.arange(8) % 2)[:2]
+    [['DT', 'NN'], ['DT', 'NN']]
+    """
+    folds = np.asarray(folds)
+    if folds.shape != (len(X),) or len(y) != len(X):
+        raise ValueError(f"folds and y must give one entry per sentence of X ({len(X)}), got "
+                         f"{folds.shape[0] if folds.ndim else 0} folds and {len(y)} label "
+                         f"sequences")
+    if extra and offsets is None:
+        _, offsets = flatten(X)
+    out = [None] * len(X)
+    for f in np.unique(folds).tolist():
+        held, kept = np.flatnonzero(folds == f), np.flatnonzero(folds != f)
+        if not kept.shape[0]:
+            raise ValueError(f"every sentence is in fold {f}: cross-validation needs at "
+                             f"least two folds")
+        model = make_labeler()
+        model.fit([X[i] for i in kept.tolist()], [y[i] for i in kept.tolist()],
+                  extra=_subset_extra(extra, kept, offsets) or None)
+        pred = model.predict([X[i] for i in held.tolist()],
+                             extra=_subset_extra(extra, held, offsets) or None)
+        for i, p in zip(held.tolist(), pred):
+            out[i] = p
+    return out
 
 
 class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
@@ -161,22 +236,8 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
 
     @staticmethod
     def _subset(extra: dict, index: np.ndarray, offsets: np.ndarray) -> dict:
-        """The extra features of the sentences ``index`` (token rows of per-token arrays,
-        sentences of string columns)."""
-        if not extra:
-            return {}
-        starts, ends = offsets[index], offsets[index + 1]
-        rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)]) \
-            if index.shape[0] else np.zeros(0, dtype=np.int64)
-        out: dict[str, Any] = {}
-        for name, value in extra.items():
-            if isinstance(value, tuple):
-                out[name] = tuple(v[rows] for v in value)
-            elif isinstance(value, np.ndarray):
-                out[name] = value[rows]
-            else:
-                out[name] = [value[i] for i in index.tolist()]
-        return out
+        """The extra features of the sentences ``index`` (see :func:`_subset_extra`)."""
+        return _subset_extra(extra, index, offsets)
 
     def _check_y(self, X, y, offsets) -> dict:
         if not isinstance(y, Mapping) or not y:
@@ -292,15 +353,12 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 out[i] = list(t)
             return out
         folds = _fold_ids(index.shape[0], n_folds, rng)
-        for f in range(n_folds):
-            held, kept = np.flatnonzero(folds == f), np.flatnonzero(folds != f)
-            model = self._labeler(task, seed)
-            model.fit([X[i] for i in index[kept].tolist()], [labels[j] for j in kept.tolist()],
-                      extra=self._subset(extra, index[kept], offsets) or None)
-            pred = model.predict([X[i] for i in index[held].tolist()],
-                                 extra=self._subset(extra, index[held], offsets) or None)
-            for i, p in zip(index[held].tolist(), pred):
-                out[i] = p
+        sub_x = [X[i] for i in index.tolist()]
+        pred = cross_validated_predictions(lambda: self._labeler(task, seed), sub_x,
+                                           list(labels), folds,
+                                           self._subset(extra, index, offsets))
+        for i, p in zip(index.tolist(), pred):
+            out[i] = p
         return out
 
     def predict(self, X: TokenLists,
