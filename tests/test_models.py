@@ -188,15 +188,7 @@ def test_shipped_model_is_within_its_size(name):
     assert LIMITS == SIZE_LIMITS  # the caps the build checks are the issue's
 
 
-#: shipped models whose pruning was chosen by an earlier rule (the largest threshold
-#: losing at most 0.1 point on dev) that the current rule would choose differently
-EARLIER_RULE = {"es-ner": "built with threshold 0.05, chosen for a dev gain of 0.18 "
-                          "(and a test loss of 0.16); the two-sided band stops at 0.01"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=EARLIER_RULE[n]))
-    if n in EARLIER_RULE else n for n in sorted(SHIPPED)])
+@pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_pruning_is_the_rules_choice(name):
     """The threshold of each shipped model is what :func:`choose_threshold` picks from the
     dev scores its build recorded (the candidates after the two compact-only rows)."""
