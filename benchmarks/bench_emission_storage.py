@@ -4,6 +4,10 @@ entity F1 with the table as each storage gives it back, and how many word types 
 their top-3 states (what the recognizer's features read, ``hmm_top_k=3``).
 
     HMMTL_DATA=../shared/data python benchmarks/bench_emission_storage.py [--model en-ner]
+        [--file PATH]
+
+``--file`` measures another file of that model (e.g. one built before format version 3,
+whose table was never rounded: ``git show 9df52f2:hmmtl/models/data/en-ner.hmmtl``).
 
 Storages: the model's own table (float32 probabilities in the files built before format
 version 3), float16 log-probabilities relative to each state's largest
@@ -54,12 +58,13 @@ def main(argv=None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="en-ner")
+    parser.add_argument("--file", help="model file (default: the shipped --model)")
     parser.add_argument("--data", default=os.environ.get("HMMTL_DATA"))
     args = parser.parse_args(argv)
     recipe = RECIPES[args.model]
     dev = read_labeled(recipe["dev"], args.data)
     test = read_labeled(recipe["test"], args.data)
-    model = hmmtl.load(args.model)
+    model = hmmtl.load(args.file or args.model)
     hmm = model.hmms_[0]
     emission = hmm.emission_prob_.copy()
     n_states, n_types = emission.shape
