@@ -157,8 +157,8 @@ def _set(key, fn):
     (_set("emission_prob", lambda a: a.__setitem__((1, 2), np.nan)),
      r"emission_prob \(log-float16\) holds NaN"),
     (_set("emission_prob", lambda a: a.__setitem__((2, 3), 0.5)),
-     r"emission_prob \(log-float16\) holds 0\.5 at \(2, 3\); log-probabilities relative to "
-     r"the row's largest are <= 0"),
+     (r"emission_prob \(log-float16\) holds 0\.5 at \(2, 3\); log-probabilities relative "
+      r"to the row's largest are <= 0")),
     (_set("emission_prob", lambda a: a.__setitem__(1, a[1] - 1)),
      r"emission_prob \(log-float16\) row \(1,\) has largest value -1, expected 0"),
     (_set("emission_prob", lambda a: a.__setitem__(0, -np.inf)),
