@@ -1,10 +1,10 @@
 """Benchmark: Brown clustering at scale, streamed from raw text files.
 
-Brown clusters (:meth:`hmmtl.clusters.BrownClusters.fit_stream`) are learned on the first
+Brown clusters (:meth:`hmmtl.ner.clusters.BrownClusters.fit_stream`) are learned on the first
 0.2M / 1M / 3M / 8M tokens of Reuters-21578 then 20 Newsgroups
 (``text/en/reuters21578.jsonl.gz``, ``text/en/20newsgroups.jsonl.gz``), read by the one
 raw-text reader (:func:`hmmtl.io.iter_unlabeled`) and counted batch by batch
-(:class:`hmmtl.clusters.BigramCounter`): the text is never held as token lists.  Each size
+(:class:`hmmtl.ner.clusters.BigramCounter`): the text is never held as token lists.  Each size
 runs in its own process, so that its peak resident memory is its own.  For each size: the
 seconds to read and count, to cluster, the vocabulary ``V``, the distinct bigrams, the peak
 memory, and the clustering's CPU time against the windowed algorithm's ``V C^2`` cost
@@ -47,7 +47,7 @@ def stream(root: Path, n_tokens: int):
 def worker(args) -> dict:
     import resource
 
-    from hmmtl.clusters import BigramCounter, BrownClusters
+    from hmmtl.ner.clusters import BigramCounter, BrownClusters
 
     root = Path(args.data or os.environ.get("HMMTL_DATA", ""))
     n_tokens = int(float(args.worker) * 1e6)

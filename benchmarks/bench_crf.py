@@ -169,7 +169,7 @@ class HmmtlFeatureDicts:
 
     def __init__(self, task: str):
         from hmmtl.crf import TASK_DEFAULTS
-        from hmmtl.features import normalize_window, resolve_templates
+        from hmmtl.crf.features import normalize_window, resolve_templates
 
         preset = TASK_DEFAULTS[task]
         self.window = {o: resolve_templates(list(t)) for o, t in preset["window"].items()}
@@ -460,7 +460,7 @@ def gradient_timing(data, args):
     on CoNLL-2000 train POS, without extras and with three HMMs' worth of dense extras at
     -1..+1: the extras' cost per entry, forward (unary) against backward (slot sums)."""
     from hmmtl import LinearChainCRF
-    from hmmtl._crf_kernels import slot_scores, token_unary
+    from hmmtl.crf._kernels import slot_scores, token_unary
 
     words, pos, _ = read_conll2000(data, "train")
     if args.quick:

@@ -13,9 +13,10 @@ corpus without ``HMMTL_DATA``.  For each K (default 64 and 128):
   (``LocalCluster`` of 2 processes, 1 thread each), Spark (``local[2]``: 2 Python workers);
   Dask and Spark models are checked equal to the local one (1e-9 relative).
 * **Per-partition cost**: the E-step of one partition of ``--partition-tokens`` tokens on
-  one thread (CPU time: its wall time on an idle core), the bytes of its statistics (``(K + K^2 + K*V) * 8``) and of the broadcast
-  parameters -- the inputs of the scaling estimate printed last (one EM iteration on 1B
-  tokens on 10 to 1,000 machines; the model is in ``benchmarks/results/distributed.md``).
+  one thread (CPU time: its wall time on an idle core), the bytes of its statistics
+  (``(K + K^2 + K*V) * 8``) and of the broadcast parameters -- the inputs of the scaling
+  estimate printed last (one EM iteration on 1B tokens on 10 to 1,000 machines; the model
+  is in ``benchmarks/results/distributed.md``).
 
 Tagging: ``HmmtlTagger`` (a Spark ML stage, Arrow batches) tagging the corpus with an
 averaged perceptron trained on CoNLL-2000 (or the synthetic tags), against ``predict`` in
@@ -40,7 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_hmm import prefix  # noqa: E402  (the first sentences holding n tokens)
+from bench_hmm import prefix  # the first sentences holding n tokens
 
 VOCAB = dict(lowercase=True, min_count=2)
 
@@ -190,7 +191,7 @@ def run(args) -> dict:
     from hmmtl.crf import AveragedPerceptron
     from hmmtl.executors.dask import DaskExecutor
     from hmmtl.executors.spark import SparkExecutor, spark_session
-    from hmmtl.spark import HmmtlTagger
+    from hmmtl.tagging.spark import HmmtlTagger
 
     data = None if args.quick else (args.data or os.environ.get("HMMTL_DATA"))
     if data:
@@ -254,7 +255,7 @@ def run(args) -> dict:
             t = time.perf_counter()
             out = stage.transform(df).select("id", "tags").collect()
             t_spark = time.perf_counter() - t
-            got = dict((r.id, list(r.tags)) for r in out)
+            got = {r.id: list(r.tags) for r in out}
             tag_equal = [got[i] for i in range(len(sentences))] == expected
         tagging = {"tokens": n_tokens, "local_s": t_local, "spark_s": t_spark,
                    "local_tokens_per_s": n_tokens / t_local,

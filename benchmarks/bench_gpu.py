@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_inference import draw_lengths  # noqa: E402
+from bench_inference import draw_lengths
 
-from hmmtl.inference import forward_backward, viterbi  # noqa: E402
+from hmmtl.inference import forward_backward, viterbi
 
 
 def gpu_or_none():
@@ -75,7 +75,7 @@ def main(argv=None):
         n_seq_batch = max(1, int(np.searchsorted(offsets_all, batch_tokens, side="right")) - 1)
         off = offsets_all[: n_seq_batch + 1]
         n_batch = int(off[-1])
-        n_batches = max(1, int(round(lengths.sum() / n_batch)))
+        n_batches = max(1, round(lengths.sum() / n_batch))
         u = rng.standard_normal((n_batch, K)) * 1.5
         u -= np.log(np.exp(u).sum(axis=1))[:, None]
         transition = np.log(rng.dirichlet(np.full(K, 0.5), size=K))

@@ -49,8 +49,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hmmtl import CategoricalHMM, RaggedBatch, Vocabulary  # noqa: E402
-from hmmtl.hmm import HMMFamily  # noqa: E402
+from hmmtl import CategoricalHMM, RaggedBatch, Vocabulary
+from hmmtl.hmm import HMMFamily
 
 EWT_DOMAINS = ("answers", "email", "newsgroup", "reviews", "weblog")
 VOCAB = dict(min_count=2, lowercase=True)
@@ -67,7 +67,7 @@ def load_corpus(data: Path) -> list[list[str]]:
     for d in EWT_DOMAINS:
         sents += read_conllu(data / "ud" / "en_ewt" / f"en_ewt-{d}-train.conllu").sentences
     with zipfile.ZipFile(data / "nltk_data" / "corpora" / "conll2000.zip") as z:
-        name = [n for n in z.namelist() if n.endswith("train.txt")][0]
+        name = next(n for n in z.namelist() if n.endswith("train.txt"))
         text = z.read(name).decode("utf-8")
     sents += read_conll(text.splitlines(), columns=("word", "pos", "chunk")).sentences
     return sents
@@ -216,9 +216,10 @@ def main(argv=None):
     results["em"].append(row)
     print(f"E-step kernel K={K}, one thread: {row['e_step_cpu_s']:.3f} CPU s "
           f"({row['e_step_gflops']:.1f} GFLOP/s counting 6 K^2 flops a token)", flush=True)
+    extrapolated = (f" (extrapolated from {row['hmmlearn_tokens']:d} tokens)"
+                    if row["hmmlearn_extrapolated"] else "")
     print(f"EM K={K}: ours {row['ours_s_per_iter']:.3f} s/iter (set-up {row['ours_setup_s']:.3f} s)"
-          f"  hmmlearn {row['hmmlearn_s_per_iter']:.2f} s/iter"
-          f"{' (extrapolated from %d tokens)' % row['hmmlearn_tokens'] if row['hmmlearn_extrapolated'] else ''}"
+          f"  hmmlearn {row['hmmlearn_s_per_iter']:.2f} s/iter{extrapolated}"
           f"  x{row['ratio']:.1f}  ll/token {row['ll_per_token_ours']:.9f} / "
           f"{row['ll_per_token_hmmlearn']:.9f}", flush=True)
 

@@ -1,7 +1,8 @@
 """Benchmark: the name lists of ``lexicon/en`` in the English recognizer.
 
 The matcher at scale (build and match CPU seconds, table size) for the hashed n-gram
-:class:`hmmtl.gazetteers.Lexicon` against the token trie :class:`hmmtl.gazetteers.Gazetteer`
+:class:`hmmtl.ner.gazetteers.Lexicon` against the token trie
+:class:`hmmtl.ner.gazetteers.Gazetteer`
 on the same cleaned entries, over the ~300k tokens of CoNLL-2003 (train + testa + testb);
 then (``--clusters FILE``, a ``BrownClusters`` model file such as those of
 ``bench_clusters.py --save``) dev F1 of one-stage recognizers (the English recipe without
@@ -27,7 +28,7 @@ from pathlib import Path
 
 def matcher_at_scale(root: Path) -> list:
     from hmmtl.data import flatten
-    from hmmtl.gazetteers import LEXICON_FILES, Gazetteer, Lexicon, clean_entry
+    from hmmtl.ner.gazetteers import LEXICON_FILES, Gazetteer, Lexicon, clean_entry
     from hmmtl.studies.ner import load_ner_data
 
     lists = {}
@@ -65,8 +66,8 @@ def main():
     ap.add_argument("--test", action="store_true", help="test F1 of the all-lists recognizer")
     ap.add_argument("--out", default=".", help="folder for the lexicon and recognizer files")
     args = ap.parse_args()
-    from hmmtl.clusters import BrownClusters
-    from hmmtl.gazetteers import Gazetteer, load_lexicon, load_nltk_gazetteers
+    from hmmtl.ner.clusters import BrownClusters
+    from hmmtl.ner.gazetteers import Gazetteer, load_lexicon, load_nltk_gazetteers
     from hmmtl.ner import NamedEntityRecognizer
     from hmmtl.studies.ner import (_evaluate, _fit, _recognizer, lexicon_contributions,
                                    load_ner_data, save_recognizer)

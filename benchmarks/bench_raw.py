@@ -72,7 +72,9 @@ def read_ewt_documents(path):
         sents, text_parts, offset = [], [], 0
 
     pos = base = 0
-    for line in open(path, encoding="utf-8"):
+    with open(path, encoding="utf-8") as f:
+        lines = list(f)
+    for line in lines:
         line = line.rstrip("\n")
         if line.startswith("# newdoc"):
             close_sentence()

@@ -11,21 +11,19 @@ _configure_numba_cache()
 
 __version__ = "0.1.0"
 
+from ._registry import MODEL_CLASSES as _MODEL_CLASSES  # noqa: E402
 from .data import LabelSet, RaggedBatch, Vocabulary  # noqa: E402
 
+#: every model class of the registry, and the two functions of model files, imported from
+#: their module on first use
 _LAZY = {
-    "CategoricalHMM": "hmmtl.hmm",
-    "MultiDomainHMM": "hmmtl.hmm",
-    "LinearChainCRF": "hmmtl.crf",
-    "AveragedPerceptron": "hmmtl.crf",
-    "Tagger": "hmmtl.transfer.pipeline",
-    "MultiTaskHMM": "hmmtl.transfer.multitask_hmm",
-    "MultiTaskTagger": "hmmtl.transfer.multitask",
+    **_MODEL_CLASSES,
     "save": "hmmtl.serialize",
     "load": "hmmtl.models",  # a file, or a ready-made model by name ("en-ner")
 }
 
-__all__ = ["RaggedBatch", "Vocabulary", "LabelSet", "warmup", "__version__", *_LAZY]
+# *_LAZY: the names (strings) of the lazily imported classes and functions
+__all__ = ["RaggedBatch", "Vocabulary", "LabelSet", "warmup", "__version__", *_LAZY]  # noqa: PLE0604
 
 
 def __getattr__(name):

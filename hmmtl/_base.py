@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class BaseEstimator:
     def get_params(self, deep: bool = True) -> dict:
         """Constructor parameters (and, with ``deep``, those of nested estimators as
         ``name__param``)."""
-        out = {}
+        out: dict[str, Any] = {}
         for name in self._get_param_names():
             value = getattr(self, name)
             if deep and hasattr(value, "get_params") and not isinstance(value, type):
@@ -122,7 +123,7 @@ class BaseEstimator:
             if not same:
                 try:
                     same = bool(value == default)
-                except Exception:  # arrays and other objects without a plain ==
+                except Exception:  # noqa: BLE001 - arrays and other objects without a plain ==
                     same = False
             if not same:
                 shown.append(f"{name}={value!r}")
@@ -148,7 +149,7 @@ def check_random_state(seed) -> np.random.RandomState:
     if seed is None or seed is np.random:
         return np.random.mtrand._rand
     if isinstance(seed, numbers.Integral):
-        return np.random.RandomState(seed)
+        return np.random.RandomState(int(seed))
     if isinstance(seed, np.random.RandomState):
         return seed
     raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from typing import Any
 from pathlib import Path
 
 __all__ = ["configure_numba_cache", "numba_cache_dir", "user_cache_dir"]
@@ -77,7 +78,7 @@ def configure_numba_cache(environ=None, package_dir: Path | None = None) -> str 
     if not _is_writable(folder):
         return None  # Numba then compiles every run; nothing better to do
     environ["NUMBA_CACHE_DIR"] = str(folder)
-    config = sys.modules.get("numba.core.config")
+    config: Any = sys.modules.get("numba.core.config")
     if config is not None and environ is os.environ:
         config.CACHE_DIR = str(folder)
     return str(folder)

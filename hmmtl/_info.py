@@ -113,8 +113,11 @@ def _dask_info() -> dict:
 
 
 def _data_info(data: str | None) -> dict:
-    source = "--data" if data else "HMMTL_DATA"
-    root = data or os.environ.get("HMMTL_DATA")
+    from .io.data_root import DATA_ENV, data_root
+
+    source = "--data" if data else DATA_ENV
+    found = data_root(data)
+    root = None if found is None else str(found)
     info: dict = {"source": source if root else None, "path": root, "found": False,
                   "corpora": {}}
     if root and Path(root).is_dir():
@@ -160,7 +163,8 @@ def format_report(r: dict) -> str:
              f"platform {r['platform']}, {r['cpus']} CPUs", ""]
     lines += [f"  {name:<14} {ver or 'not installed'}" for name, ver in r["packages"].items()]
     nb = r["numba"]
-    lines += ["", f"numba threads     {nb.get('threads')} (NUMBA_NUM_THREADS={nb.get('max_threads')})",
+    lines += ["", f"numba threads     {nb.get('threads')} "
+              f"(NUMBA_NUM_THREADS={nb.get('max_threads')})",
               f"threading layer   {nb.get('threading_layer')} "
               f"(setting: {nb.get('threading_layer_setting')})",
               f"kernel cache      {r['numba_cache_dir']}"]

@@ -55,7 +55,7 @@ _LOG_BARS: dict = {}
 def _log_bar_class(tqdm):
     """``tqdm`` whose postfix and description changes wait for the next timed redraw."""
     if tqdm not in _LOG_BARS:
-        class LogBar(tqdm):
+        class LogBar(tqdm):  # type: ignore[valid-type,misc]  # a class given at run time
             def set_postfix(self, ordered_dict=None, refresh=True, **kwargs):
                 super().set_postfix(ordered_dict, refresh=False, **kwargs)
 

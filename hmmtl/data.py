@@ -13,7 +13,7 @@ import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -45,9 +45,9 @@ def lengths_to_offsets(lengths) -> np.ndarray:
     lengths = np.asarray(lengths)
     if lengths.ndim != 1:
         raise ValueError(f"lengths must be 1-D, got shape {lengths.shape}")
-    if lengths.size and not np.issubdtype(lengths.dtype, np.integer):
-        if not np.all(np.mod(lengths, 1) == 0):
-            raise ValueError("lengths must be whole numbers")
+    if (lengths.size and not np.issubdtype(lengths.dtype, np.integer)
+            and not np.all(np.mod(lengths, 1) == 0)):
+        raise ValueError("lengths must be whole numbers")
     lengths = lengths.astype(np.int64)
     if lengths.size and lengths.min() < 0:
         bad = int(np.flatnonzero(lengths < 0)[0])
@@ -95,7 +95,8 @@ def check_offsets(offsets, n_tokens: int | None = None, *, name: str = "offsets"
     steps = np.diff(offsets)
     if steps.size and steps.min() < (0 if allow_empty_sequences else 1):
         bad = int(np.flatnonzero(steps < (0 if allow_empty_sequences else 1))[0])
-        what = "non-decreasing" if allow_empty_sequences else "strictly increasing (no empty sequence)"
+        what = ("non-decreasing" if allow_empty_sequences
+                else "strictly increasing (no empty sequence)")
         raise ValueError(f"{name} must be {what}, but {name}[{bad}] = {offsets[bad]} "
                          f"and {name}[{bad + 1}] = {offsets[bad + 1]}")
     if n_tokens is not None and offsets[-1] != n_tokens:
@@ -113,10 +114,11 @@ def check_sentences(sentences, name: str = "X") -> list:
     --------
     >>> check_sentences([["The", "cat"], ("sat",)])
     [['The', 'cat'], ('sat',)]
-    >>> check_sentences("The cat sat")
+    >>> check_sentences("The cat sat")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    TypeError: X must be a list of token lists, got the string 'The cat sat'; split it into tokens and wrap one sentence as [tokens]
+    TypeError: X must be a list of token lists, got the string 'The cat sat'; split it into
+    tokens and wrap one sentence as [tokens]
     """
     if isinstance(sentences, (str, bytes)):
         raise TypeError(f"{name} must be a list of token lists, got the string "
@@ -137,9 +139,11 @@ def check_strings(flat: list, offsets, name: str = "X", what: str = "token",
     position, ``name[i][j]``.  The types are checked in C (``map(type)``), not per token.
 
     >>> check_strings(["a", "b", 3], np.array([0, 2, 3]), "y", "tag")
+    ... # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    TypeError: y[1][0] is the int 3, but every tag must be a string; convert them first (e.g. [[str(t) for t in s] for s in y])
+    TypeError: y[1][0] is the int 3, but every tag must be a string; convert them first
+    (e.g. [[str(t) for t in s] for s in y])
     """
     kinds = set(map(type, flat))
     if all(issubclass(t, str) or (allow_none and t is type(None)) for t in kinds):
@@ -298,21 +302,23 @@ class RaggedBatch:
         if self.labels is not None:
             labels = np.ascontiguousarray(self.labels)
             if labels.shape != self.ids.shape:
-                raise ValueError(f"labels have shape {labels.shape} but ids have shape {self.ids.shape}")
+                raise ValueError(f"labels have shape {labels.shape} but ids have shape "
+                                 f"{self.ids.shape}")
             if labels.size and not np.issubdtype(labels.dtype, np.integer):
                 raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
             self.labels = labels.astype(np.int32, copy=False)
         if self.domains is not None:
             domains = np.ascontiguousarray(self.domains)
             if domains.shape != (self.n_sequences,):
-                raise ValueError(f"domains must have shape ({self.n_sequences},), got {domains.shape}")
+                raise ValueError(f"domains must have shape ({self.n_sequences},), "
+                                 f"got {domains.shape}")
             if domains.size and not np.issubdtype(domains.dtype, np.integer):
                 raise TypeError(f"domains must be integers, got dtype {domains.dtype}")
             self.domains = domains.astype(np.int32, copy=False)
 
     # -- construction
     @classmethod
-    def from_lengths(cls, ids, lengths=None, labels=None, domains=None) -> "RaggedBatch":
+    def from_lengths(cls, ids, lengths=None, labels=None, domains=None) -> RaggedBatch:
         """hmmlearn-style input: flat ids and per-sequence ``lengths`` (None = one sequence)."""
         ids = np.asarray(ids)
         if ids.ndim == 2 and ids.shape[1] == 1:
@@ -347,7 +353,7 @@ class RaggedBatch:
         return self.n_sequences
 
     def validate(self, n_types: int | None = None, n_labels: int | None = None,
-                 n_domains: int | None = None) -> "RaggedBatch":
+                 n_domains: int | None = None) -> RaggedBatch:
         """Check id ranges; raise ValueError naming the first offending position."""
         def _range(arr, hi, what, lo=0):
             if arr is None or arr.size == 0 or hi is None:
@@ -369,8 +375,9 @@ class RaggedBatch:
         """Sequence index of every token, shape (n_tokens,)."""
         return np.repeat(np.arange(self.n_sequences, dtype=np.int64), self.lengths)
 
-    def select(self, index) -> "RaggedBatch":
-        """A new batch holding the sequences ``index`` (array of ints or boolean mask), vectorized."""
+    def select(self, index) -> RaggedBatch:
+        """A new batch holding the sequences ``index`` (array of ints or boolean mask),
+        vectorized."""
         index = np.asarray(index)
         if index.dtype == bool:
             index = np.flatnonzero(index)
@@ -383,14 +390,14 @@ class RaggedBatch:
             meta=dict(self.meta),
         )
 
-    def __getitem__(self, item) -> "RaggedBatch":
+    def __getitem__(self, item) -> RaggedBatch:
         if isinstance(item, slice):
             return self.select(np.arange(self.n_sequences)[item])
         if isinstance(item, (int, np.integer)):
             return self.select([item])
         return self.select(item)
 
-    def split(self, n_parts: int) -> list["RaggedBatch"]:
+    def split(self, n_parts: int) -> list[RaggedBatch]:
         """Split into ``n_parts`` contiguous batches of about equal token counts."""
         if n_parts < 1:
             raise ValueError(f"n_parts must be >= 1, got {n_parts}")
@@ -400,7 +407,7 @@ class RaggedBatch:
         return [self.select(np.arange(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
     @staticmethod
-    def concatenate(batches: Sequence["RaggedBatch"]) -> "RaggedBatch":
+    def concatenate(batches: Sequence[RaggedBatch]) -> RaggedBatch:
         batches = list(batches)
         if not batches:
             return RaggedBatch(np.zeros(0, np.int32), np.zeros(1, np.int64))
@@ -417,13 +424,15 @@ class RaggedBatch:
         return RaggedBatch(ids, lengths_to_offsets(lengths), labels=labels, domains=domains)
 
     def to_lists(self, decode=None) -> list[list]:
-        """Back to Python lists (of ids, or of strings through ``decode``, e.g. ``vocab.decode``)."""
+        """Back to Python lists (of ids, or of strings through ``decode``, e.g.
+        ``vocab.decode``)."""
         flat = self.ids if decode is None else decode(self.ids)
         flat = flat.tolist() if isinstance(flat, np.ndarray) else list(flat)
         return unflatten(flat, self.offsets)
 
 
 # ----------------------------------------------------------------------------- signatures
+_SUFFIXES: tuple[str, ...]
 _SUFFIXES = ("ing", "ed", "ly", "ion", "ions", "er", "ers", "est", "al", "ity", "ty", "ic",
              "ous", "ive", "able", "ible", "ment", "ness", "ful", "less", "ize", "ise", "ism",
              "ist", "ent", "ant", "ence", "ance", "y", "s", "'s", "es", "en", "age", "ery")
@@ -528,7 +537,7 @@ class Vocabulary:
     def _key(self, word: str) -> str:
         return word.lower() if self.lowercase else word
 
-    def fit(self, sentences: Iterable[Sequence[str]]) -> "Vocabulary":
+    def fit(self, sentences: Iterable[Sequence[str]]) -> Vocabulary:
         """Count words of a list of token lists (or a flat iterable of lists streamed)."""
         counter: Counter = Counter()
         for sent in sentences:  # per sentence update runs C-level Counter.update
@@ -537,7 +546,7 @@ class Vocabulary:
             counter.update(map(self._key, sent) if self.lowercase else sent)
         return self.fit_counts(counter)
 
-    def fit_counts(self, counter: dict) -> "Vocabulary":
+    def fit_counts(self, counter: dict) -> Vocabulary:
         items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
         kept = [(w, c) for w, c in items if c >= self.min_count and w not in self._index]
         if self.max_size is not None:
@@ -633,7 +642,7 @@ class Vocabulary:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Vocabulary":
+    def from_dict(cls, d: dict) -> Vocabulary:
         if d.get("format_version") != cls.FORMAT_VERSION:
             raise ValueError(f"vocabulary format version {d.get('format_version')!r} is not "
                              f"supported (expected {cls.FORMAT_VERSION})")
@@ -676,8 +685,8 @@ class LabelSet:
             self._labels.append(label)
         return i
 
-    def fit(self, label_sequences: Iterable[Sequence[str]]) -> "LabelSet":
-        seen = set()
+    def fit(self, label_sequences: Iterable[Sequence[str]]) -> LabelSet:
+        seen: set[str] = set()
         for seq in label_sequences:
             if seq is None:
                 continue
@@ -725,10 +734,11 @@ class LabelSet:
 
     def encode(self, label_sequences: Sequence[Sequence], *, unknown: str = "error") -> np.ndarray:
         """Flat ids of a list of label lists (a whole sentence may be None = unlabeled)."""
-        seqs = [s for s in label_sequences]
+        seqs = list(label_sequences)
         flat = list(itertools.chain.from_iterable(s if s is not None else () for s in seqs))
         if any(s is None for s in seqs):
-            raise ValueError("a whole-sentence None needs its length; use encode_for(sentences, labels)")
+            raise ValueError("a whole-sentence None needs its length; "
+                             "use encode_for(sentences, labels)")
         return self.encode_flat(flat, unknown=unknown)
 
     def encode_for(self, sentences: Sequence[Sequence], label_sequences: Sequence, *,
@@ -766,9 +776,10 @@ class LabelSet:
         return {"format_version": self.FORMAT_VERSION, "labels": list(self._labels)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LabelSet":
+    def from_dict(cls, d: dict) -> LabelSet:
         if d.get("format_version") != cls.FORMAT_VERSION:
-            raise ValueError(f"label set format version {d.get('format_version')!r} is not supported")
+            raise ValueError(f"label set format version {d.get('format_version')!r} "
+                             f"is not supported")
         labels = list(d["labels"])
         if len(set(labels)) != len(labels):
             raise ValueError("label set has duplicate labels")

@@ -121,7 +121,7 @@ def oov_accuracy(y_true, y_pred, *, words=None, train_words=None, mask=None,
     (the tokens) and ``train_words`` (training vocabulary, see :func:`oov_mask`).  Returns
     NaN when there is no OOV token.
     """
-    flat_true, flat_pred, offs = _pair(y_true, y_pred, offsets)
+    flat_true, flat_pred, _ = _pair(y_true, y_pred, offsets)
     if mask is None:
         if words is None or train_words is None:
             raise ValueError("oov_accuracy needs mask=..., or words=... and train_words=...")

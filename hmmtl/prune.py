@@ -29,7 +29,8 @@ tags (the values are rounded in memory to what the file stores).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -120,7 +121,7 @@ def prune_crf(crf, threshold: float = 0.0, precision: str = "float64") -> PruneS
     n_base = len(tf.features)
     n_win = len(fs.window)
     word_block = mapped[: n_win * n_base].reshape(n_win, n_base)
-    keep_base = (word_block >= 0).any(axis=0)
+    keep_base = np.any(word_block >= 0, axis=0)
     new_base = np.full(n_base, -1, dtype=np.int64)
     new_base[keep_base] = np.arange(int(keep_base.sum()))
     n_base_new = int(keep_base.sum())
@@ -273,8 +274,8 @@ def _narrow(name: str, arr: np.ndarray) -> np.ndarray:
     if arr.dtype != np.float64:
         return arr
     choices = (np.float16, np.float32) if leaf == "coef" else (np.float32,)
-    for dtype in choices:
-        narrow = arr.astype(dtype)
+    for float_type in choices:
+        narrow = arr.astype(float_type)
         same = (narrow.astype(np.float64) == arr) | (np.isnan(arr) & np.isnan(narrow))
         if same.all():
             return narrow

@@ -15,16 +15,17 @@ A model file is a zip archive with two members:
     that a change to any byte of the file is found when loading.
 
 Nothing in a file is ever imported or executed: the class name selects an entry of
-:data:`MODEL_CLASSES`, the arrays are plain data and the metadata is JSON.
+:data:`MODEL_CLASSES` (the one registry, :mod:`hmmtl._registry`), the arrays are plain data
+and the metadata is JSON.
 
 Every model class implements the protocol
 
 * ``_get_state(self) -> (arrays: dict[str, ndarray], meta: dict)``
 * ``@classmethod _from_state(cls, arrays, meta) -> model``
 
-and usually ``save(self, path)`` / ``load(cls, path)`` as one-line wrappers around
-:func:`save` and :func:`load`.  A model made of other models (a pipeline holding an HMM and a
-CRF) stores its parts in the same file with :func:`pack_nested` / :func:`unpack_nested`.
+and inherits ``save(path)`` / ``load(path)`` from :class:`ModelFileMixin`.  A model made of
+other models (a pipeline holding an HMM and a CRF) stores its parts in the same file with
+:func:`pack_nested` / :func:`unpack_nested`.
 """
 
 from __future__ import annotations
@@ -40,15 +41,20 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
+
+# the one registry of model classes (a light module of its own, which ``import hmmtl`` reads)
+from ._registry import FORMER_MODULES, MODEL_CLASSES
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "MODEL_CLASSES",
     "ModelFileError",
+    "ModelFileMixin",
     "load",
     "pack_nested",
     "model_class",
@@ -73,26 +79,6 @@ _MANIFEST_MEMBER = "manifest.json"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")
 _NESTED_SEP = "/"
-
-#: Every model class a file may name: class name -> the module it is imported from (resolved
-#: lazily, at save and load time).  Only these are ever resolved when loading, and only by
-#: name: nothing in a file is imported.  A new model class is added here.
-MODEL_CLASSES: dict[str, str] = {
-    "CategoricalHMM": "hmmtl.hmm",
-    "MultiDomainHMM": "hmmtl.hmm",
-    "LinearChainCRF": "hmmtl.crf",
-    "AveragedPerceptron": "hmmtl.crf",
-    "Tagger": "hmmtl.transfer.pipeline",
-    "DomainAugmentedCRF": "hmmtl.transfer.augment",
-    "MultiTaskHMM": "hmmtl.transfer.multitask_hmm",
-    "MultiTaskTagger": "hmmtl.transfer.multitask",
-    "AlternatingStructureOptimization": "hmmtl.transfer.aso",
-    "BrownClusters": "hmmtl.clusters",
-    "Gazetteer": "hmmtl.gazetteers",
-    "Lexicon": "hmmtl.gazetteers",
-    "NamedEntityRecognizer": "hmmtl.ner",
-}
-
 
 class ModelFileError(ValueError):
     """A model file cannot be read: damaged, tampered with, of another version or class."""
@@ -154,7 +140,7 @@ def check_float_array(arr: np.ndarray, name: str, shape: tuple) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def array_prefix(prefix: str):
+def array_prefix(prefix: str) -> Iterator[None]:
     """Within, a ModelFileError about array ``'x'`` names it ``'<prefix>x'``, as the file
     does (a part's arrays are stored under its name: ``labeler/attr_ptr``)."""
     try:
@@ -184,14 +170,14 @@ def _class_key(cls: type) -> str:
                     f"class (hmmtl.serialize.MODEL_CLASSES); it cannot be saved")
 
 
-def _resolve_class(key: Any, module: Any, source: str) -> type:
+def _resolve_class(key: Any, module: Any, source: str) -> type[Any]:
     """Map a (name, module) pair read from a file to a registered class, importing nothing
     but the hmmtl module the registry names."""
     if not isinstance(key, str) or key not in MODEL_CLASSES:
         known = ", ".join(sorted(MODEL_CLASSES))
         raise ModelFileError(f"{source}: model class {key!r} is not an hmmtl model class "
                              f"(known: {known})")
-    if module != MODEL_CLASSES[key]:
+    if module != MODEL_CLASSES[key] and module not in FORMER_MODULES.get(key, ()):
         raise ModelFileError(f"{source}: model class {key!r} is said to live in module "
                              f"{module!r}, but hmmtl's {key} lives in {MODEL_CLASSES[key]!r}")
     return model_class(key)
@@ -294,7 +280,7 @@ def _write_npz(stream, arrays: Mapping[str, np.ndarray]) -> None:
                 np.lib.format.write_array(fh, arrays[name], allow_pickle=False)
 
 
-def _build_manifest(key: str, arrays: dict, meta: dict, digest: str, info: dict) -> dict:
+def _build_manifest(key: str, arrays: dict, meta: dict, digest: str, info: Mapping) -> dict:
     from . import __version__
 
     manifest = {
@@ -347,7 +333,7 @@ def _manifest_digest(manifest: Mapping) -> str:
 
 
 def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None,
-         arrays_as=None) -> Path:
+         arrays_as: Callable[[str, np.ndarray], np.ndarray] | None = None) -> Path:
     """Write ``model`` to ``path`` as one hmmtl model file, atomically.
 
     The file is written to a temporary file in the same folder and renamed over ``path``
@@ -628,7 +614,7 @@ def _read_npy(npz: zipfile.ZipFile, member: str, name: str, entry: dict, nbytes:
         raise ModelFileError(f"{source}: array {name!r} holds {len(data)} bytes of data, "
                              f"expected {nbytes} for shape {tuple(shape)} and dtype {dtype.str}")
     arr = np.frombuffer(data, dtype=dtype)
-    order = "F" if fortran else "C"
+    order: Literal["C", "F"] = "F" if fortran else "C"
     return arr.reshape(shape, order=order).copy(order=order) if arr.size else \
         np.zeros(shape, dtype=dtype, order=order)
 
@@ -687,6 +673,30 @@ def load(path: str | os.PathLike, expected_class: type | str | None = None) -> A
         raise ModelFileError(f"{source}: cannot rebuild the {key} from the file "
                              f"({type(exc).__name__}: {exc}); was it written by another "
                              f"hmmtl version ({manifest.get('hmmtl_version', '?')})?") from exc
+
+
+# ----------------------------------------------------------------------------- the mixin
+class ModelFileMixin:
+    """``save(path)`` and ``load(path)`` for a model class of :data:`MODEL_CLASSES`: the
+    model as one hmmtl model file (no pickle), through :func:`save` and :func:`load`.
+
+    ``load`` refuses a file that holds another class than the one it is called on (or a
+    subclass of it), naming both: ``CategoricalHMM.load`` of a CRF's file fails with "holds
+    a LinearChainCRF model, expected a CategoricalHMM"; :func:`hmmtl.load` takes any.
+    """
+
+    __slots__ = ()
+
+    def save(self, path: str | os.PathLike, *, info: Mapping | None = None) -> Path:
+        """Write the model to ``path`` as one hmmtl model file, atomically (see
+        :func:`hmmtl.serialize.save`); returns the path written."""
+        return save(self, path, info=info)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """The model saved in ``path`` by :meth:`save`; a :class:`ModelFileError` when the
+        file holds another class."""
+        return load(path, expected_class=cls)
 
 
 # ----------------------------------------------------------------------------- nesting

@@ -7,7 +7,8 @@ Every model is fitted on :data:`SENTENCES` (a few seconds for all of them).
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable
 
 import numpy as np
 
@@ -54,8 +55,8 @@ def _pos_tags(X):
 
 
 def _recognizer():
-    from hmmtl.clusters import BrownClusters
-    from hmmtl.gazetteers import Gazetteer
+    from hmmtl.ner.clusters import BrownClusters
+    from hmmtl.ner.gazetteers import Gazetteer
     from hmmtl.ner import NamedEntityRecognizer
 
     return NamedEntityRecognizer(
@@ -123,16 +124,16 @@ MODELS = [
               SENTENCES, {"pos": POS, "chunk": CHUNKS}),
           lambda m, X, d: _rows_by_sentence(m.transform(X), X)),
     Model("BrownClusters",
-          lambda: __import__("hmmtl.clusters", fromlist=["BrownClusters"]).BrownClusters(
+          lambda: __import__("hmmtl.ner.clusters", fromlist=["BrownClusters"]).BrownClusters(
               n_clusters=3, min_count=1).fit(SENTENCES),
           lambda m, X, d: _rows_by_sentence(m.transform(X), X)),
     Model("Gazetteer",
-          lambda: __import__("hmmtl.gazetteers", fromlist=["Gazetteer"]).Gazetteer(
+          lambda: __import__("hmmtl.ner.gazetteers", fromlist=["Gazetteer"]).Gazetteer(
               {"pets": ["dog", "the cat"], "people": ["a man", "man"]}),
           lambda m, X, d: _rows_by_sentence(
               m.match([w for s in X for w in s], np.cumsum([0] + [len(s) for s in X])), X)),
     Model("Lexicon",
-          lambda: __import__("hmmtl.gazetteers", fromlist=["Lexicon"]).Lexicon(
+          lambda: __import__("hmmtl.ner.gazetteers", fromlist=["Lexicon"]).Lexicon(
               {"pets": ["Dog", "the Cat"], "people": ["A Man", "Man"]}),
           lambda m, X, d: _rows_by_sentence(
               m.match([w for s in X for w in s], np.cumsum([0] + [len(s) for s in X])), X)),

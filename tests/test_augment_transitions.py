@@ -269,7 +269,7 @@ def test_epoch_kernels_leave_the_group_offsets_alone_for_sentences_of_no_group()
     """An epoch with groups but every sentence -1 moves the shared scores as an epoch
     without groups (G = 0) does, neither reads nor writes the offsets of any group (the
     last one included: ``-1`` is no index), and gives the same errors / loss."""
-    from hmmtl._crf_kernels import perceptron_epoch, sgd_l1_epoch
+    from hmmtl.crf._kernels import perceptron_epoch, sgd_l1_epoch
 
     rng = np.random.default_rng(4)
     X, y = random_corpus(rng, n_sent=20)

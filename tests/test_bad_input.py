@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -24,10 +24,10 @@ from hmmtl.io import FormatError, read_conll, read_conllu, read_text, write_conl
 from hmmtl.io import write_text
 
 
-from hmmtl import AveragedPerceptron, CategoricalHMM, LinearChainCRF, Tagger  # noqa: E402
-from hmmtl.inference import forward_backward, viterbi  # noqa: E402
-from hmmtl.serialize import ModelFileError, load  # noqa: E402
-from hmmtl.transfer.augment import DomainAugmentedCRF  # noqa: E402
+from hmmtl import AveragedPerceptron, CategoricalHMM, LinearChainCRF, Tagger
+from hmmtl.inference import forward_backward, viterbi
+from hmmtl.serialize import ModelFileError, load
+from hmmtl.transfer.augment import DomainAugmentedCRF
 
 WORD = "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n"
 CONLLU = (
@@ -402,7 +402,7 @@ CASES = [
 ]
 
 
-def _KERNEL_ARGS():  # noqa: N802 - a constant, rebuilt so no case can alter another's arrays
+def _KERNEL_ARGS():  # a constant, rebuilt so no case can alter another's arrays
     return {"unary": np.zeros((3, 2)), "transition": np.zeros((2, 2)),
             "offsets": np.array([0, 3])}
 

@@ -123,7 +123,7 @@ def test_top_level_help_lists_commands_and_version(capsys):
      "expected a positive integer, got 0"),
 ])
 def test_usage_errors_exit_2(capsys, argv, message):
-    code, out, err = run(capsys, *argv)
+    code, _, err = run(capsys, *argv)
     assert code == 2
     assert message in err
     assert "usage: hmmtl" in err
@@ -343,8 +343,8 @@ def test_train_tag_evaluate_conllu(capsys, files, pos_model):
     assert code == 0
     result = json.loads(out)
     pred = model.predict(gold.sentences)
-    flat_g = sum(gold.column("xpos"), [])
-    flat_p = sum(pred, [])
+    flat_g = [t for s in gold.column("xpos") for t in s]
+    flat_p = [t for s in pred for t in s]
     assert result["n_tokens"] == len(flat_g) == 11
     assert result["accuracy"] == pytest.approx(np.mean(np.array(flat_g) == np.array(flat_p)))
     assert result["oov_accuracy"] is None  # every test word was seen in training
@@ -389,8 +389,8 @@ def test_evaluate_warns_about_labels_the_model_never_saw(capsys, files, pos_mode
     code, out, err = run(capsys, "evaluate", "--model", str(pos_model), "--test",
                          str(files / "test.conllu"), "--tag-column", "upos", "--json")
     assert code == 0
-    assert "hmmtl: warning: 4 gold label(s) never seen by the model count as errors: " \
-           "DET, NOUN, PUNCT, VERB" in err
+    assert ("hmmtl: warning: 4 gold label(s) never seen by the model count as errors: "
+            "DET, NOUN, PUNCT, VERB") in err
     assert json.loads(out)["accuracy"] == 0.0
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import hmmtl.clusters as clusters_module
-from hmmtl.clusters import BrownClusters, tree_paths
+import hmmtl.ner.clusters as clusters_module
+from hmmtl.ner.clusters import BrownClusters, tree_paths
 from hmmtl.data import flatten
 from hmmtl.serialize import ModelFileError
 
@@ -143,7 +143,7 @@ def test_transform_gives_prefix_ids_with_case_fallback():
     assert table.max() == n_ids - 1
     # ids are distinct across prefix lengths, equal within one length for equal prefixes
     assert not set(table[:, 0]) & set(table[:, 1])
-    path = {w: p for w, p in zip(model.words_, model.paths_)}
+    path = dict(zip(model.words_, model.paths_))
     same_first_bit = [w for w in model.words_ if path[w][:1] == path["Paris"][:1]]
     flat, _ = flatten([same_first_bit])
     assert len(set(model.transform_tokens(flat, (1,))[:, 0].tolist())) == 1
@@ -180,7 +180,7 @@ def test_streamed_counts_are_the_counts_of_the_whole_text():
     whole text at once, and those of a brute-force count over the sentences."""
     from collections import Counter
 
-    from hmmtl.clusters import BigramCounter
+    from hmmtl.ner.clusters import BigramCounter
 
     text = zipf_corpus(3, 40, 300)
     whole = BigramCounter().update(text)
@@ -227,4 +227,4 @@ def test_fit_stream_on_raw_text_files(require_file):
     # the day names share a cluster at the 20-cluster grain
     days = [w for w in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
             if w in model.word_index_]
-    assert len(days) >= 3 and len({p for p in model.cluster_of(days)}) == 1
+    assert len(days) >= 3 and len(set(model.cluster_of(days))) == 1

@@ -79,7 +79,7 @@ def test_every_command_has_single_valued_options():
 @pytest.mark.parametrize("command,option", [(n, a.option_strings[0]) for n, a in ONCE],
                          ids=[f"{n} {a.option_strings[0]}" for n, a in ONCE])
 def test_single_valued_option_given_twice_is_refused(capsys, command, option):
-    action = dict(((n, a.option_strings[0]), a) for n, a in ONCE)[(command, option)]
+    action = {(n, a.option_strings[0]): a for n, a in ONCE}[(command, option)]
     value = str(action.choices[0]) if action.choices else VALUES.get(option, "1")
     prefix = ["domain-adaptation"] if command == "experiment" else []
     code, _, err = run(capsys, command, *prefix, option, value, option, value)

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 
 from hmmtl.io import iob1_to_iob2
-from hmmtl.crf import (TASK_DEFAULTS, AveragedPerceptron, LinearChainCRF, _Problem,
-                       constraint_masks, detect_scheme)
+from hmmtl.crf import (TASK_DEFAULTS, AveragedPerceptron, LinearChainCRF, constraint_masks,
+                       detect_scheme)
+from hmmtl.crf.labelers import _Problem
 from hmmtl.data import flatten
 from hmmtl.inference import forward_backward
 
@@ -148,7 +149,7 @@ def test_constrained_decoding_never_emits_an_invalid_sequence(scheme, labels, se
     tags = crf.predict([words])[0]
     assert _valid(tags, scheme), tags
     m = crf.predict_marginals([words])[0]
-    ok_t, ok_s, ok_e = constraint_masks(crf.labels_.labels, scheme)
+    _, ok_s, _ = constraint_masks(crf.labels_.labels, scheme)
     assert np.all(m[0, ~ok_s] == 0)
 
 

@@ -122,7 +122,8 @@ def test_vocabulary_max_size_lowercase_reserved_and_round_trip():
     assert v.n_words_ == 2 and v.types[2:4] == [".", "cat"]
     assert v.index("CAT") == v.index("cat")
     w = Vocabulary.from_dict(v.to_dict())
-    assert w == v and w.encode_tokens(["The", "x"]).tolist() == v.encode_tokens(["The", "x"]).tolist()
+    assert w == v
+    assert w.encode_tokens(["The", "x"]).tolist() == v.encode_tokens(["The", "x"]).tolist()
     bad = v.to_dict() | {"format_version": 99}
     with pytest.raises(ValueError, match="format version 99"):
         Vocabulary.from_dict(bad)
@@ -139,7 +140,8 @@ def test_labelset():
     ls = LabelSet().fit([["DT", "NN"], ["NN", None]])
     assert ls.labels == ["DT", "NN"]
     assert ls.encode_flat(["NN", None, "DT"]).tolist() == [1, -1, 0]
-    with pytest.raises(ValueError, match=r"2 labels are not in the label set \(2 labels\): 'VB', 'XX'"):
+    with pytest.raises(ValueError,
+                       match=r"2 labels are not in the label set \(2 labels\): 'VB', 'XX'"):
         ls.encode_flat(["VB", "NN", "XX"])
     assert ls.encode_flat(["VB", "NN"], unknown="missing").tolist() == [-1, 1]
     ids = ls.encode_for([["a", "b"], ["c"]], [None, ["NN"]])

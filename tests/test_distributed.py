@@ -1,4 +1,5 @@
-"""EM and tagging on Dask (hmmtl.executors.dask), against EM in one process."""
+"""EM on Dask (hmmtl.executors.dask) and tagging on Dask (hmmtl.tagging.dask), against EM
+and tagging in one process."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ import pytest
 
 pytest.importorskip("distributed")
 
-import cloudpickle  # noqa: E402  (a dependency of distributed)
-from dask.distributed import Client, LocalCluster  # noqa: E402
+import cloudpickle  # a dependency of distributed
+from dask.distributed import Client, LocalCluster
 
-from hmmtl.executors import dask as hd  # noqa: E402
-from hmmtl.executors.dask import DaskExecutor  # noqa: E402
-from hmmtl.hmm import CategoricalHMM, HMMFamily, MultiDomainHMM  # noqa: E402
+from hmmtl.executors.dask import DaskExecutor, client_on
+from hmmtl.tagging import dask as hd
+from hmmtl.hmm import CategoricalHMM, HMMFamily, MultiDomainHMM
 
-from executor_cases import (BASE, FAMILIES, N_STATES, SENTENCES,  # noqa: E402
+from executor_cases import (BASE, FAMILIES, N_STATES, SENTENCES,
                             assert_every_format_gives_the_local_model, assert_same_model,
                             make_model, reference, write_conllu)
 
@@ -252,7 +253,7 @@ def test_killed_worker_does_not_lose_the_iteration():
         def run():
             try:
                 result["model"] = model.fit(SENTENCES, executor=DaskExecutor(c, n_partitions=4))
-            except BaseException as exc:  # surfaced below
+            except BaseException as exc:  # noqa: BLE001 - surfaced below
                 errors.append(exc)
 
         thread = threading.Thread(target=run)
@@ -277,25 +278,29 @@ def test_killed_worker_does_not_lose_the_iteration():
 
 # ----------------------------------------------------------------------------- packaging
 def test_import_hmmtl_does_not_import_dask():
-    code = ("import sys, hmmtl, hmmtl.hmm, hmmtl.executors; assert not any("
+    code = ("import sys, hmmtl, hmmtl.hmm, hmmtl.executors, hmmtl.tagging; assert not any("
             "m.split('.')[0] in ('dask', 'distributed', 'pyspark') for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_cli_hook_reads_every_format_as_the_local_path_does(client, tmp_path):
-    """train_hmm_distributed on a .conllu and a .txt file: each read as its name says (the
-    words of the CoNLL-U file, not its columns), as CategoricalHMM.fit on their sentences."""
+def test_client_on_an_address_reads_every_format_as_the_local_path_does(client, tmp_path):
+    """A client opened by ``client_on(ADDRESS)`` (what ``train-hmm --dask`` does) fits on a
+    .conllu and a .txt file, each read as its name says (the words of the CoNLL-U file, not
+    its columns), the model CategoricalHMM.fit gives on their sentences; the default client
+    is left running."""
+    from hmmtl.executors import Files
+
     conllu, text = tmp_path / "a.conllu", tmp_path / "b.txt"
     write_conllu(conllu, SENTENCES[:120])
     text.write_text("".join(" ".join(s) + "\n" for s in SENTENCES[120:]), encoding="utf-8")
-    out = tmp_path / "hmm.model"
-    model = hd.train_hmm_distributed(client.scheduler.address, [str(conllu), str(text)],
-                                     n_states=N_STATES, n_iter=3, tol=-np.inf, random_state=0,
-                                     lowercase=True, min_count=2, out=str(out), verbose=False)
+    with client_on(client.scheduler.address) as c:
+        assert c is client
+        model = _model(n_iter=3).fit(Files((str(conllu), str(text))),
+                                     executor=DaskExecutor(c))
+    assert client.status == "running"
     ref = _model(n_iter=3).fit(SENTENCES)
     assert_same_model(model, ref)
-    loaded = CategoricalHMM.load(str(out))
-    assert loaded.predict(SENTENCES[:20]) == ref.predict(SENTENCES[:20])
+    assert model.predict(SENTENCES[:20]) == ref.predict(SENTENCES[:20])
 
 
 def test_cli_train_hmm_on_dask_reads_conllu_as_the_local_command_does(client, tmp_path):

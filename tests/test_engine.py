@@ -10,7 +10,7 @@ from hmmtl import CategoricalHMM, MultiDomainHMM, RaggedBatch
 from hmmtl.executors import LocalExecutor, sum_stats
 from hmmtl.hmm import HMMFamily, HMMStats
 from hmmtl.hmm.em import sequence_selection
-from hmmtl.hmm.families import MultiTaskStats
+from hmmtl.transfer.multitask_family import MultiTaskStats
 
 from executor_cases import (FAMILIES, FORMATS, SENTENCES, assert_close, assert_same_model,
                             corpus_for, make_model, reference)
@@ -109,7 +109,7 @@ def test_transform_top_k_must_be_a_positive_int():
         m.transform(SENTENCES[:3], kind="type", top_k=1.5)
     with pytest.raises(ValueError, match="top_k goes with kind='posterior' or 'type'"):
         m.transform(SENTENCES[:3], kind="viterbi", top_k=2)
-    ids, w = m.transform(SENTENCES[:3], kind="posterior", top_k=1)
+    ids, _ = m.transform(SENTENCES[:3], kind="posterior", top_k=1)
     assert ids.shape == (sum(map(len, SENTENCES[:3])), 1)
 
 

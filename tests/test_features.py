@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hmmtl.data import flatten
-from hmmtl.features import (BUILTIN_TEMPLATES, DEFAULT_TEMPLATES, FeatureSpace, TypeFeaturizer,
-                            _type_features, _type_rows, resolve_templates, short_shape, template_names,
-                            word_features, word_shape)
+from hmmtl.crf.features import (BUILTIN_TEMPLATES, DEFAULT_TEMPLATES, FeatureSpace,
+                                TypeFeaturizer, _type_features, _type_rows, resolve_templates,
+                                short_shape, template_names, word_features, word_shape)
 
 
 def test_builtin_templates_by_hand():

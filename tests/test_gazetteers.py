@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hmmtl.data import flatten
-from hmmtl.gazetteers import Gazetteer, entity_strings, load_nltk_gazetteers
+from hmmtl.ner.gazetteers import Gazetteer, entity_strings, load_nltk_gazetteers
 
 
 def names(gaz, row):
@@ -149,3 +149,9 @@ def test_nltk_lists(require_file, data_dir):
     tokens, offsets = flatten([["He", "flew", "to", "South", "Africa"]])
     got = [names(gaz, r) for r in gaz.match(tokens, offsets)]
     assert "countries:B" in got[3] and "countries:L" in got[4]
+
+
+def test_nltk_lists_without_a_data_folder_say_what_to_give(monkeypatch):
+    monkeypatch.delenv("HMMTL_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match="pass data_dir or set HMMTL_DATA"):
+        load_nltk_gazetteers()

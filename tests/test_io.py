@@ -274,7 +274,7 @@ chunk_labels = st.lists(st.lists(st.sampled_from(["O", "B-A", "I-A", "B-B", "I-B
 @given(chunk_labels)
 def test_conversions_keep_the_chunks(labels):
     spans = chunk_spans(labels)
-    key = lambda c: (c.start.tolist(), c.end.tolist(), [c.types[t] for t in c.type])  # noqa
+    key = lambda c: (c.start.tolist(), c.end.tolist(), [c.types[t] for t in c.type])  # noqa: E731
     iob2 = iob1_to_iob2(labels)
     bioes = iob2_to_bioes(iob2)
     iob1 = iob2_to_iob1(iob2)

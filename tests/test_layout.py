@@ -1,5 +1,6 @@
-"""The package's shape: the import graph of hmmtl's modules has no cycle, and the library
-never imports the studies built on it."""
+"""The package's shape: the import graph of hmmtl's modules has no cycle, no module imports
+a layer above its own (data flows one way: readers -> batches -> kernels -> estimators ->
+command line and studies), and the library never imports the studies built on it."""
 
 from __future__ import annotations
 
@@ -96,3 +97,68 @@ def test_the_library_never_imports_the_studies():
              if any(d == "hmmtl.studies" or d.startswith("hmmtl.studies.") for d in deps)}
     above = {n for n in users if n.startswith(("hmmtl.studies", "hmmtl.cli"))}
     assert users == above, f"library modules importing hmmtl.studies: {sorted(users - above)}"
+
+
+#: the layers of the package, from the bottom: a module may import its own layer and those
+#: below it, never one above.  A module belongs to the layer of the longest name listed that
+#: is the module or one of its packages.
+LAYERS = (
+    ("hmmtl._cache", "hmmtl._progress", "hmmtl._registry"),
+    ("hmmtl.data",),
+    # the package root imports the batches and the kernels (warmup) at module level; the rest
+    # of what it offers is imported by name on first use
+    ("hmmtl", "hmmtl.io", "hmmtl.inference"),
+    ("hmmtl.metrics", "hmmtl._text_api"),
+    ("hmmtl._base", "hmmtl.serialize"),
+    ("hmmtl.executors",),
+    ("hmmtl.hmm",),
+    ("hmmtl.crf",),
+    ("hmmtl.transfer",),
+    ("hmmtl.ner",),
+    ("hmmtl.models", "hmmtl.prune", "hmmtl.spark", "hmmtl.tagging"),
+    ("hmmtl.studies",),
+    ("hmmtl.cli", "hmmtl._info", "hmmtl.__main__"),
+)
+
+def _layer(name: str) -> int | None:
+    best = None
+    for rank, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            matches = name == prefix or name.startswith(prefix + ".")
+            if matches and (best is None or len(prefix) > len(best[1])):
+                best = (rank, prefix)
+    return None if best is None else best[0]
+
+
+def _upward_imports(graph) -> set[tuple[str, str]]:
+    return {(a, b) for a, deps in graph.items() for b in deps if _layer(b) > _layer(a)}
+
+
+def test_every_module_has_a_layer():
+    assert [name for name in sorted(GRAPH) if _layer(name) is None] == []
+    assert _layer("hmmtl.crf.labelers") == _layer("hmmtl.crf._kernels") < _layer("hmmtl.ner")
+    assert _layer("hmmtl.ner.recognizer") == _layer("hmmtl.ner._cluster_kernels")
+    assert _layer("hmmtl") < _layer("hmmtl.hmm") < _layer("hmmtl.transfer") < _layer("hmmtl.cli")
+
+
+def test_the_layer_check_finds_upward_imports():
+    graph = {"hmmtl.hmm.em": {"hmmtl.data", "hmmtl.crf.labelers"}, "hmmtl.data": set(),
+             "hmmtl.crf.labelers": {"hmmtl.hmm"}}
+    assert _upward_imports(graph) == {("hmmtl.hmm.em", "hmmtl.crf.labelers")}
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    upward = _upward_imports(GRAPH)
+    assert not upward, "imports that go up a layer: " + ", ".join(
+        f"{a} -> {b}" for a, b in sorted(upward))
+
+
+def test_the_domain_packages_hold_their_parts():
+    """The CRF, NER and multi-task HMM parts live in their packages, not at the top."""
+    for name in ("hmmtl.crf.labelers", "hmmtl.crf.features", "hmmtl.crf._kernels",
+                 "hmmtl.ner.recognizer", "hmmtl.ner.clusters", "hmmtl.ner._cluster_kernels",
+                 "hmmtl.ner.gazetteers", "hmmtl.transfer.multitask_family"):
+        assert name in GRAPH
+    top = {n for n in GRAPH if n.count(".") == 1 and MODULES[n].name != "__init__.py"}
+    assert not top & {"hmmtl.features", "hmmtl.clusters", "hmmtl.gazetteers",
+                      "hmmtl._crf_kernels", "hmmtl._cluster_kernels"}

@@ -1,4 +1,4 @@
-"""Large name lists (:class:`hmmtl.gazetteers.Lexicon`): the hashed n-gram matcher against a
+"""Large name lists (:class:`hmmtl.ner.gazetteers.Lexicon`): the hashed n-gram matcher against a
 brute-force matcher (as written and case-folded), the entry cleaning rules, the model file,
 the recognizer's ``lexicon`` feature, and the real ``lexicon/en`` lists at scale."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hmmtl.data import flatten
-from hmmtl.gazetteers import Lexicon, clean_entry, load_lexicon, token_hashes
+from hmmtl.ner.gazetteers import Lexicon, clean_entry, load_lexicon, token_hashes
 from hmmtl.ner import NamedEntityRecognizer
 from hmmtl.serialize import ModelFileError
 
@@ -203,7 +203,7 @@ def test_read_lexicon_from_a_model_file_or_a_folder(tmp_path):
     (folder / "countries.txt").write_text("France\nEconomy of France\n", encoding="utf-8")
     with pytest.raises(FileNotFoundError, match="list 'wiki-LOC' of the lexicon"):
         read_lexicon(folder)  # a folder without all the lists
-    from hmmtl.gazetteers import load_lexicon as load
+    from hmmtl.ner.gazetteers import load_lexicon as load
 
     only = load(folder, lists={"country": ("countries.txt",)})
     assert only.list_sizes() == {"country": 1}  # "Economy of France" is not a name

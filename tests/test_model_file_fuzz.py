@@ -167,7 +167,7 @@ def test_a_member_declaring_a_huge_size_is_refused_before_decompressing(tmp_path
     """A small file whose arrays.npz member is a deflate bomb (or claims to be huge) is
     refused from the sizes alone: nothing near that size is allocated."""
     original = save(ZOO["LinearChainCRF"].fit(), tmp_path / "m.hmmtl")
-    manifest, arrays = _read(original)
+    manifest, _ = _read(original)
     bomb = b"\0" * (200 << 20)  # 200 MB of zeros deflate to about 200 KB
     with zipfile.ZipFile(tmp_path / "bomb.hmmtl", "w") as z:
         z.writestr(zipfile.ZipInfo("arrays.npz"), bomb, compress_type=zipfile.ZIP_DEFLATED)
@@ -234,7 +234,7 @@ def test_a_file_naming_code_as_a_template_is_refused(tmp_path, monkeypatch):
     import os
 
     from hmmtl import LinearChainCRF
-    from hmmtl import features
+    from hmmtl.crf import features
 
     X, y = [["The", "dog", "barks"], ["A", "cat", "sleeps"]], [["D", "N", "V"]] * 2
     original = save(LinearChainCRF(max_iterations=5).fit(X, y), tmp_path / "crf.hmmtl")

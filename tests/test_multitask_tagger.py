@@ -187,7 +187,7 @@ def test_cli_tag_conllu_places_each_task(tmp_path):
     assert _cli("tag", "--model", model, "--output", out, test) == 0
     rows = [line.split("\t") for line in out.read_text().splitlines()
             if line.strip() and not line.startswith("#")]
-    assert {r[4] for r in rows} <= set(t for s in POS for t in s)
+    assert {r[4] for r in rows} <= {t for s in POS for t in s}
     assert all(r[9].startswith("Chunk=") for r in rows)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from hmmtl.cli import main
 from hmmtl.data import flatten
-from hmmtl.gazetteers import Gazetteer
+from hmmtl.ner.gazetteers import Gazetteer
 from hmmtl.metrics import entity_scores
 from hmmtl.ner import (CaseTable, NamedEntityRecognizer, aggregate_in_documents,
                        capitalization_context, document_case_features,

@@ -98,7 +98,7 @@ def test_web_words_and_tags_to_wsj_notation_and_back(corpora):
 
 @pytest.mark.data
 def test_wsj_words_to_web_notation_and_back(corpora):
-    words, tags = _with(*corpora["conll2000"], {"-LRB-", "-RCB-", "``"})
+    words, _ = _with(*corpora["conll2000"], {"-LRB-", "-RCB-", "``"})
     assert len(words) > 100
     plain = EXPECTED["ewt"].map_words(words)
     flat = set(itertools.chain.from_iterable(plain))

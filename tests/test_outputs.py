@@ -88,10 +88,9 @@ def test_regular_file_replaced_whole_with_the_mode_of_open(tmp_path, umask_022):
 def test_a_failed_write_leaves_the_earlier_file(tmp_path):
     path = tmp_path / "out.txt"
     path.write_text("earlier\n")
-    with pytest.raises(RuntimeError):
-        with OutputFile(path) as out:
-            out.stream.write("half")
-            raise RuntimeError("stop")
+    with pytest.raises(RuntimeError), OutputFile(path) as out:
+        out.stream.write("half")
+        raise RuntimeError("stop")
     assert path.read_text() == "earlier\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
 

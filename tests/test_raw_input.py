@@ -92,7 +92,7 @@ def test_split_long_cuts_at_final_punctuation_then_at_the_limit():
     pieces, n_long, longest = split_long([s, ["c"]], limit=4)
     assert pieces == [["a"] * 4, ["a", "."], ["b"] * 4, ["b"] * 3, ["c"]]
     assert (n_long, longest) == (1, 13)
-    assert sum(pieces, []) == s + ["c"]
+    assert [t for p in pieces for t in p] == s + ["c"]
 
 
 def test_one_long_line_is_cut_and_said_once(tmp_path):
@@ -139,8 +139,8 @@ def test_every_command_refuses_utf16_and_a_conll_file_named_txt(command, tmp_pat
 
 # ------------------------------------------------------------------ hmmtl tag --input raw
 def _conllu_sentences(text):
-    blocks = [b for b in text.strip().split("\n\n")]
-    return [[line for line in b.splitlines()] for b in blocks]
+    blocks = text.strip().split("\n\n")
+    return [b.splitlines() for b in blocks]
 
 
 def test_tag_raw_stdin_writes_conllu_with_offsets(model_path, monkeypatch, capsys):
@@ -196,8 +196,8 @@ def test_tag_text_gives_tokens_offsets_and_tags(make):
     assert [type(s) for s in tagged] == [TaggedSentence] * 3
     first = tagged[0].tokens[0]
     assert isinstance(first, TaggedToken) and (first.form, first.start, first.end) == ("I", 0, 1)
-    assert [t.tag for t in tagged[1].tokens] == [tag for tag in
-                                                 model.predict([["The", "dog", "barks", "."]])[0]]
+    assert [t.tag for t in tagged[1].tokens] == list(
+        model.predict([["The", "dog", "barks", "."]])[0])
     with pytest.raises(TypeError, match="tag_text expects raw text"):
         model.tag_text(["a", "b"])
 

@@ -68,7 +68,7 @@ def test_fit_learns_abbreviations_and_round_trips_through_json():
     text = " ".join(["The dept. of the thing was there. It said so."] * 30
                     + ["Then the thing went home. This was odd."] * 30)
     seg = Segmenter().fit([text])
-    assert "dept" in seg.abbreviations and DEFAULT_ABBREVIATIONS <= seg.abbreviations
+    assert "dept" in seg.abbreviations and seg.abbreviations >= DEFAULT_ABBREVIATIONS
     data = json.loads(json.dumps(seg.to_dict()))
     back = Segmenter.from_dict(data)
     assert back.to_dict() == seg.to_dict()

@@ -1,4 +1,5 @@
-"""EM and tagging on Apache Spark (hmmtl.executors.spark, hmmtl.spark), against one process.
+"""EM and tagging on Apache Spark (hmmtl.executors.spark, hmmtl.tagging.spark), against one
+process.
 
 One SparkSession (``local[2,2]``: two cores, a failed task retried once) serves the module;
 select these tests with ``-m spark``.
@@ -125,8 +126,11 @@ def test_tagger_stage_equals_local_tagging_and_pipelines_save_and_load(spark, la
                                                                         tmp_path):
     from pyspark.ml import Pipeline, PipelineModel
 
+    import hmmtl.spark
     from hmmtl import load
-    from hmmtl.spark import HmmtlTagger
+    from hmmtl.tagging.spark import HmmtlTagger
+
+    assert hmmtl.spark.HmmtlTagger is HmmtlTagger   # the import path users already use
 
     hmm_path = str(tmp_path / "hmm.hmmtl")
     reference("exact").save(hmm_path)

@@ -95,7 +95,7 @@ def test_threads_share_one_model(name, fitted):
             start.wait()
             for r in range(N_ROUNDS):
                 results[k, r] = apply(model, inputs[k], domains[k])
-        except BaseException as exc:  # reported below, with the thread that met it
+        except BaseException as exc:  # noqa: BLE001 - reported below, with its thread
             errors.append((k, exc))
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(N_THREADS)]

@@ -227,8 +227,8 @@ def test_domain_adaptation_quick_runs_end_to_end(data_dir, tmp_path):
             value = float(r[col])
             assert not math.isnan(value) and 0.0 <= value <= 1.0, (r["setting"], r["domain"])
     # a POS tagger trained on a few hundred WSJ sentences is far better than chance on web text
-    mean_none = [r for r in rows if r["setting"] == "none" and r["domain"] == "mean"
-                 and r["split"] == "test"][0]
+    mean_none = next(r for r in rows if r["setting"] == "none" and r["domain"] == "mean"
+                     and r["split"] == "test")
     assert float(mean_none["accuracy_mean"]) > 0.5
     assert res["selected"] and all(s["n_states"] == 8 for s in res["selected"]
                                    if s["representation"] != "none")

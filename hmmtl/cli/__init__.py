@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import adapt, demo, evaluate, experiment, info, models, tag, train, train_hmm
 from ._common import PROG, CommandError, Formatter
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # the reader went away (hmmtl tag ... | head): not an error of ours
         try:
-            sys.stdout = open(os.devnull, "w")
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
         except OSError:
             pass
         return 0

@@ -13,17 +13,12 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 PROG = "hmmtl"
 FORMATS = ("conllu", "conll", "text")
 STDIN = "-"
-#: the model classes that tag sentences (what tag and evaluate need)
-LABELERS = ("LinearChainCRF", "AveragedPerceptron", "Tagger", "DomainAugmentedCRF",
-            "NamedEntityRecognizer", "MultiTaskTagger")
-#: a column a model was trained on, as CoNLL-U names it
-CONLLU_NAMES = {"pos": "xpos", "tag": "xpos"}
-REPRESENTATION_CHOICES = ("viterbi", "posterior", "type", "type_cluster")
 
 
 class CommandError(Exception):
@@ -72,7 +67,7 @@ class Once(argparse.Action):
         given = getattr(namespace, "_options_given", None)
         if given is None:
             given = set()
-            setattr(namespace, "_options_given", given)
+            namespace._options_given = given
         if self.dest in given:
             raise argparse.ArgumentError(
                 self, f"given twice (first {_shown(getattr(namespace, self.dest))}, then "
@@ -262,15 +257,11 @@ def AtomicOutput(path: str):
 # ---------------------------------------------------------------------------- inputs
 def data_dir(arg: str | None) -> Path | None:
     """``--data``, else ``$HMMTL_DATA``; an explicit folder that does not exist is an error."""
-    if arg:
-        p = Path(arg)
-        if not p.is_dir():
-            raise CommandError(f"--data {arg!r}: no such folder")
-        return p.resolve()
-    env = os.environ.get("HMMTL_DATA")
-    if env and Path(env).is_dir():
-        return Path(env).resolve()
-    return None
+    from ..io.data_root import find_data_root
+
+    if arg and not Path(arg).is_dir():
+        raise CommandError(f"--data {arg!r}: no such folder")
+    return find_data_root(arg or None)
 
 
 def check_inputs(paths: Iterable[str]) -> None:
@@ -285,7 +276,7 @@ def input_name(path: str) -> str:
     return "<stdin>" if path == STDIN else path
 
 
-def resolve_input(path: str, fmt: str | None) -> tuple[str, object]:
+def resolve_input(path: str, fmt: str | None) -> tuple[str, Any]:
     """``(format, source)`` of one input file or of standard input (``-``).
 
     The format is ``fmt`` when given, else what the file name says, else what the first
@@ -295,33 +286,57 @@ def resolve_input(path: str, fmt: str | None) -> tuple[str, object]:
     input is refused naming its encoding; gzip files are read decompressed.  ``source`` is
     the path, or an iterator over the lines (bytes) that gives the lines read ahead back
     first, so that stdin is still streamed."""
+    fmt, source, opened = open_resolved(path, fmt)
+    if opened is not None:
+        if not isinstance(opened, gzip_type()):
+            opened.close()
+            return fmt, path
+        return fmt, source
+    return fmt, source
+
+
+def open_resolved(path: str, fmt: str | None) -> tuple[str, Any, Any]:
+    """``(format, stream, opened)``: the format of one input as :func:`resolve_input`
+    tells it, and its lines.  A file is opened once, here: ``stream`` is the open binary
+    file (decompressed for gzip), back at its start after its first lines were read,
+    seekable so that it can be read again without opening it again; ``opened`` is that
+    file, for the caller to close.  Standard input gives an iterator over its lines (the
+    lines read ahead first) and ``opened`` None."""
+    import itertools
+
     from ..io import FormatError
     from ..io.detect import SNIFF_LINES, check_encoding, format_from_name_gz, peek_lines
     from ..io.text import _choose, open_input
 
     name = input_name(path)
+    opened = None
     if path == STDIN:
         stream = getattr(sys.stdin, "buffer", sys.stdin)
         if hasattr(stream, "peek") and stream.peek(2)[:2] == b"\x1f\x8b":
             stream = gzip_type()(fileobj=stream, mode="rb")  # gzip piped in
         head, source = peek_lines(stream, SNIFF_LINES)
     else:
-        f, _ = open_input(path)
-        head, source = peek_lines(f, SNIFF_LINES)
-        if not isinstance(f, gzip_type()):
-            f.close()
-            source = path
+        opened, _ = open_input(path)
+        head = list(itertools.islice(opened, SNIFF_LINES))
+        opened.seek(0)
+        source = opened
     try:
         if head and isinstance(head[0], bytes):
             check_encoding(b"".join(head[:20])[:4096], name)
         if fmt is not None:
-            return fmt, source
+            return fmt, source, opened
         from ..io.detect import sniff_input
 
         named = format_from_name_gz(path) if path != STDIN else None
-        return _choose(named, sniff_input(head), head, name), source
+        return _choose(named, sniff_input(head), head, name), source, opened
     except FormatError as exc:
+        if opened is not None:
+            opened.close()
         raise CommandError(str(exc).replace("--text-format", "--format")) from None
+    except BaseException:
+        if opened is not None:
+            opened.close()
+        raise
 
 
 def gzip_type():
@@ -335,7 +350,8 @@ def read_file(path: str, fmt: str | None):
     from .. import io
 
     fmt, source = resolve_input(path, fmt)
-    readers = {"conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}
+    readers: dict[str, Callable[..., Any]] = {
+        "conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}
     if fmt in ("raw", "jsonl"):
         what = "raw running text" if fmt == "raw" else "JSON lines"
         raise CommandError(f"{input_name(path)}: looks like {what}, which has no labels here; "
@@ -375,6 +391,7 @@ def corpus_sources(items: Sequence[str] | None, fmt: str | None, option: str, *,
             return []
         if nltk_name is None:
             raise CommandError(f"give the data: {option} FILE... or --format nltk:NAME:SPLIT")
+        assert fmt is not None  # nltk:NAME:SPLIT
         items = [fmt]
     sources = []
     for item in items:
@@ -395,7 +412,7 @@ def corpus_sources(items: Sequence[str] | None, fmt: str | None, option: str, *,
                                f"--format nltk:{name} {option} SPLIT")
         sources.append(("nltk", name, split))
     check_distinct_files([s[1] for s in sources if s[0] == "file"], option)
-    if len(set(s for s in sources if s[0] == "nltk")) < sum(s[0] == "nltk" for s in sources):
+    if len({s for s in sources if s[0] == "nltk"}) < sum(s[0] == "nltk" for s in sources):
         raise CommandError(f"{option} names the same NLTK corpus split twice; give each once")
     return sources
 
@@ -423,7 +440,7 @@ def check_distinct_files(paths: Sequence[str] | None, option: str) -> None:
 
 
 def unlabeled_files(paths: Sequence[str] | None, train_sources: Sequence,
-                    option: str = "--unlabeled") -> list[str] | None:
+                    option: str = "--unlabeled") -> Sequence[str] | None:
     """``--unlabeled`` files, each once (a file named twice is refused), without a
     ``--train`` file given again: its words are already in the text the HMMs learn from
     (the training words plus the unlabeled text), so it is dropped with a warning."""
@@ -508,6 +525,7 @@ def column_of_meaning(corpus, meaning: str | None) -> tuple[str | None, list | N
         return None, None
     if corpus.format == "conllu":
         place = conllu_place(meaning)
+        assert place is not None  # every meaning has a place in CoNLL-U
         if place.startswith("misc:"):
             values = misc_values(corpus.columns["misc"], place[5:])
             return (place, values) if values is not None else (None, None)
@@ -531,7 +549,7 @@ def gold_labels(corpus, column, option: str = "--tag-column") -> tuple[str, list
     column = check_tag_column(column, corpus.format, option)
     if corpus.format == "conllu" and isinstance(column, str) and column not in corpus.columns:
         key = column[5:] if column.lower().startswith("misc:") else \
-            MISC_KEYS.get(meaning_of(column))
+            MISC_KEYS.get(meaning_of(column) or "")
         if key:
             values = misc_values(corpus.columns["misc"], key)
             if values is None:
@@ -542,34 +560,45 @@ def gold_labels(corpus, column, option: str = "--tag-column") -> tuple[str, list
     return name, corpus.columns[name]
 
 
+# ---------------------------------------------------------------------------- tagging
+# What a model reads and where its tags go is decided by the tagging door
+# (hmmtl.tagging.door); the commands call it through these names, imported when called.
 def model_labels(model) -> list | None:
-    """The labels a model predicts (its label set; a recognizer's from its entity types),
-    None when the model does not say."""
-    for obj in (model, getattr(model, "labeler_", None)):
-        labels = getattr(obj, "labels_", None)
-        if labels is not None:
-            return [str(x) for x in getattr(labels, "labels", labels)]
-    types = getattr(model, "entity_types_", None)
-    if types is not None:
-        return ["O"] + [f"{p}-{t}" for t in types for p in "BI"]
-    return None
+    """The labels a model predicts: :func:`hmmtl.tagging.door.model_labels`."""
+    from ..tagging.door import model_labels as labels
+
+    return labels(model)
 
 
 def model_meaning(model, info: dict) -> str | None:
-    """What a model's tags are (``upos``, ``xpos``, ``chunk``, ``ner``): as its file records
-    it (``tag_meaning``, or a ``tag_column`` with a meaning: ``pos`` is XPOS), else as its
-    label set tells (:func:`hmmtl.io.columns.tag_meaning`), else None.  The one rule of
+    """What a model's tags are: :func:`hmmtl.tagging.door.model_meaning`, the one rule of
     ``tag`` and ``evaluate``."""
-    from ..io.columns import MEANINGS, meaning_of, tag_meaning
+    from ..tagging.door import model_meaning as meaning
 
-    recorded = (info or {}).get("tag_meaning")
-    if recorded in MEANINGS:
-        return recorded
-    meaning = meaning_of((info or {}).get("tag_column"))
-    if meaning is not None:
-        return meaning
-    labels = model_labels(model)
-    return tag_meaning(labels) if labels else None
+    return meaning(model, info)
+
+
+def input_column(corpus, name: str, index):
+    """The column a model reads: :func:`hmmtl.tagging.door.input_column`."""
+    from ..tagging.door import input_column as column
+
+    return column(corpus, name, index)
+
+
+def with_notation(model, notation: str):
+    """``model`` as ``--notation`` asks: :func:`hmmtl.tagging.door.with_notation`."""
+    from ..tagging.door import with_notation as notated
+
+    return notated(model, notation)
+
+
+def predict(model, sentences, corpus=None):
+    """Tags of ``sentences`` (the words of ``corpus`` when given, whose input columns,
+    documents and domains go to a model that reads them) through the tagging door
+    (:func:`hmmtl.tagging.door.predict`)."""
+    from ..tagging.door import predict as door_predict
+
+    return door_predict(model, sentences, corpus)
 
 
 def warn(message: str) -> None:
@@ -600,31 +629,22 @@ def load_model(path: str):
     from ..models import resolve
     from ..serialize import load, read_manifest
 
-    path = resolve(path)  # an existing file wins over a name; unknown: the names listed
-    return load(path), read_manifest(path)["info"]
+    found = resolve(path)  # an existing file wins over a name; unknown: the names listed
+    return load(found), read_manifest(found)["info"]
 
 
 def load_labeler(path: str, option: str = "--model"):
     """A model that tags sentences (and its info); an HMM or a feature model is refused."""
+    from .._text_api import TextTagging
+
     model, info = load_model(path)
     kind = type(model).__name__
-    if kind not in LABELERS:
+    # a labeler (predict gives one tag per token) offers tag_text: ask the class
+    if not isinstance(model, TextTagging):
         what = ("gives hidden states, not tags" if "HMM" in kind else "does not tag sentences")
         raise CommandError(f"{option} {path}: holds a {kind}, which {what}; give a model "
                            f"trained with 'hmmtl train'")
     return model, info
-
-
-def with_notation(model, notation: str):
-    """``model`` as ``--notation`` asks: with ``keep``, a shallow copy that takes words as
-    written (the model itself is left as loaded, e.g. one cached per Spark executor)."""
-    if notation != "keep" or "notation" not in model.get_params():
-        return model
-    import copy
-
-    model = copy.copy(model)
-    model.set_params(notation="keep")
-    return model
 
 
 def save_model(model, path: str, args, info: dict | None = None) -> None:
@@ -634,84 +654,3 @@ def save_model(model, path: str, args, info: dict | None = None) -> None:
     log(args, f"wrote {type(model).__name__} to {path}")
 
 
-def input_column(corpus, name: str, index):
-    """The column ``name`` of a model's ``input_columns_`` (trained on column ``index`` of
-    a CoNLL file, or None) in ``corpus``, by the one column rule (:mod:`hmmtl.io.columns`):
-    a column of that name; in CoNLL-U, the column of its meaning (``pos`` -> XPOS,
-    ``chunk`` -> MISC ``Chunk=``, ``ner`` -> MISC ``NE=``), never ID or FORM; in other
-    formats, the trained index.  None when the corpus has none."""
-    from ..io.columns import MISC_KEYS, meaning_of, misc_values
-
-    if corpus.format == "conllu":
-        if name in corpus.columns and name not in ("id", "form"):
-            return corpus.columns[name]
-        meaning = meaning_of(name)
-        if meaning in ("upos", "xpos"):
-            column = corpus.columns[meaning]
-            empty = all(t == "_" for s in column for t in s)
-            return None if empty else column
-        if meaning in MISC_KEYS:
-            return misc_values(corpus.columns["misc"], MISC_KEYS[meaning])
-        return None
-    if name in corpus.columns and name != corpus.word_column:
-        return corpus.columns[name]
-    if index is not None and 0 < index < len(corpus.columns):
-        return corpus.column(index)
-    return None
-
-
-def input_places(model, fmt: str) -> set:
-    """The CoNLL-U columns (``xpos``, ``misc:Chunk`` ...) a model reads, which its
-    predictions never overwrite unless ``--tag-column`` says so."""
-    from ..io.columns import conllu_place, meaning_of
-
-    if fmt != "conllu":
-        return set()
-    wanted = getattr(model, "input_columns_", None) or {}
-    return {conllu_place(meaning_of(n)) or n for n in wanted}
-
-
-def model_inputs(model, corpus) -> dict:
-    """What a model reads from a file besides the words, as keyword arguments of its
-    ``predict``: the columns it declares in ``input_columns_`` (name -> 0-based column index
-    of the file it was trained on, or None), found by :func:`input_column`, and, when
-    ``uses_documents_`` is true, the document of each sentence."""
-    kwargs = {}
-    wanted = getattr(model, "input_columns_", None) or {}
-    if wanted:
-        if corpus is None:
-            raise CommandError(f"this {type(model).__name__} reads the input column(s) "
-                               f"{', '.join(wanted)}: give a CoNLL or CoNLL-U file that has "
-                               f"them")
-        columns = {}
-        for name, index in wanted.items():
-            found = input_column(corpus, name, index)
-            if found is None:
-                where = (f"column {index} of its CoNLL training files" if index is not None
-                         else "its training data named it so, without a column number")
-                if corpus.format == "conllu":
-                    from ..io.columns import conllu_place, meaning_of
-
-                    place = conllu_place(meaning_of(name))
-                    hint = (f"CoNLL-U keeps it in {place.upper() if ':' not in place else place}"
-                            if place else "CoNLL-U has no column of that meaning")
-                else:
-                    hint = f"the input has {len(corpus.columns)} columns"
-                raise CommandError(f"{corpus.source or 'the input'}: this "
-                                   f"{type(model).__name__} reads the column {name!r} "
-                                   f"({where}), which the input does not have ({hint}); give "
-                                   f"a file with that column")
-            columns[name] = found
-        kwargs["columns"] = columns
-    if getattr(model, "uses_documents_", False) and corpus is not None:
-        kwargs["documents"] = list(corpus.doc_ids)
-    return kwargs
-
-
-def predict(model, sentences, corpus=None):
-    """Tags of ``sentences`` (the words of ``corpus`` when given, whose other columns and
-    documents are passed to a model that reads them, see :func:`model_inputs`)."""
-    if not sentences:
-        return []
-    pred = model.predict(sentences, **model_inputs(model, corpus))
-    return [[str(t) for t in s] for s in pred]

@@ -8,17 +8,18 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple
 
-from ._common import CommandError, predict
+from ..tagging.door import predict
+from ._common import CommandError
 
 #: output formats of raw input
 RAW_OUTPUTS = ("conllu", "conll", "jsonl")
 def tag_place(model, info: dict, column) -> str:
     """Where the tags go in CoNLL-U: ``"xpos"``, ``"upos"``, or a MISC key (``"NE"``,
     ``"Chunk"``): ``--tag-column`` when given, else the place of the model's tag meaning
-    (the one column rule, :func:`hmmtl.cli._common.model_meaning`), else XPOS (raw text has
+    (the one column rule, :func:`hmmtl.tagging.door.model_meaning`), else XPOS (raw text has
     no gold column to keep)."""
     from ..io.columns import conllu_place
-    from ._common import model_meaning
+    from ..tagging.door import model_meaning
 
     if column is not None:
         name = str(column)
@@ -57,14 +58,14 @@ class _Sentences(NamedTuple):
     texts: list
     docs: list
 
-    def head(self, k: int) -> tuple["_Sentences", "_Sentences"]:
+    def head(self, k: int) -> tuple[_Sentences, _Sentences]:
         """The first ``k`` sentences and the rest."""
         t = sum(self.lengths[:k])
         return (_Sentences(*(f[:t] for f in self[:4]), *(f[:k] for f in self[4:])),
                 _Sentences(*(f[t:] for f in self[:4]), *(f[k:] for f in self[4:])))
 
     @classmethod
-    def join(cls, parts) -> "_Sentences":
+    def join(cls, parts) -> _Sentences:
         return cls(*(list(itertools.chain.from_iterable(f)) for f in zip(*parts)))
 
 

@@ -2,6 +2,8 @@
 per-task columns of ``hmmtl tag`` and ``hmmtl evaluate`` for a
 :class:`~hmmtl.transfer.multitask.MultiTaskTagger`.
 
+``hmmtl tag`` tags every task through the tagging door (:mod:`hmmtl.tagging`).
+
 ``--tasks NAME=COL,NAME=COL`` names each task and the column of its labels (a 0-based
 index or a column name; in CoNLL-U the name alone: ``pos`` is XPOS, ``upos`` UPOS,
 ``chunk`` MISC ``Chunk=``, ``ner`` MISC ``NE=``, the one column rule of
@@ -15,10 +17,9 @@ from __future__ import annotations
 import argparse
 
 from ._common import (CommandError, check_output, column_arg, corpus_sources, data_dir,
-                      gold_labels, input_files, input_name, log, read_corpus, read_file,
-                      resolve_input, save_model)
+                      gold_labels, input_files, log, read_corpus, save_model)
 
-__all__ = ["parse_tasks", "train_tasks", "tag_tasks", "task_gold", "is_multi_task"]
+__all__ = ["parse_tasks", "train_tasks", "task_gold", "is_multi_task"]
 
 
 def is_multi_task(model) -> bool:
@@ -86,7 +87,8 @@ def train_tasks(args, labeler_params: dict) -> int:
     check_output(args.out, "model", inputs=input_files(sources))
     specs = args.tasks * len(sources) if len(args.tasks) == 1 else args.tasks
     folder = data_dir(args.data)
-    X, per_file = [], []
+    X: list = []
+    per_file: list = []
     for source, spec in zip(sources, specs):
         tasks = parse_tasks(spec)
         corpus = read_corpus([source], data_dir=folder)
@@ -118,71 +120,10 @@ def train_tasks(args, labeler_params: dict) -> int:
 
 def task_meanings(model) -> dict:
     """What each task's tags are (upos, xpos, chunk, ner, or None): told by its labels,
-    else by its name."""
-    from ..io.columns import meaning_of, tag_meaning
+    else by its name (:func:`hmmtl.tagging.door.task_meanings`)."""
+    from ..tagging.door import task_meanings as meanings
 
-    out = {}
-    for task in model.tasks_:
-        told = tag_meaning(model.labelers_[task].labels_.labels)
-        out[task] = told if told is not None else meaning_of(task)
-    return out
-
-
-def _meanings(model, info) -> dict:
-    recorded = (info or {}).get("task_meanings") or {}
-    found = task_meanings(model)
-    return {t: recorded.get(t, found[t]) for t in model.tasks_}
-
-
-def _write(corpus, out, predicted: dict, meanings: dict, fmt: str) -> None:
-    from ..io import Corpus, write_conll, write_conllu
-    from ..io.columns import conllu_place, with_misc_values
-
-    if fmt == "conllu":
-        for task, labels in predicted.items():
-            place = conllu_place(meanings.get(task)) or f"misc:{task}"
-            if place.startswith("misc:"):
-                corpus = corpus.with_column(
-                    "misc", with_misc_values(corpus.columns["misc"], place[5:], labels))
-            else:
-                corpus = corpus.with_column(place, labels)
-        write_conllu(corpus, out)
-        return
-    if fmt == "text":
-        corpus = Corpus(columns={"word": [list(s) for s in corpus.sentences]},
-                        word_column="word", format="conll")
-        sep = {"sep": "\t"}
-    else:
-        sep = {}
-    for task, labels in predicted.items():
-        corpus = corpus.with_column(f"predicted:{task}", labels)
-    write_conll(corpus, out, **sep)
-
-
-def tag_tasks(args, model, info, inputs, out, fmt_given) -> tuple[int, int]:
-    """Every input tagged for every task: CoNLL gets one column per task appended in task
-    order; CoNLL-U gets the POS task in XPOS (or UPOS for UD tags) and the others in MISC
-    ``Chunk=`` / ``NE=``; tokenized text gets the word and one column per task.
-    ``fmt_given``: the format the options name (None: told per input)."""
-    if args.tag_column is not None:
-        raise CommandError("--tag-column chooses one column; a multi-task model writes one "
-                           "per task (CoNLL: appended; CoNLL-U: by each task's meaning)")
-    if getattr(args, "spark", None):
-        raise CommandError("--spark does not yet tag with a multi-task model; leave it out")
-    meanings = _meanings(model, info)
-    n_sent = n_tok = 0
-    for path in inputs:
-        fmt, _ = resolve_input(path, fmt_given)
-        if fmt in ("raw", "jsonl"):
-            raise CommandError(f"{input_name(path)}: raw text is not yet tagged by a "
-                               f"multi-task model; give tokenized text, CoNLL or CoNLL-U")
-        corpus = read_file(path, fmt)
-        sentences = corpus.sentences
-        predicted = model.predict(sentences) if sentences else {t: [] for t in model.tasks_}
-        _write(corpus, out, predicted, meanings, fmt)
-        n_sent += len(sentences)
-        n_tok += sum(map(len, sentences))
-    return n_sent, n_tok
+    return meanings(model)
 
 
 def task_gold(args, model, info):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+
 from ._common import add_command, check_output, data_dir, log
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add = add_command(
         subparsers, "adapt", run, "a ready-made model learned again for your own text",
         "Adapt a ready-made model (see 'hmmtl models') to the text you will tag: the model "
@@ -31,7 +33,7 @@ def add_parser(subparsers) -> None:
     add.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..models import resolve
     from ..studies.ready_models import adapt
     from .train import _read_unlabeled

@@ -3,12 +3,13 @@ is none (:mod:`hmmtl.studies.demo`)."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from ._common import CommandError, add_command, check_output_folder, data_dir
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers, "demo", run, "a small domain-adaptation demo (real or synthetic data)",
         "Train a CRF POS tagger on WSJ, plain and adapted to web text in one call (HMMs "
@@ -23,7 +24,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..studies import demo
 
     if args.data and not Path(args.data).is_dir():

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from typing import Any
 
 from ._common import (CommandError, add_command, column_arg, column_of_meaning,
                       corpus_sources, data_dir, gold_labels, label_column, load_labeler,
                       model_labels, model_meaning, predict, read_corpus, with_notation)
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers, "evaluate", run, "accuracy, OOV accuracy and entity F1 of a model",
         "Tag the test files and compare with their gold column: token accuracy, accuracy "
@@ -88,12 +90,12 @@ def _scores(gold, predicted, words, known, entities: bool) -> dict:
     from ..data import flatten
     from ..metrics import entity_scores
 
-    g, offsets = flatten(gold)
+    g, _ = flatten(gold)
     p, _ = flatten(predicted)
     w, _ = flatten(words)
     n = len(g)
     correct = np.asarray(g, dtype=object) == np.asarray(p, dtype=object)
-    out = {"n_tokens": n, "accuracy": float(correct.mean()) if n else None}
+    out: dict[str, Any] = {"n_tokens": n, "accuracy": float(correct.mean()) if n else None}
     if known is not None:
         oov = ~np.fromiter(map(known.__contains__, w), dtype=bool, count=n)
         out["n_oov"] = int(oov.sum())
@@ -123,7 +125,7 @@ def gold_column(corpus, column, info: dict, model=None) -> tuple[str, list]:
         return trained, corpus.columns[trained]
     meaning = model_meaning(model, info) if model is not None else None
     name, labels = column_of_meaning(corpus, meaning)
-    if name is not None:
+    if name is not None and labels is not None:
         return name, labels
     if meaning in ("ner", "chunk") and corpus.format == "conllu":
         raise CommandError(f"{corpus.source or 'the test data'}: the model's tags are "
@@ -134,7 +136,7 @@ def gold_column(corpus, column, info: dict, model=None) -> tuple[str, list]:
     return name, corpus.columns[name]
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..metrics import comparable_schemes
 
     folder = data_dir(args.data)

@@ -38,7 +38,7 @@ def _text_list(text: str) -> list[str]:
     return items
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers, "experiment", run, "run a study (domain adaptation, multi-task, NER)",
         "Run one of hmmtl's studies on the corpora and write Markdown, CSV and JSON "
@@ -94,7 +94,7 @@ def find_study(study: str):
     return getattr(importlib.import_module(module), function)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     folder = data_dir(args.data)
     if folder is None:
         raise CommandError("the studies need the corpora: give --data DIR or set HMMTL_DATA")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from ._common import add_command
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers, "info", run, "versions, threads, BLAS, GPU and data found",
         "Print the versions of hmmtl and its dependencies, Numba's threads and threading "
@@ -17,7 +18,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from .. import _info
 
     report = _info.collect(data=args.data)

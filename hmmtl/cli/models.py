@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from ._common import CommandError, add_command, check_output_folder, data_dir
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers, "models", run, "the ready-made models: list them, or build them",
         "List the ready-made models that come with hmmtl (give a name to 'hmmtl tag "
@@ -81,7 +82,7 @@ def _build(args) -> int:
     return 0
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.action == "build":
         return _build(args)
     for flag, value in (("--data", args.data), ("--out", args.out), ("--only", args.only)):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from ._common import (REPRESENTATION_CHOICES, CommandError, add_command, check_output,
-                      column_arg, column_of_meaning, corpus_sources, data_dir, gold_labels,
-                      input_files, label_column, load_model, log, nonneg_float, positive_int,
-                      read_corpus, save_model, unlabeled_files)
+import argparse
+
+from .._registry import REPRESENTATIONS
+from ._common import (CommandError, add_command, check_output, column_arg, column_of_meaning,
+                      corpus_sources, data_dir, gold_labels, input_files, label_column,
+                      load_model, log, nonneg_float, positive_int, read_corpus, save_model,
+                      unlabeled_files)
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers, "train", run, "supervised tagger (CRF or perceptron), HMM features optional",
         "Train a sequence labeler on tagged data and save it as one model file.  With "
@@ -60,7 +63,7 @@ def add_parser(subparsers) -> None:
                    help="HMM model whose states become features (repeat for several)")
     p.add_argument("--represent", metavar="KINDS",
                    help="representations of the HMM(s): comma-separated of "
-                        f"{','.join(REPRESENTATION_CHOICES)} (default type)")
+                        f"{','.join(REPRESENTATIONS)} (default type)")
     p.add_argument("--top-k", type=positive_int, metavar="k",
                    help="posterior / type features keep their k most probable states "
                         "(default 4)")
@@ -112,7 +115,7 @@ def labeler_params(args) -> dict:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.tasks:  # several tasks in one model: cli/_tasks.py
         from ._tasks import train_tasks
 
@@ -147,10 +150,10 @@ def run(args) -> int:
     representations = None
     if args.represent:
         representations = tuple(r.strip() for r in args.represent.split(",") if r.strip())
-        bad = [r for r in representations if r not in REPRESENTATION_CHOICES]
+        bad = [r for r in representations if r not in REPRESENTATIONS]
         if bad:
             raise CommandError(f"--represent {args.represent!r}: unknown {bad}; choose from "
-                               f"{','.join(REPRESENTATION_CHOICES)}")
+                               f"{','.join(REPRESENTATIONS)}")
         if not hmms and not unlabeled and not args.preset:
             raise CommandError("--represent needs --unlabeled FILE or --hmm MODEL")
 
@@ -199,9 +202,10 @@ def dev_tags(dev_corpus, column: str, meaning, dev_column, tags, files) -> list:
     elif column in dev_corpus.columns and column != dev_corpus.word_column:
         labels = dev_corpus.columns[column]
     else:
-        name, labels = column_of_meaning(dev_corpus, meaning)
-        if name is None:
-            labels = dev_corpus.columns[label_column(dev_corpus, None, option)]
+        name, found = column_of_meaning(dev_corpus, meaning)
+        if name is None or found is None:
+            found = dev_corpus.columns[label_column(dev_corpus, None, option)]
+        labels = found
     known = {t for s in tags for t in s}
     flat = [t for s in labels for t in s]
     unseen = sorted(set(flat) - known)

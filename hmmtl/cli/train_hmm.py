@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+
 from ._common import (FORMATS, STDIN, CommandError, add_command, check_distinct_files,
                       check_inputs, check_output, iter_text_sentences, log, nonneg_float,
                       positive_int, resolve_input, save_model)
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers, "train-hmm", run, "unsupervised HMM on raw text (word representations)",
         "Train a CategoricalHMM with EM on unlabeled text and save it.  Its states give "
@@ -60,7 +62,7 @@ def hmm_params(args) -> dict:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     check_inputs(args.text)
     check_distinct_files(args.text, "--text")
     check_output(args.out, "model", inputs=args.text)
@@ -102,10 +104,10 @@ def _run_on_cluster(args, params) -> int:
     where = f"Dask ({args.dask})" if args.dask else f"Spark ({args.spark})"
     log(args, f"training a {args.states}-state HMM on {where} from {len(args.text)} file(s)")
     if args.dask:
-        from ..executors.dask import train_hmm_distributed
+        from ..executors.dask import DaskExecutor, client_on
 
-        model = train_hmm_distributed(args.dask, files, model=CategoricalHMM(**params),
-                                      n_states=args.states)
+        with client_on(args.dask) as client:  # as a Spark session is opened below
+            model = CategoricalHMM(**params).fit(files, executor=DaskExecutor(client))
     else:
         from ..executors.spark import SparkExecutor, session_on
 

@@ -27,12 +27,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import time
 import uuid
-from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -45,8 +44,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("hmmtl.executors.dask needs Dask: pip install 'hmmtl[dask]'") from exc
 
-__all__ = ["DaskExecutor", "get_client", "fit_em", "train_hmm_distributed", "tag_to_shards",
-           "add_tag_column"]
+__all__ = ["DaskExecutor", "client_on", "fit_em", "get_client"]
 
 
 def get_client(client=None):
@@ -61,6 +59,39 @@ def get_client(client=None):
     if isinstance(client, str):
         return Client(client)
     return client
+
+
+@contextlib.contextmanager
+def client_on(address: str, *, n_workers: int | None = None):
+    """A Dask client for the duration of a ``with`` block, as
+    :func:`hmmtl.executors.spark.session_on` gives a Spark session: the current default
+    client when there is one on ``address`` (or any, for ``"local"``), left running; else
+    a new client of the scheduler at ``address`` (``tcp://host:8786``), or for ``"local"``
+    of a new ``LocalCluster`` of worker processes on this machine (``n_workers``, default
+    one per core, one thread each), closed at the end."""
+    try:
+        current = default_client()
+    except ValueError:
+        current = None
+    if current is not None and (address == "local" or address == current.scheduler.address):
+        yield current
+        return
+    cluster = None
+    if address == "local":
+        from dask.distributed import LocalCluster
+
+        n = n_workers or max(1, os.cpu_count() or 1)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=":0")
+        client = Client(cluster)
+    else:
+        client = Client(address)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _identity(value):
@@ -225,185 +256,3 @@ def fit_em(model, corpus, client=None, *, n_partitions: int | None = None,
         corpus = Files(tuple(corpus), format=format)
     executor = DaskExecutor(client, n_partitions=n_partitions, split_every=split_every)
     return model.fit(corpus, executor=executor)
-
-
-def train_hmm_distributed(address_or_local: str, texts: Sequence[str], *, n_states: int,
-                          n_iter: int = 20, online: bool = False, format: str | None = None,
-                          n_workers: int | None = None, out: str | None = None,
-                          verbose: bool = True, model=None, **hmm_params):
-    """Train a :class:`~hmmtl.CategoricalHMM` on files with the E-step on Dask (what
-    ``hmmtl train-hmm --dask ADDRESS|local`` calls).
-
-    Parameters
-    ----------
-    address_or_local : str
-        A scheduler address (``tcp://host:8786``) or ``"local"`` for a ``LocalCluster`` of
-        worker processes on this machine (``n_workers``, default one per core, one thread
-        each).
-    texts : list of str, or Files
-        Files read on the workers, each as its name says (``.conllu``, ``.conll`` ...), else
-        as its first lines look, unless ``format`` is given; with a remote scheduler the
-        workers must see the paths.
-    n_states, n_iter, online, **hmm_params
-        Settings of the HMM (``tol``, ``kbest``, ``lowercase``, ``min_count``,
-        ``random_state``, ``batch_size`` ...).
-    model : estimator, optional
-        Fit this (unfitted) model instead, e.g. a MultiDomainHMM.
-    out : str, optional
-        Save the fitted model there (atomic).
-    """
-    from dask.distributed import LocalCluster
-
-    if model is None:
-        from ..hmm import CategoricalHMM
-
-        model = CategoricalHMM(n_states=n_states, n_iter=n_iter, verbose=verbose,
-                               algorithm="online" if online else "batch", **hmm_params)
-    files = texts if isinstance(texts, Files) else Files(tuple(os.fspath(t) for t in texts),
-                                                          format=format)
-    if address_or_local == "local":
-        files.parts()   # missing files are reported before a cluster starts
-    cluster = None
-    if address_or_local == "local":
-        n = n_workers or max(1, os.cpu_count() or 1)
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
-        client = Client(cluster)
-    else:
-        client = Client(address_or_local)
-    try:
-        model.fit(files, executor=DaskExecutor(client))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    if out is not None:
-        model.save(out)
-    return model
-
-
-# ============================================================================ tagging
-def _tag_shard(model, source, path: str, out_format: str, column, kind: str, prefix: str):
-    from ..io import write_conll, write_conllu
-    from .tagging import as_corpus, tag_sentences
-
-    corpus = as_corpus(read_partition(source, corpus=True), out_format)
-    tags = tag_sentences(model, corpus.sentences, list(corpus.domains), kind, prefix)
-    if out_format == "conllu":
-        write_conllu(corpus, path, labels=tags, column=column or "xpos")
-    else:
-        write_conll(corpus, path, labels=tags, column=column or "tag", sep="\t")
-    return path
-
-
-def tag_to_shards(model, corpus, out_dir, client=None, *, out_format: str = "conllu",
-                  column: str | None = None, kind: str = "viterbi", prefix: str = "",
-                  format: str | None = None, n_partitions: int | None = None) -> list[str]:
-    """Tag a large corpus on the workers, one output shard per partition.
-
-    Parameters
-    ----------
-    model : fitted estimator with ``predict`` (token lists -> tags)
-        Sent to the workers once.  A MultiDomainHMM gets each sentence's domain.
-    corpus : list of file paths, Files, list of token lists or of (sentences, domains)
-        CoNLL-U and CoNLL files keep all their columns, comments and layout; the tag
-        replaces or adds ``column``.
-    out_dir : str or Path
-        Folder (created if its parent exists); shards are ``part-00000.conllu`` ... in
-        partition order, each written atomically, so that a retried task never leaves half
-        a shard.
-    out_format : {"conllu", "conll"}
-    column : str, optional
-        Column of the tag: default ``"xpos"`` in CoNLL-U, a new last column ``"tag"`` in
-        CoNLL (an existing column of that name is replaced).
-    kind : {"viterbi", "posterior", "type"}
-        ``"viterbi"`` calls ``model.predict``; the others ``model.transform(kind=)`` and
-        take the most probable state.
-    prefix : str
-        Put before each tag (``"S"`` gives ``S12``).
-    format : {"text", "conllu", "conll"}, optional
-        Format of input files (default: from each file's name).
-
-    Returns
-    -------
-    list of str
-        The shard paths, in partition order.
-    """
-    if out_format not in ("conllu", "conll"):
-        raise ValueError(f"out_format must be 'conllu' or 'conll', got {out_format!r}")
-    out_dir = Path(out_dir)
-    if not out_dir.parent.exists():
-        raise FileNotFoundError(f"the parent folder of out_dir={str(out_dir)!r} does not exist")
-    out_dir.mkdir(exist_ok=True)
-    if format is not None and isinstance(corpus, (list, tuple)) and corpus \
-            and all(isinstance(p, (str, os.PathLike)) for p in corpus):
-        corpus = Files(tuple(corpus), format=format)
-    ex = DaskExecutor(client, n_partitions=n_partitions)
-    sources = plan_partitions(corpus, ex.default_partitions())
-    if sources and not isinstance(sources[0], (Sentences,)) and hasattr(sources[0], "ids"):
-        raise TypeError("tag_to_shards needs words (token lists or files), not encoded "
-                        "RaggedBatch partitions")
-    ref = ex._broadcast((model,))
-    suffix = ".conllu" if out_format == "conllu" else ".conll"
-    futures = [ex._submit(_tag_one_shard, ref, s, str(out_dir / f"part-{i:05d}{suffix}"),
-                          out_format, column, kind, prefix, what="tag")
-               for i, s in enumerate(sources)]
-    return ex.client.gather(futures)
-
-
-def _tag_one_shard(args, source, path, out_format, column, kind, prefix):
-    return _tag_shard(args[0], source, path, out_format, column, kind, prefix)
-
-
-def _tag_frame_partition(df, model, tokens_column: str, column: str, kind: str,
-                         domain_column: str | None):
-    from .tagging import tag_sentences
-
-    sentences = [s.split() if isinstance(s, str) else list(s) for s in df[tokens_column].tolist()]
-    domains = None if domain_column is None else df[domain_column].tolist()
-    out = df.copy()
-    out[column] = [[int(t) if t.lstrip("-").isdigit() else t for t in row]
-                   for row in tag_sentences(model, sentences, domains, kind, "")]
-    return out
-
-
-def add_tag_column(ddf, model, *, tokens_column: str = "tokens", column: str = "tags",
-                   kind: str = "viterbi", domain_column: str | None = None, client=None):
-    """A ``dask.dataframe`` with a new column of tag lists, one row per sentence.
-
-    Parameters
-    ----------
-    ddf : dask.dataframe.DataFrame
-        With a column ``tokens_column`` holding each sentence: a token list, or a string of
-        whitespace-separated tokens.  Dask turns object columns into strings unless
-        ``dask.config.set({"dataframe.convert-string": False})``: a column of lists must be
-        made under that setting (or stored as tokenized strings).
-    model : fitted estimator with ``predict``
-        Sent once to the workers of ``client`` (the default client; without one the model
-        travels inside the graph) and referenced by every partition's task.
-    column : str
-        Name of the new column: lists of state ids (ints) for an HMM, of labels for a
-        labeler.
-    kind : {"viterbi", "posterior", "type"}
-    domain_column : str, optional
-        Column of each sentence's domain, for a MultiDomainHMM.
-
-    Returns
-    -------
-    dask.dataframe.DataFrame
-        Lazy; ``.compute()`` or ``.to_parquet(...)`` runs it.
-    """
-    import pandas as pd
-
-    for name in (tokens_column, domain_column):
-        if name is not None and name not in ddf.columns:
-            raise KeyError(f"no column {name!r} in the dataframe (columns: "
-                           f"{list(ddf.columns)})")
-    try:
-        model_ref = DaskExecutor(client)._submit(_identity, model, what="model")
-    except ValueError:   # no client: the model travels inside the graph
-        model_ref = model
-    meta = ddf._meta.copy()
-    meta[column] = pd.Series([], dtype=object)
-    return ddf.map_partitions(_tag_frame_partition, model_ref, tokens_column, column, kind,
-                              domain_column, meta=meta)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ __all__ = ["FORMATS", "Files", "Sentences", "FilePart", "infer_format", "plan_pa
 FORMATS = ("text", "conll", "conllu")
 
 
-def infer_format(path, default: str | None = "text") -> str | None:
+def infer_format(path, default: str | None = "text") -> str:
     """The format of a corpus file as every hmmtl command reads it: what its name says
     (:func:`hmmtl.io.detect.format_from_name`), else what its first lines look like
     (:func:`hmmtl.io.detect.sniff_format`), else ``default`` (None: an error).
@@ -45,17 +46,21 @@ def infer_format(path, default: str | None = "text") -> str | None:
         with open(path, "rb") as f:
             head, _ = peek_lines(f, SNIFF_LINES)
         fmt = sniff_format(head)
-    if fmt is None and default is None:
+    if fmt is not None:
+        return fmt
+    if default is None:
         raise ValueError(f"{os.fspath(path)}: cannot tell whether this is CoNLL (one token a "
                          f"line) or plain text (one sentence a line); give format='conll' or "
                          f"format='text'")
-    return fmt or default
+    return default
 
 
 @dataclass
 class Sentences:
     """A partition of raw sentences.
 
+    Attributes
+    ----------
     tokens : list of token lists
     labels : dict of str -> list of (label list or None), optional
         Labels of each task, one entry per sentence (None: the sentence is unlabeled for
@@ -71,7 +76,7 @@ class Sentences:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def part(self, a: int, b: int) -> "Sentences":
+    def part(self, a: int, b: int) -> Sentences:
         return Sentences(self.tokens[a:b],
                          None if self.labels is None else {t: v[a:b]
                                                            for t, v in self.labels.items()},
@@ -97,7 +102,7 @@ class Files:
     """
 
     paths: tuple
-    format: str | None = None
+    format: Any = None
     labels: Any = None
     domains: Any = None
 
@@ -117,7 +122,7 @@ class Files:
             raise ValueError(f"domains has {len(self.domains)} entries for "
                              f"{len(self.paths)} files; give one per file or one string")
 
-    def parts(self) -> list["FilePart"]:
+    def parts(self) -> list[FilePart]:
         missing = [p for p in self.paths if not Path(p).is_file()]
         if missing:
             raise FileNotFoundError(f"corpus file(s) not found: {missing[:5]}")
@@ -154,7 +159,8 @@ def read_partition(source, corpus: bool = False):
         return source
     from .. import io
 
-    readers = {"conllu": io.read_conllu, "conll": io.read_conll, "text": io.read_text}
+    readers: dict[str, Callable[..., Any]] = {"conllu": io.read_conllu, "conll": io.read_conll,
+                                              "text": io.read_text}
     data = readers[source.format](source.path)
     if source.domain is not None:
         data = data.with_domain(source.domain)

@@ -27,7 +27,7 @@ unsupervised models (stepwise EM).  Grave, Obozinski & Bach (2013).
 
 from .em import ConvergenceMonitor, run_em
 from .estimators import CategoricalHMM, MultiDomainHMM
-from .families import HMMFamily, HMMParams, HMMStats, MultiTaskFamily, Priors, Tie
+from .families import HMMFamily, HMMParams, HMMStats, Priors, Tie
 
 __all__ = ["CategoricalHMM", "MultiDomainHMM", "HMMStats", "HMMParams", "HMMFamily",
-           "MultiTaskFamily", "Priors", "Tie", "ConvergenceMonitor", "run_em"]
+           "Priors", "Tie", "ConvergenceMonitor", "run_em"]

@@ -70,7 +70,7 @@ class ConvergenceMonitor:
         return len(h) >= 2 and (h[-1] - h[-2]) < self.tol
 
     @classmethod
-    def restored(cls, tol, n_iter, history, log_likelihoods=None) -> "ConvergenceMonitor":
+    def restored(cls, tol, n_iter, history, log_likelihoods=None) -> ConvergenceMonitor:
         """A monitor holding a saved history (``log_likelihoods`` default: the history)."""
         m = cls(tol, n_iter)
         m.history = [float(h) for h in history]
@@ -118,7 +118,7 @@ def run_em(family, data, executor, *, priors, n_iter: int, tol: float,
 
     Parameters
     ----------
-    family : HMMFamily or MultiTaskFamily
+    family : HMMFamily or hmmtl.transfer.multitask_family.MultiTaskFamily
         Pure ``summarize``, ``init_params``, ``e_step``, ``m_step``, ``log_prior`` and
         ``online_start``.
     data : partitions of encoded data, as ``executor.map`` returned them
@@ -170,6 +170,7 @@ def run_em(family, data, executor, *, priors, n_iter: int, tol: float,
                             verbose, desc)
         if best is None or monitor.history[-1] > best[1].history[-1]:
             best = (params, monitor)
+    assert best is not None  # n_init >= 1
     return EMResult(best[0], best[1], summary)
 
 

@@ -11,28 +11,46 @@ from __future__ import annotations
 
 import numbers
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from ..data import LabelSet, RaggedBatch, Vocabulary, unflatten
+from ..serialize import ModelFileMixin
 from ..executors.local import LocalExecutor
 from ..executors.sources import Sentences
 from .em import ConvergenceMonitor, run_em
 from .families import HMMFamily, HMMParams, Priors, Tie
 from .inputs import (SentenceEncoder, as_batch, count_partition, describe, encode_domains,
                      first_token, is_sentence_list)
-from .representations import average_posterior, top_k, type_table
+from .representations import REPRESENTATIONS, average_posterior, top_k, type_table
 from .sampling import sample_ids
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .._typing import Lengths, TokenLists
+    from ..executors.sources import Files
+
+    #: What an HMM reads: token lists, integer ids (with ``lengths``), a RaggedBatch, or a
+    #: Sentences / Files source read where the E-step runs.
+    HMMInput = TokenLists | np.ndarray | RaggedBatch | Sentences | Files
+    #: Labels of the sentences (None: an unlabeled sentence or token), or flat int ids.
+    HMMLabels = list | np.ndarray
 
 __all__ = ["CategoricalHMM", "MultiDomainHMM", "check_int", "compact_emissions",
            "expand_emissions", "EMISSION_STORAGES"]
 
-_TRANSFORM_KINDS = ("viterbi", "posterior", "type", "type_cluster")
 
-
-def check_int(name: str, value, minimum: int | None = None, *, optional: bool = False) -> int:
+@overload
+def check_int(name: str, value, minimum: int | None = None, *,
+              optional: Literal[False] = False) -> int: ...
+@overload
+def check_int(name: str, value, minimum: int | None = None, *,
+              optional: bool) -> int | None: ...
+def check_int(name: str, value, minimum: int | None = None, *,
+              optional: bool = False) -> int | None:
     """``value`` as an int, refusing floats (4.7 states), bools and strings with a
     TypeError, and values below ``minimum`` with a ValueError."""
     if value is None and optional:
@@ -95,7 +113,7 @@ def check_compact_emissions(compact: np.ndarray, name: str = "emission_prob") ->
     return arr
 
 
-class CategoricalHMM(BaseEstimator):
+class CategoricalHMM(ModelFileMixin, BaseEstimator):
     """Hidden Markov model with categorical (word) emissions.
 
     Parameters
@@ -195,7 +213,12 @@ class CategoricalHMM(BaseEstimator):
 
     # ------------------------------------------------------------------ settings
     _PARAMS = ("start_prob_", "transition_prob_", "emission_prob_")
-    _n_domains = None   # a single-domain model keeps no domains
+    #: set only once the emission table is rounded for compact storage (see Attributes)
+    emission_storage_: str
+
+    @property
+    def _n_domains(self) -> int | None:
+        return None  # a single-domain model keeps no domains
 
     def _check_params(self) -> None:
         if self.algorithm not in ("batch", "online"):
@@ -215,7 +238,8 @@ class CategoricalHMM(BaseEstimator):
                 raise ValueError(f"stepsize_alpha must be in (0.5, 1] for online EM to "
                                  f"converge, got {self.stepsize_alpha}")
             check_int("batch_size", self.batch_size, 1)
-        if not (isinstance(self.init, str) and self.init == "random") and not isinstance(self.init, dict):
+        if (not (isinstance(self.init, str) and self.init == "random")
+                and not isinstance(self.init, dict)):
             raise ValueError(f"init must be 'random' or a dict of arrays 'start_prob', "
                              f"'transition_prob', 'emission_prob', got {self.init!r}")
 
@@ -238,7 +262,8 @@ class CategoricalHMM(BaseEstimator):
         self.start_prob_, self.transition_prob_, self.emission_prob_ = params[:3]
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, lengths=None, *, executor=None):
+    def fit(self, X: HMMInput, y: HMMLabels | None = None, lengths: Lengths | None = None, *,
+            executor: Any = None) -> CategoricalHMM:
         """Fit by EM (unsupervised), by counting (``y`` fully labeled), or by EM with the
         labeled positions clamped (``y`` with ``None`` for unlabeled sentences or tokens).
 
@@ -375,7 +400,7 @@ class CategoricalHMM(BaseEstimator):
             doms = self._encode_domains(domains, batch.n_sequences)
         return RaggedBatch(batch.ids, batch.offsets, labels, doms)
 
-    def _encode_int_labels(self, y, batch: RaggedBatch) -> np.ndarray:
+    def _encode_int_labels(self, y, batch: RaggedBatch) -> np.ndarray | None:
         if isinstance(y, np.ndarray) and y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
             if y.shape[0] != batch.n_tokens:
                 raise ValueError(f"y has {y.shape[0]} labels but X has {batch.n_tokens} tokens")
@@ -422,7 +447,7 @@ class CategoricalHMM(BaseEstimator):
                 raise ValueError(f"{name} row {idx} sums to {np.atleast_1d(sums)[idx]:.6g}, "
                                  "not 1; normalize it (p / p.sum(axis=-1, keepdims=True))")
 
-    def _fitted(self):
+    def _fitted(self) -> tuple[HMMFamily, HMMParams]:
         """The family and parameters of the fitted model, checked."""
         check_is_fitted(self, "emission_prob_")
         self._validate_probabilities()
@@ -459,7 +484,7 @@ class CategoricalHMM(BaseEstimator):
         check_is_fitted(self, "emission_prob_")
         return self._posteriors(self._input(X, lengths)[0])[1]
 
-    def score(self, X, lengths=None) -> float:
+    def score(self, X: HMMInput, lengths: Lengths | None = None) -> float:
         """Total log-likelihood of ``X``."""
         return float(np.sum(self.score_samples(X, lengths)))
 
@@ -470,7 +495,7 @@ class CategoricalHMM(BaseEstimator):
         ll = float(np.sum(self._posteriors(batch)[1]))
         return float(np.exp(-ll / max(batch.n_tokens, 1)))
 
-    def predict(self, X, lengths=None):
+    def predict(self, X: HMMInput, lengths: Lengths | None = None) -> list | np.ndarray:
         """Viterbi decoding (a RaggedBatch's ``labels >= 0`` clamp those positions).
 
         Returns
@@ -482,13 +507,13 @@ class CategoricalHMM(BaseEstimator):
         batch, kind = self._input(X, lengths)
         return self._decode_states(kind, batch, self._viterbi(batch)[0])
 
-    def decode(self, X, lengths=None):
+    def decode(self, X: HMMInput, lengths: Lengths | None = None) -> tuple[float, np.ndarray]:
         """hmmlearn's ``decode``: (total Viterbi log-probability, flat int32 state path)."""
         check_is_fitted(self, "emission_prob_")
         path, score = self._viterbi(self._input(X, lengths)[0])
         return float(score.sum()), path
 
-    def predict_proba(self, X, lengths=None) -> np.ndarray:
+    def predict_proba(self, X: HMMInput, lengths: Lengths | None = None) -> np.ndarray:
         """Posterior state marginals, ndarray of shape (n_samples, n_states) (flat tokens)."""
         check_is_fitted(self, "emission_prob_")
         return self._posteriors(self._input(X, lengths)[0])[0]
@@ -523,15 +548,17 @@ class CategoricalHMM(BaseEstimator):
     def _word_ids(self, words) -> np.ndarray:
         words = list(words)
         if words and isinstance(words[0], str):
-            if getattr(self, "vocabulary_", None) is None:
+            vocabulary = getattr(self, "vocabulary_", None)
+            if vocabulary is None:
                 raise ValueError("this model was fitted on integer ids; pass ids as words")
-            return self.vocabulary_.encode_tokens(words)
+            return vocabulary.encode_tokens(words)
         ids = np.asarray(words, dtype=np.int64)
         if ids.size and (ids.min() < 0 or ids.max() >= self.n_features_):
             raise ValueError(f"word ids must lie in [0, {self.n_features_})")
         return ids
 
-    def transform(self, X, lengths=None, kind: str = "viterbi", top_k: int | None = None):
+    def transform(self, X: HMMInput, lengths: Lengths | None = None, kind: str = "viterbi",
+                  top_k: int | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Word representations, aligned with the flattened tokens of ``X``.
 
         Parameters
@@ -549,8 +576,8 @@ class CategoricalHMM(BaseEstimator):
         return self._transform(self._input(X, lengths)[0], kind, top_k)
 
     def _transform(self, batch: RaggedBatch, kind: str, k):
-        if kind not in _TRANSFORM_KINDS:
-            raise ValueError(f"kind must be 'viterbi', 'posterior', 'type' or 'type_cluster', "
+        if kind not in REPRESENTATIONS:
+            raise ValueError(f"kind must be one of {', '.join(map(repr, REPRESENTATIONS))}, "
                              f"got {kind!r}")
         if k is not None:
             if kind not in ("posterior", "type"):
@@ -569,7 +596,9 @@ class CategoricalHMM(BaseEstimator):
     def _type_features(self, batch: RaggedBatch) -> np.ndarray:
         return self._type_table(0)[batch.ids]
 
-    def sample(self, n_sequences: int = 1, lengths=10, random_state=None):
+    def sample(self, n_sequences: int = 1, lengths: int | Lengths = 10,
+               random_state: int | np.random.RandomState | None = None
+               ) -> tuple[list | np.ndarray, list | np.ndarray]:
         """Draw sequences from the model.
 
         Parameters
@@ -591,9 +620,10 @@ class CategoricalHMM(BaseEstimator):
         family, params = self._fitted()
         rs = check_random_state(random_state)
         ids, states, offsets = sample_ids(family, params, n_sequences, lengths, rs, domains)
-        if getattr(self, "vocabulary_", None) is None:
+        vocabulary = getattr(self, "vocabulary_", None)
+        if vocabulary is None:
             return ids, states
-        words = unflatten(self.vocabulary_.decode(ids), offsets)
+        words = unflatten(vocabulary.decode(ids), offsets)
         st = self.labels_.decode(states) if self.labels_ is not None else states.tolist()
         return words, unflatten(st, offsets)
 
@@ -668,10 +698,9 @@ class CategoricalHMM(BaseEstimator):
                 raise ValueError(f"model file: {name} has dtype {arr.dtype}, expected floats")
             setattr(model, name, arr.astype(model._param_dtype(name)))
         model._validate_probabilities()
-        if getattr(model, "mixing_weight_", None) is not None:
-            w = model.mixing_weight_
-            if not (np.isfinite(w).all() and (w >= 0).all() and (w <= 1).all()):
-                raise ValueError("model file: mixing_weight must lie in [0, 1]")
+        w = getattr(model, "mixing_weight_", None)
+        if w is not None and not (np.isfinite(w).all() and (w >= 0).all() and (w <= 1).all()):
+            raise ValueError("model file: mixing_weight must lie in [0, 1]")
         model.monitor_ = ConvergenceMonitor.restored(model.tol, int(model.n_iter),
                                                      meta.get("history", []))
         if storage != "float":
@@ -687,19 +716,6 @@ class CategoricalHMM(BaseEstimator):
     def _expected_shapes(self) -> dict:
         K, V = self.n_states_, self.n_features_
         return {"start_prob_": (K,), "transition_prob_": (K, K), "emission_prob_": (K, V)}
-
-    def save(self, path) -> None:
-        """Save to ``path`` without pickle (see :mod:`hmmtl.serialize`)."""
-        from .. import serialize
-
-        serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Load a model saved by :meth:`save`."""
-        from .. import serialize
-
-        return serialize.load(path, expected_class=cls)
 
 
 # ----------------------------------------------------------------------------- multi-domain
@@ -774,14 +790,14 @@ class MultiDomainHMM(CategoricalHMM):
         return len(self._domain_names())
 
     @property
-    def _PARAMS(self):
+    def _PARAMS(self):  # type: ignore[override]  # the base class's is a class constant
         if self._tie.emissions == "hierarchical":
             return CategoricalHMM._PARAMS + ("domain_emission_prob_", "mixing_weight_")
         return CategoricalHMM._PARAMS
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._tie  # validates
+        _ = self._tie  # validates
         self._domain_names()
         if isinstance(self.init, dict):
             raise ValueError("MultiDomainHMM supports init='random' only")
@@ -834,7 +850,8 @@ class MultiDomainHMM(CategoricalHMM):
             raise ValueError(f"domain index {d} is out of range for {self.n_domains_} domains")
         return d
 
-    def fit(self, X, y=None, lengths=None, domains=None, *, executor=None):
+    def fit(self, X: HMMInput, y: HMMLabels | None = None, lengths: Lengths | None = None,
+            domains: Sequence | None = None, *, executor: Any = None) -> MultiDomainHMM:
         """Fit on sequences of several domains.
 
         Parameters
@@ -854,7 +871,8 @@ class MultiDomainHMM(CategoricalHMM):
         check_is_fitted(self, "emission_prob_")
         return self._posteriors(self._input(X, lengths, domains)[0])[1]
 
-    def score(self, X, lengths=None, domains=None) -> float:
+    def score(self, X: HMMInput, lengths: Lengths | None = None,
+              domains: Sequence | None = None) -> float:
         return float(np.sum(self.score_samples(X, lengths, domains)))
 
     def perplexity(self, X, lengths=None, domains=None) -> float:
@@ -863,22 +881,26 @@ class MultiDomainHMM(CategoricalHMM):
         ll = float(np.sum(self._posteriors(batch)[1]))
         return float(np.exp(-ll / max(batch.n_tokens, 1)))
 
-    def predict(self, X, lengths=None, domains=None):
+    def predict(self, X: HMMInput, lengths: Lengths | None = None,
+                domains: Sequence | None = None) -> list | np.ndarray:
         check_is_fitted(self, "emission_prob_")
         batch, kind = self._input(X, lengths, domains)
         return self._decode_states(kind, batch, self._viterbi(batch)[0])
 
-    def decode(self, X, lengths=None, domains=None):
+    def decode(self, X: HMMInput, lengths: Lengths | None = None,
+               domains: Sequence | None = None) -> tuple[float, np.ndarray]:
         check_is_fitted(self, "emission_prob_")
         path, score = self._viterbi(self._input(X, lengths, domains)[0])
         return float(score.sum()), path
 
-    def predict_proba(self, X, lengths=None, domains=None) -> np.ndarray:
+    def predict_proba(self, X: HMMInput, lengths: Lengths | None = None,
+                      domains: Sequence | None = None) -> np.ndarray:
         check_is_fitted(self, "emission_prob_")
         return self._posteriors(self._input(X, lengths, domains)[0])[0]
 
-    def transform(self, X, lengths=None, kind: str = "viterbi", top_k: int | None = None,
-                  domains=None):
+    def transform(self, X: HMMInput, lengths: Lengths | None = None, kind: str = "viterbi",
+                  top_k: int | None = None, domains: Sequence | None = None
+                  ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         check_is_fitted(self, "emission_prob_")
         return self._transform(self._input(X, lengths, domains)[0], kind, top_k)
 
@@ -904,7 +926,10 @@ class MultiDomainHMM(CategoricalHMM):
             table = average_posterior(batch.ids, self._posteriors(batch)[0], table)
         return table[self._word_ids(words)] if words is not None else table
 
-    def sample(self, n_sequences: int = 1, lengths=10, random_state=None, domains=None):
+    def sample(self, n_sequences: int = 1, lengths: int | Lengths = 10,
+               random_state: int | np.random.RandomState | None = None,
+               domains: Sequence | None = None
+               ) -> tuple[list | np.ndarray, list | np.ndarray]:
         """As :meth:`CategoricalHMM.sample`; ``domains`` (n_sequences,) picks each
         sequence's domain (default: the first domain).  Returns ``(X, states)``."""
         check_is_fitted(self, "emission_prob_")

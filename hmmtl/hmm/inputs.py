@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import LabelSet, RaggedBatch, Vocabulary, check_sentences, check_strings, flatten
 
-__all__ = ["InputCounts", "count_partition", "SentenceEncoder", "TaskEncoder", "Description",
+__all__ = ["InputCounts", "count_partition", "SentenceEncoder", "Description",
            "describe", "encode_domains", "is_sentence_list", "first_token", "as_batch",
            "check_sentences"]
 
@@ -29,7 +29,7 @@ class InputCounts:
     labels: dict = field(default_factory=dict)   # task -> set of labels
     n_sentences: int = 0
 
-    def __add__(self, other: "InputCounts") -> "InputCounts":
+    def __add__(self, other: InputCounts) -> InputCounts:
         labels = {t: set(v) for t, v in self.labels.items()}
         for t, v in other.labels.items():
             labels.setdefault(t, set()).update(v)
@@ -57,7 +57,7 @@ def count_partition(lowercase: bool, part) -> InputCounts:
         check_strings(flat, offsets, "X")
     labels = {}
     for task, seqs in (part.labels or {}).items():
-        seen = set()
+        seen: set[str] = set()
         for seq in seqs:
             if seq is not None:
                 seen.update(x for x in seq if x is not None)
@@ -130,34 +130,6 @@ class SentenceEncoder:
         return RaggedBatch(batch.ids, batch.offsets, labels, domains)
 
 
-@dataclass(frozen=True)
-class TaskEncoder:
-    """Raw sentences -> :class:`~hmmtl.hmm.families.TaskBatch`: words through the
-    vocabulary, each task's labels through its label set (-1 where not given)."""
-
-    vocabulary: Vocabulary
-    labelsets: tuple   # (task, LabelSet) pairs, in task order
-
-    def __call__(self, part):
-        from .families import TaskBatch
-
-        ids, offsets = encode_words(self.vocabulary, part.tokens)
-        labels = np.full((ids.shape[0], len(self.labelsets)), -1, dtype=np.int32)
-        for t, (task, ls) in enumerate(self.labelsets):
-            seqs = (part.labels or {}).get(task)
-            if seqs is None:
-                continue
-            if len(seqs) != len(part.tokens):
-                raise ValueError(f"task {task!r} has {len(seqs)} label sequences but there "
-                                 f"are {len(part.tokens)} sentences; use None for a sentence "
-                                 f"without labels")
-            try:
-                labels[:, t] = ls.encode_for(part.tokens, seqs)
-            except ValueError as e:
-                raise ValueError(f"task {task!r}: {e}") from None
-        return TaskBatch(RaggedBatch(ids, offsets), labels)
-
-
 def encode_words(vocabulary: Vocabulary, sentences) -> tuple[np.ndarray, np.ndarray]:
     """Ids and offsets of sentences; an empty sentence is kept (it has no tokens to tag and
     adds nothing to the statistics), as for every other model."""
@@ -179,7 +151,7 @@ class Description:
     has_labels: bool = False
     has_domains: bool = True
 
-    def __add__(self, other: "Description") -> "Description":
+    def __add__(self, other: Description) -> Description:
         return Description(self.n_sequences + other.n_sequences, self.n_tokens + other.n_tokens,
                            max(self.max_id, other.max_id), min(self.min_id, other.min_id),
                            max(self.max_label, other.max_label),
@@ -244,7 +216,7 @@ def as_batch(X, lengths, vocabulary: Vocabulary | None, n_features: int):
             kind = "ids"
     else:
         ids = np.asarray(X)
-        if ids.ndim == 2 and ids.shape[1] == 1:
+        if ids.ndim == 2 and ids.shape[-1] == 1:
             ids = ids[:, 0]
         if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
             raise ValueError(f"X must be a list of token lists, or integer ids of shape "

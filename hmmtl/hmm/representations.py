@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._registry import REPRESENTATIONS
 from .families import normalize_rows, scatter_rows
 
-__all__ = ["stationary", "type_table", "average_posterior", "top_k"]
-
+__all__ = ["REPRESENTATIONS", "stationary", "type_table", "average_posterior", "top_k"]
 
 def stationary(start: np.ndarray, transition: np.ndarray) -> np.ndarray:
     """Stationary distribution of the chain (the long-run state frequencies), used as the

@@ -26,6 +26,8 @@ kernel computing max and argmax together (CuPy).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..data import check_offsets, token_positions
@@ -104,7 +106,7 @@ def check_float(xp, x, name, dtype, shape, *, hint="", check_finite=True):
 
 
 def prepare(xp, unary, transition, offsets, start, end, allowed, *, check_finite=True,
-            n_tokens=None):
+            n_tokens=None) -> tuple[Any, Any, np.ndarray, Any, Any, Any, bool]:
     """Validate the common arguments of the inference functions.
 
     Returns ``unary, transition, offsets, start, end, allowed, use_mask`` with ``unary`` in

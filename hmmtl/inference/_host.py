@@ -12,7 +12,7 @@ def _n_threads() -> int:
         import numba
 
         return int(numba.get_num_threads())
-    except Exception:  # pragma: no cover
+    except Exception:  # noqa: BLE001 pragma: no cover - no usable threading layer: one thread
         return 1
 
 

@@ -14,6 +14,7 @@ from .conll import (CONLL2000_COLUMNS, CONLL2002_COLUMNS, CONLL2003_COLUMNS, rea
                     write_conll)
 from .conllu import CONLLU_COLUMNS, read_conllu, write_conllu
 from .corpus import Corpus, concat
+from .data_root import DATA_ENV, data_root, find_data_root
 from .nltk_corpora import (NLTK_CORPORA, NLTK_TEXT_CORPORA, load_nltk, load_nltk_text,
                            nltk_data_dir)
 from .notation import (PTB_BRACKETS, Notation, detect_notation, normalize_notation,
@@ -25,7 +26,7 @@ from .text import (check_plain_text, iter_text, iter_unlabeled, read_text, read_
                    write_text)
 
 __all__ = [
-    "Corpus", "concat", "FormatError",
+    "Corpus", "concat", "FormatError", "DATA_ENV", "data_root", "find_data_root",
     "read_conllu", "write_conllu", "CONLLU_COLUMNS",
     "read_conll", "write_conll", "CONLL2000_COLUMNS", "CONLL2002_COLUMNS", "CONLL2003_COLUMNS",
     "load_nltk", "load_nltk_text", "NLTK_CORPORA", "NLTK_TEXT_CORPORA", "nltk_data_dir",

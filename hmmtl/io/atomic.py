@@ -24,6 +24,7 @@ import os
 import re
 import stat
 import tempfile
+from typing import Any
 from pathlib import Path
 
 __all__ = ["OutputFile", "is_stream_target", "write_bytes", "write_text"]
@@ -93,12 +94,12 @@ class OutputFile:
         self.binary = binary
         self.tmp: str | None = None
         mode = "wb" if binary else "w"
-        text_args = {} if binary else {"encoding": "utf-8", "newline": ""}
+        text_args: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": ""}
         if self.path.is_dir():
             raise IsADirectoryError(f"cannot write {what} {str(path)!r}: it is a folder; give a "
                                     f"file name such as {str(self.path / 'out')!r}")
         if is_stream_target(self.path):
-            self.stream = open(self.path, mode, **text_args)
+            self.stream = open(self.path, mode, **text_args)  # noqa: SIM115 - closed by close()
             return
         target = Path(os.path.realpath(self.path)) if self.path.is_symlink() else self.path
         folder = target.parent if str(target.parent) else Path(".")
@@ -156,7 +157,7 @@ class OutputFile:
                 pass
             self.tmp = None
 
-    def __enter__(self) -> "OutputFile":
+    def __enter__(self) -> OutputFile:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

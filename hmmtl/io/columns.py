@@ -22,7 +22,7 @@ of chunk types (NP, VP, PP ...) chunks, other BIO labels (PER, LOC, ORG, MISC ..
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = ["MEANINGS", "UPOS_TAGS", "PTB_TAGS", "CHUNK_TYPES", "MISC_KEYS", "meaning_of",
            "tag_meaning", "misc_values", "with_misc_values", "conllu_place", "is_word_column"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import itertools
 import operator
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from ._source import (FormatError, assign_separators, atomic_write, find_blocks,
                       layout_lines, read_source, split_lines)
 from .conllu import _target_column
 from .corpus import Corpus
+
+if TYPE_CHECKING:
+    from .._typing import Target, TextSource
 
 __all__ = ["read_conll", "write_conll", "CONLL2000_COLUMNS", "CONLL2002_COLUMNS",
            "CONLL2003_COLUMNS"]
@@ -25,7 +29,7 @@ CONLL2003_COLUMNS = ("word", "pos", "chunk", "ner")
 DOCSTART = "-DOCSTART-"
 
 
-def read_conll(source, columns: Sequence[str] | None = None, *, sep: str | None = None,
+def read_conll(source: TextSource, columns: Sequence[str] | None = None, *, sep: str | None = None,
                domain: str | Callable | None = None, word_column: str | None = None,
                label_column: str | None = None, docstart: str = DOCSTART,
                name: str | None = None) -> Corpus:
@@ -84,7 +88,7 @@ def read_conll(source, columns: Sequence[str] | None = None, *, sep: str | None 
     first = lines[starts[0]]
     if sep is None:
         layout["sep"] = "\t" if "\t" in first.strip() else " "
-        splitter = str.split
+        splitter: Callable[[str], list[str]] = str.split
     elif sep in (" ", "\t"):
         layout["sep"] = sep
         splitter = operator.methodcaller("split", sep)
@@ -130,7 +134,8 @@ def read_conll(source, columns: Sequence[str] | None = None, *, sep: str | None 
     )
 
 
-def write_conll(corpus: Corpus, path, *, labels=None, column=None, columns=None,
+def write_conll(corpus: Corpus, path: Target, *, labels: Sequence | None = None,
+                column: str | None = None, columns: Sequence[str | int] | None = None,
                 sep: str | None = None) -> None:
     """Write ``corpus`` as a CoNLL column file, atomically (temporary file + ``os.replace``).
 

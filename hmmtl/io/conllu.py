@@ -11,13 +11,17 @@ from __future__ import annotations
 import operator
 import re
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from ._source import (FormatError, assign_separators, atomic_write, find_blocks, join_lines,
                       layout_lines, read_source, split_lines)
 from .corpus import Corpus
+
+if TYPE_CHECKING:
+    from .._typing import Target, TextSource
 
 __all__ = ["read_conllu", "write_conllu", "CONLLU_COLUMNS"]
 
@@ -57,14 +61,15 @@ def _resolve_domains(domain, name, sent_ids, doc_ids) -> list[str]:
         m = _ID_DOMAIN.match(did or "") or _ID_DOMAIN.match(sid or "")
         out.append(m.group("domain") if m else None)
     if all(d is not None for d in out):
-        return out
+        return cast("list[str]", out)
     stem = Path(name).name.split(".")[0] if name and not name.startswith("<") else "default"
     m = _FILE_DOMAIN.match(stem)
     fallback = m.group("domain") if m else stem
     return [d if d is not None else fallback for d in out]
 
 
-def read_conllu(source, domain: str | Callable | None = None, *, name: str | None = None) -> Corpus:
+def read_conllu(source: TextSource, domain: str | Callable | None = None, *,
+                name: str | None = None) -> Corpus:
     """Read a CoNLL-U file.
 
     Parameters
@@ -108,7 +113,7 @@ def read_conllu(source, domain: str | Callable | None = None, *, name: str | Non
     doc = None
     n_docs = 0
     for s, (a, b) in enumerate(zip(starts, ends)):
-        rows = []
+        rows: list[list[str]] = []
         extra = []
         for k in range(a, b):
             line = lines[k]
@@ -207,7 +212,7 @@ def _target_column(corpus: Corpus, column, default: str) -> str:
 def _conllu_columns(corpus: Corpus) -> list[list[list[str]]]:
     """The 10 CoNLL-U columns of ``corpus``, filling in what a non-CoNLL-U corpus lacks."""
     renames = {corpus.word_column: "form", "word": "form", "pos": "xpos", "tag": "xpos"}
-    named = {}
+    named: dict[str, list] = {}
     for key, col in corpus.columns.items():
         named.setdefault(key if key in CONLLU_COLUMNS else renames.get(key, key), col)
     extra = [k for k in named if k not in CONLLU_COLUMNS]
@@ -226,7 +231,8 @@ def _conllu_columns(corpus: Corpus) -> list[list[list[str]]]:
     return out
 
 
-def write_conllu(corpus: Corpus, path, *, labels=None, column=None) -> None:
+def write_conllu(corpus: Corpus, path: Target, *, labels: Sequence | None = None,
+                 column: str | None = None) -> None:
     """Write ``corpus`` as CoNLL-U, atomically (temporary file + ``os.replace``).
 
     Parameters

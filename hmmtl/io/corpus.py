@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import operator
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -182,6 +182,7 @@ class Corpus:
 
     def domain_names(self) -> list[str]:
         """Distinct domains in order of first appearance."""
+        assert self.domains is not None  # set by __post_init__
         return list(dict.fromkeys(self.domains))
 
     # ------------------------------------------------------------------ selection
@@ -208,7 +209,7 @@ class Corpus:
                              f"sentences, got [{index.min()}, {index.max()}]")
         return index.astype(np.int64) % max(n, 1)
 
-    def select(self, index) -> "Corpus":
+    def select(self, index) -> Corpus:
         """The sentences ``index`` (ints, boolean mask or slice) as a new corpus, keeping their
         domains, ids, comments and separators."""
         idx = self._index(index)
@@ -220,16 +221,17 @@ class Corpus:
             separators=_take(self.separators, idx), layout=dict(self.layout),
         )
 
-    def __getitem__(self, index) -> "Corpus":
+    def __getitem__(self, index) -> Corpus:
         return self.select(index)
 
-    def with_domain(self, domain: str | Callable | Sequence[str]) -> "Corpus":
+    def with_domain(self, domain: str | Callable | Sequence[str]) -> Corpus:
         """A copy whose domains are ``domain`` (one name, a name per sentence, or a function
         of ``(sent_id, doc_id)``)."""
         n = len(self)
         if isinstance(domain, str):
             domains = [domain] * n
         elif callable(domain):
+            assert self.sent_ids is not None and self.doc_ids is not None  # __post_init__
             domains = list(map(domain, self.sent_ids, self.doc_ids))
         else:
             domains = list(domain)
@@ -237,7 +239,7 @@ class Corpus:
                 raise ValueError(f"got {len(domains)} domains for {n} sentences")
         return replace(self, domains=domains)
 
-    def with_column(self, name: str, labels, *, label_column: bool = False) -> "Corpus":
+    def with_column(self, name: str, labels, *, label_column: bool = False) -> Corpus:
         """A copy with column ``name`` replaced (or appended, when new) by ``labels``: one
         label list per sentence, or a flat sequence of ``n_tokens`` labels."""
         if isinstance(labels, np.ndarray) or (len(labels) and isinstance(labels[0], str)):
@@ -278,6 +280,7 @@ class Corpus:
             domain_index = self.domain_names()
         if not isinstance(domain_index, dict):
             domain_index = {d: i for i, d in enumerate(domain_index)}
+        assert self.domains is not None  # set by __post_init__
         ids = np.fromiter(map(domain_index.get, self.domains, itertools.repeat(-1)),
                           dtype=np.int64, count=len(self))
         if ids.size and ids.min() < 0:

@@ -21,7 +21,7 @@ import itertools
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = ["FORMATS", "SNIFF_LINES", "format_from_name", "sniff_format", "peek_lines"]
 

@@ -4,15 +4,19 @@ NLTK's ``map_tag``."""
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .conll import CONLL2000_COLUMNS, CONLL2002_COLUMNS, read_conll
 from .corpus import Corpus
+from .data_root import data_root
+
+if TYPE_CHECKING:
+    from .._typing import PathLike
 
 __all__ = ["load_nltk", "load_nltk_text", "NLTK_CORPORA", "NLTK_TEXT_CORPORA", "nltk_data_dir"]
 
@@ -23,15 +27,13 @@ NLTK_TEXT_CORPORA = ("abc", "webtext", "state_union", "inaugural")
 _TAGSETS = {"treebank": "wsj", "conll2000": "wsj", "brown": "brown", "nps_chat": "wsj"}
 
 
-def nltk_data_dir(data_dir=None) -> Path | None:
+def nltk_data_dir(data_dir: PathLike | None = None) -> Path | None:
     """The NLTK data directory: ``data_dir/nltk_data`` when it exists, else ``data_dir``
     itself when it holds ``corpora/``; with ``data_dir=None``, from ``HMMTL_DATA``, else
     None (NLTK's default search path)."""
-    if data_dir is None:
-        data_dir = os.environ.get("HMMTL_DATA")
-        if not data_dir:
-            return None
-    root = Path(data_dir)
+    root = data_root(data_dir)
+    if root is None:
+        return None
     if (root / "nltk_data").is_dir():
         return (root / "nltk_data").resolve()
     if (root / "corpora").is_dir() or (root / "taggers").is_dir():
@@ -116,7 +118,7 @@ def _fileids(name: str, reader, split) -> list[tuple[str, str]]:
     if name == "conll2002":
         files = list(_CONLL2002_FILES) if reader is None else reader.fileids()
         wanted = [split] if isinstance(split, str) else files if split is None else list(split)
-        out = []
+        out: list[tuple[str, str]] = []
         for s in wanted:
             matched = [f for f in files if f == s or f.split(".")[0] == s]
             if not matched:
@@ -162,7 +164,7 @@ def _own_files(name: str, root: Path | None, split) -> list[tuple[str, bytes]] |
         return [(f, z.read(f"{name}/{f}")) for f in fileids]
 
 
-def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None,
+def load_nltk(name: str, data_dir: PathLike | None = None, split: str | Sequence[str] | None = None,
               tagset: str | None = None, *, drop_traces: bool = True) -> Corpus:
     """Load one of NLTK's tagged corpora through NLTK's own readers.
 
@@ -206,18 +208,19 @@ def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None
     own = (_own_files(name, root, split) if name in ("conll2000", "conll2002")
            and tagset is None else None)
     for fileid, lines in own or ():  # hmmtl's own reader: no need to import NLTK
-        columns = CONLL2000_COLUMNS if name == "conll2000" else CONLL2002_COLUMNS
-        sents = read_conll(lines, columns, sep=" ", name=f"{name}/{fileid}")
+        names = CONLL2000_COLUMNS if name == "conll2000" else CONLL2002_COLUMNS
+        sents = read_conll(lines, names, sep=" ", name=f"{name}/{fileid}")
         words += sents.columns["word"]
         tags += sents.columns["pos"]
-        third += sents.columns[columns[2]]
+        third += sents.columns[names[2]]
         domains += ["wsj" if name == "conll2000" else fileid.split(".")[0]] * len(sents)
         sent_ids += [f"{fileid}:{k}" for k in range(1, len(sents) + 1)]
         # conll2002: the -DOCSTART- lines of the Dutch files are document boundaries
-        doc_ids += list(sents.doc_ids) if name == "conll2002" else [fileid] * len(sents)
+        doc_ids += list(sents.doc_ids or ()) if name == "conll2002" else [fileid] * len(sents)
     with _search_path(root) if own is None else nullcontext():
         reader = _reader(name) if own is None else None
         for fileid, domain in _fileids(name, reader, split) if own is None else ():
+            assert reader is not None
             if name in ("conll2000", "conll2002"):
                 sents = reader.iob_sents(fileid)
             elif name == "nps_chat":
@@ -230,11 +233,11 @@ def load_nltk(name: str, data_dir=None, split: str | Sequence[str] | None = None
                     sent = [wt for wt in sent if wt[1] != "-NONE-"]
                 if not sent:
                     continue
-                columns = list(zip(*sent))
-                words.append(list(columns[0]))
-                tags.append(list(columns[1]))
-                if len(columns) > 2:
-                    third.append(list(columns[2]))
+                fields = list(zip(*sent))
+                words.append(list(fields[0]))
+                tags.append(list(fields[1]))
+                if len(fields) > 2:
+                    third.append(list(fields[2]))
                 k += 1
                 domains.append(domain)
                 sent_ids.append(f"{fileid}:{k}")
@@ -285,7 +288,8 @@ def split_sentences(line: str) -> list[str]:
     return out
 
 
-def load_nltk_text(name: str, data_dir=None, split: str | Sequence[str] | None = None) -> Corpus:
+def load_nltk_text(name: str, data_dir: PathLike | None = None,
+                   split: str | Sequence[str] | None = None) -> Corpus:
     """Read one of NLTK's raw-text corpora as tokenized sentences (unlabeled text).
 
     Each line of the raw files is split into sentences at ``. ! ?`` followed by a capital

@@ -31,6 +31,7 @@ a sentence is mapped the same alone or in any batch.  Lookups are done in C
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -183,7 +184,7 @@ class Notation:
         return _one_or_many(tag_sequences,
                             lambda s: _map(s, table, self.tag_quotes == "ptb"))
 
-    def words_only(self) -> "Notation":
+    def words_only(self) -> Notation:
         return replace(self, tag_brackets=None, tag_quotes=None)
 
     def describe(self) -> str:
@@ -204,7 +205,7 @@ class Notation:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "Notation":
+    def from_dict(cls, d: dict | None) -> Notation:
         """Inverse of :meth:`to_dict`; None (a model saved before notations were recorded)
         is the empty notation, which maps nothing."""
         if d is None:
@@ -235,7 +236,7 @@ def detect_notation(words=None, tags=None) -> Notation:
     """
     from collections import Counter
 
-    found = {}
+    found: dict[str, Any] = {}
     if words is not None:
         flat = words if not words or isinstance(words[0], str) else flatten(words)[0]
         counts = Counter(flat)

@@ -92,7 +92,7 @@ def _parse(flat: list, scheme: str, type_names: list | None = None):
     allowed = _scheme_prefixes(scheme)
     distinct = list(dict.fromkeys(flat))
     prefix = np.empty(len(distinct), dtype=np.int8)
-    type_of = []
+    type_of: list[str | None] = []
     for k, label in enumerate(distinct):
         if label == "O":
             prefix[k] = _O

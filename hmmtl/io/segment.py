@@ -35,7 +35,8 @@ import itertools
 import operator
 import re
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Iterable
 
 __all__ = ["Token", "Sentence", "TokenSpans", "Segmenter", "DEFAULT_ABBREVIATIONS"]
 
@@ -155,7 +156,7 @@ class Segmenter:
 
     # ------------------------------------------------------------------ parameters
     @classmethod
-    def default(cls, language: str = "english") -> "Segmenter":
+    def default(cls, language: str = "english") -> Segmenter:
         """A ready splitter with untrained defaults: the built-in English abbreviation list
         (:data:`DEFAULT_ABBREVIATIONS`), no collocations and no sentence starters.  A
         splitter trained by :meth:`fit` on text of the kind to split does better."""
@@ -164,7 +165,7 @@ class Segmenter:
                              f"Segmenter({language!r}).fit(texts)")
         return cls(language)
 
-    def fit(self, texts: Iterable[str]) -> "Segmenter":
+    def fit(self, texts: Iterable[str]) -> Segmenter:
         """Learn Punkt's parameters from raw texts (NLTK's ``PunktTrainer``, unsupervised);
         the built-in abbreviations are kept beside the learned ones.  Returns ``self``."""
         from nltk.tokenize.punkt import PunktTrainer
@@ -198,7 +199,7 @@ class Segmenter:
                 "names": sorted(self.names)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Segmenter":
+    def from_dict(cls, d: dict) -> Segmenter:
         """The segmenter of :meth:`to_dict`."""
         try:
             return cls(d["language"], abbreviations=d["abbreviations"],
@@ -222,7 +223,10 @@ class Segmenter:
         if not isinstance(text, str):
             raise TypeError(f"expected a str text, got {type(text).__name__}; decode bytes "
                             f"first (e.g. data.decode('utf-8'))")
-        forms, starts, ends, breaks = [], [], [], []
+        forms: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        breaks: list[int] = []
         pos = 0
         for m in _PARAGRAPH.finditer(text):
             self._paragraph(text, pos, m.start(), forms, starts, ends, breaks)
@@ -265,7 +269,7 @@ class Segmenter:
                 continue
             following = forms[nxt]
             first = following[0]
-            if first.islower() and (abbreviation or form[0] == "." and len(form) > 1
+            if first.islower() and (abbreviation or (form[0] == "." and len(form) > 1)
                                     or form == "\u2026"):
                 # "wait ... then", "Mr. smith": no sentence starts; after ". ? !" one may
                 # (web text starts sentences in lower case: "i", "thanks"; tuned on EWT dev)

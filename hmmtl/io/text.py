@@ -6,11 +6,16 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from ..data import RaggedBatch, Vocabulary
 from ._source import FormatError, atomic_write, read_source, source_name
 from .corpus import Corpus
+
+if TYPE_CHECKING:
+    from .segment import Segmenter
+    from .._typing import Target, TextSource, TokenLists
 
 __all__ = ["iter_text", "read_text", "write_text", "read_unlabeled", "iter_unlabeled",
            "check_plain_text", "split_long", "open_input", "MAX_SENTENCE_TOKENS"]
@@ -81,7 +86,7 @@ def _line_batches(source, batch_size: int, name: str) -> Iterator[tuple[int, lis
         line += len(chunk)
 
 
-def iter_text(source, batch_size: int = 10_000, *, vocab: Vocabulary | None = None,
+def iter_text(source: TextSource, batch_size: int = 10_000, *, vocab: Vocabulary | None = None,
               lowercase: bool = False) -> Iterator[list[list[str]] | RaggedBatch]:
     """Stream a tokenized text file in batches of sentences, so the corpus never has to fit
     in memory.
@@ -121,7 +126,7 @@ def iter_text(source, batch_size: int = 10_000, *, vocab: Vocabulary | None = No
         yield vocab.encode(sentences) if vocab is not None else sentences
 
 
-def read_text(source, domain: str | None = None, *, lowercase: bool = False,
+def read_text(source: TextSource, domain: str | None = None, *, lowercase: bool = False,
               name: str | None = None) -> Corpus:
     """Read a whole tokenized text file (one sentence a line) into a :class:`Corpus` with a
     single ``"word"`` column.  Blank lines are not sentences and are skipped; sentence ids are
@@ -142,7 +147,7 @@ def read_text(source, domain: str | None = None, *, lowercase: bool = False,
                   source=name, format="text")
 
 
-def write_text(corpus, path) -> None:
+def write_text(corpus: Corpus | TokenLists, path: Target) -> None:
     """Write token lists (a :class:`Corpus` or a list of token lists) one sentence a line,
     tokens separated by a space, atomically."""
     sentences = corpus.sentences if isinstance(corpus, Corpus) else corpus
@@ -173,8 +178,9 @@ def check_plain_text(lines: list[str], name: str) -> None:
                           f"name or say its format, and its words are used")
 
 
-def read_unlabeled(source, fmt: str | None = None, *, name: str | None = None,
-                   segmenter=None, warn=None) -> list[list[str]]:
+def read_unlabeled(source: TextSource, fmt: str | None = None, *, name: str | None = None,
+                   segmenter: Segmenter | None = None,
+                   warn: Callable[[str], object] | None = None) -> list[list[str]]:
     """All sentences (token lists) of unlabeled text: :func:`iter_unlabeled` as a list
     (tokenized or raw text, JSON lines, gzip, or the words of a CoNLL / CoNLL-U file).
 
@@ -208,7 +214,7 @@ def open_input(source):
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"{os.fspath(source)}: no such file")
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 - returned, for the caller to close
         if f.peek(2)[:2] == GZIP_MAGIC:
             return gzip.GzipFile(fileobj=f, mode="rb"), True
         return f, True
@@ -283,9 +289,9 @@ def _jsonl_texts(lines, name: str) -> Iterator[str]:
         yield obj["text"]
 
 
-def iter_unlabeled(source, fmt: str | None = None, *, name: str | None = None,
-                   segmenter=None, max_length: int = MAX_SENTENCE_TOKENS,
-                   warn=None) -> Iterator[list[str]]:
+def iter_unlabeled(source: TextSource, fmt: str | None = None, *, name: str | None = None,
+                   segmenter: Segmenter | None = None, max_length: int = MAX_SENTENCE_TOKENS,
+                   warn: Callable[[str], object] | None = None) -> Iterator[list[str]]:
     """Sentences (token lists) of unlabeled text, streamed: the one reader of ``train
     --unlabeled``, ``train-hmm --text`` and the NER recipe's text.
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 __all__ = ["MODELS", "data_folder", "catalog", "resolve", "load", "is_model_name",
            "UnknownModelError"]
@@ -104,7 +105,7 @@ def resolve(name_or_path) -> Path:
                             f"'hmmtl models')")
 
 
-def load(name_or_path, expected_class=None):
+def load(name_or_path: str | os.PathLike, expected_class: type | str | None = None) -> Any:
     """The model of a file or of a ready-made model's name (see :func:`resolve`)."""
     from ..serialize import load as load_file
 

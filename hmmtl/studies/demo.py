@@ -13,10 +13,10 @@ sampled from a known HMM, labeled as synthetic everywhere.  It never fails for l
 from __future__ import annotations
 
 import itertools
-import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +39,9 @@ def find_demo_data(data_dir=None) -> tuple[str, Path | None]:
     """Where the demo's corpora are: ``("ewt", root)`` when the root holds the EWT files
     and NLTK's CoNLL-2000, ``("nltk", root)`` when only NLTK's corpora are found (in
     ``data_dir``, ``$HMMTL_DATA``, or NLTK's own data path), ``("synthetic", None)`` else."""
-    candidates = [data_dir, os.environ.get("HMMTL_DATA")]
+    from ..io.data_root import data_root
+
+    candidates = [data_dir, data_root()]
     for cand in candidates:
         if not cand:
             continue
@@ -59,7 +61,7 @@ def find_demo_data(data_dir=None) -> tuple[str, Path | None]:
             p = Path(entry)
             if (p / "corpora" / "conll2000.zip").exists() or (p / "corpora" / "conll2000").is_dir():
                 return "nltk", p.resolve()
-    except Exception:  # NLTK broken or absent: fall back to synthetic data
+    except Exception:  # noqa: BLE001 - NLTK broken or absent: fall back to synthetic data
         pass
     return "synthetic", None
 
@@ -69,7 +71,7 @@ _SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
 
 
 def _pseudo_words(n: int, rs: np.random.RandomState, taken: set) -> list[str]:
-    out = []
+    out: list[str] = []
     while len(out) < n:
         w = "".join(rs.choice(_SYLLABLES, size=rs.randint(2, 4)))
         if w not in taken:
@@ -170,7 +172,7 @@ def _load_real(kind: str, root: Path, sizes: dict) -> dict:
         try:
             chat = load_nltk("nps_chat", data_dir=root)
             name, target = "chat", "NPS chat posts"
-        except Exception:
+        except Exception:  # noqa: BLE001 - no NPS chat (or a broken one): CoNLL-2000 test
             chat = load_nltk("conll2000", data_dir=root, split="test")
             name, target = "wsj-test", "CoNLL-2000 test (WSJ: no domain shift; NPS chat absent)"
         w, t = chat.sentences, chat.column("pos")
@@ -254,15 +256,16 @@ def run_demo(data_dir=None, out=None, quick=False, *, random_state: int = 0,
 
     stream = sys.stdout if stream is None else stream
     t_start = time.perf_counter()
-    sizes = dict(TINY if quick == "tiny" else QUICK if quick else DEMO)
+    sizes: dict[str, Any] = dict(TINY if quick == "tiny" else QUICK if quick else DEMO)
     kind, root = find_demo_data(data_dir)
     if data_dir is not None and kind == "synthetic":
         print(f"hmmtl demo: no corpora found in {data_dir}.", file=stream)
-    data = None
+    data: dict
     if kind != "synthetic":
+        assert root is not None  # found with the corpora
         try:
             data = _load_real(kind, root, sizes)
-        except Exception as e:  # a damaged or partial data folder: fall back, say why
+        except Exception as e:  # noqa: BLE001 - a damaged or partial data folder: fall back, say why
             print(f"hmmtl demo: could not read the corpora in {root} ({type(e).__name__}: "
                   f"{e}); using synthetic data instead.", file=stream)
             kind = "synthetic"

@@ -14,15 +14,16 @@ Both write Markdown, CSV, JSON and a PNG plot through :mod:`hmmtl.studies.report
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ..data import flatten
+from ..io.data_root import find_data_root
 from ..transfer.pipeline import check_representations, hmm_representations, make_labeler
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "evaluate_by_domain",
     "run_domain_adaptation",
     "run_feature_augmentation",
-    "find_data_dir",
 ]
 
 EWT_DOMAINS = ("answers", "email", "newsgroup", "reviews", "weblog")
@@ -56,15 +56,7 @@ FULL = dict(seeds=(0, 1, 2), states=(64, 128, 256), texts=("source", "target", "
             representations=("none", "viterbi", "posterior", "type", "viterbi+posterior+type"),
             max_train_sentences=None, max_text_sentences=None, max_eval_sentences=None,
             hmm_iter=30, n_hmms=5, crf_params={"max_iterations": 150}, raw=True)
-PRESETS = {"full": FULL, "quick": QUICK, "tiny": TINY}
-
-
-def find_data_dir(data_dir=None) -> Path | None:
-    """The corpora folder: ``data_dir``, else ``$HMMTL_DATA``; None when neither exists."""
-    for cand in (data_dir, os.environ.get("HMMTL_DATA")):
-        if cand and Path(cand).is_dir():
-            return Path(cand).resolve()
-    return None
+PRESETS: dict[str, dict[str, Any]] = {"full": FULL, "quick": QUICK, "tiny": TINY}
 
 
 # ----------------------------------------------------------------------------- data
@@ -362,7 +354,7 @@ def run_domain_adaptation(data_dir=None, out_dir="results/domain-adaptation", qu
     bad = [t for t in texts if t not in TEXTS]
     if bad:
         raise ValueError(f"texts must be among {', '.join(map(repr, TEXTS))}, got {bad}")
-    root = find_data_dir(data_dir)
+    root = find_data_root(data_dir)
     if root is None:
         raise FileNotFoundError(f"no data directory: pass data_dir= (got {data_dir!r}) or set "
                                 f"HMMTL_DATA to the corpora folder")
@@ -556,7 +548,7 @@ def run_feature_augmentation(data_dir=None, out_dir="results/feature-augmentatio
         crf_params = dict({"max_iterations": 40}, **(crf_params or {}))
     else:
         crf_params = dict({"max_iterations": 150}, **(crf_params or {}))
-    root = find_data_dir(data_dir)
+    root = find_data_root(data_dir)
     if root is None:
         raise FileNotFoundError(f"no data directory: pass data_dir= (got {data_dir!r}) or set "
                                 f"HMMTL_DATA to the corpora folder")
@@ -580,7 +572,8 @@ def run_feature_augmentation(data_dir=None, out_dir="results/feature-augmentatio
     add("pooled", pooled.predict(test.words), test, known_all)
     bar.update()
     bar.set_postfix_str("augmented")
-    aug = DomainAugmentedCRF(labeler_params=crf_params).fit(train.words, train.tags, domains=train.domains)
+    aug = DomainAugmentedCRF(labeler_params=crf_params).fit(train.words, train.tags,
+                                                            domains=train.domains)
     add("augmented", aug.predict(test.words, domains=test.domains), test, known_all)
     add("augmented (domain unknown)", aug.predict(test.words), test, known_all)
     bar.update()

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ TINY = dict(max_train_sentences=300, max_text_sentences=200, max_eval_sentences=
             aso_auxiliary_components=6, max_auxiliary_tokens=20_000, unlabeled_texts=(),
             shared_labels="all", crf_params={"max_iterations": 10, "c2": 1.0},
             settings=("single", "aso+text", "aso+mt-hmm"))
-PRESETS = {"full": FULL, "quick": QUICK, "tiny": TINY}
+PRESETS: dict[str, dict[str, Any]] = {"full": FULL, "quick": QUICK, "tiny": TINY}
 
 
 # ----------------------------------------------------------------------------- data
@@ -192,7 +193,10 @@ def _entity_prf(gold, pred) -> tuple[float, float, float]:
     types: list = []
     g = chunk_spans(gold, scheme="iob2", types=types)
     p = chunk_spans(pred, scheme="iob2", types=types)
-    key = lambda c: set(zip(c.start.tolist(), c.end.tolist(), c.type.tolist()))
+
+    def key(c):
+        return set(zip(c.start.tolist(), c.end.tolist(), c.type.tolist()))
+
     correct = len(key(g) & key(p))
     precision = correct / len(p.start) if len(p.start) else 0.0
     recall = correct / len(g.start) if len(g.start) else 0.0
@@ -223,7 +227,8 @@ def _state_features(model, sentences, top_k: int, name: str) -> dict:
     """Viterbi state (categorical) and top-k posterior (weighted categorical) of each token."""
     from ..transfer.multitask_hmm import MultiTaskHMM
 
-    extra = {f"{name}.viterbi": np.asarray(model.transform(sentences, kind="viterbi"), np.int32)}
+    extra: dict[str, Any] = {
+        f"{name}.viterbi": np.asarray(model.transform(sentences, kind="viterbi"), np.int32)}
     if isinstance(model, MultiTaskHMM):
         extra[f"{name}.posterior"] = _top_k(model.transform(sentences, kind="posterior"), top_k)
     else:
@@ -283,9 +288,9 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
         chosen on ``eng.testa`` per task), ``table`` (rows of the summary), ``files`` and
         ``config``.
     """
-    from .domain_adaptation import find_data_dir
+    from ..io.data_root import find_data_root
 
-    root = find_data_dir(data_dir)
+    root = find_data_root(data_dir)
     if root is None:
         raise FileNotFoundError(f"no corpora folder: pass data_dir or set HMMTL_DATA "
                                 f"(got data_dir={data_dir!r})")
@@ -326,7 +331,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
                   "chunk": train["chunk"] + extra_corpus["chunk"],
                   "ner": train["ner"] + [None] * len(extra_corpus["words"])}
     timings = {}
-    text_features = {name: {} for name in splits}
+    text_features: dict[str, dict] = {name: {} for name in splits}
     text = all_words + _unlabeled_text(root, cfg["unlabeled_texts"]) \
         if ("hmm-text" in settings or need_aso_text) else None
     if "hmm-text" in settings:
@@ -382,7 +387,7 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
 
     if cfg["shared_labels"] == "all":
         shared, mt_all = fit_shared(all_labels, "")
-        features = {task: shared for task in TASKS}
+        features = dict.fromkeys(TASKS, shared)
     elif cfg["shared_labels"] == "other":
         # each task's labeler gets shared models learned from the *other* tasks' labels only,
         # so that its training tokens' features never saw their own gold labels
@@ -563,7 +568,7 @@ def _write(records, selected, out_dir, seconds, config) -> dict:
 # ============================================================================ the product
 #: sizes of the product study (``run_multi_task_product``): training / dev / test sentences
 #: per corpus (None: all), CRF iterations (None: the task defaults), folds of the cascade
-PRODUCT_PRESETS = {
+PRODUCT_PRESETS: dict[str, dict[str, Any]] = {
     "full": dict(max_train_sentences=None, max_eval_sentences=None, max_iterations=None,
                  n_folds=3),
     "quick": dict(max_train_sentences=600, max_eval_sentences=300, max_iterations=40,
@@ -640,12 +645,12 @@ def run_multi_task_product(data_dir=None, out_dir="results/multi-task", quick: b
     """
     import json
 
-    from .domain_adaptation import find_data_dir
+    from ..io.data_root import find_data_root
     from ..crf import LinearChainCRF
     from ..transfer.multitask import MultiTaskTagger
     from ..transfer.pipeline import Tagger
 
-    root = find_data_dir(data_dir)
+    root = find_data_root(data_dir)
     if root is None:
         raise FileNotFoundError(f"no corpora folder: pass data_dir or set HMMTL_DATA "
                                 f"(got data_dir={data_dir!r})")
@@ -660,7 +665,7 @@ def run_multi_task_product(data_dir=None, out_dir="results/multi-task", quick: b
     crf = {} if cfg["max_iterations"] is None else {"max_iterations": cfg["max_iterations"]}
     records, seconds, speed = [], {}, {}
     start = time.perf_counter()
-    models = {}
+    models: dict[tuple, Any] = {}
 
     def score_split(corpus, tasks, data, part):
         words = data[part]["words"]

@@ -28,6 +28,7 @@ import io
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ __all__ = ["LANGUAGES", "RECIPES", "PARTS", "run_ner", "train_recognizer", "load
            "unlabeled_text", "lexicon_contributions", "read_lexicon"]
 
 #: file names and columns of each language (column indices of the files, word = 0)
-LANGUAGES = {
+LANGUAGES: dict[str, dict[str, Any]] = {
     "eng": {"name": "English (CoNLL-2003)", "files": ("eng.train", "eng.testa", "eng.testb"),
             "columns": {"pos": 1, "chunk": 2}, "label": 3, "documents": True},
     "esp": {"name": "Spanish (CoNLL-2002)", "files": ("esp.train", "esp.testa", "esp.testb"),
@@ -50,7 +51,7 @@ ENGLISH_TEXTS = ("abc", "webtext", "state_union", "inaugural", "brown", "conll20
 
 #: the recognizer of each language (chosen on the dev sets), its Brown clusters and the states
 #: of its HMM (both learned on the unlabeled text)
-RECIPES = {
+RECIPES: dict[str, dict[str, Any]] = {
     "eng": {"clusters": 500, "hmm_states": 64,
             "recognizer": {"gazetteer": "nltk", "auto_lists": True}},
     "esp": {"clusters": 300, "hmm_states": 32,
@@ -76,7 +77,7 @@ PARTS = {
     "HMM type distributions": {"hmm": None},
 }
 
-PRESETS = {
+PRESETS: dict[str, dict[str, Any]] = {
     "full": {"max_sentences": None, "max_text_sentences": None, "clusters_scale": 1.0,
              "hmm_iterations": HMM_ITERATIONS, "max_iterations": None,
              "curve": (0.0, 0.125, 0.25, 0.5, 1.0)},
@@ -189,7 +190,7 @@ def _min_count(text: list) -> int:
 
 
 def _clusters(text: list, n_clusters: int, progress: bool):
-    from ..clusters import BrownClusters
+    from ..ner.clusters import BrownClusters
 
     return BrownClusters(n_clusters=n_clusters, min_count=_min_count(text),
                          verbose=progress).fit(text)
@@ -205,7 +206,7 @@ def _hmm(text: list, n_states: int, n_iter: int, progress: bool):
 def _subsample(sentences, fraction: float, seed: int = 0):
     if fraction >= 1.0:
         return list(sentences)
-    n = int(round(fraction * len(sentences)))
+    n = round(fraction * len(sentences))
     idx = np.sort(np.random.RandomState(seed).choice(len(sentences), size=n, replace=False))
     return [sentences[i] for i in idx.tolist()]
 
@@ -239,7 +240,7 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
     parts : tuple
         (clusters, HMM), the text of the automatic lists and the unlabeled text.
     """
-    from ..gazetteers import Gazetteer, load_nltk_gazetteers
+    from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
 
     cfg = preset or PRESETS["full"]
     root = Path(root)
@@ -311,11 +312,11 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
         ``models`` (per language: files, times, dev and test scores), ``ablation``,
         ``curve``, ``files``, ``markdown``.
     """
-    from ..gazetteers import Gazetteer, load_nltk_gazetteers
-    from .domain_adaptation import find_data_dir
+    from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
+    from ..io.data_root import find_data_root
     from .report import write_json, write_text_atomic
 
-    root = find_data_dir(data_dir)
+    root = find_data_root(data_dir)
     if root is None:
         raise FileNotFoundError(f"no corpora folder: pass data_dir or set HMMTL_DATA "
                                 f"(got data_dir={data_dir!r})")
@@ -537,9 +538,9 @@ def save_recognizer(model, path) -> Path:
 
 # ----------------------------------------------------------------------------- lexicon
 def read_lexicon(path):
-    """A :class:`~hmmtl.gazetteers.Lexicon` from a model file (``Lexicon.save``) or from a
+    """A :class:`~hmmtl.ner.gazetteers.Lexicon` from a model file (``Lexicon.save``) or from a
     folder of lists (``lexicon/en/``, or the data folder that holds it)."""
-    from ..gazetteers import Lexicon, load_lexicon
+    from ..ner.gazetteers import Lexicon, load_lexicon
 
     path = Path(path)
     if path.is_file():

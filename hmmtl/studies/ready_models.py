@@ -47,7 +47,8 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 from ..models import CATALOG, MODELS
@@ -59,7 +60,7 @@ __all__ = ["RECIPES", "THRESHOLDS", "MAX_LOSS", "SIZE_LIMITS", "PRUNING_RULE", "
 #: sentences at the end of CoNLL-2000 train held out as the chunker's dev set
 CHUNK_DEV = 894
 #: what each model is trained on (corpus references, see :func:`read_labeled`) and how
-RECIPES = {
+RECIPES: dict[str, dict[str, Any]] = {
     "en-pos": {"kind": "tagger", "tag_column": "pos", "metric": "accuracy",
                "train": [["conll2000", "train"]], "unlabeled": [["ewt", "train"]],
                "dev": ["ewt", "dev", "xpos"], "test": ["ewt", "test", "xpos"],
@@ -114,7 +115,7 @@ def sha256(path) -> str:
 
 
 def _corpus_root(data_dir) -> Path:
-    from .domain_adaptation import find_data_dir
+    from ..io.data_root import find_data_root as find_data_dir
 
     root = find_data_dir(data_dir)
     if root is None:
@@ -235,7 +236,7 @@ def _train_tagger(recipe: dict, data_dir, unlabeled, progress: bool):
 
 
 def _train_recognizer(recipe: dict, data_dir, extra_text, progress: bool):
-    from ..gazetteers import Gazetteer, load_nltk_gazetteers
+    from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
     from . import ner as study
 
     root = _corpus_root(data_dir)
@@ -322,8 +323,9 @@ def choose_pruning(model, recipe, dev, dev_column, folder: Path, log,
     full = folder / "unpruned.hmmtl"
     save(model, full)
     base = score(model, dev, recipe, dev_column)
-    rows = [{"threshold": None, "precision": "float64", "emissions": "float64", "dev": base,
-             "bytes": full.stat().st_size}]
+    rows: list[dict[str, Any]] = [{"threshold": None, "precision": "float64",
+                                   "emissions": "float64", "dev": base,
+                                   "bytes": full.stat().st_size}]
     # compact storage alone (no weight dropped): float32 weights, then float16, with
     # every other table (HMM emissions included) as float32
     for precision in ("float32", PRECISION):
@@ -334,14 +336,16 @@ def choose_pruning(model, recipe, dev, dev_column, folder: Path, log,
                      "dev": score(m, dev, recipe, dev_column), "bytes": path.stat().st_size})
         log(f"  {precision}, no threshold: dev {100 * rows[-1]['dev']:.2f}, "
             f"{rows[-1]['bytes']:,} bytes")
-    candidates, models = [], {}
+    candidates: list[dict[str, Any]] = []
+    models: dict[float, Any] = {}
     for threshold in THRESHOLDS:
         m = load(full)
         stats = prune(m, threshold, PRECISION, emissions=EMISSIONS)
         path = save_compact(m, folder / f"pruned-{threshold}.hmmtl")
-        row = {"threshold": threshold, "precision": PRECISION, "emissions": EMISSIONS,
-               "dev": score(m, dev, recipe, dev_column), "bytes": path.stat().st_size,
-               "pairs": {k: [v.pairs_before, v.pairs_after] for k, v in stats.items()}}
+        row: dict[str, Any] = {
+            "threshold": threshold, "precision": PRECISION, "emissions": EMISSIONS,
+            "dev": score(m, dev, recipe, dev_column), "bytes": path.stat().st_size,
+            "pairs": {k: [v.pairs_before, v.pairs_after] for k, v in stats.items()}}
         candidates.append(row)
         models[threshold] = m
         log(f"  threshold {threshold}: dev {100 * row['dev']:.2f} (unpruned "
@@ -462,7 +466,7 @@ def build(data_dir, out_dir, only: Sequence[str] | None = None, *, segmenter: bo
     out.mkdir(parents=True, exist_ok=True)
     from ..models import catalog as read_catalog
 
-    segmenters = {}
+    segmenters: dict[str, Any] = {}
     for name in names:
         entry = build_one(name, data_dir, out, segmenter=segmenter, progress=progress,
                           segmenters=segmenters)

@@ -21,7 +21,7 @@ import json
 import math
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -96,8 +96,8 @@ def summarize(records: Iterable[dict], *, mean_label: str = "mean") -> list[dict
         appearance, domains in order of first appearance, then the mean row.
     """
     records = list(records)
-    groups: "OrderedDict[tuple, dict]" = OrderedDict()
-    domains_of: "OrderedDict[tuple, list]" = OrderedDict()
+    groups: OrderedDict[tuple, dict] = OrderedDict()
+    domains_of: OrderedDict[tuple, list] = OrderedDict()
     for r in records:
         skey = tuple(r.get(k) for k in SETTING_KEYS) + (r["split"],)
         doms = domains_of.setdefault(skey, [])
@@ -149,7 +149,7 @@ def markdown_table(summary: Sequence[dict], *, metric: str = "accuracy", split: 
             and (notation is None or r["notation"] == notation)]
     if not rows:
         return f"(no {split} results)\n"
-    settings: "OrderedDict[tuple, dict]" = OrderedDict()
+    settings: OrderedDict[tuple, dict] = OrderedDict()
     domains: list = []
     for r in rows:
         key = (r["setting"], r["notation"])
@@ -160,7 +160,7 @@ def markdown_table(summary: Sequence[dict], *, metric: str = "accuracy", split: 
         domains = [d for d in domains if d != "mean"] + ["mean"]
     base_mean = None
     if baseline is not None:
-        for (name, nota), cells in settings.items():
+        for (name, _nota), cells in settings.items():
             if name == baseline and "mean" in cells:
                 base_mean = cells["mean"][f"{metric}_mean"]
     show_notation = notation is None and len({k[1] for k in settings}) > 1
@@ -269,7 +269,7 @@ def write_report(records: Sequence[dict], out_dir, *, name: str, title: str,
                 md.write(markdown_table(summary, metric=metric, split=split, notation=nota,
                                         baseline=baseline))
                 md.write("\n")
-    paths = {
+    paths: dict[str, Path | None] = {
         "markdown": write_text_atomic(out_dir / f"{name}.md", md.getvalue()),
         "csv": write_text_atomic(out_dir / f"{name}.csv", summary_to_csv(summary)),
         "json": write_json({"title": title, **(extra or {}), "summary": summary,

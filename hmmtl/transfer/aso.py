@@ -4,7 +4,7 @@ optionally of auxiliary problems on unlabeled text).  ``Theta @ x`` is a dense r
 that each task's CRF takes as extra features (``LinearChainCRF.fit(X, y, extra={"aso":
 theta_x})``).
 
-The token features are those of :class:`hmmtl.features.FeatureSpace` -- the CRF's type-level
+The token features are those of :class:`hmmtl.crf.features.FeatureSpace` -- the CRF's type-level
 templates at each window offset, hashed with its reproducible CRC-32 scheme -- read through
 its public ``fit`` / ``transform``: one feature-hashing scheme in hmmtl.
 
@@ -22,13 +22,14 @@ import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from ..data import LabelSet, check_sentences, flatten
-from ..features import FeatureSpace
+from ..serialize import ModelFileMixin
+from ..crf.features import FeatureSpace
 
 __all__ = ["AlternatingStructureOptimization", "token_feature_matrices"]
 
 
 def _entry_matrix(layout, column: int, n_attributes: int):
-    """Token x attribute CSR matrix of one entry column of a :class:`~hmmtl.features.Layout`
+    """Token x attribute CSR matrix of one entry column of a :class:`~hmmtl.crf.features.Layout`
     (one window offset of the word features)."""
     import scipy.sparse as sp
 
@@ -48,7 +49,7 @@ def _entry_matrix(layout, column: int, n_attributes: int):
 
 def token_feature_matrices(space: FeatureSpace, flat_tokens, offsets) -> dict:
     """Binary token x attribute matrices of the tokens' features through a fitted
-    :class:`~hmmtl.features.FeatureSpace` (built without bias), by view: ``"word"`` the
+    :class:`~hmmtl.crf.features.FeatureSpace` (built without bias), by view: ``"word"`` the
     token's own features (offset 0), ``"context"`` its neighbours' (the other offsets,
     padding beyond the sentence), ``"all"`` both.
 
@@ -73,7 +74,7 @@ def token_feature_matrices(space: FeatureSpace, flat_tokens, offsets) -> dict:
     return {"all": full, "word": word, "context": context}
 
 
-class AlternatingStructureOptimization(BaseEstimator):
+class AlternatingStructureOptimization(ModelFileMixin, BaseEstimator):
     """A shared low-dimensional projection of token features learned from several tasks.
 
     Alternating structure optimization (Ando & Zhang 2005): every label of every task is a
@@ -101,7 +102,7 @@ class AlternatingStructureOptimization(BaseEstimator):
     window : int, default=1
         Features of the tokens at offsets ``-window..window``.
     templates : sequence, optional
-        Type-level templates (:mod:`hmmtl.features`).
+        Type-level templates (:mod:`hmmtl.crf.features`).
     n_hash : int, default=2**18
         Hash buckets per window offset.
     min_count : int, default=2
@@ -234,7 +235,7 @@ class AlternatingStructureOptimization(BaseEstimator):
                 # Ando & Zhang leave v unpenalized
                 boost = 1.0 / np.maximum(proj.std(axis=0), 1e-12)
                 aug = sp.hstack([F, sp.csr_matrix(proj * boost)], format="csr")
-            for task, rows, lab in problems:
+            for _task, rows, lab in problems:
                 clf = SGDClassifier(loss="modified_huber", alpha=float(self.alpha),
                                     max_iter=int(self.n_epochs), tol=None,
                                     random_state=rng.randint(2 ** 31 - 1))
@@ -408,15 +409,3 @@ class AlternatingStructureOptimization(BaseEstimator):
                 raise ValueError(f"model file: the {name} projection and its columns do not "
                                  f"fit the {n_attr} feature columns")
         return m
-
-    def save(self, path) -> None:
-        """Write the fitted projection to ``path`` (hmmtl model file, no pickle)."""
-        from ..serialize import save
-
-        save(self, path)
-
-    @classmethod
-    def load(cls, path) -> AlternatingStructureOptimization:
-        from ..serialize import load
-
-        return load(path, expected_class=cls)

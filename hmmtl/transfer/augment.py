@@ -7,7 +7,7 @@ token of domain ``d`` fires ``f`` and ``d|f``.  The CRF then learns weights that
 At test time a known domain uses both copies; an unknown domain only the shared ones.
 
 How it meets the CRF's feature machinery: features are computed per word *type* by the
-templates of :mod:`hmmtl.features`, and gathered per token in compiled code.  Here a token of
+templates of :mod:`hmmtl.crf.features`, and gathered per token in compiled code.  Here a token of
 domain ``d`` is presented to the CRF as the type ``"d\\x1fword"`` (``\\x1f`` is the ASCII unit
 separator, absent from text), and each built-in template is wrapped
 (:func:`augmented_template`) so that such a type yields the template's features of ``word``
@@ -41,6 +41,8 @@ give identical weights and predictions.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,8 +50,12 @@ from .._base import BaseEstimator, check_is_fitted
 from .. import serialize
 from .._text_api import TextTagging
 from ..data import check_sentences
-from ..features import BUILTIN_TEMPLATES, DEFAULT_TEMPLATES, register_template
+from ..crf.features import BUILTIN_TEMPLATES, DEFAULT_TEMPLATES, register_template
 from .pipeline import make_labeler
+
+if TYPE_CHECKING:
+
+    from .._typing import Extra, LabelLists, TokenLists
 
 __all__ = ["DomainAugmentedCRF", "augment_tokens", "augment_extra", "extra_sizes",
            "augmented_template", "DOMAIN_SEP"]
@@ -171,7 +177,7 @@ def augment_extra(extra, sentences, domains, known_domains, sizes: dict) -> dict
     return out
 
 
-class DomainAugmentedCRF(TextTagging, BaseEstimator):
+class DomainAugmentedCRF(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """A CRF (or perceptron) with feature augmentation across labeled domains.
 
     Parameters
@@ -181,7 +187,8 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
         Keyword arguments of the labeler (``c2``, ``max_iterations``, ``window``, ...); its
         ``templates`` must be built-in template names.
     templates : sequence of str, optional
-        Built-in templates to augment (default all, :data:`hmmtl.features.DEFAULT_TEMPLATES`).
+        Built-in templates to augment (default all,
+        :data:`hmmtl.crf.features.DEFAULT_TEMPLATES`).
     per_domain_transitions : bool, default=True
         Give each training domain transition, start and end offsets of its own (the
         labeler's ``group_transition_``, ``group_start_``, ``group_end_``, in the order of
@@ -226,7 +233,8 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
             params["templates"] = names
         return make_labeler(self.labeler, params)
 
-    def fit(self, X, y, domains=None, extra=None):
+    def fit(self, X: TokenLists, y: LabelLists, domains: Sequence[str] | None = None,
+            extra: Extra | None = None) -> DomainAugmentedCRF:
         """Train on sentences ``X`` with tags ``y``; ``domains`` gives each sentence's
         domain (None: one domain, the plain labeler)."""
         X = [list(s) for s in check_sentences(X)]
@@ -243,7 +251,7 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
         Xa = augment_tokens(X, domains, self.domains_) if augmented else X
         ea = augment_extra(extra, X, domains, self.domains_, self.extra_sizes_) \
             if augmented else extra
-        kwargs = {} if ea is None else {"extra": ea}
+        kwargs: dict[str, Any] = {} if ea is None else {"extra": ea}
         if augmented and self.per_domain_transitions:
             if "groups" not in inspect.signature(labeler.fit).parameters:
                 raise TypeError(f"per-domain transitions need a labeler whose fit takes "
@@ -259,16 +267,18 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
         groups = getattr(self.labeler_, "group_transition_", None)
         return groups is not None and groups.shape[0] > 0
 
-    def predict(self, X, domains=None, extra=None):
+    def predict(self, X: TokenLists, domains: Sequence[str | None] | None = None,
+                extra: Extra | None = None) -> list[list[str]]:
         """Tag ``X``; sentences of a training domain use its feature copies (and its
         transition, start and end offsets), others (and all when ``domains`` is None)
         only the shared weights."""
         check_is_fitted(self, "labeler_")
         X = [list(s) for s in check_sentences(X)]
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if self.domains_ and domains is not None:
             Xa = augment_tokens(X, domains, self.domains_)
-            ea = augment_extra(extra, X, domains, self.domains_, self.extra_sizes_)
+            ea: Extra | None = augment_extra(extra, X, domains, self.domains_,
+                                             self.extra_sizes_)
             if self._has_domain_transitions():
                 kwargs["groups"] = _domain_index(domains, self.domains_)
         else:
@@ -279,7 +289,8 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
             kwargs["extra"] = ea
         return self.labeler_.predict(Xa, **kwargs)
 
-    def score(self, X, y, domains=None, extra=None) -> float:
+    def score(self, X: TokenLists, y: LabelLists, domains: Sequence[str | None] | None = None,
+              extra: Extra | None = None) -> float:
         """Token accuracy of :meth:`predict` against ``y`` (tags never seen in training
         count as errors; no sentences is a ValueError)."""
         from .._base import token_accuracy
@@ -318,10 +329,3 @@ class DomainAugmentedCRF(TextTagging, BaseEstimator):
                              f"transitions for {n_groups} domains, but the model has "
                              f"{len(self.domains_)} training domains {self.domains_}")
         return self
-
-    def save(self, path):
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path):
-        return serialize.load(path, expected_class=cls)

@@ -24,7 +24,8 @@ language processing (almost) from scratch* (POS, chunks and entities from one mo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +33,10 @@ from .. import serialize
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .._text_api import TextTagging
 from ..data import check_label_lists, check_sentences, check_strings, flatten
+
+if TYPE_CHECKING:
+
+    from .._typing import TokenLists
 
 __all__ = ["MultiTaskTagger", "TASK_ORDER"]
 
@@ -51,7 +56,7 @@ def _fold_ids(n: int, n_folds: int, rng) -> np.ndarray:
     return rng.permutation(np.arange(n) % n_folds)
 
 
-class MultiTaskTagger(TextTagging, BaseEstimator):
+class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """Several labeling tasks in one model: a cascade of CRFs, each task reading the
     cross-validated predictions of the tasks before it.
 
@@ -163,7 +168,7 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         starts, ends = offsets[index], offsets[index + 1]
         rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)]) \
             if index.shape[0] else np.zeros(0, dtype=np.int64)
-        out = {}
+        out: dict[str, Any] = {}
         for name, value in extra.items():
             if isinstance(value, tuple):
                 out[name] = tuple(v[rows] for v in value)
@@ -203,7 +208,8 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         return out
 
     # ------------------------------------------------------------------ API
-    def fit(self, X, y):
+    def fit(self, X: TokenLists,
+            y: Mapping[str, Sequence[Sequence[str] | None]]) -> MultiTaskTagger:
         """Train every task's labeler, in cascade order.
 
         Parameters
@@ -297,7 +303,8 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
                 out[i] = p
         return out
 
-    def predict(self, X, tasks=None) -> dict:
+    def predict(self, X: TokenLists,
+                tasks: Sequence[str] | None = None) -> dict[str, list[list[str]]]:
         """The labels of every task (or of ``tasks`` and the tasks they read).
 
         Parameters
@@ -372,18 +379,19 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
             scores[task] = float(entity_f1(gold, guess) if spans else accuracy(gold, guess))
         return scores
 
-    def score(self, X, y) -> float:
+    def score(self, X: TokenLists, y: Mapping[str, Sequence[Sequence[str] | None]]) -> float:
         """The mean over the tasks of :meth:`score_tasks`."""
         scores = self.score_tasks(X, y)
         return float(np.mean(list(scores.values())))
 
-    def tag_sents(self, sentences) -> list:
+    def tag_sents(self, sentences: Sequence[Sequence[str]]
+                  ) -> list[list[tuple[str, dict[str, str]]]]:
         """``[[(word, {task: label, ...}), ...], ...]``."""
         pred = self.predict(sentences)
         return [[(w, {t: pred[t][i][j] for t in pred}) for j, w in enumerate(s)]
                 for i, s in enumerate(sentences)]
 
-    def tag(self, tokens) -> list:
+    def tag(self, tokens: Sequence[str]) -> list[tuple[str, dict[str, str]]]:
         return self.tag_sents([list(tokens)])[0]
 
     def tag_text(self, text: str, segmenter=None, task: str | None = None) -> list:
@@ -392,7 +400,7 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         check_is_fitted(self, "labelers_")
         task = self.tasks_[-1] if task is None else task
         self._wanted([task])
-        return TextTagging.tag_text(_OneTask(self, task), text, segmenter)
+        return _OneTask(self, task).tag_text(text, segmenter)
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
@@ -442,16 +450,8 @@ class MultiTaskTagger(TextTagging, BaseEstimator):
         model.n_tasks_ = len(tasks)
         return model
 
-    def save(self, path):
-        """Write every task's labeler (and the shared HMMs) to one model file."""
-        return serialize.save(self, path)
 
-    @classmethod
-    def load(cls, path) -> "MultiTaskTagger":
-        return serialize.load(path, cls)
-
-
-class _OneTask:
+class _OneTask(TextTagging):
     """A multi-task model seen as the labeler of one of its tasks (for ``tag_text``)."""
 
     def __init__(self, model, task):

@@ -6,8 +6,9 @@ sentence lacks are marginalized, so corpora annotated for different tasks (POS h
 there, entities elsewhere) and unlabeled text train one model by EM.  Any task's labels are
 then predicted from the words alone, or from the words plus the labels of other tasks.
 
-The model is a thin user of :class:`hmmtl.hmm.MultiTaskFamily` (E- and M-steps) and of the
-EM driver :func:`hmmtl.hmm.run_em`; it can train on any executor.
+The model is a thin user of
+:class:`~hmmtl.transfer.multitask_family.MultiTaskFamily` (E- and M-steps) and of the EM driver
+:func:`hmmtl.hmm.run_em`; it can train on any executor.
 
 References
 ----------
@@ -17,24 +18,34 @@ ACL (splitting each label into latent sub-states, as ``init="labels"`` does).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from functools import partial
 
 import numpy as np
 
 from .._base import BaseEstimator, check_is_fitted
 from ..data import LabelSet, Vocabulary, check_sentences, unflatten
+from ..serialize import ModelFileMixin
 from ..executors.local import LocalExecutor
 from ..executors.sources import Sentences
 from ..hmm.em import ConvergenceMonitor, run_em
 from ..hmm.estimators import check_int
-from ..hmm.families import MultiTaskFamily, MultiTaskParams, Priors, TaskBatch
-from ..hmm.inputs import TaskEncoder, count_partition, is_sentence_list
+from ..hmm.families import Priors
+from ..hmm.inputs import count_partition, is_sentence_list
+from .multitask_family import MultiTaskFamily, MultiTaskParams, TaskBatch, TaskEncoder
+
+if TYPE_CHECKING:
+    from .._typing import TokenLists
+    from ..executors.sources import Files
+
+    #: Labels of each task, ``None`` for a sentence (or token) without them.
+    TaskLabels = Mapping[str, Sequence[Sequence[str | None] | None]]
 
 __all__ = ["MultiTaskHMM"]
 
 
-class MultiTaskHMM(BaseEstimator):
+class MultiTaskHMM(ModelFileMixin, BaseEstimator):
     """Hidden Markov model whose states are shared by several labeling tasks.
 
     Each hidden state ``z`` emits the word ``w`` and, for every task ``t`` whose labels a
@@ -184,7 +195,8 @@ class MultiTaskHMM(BaseEstimator):
         return max(fitting, key=lambda t: len(self.labelsets_[t])) if fitting else None
 
     # -- fitting
-    def fit(self, X, y=None, *, executor=None):
+    def fit(self, X: TokenLists | Files | Sentences, y: TaskLabels | None = None, *,
+            executor: Any = None) -> MultiTaskHMM:
         """Fit by MAP-EM on sentences labeled for any subset of tasks.
 
         Parameters
@@ -278,11 +290,12 @@ class MultiTaskHMM(BaseEstimator):
         """
         return self._family().posteriors(self._params(), self._prepare(X, y))[1]
 
-    def score(self, X, y=None) -> float:
+    def score(self, X: TokenLists, y: TaskLabels | None = None) -> float:
         """Total log-probability of the sentences and their given labels."""
         return float(self.score_samples(X, y).sum())
 
-    def transform(self, X, kind: str = "posterior", given=None) -> np.ndarray:
+    def transform(self, X: TokenLists, kind: str = "posterior",
+                  given: TaskLabels | None = None) -> np.ndarray:
         """Hidden-state representations of each token, aligned with the flattened tokens.
 
         Parameters
@@ -303,7 +316,8 @@ class MultiTaskHMM(BaseEstimator):
         self._check_finite(score)
         return path
 
-    def predict_proba(self, X, task: str, given=None) -> np.ndarray:
+    def predict_proba(self, X: TokenLists, task: str,
+                      given: TaskLabels | None = None) -> np.ndarray:
         """``p(y_task | x, given labels)`` of each token: ``sum_z p(z | x, ...) p(y | z)``.
 
         Tokens whose ``task`` label is given get that label with probability one.
@@ -323,7 +337,8 @@ class MultiTaskHMM(BaseEstimator):
         proba[np.flatnonzero(mask), own[mask]] = 1.0
         return proba
 
-    def predict(self, X, task: str, given=None, decode: str = "posterior") -> list[list[str]]:
+    def predict(self, X: TokenLists, task: str, given: TaskLabels | None = None,
+                decode: str = "posterior") -> list[list[str]]:
         """Labels of ``task`` for each sentence.
 
         Parameters
@@ -371,7 +386,7 @@ class MultiTaskHMM(BaseEstimator):
             arrays[f"label_prob_{i}"] = self.label_prob_[t]
         if self.state_labels_ is not None:
             arrays["state_labels"] = self.state_labels_
-        meta = {
+        meta: dict[str, Any] = {
             "params": self.get_params(),
             "vocabulary": self.vocabulary_.to_dict(),
             "tasks": list(self.tasks_),
@@ -430,15 +445,3 @@ class MultiTaskHMM(BaseEstimator):
                                                  meta.get("log_likelihoods", []))
         m.n_iter_ = m.monitor_.iter
         return m
-
-    def save(self, path) -> None:
-        """Write the model to ``path`` (hmmtl model file, no pickle)."""
-        from ..serialize import save
-
-        save(self, path)
-
-    @classmethod
-    def load(cls, path) -> MultiTaskHMM:
-        from ..serialize import load
-
-        return load(path, expected_class=cls)

@@ -19,22 +19,27 @@ from __future__ import annotations
 import inspect
 import itertools
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
 from .. import serialize
+from .._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
+# the kinds of HMM representation a Tagger can use as features
+from .._registry import REPRESENTATIONS
 from .._text_api import TextTagging
 from ..data import (LabelSet, RaggedBatch, Vocabulary, check_label_lists, check_sentences,
                     check_strings, check_tokens, flatten, lookup_per_type)
 from ..hmm.estimators import compact_emissions, expand_emissions
 
+if TYPE_CHECKING:
+
+    from .._typing import LabelLists, TokenLists
+
 __all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
            "check_representations", "make_labeler", "token_accuracy"]
 
-#: kinds of HMM representation a Tagger can use as features
-REPRESENTATIONS = ("viterbi", "posterior", "type", "type_cluster")
 
 
 def check_representations(representations) -> tuple[str, ...]:
@@ -90,7 +95,8 @@ class _EnsembleFeatures:
         if self.vocabulary is not None:
             batch = self.vocabulary.encode(sentences)
             return [batch] * self.n_hmms
-        out, seen = [], []
+        out: list = []
+        seen: list = []
         for hmm in self.hmms:
             vocab = getattr(hmm, "vocabulary_", None)
             batch = next((b for v, b in seen if v is vocab or v == vocab), None)
@@ -340,12 +346,12 @@ class CaseProfile:
         self._cache: dict = {}
 
     @classmethod
-    def fit(cls, sentences) -> "CaseProfile":
+    def fit(cls, sentences) -> CaseProfile:
         """Count, per lowercased form, its capitalized and lowercase occurrences after the
         first token of each sentence (per distinct token: the tokens are counted in C)."""
         from collections import Counter
 
-        from ..features import stable_hash
+        from ..crf.features import stable_hash
 
         flat, offsets = flatten(sentences)
         later = np.ones(len(flat), dtype=bool)
@@ -365,7 +371,7 @@ class CaseProfile:
         return cls(hashes[order], (ratio_bin * 3 + freq_bin)[order].astype(np.uint8))
 
     def _codes(self, words: list) -> np.ndarray:
-        from ..features import stable_hash
+        from ..crf.features import stable_hash
 
         hashes = stable_hash([w.lower() for w in words])
         where = np.minimum(np.searchsorted(self.hashes, hashes), max(len(self.hashes) - 1, 0))
@@ -395,7 +401,7 @@ def _stage(bar, name: str) -> None:
         bar.set_postfix_str(name)
 
 
-class Tagger(TextTagging, BaseEstimator):
+class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """A sequence labeler with HMM word representations as features.
 
     Parameters
@@ -472,6 +478,12 @@ class Tagger(TextTagging, BaseEstimator):
 
     #: a fitted HMM given as ``hmm`` is used as it is, also by a clone
     _fitted_params = ("hmm",)
+
+    # fitted state that fit and _from_state set (declared for the methods that read it)
+    hmms_: list
+    n_hmms_: int
+    hmm_vocabulary_: Vocabulary | None
+    _features_cache: _EnsembleFeatures | None
 
     def __init__(self, labeler="crf", hmm=None, representations=("type",), top_k=4, window=1,
                  labeler_params=None, hmm_params=None, notation="auto",
@@ -577,6 +589,7 @@ class Tagger(TextTagging, BaseEstimator):
         """The :func:`neighbour_tags` table of the learned HMMs' vocabulary: for every type,
         the tags of the labeled words nearest to it in the HMMs' state space."""
         vocab = self.hmm_vocabulary_
+        assert vocab is not None  # learned with the HMMs
         vectors = np.hstack([np.sqrt(h.type_distribution()) for h in self.hmms_])
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         flat_words, _ = flatten(sentences)
@@ -625,7 +638,10 @@ class Tagger(TextTagging, BaseEstimator):
         return self.notation_.map_words(sentences)
 
     # ------------------------------------------------------------------ API
-    def fit(self, sentences, tags=None, *, unlabeled=None, dev=None, verbose: bool = False):
+    def fit(self, sentences: Sequence[Sequence[str]] | Sequence[Sequence[tuple[str, str]]],
+            tags: LabelLists | None = None, *, unlabeled: TokenLists | None = None,
+            dev: tuple[TokenLists, LabelLists] | None = None,
+            verbose: bool = False) -> Tagger:
         """Learn the HMMs when asked (on the training words plus ``unlabeled``), then the
         labeler with their features on the training sentences.
 
@@ -717,7 +733,7 @@ class Tagger(TextTagging, BaseEstimator):
         self.labeler_ = labeler
         return self
 
-    def predict(self, sentences) -> list[list[str]]:
+    def predict(self, sentences: TokenLists) -> list[list[str]]:
         """Tag sequences: a list of tag lists aligned with ``sentences``, in the notation
         of the training tags.  Each sentence gets the same tags alone or in any batch."""
         check_is_fitted(self, "labeler_")
@@ -731,7 +747,7 @@ class Tagger(TextTagging, BaseEstimator):
             return self.labeler_.predict(sentences)
         return self.labeler_.predict(sentences, extra=extra)
 
-    def score(self, sentences, tags) -> float:
+    def score(self, sentences: TokenLists, tags: LabelLists) -> float:
         """Token accuracy of :meth:`predict` against ``tags`` (bracket and quote tags read
         in the training notation with ``notation="auto"``)."""
         sentences, tags = _check_tagged(sentences, tags)
@@ -740,12 +756,12 @@ class Tagger(TextTagging, BaseEstimator):
         return token_accuracy(tags, self.predict(sentences))
 
     # NLTK's TaggerI interface
-    def tag(self, tokens) -> list[tuple[str, str]]:
+    def tag(self, tokens: Sequence[str]) -> list[tuple[str, str]]:
         """NLTK ``tag``: ``[(word, tag), ...]`` for one sentence."""
         tokens = check_tokens(tokens)
         return list(zip(tokens, self.predict([tokens])[0]))
 
-    def tag_sents(self, sentences) -> list[list[tuple[str, str]]]:
+    def tag_sents(self, sentences: TokenLists) -> list[list[tuple[str, str]]]:
         """NLTK ``tag_sents``: one list of ``(word, tag)`` pairs per sentence."""
         sentences = [list(s) for s in check_sentences(sentences, "sentences")]
         return [list(zip(s, t)) for s, t in zip(sentences, self.predict(sentences))]
@@ -877,14 +893,6 @@ class Tagger(TextTagging, BaseEstimator):
         self.notation_ = Notation.from_dict(meta.get("notation"))
         self._features_cache = None
         return self
-
-    def save(self, path):
-        """Write the whole pipeline (labeler and HMMs) to one model file."""
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> "Tagger":
-        return serialize.load(path, expected_class=cls)
 
 
 def given_hmms(hmm) -> list:

@@ -1,6 +1,6 @@
 """Numba kernels of the CRF-style labelers.
 
-The feature layout (see :class:`hmmtl.features.Layout`) has three levels:
+The feature layout (see :class:`hmmtl.crf.features.Layout`) has three levels:
 
 token --(entries: slot, value)--> slot --(CSR)--> attribute --(CSR)--> (label, weight index)
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .inference._numba import _fb_sequence_log, _fb_sequence_scaled, _shifted_exp_matrix
+from ..inference._numba import _fb_sequence_log, _fb_sequence_scaled, _shifted_exp_matrix
 
 NEG_INF = -np.inf
 

@@ -1,6 +1,6 @@
 """Linear-chain CRF and averaged perceptron over type-level features.
 
-Both labelers share one feature space (:class:`hmmtl.features.FeatureSpace`: word-type
+Both labelers share one feature space (:class:`hmmtl.crf.features.FeatureSpace`: word-type
 templates at window offsets, per-token extras, a bias), one weight layout (observation
 weights on (attribute, label) pairs, plus ``transition_``, ``start_`` and ``end_`` scores),
 and one decoder (:func:`hmmtl.inference.viterbi`, optionally constrained to valid BIO / BIOES
@@ -29,20 +29,24 @@ handful), each call over all the sentences of that group; without ``groups`` not
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from scipy import sparse
 
-from ._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
-from ._text_api import TextTagging
-from .data import (LabelSet, check_label_lists, check_sentences, check_strings, check_tokens,
+from .._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
+from .._text_api import TextTagging
+from ..data import (LabelSet, check_label_lists, check_sentences, check_strings, check_tokens,
                    flatten, token_positions, unflatten)
+from ..io.notation import Notation, detect_notation
+from ..serialize import (ModelFileMixin, array_prefix, check_float_array, check_index_array,
+                         check_pointer_array)
 from .features import _EXTRA_DOC, FeatureSpace, check_saved_templates, template_names
-from .io.notation import Notation, detect_notation
-from .serialize import (array_prefix, check_float_array, check_index_array,
-                        check_pointer_array)
+
+if TYPE_CHECKING:
+
+    from .._typing import Extra, Groups, LabelLists, TokenLists
 
 __all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme",
            "detect_task", "TASK_DEFAULTS"]
@@ -136,7 +140,7 @@ _WINDOW = {-2: ("lower",), -1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR, 2: ("lower",)
 #: Chosen on development data only (a held-out fifth of CoNLL-2000 train, the EWT dev files,
 #: Brown and NPS chat through the universal tags, eng.testa); the evidence is in
 #: benchmarks/results/crf.md.
-TASK_DEFAULTS = {
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "pos": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
             "extra_window": (-1, 0, 1)},
     "chunk": {"c1": 0.0, "c2": 0.3, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
@@ -170,7 +174,8 @@ def detect_task(labels, counts) -> str:
 
 
 # ============================================================================ groups
-def _check_groups(groups, n_seq: int, n_groups: int | None = None, name: str = "groups"):
+def _check_groups(groups, n_seq: int, n_groups: int | None = None,
+                  name: str = "groups") -> np.ndarray | None:
     """``groups`` as an int64 array of shape (n_seq,) with values in ``[-1, n_groups)``
     (any value >= -1 when ``n_groups`` is None), or None."""
     if groups is None:
@@ -211,10 +216,13 @@ def _group_parts(offsets, groups) -> list | None:
     n_seq = offsets.shape[0] - 1
     parts = []
     for g in np.unique(groups).tolist():  # one pass per group, a handful
-        seqs = np.flatnonzero(groups == g)
-        if seqs.shape[0] == n_seq:
+        members = np.flatnonzero(groups == g)
+        seqs: np.ndarray | slice
+        tokens: np.ndarray | slice
+        if members.shape[0] == n_seq:
             seqs, tokens, sub = slice(None), slice(None), offsets
         else:
+            seqs = members
             tokens, sub = token_positions(offsets, seqs)
         nz = np.diff(sub) > 0
         parts.append(_GroupPart(int(g), seqs, tokens, sub, sub[:-1][nz], sub[1:][nz] - 1))
@@ -239,12 +247,36 @@ def _no_groups(K: int):
 
 
 # ============================================================================ base
-class _SequenceLabeler(TextTagging, BaseEstimator):
+class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
     """Shared parts: input checks, features, decoding, scoring, NLTK interface, state."""
 
     _requires_y = True
 
     _PARAMS_EXCLUDED_FROM_STATE: tuple = ()
+
+    # parameters of the subclasses and fitted state, read by the shared methods below
+    templates: Any
+    window: Any
+    extra_window: Any
+    min_freq: int
+    n_features: int | None
+    notation: str
+    constraint: str | None
+    labels_: LabelSet
+    notation_: Notation
+    constraint_: str | None
+    feature_space_: FeatureSpace
+    coef_: np.ndarray
+    attr_ptr_: np.ndarray
+    pair_label_: np.ndarray
+    transition_: np.ndarray
+    start_: np.ndarray
+    end_: np.ndarray
+    group_transition_: np.ndarray
+    group_start_: np.ndarray
+    group_end_: np.ndarray
+    task_: str
+    n_iter_: int
 
     # -- input handling
     @staticmethod
@@ -293,7 +325,7 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
             raise ValueError("tag sequences must not contain None (unlabeled tokens)")
         return ids
 
-    def _decode_tables(self, group: int = -1):
+    def _decode_tables(self, group: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Transition, start and end scores of a sentence of ``group`` (-1: shared only),
         with the constraint's forbidden moves at -inf."""
         if group < 0:
@@ -322,7 +354,7 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
         return c
 
     def _unary(self, layout):
-        from ._crf_kernels import slot_scores, token_unary
+        from ._kernels import slot_scores, token_unary
 
         scores = slot_scores(self.coef_, layout.slot_ptr, layout.slot_attr, self.attr_ptr_,
                              self.pair_label_, len(self.labels_), _chunks(layout.slot_ptr))
@@ -345,7 +377,7 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
     def _viterbi(self, unary, offsets, parts):
         """Viterbi over the batch, one call per group part (one call when ``parts`` is
         None)."""
-        from .inference import ViterbiResult, viterbi
+        from ..inference import ViterbiResult, viterbi
 
         # the scores are sums of finite weights times finite feature values (both checked
         # where they come in): no NaN / +inf scan of the unary table
@@ -365,7 +397,7 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
     def _marginals(self, unary, offsets, parts):
         """(marginals, log_z) of the batch without pair counts, one forward-backward call
         per group part."""
-        from .inference import forward_backward
+        from ..inference import forward_backward
 
         if parts is None:
             trans, start, end = self._decode_tables()
@@ -381,7 +413,8 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
             log_z[part.sequences] = r.log_z
         return marginals, log_z
 
-    def predict(self, X, extra=None, groups=None):
+    def predict(self, X: TokenLists, extra: Extra | None = None,
+                groups: Groups | None = None) -> list[list[str]]:
         """Best tag sequence of each sentence (Viterbi, constrained if ``constraint`` says so).
 
         Parameters
@@ -405,7 +438,8 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
             path = self._viterbi(self._unary(layout), offsets, parts).path
         return unflatten(self.labels_.decode(path), offsets)
 
-    def predict_marginals(self, X, extra=None, groups=None):
+    def predict_marginals(self, X: TokenLists, extra: Extra | None = None,
+                          groups: Groups | None = None) -> list[np.ndarray]:
         """Per-token label marginals p(y_t = k | x).
 
         Parameters
@@ -422,12 +456,14 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
         list of ndarray of shape (n_tokens_i, n_labels)
             Columns in the order of ``labels_.labels``.
         """
-        X, flat, offsets, layout = self._transform(X, extra)
+        X, _flat, offsets, layout = self._transform(X, extra)
         parts = self._parts(groups, offsets)
         marginals, _ = self._marginals(self._unary(layout), offsets, parts)
         return [marginals[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
 
-    def sequence_probability(self, X, y=None, extra=None, groups=None):
+    def sequence_probability(self, X: TokenLists, y: LabelLists | None = None,
+                             extra: Extra | None = None,
+                             groups: Groups | None = None) -> np.ndarray:
         """p(y | x) of each sentence under the model (of the Viterbi sequence when ``y`` is
         None).  For the perceptron the scores are read as a CRF's log-potentials.
 
@@ -445,7 +481,7 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
         -------
         ndarray of shape (n_sentences,)
         """
-        X, flat, offsets, layout = self._transform(X, extra)
+        X, _flat, offsets, layout = self._transform(X, extra)
         parts = self._parts(groups, offsets)
         unary = self._unary(layout)
         _, log_z = self._marginals(unary, offsets, parts)
@@ -465,12 +501,14 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
             p = np.exp(score - log_z)
         return np.where(np.isfinite(p), p, 0.0)
 
-    def predict_proba(self, X, extra=None, groups=None):
+    def predict_proba(self, X: TokenLists, extra: Extra | None = None,
+                      groups: Groups | None = None) -> np.ndarray:
         """Probability of the predicted (Viterbi) tag sequence of each sentence, shape
         (n_sentences,); see :meth:`sequence_probability`."""
         return self.sequence_probability(X, None, extra, groups)
 
-    def score(self, X, y, extra=None, groups=None):
+    def score(self, X: TokenLists, y: LabelLists, extra: Extra | None = None,
+              groups: Groups | None = None) -> float:
         """Token accuracy of ``predict(X)`` against ``y`` (:func:`hmmtl._base.token_accuracy`):
         tags never seen in training count as errors.
 
@@ -487,17 +525,19 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
         return token_accuracy(y, self.predict(X, extra, groups) if X else [])
 
     # -- NLTK TaggerI interface
-    def tag(self, tokens, extra=None):
+    def tag(self, tokens: Sequence[str], extra: Extra | None = None) -> list[tuple[str, str]]:
         """NLTK: tag one sentence -> list of (word, tag)."""
         tokens = check_tokens(tokens)
         return list(zip(tokens, self.predict([tokens], extra)[0]))
 
-    def tag_sents(self, sentences, extra=None):
+    def tag_sents(self, sentences: TokenLists,
+                  extra: Extra | None = None) -> list[list[tuple[str, str]]]:
         """NLTK: tag several sentences -> list of lists of (word, tag)."""
         sentences = [list(s) for s in check_sentences(sentences, "sentences")]
         return [list(zip(s, t)) for s, t in zip(sentences, self.predict(sentences, extra))]
 
-    def accuracy(self, gold, extra=None):
+    def accuracy(self, gold: Iterable[Sequence[tuple[str, str]]],
+                 extra: Extra | None = None) -> float:
         """NLTK: token accuracy on gold tagged sentences (lists of (word, tag))."""
         gold = [list(s) for s in gold]
         X = [[w for w, _ in s] for s in gold]
@@ -578,19 +618,6 @@ class _SequenceLabeler(TextTagging, BaseEstimator):
             _group_tables_from_state(arrays, K)
         return model
 
-    def save(self, path):
-        """Write the model to ``path`` (no pickle; see :mod:`hmmtl.serialize`)."""
-        from . import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read a model written by :meth:`save`."""
-        from . import serialize
-
-        return serialize.load(path, expected_class=cls)
-
 
 def _group_tables_from_state(arrays, K: int):
     """The per-group transition, start and end offsets of a model file, shape-checked;
@@ -646,7 +673,7 @@ class _threads_for:
 
 def _chunks(ptr):
     """Contiguous row chunks of about equal work (entries of the CSR ``ptr``)."""
-    from .inference import _n_threads, chunk_sequences
+    from ..inference import _n_threads, chunk_sequences
 
     return chunk_sequences(ptr, 4 * _n_threads())
 
@@ -676,11 +703,13 @@ class _Problem:
     """Training data in kernel form: layout, transposes, empirical counts."""
 
     #: A slot is dense when it holds at least this many tokens (it then sums its marginals
-    #: token by token, see :mod:`hmmtl._crf_kernels`); at most MAX_DENSE_SLOTS of them, the
+    #: token by token, see :mod:`hmmtl.crf._kernels`); at most MAX_DENSE_SLOTS of them, the
     #: fullest, so that the per-chunk tables stay small.
     DENSE_SLOT_TOKENS = 256
     MAX_DENSE_SLOTS = 4096
     TOKEN_CHUNKS = 16
+
+    empirical: np.ndarray  # the empirical counts, in the order of theta (set by the model)
 
     def __init__(self, layout, labels, n_labels):
         self.layout = layout
@@ -738,7 +767,7 @@ class _Problem:
         """Per-slot sums (n_slots, K) of ``token_weights`` (n_tokens, K) over the tokens
         that activate each slot, value-weighted: word-type slots through the slot -> token
         transpose, dense slots token by token."""
-        from ._crf_kernels import dense_slot_sums, slot_sums
+        from ._kernels import dense_slot_sums, slot_sums
 
         totals = slot_sums(token_weights, self.ent_ptr, self.ent_token, self.ent_val,
                            self.ent_chunks)
@@ -829,7 +858,7 @@ class LinearChainCRF(_SequenceLabeler):
     learning_rate : float, default=0.1
         Initial SGD learning rate (``"sgd-l1"``), decayed by 0.85 per epoch.
     templates : sequence of str or callable, optional
-        Word-type feature templates (:mod:`hmmtl.features`) used at every offset of
+        Word-type feature templates (:mod:`hmmtl.crf.features`) used at every offset of
         ``window``; with ``window=None``, at each of the task's offsets.  Default: the
         task's own templates per offset (with ``window`` given: all built-ins).
     window : int, sequence of int or dict, optional
@@ -909,6 +938,9 @@ class LinearChainCRF(_SequenceLabeler):
     [['DT', 'NN', 'VBZ']]
     """
 
+    settings_: dict[str, Any]
+    loss_curve_: list[float]
+
     def __init__(self, task="auto", c1=None, c2=None, max_iterations=None, tol=None,
                  algorithm="lbfgs", templates=None, window=None, extra_window=None, min_freq=1,
                  n_features=None, constraint=None, early_stopping_rounds=10,
@@ -944,8 +976,8 @@ class LinearChainCRF(_SequenceLabeler):
         sentences with the summed scores; the gradient of a group's offsets is the part of
         the shared ones that its sentences contribute.
         """
-        from ._crf_kernels import pair_sums, slot_scores, token_unary
-        from .inference import forward_backward
+        from ._kernels import pair_sums, slot_scores, token_unary
+        from ..inference import forward_backward
 
         lay = prob.layout
         w, trans, start, end, g_trans, g_start, g_end = _theta_blocks(theta, n_pairs, K)
@@ -962,7 +994,8 @@ class LinearChainCRF(_SequenceLabeler):
                                marginals[prob.last].sum(axis=0)]
         else:
             G = prob.n_groups
-            marginals = np.empty_like(unary) if want_grad else None
+            # gathered for the gradient only (without it: an empty array, never read)
+            marginals = np.empty_like(unary if want_grad else unary[:0])
             log_z = 0.0
             d_trans = np.zeros((G + 1, K, K))  # row G: the sentences of no group (-1)
             d_start = np.zeros((G + 1, K))
@@ -1030,7 +1063,7 @@ class LinearChainCRF(_SequenceLabeler):
     def _build_problem(self, X, y, extra, warm=False, groups=None):
         """Features, label set, weight layout and empirical counts of the training data
         (with per-group counts when ``groups`` has any id >= 0)."""
-        from ._crf_kernels import pair_sums
+        from ._kernels import pair_sums
 
         X, y, flat, offsets = self._prepare_fit(X, y, extra)
         groups = _check_groups(groups, len(X))
@@ -1074,8 +1107,10 @@ class LinearChainCRF(_SequenceLabeler):
                                                                                 K))
 
     # -- fit
-    def fit(self, X, y, extra=None, X_dev=None, y_dev=None, extra_dev=None, groups=None,
-            groups_dev=None):
+    def fit(self, X: TokenLists, y: LabelLists, extra: Extra | None = None,
+            X_dev: TokenLists | None = None, y_dev: LabelLists | None = None,
+            extra_dev: Extra | None = None, groups: Groups | None = None,
+            groups_dev: Groups | None = None) -> LinearChainCRF:
         """Train on sentences ``X`` with tags ``y``.
 
         Parameters
@@ -1136,7 +1171,7 @@ class LinearChainCRF(_SequenceLabeler):
             self._set_theta(self._fit_sgd(prob, theta0, n_pairs, K, dev), n_pairs, K)
             return self
         self.loss_curve_ = []
-        best = {"acc": -1.0, "theta": None, "since": 0}
+        best: dict[str, Any] = {"acc": -1.0, "theta": None, "since": 0}
         settings = self.settings_
         bar = _progress(self.verbose, settings["max_iterations"], "L-BFGS")
         c1 = float(settings["c1"])
@@ -1181,7 +1216,7 @@ class LinearChainCRF(_SequenceLabeler):
     def _fit_sgd(self, prob, theta, n_pairs, K, dev):
         """SGD with the cumulative L1 penalty (Tsuruoka et al. 2009); one epoch per
         iteration, sentences shuffled by ``random_state``, exponentially decaying rate."""
-        from ._crf_kernels import sgd_l1_epoch
+        from ._kernels import sgd_l1_epoch
 
         rng = check_random_state(self.random_state)
         theta = theta.copy()
@@ -1191,7 +1226,7 @@ class LinearChainCRF(_SequenceLabeler):
         n_seq = prob.offsets.shape[0] - 1
         groups = prob.groups if prob.n_groups else np.full(n_seq, -1, dtype=np.int64)
         self.loss_curve_ = []
-        best = {"acc": -1.0, "theta": None, "since": 0}
+        best: dict[str, Any] = {"acc": -1.0, "theta": None, "since": 0}
         settings = self.settings_
         c1, c2 = float(settings["c1"]), float(settings["c2"])
         bar = _progress(self.verbose, settings["max_iterations"], "SGD-L1")
@@ -1241,7 +1276,7 @@ class LinearChainCRF(_SequenceLabeler):
 def _progress(verbose, total, desc):
     if not verbose:
         return None
-    from ._progress import progress_bar
+    from .._progress import progress_bar
 
     return progress_bar(total=total, desc=desc)
 
@@ -1267,13 +1302,17 @@ class AveragedPerceptron(_SequenceLabeler):
 
     Attributes
     ----------
-    labels_, feature_space_, coef_, attr_ptr_, pair_label_, transition_, start_, end_,
-    group_transition_, group_start_, group_end_, constraint_, notation_ : as in
-    :class:`LinearChainCRF`
     n_iter_ : int
         Epochs run.
     errors_ : list of int
         Token errors in each epoch (before the update).
+
+    Notes
+    -----
+    The other fitted attributes (``labels_``, ``feature_space_``, ``coef_``, ``attr_ptr_``,
+    ``pair_label_``, ``transition_``, ``start_``, ``end_``, ``group_transition_``,
+    ``group_start_``, ``group_end_``, ``constraint_``, ``notation_``) are those of
+    :class:`LinearChainCRF`.
     """
 
     def __init__(self, n_epochs=10, templates=None, window=2, extra_window=(-1, 0, 1),
@@ -1290,7 +1329,8 @@ class AveragedPerceptron(_SequenceLabeler):
         self.verbose = verbose
         self.notation = notation
 
-    def fit(self, X, y, extra=None, groups=None):
+    def fit(self, X: TokenLists, y: LabelLists, extra: Extra | None = None,
+            groups: Groups | None = None) -> AveragedPerceptron:
         """Train for ``n_epochs`` shuffled epochs.
 
         Parameters
@@ -1308,12 +1348,12 @@ class AveragedPerceptron(_SequenceLabeler):
         -------
         self
         """
-        from ._crf_kernels import perceptron_epoch
+        from ._kernels import perceptron_epoch
 
         X, y, flat, offsets = self._prepare_fit(X, y, extra)
-        groups = _check_groups(groups, len(X))
-        if groups is None:
-            groups = np.full(len(X), -1, dtype=np.int64)
+        n_seq = offsets.shape[0] - 1
+        group_ids = _check_groups(groups, n_seq)
+        groups = np.full(n_seq, -1, dtype=np.int64) if group_ids is None else group_ids
         G = int(groups.max(initial=-1)) + 1
         rng = check_random_state(self.random_state)
         self.labels_ = LabelSet().fit(y)

@@ -9,18 +9,24 @@ whose prefixes are clusters at every grain; prefixes of 4, 6, 10 and 20 bits are
 features of a named-entity tagger (Miller et al. 2004; Ratinov & Roth 2009; Turian et al.
 2010).
 
-The O(n_clusters^2)-per-word work runs in compiled code (:mod:`hmmtl._cluster_kernels`);
+The O(n_clusters^2)-per-word work runs in compiled code (:mod:`hmmtl.ner._cluster_kernels`);
 words are featurized per type and gathered per token with NumPy.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._base import BaseEstimator, check_is_fitted
-from .data import factorize, flatten
+from .._base import BaseEstimator, check_is_fitted
+from ..data import factorize, flatten
+from ..serialize import ModelFileMixin
+
+if TYPE_CHECKING:
+
+    from .._typing import TokenLists
 
 __all__ = ["BrownClusters", "BigramCounter", "bigram_counts", "tree_paths", "DEFAULT_PREFIXES"]
 
@@ -110,7 +116,7 @@ class BigramCounter:
         """Distinct adjacent pairs seen."""
         return int(self._keys.shape[0])
 
-    def update(self, sentences) -> "BigramCounter":
+    def update(self, sentences) -> BigramCounter:
         """Add the counts of one batch (a list of token lists)."""
         if isinstance(sentences, (str, bytes)) or (len(sentences) and isinstance(sentences[0],
                                                                                   str)):
@@ -156,7 +162,7 @@ class BigramCounter:
         self._pair_counts = np.add.reduceat(all_counts, starts)
 
     def update_stream(self, sentences, batch_tokens: int = 1_000_000,
-                      progress=None) -> "BigramCounter":
+                      progress=None) -> BigramCounter:
         """Add the counts of a stream of sentences, ``batch_tokens`` tokens at a time.
 
         ``progress``, when given, is called with the tokens counted so far after each
@@ -221,7 +227,6 @@ class BigramCounter:
         return vocab, wc[order].astype(np.int64), table(m), table(mt)
 
 
-
 def tree_paths(merges: np.ndarray, n_words: int, n_flat: int = 0) -> list[str]:
     """Root-to-leaf bit strings of the words (leaves ``0 .. n_words - 1``) of a merge tree.
 
@@ -254,7 +259,7 @@ def tree_paths(merges: np.ndarray, n_words: int, n_flat: int = 0) -> list[str]:
     return path[:n_words]
 
 
-class BrownClusters(BaseEstimator):
+class BrownClusters(ModelFileMixin, BaseEstimator):
     """Brown clustering of words (hierarchical, by bigram mutual information).
 
     Parameters
@@ -314,7 +319,7 @@ class BrownClusters(BaseEstimator):
         if self.max_vocab is not None and self.max_vocab < 2:
             raise ValueError(f"max_vocab must be None or >= 2, got {self.max_vocab!r}")
 
-    def fit(self, sentences, y=None) -> "BrownClusters":
+    def fit(self, sentences: Sequence[Sequence[str]], y: None = None) -> BrownClusters:
         """Cluster the words of ``sentences`` (a list of token lists).
 
         Returns
@@ -328,7 +333,7 @@ class BrownClusters(BaseEstimator):
         counter = BigramCounter(lowercase=self.lowercase).update(sentences)
         return self._fit_counter(counter)
 
-    def fit_stream(self, sentences, batch_tokens: int = 1_000_000) -> "BrownClusters":
+    def fit_stream(self, sentences: TokenLists, batch_tokens: int = 1_000_000) -> BrownClusters:
         """Cluster the words of a stream of sentences, never held in memory as a whole.
 
         Word and bigram counts are accumulated ``batch_tokens`` tokens at a time
@@ -362,7 +367,7 @@ class BrownClusters(BaseEstimator):
         counter.update_stream(sentences, batch_tokens=batch_tokens, progress=progress)
         return self._fit_counter(counter)
 
-    def _fit_counter(self, counter: "BigramCounter") -> "BrownClusters":
+    def _fit_counter(self, counter: BigramCounter) -> BrownClusters:
         from . import _cluster_kernels as K
 
         vocab, word_counts, out_table, in_table = counter.tables(self.min_count,
@@ -396,7 +401,7 @@ class BrownClusters(BaseEstimator):
                 merges, merge_loss, counters)
         bar = None
         if self.verbose:
-            from ._progress import progress_bar
+            from .._progress import progress_bar
 
             bar = progress_bar(total=V, desc=f"Brown clusters (C={C})")
         step = 256
@@ -471,7 +476,8 @@ class BrownClusters(BaseEstimator):
             cached = self._prefix_tables[prefixes] = (table, len(index))
         return cached
 
-    def transform(self, sentences, prefixes: Sequence[int] = DEFAULT_PREFIXES) -> np.ndarray:
+    def transform(self, sentences: TokenLists,
+                  prefixes: Sequence[int] = DEFAULT_PREFIXES) -> np.ndarray:
         """Path-prefix ids of the flattened tokens of ``sentences``.
 
         Returns
@@ -530,18 +536,6 @@ class BrownClusters(BaseEstimator):
         n_clusters = min(int(model.n_clusters), V)
         model._set_paths(tree_paths(merges, V, max(V - n_clusters, 0)))
         return model
-
-    def save(self, path):
-        """Write the clusters to one model file (see :mod:`hmmtl.serialize`)."""
-        from . import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> "BrownClusters":
-        from . import serialize
-
-        return serialize.load(path, expected_class=cls)
 
 
 class _numba_threads:

@@ -7,9 +7,9 @@ evidence, in the manner of the classical systems (Ratinov & Roth 2009; Krishnan 
 * entities encoded as BIOES (= BILOU: Begin, Inside, Last, Outside, Unit) and decoded under
   the scheme's constraints;
 * word representations learned on unlabeled text: Brown cluster path prefixes
-  (:class:`hmmtl.clusters.BrownClusters`) and HMM type-level state distributions
+  (:class:`hmmtl.ner.clusters.BrownClusters`) and HMM type-level state distributions
   (:class:`hmmtl.hmm.CategoricalHMM`);
-* gazetteers (:class:`hmmtl.gazetteers.Gazetteer`): external lists, lists of the entities of
+* gazetteers (:class:`hmmtl.ner.gazetteers.Gazetteer`): external lists, lists of the entities of
   the training labels (each training sentence sees only the entries found in the other
   cross-validation folds), and lists of the entities the first stage finds in unlabeled text;
 * capitalization context: sentence-initial words, all-caps and title-case (headline)
@@ -29,14 +29,19 @@ the whole batch; the labelers gather them in compiled code.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import serialize
-from ._base import BaseEstimator, check_is_fitted, check_random_state
-from ._text_api import TextTagging
-from .data import check_sentences, factorize, flatten, token_positions, unflatten
+from .. import serialize
+from .._base import BaseEstimator, check_is_fitted, check_random_state
+from .._text_api import TextTagging
+from ..data import check_sentences, factorize, flatten, token_positions, unflatten
+
+if TYPE_CHECKING:
+
+    from .._typing import LabelLists, TokenLists
 
 __all__ = ["NamedEntityRecognizer", "capitalization_context", "CaseTable",
            "aggregate_in_documents", "document_index", "document_case_features",
@@ -158,7 +163,7 @@ class CaseTable:
     def __init__(self, min_count: int = 2):
         self.min_count = min_count
 
-    def fit(self, sentences) -> "CaseTable":
+    def fit(self, sentences) -> CaseTable:
         tokens, offsets = flatten(sentences)
         types = _Types(tokens)
         sc = _SentenceCase(types, offsets)
@@ -453,7 +458,7 @@ def _document_context(types: _Types, offsets, documents, ctx_of_type, n_ctx, win
 
 
 # ============================================================================ the recognizer
-#: word-type templates of the CRFs (hmmtl.features); named explicitly so that the model does
+#: word-type templates of the CRFs (hmmtl.crf.features); named explicitly so that the model does
 #: not change when the CRF's defaults do
 WORD_TEMPLATES = ("lower", "prefix", "suffix", "shape", "short_shape", "flags")
 DEFAULT_LABELER_PARAMS = {"c1": 0.0, "c2": 1.0, "max_iterations": 100,
@@ -483,7 +488,7 @@ def _check_columns(columns) -> dict:
     return {str(k): None for k in columns}
 
 
-class NamedEntityRecognizer(TextTagging, BaseEstimator):
+class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """Two-stage CRF named-entity recognizer with clusters, gazetteers and document features.
 
     Parameters
@@ -507,9 +512,9 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         features.
     hmm_top_k : int, default=3
     gazetteer : Gazetteer or None
-        External lists (e.g. :func:`hmmtl.gazetteers.load_nltk_gazetteers`).
+        External lists (e.g. :func:`hmmtl.ner.gazetteers.load_nltk_gazetteers`).
     lexicon : Lexicon or None, default=None
-        Large name lists as evidence (:func:`hmmtl.gazetteers.load_lexicon`: Wikipedia
+        Large name lists as evidence (:func:`hmmtl.ner.gazetteers.load_lexicon`: Wikipedia
         titles, GeoNames cities, person names): per token, the BILOU position of its
         longest match in each list, as written and case-folded (feature ``"lex"``).  The
         compiled table is stored in the model file (ten bytes an entry).
@@ -550,7 +555,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
 
     Attributes
     ----------
-    stage1_, stage2_ : LinearChainCRF (stage2_ None for one stage)
+    stage1_, stage2_ : LinearChainCRF (``stage2_`` is None for one stage)
     clusters_ : BrownClusters or None
     hmms_ : list of CategoricalHMM
     gazetteer_ : Gazetteer or None
@@ -605,7 +610,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
-        from .io.schemes import SCHEMES
+        from ..io.schemes import SCHEMES
 
         if self.encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
@@ -620,7 +625,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
             print(f"[ner] {message}", flush=True)
 
     def _labeler(self, fold: bool = False):
-        from .crf import LinearChainCRF
+        from ..crf import LinearChainCRF
 
         params = {**DEFAULT_LABELER_PARAMS, **(self.labeler_params or {})}
         if fold:
@@ -717,7 +722,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         return extra
 
     def _extra_window(self, extra) -> dict:
-        window = {}
+        window: dict[str, tuple[int, ...]] = {}
         for name in extra:
             if name.startswith(("col.", "brown", "hmm", "gaz", "auto", "lex")):
                 window[name] = (-1, 0, 1)
@@ -728,7 +733,9 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         return window
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, columns=None, documents=None, unlabeled=None):
+    def fit(self, X: TokenLists, y: LabelLists, columns: Mapping[str, LabelLists] | None = None,
+            documents: Sequence | None = None,
+            unlabeled: TokenLists | None = None) -> NamedEntityRecognizer:
         """Train the recognizer (see :meth:`_fit`).
 
         The CRFs' L-BFGS steps are vector operations on the weights, which BLAS threads
@@ -762,9 +769,9 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         """
         import time
 
-        from .crf import LinearChainCRF  # noqa: F401  (fail early when missing)
+        from ..crf import LinearChainCRF  # noqa: F401  (fail early when missing)
         from .gazetteers import Gazetteer, entity_strings
-        from .io.schemes import convert_scheme
+        from ..io.schemes import convert_scheme
 
         self._check_params()
         t_start = time.perf_counter()
@@ -903,7 +910,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         from .gazetteers import Lexicon
 
         if self.lexicon is not None and not isinstance(self.lexicon, Lexicon):
-            raise TypeError(f"lexicon must be a Lexicon (hmmtl.gazetteers.load_lexicon) or "
+            raise TypeError(f"lexicon must be a Lexicon (hmmtl.ner.gazetteers.load_lexicon) or "
                             f"None, got {type(self.lexicon).__name__}")
         return self.lexicon
 
@@ -951,7 +958,8 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         return Gazetteer({k: lists[k] for k in sorted(lists)})
 
     # ------------------------------------------------------------------ predict
-    def predict(self, X, columns=None, documents=None):
+    def predict(self, X: TokenLists, columns: Mapping[str, LabelLists] | None = None,
+                documents: Sequence | None = None) -> list[list[str]]:
         """Entity tags of ``X`` in ``output_scheme``.
 
         Parameters
@@ -967,7 +975,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         -------
         list of list of str
         """
-        from .io.schemes import convert_scheme
+        from ..io.schemes import convert_scheme
 
         check_is_fitted(self, "stage1_")
         X = [list(s) for s in X]
@@ -981,11 +989,12 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
             pred = self.stage2_.predict(batch["X"], extra=self._stage2_extra(batch, pred))
         return convert_scheme(pred, self.output_scheme)
 
-    def score(self, X, y, columns=None, documents=None) -> float:
+    def score(self, X: TokenLists, y: LabelLists, columns: Mapping[str, LabelLists] | None = None,
+              documents: Sequence | None = None) -> float:
         """Entity F1 (conlleval semantics) of :meth:`predict` against ``y``: entities of a
         type never seen in training count as missed; no sentences is a ValueError, as for
         every labeler's ``score``."""
-        from .metrics import entity_f1
+        from ..metrics import entity_f1
 
         X = check_sentences(X, "X")
         y = list(y)
@@ -1037,7 +1046,7 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
     @classmethod
     def _from_state(cls, arrays, meta):
         from .clusters import BrownClusters
-        from .crf import LinearChainCRF
+        from ..crf import LinearChainCRF
         from .gazetteers import Gazetteer, Lexicon
 
         children = serialize.unpack_nested(arrays, meta["children"])
@@ -1045,7 +1054,8 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
         if not isinstance(lexicon, (Lexicon, type(None))):
             raise ValueError(f"part 'lexicon' of the recognizer is a {type(lexicon).__name__}")
         hmms = [children[f"hmm{i}"] for i in range(int(meta["n_hmms"]))]
-        expected = {"stage1": LinearChainCRF, "stage2": (LinearChainCRF, type(None)),
+        expected: dict[str, type | tuple[type, ...]] = {
+                    "stage1": LinearChainCRF, "stage2": (LinearChainCRF, type(None)),
                     "clusters": (BrownClusters, type(None)),
                     "gazetteer": (Gazetteer, type(None)),
                     "auto_gazetteer": (Gazetteer, type(None))}
@@ -1093,15 +1103,6 @@ class NamedEntityRecognizer(TextTagging, BaseEstimator):
             raise ValueError("the first stage's labels are not the recognizer's labels")
         return model
 
-    def save(self, path):
-        """Write the recognizer (CRFs, clusters, HMMs, gazetteers, case table) to one model
-        file (see :mod:`hmmtl.serialize`)."""
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> "NamedEntityRecognizer":
-        return serialize.load(path, expected_class=cls)
-
 
 def _same_lengths(a, b) -> bool:
     """Whether two lists of lists have the same number of lists, of the same lengths."""
@@ -1111,7 +1112,7 @@ def _same_lengths(a, b) -> bool:
 
 def _take_extra(extra: dict, seq_idx: np.ndarray, tok_idx: np.ndarray) -> dict:
     """The extra features of the sentences ``seq_idx`` (whose tokens are ``tok_idx``)."""
-    out = {}
+    out: dict[str, Any] = {}
     for name, value in extra.items():
         if isinstance(value, tuple):
             out[name] = tuple(v[tok_idx] for v in value)

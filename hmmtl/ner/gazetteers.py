@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import collections
 import zipfile
-from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from numba import njit, prange
+
+from ..serialize import ModelFileMixin
 
 __all__ = ["Gazetteer", "Lexicon", "load_nltk_gazetteers", "load_lexicon", "entity_strings",
            "token_hashes", "POSITIONS"]
@@ -41,7 +42,7 @@ POSITIONS = ("B", "I", "L", "U")
 _ALL_SOURCES = -1  # an entry without sources: always matched
 
 
-class Gazetteer:
+class Gazetteer(ModelFileMixin):
     """Named lists of (multi-word) entries and a compiled matcher.
 
     Parameters
@@ -77,7 +78,7 @@ class Gazetteer:
         self._children: list[dict] = [{}]
         self._terminal: list[dict] = [{}]
         self.n_entries = 0
-        self._compiled = None
+        self._compiled: tuple | None = None
         for name, entries in (lists or {}).items():
             self.add(name, entries)
 
@@ -85,7 +86,7 @@ class Gazetteer:
     def _norm(self, token: str) -> str:
         return token.lower() if self.lowercase else token
 
-    def add(self, name: str, entries: Iterable, source: int | None = None) -> "Gazetteer":
+    def add(self, name: str, entries: Iterable, source: int | None = None) -> Gazetteer:
         """Add ``entries`` to list ``name`` (created if new).
 
         Parameters
@@ -171,7 +172,7 @@ class Gazetteer:
     def token_ids(self, tokens: Sequence[str]) -> np.ndarray:
         """Gazetteer token id of each token (``-1`` when it occurs in no entry), looked up
         once per distinct token."""
-        from .data import factorize
+        from ..data import factorize
 
         types, ids = factorize(tokens)
         index = self.token_index
@@ -232,7 +233,7 @@ class Gazetteer:
         tokens = list(self.token_index)
         self._trie_dicts()
         out = []
-        stack = [(0, ())]
+        stack: list[tuple[int, tuple[str, ...]]] = [(0, ())]
         while stack:  # per trie node
             node, path = stack.pop()
             if lid in self._terminal[node]:
@@ -278,7 +279,8 @@ class Gazetteer:
         gaz.n_entries = int(meta["n_entries"])
         gaz._compiled = tuple(a[k] for k in ("child_ptr", "child_token", "child_node",
                                              "term_ptr", "term_list", "term_mask"))
-        gaz._children = gaz._terminal = None  # rebuilt from the arrays only when needed
+        # rebuilt from the arrays only when needed (_trie_dicts)
+        gaz._children = gaz._terminal = None  # type: ignore[assignment]
         return gaz
 
     def _trie_dicts(self):
@@ -291,18 +293,6 @@ class Gazetteer:
             self._terminal = [dict(zip(term_list[a:b].tolist(), term_mask[a:b].tolist()))
                               for a, b in zip(term_ptr[:-1].tolist(), term_ptr[1:].tolist())]
         return self._children, self._terminal
-
-    def save(self, path):
-        """Write the gazetteer to one model file (see :mod:`hmmtl.serialize`)."""
-        from . import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> "Gazetteer":
-        from . import serialize
-
-        return serialize.load(path, expected_class=cls)
 
     def __repr__(self) -> str:
         return (f"Gazetteer({len(self.names)} lists, {self.n_entries} entries, "
@@ -383,9 +373,12 @@ def load_nltk_gazetteers(data_dir=None) -> dict[str, list[str]]:
         List name (keys of :data:`NLTK_GAZETTEER_FILES`) -> entries (one name a line;
         files that are not UTF-8 are read as Latin-1).
     """
-    from .io.nltk_corpora import nltk_data_dir
+    from ..io.nltk_corpora import nltk_data_dir
 
-    root = Path(nltk_data_dir(data_dir))
+    root = nltk_data_dir(data_dir)
+    if root is None:
+        raise FileNotFoundError("no data folder for the NLTK name lists: pass data_dir or set "
+                                "HMMTL_DATA (the folder with nltk_data/ inside)")
     out: dict[str, list[str]] = {}
     archives: dict[str, zipfile.ZipFile] = {}
     try:
@@ -423,10 +416,10 @@ def entity_strings(sentences, labels, *, scheme: str = "auto",
     >>> entity_strings([["Tony", "Blair", "met", "Blair"]], [["B-PER", "I-PER", "O", "B-PER"]])
     {'PER': Counter({('Tony', 'Blair'): 1, ('Blair',): 1})}
     """
-    from .data import flatten
-    from .io.schemes import chunk_spans
+    from ..data import flatten
+    from ..io.schemes import chunk_spans
 
-    flat, offsets = flatten(sentences)
+    flat, _offsets = flatten(sentences)
     chunks = chunk_spans(labels, scheme=scheme)
     if chunks.end.size and chunks.end.max() > len(flat):
         raise ValueError("labels and sentences differ in length")
@@ -564,7 +557,7 @@ def _lexicon_kernel(folded, cased, upper, offsets, max_len, keys, case, masks, n
                                 code[v, col] = 1
 
 
-class Lexicon:
+class Lexicon(ModelFileMixin):
     """Large name lists (hundreds of thousands of entries) as a sorted table of hashed
     n-grams: compact in memory and in a model file, matched in compiled code.
 
@@ -622,7 +615,8 @@ class Lexicon:
                         np.concatenate(masks) if masks else np.zeros(0, np.uint16))
 
     def _entry_words(self, entries):
-        tokens, lengths = [], []
+        tokens: list[str] = []
+        lengths: list[int] = []
         for entry in entries:  # per entry (type-level), never per token of text
             toks = entry.split() if isinstance(entry, str) else list(entry)
             if 0 < len(toks) <= self.max_tokens:
@@ -637,10 +631,10 @@ class Lexicon:
     def _hashes(tokens: Sequence[str], with_upper: bool = False):
         """Case-folded and as-written hashes of each token (and whether it has a capital
         letter), computed once per type."""
-        from .data import factorize
+        from ..data import factorize
 
         types, ids = factorize(tokens)
-        out = (token_hashes([t.lower() for t in types])[ids], token_hashes(types)[ids])
+        out: tuple = (token_hashes([t.lower() for t in types])[ids], token_hashes(types)[ids])
         if with_upper:
             upper = np.fromiter((t != t.lower() for t in types), bool, len(types))
             out = out + (upper[ids],)
@@ -720,7 +714,7 @@ class Lexicon:
         return {n: int(np.count_nonzero(self.masks_ & (1 << i)))
                 for i, n in enumerate(self.names)}
 
-    def subset(self, names: Sequence[str]) -> "Lexicon":
+    def subset(self, names: Sequence[str]) -> Lexicon:
         """A lexicon of the lists ``names`` only (in that order), from the table as it is.
 
         >>> Lexicon({"a": ["X"], "b": ["X", "Y"]}).subset(["b"]).list_sizes()
@@ -767,18 +761,6 @@ class Lexicon:
         lex.names = names
         lex.keys_, lex.case_, lex.masks_ = keys, case, masks
         return lex
-
-    def save(self, path):
-        """Write the lexicon to one model file (see :mod:`hmmtl.serialize`)."""
-        from . import serialize
-
-        return serialize.save(self, path)
-
-    @classmethod
-    def load(cls, path) -> "Lexicon":
-        from . import serialize
-
-        return serialize.load(path, expected_class=cls)
 
     def __repr__(self) -> str:
         return f"Lexicon({len(self.names)} lists, {self.n_entries} entries)"
@@ -898,7 +880,7 @@ def clean_entry(text: str) -> list[list[str]]:
 
 
 def load_lexicon(data_dir=None, lists: Mapping[str, Sequence[str]] | None = None, *,
-                 clean: bool = True, max_tokens: int = 8) -> "Lexicon":
+                 clean: bool = True, max_tokens: int = 8) -> Lexicon:
     """The name lists of ``lexicon/en/`` as a :class:`Lexicon`.
 
     Parameters
@@ -916,14 +898,12 @@ def load_lexicon(data_dir=None, lists: Mapping[str, Sequence[str]] | None = None
     -------
     Lexicon
     """
-    import os
+    from ..io.data_root import data_root
 
-    if data_dir is None:
-        data_dir = os.environ.get("HMMTL_DATA")
-        if not data_dir:
-            raise FileNotFoundError("no data folder: pass data_dir or set HMMTL_DATA to the "
-                                    "folder that holds lexicon/en/")
-    root = Path(data_dir)
+    root = data_root(data_dir)
+    if root is None:
+        raise FileNotFoundError("no data folder: pass data_dir or set HMMTL_DATA to the "
+                                "folder that holds lexicon/en/")
     if not (root / "countries.txt").is_file():
         root = root / "lexicon" / "en"
     lists = dict(LEXICON_FILES if lists is None else lists)

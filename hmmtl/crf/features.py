@@ -4,21 +4,21 @@ Features are computed once per distinct word *type* (``"Brexiting"`` -> ``["w=br
 "p1=b", ..., "s3=ing", "shape=Xxxxx", "sshape=Xx", "initcap"]``), never per token.  A
 sentence's tokens then pick up their own type's features and their neighbours' (window
 ``-2..+2``, each offset a different feature: ``f`` at ``-1`` is not ``f`` at ``0``), gathered in
-compiled code by :mod:`hmmtl._crf_kernels` from a sparse type x feature table, flat token type
+compiled code by :mod:`hmmtl.crf._kernels` from a sparse type x feature table, flat token type
 ids and ``offsets``.
 
 Templates
 ---------
 Built-in templates are named by strings:
 
-``"lower"``        lowercased identity ``w=...``
-``"word"``         case-sensitive identity ``W=...``
-``"prefix"``       prefixes of 1..4 characters ``p1=...`` .. ``p4=...``
-``"suffix"``       suffixes of 1..4 characters ``s1=...`` .. ``s4=...``
-``"shape"``        word shape (``Xxxx-dd``: upper ``X``, lower ``x``, digit ``d``) ``shape=...``
-``"short_shape"``  shape with repeats collapsed (``Xx-d``) ``sshape=...``
-``"flags"``        ``initcap``, ``allcap``, ``hascap``, ``digit``, ``alldigit``, ``hyphen``,
-                   ``punct``, ``allpunct``
+* ``"lower"``: lowercased identity ``w=...``
+* ``"word"``: case-sensitive identity ``W=...``
+* ``"prefix"``: prefixes of 1..4 characters ``p1=...`` .. ``p4=...``
+* ``"suffix"``: suffixes of 1..4 characters ``s1=...`` .. ``s4=...``
+* ``"shape"``: word shape (``Xxxx-dd``: upper ``X``, lower ``x``, digit ``d``) ``shape=...``
+* ``"short_shape"``: shape with repeats collapsed (``Xx-d``) ``sshape=...``
+* ``"flags"``: ``initcap``, ``allcap``, ``hascap``, ``digit``, ``alldigit``, ``hyphen``,
+  ``punct``, ``allpunct``
 
 A user template is a callable ``word -> list of feature strings``; to be saved with a model it
 must be a module-level function (stored as ``"module:qualname"`` and imported when loading).
@@ -38,11 +38,12 @@ import importlib
 import re
 import zlib
 from collections.abc import Mapping
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .serialize import (ModelFileError, array_prefix, check_index_array, check_pointer_array,
+from ..serialize import (ModelFileError, array_prefix, check_index_array, check_pointer_array,
                         check_shape)
 
 __all__ = [
@@ -74,9 +75,9 @@ _DIGIT = re.compile(r"\d")
 
 
 _SHAPE_TABLE = str.maketrans(
-    {**{c: "X" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
-     **{c: "x" for c in "abcdefghijklmnopqrstuvwxyz"},
-     **{c: "d" for c in "0123456789"}})
+    {**dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "X"),
+     **dict.fromkeys("abcdefghijklmnopqrstuvwxyz", "x"),
+     **dict.fromkeys("0123456789", "d")})
 _RUNS = re.compile(r"(.)\1+")
 
 
@@ -282,7 +283,7 @@ def register_template(func: Callable[[str], list], name: str | None = None):
 def check_saved_templates(names, where: str = "the model file") -> None:
     """Refuse template names read from a file that are neither built-in nor registered
     (:func:`register_template`): a ``ValueError`` naming them."""
-    from .serialize import ModelFileError
+    from ..serialize import ModelFileError
 
     if names is None:
         return
@@ -302,7 +303,7 @@ def check_saved_templates(names, where: str = "the model file") -> None:
                 f"{where} uses the feature template {name!r}, which is not built in "
                 f"({', '.join(sorted(BUILTIN_TEMPLATES))}); hmmtl does not import code a "
                 f"model file names.  If you trust the file, call "
-                f"hmmtl.features.register_template(function) before loading it")
+                f"hmmtl.crf.features.register_template(function) before loading it")
 
 
 def resolve_templates(templates) -> list[Callable[[str], list]]:
@@ -383,7 +384,7 @@ def _type_features(word, funcs):
         feats.extend(fs)
         which.extend([i] * len(fs))
     if len(set(feats)) < len(feats):
-        first = {}
+        first: dict[str, int] = {}
         for f, i in zip(feats, which):
             first.setdefault(f, i)
         feats, which = list(first), list(first.values())
@@ -521,7 +522,7 @@ class TypeFeaturizer:
         self.type_feature = np.concatenate([self.type_feature, ids])
         self.type_template = np.concatenate([self.type_template, which])
 
-    def fit(self, flat_tokens: Sequence[str]) -> "TypeFeaturizer":
+    def fit(self, flat_tokens: Sequence[str]) -> TypeFeaturizer:
         """Add every distinct word of ``flat_tokens`` as a known type (growing the feature
         vocabulary)."""
         new = [w for w in dict.fromkeys(flat_tokens) if w not in self.type_index]
@@ -530,7 +531,7 @@ class TypeFeaturizer:
         return self
 
     # -- types met after fit: a table of this call's own, never stored in the featurizer
-    def lookup(self, flat_tokens: Sequence[str]) -> "TypeLookup":
+    def lookup(self, flat_tokens: Sequence[str]) -> TypeLookup:
         """Type ids of ``flat_tokens``, for :meth:`rows`.
 
         Known types keep their ids (``< len(types)``); the distinct types unseen in
@@ -560,7 +561,7 @@ class TypeFeaturizer:
         np.cumsum(lengths, out=ptr[1:])
         return TypeLookup(ids, _TypeTable(ptr, base, which))
 
-    def rows(self, type_ids: np.ndarray, unseen: "_TypeTable | None" = None):
+    def rows(self, type_ids: np.ndarray, unseen: _TypeTable | None = None):
         """Rows of the table for ``type_ids`` (ids of the fitted types, or of the types
         unseen in fit with the ``unseen`` table that :meth:`lookup` returned with them),
         laid end to end.
@@ -580,7 +581,9 @@ class TypeFeaturizer:
                                                (self.type_feature, self.type_template),
                                                type_ids)
             return lengths, base, which
-        n_unseen = 0 if unseen is None else unseen.ptr.shape[0] - 1
+        if unseen is None:
+            unseen = _EMPTY_TABLE
+        n_unseen = unseen.ptr.shape[0] - 1
         if int(type_ids.max()) >= n_known + n_unseen:
             raise IndexError(f"type id {int(type_ids.max())} is neither a fitted type (< "
                              f"{n_known}) nor one of the {n_unseen} unseen types given; pass "
@@ -608,7 +611,7 @@ class TypeFeaturizer:
         return arrays, meta
 
     @classmethod
-    def from_state(cls, arrays, meta) -> "TypeFeaturizer":
+    def from_state(cls, arrays, meta) -> TypeFeaturizer:
         check_saved_templates(meta["templates"])
         tf = cls(meta["templates"], hashing=meta["hashing"])
         tf.types = [PAD_LEFT, PAD_RIGHT] + list(meta["types"])
@@ -641,7 +644,8 @@ def normalize_window(window, what="window") -> tuple[int, ...]:
     try:
         offs = tuple(sorted({int(o) for o in window}))
     except TypeError:
-        raise TypeError(f"{what} must be an int or a sequence of int offsets, got {window!r}")
+        raise TypeError(
+            f"{what} must be an int or a sequence of int offsets, got {window!r}") from None
     if not offs:
         raise ValueError(f"{what} must hold at least one offset, got {window!r}")
     return offs
@@ -686,7 +690,9 @@ def window_templates(window, templates=None):
         items.sort(key=lambda it: it[0])
     else:
         items = [(o, templates) for o in normalize_window(window)]
-    union, funcs, rows = [], [], []
+    union: list = []
+    funcs: list = []
+    rows: list = []
     for _, t in items:
         specs = _template_list(t)
         row = []
@@ -861,7 +867,7 @@ class FeatureSpace:
         return kind, ids, vals, info
 
     # -- fit / transform
-    def fit(self, flat_tokens, offsets, extra=None) -> "FeatureSpace":
+    def fit(self, flat_tokens, offsets, extra=None) -> FeatureSpace:
         """Build the type table and the feature dictionary from training tokens.
 
         Returns self; ``transform`` of the same data is then available as :attr:`train_layout_`.
@@ -871,7 +877,7 @@ class FeatureSpace:
         n_tokens = len(flat_tokens)
         self.extra_specs_ = []
         for name in sorted(extra or {}):
-            kind, ids, vals, info = self._parse_extra(name, extra[name], n_tokens, offsets)
+            kind, _ids, _vals, info = self._parse_extra(name, extra[name], n_tokens, offsets)
             spec = {"name": name, "kind": kind, "window": list(self._extra_window(name))}
             if kind == "strings":
                 spec["vocab"] = info
@@ -908,7 +914,7 @@ class FeatureSpace:
         return _remap_layout(layout, self.attr_map_)
 
     def _layout(self, flat_tokens, offsets, extra, fitting):
-        from ._crf_kernels import gather_column
+        from ._kernels import gather_column
 
         n_tokens = len(flat_tokens)
         offsets = np.ascontiguousarray(offsets, dtype=np.int64)
@@ -948,8 +954,8 @@ class FeatureSpace:
         n_entries = len(win) + int(self.bias)
         columns = []
         for spec in self.extra_specs_:
-            kind, ids, vals, _ = self._parse_extra(spec["name"], extra[spec["name"]], n_tokens,
-                                                   offsets, spec=spec)
+            _kind, ids, vals, _ = self._parse_extra(spec["name"], extra[spec["name"]], n_tokens,
+                                                    offsets, spec=spec)
             columns.append((spec, ids, vals))
             n_entries += len(spec["window"]) * ids.shape[1]
         tok_slot = np.full((n_tokens, n_entries), -1, dtype=np.int32)
@@ -1002,7 +1008,7 @@ class FeatureSpace:
         return arrays, meta
 
     @classmethod
-    def from_state(cls, arrays, meta) -> "FeatureSpace":
+    def from_state(cls, arrays, meta) -> FeatureSpace:
         templates = meta["featurizer"]["templates"]
         check_saved_templates(templates)
         window = meta["window"]
@@ -1050,7 +1056,7 @@ class FeatureSpace:
 
 
 def _flatten_lists(value, where):
-    from .data import flatten
+    from ..data import flatten
 
     try:
         flat, offs = flatten(value)
