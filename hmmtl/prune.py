@@ -12,6 +12,16 @@ writes such a model with the narrower dtypes (CRF weights as float16, other tabl
 float32).  Model files keep their format: every loader already reads any float dtype into
 float64, so a compact file is an ordinary model file and loads with :func:`hmmtl.load`.
 
+The HMMs a :class:`~hmmtl.ner.NamedEntityRecognizer` keeps whole are most of its file (an
+emission table of 64 states by 44k English word types is 11.2 MB as float32).
+:func:`round_floats` rounds such a table to float16 log-probabilities relative to each
+state's most probable word (``emissions="log-float16"``, :func:`hmmtl.hmm.estimators.
+compact_emissions`: float16 cannot hold the probabilities themselves, most of which are
+below its smallest positive value) and the HMM stores it so (model format version 3); the
+loader checks the table (float16, entries <= 0, each row's largest 0) and restores
+normalized float64 probabilities.  Measured on en-ner (``benchmarks/results/models_size.md``):
+the table is half its float32 size, and eng.testa and eng.testb F1 are unchanged.
+
 The model as pruned in memory and the model loaded from its compact file predict the same
 tags (the values are rounded in memory to what the file stores).
 """
@@ -25,10 +35,13 @@ from collections.abc import Mapping
 import numpy as np
 
 __all__ = ["PruneStats", "prune_crf", "prune", "round_floats", "save_compact",
-           "crf_parts", "WEIGHT_DTYPES"]
+           "crf_parts", "WEIGHT_DTYPES", "EMISSION_PRECISIONS"]
 
 #: storage precision of the CRF weights -> numpy dtype
 WEIGHT_DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
+#: how :func:`round_floats` may round a recognizer's HMM emission tables: as the other
+#: tables (``"table"``), or to float16 log-probabilities (``"log-float16"``)
+EMISSION_PRECISIONS = ("table", "log-float16")
 
 
 class PruneStats(NamedTuple):
@@ -162,10 +175,19 @@ def crf_parts(model) -> dict[str, Any]:
     return parts
 
 
-def round_floats(model, precision: str = "float32") -> int:
+def round_floats(model, precision: str = "float32", emissions: str = "table") -> int:
     """Round the float tables of ``model`` that :func:`save_compact` stores narrower (a
     Tagger's type tables, the emission tables of a recognizer's HMMs) to ``precision``, in
-    place; returns how many tables were rounded."""
+    place; returns how many tables were rounded.
+
+    ``emissions="log-float16"`` rounds a recognizer's HMM emission tables to float16
+    log-probabilities instead (:func:`~hmmtl.hmm.estimators.compact_emissions`, each row
+    normalized again) and marks the HMM to store them so (``emission_storage_``)."""
+    from .hmm.estimators import compact_emissions, expand_emissions
+
+    if emissions not in EMISSION_PRECISIONS:
+        raise ValueError(f"emissions must be one of {EMISSION_PRECISIONS}, got "
+                         f"{emissions!r}")
     n = 0
     tables = getattr(model, "type_tables_", None) or {}
     for name, table in list(tables.items()):
@@ -177,14 +199,20 @@ def round_floats(model, precision: str = "float32") -> int:
     for hmm in getattr(model, "hmms_", None) or ():
         if hasattr(model, "stage1_") and hasattr(hmm, "emission_prob_"):
             # the recognizer stores its HMMs whole: round and renormalize each row
-            e = _round_to(hmm.emission_prob_, precision)
-            hmm.emission_prob_ = _round_to(e / e.sum(axis=1, keepdims=True), precision)
+            if emissions == "log-float16":
+                dtype = hmm.emission_prob_.dtype
+                hmm.emission_prob_ = expand_emissions(
+                    compact_emissions(hmm.emission_prob_)).astype(dtype)
+                hmm.emission_storage_ = "log-float16"
+            else:
+                e = _round_to(hmm.emission_prob_, precision)
+                hmm.emission_prob_ = _round_to(e / e.sum(axis=1, keepdims=True), precision)
             n += 1
     return n
 
 
 def prune(model, threshold: float = 0.0, precision: str = "float16",
-          table_precision: str = "float32") -> dict[str, PruneStats]:
+          table_precision: str = "float32", emissions: str = "table") -> dict[str, PruneStats]:
     """Prune every CRF inside ``model`` (:func:`prune_crf`) and round its other tables
     (:func:`round_floats`), in place.
 
@@ -196,7 +224,11 @@ def prune(model, threshold: float = 0.0, precision: str = "float16",
     precision : str
         Precision of the kept CRF weights.
     table_precision : str
-        Precision of the type tables and HMM emission tables.
+        Precision of the type tables (and of HMM emission tables with
+        ``emissions="table"``); ``"float64"`` rounds nothing.
+    emissions : {"table", "log-float16"}
+        How a recognizer's HMM emission tables are rounded and stored (see
+        :func:`round_floats`).
 
     Returns
     -------
@@ -207,9 +239,12 @@ def prune(model, threshold: float = 0.0, precision: str = "float16",
     if not parts:
         raise TypeError(f"{type(model).__name__} holds no CRF to prune; give a Tagger, a "
                         f"NamedEntityRecognizer, a LinearChainCRF or an AveragedPerceptron")
+    if emissions not in EMISSION_PRECISIONS:
+        raise ValueError(f"emissions must be one of {EMISSION_PRECISIONS}, got "
+                         f"{emissions!r}")
     stats = {name: prune_crf(part, threshold, precision) for name, part in parts.items()}
-    if table_precision != "float64":
-        round_floats(model, table_precision)
+    if table_precision != "float64" or emissions != "table":
+        round_floats(model, table_precision, emissions)
     return stats
 
 

@@ -66,8 +66,12 @@ __all__ = [
 FORMAT = "hmmtl-model"
 #: 2: the manifest's own SHA-256 (``manifest_sha256``) covers the class, the metadata and
 #: the info, not only the arrays; run-time display parameters (``verbose``) are not stored.
-#: Version-1 files are read through :func:`_migrate_v1`.
-FORMAT_VERSION = 2
+#: 3: an HMM's emission table may be stored as float16 log-probabilities (its meta says
+#: ``"emission_storage": "log-float16"``; :mod:`hmmtl.prune`), which a version-2 reader
+#: would take for probabilities: such a reader refuses the file by its version instead.
+#: Versions 2 and 3 differ in nothing else.  Version-1 files are read through
+#: :func:`_migrate_v1`.
+FORMAT_VERSION = 3
 
 _ARRAYS_MEMBER = "arrays.npz"
 _MANIFEST_MEMBER = "manifest.json"

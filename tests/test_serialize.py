@@ -506,9 +506,9 @@ def test_a_version_1_file_still_loads():
         expected["predicted"]
 
 
-def test_a_version_1_file_saved_again_is_version_2(tmp_path):
+def test_a_version_1_file_saved_again_is_the_current_version(tmp_path):
     model = load(os.path.join(V1, "perceptron.hmmtl"))
     path = save(model, tmp_path / "m.hmmtl")
     manifest = serialize.read_manifest(path)
-    assert manifest["format_version"] == serialize.FORMAT_VERSION == 2
+    assert manifest["format_version"] == serialize.FORMAT_VERSION == 3
     assert manifest["manifest_sha256"] == serialize._manifest_digest(manifest)

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     #: Labels of the sentences (None: an unlabeled sentence or token), or flat int ids.
     HMMLabels = list | np.ndarray
 
-__all__ = ["CategoricalHMM", "MultiDomainHMM", "check_int"]
+__all__ = ["CategoricalHMM", "MultiDomainHMM", "check_int", "compact_emissions",
+           "expand_emissions", "EMISSION_STORAGES"]
 
 
 @overload
@@ -59,6 +60,57 @@ def check_int(name: str, value, minimum: int | None = None, *,
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+#: how a model file may hold an emission table (meta ``emission_storage``): ``"float"``,
+#: probabilities (any float dtype, the default), or ``"log-float16"``, the float16 table of
+#: :func:`compact_emissions` (format version 3)
+EMISSION_STORAGES = ("float", "log-float16")
+
+
+def compact_emissions(emission_prob: np.ndarray) -> np.ndarray:
+    """Emission probabilities (..., n_types) as float16 log-probabilities relative to each
+    row's most probable word (a quarter of the float64 size; relative error < 0.4 %
+    per entry).  :func:`expand_emissions` inverts it, and ``compact_emissions`` of its
+    result gives the same float16 table back, so a table rounded once survives any number
+    of save / load cycles unchanged.  (Probabilities themselves underflow float16: its
+    smallest positive value is 6e-8, above most words' probability.)"""
+    with np.errstate(divide="ignore"):
+        log_p = np.log(np.asarray(emission_prob, dtype=np.float64))
+    return (log_p - log_p.max(axis=-1, keepdims=True)).astype(np.float16)
+
+
+def expand_emissions(compact: np.ndarray) -> np.ndarray:
+    """Normalized float64 emission probabilities from :func:`compact_emissions`."""
+    log_p = compact.astype(np.float64)
+    log_p -= np.log(np.exp(log_p).sum(axis=-1, keepdims=True))
+    return np.exp(log_p)
+
+
+def check_compact_emissions(compact: np.ndarray, name: str = "emission_prob") -> np.ndarray:
+    """A table of :func:`compact_emissions` read from a file, checked before it is
+    expanded: float16, no NaN or +inf, every entry <= 0 and each row's largest exactly 0
+    (what :func:`compact_emissions` writes); else ValueError naming what is wrong."""
+    arr = np.asarray(compact)
+    if arr.dtype != np.float16 or arr.ndim < 2:
+        raise ValueError(f"model file: {name} stored as log-float16 must be a float16 array "
+                         f"of 2 or more dimensions, got dtype {arr.dtype} and shape "
+                         f"{arr.shape}")
+    if arr.size == 0 or arr.shape[-1] == 0:
+        raise ValueError(f"model file: {name} stored as log-float16 is empty (shape "
+                         f"{arr.shape})")
+    if np.isnan(arr).any():
+        raise ValueError(f"model file: {name} (log-float16) holds NaN")
+    if (arr > 0).any():
+        idx = tuple(int(i) for i in np.argwhere(arr > 0)[0])
+        raise ValueError(f"model file: {name} (log-float16) holds {float(arr[idx]):.4g} at "
+                         f"{idx}; log-probabilities relative to the row's largest are <= 0")
+    bad = arr.max(axis=-1) != 0
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(np.atleast_1d(bad))[0])
+        raise ValueError(f"model file: {name} (log-float16) row {idx} has largest value "
+                         f"{float(arr.max(axis=-1)[idx]):.4g}, expected 0")
+    return arr
 
 
 class CategoricalHMM(ModelFileMixin, BaseEstimator):
@@ -115,6 +167,11 @@ class CategoricalHMM(ModelFileMixin, BaseEstimator):
     n_features_ : int
     n_states_ : int
     monitor_ : ConvergenceMonitor
+    emission_storage_ : {"float", "log-float16"}, optional
+        How a model file stores ``emission_prob_`` (:data:`EMISSION_STORAGES`); set by
+        :func:`hmmtl.prune.round_floats` once the table is rounded to float16
+        log-probabilities, and kept through save / load.  A table that no longer rounds
+        to itself (refitted since) is stored as probabilities whatever it says.
 
     Examples
     --------
@@ -156,6 +213,8 @@ class CategoricalHMM(ModelFileMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ settings
     _PARAMS = ("start_prob_", "transition_prob_", "emission_prob_")
+    #: set only once the emission table is rounded for compact storage (see Attributes)
+    emission_storage_: str
 
     @property
     def _n_domains(self) -> int | None:
@@ -590,6 +649,14 @@ class CategoricalHMM(ModelFileMixin, BaseEstimator):
         }
         meta.update(self._extra_meta())
         arrays = {name.rstrip("_"): np.asarray(getattr(self, name)) for name in self._PARAMS}
+        if getattr(self, "emission_storage_", "float") == "log-float16":
+            compact = compact_emissions(self.emission_prob_)
+            dtype = self._param_dtype("emission_prob_")
+            # stored compact only when that loses nothing: the table was rounded to it
+            if np.array_equal(expand_emissions(compact).astype(dtype),
+                              np.asarray(self.emission_prob_, dtype=dtype)):
+                arrays["emission_prob"] = compact
+                meta["emission_storage"] = "log-float16"
         return arrays, meta
 
     def _extra_meta(self) -> dict:
@@ -612,12 +679,18 @@ class CategoricalHMM(ModelFileMixin, BaseEstimator):
             raise ValueError(f"model file: {len(model.labels_)} labels but n_states = "
                              f"{model.n_states_}")
         model._load_extra_meta(meta)
+        storage = meta.get("emission_storage", "float")
+        if storage not in EMISSION_STORAGES:
+            raise ValueError(f"model file: emission_storage {storage!r} is not one of "
+                             f"{EMISSION_STORAGES}")
         shapes = model._expected_shapes()
         for name in model._PARAMS:
             key = name.rstrip("_")
             if key not in arrays:
                 raise ValueError(f"model file lacks the array {key!r}")
             arr = np.asarray(arrays[key])
+            if name == "emission_prob_" and storage == "log-float16":
+                arr = expand_emissions(check_compact_emissions(arr))
             if arr.shape != shapes[name]:
                 raise ValueError(f"model file: {name} has shape {arr.shape}, expected "
                                  f"{shapes[name]}")
@@ -630,6 +703,8 @@ class CategoricalHMM(ModelFileMixin, BaseEstimator):
             raise ValueError("model file: mixing_weight must lie in [0, 1]")
         model.monitor_ = ConvergenceMonitor.restored(model.tol, int(model.n_iter),
                                                      meta.get("history", []))
+        if storage != "float":
+            model.emission_storage_ = storage
         return model
 
     def _load_extra_meta(self, meta) -> None:

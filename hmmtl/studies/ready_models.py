@@ -20,9 +20,17 @@ One function per step, every step deterministic (fixed seeds):
      ``es-ner`` read no column (Spanish: the embedded tagger gave no dev gain, 76.42
      against 76.42; figures in ``benchmarks/results/models_ner_pos.md``);
 
-3. prune it (:mod:`hmmtl.prune`): of the thresholds :data:`THRESHOLDS`, the largest whose
-   dev score is at most :data:`MAX_LOSS` (0.1 point) below the unpruned model's, weights
-   stored as float16; every candidate's dev score and size is recorded;
+3. prune it (:mod:`hmmtl.prune`), weights stored as float16 and a recognizer's HMM
+   emission tables as float16 log-probabilities, by the rule :data:`PRUNING_RULE`: the
+   thresholds :data:`THRESHOLDS` are tried from the smallest up, a threshold is accepted
+   while the dev score stays within :data:`MAX_LOSS` (0.1 point) of the unpruned model's
+   **in either direction**, the first one outside that band ends the search, and the last
+   accepted threshold is chosen.  A pruned model whose dev score moves by more than the
+   band, up or down, tags measurably differently from the unpruned one, and which way its
+   test score moves is then dev noise (es-ner's first build chose 0.05 for a dev gain of
+   0.18 and lost 0.16 on test); the file must also fit the task's size cap
+   (:data:`SIZE_LIMITS`), which the build checks and reports.  Every candidate's dev score
+   and size is recorded, the rule with the chosen one in the catalog entry;
 4. attach the sentence splitter and tokenizer settings (:func:`train_segmenter`);
 5. score the model on dev and test, write it with its build record in the manifest info
    (``info["build"]``: data files and checksums, settings, library version, scores), and
@@ -46,7 +54,8 @@ from typing import Any
 
 from ..models import CATALOG, MODELS
 
-__all__ = ["RECIPES", "THRESHOLDS", "MAX_LOSS", "build", "build_one", "train_segmenter",
+__all__ = ["RECIPES", "THRESHOLDS", "MAX_LOSS", "SIZE_LIMITS", "PRUNING_RULE", "EMISSIONS",
+           "choose_threshold", "build", "build_one", "train_segmenter",
            "adapt", "data_files", "read_labeled", "sha256"]
 
 #: sentences at the end of CoNLL-2000 train held out as the chunker's dev set
@@ -79,10 +88,20 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 #: pruning thresholds tried (|weight| at or below is dropped), smallest first
 THRESHOLDS = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
-#: the most dev score a pruned model may lose against the unpruned one (0.1 point)
+#: the most a pruned model's dev score may move, down or up, from the unpruned model's
+#: (0.1 point)
 MAX_LOSS = 0.001
 #: storage precision of the CRF weights of the shipped models
 PRECISION = "float16"
+#: storage of a recognizer's HMM emission tables in the shipped models (hmmtl.prune)
+EMISSIONS = "log-float16"
+#: the most bytes a model file of each task may take (issue 23: POS and chunking 5 MB,
+#: NER 15 MB, name lists included)
+SIZE_LIMITS = {"pos": 5_000_000, "chunk": 5_000_000, "ner": 15_000_000}
+#: the pruning choice, as recorded in each catalog entry
+PRUNING_RULE = ("the largest threshold reached from the smallest up while the dev score "
+                "stays within max_change of the unpruned model's, in either direction "
+                "(the first threshold outside the band ends the search)")
 #: English sentence splitter: the first this many train texts of each ``text/en`` file
 #: (Punkt's training is pure Python: the whole 7.8M words would take many minutes)
 SEGMENTER_TEXTS = 3000
@@ -277,44 +296,78 @@ def _eval_ref(ref):
 
 
 # ----------------------------------------------------------------------------- pruning
-def choose_pruning(model, recipe, dev, dev_column, folder: Path, log) -> tuple:
-    """Prune copies of ``model`` at each of :data:`THRESHOLDS`; return the pruned model of
-    the largest threshold that loses at most :data:`MAX_LOSS` on dev, and the record of
-    every candidate (threshold, dev score, file size)."""
+def choose_threshold(rows: Sequence[dict], base: float, max_change: float = MAX_LOSS):
+    """The candidate :data:`PRUNING_RULE` chooses among ``rows`` (threshold candidates in
+    increasing order, each with its ``"dev"`` score), given the unpruned model's dev score
+    ``base``; None when even the first moves dev by more than ``max_change``.
+
+    >>> rows = [{"threshold": t, "dev": d} for t, d in
+    ...         [(0.0, .7637), (0.01, .7649), (0.02, .7658), (0.05, .7660), (0.1, .7584)]]
+    >>> choose_threshold(rows, .7642)["threshold"]
+    0.01
+    """
+    chosen = None
+    for row in rows:
+        if abs(row["dev"] - base) > max_change + 1e-12:
+            break
+        chosen = row
+    return chosen
+
+
+def choose_pruning(model, recipe, dev, dev_column, folder: Path, log,
+                   size_limit: int | None = None) -> tuple:
+    """Prune copies of ``model`` at each of :data:`THRESHOLDS`; return the pruned model
+    :func:`choose_threshold` picks (:data:`PRUNING_RULE`), its record (threshold, dev
+    score, file size), the record of every candidate and the unpruned dev score."""
     from ..prune import prune, save_compact
     from ..serialize import load, save
 
     full = folder / "unpruned.hmmtl"
     save(model, full)
     base = score(model, dev, recipe, dev_column)
-    rows: list[dict[str, Any]] = [{"threshold": None, "precision": "float64", "dev": base,
-             "bytes": full.stat().st_size}]
-    # compact storage alone: float32 weights, then float16 (no weight dropped)
+    rows: list[dict[str, Any]] = [{"threshold": None, "precision": "float64",
+                                   "emissions": "float64", "dev": base,
+                                   "bytes": full.stat().st_size}]
+    # compact storage alone (no weight dropped): float32 weights, then float16, with
+    # every other table (HMM emissions included) as float32
     for precision in ("float32", PRECISION):
         m = load(full)
         prune(m, 0.0, precision)
         path = save_compact(m, folder / f"compact-{precision}.hmmtl")
-        rows.append({"threshold": 0.0, "precision": precision,
+        rows.append({"threshold": 0.0, "precision": precision, "emissions": "table",
                      "dev": score(m, dev, recipe, dev_column), "bytes": path.stat().st_size})
         log(f"  {precision}, no threshold: dev {100 * rows[-1]['dev']:.2f}, "
             f"{rows[-1]['bytes']:,} bytes")
-    chosen, chosen_model = None, None
+    candidates: list[dict[str, Any]] = []
+    models: dict[float, Any] = {}
     for threshold in THRESHOLDS:
         m = load(full)
-        stats = prune(m, threshold, PRECISION)
+        stats = prune(m, threshold, PRECISION, emissions=EMISSIONS)
         path = save_compact(m, folder / f"pruned-{threshold}.hmmtl")
-        row: dict[str, Any] = {"threshold": threshold, "precision": PRECISION,
-               "dev": score(m, dev, recipe, dev_column), "bytes": path.stat().st_size,
-               "pairs": {k: [v.pairs_before, v.pairs_after] for k, v in stats.items()}}
-        rows.append(row)
+        row: dict[str, Any] = {
+            "threshold": threshold, "precision": PRECISION, "emissions": EMISSIONS,
+            "dev": score(m, dev, recipe, dev_column), "bytes": path.stat().st_size,
+            "pairs": {k: [v.pairs_before, v.pairs_after] for k, v in stats.items()}}
+        candidates.append(row)
+        models[threshold] = m
         log(f"  threshold {threshold}: dev {100 * row['dev']:.2f} (unpruned "
             f"{100 * base:.2f}), {row['bytes']:,} bytes")
-        if row["dev"] >= base - MAX_LOSS:
-            chosen, chosen_model = row, m
-    if chosen is None:  # float16 alone lost too much: float32, nothing dropped
+        if choose_threshold(candidates, base) is not row:
+            break  # outside the band: the rule stops here
+        models = {threshold: m}  # the only model the rule may still choose
+    rows.extend(candidates)
+    chosen = choose_threshold(candidates, base)
+    if chosen is None:  # float16 alone moved dev too much: float32, nothing dropped
         chosen_model = load(full)
         prune(chosen_model, 0.0, "float32")
         chosen = rows[1]
+    else:
+        chosen_model = models[chosen["threshold"]]
+    chosen = {**chosen, "rule": PRUNING_RULE, "max_change": MAX_LOSS,
+              "size_limit": size_limit}
+    if size_limit is not None and chosen["bytes"] > size_limit:
+        log(f"  warning: the chosen model takes {chosen['bytes']:,} bytes, over the task's "
+            f"{size_limit:,}")
     return chosen_model, chosen, rows, base
 
 
@@ -352,8 +405,9 @@ def build_one(name: str, data_dir, out_dir, *, segmenter: bool = True,
     dev = read_labeled(dev_ref, data_dir)
     test = read_labeled(test_ref, data_dir)
     with tempfile.TemporaryDirectory(dir=out, prefix=f".{name}.") as tmp:
-        model, chosen, candidates, dev_full = choose_pruning(model, recipe, dev, dev_column,
-                                                             Path(tmp), log)
+        model, chosen, candidates, dev_full = choose_pruning(
+            model, recipe, dev, dev_column, Path(tmp), log,
+            size_limit=SIZE_LIMITS[MODELS[name]["task"]])
         from ..serialize import load
 
         test_full = score(load(Path(tmp) / "unpruned.hmmtl"), test, recipe, test_column)
@@ -480,7 +534,9 @@ def adapt(model, unlabeled, *, data_dir=None, progress: bool = False):
         new = _train_recognizer(recipe, data_dir, list(unlabeled), progress)
     chosen = record.get("pruning", {}).get("chosen") or {}
     if chosen.get("threshold") is not None:
-        prune(new, chosen["threshold"], chosen.get("precision", PRECISION))
+        # models built before emission storage was chosen kept their tables as float32
+        prune(new, chosen["threshold"], chosen.get("precision", PRECISION),
+              emissions=chosen.get("emissions", "table"))
     info = {"tag_column": recipe["tag_column"],
             "adapted": {"from": record["name"], "sentences": len(unlabeled),
                         "tokens": int(sum(map(len, unlabeled)))},

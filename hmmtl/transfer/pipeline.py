@@ -31,6 +31,7 @@ from .._registry import REPRESENTATIONS
 from .._text_api import TextTagging
 from ..data import (LabelSet, RaggedBatch, Vocabulary, check_label_lists, check_sentences,
                     check_strings, check_tokens, flatten, lookup_per_type)
+from ..hmm.estimators import compact_emissions, expand_emissions
 
 if TYPE_CHECKING:
 
@@ -385,24 +386,6 @@ class CaseProfile:
                     + self._codes(words)).tolist()
 
         return lookup_per_type(flat_tokens, self._cache, compute).astype(np.int32)
-
-
-def compact_emissions(emission_prob: np.ndarray) -> np.ndarray:
-    """Emission probabilities (n_states, n_types) as float16 log-probabilities relative to
-    each state's most probable word (a quarter of the float64 size; relative error < 0.4 %
-    per entry).  :func:`expand_emissions` inverts it, and ``compact_emissions`` of its
-    result gives the same float16 table back, so a table rounded once survives any number
-    of save / load cycles unchanged."""
-    with np.errstate(divide="ignore"):
-        log_p = np.log(np.asarray(emission_prob, dtype=np.float64))
-    return (log_p - log_p.max(axis=-1, keepdims=True)).astype(np.float16)
-
-
-def expand_emissions(compact: np.ndarray) -> np.ndarray:
-    """Normalized float64 emission probabilities from :func:`compact_emissions`."""
-    log_p = compact.astype(np.float64)
-    log_p -= np.log(np.exp(log_p).sum(axis=-1, keepdims=True))
-    return np.exp(log_p)
 
 
 def _progress_bar(verbose: bool, stages: list[str]):
