@@ -512,3 +512,32 @@ def test_a_version_1_file_saved_again_is_the_current_version(tmp_path):
     manifest = serialize.read_manifest(path)
     assert manifest["format_version"] == serialize.FORMAT_VERSION == 3
     assert manifest["manifest_sha256"] == serialize._manifest_digest(manifest)
+
+
+# ============================================================================ format version 3
+V2 = os.path.join(os.path.dirname(__file__), "data", "model_v2")
+
+
+def test_version_2_files_still_load():
+    """tests/data/model_v2 holds files written by format version 2 (before the packages
+    moved): a Tagger with an HMM, the HMM alone, and Brown clusters whose manifest names the
+    former module ``hmmtl.clusters``.  They load, and predict what they predicted then."""
+    with open(os.path.join(V2, "expected.json"), encoding="utf-8") as f:
+        expected = json.load(f)
+    test = expected["test_sentences"]
+    for name in ("tagger_hmm", "hmm", "clusters"):
+        assert serialize.read_manifest(os.path.join(V2, f"{name}.hmmtl"))["format_version"] == 2
+    tagger = load(os.path.join(V2, "tagger_hmm.hmmtl"))
+    assert [list(map(str, s)) for s in tagger.predict(test)] == expected["tagger_predicted"]
+    hmm = load(os.path.join(V2, "hmm.hmmtl"))
+    assert [list(map(int, s)) for s in hmm.predict(test)] == expected["hmm_states"]
+    clusters = load(os.path.join(V2, "clusters.hmmtl"))
+    assert type(clusters).__module__ == "hmmtl.ner.clusters"
+    assert clusters.cluster_of(["dog", "runs", "the", "unicorn"]) == expected["clusters_of"]
+
+
+def test_a_version_2_file_saved_again_is_the_current_version(tmp_path):
+    model = load(os.path.join(V2, "tagger_hmm.hmmtl"))
+    path = save(model, tmp_path / "m.hmmtl")
+    assert serialize.read_manifest(path)["format_version"] == serialize.FORMAT_VERSION
+    assert load(path).predict([["a", "dog", "sings"]]) == model.predict([["a", "dog", "sings"]])
