@@ -1216,7 +1216,7 @@ class LinearChainCRF(_SequenceLabeler):
     def _fit_sgd(self, prob, theta, n_pairs, K, dev):
         """SGD with the cumulative L1 penalty (Tsuruoka et al. 2009); one epoch per
         iteration, sentences shuffled by ``random_state``, exponentially decaying rate."""
-        from ._kernels import sgd_l1_epoch
+        from ._kernels import PairIndex, SgdSchedule, TokenFeatures, sgd_l1_epoch
 
         rng = check_random_state(self.random_state)
         theta = theta.copy()
@@ -1230,14 +1230,15 @@ class LinearChainCRF(_SequenceLabeler):
         settings = self.settings_
         c1, c2 = float(settings["c1"]), float(settings["c2"])
         bar = _progress(self.verbose, settings["max_iterations"], "SGD-L1")
+        features = TokenFeatures(prob.offsets, lay.tok_slot, lay.tok_val, lay.slot_ptr,
+                                 lay.slot_attr)
+        pairs = PairIndex(self.attr_ptr_, self.pair_label_)
+        schedule = SgdSchedule(n_seq, float(self.learning_rate), 0.85, c1, c2)
         self.n_iter_ = 0
         for _ in range(int(settings["max_iterations"])):
             order = rng.permutation(n_seq).astype(np.int64)
-            u, step, nll = sgd_l1_epoch(order, groups, prob.n_groups, prob.offsets,
-                                        lay.tok_slot, lay.tok_val, lay.slot_ptr, lay.slot_attr,
-                                        prob.labels, self.attr_ptr_, self.pair_label_, theta,
-                                        q, u, step, n_seq, float(self.learning_rate), 0.85,
-                                        c1, c2)
+            u, step, nll = sgd_l1_epoch(order, groups, prob.n_groups, features, prob.labels,
+                                        pairs, theta, q, u, step, schedule)
             self.n_iter_ += 1
             loss = nll + c1 * np.abs(theta).sum() + c2 * float(theta @ theta)
             if self._iteration_done(loss, theta, dev, best, bar, n_pairs, K):
@@ -1348,7 +1349,7 @@ class AveragedPerceptron(_SequenceLabeler):
         -------
         self
         """
-        from ._kernels import perceptron_epoch
+        from ._kernels import ChainWeights, TokenFeatures, perceptron_epoch
 
         X, y, flat, offsets = self._prepare_fit(X, y, extra)
         n_seq = offsets.shape[0] - 1
@@ -1364,24 +1365,18 @@ class AveragedPerceptron(_SequenceLabeler):
         self._set_constraint_and_labels(y)
         K = len(self.labels_)
         n_attr = self.feature_space_.n_attributes_
-        W = np.zeros((n_attr, K))
-        Wa = np.zeros((n_attr, K))
-        T, Ta = np.zeros((K, K)), np.zeros((K, K))
-        S, Sa = np.zeros(K), np.zeros(K)
-        E, Ea = np.zeros(K), np.zeros(K)
-        GT, GTa = np.zeros((G, K, K)), np.zeros((G, K, K))
-        GS, GSa = np.zeros((G, K)), np.zeros((G, K))
-        GE, GEa = np.zeros((G, K)), np.zeros((G, K))
+        features = TokenFeatures(layout.offsets, layout.tok_slot, layout.tok_val,
+                                 layout.slot_ptr, layout.slot_attr)
+        scores = ChainWeights.zeros(n_attr, K, G)
+        totals = ChainWeights.zeros(n_attr, K, G)
         counter = 1
         self.errors_ = []
         n_seq = offsets.shape[0] - 1
         bar = _progress(self.verbose, self.n_epochs, "perceptron")
         for _ in range(int(self.n_epochs)):
             order = rng.permutation(n_seq).astype(np.int64)
-            counter, n_err = perceptron_epoch(order, groups, layout.offsets, layout.tok_slot,
-                                              layout.tok_val, layout.slot_ptr,
-                                              layout.slot_attr, labels, W, Wa, T, Ta, S, Sa, E,
-                                              Ea, GT, GTa, GS, GSa, GE, GEa, counter)
+            counter, n_err = perceptron_epoch(order, groups, features, labels, scores, totals,
+                                              counter)
             self.errors_.append(int(n_err))
             if bar is not None:
                 bar.update(1)
@@ -1389,17 +1384,18 @@ class AveragedPerceptron(_SequenceLabeler):
         if bar is not None:
             bar.close()
         c = float(counter)
-        W -= Wa / c
+        W = scores.weights
+        W -= totals.weights / c
         rows, cols = np.nonzero(W)
         self.attr_ptr_ = np.zeros(n_attr + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_attr), out=self.attr_ptr_[1:])
         self.pair_label_ = cols.astype(np.int64)
         self.coef_ = W[rows, cols]
-        self.transition_ = T - Ta / c
-        self.start_ = S - Sa / c
-        self.end_ = E - Ea / c
-        self.group_transition_ = GT - GTa / c
-        self.group_start_ = GS - GSa / c
-        self.group_end_ = GE - GEa / c
+        self.transition_ = scores.transition - totals.transition / c
+        self.start_ = scores.start - totals.start / c
+        self.end_ = scores.end - totals.end / c
+        self.group_transition_ = scores.group_transition - totals.group_transition / c
+        self.group_start_ = scores.group_start - totals.group_start / c
+        self.group_end_ = scores.group_end - totals.group_end / c
         self.n_iter_ = int(self.n_epochs)
         return self
