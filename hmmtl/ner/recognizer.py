@@ -508,6 +508,20 @@ class _TrainingSet:
     fold: np.ndarray
 
 
+@dataclass
+class _Batch:
+    """Sentences as the recognizer's stages read them (:meth:`NamedEntityRecognizer._prepare`):
+    the truecased sentences ``X``, their tokens ``flat`` and ``offsets``, the ``types`` of
+    the tokens, each sentence's document index, and the first stage's extra features."""
+
+    X: list
+    flat: list
+    offsets: np.ndarray
+    types: _Types
+    documents: np.ndarray
+    extra: dict
+
+
 class _StageTimer:
     """Seconds spent in each named stage (``with timer("stage1"): ...``) and in all."""
 
@@ -731,7 +745,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
 
     # ------------------------------------------------------------------ features
     def _prepare(self, X, columns, documents, fitting: bool, with_columns: bool = True,
-                 exclude=None):
+                 exclude=None) -> _Batch:
         """Everything per batch that does not depend on the labelers: truecased tokens,
         documents and the first stage's extra features.  Case is read on the tokens as
         given (an all-caps sentence is one before truecasing); every other feature on the
@@ -783,20 +797,19 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             extra["gaz"] = self.gazetteer_.match(flat, offsets, exclude)
         if self.lexicon_ is not None and want("lex"):
             extra["lex"] = self.lexicon_.match(flat, offsets)
-        return {"X": unflatten(flat, offsets), "flat": flat, "offsets": offsets,
-                "types": types, "documents": doc_of_seq, "extra": extra}
+        return _Batch(unflatten(flat, offsets), flat, offsets, types, doc_of_seq, extra)
 
-    def _stage2_extra(self, batch, stage1_labels):
-        extra = dict(batch["extra"])
+    def _stage2_extra(self, batch: _Batch, stage1_labels):
+        extra = dict(batch.extra)
         flat_labels, _ = flatten(stage1_labels)
         index = self._label_index_
         extra["s1"] = np.fromiter(map(index.get, flat_labels, [-1] * len(flat_labels)),
                                   np.int64, len(flat_labels))
         if self.uses_documents_:
-            extra["doc.type"] = _document_types(batch["types"], batch["offsets"], flat_labels,
-                                                self.entity_types_, batch["documents"])
+            extra["doc.type"] = _document_types(batch.types, batch.offsets, flat_labels,
+                                                self.entity_types_, batch.documents)
         if self.auto_gazetteer_ is not None:
-            extra["auto"] = self.auto_gazetteer_.match(batch["flat"], batch["offsets"])
+            extra["auto"] = self.auto_gazetteer_.match(batch.flat, batch.offsets)
         return extra
 
     def _extra_window(self, extra) -> dict:
@@ -873,7 +886,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             with timer("auto_lists"):
                 if self.auto_lists and data.unlabeled:
                     self.auto_gazetteer_ = self._auto_lists(data.unlabeled, batch, data.y,
-                                                            batch["extra"])
+                                                            batch.extra)
             with timer("stage2"):
                 self._fit_stage2(data, batch, stage1_labels)
         self.fit_times_ = timer.finish()
@@ -944,7 +957,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         self.auto_gazetteer_ = None
         self.lexicon_ = self._resolve_lexicon()
 
-    def _featurize_training_set(self, data: _TrainingSet, columns) -> dict:
+    def _featurize_training_set(self, data: _TrainingSet, columns) -> _Batch:
         """The first stage's features of the training sentences (a training entity is not
         evidence in its own fold), and the label set."""
         batch = self._prepare(data.X, columns, data.documents, fitting=True,
@@ -955,22 +968,22 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         self.entity_types_ = sorted({t[2:] for t in label_list if t != "O"})
         return batch
 
-    def _fit_stage1(self, data: _TrainingSet, batch) -> None:
+    def _fit_stage1(self, data: _TrainingSet, batch: _Batch) -> None:
         """The first-stage CRF, on all the training data."""
-        extra1 = batch["extra"]
+        extra1 = batch.extra
         self._log(f"stage 1 on {len(data.X)} sentences, features {sorted(extra1)}")
         self.stage1_ = self._labeler().set_params(extra_window=self._extra_window(extra1)).fit(
-            batch["X"], data.y, extra=extra1)
+            batch.X, data.y, extra=extra1)
         self.features_ = sorted(extra1)
 
-    def _cross_validated_stage1(self, data: _TrainingSet, batch) -> list:
+    def _cross_validated_stage1(self, data: _TrainingSet, batch: _Batch) -> list:
         """First-stage labels of each training sentence from a CRF trained on the other
         folds (what the second stage learns to read)."""
-        extra1 = batch["extra"]
+        extra1 = batch.extra
         ew = self._extra_window(extra1)
         fold = data.fold
         stage1_labels: list = [None] * len(data.X)
-        offsets = batch["offsets"]
+        offsets = batch.offsets
         for f in range(int(self.n_folds)):
             test_idx = np.flatnonzero(fold == f)
             train_idx = np.flatnonzero(fold != f)
@@ -980,20 +993,20 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             tr_tok, _ = token_positions(offsets, train_idx)
             te_tok, _ = token_positions(offsets, test_idx)
             crf = self._labeler(fold=True).set_params(extra_window=ew)
-            crf.fit([batch["X"][i] for i in train_idx], [data.y[i] for i in train_idx],
+            crf.fit([batch.X[i] for i in train_idx], [data.y[i] for i in train_idx],
                     extra=_take_extra(extra1, train_idx, tr_tok))
-            pred = crf.predict([batch["X"][i] for i in test_idx],
+            pred = crf.predict([batch.X[i] for i in test_idx],
                                extra=_take_extra(extra1, test_idx, te_tok))
             for i, p in zip(test_idx.tolist(), pred):
                 stage1_labels[i] = p
         return stage1_labels
 
-    def _fit_stage2(self, data: _TrainingSet, batch, stage1_labels) -> None:
+    def _fit_stage2(self, data: _TrainingSet, batch: _Batch, stage1_labels) -> None:
         """The second-stage CRF: the first stage's features plus its labels."""
         extra2 = self._stage2_extra(batch, stage1_labels)
         self._log(f"stage 2, features {sorted(extra2)}")
         self.stage2_ = self._labeler().set_params(
-            extra_window=self._extra_window(extra2)).fit(batch["X"], data.y, extra=extra2)
+            extra_window=self._extra_window(extra2)).fit(batch.X, data.y, extra=extra2)
 
     def _fit_column_taggers(self, X, columns, names, fold) -> dict | None:
         """Train the tagger of each column of ``names`` on its column, and return the
@@ -1062,7 +1075,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             check_is_fitted(h, "emission_prob_")
         return hmms
 
-    def _auto_lists(self, unlabeled, batch, y_enc, extra1):
+    def _auto_lists(self, unlabeled, batch: _Batch, y_enc, extra1):
         """Entity strings a first-stage CRF finds in ``unlabeled``, at least
         ``auto_min_count`` times and always with one type.  The unlabeled text has no input
         columns: when the first stage uses some, a CRF without them does this tagging."""
@@ -1074,15 +1087,15 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             extra = {k: v for k, v in extra1.items()
                      if not k.startswith("col.") or k in supplied}
             tagger = self._labeler(fold=True).set_params(extra_window=self._extra_window(extra))
-            tagger.fit(batch["X"], y_enc, extra=extra)
+            tagger.fit(batch.X, y_enc, extra=extra)
         seen: dict = {}
         for lo in range(0, len(unlabeled), AUTO_LIST_BATCH):  # bounded memory
             part = unlabeled[lo:lo + AUTO_LIST_BATCH]
             # each sentence its own document: the text's documents are not known
             text = self._prepare(part, None, range(len(part)), fitting=False,
                                  with_columns=False)
-            pred = tagger.predict(text["X"], extra=text["extra"])
-            for typ, counter in entity_strings(text["X"], pred).items():
+            pred = tagger.predict(text.X, extra=text.extra)
+            for typ, counter in entity_strings(text.X, pred).items():
                 for entry, c in counter.items():
                     by_type = seen.setdefault(entry, {})
                     by_type[typ] = by_type.get(typ, 0) + c
@@ -1125,9 +1138,9 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         if not X:
             return []
         batch = self._prepare(X, columns, documents, fitting=False)
-        pred = self.stage1_.predict(batch["X"], extra=batch["extra"])
+        pred = self.stage1_.predict(batch.X, extra=batch.extra)
         if self.stage2_ is not None:
-            pred = self.stage2_.predict(batch["X"], extra=self._stage2_extra(batch, pred))
+            pred = self.stage2_.predict(batch.X, extra=self._stage2_extra(batch, pred))
         return convert_scheme(pred, self.output_scheme)
 
     def score(self, X: TokenLists, y: LabelLists, columns: Mapping[str, LabelLists] | None = None,
