@@ -269,7 +269,8 @@ def test_epoch_kernels_leave_the_group_offsets_alone_for_sentences_of_no_group()
     """An epoch with groups but every sentence -1 moves the shared scores as an epoch
     without groups (G = 0) does, neither reads nor writes the offsets of any group (the
     last one included: ``-1`` is no index), and gives the same errors / loss."""
-    from hmmtl.crf._kernels import perceptron_epoch, sgd_l1_epoch
+    from hmmtl.crf._kernels import (ChainWeights, PairIndex, SgdSchedule, TokenFeatures,
+                                    perceptron_epoch, sgd_l1_epoch)
 
     rng = np.random.default_rng(4)
     X, y = random_corpus(rng, n_sent=20)
@@ -280,19 +281,18 @@ def test_epoch_kernels_leave_the_group_offsets_alone_for_sentences_of_no_group()
     n_seq, G = len(X), 2
     order = rng.permutation(n_seq).astype(np.int64)
     none = np.full(n_seq, -1, dtype=np.int64)
-    common = (prob.offsets, lay.tok_slot, lay.tok_val, lay.slot_ptr, lay.slot_attr,
-              prob.labels)
+    features = TokenFeatures(prob.offsets, lay.tok_slot, lay.tok_val, lay.slot_ptr,
+                             lay.slot_attr)
 
     n_shared = crf.pair_label_.shape[0] + K * K + 2 * K
     theta = rng.normal(scale=0.1, size=n_shared)
     offsets = rng.normal(scale=5.0, size=G * (K * K + 2 * K))
     t0, q0 = theta.copy(), np.zeros(n_shared)
     t2, q2 = np.concatenate([theta, offsets]), np.zeros(n_shared + offsets.size)
-    sgd = (crf.attr_ptr_, crf.pair_label_)
-    r0 = sgd_l1_epoch(order, none, 0, *common, *sgd, t0, q0, 0.0, 0, n_seq, 0.1, 0.85, 0.01,
-                      0.1)
-    r2 = sgd_l1_epoch(order, none, G, *common, *sgd, t2, q2, 0.0, 0, n_seq, 0.1, 0.85, 0.01,
-                      0.1)
+    pairs = PairIndex(crf.attr_ptr_, crf.pair_label_)
+    schedule = SgdSchedule(n_seq, 0.1, 0.85, 0.01, 0.1)
+    r0 = sgd_l1_epoch(order, none, 0, features, prob.labels, pairs, t0, q0, 0.0, 0, schedule)
+    r2 = sgd_l1_epoch(order, none, G, features, prob.labels, pairs, t2, q2, 0.0, 0, schedule)
     assert r0 == r2 and r0[1] == n_seq
     assert not np.array_equal(t0, theta)
     np.testing.assert_array_equal(t2[:n_shared], t0)
@@ -301,18 +301,20 @@ def test_epoch_kernels_leave_the_group_offsets_alone_for_sentences_of_no_group()
     assert not q2[n_shared:].any()
 
     n_attr = crf.feature_space_.n_attributes_
-    shared0 = [np.zeros((n_attr, K)), np.zeros((n_attr, K)), np.zeros((K, K)),
-               np.zeros((K, K)), np.zeros(K), np.zeros(K), np.zeros(K), np.zeros(K)]
-    shared2 = [x.copy() for x in shared0]
-    empty = [np.zeros((0, K, K)), np.zeros((0, K, K)), np.zeros((0, K)), np.zeros((0, K)),
-             np.zeros((0, K)), np.zeros((0, K))]
-    groups = [rng.normal(scale=5.0, size=(G,) + x.shape[1:]) for x in empty]
-    saved = [x.copy() for x in groups]
+    scores0, totals0 = ChainWeights.zeros(n_attr, K, 0), ChainWeights.zeros(n_attr, K, 0)
+    scores2, totals2 = ChainWeights.zeros(n_attr, K, G), ChainWeights.zeros(n_attr, K, G)
+    for part in (scores2, totals2):  # the groups' offsets, which must stay as they are
+        for x in part[4:]:
+            x[:] = rng.normal(scale=5.0, size=x.shape)
+    saved = [x.copy() for x in scores2[4:] + totals2[4:]]
     c0 = c2 = 1
     for _ in range(3):
-        c0, e0 = perceptron_epoch(order, none, *common, *shared0, *empty, c0)
-        c2, e2 = perceptron_epoch(order, none, *common, *shared2, *groups, c2)
+        c0, e0 = perceptron_epoch(order, none, features, prob.labels, scores0, totals0, c0)
+        c2, e2 = perceptron_epoch(order, none, features, prob.labels, scores2, totals2, c2)
         assert (c0, e0) == (c2, e2) and e0 > 0
+    shared0 = scores0[:4] + totals0[:4]
+    shared2 = scores2[:4] + totals2[:4]
+    groups = scores2[4:] + totals2[4:]
     for x0, x2 in zip(shared0, shared2):
         np.testing.assert_array_equal(x0, x2)
     for x, x_saved in zip(groups, saved):

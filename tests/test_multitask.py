@@ -368,3 +368,19 @@ def test_multi_task_study_tiny_run_fills_its_table(data_dir, tmp_path):
     assert len(doc["records"]) == len(table) * len(TASKS) * 2
     md = (tmp_path / "multitask.md").read_text()
     assert "| single |" in md and "NER F1 (testb)" in md
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"shared_labels": "some"}, "shared_labels must be 'all' or 'other', got 'some'"),
+    ({"settings": ("mt-hmm",)}, "settings must include 'single'"),
+    ({"settings": ("single", "hmm")}, "settings must include 'single' and come from"),
+    ({"n_states": 3}, r"unknown setting\(s\) \['n_states'\]"),
+])
+def test_multi_task_study_checks_its_settings_before_reading_data(tmp_path, overrides, message):
+    """A bad setting fails at once, before any corpus is read (the folder is empty)."""
+    from hmmtl.studies.multitask import run_multi_task
+
+    err = TypeError if "n_states" in overrides else ValueError
+    with pytest.raises(err, match=message):
+        run_multi_task(tmp_path, tmp_path / "out", preset="tiny", progress=False, **overrides)
+    assert not (tmp_path / "out").exists()

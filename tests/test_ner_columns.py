@@ -91,13 +91,13 @@ def test_text_without_the_column_is_tagged_through_the_tagger(fitted):
     model = fitted[0]
     Xt, yt, _, docst = _corpus(20, seed=1)
     predicted = model.column_taggers_["pos"].predict(Xt)
-    extra = model._prepare(Xt, None, docst, fitting=False)["extra"]
+    extra = model._prepare(Xt, None, docst, fitting=False).extra
     assert extra["col.pos"] == predicted
     assert model.predict(Xt, documents=docst) == \
         model.predict(Xt, columns={"pos": predicted}, documents=docst)
     # a column given on request (the file's own tags) is used instead
     given = [["X"] * len(s) for s in Xt]
-    assert model._prepare(Xt, {"pos": given}, docst, fitting=False)["extra"]["col.pos"] == \
+    assert model._prepare(Xt, {"pos": given}, docst, fitting=False).extra["col.pos"] == \
         given
     assert model.score(Xt, yt, documents=docst) > 0.8
     sentences = model.tag_text("Mr. Bakra spoke . Bakra said so .")

@@ -23,12 +23,71 @@ chunks are fixed by the data, so results do not depend on the number of threads.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
 from ..inference._numba import _fb_sequence_log, _fb_sequence_scaled, _shifted_exp_matrix
 
 NEG_INF = -np.inf
+
+
+class TokenFeatures(NamedTuple):
+    """The features of a batch of sentences, as the training kernels read them.
+
+    ``offsets`` (n_sequences + 1,) bound the sentences; ``tok_slot`` / ``tok_val``
+    (n_tokens, n_entries) give each token's slots (``< 0``: none) and their values;
+    ``slot_ptr`` / ``slot_attr`` (CSR) the attributes of each slot.
+    """
+
+    offsets: np.ndarray
+    tok_slot: np.ndarray
+    tok_val: np.ndarray
+    slot_ptr: np.ndarray
+    slot_attr: np.ndarray
+
+
+class ChainWeights(NamedTuple):
+    """The scores of the perceptron, or their accumulators for averaging.
+
+    ``weights`` (n_attributes, K); ``transition`` (K, K); ``start``, ``end`` (K,);
+    ``group_transition`` (G, K, K), ``group_start``, ``group_end`` (G, K): each group's
+    offsets (G = 0 without groups).
+    """
+
+    weights: np.ndarray
+    transition: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    group_transition: np.ndarray
+    group_start: np.ndarray
+    group_end: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_attributes: int, n_labels: int, n_groups: int) -> ChainWeights:
+        K, G = n_labels, n_groups
+        return cls(np.zeros((n_attributes, K)), np.zeros((K, K)), np.zeros(K), np.zeros(K),
+                   np.zeros((G, K, K)), np.zeros((G, K)), np.zeros((G, K)))
+
+
+class PairIndex(NamedTuple):
+    """The weights of each attribute: ``attr_ptr`` (n_attributes + 1,) bounds attribute
+    ``a``'s weights, ``pair_label`` (n_pairs,) gives each weight's label."""
+
+    attr_ptr: np.ndarray
+    pair_label: np.ndarray
+
+
+class SgdSchedule(NamedTuple):
+    """Step sizes and penalties of :func:`sgd_l1_epoch`: the learning rate is
+    ``eta0 * decay ** (step / n_steps_per_epoch)``; ``c1`` the L1, ``c2`` the L2 weight."""
+
+    n_steps_per_epoch: int
+    eta0: float
+    decay: float
+    c1: float
+    c2: float
 
 
 @njit(cache=True, parallel=True)
@@ -231,11 +290,12 @@ def _sentence_tables(transition, start, end, group_transition, group_start, grou
 
 
 @njit(cache=True)
-def perceptron_epoch(order, groups, offsets, tok_slot, tok_val, slot_ptr, slot_attr, labels,
-                     weights, weights_acc, transition, transition_acc, start, start_acc, end,
-                     end_acc, group_transition, group_transition_acc, group_start,
-                     group_start_acc, group_end, group_end_acc, counter):
+def perceptron_epoch(order, groups, features, labels, scores, totals, counter):
     """One epoch of the structured perceptron over sentences in ``order``.
+
+    ``features`` is a :class:`TokenFeatures`, ``labels`` (n_tokens,) the gold label ids;
+    ``scores`` and ``totals`` are :class:`ChainWeights`: the current scores and their
+    accumulators, both updated in place.
 
     Averaging uses the lazy trick (Daume III, 2006): each update ``d`` made at step ``c`` also
     adds ``c * d`` to the accumulator, and the average is ``w - acc / c`` at the end, so no
@@ -249,6 +309,10 @@ def perceptron_epoch(order, groups, offsets, tok_slot, tok_val, slot_ptr, slot_a
     Without groups: every group -1 and G = 0.
     Returns the step counter and the number of token errors.
     """
+    offsets, tok_slot, tok_val, slot_ptr, slot_attr = features
+    (weights, transition, start, end, group_transition, group_start, group_end) = scores
+    (weights_acc, transition_acc, start_acc, end_acc, group_transition_acc, group_start_acc,
+     group_end_acc) = totals
     K = transition.shape[0]
     n_errors = 0
     trans = np.empty((K, K))
@@ -357,15 +421,17 @@ def _apply_l1(w, i, u, q):
 
 
 @njit(cache=True)
-def sgd_l1_epoch(order, groups, n_groups, offsets, tok_slot, tok_val, slot_ptr, slot_attr,
-                 labels, attr_ptr, pair_label, theta, q, u, step, n_steps_per_epoch, eta0,
-                 decay, c1, c2):
+def sgd_l1_epoch(order, groups, n_groups, features, labels, pairs, theta, q, u, step,
+                 schedule):
     """One epoch of SGD with the cumulative L1 penalty (Tsuruoka, Tsujii & Ananiadou, 2009).
+
+    ``features`` is a :class:`TokenFeatures`, ``labels`` (n_tokens,) the gold label ids,
+    ``pairs`` the :class:`PairIndex` of the weights, ``schedule`` a :class:`SgdSchedule`.
 
     ``theta`` = [pair weights, transition (K*K), start (K), end (K), group transitions
     (G*K*K), group starts (G*K), group ends (G*K)] with ``G = n_groups`` (0: no groups);
     ``q`` the penalty applied so far to each weight, ``u`` the penalty each weight could
-    have received.  The learning rate decays exponentially,
+    have received (both updated in place).  The learning rate decays exponentially,
     ``eta0 * decay ** (step / n_steps_per_epoch)``.  An L2 term ``c2`` is applied to the
     weights a sentence touches (lazily).
 
@@ -375,6 +441,9 @@ def sgd_l1_epoch(order, groups, n_groups, offsets, tok_slot, tok_val, slot_ptr, 
     sentence of group -1 uses and moves the shared scores only.
     Returns (u, step, negative log-likelihood of the epoch).
     """
+    offsets, tok_slot, tok_val, slot_ptr, slot_attr = features
+    attr_ptr, pair_label = pairs
+    n_steps_per_epoch, eta0, decay, c1, c2 = schedule
     n_pairs = pair_label.shape[0]
     G = n_groups
     # n_theta - n_pairs = (G + 1) * (K * K + 2 * K) = (G + 1) * ((K + 1) ** 2 - 1)

@@ -30,6 +30,7 @@ handful), each call over all the sentences of that group; without ``groups`` not
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -825,6 +826,26 @@ class _Problem:
 
 
 # ============================================================================ CRF
+class _DevSet(NamedTuple):
+    """A dev set of early stopping: its features, gold label ids, offsets and group parts
+    (the arguments of :meth:`LinearChainCRF._layout_accuracy`)."""
+
+    layout: Any
+    gold: np.ndarray
+    offsets: np.ndarray
+    parts: Any
+
+
+@dataclass
+class _BestIterate:
+    """The best dev-set accuracy seen so far, the weights that gave it, and the iterations
+    since."""
+
+    accuracy: float = -1.0
+    theta: np.ndarray | None = None
+    since: int = 0
+
+
 class LinearChainCRF(_SequenceLabeler):
     """Linear-chain conditional random field (Lafferty, McCallum & Pereira, 2001).
 
@@ -1135,43 +1156,62 @@ class LinearChainCRF(_SequenceLabeler):
         -------
         self
         """
-        from scipy.optimize import minimize
-        from threadpoolctl import threadpool_limits
-
         if self.algorithm not in ("lbfgs", "sgd-l1"):
             raise ValueError(f"algorithm must be 'lbfgs' or 'sgd-l1', got {self.algorithm!r}")
         warm = self.warm_start and hasattr(self, "coef_")
         prob = self._build_problem(X, y, extra, warm, groups)
         n_pairs = self.pair_label_.shape[0]
         K = len(self.labels_)
+        theta0 = self._initial_theta(prob, warm)
+        dev = self._dev_set(X_dev, y_dev, extra_dev, groups_dev, prob.n_groups)
+        if self.algorithm == "sgd-l1":
+            theta = self._fit_sgd(prob, theta0, n_pairs, K, dev)
+        else:
+            theta = self._fit_lbfgs(prob, theta0, n_pairs, K, dev)
+        self._set_theta(theta, n_pairs, K)
+        return self
+
+    def _initial_theta(self, prob, warm: bool) -> np.ndarray:
+        """The starting point: zeros, or with ``warm`` the fitted model's weights."""
+        n_pairs = self.pair_label_.shape[0]
+        K = len(self.labels_)
         G = prob.n_groups
         n_theta = n_pairs + K * K + 2 * K + G * (K * K + 2 * K)
-        if warm:
-            theta0 = self._theta()
-            if theta0.shape[0] != n_theta:
-                raise ValueError(f"warm_start needs the groups of the fitted model: it has "
-                                 f"{self.group_transition_.shape[0]} groups, this fit {G}")
-        else:
-            theta0 = np.zeros(n_theta)
-        dev = None
-        if X_dev is not None:
-            if y_dev is None:
-                raise ValueError("X_dev needs y_dev")
-            X_dev = self._check_X(X_dev, "X_dev")
-            flat_dev, off_dev = flatten(X_dev)
-            if G and groups_dev is None:
-                raise ValueError(f"fit got groups ({G} groups) and a dev set without "
-                                 f"groups_dev; give one group id per dev sentence (-1 for "
-                                 f"none)")
-            g_dev = _check_groups(groups_dev, off_dev.shape[0] - 1, G, "groups_dev")
-            dev = (self.feature_space_.transform(flat_dev, off_dev, extra_dev),
-                   self._encode_labels(X_dev, list(y_dev)), off_dev,
-                   None if g_dev is None or G == 0 else _group_parts(off_dev, g_dev))
-        if self.algorithm == "sgd-l1":
-            self._set_theta(self._fit_sgd(prob, theta0, n_pairs, K, dev), n_pairs, K)
-            return self
+        if not warm:
+            return np.zeros(n_theta)
+        theta0 = self._theta()
+        if theta0.shape[0] != n_theta:
+            raise ValueError(f"warm_start needs the groups of the fitted model: it has "
+                             f"{self.group_transition_.shape[0]} groups, this fit {G}")
+        return theta0
+
+    def _dev_set(self, X_dev, y_dev, extra_dev, groups_dev, n_groups: int) -> _DevSet | None:
+        """The dev set of early stopping, featurized once (None without ``X_dev``)."""
+        if X_dev is None:
+            return None
+        if y_dev is None:
+            raise ValueError("X_dev needs y_dev")
+        X_dev = self._check_X(X_dev, "X_dev")
+        flat_dev, off_dev = flatten(X_dev)
+        if n_groups and groups_dev is None:
+            raise ValueError(f"fit got groups ({n_groups} groups) and a dev set without "
+                             f"groups_dev; give one group id per dev sentence (-1 for "
+                             f"none)")
+        g_dev = _check_groups(groups_dev, off_dev.shape[0] - 1, n_groups, "groups_dev")
+        return _DevSet(self.feature_space_.transform(flat_dev, off_dev, extra_dev),
+                       self._encode_labels(X_dev, list(y_dev)), off_dev,
+                       None if g_dev is None or n_groups == 0 else _group_parts(off_dev, g_dev))
+
+    def _fit_lbfgs(self, prob, theta0, n_pairs, K, dev):
+        """L-BFGS(-B) on the negative log-likelihood with the L2 term; an L1 term ``c1``
+        splits the weights into positive and negative parts (bounded at 0).  Returns the
+        weights: those of the best dev-set iteration when there is a dev set."""
+        from scipy.optimize import minimize
+        from threadpoolctl import threadpool_limits
+
+        n_theta = theta0.shape[0]
         self.loss_curve_ = []
-        best: dict[str, Any] = {"acc": -1.0, "theta": None, "since": 0}
+        best = _BestIterate()
         settings = self.settings_
         bar = _progress(self.verbose, settings["max_iterations"], "L-BFGS")
         c1 = float(settings["c1"])
@@ -1206,17 +1246,16 @@ class LinearChainCRF(_SequenceLabeler):
                                     "gtol": 1e-10, "maxcor": 10})
         if bar is not None:
             bar.close()
-        theta = res.x[:n_theta] - res.x[n_theta:] if split else res.x
-        if dev is not None and best["theta"] is not None:
-            theta = best["theta"]
-        self._set_theta(theta, n_pairs, K)
         self.n_iter_ = int(res.nit)
-        return self
+        theta = res.x[:n_theta] - res.x[n_theta:] if split else res.x
+        if dev is not None and best.theta is not None:
+            theta = best.theta
+        return theta
 
     def _fit_sgd(self, prob, theta, n_pairs, K, dev):
         """SGD with the cumulative L1 penalty (Tsuruoka et al. 2009); one epoch per
         iteration, sentences shuffled by ``random_state``, exponentially decaying rate."""
-        from ._kernels import sgd_l1_epoch
+        from ._kernels import PairIndex, SgdSchedule, TokenFeatures, sgd_l1_epoch
 
         rng = check_random_state(self.random_state)
         theta = theta.copy()
@@ -1226,25 +1265,26 @@ class LinearChainCRF(_SequenceLabeler):
         n_seq = prob.offsets.shape[0] - 1
         groups = prob.groups if prob.n_groups else np.full(n_seq, -1, dtype=np.int64)
         self.loss_curve_ = []
-        best: dict[str, Any] = {"acc": -1.0, "theta": None, "since": 0}
+        best = _BestIterate()
         settings = self.settings_
         c1, c2 = float(settings["c1"]), float(settings["c2"])
         bar = _progress(self.verbose, settings["max_iterations"], "SGD-L1")
+        features = TokenFeatures(prob.offsets, lay.tok_slot, lay.tok_val, lay.slot_ptr,
+                                 lay.slot_attr)
+        pairs = PairIndex(self.attr_ptr_, self.pair_label_)
+        schedule = SgdSchedule(n_seq, float(self.learning_rate), 0.85, c1, c2)
         self.n_iter_ = 0
         for _ in range(int(settings["max_iterations"])):
             order = rng.permutation(n_seq).astype(np.int64)
-            u, step, nll = sgd_l1_epoch(order, groups, prob.n_groups, prob.offsets,
-                                        lay.tok_slot, lay.tok_val, lay.slot_ptr, lay.slot_attr,
-                                        prob.labels, self.attr_ptr_, self.pair_label_, theta,
-                                        q, u, step, n_seq, float(self.learning_rate), 0.85,
-                                        c1, c2)
+            u, step, nll = sgd_l1_epoch(order, groups, prob.n_groups, features, prob.labels,
+                                        pairs, theta, q, u, step, schedule)
             self.n_iter_ += 1
             loss = nll + c1 * np.abs(theta).sum() + c2 * float(theta @ theta)
             if self._iteration_done(loss, theta, dev, best, bar, n_pairs, K):
                 break
         if bar is not None:
             bar.close()
-        return best["theta"] if best["theta"] is not None else theta
+        return best.theta if best.theta is not None else theta
 
     def _iteration_done(self, loss, theta, dev, best, bar, n_pairs, K) -> bool:
         """Record one optimizer iteration; True when training should stop: no dev-set gain
@@ -1257,11 +1297,11 @@ class LinearChainCRF(_SequenceLabeler):
         if dev is not None:
             self._set_theta(theta, n_pairs, K)
             acc = self._layout_accuracy(*dev)
-            if acc > best["acc"]:
-                best.update(acc=acc, theta=theta.copy(), since=0)
+            if acc > best.accuracy:
+                best.accuracy, best.theta, best.since = acc, theta.copy(), 0
             else:
-                best["since"] += 1
-                if best["since"] >= self.early_stopping_rounds:
+                best.since += 1
+                if best.since >= self.early_stopping_rounds:
                     return True
         curve = self.loss_curve_
         tol = self.settings_["tol"]
@@ -1348,7 +1388,7 @@ class AveragedPerceptron(_SequenceLabeler):
         -------
         self
         """
-        from ._kernels import perceptron_epoch
+        from ._kernels import ChainWeights, TokenFeatures, perceptron_epoch
 
         X, y, flat, offsets = self._prepare_fit(X, y, extra)
         n_seq = offsets.shape[0] - 1
@@ -1364,42 +1404,43 @@ class AveragedPerceptron(_SequenceLabeler):
         self._set_constraint_and_labels(y)
         K = len(self.labels_)
         n_attr = self.feature_space_.n_attributes_
-        W = np.zeros((n_attr, K))
-        Wa = np.zeros((n_attr, K))
-        T, Ta = np.zeros((K, K)), np.zeros((K, K))
-        S, Sa = np.zeros(K), np.zeros(K)
-        E, Ea = np.zeros(K), np.zeros(K)
-        GT, GTa = np.zeros((G, K, K)), np.zeros((G, K, K))
-        GS, GSa = np.zeros((G, K)), np.zeros((G, K))
-        GE, GEa = np.zeros((G, K)), np.zeros((G, K))
+        features = TokenFeatures(layout.offsets, layout.tok_slot, layout.tok_val,
+                                 layout.slot_ptr, layout.slot_attr)
+        scores = ChainWeights.zeros(n_attr, K, G)
+        totals = ChainWeights.zeros(n_attr, K, G)
         counter = 1
         self.errors_ = []
         n_seq = offsets.shape[0] - 1
         bar = _progress(self.verbose, self.n_epochs, "perceptron")
         for _ in range(int(self.n_epochs)):
             order = rng.permutation(n_seq).astype(np.int64)
-            counter, n_err = perceptron_epoch(order, groups, layout.offsets, layout.tok_slot,
-                                              layout.tok_val, layout.slot_ptr,
-                                              layout.slot_attr, labels, W, Wa, T, Ta, S, Sa, E,
-                                              Ea, GT, GTa, GS, GSa, GE, GEa, counter)
+            counter, n_err = perceptron_epoch(order, groups, features, labels, scores, totals,
+                                              counter)
             self.errors_.append(int(n_err))
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(errors=n_err)
         if bar is not None:
             bar.close()
+        self._set_averages(scores, totals, counter)
+        self.n_iter_ = int(self.n_epochs)
+        return self
+
+    def _set_averages(self, scores, totals, counter: int) -> None:
+        """The averaged weights ``w - acc / counter`` (lazy averaging); the attribute
+        weights that average to exactly zero are dropped (``coef_`` holds the others)."""
         c = float(counter)
-        W -= Wa / c
+        W = scores.weights
+        W -= totals.weights / c
+        n_attr = W.shape[0]
         rows, cols = np.nonzero(W)
         self.attr_ptr_ = np.zeros(n_attr + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_attr), out=self.attr_ptr_[1:])
         self.pair_label_ = cols.astype(np.int64)
         self.coef_ = W[rows, cols]
-        self.transition_ = T - Ta / c
-        self.start_ = S - Sa / c
-        self.end_ = E - Ea / c
-        self.group_transition_ = GT - GTa / c
-        self.group_start_ = GS - GSa / c
-        self.group_end_ = GE - GEa / c
-        self.n_iter_ = int(self.n_epochs)
-        return self
+        self.transition_ = scores.transition - totals.transition / c
+        self.start_ = scores.start - totals.start / c
+        self.end_ = scores.end - totals.end / c
+        self.group_transition_ = scores.group_transition - totals.group_transition / c
+        self.group_start_ = scores.group_start - totals.group_start / c
+        self.group_end_ = scores.group_end - totals.group_end / c

@@ -183,7 +183,8 @@ def _forward_backward_blocked(unary, transition, offsets, start, end, allowed, u
     scalar kernel, which falls back to exact log space."""
     import numba
 
-    from ._blocked import block_layout, forward_backward_blocked
+    from ._blocked import (BlockedOutput, Emissions, ScaledChain, block_layout,
+                           forward_backward_blocked)
 
     K = unary.shape[1]
     n_tokens = int(offsets[-1])
@@ -203,15 +204,16 @@ def _forward_backward_blocked(unary, transition, offsets, start, end, allowed, u
     # each Numba thread calls BLAS on its own blocks: one BLAS thread per caller; blocks
     # (longest first) go to whichever thread is free
     pair_acc = np.zeros((_n_threads(), K, K), dtype=dt)
+    emissions = Emissions(unary, unary_index, gathered, allowed, use_mask)
+    chain = ScaledChain(a, tmax, start_p, smax, end_p, emax)
+    out = BlockedOutput(marginals, log_z, bad, pair_acc)
     with one_blas_thread(), numba.parallel_chunksize(1):
         for g in range(n_groups):
             include = None if n_groups == 1 else (pair_groups == g)
             layout = block_layout(offsets, BLOCK_ROWS, include)
             pair_acc[:] = 0.0
-            forward_backward_blocked(
-                unary, unary_index, gathered, allowed, use_mask, a, tmax, start_p, smax,
-                end_p, emax, *layout, offsets, pair_acc, bool(compute_pairs), marginals, log_z,
-                bad)
+            forward_backward_blocked(emissions, chain, layout, offsets, bool(compute_pairs),
+                                     out)
             pair_counts[g] = pair_acc.sum(axis=0, dtype=np.float64) * a
     if bad.any():
         redo = np.flatnonzero(bad)

@@ -15,6 +15,8 @@ recursion fails is flagged and redone exactly (log space) by the caller.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -22,10 +24,10 @@ from numba import njit, prange
 NEG_INF = -np.inf
 
 
-def block_layout(offsets: np.ndarray, block_rows: int, include=None):
-    """Group sequences into blocks of similar length (time-major layout inside each).
+class BlockLayout(NamedTuple):
+    """Sequences in blocks of similar length, time-major inside each (:func:`block_layout`).
 
-    Returns a tuple of int64 arrays::
+    ::
 
         order        (n_nonempty,)   sequence index, sorted by decreasing length
         seq_ptr      (n_blocks + 1,) block -> range in ``order``
@@ -34,6 +36,59 @@ def block_layout(offsets: np.ndarray, block_rows: int, include=None):
         step_start   (total steps,)  first row of step t, relative to the block
         step_n       (total steps,)  number of sequences still running at step t
         row_token    (n_tokens,)     token index of each row
+    """
+
+    order: np.ndarray
+    seq_ptr: np.ndarray
+    row_ptr: np.ndarray
+    step_ptr: np.ndarray
+    step_start: np.ndarray
+    step_n: np.ndarray
+    row_token: np.ndarray
+
+
+class Emissions(NamedTuple):
+    """The unary log-potentials as the blocked kernels read them.
+
+    Token ``t`` reads row ``unary_index[t]`` of ``unary`` (n_rows, K) when ``gathered``,
+    else row ``t``; with ``use_mask``, ``allowed`` (n_tokens, K) masks states out.
+    """
+
+    unary: np.ndarray
+    unary_index: np.ndarray
+    gathered: bool
+    allowed: np.ndarray
+    use_mask: bool
+
+
+class ScaledChain(NamedTuple):
+    """Transition, start and end scores as exponentials shifted by their maxima:
+    ``a = exp(transition - tmax)``, ``start_p = exp(start - smax)``,
+    ``end_p = exp(end - emax)``."""
+
+    a: np.ndarray
+    tmax: float
+    start_p: np.ndarray
+    smax: float
+    end_p: np.ndarray
+    emax: float
+
+
+class BlockedOutput(NamedTuple):
+    """What :func:`forward_backward_blocked` writes: ``marginals`` (n_tokens, K),
+    ``log_z`` and ``bad`` (n_sequences,), and the pair counts of each thread in
+    ``pair_acc`` (n_threads, K, K)."""
+
+    marginals: np.ndarray
+    log_z: np.ndarray
+    bad: np.ndarray
+    pair_acc: np.ndarray
+
+
+def block_layout(offsets: np.ndarray, block_rows: int, include=None):
+    """Group sequences into blocks of similar length (time-major layout inside each).
+
+    Returns a :class:`BlockLayout` of int64 arrays.
     """
     lengths = np.diff(offsets)
     if include is not None:  # sequences left out are treated as empty
@@ -45,7 +100,7 @@ def block_layout(offsets: np.ndarray, block_rows: int, include=None):
     if n == 0:
         z = np.zeros(1, np.int64)
         e = np.zeros(0, np.int64)
-        return order.astype(np.int64), z, z, z, e, e, e
+        return BlockLayout(order.astype(np.int64), z, z, z, e, e, e)
     cum = np.concatenate([[0], np.cumsum(lens)])
     # cut where the cumulative token count passes multiples of block_rows
     cuts = np.searchsorted(cum, np.arange(block_rows, cum[-1], block_rows), side="left")
@@ -76,8 +131,8 @@ def block_layout(offsets: np.ndarray, block_rows: int, include=None):
     row_token = np.empty(cum[-1], dtype=np.int64)
     row_token[rows] = offsets[order][tok_seq] + t_tok
     order = order.astype(np.int64)
-    return (order.astype(np.int64), seq_ptr, row_ptr, step_ptr, step_start, step_n,
-            row_token)
+    return BlockLayout(order.astype(np.int64), seq_ptr, row_ptr, step_ptr, step_start, step_n,
+                       row_token)
 
 
 @njit(cache=True)
@@ -198,20 +253,22 @@ def scaled_backward(alpha, e, a_t, scale, beta_end, pairs, want_pairs, step_star
 
 
 @njit(cache=True, parallel=True)
-def forward_backward_blocked(unary, unary_index, gathered, allowed, use_mask, a, tmax,
-                             start_p, smax, end_p, emax,
-                             order, seq_ptr, row_ptr, step_ptr, step_start, step_n,
-                             row_token, offsets, pair_acc, want_pairs, marginals, log_z, bad):
-    """Blocked scaled forward-backward of the sequences in ``order``.
+def forward_backward_blocked(emissions, chain, layout, offsets, want_pairs, out):
+    """Blocked scaled forward-backward of the sequences in ``layout.order``.
 
-    Token ``t`` reads row ``unary_index[t]`` of ``unary`` when ``gathered``, else row ``t``.
-    Writes their marginals, log Z and bad flags (scaling failed: redo the sequence exactly)
-    into ``marginals`` (n_tokens, K), ``log_z`` and ``bad`` (n_sequences,), and adds their
-    pair counts, *not yet* multiplied by the scaled transition matrix ``a`` (the caller
-    does it once), into row ``numba.get_thread_id()`` of ``pair_acc`` (n_threads, K, K):
-    each block runs on one thread (blocks go to whichever thread is free when the caller
-    sets a parallel chunk size of 1), so the ``prange`` loop has no races.
+    ``emissions`` is an :class:`Emissions`, ``chain`` a :class:`ScaledChain`, ``layout`` a
+    :class:`BlockLayout` and ``out`` a :class:`BlockedOutput`.  Writes the sequences'
+    marginals, log Z and bad flags (scaling failed: redo the sequence exactly) into
+    ``out.marginals`` (n_tokens, K), ``out.log_z`` and ``out.bad`` (n_sequences,), and adds
+    their pair counts, *not yet* multiplied by the scaled transition matrix ``chain.a`` (the
+    caller does it once), into row ``numba.get_thread_id()`` of ``out.pair_acc``
+    (n_threads, K, K): each block runs on one thread (blocks go to whichever thread is free
+    when the caller sets a parallel chunk size of 1), so the ``prange`` loop has no races.
     """
+    unary, unary_index, gathered, allowed, use_mask = emissions
+    a, tmax, start_p, smax, end_p, emax = chain
+    order, seq_ptr, row_ptr, step_ptr, step_start, step_n, row_token = layout
+    marginals, log_z, bad, pair_acc = out
     K = unary.shape[1]
     n_blocks = seq_ptr.shape[0] - 1
     dt = unary.dtype

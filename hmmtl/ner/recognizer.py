@@ -33,7 +33,10 @@ the whole batch; the labelers gather them in compiled code.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -492,6 +495,53 @@ def _check_columns(columns) -> dict:
     return {str(k): None for k in columns}
 
 
+@dataclass
+class _TrainingSet:
+    """The recognizer's training data after validation: sentences ``X``, their tags ``y``
+    in the training encoding, the documents and the unlabeled text as given, and the fold
+    of each sentence."""
+
+    X: list
+    y: list
+    documents: Sequence | None
+    unlabeled: list
+    fold: np.ndarray
+
+
+@dataclass
+class _Batch:
+    """Sentences as the recognizer's stages read them (:meth:`NamedEntityRecognizer._prepare`):
+    the truecased sentences ``X``, their tokens ``flat`` and ``offsets``, the ``types`` of
+    the tokens, each sentence's document index, and the first stage's extra features."""
+
+    X: list
+    flat: list
+    offsets: np.ndarray
+    types: _Types
+    documents: np.ndarray
+    extra: dict
+
+
+class _StageTimer:
+    """Seconds spent in each named stage (``with timer("stage1"): ...``) and in all."""
+
+    def __init__(self):
+        self._start = time.perf_counter()
+        self.times: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[name] = time.perf_counter() - t
+
+    def finish(self) -> dict[str, float]:
+        self.times["total"] = time.perf_counter() - self._start
+        return self.times
+
+
 class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """Two-stage CRF named-entity recognizer with clusters, gazetteers and document features.
 
@@ -695,7 +745,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
 
     # ------------------------------------------------------------------ features
     def _prepare(self, X, columns, documents, fitting: bool, with_columns: bool = True,
-                 exclude=None):
+                 exclude=None) -> _Batch:
         """Everything per batch that does not depend on the labelers: truecased tokens,
         documents and the first stage's extra features.  Case is read on the tokens as
         given (an all-caps sentence is one before truecasing); every other feature on the
@@ -747,20 +797,19 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             extra["gaz"] = self.gazetteer_.match(flat, offsets, exclude)
         if self.lexicon_ is not None and want("lex"):
             extra["lex"] = self.lexicon_.match(flat, offsets)
-        return {"X": unflatten(flat, offsets), "flat": flat, "offsets": offsets,
-                "types": types, "documents": doc_of_seq, "extra": extra}
+        return _Batch(unflatten(flat, offsets), flat, offsets, types, doc_of_seq, extra)
 
-    def _stage2_extra(self, batch, stage1_labels):
-        extra = dict(batch["extra"])
+    def _stage2_extra(self, batch: _Batch, stage1_labels):
+        extra = dict(batch.extra)
         flat_labels, _ = flatten(stage1_labels)
         index = self._label_index_
         extra["s1"] = np.fromiter(map(index.get, flat_labels, [-1] * len(flat_labels)),
                                   np.int64, len(flat_labels))
         if self.uses_documents_:
-            extra["doc.type"] = _document_types(batch["types"], batch["offsets"], flat_labels,
-                                                self.entity_types_, batch["documents"])
+            extra["doc.type"] = _document_types(batch.types, batch.offsets, flat_labels,
+                                                self.entity_types_, batch.documents)
         if self.auto_gazetteer_ is not None:
-            extra["auto"] = self.auto_gazetteer_.match(batch["flat"], batch["offsets"])
+            extra["auto"] = self.auto_gazetteer_.match(batch.flat, batch.offsets)
         return extra
 
     def _extra_window(self, extra) -> dict:
@@ -791,6 +840,12 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
     def _fit(self, X, y, columns=None, documents=None, unlabeled=None):
         """Train the recognizer.
 
+        The stages, in order, each a method: :meth:`_check_training_set` (validate, folds),
+        :meth:`_fit_column_taggers`, :meth:`_fit_representations` (case table, clusters,
+        HMMs), :meth:`_fit_lists` (gazetteers, lexicon), :meth:`_featurize_training_set`,
+        :meth:`_fit_stage1`, and with ``two_stage`` :meth:`_cross_validated_stage1`,
+        :meth:`_auto_lists` and :meth:`_fit_stage2`.  Their seconds go to :attr:`fit_times_`.
+
         Parameters
         ----------
         X : list of list of str
@@ -809,15 +864,39 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         -------
         self
         """
-        import time
-
         from ..crf import LinearChainCRF  # noqa: F401  (fail early when missing)
-        from .gazetteers import Gazetteer, entity_strings
-        from ..io.schemes import convert_scheme
 
         self._check_params()
-        t_start = time.perf_counter()
-        times = {}
+        timer = _StageTimer()
+        data = self._check_training_set(X, y, columns, documents, unlabeled)
+        with timer("column_taggers"):
+            columns = self._fit_column_taggers(data.X, columns, self._column_tagger_names(),
+                                               data.fold)
+        with timer("representations"):
+            self._fit_representations(data)
+        with timer("gazetteers"):
+            self._fit_lists(data)
+        batch = self._featurize_training_set(data, columns)
+        with timer("stage1"):
+            self._fit_stage1(data, batch)
+        self.stage2_ = None
+        if self.two_stage:
+            with timer("stage1_folds"):
+                stage1_labels = self._cross_validated_stage1(data, batch)
+            with timer("auto_lists"):
+                if self.auto_lists and data.unlabeled:
+                    self.auto_gazetteer_ = self._auto_lists(data.unlabeled, batch, data.y,
+                                                            batch.extra)
+            with timer("stage2"):
+                self._fit_stage2(data, batch, stage1_labels)
+        self.fit_times_ = timer.finish()
+        return self
+
+    def _check_training_set(self, X, y, columns, documents, unlabeled) -> _TrainingSet:
+        """Validate the training data, set what follows from it alone (the input columns,
+        whether documents are used, the context words) and draw the folds."""
+        from ..io.schemes import convert_scheme
+
         X = [list(s) for s in X]
         if not X or isinstance(X[0], str):
             raise TypeError("X must be a non-empty list of token lists")
@@ -845,18 +924,19 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         perm = rs.permutation(int(doc_of_seq.max()) + 1)
         fold = perm[doc_of_seq] % int(self.n_folds)
         self.fold_ = fold
-        t = time.perf_counter()
-        columns = self._fit_column_taggers(X, columns, supplied, fold)
-        times["column_taggers"] = time.perf_counter() - t
+        return _TrainingSet(X, y_enc, documents, unlabeled, fold)
 
-        t = time.perf_counter()
-        self.case_table_ = CaseTable().fit(X + unlabeled) if self.truecase else None
-        self.clusters_ = self._resolve_clusters(X, unlabeled)
+    def _fit_representations(self, data: _TrainingSet) -> None:
+        """The case table, the Brown clusters and the HMMs."""
+        self.case_table_ = CaseTable().fit(data.X + data.unlabeled) if self.truecase else None
+        self.clusters_ = self._resolve_clusters(data.X, data.unlabeled)
         self.hmms_ = self._resolve_hmms()
-        times["representations"] = time.perf_counter() - t
 
-        # gazetteers: external lists + the training entities, tagged with their fold
-        t = time.perf_counter()
+    def _fit_lists(self, data: _TrainingSet) -> None:
+        """The gazetteer of the first stage: the external lists and the training entities,
+        each tagged with its fold; and the lexicon."""
+        from .gazetteers import Gazetteer, entity_strings
+
         self.gazetteer_ = None
         if self.gazetteer is not None or self.train_lists:
             gaz = Gazetteer(lowercase=False)
@@ -866,68 +946,67 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
                 for name in ext.names:
                     gaz.add(name, ext.entries(name))
             if self.train_lists:
+                X = data.X
                 Xt = self.case_table_.apply(X) if self.case_table_ is not None else X
                 for f in range(int(self.n_folds)):
-                    idx = np.flatnonzero(fold == f)
-                    found = entity_strings([Xt[i] for i in idx], [y_enc[i] for i in idx])
+                    idx = np.flatnonzero(data.fold == f)
+                    found = entity_strings([Xt[i] for i in idx], [data.y[i] for i in idx])
                     for typ, counter in sorted(found.items()):
                         gaz.add(f"train-{typ}", list(counter), source=f)
             self.gazetteer_ = gaz if gaz.names else None
         self.auto_gazetteer_ = None
         self.lexicon_ = self._resolve_lexicon()
-        times["gazetteers"] = time.perf_counter() - t
 
-        batch = self._prepare(X, columns, documents, fitting=True,
-                              exclude=fold if self.train_lists else None)
-        extra1 = batch["extra"]
-        ew = self._extra_window(extra1)
-        label_list = sorted({t for s in y_enc for t in s})
+    def _featurize_training_set(self, data: _TrainingSet, columns) -> _Batch:
+        """The first stage's features of the training sentences (a training entity is not
+        evidence in its own fold), and the label set."""
+        batch = self._prepare(data.X, columns, data.documents, fitting=True,
+                              exclude=data.fold if self.train_lists else None)
+        label_list = sorted({t for s in data.y for t in s})
         self._label_list_ = label_list
         self._label_index_ = {t: i for i, t in enumerate(label_list)}
         self.entity_types_ = sorted({t[2:] for t in label_list if t != "O"})
+        return batch
 
-        # stage 1 on all the training data
-        t = time.perf_counter()
-        self._log(f"stage 1 on {len(X)} sentences, features {sorted(extra1)}")
-        self.stage1_ = self._labeler().set_params(extra_window=ew).fit(batch["X"], y_enc,
-                                                                       extra=extra1)
+    def _fit_stage1(self, data: _TrainingSet, batch: _Batch) -> None:
+        """The first-stage CRF, on all the training data."""
+        extra1 = batch.extra
+        self._log(f"stage 1 on {len(data.X)} sentences, features {sorted(extra1)}")
+        self.stage1_ = self._labeler().set_params(extra_window=self._extra_window(extra1)).fit(
+            batch.X, data.y, extra=extra1)
         self.features_ = sorted(extra1)
-        times["stage1"] = time.perf_counter() - t
-        self.stage2_ = None
-        if self.two_stage:
-            # first-stage labels of the training data by cross-validation
-            t = time.perf_counter()
-            s1 = [None] * n_seq
-            offsets = batch["offsets"]
-            for f in range(int(self.n_folds)):
-                test_idx = np.flatnonzero(fold == f)
-                train_idx = np.flatnonzero(fold != f)
-                if not test_idx.size or not train_idx.size:
-                    continue
-                self._log(f"stage 1, fold {f + 1}/{self.n_folds}")
-                tr_tok, _ = token_positions(offsets, train_idx)
-                te_tok, _ = token_positions(offsets, test_idx)
-                crf = self._labeler(fold=True).set_params(extra_window=ew)
-                crf.fit([batch["X"][i] for i in train_idx], [y_enc[i] for i in train_idx],
-                        extra=_take_extra(extra1, train_idx, tr_tok))
-                pred = crf.predict([batch["X"][i] for i in test_idx],
-                                   extra=_take_extra(extra1, test_idx, te_tok))
-                for i, p in zip(test_idx.tolist(), pred):
-                    s1[i] = p
-            times["stage1_folds"] = time.perf_counter() - t
-            t = time.perf_counter()
-            if self.auto_lists and unlabeled:
-                self.auto_gazetteer_ = self._auto_lists(unlabeled, batch, y_enc, extra1)
-            times["auto_lists"] = time.perf_counter() - t
-            t = time.perf_counter()
-            extra2 = self._stage2_extra(batch, s1)
-            self._log(f"stage 2, features {sorted(extra2)}")
-            self.stage2_ = self._labeler().set_params(
-                extra_window=self._extra_window(extra2)).fit(batch["X"], y_enc, extra=extra2)
-            times["stage2"] = time.perf_counter() - t
-        times["total"] = time.perf_counter() - t_start
-        self.fit_times_ = times
-        return self
+
+    def _cross_validated_stage1(self, data: _TrainingSet, batch: _Batch) -> list:
+        """First-stage labels of each training sentence from a CRF trained on the other
+        folds (what the second stage learns to read)."""
+        extra1 = batch.extra
+        ew = self._extra_window(extra1)
+        fold = data.fold
+        stage1_labels: list = [None] * len(data.X)
+        offsets = batch.offsets
+        for f in range(int(self.n_folds)):
+            test_idx = np.flatnonzero(fold == f)
+            train_idx = np.flatnonzero(fold != f)
+            if not test_idx.size or not train_idx.size:
+                continue
+            self._log(f"stage 1, fold {f + 1}/{self.n_folds}")
+            tr_tok, _ = token_positions(offsets, train_idx)
+            te_tok, _ = token_positions(offsets, test_idx)
+            crf = self._labeler(fold=True).set_params(extra_window=ew)
+            crf.fit([batch.X[i] for i in train_idx], [data.y[i] for i in train_idx],
+                    extra=_take_extra(extra1, train_idx, tr_tok))
+            pred = crf.predict([batch.X[i] for i in test_idx],
+                               extra=_take_extra(extra1, test_idx, te_tok))
+            for i, p in zip(test_idx.tolist(), pred):
+                stage1_labels[i] = p
+        return stage1_labels
+
+    def _fit_stage2(self, data: _TrainingSet, batch: _Batch, stage1_labels) -> None:
+        """The second-stage CRF: the first stage's features plus its labels."""
+        extra2 = self._stage2_extra(batch, stage1_labels)
+        self._log(f"stage 2, features {sorted(extra2)}")
+        self.stage2_ = self._labeler().set_params(
+            extra_window=self._extra_window(extra2)).fit(batch.X, data.y, extra=extra2)
 
     def _fit_column_taggers(self, X, columns, names, fold) -> dict | None:
         """Train the tagger of each column of ``names`` on its column, and return the
@@ -996,7 +1075,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             check_is_fitted(h, "emission_prob_")
         return hmms
 
-    def _auto_lists(self, unlabeled, batch, y_enc, extra1):
+    def _auto_lists(self, unlabeled, batch: _Batch, y_enc, extra1):
         """Entity strings a first-stage CRF finds in ``unlabeled``, at least
         ``auto_min_count`` times and always with one type.  The unlabeled text has no input
         columns: when the first stage uses some, a CRF without them does this tagging."""
@@ -1008,15 +1087,15 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             extra = {k: v for k, v in extra1.items()
                      if not k.startswith("col.") or k in supplied}
             tagger = self._labeler(fold=True).set_params(extra_window=self._extra_window(extra))
-            tagger.fit(batch["X"], y_enc, extra=extra)
+            tagger.fit(batch.X, y_enc, extra=extra)
         seen: dict = {}
         for lo in range(0, len(unlabeled), AUTO_LIST_BATCH):  # bounded memory
             part = unlabeled[lo:lo + AUTO_LIST_BATCH]
             # each sentence its own document: the text's documents are not known
             text = self._prepare(part, None, range(len(part)), fitting=False,
                                  with_columns=False)
-            pred = tagger.predict(text["X"], extra=text["extra"])
-            for typ, counter in entity_strings(text["X"], pred).items():
+            pred = tagger.predict(text.X, extra=text.extra)
+            for typ, counter in entity_strings(text.X, pred).items():
                 for entry, c in counter.items():
                     by_type = seen.setdefault(entry, {})
                     by_type[typ] = by_type.get(typ, 0) + c
@@ -1059,9 +1138,9 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         if not X:
             return []
         batch = self._prepare(X, columns, documents, fitting=False)
-        pred = self.stage1_.predict(batch["X"], extra=batch["extra"])
+        pred = self.stage1_.predict(batch.X, extra=batch.extra)
         if self.stage2_ is not None:
-            pred = self.stage2_.predict(batch["X"], extra=self._stage2_extra(batch, pred))
+            pred = self.stage2_.predict(batch.X, extra=self._stage2_extra(batch, pred))
         return convert_scheme(pred, self.output_scheme)
 
     def score(self, X: TokenLists, y: LabelLists, columns: Mapping[str, LabelLists] | None = None,

@@ -46,6 +46,8 @@ chunking and NER (tags converted from IOB1 to IOB2).
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -294,7 +296,33 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
     if root is None:
         raise FileNotFoundError(f"no corpora folder: pass data_dir or set HMMTL_DATA "
                                 f"(got data_dir={data_dir!r})")
-    cfg = dict(PRESETS[preset or ("quick" if quick else "full")])
+    cfg = _study_config(preset or ("quick" if quick else "full"), overrides)
+    plan = _StudyPlan.of(cfg)
+    run = _StudyRun(plan.n_steps, progress)
+    data = load_multi_task_data(root, max_train_sentences=cfg["max_train_sentences"],
+                                max_text_sentences=cfg["max_text_sentences"],
+                                max_eval_sentences=cfg["max_eval_sentences"])
+    study = _StudyData.of(data)
+    text_features = _text_features(root, cfg, plan, study, run, seed)
+    features, mt_all = _shared_features(cfg, plan, study, text_features, run, seed)
+    records = _crf_records(cfg, plan, study, features, run)
+    if mt_all is not None:
+        records += _multitask_hmm_records(mt_all, study, run)
+    run.close()
+    selected = _select_on_dev(records)
+    seconds = run.seconds()
+    config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
+    config.update(seed=seed, preset=preset or ("quick" if quick else "full"),
+                  n_train_sentences=len(study.train["words"]),
+                  n_shared_sentences=len(study.all_words), model_seconds=run.timings)
+    out = _write(records, selected, out_dir, seconds, config)
+    return {"records": records, "selected": selected, "table": out["table"],
+            "files": out["files"], "config": config, "seconds": seconds}
+
+
+def _study_config(preset: str, overrides: dict) -> dict:
+    """The preset's settings with ``overrides``, checked."""
+    cfg = dict(PRESETS[preset])
     unknown = set(overrides) - set(cfg)
     if unknown:
         raise TypeError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(cfg)}")
@@ -304,104 +332,175 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
     if bad or "single" not in settings:
         raise ValueError(f"settings must include 'single' and come from {SETTINGS}, got "
                          f"{settings}")
-    t_start = time.perf_counter()
-    data = load_multi_task_data(root, max_train_sentences=cfg["max_train_sentences"],
-                                max_text_sentences=cfg["max_text_sentences"],
-                                max_eval_sentences=cfg["max_eval_sentences"])
-    train, extra_corpus = data["train"], data["extra"]
-    splits = {"train": train, "dev": data["dev"], "test": data["test"]}
-    parts_of = {s: [] if s == "single" else
-                ["aso-text" if p == "text" else p for p in s.split("+")] for s in settings}
-    need_mt = any("mt-hmm" in p for p in parts_of.values())
-    need_aso = any("aso" in p for p in parts_of.values())
-    need_aso_text = any("aso-text" in p for p in parts_of.values())
-    n_shared = 1 if cfg["shared_labels"] == "all" else len(TASKS)
-    n_steps = (("hmm-text" in settings) + need_aso_text + n_shared * (need_mt + need_aso)
-               + len(settings) * len(TASKS) + (need_mt and n_shared == 1))
-    bar = _progress(n_steps, progress, "multi-task study")
+    if cfg["shared_labels"] not in ("all", "other"):
+        raise ValueError(f"shared_labels must be 'all' or 'other', got {cfg['shared_labels']!r}")
+    return cfg
 
-    def step(desc):
-        if bar is not None:
-            bar.set_postfix_str(desc)
-            bar.update(1)
 
-    # the corpora with labels for the shared models: CoNLL-2003 train (3 tasks) + the others
-    all_words = train["words"] + extra_corpus["words"]
-    all_labels = {"pos": train["pos"] + extra_corpus["pos"],
-                  "chunk": train["chunk"] + extra_corpus["chunk"],
-                  "ner": train["ner"] + [None] * len(extra_corpus["words"])}
-    timings = {}
-    text_features: dict[str, dict] = {name: {} for name in splits}
-    text = all_words + _unlabeled_text(root, cfg["unlabeled_texts"]) \
-        if ("hmm-text" in settings or need_aso_text) else None
-    if "hmm-text" in settings:
+@dataclass(frozen=True)
+class _StudyPlan:
+    """What a configuration asks for: the settings, the feature parts of each, which shared
+    models are needed, and the number of progress steps."""
+
+    settings: tuple
+    parts_of: dict
+    need_mt: bool
+    need_aso: bool
+    need_aso_text: bool
+    need_hmm_text: bool
+    n_shared: int
+    n_steps: int
+
+    @classmethod
+    def of(cls, cfg: dict) -> _StudyPlan:
+        settings = tuple(cfg["settings"])
+        parts_of = {s: [] if s == "single" else
+                    ["aso-text" if p == "text" else p for p in s.split("+")] for s in settings}
+        need_mt = any("mt-hmm" in p for p in parts_of.values())
+        need_aso = any("aso" in p for p in parts_of.values())
+        need_aso_text = any("aso-text" in p for p in parts_of.values())
+        need_hmm_text = "hmm-text" in settings
+        n_shared = 1 if cfg["shared_labels"] == "all" else len(TASKS)
+        n_steps = (need_hmm_text + need_aso_text + n_shared * (need_mt + need_aso)
+                   + len(settings) * len(TASKS) + (need_mt and n_shared == 1))
+        return cls(settings, parts_of, need_mt, need_aso, need_aso_text, need_hmm_text,
+                   n_shared, n_steps)
+
+
+@dataclass
+class _StudyData:
+    """The study's corpora: the splits of CoNLL-2003 and, for the shared models, the words
+    of every labelled corpus with each task's labels (None where a corpus has none)."""
+
+    train: dict
+    splits: dict
+    all_words: list
+    all_labels: dict
+
+    @classmethod
+    def of(cls, data: dict) -> _StudyData:
+        train, extra_corpus = data["train"], data["extra"]
+        splits = {"train": train, "dev": data["dev"], "test": data["test"]}
+        all_words = train["words"] + extra_corpus["words"]
+        all_labels = {"pos": train["pos"] + extra_corpus["pos"],
+                      "chunk": train["chunk"] + extra_corpus["chunk"],
+                      "ner": train["ner"] + [None] * len(extra_corpus["words"])}
+        return cls(train, splits, all_words, all_labels)
+
+
+class _StudyRun:
+    """The study's progress bar, the seconds each shared model took, and the total."""
+
+    def __init__(self, n_steps: int, progress: bool):
+        self._start = time.perf_counter()
+        self.timings: dict[str, float] = {}
+        self._bar = _progress(n_steps, progress, "multi-task study")
+
+    @contextmanager
+    def timed(self, name: str):
         t0 = time.perf_counter()
-        hmm = _text_hmm(cfg["text_states"], cfg["text_iter"], seed).fit(text)
-        timings["hmm-text"] = time.perf_counter() - t0
+        yield
+        self.timings[name] = time.perf_counter() - t0
+
+    def step(self, desc: str) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(desc)
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self._start
+
+
+def _text_features(root, cfg, plan: _StudyPlan, study: _StudyData, run: _StudyRun,
+                   seed: int) -> dict:
+    """Per split, the features learned from text alone: the text HMM's states
+    (``hmm-text``) and ASO's auxiliary problems (``aso-text``), as asked for."""
+    splits = study.splits
+    text_features: dict[str, dict] = {name: {} for name in splits}
+    text = study.all_words + _unlabeled_text(root, cfg["unlabeled_texts"]) \
+        if (plan.need_hmm_text or plan.need_aso_text) else None
+    if plan.need_hmm_text:
+        with run.timed("hmm-text"):
+            hmm = _text_hmm(cfg["text_states"], cfg["text_iter"], seed).fit(text)
         for name, s in splits.items():
             text_features[name]["hmm-text"] = _state_features(hmm, s["words"], cfg["top_k"],
                                                               "text")
-        step("text HMM")
-    if need_aso_text:
+        run.step("text HMM")
+    if plan.need_aso_text:
         from ..transfer.aso import AlternatingStructureOptimization
 
-        t0 = time.perf_counter()
-        aso_text = AlternatingStructureOptimization(
-            n_auxiliary=cfg["aso_auxiliary"],
-            auxiliary_components=cfg["aso_auxiliary_components"],
-            max_auxiliary_tokens=cfg["max_auxiliary_tokens"], output_scale=cfg["aso_scale"],
-            random_state=seed).fit(all_words, {}, unlabeled=text)
-        timings["aso-text"] = time.perf_counter() - t0
+        with run.timed("aso-text"):
+            aso_text = AlternatingStructureOptimization(
+                n_auxiliary=cfg["aso_auxiliary"],
+                auxiliary_components=cfg["aso_auxiliary_components"],
+                max_auxiliary_tokens=cfg["max_auxiliary_tokens"], output_scale=cfg["aso_scale"],
+                random_state=seed).fit(study.all_words, {}, unlabeled=text)
         for name, s in splits.items():
             text_features[name]["aso-text"] = {"aso-text": aso_text.transform(s["words"])}
-        step("ASO auxiliary problems")
+        run.step("ASO auxiliary problems")
+    return text_features
 
-    def fit_shared(labels, tag):
-        """MultiTaskHMM and ASO features of every split, learned from ``labels``."""
-        feats = {name: dict(text_features[name]) for name in splits}
-        mt = None
-        if need_mt:
-            from ..transfer.multitask_hmm import MultiTaskHMM
 
-            t0 = time.perf_counter()
+def _fit_shared(labels, tag, cfg, plan: _StudyPlan, study: _StudyData, text_features,
+                run: _StudyRun, seed: int):
+    """MultiTaskHMM and ASO features of every split, learned from ``labels``; returns them
+    (with the text features) and the MultiTaskHMM (None when not needed)."""
+    splits = study.splits
+    feats = {name: dict(text_features[name]) for name in splits}
+    mt = None
+    if plan.need_mt:
+        from ..transfer.multitask_hmm import MultiTaskHMM
+
+        with run.timed(f"mt-hmm{tag}"):
             init_task = cfg["mt_init_task"] if cfg["mt_init_task"] in labels else None
             mt = MultiTaskHMM(n_states=cfg["mt_states"], n_iter=cfg["mt_iter"],
-                              init_task=init_task, random_state=seed).fit(all_words, labels)
-            timings[f"mt-hmm{tag}"] = time.perf_counter() - t0
-            for name, s in splits.items():
-                feats[name]["mt-hmm"] = _state_features(mt, s["words"], cfg["top_k"], "mt")
-            step(f"multi-task HMM{tag}")
-        if need_aso:
-            from ..transfer.aso import AlternatingStructureOptimization
+                              init_task=init_task, random_state=seed).fit(study.all_words,
+                                                                          labels)
+        for name, s in splits.items():
+            feats[name]["mt-hmm"] = _state_features(mt, s["words"], cfg["top_k"], "mt")
+        run.step(f"multi-task HMM{tag}")
+    if plan.need_aso:
+        from ..transfer.aso import AlternatingStructureOptimization
 
-            t0 = time.perf_counter()
+        with run.timed(f"aso{tag}"):
             aso = AlternatingStructureOptimization(
                 n_components=cfg["aso_components"], n_rounds=cfg["aso_rounds"],
                 n_epochs=cfg["aso_epochs"], output_scale=cfg["aso_scale"],
-                random_state=seed).fit(all_words, labels)
-            timings[f"aso{tag}"] = time.perf_counter() - t0
-            for name, s in splits.items():
-                feats[name]["aso"] = {"aso": aso.transform(s["words"])}
-            step(f"ASO{tag}")
-        return feats, mt
+                random_state=seed).fit(study.all_words, labels)
+        for name, s in splits.items():
+            feats[name]["aso"] = {"aso": aso.transform(s["words"])}
+        run.step(f"ASO{tag}")
+    return feats, mt
 
+
+def _shared_features(cfg, plan: _StudyPlan, study: _StudyData, text_features,
+                     run: _StudyRun, seed: int):
+    """Per task, the features of each split its labeler gets; and the MultiTaskHMM learned
+    from every task's labels (``shared_labels="all"``; None otherwise)."""
     if cfg["shared_labels"] == "all":
-        shared, mt_all = fit_shared(all_labels, "")
-        features = dict.fromkeys(TASKS, shared)
-    elif cfg["shared_labels"] == "other":
-        # each task's labeler gets shared models learned from the *other* tasks' labels only,
-        # so that its training tokens' features never saw their own gold labels
-        features = {task: fit_shared({k: v for k, v in all_labels.items() if k != task},
-                                     f" without {task}")[0] for task in TASKS}
-        mt_all = None
-    else:
-        raise ValueError(f"shared_labels must be 'all' or 'other', got {cfg['shared_labels']!r}")
+        shared, mt_all = _fit_shared(study.all_labels, "", cfg, plan, study, text_features,
+                                     run, seed)
+        return dict.fromkeys(TASKS, shared), mt_all
+    # each task's labeler gets shared models learned from the *other* tasks' labels only,
+    # so that its training tokens' features never saw their own gold labels
+    features = {task: _fit_shared({k: v for k, v in study.all_labels.items() if k != task},
+                                  f" without {task}", cfg, plan, study, text_features, run,
+                                  seed)[0] for task in TASKS}
+    return features, None
 
+
+def _crf_records(cfg, plan: _StudyPlan, study: _StudyData, features, run: _StudyRun) -> list:
+    """Train each setting's CRF for each task; its scores on the dev and test splits."""
     from ..crf import LinearChainCRF
 
+    splits, train = study.splits, study.train
     records = []
-    for setting in settings:
-        parts = parts_of[setting]
+    for setting in plan.settings:
+        parts = plan.parts_of[setting]
         for task in TASKS:
             extra = {name: {k: v for p in parts for k, v in features[task][name][p].items()}
                      or None for name in splits}
@@ -414,27 +513,22 @@ def run_multi_task(data_dir=None, out_dir="results/multi-task", quick: bool = Fa
                 pred = crf.predict(splits[split]["words"], extra=extra[split])
                 records.append(dict(setting=setting, task=task, split=split, fit_seconds=fit_s,
                                     **_score(task, splits[split][task], pred)))
-            step(f"{setting}/{task}")
-    if mt_all is not None:
-        mt = mt_all
-        for task in TASKS:
-            for split in ("dev", "test"):
-                pred = mt.predict(splits[split]["words"], task)
-                records.append(dict(setting="mt-hmm (direct)", task=task, split=split,
-                                    fit_seconds=timings["mt-hmm"],
-                                    **_score(task, splits[split][task], pred)))
-        step("multi-task HMM predictions")
-    if bar is not None:
-        bar.close()
-    selected = _select_on_dev(records)
-    seconds = time.perf_counter() - t_start
-    config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
-    config.update(seed=seed, preset=preset or ("quick" if quick else "full"),
-                  n_train_sentences=len(train["words"]),
-                  n_shared_sentences=len(all_words), model_seconds=timings)
-    out = _write(records, selected, out_dir, seconds, config)
-    return {"records": records, "selected": selected, "table": out["table"],
-            "files": out["files"], "config": config, "seconds": seconds}
+            run.step(f"{setting}/{task}")
+    return records
+
+
+def _multitask_hmm_records(mt, study: _StudyData, run: _StudyRun) -> list:
+    """The MultiTaskHMM's own predictions of each task, scored on the dev and test splits."""
+    splits = study.splits
+    records = []
+    for task in TASKS:
+        for split in ("dev", "test"):
+            pred = mt.predict(splits[split]["words"], task)
+            records.append(dict(setting="mt-hmm (direct)", task=task, split=split,
+                                fit_seconds=run.timings["mt-hmm"],
+                                **_score(task, splits[split][task], pred)))
+    run.step("multi-task HMM predictions")
+    return records
 
 
 def _value(records, **match):
