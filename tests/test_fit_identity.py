@@ -7,8 +7,9 @@ reduced to SHA-256 digests and compared with ``tests/data/fit_identity.json``, w
 the code before the refactoring, together with the tags each model gives held-out sentences.
 
 The digests are of exact bytes: a difference in the last bit of one weight fails.  They were
-written on x86-64 Linux with NumPy/SciPy from PyPI; another BLAS or CPU may round
-differently, so the test runs where the reference was written unless
+written on x86-64 Linux with NumPy/SciPy from PyPI; another BLAS, CPU or library version may
+round differently, so the test runs where the reference was written (same platform, CPU
+model and NumPy / SciPy / Numba versions) unless
 ``HMMTL_FIT_IDENTITY=1`` asks for it elsewhere.  Rewrite the reference (only for a change
 that is meant to change the models) with ``python tests/test_fit_identity.py --write``.
 """
@@ -103,7 +104,25 @@ def fingerprint(model) -> dict:
 
 
 def _where_written() -> str:
-    return f"{platform.system()}-{platform.machine()}"
+    """The platform and the numeric libraries' versions: exact bits are compared only where
+    they are the ones the reference was written with."""
+    import numba
+    import scipy
+
+    return (f"{platform.system()}-{platform.machine()} {_cpu()} numpy-{np.__version__} "
+            f"scipy-{scipy.__version__} numba-{numba.__version__}")
+
+
+def _cpu() -> str:
+    """The CPU model (BLAS picks its kernels, and so its rounding, by CPU)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return "-".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.processor() or "unknown-cpu"
 
 
 def test_fits_are_unchanged(require_file):
