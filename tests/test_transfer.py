@@ -288,3 +288,23 @@ def test_tagger_converts_each_text_once(corpus, monkeypatch):
     tagger.predict(Xt)
     assert calls == {"flatten": 1, "map_flat_words": 1, "map_words": 0, "detect": 0,
                      "encode": 0}
+
+
+def test_feature_keys_and_recipes_are_records():
+    from hmmtl.transfer.pipeline import NEIGHBOUR_TAGS, RECIPES, FeatureKey, Recipe
+
+    key = FeatureKey(2, "type_cluster")
+    assert key.name == "hmm2.type_cluster"
+    assert FeatureKey.parse(key.name) == key
+    assert FeatureKey.parse("hmm12.posterior") == (12, "posterior", "hmm")
+    for other in (NEIGHBOUR_TAGS, "case.profile", "hmmx.type", "hmm3"):
+        assert FeatureKey.parse(other) is None
+    recipe = Recipe.from_settings(dict(RECIPES["auto"], max_vocab=50, kbest=4))
+    assert (recipe.n_hmms, recipe.n_states, recipe.neighbours, recipe.case_profile) == \
+        (3, 128, 10, True)
+    assert recipe.vocabulary == {"min_count": 2, "max_size": 50, "lowercase": True}
+    assert recipe.hmm_params == {"n_iter": 30, "kbest": 4}
+    assert recipe.labeler_params == {"c2": 0.3}
+    assert Tagger(hmm=7)._recipe() == Recipe(
+        1, 7, {"min_count": 1, "max_size": None, "lowercase": False}, {})
+    assert Tagger(hmm=None)._recipe() is None

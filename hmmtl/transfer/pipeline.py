@@ -20,7 +20,7 @@ import inspect
 import itertools
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from .._typing import LabelLists, TokenLists
     from ..io.notation import Notation
 
-__all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
-           "check_representations", "make_labeler", "token_accuracy"]
+__all__ = ["Tagger", "RECIPES", "Recipe", "FeatureKey", "TextBatch", "REPRESENTATIONS",
+           "hmm_representations", "check_representations", "make_labeler", "token_accuracy"]
 
 
 
@@ -107,6 +107,30 @@ class LabeledText(NamedTuple):
     flat_tags: list
 
 
+class FeatureKey(NamedTuple):
+    """Which representation of which HMM a feature is: ``hmm`` (its index in the
+    ensemble) and ``kind`` (one of :data:`REPRESENTATIONS`).  Its :attr:`name` is the
+    feature's name for the labeler and in the model file (``"hmm0.type"``)."""
+
+    hmm: int
+    kind: str
+    prefix: str = "hmm"
+
+    @property
+    def name(self) -> str:
+        return f"{self.prefix}{self.hmm}.{self.kind}"
+
+    @classmethod
+    def parse(cls, name: str, prefix: str = "hmm") -> FeatureKey | None:
+        """The key named ``name``; None for a feature that is not one HMM's (such as
+        :data:`NEIGHBOUR_TAGS`)."""
+        head, dot, kind = name.partition(".")
+        index = head[len(prefix):]
+        if not (dot and head.startswith(prefix) and index.isdigit()):
+            return None
+        return cls(int(index), kind, prefix)
+
+
 #: tokens per piece of the batch whose posteriors are computed at once (bounds memory:
 #: a piece holds a dense (tokens, states) array per HMM)
 PIECE_TOKENS = 50_000
@@ -139,7 +163,7 @@ class _EnsembleFeatures:
         self.top_k = None if top_k is None else int(top_k)
         self.vocabulary = vocabulary
         self.prefix = prefix
-        self._tables: dict = dict(tables or {})
+        self._tables: dict[FeatureKey, object] = dict(tables or {})
 
     def _batches(self, text: TextBatch) -> list:
         """The :class:`~hmmtl.data.RaggedBatch` of ``text`` for each HMM."""
@@ -162,7 +186,7 @@ class _EnsembleFeatures:
     def type_table(self, i: int, kind: str):
         """``kind`` ("type" or "type_cluster") of every type of HMM ``i``: top-k (ids,
         weights), a dense (n_types, n_states) table, or the argmax per type."""
-        key = (i, kind)
+        key = FeatureKey(i, kind)
         if key not in self._tables:
             hmm = self.hmms[i]
             n_types = int(hmm.n_features_)
@@ -194,7 +218,7 @@ class _EnsembleFeatures:
                            if isinstance(table, tuple) else table[ids].astype(np.int32))
         for i, batch in enumerate(batches):
             for kind in self.representations:
-                name = f"{self.prefix}{i}.{kind}"
+                name = FeatureKey(i, kind, self.prefix).name
                 if kind in ("type", "type_cluster"):
                     table = self.type_table(i, kind)
                     value = (tuple(t[batch.ids] for t in table) if isinstance(table, tuple)
@@ -302,10 +326,48 @@ RECIPES = {
                  "min_count": 2, "neighbours": 10, "case_profile": True,
                  "labeler_params": {"c2": 0.3}},
 }
-#: keys of a recipe that set the shared vocabulary rather than the HMMs
-_VOCABULARY_KEYS = ("lowercase", "min_count", "max_vocab")
-#: keys of a recipe that set features made from the HMMs together, not the HMMs
-_ENSEMBLE_KEYS = ("n_hmms", "n_states", "neighbours", "case_profile", "labeler_params")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """An HMM ensemble to learn in :meth:`Tagger.fit`, its settings (a :data:`RECIPES`
+    entry updated with ``hmm_params``) sorted by what they set.
+
+    n_hmms, n_states : int
+    vocabulary : dict
+        The shared :class:`~hmmtl.data.Vocabulary`'s ``min_count``, ``max_size``,
+        ``lowercase`` (``max_vocab`` in the settings).
+    hmm_params : dict
+        The other settings: :class:`~hmmtl.hmm.CategoricalHMM` parameters.
+    neighbours : int
+        Neighbours of the :func:`neighbour_tags` feature (0: none).
+    case_profile : bool
+        Whether the :class:`CaseProfile` feature is used.
+    labeler_params : dict
+        The CRF's parameters that go with the ensemble's features.
+    """
+
+    n_hmms: int
+    n_states: int
+    vocabulary: dict
+    hmm_params: dict
+    neighbours: int = 0
+    case_profile: bool = False
+    labeler_params: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> Recipe:
+        settings = dict(settings)
+        return cls(n_hmms=int(settings.pop("n_hmms", 1)),
+                   n_states=int(settings.pop("n_states")),
+                   vocabulary={"min_count": int(settings.pop("min_count", 1)),
+                               "max_size": settings.pop("max_vocab", None),
+                               "lowercase": bool(settings.pop("lowercase", False))},
+                   neighbours=int(settings.pop("neighbours", 0) or 0),
+                   case_profile=bool(settings.pop("case_profile", False)),
+                   labeler_params=dict(settings.pop("labeler_params", None) or {}),
+                   hmm_params=settings)
+
 #: the feature of the neighbours' tags (see :func:`neighbour_tags`), at offset 0 only
 NEIGHBOUR_TAGS = "neighbours.tags"
 #: the feature of :class:`CaseProfile`, at offset 0 only
@@ -563,20 +625,20 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         want a little more L2 than words alone: c2 0.3), then ``labeler_params``, then the
         offsets of each extra feature."""
         recipe = self._recipe() if self.labeler == "crf" else None
-        params = dict((recipe or {}).get("labeler_params") or {})
+        params = {} if recipe is None else dict(recipe.labeler_params)
         params.update(self.labeler_params or {})
         if self.window is not None and self.hmm is not None:
             offsets = tuple(range(-int(self.window), int(self.window) + 1))
-            window = {f"hmm{i}.{kind}": offsets for i in range(self.n_hmms_)
+            window = {FeatureKey(i, kind).name: offsets for i in range(self.n_hmms_)
                       for kind in self.representations_}
             window.update({name: (0,) for name in self.type_tables_
-                           if not name.startswith("hmm")})
+                           if FeatureKey.parse(name) is None})
             if self.case_profile_ is not None:
                 window[CASE_PROFILE] = (0,)
             params.setdefault("extra_window", window)
         return params
 
-    def _recipe(self) -> dict | None:
+    def _recipe(self) -> Recipe | None:
         """The settings of the HMMs to learn, or None when they are given (or absent)."""
         hmm = self.hmm
         if isinstance(hmm, str):
@@ -591,24 +653,17 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         else:
             return None
         recipe.update(self.hmm_params or {})
-        return recipe
+        return Recipe.from_settings(recipe)
 
-    def _fit_hmms(self, recipe: dict, text: TextBatch, bar, verbose: bool) -> list:
+    def _fit_hmms(self, recipe: Recipe, text: TextBatch, bar, verbose: bool) -> list:
         """The recipe's HMMs, each fit on the ids of one shared vocabulary of ``text``."""
         from ..hmm import CategoricalHMM
 
-        recipe = dict(recipe)
-        n_hmms = int(recipe.get("n_hmms", 1))
-        n_states = int(recipe["n_states"])
-        vocab_params = {k: recipe.pop(k) for k in _VOCABULARY_KEYS if k in recipe}
-        for key in _ENSEMBLE_KEYS:
-            recipe.pop(key, None)
+        n_hmms, n_states = recipe.n_hmms, recipe.n_states
         if not text.n_tokens:
             raise ValueError("there is no text to learn the HMMs on: the training sentences "
                              "and unlabeled= hold no tokens")
-        vocabulary = Vocabulary(min_count=int(vocab_params.get("min_count", 1)),
-                                max_size=vocab_params.get("max_vocab"),
-                                lowercase=bool(vocab_params.get("lowercase", False)))
+        vocabulary = Vocabulary(**recipe.vocabulary)
         # the tokens counted as one sequence: the counts are the sentences' counts
         vocabulary.fit([text.flat])
         batch = RaggedBatch(vocabulary.encode_tokens(text.flat), text.offsets)
@@ -617,7 +672,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         hmms = []
         for i, seed in enumerate(seeds.tolist()):
             _stage(bar, f"HMM {i + 1}/{n_hmms} ({n_states} states, {batch.n_tokens} tokens)")
-            params = dict(recipe, random_state=seed, n_features=len(vocabulary))
+            params = dict(recipe.hmm_params, random_state=seed, n_features=len(vocabulary))
             params.setdefault("verbose", verbose)
             hmm = CategoricalHMM(n_states=n_states, **params).fit(batch)
             # rounded now to what the model file keeps, so that a saved and reloaded
@@ -637,13 +692,14 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         if not self.n_hmms_:
             return None
         if getattr(self, "_features_cache", None) is None:
-            tables = {(int(k.split(".")[0][3:]), k.split(".")[1]): v
-                      for k, v in self.type_tables_.items() if k.startswith("hmm")}
+            keys = {name: FeatureKey.parse(name) for name in self.type_tables_}
             self._features_cache = _EnsembleFeatures(
                 self.hmms_, self.representations_, self.top_k, self.hmm_vocabulary_,
-                tables=tables, n_hmms=self.n_hmms_,
-                word_tables={k: v for k, v in self.type_tables_.items()
-                             if not k.startswith("hmm")})
+                tables={key: self.type_tables_[name] for name, key in keys.items()
+                        if key is not None},
+                n_hmms=self.n_hmms_,
+                word_tables={name: self.type_tables_[name] for name, key in keys.items()
+                             if key is None})
         return self._features_cache
 
     def _neighbour_tags(self, train: LabeledText, n_neighbours: int):
@@ -678,7 +734,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             for kind in self.representations_:
                 if kind in _TYPE_LEVEL:
                     table = features.type_table(i, kind)
-                    tables[f"hmm{i}.{kind}"] = (
+                    tables[FeatureKey(i, kind).name] = (
                         (table[0].astype(np.int32), table[1].astype(np.float32))
                         if isinstance(table, tuple) else
                         table.astype(np.float32 if table.ndim == 2 else np.int32))
@@ -739,7 +795,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             check_sentences(unlabeled, "unlabeled"), self._model_notation(), "unlabeled")
         dev_data = None if dev is None else self._check_dev(dev)
         recipe = self._recipe()
-        stages = ([f"HMM {i + 1}" for i in range(int(recipe.get("n_hmms", 1)))]
+        stages = ([f"HMM {i + 1}" for i in range(recipe.n_hmms)]
                   if recipe else []) + ["features", "labeler"]
         bar = _progress_bar(verbose, stages)
         self._fit_representations(recipe, train, unlabeled_text, bar, verbose)
@@ -760,7 +816,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 dev_data = dev_data._replace(tags=tags)
         return dev_data
 
-    def _fit_representations(self, recipe: dict | None, train: LabeledText,
+    def _fit_representations(self, recipe: Recipe | None, train: LabeledText,
                              unlabeled: TextBatch | None, bar, verbose: bool) -> None:
         """The HMMs (learned on the training words and ``unlabeled``, or given) and the
         tables of features made from them."""
@@ -772,10 +828,10 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             text = train.text if unlabeled is None else train.text + unlabeled
             self.hmms_ = self._fit_hmms(recipe, text, bar, verbose)
             self.type_tables_ = self._learned_type_tables()
-            if recipe.get("neighbours"):
+            if recipe.neighbours:
                 self.type_tables_[NEIGHBOUR_TAGS] = self._neighbour_tags(
-                    train, int(recipe["neighbours"]))
-            if recipe.get("case_profile"):
+                    train, recipe.neighbours)
+            if recipe.case_profile:
                 self.case_profile_ = CaseProfile.fit_tokens(text.flat, text.offsets)
         else:
             if unlabeled is not None:
@@ -960,7 +1016,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 raise serialize.ModelFileError(f"model file: type table {name!r} has {rows} "
                                                f"rows but the HMM vocabulary {n_types} types")
             self.type_tables_[name] = table
-        if not hmms and n_hmms and sum(k.startswith("hmm") for k in self.type_tables_) != \
+        if not hmms and n_hmms and sum(FeatureKey.parse(k) is not None
+                                       for k in self.type_tables_) != \
                 n_hmms * len(self.representations_):
             raise serialize.ModelFileError("model file: the HMMs' type tables are missing")
         if n_types is not None:
