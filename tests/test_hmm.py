@@ -627,3 +627,35 @@ def test_supervised_hmm_tagger_on_conll2000(data_dir, require_file):
     gold = list(itertools.chain.from_iterable([t for _, t in s] for s in test))
     acc = np.mean(np.asarray(list(itertools.chain.from_iterable(pred))) == np.asarray(gold))
     assert acc >= 0.95, acc
+
+
+@pytest.mark.parametrize("make_X, kind", [
+    (lambda: [["a", "b"], ["b"]], "TOKEN_LISTS"),
+    (lambda: [[0, 1], [1]], "ID_LISTS"),
+    (lambda: RaggedBatch(np.array([0, 1, 1], np.int32), np.array([0, 2, 3])), "BATCH"),
+    (lambda: [RaggedBatch(np.array([0, 1], np.int32), np.array([0, 2])),
+              RaggedBatch(np.array([1], np.int32), np.array([0, 1]))], "PARTITIONS"),
+])
+def test_fit_finds_the_input_kind_once(make_X, kind, monkeypatch):
+    """fit looks at its input once (into a FitInput) and every later step reads that kind:
+    the same model as before, with one call of input_kind and none of the sniffers."""
+    from hmmtl.hmm import estimators, inputs
+
+    calls = {"input_kind": 0, "is_sentence_list": 0}
+
+    def counting(name, func):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return func(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(inputs, "input_kind", counting("input_kind", inputs.input_kind))
+    sniffer = counting("is_sentence_list", inputs.is_sentence_list)
+    for module in (inputs, estimators):  # wherever the estimator could reach it
+        monkeypatch.setattr(module, "is_sentence_list", sniffer, raising=False)
+    model = CategoricalHMM(n_states=2, n_iter=2, random_state=0).fit(make_X())
+    # a list is looked into once (by input_kind); a RaggedBatch needs no look at all
+    lists = kind in ("TOKEN_LISTS", "ID_LISTS")
+    assert calls == {"input_kind": 1, "is_sentence_list": int(lists)}
+    assert estimators.InputKind[kind] is inputs.input_kind(make_X())
+    assert model.emission_prob_.shape == (2, model.n_features_)

@@ -247,3 +247,64 @@ def test_tagger_fit_reads_iterables_of_sentences_once():
     assert from_generators.predict(test) == tagged.predict(test) == from_lists.predict(test)
     with pytest.raises(TypeError, match=r"tags\[0\]\[1\] is the int 1"):
         Tagger(**params).fit(X, [["DT", 1, "VBZ"]] + y[1:])
+
+
+def test_tagger_converts_each_text_once(corpus, monkeypatch):
+    """fit and predict flatten each text (training, unlabeled, dev, to tag) once, detect the
+    notation once and map words to it once per text: every stage after reads that batch."""
+    import sys
+
+    import hmmtl.transfer.pipeline as pipeline
+    from hmmtl.data import Vocabulary
+    from hmmtl.io import notation
+
+    calls: dict = {"flatten": 0, "map_flat_words": 0, "map_words": 0, "detect": 0,
+                   "encode": 0}
+
+    def counting(name, func):
+        def wrapper(*args, **kwargs):
+            # the calls the Tagger makes (the labeler has its own door)
+            calls[name] += sys._getframe(1).f_globals["__name__"] == pipeline.__name__
+            return func(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(pipeline, "flatten", counting("flatten", pipeline.flatten))
+    monkeypatch.setattr(notation.Notation, "map_flat_words",
+                        counting("map_flat_words", notation.Notation.map_flat_words))
+    monkeypatch.setattr(notation.Notation, "map_words",
+                        counting("map_words", notation.Notation.map_words))
+    monkeypatch.setattr(notation, "detect_notation",
+                        counting("detect", notation.detect_notation))
+    monkeypatch.setattr(Vocabulary, "encode", counting("encode", Vocabulary.encode))
+    X, y = corpus["train"]
+    Xt, yt = corpus["test"][:2]
+    tagger = Tagger(hmm="auto", hmm_params={"n_hmms": 2, "n_states": 5, "n_iter": 2},
+                    labeler_params=CRF, random_state=0)
+    tagger.fit(X, y, unlabeled=corpus["text"], dev=(Xt, yt))
+    # three texts: training, unlabeled, dev; only the last two are written in the notation
+    assert calls == {"flatten": 3, "map_flat_words": 2, "map_words": 0, "detect": 1,
+                     "encode": 0}
+    calls.update(dict.fromkeys(calls, 0))
+    tagger.predict(Xt)
+    assert calls == {"flatten": 1, "map_flat_words": 1, "map_words": 0, "detect": 0,
+                     "encode": 0}
+
+
+def test_feature_keys_and_recipes_are_records():
+    from hmmtl.transfer.pipeline import NEIGHBOUR_TAGS, RECIPES, FeatureKey, Recipe
+
+    key = FeatureKey(2, "type_cluster")
+    assert key.name == "hmm2.type_cluster"
+    assert FeatureKey.parse(key.name) == key
+    assert FeatureKey.parse("hmm12.posterior") == (12, "posterior", "hmm")
+    for other in (NEIGHBOUR_TAGS, "case.profile", "hmmx.type", "hmm3"):
+        assert FeatureKey.parse(other) is None
+    recipe = Recipe.from_settings(dict(RECIPES["auto"], max_vocab=50, kbest=4))
+    assert (recipe.n_hmms, recipe.n_states, recipe.neighbours, recipe.case_profile) == \
+        (3, 128, 10, True)
+    assert recipe.vocabulary == {"min_count": 2, "max_size": 50, "lowercase": True}
+    assert recipe.hmm_params == {"n_iter": 30, "kbest": 4}
+    assert recipe.labeler_params == {"c2": 0.3}
+    assert Tagger(hmm=7)._recipe() == Recipe(
+        1, 7, {"min_count": 1, "max_size": None, "lowercase": False}, {})
+    assert Tagger(hmm=None)._recipe() is None

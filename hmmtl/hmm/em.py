@@ -147,7 +147,7 @@ def run_em(family, data, executor, *, priors, n_iter: int, tol: float,
         raise ValueError("the data holds no tokens; expected at least one non-empty sequence")
     counting = getattr(summary, "fully_labeled", False) and not family.needs_em_with_labels
     n_runs = 1 if counting or init is not None else int(n_init)
-    best = None
+    best: EMResult | None = None
 
     def e_step(params, select=None):
         return executor.map_sum(family.e_step, data, params, select=select)
@@ -168,10 +168,10 @@ def run_em(family, data, executor, *, priors, n_iter: int, tol: float,
         else:
             params = _batch(e_step, family, params, monitor, summary, priors, int(n_iter),
                             verbose, desc)
-        if best is None or monitor.history[-1] > best[1].history[-1]:
-            best = (params, monitor)
+        if best is None or monitor.history[-1] > best.monitor.history[-1]:
+            best = EMResult(params, monitor, summary)
     assert best is not None  # n_init >= 1
-    return EMResult(best[0], best[1], summary)
+    return best
 
 
 def _iterations(n_iter: int, verbose: bool, desc: str):

@@ -23,7 +23,7 @@ from ..executors.sources import Sentences
 from .em import ConvergenceMonitor, run_em
 from .families import HMMFamily, HMMParams, Priors, Tie
 from .inputs import (SentenceEncoder, as_batch, count_partition, describe, encode_domains,
-                     first_token, is_sentence_list)
+                     FitInput, InputKind)
 from .representations import REPRESENTATIONS, average_posterior, top_k, type_table
 from .sampling import sample_ids
 
@@ -289,7 +289,7 @@ class CategoricalHMM(ModelFileMixin, BaseEstimator):
     def _fit(self, X, y, lengths, domains, executor):
         self._check_params()
         executor = LocalExecutor() if executor is None else executor
-        parts = self._encode_for_fit(X, y, lengths, domains, executor)
+        parts = self._encode_for_fit(FitInput.of(X, y, lengths, domains), executor)
         try:
             info = executor.map_sum(describe, parts)
             if info is None or info.n_tokens == 0:
@@ -331,15 +331,16 @@ class CategoricalHMM(ModelFileMixin, BaseEstimator):
                              "pass domains=[...] (one per sequence) or a RaggedBatch with "
                              "domains")
 
-    def _encode_for_fit(self, X, y, lengths, domains, executor):
+    def _encode_for_fit(self, data: FitInput, executor):
         """Encoded partitions of the training data on ``executor`` (vocabulary and label
         set made from counts summed over the raw partitions)."""
         self.labels_ = None
         self.vocabulary_ = None
-        if self._is_encoded(X):
-            return executor.load(self._encoded_input(X, y, lengths, domains))
+        X, kind, y, lengths, domains = data.X, data.kind, data.y, data.lengths, data.domains
+        if kind.is_encoded:
+            return executor.load(self._encoded_input(data))
         if y is not None or domains is not None:
-            if not is_sentence_list(X):
+            if kind is not InputKind.TOKEN_LISTS:
                 raise TypeError("y and domains go with a list of token lists (or integer "
                                 "ids); files carry their labels and domains themselves")
             if lengths is not None:
@@ -351,7 +352,7 @@ class CategoricalHMM(ModelFileMixin, BaseEstimator):
                                  f"sequences")
             X = Sentences(X, None if y is None else {"y": list(y)},
                           None if domains is None else list(domains))
-        elif lengths is not None and is_sentence_list(X):
+        elif lengths is not None and kind is InputKind.TOKEN_LISTS:
             raise ValueError("lengths is for flat integer input; got a list of token "
                              "lists, whose lengths are known")
         raw = executor.load(X)
@@ -374,24 +375,15 @@ class CategoricalHMM(ModelFileMixin, BaseEstimator):
                              f"{sorted(labels)}; use MultiTaskHMM for several")
         return next(iter(labels), None)
 
-    @staticmethod
-    def _is_encoded(X) -> bool:
-        if isinstance(X, RaggedBatch):
-            return True
-        if isinstance(X, (list, tuple)) and X and all(isinstance(p, RaggedBatch) for p in X):
-            return True
-        if is_sentence_list(X):
-            return not isinstance(first_token(X), str) and first_token(X) is not None
-        return isinstance(X, np.ndarray)
-
-    def _encoded_input(self, X, y, lengths, domains):
+    def _encoded_input(self, data: FitInput):
         """Integer input as one RaggedBatch (or its list of partitions), with labels and
         domains attached."""
-        if isinstance(X, (list, tuple)) and X and all(isinstance(p, RaggedBatch) for p in X):
+        X, kind, y, lengths, domains = data.X, data.kind, data.y, data.lengths, data.domains
+        if kind is InputKind.PARTITIONS:
             if y is not None or domains is not None or lengths is not None:
                 raise ValueError("RaggedBatch partitions carry their own labels and domains")
             return list(X)
-        batch, _ = as_batch(X, lengths, None, np.iinfo(np.int32).max)
+        batch, _ = as_batch(X, lengths, None, np.iinfo(np.int32).max, kind)
         labels = batch.labels
         if y is not None:
             labels = self._encode_int_labels(y, batch)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +19,7 @@ from ..data import LabelSet, RaggedBatch, Vocabulary, check_sentences, check_str
 
 __all__ = ["InputCounts", "count_partition", "SentenceEncoder", "Description",
            "describe", "encode_domains", "is_sentence_list", "first_token", "as_batch",
-           "check_sentences"]
+           "check_sentences", "InputKind", "input_kind", "FitInput"]
 
 
 # ----------------------------------------------------------------------------- counting
@@ -183,15 +185,76 @@ def first_token(X):
     return None
 
 
-def as_batch(X, lengths, vocabulary: Vocabulary | None, n_features: int):
+class InputKind(Enum):
+    """What a model's input ``X`` is, decided once by :func:`input_kind`."""
+
+    #: one :class:`~hmmtl.data.RaggedBatch`
+    BATCH = "a RaggedBatch"
+    #: a list of RaggedBatch partitions
+    PARTITIONS = "RaggedBatch partitions"
+    #: token lists of strings (or sentences that are all empty)
+    TOKEN_LISTS = "token lists"
+    #: lists of integer ids, one per sequence
+    ID_LISTS = "lists of integer ids"
+    #: a NumPy array of ids (with ``lengths``)
+    ARRAY = "an array of ids"
+    #: anything else: files, an executor's collection, a flat list of ids
+    OTHER = "another source"
+
+    @property
+    def is_encoded(self) -> bool:
+        """Integer ids, which skip the vocabulary."""
+        return self in (InputKind.BATCH, InputKind.PARTITIONS, InputKind.ID_LISTS,
+                        InputKind.ARRAY)
+
+
+def input_kind(X) -> InputKind:
+    """The :class:`InputKind` of ``X``, from its type and its first token."""
+    if isinstance(X, RaggedBatch):
+        return InputKind.BATCH
+    if isinstance(X, (list, tuple)) and X and all(isinstance(p, RaggedBatch) for p in X):
+        return InputKind.PARTITIONS
+    if is_sentence_list(X):
+        tok = first_token(X)
+        return InputKind.TOKEN_LISTS if tok is None or isinstance(tok, str) \
+            else InputKind.ID_LISTS
+    if isinstance(X, np.ndarray):
+        return InputKind.ARRAY
+    return InputKind.OTHER
+
+
+@dataclass(frozen=True, eq=False)
+class FitInput:
+    """The training input of an HMM as ``fit`` received it, its kind found once.
+
+    X : the data (token lists, ids, RaggedBatch or partitions, files, a collection)
+    kind : InputKind
+    y, lengths, domains : as given to ``fit`` (None when absent)
+    """
+
+    X: Any
+    kind: InputKind
+    y: Any = None
+    lengths: Any = None
+    domains: Any = None
+
+    @classmethod
+    def of(cls, X, y=None, lengths=None, domains=None) -> FitInput:
+        return cls(X, input_kind(X), y, lengths, domains)
+
+
+def as_batch(X, lengths, vocabulary: Vocabulary | None, n_features: int,
+             kind: InputKind | None = None):
     """``(batch, kind)`` of a model's input: token lists (``kind="tokens"``, encoded with
     ``vocabulary``), integer ids with ``lengths``, or a RaggedBatch (``kind="ids"``); ids
-    are checked against ``n_features``."""
+    are checked against ``n_features``.  ``kind``: the :class:`InputKind` of ``X`` when
+    the caller has found it already."""
     if isinstance(X, (list, tuple, str, bytes)):
         X = check_sentences(X)
-    if isinstance(X, RaggedBatch):
-        batch, kind = X, "ids"
-    elif is_sentence_list(X):
+    what = input_kind(X) if kind is None else kind
+    if what is InputKind.BATCH:
+        batch, kind_name = X, "ids"
+    elif what in (InputKind.TOKEN_LISTS, InputKind.ID_LISTS):
         X = list(X)
         tok = first_token(X)
         flat, offsets = flatten(X)
@@ -205,7 +268,7 @@ def as_batch(X, lengths, vocabulary: Vocabulary | None, n_features: int):
             if vocabulary is None:
                 raise ValueError("this model was fitted on integer ids, but X holds "
                                  "strings; pass ids (with lengths) instead")
-            batch, kind = RaggedBatch(vocabulary.encode_tokens(flat), offsets), "tokens"
+            batch, kind_name = RaggedBatch(vocabulary.encode_tokens(flat), offsets), "tokens"
         else:
             ids = np.asarray(flat) if flat else np.zeros(0, np.int32)
             if ids.size and not np.issubdtype(ids.dtype, np.integer):
@@ -213,7 +276,7 @@ def as_batch(X, lengths, vocabulary: Vocabulary | None, n_features: int):
                                 f"tokens of type {type(tok).__name__}")
             batch = RaggedBatch(ids.astype(np.int32) if ids.size else np.zeros(0, np.int32),
                                 offsets)
-            kind = "ids"
+            kind_name = "ids"
     else:
         ids = np.asarray(X)
         if ids.ndim == 2 and ids.shape[-1] == 1:
@@ -222,11 +285,11 @@ def as_batch(X, lengths, vocabulary: Vocabulary | None, n_features: int):
             raise ValueError(f"X must be a list of token lists, or integer ids of shape "
                              f"(n_samples,) or (n_samples, 1) with lengths; got an array "
                              f"of shape {ids.shape} and dtype {ids.dtype}")
-        batch, kind = RaggedBatch.from_lengths(ids, lengths), "ids"
+        batch, kind_name = RaggedBatch.from_lengths(ids, lengths), "ids"
     if batch.n_tokens and batch.ids.min() < 0:
         raise ValueError(f"ids must be >= 0, got {int(batch.ids.min())}")
     if batch.n_tokens and batch.ids.max() >= n_features:
         bad = int(np.flatnonzero(batch.ids >= n_features)[0])
         raise ValueError(f"X[{bad}] = {batch.ids[bad]} is out of range: the model has "
                          f"n_features_ = {n_features} symbols")
-    return batch, kind
+    return batch, kind_name

@@ -20,7 +20,8 @@ import inspect
 import itertools
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -30,15 +31,16 @@ from .._base import BaseEstimator, check_is_fitted, check_random_state, token_ac
 from .._registry import REPRESENTATIONS
 from .._text_api import TextTagging
 from ..data import (LabelSet, RaggedBatch, Vocabulary, check_label_lists, check_sentences,
-                    check_strings, check_tokens, flatten, lookup_per_type)
+                    check_strings, check_tokens, flatten, lookup_per_type, unflatten)
 from ..hmm.estimators import compact_emissions, expand_emissions
 
 if TYPE_CHECKING:
 
     from .._typing import LabelLists, TokenLists
+    from ..io.notation import Notation
 
-__all__ = ["Tagger", "RECIPES", "REPRESENTATIONS", "hmm_representations",
-           "check_representations", "make_labeler", "token_accuracy"]
+__all__ = ["Tagger", "RECIPES", "Recipe", "FeatureKey", "TextBatch", "REPRESENTATIONS",
+           "hmm_representations", "check_representations", "make_labeler", "token_accuracy"]
 
 
 
@@ -54,6 +56,79 @@ def check_representations(representations) -> tuple[str, ...]:
         raise ValueError(f"unknown representation(s) {bad}: expected a subset of "
                          f"{list(REPRESENTATIONS)}, e.g. representations=('viterbi', 'posterior')")
     return reps
+
+
+@dataclass(frozen=True, eq=False)
+class TextBatch:
+    """Sentences converted once, where they enter a :class:`Tagger`: the token lists (in
+    the model's notation), their tokens laid end to end and the ``offsets`` of each
+    sentence.  Every stage after (the HMMs' vocabulary, the representations, the case
+    profile, the labeler) reads this one object instead of flattening the lists again.
+
+    sentences : list of list of str
+    flat : list of str
+        The tokens of ``sentences`` end to end.
+    offsets : int64 ndarray of shape (n_sentences + 1,)
+    """
+
+    sentences: list
+    flat: list
+    offsets: np.ndarray
+
+    @classmethod
+    def of(cls, sentences, notation: Notation | None = None,
+           name: str = "sentences") -> TextBatch:
+        """Flatten and check ``sentences`` (a list of token lists, already checked to be
+        one) once; with ``notation``, write their words in it."""
+        flat, offsets = flatten(sentences)
+        check_strings(flat, offsets, name)
+        if notation is not None:
+            mapped = notation.map_flat_words(flat, offsets)
+            if mapped is not flat:
+                return cls(unflatten(mapped, offsets), mapped, offsets)
+        return cls(sentences, flat, offsets)
+
+    def __add__(self, other: TextBatch) -> TextBatch:
+        """The sentences of ``self`` followed by those of ``other``."""
+        return TextBatch(list(self.sentences) + list(other.sentences), self.flat + other.flat,
+                         np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]]))
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.flat)
+
+
+class LabeledText(NamedTuple):
+    """Checked training (or development) data: the text once converted and its tags (tag
+    lists, and the same tags end to end)."""
+
+    text: TextBatch
+    tags: list
+    flat_tags: list
+
+
+class FeatureKey(NamedTuple):
+    """Which representation of which HMM a feature is: ``hmm`` (its index in the
+    ensemble) and ``kind`` (one of :data:`REPRESENTATIONS`).  Its :attr:`name` is the
+    feature's name for the labeler and in the model file (``"hmm0.type"``)."""
+
+    hmm: int
+    kind: str
+    prefix: str = "hmm"
+
+    @property
+    def name(self) -> str:
+        return f"{self.prefix}{self.hmm}.{self.kind}"
+
+    @classmethod
+    def parse(cls, name: str, prefix: str = "hmm") -> FeatureKey | None:
+        """The key named ``name``; None for a feature that is not one HMM's (such as
+        :data:`NEIGHBOUR_TAGS`)."""
+        head, dot, kind = name.partition(".")
+        index = head[len(prefix):]
+        if not (dot and head.startswith(prefix) and index.isdigit()):
+            return None
+        return cls(int(index), kind, prefix)
 
 
 #: tokens per piece of the batch whose posteriors are computed at once (bounds memory:
@@ -88,20 +163,22 @@ class _EnsembleFeatures:
         self.top_k = None if top_k is None else int(top_k)
         self.vocabulary = vocabulary
         self.prefix = prefix
-        self._tables: dict = dict(tables or {})
+        self._tables: dict[FeatureKey, object] = dict(tables or {})
 
-    def _batches(self, sentences) -> list:
-        """The :class:`~hmmtl.data.RaggedBatch` of ``sentences`` for each HMM."""
+    def _batches(self, text: TextBatch) -> list:
+        """The :class:`~hmmtl.data.RaggedBatch` of ``text`` for each HMM."""
         if self.vocabulary is not None:
-            batch = self.vocabulary.encode(sentences)
-            return [batch] * self.n_hmms
+            shared = RaggedBatch(self.vocabulary.encode_tokens(text.flat), text.offsets)
+            return [shared] * self.n_hmms
         out: list = []
         seen: list = []
         for hmm in self.hmms:
             vocab = getattr(hmm, "vocabulary_", None)
             batch = next((b for v, b in seen if v is vocab or v == vocab), None)
             if batch is None:
-                batch = hmm.encode(sentences)
+                # an HMM of words reads the flat tokens; one fit on ids says so in encode
+                batch = (hmm.encode(text.sentences) if vocab is None else
+                         RaggedBatch(vocab.encode_tokens(text.flat), text.offsets))
                 seen.append((vocab, batch))
             out.append(batch)
         return out
@@ -109,7 +186,7 @@ class _EnsembleFeatures:
     def type_table(self, i: int, kind: str):
         """``kind`` ("type" or "type_cluster") of every type of HMM ``i``: top-k (ids,
         weights), a dense (n_types, n_states) table, or the argmax per type."""
-        key = (i, kind)
+        key = FeatureKey(i, kind)
         if key not in self._tables:
             hmm = self.hmms[i]
             n_types = int(hmm.n_features_)
@@ -131,9 +208,9 @@ class _EnsembleFeatures:
             return tuple(np.concatenate(parts) for parts in zip(*results))
         return np.concatenate(results)
 
-    def __call__(self, sentences) -> dict:
+    def __call__(self, text: TextBatch) -> dict:
         extra: dict = {}
-        batches = self._batches(sentences)
+        batches = self._batches(text)
         for name, table in self.word_tables.items():  # more tables over the shared ids
             ids = batches[0].ids
             extra[name] = (tuple(np.ascontiguousarray(t[ids], dtype=dt) for t, dt in
@@ -141,7 +218,7 @@ class _EnsembleFeatures:
                            if isinstance(table, tuple) else table[ids].astype(np.int32))
         for i, batch in enumerate(batches):
             for kind in self.representations:
-                name = f"{self.prefix}{i}.{kind}"
+                name = FeatureKey(i, kind, self.prefix).name
                 if kind in ("type", "type_cluster"):
                     table = self.type_table(i, kind)
                     value = (tuple(t[batch.ids] for t in table) if isinstance(table, tuple)
@@ -186,7 +263,8 @@ def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "
         ``posterior`` / ``type`` -> (ids (n_tokens, k) int32, weights (n_tokens, k) float64)
         with ``top_k``, else float64 array of shape (n_tokens, n_states).
     """
-    return _EnsembleFeatures(hmms, representations, top_k, vocabulary, prefix)(sentences)
+    text = TextBatch.of(check_sentences(sentences, "sentences"))
+    return _EnsembleFeatures(hmms, representations, top_k, vocabulary, prefix)(text)
 
 
 def make_labeler(labeler="crf", params: dict | None = None):
@@ -212,7 +290,9 @@ def make_labeler(labeler="crf", params: dict | None = None):
     return est
 
 
-def _check_tagged(sentences, tags):
+def _check_tagged(sentences, tags, notation: Notation | None = None) -> LabeledText:
+    """Words and tags checked and converted once (words written in ``notation`` when
+    given): NLTK tagged sentences with ``tags=None``, else token lists and tag lists."""
     sentences = check_sentences(sentences, "sentences")
     if tags is None:
         # NLTK tagged sentences: [[(word, tag), ...], ...]
@@ -229,10 +309,9 @@ def _check_tagged(sentences, tags):
     tags = list(tags)  # an iterable (a generator) is read once
     if len(sentences) != len(tags):
         raise ValueError(f"got {len(sentences)} sentences but {len(tags)} tag sequences")
-    flat, offsets = flatten(sentences)
-    check_strings(flat, offsets, "sentences")
-    check_label_lists(tags, offsets, "tags", "tag")
-    return sentences, tags
+    text = TextBatch.of(sentences, notation)
+    flat_tags = check_label_lists(tags, text.offsets, "tags", "tag")
+    return LabeledText(text, tags, flat_tags)
 
 
 #: HMM ensembles a Tagger learns itself (``Tagger(hmm="auto")``, ``hmmtl train
@@ -247,10 +326,48 @@ RECIPES = {
                  "min_count": 2, "neighbours": 10, "case_profile": True,
                  "labeler_params": {"c2": 0.3}},
 }
-#: keys of a recipe that set the shared vocabulary rather than the HMMs
-_VOCABULARY_KEYS = ("lowercase", "min_count", "max_vocab")
-#: keys of a recipe that set features made from the HMMs together, not the HMMs
-_ENSEMBLE_KEYS = ("n_hmms", "n_states", "neighbours", "case_profile", "labeler_params")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """An HMM ensemble to learn in :meth:`Tagger.fit`, its settings (a :data:`RECIPES`
+    entry updated with ``hmm_params``) sorted by what they set.
+
+    n_hmms, n_states : int
+    vocabulary : dict
+        The shared :class:`~hmmtl.data.Vocabulary`'s ``min_count``, ``max_size``,
+        ``lowercase`` (``max_vocab`` in the settings).
+    hmm_params : dict
+        The other settings: :class:`~hmmtl.hmm.CategoricalHMM` parameters.
+    neighbours : int
+        Neighbours of the :func:`neighbour_tags` feature (0: none).
+    case_profile : bool
+        Whether the :class:`CaseProfile` feature is used.
+    labeler_params : dict
+        The CRF's parameters that go with the ensemble's features.
+    """
+
+    n_hmms: int
+    n_states: int
+    vocabulary: dict
+    hmm_params: dict
+    neighbours: int = 0
+    case_profile: bool = False
+    labeler_params: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> Recipe:
+        settings = dict(settings)
+        return cls(n_hmms=int(settings.pop("n_hmms", 1)),
+                   n_states=int(settings.pop("n_states")),
+                   vocabulary={"min_count": int(settings.pop("min_count", 1)),
+                               "max_size": settings.pop("max_vocab", None),
+                               "lowercase": bool(settings.pop("lowercase", False))},
+                   neighbours=int(settings.pop("neighbours", 0) or 0),
+                   case_profile=bool(settings.pop("case_profile", False)),
+                   labeler_params=dict(settings.pop("labeler_params", None) or {}),
+                   hmm_params=settings)
+
 #: the feature of the neighbours' tags (see :func:`neighbour_tags`), at offset 0 only
 NEIGHBOUR_TAGS = "neighbours.tags"
 #: the feature of :class:`CaseProfile`, at offset 0 only
@@ -349,11 +466,15 @@ class CaseProfile:
     def fit(cls, sentences) -> CaseProfile:
         """Count, per lowercased form, its capitalized and lowercase occurrences after the
         first token of each sentence (per distinct token: the tokens are counted in C)."""
+        return cls.fit_tokens(*flatten(sentences))
+
+    @classmethod
+    def fit_tokens(cls, flat: list, offsets: np.ndarray) -> CaseProfile:
+        """:meth:`fit` on the tokens of sentences laid end to end, at ``offsets``."""
         from collections import Counter
 
         from ..crf.features import stable_hash
 
-        flat, offsets = flatten(sentences)
         later = np.ones(len(flat), dtype=bool)
         later[offsets[:-1][np.diff(offsets) > 0]] = False
         counts: dict = {}
@@ -504,20 +625,20 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         want a little more L2 than words alone: c2 0.3), then ``labeler_params``, then the
         offsets of each extra feature."""
         recipe = self._recipe() if self.labeler == "crf" else None
-        params = dict((recipe or {}).get("labeler_params") or {})
+        params = {} if recipe is None else dict(recipe.labeler_params)
         params.update(self.labeler_params or {})
         if self.window is not None and self.hmm is not None:
             offsets = tuple(range(-int(self.window), int(self.window) + 1))
-            window = {f"hmm{i}.{kind}": offsets for i in range(self.n_hmms_)
+            window = {FeatureKey(i, kind).name: offsets for i in range(self.n_hmms_)
                       for kind in self.representations_}
             window.update({name: (0,) for name in self.type_tables_
-                           if not name.startswith("hmm")})
+                           if FeatureKey.parse(name) is None})
             if self.case_profile_ is not None:
                 window[CASE_PROFILE] = (0,)
             params.setdefault("extra_window", window)
         return params
 
-    def _recipe(self) -> dict | None:
+    def _recipe(self) -> Recipe | None:
         """The settings of the HMMs to learn, or None when they are given (or absent)."""
         hmm = self.hmm
         if isinstance(hmm, str):
@@ -532,31 +653,26 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         else:
             return None
         recipe.update(self.hmm_params or {})
-        return recipe
+        return Recipe.from_settings(recipe)
 
-    def _fit_hmms(self, recipe: dict, text: list, bar, verbose: bool) -> list:
+    def _fit_hmms(self, recipe: Recipe, text: TextBatch, bar, verbose: bool) -> list:
         """The recipe's HMMs, each fit on the ids of one shared vocabulary of ``text``."""
         from ..hmm import CategoricalHMM
 
-        recipe = dict(recipe)
-        n_hmms = int(recipe.get("n_hmms", 1))
-        n_states = int(recipe["n_states"])
-        vocab_params = {k: recipe.pop(k) for k in _VOCABULARY_KEYS if k in recipe}
-        for key in _ENSEMBLE_KEYS:
-            recipe.pop(key, None)
-        if not text or not any(text):
+        n_hmms, n_states = recipe.n_hmms, recipe.n_states
+        if not text.n_tokens:
             raise ValueError("there is no text to learn the HMMs on: the training sentences "
                              "and unlabeled= hold no tokens")
-        vocabulary = Vocabulary(min_count=int(vocab_params.get("min_count", 1)),
-                                max_size=vocab_params.get("max_vocab"),
-                                lowercase=bool(vocab_params.get("lowercase", False)))
-        batch = vocabulary.fit(text).encode(text)
+        vocabulary = Vocabulary(**recipe.vocabulary)
+        # the tokens counted as one sequence: the counts are the sentences' counts
+        vocabulary.fit([text.flat])
+        batch = RaggedBatch(vocabulary.encode_tokens(text.flat), text.offsets)
         rs = check_random_state(self.random_state)
         seeds = rs.randint(np.iinfo(np.int32).max, size=n_hmms)
         hmms = []
         for i, seed in enumerate(seeds.tolist()):
             _stage(bar, f"HMM {i + 1}/{n_hmms} ({n_states} states, {batch.n_tokens} tokens)")
-            params = dict(recipe, random_state=seed, n_features=len(vocabulary))
+            params = dict(recipe.hmm_params, random_state=seed, n_features=len(vocabulary))
             params.setdefault("verbose", verbose)
             hmm = CategoricalHMM(n_states=n_states, **params).fit(batch)
             # rounded now to what the model file keeps, so that a saved and reloaded
@@ -576,25 +692,25 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         if not self.n_hmms_:
             return None
         if getattr(self, "_features_cache", None) is None:
-            tables = {(int(k.split(".")[0][3:]), k.split(".")[1]): v
-                      for k, v in self.type_tables_.items() if k.startswith("hmm")}
+            keys = {name: FeatureKey.parse(name) for name in self.type_tables_}
             self._features_cache = _EnsembleFeatures(
                 self.hmms_, self.representations_, self.top_k, self.hmm_vocabulary_,
-                tables=tables, n_hmms=self.n_hmms_,
-                word_tables={k: v for k, v in self.type_tables_.items()
-                             if not k.startswith("hmm")})
+                tables={key: self.type_tables_[name] for name, key in keys.items()
+                        if key is not None},
+                n_hmms=self.n_hmms_,
+                word_tables={name: self.type_tables_[name] for name, key in keys.items()
+                             if key is None})
         return self._features_cache
 
-    def _neighbour_tags(self, sentences, tags, n_neighbours: int):
+    def _neighbour_tags(self, train: LabeledText, n_neighbours: int):
         """The :func:`neighbour_tags` table of the learned HMMs' vocabulary: for every type,
         the tags of the labeled words nearest to it in the HMMs' state space."""
         vocab = self.hmm_vocabulary_
         assert vocab is not None  # learned with the HMMs
         vectors = np.hstack([np.sqrt(h.type_distribution()) for h in self.hmms_])
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        flat_words, _ = flatten(sentences)
-        flat_tags, _ = flatten(tags)
-        ids = vocab.encode_tokens(flat_words).astype(np.int64)
+        flat_tags = train.flat_tags
+        ids = vocab.encode_tokens(train.text.flat).astype(np.int64)
         tagset = sorted(set(flat_tags))
         tag_ids = np.asarray(LabelSet(tagset).encode_flat(flat_tags), dtype=np.int64)
         words = vocab.is_known(ids)
@@ -618,24 +734,23 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             for kind in self.representations_:
                 if kind in _TYPE_LEVEL:
                     table = features.type_table(i, kind)
-                    tables[f"hmm{i}.{kind}"] = (
+                    tables[FeatureKey(i, kind).name] = (
                         (table[0].astype(np.int32), table[1].astype(np.float32))
                         if isinstance(table, tuple) else
                         table.astype(np.float32 if table.ndim == 2 else np.int32))
         return tables
 
-    def _extra(self, sentences):
+    def _extra(self, text: TextBatch):
         features = self._features()
-        extra = None if features is None else features(sentences)
+        extra = None if features is None else features(text)
         if self.case_profile_ is not None:
             extra = dict(extra or {})
-            extra[CASE_PROFILE] = self.case_profile_.transform(flatten(sentences)[0])
+            extra[CASE_PROFILE] = self.case_profile_.transform(text.flat)
         return extra
 
-    def _model_words(self, sentences):
-        if self.notation == "keep":
-            return sentences
-        return self.notation_.map_words(sentences)
+    def _model_notation(self) -> Notation | None:
+        """The notation new words are written in (None: they are used as given)."""
+        return None if self.notation == "keep" else self.notation_
 
     # ------------------------------------------------------------------ API
     def fit(self, sentences: Sequence[Sequence[str]] | Sequence[Sequence[tuple[str, str]]],
@@ -669,31 +784,55 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
 
         if self.notation not in ("auto", "keep"):
             raise ValueError(f"notation must be 'auto' or 'keep', got {self.notation!r}")
-        sentences, tags = _check_tagged(sentences, tags)
+        # the door: every stage below reads these converted texts, never the lists again
+        train = _check_tagged(sentences, tags)
         self.representations_ = check_representations(self.representations)
         if self.hmm is not None and not self.representations_:
             raise ValueError("an hmm is given but representations is empty: list at least "
                              "one of " + str(list(REPRESENTATIONS)))
-        self.notation_ = detect_notation(sentences, tags)
+        self.notation_ = detect_notation(train.text.flat, train.flat_tags)
+        unlabeled_text = None if unlabeled is None else TextBatch.of(
+            check_sentences(unlabeled, "unlabeled"), self._model_notation(), "unlabeled")
+        dev_data = None if dev is None else self._check_dev(dev)
         recipe = self._recipe()
-        stages = ([f"HMM {i + 1}" for i in range(int(recipe.get("n_hmms", 1)))]
+        stages = ([f"HMM {i + 1}" for i in range(recipe.n_hmms)]
                   if recipe else []) + ["features", "labeler"]
         bar = _progress_bar(verbose, stages)
+        self._fit_representations(recipe, train, unlabeled_text, bar, verbose)
+        self.labeler_ = self._fit_labeler(train, dev_data, bar, verbose)
+        if bar is not None:
+            bar.close()
+        return self
+
+    def _check_dev(self, dev) -> LabeledText:
+        """Development data checked, its words in the model's notation and its tags in the
+        training tags' (``notation="auto"``)."""
+        dev_data = (_check_tagged(*dev, self._model_notation())
+                    if isinstance(dev, tuple) and len(dev) == 2
+                    else _check_tagged(dev, None, self._model_notation()))
+        if self.notation == "auto":
+            tags = self.notation_.map_tags(dev_data.tags)
+            if tags is not dev_data.tags:
+                dev_data = dev_data._replace(tags=tags)
+        return dev_data
+
+    def _fit_representations(self, recipe: Recipe | None, train: LabeledText,
+                             unlabeled: TextBatch | None, bar, verbose: bool) -> None:
+        """The HMMs (learned on the training words and ``unlabeled``, or given) and the
+        tables of features made from them."""
         self.hmm_vocabulary_ = None
         self.type_tables_ = {}
         self.case_profile_ = None
         self._features_cache = None
         if recipe is not None:
-            text = list(sentences)
-            if unlabeled is not None:
-                text += self._model_words(check_sentences(unlabeled, "unlabeled"))
+            text = train.text if unlabeled is None else train.text + unlabeled
             self.hmms_ = self._fit_hmms(recipe, text, bar, verbose)
             self.type_tables_ = self._learned_type_tables()
-            if recipe.get("neighbours"):
+            if recipe.neighbours:
                 self.type_tables_[NEIGHBOUR_TAGS] = self._neighbour_tags(
-                    sentences, tags, int(recipe["neighbours"]))
-            if recipe.get("case_profile"):
-                self.case_profile_ = CaseProfile.fit(text)
+                    train, recipe.neighbours)
+            if recipe.case_profile:
+                self.case_profile_ = CaseProfile.fit_tokens(text.flat, text.offsets)
         else:
             if unlabeled is not None:
                 raise ValueError("unlabeled= is for HMMs learned in fit (hmm='auto', "
@@ -701,12 +840,15 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                                  + ("no HMM" if self.hmm is None else "fitted HMMs"))
             self.hmms_ = self._given_hmms()
         self.n_hmms_ = len(self.hmms_)
+
+    def _fit_labeler(self, train: LabeledText, dev: LabeledText | None, bar, verbose: bool):
+        """The labeler, fit on the training sentences with the HMM features."""
         labeler = make_labeler(self.labeler, self._labeler_params())
         if "notation" in labeler.get_params(deep=False):
             labeler.set_params(notation=self.notation)
         _stage(bar, "HMM features")
         kwargs = {}
-        extra = self._extra(sentences)
+        extra = self._extra(train.text)
         if extra is not None:
             kwargs["extra"] = extra
         if bar is not None:
@@ -715,23 +857,17 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             raise ValueError(f"{type(labeler).__name__} does not use development data; "
                              "drop dev= (or --dev), or use the CRF labeler for early stopping")
         if dev is not None:
-            dev_x, dev_y = _check_tagged(*dev) if isinstance(dev, tuple) and len(dev) == 2 \
-                else _check_tagged(dev, None)
-            dev_x = self._model_words(dev_x)
-            if self.notation == "auto":
-                dev_y = self.notation_.map_tags(dev_y)
-            kwargs.update(X_dev=dev_x, y_dev=dev_y)
+            kwargs.update(X_dev=dev.text.sentences, y_dev=dev.tags)
             if extra is not None:
-                kwargs["extra_dev"] = self._extra(dev_x)
+                kwargs["extra_dev"] = self._extra(dev.text)
+        sentences = train.text.sentences
         _stage(bar, f"{type(labeler).__name__} on {len(sentences)} sentences")
         if verbose and "verbose" in labeler.get_params(deep=False):
             labeler.set_params(verbose=True)
-        labeler.fit(sentences, tags, **kwargs)
+        labeler.fit(sentences, train.tags, **kwargs)
         if bar is not None:
             bar.update()
-            bar.close()
-        self.labeler_ = labeler
-        return self
+        return labeler
 
     def predict(self, sentences: TokenLists) -> list[list[str]]:
         """Tag sequences: a list of tag lists aligned with ``sentences``, in the notation
@@ -740,20 +876,28 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         sentences = check_sentences(sentences, "sentences")
         if not sentences:
             return []
-        check_strings(*flatten(sentences), "sentences")
-        sentences = self._model_words(sentences)
-        extra = self._extra(sentences)
+        return self._predict_text(TextBatch.of(sentences, self._model_notation()))
+
+    def _predict_text(self, text: TextBatch) -> list[list[str]]:
+        """The tags of sentences converted once (words in the model's notation)."""
+        if not text.sentences:
+            return []
+        extra = self._extra(text)
         if extra is None:
-            return self.labeler_.predict(sentences)
-        return self.labeler_.predict(sentences, extra=extra)
+            return self.labeler_.predict(text.sentences)
+        return self.labeler_.predict(text.sentences, extra=extra)
 
     def score(self, sentences: TokenLists, tags: LabelLists) -> float:
         """Token accuracy of :meth:`predict` against ``tags`` (bracket and quote tags read
         in the training notation with ``notation="auto"``)."""
-        sentences, tags = _check_tagged(sentences, tags)
+        check_is_fitted(self, "labeler_")
+        return self._score(_check_tagged(sentences, tags, self._model_notation()))
+
+    def _score(self, gold: LabeledText) -> float:
+        tags = gold.tags
         if self.notation == "auto":
             tags = self.notation_.map_tags(tags)
-        return token_accuracy(tags, self.predict(sentences))
+        return token_accuracy(tags, self._predict_text(gold.text))
 
     # NLTK's TaggerI interface
     def tag(self, tokens: Sequence[str]) -> list[tuple[str, str]]:
@@ -768,8 +912,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
 
     def evaluate(self, gold) -> float:
         """NLTK ``accuracy`` on tagged sentences ``[[(word, tag), ...], ...]``."""
-        words, tags = _check_tagged(gold, None)
-        return self.score(words, tags)
+        check_is_fitted(self, "labeler_")
+        return self._score(_check_tagged(gold, None, self._model_notation()))
 
     accuracy = evaluate
 
@@ -872,7 +1016,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 raise serialize.ModelFileError(f"model file: type table {name!r} has {rows} "
                                                f"rows but the HMM vocabulary {n_types} types")
             self.type_tables_[name] = table
-        if not hmms and n_hmms and sum(k.startswith("hmm") for k in self.type_tables_) != \
+        if not hmms and n_hmms and sum(FeatureKey.parse(k) is not None
+                                       for k in self.type_tables_) != \
                 n_hmms * len(self.representations_):
             raise serialize.ModelFileError("model file: the HMMs' type tables are missing")
         if n_types is not None:
