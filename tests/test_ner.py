@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from hmmtl.cli import main
+from ner_helpers import documents
 from hmmtl.data import flatten
 from hmmtl.ner.gazetteers import Gazetteer
 from hmmtl.metrics import entity_scores
@@ -113,30 +114,6 @@ def test_aggregate_in_documents_against_loops():
 
 
 # ----------------------------------------------------------------------------- the recognizer
-def _documents(n_docs, seed):
-    """Documents whose first sentence introduces a name unambiguously (``Mr. X`` is a
-    person, ``X Corp`` an organization) and whose later sentences use it bare (``X said
-    .``): only the document tells the type of the later mentions."""
-    rng = np.random.default_rng(seed)
-    X, y, pos, docs = [], [], [], []
-    for d in range(n_docs):
-        name = "".join(rng.choice(list("bcdfgklmnprstvz"), 3)).capitalize() + \
-            "".join(rng.choice(list("aeiou"), 2))
-        person = bool(rng.integers(2))
-        if person:
-            X.append(["Mr.", name, "spoke", "."])
-            y.append(["O", "B-PER", "O", "O"])
-        else:
-            X.append(["The", name, "Corp", "grew", "."])
-            y.append(["O", "B-ORG", "I-ORG", "O", "O"])
-        for _ in range(2):
-            X.append([name, "said", "so", "."])
-            y.append(["B-PER" if person else "B-ORG", "O", "O", "O"])
-        docs += [f"doc{d}"] * 3
-    pos = [["NNP" if w[0].isupper() and w not in ("The", "Mr.") else "X" for w in s] for s in X]
-    return X, y, pos, docs
-
-
 def _bare_mention_accuracy(model, X, y, pos, docs):
     pred = model.predict(X, columns={"pos": pos}, documents=docs)
     bare = [(p[0], g[0]) for p, g, s in zip(pred, y, X) if s[1] == "said"]
@@ -148,8 +125,8 @@ def test_document_evidence_reaches_the_bare_mentions():
     the other mentions) and context aggregation (the words around the other mentions, in
     the first stage).  Either tells the type of the bare mentions; neither is there
     without documents."""
-    X, y, pos, docs = _documents(150, seed=0)
-    Xt, yt, post, docst = _documents(60, seed=1)
+    X, y, pos, docs = documents(150, seed=0)
+    Xt, yt, post, docst = documents(60, seed=1)
     params = dict(columns=("pos",), n_folds=3, labeler_params={"max_iterations": 60},
                   train_lists=False, auto_lists=False)
 
@@ -174,7 +151,7 @@ def test_document_evidence_reaches_the_bare_mentions():
 
 
 def test_input_columns_output_scheme_and_errors():
-    X, y, pos, docs = _documents(30, seed=2)
+    X, y, pos, docs = documents(30, seed=2)
     model = NamedEntityRecognizer(columns={"pos": 1, "chunk": 2}, output_scheme="bilou",
                                   n_folds=2, gazetteer=Gazetteer({"org": ["Corp"]}),
                                   labeler_params={"max_iterations": 20})
@@ -200,7 +177,7 @@ def test_evaluate_prints_per_type_scores_like_seqeval(capsys, tmp_path):
     seqeval = pytest.importorskip("seqeval.metrics")
     from hmmtl.io import read_conll
 
-    X, y, pos, docs = _documents(40, seed=3)
+    X, y, pos, docs = documents(40, seed=3)
     model = NamedEntityRecognizer(columns={"pos": 1}, n_folds=2,
                                   labeler_params={"max_iterations": 8})
     model.fit(X, y, columns={"pos": pos}, documents=docs)

@@ -17,6 +17,7 @@ import hmmtl
 from hmmtl.ner import NamedEntityRecognizer
 from hmmtl.serialize import load
 from hmmtl.transfer.multitask import cross_validated_predictions
+from ner_helpers import documents
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,24 +26,7 @@ def _corpus(n_docs, seed):
     """Documents of three sentences (``Mr. X spoke .``, ``X said so .`` twice); the POS
     column tags names NNP, other words X, and one word of the first document the tag RARE,
     which no other fold has."""
-    rng = np.random.default_rng(seed)
-    X, y, docs = [], [], []
-    for d in range(n_docs):
-        name = "".join(rng.choice(list("bcdfgklmnprstvz"), 3)).capitalize() + \
-            "".join(rng.choice(list("aeiou"), 2))
-        person = bool(rng.integers(2))
-        if person:
-            X.append(["Mr.", name, "spoke", "."])
-            y.append(["O", "B-PER", "O", "O"])
-        else:
-            X.append(["The", name, "Corp", "grew", "."])
-            y.append(["O", "B-ORG", "I-ORG", "O", "O"])
-        for _ in range(2):
-            X.append([name, "said", "so", "."])
-            y.append(["B-PER" if person else "B-ORG", "O", "O", "O"])
-        docs += [f"doc{d}"] * 3
-    pos = [["NNP" if w[0].isupper() and w not in ("The", "Mr.") else "X" for w in s]
-           for s in X]
+    X, y, pos, docs = documents(n_docs, seed)
     X[0].append("zork")
     y[0].append("O")
     pos[0].append("RARE")

@@ -37,7 +37,7 @@ import time
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -979,6 +979,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
     def _cross_validated_stage1(self, data: _TrainingSet, batch: _Batch) -> list:
         """First-stage labels of each training sentence from a CRF trained on the other
         folds (what the second stage learns to read)."""
+        from ..transfer.multitask import take_extra
+
         extra1 = batch.extra
         ew = self._extra_window(extra1)
         fold = data.fold
@@ -994,9 +996,9 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             te_tok, _ = token_positions(offsets, test_idx)
             crf = self._labeler(fold=True).set_params(extra_window=ew)
             crf.fit([batch.X[i] for i in train_idx], [data.y[i] for i in train_idx],
-                    extra=_take_extra(extra1, train_idx, tr_tok))
+                    extra=take_extra(extra1, train_idx, tr_tok))
             pred = crf.predict([batch.X[i] for i in test_idx],
-                               extra=_take_extra(extra1, test_idx, te_tok))
+                               extra=take_extra(extra1, test_idx, te_tok))
             for i, p in zip(test_idx.tolist(), pred):
                 stage1_labels[i] = p
         return stage1_labels
@@ -1284,14 +1286,3 @@ def _same_lengths(a, b) -> bool:
                                                np.fromiter(map(len, b), np.int64, len(b)))
 
 
-def _take_extra(extra: dict, seq_idx: np.ndarray, tok_idx: np.ndarray) -> dict:
-    """The extra features of the sentences ``seq_idx`` (whose tokens are ``tok_idx``)."""
-    out: dict[str, Any] = {}
-    for name, value in extra.items():
-        if isinstance(value, tuple):
-            out[name] = tuple(v[tok_idx] for v in value)
-        elif isinstance(value, np.ndarray):
-            out[name] = value[tok_idx]
-        else:  # a string column: one list per sentence
-            out[name] = [value[i] for i in seq_idx.tolist()]
-    return out

@@ -64,6 +64,13 @@ def _subset_extra(extra: dict, index: np.ndarray, offsets: np.ndarray) -> dict:
     starts, ends = offsets[index], offsets[index + 1]
     rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)]) \
         if index.shape[0] else np.zeros(0, dtype=np.int64)
+    return take_extra(extra, index, rows)
+
+
+def take_extra(extra: dict, index: np.ndarray, rows: np.ndarray) -> dict:
+    """The extra features of the sentences ``index`` whose tokens are the rows ``rows``:
+    per-token arrays (or tuples of them) by row, string columns (one list per sentence) by
+    sentence."""
     out: dict[str, Any] = {}
     for name, value in extra.items():
         if isinstance(value, tuple):
