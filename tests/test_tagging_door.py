@@ -382,3 +382,95 @@ def test_the_spark_ml_stage_tags_through_the_door(fitted, spark):
     assert [got[i] for i in range(len(rows))] == predict(fit.model, corpus.sentences, corpus)
     assert [got[i] for i in range(len(rows))] != \
         predict(fit.model, corpus.sentences, corpus.with_domain("web"))
+
+
+def _spark_rows(corpus, pos):
+    """(id, tokens, pos, document) rows of a corpus, its documents cut across partitions."""
+    return [(i, s, p, d) for i, (s, p, d) in
+            enumerate(zip(corpus.sentences, pos, corpus.doc_ids))]
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("case", ["chunker-reading-pos", "recognizer-columns-documents"])
+def test_the_spark_ml_stage_reads_input_columns_and_documents(fitted, spark, case, tmp_path):
+    """A chunker reading a POS column and a recognizer reading POS and documents give,
+    through the ML stage (``inputCols``, ``documentCol``), the tags of the adapter and of
+    ``hmmtl tag`` (the last column it writes), each row keeping its own values."""
+    from hmmtl.tagging.spark import HmmtlTagger
+
+    fit = fitted[case]
+    conll = fit.inputs[0]
+    corpus = _read(conll)
+    expected = tag(fit.path, corpus).tags
+    out = tmp_path / "tagged.conll"
+    assert main(["tag", "--model", fit.path, conll, "-o", str(out), "--quiet",
+                 "--batch-size", "3"]) == 0
+    written = read_conll(str(out))
+    assert written.column(len(written.columns) - 1) == expected
+    rows = _spark_rows(corpus, corpus.column(1))
+    df = spark.createDataFrame(rows, ["id", "tokens", "postags", "doc"]).repartition(3)
+    documents = {"documentCol": "doc"} if fit.model.uses_documents_ else {}
+    for cols in ({"pos": "postags"}, {"xpos": "postags"}):   # by name, by meaning
+        stage = HmmtlTagger(modelPath=fit.path, inputCols=cols, outputCol="ner", **documents)
+        got = {r.id: (list(r.ner), list(r.postags)) for r in stage.transform(df).collect()}
+        assert [got[i][0] for i in range(len(rows))] == expected
+        assert [got[i][1] for i in range(len(rows))] == [list(p) for p in corpus.column(1)]
+    # a list names the columns as the model's inputs
+    listed = spark.createDataFrame(rows, ["id", "tokens", "pos", "doc"]).repartition(2)
+    got = {r.id: list(r.tags) for r in
+           HmmtlTagger(modelPath=fit.path, inputCols=["pos"], **documents)
+           .transform(listed).collect()}
+    assert [got[i] for i in range(len(rows))] == expected
+
+
+@pytest.mark.spark
+def test_the_spark_ml_stage_documents_are_tagged_whole(fitted, spark, tmp_path):
+    """Each document is tagged whole wherever its rows lie: the recognizer's tags of a
+    DataFrame in many partitions are ``predict`` with the documents, and a stage reading
+    documents saves and loads with its columns."""
+    from hmmtl.tagging.spark import HmmtlTagger
+
+    fit = fitted["recognizer-columns-documents"]
+    corpus = _read(fit.inputs[0])
+    m = fit.model
+    pos = corpus.column(1)
+    expected = m.predict(corpus.sentences, columns={"pos": pos},
+                         documents=list(corpus.doc_ids))
+    df = spark.createDataFrame(_spark_rows(corpus, pos),
+                               ["id", "tokens", "pos", "doc"]).repartition(5)
+    stage = HmmtlTagger(modelPath=fit.path, inputCols={"pos": "pos"}, documentCol="doc")
+    got = {r.id: list(r.tags) for r in stage.transform(df).collect()}
+    assert [got[i] for i in range(len(expected))] == expected
+    stage.write().overwrite().save(str(tmp_path / "stage"))
+    back = HmmtlTagger.load(str(tmp_path / "stage"))
+    assert back.getInputCols() == {"pos": "pos"} and back.getDocumentCol() == "doc"
+    got = {r.id: list(r.tags) for r in back.transform(df).collect()}
+    assert [got[i] for i in range(len(expected))] == expected
+
+
+@pytest.mark.spark
+def test_the_spark_ml_stage_names_a_missing_column(fitted, spark):
+    """A model input, a document column or a DataFrame column that is missing is an error
+    naming it, raised by ``transform`` before any job."""
+    from hmmtl.tagging.spark import HmmtlTagger
+
+    rec = fitted["recognizer-columns-documents"]
+    chunker = fitted["chunker-reading-pos"]
+    corpus = _read(rec.inputs[0])
+    df = spark.createDataFrame(_spark_rows(corpus, corpus.column(1)),
+                               ["id", "tokens", "postags", "doc"])
+    with pytest.raises(TaggingError, match=r"input column 'pos'.*inputCols"):
+        HmmtlTagger(modelPath=chunker.path).transform(df)
+    with pytest.raises(KeyError, match="no column 'pos'"):
+        HmmtlTagger(modelPath=chunker.path, inputCols=["pos"]).transform(df)
+    with pytest.raises(TaggingError, match="documentCol"):
+        HmmtlTagger(modelPath=rec.path, inputCols={"pos": "postags"}).transform(df)
+    with pytest.raises(KeyError, match="documentCol: no column 'document'"):
+        HmmtlTagger(modelPath=rec.path, inputCols={"pos": "postags"},
+                    documentCol="document").transform(df)
+    with pytest.raises(TaggingError, match="'chunk', which this"):
+        HmmtlTagger(modelPath=chunker.path,
+                    inputCols={"pos": "postags", "chunk": "postags"}).transform(df)
+    with pytest.raises(TaggingError, match="reads no input column"):
+        HmmtlTagger(modelPath=fitted["pos-tagger"].path,
+                    inputCols={"pos": "postags"}).transform(df)
