@@ -428,15 +428,27 @@ def test_the_spark_ml_stage_documents_are_tagged_whole(fitted, spark, tmp_path):
     """Each document is tagged whole wherever its rows lie: the recognizer's tags of a
     DataFrame in many partitions are ``predict`` with the documents, and a stage reading
     documents saves and loads with its columns."""
+    import random
+
     from hmmtl.tagging.spark import HmmtlTagger
 
     fit = fitted["recognizer-columns-documents"]
-    corpus = _read(fit.inputs[0])
     m = fit.model
-    pos = corpus.column(1)
-    expected = m.predict(corpus.sentences, columns={"pos": pos},
-                         documents=list(corpus.doc_ids))
-    df = spark.createDataFrame(_spark_rows(corpus, pos),
+    # capitalized words, whose case elsewhere in their document changes the entities: the
+    # first sentences drawn where tagging each sentence alone gives other tags
+    words = sorted({w for s in zoo.SENTENCES + TEST_X for w in s})
+    for seed in range(50):
+        rng = random.Random(seed)
+        X = [[(w.capitalize() if rng.random() < 0.4 else w) for w in
+              (rng.choice(words) for _ in range(rng.randint(2, 6)))] for _ in range(40)]
+        pos = [["NN"] * len(s) for s in X]
+        docs = [f"d{i % 10}" for i in range(len(X))]   # each document spread over the rows
+        expected = m.predict(X, columns={"pos": pos}, documents=docs)
+        if expected != m.predict(X, columns={"pos": pos}, documents=list(range(len(X)))):
+            break
+    else:
+        pytest.fail("no drawn sentences whose entities depend on their documents")
+    df = spark.createDataFrame([(i, s, p, d) for i, (s, p, d) in enumerate(zip(X, pos, docs))],
                                ["id", "tokens", "pos", "doc"]).repartition(5)
     stage = HmmtlTagger(modelPath=fit.path, inputCols={"pos": "pos"}, documentCol="doc")
     got = {r.id: list(r.tags) for r in stage.transform(df).collect()}

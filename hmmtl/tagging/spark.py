@@ -3,7 +3,10 @@ files of ``hmmtl tag --spark``, both through the tagging door (:mod:`hmmtl.taggi
 
 :class:`HmmtlTagger` is a ``pyspark.ml`` Transformer: it adds a column of tags to a DataFrame
 holding a column of token arrays, through Arrow batches (a pandas UDF), each executor
-process loading the model file once (:func:`~hmmtl.tagging.files.cached_model`).  It is
+process loading the model file once (:func:`~hmmtl.tagging.files.cached_model`).  A model
+that reads input columns (a chunker's or a recognizer's POS tags) takes them from the
+columns named by ``inputCols``, and one that reads whole documents has its rows grouped by
+``documentCol`` (each document tagged whole), so that the tags are those of ``hmmtl tag``.  It is
 writable and readable, so a ``Pipeline`` holding it saves and loads (the model file is
 copied into the saved stage when the stage is saved to a local folder).
 
@@ -13,6 +16,8 @@ Examples
 >>> spark = spark_session("local[2]")                                    # doctest: +SKIP
 >>> df = spark.createDataFrame([(["The", "dog", "barks"],)], ["tokens"])  # doctest: +SKIP
 >>> HmmtlTagger(modelPath="pos.hmmtl").transform(df).show()              # doctest: +SKIP
+>>> ner = HmmtlTagger(modelPath="ner.hmmtl", inputCols={"pos": "pos"},   # doctest: +SKIP
+...                   documentCol="doc", outputCol="entities")
 
 EM on Spark is :class:`hmmtl.executors.spark.SparkExecutor`.
 """
