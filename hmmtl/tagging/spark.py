@@ -253,6 +253,8 @@ class HmmtlTagger(Transformer, HasInputCol, HasOutputCol, DefaultParamsWritable,
     kind : {"viterbi", "posterior", "type"}, default="viterbi"
         For HMMs: ``predict`` (Viterbi), or the most probable state of ``transform(kind=)``.
 
+    Notes
+    -----
     A model that reads an input column that ``inputCols`` does not give, or documents
     without ``documentCol``, is a :class:`~hmmtl.tagging.door.TaggingError` at
     ``transform``; a column that the DataFrame lacks, a ``KeyError`` naming it.
