@@ -316,6 +316,58 @@ def test_state_round_trip(cls, kw, tmp_path):
     assert loaded.predict(Xn, extra=en) == model.predict(Xn, extra=en)
 
 
+def _bracket_task(n_sent=40, seed=0):
+    """Sentences with brackets written as words, their tags in the PTB notation."""
+    X, y = _copy_task(n_sent, seed)
+    for i in range(0, n_sent, 3):
+        X[i] = X[i][:1] + ["("] + X[i][1:] + [")"]
+        y[i] = y[i][:1] + ["-LRB-"] + y[i][1:] + ["-RRB-"]
+    return X, y
+
+
+@pytest.mark.parametrize("cls,kw", [(LinearChainCRF, {"max_iterations": 20}),
+                                    (AveragedPerceptron, {"n_epochs": 3, "random_state": 0})])
+def test_converted_text_fits_and_tags_as_the_token_lists(cls, kw):
+    """A door (the Tagger) hands a labeler its sentences converted once: the same model and
+    tags as from the token lists, the door's notation taken as the labeler's, and words the
+    door wrote in the model's notation not mapped again (words of no stated notation are)."""
+    from hmmtl.crf.labelers import ConvertedText
+    from hmmtl.data import unflatten
+    from hmmtl.io.notation import Notation, detect_notation
+
+    X, y = _bracket_task()
+    flat, offsets = flatten(X)
+    notation = detect_notation(flat, y)
+    assert notation != Notation()  # the words write brackets: there is something to map
+    a = cls(**kw).fit(X, y)
+    b = cls(**kw).fit(ConvertedText(X, flat, offsets, notation), y)
+    (arrays_a, meta_a), (arrays_b, meta_b) = a._get_state(), b._get_state()
+    assert meta_a == meta_b and arrays_a.keys() == arrays_b.keys()
+    assert all(np.array_equal(arrays_a[k], arrays_b[k]) for k in arrays_a)
+    assert b.notation_ == notation
+    # a notation the door states is taken as it is, not detected again
+    assert cls(**kw).fit(ConvertedText(X, flat, offsets, Notation()), y).notation_ == Notation()
+
+    Xt = [["the", "-LRB-", "dog", "-RRB-", "runs"], ["John", "sleeps"]]
+    flat_t, offsets_t = flatten(Xt)
+    mapped = notation.map_flat_words(flat_t, offsets_t)
+    assert mapped != flat_t
+    tags = a.predict(Xt)
+    assert b.predict(ConvertedText(unflatten(mapped, offsets_t), mapped, offsets_t,
+                                   notation)) == tags
+    assert b.predict(ConvertedText(Xt, flat_t, offsets_t)) == tags  # mapped by the labeler
+    # stated to be in the model's notation: used as given; of no stated notation: mapped
+    assert a._model_tokens(ConvertedText(Xt, flat_t, offsets_t, notation))[1] == flat_t
+    assert a._model_tokens(ConvertedText(Xt, flat_t, offsets_t))[1] == mapped
+    assert a._model_tokens(Xt)[1] == mapped
+    if cls is LinearChainCRF:  # a dev set converted once gives the same early stopping
+        dev = ConvertedText(Xt, flat_t, offsets_t, notation)
+        yt = [["F", "-LRB-", "N", "-RRB-", "V"], ["N", "V"]]
+        c = cls(**kw).fit(X, y, X_dev=Xt, y_dev=yt)
+        d = cls(**kw).fit(ConvertedText(X, flat, offsets, notation), y, X_dev=dev, y_dev=yt)
+        assert np.array_equal(c.coef_, d.coef_) and c.n_iter_ == d.n_iter_
+
+
 # ----------------------------------------------------------------------------- real data
 def _conll2000(require_file, split):
     """Words, POS and chunk tags of CoNLL-2000 ``split``; skips without the corpus (fails

@@ -251,43 +251,61 @@ def test_tagger_fit_reads_iterables_of_sentences_once():
 
 def test_tagger_converts_each_text_once(corpus, monkeypatch):
     """fit and predict flatten each text (training, unlabeled, dev, to tag) once, detect the
-    notation once and map words to it once per text: every stage after reads that batch."""
+    notation once and map words to it once per text: every stage after, the labeler
+    included, reads that batch (the Tagger owns the notation; its CRF does not redo it)."""
     import sys
 
+    import hmmtl.crf.labelers as labelers
     import hmmtl.transfer.pipeline as pipeline
     from hmmtl.data import Vocabulary
     from hmmtl.io import notation
 
     calls: dict = {"flatten": 0, "map_flat_words": 0, "map_words": 0, "detect": 0,
                    "encode": 0}
+    doors = {pipeline.__name__, labelers.__name__}
 
     def counting(name, func):
         def wrapper(*args, **kwargs):
-            # the calls the Tagger makes (the labeler has its own door)
-            calls[name] += sys._getframe(1).f_globals["__name__"] == pipeline.__name__
+            # the calls the Tagger and its labeler make
+            calls[name] += sys._getframe(1).f_globals["__name__"] in doors
             return func(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(pipeline, "flatten", counting("flatten", pipeline.flatten))
+    for module in (pipeline, labelers):
+        monkeypatch.setattr(module, "flatten", counting("flatten", module.flatten))
     monkeypatch.setattr(notation.Notation, "map_flat_words",
                         counting("map_flat_words", notation.Notation.map_flat_words))
     monkeypatch.setattr(notation.Notation, "map_words",
                         counting("map_words", notation.Notation.map_words))
     monkeypatch.setattr(notation, "detect_notation",
                         counting("detect", notation.detect_notation))
+    monkeypatch.setattr(labelers, "detect_notation",
+                        counting("detect", labelers.detect_notation))
     monkeypatch.setattr(Vocabulary, "encode", counting("encode", Vocabulary.encode))
     X, y = corpus["train"]
     Xt, yt = corpus["test"][:2]
-    tagger = Tagger(hmm="auto", hmm_params={"n_hmms": 2, "n_states": 5, "n_iter": 2},
-                    labeler_params=CRF, random_state=0)
-    tagger.fit(X, y, unlabeled=corpus["text"], dev=(Xt, yt))
-    # three texts: training, unlabeled, dev; only the last two are written in the notation
-    assert calls == {"flatten": 3, "map_flat_words": 2, "map_words": 0, "detect": 1,
-                     "encode": 0}
-    calls.update(dict.fromkeys(calls, 0))
-    tagger.predict(Xt)
-    assert calls == {"flatten": 1, "map_flat_words": 1, "map_words": 0, "detect": 0,
-                     "encode": 0}
+    for labeler in ("crf", "perceptron"):
+        calls.update(dict.fromkeys(calls, 0))
+        dev = (Xt, yt) if labeler == "crf" else None
+        tagger = Tagger(labeler=labeler, labeler_params=CRF if labeler == "crf" else None,
+                        hmm="auto", hmm_params={"n_hmms": 2, "n_states": 5, "n_iter": 2},
+                        random_state=0)
+        tagger.fit(X, y, unlabeled=corpus["text"], dev=dev)
+        # texts: training, unlabeled (and dev); only the unlabeled (and dev) are written in
+        # the notation
+        n_texts = 3 if dev else 2
+        assert calls == {"flatten": n_texts, "map_flat_words": n_texts - 1, "map_words": 0,
+                         "detect": 1, "encode": 0}, labeler
+        assert tagger.labeler_.notation_ == tagger.notation_
+        calls.update(dict.fromkeys(calls, 0))
+        tags = tagger.predict(Xt)
+        assert calls == {"flatten": 1, "map_flat_words": 1, "map_words": 0, "detect": 0,
+                         "encode": 0}, labeler
+        # the labeler's own door still converts what it is given, with the same result
+        calls.update(dict.fromkeys(calls, 0))
+        assert tagger.labeler_.predict(Xt, extra=tagger._extra(
+            pipeline.TextBatch.of(Xt, tagger.notation_))) == tags
+        assert calls["flatten"] == 2 and calls["map_flat_words"] == 2
 
 
 def test_feature_keys_and_recipes_are_records():

@@ -49,8 +49,32 @@ if TYPE_CHECKING:
 
     from .._typing import Extra, Groups, LabelLists, TokenLists
 
-__all__ = ["LinearChainCRF", "AveragedPerceptron", "constraint_masks", "detect_scheme",
-           "detect_task", "TASK_DEFAULTS"]
+__all__ = ["LinearChainCRF", "AveragedPerceptron", "ConvertedText", "constraint_masks",
+           "detect_scheme", "detect_task", "TASK_DEFAULTS"]
+
+
+class ConvertedText(NamedTuple):
+    """Sentences a door (the :class:`~hmmtl.Tagger`) has already checked and converted once,
+    given to a labeler's ``fit``, ``predict`` (and ``X_dev``) in place of the token lists: the
+    labeler then neither flattens them nor detects or maps their notation again, so that the
+    notation has one owner.  Standalone calls with token lists convert as before.
+
+    sentences : list of list of str
+    flat : list of str
+        The tokens of ``sentences`` end to end, checked to be strings.
+    offsets : int64 ndarray of shape (n_sentences + 1,)
+    notation : Notation or None
+        The notation the words are written in.  In ``fit``: the one the door detected on
+        these training words and their tags (checked too), which becomes the labeler's
+        ``notation_``.  In ``predict``: the model's, when the door wrote the words in it; the
+        labeler maps words whose notation is not its ``notation_`` (None: the words as given)
+        itself, as for token lists.
+    """
+
+    sentences: list
+    flat: list
+    offsets: np.ndarray
+    notation: Notation | None = None
 
 
 def _check_notation(notation) -> str:
@@ -294,29 +318,37 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
         return self.window, self.extra_window
 
     def _prepare_fit(self, X, y, extra):
-        X = self._check_X(X)
+        converted = X if isinstance(X, ConvertedText) else None
+        X = self._check_X(X) if converted is None else converted.sentences
         if y is None:
             raise ValueError("y (the tag sequences) is required")
         y = list(y)
         if len(X) != len(y):
             raise ValueError(f"got {len(X)} sentences but {len(y)} tag sequences")
-        flat, offsets = flatten(X)
+        flat, offsets = flatten(X) if converted is None else converted[1:3]
         if not flat:
             raise ValueError("X holds no tokens")
-        check_strings(flat, offsets, "X")
-        check_label_lists(y, offsets, "y", "label")
         _check_notation(self.notation)
-        self.notation_ = detect_notation(flat, y)
+        if converted is None or converted.notation is None:
+            check_strings(flat, offsets, "X")
+            check_label_lists(y, offsets, "y", "label")
+            self.notation_ = detect_notation(flat, y)
+        else:  # the door checked the words and tags and detected their notation
+            self.notation_ = converted.notation
         return X, y, flat, offsets
 
     def _model_tokens(self, X):
         """``(X, flat, offsets)`` of sentences to tag: ``X`` checked, its flat tokens written
         in the notation of the training words (``notation="auto"``) and their offsets."""
         check_is_fitted(self, "coef_")
-        X = self._check_X(X)
-        flat, offsets = flatten(X)
-        check_strings(flat, offsets, "X")
-        if _check_notation(self.notation) != "keep":
+        if isinstance(X, ConvertedText):
+            X, flat, offsets, written_in = X
+        else:
+            X = self._check_X(X)
+            flat, offsets = flatten(X)
+            check_strings(flat, offsets, "X")
+            written_in = None
+        if _check_notation(self.notation) != "keep" and written_in != self.notation_:
             flat = self.notation_.map_flat_words(flat, offsets)
         return X, flat, offsets
 
@@ -414,13 +446,14 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
             log_z[part.sequences] = r.log_z
         return marginals, log_z
 
-    def predict(self, X: TokenLists, extra: Extra | None = None,
+    def predict(self, X: TokenLists | ConvertedText, extra: Extra | None = None,
                 groups: Groups | None = None) -> list[list[str]]:
         """Best tag sequence of each sentence (Viterbi, constrained if ``constraint`` says so).
 
         Parameters
         ----------
-        X : list of list of str
+        X : list of list of str or ConvertedText
+            Sentences (or sentences a door converted, :class:`ConvertedText`).
         extra : dict, optional
             Per-token extra features, as in ``fit``.
         groups : int array-like of shape (n_sentences,), optional
@@ -1128,15 +1161,16 @@ class LinearChainCRF(_SequenceLabeler):
                                                                                 K))
 
     # -- fit
-    def fit(self, X: TokenLists, y: LabelLists, extra: Extra | None = None,
-            X_dev: TokenLists | None = None, y_dev: LabelLists | None = None,
+    def fit(self, X: TokenLists | ConvertedText, y: LabelLists, extra: Extra | None = None,
+            X_dev: TokenLists | ConvertedText | None = None, y_dev: LabelLists | None = None,
             extra_dev: Extra | None = None, groups: Groups | None = None,
             groups_dev: Groups | None = None) -> LinearChainCRF:
         """Train on sentences ``X`` with tags ``y``.
 
         Parameters
         ----------
-        X : list of list of str
+        X : list of list of str or ConvertedText
+            Sentences (or sentences a door converted, :class:`ConvertedText`).
         y : list of list of str
         extra : dict, optional
             Per-token extra features (see the class notes), aligned with the flattened X.
@@ -1191,8 +1225,11 @@ class LinearChainCRF(_SequenceLabeler):
             return None
         if y_dev is None:
             raise ValueError("X_dev needs y_dev")
-        X_dev = self._check_X(X_dev, "X_dev")
-        flat_dev, off_dev = flatten(X_dev)
+        if isinstance(X_dev, ConvertedText):
+            X_dev, flat_dev, off_dev = X_dev[:3]
+        else:
+            X_dev = self._check_X(X_dev, "X_dev")
+            flat_dev, off_dev = flatten(X_dev)
         if n_groups and groups_dev is None:
             raise ValueError(f"fit got groups ({n_groups} groups) and a dev set without "
                              f"groups_dev; give one group id per dev sentence (-1 for "
@@ -1369,13 +1406,14 @@ class AveragedPerceptron(_SequenceLabeler):
         self.verbose = verbose
         self.notation = notation
 
-    def fit(self, X: TokenLists, y: LabelLists, extra: Extra | None = None,
+    def fit(self, X: TokenLists | ConvertedText, y: LabelLists, extra: Extra | None = None,
             groups: Groups | None = None) -> AveragedPerceptron:
         """Train for ``n_epochs`` shuffled epochs.
 
         Parameters
         ----------
-        X : list of list of str
+        X : list of list of str or ConvertedText
+            Sentences (or sentences a door converted, :class:`ConvertedText`).
         y : list of list of str
         extra : dict, optional
             Per-token extra features, as in :meth:`LinearChainCRF.fit`.

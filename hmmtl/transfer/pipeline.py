@@ -88,6 +88,18 @@ class TextBatch:
                 return cls(unflatten(mapped, offsets), mapped, offsets)
         return cls(sentences, flat, offsets)
 
+    def for_labeler(self, labeler, notation: Notation | None):
+        """These sentences as ``labeler`` takes them: for hmmtl's labelers a
+        :class:`~hmmtl.crf.labelers.ConvertedText` (words written in ``notation``, None: as
+        given), which they neither flatten nor detect or map again; the token lists for
+        another estimator."""
+        from ..crf import AveragedPerceptron, LinearChainCRF
+        from ..crf.labelers import ConvertedText
+
+        if isinstance(labeler, (LinearChainCRF, AveragedPerceptron)):
+            return ConvertedText(self.sentences, self.flat, self.offsets, notation)
+        return self.sentences
+
     def __add__(self, other: TextBatch) -> TextBatch:
         """The sentences of ``self`` followed by those of ``other``."""
         return TextBatch(list(self.sentences) + list(other.sentences), self.flat + other.flat,
@@ -857,14 +869,16 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             raise ValueError(f"{type(labeler).__name__} does not use development data; "
                              "drop dev= (or --dev), or use the CRF labeler for early stopping")
         if dev is not None:
-            kwargs.update(X_dev=dev.text.sentences, y_dev=dev.tags)
+            kwargs.update(X_dev=dev.text.for_labeler(labeler, self._model_notation()),
+                          y_dev=dev.tags)
             if extra is not None:
                 kwargs["extra_dev"] = self._extra(dev.text)
         sentences = train.text.sentences
         _stage(bar, f"{type(labeler).__name__} on {len(sentences)} sentences")
         if verbose and "verbose" in labeler.get_params(deep=False):
             labeler.set_params(verbose=True)
-        labeler.fit(sentences, train.tags, **kwargs)
+        # the training words are written in the notation detected on them
+        labeler.fit(train.text.for_labeler(labeler, self.notation_), train.tags, **kwargs)
         if bar is not None:
             bar.update()
         return labeler
@@ -883,9 +897,10 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         if not text.sentences:
             return []
         extra = self._extra(text)
+        X = text.for_labeler(self.labeler_, self._model_notation())
         if extra is None:
-            return self.labeler_.predict(text.sentences)
-        return self.labeler_.predict(text.sentences, extra=extra)
+            return self.labeler_.predict(X)
+        return self.labeler_.predict(X, extra=extra)
 
     def score(self, sentences: TokenLists, tags: LabelLists) -> float:
         """Token accuracy of :meth:`predict` against ``tags`` (bracket and quote tags read
