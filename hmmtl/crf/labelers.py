@@ -59,6 +59,8 @@ class ConvertedText(NamedTuple):
     labeler then neither flattens them nor detects or maps their notation again, so that the
     notation has one owner.  Standalone calls with token lists convert as before.
 
+    Attributes
+    ----------
     sentences : list of list of str
     flat : list of str
         The tokens of ``sentences`` end to end, checked to be strings.
