@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import argparse
 
+from ..tagging.door import is_multi_task
 from ._common import (CommandError, check_output, column_arg, corpus_sources, data_dir,
                       gold_labels, input_files, log, read_corpus, save_model)
 
 __all__ = ["parse_tasks", "train_tasks", "task_gold", "is_multi_task"]
-
-
-def is_multi_task(model) -> bool:
-    return type(model).__name__ == "MultiTaskTagger"
 
 
 def parse_tasks(text: str) -> dict:

@@ -241,11 +241,6 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
 
         return hmm_representations(self.hmms_, sentences, self.representations_, self.top_k)
 
-    @staticmethod
-    def _subset(extra: dict, index: np.ndarray, offsets: np.ndarray) -> dict:
-        """The extra features of the sentences ``index`` (see :func:`_subset_extra`)."""
-        return _subset_extra(extra, index, offsets)
-
     def _check_y(self, X, y, offsets) -> dict:
         if not isinstance(y, Mapping) or not y:
             raise TypeError(f"y must be a non-empty dict of task name -> label lists (None for "
@@ -332,7 +327,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 print(f"[{task}] {type(labeler).__name__} on {len(index)} sentences"
                       + (f", reading {', '.join(earlier)}" if earlier else ""))
             sub_x = [X[i] for i in index.tolist()]
-            labeler.fit(sub_x, labels, extra=self._subset(extra, index, offsets) or None)
+            labeler.fit(sub_x, labels, extra=_subset_extra(extra, index, offsets) or None)
             self.labelers_[task] = labeler
             self.inputs_[task] = list(earlier)
             if k + 1 < len(order) and self.cascade:
@@ -352,7 +347,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         others = np.setdiff1d(np.arange(n), index)
         if others.shape[0]:
             pred = labeler.predict([X[i] for i in others.tolist()],
-                                   extra=self._subset(extra, others, offsets) or None)
+                                   extra=_subset_extra(extra, others, offsets) or None)
             for i, p in zip(others.tolist(), pred):
                 out[i] = p
         if n_folds < 2 or index.shape[0] < n_folds:
@@ -363,7 +358,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         sub_x = [X[i] for i in index.tolist()]
         pred = cross_validated_predictions(lambda: self._labeler(task, seed), sub_x,
                                            list(labels), folds,
-                                           self._subset(extra, index, offsets))
+                                           _subset_extra(extra, index, offsets))
         for i, p in zip(index.tolist(), pred):
             out[i] = p
         return out
