@@ -8,9 +8,10 @@ NAME``), and ``hmmtl adapt``.
    then measured here in the same run);
 2. ``en-pos`` on the EWT test files, XPOS accuracy by domain and pooled;
 3. ``en-chunk`` on CoNLL-2000 test, chunk F1;
-4. (``--adapt``) ``hmmtl adapt --model en-pos --unlabeled EWT-TRAIN-WORDS`` against ``hmmtl
-   train --format nltk:conll2000:train --tag-column pos --unlabeled`` the same text: EWT
-   test accuracy of both (each a few minutes of training).
+4. (``--adapt``) ``hmmtl adapt --model en-pos --unlabeled EWT-TRAIN-WORDS`` (and with
+   ``--prune``) against ``hmmtl train --format nltk:conll2000:train --tag-column pos
+   --unlabeled`` the same text: EWT test accuracy and file size of each (each a few
+   minutes of training).
 
     HMMTL_DATA=../shared/data python benchmarks/bench_models.py [--adapt]
         [--ner-models DIR] [--write]
@@ -100,20 +101,33 @@ def main(argv=None) -> int:
             text = ewt(data, "train")
             _, t_adapt = hmmtl("adapt", "--model", "en-pos", "--unlabeled", *text, "--data",
                                data, "--out", f"{tmp}/adapted.hmmtl", "-q")
+            _, t_pruned = hmmtl("adapt", "--model", "en-pos", "--unlabeled", *text, "--data",
+                                data, "--out", f"{tmp}/pruned.hmmtl", "--prune", "-q")
             _, t_train = hmmtl("train", "--format", "nltk:conll2000:train", "--tag-column",
                                "pos", "--data", data, "--unlabeled", *text, "--out",
                                f"{tmp}/trained.hmmtl", "-q")
-            a = evaluate(f"{tmp}/adapted.hmmtl", ewt(data, "test"), data, "--tag-column",
-                         "xpos")
-            b = evaluate(f"{tmp}/trained.hmmtl", ewt(data, "test"), data, "--tag-column",
-                         "xpos")
-            result["adapt"] = {"adapt_accuracy": a["accuracy"], "train_accuracy": b["accuracy"],
-                               "adapt_s": t_adapt, "train_s": t_train,
-                               "adapt_bytes": Path(tmp, "adapted.hmmtl").stat().st_size,
-                               "train_bytes": Path(tmp, "trained.hmmtl").stat().st_size}
+            scored = {name: evaluate(f"{tmp}/{name}.hmmtl", ewt(data, "test"), data,
+                                     "--tag-column", "xpos")
+                      for name in ("adapted", "pruned", "trained")}
+            mb = {name: Path(tmp, f"{name}.hmmtl").stat().st_size / 1e6 for name in scored}
+            result["adapt"] = {
+                "adapt_accuracy": scored["adapted"]["accuracy"],
+                "adapt_prune_accuracy": scored["pruned"]["accuracy"],
+                "train_accuracy": scored["trained"]["accuracy"],
+                "adapt_s": t_adapt, "adapt_prune_s": t_pruned, "train_s": t_train,
+                "adapt_bytes": Path(tmp, "adapted.hmmtl").stat().st_size,
+                "adapt_prune_bytes": Path(tmp, "pruned.hmmtl").stat().st_size,
+                "train_bytes": Path(tmp, "trained.hmmtl").stat().st_size}
+            reference = (f"{100 * scored['trained']['accuracy']:.3f} (hmmtl train "
+                         f"--unlabeled, same text, {mb['trained']:.2f} MB)")
             rows.append(("hmmtl adapt en-pos (EWT train words)", "EWT test (pooled)",
-                         "XPOS accuracy", f"{100 * a['accuracy']:.2f}",
-                         f"{100 * b['accuracy']:.2f} (hmmtl train --unlabeled, same text)"))
+                         "XPOS accuracy",
+                         f"{100 * scored['adapted']['accuracy']:.3f} "
+                         f"({mb['adapted']:.2f} MB)", reference))
+            rows.append(("hmmtl adapt en-pos --prune (EWT train words)", "EWT test (pooled)",
+                         "XPOS accuracy",
+                         f"{100 * scored['pruned']['accuracy']:.3f} ({mb['pruned']:.2f} MB)",
+                         reference))
     header = ("model", "test set", "metric", "score", "reference")
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]

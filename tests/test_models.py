@@ -301,6 +301,26 @@ def test_adapt_needs_a_build_record(crf_file):
         adapt(str(crf_file), [["some", "text"]])
 
 
+def test_adapt_prunes_only_when_asked(monkeypatch, crf_file):
+    """By default the adapted model is the one training gives (what ``hmmtl train
+    --unlabeled`` gives with the same text); ``prune=True`` prunes it with the shipped
+    model's threshold and precision."""
+    import hmmtl.prune
+    import hmmtl.studies.ready_models as rm
+
+    calls = []
+    monkeypatch.setattr(rm, "data_files", lambda ref, data_dir: [])
+    monkeypatch.setattr(rm, "_train_tagger", lambda *args: load(crf_file))
+    monkeypatch.setattr(hmmtl.prune, "prune", lambda model, *a, **k: calls.append(a))
+    full, info = rm.adapt("en-pos", [["some", "text"]])
+    assert calls == [] and info["adapted"]["pruned"] is False
+    np.testing.assert_array_equal(full.coef_, load(crf_file).coef_)
+    _, info = rm.adapt("en-pos", [["some", "text"]], prune=True)
+    chosen = read_manifest(resolve("en-pos"))["info"]["build"]["pruning"]["chosen"]
+    assert calls == [(chosen["threshold"], chosen["precision"])]
+    assert info["adapted"]["pruned"] is True
+
+
 def test_cli_adapt_missing_corpus_is_one_error_line(tmp_path):
     text = tmp_path / "mine.txt"
     text.write_text("some text of mine .\n")

@@ -488,14 +488,16 @@ def _write_json(path: Path, data) -> None:
 
 
 # ----------------------------------------------------------------------------- adapting
-def adapt(model, unlabeled, *, data_dir=None, progress: bool = False):
+def adapt(model, unlabeled, *, data_dir=None, prune: bool = False, progress: bool = False):
     """Learn a ready-made model again with ``unlabeled`` as its target-domain text.
 
     The model's build record (``info["build"]`` of its file, written by :func:`build_one`)
     names the labeled corpora and the recipe; they are read from ``data_dir``, the HMM
     representations are learned again on the training words plus ``unlabeled`` (for a
     recognizer: its recipe's unlabeled text plus ``unlabeled``), and the labeler is
-    trained again, then pruned as the shipped model was.
+    trained again.  The result is the model ``hmmtl train`` gives with the recipe's
+    settings and the same text; with ``prune=True`` it is then pruned as the shipped model
+    was (a file 3-5x smaller, a few tags may change: see the README's figures).
 
     Parameters
     ----------
@@ -505,6 +507,9 @@ def adapt(model, unlabeled, *, data_dir=None, progress: bool = False):
         The user's text, tokenized.
     data_dir : path, optional
         The corpora folder (default ``$HMMTL_DATA``).
+    prune : bool, default False
+        Prune the weights with the shipped model's threshold and precision (store the
+        result with :func:`hmmtl.prune.save_compact`).
 
     Returns
     -------
@@ -512,7 +517,7 @@ def adapt(model, unlabeled, *, data_dir=None, progress: bool = False):
         The adapted model and the manifest info to save with it.
     """
     from ..models import resolve
-    from ..prune import prune
+    from ..prune import prune as prune_model
     from ..serialize import read_manifest
 
     path = resolve(model)
@@ -533,12 +538,12 @@ def adapt(model, unlabeled, *, data_dir=None, progress: bool = False):
     else:
         new = _train_recognizer(recipe, data_dir, list(unlabeled), progress)
     chosen = record.get("pruning", {}).get("chosen") or {}
-    if chosen.get("threshold") is not None:
+    if prune and chosen.get("threshold") is not None:
         # models built before emission storage was chosen kept their tables as float32
-        prune(new, chosen["threshold"], chosen.get("precision", PRECISION),
+        prune_model(new, chosen["threshold"], chosen.get("precision", PRECISION),
               emissions=chosen.get("emissions", "table"))
     info = {"tag_column": recipe["tag_column"],
             "adapted": {"from": record["name"], "sentences": len(unlabeled),
-                        "tokens": int(sum(map(len, unlabeled)))},
+                        "tokens": int(sum(map(len, unlabeled))), "pruned": bool(prune)},
             "build": {**record, "scores": None}}
     return new, info
