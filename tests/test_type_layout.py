@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hmmtl.crf import AveragedPerceptron, LinearChainCRF
-from hmmtl.crf.features import PAD_LEFT, PAD_RIGHT, TypeLayout
+from hmmtl.crf.features import PAD_LEFT, PAD_RIGHT, Layout, TypeLayout
 from hmmtl.data import flatten
 
 from crf_helpers import WORDS, random_corpus
@@ -38,7 +38,10 @@ def _token_unary(lab, flat, offsets, extra):
 
 
 def _type_unary(lab, flat, offsets, extra):
-    layout = lab.feature_space_.transform_types(flat, offsets, extra)
+    """The unary scores of the type layout, also where prediction would not choose it."""
+    fs = lab.feature_space_
+    rows = sorted(set(fs.window).union(*(s["window"] for s in fs.extra_specs_)))
+    layout = fs._type_layout(fs._slot_table(flat, offsets, extra, fitting=False), rows)
     assert isinstance(layout, TypeLayout)
     return lab._unary(layout)
 
@@ -48,7 +51,7 @@ def _type_unary(lab, flat, offsets, extra):
 def test_type_unary_equals_token_unary_and_tags_are_the_same(kinds, hashing):
     rng = np.random.default_rng(3)
     X, y = random_corpus(rng, n_sent=30, max_len=7)
-    flat, offsets = flatten(X)
+    flat, _ = flatten(X)
     lab = LinearChainCRF(window=1, extra_window={"state": (-2, 0), "post": (-1, 0, 2),
                                                   "vec": (0,)},
                          n_features=hashing, max_iterations=30)
@@ -76,15 +79,21 @@ def test_an_extra_that_is_not_a_function_of_the_word_falls_back_to_the_token_lay
     # a per-token value: its position in the sentence (the same word differs)
     position = np.concatenate([np.arange(b - a) for a, b in zip(offsets[:-1], offsets[1:])])
     lab = LinearChainCRF(window=1, max_iterations=20).fit(X, y, extra={"pos": position})
-    assert lab.feature_space_.transform_types(flat, offsets, {"pos": position}) is None
+    fs = lab.feature_space_
+    assert fs._type_layout(fs._slot_table(flat, offsets, {"pos": position}, False),
+                           [-1, 0, 1]) is None
+    assert isinstance(fs.predict_layout(flat, offsets, {"pos": position}), Layout)
     # a string column (POS tags) that gives one word two values
     tags = [["NN" if i % 2 else "VB" for i in range(len(s))] for s in X]
     lab2 = LinearChainCRF(window=1, max_iterations=20).fit(X, y, extra={"tag": tags})
-    assert lab2.feature_space_.transform_types(flat, offsets, {"tag": tags}) is None
+    fs2 = lab2.feature_space_
+    assert fs2._type_layout(fs2._slot_table(flat, offsets, {"tag": tags}, False),
+                            [-1, 0, 1]) is None
     # and predict still gives the tags of the token layout
     unary = _token_unary(lab, flat, offsets, {"pos": position})
     path = lab._viterbi(unary, offsets, None).path
-    assert sum(lab.predict(X, extra={"pos": position}), []) == list(lab.labels_.decode(path))
+    assert flatten(lab.predict(X, extra={"pos": position}))[0] == list(
+        lab.labels_.decode(path))
 
 
 def test_the_perceptron_tags_through_the_type_layout_too():
@@ -99,3 +108,25 @@ def test_the_perceptron_tags_through_the_type_layout_too():
     assert lab.predict(X, extra=extra) == lab.predict(X[:10], extra=_type_extra(
         flatten(X[:10])[0], ("categorical", "weighted"))) + lab.predict(X[10:], extra=_type_extra(
             flatten(X[10:])[0], ("categorical", "weighted")))
+
+
+def test_prediction_sums_by_type_only_where_that_is_less_work():
+    rng = np.random.default_rng(7)
+    X, y = random_corpus(rng, n_sent=20, max_len=6)
+    flat, offsets = flatten(X)
+    plain = LinearChainCRF(window=2, max_iterations=10).fit(X, y)
+    # no extras: six entries per token, six rows to sum
+    assert plain.feature_space_.transform_types(flat, offsets) is None
+    assert isinstance(plain.feature_space_.predict_layout(flat, offsets), Layout)
+    extra = _type_extra(flat, ("weighted",))
+    narrow = LinearChainCRF(window=2, extra_window=(0,), max_iterations=10).fit(
+        X, y, extra=extra)
+    assert narrow.feature_space_.transform_types(flat, offsets, extra) is None  # 8 < 12
+    wide = LinearChainCRF(window=2, extra_window=(-1, 0, 1), max_iterations=10).fit(
+        X, y, extra=extra)  # 5 + 3 * 2 + 1 = 12 entries, 6 rows
+    assert isinstance(wide.feature_space_.transform_types(flat, offsets, extra), TypeLayout)
+    assert isinstance(wide.feature_space_.predict_layout(flat, offsets, extra), TypeLayout)
+    # the tags of the token layout
+    unary = _token_unary(wide, flat, offsets, extra)
+    path = wide._viterbi(unary, offsets, None).path
+    assert flatten(wide.predict(X, extra=extra))[0] == list(wide.labels_.decode(path))

@@ -574,7 +574,7 @@ def _load_without_refresh(dispatcher) -> None:
         with guard():
             return load(sig, target_context)
 
-    cache.load_overload = load_overload
+    cache.load_overload = load_overload  # type: ignore[union-attr]
 
 
 def _prediction_kernels():

@@ -961,14 +961,48 @@ class FeatureSpace:
         Valid when every extra is a function of the token's word type (the HMMs' type-level
         representations, a case profile, a word-type table: checked here, value by value);
         returns None when one is not (an HMM's in-context posteriors, a POS column), and the
-        token layout of :meth:`transform` is then the one to use.  The unary scores equal
-        those of :meth:`transform` up to floating-point rounding (the same terms, summed
-        per offset first).
+        token layout of :meth:`transform` is then the one to use.  None too when a token has
+        fewer than twice as many feature entries as rows to sum (no extras, a narrow one):
+        the token layout is then the less work.  The unary scores equal those of
+        :meth:`transform` up to floating-point rounding (the same terms, summed per offset
+        first).
         """
-        n_tokens = len(flat_tokens)
-        if not n_tokens:
+        row_offsets = self._wants_types(len(flat_tokens), extra)
+        if row_offsets is None:
             return None
+        return self._type_layout(self._slot_table(flat_tokens, offsets, extra, fitting=False),
+                                 row_offsets)
+
+    def _wants_types(self, n_tokens: int, extra) -> list | None:
+        """The offsets of the rows of a type layout, None when it would not be less work
+        (see :meth:`transform_types`) or the extras are not those of fit."""
+        if not n_tokens or not self.extra_specs_:
+            return None
+        if set(extra or {}) != {s["name"] for s in self.extra_specs_}:
+            return None  # the token layout says what is wrong
+        win = list(self.window)
+        row_offsets = sorted(set(win).union(*(s["window"] for s in self.extra_specs_)))
+        n_entries = len(win) + int(self.bias) + sum(
+            len(s["window"]) * _entry_width(extra[s["name"]]) for s in self.extra_specs_)
+        return None if n_entries < 2 * (len(row_offsets) + 1) else row_offsets
+
+    def predict_layout(self, flat_tokens, offsets, extra=None) -> TypeLayout | Layout:
+        """The layout prediction sums: :meth:`transform_types` where it applies, else
+        :meth:`transform`'s, the slots of the batch found once either way."""
+        by_type = self._wants_types(len(flat_tokens), extra)
+        if by_type is None:
+            return self.transform(flat_tokens, offsets, extra)
         table = self._slot_table(flat_tokens, offsets, extra, fitting=False)
+        layout = self._type_layout(table, by_type)
+        if layout is None:
+            return _remap_layout(self._token_layout(table), self.attr_map_)
+        return layout
+
+    def _type_layout(self, table: _SlotTable, row_offsets: list) -> TypeLayout | None:
+        """The :class:`TypeLayout` of a batch's slots, None when an extra is not a function
+        of the word type."""
+        n_tokens = table.local.shape[0]
+        win = list(self.window)
         n_used, local = table.n_used, table.local
         # the first token of each word type: every column must hold, for every token, the
         # value of its type's first token
@@ -978,13 +1012,9 @@ class FeatureSpace:
         typed = []
         for spec, ids, vals, base in table.columns:
             ids_t, vals_t = ids[first], vals[first]
-            if not (np.array_equal(ids_t[local], ids)
-                                 and np.array_equal(vals_t[local], vals)):
+            if not (np.array_equal(ids_t[local], ids) and np.array_equal(vals_t[local], vals)):
                 return None
             typed.append((spec, ids_t, vals_t, base))
-        # the offsets of the rows: the word window's and the extras'
-        win = list(self.window)
-        row_offsets = sorted(set(win).union(*(spec["window"] for spec, *_ in typed)))
         stride = n_used + 2  # the types, then the rows of a neighbour left / right of the sentence
         n_entries = 1 + sum(ids_t.shape[1] for _, ids_t, _, _ in typed)
         n_rows = len(row_offsets) * stride + 1
@@ -1098,10 +1128,16 @@ class FeatureSpace:
                           slot_attr)
 
     def _layout(self, flat_tokens, offsets, extra, fitting):
+        table = self._slot_table(flat_tokens, offsets, extra, fitting)
+        return self._token_layout(table), table.type_ids
+
+    def _token_layout(self, table: _SlotTable) -> Layout:
+        """The token layout (provisional attributes) of a batch's slots: each token's
+        entries, one per window offset of the word and of each extra's values, then the
+        bias."""
         from ._kernels import gather_column
 
-        table = self._slot_table(flat_tokens, offsets, extra, fitting)
-        n_tokens = len(flat_tokens)
+        n_tokens = table.local.shape[0]
         offsets, local, n_used = table.offsets, table.local, table.n_used
         win = self.window
         n_entries = len(win) + int(self.bias) + sum(
@@ -1120,8 +1156,7 @@ class FeatureSpace:
         if self.bias:
             tok_slot[:, col] = table.bias_slot
             tok_val[:, col] = 1.0
-        return (Layout(tok_slot, tok_val, table.slot_ptr, table.slot_attr, offsets),
-                table.type_ids)
+        return Layout(tok_slot, tok_val, table.slot_ptr, table.slot_attr, offsets)
 
     # -- persistence
     def to_state(self):
@@ -1184,6 +1219,15 @@ class FeatureSpace:
         fs.attr_map_ = check_index_array(arrays["attr_map"], "attr_map", -1, fs.n_attributes_,
                                          (n_prov,))
         return fs
+
+
+def _entry_width(value) -> int:
+    """The number of entries per token and window offset of an extra's value (``k`` of an
+    ``(n_tokens, k)`` array or of weighted ids, else 1)."""
+    if isinstance(value, tuple) and len(value) == 2:
+        value = value[0]
+    shape: tuple = tuple(getattr(value, "shape", ()))
+    return int(shape[1]) if len(shape) == 2 else 1
 
 
 def _flatten_lists(value, where):

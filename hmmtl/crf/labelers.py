@@ -474,8 +474,7 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
         parts = self._parts(groups, offsets)
         with _threads_for(len(flat)):
             # features of word types summed once per type when every extra is one too
-            layout = (self.feature_space_.transform_types(flat, offsets, extra)
-                      or self.feature_space_.transform(flat, offsets, extra))
+            layout = self.feature_space_.predict_layout(flat, offsets, extra)
             path = self._viterbi(self._unary(layout), offsets, parts).path
         return unflatten(self.labels_.decode(path), offsets)
 
