@@ -18,7 +18,8 @@ Speed: raw text of 250k+ tokens not in any test set (20 Newsgroups train split,
 ``text/en/20newsgroups.jsonl.gz``): ``hmmtl tag`` through the command line (start-up
 included) against the NLTK pipeline in this process (its model already loaded), document by
 document (Punkt's regular expressions time out on the whole text), tokens/s each by its own
-count; CPU seconds too (the wall clock of a shared machine varies with its load).  The
+count; CPU seconds too (the wall clock of a shared machine varies with its load, printed
+with the figures).  The
 quality run goes first and is hmmtl's warm-up: its Numba kernels are compiled on the first
 run ever and cached on disk (``cache=True``), and every later run, the user's normal case,
 loads them from the cache; the timed run is such a later run (start-up, model loading and
@@ -260,12 +261,14 @@ def main(argv=None) -> int:
         raw = folder / "news.txt"
         docs = newsgroups_texts(data, args.speed_tokens)
         raw.write_text("\n\n".join(docs) + "\n", encoding="utf-8")
+        load_before = os.getloadavg()[0]
         ours_s, ours_cpu, ours_sents = hmmtl_tag(model, raw, folder / "news.jsonl")
         ours_tokens = sum(map(len, ours_sents))
         t0, c0 = time.perf_counter(), time.process_time()
         # document by document: NLTK's Punkt refuses a long text
         nltk_tokens = sum(len(s) for doc in docs for s in nltk_pipeline(tagger, doc))
         nltk_s, nltk_cpu = time.perf_counter() - t0, time.process_time() - c0
+        load_after = os.getloadavg()[0]
 
     ours_rate, nltk_rate = ours_tokens / ours_s, nltk_tokens / nltk_s
     print(f"EWT {args.split} raw text, {len(gold)} gold sentences, "
@@ -278,7 +281,9 @@ def main(argv=None) -> int:
     cpu_ratio = (ours_tokens / ours_cpu) / (nltk_tokens / nltk_cpu)
     print(f"speed on {ours_tokens} tokens (hmmtl, start-up included: {ours_s:.2f} s, "
           f"{ours_cpu:.2f} s CPU) / {nltk_tokens} tokens (NLTK: {nltk_s:.2f} s, {nltk_cpu:.2f} s "
-          f"CPU): {ours_rate / nltk_rate:.1f}x wall clock, {cpu_ratio:.1f}x CPU time")
+          f"CPU): {ours_rate / nltk_rate:.1f}x wall clock, {cpu_ratio:.1f}x CPU time; "
+          f"{os.cpu_count()} CPUs, load average {load_before:.1f} before the timed runs, "
+          f"{load_after:.1f} after")
     print(json.dumps({"benchmark": "raw", "split": args.split, "model": str(args.model or
                       "trained: conll2000 train" + ("" if args.no_unlabeled else
                                                     " + EWT train unlabeled")),
@@ -288,6 +293,7 @@ def main(argv=None) -> int:
                       "nltk": {**q_theirs, "seconds": round(nltk_s, 3),
                                "cpu_seconds": round(nltk_cpu, 3), "tokens": nltk_tokens,
                                "tokens_per_s": round(nltk_rate)},
+                      "load_average": [round(load_before, 2), round(load_after, 2)],
                       "speed_ratio": round(ours_rate / nltk_rate, 2),
                       "cpu_speed_ratio": round(cpu_ratio, 2)}))
     return 0

@@ -59,8 +59,11 @@ def main() -> None:
     lap("write JSON lines")
     _raw._WRITERS["conllu"](sentences, tags, 1, "xpos")
     lap("write CoNLL-U")
+    import os
+
     print(f"{len(sentences.forms)} tokens, {len(words)} sentences; total "
-          f"{time.process_time() - _CPU:.3f} s CPU (after the interpreter's start)")
+          f"{time.process_time() - _CPU:.3f} s CPU (after the interpreter's start); "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

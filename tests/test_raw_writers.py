@@ -136,11 +136,27 @@ def test_batches_keep_every_sentence_once_in_order():
     assert [d for d in whole.docs if d is not None] == [1, 2, 3, 5, 6]  # 4 has no token
 
 
+def _findall_spans(text, pos=0, endpos=None):
+    """The token spans of the (space, token) pairs of ``_TOKEN.findall``: their lengths
+    added up from ``pos``, as the segmenter computes them."""
+    found = segment._TOKEN.findall(text, pos, len(text) if endpos is None else endpos)
+    bounds = list(itertools.accumulate(map(len, itertools.chain.from_iterable(found)),
+                                       initial=pos))
+    return list(zip(bounds[1::2], bounds[2::2]))
+
+
 def test_the_tokenizer_skipping_white_space_finds_the_tokens_of_the_plain_alternation():
     plain = re.compile(segment._TOKEN_PATTERN)
-    for text in TEXTS + ["  \t lead", "trail  \n", "a--b ***  ===> <3 can't gonna", ""]:
+    # the tokens with the one backreference the pattern had (a repeated character)
+    before = re.compile(segment._TOKEN_PATTERN.replace(
+        segment._REPEATS, r"([-=*+#~_<>$^])\1+"))
+    for text in TEXTS + ["  \t lead", "trail  \n", "a--b ***  ===> <3 can't gonna", "",
+                         "--=-== ~~~ ^^^ $$$ ## #x __ ++ -+- <<>> !!?"]:
         expected = [m.span() for m in plain.finditer(text)]
-        assert [m.span(1) for m in segment._TOKEN.finditer(text)] == expected
+        assert expected == [m.span() for m in before.finditer(text)]
+        assert [m.span(2) for m in segment._TOKEN.finditer(text)] == expected
+        assert _findall_spans(text) == expected
         for pos, endpos in itertools.combinations(range(0, len(text) + 1, 7), 2):
             expected = [m.span() for m in plain.finditer(text, pos, endpos)]
-            assert [m.span(1) for m in segment._TOKEN.finditer(text, pos, endpos)] == expected
+            assert [m.span(2) for m in segment._TOKEN.finditer(text, pos, endpos)] == expected
+            assert _findall_spans(text, pos, endpos) == expected

@@ -76,11 +76,11 @@ def _segmented(segmenter, pieces):
         forms, starts, ends, breaks = segmenter.token_spans(text)
         if not starts:
             continue
-        # the character after each token ('' after the last one of the text)
-        after = map(text.__getitem__, map(slice, ends, map(_ONE.__add__, ends)))
-        space = list(map(str.isspace, after))
-        if ends[-1] >= len(text):
-            space[-1] = True
+        # the tokens cover every character but white space, so a token has a space after
+        # it when the next one starts later; after the last token of the piece comes white
+        # space or the end of the text (counted as a space)
+        space = list(map(int.__lt__, ends, starts[1:]))
+        space.append(True)
         firsts, lasts = breaks, [b - 1 for b in breaks[1:]] + [len(starts) - 1]
         texts = [text[starts[a]:ends[b]] for a, b in zip(firsts, lasts)]
         lengths = [b - a + 1 for a, b in zip(firsts, lasts)]

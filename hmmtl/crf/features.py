@@ -749,6 +749,44 @@ class Layout:
         return self.slot_ptr.shape[0] - 1
 
 
+class TypeLayout(NamedTuple):
+    """The features of a batch of tokens grouped by word type
+    (:meth:`FeatureSpace.transform_types`): a token's unary scores are the sum of a few rows
+    of a type table, whose rows are sums of slot scores.
+
+    tok_row : int32 ndarray of shape (n_tokens, n_row_offsets + 1)
+        The row of the type table for each window offset of the token (its neighbour's type
+        there, or a row for a neighbour outside the sentence), then the bias row.
+    tok_val : float64 ndarray of the same shape, all ones.
+    row_slot, row_val : ndarray of shape (n_rows, n_entries)
+        The slots (``-1``: none) and values that make each row of the type table.
+    slot_ptr, slot_attr : CSR of the slot x attribute table (int64, int32)
+    offsets : int64 ndarray of shape (n_sentences + 1,)
+    """
+    tok_row: np.ndarray
+    tok_val: np.ndarray
+    row_slot: np.ndarray
+    row_val: np.ndarray
+    slot_ptr: np.ndarray
+    slot_attr: np.ndarray
+    offsets: np.ndarray
+
+
+class _SlotTable(NamedTuple):
+    """The slots of a batch (:meth:`FeatureSpace._slot_table`): the word type slots of each
+    window offset (``offset index * n_used + local type id``), then each extra's block of
+    slots (``columns``: ``(spec, ids, vals, first slot)``), then the bias slot (-1: none),
+    with their provisional attributes as a CSR."""
+    offsets: np.ndarray
+    type_ids: np.ndarray
+    local: np.ndarray
+    n_used: int
+    columns: list
+    bias_slot: int
+    slot_ptr: np.ndarray
+    slot_attr: np.ndarray
+
+
 _EXTRA_DOC = """
 Per-token extra features (``extra``): a dict ``{name: value}``, every value aligned with the
 flattened tokens of the sentences (``n_tokens`` = total number of tokens), one of
@@ -913,9 +951,117 @@ class FeatureSpace:
         layout, _ = self._layout(flat_tokens, offsets, extra, fitting=False)
         return _remap_layout(layout, self.attr_map_)
 
-    def _layout(self, flat_tokens, offsets, extra, fitting):
+    def transform_types(self, flat_tokens, offsets, extra=None) -> TypeLayout | None:
+        """The features of new tokens grouped by word type, for prediction: every feature
+        of a token at window offset ``o`` is a feature of the word type at ``o``, so the
+        scores of each (offset, type) pair are summed once (the rows of a type table) and a
+        token's unary scores are the sum of ``len(offsets) + 1`` rows (one per offset and
+        the bias) instead of one row per feature entry.
+
+        Valid when every extra is a function of the token's word type (the HMMs' type-level
+        representations, a case profile, a word-type table: checked here, value by value);
+        returns None when one is not (an HMM's in-context posteriors, a POS column), and the
+        token layout of :meth:`transform` is then the one to use.  None too when a token has
+        fewer than twice as many feature entries as rows to sum (no extras, a narrow one):
+        the token layout is then the less work.  The unary scores equal those of
+        :meth:`transform` up to floating-point rounding (the same terms, summed per offset
+        first).
+        """
+        row_offsets = self._wants_types(len(flat_tokens), extra)
+        if row_offsets is None:
+            return None
+        return self._type_layout(self._slot_table(flat_tokens, offsets, extra, fitting=False),
+                                 row_offsets)
+
+    def _wants_types(self, n_tokens: int, extra) -> list | None:
+        """The offsets of the rows of a type layout, None when it would not be less work
+        (see :meth:`transform_types`) or the extras are not those of fit."""
+        if not n_tokens or not self.extra_specs_:
+            return None
+        if set(extra or {}) != {s["name"] for s in self.extra_specs_}:
+            return None  # the token layout says what is wrong
+        win = list(self.window)
+        row_offsets = sorted(set(win).union(*(s["window"] for s in self.extra_specs_)))
+        n_entries = len(win) + int(self.bias) + sum(
+            len(s["window"]) * _entry_width(extra[s["name"]]) for s in self.extra_specs_)
+        return None if n_entries < 2 * (len(row_offsets) + 1) else row_offsets
+
+    def predict_layout(self, flat_tokens, offsets, extra=None) -> TypeLayout | Layout:
+        """The layout prediction sums: :meth:`transform_types` where it applies, else
+        :meth:`transform`'s, the slots of the batch found once either way."""
+        by_type = self._wants_types(len(flat_tokens), extra)
+        if by_type is None:
+            return self.transform(flat_tokens, offsets, extra)
+        table = self._slot_table(flat_tokens, offsets, extra, fitting=False)
+        layout = self._type_layout(table, by_type)
+        if layout is None:
+            return _remap_layout(self._token_layout(table), self.attr_map_)
+        return layout
+
+    def _type_layout(self, table: _SlotTable, row_offsets: list) -> TypeLayout | None:
+        """The :class:`TypeLayout` of a batch's slots, None when an extra is not a function
+        of the word type."""
+        n_tokens = table.local.shape[0]
+        win = list(self.window)
+        n_used, local = table.n_used, table.local
+        # the first token of each word type: every column must hold, for every token, the
+        # value of its type's first token
+        first = np.full(n_used, -1, dtype=np.int64)
+        seen, where = np.unique(local, return_index=True)
+        first[seen] = where
+        typed = []
+        for spec, ids, vals, base in table.columns:
+            ids_t, vals_t = ids[first], vals[first]
+            if not (np.array_equal(ids_t[local], ids) and np.array_equal(vals_t[local], vals)):
+                return None
+            typed.append((spec, ids_t, vals_t, base))
+        stride = n_used + 2  # the types, then the rows of a neighbour left / right of the sentence
+        n_entries = 1 + sum(ids_t.shape[1] for _, ids_t, _, _ in typed)
+        n_rows = len(row_offsets) * stride + 1
+        row_slot = np.full((n_rows, n_entries), -1, dtype=np.int32)
+        row_val = np.zeros((n_rows, n_entries), dtype=np.float64)
+        types = np.arange(n_used)
+        real = first >= 0  # a type that occurs (the padding types may not)
+        for ri, o in enumerate(row_offsets):
+            rows = ri * stride
+            if o in win:  # the word type's slot (outside the sentence: the padding type's)
+                wi = win.index(o)
+                row_slot[rows:rows + n_used, 0] = wi * n_used + types
+                row_slot[rows + n_used, 0] = wi * n_used + 0
+                row_slot[rows + n_used + 1, 0] = wi * n_used + 1
+                row_val[rows:rows + n_used + 2, 0] = 1.0
+            col = 1
+            for spec, ids_t, vals_t, base in typed:
+                k = ids_t.shape[1]
+                if o in spec["window"]:  # outside the sentence an extra gives nothing
+                    nv = spec["n_values"]
+                    ok = (ids_t >= 0) & (ids_t < nv) & (vals_t != 0.0) & real[:, None]
+                    slot = base + spec["window"].index(o) * nv + ids_t
+                    row_slot[rows:rows + n_used, col:col + k] = np.where(ok, slot, -1)
+                    row_val[rows:rows + n_used, col:col + k] = np.where(ok, vals_t, 0.0)
+                col += k
+        bias_row = n_rows - 1
+        if table.bias_slot >= 0:
+            row_slot[bias_row, 0] = table.bias_slot
+            row_val[bias_row, 0] = 1.0
         from ._kernels import gather_column
 
+        n_win = len(row_offsets)
+        tok_row = np.full((n_tokens, n_win + 1), -1, dtype=np.int32)
+        tok_val = np.ones((n_tokens, n_win + 1), dtype=np.float64)
+        gather_column(local[:, None], np.ones((n_tokens, 1)), table.offsets,
+                      np.asarray(row_offsets, np.int64), 0, stride, n_used, n_used, n_used + 1,
+                      tok_row, tok_val, 0)
+        tok_row[:, n_win] = bias_row
+        tok_val[:, n_win] = 1.0
+        slot_ptr, slot_attr = _remap_attributes(table.slot_ptr, table.slot_attr, self.attr_map_)
+        return TypeLayout(tok_row, tok_val, row_slot, row_val, slot_ptr, slot_attr,
+                          table.offsets)
+
+    def _slot_table(self, flat_tokens, offsets, extra, fitting) -> _SlotTable:
+        """The slots of a batch (each used (offset, word type) pair, each extra's (offset,
+        value) pairs, the bias) with their provisional attributes, and the columns of the
+        extras."""
         n_tokens = len(flat_tokens)
         offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         extra = dict(extra or {})
@@ -951,25 +1097,14 @@ class FeatureSpace:
                 slot_attrs.append(oi * n_base + b)
             else:
                 slot_attrs.append(_hash_mix(b, 0, o, self.n_features))
-        n_entries = len(win) + int(self.bias)
+        slot_base = len(win) * n_used
         columns = []
-        for spec in self.extra_specs_:
+        for ci, spec in enumerate(self.extra_specs_):
             _kind, ids, vals, _ = self._parse_extra(spec["name"], extra[spec["name"]], n_tokens,
                                                     offsets, spec=spec)
-            columns.append((spec, ids, vals))
-            n_entries += len(spec["window"]) * ids.shape[1]
-        tok_slot = np.full((n_tokens, n_entries), -1, dtype=np.int32)
-        tok_val = np.zeros((n_tokens, n_entries), dtype=np.float64)
-        gather_column(local[:, None], np.ones((n_tokens, 1)), offsets, np.asarray(win, np.int64),
-                      0, n_used, n_used, 0, 1, tok_slot, tok_val, 0)
-        slot_base = len(win) * n_used
-        col = len(win)
-        for ci, (spec, ids, vals) in enumerate(columns):
+            columns.append((spec, ids, vals, slot_base))
             ew = spec["window"]
             nv = spec["n_values"]
-            gather_column(ids, vals, offsets, np.asarray(ew, np.int64), slot_base, nv, nv,
-                          -1, -1, tok_slot, tok_val, col)
-            col += len(ew) * ids.shape[1]
             slot_base += len(ew) * nv
             slot_lens.append(np.ones(len(ew) * nv, dtype=np.int64))
             if self.n_features is None:
@@ -978,10 +1113,9 @@ class FeatureSpace:
                 keys = [f"{spec['name']}|{o}|{v}" for o in ew for v in (
                     spec["vocab"] if spec["kind"] == "strings" else range(nv))]
                 slot_attrs.append(_hash_mix(stable_hash(keys), ci + 1, 0, self.n_features))
+        bias_slot = -1
         if self.bias:
-            tok_slot[:, col] = slot_base
-            tok_val[:, col] = 1.0
-            slot_base += 1
+            bias_slot = slot_base
             slot_lens.append(np.ones(1, dtype=np.int64))
             slot_attrs.append(np.array([self.bias_attr_ if self.n_features is None else
                                         _hash_mix(stable_hash(["__bias__"]), 999, 0,
@@ -990,7 +1124,39 @@ class FeatureSpace:
         slot_ptr = np.zeros(slot_len.shape[0] + 1, dtype=np.int64)
         np.cumsum(slot_len, out=slot_ptr[1:])
         slot_attr = np.concatenate(slot_attrs).astype(np.int64)
-        return Layout(tok_slot, tok_val, slot_ptr, slot_attr, offsets), type_ids
+        return _SlotTable(offsets, type_ids, local, n_used, columns, bias_slot, slot_ptr,
+                          slot_attr)
+
+    def _layout(self, flat_tokens, offsets, extra, fitting):
+        table = self._slot_table(flat_tokens, offsets, extra, fitting)
+        return self._token_layout(table), table.type_ids
+
+    def _token_layout(self, table: _SlotTable) -> Layout:
+        """The token layout (provisional attributes) of a batch's slots: each token's
+        entries, one per window offset of the word and of each extra's values, then the
+        bias."""
+        from ._kernels import gather_column
+
+        n_tokens = table.local.shape[0]
+        offsets, local, n_used = table.offsets, table.local, table.n_used
+        win = self.window
+        n_entries = len(win) + int(self.bias) + sum(
+            len(spec["window"]) * ids.shape[1] for spec, ids, _, _ in table.columns)
+        tok_slot = np.full((n_tokens, n_entries), -1, dtype=np.int32)
+        tok_val = np.zeros((n_tokens, n_entries), dtype=np.float64)
+        gather_column(local[:, None], np.ones((n_tokens, 1)), offsets, np.asarray(win, np.int64),
+                      0, n_used, n_used, 0, 1, tok_slot, tok_val, 0)
+        col = len(win)
+        for spec, ids, vals, slot_base in table.columns:
+            ew = spec["window"]
+            nv = spec["n_values"]
+            gather_column(ids, vals, offsets, np.asarray(ew, np.int64), slot_base, nv, nv,
+                          -1, -1, tok_slot, tok_val, col)
+            col += len(ew) * ids.shape[1]
+        if self.bias:
+            tok_slot[:, col] = table.bias_slot
+            tok_val[:, col] = 1.0
+        return Layout(tok_slot, tok_val, table.slot_ptr, table.slot_attr, offsets)
 
     # -- persistence
     def to_state(self):
@@ -1055,6 +1221,15 @@ class FeatureSpace:
         return fs
 
 
+def _entry_width(value) -> int:
+    """The number of entries per token and window offset of an extra's value (``k`` of an
+    ``(n_tokens, k)`` array or of weighted ids, else 1)."""
+    if isinstance(value, tuple) and len(value) == 2:
+        value = value[0]
+    shape: tuple = tuple(getattr(value, "shape", ()))
+    return int(shape[1]) if len(shape) == 2 else 1
+
+
 def _flatten_lists(value, where):
     from ..data import flatten
 
@@ -1065,17 +1240,24 @@ def _flatten_lists(value, where):
     return flat, offs
 
 
-def _remap_layout(layout: Layout, attr_map: np.ndarray) -> Layout:
-    """Map provisional attribute ids to final ones, dropping the unknown / pruned (-1)."""
-    a = layout.slot_attr
+def _remap_attributes(slot_ptr: np.ndarray, slot_attr: np.ndarray,
+                      attr_map: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The slot x attribute CSR with provisional attribute ids mapped to final ones, the
+    unknown / pruned (-1) dropped."""
+    a = slot_attr
     ok = (a >= 0) & (a < attr_map.shape[0])
     mapped = np.full(a.shape, -1, dtype=np.int64)
     mapped[ok] = attr_map[a[ok]]
     keep = mapped >= 0
-    n_slots = layout.n_slots
-    rows = np.repeat(np.arange(n_slots), np.diff(layout.slot_ptr))
+    n_slots = slot_ptr.shape[0] - 1
+    rows = np.repeat(np.arange(n_slots), np.diff(slot_ptr))
     new_len = np.bincount(rows[keep], minlength=n_slots)
     ptr = np.zeros(n_slots + 1, dtype=np.int64)
     np.cumsum(new_len, out=ptr[1:])
-    return Layout(layout.tok_slot, layout.tok_val, ptr, mapped[keep].astype(np.int32),
-                  layout.offsets)
+    return ptr, mapped[keep].astype(np.int32)
+
+
+def _remap_layout(layout: Layout, attr_map: np.ndarray) -> Layout:
+    """Map provisional attribute ids to final ones, dropping the unknown / pruned (-1)."""
+    ptr, attr = _remap_attributes(layout.slot_ptr, layout.slot_attr, attr_map)
+    return Layout(layout.tok_slot, layout.tok_val, ptr, attr, layout.offsets)

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from scipy import sparse
 
 from .._base import BaseEstimator, check_is_fitted, check_random_state, token_accuracy
 from .._text_api import TextTagging
@@ -43,7 +42,8 @@ from ..data import (LabelSet, check_label_lists, check_sentences, check_strings,
 from ..io.notation import Notation, detect_notation
 from ..serialize import (ModelFileMixin, array_prefix, check_float_array, check_index_array,
                          check_pointer_array)
-from .features import _EXTRA_DOC, FeatureSpace, check_saved_templates, template_names
+from .features import (_EXTRA_DOC, FeatureSpace, TypeLayout, check_saved_templates,
+                       template_names)
 
 if TYPE_CHECKING:
 
@@ -393,6 +393,9 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
 
         scores = slot_scores(self.coef_, layout.slot_ptr, layout.slot_attr, self.attr_ptr_,
                              self.pair_label_, len(self.labels_), _chunks(layout.slot_ptr))
+        if isinstance(layout, TypeLayout):  # the rows of the type table, then per token
+            return token_unary(token_unary(scores, layout.row_slot, layout.row_val),
+                               layout.tok_row, layout.tok_val)
         return token_unary(scores, layout.tok_slot, layout.tok_val)
 
     def _transform(self, X, extra):
@@ -470,7 +473,8 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
         _, flat, offsets = self._model_tokens(X)
         parts = self._parts(groups, offsets)
         with _threads_for(len(flat)):
-            layout = self.feature_space_.transform(flat, offsets, extra)
+            # features of word types summed once per type when every extra is one too
+            layout = self.feature_space_.predict_layout(flat, offsets, extra)
             path = self._viterbi(self._unary(layout), offsets, parts).path
         return unflatten(self.labels_.decode(path), offsets)
 
@@ -841,6 +845,8 @@ class _Problem:
 
     def observed_pairs(self, n_attributes):
         """CSR (attr_ptr, pair_label) of the (attribute, label) pairs seen in training."""
+        from scipy import sparse  # training only: tagging does not import SciPy
+
         n_slots = self.layout.n_slots
         A = sparse.csr_matrix((np.ones(self.layout.slot_attr.shape[0]),
                                self.layout.slot_attr.astype(np.int64), self.layout.slot_ptr),

@@ -86,6 +86,9 @@ _APOS = "'\u2019"
 _END = r"(?![^\W_])"
 _CLITIC_BODY = r"(?:[sSmMdD]|ll|LL|re|RE|ve|VE)(?![^\W_])"
 _CLITIC = r"(?:[nN][" + _APOS + r"][tT](?![^\W_])|[" + _APOS + r"]" + _CLITIC_BODY + ")"
+#: a character repeated (``----``, ``***``), one alternative per character: the pattern has
+#: no group of its own
+_REPEATS = "(?:" + "|".join(re.escape(c) + "{2,}" for c in "-=*+#~_<>$^") + ")"
 _TOKEN_PATTERN = (
     r"(?:https?://|ftp://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]'\u2019]"   # URL
     r"|(?<![^\W_])(?i:can(?=not" + _END + r")|(?:wan|gon)(?=na" + _END + r")"
@@ -97,7 +100,7 @@ _TOKEN_PATTERN = (
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}"                     # e-mail address
     r"|(?<![\w)])[:;=][-^o']?[()\[\]DPpO/\\|*3](?![\w(])"           # emoticon
     r"|<3"
-    r"|\.{2,}|\u2026|``|''|[?!]{2,}|([-=*+#~_<>$^])\1+"                # ellipsis, ----, ***
+    r"|\.{2,}|\u2026|``|''|[?!]{2,}|" + _REPEATS +                       # ellipsis, ----, ***
     r"|(?i:e-mail)s?|(?<![^\W_])[A-Za-z]/[A-Za-z](?![^\W_])"            # e-mail, b/c w/o
     r"|#[^\W_]\w*"                                                     # #hashtags
     r"|[^\W_][\w-]*(?:\.[\w-]+)*\.(?i:com|org|net|edu|gov|html?|pdf|docx?|xlsx?|txt"
@@ -110,12 +113,12 @@ _TOKEN_PATTERN = (
     r"|[^\W_]+?(?=[nN][" + _APOS + r"][tT](?![^\W_]))"                 # ca|n't  do|n't
     r"|[^\W_]+(?:[" + _APOS + r"&](?!" + _CLITIC_BODY + r")[^\W_]+)*"   # words, O'Neil, AT&T
     r"|_+|\S")                                                         # one other character
-#: a token after the white space before it (the token is group 1): finditer tries the
-#: alternatives above at the first character of a token only, not at every space too
-_TOKEN = re.compile(r"\s*+(" + _TOKEN_PATTERN.replace(r"\1+", r"\2+") + ")")
+#: a token after the white space before it (groups: the white space, the token): the
+#: alternatives above are tried at the first character of a token only, not at every space
+#: too; ``findall`` gives (space, token) pairs whose lengths, added up, are the offsets
+_TOKEN = re.compile(r"(\s*+)(" + _TOKEN_PATTERN + ")")
 
-_SPAN, _FORM = operator.methodcaller("span", 1), operator.methodcaller("group", 1)
-_START, _END_OFFSET = operator.itemgetter(0), operator.itemgetter(1)
+_FORM = operator.itemgetter(1)
 _ENDS_FINAL = operator.methodcaller("endswith", (".", "?", "!", "\u2026"))
 _TERMINAL = frozenset((".", "?", "!", "...", "\u2026"))
 _CLOSING = frozenset((")", "]", "}", "'", '"', "''", "\u2019", "\u201d", "'s"))
@@ -237,14 +240,18 @@ class Segmenter:
             ends = list(map(offset.__add__, ends))
         return TokenSpans(forms, starts, ends, breaks)
 
-    def _paragraph(self, text, pos, endpos, all_forms, starts, ends, breaks):
-        # C-level maps over the matches; Python runs per sentence-final candidate only
-        matches = list(_TOKEN.finditer(text, pos, endpos))
-        if not matches:
+    def _paragraph(self, text, pos, endpos, all_forms, all_starts, all_ends, breaks):
+        # C-level maps over the (space, token) pairs; Python runs per sentence-final
+        # candidate only
+        found = _TOKEN.findall(text, pos, endpos)
+        if not found:
             return
-        spans = list(map(_SPAN, matches))
-        forms = list(map(_FORM, matches))
-        base = len(starts)
+        forms = list(map(_FORM, found))
+        # pos, then the end of each space and of each token
+        bounds = list(itertools.accumulate(map(len, itertools.chain.from_iterable(found)),
+                                           initial=pos))
+        starts, ends = bounds[1::2], bounds[2::2]
+        base = len(all_starts)
         n = len(forms)
         merge = []  # indices of abbreviation periods joined to the word before
         cuts = [0]
@@ -253,7 +260,7 @@ class Segmenter:
             form = forms[i]
             nxt = i + 1
             abbreviation = False
-            if form == "." and i and spans[i - 1][1] == spans[i][0]:
+            if form == "." and i and ends[i - 1] == starts[i]:
                 word = forms[i - 1].lower()
                 if word in abbreviations or (len(word) == 1 and word.isalpha()):
                     merge.append(i)
@@ -263,7 +270,7 @@ class Segmenter:
                 word = form[:-1].lower()
             elif form not in _TERMINAL and form.strip("?!"):
                 continue
-            while nxt < n and forms[nxt] in _CLOSING and spans[nxt][0] == spans[nxt - 1][1]:
+            while nxt < n and forms[nxt] in _CLOSING and starts[nxt] == ends[nxt - 1]:
                 nxt += 1  # a closing quote or bracket right after the period
             if nxt >= n:
                 continue
@@ -286,15 +293,15 @@ class Segmenter:
             cuts.append(nxt)
         if merge:
             for i in merge:
-                spans[i - 1] = (spans[i - 1][0], spans[i][1])
+                ends[i - 1] = ends[i]
                 forms[i - 1] += forms[i]
             for i in reversed(merge):
-                del spans[i], forms[i]
+                del starts[i], ends[i], forms[i]
             dropped = set(merge)
             cuts = sorted({c - bisect.bisect_left(merge, c) for c in cuts if c not in dropped})
         all_forms.extend(forms)
-        starts.extend(map(_START, spans))
-        ends.extend(map(_END_OFFSET, spans))
+        all_starts.extend(starts)
+        all_ends.extend(ends)
         breaks.extend(map(base.__add__, cuts))
 
     def segment(self, text: str) -> list[Sentence]:

@@ -194,6 +194,8 @@ def _as_strings(tags, lengths, prefix: str) -> list[list[str]]:
         flat = [f"{prefix}{t}" for t in tags.tolist()]
         bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
         return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    if not prefix:  # str() of each tag by a C-level map: no Python loop per token
+        return [list(map(str, row)) for row in tags]
     return [[f"{prefix}{t}" for t in row] for row in tags]
 
 

@@ -1,0 +1,132 @@
+"""Prediction sums the features of each (window offset, word type) pair once
+(:meth:`FeatureSpace.transform_types`): the unary scores equal those of the token layout up to
+floating-point rounding (exactly, without extras: the same terms in the same order), the tags
+are the same, and an extra that is not a function of the word type falls back to the token
+layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hmmtl.crf import AveragedPerceptron, LinearChainCRF
+from hmmtl.crf.features import PAD_LEFT, PAD_RIGHT, Layout, TypeLayout
+from hmmtl.data import flatten
+
+from crf_helpers import WORDS, random_corpus
+
+
+def _type_extra(flat, kinds):
+    """Extras that depend on the word type only (a value per word of ``WORDS``, others -1)."""
+    index = {w: i for i, w in enumerate(WORDS)}
+    ids = np.array([index.get(w, -1) for w in flat])
+    rng = np.random.default_rng(len(WORDS))
+    weights = rng.random((len(WORDS) + 1, 2))
+    extra = {}
+    if "categorical" in kinds:
+        extra["state"] = ids % 4
+    if "weighted" in kinds:
+        extra["post"] = (np.stack([ids % 3, (ids + 1) % 5], axis=1),
+                         weights[ids])
+    if "dense" in kinds:
+        extra["vec"] = weights[ids] - 0.5
+    return extra
+
+
+def _token_unary(lab, flat, offsets, extra):
+    return lab._unary(lab.feature_space_.transform(flat, offsets, extra))
+
+
+def _type_unary(lab, flat, offsets, extra):
+    """The unary scores of the type layout, also where prediction would not choose it."""
+    fs = lab.feature_space_
+    rows = sorted(set(fs.window).union(*(s["window"] for s in fs.extra_specs_)))
+    layout = fs._type_layout(fs._slot_table(flat, offsets, extra, fitting=False), rows)
+    assert isinstance(layout, TypeLayout)
+    return lab._unary(layout)
+
+
+@pytest.mark.parametrize("hashing", [None, 2 ** 12])
+@pytest.mark.parametrize("kinds", [(), ("categorical",), ("categorical", "weighted", "dense")])
+def test_type_unary_equals_token_unary_and_tags_are_the_same(kinds, hashing):
+    rng = np.random.default_rng(3)
+    X, y = random_corpus(rng, n_sent=30, max_len=7)
+    flat, _ = flatten(X)
+    lab = LinearChainCRF(window=1, extra_window={"state": (-2, 0), "post": (-1, 0, 2),
+                                                  "vec": (0,)},
+                         n_features=hashing, max_iterations=30)
+    lab.fit(X, y, extra=_type_extra(flat, kinds) or None)
+    # new text: unseen words (no extras), a word written as the padding types
+    X_new = [["the", "zebra", "runs", PAD_LEFT], [PAD_RIGHT], ["Paris", "sleeps", "in", "."],
+             *random_corpus(np.random.default_rng(4), n_sent=20, max_len=9)[0]]
+    flat_new, off_new = flatten(X_new)
+    extra_new = _type_extra(flat_new, kinds) or None
+    token = _token_unary(lab, flat_new, off_new, extra_new)
+    by_type = _type_unary(lab, flat_new, off_new, extra_new)
+    if kinds:  # the same terms summed per offset first: equal up to rounding
+        np.testing.assert_allclose(by_type, token, rtol=0, atol=1e-12)
+    else:  # one term per offset: the same sums in the same order
+        assert np.array_equal(by_type, token)
+    path = lab._viterbi(token, off_new, None).path
+    assert lab.predict(X_new, extra=extra_new) == [
+        list(lab.labels_.decode(path[a:b])) for a, b in zip(off_new[:-1], off_new[1:])]
+
+
+def test_an_extra_that_is_not_a_function_of_the_word_falls_back_to_the_token_layout():
+    rng = np.random.default_rng(5)
+    X, y = random_corpus(rng, n_sent=20, max_len=6)
+    flat, offsets = flatten(X)
+    # a per-token value: its position in the sentence (the same word differs)
+    position = np.concatenate([np.arange(b - a) for a, b in zip(offsets[:-1], offsets[1:])])
+    lab = LinearChainCRF(window=1, max_iterations=20).fit(X, y, extra={"pos": position})
+    fs = lab.feature_space_
+    assert fs._type_layout(fs._slot_table(flat, offsets, {"pos": position}, False),
+                           [-1, 0, 1]) is None
+    assert isinstance(fs.predict_layout(flat, offsets, {"pos": position}), Layout)
+    # a string column (POS tags) that gives one word two values
+    tags = [["NN" if i % 2 else "VB" for i in range(len(s))] for s in X]
+    lab2 = LinearChainCRF(window=1, max_iterations=20).fit(X, y, extra={"tag": tags})
+    fs2 = lab2.feature_space_
+    assert fs2._type_layout(fs2._slot_table(flat, offsets, {"tag": tags}, False),
+                            [-1, 0, 1]) is None
+    # and predict still gives the tags of the token layout
+    unary = _token_unary(lab, flat, offsets, {"pos": position})
+    path = lab._viterbi(unary, offsets, None).path
+    assert flatten(lab.predict(X, extra={"pos": position}))[0] == list(
+        lab.labels_.decode(path))
+
+
+def test_the_perceptron_tags_through_the_type_layout_too():
+    rng = np.random.default_rng(6)
+    X, y = random_corpus(rng, n_sent=25, max_len=6)
+    flat, offsets = flatten(X)
+    extra = _type_extra(flat, ("categorical", "weighted"))
+    lab = AveragedPerceptron(n_epochs=3, window=2, extra_window=(-1, 0, 1)).fit(X, y,
+                                                                              extra=extra)
+    np.testing.assert_allclose(_type_unary(lab, flat, offsets, extra),
+                               _token_unary(lab, flat, offsets, extra), rtol=0, atol=1e-12)
+    assert lab.predict(X, extra=extra) == lab.predict(X[:10], extra=_type_extra(
+        flatten(X[:10])[0], ("categorical", "weighted"))) + lab.predict(X[10:], extra=_type_extra(
+            flatten(X[10:])[0], ("categorical", "weighted")))
+
+
+def test_prediction_sums_by_type_only_where_that_is_less_work():
+    rng = np.random.default_rng(7)
+    X, y = random_corpus(rng, n_sent=20, max_len=6)
+    flat, offsets = flatten(X)
+    plain = LinearChainCRF(window=2, max_iterations=10).fit(X, y)
+    # no extras: six entries per token, six rows to sum
+    assert plain.feature_space_.transform_types(flat, offsets) is None
+    assert isinstance(plain.feature_space_.predict_layout(flat, offsets), Layout)
+    extra = _type_extra(flat, ("weighted",))
+    narrow = LinearChainCRF(window=2, extra_window=(0,), max_iterations=10).fit(
+        X, y, extra=extra)
+    assert narrow.feature_space_.transform_types(flat, offsets, extra) is None  # 8 < 12
+    wide = LinearChainCRF(window=2, extra_window=(-1, 0, 1), max_iterations=10).fit(
+        X, y, extra=extra)  # 5 + 3 * 2 + 1 = 12 entries, 6 rows
+    assert isinstance(wide.feature_space_.transform_types(flat, offsets, extra), TypeLayout)
+    assert isinstance(wide.feature_space_.predict_layout(flat, offsets, extra), TypeLayout)
+    # the tags of the token layout
+    unary = _token_unary(wide, flat, offsets, extra)
+    path = wide._viterbi(unary, offsets, None).path
+    assert flatten(wide.predict(X, extra=extra))[0] == list(wide.labels_.decode(path))
