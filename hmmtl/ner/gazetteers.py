@@ -217,15 +217,7 @@ class Gazetteer(ModelFileMixin):
         if self.n_entries and len(tokens):
             _match_kernel(self.token_ids(tokens), offsets, exclude, *self._arrays(), code,
                           length)
-        rows, cols = np.nonzero(code >= 0)
-        per_row = np.bincount(rows, minlength=len(tokens))
-        k = max(int(per_row.max(initial=0)), 1)
-        out = np.full((len(tokens), k), -1, dtype=np.int32)
-        if rows.size:
-            first = np.concatenate([[0], np.cumsum(per_row)[:-1]])
-            rank = np.arange(rows.shape[0]) - first[rows]
-            out[rows, rank] = cols * 4 + code[rows, cols]
-        return out
+        return _feature_ids(code)
 
     def entries(self, name: str) -> list[tuple[str, ...]]:
         """The entries of list ``name`` (normalized tokens), in trie order."""
@@ -297,6 +289,21 @@ class Gazetteer(ModelFileMixin):
     def __repr__(self) -> str:
         return (f"Gazetteer({len(self.names)} lists, {self.n_entries} entries, "
                 f"lowercase={self.lowercase})")
+
+
+def _feature_ids(code: np.ndarray) -> np.ndarray:
+    """Feature ids ``column * 4 + position code`` of each token's marked columns, from the
+    (n_tokens, n_columns) codes the matcher kernels write (-1: unmarked), in column order,
+    padded with -1 to the most a token has (at least one column)."""
+    rows, cols = np.nonzero(code >= 0)
+    per_row = np.bincount(rows, minlength=code.shape[0])
+    k = max(int(per_row.max(initial=0)), 1)
+    out = np.full((code.shape[0], k), -1, dtype=np.int32)
+    if rows.size:
+        first = np.concatenate([[0], np.cumsum(per_row)[:-1]])
+        rank = np.arange(rows.shape[0]) - first[rows]
+        out[rows, rank] = cols * 4 + code[rows, cols]
+    return out
 
 
 @njit(cache=True)
@@ -695,15 +702,7 @@ class Lexicon(ModelFileMixin):
             folded, cased, upper = self._hashes(tokens, with_upper=True)
             _lexicon_kernel(folded, cased, upper, offsets, self.max_tokens, self.keys_, self.case_,
                             self.masks_, len(self.names), code, length)
-        rows, cols = np.nonzero(code >= 0)
-        per_row = np.bincount(rows, minlength=len(tokens))
-        k = max(int(per_row.max(initial=0)), 1)
-        out = np.full((len(tokens), k), -1, dtype=np.int32)
-        if rows.size:
-            first = np.concatenate([[0], np.cumsum(per_row)[:-1]])
-            rank = np.arange(rows.shape[0]) - first[rows]
-            out[rows, rank] = cols * 4 + code[rows, cols]
-        return out
+        return _feature_ids(code)
 
     def list_sizes(self) -> dict[str, int]:
         """Entries of each list."""
