@@ -4,6 +4,7 @@ from it), the save / load mixin every model class inherits, and the one data-roo
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import subprocess
 import sys
@@ -54,6 +55,26 @@ def test_every_registered_class_is_offered_by_hmmtl_and_its_module(name):
     assert name in hmmtl.__all__
     module = sys.modules[MODEL_CLASSES[name]]
     assert getattr(module, name) is cls
+
+
+@pytest.mark.parametrize("package", ["hmmtl", "hmmtl.ner", "hmmtl.transfer"])
+def test_lazily_imported_names_are_listed_once_and_resolve(package):
+    """A package that imports some names on first use lists them once (its ``_LAZY``);
+    ``__all__`` offers each of them, and every name of ``__all__`` resolves, the lazy ones
+    from the module ``_LAZY`` names."""
+    module = importlib.import_module(package)
+    assert len(module.__all__) == len(set(module.__all__))
+    assert set(module._LAZY) <= set(module.__all__)
+    for name in module.__all__:
+        value = getattr(module, name)
+        if name in module._LAZY:
+            home = module._LAZY[name]
+            if home.startswith("hmmtl."):
+                assert value is getattr(importlib.import_module(home), name)
+            else:
+                assert value is getattr(importlib.import_module(f"{package}.{home}"), name)
+    with pytest.raises(AttributeError, match="no attribute 'NotAName'"):
+        module.NotAName  # noqa: B018
 
 
 def test_the_registry_imports_nothing():

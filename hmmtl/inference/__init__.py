@@ -296,18 +296,18 @@ VITERBI_TILE = 8
 
 def _viterbi_blocked(unary, unary_index, gathered, transition, start, end, allowed, use_mask,
                      offsets) -> ViterbiResult:
-    from ._blocked import block_layout, viterbi_blocked
+    from ._blocked import Emissions, LogChain, ViterbiOutput, block_layout, viterbi_blocked
 
-    path = np.full(int(offsets[-1]), -1, dtype=np.int32)
-    score = np.where(np.diff(offsets) == 0, 0.0, -np.inf)
+    out = ViterbiOutput(np.full(int(offsets[-1]), -1, dtype=np.int32),
+                        np.where(np.diff(offsets) == 0, 0.0, -np.inf))
     layout = block_layout(offsets, VITERBI_BLOCK_ROWS)
-    chunks = chunk_sequences(layout[2], 4 * _n_threads())
-    viterbi_blocked(unary, unary_index, gathered, allowed, use_mask,
-                    np.ascontiguousarray(transition, dtype=np.float64),
-                    np.ascontiguousarray(start, dtype=np.float64),
-                    np.ascontiguousarray(end, dtype=np.float64), *layout, offsets, chunks,
-                    VITERBI_TILE, path, score)
-    return ViterbiResult(path, score)
+    chunks = chunk_sequences(layout.row_ptr, 4 * _n_threads())
+    chain = LogChain(np.ascontiguousarray(transition, dtype=np.float64),
+                     np.ascontiguousarray(start, dtype=np.float64),
+                     np.ascontiguousarray(end, dtype=np.float64))
+    viterbi_blocked(Emissions(unary, unary_index, gathered, allowed, use_mask), chain, layout,
+                    offsets, chunks, VITERBI_TILE, out)
+    return ViterbiResult(out.path, out.score)
 
 
 def posterior_decode(unary, transition, offsets, start=None, end=None, allowed=None, *,

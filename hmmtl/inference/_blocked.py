@@ -74,6 +74,24 @@ class ScaledChain(NamedTuple):
     emax: float
 
 
+class LogChain(NamedTuple):
+    """Transition (K, K), start (K,) and end (K,) log-potentials, float64 and
+    C-contiguous, as :func:`viterbi_blocked` reads them."""
+
+    transition: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+class ViterbiOutput(NamedTuple):
+    """What :func:`viterbi_blocked` writes: ``path`` (n_tokens,) int32 and ``score``
+    (n_sequences,) float64, filled beforehand with ``-1`` and ``-inf`` (0 for empty
+    sequences)."""
+
+    path: np.ndarray
+    score: np.ndarray
+
+
 class BlockedOutput(NamedTuple):
     """What :func:`forward_backward_blocked` writes: ``marginals`` (n_tokens, K),
     ``log_z`` and ``bad`` (n_sequences,), and the pair counts of each thread in
@@ -331,10 +349,12 @@ _VITERBI_UNROLL = 8
 
 
 @njit(cache=True, parallel=True)
-def viterbi_blocked(unary, unary_index, gathered, allowed, use_mask, transition, start, end,
-                    order, seq_ptr, row_ptr, step_ptr, step_start, step_n, row_token, offsets,
-                    chunk_ptr, tile, path, score):
-    """Blocked Viterbi of the sequences in ``order`` (the layout of :func:`block_layout`).
+def viterbi_blocked(emissions, chain, layout, offsets, chunk_ptr, tile, out):
+    """Blocked Viterbi of the sequences in ``layout.order``.
+
+    ``emissions`` is an :class:`Emissions`, ``chain`` a :class:`LogChain`, ``layout`` a
+    :class:`BlockLayout` and ``out`` a :class:`ViterbiOutput`; ``chunk_ptr`` cuts the blocks
+    into the chunks of the ``prange`` loop (each chunk on one thread).
 
     The forward pass keeps only scores, no back pointers: the max-plus step of each
     position is then a plain vectorized ``max`` over rows of ``transition``, read once for a
@@ -344,9 +364,13 @@ def viterbi_blocked(unary, unary_index, gathered, allowed, use_mask, transition,
     same floating-point sums are compared in the same order, ties go to the lowest state,
     exactly as in :func:`hmmtl.inference._numba.viterbi_kernel`.
 
-    Writes ``path`` (n_tokens,) and ``score`` (n_sequences,) of the sequences in ``order``;
-    a sequence with no allowed path keeps its ``-1`` / ``-inf``.
+    Writes ``out.path`` (n_tokens,) and ``out.score`` (n_sequences,) of the sequences in
+    ``layout.order``; a sequence with no allowed path keeps its ``-1`` / ``-inf``.
     """
+    unary, unary_index, gathered, allowed, use_mask = emissions
+    transition, start, end = chain
+    order, seq_ptr, row_ptr, step_ptr, step_start, step_n, row_token = layout
+    path, score = out
     K = unary.shape[1]
     n_chunks = chunk_ptr.shape[0] - 1
     trans_t = np.ascontiguousarray(transition.T)

@@ -26,8 +26,8 @@ from ._blocked import (_block_bounds, block_buffers, clear_failed, scaled_backwa
                        scaled_forward)
 from ._host import _n_threads, one_blas_thread
 
-__all__ = ["ExpectedCounts", "hmm_expected_counts", "hmm_e_step_blocked", "segment_bounds",
-           "scatter_by_id", "kbest_forward_backward"]
+__all__ = ["ExpectedCounts", "SymbolEmissions", "EStepAccumulators", "hmm_expected_counts",
+           "hmm_e_step_blocked", "segment_bounds", "scatter_by_id", "kbest_forward_backward"]
 
 
 class ExpectedCounts(NamedTuple):
@@ -47,6 +47,31 @@ class ExpectedCounts(NamedTuple):
     pair_counts: np.ndarray
     emission: np.ndarray
     log_z: np.ndarray
+
+
+class SymbolEmissions(NamedTuple):
+    """The emissions as :func:`hmm_e_step_blocked` reads them: token ``t`` is symbol
+    ``ids[t]`` (int32, n_tokens), whose factors are row ``ids[t]`` of ``emission_t``
+    (n_features, n_states), the emission probabilities transposed; with ``use_labels``, a
+    token with ``labels[t] >= 0`` (int32, n_tokens) keeps only that state."""
+
+    ids: np.ndarray
+    labels: np.ndarray
+    use_labels: bool
+    emission_t: np.ndarray
+
+
+class EStepAccumulators(NamedTuple):
+    """What :func:`hmm_e_step_blocked` adds to and writes: per-thread accumulators
+    ``start`` (n_threads, n_states), ``pair_counts`` (n_threads, n_states, n_states) and
+    ``emission`` (n_threads, n_features, n_states), float64 and zero on entry; ``log_z``
+    and ``bad`` (n_sequences,)."""
+
+    start: np.ndarray
+    pair_counts: np.ndarray
+    emission: np.ndarray
+    log_z: np.ndarray
+    bad: np.ndarray
 
 
 #: Largest size of the per-thread (n_features, n_states) accumulators of the fused E-step;
@@ -147,19 +172,17 @@ def hmm_expected_counts(ids, offsets, emission, transition, start, labels=None, 
     layout = block_layout(offsets, EM_BLOCK_ROWS)
     n_threads = _n_threads()
     use_labels = labels is not None and bool(np.any(labels >= 0))
-    start_acc = np.zeros((n_threads, K))
-    pair_acc = np.zeros((n_threads, K, K))
-    emission_acc = np.zeros((n_threads, V, K))
+    acc = EStepAccumulators(np.zeros((n_threads, K)), np.zeros((n_threads, K, K)),
+                            np.zeros((n_threads, V, K)), log_z, bad)
+    emissions = SymbolEmissions(ids, labels if use_labels else ids, use_labels, emission_t)
     # blocks come longest first and go to whichever thread is free (dynamic scheduling)
     with one_blas_thread(), numba.parallel_chunksize(1):
-        hmm_e_step_blocked(ids, labels if use_labels else ids, use_labels, emission_t,
-                           transition, start, *layout, offsets, start_acc, pair_acc,
-                           emission_acc, log_z, bad)
-    counts = emission_acc[0]
+        hmm_e_step_blocked(emissions, transition, start, layout, offsets, acc)
+    counts = acc.emission[0]
     for w in range(1, n_threads):
-        counts += emission_acc[w]
-    pairs = pair_acc.sum(axis=0) * transition
-    result = ExpectedCounts(start_acc.sum(axis=0), pairs, counts, log_z)
+        counts += acc.emission[w]
+    pairs = acc.pair_counts.sum(axis=0) * transition
+    result = ExpectedCounts(acc.start.sum(axis=0), pairs, counts, log_z)
     if bad.any():
         result = _redo_in_log_space(result, np.flatnonzero(bad), ids, offsets, emission,
                                     transition, start, labels)
@@ -241,20 +264,25 @@ def _expected_kbest(ids, offsets, emission, transition, start, labels, k):
 # reassociation lets LLVM vectorize the sums and maxima over states; NaN and inf keep their
 # meaning (no 'nnan' / 'ninf'), so the scaling-failure checks stay
 @njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
-def hmm_e_step_blocked(ids, labels, use_labels, emission_t, a, start_p,
-                       order, seq_ptr, row_ptr, step_ptr, step_start, step_n, row_token,
-                       offsets, start_acc, pair_acc, emission_acc, log_z, bad):
+def hmm_e_step_blocked(emissions, a, start_p, layout, offsets, acc):
     """Blocked scaled forward-backward of an HMM with the expected counts accumulated
-    in place (the layout of :func:`hmmtl.inference._blocked.block_layout`).
+    in place.
 
-    Each block runs on one thread, which adds its counts to its own row of the
-    accumulators -- start (n_threads, K), pair (n_threads, K, K) *without* the transition
-    factor (the caller multiplies by ``a``), emission (n_threads, V, K) -- so the ``prange``
-    loop has no races.  Token ``t``'s emission factors are row ``ids[t]`` of ``emission_t``
-    (probabilities scaled by their maximum; a labeled token keeps only its label's entry).
-    Writes ``log_z`` and ``bad`` (scaling failed: the caller redoes the sequence exactly; it
-    adds nothing here) per sequence.
+    ``emissions`` is a :class:`SymbolEmissions`, ``a`` (K, K) and ``start_p`` (K,) the
+    transition and start probabilities, ``layout`` a
+    :class:`~hmmtl.inference._blocked.BlockLayout` and ``acc`` an
+    :class:`EStepAccumulators`.  Each block runs on one thread, which adds its counts to its
+    own row of the accumulators -- ``acc.start`` (n_threads, K), ``acc.pair_counts``
+    (n_threads, K, K) *without* the transition factor (the caller multiplies by ``a``),
+    ``acc.emission`` (n_threads, V, K) -- so the ``prange`` loop has no races.  Token
+    ``t``'s emission factors are row ``ids[t]`` of ``emission_t`` (probabilities scaled by
+    their maximum; a labeled token keeps only its label's entry).  Writes ``acc.log_z`` and
+    ``acc.bad`` (scaling failed: the caller redoes the sequence exactly; it adds nothing
+    here) per sequence.
     """
+    ids, labels, use_labels, emission_t = emissions
+    order, seq_ptr, row_ptr, step_ptr, step_start, step_n, row_token = layout
+    start_acc, pair_acc, emission_acc, log_z, bad = acc
     K = emission_t.shape[1]
     n_blocks = seq_ptr.shape[0] - 1
     dt = emission_t.dtype

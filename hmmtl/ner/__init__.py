@@ -20,12 +20,13 @@ from .recognizer import (ENCODINGS, CaseTable, NamedEntityRecognizer, aggregate_
                          capitalization_context, document_case_features,
                          document_context_features, document_index, document_type_features)
 
+#: the classes imported from their module (of this package) on first use
 _LAZY = {"BrownClusters": "clusters", "Gazetteer": "gazetteers", "Lexicon": "gazetteers"}
 
+# the names of the lazily imported classes come from _LAZY, their one list
 __all__ = ["NamedEntityRecognizer", "capitalization_context", "CaseTable",
            "aggregate_in_documents", "document_index", "document_case_features",
-           "document_type_features", "document_context_features", "ENCODINGS",
-           "BrownClusters", "Gazetteer", "Lexicon"]
+           "document_type_features", "document_context_features", "ENCODINGS"] + list(_LAZY)
 
 
 def __getattr__(name):

@@ -217,15 +217,7 @@ class Gazetteer(ModelFileMixin):
         if self.n_entries and len(tokens):
             _match_kernel(self.token_ids(tokens), offsets, exclude, *self._arrays(), code,
                           length)
-        rows, cols = np.nonzero(code >= 0)
-        per_row = np.bincount(rows, minlength=len(tokens))
-        k = max(int(per_row.max(initial=0)), 1)
-        out = np.full((len(tokens), k), -1, dtype=np.int32)
-        if rows.size:
-            first = np.concatenate([[0], np.cumsum(per_row)[:-1]])
-            rank = np.arange(rows.shape[0]) - first[rows]
-            out[rows, rank] = cols * 4 + code[rows, cols]
-        return out
+        return _feature_ids(code)
 
     def entries(self, name: str) -> list[tuple[str, ...]]:
         """The entries of list ``name`` (normalized tokens), in trie order."""
@@ -299,6 +291,41 @@ class Gazetteer(ModelFileMixin):
                 f"lowercase={self.lowercase})")
 
 
+def _feature_ids(code: np.ndarray) -> np.ndarray:
+    """Feature ids ``column * 4 + position code`` of each token's marked columns, from the
+    (n_tokens, n_columns) codes the matcher kernels write (-1: unmarked), in column order,
+    padded with -1 to the most a token has (at least one column)."""
+    rows, cols = np.nonzero(code >= 0)
+    per_row = np.bincount(rows, minlength=code.shape[0])
+    k = max(int(per_row.max(initial=0)), 1)
+    out = np.full((code.shape[0], k), -1, dtype=np.int32)
+    if rows.size:
+        first = np.concatenate([[0], np.cumsum(per_row)[:-1]])
+        rank = np.arange(rows.shape[0]) - first[rows]
+        out[rows, rank] = cols * 4 + code[rows, cols]
+    return out
+
+
+@njit(cache=True)
+def _mark_span(code, length, t, u, col):
+    """Mark tokens ``t`` to ``u`` (one match, in column ``col``) with their position code
+    (0 B, 1 I, 2 L, 3 U) where the match is the longest of the column covering them;
+    ``length[v, col]`` keeps the length of that longest match.  Shared by the trie
+    (:class:`Gazetteer`) and the hashed n-gram (:class:`Lexicon`) matchers."""
+    n = u - t + 1
+    for v in range(t, u + 1):
+        if n > length[v, col]:
+            length[v, col] = n
+            if n == 1:
+                code[v, col] = 3
+            elif v == t:
+                code[v, col] = 0
+            elif v == u:
+                code[v, col] = 2
+            else:
+                code[v, col] = 1
+
+
 @njit(cache=True, parallel=True)
 def _match_kernel(token_ids, offsets, exclude, child_ptr, child_token, child_node, term_ptr,
                   term_list, term_mask, code, length):
@@ -326,25 +353,13 @@ def _match_kernel(token_ids, offsets, exclude, child_ptr, child_token, child_nod
                 if lo == child_ptr[node + 1] or child_token[lo] != tid:
                     break
                 node = child_node[lo]
-                n = u - t + 1
                 for e in range(term_ptr[node], term_ptr[node + 1]):
                     mask = term_mask[e]
                     if mask != -1 and drop >= 0:
                         mask = mask & ~(np.int64(1) << drop)
                         if mask == 0:
                             continue
-                    lst = term_list[e]
-                    for v in range(t, u + 1):
-                        if n > length[v, lst]:
-                            length[v, lst] = n
-                            if n == 1:
-                                code[v, lst] = 3
-                            elif v == t:
-                                code[v, lst] = 0
-                            elif v == u:
-                                code[v, lst] = 2
-                            else:
-                                code[v, lst] = 1
+                    _mark_span(code, length, t, u, term_list[e])
 
 
 # ============================================================================ list sources
@@ -538,23 +553,11 @@ def _lexicon_kernel(folded, cased, upper, offsets, max_len, keys, case, masks, n
                     anycase = exact
                 if anycase == 0:
                     continue
-                n = u - t + 1
                 for lst in range(n_lists):
                     bit = np.int64(1) << lst
                     if anycase & bit == 0:
                         continue
-                    col = 2 * lst if exact & bit else 2 * lst + 1
-                    for v in range(t, u + 1):
-                        if n > length[v, col]:
-                            length[v, col] = n
-                            if n == 1:
-                                code[v, col] = 3
-                            elif v == t:
-                                code[v, col] = 0
-                            elif v == u:
-                                code[v, col] = 2
-                            else:
-                                code[v, col] = 1
+                    _mark_span(code, length, t, u, 2 * lst if exact & bit else 2 * lst + 1)
 
 
 class Lexicon(ModelFileMixin):
@@ -699,15 +702,7 @@ class Lexicon(ModelFileMixin):
             folded, cased, upper = self._hashes(tokens, with_upper=True)
             _lexicon_kernel(folded, cased, upper, offsets, self.max_tokens, self.keys_, self.case_,
                             self.masks_, len(self.names), code, length)
-        rows, cols = np.nonzero(code >= 0)
-        per_row = np.bincount(rows, minlength=len(tokens))
-        k = max(int(per_row.max(initial=0)), 1)
-        out = np.full((len(tokens), k), -1, dtype=np.int32)
-        if rows.size:
-            first = np.concatenate([[0], np.cumsum(per_row)[:-1]])
-            rank = np.arange(rows.shape[0]) - first[rows]
-            out[rows, rank] = cols * 4 + code[rows, cols]
-        return out
+        return _feature_ids(code)
 
     def list_sizes(self) -> dict[str, int]:
         """Entries of each list."""
