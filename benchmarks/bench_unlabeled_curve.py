@@ -59,8 +59,8 @@ def text_files(data: Path, folder: Path) -> list[str]:
 
 
 def run_size(n: int, files: list[str], data: Path, folder: Path, env: dict, splits,
-             hmm_params) -> dict:
-    model = folder / f"pos-{n}.hmmtl"
+             hmm_params, keep: Path | None = None) -> dict:
+    model = (keep or folder) / f"pos-{n}.hmmtl"
     cmd = [*hmmtl_command(), "train", "--format", "nltk:conll2000:train", "--tag-column",
            "pos", "--data", str(data), "--unlabeled", *files, "--unlabeled-max-tokens",
            str(n), "--out", str(model), "-q"]
@@ -73,7 +73,8 @@ def run_size(n: int, files: list[str], data: Path, folder: Path, env: dict, spli
            "load_after": load_average()}
     for split in splits:
         row[split] = evaluate(model, data, env, split)
-    model.unlink()
+    if keep is None:
+        model.unlink()
     return row
 
 
@@ -154,19 +155,32 @@ def main(argv=None) -> dict:
                         help="corpora folder (default: $HMMTL_DATA)")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
                         help="comma-separated amounts of unlabeled text (tokens)")
-    parser.add_argument("--split", default="dev", help="dev, test or dev,test")
+    parser.add_argument("--split", default="dev",
+                        help="dev, test, dev,test, or none (train only, with --keep)")
     parser.add_argument("--hmm-param", action="append", default=[], metavar="KEY=VALUE",
                         help="passed to hmmtl train --hmm-param")
     parser.add_argument("--plain", action="store_true", help="also a plain tagger (no HMMs)")
     parser.add_argument("--plot", help="write the curve here (PNG; needs matplotlib)")
     parser.add_argument("--log", help="append one JSON line per finished size")
+    parser.add_argument("--keep", help="keep the models in this folder (pos-N.hmmtl)")
+    parser.add_argument("--score", metavar="MODEL",
+                        help="only score this model (kept with --keep) on --split")
     args = parser.parse_args(argv)
     if not args.data or not Path(args.data).is_dir():
         parser.error("give --data DIR or set HMMTL_DATA")
     data = Path(args.data).resolve()
     sizes = [int(float(s)) for s in args.sizes.split(",") if s]
-    splits = [s for s in args.split.split(",") if s]
+    splits = [s for s in args.split.split(",") if s and s != "none"]
     env = dict(os.environ, HMMTL_DATA=str(data))
+    if args.score:
+        scored = {split: evaluate(Path(args.score), data, env, split) for split in splits}
+        for split in splits:
+            print(f"EWT {split}: " + ", ".join(
+                f"{d} {_pct(scored[split][d]['accuracy'])} (OOV "
+                f"{_pct(scored[split][d]['oov_accuracy'])})" for d in (*EWT_DOMAINS, "mean")))
+        print(json.dumps({"benchmark": "unlabeled_curve", "model": args.score, **scored},
+                         sort_keys=True))
+        return scored
     rows = []
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="hmmtl-curve-") as tmp:
@@ -175,7 +189,8 @@ def main(argv=None) -> dict:
         if args.plain:
             rows.append(plain_row(data, folder, env, splits))
         for n in sizes:
-            row = run_size(n, files, data, folder, env, splits, args.hmm_param)
+            row = run_size(n, files, data, folder, env, splits, args.hmm_param,
+                           Path(args.keep) if args.keep else None)
             row["hmm_params"] = args.hmm_param
             rows.append(row)
             if args.log:

@@ -754,6 +754,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     hmms_: list
     n_hmms_: int
     hmm_vocabulary_: Vocabulary | None
+    #: the text the learned HMMs read: sentences, tokens, distinct tokens, vocabulary size
+    text_summary_: dict | None
     _features_cache: _EnsembleFeatures | None
 
     def __init__(self, labeler="crf", hmm=None, representations=("type",), top_k=4, window=1,
@@ -795,7 +797,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             if hmm not in RECIPES:
                 raise ValueError(f"hmm must be None, {', '.join(map(repr, RECIPES))}, a number "
                                  f"of states or fitted HMMs, got {hmm!r}")
-            recipe = dict(RECIPES[hmm])
+            recipe: dict = dict(RECIPES[hmm])
         elif isinstance(hmm, (int, np.integer)) and not isinstance(hmm, bool):
             if hmm < 1:
                 raise ValueError(f"hmm must be a positive number of states, got {hmm}")
@@ -805,8 +807,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         given = dict(self.hmm_params or {})
         if "large_text" in recipe and "large_text" not in given:
             # the settings given win over the recipe's for large text too
-            recipe["large_text"] = {k: v for k, v in recipe["large_text"].items()
-                                    if k not in given}
+            large: dict = recipe["large_text"]
+            recipe["large_text"] = {k: v for k, v in large.items() if k not in given}
         recipe.update(given)
         return Recipe.from_settings(recipe)
 
@@ -923,11 +925,14 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             Training sentences; or NLTK tagged sentences ``[[(word, tag), ...]]`` with
             ``tags=None``.
         tags : list of list of str, optional
-        unlabeled : list of list of str, optional
+        unlabeled : list of list of str, or iterable of them, optional
             Unlabeled text (typically of the target domain) that the HMMs learn on together
             with the training words, when ``hmm`` is ``"auto"``, ``"thorough"`` or a number
             of states.  With ``notation="auto"`` it is first written in the notation of the
-            training words.
+            training words.  Any iterable (a generator over files) is read once, a chunk of
+            sentences at a time, and kept as word ids (:class:`EncodedText`), never as
+            token lists; text of more than a recipe's ``large_text["above"]`` tokens is
+            learned with its large-text settings (:data:`RECIPES`).
         dev : (sentences, tags), optional
             Development data handed to the labeler (early stopping where it supports it).
         verbose : bool
