@@ -100,9 +100,9 @@ def report(result: dict) -> str:
     for split in result["splits"]:
         for metric, label in (("accuracy", "accuracy"), ("oov_accuracy", "OOV accuracy")):
             lines.append(f"EWT {split} {label}")
-            lines.append("| unlabeled tokens | " + " | ".join(EWT_DOMAINS)
+            lines.append("| unlabeled tokens | --hmm-param | " + " | ".join(EWT_DOMAINS)
                          + " | mean | train s (CPU s) | peak MB | file MB |")
-            lines.append("|" + " --- |" * (len(EWT_DOMAINS) + 5))
+            lines.append("|" + " --- |" * (len(EWT_DOMAINS) + 6))
             for r in rows:
                 cells = [_pct(r[split][d][metric]) for d in EWT_DOMAINS]
                 cells.append(f"**{_pct(r[split]['mean'][metric])}**")
@@ -110,7 +110,8 @@ def report(result: dict) -> str:
                 cells.append(f"{r['train_peak_bytes'] / 2**20:.0f}")
                 cells.append(f"{r['file_bytes'] / 2**20:.1f}")
                 name = "none (plain)" if r["tokens"] == 0 else f"{r['tokens']:,}"
-                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+                given = " ".join(r.get("hmm_params") or []) or "(preset auto)"
+                lines.append(f"| {name} | {given} | " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)
 
@@ -163,6 +164,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--plot", help="write the curve here (PNG; needs matplotlib)")
     parser.add_argument("--log", help="append one JSON line per finished size")
     parser.add_argument("--keep", help="keep the models in this folder (pos-N.hmmtl)")
+    parser.add_argument("--from-log", nargs="+", metavar="LOG",
+                        help="no run: the table and plot of the rows of --log files")
     parser.add_argument("--score", metavar="MODEL",
                         help="only score this model (kept with --keep) on --split")
     args = parser.parse_args(argv)
@@ -172,6 +175,15 @@ def main(argv=None) -> dict:
     sizes = [int(float(s)) for s in args.sizes.split(",") if s]
     splits = [s for s in args.split.split(",") if s and s != "none"]
     env = dict(os.environ, HMMTL_DATA=str(data))
+    if args.from_log:
+        rows = [json.loads(line) for log in args.from_log
+                for line in Path(log).read_text(encoding="utf-8").splitlines() if line.strip()]
+        result = {"benchmark": "unlabeled_curve", "splits": splits, "rows": rows,
+                  "cores": os.cpu_count()}
+        print(report(result))
+        if args.plot and plot(result, Path(args.plot)):
+            print(f"plot: {args.plot}")
+        return result
     if args.score:
         scored = {split: evaluate(Path(args.score), data, env, split) for split in splits}
         for split in splits:

@@ -332,6 +332,12 @@ def _check_tagged(sentences, tags, notation: Notation | None = None) -> LabeledT
 #: shared vocabulary (lowercased words seen ``min_count`` times; rarer words by signature).
 #: Chosen on development data (EWT dev, Brown genres, NPS chat): see the README's "Domain
 #: adaptation" section and benchmarks/results/adapt.md.
+#: the settings for text of more than ``above`` tokens (training words included): batch
+#: EM's 30 iterations over every token of 10M tokens would take about an hour on two cores,
+#: so the HMMs learn by stepwise online EM (5 passes, mini-batches of 5,000 sentences), and
+#: the vocabulary keeps the 80,000 most frequent words (the rest by signature), which bounds
+#: the model file (type tables) and the EM statistics whatever the amount of text.  See
+#: benchmarks/results/unlabeled_curve.md for the accuracy and time against the text.
 LARGE_TEXT = {"above": 1_500_000, "algorithm": "online", "n_iter": 5, "batch_size": 5000,
               "max_vocab": 80_000}
 RECIPES = {
