@@ -125,26 +125,34 @@ def plot(result: dict, path: Path) -> bool:
     except ImportError:
         return False
     rows = [r for r in result["rows"] if r["tokens"]]
+    groups: dict = {}
+    for r in rows:  # one line per setting (--hmm-param), in order of tokens
+        groups.setdefault(" ".join(r.get("hmm_params") or []) or "preset auto", []).append(r)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    xs = [r["tokens"] for r in rows]
     for ax, metric, label in ((axes[0], "accuracy", "accuracy %"),
                               (axes[1], "oov_accuracy", "OOV accuracy %")):
         for split in result["splits"]:
-            ax.plot(xs, [100 * r[split]["mean"][metric] for r in rows], "o-",
-                    label=f"EWT {split}, mean of 5 domains")
+            for name, group in groups.items():
+                group = sorted(group, key=lambda r: r["tokens"])
+                ax.plot([r["tokens"] for r in group],
+                        [100 * r[split]["mean"][metric] for r in group], "o-",
+                        label=f"EWT {split} mean, {name}")
         ax.axhline({"accuracy": 88.0, "oov_accuracy": 70.0}[metric], color="grey", ls="--",
                    label="target (test)")
         ax.set_xscale("log")
         ax.set_xlabel("unlabeled tokens")
         ax.set_ylabel(label)
-        ax.legend(fontsize=7)
-    axes[2].plot(xs, [r["train_s"] / 60 for r in rows], "o-", label="wall")
-    axes[2].plot(xs, [r["train_cpu_s"] / 60 for r in rows], "o-", label="CPU")
+        ax.legend(fontsize=6)
+    for name, group in groups.items():
+        group = sorted(group, key=lambda r: r["tokens"])
+        xs = [r["tokens"] for r in group]
+        axes[2].plot(xs, [r["train_s"] / 60 for r in group], "o-", label=f"wall, {name}")
+        axes[2].plot(xs, [r["train_cpu_s"] / 60 for r in group], "s--", label=f"CPU, {name}")
     axes[2].axhline(20, color="grey", ls="--", label="20 min")
     axes[2].set_xscale("log")
     axes[2].set_xlabel("unlabeled tokens")
     axes[2].set_ylabel("hmmtl train, minutes")
-    axes[2].legend(fontsize=7)
+    axes[2].legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return True
