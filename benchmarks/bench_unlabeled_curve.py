@@ -35,8 +35,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_adapt import (EWT_DOMAINS, evaluate, hmmtl_command, load_average,  # noqa: E402
-                         run_measured)
+from bench_adapt import (EWT_DOMAINS, anchor_speed, evaluate, hmmtl_command,  # noqa: E402
+                         in_process_speed, load_average, prepare, run_measured)
 
 SIZES = (200_000, 1_000_000, 3_000_000, 10_000_000)
 
@@ -174,6 +174,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--keep", help="keep the models in this folder (pos-N.hmmtl)")
     parser.add_argument("--from-log", nargs="+", metavar="LOG",
                         help="no run: the table and plot of the rows of --log files")
+    parser.add_argument("--speed", nargs="+", metavar="MODEL",
+                        help="no run: tagging speed of these models (predict, in a process "
+                             "that has loaded the model) and of sklearn-crfsuite's standard "
+                             "set-up on the same raw tokens (CoNLL-2000 test + EWT test)")
+    parser.add_argument("--anchors", default=str(HERE.parent.parent / "shared" / "anchors"),
+                        help="folder of crfsuite_standard.py (for --speed)")
     parser.add_argument("--score", metavar="MODEL",
                         help="only score this model (kept with --keep) on --split")
     args = parser.parse_args(argv)
@@ -192,6 +198,22 @@ def main(argv=None) -> dict:
         if args.plot and plot(result, Path(args.plot)):
             print(f"plot: {args.plot}")
         return result
+    if args.speed:
+        with tempfile.TemporaryDirectory(prefix="hmmtl-speed-") as tmp:
+            prep = prepare(data, Path(tmp), False)
+            speeds = {m: in_process_speed(Path(m), prep["to_tag"], env) for m in args.speed}
+            anchor = anchor_speed(data, prep["tag_sentences"], Path(args.anchors), False)
+        out = {"benchmark": "unlabeled_curve_speed", "n_tokens": prep["n_tag"],
+               "crfsuite_tokens_per_s": anchor["tokens_per_s"],
+               "models": {m: {"predict_tokens_per_s": v, "file_bytes": Path(m).stat().st_size,
+                              "vs_crfsuite": v / anchor["tokens_per_s"]}
+                          for m, v in speeds.items()}, "load": load_average()}
+        for m, r in out["models"].items():
+            print(f"{m}: {r['predict_tokens_per_s']:,.0f} tokens/s, "
+                  f"{r['vs_crfsuite']:.2f}x sklearn-crfsuite "
+                  f"({anchor['tokens_per_s']:,.0f} tokens/s), {r['file_bytes'] / 2**20:.1f} MB")
+        print(json.dumps(out, sort_keys=True))
+        return out
     if args.score:
         scored = {split: evaluate(Path(args.score), data, env, split) for split in splits}
         for split in splits:
