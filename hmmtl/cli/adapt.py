@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     source = resolve(args.model)
     check_output(args.out, "model", inputs=[str(source), *args.unlabeled])
-    unlabeled = _read_unlabeled(args.unlabeled)
+    unlabeled = list(_read_unlabeled(args.unlabeled))  # counted in the message below
     model, info = adapt(args.model, unlabeled, data_dir=data_dir(args.data),
                         prune=args.prune, progress=not args.quiet)
     if args.prune:

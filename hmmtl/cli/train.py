@@ -56,6 +56,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "or CoNLL / CoNLL-U files (.conll, .conllu: their words are used); "
                         "HMMs learned on it and on the training words give the features; "
                         "repeating --unlabeled adds files")
+    p.add_argument("--unlabeled-max-tokens", type=positive_int, metavar="N",
+                   help="read at most N tokens of the --unlabeled text (its first sentences, "
+                        "files in the order given); default: all of it.  The text is streamed "
+                        "and kept as word ids, so millions of tokens fit in memory")
+    p.add_argument("--hmm-param", action="append", metavar="KEY=VALUE", default=None,
+                   help="a setting of the HMMs learned with --unlabeled over the preset's "
+                        "(repeat for several): n_hmms, n_states, n_iter, min_count, "
+                        "max_vocab, algorithm (batch, online), batch_size, kbest, dtype, ...; "
+                        "e.g. --hmm-param algorithm=online --hmm-param n_iter=3")
     p.add_argument("--preset", choices=("auto", "thorough"),
                    help="HMM ensemble learned with --unlabeled: auto (default; a few minutes) "
                         "or thorough (more HMMs, slower)")
@@ -142,7 +151,12 @@ def run(args: argparse.Namespace) -> int:
                         input_files(dev_sources)))
     if args.unlabeled and args.hmm:
         raise CommandError("--unlabeled learns its own HMMs; give either --unlabeled or --hmm")
-    unlabeled = _read_unlabeled(args.unlabeled, args.text_format) if args.unlabeled else None
+    if (args.unlabeled_max_tokens or args.hmm_param) and not args.unlabeled:
+        raise CommandError("--unlabeled-max-tokens and --hmm-param are settings of "
+                           "--unlabeled: give the text with --unlabeled FILE")
+    hmm_params = _hmm_params(args.hmm_param)
+    unlabeled = (_read_unlabeled(args.unlabeled, args.text_format, args.unlabeled_max_tokens)
+                 if args.unlabeled else None)
     hmms = [load_model(p)[0] for p in (args.hmm or [])]
     for path, h in zip(args.hmm or [], hmms):
         if not hasattr(h, "transform"):
@@ -167,14 +181,27 @@ def run(args: argparse.Namespace) -> int:
         kwargs["representations"] = representations
     if args.top_k is not None:
         kwargs["top_k"] = args.top_k
+    if hmm_params:
+        kwargs["hmm_params"] = hmm_params
     tagger = Tagger(**kwargs)
     log(args, f"training a {args.algorithm} on {len(sentences)} sentences, "
               f"{sum(map(len, sentences))} tokens of column {column}"
               + (f" with {len(hmms)} HMM(s): {','.join(tagger.representations)}"
                  if hmms else "")
-              + (f", HMMs ({learned}) on them and {len(unlabeled)} unlabeled sentences, "
-                 f"{sum(map(len, unlabeled))} tokens" if unlabeled else ""))
-    tagger.fit(sentences, tags, unlabeled=unlabeled, dev=dev, verbose=not args.quiet)
+              + (f", HMMs ({learned}) on them and the unlabeled text (streamed)"
+                 if unlabeled is not None else ""))
+    try:
+        tagger.fit(sentences, tags, unlabeled=unlabeled, dev=dev, verbose=not args.quiet)
+    except (TypeError, ValueError) as exc:
+        if not hmm_params:
+            raise
+        raise CommandError(f"--hmm-param: {exc}") from None
+    summary = getattr(tagger, "text_summary_", None)
+    if unlabeled is not None and summary:
+        log(args, f"HMMs learned on {summary['n_sentences']} sentences, "
+                  f"{summary['n_tokens']} tokens ({unlabeled.n_tokens} unlabeled), "
+                  f"{summary['n_types']} distinct tokens, a vocabulary of "
+                  f"{summary['vocabulary']} ids")
     if dev is not None:
         log(args, f"dev accuracy: {tagger.score(*dev):.4f}")
     save_model(tagger, args.out, args, info={"tag_column": column, "tag_meaning": meaning})
@@ -219,10 +246,42 @@ def dev_tags(dev_corpus, column: str, meaning, dev_column, tags, files) -> list:
     return labels
 
 
-def _read_unlabeled(paths, fmt=None) -> list:
-    """The sentences of the --unlabeled files, read before any training: tokenized or raw
-    text, JSON lines, gzip, CoNLL (:func:`iter_text_sentences`, the one reader of unlabeled
-    text); each file's format told as for every other input."""
+def _read_unlabeled(paths, fmt=None, max_tokens=None):
+    """The sentences of the --unlabeled files as a stream the HMMs' training reads once
+    (:class:`hmmtl.io.text.TokenStream`): tokenized or raw text, JSON lines, gzip, CoNLL
+    (:func:`iter_text_sentences`, the one reader of unlabeled text); each file's format
+    told as for every other input, and the first file's checked before any training."""
+    from ..io.text import TokenStream
     from ._common import iter_text_sentences
 
-    return list(iter_text_sentences(paths, fmt))
+    if next(iter_text_sentences(paths[:1], fmt), None) is None:
+        raise CommandError(f"--unlabeled {paths[0]}: no sentence")
+    return TokenStream(lambda: iter_text_sentences(paths, fmt), max_tokens)
+
+
+#: --hmm-param values read as numbers (the others stay strings)
+_NUMERIC = ("n_hmms", "n_states", "n_iter", "min_count", "max_vocab", "batch_size", "kbest",
+            "neighbours", "n_init", "tol", "stepsize_alpha", "start_prior",
+            "transition_prior", "emission_prior")
+
+
+def _hmm_params(items) -> dict:
+    """``--hmm-param KEY=VALUE`` settings as a dict (numbers read as numbers)."""
+    params: dict = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CommandError(f"--hmm-param {item!r}: expected KEY=VALUE, e.g. n_iter=5")
+        if key in _NUMERIC:
+            try:
+                number = float(value)
+            except ValueError:
+                raise CommandError(f"--hmm-param {item!r}: {key} takes a number") from None
+            params[key] = int(number) if number.is_integer() and key not in (
+                "tol", "stepsize_alpha") and not key.endswith("_prior") else number
+        elif value.lower() in ("true", "false"):
+            params[key] = value.lower() == "true"
+        else:
+            params[key] = value
+    return params

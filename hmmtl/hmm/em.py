@@ -211,10 +211,17 @@ def _online(family, data, executor, params, monitor, summary, rs, priors, n_iter
     n_seq, n_tok = int(sizes.sum()), summary.n_tokens
     running = family.online_start(params, n_tok, n_seq)
     t = 0
-    bar = _iterations(n_iter, verbose, desc)
-    for _ in bar:
+    n_batches = -(-n_seq // batch_size)
+    bar = None
+    if verbose:  # one step a mini-batch: the rate and the time left of the whole run
+        from .._progress import progress_bar
+
+        bar = progress_bar(total=n_iter * n_tok, desc=desc, unit="tok")
+    for i in range(n_iter):
         perm = rs.permutation(n_seq)
         ll_pass, prior_pass = 0.0, 0.0
+        if bar is not None:
+            bar.set_postfix_str(f"pass {i + 1}/{n_iter}, {n_batches} mini-batches")
         for lo in range(0, n_seq, batch_size):
             select = sequence_selection(perm[lo:lo + batch_size], sizes)
             stats = executor.map_sum(family.e_step, data, params, select=select)
@@ -230,9 +237,13 @@ def _online(family, data, executor, params, monitor, summary, rs, priors, n_iter
                 running = running.scaled(1.0 - eta) + scaled.scaled(eta)
             t += 1
             params = family.m_step(running, priors)
+            if bar is not None:
+                bar.update(stats.n_tokens)
         monitor.report(ll_pass + prior_pass, ll_pass)
         monitor.tick()
         _show(bar, ll_pass, n_tok)
         if monitor.converged:
             break
+    if bar is not None:
+        bar.close()
     return params

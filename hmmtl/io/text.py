@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from .._typing import Target, TextSource, TokenLists
 
 __all__ = ["iter_text", "read_text", "write_text", "read_unlabeled", "iter_unlabeled",
-           "check_plain_text", "split_long", "open_input", "MAX_SENTENCE_TOKENS"]
+           "check_plain_text", "split_long", "open_input", "MAX_SENTENCE_TOKENS",
+           "TokenStream"]
 
 _BOM = "\ufeff"
 
@@ -427,3 +428,48 @@ def _sentences(lines, fmt: str, name: str, segmenter) -> Iterator[list[list[str]
         yield (read_conllu if fmt == "conllu" else read_conll)(lines, name=name).sentences
     else:
         raise ValueError(f"fmt must be one of text, raw, jsonl, conll, conllu; got {fmt!r}")
+
+
+class TokenStream:
+    """Sentences of unlabeled text read again each time they are iterated (never kept),
+    stopped after ``max_tokens`` tokens when given: the text of ``train --unlabeled``
+    handed to :meth:`hmmtl.Tagger.fit` as a stream.
+
+    Parameters
+    ----------
+    open_sentences : callable
+        Gives a fresh iterator over the sentences (token lists).
+    max_tokens : int, optional
+        Stop after the sentence that reaches this many tokens (the first sentences in the
+        order the files are given).
+
+    Attributes
+    ----------
+    n_tokens, n_sentences : int
+        Tokens and sentences given by the last iteration.
+
+    Examples
+    --------
+    >>> s = TokenStream(lambda: iter([["a", "b"], ["c"], ["d", "e"]]), max_tokens=3)
+    >>> list(s), s.n_tokens
+    ([['a', 'b'], ['c']], 3)
+    """
+
+    def __init__(self, open_sentences: Callable[[], Iterator[list[str]]],
+                 max_tokens: int | None = None):
+        if max_tokens is not None and max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1 or None, got {max_tokens}")
+        self._open = open_sentences
+        self.max_tokens = max_tokens
+        self.n_tokens = 0
+        self.n_sentences = 0
+
+    def __iter__(self) -> Iterator[list[str]]:
+        self.n_tokens = self.n_sentences = 0
+        limit = self.max_tokens
+        for sentence in self._open():
+            self.n_tokens += len(sentence)
+            self.n_sentences += 1
+            yield sentence
+            if limit is not None and self.n_tokens >= limit:
+                return

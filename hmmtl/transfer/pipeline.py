@@ -31,7 +31,8 @@ from .._base import BaseEstimator, check_is_fitted, check_random_state, token_ac
 from .._registry import REPRESENTATIONS
 from .._text_api import TextTagging
 from ..data import (LabelSet, RaggedBatch, Vocabulary, check_label_lists, check_sentences,
-                    check_strings, check_tokens, flatten, lookup_per_type, unflatten)
+                    check_strings, check_tokens, flatten, lengths_to_offsets, lookup_per_type,
+                    unflatten)
 from ..hmm.estimators import compact_emissions, expand_emissions
 
 if TYPE_CHECKING:
@@ -331,12 +332,21 @@ def _check_tagged(sentences, tags, notation: Notation | None = None) -> LabeledT
 #: shared vocabulary (lowercased words seen ``min_count`` times; rarer words by signature).
 #: Chosen on development data (EWT dev, Brown genres, NPS chat): see the README's "Domain
 #: adaptation" section and benchmarks/results/adapt.md.
+#: the settings for text of more than ``above`` tokens (training words included): batch
+#: EM's 30 iterations over every token of 10M tokens would take about an hour on two cores,
+#: so the HMMs learn by stepwise online EM (5 passes, mini-batches of 5,000 sentences), and
+#: the vocabulary keeps the 80,000 most frequent words (the rest by signature), which bounds
+#: the model file (type tables) and the EM statistics whatever the amount of text.  See
+#: benchmarks/results/unlabeled_curve.md for the accuracy and time against the text.
+LARGE_TEXT = {"above": 1_500_000, "algorithm": "online", "n_iter": 5, "batch_size": 5000,
+              "max_vocab": 80_000}
 RECIPES = {
     "auto": {"n_hmms": 3, "n_states": 128, "n_iter": 30, "lowercase": True, "min_count": 2,
-             "neighbours": 10, "case_profile": True, "labeler_params": {"c2": 0.3}},
+             "neighbours": 10, "case_profile": True, "labeler_params": {"c2": 0.3},
+             "large_text": LARGE_TEXT},
     "thorough": {"n_hmms": 5, "n_states": 128, "n_iter": 30, "lowercase": True,
                  "min_count": 2, "neighbours": 10, "case_profile": True,
-                 "labeler_params": {"c2": 0.3}},
+                 "labeler_params": {"c2": 0.3}, "large_text": LARGE_TEXT},
 }
 
 
@@ -357,6 +367,10 @@ class Recipe:
         Whether the :class:`CaseProfile` feature is used.
     labeler_params : dict
         The CRF's parameters that go with the ensemble's features.
+    large_text : dict
+        Settings over these for text of more than ``large_text["above"]`` tokens
+        (:meth:`for_tokens`): online EM with fewer passes and a capped vocabulary, where
+        batch EM's time would grow with every token of every iteration.
     """
 
     n_hmms: int
@@ -366,11 +380,28 @@ class Recipe:
     neighbours: int = 0
     case_profile: bool = False
     labeler_params: dict = field(default_factory=dict)
+    large_text: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def for_tokens(self, n_tokens: int) -> Recipe:
+        """The recipe for text of ``n_tokens`` tokens: this one, or with the
+        ``large_text`` settings over it when the text is larger than their ``"above"``."""
+        large = dict(self.large_text)
+        above = large.pop("above", None)
+        if above is None or n_tokens <= int(above):
+            return self
+        settings = dict(self.settings)
+        settings.pop("large_text", None)
+        settings.update(large)
+        return Recipe.from_settings(settings)
 
     @classmethod
     def from_settings(cls, settings: dict) -> Recipe:
+        original = dict(settings)
         settings = dict(settings)
-        return cls(n_hmms=int(settings.pop("n_hmms", 1)),
+        return cls(settings=original,
+                   large_text=dict(settings.pop("large_text", None) or {}),
+                   n_hmms=int(settings.pop("n_hmms", 1)),
                    n_states=int(settings.pop("n_states")),
                    vocabulary={"min_count": int(settings.pop("min_count", 1)),
                                "max_size": settings.pop("max_vocab", None),
@@ -485,15 +516,22 @@ class CaseProfile:
         """:meth:`fit` on the tokens of sentences laid end to end, at ``offsets``."""
         from collections import Counter
 
-        from ..crf.features import stable_hash
-
         later = np.ones(len(flat), dtype=bool)
         later[offsets[:-1][np.diff(offsets) > 0]] = False
+        return cls.fit_counts(Counter(itertools.compress(flat, later)).items())
+
+    @classmethod
+    def fit_counts(cls, word_counts) -> CaseProfile:
+        """:meth:`fit` from ``(word, n)`` pairs: each distinct token as written and how
+        often it occurs after the first token of a sentence (a stream counts these once
+        per distinct token, never holding the tokens)."""
+        from ..crf.features import stable_hash
+
         counts: dict = {}
-        for word, n in Counter(itertools.compress(flat, later)).items():
-            if word[:1].isalpha():
+        for word, n in word_counts:
+            if n and word[:1].isalpha():
                 c = counts.setdefault(word.lower(), [0, 0])
-                c[word[0].isupper()] += n
+                c[word[0].isupper()] += int(n)
         forms = list(counts)
         n_cap = np.array([counts[f][1] for f in forms], dtype=np.float64)
         total = n_cap + np.array([counts[f][0] for f in forms], dtype=np.float64)
@@ -532,6 +570,112 @@ def _progress_bar(verbose: bool, stages: list[str]):
 def _stage(bar, name: str) -> None:
     if bar is not None:
         bar.set_postfix_str(name)
+
+
+#: sentences of unlabeled text converted and counted at a time (bounds the token lists
+#: alive at once)
+STREAM_CHUNK = 20_000
+
+
+class EncodedText:
+    """The text the HMMs learn from, read once as a stream and kept as word ids, never as
+    token lists: memory grows with the distinct words (one id each) and 4 bytes a token.
+
+    :meth:`add` takes sentences converted a chunk at a time (:class:`TextBatch`): each
+    distinct token as written gets a provisional id, and its occurrences and its
+    occurrences after the first token of a sentence (the :class:`CaseProfile` counts) are
+    counted.  :meth:`encode` then fits the HMMs' vocabulary on the counts (as
+    ``Vocabulary.fit`` on the tokens would) and maps every token to its vocabulary id
+    through one table lookup per distinct token.
+
+    Attributes
+    ----------
+    n_tokens, n_sentences : int
+    """
+
+    def __init__(self) -> None:
+        self._index: dict[str, int] = {}
+        self._ids: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self._counts = np.zeros(0, np.int64)
+        self._later = np.zeros(0, np.int64)
+        self.n_tokens = 0
+        self.n_sentences = 0
+
+    @property
+    def n_types(self) -> int:
+        """Distinct tokens (as written) read so far."""
+        return len(self._index)
+
+    def add(self, text: TextBatch) -> None:
+        """Count and keep the ids of one chunk of converted sentences."""
+        flat, offsets = text.flat, text.offsets
+        index = self._index
+        ids = np.fromiter(map(index.get, flat, itertools.repeat(-1)), dtype=np.int64,
+                          count=len(flat))
+        missing = np.flatnonzero(ids < 0)
+        if missing.size:  # new types: an id each, in order of first occurrence
+            setdefault = index.setdefault
+            for i in missing.tolist():
+                ids[i] = setdefault(flat[i], len(index))
+        n = len(index)
+        later = np.ones(len(flat), dtype=bool)
+        later[offsets[:-1][np.diff(offsets) > 0]] = False
+        self._counts = _grown(self._counts, n) + np.bincount(ids, minlength=n)
+        self._later = _grown(self._later, n) + np.bincount(ids[later], minlength=n)
+        self._ids.append(ids.astype(np.int32))
+        self._lengths.append(np.diff(offsets))
+        self.n_tokens += len(flat)
+        self.n_sentences += len(offsets) - 1
+
+    def encode(self, vocabulary: Vocabulary) -> RaggedBatch:
+        """Fit ``vocabulary`` on the counts and give every sentence read as its ids."""
+        types = list(self._index)
+        counts = self._counts.tolist()
+        if vocabulary.lowercase:
+            merged: dict[str, int] = {}
+            for word, c in zip(types, counts):
+                key = word.lower()
+                merged[key] = merged.get(key, 0) + c
+            vocabulary.fit_counts(merged)
+        else:
+            vocabulary.fit_counts(dict(zip(types, counts)))
+        table = vocabulary.encode_tokens(types) if types else np.zeros(0, np.int32)
+        ids = np.empty(self.n_tokens, dtype=np.int32)
+        at = 0
+        for chunk in self._ids:
+            ids[at:at + chunk.shape[0]] = table[chunk]
+            at += chunk.shape[0]
+        lengths = (np.concatenate(self._lengths) if self._lengths
+                   else np.zeros(0, np.int64))
+        return RaggedBatch(ids, lengths_to_offsets(lengths))
+
+    def case_profile(self) -> CaseProfile:
+        """The :class:`CaseProfile` of the text read (as ``CaseProfile.fit`` on it)."""
+        return CaseProfile.fit_counts(zip(self._index, self._later.tolist()))
+
+    def release(self) -> None:
+        """Drop the ids kept (after :meth:`encode`)."""
+        self._ids, self._lengths = [], []
+
+
+def _grown(counts: np.ndarray, n: int) -> np.ndarray:
+    if counts.shape[0] >= n:
+        return counts
+    return np.concatenate([counts, np.zeros(n - counts.shape[0], counts.dtype)])
+
+
+def _chunks(sentences, size: int):
+    """Lists of ``size`` sentences of an iterable (a list, a generator) at a time."""
+    if isinstance(sentences, (str, bytes)):
+        raise TypeError("unlabeled= expects token lists (a list, or an iterable streamed), "
+                        f"got the string {sentences[:40]!r}")
+    it = iter(sentences)
+    while True:
+        chunk = list(itertools.islice(it, size))
+        if not chunk:
+            return
+        yield chunk
 
 
 class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
@@ -616,6 +760,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     hmms_: list
     n_hmms_: int
     hmm_vocabulary_: Vocabulary | None
+    #: the text the learned HMMs read: sentences, tokens, distinct tokens, vocabulary size
+    text_summary_: dict | None
     _features_cache: _EnsembleFeatures | None
 
     def __init__(self, labeler="crf", hmm=None, representations=("type",), top_k=4, window=1,
@@ -657,17 +803,22 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             if hmm not in RECIPES:
                 raise ValueError(f"hmm must be None, {', '.join(map(repr, RECIPES))}, a number "
                                  f"of states or fitted HMMs, got {hmm!r}")
-            recipe = dict(RECIPES[hmm])
+            recipe: dict = dict(RECIPES[hmm])
         elif isinstance(hmm, (int, np.integer)) and not isinstance(hmm, bool):
             if hmm < 1:
                 raise ValueError(f"hmm must be a positive number of states, got {hmm}")
             recipe = {"n_hmms": 1, "n_states": int(hmm)}
         else:
             return None
-        recipe.update(self.hmm_params or {})
+        given = dict(self.hmm_params or {})
+        if "large_text" in recipe and "large_text" not in given:
+            # the settings given win over the recipe's for large text too
+            large: dict = recipe["large_text"]
+            recipe["large_text"] = {k: v for k, v in large.items() if k not in given}
+        recipe.update(given)
         return Recipe.from_settings(recipe)
 
-    def _fit_hmms(self, recipe: Recipe, text: TextBatch, bar, verbose: bool) -> list:
+    def _fit_hmms(self, recipe: Recipe, text: EncodedText, bar, verbose: bool) -> list:
         """The recipe's HMMs, each fit on the ids of one shared vocabulary of ``text``."""
         from ..hmm import CategoricalHMM
 
@@ -676,9 +827,11 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             raise ValueError("there is no text to learn the HMMs on: the training sentences "
                              "and unlabeled= hold no tokens")
         vocabulary = Vocabulary(**recipe.vocabulary)
-        # the tokens counted as one sequence: the counts are the sentences' counts
-        vocabulary.fit([text.flat])
-        batch = RaggedBatch(vocabulary.encode_tokens(text.flat), text.offsets)
+        batch = text.encode(vocabulary)
+        text.release()
+        self.text_summary_ = {"n_sentences": text.n_sentences, "n_tokens": text.n_tokens,
+                              "n_types": text.n_types, "vocabulary": len(vocabulary),
+                              "hmm_params": dict(recipe.hmm_params)}
         rs = check_random_state(self.random_state)
         seeds = rs.randint(np.iinfo(np.int32).max, size=n_hmms)
         hmms = []
@@ -778,11 +931,14 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             Training sentences; or NLTK tagged sentences ``[[(word, tag), ...]]`` with
             ``tags=None``.
         tags : list of list of str, optional
-        unlabeled : list of list of str, optional
+        unlabeled : list of list of str, or iterable of them, optional
             Unlabeled text (typically of the target domain) that the HMMs learn on together
             with the training words, when ``hmm`` is ``"auto"``, ``"thorough"`` or a number
             of states.  With ``notation="auto"`` it is first written in the notation of the
-            training words.
+            training words.  Any iterable (a generator over files) is read once, a chunk of
+            sentences at a time, and kept as word ids (:class:`EncodedText`), never as
+            token lists; text of more than a recipe's ``large_text["above"]`` tokens is
+            learned with its large-text settings (:data:`RECIPES`).
         dev : (sentences, tags), optional
             Development data handed to the labeler (early stopping where it supports it).
         verbose : bool
@@ -803,14 +959,20 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             raise ValueError("an hmm is given but representations is empty: list at least "
                              "one of " + str(list(REPRESENTATIONS)))
         self.notation_ = detect_notation(train.text.flat, train.flat_tags)
-        unlabeled_text = None if unlabeled is None else TextBatch.of(
-            check_sentences(unlabeled, "unlabeled"), self._model_notation(), "unlabeled")
-        dev_data = None if dev is None else self._check_dev(dev)
         recipe = self._recipe()
+        if recipe is None and unlabeled is not None:
+            raise ValueError("unlabeled= is for HMMs learned in fit (hmm='auto', "
+                             "'thorough' or a number of states); this Tagger has "
+                             + ("no HMM" if self.hmm is None else "fitted HMMs"))
+        dev_data = None if dev is None else self._check_dev(dev)
+        text = None
+        if recipe is not None:  # the training words, then the unlabeled text streamed
+            text = self._read_text(train, unlabeled, verbose)
+            recipe = recipe.for_tokens(text.n_tokens)
         stages = ([f"HMM {i + 1}" for i in range(recipe.n_hmms)]
                   if recipe else []) + ["features", "labeler"]
         bar = _progress_bar(verbose, stages)
-        self._fit_representations(recipe, train, unlabeled_text, bar, verbose)
+        self._fit_representations(recipe, train, text, bar, verbose)
         self.labeler_ = self._fit_labeler(train, dev_data, bar, verbose)
         if bar is not None:
             bar.close()
@@ -828,28 +990,49 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 dev_data = dev_data._replace(tags=tags)
         return dev_data
 
+    def _read_text(self, train: LabeledText, unlabeled, verbose: bool) -> EncodedText:
+        """The training words, then ``unlabeled`` (a list or any iterable of token lists,
+        read once, a chunk at a time, in the model's notation), counted and kept as ids."""
+        text = EncodedText()
+        text.add(train.text)
+        if unlabeled is None:
+            return text
+        bar = None
+        if verbose:
+            from .._progress import progress_bar
+
+            bar = progress_bar(desc="reading unlabeled text", unit="tok",
+                               total=getattr(unlabeled, "max_tokens", None))
+        notation = self._model_notation()
+        for chunk in _chunks(unlabeled, STREAM_CHUNK):
+            batch = TextBatch.of(check_sentences(chunk, "unlabeled"), notation, "unlabeled")
+            text.add(batch)
+            if bar is not None:
+                bar.update(batch.n_tokens)
+                bar.set_postfix_str(f"{text.n_types} types")
+        if bar is not None:
+            bar.close()
+        return text
+
     def _fit_representations(self, recipe: Recipe | None, train: LabeledText,
-                             unlabeled: TextBatch | None, bar, verbose: bool) -> None:
-        """The HMMs (learned on the training words and ``unlabeled``, or given) and the
-        tables of features made from them."""
+                             text: EncodedText | None, bar, verbose: bool) -> None:
+        """The HMMs (learned on the training words and the unlabeled text, or given) and
+        the tables of features made from them."""
         self.hmm_vocabulary_ = None
         self.type_tables_ = {}
         self.case_profile_ = None
         self._features_cache = None
+        self.text_summary_ = None
         if recipe is not None:
-            text = train.text if unlabeled is None else train.text + unlabeled
+            assert text is not None  # read in fit with the recipe
             self.hmms_ = self._fit_hmms(recipe, text, bar, verbose)
             self.type_tables_ = self._learned_type_tables()
             if recipe.neighbours:
                 self.type_tables_[NEIGHBOUR_TAGS] = self._neighbour_tags(
                     train, recipe.neighbours)
             if recipe.case_profile:
-                self.case_profile_ = CaseProfile.fit_tokens(text.flat, text.offsets)
+                self.case_profile_ = text.case_profile()
         else:
-            if unlabeled is not None:
-                raise ValueError("unlabeled= is for HMMs learned in fit (hmm='auto', "
-                                 "'thorough' or a number of states); this Tagger has "
-                                 + ("no HMM" if self.hmm is None else "fitted HMMs"))
             self.hmms_ = self._given_hmms()
         self.n_hmms_ = len(self.hmms_)
 
