@@ -672,22 +672,35 @@ SINGLE_SETTINGS = ("single", "single, file POS in", "single, recognizer")
 #: the tasks each single-task setting labels
 _SINGLE_TASKS = {"single": ("pos", "chunk", "ner"), "single, file POS in": ("chunk",),
                  "single, recognizer": ("ner",)}
-#: the multi-task settings (see :func:`_product_model`)
-PRODUCT_SETTINGS = ("multi-task",)
+#: the multi-task settings (see :func:`_product_model`): ``multi-task`` is the product on
+#: files with input columns (every task reads the file's columns of the tasks before it, as
+#: the single-task models do; Brown clusters and an HMM learned once on unlabeled text are
+#: features of every task; the chunker also reads the cross-validated POS predictions; NER
+#: is the recognizer, with the same clusters and HMM); ``multi-task, no cascade`` is the
+#: same without the POS predictions; ``multi-task, words only`` reads no column, no
+#: clusters, no HMM: a cascade of CRFs over all the tasks from the words alone, each task
+#: reading all the earlier tasks' cross-validated predictions
+PRODUCT_SETTINGS = ("multi-task", "multi-task, no cascade", "multi-task, words only")
 
 #: sizes of the product study (``run_multi_task_product``): training / dev / test sentences
 #: per corpus (None: all), CRF iterations (None: the task defaults), folds of the cascade,
 #: the size of the recognizer's representations (a preset of :mod:`hmmtl.studies.ner`),
-#: the corpora and the settings
+#: the corpora, the tasks of the words-only ``single`` setting (the full run leaves out the
+#: words-only chunker and NER CRF, which the chunker reading the POS column and the
+#: recognizer beat) and the settings; ``fold_iterations``: CRF iterations of the fold models
+#: of the cross-validated predictions
 PRODUCT_PRESETS: dict[str, dict[str, Any]] = {
     "full": dict(max_train_sentences=None, max_eval_sentences=None, max_iterations=None,
-                 n_folds=3, recognizer="full", corpora=("conll2000", "conll2003"),
+                 n_folds=2, fold_iterations=50, recognizer="full",
+                 corpora=("conll2000", "conll2003"), single_tasks=("pos",),
                  settings=SINGLE_SETTINGS + PRODUCT_SETTINGS),
     "quick": dict(max_train_sentences=600, max_eval_sentences=300, max_iterations=40,
-                  n_folds=2, recognizer="quick", corpora=("conll2000", "conll2003"),
+                  n_folds=2, fold_iterations=20, recognizer="quick",
+                  corpora=("conll2000", "conll2003"), single_tasks=("pos", "chunk", "ner"),
                   settings=SINGLE_SETTINGS + PRODUCT_SETTINGS),
     "tiny": dict(max_train_sentences=120, max_eval_sentences=40, max_iterations=10,
-                 n_folds=2, recognizer="quick", corpora=("conll2000", "conll2003"),
+                 n_folds=2, fold_iterations=5, recognizer="quick",
+                 corpora=("conll2000", "conll2003"), single_tasks=("pos", "chunk", "ner"),
                  settings=SINGLE_SETTINGS + PRODUCT_SETTINGS),
 }
 
@@ -747,12 +760,18 @@ class Representations:
     n_tokens: int
 
 
-def _representations(root: Path, cfg: dict, progress: bool) -> Representations:
+def _representations(root: Path, cfg: dict, progress: bool,
+                     cache: Path | None = None) -> Representations:
     """The recognizer's representations, as :func:`hmmtl.studies.ner.train_recognizer`
     learns them, except that the CoNLL-2000 text is its training part only (so that no
     word of a test set of this study is in the text; the NER study reads all of
-    CoNLL-2000, 47k more tokens)."""
+    CoNLL-2000, 47k more tokens).  With ``cache`` (a folder), the clusters and the HMM are
+    saved there and read back by a later run of the same size (with the seconds they
+    took)."""
+    import json
     from types import SimpleNamespace
+
+    from ..serialize import load
 
     from ..io import load_nltk
     from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
@@ -771,8 +790,20 @@ def _representations(root: Path, cfg: dict, progress: bool) -> Representations:
     recipe = ner_study.RECIPES["eng"]
     n_clusters = max(2, int(recipe["clusters"] * preset["clusters_scale"]))
     n_states = max(2, int(recipe["hmm_states"] * preset["clusters_scale"]))
-    clusters = ner_study._clusters(all_text, n_clusters, False)
-    hmm = ner_study._hmm(all_text, n_states, preset["hmm_iterations"], False)
+    stem = None if cache is None else Path(cache) / f"representations-{cfg['recognizer']}"
+    if stem is not None and Path(f"{stem}.json").is_file():
+        clusters = load(f"{stem}.clusters.hmmtl")
+        hmm = load(f"{stem}.hmm.hmmtl")
+        learned = json.loads(Path(f"{stem}.json").read_text())["seconds"]
+        t0 = time.perf_counter() - learned
+    else:
+        clusters = ner_study._clusters(all_text, n_clusters, False)
+        hmm = ner_study._hmm(all_text, n_states, preset["hmm_iterations"], False)
+        if stem is not None:
+            clusters.save(f"{stem}.clusters.hmmtl")
+            hmm.save(f"{stem}.hmm.hmmtl")
+            Path(f"{stem}.json").write_text(json.dumps(
+                {"seconds": time.perf_counter() - t0}))
     gazetteer = Gazetteer(load_nltk_gazetteers(root))
     seconds = round(time.perf_counter() - t0, 2)
     if progress:
@@ -805,16 +836,30 @@ def _no_inputs(split: dict, tasks) -> dict:
     return {}
 
 
-def _product_model(setting: str, cfg: dict, seed: int, reps):
-    """The unfitted multi-task model of ``setting`` and the function that gives its
-    ``fit`` keyword arguments besides ``X`` and ``y`` from a training split and its
-    tasks."""
+def _file_inputs(split: dict, tasks) -> dict:
+    return {"columns": _file_columns(split, tasks), "documents": split.get("documents")}
+
+
+def _product_model(setting: str, cfg: dict, seed: int, reps, tasks):
+    """The unfitted multi-task model of ``setting`` for ``tasks`` and the function that
+    gives its ``fit`` keyword arguments besides ``X`` and ``y`` from a training split and
+    its tasks."""
     from ..transfer.multitask import MultiTaskTagger
 
     crf = {} if cfg["max_iterations"] is None else {"max_iterations": cfg["max_iterations"]}
-    if setting == "multi-task":
+    fold = {"max_iterations": cfg["fold_iterations"]}
+    if setting == "multi-task, words only":
         return MultiTaskTagger(n_folds=cfg["n_folds"], labeler_params=crf or None,
-                               random_state=seed), _no_inputs
+                               fold_labeler_params=fold, random_state=seed), _no_inputs
+    if setting in ("multi-task", "multi-task, no cascade"):
+        columns = {"pos": 1, "chunk": 2} if "ner" in tasks else {"pos": 1}
+        task_models = {"ner": _recognizer(reps, cfg, seed)} if "ner" in tasks else None
+        cascade = {"chunk": ["pos"]} if setting == "multi-task" else False
+        model = MultiTaskTagger(n_folds=cfg["n_folds"], cascade=cascade,
+                                labeler_params=crf or None, fold_labeler_params=fold,
+                                columns=columns, clusters=reps.clusters, hmm=reps.hmm,
+                                task_models=task_models, random_state=seed)
+        return model, _file_inputs
     raise ValueError(f"unknown multi-task setting {setting!r}")
 
 
@@ -871,17 +916,19 @@ def run_multi_task_product(data_dir=None, out_dir="results/multi-task", quick: b
     corpora = _product_corpora(root, cfg)
     reps = None
     if "single, recognizer" in settings or any(s in settings for s in _NEEDS_REPRESENTATIONS):
-        reps = _representations(root, cfg, progress)
+        reps = _representations(root, cfg, progress, cache=Path(out_dir))
         run.seconds["representations"] = reps.seconds
-    for corpus, (tasks, data) in corpora.items():
-        run.fit_and_score(corpus, tasks, data, settings, reps, seed, "dev")
-    for corpus, (tasks, data) in corpora.items():  # the test sets, once, at the end
-        run.score(corpus, tasks, data, "test")
+    # setting by setting, so that a long run's first figures compare every corpus; every
+    # setting is fixed in advance and the best single-task model is chosen on dev, so the
+    # test sets are scored as each model is trained
+    for setting in settings:
+        for corpus, (tasks, data) in corpora.items():
+            run.fit_and_score(corpus, tasks, data, setting, reps, seed)
     return run.finish()
 
 
 #: multi-task settings that use the recognizer's representations
-_NEEDS_REPRESENTATIONS: tuple = ()
+_NEEDS_REPRESENTATIONS: tuple = ("multi-task", "multi-task, no cascade")
 
 
 class _ProductRun:
@@ -908,38 +955,43 @@ class _ProductRun:
         self.log(f"[{key}] trained in {self.seconds[key]:.1f} s")
         return model
 
-    def fit_and_score(self, corpus, tasks, data, settings, reps, seed, part):
+    def fit_and_score(self, corpus, tasks, data, setting, reps, seed):
         from ..crf import LinearChainCRF
         from ..transfer.pipeline import Tagger
 
         cfg = self.cfg
         crf = {} if cfg["max_iterations"] is None else {"max_iterations": cfg["max_iterations"]}
         train = data["train"]
-        for setting in settings:
-            for task in tasks:
-                if task not in _SINGLE_TASKS.get(setting, ()):
-                    continue
-                key = f"{corpus}/{setting}/{task}"
-                if setting == "single":
-                    model = self.timed(key, lambda: Tagger(
-                        labeler_params={"task": task, "random_state": seed, **crf},
-                        random_state=seed).fit(train["words"], train[task]))
-                elif setting == "single, file POS in":
-                    model = self.timed(key, lambda: LinearChainCRF(
-                        task=task, random_state=seed, **crf).fit(
-                        train["words"], train[task], extra={"pos": train["pos"]}))
-                else:
-                    model = self.timed(key, lambda: _recognizer(reps, cfg, seed).fit(
-                        train["words"], train[task], columns=_file_columns(train, tasks),
-                        documents=train.get("documents"), unlabeled=reps.auto_text))
-                self.models[corpus, setting, task] = model
+        for task in tasks:
+            if task not in _SINGLE_TASKS.get(setting, ()) or (
+                    setting == "single" and task not in cfg["single_tasks"]):
+                continue
+            key = f"{corpus}/{setting}/{task}"
+            if setting == "single":
+                model = self.timed(key, lambda: Tagger(
+                    labeler_params={"task": task, "random_state": seed, **crf},
+                    random_state=seed).fit(train["words"], train[task]))
+            elif setting == "single, file POS in":
+                model = self.timed(key, lambda: LinearChainCRF(
+                    task=task, random_state=seed, **crf).fit(
+                    train["words"], train[task], extra={"pos": train["pos"]}))
+            else:
+                model = self.timed(key, lambda: _recognizer(reps, cfg, seed).fit(
+                    train["words"], train[task], columns=_file_columns(train, tasks),
+                    documents=train.get("documents"), unlabeled=reps.auto_text))
+            self.models[corpus, setting, task] = model
+            for part in ("dev", "test"):
                 self.score_one(corpus, setting, task, data, part)
-            if setting in PRODUCT_SETTINGS:
-                key = f"{corpus}/{setting}"
-                model, fit_kwargs = _product_model(setting, cfg, seed, reps)
-                y = {t: train[t] for t in tasks}
-                self.models[corpus, setting] = self.timed(
-                    key, lambda: model.fit(train["words"], y, **fit_kwargs(train, tasks)))
+        if setting in PRODUCT_SETTINGS:
+            key = f"{corpus}/{setting}"
+            model, fit_kwargs = _product_model(setting, cfg, seed, reps, tasks)
+            y = {t: train[t] for t in tasks}
+            kwargs = fit_kwargs(train, tasks)
+            if "ner" in tasks and setting in _NEEDS_REPRESENTATIONS:
+                kwargs["unlabeled"] = reps.auto_text
+            self.models[corpus, setting] = self.timed(
+                key, lambda: model.fit(train["words"], y, **kwargs))
+            for part in ("dev", "test"):
                 self.score_product(corpus, setting, tasks, data, part)
 
     def _predict_single(self, model, setting, task, split, tasks):
@@ -976,15 +1028,6 @@ class _ProductRun:
             self.speed[f"{corpus}/{setting}"] = round(n / (time.perf_counter() - t0))
         for task in tasks:
             self.add(corpus, setting, task, part, _score(task, split[task], pred[task])["score"])
-
-    def score(self, corpus, tasks, data, part):
-        for key in list(self.models):
-            if key[0] != corpus:
-                continue
-            if len(key) == 3:
-                self.score_one(corpus, key[1], key[2], data, part)
-            else:
-                self.score_product(corpus, key[1], tasks, data, part)
 
     def add(self, corpus, setting, task, part, score):
         self.records.append({"corpus": corpus, "setting": setting, "task": task,
