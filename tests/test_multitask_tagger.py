@@ -292,6 +292,32 @@ def test_cli_train_tag_evaluate_tasks(tmp_path, capsys):
     assert "f1" in result["tasks"]["chunk"] and "f1" not in result["tasks"]["pos"]
 
 
+def test_cli_input_columns_are_recorded_and_needed_to_tag(tmp_path, capsys):
+    from hmmtl.serialize import load
+
+    train = tmp_path / "train.conll"
+    _write_conll(train, SENTENCES, POS, CHUNKS)
+    model = tmp_path / "m.hmmtl"
+    assert _cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2",
+                "--input-columns", "pos=1", "--max-iter", 20, "--folds", 0, "--quiet",
+                "--out", model) == 0
+    assert load(model).input_columns_ == {"pos": 1}
+    test = tmp_path / "test.conll"
+    _write_conll(test, SENTENCES[:5], POS[:5], CHUNKS[:5])
+    out = tmp_path / "tagged.conll"
+    assert _cli("tag", "--model", model, "--output", out, test) == 0
+    rows = [line.split() for line in out.read_text().splitlines() if line.strip()]
+    assert all(len(r) == 5 for r in rows)
+    capsys.readouterr()
+    assert _cli("evaluate", "--model", model, "--test", test, "--format", "conll",
+                "--json") == 0
+    assert json.loads(capsys.readouterr().out)["tasks"]["chunk"]["f1"] > 0.8
+    words = tmp_path / "words.conll"
+    _write_conll(words, SENTENCES[:5])
+    assert _cli("tag", "--model", model, "--output", tmp_path / "x.conll", words) != 0
+    assert "reads the column 'pos'" in capsys.readouterr().err
+
+
 def test_cli_tag_conllu_places_each_task(tmp_path):
     train = tmp_path / "train.conll"
     _write_conll(train, SENTENCES, POS, CHUNKS)
@@ -359,10 +385,18 @@ def test_product_study_tiny_run_scores_every_task(data_dir, tmp_path):
     for corpus, tasks in (("conll2000", ("pos", "chunk")),
                           ("conll2003", ("pos", "chunk", "ner"))):
         for task in tasks:
-            for setting in ("single", "multi-task", "multi-task, no cascade"):
+            for setting in ("single", "multi-task", "multi-task, no cascade",
+                            "multi-task, words only"):
                 for split in ("dev", "test"):
                     assert (corpus, setting, task, split) in seen
-        assert res["speed"][corpus] > 0
+            assert (corpus, "single, file POS in", "chunk", "test") in seen
+        assert res["speed"][f"{corpus}/multi-task"] > 0
+    assert ("conll2003", "single, recognizer", "ner", "test") in seen
+    # the product's NER task is the recognizer, reading the same columns: the same tags
+    score = {(r["setting"], r["task"], r["split"]): r["score"] for r in res["records"]
+             if r["corpus"] == "conll2003"}
+    assert score["multi-task, no cascade", "ner", "test"] == score[
+        "single, recognizer", "ner", "test"]
     for r in res["records"]:
         assert 0.0 <= r["score"] <= 1.0
     pos = [r["score"] for r in res["records"] if r["task"] == "pos"]

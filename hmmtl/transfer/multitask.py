@@ -578,6 +578,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         shared = self._shared_features(X, flat, offsets) if any(
             t not in self._model_tasks() for t in wanted) else {}
         out: dict[str, list] = {}
+        texts: list = []
         for task in self.tasks_:
             if task not in wanted:
                 continue
@@ -590,8 +591,28 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             extra = dict(shared)
             extra.update({_FILE + c: file_columns[c] for c in self.file_inputs_[task]})
             extra.update({_INPUT + u: out[u] for u in self.inputs_[task]})
-            out[task] = self.labelers_[task].predict(X, extra=extra or None)
+            labeler = self.labelers_[task]
+            out[task] = labeler.predict(self._converted(labeler, X, flat, offsets, texts),
+                                        extra=extra or None)
         return {t: out[t] for t in self.tasks_ if t in out}
+
+    @staticmethod
+    def _converted(labeler, X, flat, offsets, texts: list):
+        """``X`` as the CRF ``labeler`` takes it, converted once per notation for all the
+        tasks (:class:`~hmmtl.crf.labelers.ConvertedText`: words written in the notation
+        of its training words), so that no CRF flattens and maps the words again."""
+        from ..crf.labelers import ConvertedText
+
+        if labeler.notation == "keep":
+            return ConvertedText(X, flat, offsets, None)
+        notation = labeler.notation_
+        for known, text in texts:
+            if known == notation:
+                return text
+        mapped = flat if notation is None else notation.map_flat_words(flat, offsets)
+        text = ConvertedText(X, mapped, offsets, notation)
+        texts.append((notation, text))
+        return text
 
     def _model_tasks(self) -> set:
         """The tasks labeled by a model of ``task_models`` (not a LinearChainCRF)."""
