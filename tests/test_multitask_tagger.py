@@ -213,6 +213,8 @@ def test_cascade_mapping_names_the_tasks_each_task_reads(monkeypatch):
     model = _model(cascade={"ner": ["pos"]}).fit(
         SENTENCES, {"pos": POS, "chunk": CHUNKS, "ner": ENTITIES})
     assert model.inputs_ == {"pos": [], "chunk": [], "ner": ["pos"]}
+    assert set(model.fit_times_) == {"shared features", "pos", "chunk", "ner",
+                                     "pos predictions for later tasks"}
     assert calls.count("pos") == 3 and calls.count("chunk") == 1
     names = [s["name"] for s in model.labelers_["ner"].feature_space_.extra_specs_]
     assert names == ["task:pos"]

@@ -693,7 +693,8 @@ PRODUCT_PRESETS: dict[str, dict[str, Any]] = {
     "full": dict(max_train_sentences=None, max_eval_sentences=None, max_iterations=None,
                  n_folds=2, fold_iterations=50, recognizer="full",
                  corpora=("conll2000", "conll2003"), single_tasks=("pos",),
-                 settings=SINGLE_SETTINGS + PRODUCT_SETTINGS),
+                 settings=("single, file POS in", "single", "multi-task", "single, recognizer",
+                           "multi-task, no cascade", "multi-task, words only")),
     "quick": dict(max_train_sentences=600, max_eval_sentences=300, max_iterations=40,
                   n_folds=2, fold_iterations=20, recognizer="quick",
                   corpora=("conll2000", "conll2003"), single_tasks=("pos", "chunk", "ner"),
@@ -741,7 +742,8 @@ def _product_corpora(root: Path, cfg: dict) -> dict:
             c03[part] = split(corpus.sentences, {
                 "pos": corpus.column("pos"), "chunk": _iob1_to_iob2(corpus.column("chunk")),
                 "ner": _iob1_to_iob2(corpus.column("ner")),
-                "documents": list(corpus.doc_ids)}, limit, 3)
+                "documents": (list(corpus.doc_ids) if corpus.doc_ids is not None
+                              else [None] * len(corpus.sentences))}, limit, 3)
         out["conll2003"] = (("pos", "chunk", "ner"), c03)
     return out
 
@@ -991,6 +993,8 @@ class _ProductRun:
                 kwargs["unlabeled"] = reps.auto_text
             self.models[corpus, setting] = self.timed(
                 key, lambda: model.fit(train["words"], y, **kwargs))
+            for what, sec in model.fit_times_.items():
+                self.seconds[f"{key}: {what}"] = round(sec, 2)
             for part in ("dev", "test"):
                 self.score_product(corpus, setting, tasks, data, part)
 

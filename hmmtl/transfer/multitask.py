@@ -30,6 +30,7 @@ language processing (almost) from scratch* (POS, chunks and entities from one mo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -216,6 +217,9 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         The input columns each task reads.
     uses_documents_ : bool
         Whether a task's predictions use document boundaries (``predict(documents=...)``).
+    fit_times_ : dict of str to float
+        Seconds ``fit`` spent on the shared features, each task's labeler, and each task's
+        predictions for the later tasks (the fold models).
 
     Examples
     --------
@@ -314,7 +318,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             update["random_state"] = seed
         return model.set_params(**update)
 
-    def _shared_features(self, sentences, flat=None, offsets=None) -> dict:
+    def _shared_features(self, sentences, flat=None) -> dict:
         """The features every task shares (HMM representations, Brown cluster path
         prefixes), computed once per batch."""
         extra: dict[str, Any] = {}
@@ -327,7 +331,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             from ..data import factorize
 
             if flat is None:
-                flat, offsets = flatten(sentences)
+                flat, _ = flatten(sentences)
             types, ids = factorize(flat)
             extra["brown"] = self.clusters_.transform_types(
                 types, tuple(self.cluster_prefixes))[ids]
@@ -478,13 +482,16 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         file_columns = self._check_columns(X, columns, self.input_columns_)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(2**31 - 1))
-        shared = self._shared_features(X, flat, offsets)
+        clock = time.perf_counter()
+        shared = self._shared_features(X, flat)
+        self.fit_times_ = {"shared features": time.perf_counter() - clock}
         # per task: its label sequences for every sentence (None where absent), and, as
         # the cascade goes, the labels the later tasks read (cross-validated predictions)
         inputs: dict[str, list] = {}
         self.labelers_, self.inputs_ = {}, {}
         self.uses_documents_ = False
-        for k, task in enumerate(order):
+        for task in order:
+            clock = time.perf_counter()
             index, labels = labeled[task]
             earlier = reads[task]
             sub_x = [X[i] for i in index.tolist()]
@@ -511,8 +518,14 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                           + (f", reading {', '.join(extra)}" if extra else ""))
                 labeler.fit(sub_x, labels, extra=_subset_extra(extra, index, offsets) or None)
                 if task in read:
+                    self.fit_times_[task] = time.perf_counter() - clock
+                    clock = time.perf_counter()
                     inputs[task] = self._inputs_for_later(task, labeler, X, extra, offsets,
                                                           index, labels, n_folds, rng, seed)
+                    self.fit_times_[f"{task} predictions for later tasks"] = \
+                        time.perf_counter() - clock
+                    clock = time.perf_counter()
+            self.fit_times_[task] = self.fit_times_.get(task, 0.0) + time.perf_counter() - clock
             self.labelers_[task] = labeler
             self.inputs_[task] = list(earlier)
         self.n_tasks_ = len(order)
@@ -575,7 +588,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         reads = {c for t in wanted for c in self.file_inputs_[t]}
         file_columns = self._check_columns(X, columns, [c for c in self.input_columns_
                                                         if c in reads])
-        shared = self._shared_features(X, flat, offsets) if any(
+        shared = self._shared_features(X, flat) if any(
             t not in self._model_tasks() for t in wanted) else {}
         out: dict[str, list] = {}
         texts: list = []
