@@ -135,6 +135,129 @@ def test_shared_hmm_features_reach_every_task():
                     for p, g in zip(ps, gs)]) > 0.9
 
 
+# ---------------------------------------------------------------------------- sharing
+def test_file_columns_are_read_by_the_tasks_after_them():
+    """columns={"pos": 1}: the chunker reads the given POS column beside the predicted one,
+    the POS labeler (whose own column it is) does not; tagging needs the column."""
+    model = _model(columns={"pos": 1}).fit(SENTENCES, {"pos": POS, "chunk": CHUNKS},
+                                           columns={"pos": POS})
+    assert model.input_columns_ == {"pos": 1}
+    assert model.file_inputs_ == {"pos": [], "chunk": ["pos"]}
+    names = [s["name"] for s in model.labelers_["chunk"].feature_space_.extra_specs_]
+    assert names == ["file:pos", "task:pos"]
+    assert model.labelers_["pos"].feature_space_.extra_specs_ == []
+    with pytest.raises(ValueError, match=r"reads the input column\(s\) \['pos'\]"):
+        model.predict(TEST_SENTENCES)
+    with pytest.raises(ValueError, match=r"reads the input column\(s\) \['pos'\]"):
+        _model(columns={"pos": 1}).fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    # the POS task alone reads no column
+    assert model.predict(TEST_SENTENCES[1:], tasks="pos")["pos"] == model.predict(
+        TEST_SENTENCES[1:], columns={"pos": TEST_POS[1:]})["pos"]
+    with pytest.raises(ValueError, match=r"column 'pos' must hold one tag per token"):
+        model.predict(TEST_SENTENCES, columns={"pos": TEST_POS})
+    pred = model.predict(TEST_SENTENCES[1:], columns={"pos": TEST_POS[1:]})
+    assert [len(s) for s in pred["chunk"]] == [len(s) for s in TEST_SENTENCES[1:]]
+
+
+def test_a_column_no_task_reads_is_not_required():
+    model = _model(columns={"pos": 1}).fit(SENTENCES, {"pos": POS}, columns={"pos": POS})
+    assert model.input_columns_ == {} and model.file_inputs_ == {"pos": []}
+    assert list(model.predict(TEST_SENTENCES)) == ["pos"]
+
+
+def test_shared_clusters_reach_every_task():
+    from hmmtl.ner.clusters import BrownClusters
+
+    clusters = BrownClusters(n_clusters=4, min_count=1).fit(SENTENCES)
+    model = _model(clusters=clusters, cluster_prefixes=(2, 4)).fit(
+        SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    for task in ("pos", "chunk"):
+        names = [s["name"] for s in model.labelers_[task].feature_space_.extra_specs_]
+        assert "brown" in names
+    shared = model._shared_features(TEST_SENTENCES)
+    assert shared["brown"].shape == (sum(map(len, TEST_SENTENCES)), 2)
+    assert (shared["brown"][:, 0] >= 0).sum() > 0
+
+
+def test_fold_models_take_their_own_parameters(monkeypatch):
+    from hmmtl.crf import LinearChainCRF
+
+    calls = []
+    original = LinearChainCRF.fit
+
+    def counting(self, X, y, *a, **kw):
+        calls.append((self.task, len(X), self.max_iterations))
+        return original(self, X, y, *a, **kw)
+
+    monkeypatch.setattr(LinearChainCRF, "fit", counting)
+    _model(fold_labeler_params={"max_iterations": 3}).fit(SENTENCES,
+                                                          {"pos": POS, "chunk": CHUNKS})
+    assert sorted((n, it) for t, n, it in calls if t == "pos") == [(15, 3), (15, 3),
+                                                                   (30, 20)]
+    assert [it for t, _, it in calls if t == "chunk"] == [20]
+
+
+def test_cascade_mapping_names_the_tasks_each_task_reads(monkeypatch):
+    """cascade={"ner": ["pos"]}: the recognizer-free NER CRF reads the POS predictions,
+    the chunker none; only POS gets fold models."""
+    from hmmtl.crf import LinearChainCRF
+
+    calls = []
+    original = LinearChainCRF.fit
+
+    def counting(self, X, y, *a, **kw):
+        calls.append(self.task)
+        return original(self, X, y, *a, **kw)
+
+    monkeypatch.setattr(LinearChainCRF, "fit", counting)
+    model = _model(cascade={"ner": ["pos"]}).fit(
+        SENTENCES, {"pos": POS, "chunk": CHUNKS, "ner": ENTITIES})
+    assert model.inputs_ == {"pos": [], "chunk": [], "ner": ["pos"]}
+    assert set(model.fit_times_) == {"shared features", "pos", "chunk", "ner",
+                                     "pos predictions for later tasks"}
+    assert calls.count("pos") == 3 and calls.count("chunk") == 1
+    names = [s["name"] for s in model.labelers_["ner"].feature_space_.extra_specs_]
+    assert names == ["task:pos"]
+    with pytest.raises(ValueError, match=r"cascade\['pos'\] = \['chunk'\]"):
+        _model(cascade={"pos": ["chunk"]}).fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+
+
+def _recognizer_model(**kw):
+    from hmmtl.ner import NamedEntityRecognizer
+
+    ner = NamedEntityRecognizer(columns=(), n_folds=2, two_stage=False, auto_lists=False,
+                                labeler_params={"max_iterations": 20}, random_state=0)
+    return _model(task_models={"ner": ner}, **kw)
+
+
+def test_a_task_model_reads_the_file_columns_and_earlier_predictions(tmp_path):
+    from hmmtl.ner import NamedEntityRecognizer
+    from hmmtl.serialize import load
+
+    model = _recognizer_model(columns={"pos": 1}).fit(
+        SENTENCES, {"pos": POS, "chunk": CHUNKS, "ner": ENTITIES}, columns={"pos": POS})
+    ner = model.labelers_["ner"]
+    assert isinstance(ner, NamedEntityRecognizer)
+    assert sorted(ner.input_columns_) == ["pos", "task:chunk", "task:pos"]
+    pred = model.predict(TEST_SENTENCES[1:], columns={"pos": TEST_POS[1:]})
+    assert list(pred) == ["pos", "chunk", "ner"]
+    assert [len(s) for s in pred["ner"]] == [len(s) for s in TEST_SENTENCES[1:]]
+    assert model.score_tasks(SENTENCES, {"ner": ENTITIES}, columns={"pos": POS})["ner"] > 0.8
+    back = load(model.save(tmp_path / "m.hmmtl"))
+    assert back.input_columns_ == {"pos": 1} and back.file_inputs_ == model.file_inputs_
+    assert back.predict(TEST_SENTENCES[1:], columns={"pos": TEST_POS[1:]}) == pred
+
+
+def test_a_task_model_must_end_the_cascade():
+    from hmmtl.ner import NamedEntityRecognizer
+
+    model = _model(task_models={"chunk": NamedEntityRecognizer(columns=())})
+    with pytest.raises(ValueError, match=r"must be the last of the cascade"):
+        model.fit(SENTENCES, {"pos": POS, "chunk": CHUNKS, "ner": ENTITIES})
+    with pytest.raises(ValueError, match=r"task_models has models of \['ner'\]"):
+        _recognizer_model().fit(SENTENCES, {"pos": POS})
+
+
 # ---------------------------------------------------------------------------- the CLI
 def _write_conll(path, sentences, *columns):
     with open(path, "w") as f:
@@ -169,6 +292,32 @@ def test_cli_train_tag_evaluate_tasks(tmp_path, capsys):
     assert sorted(result["tasks"]) == ["chunk", "ner", "pos"]
     assert result["tasks"]["pos"]["accuracy"] > 0.9
     assert "f1" in result["tasks"]["chunk"] and "f1" not in result["tasks"]["pos"]
+
+
+def test_cli_input_columns_are_recorded_and_needed_to_tag(tmp_path, capsys):
+    from hmmtl.serialize import load
+
+    train = tmp_path / "train.conll"
+    _write_conll(train, SENTENCES, POS, CHUNKS)
+    model = tmp_path / "m.hmmtl"
+    assert _cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2",
+                "--input-columns", "pos=1", "--max-iter", 20, "--folds", 0, "--quiet",
+                "--out", model) == 0
+    assert load(model).input_columns_ == {"pos": 1}
+    test = tmp_path / "test.conll"
+    _write_conll(test, SENTENCES[:5], POS[:5], CHUNKS[:5])
+    out = tmp_path / "tagged.conll"
+    assert _cli("tag", "--model", model, "--output", out, test) == 0
+    rows = [line.split() for line in out.read_text().splitlines() if line.strip()]
+    assert all(len(r) == 5 for r in rows)
+    capsys.readouterr()
+    assert _cli("evaluate", "--model", model, "--test", test, "--format", "conll",
+                "--json") == 0
+    assert json.loads(capsys.readouterr().out)["tasks"]["chunk"]["f1"] > 0.8
+    words = tmp_path / "words.conll"
+    _write_conll(words, SENTENCES[:5])
+    assert _cli("tag", "--model", model, "--output", tmp_path / "x.conll", words) != 0
+    assert "reads the column 'pos'" in capsys.readouterr().err
 
 
 def test_cli_tag_conllu_places_each_task(tmp_path):
@@ -238,10 +387,18 @@ def test_product_study_tiny_run_scores_every_task(data_dir, tmp_path):
     for corpus, tasks in (("conll2000", ("pos", "chunk")),
                           ("conll2003", ("pos", "chunk", "ner"))):
         for task in tasks:
-            for setting in ("single", "multi-task", "multi-task, no cascade"):
+            for setting in ("single", "multi-task", "multi-task, no cascade",
+                            "multi-task, words only"):
                 for split in ("dev", "test"):
                     assert (corpus, setting, task, split) in seen
-        assert res["speed"][corpus] > 0
+            assert (corpus, "single, file POS in", "chunk", "test") in seen
+        assert res["speed"][f"{corpus}/multi-task"] > 0
+    assert ("conll2003", "single, recognizer", "ner", "test") in seen
+    # the product's NER task is the recognizer, reading the same columns: the same tags
+    score = {(r["setting"], r["task"], r["split"]): r["score"] for r in res["records"]
+             if r["corpus"] == "conll2003"}
+    assert score["multi-task, no cascade", "ner", "test"] == score[
+        "single, recognizer", "ner", "test"]
     for r in res["records"]:
         assert 0.0 <= r["score"] <= 1.0
     pos = [r["score"] for r in res["records"] if r["task"] == "pos"]

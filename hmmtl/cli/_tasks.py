@@ -10,6 +10,11 @@ index or a column name; in CoNLL-U the name alone: ``pos`` is XPOS, ``upos`` UPO
 :mod:`hmmtl.io.columns`).  Given once, it applies to every ``--train`` file; given once per
 ``--train`` file, the i-th applies to the i-th file, so each corpus carries the tasks it
 has (CoNLL-2000: POS and chunks; CoNLL-2003: POS, chunks, entities; EWT: POS).
+
+``--input-columns NAME=COL,...`` names columns of the training files that the tasks read as
+features (the POS column of CoNLL-2000 for the chunker); the model records them, and ``hmmtl
+tag`` / ``hmmtl evaluate`` then read them from their input, as for a single-task model that
+reads input columns.
 """
 
 from __future__ import annotations
@@ -86,11 +91,16 @@ def train_tasks(args, labeler_params: dict) -> int:
     folder = data_dir(args.data)
     X: list = []
     per_file: list = []
+    wanted = parse_tasks(args.input_columns) if getattr(args, "input_columns", None) else {}
+    inputs: dict = {name: [] for name in wanted}
     for source, spec in zip(sources, specs):
         tasks = parse_tasks(spec)
         corpus = read_corpus([source], data_dir=folder)
         per_file.append((len(X), len(corpus.sentences),
                          {t: _task_labels(corpus, t, c, spec) for t, c in tasks.items()}))
+        for name, column in wanted.items():
+            inputs[name] += _task_labels(corpus, name, column, f"--input-columns "
+                                                              f"{args.input_columns}")
         X += corpus.sentences
     if not X:
         raise CommandError("no sentences in the training data")
@@ -105,10 +115,12 @@ def train_tasks(args, labeler_params: dict) -> int:
               if k not in ("task", "random_state", "verbose")}
     model = MultiTaskTagger(labeler_params=params or None, n_folds=args.folds,
                             notation=args.notation, random_state=args.seed,
-                            verbose=not args.quiet)
+                            verbose=not args.quiet,
+                            columns={k: (v if isinstance(v, int) else None)
+                                     for k, v in wanted.items()} or None)
     log(args, f"training {len(names)} tasks ({', '.join(names)}) on {len(X)} sentences, "
               f"{sum(map(len, X))} tokens")
-    model.fit(X, y)
+    model.fit(X, y, columns=inputs or None)
     columns = {t: c for spec in specs for t, c in parse_tasks(spec).items()}
     save_model(model, args.out, args, info={"tasks": columns,
                                             "task_meanings": task_meanings(model)})
@@ -148,4 +160,10 @@ def task_gold(args, model, info):
     if not gold:
         raise CommandError(f"{corpus.source or 'the test data'} has no column of the tasks "
                            f"{model.tasks_} (columns {columns}); give a file with them")
-    return words, gold, model.predict(words, tasks=list(gold))
+    from ..tagging.door import TaggingError, model_inputs
+
+    try:
+        inputs = model_inputs(model, corpus)
+    except TaggingError as exc:
+        raise CommandError(str(exc)) from None
+    return words, gold, model.predict(words, tasks=list(gold), **inputs)

@@ -99,6 +99,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="several tasks in one model (a MultiTaskTagger): each task's name and "
                         "column, e.g. pos=1,chunk=2,ner=3 (CoNLL-U: the name alone); once for "
                         "every --train file, or once per file in the same order")
+    p.add_argument("--input-columns", metavar="NAME=COL,...",
+                   help="with --tasks: columns of every --train file that the tasks read as "
+                        "features beside the earlier tasks' predictions, e.g. pos=1 (the POS "
+                        "column of CoNLL-2000); a task reads those of the tasks before it "
+                        "and of no task, never its own; tag and evaluate then need them")
     p.add_argument("--folds", type=int, default=3, metavar="K",
                    help="with --tasks: folds of the cross-validated predictions the later "
                         "tasks read (default 3; 0: gold labels of the earlier tasks)")

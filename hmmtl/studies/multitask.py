@@ -660,22 +660,57 @@ def _write(records, selected, out_dir, seconds, config) -> dict:
 
 
 # ============================================================================ the product
+#: the single-task models of the product study, each as a user trains it through the front
+#: door: ``single`` is ``hmmtl train`` (``--task chunk`` / ``--task ner``: a CRF with the
+#: task's defaults, from the words); ``single, file POS in`` is the chunker of CoNLL-2000's
+#: standard set-up, a CRF with the chunk defaults that also reads the file's POS column (the
+#: Brill tagger's output in CoNLL-2000, a tagger's output in CoNLL-2003, in the test files
+#: too); ``single, recognizer`` is the recognizer of ``hmmtl experiment ner`` (Brown
+#: clusters and an HMM on unlabeled text, gazetteers, the file's POS and chunk columns,
+#: documents, two stages)
+SINGLE_SETTINGS = ("single", "single, file POS in", "single, recognizer")
+#: the tasks each single-task setting labels
+_SINGLE_TASKS = {"single": ("pos", "chunk", "ner"), "single, file POS in": ("chunk",),
+                 "single, recognizer": ("ner",)}
+#: the multi-task settings (see :func:`_product_model`): ``multi-task`` is the product on
+#: files with input columns (every task reads the file's columns of the tasks before it, as
+#: the single-task models do; Brown clusters and an HMM learned once on unlabeled text are
+#: features of every task; the chunker also reads the cross-validated POS predictions; NER
+#: is the recognizer, with the same clusters and HMM); ``multi-task, no cascade`` is the
+#: same without the POS predictions; ``multi-task, words only`` reads no column, no
+#: clusters, no HMM: a cascade of CRFs over all the tasks from the words alone, each task
+#: reading all the earlier tasks' cross-validated predictions
+PRODUCT_SETTINGS = ("multi-task", "multi-task, no cascade", "multi-task, words only")
+
 #: sizes of the product study (``run_multi_task_product``): training / dev / test sentences
-#: per corpus (None: all), CRF iterations (None: the task defaults), folds of the cascade
+#: per corpus (None: all), CRF iterations (None: the task defaults), folds of the cascade,
+#: the size of the recognizer's representations (a preset of :mod:`hmmtl.studies.ner`),
+#: the corpora, the tasks of the words-only ``single`` setting (the full run leaves out the
+#: words-only chunker and NER CRF, which the chunker reading the POS column and the
+#: recognizer beat) and the settings; ``fold_iterations``: CRF iterations of the fold models
+#: of the cross-validated predictions
 PRODUCT_PRESETS: dict[str, dict[str, Any]] = {
     "full": dict(max_train_sentences=None, max_eval_sentences=None, max_iterations=None,
-                 n_folds=3),
+                 n_folds=2, fold_iterations=50, recognizer="full",
+                 corpora=("conll2000", "conll2003"), single_tasks=("pos",),
+                 settings=("single, file POS in", "single", "multi-task", "single, recognizer",
+                           "multi-task, no cascade", "multi-task, words only")),
     "quick": dict(max_train_sentences=600, max_eval_sentences=300, max_iterations=40,
-                  n_folds=2),
+                  n_folds=2, fold_iterations=20, recognizer="quick",
+                  corpora=("conll2000", "conll2003"), single_tasks=("pos", "chunk", "ner"),
+                  settings=SINGLE_SETTINGS + PRODUCT_SETTINGS),
     "tiny": dict(max_train_sentences=120, max_eval_sentences=40, max_iterations=10,
-                 n_folds=2),
+                 n_folds=2, fold_iterations=5, recognizer="quick",
+                 corpora=("conll2000", "conll2003"), single_tasks=("pos", "chunk", "ner"),
+                 settings=SINGLE_SETTINGS + PRODUCT_SETTINGS),
 }
 
 
 def _product_corpora(root: Path, cfg: dict) -> dict:
     """CoNLL-2000 (POS + chunks; dev: the last fifth of train, held out) and CoNLL-2003
-    (POS + chunks + entities; dev: eng.testa, test: eng.testb), chunk and NER tags in IOB2:
-    ``{corpus: {split: {"words": ..., task: ...}}}``."""
+    (POS + chunks + entities; dev: eng.testa, test: eng.testb; with each sentence's
+    document), chunk and NER tags in IOB2: ``{corpus: (tasks, {split: {"words": ...,
+    task: ..., "documents": ...}})}``."""
     from ..io import load_nltk
     from ..io.conll import CONLL2003_COLUMNS, read_conll
 
@@ -685,64 +720,181 @@ def _product_corpora(root: Path, cfg: dict) -> dict:
         idx = _subsample(len(words), limit, seed)
         return {"words": _pick(words, idx), **{k: _pick(v, idx) for k, v in columns.items()}}
 
-    train = load_nltk("conll2000", data_dir=root / "nltk_data", split="train")
-    test = load_nltk("conll2000", data_dir=root / "nltk_data", split="test")
-    cut = len(train.sentences) * 4 // 5
-    cols = {"pos": train.column("pos"), "chunk": train.column("chunk")}
-    c00 = {"train": split(train.sentences[:cut], {k: v[:cut] for k, v in cols.items()},
-                          n_train, 0),
-           "dev": split(train.sentences[cut:], {k: v[cut:] for k, v in cols.items()},
-                        n_eval, 1),
-           "test": split(test.sentences, {"pos": test.column("pos"),
-                                          "chunk": test.column("chunk")}, n_eval, 2)}
-    c03 = {}
-    for name, part, limit in (("eng.train", "train", n_train), ("eng.testa", "dev", n_eval),
-                              ("eng.testb", "test", n_eval)):
-        corpus = read_conll(_require(root / "conll2003" / name), columns=CONLL2003_COLUMNS)
-        c03[part] = split(corpus.sentences, {
-            "pos": corpus.column("pos"), "chunk": _iob1_to_iob2(corpus.column("chunk")),
-            "ner": _iob1_to_iob2(corpus.column("ner"))}, limit, 3)
-    return {"conll2000": (("pos", "chunk"), c00), "conll2003": (("pos", "chunk", "ner"), c03)}
+    out: dict[str, Any] = {}
+    if "conll2000" in cfg["corpora"]:
+        train = load_nltk("conll2000", data_dir=root / "nltk_data", split="train")
+        test = load_nltk("conll2000", data_dir=root / "nltk_data", split="test")
+        cut = len(train.sentences) * 4 // 5
+        cols = {"pos": train.column("pos"), "chunk": train.column("chunk")}
+        c00 = {"train": split(train.sentences[:cut], {k: v[:cut] for k, v in cols.items()},
+                              n_train, 0),
+               "dev": split(train.sentences[cut:], {k: v[cut:] for k, v in cols.items()},
+                            n_eval, 1),
+               "test": split(test.sentences, {"pos": test.column("pos"),
+                                              "chunk": test.column("chunk")}, n_eval, 2)}
+        out["conll2000"] = (("pos", "chunk"), c00)
+    if "conll2003" in cfg["corpora"]:
+        c03 = {}
+        for name, part, limit in (("eng.train", "train", n_train),
+                                  ("eng.testa", "dev", n_eval),
+                                  ("eng.testb", "test", n_eval)):
+            corpus = read_conll(_require(root / "conll2003" / name), columns=CONLL2003_COLUMNS)
+            c03[part] = split(corpus.sentences, {
+                "pos": corpus.column("pos"), "chunk": _iob1_to_iob2(corpus.column("chunk")),
+                "ner": _iob1_to_iob2(corpus.column("ner")),
+                "documents": (list(corpus.doc_ids) if corpus.doc_ids is not None
+                              else [None] * len(corpus.sentences))}, limit, 3)
+        out["conll2003"] = (("pos", "chunk", "ner"), c03)
+    return out
+
+
+@dataclass
+class Representations:
+    """What ``hmmtl experiment ner`` learns on English unlabeled text before its recognizer,
+    learned once per run: Brown clusters, an HMM, the NLTK gazetteers and the text the
+    recognizer's automatic lists come from."""
+
+    clusters: Any
+    hmm: Any
+    gazetteer: Any
+    auto_text: list
+    seconds: float
+    n_tokens: int
+
+
+def _representations(root: Path, cfg: dict, progress: bool,
+                     cache: Path | None = None) -> Representations:
+    """The recognizer's representations, as :func:`hmmtl.studies.ner.train_recognizer`
+    learns them, except that the CoNLL-2000 text is its training part only (so that no
+    word of a test set of this study is in the text; the NER study reads all of
+    CoNLL-2000, 47k more tokens).  With ``cache`` (a folder), the clusters and the HMM are
+    saved there and read back by a later run of the same size (with the seconds they
+    took)."""
+    import json
+    from types import SimpleNamespace
+
+    from ..serialize import load
+
+    from ..io import load_nltk
+    from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
+    from . import ner as ner_study
+
+    t0 = time.perf_counter()
+    preset = ner_study.PRESETS[cfg["recognizer"]]
+    train = load_ner_train(root)
+    text = ner_study.unlabeled_text(root, "eng", SimpleNamespace(sentences=train))
+    text["conll2000"] = load_nltk("conll2000", data_dir=root / "nltk_data",
+                                  split="train").sentences
+    if preset["max_text_sentences"]:
+        text = {k: v[: preset["max_text_sentences"]] for k, v in text.items()}
+    all_text = [s for part in text.values() for s in part]
+    auto_text = [s for name, part in text.items() if not name.endswith(".train") for s in part]
+    recipe = ner_study.RECIPES["eng"]
+    n_clusters = max(2, int(recipe["clusters"] * preset["clusters_scale"]))
+    n_states = max(2, int(recipe["hmm_states"] * preset["clusters_scale"]))
+    stem = None if cache is None else Path(cache) / f"representations-{cfg['recognizer']}"
+    if stem is not None and Path(f"{stem}.json").is_file():
+        clusters = load(f"{stem}.clusters.hmmtl")
+        hmm = load(f"{stem}.hmm.hmmtl")
+        learned = json.loads(Path(f"{stem}.json").read_text())["seconds"]
+        t0 = time.perf_counter() - learned
+    else:
+        clusters = ner_study._clusters(all_text, n_clusters, False)
+        hmm = ner_study._hmm(all_text, n_states, preset["hmm_iterations"], False)
+        if stem is not None:
+            clusters.save(f"{stem}.clusters.hmmtl")
+            hmm.save(f"{stem}.hmm.hmmtl")
+            Path(f"{stem}.json").write_text(json.dumps(
+                {"seconds": time.perf_counter() - t0}))
+    gazetteer = Gazetteer(load_nltk_gazetteers(root))
+    seconds = round(time.perf_counter() - t0, 2)
+    if progress:
+        print(f"[representations] {n_clusters} Brown clusters and a {n_states}-state HMM on "
+              f"{len(all_text)} sentences: {seconds:.1f} s", flush=True)
+    return Representations(clusters, hmm, gazetteer, auto_text, seconds,
+                           int(sum(map(len, all_text))))
+
+
+def load_ner_train(root: Path) -> list:
+    """The words of eng.train (the recognizer's unlabeled text includes them)."""
+    from ..io.conll import CONLL2003_COLUMNS, read_conll
+
+    return read_conll(_require(root / "conll2003" / "eng.train"),
+                      columns=CONLL2003_COLUMNS).sentences
+
+
+def _recognizer(reps: Representations, cfg: dict, seed: int):
+    """The recognizer of ``hmmtl experiment ner`` (its English recipe), unfitted."""
+    from . import ner as ner_study
+
+    max_iterations = cfg["max_iterations"] if cfg["max_iterations"] is not None else \
+        ner_study.PRESETS[cfg["recognizer"]]["max_iterations"]
+    model = ner_study._recognizer("eng", {}, (reps.clusters, reps.hmm), reps.gazetteer,
+                                  max_iterations)
+    return model.set_params(random_state=seed)
+
+
+def _no_inputs(split: dict, tasks) -> dict:
+    return {}
+
+
+def _file_inputs(split: dict, tasks) -> dict:
+    return {"columns": _file_columns(split, tasks), "documents": split.get("documents")}
+
+
+def _product_model(setting: str, cfg: dict, seed: int, reps, tasks):
+    """The unfitted multi-task model of ``setting`` for ``tasks`` and the function that
+    gives its ``fit`` keyword arguments besides ``X`` and ``y`` from a training split and
+    its tasks."""
+    from ..transfer.multitask import MultiTaskTagger
+
+    crf = {} if cfg["max_iterations"] is None else {"max_iterations": cfg["max_iterations"]}
+    fold = {"max_iterations": cfg["fold_iterations"]}
+    if setting == "multi-task, words only":
+        return MultiTaskTagger(n_folds=cfg["n_folds"], labeler_params=crf or None,
+                               fold_labeler_params=fold, random_state=seed), _no_inputs
+    if setting in ("multi-task", "multi-task, no cascade"):
+        columns = {"pos": 1, "chunk": 2} if "ner" in tasks else {"pos": 1}
+        task_models = {"ner": _recognizer(reps, cfg, seed)} if "ner" in tasks else None
+        cascade = {"chunk": ["pos"]} if setting == "multi-task" else False
+        model = MultiTaskTagger(n_folds=cfg["n_folds"], cascade=cascade,
+                                labeler_params=crf or None, fold_labeler_params=fold,
+                                columns=columns, clusters=reps.clusters, hmm=reps.hmm,
+                                task_models=task_models, random_state=seed)
+        return model, _file_inputs
+    raise ValueError(f"unknown multi-task setting {setting!r}")
+
+
+def _file_columns(split: dict, tasks) -> dict:
+    """The input columns a split's file gives (CoNLL-2000: POS; CoNLL-2003: POS, chunks)."""
+    return {name: split[name] for name in ("pos", "chunk") if name in split and name in tasks
+            and name != "ner"}
 
 
 def run_multi_task_product(data_dir=None, out_dir="results/multi-task", quick: bool = False,
                            *, preset: str | None = None, seed: int = 0,
                            progress: bool = True, **overrides) -> dict:
     """The multi-task product (:class:`~hmmtl.transfer.multitask.MultiTaskTagger`) against
-    the single-task models ``hmmtl train`` makes on the same labeled data, task by task.
+    the best single-task model hmmtl has for each task, trained on the same labeled data.
 
     On CoNLL-2000 (POS + chunks, dev: a held-out fifth of train) and CoNLL-2003 (POS +
-    chunks + entities, dev: eng.testa), every task is labeled by
-
-    * ``single``: the single-task model of ``hmmtl train`` (:class:`~hmmtl.Tagger`, a CRF
-      with the task's defaults: ``--task pos/chunk/ner``), from the words;
-    * ``single, gold POS in`` (chunks and entities): a CRF of the task that reads the
-      *gold* POS column, at training and on dev / test (the classical CoNLL set-up, which
-      a user tagging new text does not have);
-    * ``multi-task``: one MultiTaskTagger for all the corpus's tasks, each task reading the
-      earlier tasks' *predicted* labels (trained on cross-validated predictions);
-    * ``multi-task, no cascade``: the same model without the cascade.
-
-    Settings are compared on dev; the test sets are scored once, at the end.  The tagging
-    speed of the multi-task model (all tasks, tokens per second, in this process) and every
-    model's training time are recorded.  ``**overrides`` change entries of the preset
-    (:data:`PRODUCT_PRESETS`: ``max_train_sentences``, ``max_eval_sentences``,
-    ``max_iterations``, ``n_folds``).  Metrics are fractions: token accuracy for POS,
-    entity F1 (conlleval semantics) for chunks and entities.
+    chunks + entities, dev: eng.testa), every task is labeled by the single-task models
+    of :data:`SINGLE_SETTINGS` (``hmmtl train``; the chunker that reads the file's POS
+    column; the recognizer of ``hmmtl experiment ner``) and by the multi-task models of
+    :data:`PRODUCT_SETTINGS`.  Settings are compared on dev; the test sets are scored
+    once, at the end.  Every model's training time and the tagging speed (tokens per
+    second, all tasks of a corpus, in this process) are recorded.  ``**overrides`` change
+    entries of the preset (:data:`PRODUCT_PRESETS`).  Metrics are fractions: token
+    accuracy for POS, entity F1 (conlleval semantics) for chunks and entities.
 
     Returns
     -------
     dict
         ``records`` (corpus, setting, task, split, score), ``seconds`` (training time per
-        corpus and setting), ``speed`` (tokens per second of the multi-task model per
-        corpus), ``markdown`` and ``files``.
+        corpus and model), ``speed`` (tokens per second per corpus and setting),
+        ``markdown`` and ``files``.
     """
-    import json
-
     from ..io.data_root import find_data_root
-    from ..crf import LinearChainCRF
-    from ..transfer.multitask import MultiTaskTagger
-    from ..transfer.pipeline import Tagger
 
     root = find_data_root(data_dir)
     if root is None:
@@ -756,88 +908,199 @@ def run_multi_task_product(data_dir=None, out_dir="results/multi-task", quick: b
     if unknown:
         raise TypeError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(cfg)}")
     cfg.update(overrides)
-    crf = {} if cfg["max_iterations"] is None else {"max_iterations": cfg["max_iterations"]}
-    records, seconds, speed = [], {}, {}
-    start = time.perf_counter()
-    models: dict[tuple, Any] = {}
+    settings = list(cfg["settings"])
+    bad = [s for s in settings if s not in SINGLE_SETTINGS + PRODUCT_SETTINGS]
+    if bad:
+        raise ValueError(f"unknown setting(s) {bad}; choose among "
+                         f"{list(SINGLE_SETTINGS + PRODUCT_SETTINGS)}")
+    run = _ProductRun(Path(out_dir), name, cfg, progress)
+    root = Path(root)
+    corpora = _product_corpora(root, cfg)
+    reps = None
+    if "single, recognizer" in settings or any(s in settings for s in _NEEDS_REPRESENTATIONS):
+        reps = _representations(root, cfg, progress, cache=Path(out_dir))
+        run.seconds["representations"] = reps.seconds
+    # setting by setting, so that a long run's first figures compare every corpus; every
+    # setting is fixed in advance and the best single-task model is chosen on dev, so the
+    # test sets are scored as each model is trained
+    for setting in settings:
+        for corpus, (tasks, data) in corpora.items():
+            run.fit_and_score(corpus, tasks, data, setting, reps, seed)
+    return run.finish()
 
-    def score_split(corpus, tasks, data, part):
-        words = data[part]["words"]
-        out = []
-        for task in tasks:
-            for setting in ("single", "single, gold POS in"):
-                model = models.get((corpus, setting, task))
-                if model is None:
-                    continue
-                pred = (model.predict(words) if setting == "single" else
-                        model.predict(words, extra={"pos": data[part]["pos"]}))
-                out.append((setting, task, pred))
-        for setting in ("multi-task", "multi-task, no cascade"):
-            t0 = time.perf_counter()
-            pred = models[corpus, setting].predict(words)
-            if part == "dev" and setting == "multi-task":
-                speed[corpus] = round(sum(map(len, words)) / (time.perf_counter() - t0))
-            out += [(setting, task, pred[task]) for task in tasks]
-        for setting, task, pred in out:
-            records.append({"corpus": corpus, "setting": setting, "task": task,
-                            "split": part,
-                            "score": _score(task, data[part][task], pred)["score"]})
 
-    pending = []
-    for corpus, (tasks, data) in _product_corpora(Path(root), cfg).items():
+#: multi-task settings that use the recognizer's representations
+_NEEDS_REPRESENTATIONS: tuple = ("multi-task", "multi-task, no cascade")
+
+
+class _ProductRun:
+    """The product study's models, records and files (rewritten after every step, so that
+    a long run's figures so far are on disk)."""
+
+    def __init__(self, out: Path, preset: str, cfg: dict, progress: bool):
+        self.out, self.preset, self.cfg, self.progress = out, preset, cfg, progress
+        self.records: list = []
+        self.seconds: dict = {}
+        self.speed: dict = {}
+        self.models: dict = {}
+        self.start = time.perf_counter()
+        out.mkdir(parents=True, exist_ok=True)
+
+    def log(self, message):
+        if self.progress:
+            print(message, flush=True)
+
+    def timed(self, key, fit):
+        t0 = time.perf_counter()
+        model = fit()
+        self.seconds[key] = round(time.perf_counter() - t0, 2)
+        self.log(f"[{key}] trained in {self.seconds[key]:.1f} s")
+        return model
+
+    def fit_and_score(self, corpus, tasks, data, setting, reps, seed):
+        from ..crf import LinearChainCRF
+        from ..transfer.pipeline import Tagger
+
+        cfg = self.cfg
+        crf = {} if cfg["max_iterations"] is None else {"max_iterations": cfg["max_iterations"]}
         train = data["train"]
-        y = {t: train[t] for t in tasks}
-
-        def timed(key, fit):
-            t0 = time.perf_counter()
-            model = fit()
-            seconds[f"{corpus}/{key}"] = round(time.perf_counter() - t0, 2)
-            if progress:
-                print(f"[{corpus}] {key}: {seconds[f'{corpus}/{key}']:.1f} s")
-            return model
-
         for task in tasks:
-            models[corpus, "single", task] = timed(f"single {task}", lambda: Tagger(
-                labeler_params={"task": task, "random_state": seed, **crf},
-                random_state=seed).fit(train["words"], train[task]))
-            if task != "pos":
-                models[corpus, "single, gold POS in", task] = timed(
-                    f"single {task}, gold POS in", lambda: LinearChainCRF(
-                        task=task, random_state=seed, **crf).fit(
-                        train["words"], train[task], extra={"pos": train["pos"]}))
-        for setting, cascade in (("multi-task", True), ("multi-task, no cascade", False)):
-            models[corpus, setting] = timed(setting, lambda: MultiTaskTagger(
-                n_folds=cfg["n_folds"], cascade=cascade, labeler_params=crf or None,
-                random_state=seed).fit(train["words"], y))
+            if task not in _SINGLE_TASKS.get(setting, ()) or (
+                    setting == "single" and task not in cfg["single_tasks"]):
+                continue
+            key = f"{corpus}/{setting}/{task}"
+            if setting == "single":
+                model = self.timed(key, lambda: Tagger(
+                    labeler_params={"task": task, "random_state": seed, **crf},
+                    random_state=seed).fit(train["words"], train[task]))
+            elif setting == "single, file POS in":
+                model = self.timed(key, lambda: LinearChainCRF(
+                    task=task, random_state=seed, **crf).fit(
+                    train["words"], train[task], extra={"pos": train["pos"]}))
+            else:
+                model = self.timed(key, lambda: _recognizer(reps, cfg, seed).fit(
+                    train["words"], train[task], columns=_file_columns(train, tasks),
+                    documents=train.get("documents"), unlabeled=reps.auto_text))
+            self.models[corpus, setting, task] = model
+            for part in ("dev", "test"):
+                self.score_one(corpus, setting, task, data, part)
+        if setting in PRODUCT_SETTINGS:
+            key = f"{corpus}/{setting}"
+            model, fit_kwargs = _product_model(setting, cfg, seed, reps, tasks)
+            y = {t: train[t] for t in tasks}
+            kwargs = fit_kwargs(train, tasks)
+            if "ner" in tasks and setting in _NEEDS_REPRESENTATIONS:
+                kwargs["unlabeled"] = reps.auto_text
+            self.models[corpus, setting] = self.timed(
+                key, lambda: model.fit(train["words"], y, **kwargs))
+            for what, sec in model.fit_times_.items():
+                self.seconds[f"{key}: {what}"] = round(sec, 2)
+            for part in ("dev", "test"):
+                self.score_product(corpus, setting, tasks, data, part)
 
-        score_split(corpus, tasks, data, "dev")
-        pending.append((corpus, tasks, data))
-    for corpus, tasks, data in pending:  # the test sets, once, at the end
-        score_split(corpus, tasks, data, "test")
-    total = round(time.perf_counter() - start, 1)
-    markdown = _product_markdown(records, seconds, speed, cfg, name, total)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"markdown": out / "multitask_product.md", "json": out / "multitask_product.json"}
-    files["markdown"].write_text(markdown)
-    files["json"].write_text(json.dumps({"records": records, "seconds": seconds,
-                                         "speed": speed, "config": cfg, "preset": name,
-                                         "total_seconds": total}, indent=1))
-    return {"records": records, "seconds": seconds, "speed": speed, "markdown": markdown,
-            "files": {k: str(v) for k, v in files.items()}, "config": cfg}
+    def _predict_single(self, model, setting, task, split, tasks):
+        words = split["words"]
+        if setting == "single":
+            return model.predict(words)
+        if setting == "single, file POS in":
+            return model.predict(words, extra={"pos": split["pos"]})
+        return model.predict(words, columns=_file_columns(split, tasks),
+                             documents=split.get("documents"))
+
+    def score_one(self, corpus, setting, task, data, part):
+        tasks = [t for t in ("pos", "chunk", "ner") if t in data[part]]
+        t0 = time.perf_counter()
+        pred = self._predict_single(self.models[corpus, setting, task], setting, task,
+                                    data[part], tasks)
+        if part == "dev":
+            n = sum(map(len, data[part]["words"]))
+            self.speed[f"{corpus}/{setting}/{task}"] = round(n / (time.perf_counter() - t0))
+        self.add(corpus, setting, task, part, _score(task, data[part][task], pred)["score"])
+
+    def score_product(self, corpus, setting, tasks, data, part):
+        model = self.models[corpus, setting]
+        split = data[part]
+        kwargs = {}
+        if getattr(model, "input_columns_", None):
+            kwargs["columns"] = _file_columns(split, tasks)
+        if getattr(model, "uses_documents_", False):
+            kwargs["documents"] = split.get("documents")
+        t0 = time.perf_counter()
+        pred = model.predict(split["words"], **kwargs)
+        if part == "dev":
+            n = sum(map(len, split["words"]))
+            self.speed[f"{corpus}/{setting}"] = round(n / (time.perf_counter() - t0))
+        for task in tasks:
+            self.add(corpus, setting, task, part, _score(task, split[task], pred[task])["score"])
+
+    def add(self, corpus, setting, task, part, score):
+        self.records.append({"corpus": corpus, "setting": setting, "task": task,
+                             "split": part, "score": score})
+        self.log(f"[{corpus}/{setting}/{task}] {part}: {100 * score:.2f}")
+        self.write()
+
+    def write(self) -> dict:
+        import json
+
+        total = round(time.perf_counter() - self.start, 1)
+        cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.cfg.items()}
+        markdown = _product_markdown(self.records, self.seconds, self.speed, cfg,
+                                     self.preset, total)
+        files = {"markdown": self.out / "multitask_product.md",
+                 "json": self.out / "multitask_product.json"}
+        files["markdown"].write_text(markdown)
+        files["json"].write_text(json.dumps({
+            "records": self.records, "seconds": self.seconds, "speed": self.speed,
+            "config": cfg, "preset": self.preset, "total_seconds": total}, indent=1))
+        return {"markdown": markdown, "files": {k: str(v) for k, v in files.items()},
+                "total": total}
+
+    def finish(self) -> dict:
+        out = self.write()
+        return {"records": self.records, "seconds": self.seconds, "speed": self.speed,
+                "markdown": out["markdown"], "files": out["files"], "config": self.cfg,
+                "total_seconds": out["total"]}
+
+
+def best_single(records, corpus: str, task: str) -> str | None:
+    """The single-task setting with the best dev score for ``task`` on ``corpus``."""
+    cands = [(r["score"], r["setting"]) for r in records
+             if (r["corpus"], r["task"], r["split"]) == (corpus, task, "dev")
+             and r["setting"] in SINGLE_SETTINGS]
+    return max(cands)[1] if cands else None
 
 
 def _product_markdown(records, seconds, speed, cfg, preset, total) -> str:
+    def value(corpus, task, setting, part):
+        return next((r["score"] for r in records
+                     if (r["corpus"], r["task"], r["setting"], r["split"]) ==
+                     (corpus, task, setting, part)), None)
+
+    def cell(v):
+        return "-" if v is None else f"{100 * v:.2f}"
+
     lines = [f"# Multi-task product vs single-task models (preset {preset}, {total} s)", "",
              f"config: {cfg}", "",
-             "| corpus | task | setting | dev | test |", "| --- | --- | --- | --- | --- |"]
+             "| corpus | task | setting | dev | test | dev vs best single | "
+             "test vs best single |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     keys = list(dict.fromkeys((r["corpus"], r["task"], r["setting"]) for r in records))
+    keys.sort(key=lambda k: (k[0], ("pos", "chunk", "ner").index(k[1])
+                             if k[1] in ("pos", "chunk", "ner") else 9))
     for corpus, task, setting in keys:
-        cells = [next((f"{100 * r['score']:.2f}" for r in records
-                       if (r["corpus"], r["task"], r["setting"], r["split"]) ==
-                       (corpus, task, setting, part)), "-") for part in ("dev", "test")]
-        lines.append(f"| {corpus} | {task} | {setting} | {cells[0]} | {cells[1]} |")
-    lines += ["", "training seconds: " + ", ".join(f"{k} {v}" for k, v in seconds.items()),
-              "", "multi-task tagging speed (all tasks, tokens/s): "
+        dev, test = value(corpus, task, setting, "dev"), value(corpus, task, setting, "test")
+        best = best_single(records, corpus, task)
+        diffs = []
+        for part, v in (("dev", dev), ("test", test)):
+            b = None if best is None else value(corpus, task, best, part)
+            if setting in SINGLE_SETTINGS:
+                diffs.append("(best single)" if setting == best and part == "dev" else "")
+            else:
+                diffs.append("-" if v is None or b is None else f"{100 * (v - b):+.2f}")
+        lines.append(f"| {corpus} | {task} | {setting} | {cell(dev)} | {cell(test)} | "
+                     f"{diffs[0]} | {diffs[1]} |")
+    lines += ["", "Best single: the single-task setting with the best dev score for the task.",
+              "", "training seconds: " + ", ".join(f"{k} {v}" for k, v in seconds.items()),
+              "", "tagging speed on dev (tokens/s; a multi-task setting: all its tasks): "
               + ", ".join(f"{k} {v}" for k, v in speed.items()), ""]
     return "\n".join(lines)

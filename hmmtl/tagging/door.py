@@ -223,7 +223,8 @@ def predict(model, sentences, corpus=None, *, kind: str = "viterbi", prefix: str
         if not sentences:
             return {t: [] for t in model.tasks_}
         return {t: [[f"{prefix}{x}" for x in row] for row in tags]
-                for t, tags in model.predict(sentences).items()}
+                for t, tags in model.predict(sentences,
+                                             **model_inputs(model, corpus)).items()}
     if not sentences:
         return []
     extra = model_inputs(model, corpus)

@@ -14,8 +14,14 @@ carries the labels of the tasks it is annotated for, ``None`` for the others, an
 task's labeler is trained on the sentences that carry its labels.
 
 Word representations are shared: with ``hmm`` (fitted HMMs, e.g. from ``hmmtl
-train-hmm``), their per-token features are computed once per batch and handed to every
-task's labeler.
+train-hmm``) and ``clusters`` (fitted Brown clusters), their per-token features are computed
+once per batch and handed to every task's labeler.  Input columns of the file (``columns``:
+the POS column of CoNLL-2000, the POS and chunk columns of CoNLL-2003) are read by every task
+beside the predicted labels of the earlier tasks (a task never reads the column of its own
+name or of a later task); the model then needs them to tag, as a chunker trained on a POS
+column does.  A task may be labeled by a model of its own (``task_models``, e.g. the
+:class:`~hmmtl.ner.NamedEntityRecognizer` for ``ner``), which gets the file's columns and the
+earlier tasks' predictions as its input columns, the documents, and the unlabeled text.
 
 References: Wolpert (1992), *Stacked generalization*; Sutton & McCallum (2005), *Joint
 parsing and semantic role labeling* (cascades of CRFs); Collobert et al. (2011), *Natural
@@ -24,6 +30,7 @@ language processing (almost) from scratch* (POS, chunks and entities from one mo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +51,8 @@ __all__ = ["MultiTaskTagger", "TASK_ORDER", "cross_validated_predictions"]
 TASK_ORDER = ("pos", "chunk", "ner")
 #: prefix of the extra-feature name holding an earlier task's predicted labels
 _INPUT = "task:"
+#: prefix of the extra-feature name holding an input column of the file
+_FILE = "file:"
 
 
 def _task_order(names) -> list[str]:
@@ -152,9 +161,11 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         (``n_folds >= 2``); 0 or 1 trains the later tasks on the earlier tasks' *gold*
         labels where a sentence has them (faster; the columns then differ between training
         and tagging).
-    cascade : bool
-        False: every task is labeled from the words (and HMM features) alone, the tasks
-        sharing only the featurization.
+    cascade : bool or dict of str to list of str
+        False: every task is labeled from the words (and shared features) alone, the tasks
+        sharing only the featurization; True: every task reads the predictions of all the
+        tasks before it; a mapping names the earlier tasks each task reads (``{"chunk":
+        ["pos"]}``; a task it does not name reads none).
     labeler_params : dict, optional
         Parameters of every task's :class:`~hmmtl.LinearChainCRF`, or ``{task: {...}}``
         per task (a key that is a task name makes the mapping per task).
@@ -167,6 +178,26 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         Handed to every labeler (see :class:`~hmmtl.LinearChainCRF`).
     random_state : int or None
         Seeds the folds and the labelers.
+    columns : sequence of str or mapping of str to int, optional
+        Input columns of the data (``fit(columns=...)``, ``predict(columns=...)``) that the
+        tasks read as features at offsets -1, 0, +1, beside the earlier tasks' predictions:
+        a task reads every column except the one named after it and those named after a
+        later task.  A mapping also gives each column's 0-based index in a CoNLL file.
+    clusters : BrownClusters, optional
+        Fitted Brown clusters whose path prefixes (``cluster_prefixes``) are features of
+        every task, computed once per batch.
+    cluster_prefixes : sequence of int
+    task_models : dict of str to estimator, optional
+        An unfitted model for a task in place of its CRF (e.g. ``{"ner":
+        NamedEntityRecognizer(...)}``): a model whose ``fit(X, y, columns=, documents=,
+        unlabeled=)`` and ``predict(X, columns=, documents=)`` take input columns (the
+        ``columns`` it reads are set to the file's columns and the earlier tasks'
+        predictions, ``task:pos`` ...), without ``clusters`` it gets the model's.  Such a
+        task must be the last of the cascade.
+    fold_labeler_params : dict, optional
+        Overrides of the labeler parameters for the fold models of the cross-validated
+        predictions (e.g. ``{"max_iterations": 50}``: cheaper fold models), or ``{task:
+        {...}}`` per task.
 
     Attributes
     ----------
@@ -178,6 +209,17 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         The earlier tasks whose predicted labels each task reads.
     hmms_ : list
         The HMMs whose features are shared.
+    clusters_ : BrownClusters or None
+    input_columns_ : dict of str to int or None
+        The input columns of the data the model reads (name -> file column index, if
+        known); ``predict`` needs them.
+    file_inputs_ : dict of str to list of str
+        The input columns each task reads.
+    uses_documents_ : bool
+        Whether a task's predictions use document boundaries (``predict(documents=...)``).
+    fit_times_ : dict of str to float
+        Seconds ``fit`` spent on the shared features, each task's labeler, and each task's
+        predictions for the later tasks (the fold models).
 
     Examples
     --------
@@ -190,12 +232,14 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     {'pos': [['DT', 'NN', 'VBZ']], 'chunk': [['B-NP', 'I-NP', 'B-VP']]}
     """
 
-    #: fitted HMMs given as ``hmm`` are used as they are, also by a clone
-    _fitted_params = ("hmm",)
+    #: fitted HMMs and clusters given as ``hmm`` / ``clusters`` are used as they are, also
+    #: by a clone
+    _fitted_params = ("hmm", "clusters")
 
     def __init__(self, tasks=None, n_folds=3, cascade=True, labeler_params=None, hmm=None,
                  representations=("type",), top_k=4, notation="auto", random_state=None,
-                 verbose=False):
+                 verbose=False, columns=None, clusters=None, cluster_prefixes=(4, 6, 10, 20),
+                 task_models=None, fold_labeler_params=None):
         self.tasks = tasks
         self.n_folds = n_folds
         self.cascade = cascade
@@ -206,40 +250,92 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         self.notation = notation
         self.random_state = random_state
         self.verbose = verbose
+        self.columns = columns
+        self.clusters = clusters
+        self.cluster_prefixes = cluster_prefixes
+        self.task_models = task_models
+        self.fold_labeler_params = fold_labeler_params
 
     # ------------------------------------------------------------------ building
-    def _params_of(self, task: str, seed) -> dict:
-        given = dict(self.labeler_params or {})
+    def _per_task(self, given, task: str, name: str) -> dict:
+        given = dict(given or {})
         if any(isinstance(v, Mapping) for v in given.values()):
             unknown = sorted(set(given) - set(self.tasks_))
             if unknown:
-                raise ValueError(f"labeler_params has per-task entries {unknown} for no task "
-                                 f"of this model (tasks {self.tasks_})")
+                raise ValueError(f"{name} has per-task entries {unknown} for no task of "
+                                 f"this model (tasks {self.tasks_})")
             given = dict(given.get(task) or {})
+        return given
+
+    def _params_of(self, task: str, seed, fold: bool = False) -> dict:
         from ..crf import TASK_DEFAULTS
 
         params = {"task": task if task in TASK_DEFAULTS else "auto",
                   "notation": self.notation, "random_state": seed}
-        params.update(given)
+        params.update(self._per_task(self.labeler_params, task, "labeler_params"))
+        if fold:
+            params.update(self._per_task(self.fold_labeler_params, task,
+                                         "fold_labeler_params"))
         return params
 
-    def _labeler(self, task: str, seed):
+    def _labeler(self, task: str, seed, fold: bool = False):
         from ..crf import LinearChainCRF
 
-        return LinearChainCRF(**self._params_of(task, seed))
+        return LinearChainCRF(**self._params_of(task, seed, fold))
 
     def _given_hmms(self) -> list:
         from .pipeline import given_hmms
 
         return given_hmms(self.hmm)
 
-    def _shared_features(self, sentences) -> dict:
-        """The features every task shares (HMM representations), computed once."""
-        if not self.hmms_:
-            return {}
-        from .pipeline import hmm_representations
+    def _given_task_models(self) -> dict:
+        models = dict(self.task_models or {})
+        for task, model in models.items():
+            if not (hasattr(model, "fit") and hasattr(model, "predict")):
+                raise TypeError(f"task_models[{task!r}] must be an estimator with fit and "
+                                f"predict, got {type(model).__name__}")
+        return models
 
-        return hmm_representations(self.hmms_, sentences, self.representations_, self.top_k)
+    def _task_model(self, task: str, file_columns: Sequence[str], earlier: Sequence[str],
+                    seed):
+        """The unfitted model of a task of ``task_models``, reading the file's columns and
+        the earlier tasks' predictions as its input columns."""
+        from sklearn.base import clone
+
+        model = clone(self.task_models[task])
+        params = model.get_params(deep=False)
+        update: dict[str, Any] = {}
+        if "columns" in params:
+            update["columns"] = {**{c: self.input_columns_[c] for c in file_columns},
+                                 **{_INPUT + u: None for u in earlier}}
+        elif file_columns or earlier:
+            raise TypeError(f"task_models[{task!r}] ({type(model).__name__}) takes no "
+                            f"columns parameter: it cannot read "
+                            f"{list(file_columns) + [_INPUT + u for u in earlier]}")
+        if "clusters" in params and params["clusters"] is None and self.clusters_ is not None:
+            update["clusters"] = self.clusters_
+        if "random_state" in params and params["random_state"] is None:
+            update["random_state"] = seed
+        return model.set_params(**update)
+
+    def _shared_features(self, sentences, flat=None) -> dict:
+        """The features every task shares (HMM representations, Brown cluster path
+        prefixes), computed once per batch."""
+        extra: dict[str, Any] = {}
+        if self.hmms_:
+            from .pipeline import hmm_representations
+
+            extra.update(hmm_representations(self.hmms_, sentences, self.representations_,
+                                             self.top_k))
+        if self.clusters_ is not None:
+            from ..data import factorize
+
+            if flat is None:
+                flat, _ = flatten(sentences)
+            types, ids = factorize(flat)
+            extra["brown"] = self.clusters_.transform_types(
+                types, tuple(self.cluster_prefixes))[ids]
+        return extra
 
     def _check_y(self, X, y, offsets) -> dict:
         if not isinstance(y, Mapping) or not y:
@@ -270,9 +366,54 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             raise ValueError(f"no sentence carries labels of any task of y ({sorted(y)})")
         return out
 
+    def _check_columns(self, X, columns, wanted) -> dict:
+        """The input columns ``wanted`` of ``columns``, checked against ``X``."""
+        columns = dict(columns or {})
+        missing = [c for c in wanted if columns.get(c) is None]
+        if missing:
+            raise ValueError(f"this model reads the input column(s) {missing} (columns="
+                             f"{sorted(wanted)}); pass columns={{{missing[0]!r}: [...]}} with "
+                             f"one tag per token of X")
+        out = {}
+        for name in wanted:
+            col = [list(s) for s in columns[name]]
+            if len(col) != len(X) or any(len(a) != len(b) for a, b in zip(col, X)):
+                raise ValueError(f"column {name!r} must hold one tag per token of X "
+                                 f"({len(X)} sentences of {sum(map(len, X))} tokens), got "
+                                 f"{len(col)} sequences of {sum(map(len, col))} tags")
+            out[name] = col
+        return out
+
+    def _cascade_inputs(self, order) -> dict:
+        """The earlier tasks whose predictions each task reads (``cascade``)."""
+        if isinstance(self.cascade, Mapping):
+            unknown = sorted(set(self.cascade) - set(order))
+            if unknown:
+                raise ValueError(f"cascade names {unknown}, which are no task of y ({order})")
+            out = {}
+            for k, task in enumerate(order):
+                given = [str(u) for u in (self.cascade.get(task) or ())]
+                bad = [u for u in given if u not in order[:k]]
+                if bad:
+                    raise ValueError(f"cascade[{task!r}] = {given}: {bad} are not tasks before "
+                                     f"{task!r} in the cascade order {order}")
+                out[task] = [u for u in order[:k] if u in given]
+            return out
+        return {task: (order[:k] if self.cascade else []) for k, task in enumerate(order)}
+
+    def _file_inputs(self, order) -> dict:
+        """The file's columns each task reads: all but its own and the later tasks'."""
+        out = {}
+        for k, task in enumerate(order):
+            later = set(order[k:])
+            out[task] = [c for c in self.input_columns_ if c not in later]
+        return out
+
     # ------------------------------------------------------------------ API
-    def fit(self, X: TokenLists,
-            y: Mapping[str, Sequence[Sequence[str] | None]]) -> MultiTaskTagger:
+    def fit(self, X: TokenLists, y: Mapping[str, Sequence[Sequence[str] | None]],
+            columns: Mapping[str, Sequence[Sequence[str]]] | None = None,
+            documents: Sequence | None = None,
+            unlabeled: TokenLists | None = None) -> MultiTaskTagger:
         """Train every task's labeler, in cascade order.
 
         Parameters
@@ -281,6 +422,14 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         y : dict of str to list of (list of str or None)
             For each task, the labels of every sentence of ``X``, ``None`` for a sentence
             without that task's labels (a task from another corpus).
+        columns : dict of str to list of list of str, optional
+            The input columns of ``X`` named by the ``columns`` parameter (one tag per
+            token of every sentence).
+        documents : sequence, optional
+            Document id of each sentence, for a task model that uses documents.
+        unlabeled : list of list of str, optional
+            Unlabeled text for the task models that take it (e.g. the recognizer's lists of
+            the entities found in text).
 
         Returns
         -------
@@ -305,34 +454,80 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         if n_folds < 0:
             raise ValueError(f"n_folds must be 0, 1 (gold labels as inputs) or >= 2, got "
                              f"{self.n_folds}")
+        from ..ner.recognizer import _check_columns
         from .pipeline import check_representations
 
+        task_models = self._given_task_models()
+        unknown = sorted(set(task_models) - set(order))
+        if unknown:
+            raise ValueError(f"task_models has models of {unknown}, which are no task of y "
+                             f"({order})")
+        reads = self._cascade_inputs(order)
+        read = {u for v in reads.values() for u in v}
+        if any(t in task_models for t in read):
+            raise ValueError(f"a task of task_models must be the last of the cascade "
+                             f"({order}): its predictions are no input of other tasks")
         self.tasks_ = order
         self.representations_ = check_representations(self.representations)
         self.hmms_ = self._given_hmms()
+        self.clusters_ = self.clusters
+        if self.clusters_ is not None:
+            check_is_fitted(self.clusters_)
+        given = _check_columns(self.columns)
+        self.file_inputs_ = {}
+        self.input_columns_ = given
+        self.file_inputs_ = self._file_inputs(order)
+        self.input_columns_ = {c: given[c] for c in given
+                               if any(c in v for v in self.file_inputs_.values())}
+        file_columns = self._check_columns(X, columns, self.input_columns_)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(2**31 - 1))
-        shared = self._shared_features(X)
+        clock = time.perf_counter()
+        shared = self._shared_features(X, flat)
+        self.fit_times_ = {"shared features": time.perf_counter() - clock}
         # per task: its label sequences for every sentence (None where absent), and, as
         # the cascade goes, the labels the later tasks read (cross-validated predictions)
         inputs: dict[str, list] = {}
         self.labelers_, self.inputs_ = {}, {}
-        for k, task in enumerate(order):
+        self.uses_documents_ = False
+        for task in order:
+            clock = time.perf_counter()
             index, labels = labeled[task]
-            earlier = order[:k] if self.cascade else []
-            extra = dict(shared)
-            extra.update({_INPUT + u: inputs[u] for u in earlier})
-            labeler = self._labeler(task, seed)
-            if self.verbose:
-                print(f"[{task}] {type(labeler).__name__} on {len(index)} sentences"
-                      + (f", reading {', '.join(earlier)}" if earlier else ""))
+            earlier = reads[task]
             sub_x = [X[i] for i in index.tolist()]
-            labeler.fit(sub_x, labels, extra=_subset_extra(extra, index, offsets) or None)
+            if task in task_models:
+                labeler = self._task_model(task, self.file_inputs_[task], earlier, seed)
+                cols = {c: [file_columns[c][i] for i in index.tolist()]
+                        for c in self.file_inputs_[task]}
+                cols.update({_INPUT + u: [inputs[u][i] for i in index.tolist()]
+                             for u in earlier})
+                if self.verbose:
+                    print(f"[{task}] {type(labeler).__name__} on {len(index)} sentences"
+                          + (f", reading {', '.join(cols)}" if cols else ""))
+                labeler.fit(sub_x, labels, columns=cols or None,
+                            documents=None if documents is None else
+                            [documents[i] for i in index.tolist()], unlabeled=unlabeled)
+                self.uses_documents_ |= bool(getattr(labeler, "uses_documents_", False))
+            else:
+                extra = dict(shared)
+                extra.update({_FILE + c: file_columns[c] for c in self.file_inputs_[task]})
+                extra.update({_INPUT + u: inputs[u] for u in earlier})
+                labeler = self._labeler(task, seed)
+                if self.verbose:
+                    print(f"[{task}] {type(labeler).__name__} on {len(index)} sentences"
+                          + (f", reading {', '.join(extra)}" if extra else ""))
+                labeler.fit(sub_x, labels, extra=_subset_extra(extra, index, offsets) or None)
+                if task in read:
+                    self.fit_times_[task] = time.perf_counter() - clock
+                    clock = time.perf_counter()
+                    inputs[task] = self._inputs_for_later(task, labeler, X, extra, offsets,
+                                                          index, labels, n_folds, rng, seed)
+                    self.fit_times_[f"{task} predictions for later tasks"] = \
+                        time.perf_counter() - clock
+                    clock = time.perf_counter()
+            self.fit_times_[task] = self.fit_times_.get(task, 0.0) + time.perf_counter() - clock
             self.labelers_[task] = labeler
             self.inputs_[task] = list(earlier)
-            if k + 1 < len(order) and self.cascade:
-                inputs[task] = self._inputs_for_later(task, labeler, X, extra, offsets, index,
-                                                      labels, n_folds, rng, seed)
         self.n_tasks_ = len(order)
         return self
 
@@ -356,21 +551,27 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             return out
         folds = _fold_ids(index.shape[0], n_folds, rng)
         sub_x = [X[i] for i in index.tolist()]
-        pred = cross_validated_predictions(lambda: self._labeler(task, seed), sub_x,
+        pred = cross_validated_predictions(lambda: self._labeler(task, seed, fold=True), sub_x,
                                            list(labels), folds,
                                            _subset_extra(extra, index, offsets))
         for i, p in zip(index.tolist(), pred):
             out[i] = p
         return out
 
-    def predict(self, X: TokenLists,
-                tasks: Sequence[str] | None = None) -> dict[str, list[list[str]]]:
+    def predict(self, X: TokenLists, tasks: Sequence[str] | None = None,
+                columns: Mapping[str, Sequence[Sequence[str]]] | None = None,
+                documents: Sequence | None = None) -> dict[str, list[list[str]]]:
         """The labels of every task (or of ``tasks`` and the tasks they read).
 
         Parameters
         ----------
         X : list of list of str
         tasks : sequence of str, optional
+        columns : dict of str to list of list of str, optional
+            The input columns of :attr:`input_columns_` (needed when it is not empty).
+        documents : sequence, optional
+            Document id of each sentence (for a model that uses documents; without it all
+            of ``X`` is one document).
 
         Returns
         -------
@@ -382,16 +583,55 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         wanted = self._wanted(tasks)
         if not X:
             return {t: [] for t in wanted}
-        check_strings(*flatten(X), "X")
-        shared = self._shared_features(X)
+        flat, offsets = flatten(X)
+        check_strings(flat, offsets, "X")
+        reads = {c for t in wanted for c in self.file_inputs_[t]}
+        file_columns = self._check_columns(X, columns, [c for c in self.input_columns_
+                                                        if c in reads])
+        shared = self._shared_features(X, flat) if any(
+            t not in self._model_tasks() for t in wanted) else {}
         out: dict[str, list] = {}
+        texts: list = []
         for task in self.tasks_:
             if task not in wanted:
                 continue
+            if task in self._model_tasks():
+                cols = {c: file_columns[c] for c in self.file_inputs_[task]}
+                cols.update({_INPUT + u: out[u] for u in self.inputs_[task]})
+                out[task] = self.labelers_[task].predict(X, columns=cols or None,
+                                                         documents=documents)
+                continue
             extra = dict(shared)
+            extra.update({_FILE + c: file_columns[c] for c in self.file_inputs_[task]})
             extra.update({_INPUT + u: out[u] for u in self.inputs_[task]})
-            out[task] = self.labelers_[task].predict(X, extra=extra or None)
+            labeler = self.labelers_[task]
+            out[task] = labeler.predict(self._converted(labeler, X, flat, offsets, texts),
+                                        extra=extra or None)
         return {t: out[t] for t in self.tasks_ if t in out}
+
+    @staticmethod
+    def _converted(labeler, X, flat, offsets, texts: list):
+        """``X`` as the CRF ``labeler`` takes it, converted once per notation for all the
+        tasks (:class:`~hmmtl.crf.labelers.ConvertedText`: words written in the notation
+        of its training words), so that no CRF flattens and maps the words again."""
+        from ..crf.labelers import ConvertedText
+
+        if labeler.notation == "keep":
+            return ConvertedText(X, flat, offsets, None)
+        notation = labeler.notation_
+        for known, text in texts:
+            if known == notation:
+                return text
+        mapped = flat if notation is None else notation.map_flat_words(flat, offsets)
+        text = ConvertedText(X, mapped, offsets, notation)
+        texts.append((notation, text))
+        return text
+
+    def _model_tasks(self) -> set:
+        """The tasks labeled by a model of ``task_models`` (not a LinearChainCRF)."""
+        from ..crf import LinearChainCRF
+
+        return {t for t, m in self.labelers_.items() if not isinstance(m, LinearChainCRF)}
 
     def _wanted(self, tasks) -> set:
         if tasks is None:
@@ -408,10 +648,10 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 todo.extend(self.inputs_[t])
         return wanted
 
-    def score_tasks(self, X, y) -> dict:
+    def score_tasks(self, X, y, columns=None, documents=None) -> dict:
         """The score of each task of ``y`` on the sentences that carry its labels: entity
         (chunk) F1 with conlleval semantics for span tags (BIO, BIOES ...), else token
-        accuracy.
+        accuracy (``columns`` and ``documents`` as in :meth:`predict`).
 
         Returns
         -------
@@ -427,7 +667,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         if unknown:
             raise ValueError(f"y has labels of {unknown}, which this model does not label "
                              f"(tasks {self.tasks_})")
-        pred = self.predict(X, tasks=list(labeled))
+        pred = self.predict(X, tasks=list(labeled), columns=columns, documents=documents)
         scores = {}
         for task in self.tasks_:
             if task not in labeled:
@@ -439,9 +679,10 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             scores[task] = float(entity_f1(gold, guess) if spans else accuracy(gold, guess))
         return scores
 
-    def score(self, X: TokenLists, y: Mapping[str, Sequence[Sequence[str] | None]]) -> float:
+    def score(self, X: TokenLists, y: Mapping[str, Sequence[Sequence[str] | None]],
+              columns=None, documents=None) -> float:
         """The mean over the tasks of :meth:`score_tasks`."""
-        scores = self.score_tasks(X, y)
+        scores = self.score_tasks(X, y, columns, documents)
         return float(np.mean(list(scores.values())))
 
     def tag_sents(self, sentences: Sequence[Sequence[str]]
@@ -467,46 +708,78 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         check_is_fitted(self, "labelers_")
         children = {f"task{i}": self.labelers_[t] for i, t in enumerate(self.tasks_)}
         children.update({f"hmm{i}": h for i, h in enumerate(self.hmms_)})
+        if self.clusters_ is not None:
+            children["clusters"] = self.clusters_
         arrays, nested = serialize.pack_nested(children)
         params = self.get_params(deep=False)
         params["hmm"] = "fitted" if self.hmms_ else None
+        params["clusters"] = None      # the fitted clusters are a child
+        params["task_models"] = None   # the fitted task models are the labelers
         params["tasks"] = None if params["tasks"] is None else list(params["tasks"])
         params["representations"] = list(self.representations_)
+        params["cluster_prefixes"] = [int(p) for p in params["cluster_prefixes"]]
         params["random_state"] = params["random_state"] if isinstance(
             params["random_state"], (int, type(None))) else None
-        params["labeler_params"] = None if params["labeler_params"] is None else dict(
-            params["labeler_params"])
+        if isinstance(params["cascade"], Mapping):
+            params["cascade"] = {t: list(v) for t, v in params["cascade"].items()}
+        for key in ("labeler_params", "fold_labeler_params"):
+            params[key] = None if params[key] is None else dict(params[key])
+        params["columns"] = None if params["columns"] is None else (
+            dict(params["columns"]) if isinstance(params["columns"], Mapping)
+            else [params["columns"]] if isinstance(params["columns"], str)
+            else list(params["columns"]))
         meta = {"params": params, "children": nested, "tasks": list(self.tasks_),
                 "inputs": {t: list(v) for t, v in self.inputs_.items()},
-                "n_hmms": len(self.hmms_)}
+                "n_hmms": len(self.hmms_), "clusters": self.clusters_ is not None,
+                "input_columns": dict(self.input_columns_),
+                "file_inputs": {t: list(v) for t, v in self.file_inputs_.items()},
+                "uses_documents": bool(self.uses_documents_)}
         return arrays, meta
 
     @classmethod
     def _from_state(cls, arrays, meta):
-        from ..crf import LinearChainCRF
-
+        missing = [k for k in ("input_columns", "file_inputs", "uses_documents", "clusters")
+                   if k not in meta]
+        if missing:
+            raise serialize.ModelFileError(f"this multi-task model file lacks {missing}: it "
+                                           f"was written by an earlier development version "
+                                           f"of MultiTaskTagger; train it again")
         children = serialize.unpack_nested(arrays, meta["children"])
         tasks = [str(t) for t in meta["tasks"]]
         hmms = [children[f"hmm{i}"] for i in range(int(meta["n_hmms"]))]
+        clusters = children.get("clusters") if meta["clusters"] else None
         params = dict(meta["params"])
         params["hmm"] = hmms or None
+        params["clusters"] = clusters
         params["representations"] = tuple(params["representations"])
+        params["cluster_prefixes"] = tuple(params["cluster_prefixes"])
         model = cls(**params)
         model.tasks_ = tasks
         model.hmms_ = hmms
+        model.clusters_ = clusters
         model.representations_ = tuple(params["representations"])
         model.labelers_ = {}
         for i, t in enumerate(tasks):
             child = children.get(f"task{i}")
-            if not isinstance(child, LinearChainCRF):
+            if child is None or not hasattr(child, "predict"):
                 raise serialize.ModelFileError(f"the labeler of task {t!r} is a "
-                                               f"{type(child).__name__}, not a LinearChainCRF")
+                                               f"{type(child).__name__}, not a labeler")
             model.labelers_[t] = child
         model.inputs_ = {str(t): [str(u) for u in v] for t, v in meta["inputs"].items()}
         if set(model.inputs_) != set(tasks) or any(
                 u not in tasks[:tasks.index(t)] for t in tasks for u in model.inputs_[t]):
             raise serialize.ModelFileError(f"the model file's task inputs {model.inputs_} do "
                                            f"not follow its task order {tasks}")
+        model.input_columns_ = {str(k): (None if v is None else int(v))
+                                for k, v in meta["input_columns"].items()}
+        model.file_inputs_ = {str(t): [str(c) for c in v]
+                              for t, v in meta["file_inputs"].items()}
+        if set(model.file_inputs_) != set(tasks) or any(
+                c not in model.input_columns_ for v in model.file_inputs_.values() for c in v):
+            raise serialize.ModelFileError(f"the model file's input columns "
+                                           f"{model.file_inputs_} are not among its columns "
+                                           f"{sorted(model.input_columns_)}")
+        model.uses_documents_ = bool(meta["uses_documents"])
         model.n_tasks_ = len(tasks)
         return model
 
