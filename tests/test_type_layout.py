@@ -130,3 +130,29 @@ def test_prediction_sums_by_type_only_where_that_is_less_work():
     unary = _token_unary(wide, flat, offsets, extra)
     path = wide._viterbi(unary, offsets, None).path
     assert flatten(wide.predict(X, extra=extra))[0] == list(wide.labels_.decode(path))
+
+
+def test_lookup_of_the_distinct_tokens_gives_the_same_ids_and_tags():
+    """Type ids looked up once per distinct token (``factorize``) and gathered are those of
+    the per-token lookup, unseen types included (numbered in order of first appearance)."""
+    from hmmtl.crf.labelers import ConvertedText
+    from hmmtl.data import factorize
+
+    rng = np.random.default_rng(5)
+    X, y = random_corpus(rng, n_sent=30, max_len=7)
+    flat, _ = flatten(X)
+    lab = LinearChainCRF(window=1, extra_window={"state": (-2, 0)}, max_iterations=30)
+    lab.fit(X, y, extra=_type_extra(flat, ("categorical",)))
+    X_new = [["zebra", "the", "okapi", "zebra"], ["okapi", "Paris", "the", "gnu"],
+             *random_corpus(np.random.default_rng(6), n_sent=20, max_len=9)[0]]
+    flat_new, off_new = flatten(X_new)
+    tf = lab.feature_space_.featurizer_
+    per_token = tf.lookup(flat_new)
+    per_type = tf.lookup(flat_new, factorize(flat_new))
+    assert (per_token.type_ids >= len(tf.types)).sum() >= 4  # unseen words are in the test
+    assert np.array_equal(per_type.type_ids, per_token.type_ids)
+    for a, b in zip(per_type.unseen, per_token.unseen):
+        assert np.array_equal(a, b)
+    extra_new = _type_extra(flat_new, ("categorical",))
+    converted = ConvertedText(X_new, flat_new, off_new, None, factorize(flat_new))
+    assert lab.predict(converted, extra=extra_new) == lab.predict(X_new, extra=extra_new)

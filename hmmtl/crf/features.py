@@ -531,7 +531,7 @@ class TypeFeaturizer:
         return self
 
     # -- types met after fit: a table of this call's own, never stored in the featurizer
-    def lookup(self, flat_tokens: Sequence[str]) -> TypeLookup:
+    def lookup(self, flat_tokens: Sequence[str], types: tuple | None = None) -> TypeLookup:
         """Type ids of ``flat_tokens``, for :meth:`rows`.
 
         Known types keep their ids (``< len(types)``); the distinct types unseen in
@@ -540,12 +540,24 @@ class TypeFeaturizer:
         featurizer serves any number of threads at once, and a token's features never depend
         on what was looked up before.
 
+        Parameters
+        ----------
+        flat_tokens : sequence of str
+        types : tuple of (list of str, int64 ndarray), optional
+            The distinct tokens of ``flat_tokens`` in order of first appearance and each
+            token's index among them (:func:`~hmmtl.data.factorize`): each distinct token is
+            then looked up once and the ids gathered (the same ids).
+
         Returns
         -------
         TypeLookup
             ``type_ids`` : ndarray of shape (n_tokens,), int64, and ``unseen``, the rows of
             the unseen types (pass it on to :meth:`rows`).
         """
+        if types is not None:  # each distinct token looked up once, then gathered
+            distinct, which = types
+            found = self.lookup(distinct)
+            return TypeLookup(found.type_ids[which], found.unseen)
         tokens = flat_tokens if isinstance(flat_tokens, list) else list(flat_tokens)
         ids = np.fromiter(map(self.type_index.get, tokens, [-1] * len(tokens)), dtype=np.int64,
                           count=len(tokens))
@@ -986,13 +998,14 @@ class FeatureSpace:
             len(s["window"]) * _entry_width(extra[s["name"]]) for s in self.extra_specs_)
         return None if n_entries < 2 * (len(row_offsets) + 1) else row_offsets
 
-    def predict_layout(self, flat_tokens, offsets, extra=None) -> TypeLayout | Layout:
+    def predict_layout(self, flat_tokens, offsets, extra=None,
+                       types=None) -> TypeLayout | Layout:
         """The layout prediction sums: :meth:`transform_types` where it applies, else
         :meth:`transform`'s, the slots of the batch found once either way."""
         by_type = self._wants_types(len(flat_tokens), extra)
         if by_type is None:
             return self.transform(flat_tokens, offsets, extra)
-        table = self._slot_table(flat_tokens, offsets, extra, fitting=False)
+        table = self._slot_table(flat_tokens, offsets, extra, fitting=False, types=types)
         layout = self._type_layout(table, by_type)
         if layout is None:
             return _remap_layout(self._token_layout(table), self.attr_map_)
@@ -1058,7 +1071,7 @@ class FeatureSpace:
         return TypeLayout(tok_row, tok_val, row_slot, row_val, slot_ptr, slot_attr,
                           table.offsets)
 
-    def _slot_table(self, flat_tokens, offsets, extra, fitting) -> _SlotTable:
+    def _slot_table(self, flat_tokens, offsets, extra, fitting, types=None) -> _SlotTable:
         """The slots of a batch (each used (offset, word type) pair, each extra's (offset,
         value) pairs, the bias) with their provisional attributes, and the columns of the
         extras."""
@@ -1074,7 +1087,7 @@ class FeatureSpace:
             type_ids = np.fromiter(map(tf.type_index.__getitem__, flat_tokens), dtype=np.int64,
                                    count=n_tokens)
         else:
-            type_ids, unseen = tf.lookup(flat_tokens)
+            type_ids, unseen = tf.lookup(flat_tokens, types)
         # only the types present (and the two padding types) get slots
         used, local = np.unique(np.concatenate([[0, 1], type_ids]), return_inverse=True)
         local = local.ravel()[2:].astype(np.int64)

@@ -71,12 +71,17 @@ class ConvertedText(NamedTuple):
         ``notation_``.  In ``predict``: the model's, when the door wrote the words in it; the
         labeler maps words whose notation is not its ``notation_`` (None: the words as given)
         itself, as for token lists.
+    types : tuple of (list of str, int64 ndarray) or None
+        The distinct tokens of ``flat`` and each token's index among them
+        (:func:`~hmmtl.data.factorize`), where the door has found them: ``predict`` then
+        looks up each distinct word's feature type once.
     """
 
     sentences: list
     flat: list
     offsets: np.ndarray
     notation: Notation | None = None
+    types: tuple | None = None
 
 
 def _check_notation(notation) -> str:
@@ -344,7 +349,7 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
         in the notation of the training words (``notation="auto"``) and their offsets."""
         check_is_fitted(self, "coef_")
         if isinstance(X, ConvertedText):
-            X, flat, offsets, written_in = X
+            X, flat, offsets, written_in = X[:4]
         else:
             X = self._check_X(X)
             flat, offsets = flatten(X)
@@ -471,10 +476,12 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
         list of list of str
         """
         _, flat, offsets = self._model_tokens(X)
+        # the door's distinct tokens, where the words are the door's as given
+        types = X.types if isinstance(X, ConvertedText) and flat is X.flat else None
         parts = self._parts(groups, offsets)
         with _threads_for(len(flat)):
             # features of word types summed once per type when every extra is one too
-            layout = self.feature_space_.predict_layout(flat, offsets, extra)
+            layout = self.feature_space_.predict_layout(flat, offsets, extra, types=types)
             path = self._viterbi(self._unary(layout), offsets, parts).path
         return unflatten(self.labels_.decode(path), offsets)
 

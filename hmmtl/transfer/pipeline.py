@@ -16,6 +16,7 @@ sentences.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 
@@ -31,8 +32,8 @@ from .._base import BaseEstimator, check_is_fitted, check_random_state, token_ac
 from .._registry import REPRESENTATIONS
 from .._text_api import TextTagging
 from ..data import (LabelSet, RaggedBatch, Vocabulary, check_label_lists, check_sentences,
-                    check_strings, check_tokens, flatten, lengths_to_offsets, lookup_per_type,
-                    unflatten)
+                    check_strings, check_tokens, factorize, flatten, lengths_to_offsets,
+                    lookup_per_type, unflatten)
 from ..hmm.estimators import compact_emissions, expand_emissions
 
 if TYPE_CHECKING:
@@ -98,7 +99,9 @@ class TextBatch:
         from ..crf.labelers import ConvertedText
 
         if isinstance(labeler, (LinearChainCRF, AveragedPerceptron)):
-            return ConvertedText(self.sentences, self.flat, self.offsets, notation)
+            # the distinct tokens, where a stage before has found them
+            return ConvertedText(self.sentences, self.flat, self.offsets, notation,
+                                 self.__dict__.get("types"))
         return self.sentences
 
     def __add__(self, other: TextBatch) -> TextBatch:
@@ -109,6 +112,21 @@ class TextBatch:
     @property
     def n_tokens(self) -> int:
         return len(self.flat)
+
+    @functools.cached_property
+    def types(self) -> tuple[list, np.ndarray]:
+        """The distinct tokens of :attr:`flat` (in order of first appearance) and each
+        token's index among them (int64): the lookups of word types (the HMMs' vocabulary,
+        the case profile, the labeler's feature types) run once per distinct word and are
+        gathered per token.  Computed on first use, then shared by those stages."""
+        return factorize(self.flat)
+
+    def per_type(self, compute) -> np.ndarray:
+        """``compute`` (tokens -> one value per token, an array) run on the distinct tokens
+        only, gathered per token: equal to ``compute(self.flat)`` where a token's value is a
+        function of the token alone."""
+        types, ids = self.types
+        return np.asarray(compute(types))[ids]
 
 
 class LabeledText(NamedTuple):
@@ -181,7 +199,7 @@ class _EnsembleFeatures:
     def _batches(self, text: TextBatch) -> list:
         """The :class:`~hmmtl.data.RaggedBatch` of ``text`` for each HMM."""
         if self.vocabulary is not None:
-            shared = RaggedBatch(self.vocabulary.encode_tokens(text.flat), text.offsets)
+            shared = RaggedBatch(text.per_type(self.vocabulary.encode_tokens), text.offsets)
             return [shared] * self.n_hmms
         out: list = []
         seen: list = []
@@ -191,7 +209,7 @@ class _EnsembleFeatures:
             if batch is None:
                 # an HMM of words reads the flat tokens; one fit on ids says so in encode
                 batch = (hmm.encode(text.sentences) if vocab is None else
-                         RaggedBatch(vocab.encode_tokens(text.flat), text.offsets))
+                         RaggedBatch(text.per_type(vocab.encode_tokens), text.offsets))
                 seen.append((vocab, batch))
             out.append(batch)
         return out
@@ -910,7 +928,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         extra = None if features is None else features(text)
         if self.case_profile_ is not None:
             extra = dict(extra or {})
-            extra[CASE_PROFILE] = self.case_profile_.transform(text.flat)
+            extra[CASE_PROFILE] = text.per_type(self.case_profile_.transform)
         return extra
 
     def _model_notation(self) -> Notation | None:
