@@ -437,6 +437,9 @@ _SUFFIXES = ("ing", "ed", "ly", "ion", "ions", "er", "ers", "est", "al", "ity", 
              "ous", "ive", "able", "ible", "ment", "ness", "ful", "less", "ize", "ise", "ism",
              "ist", "ent", "ant", "ence", "ance", "y", "s", "'s", "es", "en", "age", "ery")
 _SUFFIXES = tuple(sorted(set(_SUFFIXES), key=len, reverse=True))
+#: the suffixes by length, longest first (at most one of a length ends a word)
+_SUFFIXES_BY_LENGTH = tuple((n, frozenset(s for s in _SUFFIXES if len(s) == n))
+                            for n in sorted({len(s) for s in _SUFFIXES}, reverse=True))
 _HAS_DIGIT = re.compile(r"\d")
 _ALL_DIGIT_PUNCT = re.compile(r"^[\d.,:/\-+%]+$")
 _ALPHA = re.compile(r"[^\W\d_]")
@@ -462,9 +465,9 @@ def _signature_levels(word: str, sentence_initial: bool = False) -> tuple[str, s
     full = marks
     lw = word.lower()
     if len(lw) > 3:
-        for suf in _SUFFIXES:
-            if lw.endswith(suf) and len(lw) > len(suf) + 1:
-                full = marks + "-" + suf
+        for n, suffixes in _SUFFIXES_BY_LENGTH:
+            if len(lw) > n + 1 and lw[-n:] in suffixes:
+                full = marks + "-" + lw[-n:]
                 break
     return f"<unk-{full}>", f"<unk-{marks}>", f"<unk-{case}>"
 

@@ -172,3 +172,21 @@ def test_a_string_is_not_a_sentence():
                                         r"'The cat sat'; split it first"):
         check_tokens("The cat sat")
     assert check_tokens(("The", "cat")) == ["The", "cat"]
+
+
+def test_signature_suffix_is_the_longest_listed_suffix_leaving_two_letters():
+    """The suffix level of an unknown word's signature: the longest suffix of the list that
+    leaves at least two characters before it (words of four characters or more)."""
+    from hmmtl.data import _SUFFIXES, _signature_levels
+
+    def expected(word):
+        lw = word.lower()
+        fits = [s for s in _SUFFIXES if len(lw) > 3 and lw.endswith(s) and len(lw) > len(s) + 1]
+        return max(fits, key=len) if fits else None
+
+    words = [stem + suf for stem in ("b", "ab", "abc", "Xy", "ABCD") for suf in _SUFFIXES]
+    words += ["ions", "xions", "sing", "Tables", "eed", "abed", "a's", "ab's", "days"]
+    for word in words:
+        suf = expected(word)
+        full = _signature_levels(word)[0]
+        assert (full.endswith(f"-{suf}>") if suf else full == _signature_levels(word)[1]), word
