@@ -264,3 +264,17 @@ def test_a_small_conll_file_named_txt_is_not_tagged_as_words(content, model_path
     assert "the name says text but this looks like a CoNLL column file" in err and not out
     assert main(["tag", "--model", model_path, "--format", "conll", str(path)]) == 0
     assert len([ln for ln in capsys.readouterr().out.splitlines() if ln]) == 3
+
+
+@pytest.mark.parametrize("data", [b"\x1f\x8b", b"\x1f\x8b\x08\x00garbage that is not deflate"])
+def test_broken_gzip_is_an_error_naming_the_file(tmp_path, data):
+    """A file that starts with gzip's magic but holds broken or truncated data: one error
+    line naming the file, from every reader that opens it."""
+    from hmmtl.io.text import open_input
+
+    path = tmp_path / "broken.txt"
+    path.write_bytes(data)
+    stream, _ = open_input(path)
+    with pytest.raises(FormatError, match=r"broken\.txt: broken gzip data"):
+        list(stream)
+    stream.close()

@@ -340,9 +340,10 @@ def open_resolved(path: str, fmt: str | None) -> tuple[str, Any, Any]:
 
 
 def gzip_type():
-    import gzip
+    """The gzip reader of the command line: broken data is a FormatError naming the input."""
+    from ..io.text import _named_gzip_file
 
-    return gzip.GzipFile
+    return _named_gzip_file()
 
 
 def read_file(path: str, fmt: str | None):

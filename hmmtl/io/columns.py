@@ -22,10 +22,13 @@ of chunk types (NP, VP, PP ...) chunks, other BIO labels (PER, LOC, ORG, MISC ..
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+
+import numpy as np
 
 __all__ = ["MEANINGS", "UPOS_TAGS", "PTB_TAGS", "CHUNK_TYPES", "MISC_KEYS", "meaning_of",
-           "tag_meaning", "misc_values", "with_misc_values", "conllu_place", "is_word_column"]
+           "tag_meaning", "misc_values", "with_misc_values", "conllu_place", "is_word_column",
+           "check_input_columns"]
 
 MEANINGS = ("upos", "xpos", "chunk", "ner")
 #: column names that carry a meaning
@@ -127,3 +130,24 @@ def with_misc_values(misc: list, key: str, values: list) -> list:
     """``misc`` with ``key=value`` set on every token (replacing an earlier value of
     ``key`` where it stands, else added last; the other items kept)."""
     return [[_misc_set(m, key, v) for m, v in zip(ms, vs)] for ms, vs in zip(misc, values)]
+
+
+def check_input_columns(columns) -> dict:
+    """A model's ``columns`` parameter -> {name: file column index or None}.
+
+    ``columns`` names the input columns a model reads: a name, a list of names (found by
+    meaning, :func:`meaning_of`), or a mapping of names to 0-based file column indices
+    (``None``: by meaning)."""
+    if columns is None:
+        return {}
+    if isinstance(columns, str):
+        columns = [columns]
+    if isinstance(columns, Mapping):
+        out = {}
+        for k, v in columns.items():
+            if v is not None and (not isinstance(v, (int, np.integer)) or v < 1):
+                raise ValueError(f"columns[{k!r}] must be a 0-based file column index >= 1 "
+                                 f"(column 0 holds the words) or None, got {v!r}")
+            out[str(k)] = None if v is None else int(v)
+        return out
+    return {str(k): None for k in columns}

@@ -3,6 +3,8 @@ data of the HMMs; :func:`iter_text` streams files of any size in batches."""
 
 from __future__ import annotations
 
+import functools
+
 import itertools
 import os
 from pathlib import Path
@@ -207,7 +209,6 @@ def open_input(source):
     """A binary line stream of ``source`` (a path, or a binary / text stream or an iterable
     of lines, given back as it is), decompressed when its first bytes are gzip's magic
     whatever the name; and whether the caller must close it."""
-    import gzip
 
     from .detect import GZIP_MAGIC
 
@@ -217,9 +218,34 @@ def open_input(source):
             raise FileNotFoundError(f"{os.fspath(source)}: no such file")
         f = open(path, "rb")  # noqa: SIM115 - returned, for the caller to close
         if f.peek(2)[:2] == GZIP_MAGIC:
-            return gzip.GzipFile(fileobj=f, mode="rb"), True
+            return _named_gzip_file()(fileobj=f, mode="rb"), True
         return f, True
     return source, False
+
+
+@functools.cache
+def _named_gzip_file():
+    """``gzip.GzipFile`` whose reads turn broken or truncated gzip data (``EOFError``,
+    ``gzip.BadGzipFile``, ``zlib.error``) into a :class:`FormatError` naming the file
+    (gzip is imported on first use)."""
+    import gzip
+    import zlib
+
+    from ._source import FormatError
+
+    broken = (EOFError, gzip.BadGzipFile, zlib.error)
+
+    def guarded(method):
+        def read(self, *args):
+            try:
+                return method(self, *args)
+            except broken as exc:
+                raise FormatError(self.name, None, f"broken gzip data: {exc}") from None
+        return read
+
+    return type("NamedGzipFile", (gzip.GzipFile,), {
+        m: guarded(getattr(gzip.GzipFile, m))
+        for m in ("read", "read1", "readline", "readlines", "peek", "readinto", "seek")})
 
 
 def split_long(sentences, limit: int = MAX_SENTENCE_TOKENS):

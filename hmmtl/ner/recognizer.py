@@ -45,6 +45,7 @@ from .. import serialize
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .._text_api import TextTagging
 from ..data import check_sentences, factorize, flatten, token_positions, unflatten
+from ..io.columns import check_input_columns as _check_columns
 
 if TYPE_CHECKING:
 
@@ -476,23 +477,6 @@ AUTO_LIST_BATCH = 10_000
 #: token keeps
 CONTEXT_WINDOW = (-2, -1, 1, 2)
 CONTEXT_TOP_K = 12
-
-
-def _check_columns(columns) -> dict:
-    """``columns`` parameter -> {name: file column index or None}."""
-    if columns is None:
-        return {}
-    if isinstance(columns, str):
-        columns = [columns]
-    if isinstance(columns, Mapping):
-        out = {}
-        for k, v in columns.items():
-            if v is not None and (not isinstance(v, (int, np.integer)) or v < 1):
-                raise ValueError(f"columns[{k!r}] must be a 0-based file column index >= 1 "
-                                 f"(column 0 holds the words) or None, got {v!r}")
-            out[str(k)] = None if v is None else int(v)
-        return out
-    return {str(k): None for k in columns}
 
 
 @dataclass

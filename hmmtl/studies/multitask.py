@@ -173,20 +173,6 @@ def load_multi_task_data(data_dir, *, max_train_sentences=None, max_text_sentenc
     return data
 
 
-def _unlabeled_text(root: Path, names) -> list:
-    """Sentences of NLTK's raw-text corpora (``abc``, ``webtext`` ...) and of the words of
-    its tagged ones (``brown``), for the models learned without labels."""
-    from ..io import NLTK_TEXT_CORPORA, load_nltk, load_nltk_text
-
-    out: list = []
-    for name in names:
-        if name in NLTK_TEXT_CORPORA:
-            out += load_nltk_text(name, data_dir=root).sentences
-        else:
-            out += load_nltk(name, data_dir=root).sentences
-    return out
-
-
 # ----------------------------------------------------------------------------- scores
 def _entity_prf(gold, pred) -> tuple[float, float, float]:
     """conlleval precision, recall and F1 of chunks (IOB2), from the readers' chunk finder."""
@@ -419,9 +405,11 @@ def _text_features(root, cfg, plan: _StudyPlan, study: _StudyData, run: _StudyRu
                    seed: int) -> dict:
     """Per split, the features learned from text alone: the text HMM's states
     (``hmm-text``) and ASO's auxiliary problems (``aso-text``), as asked for."""
+    from .ner import nltk_sentences
+
     splits = study.splits
     text_features: dict[str, dict] = {name: {} for name in splits}
-    text = study.all_words + _unlabeled_text(root, cfg["unlabeled_texts"]) \
+    text = study.all_words + nltk_sentences(root, cfg["unlabeled_texts"]) \
         if (plan.need_hmm_text or plan.need_aso_text) else None
     if plan.need_hmm_text:
         with run.timed("hmm-text"):

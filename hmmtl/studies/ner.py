@@ -119,10 +119,22 @@ def load_ner_data(root, lang: str) -> dict:
     return dict(zip(("train", "dev", "test"), map(read, spec["files"])))
 
 
+def nltk_sentences(root: Path, names) -> list:
+    """Sentences of NLTK's raw-text corpora (``abc``, ``webtext`` ...) and of the words of
+    its tagged ones (``brown``), for the models learned without labels."""
+    from ..io import NLTK_TEXT_CORPORA, load_nltk, load_nltk_text
+
+    out: list = []
+    for name in names:
+        if name in NLTK_TEXT_CORPORA:
+            out += load_nltk_text(name, data_dir=root).sentences
+        else:
+            out += load_nltk(name, data_dir=root).sentences
+    return out
+
+
 def unlabeled_text(root, lang: str, train=None) -> dict:
     """The unlabeled text of ``lang`` by source: {name: list of token lists}."""
-    from .multitask import _unlabeled_text
-
     root = Path(root)
     if train is None:
         train = load_ner_data(root, lang)["train"]
@@ -130,7 +142,7 @@ def unlabeled_text(root, lang: str, train=None) -> dict:
         return {f"{lang}.train": train.sentences}
     from ..io import read_conllu
 
-    out = {name: _unlabeled_text(root, [name]) for name in ENGLISH_TEXTS
+    out = {name: nltk_sentences(root, [name]) for name in ENGLISH_TEXTS
            if name not in ("ewt", "eng.train")}
     out["ewt"] = [s for p in sorted((root / "ud" / "en_ewt").glob("en_ewt-*-train.conllu"))
                   for s in read_conllu(p).sentences]

@@ -454,7 +454,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         if n_folds < 0:
             raise ValueError(f"n_folds must be 0, 1 (gold labels as inputs) or >= 2, got "
                              f"{self.n_folds}")
-        from ..ner.recognizer import _check_columns
+        from ..io.columns import check_input_columns as _check_columns
         from .pipeline import check_representations
 
         task_models = self._given_task_models()
