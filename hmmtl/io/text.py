@@ -231,8 +231,6 @@ def _named_gzip_file():
     import gzip
     import zlib
 
-    from ._source import FormatError
-
     broken = (EOFError, gzip.BadGzipFile, zlib.error)
 
     def guarded(method):
