@@ -86,6 +86,16 @@ def in_process_speed(model: Path, to_tag: Path, env: dict) -> float:
     return r["tokens"] / r["tag_s"]
 
 
+def data_folder(parser, data) -> tuple[Path, dict]:
+    """The corpora folder given as ``--data`` (or ``$HMMTL_DATA``), resolved, and the
+    environment of the ``hmmtl`` commands a benchmark runs (``HMMTL_DATA`` set to it); a
+    missing folder is the parser's error."""
+    if not data or not Path(data).is_dir():
+        parser.error("give --data DIR or set HMMTL_DATA")
+    folder = Path(data).resolve()
+    return folder, dict(os.environ, HMMTL_DATA=str(folder))
+
+
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min) on {os.cpu_count()} CPUs"
@@ -175,11 +185,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--write", action="store_true",
                         help="write benchmarks/results/adapt.md")
     args = parser.parse_args(argv)
-    if not args.data or not Path(args.data).is_dir():
-        parser.error("give --data DIR or set HMMTL_DATA")
-    data = Path(args.data).resolve()
+    data, env = data_folder(parser, args.data)
     presets = [p for p in args.presets.split(",") if p]
-    env = dict(os.environ, HMMTL_DATA=str(data))
     load_before = load_average()
     rows, models = {}, {}
     with tempfile.TemporaryDirectory(prefix="hmmtl-adapt-") as tmp:

@@ -35,7 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_adapt import (EWT_DOMAINS, anchor_speed, evaluate, hmmtl_command,  # noqa: E402
+from bench_adapt import (EWT_DOMAINS, anchor_speed, data_folder, evaluate, hmmtl_command,  # noqa: E402
                          in_process_speed, load_average, prepare, run_measured)
 
 SIZES = (200_000, 1_000_000, 3_000_000, 10_000_000)
@@ -183,12 +183,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--score", metavar="MODEL",
                         help="only score this model (kept with --keep) on --split")
     args = parser.parse_args(argv)
-    if not args.data or not Path(args.data).is_dir():
-        parser.error("give --data DIR or set HMMTL_DATA")
-    data = Path(args.data).resolve()
+    data, env = data_folder(parser, args.data)
     sizes = [int(float(s)) for s in args.sizes.split(",") if s]
     splits = [s for s in args.split.split(",") if s and s != "none"]
-    env = dict(os.environ, HMMTL_DATA=str(data))
     if args.from_log:
         rows = [json.loads(line) for log in args.from_log
                 for line in Path(log).read_text(encoding="utf-8").splitlines() if line.strip()]
