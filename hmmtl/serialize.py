@@ -69,9 +69,12 @@ FORMAT = "hmmtl-model"
 #: 3: an HMM's emission table may be stored as float16 log-probabilities (its meta says
 #: ``"emission_storage": "log-float16"``; :mod:`hmmtl.prune`), which a version-2 reader
 #: would take for probabilities: such a reader refuses the file by its version instead.
-#: Versions 2 and 3 differ in nothing else.  Version-1 files are read through
-#: :func:`_migrate_v1`.
-FORMAT_VERSION = 3
+#: Versions 2 and 3 differ in nothing else.
+#: 4: a CRF's feature space may hold n-gram features of an extra column (``extra_ngrams``,
+#: feature specs of kind ``"ngram"``), which a version-3 reader cannot score: it refuses the
+#: file by its version.  Versions 3 and 4 differ in nothing else (a version-3 file's feature
+#: space has no n-grams).  Version-1 files are read through :func:`_migrate_v1`.
+FORMAT_VERSION = 4
 
 _ARRAYS_MEMBER = "arrays.npz"
 _MANIFEST_MEMBER = "manifest.json"

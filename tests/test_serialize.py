@@ -510,7 +510,7 @@ def test_a_version_1_file_saved_again_is_the_current_version(tmp_path):
     model = load(os.path.join(V1, "perceptron.hmmtl"))
     path = save(model, tmp_path / "m.hmmtl")
     manifest = serialize.read_manifest(path)
-    assert manifest["format_version"] == serialize.FORMAT_VERSION == 3
+    assert manifest["format_version"] == serialize.FORMAT_VERSION == 4
     assert manifest["manifest_sha256"] == serialize._manifest_digest(manifest)
 
 
@@ -541,3 +541,24 @@ def test_a_version_2_file_saved_again_is_the_current_version(tmp_path):
     path = save(model, tmp_path / "m.hmmtl")
     assert serialize.read_manifest(path)["format_version"] == serialize.FORMAT_VERSION
     assert load(path).predict([["a", "dog", "sings"]]) == model.predict([["a", "dog", "sings"]])
+
+
+# ============================================================================ format version 4
+V3 = os.path.join(os.path.dirname(__file__), "data", "model_v3")
+
+
+def test_a_version_3_file_still_loads_and_has_no_ngrams(tmp_path):
+    """tests/data/model_v3 holds a chunker with a POS column written by format version 3
+    (before n-gram features): it loads, predicts what it predicted then, and saved again it
+    is a version-4 file that predicts the same."""
+    with open(os.path.join(V3, "expected.json"), encoding="utf-8") as f:
+        expected = json.load(f)
+    path = os.path.join(V3, "chunker_pos.hmmtl")
+    assert serialize.read_manifest(path)["format_version"] == 3
+    model = load(path)
+    assert model.feature_space_.extra_ngrams == {}
+    extra = {"pos": expected["test_pos"]}
+    assert model.predict(expected["test_sentences"], extra=extra) == expected["predicted"]
+    again = save(model, tmp_path / "m.hmmtl")
+    assert serialize.read_manifest(again)["format_version"] == serialize.FORMAT_VERSION == 4
+    assert load(again).predict(expected["test_sentences"], extra=extra) == expected["predicted"]

@@ -663,6 +663,55 @@ def normalize_window(window, what="window") -> tuple[int, ...]:
     return offs
 
 
+def normalize_ngrams(ngrams, what="extra_ngrams") -> dict:
+    """``{name: [(o1, o2, ...), ...]}``: n-gram features of extra ``name`` over the window
+    offsets of each tuple (two or more distinct offsets, kept in order); None -> ``{}``."""
+    if ngrams is None:
+        return {}
+    if not isinstance(ngrams, Mapping):
+        raise TypeError(f"{what} must be a dict {{extra name: [offset tuples]}}, got "
+                        f"{type(ngrams).__name__}")
+    out = {}
+    for name, grams in ngrams.items():
+        if not isinstance(name, str):
+            raise TypeError(f"{what}: extra names must be str, got {name!r}")
+        norm = []
+        for g in grams:
+            try:
+                offs = tuple(int(o) for o in g)
+            except TypeError:
+                raise TypeError(f"{what}[{name!r}]: each n-gram must be a sequence of int "
+                                f"offsets, got {g!r}") from None
+            if len(offs) < 2 or len(set(offs)) != len(offs) or any(abs(o) > 16 for o in offs):
+                raise ValueError(f"{what}[{name!r}]: an n-gram needs two or more distinct "
+                                 f"offsets in -16..16, got {g!r}")
+            if offs not in norm:
+                norm.append(offs)
+        if norm:
+            out[name] = norm
+    return out
+
+
+def _ngram_keys(ids: np.ndarray, n_values: int, offsets: np.ndarray,
+                ngram: Sequence[int]) -> np.ndarray:
+    """One integer per token naming the values of column ``ids`` (one id per token, ``< 0``
+    or ``>= n_values`` unknown) at the offsets of ``ngram`` within the token's sentence:
+    digits in base ``n_values + 2`` (0: outside the sentence, 1: unknown, ``id + 2``)."""
+    n = ids.shape[0]
+    base = n_values + 2
+    digit = np.where((ids >= 0) & (ids < n_values), ids + 2, 1).astype(np.int64)
+    sentence = np.repeat(np.arange(offsets.shape[0] - 1), np.diff(offsets))
+    pos = np.arange(n)
+    key = np.zeros(n, dtype=np.int64)
+    for o in ngram:
+        j = pos + o
+        inside = (j >= 0) & (j < n)
+        jc = np.clip(j, 0, max(n - 1, 0))
+        inside &= sentence[jc] == sentence
+        key = key * base + np.where(inside, digit[jc], 0)
+    return key
+
+
 def _template_list(templates) -> list:
     if templates is None:
         return list(DEFAULT_TEMPLATES)
@@ -813,7 +862,11 @@ flattened tokens of the sentences (``n_tokens`` = total number of tokens), one o
   chunking or NER): feature ``name=string``.
 
 Each extra is added at the window offsets ``extra_window`` (a sequence of ints, or a dict
-``{name: offsets}``); positions outside the sentence contribute nothing.  The same names and
+``{name: offsets}``); positions outside the sentence contribute nothing.  ``extra_ngrams``
+(``{name: [(o1, o2, ...), ...]}``) adds n-gram features of a one-value extra (a string
+column, or categorical ids): one feature per combination of its values at the offsets of
+each tuple (e.g. ``pos[-1]|pos[0]``), the sentence's edges included as values of their own;
+an n-gram of an extra that is not given is not formed.  The same names and
 kinds must be given to ``predict`` as to ``fit``; ids or strings unseen in training are ignored.
 """
 
@@ -829,10 +882,11 @@ class FeatureSpace:
     """ + _EXTRA_DOC
 
     def __init__(self, templates=None, window=2, extra_window=(-1, 0, 1), min_freq: int = 1,
-                 n_features: int | None = None, bias: bool = True):
+                 n_features: int | None = None, bias: bool = True, extra_ngrams=None):
         self.templates = templates
         self.window, self.type_templates, self.offset_mask = window_templates(window, templates)
         self.extra_window = extra_window
+        self.extra_ngrams = normalize_ngrams(extra_ngrams)
         self.min_freq = int(min_freq)
         self.n_features = None if n_features is None else int(n_features)
         self.bias = bool(bias)
@@ -935,6 +989,7 @@ class FeatureSpace:
             else:
                 spec["n_values"] = max(int(info), 1)
             self.extra_specs_.append(spec)
+        self.extra_specs_ += self._ngram_specs(extra or {}, n_tokens, offsets)
         # provisional attribute ids (dictionary mode): word block, then each extra, then bias
         n_base = len(self.featurizer_.features)
         start = len(self.window) * n_base
@@ -957,6 +1012,47 @@ class FeatureSpace:
         self.n_attributes_ = int(keep.sum())
         self.train_layout_ = _remap_layout(layout, self.attr_map_)
         return self
+
+    def _ngram_specs(self, extra, n_tokens, offsets) -> list:
+        """The specs of the n-gram features (:attr:`extra_ngrams`) of the extras given to fit:
+        each n-gram's value combinations seen in training (their keys, sorted)."""
+        offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+        by_name = {s["name"]: s for s in self.extra_specs_}
+        specs = []
+        for name, grams in sorted(self.extra_ngrams.items()):
+            source = by_name.get(name)
+            if source is None:
+                continue
+            if source["kind"] not in ("strings", "categorical"):
+                raise ValueError(f"extra_ngrams[{name!r}]: n-grams need a string column or "
+                                 f"categorical ids, got a {source['kind']} extra")
+            _kind, ids, _vals, _ = self._parse_extra(name, extra[name], n_tokens, offsets,
+                                                     spec=source)
+            if ids.shape[1] != 1:
+                raise ValueError(f"extra_ngrams[{name!r}]: n-grams need one value per token, "
+                                 f"got {ids.shape[1]}")
+            nv = source["n_values"]
+            if (nv + 2) ** max(len(g) for g in grams) >= 2 ** 62:
+                raise ValueError(f"extra_ngrams[{name!r}]: {nv} values are too many for "
+                                 f"n-grams of this length")
+            for g in grams:
+                keys = np.unique(_ngram_keys(ids[:, 0], nv, offsets, g))
+                specs.append({"name": f"{name}@{','.join(map(str, g))}", "kind": "ngram",
+                              "source": name, "ngram": list(g), "window": [0],
+                              "keys": keys.tolist(), "n_values": max(int(keys.shape[0]), 1)})
+        return specs
+
+    def _ngram_column(self, spec, source_ids, offsets):
+        """The (ids, values) of an n-gram spec: the index of each token's key among the
+        keys seen in training, -1 for an unseen combination."""
+        keys = np.asarray(spec["keys"], dtype=np.int64)
+        src = next(s for s in self.extra_specs_ if s["name"] == spec["source"])
+        key = _ngram_keys(source_ids[:, 0], src["n_values"], offsets, spec["ngram"])
+        at = np.searchsorted(keys, key)
+        found = at < keys.shape[0]
+        found[found] = keys[at[found]] == key[found]
+        ids = np.where(found, at, -1).astype(np.int64)[:, None]
+        return ids, np.ones(ids.shape, dtype=np.float64)
 
     def transform(self, flat_tokens, offsets, extra=None) -> Layout:
         """Slots and attributes of new tokens (unseen word types are featurized here)."""
@@ -990,6 +1086,8 @@ class FeatureSpace:
         (see :meth:`transform_types`) or the extras are not those of fit."""
         if not n_tokens or not self.extra_specs_:
             return None
+        if any(s["kind"] == "ngram" for s in self.extra_specs_):
+            return None  # an n-gram is a function of the neighbours' values, not of a type
         if set(extra or {}) != {s["name"] for s in self.extra_specs_}:
             return None  # the token layout says what is wrong
         win = list(self.window)
@@ -1078,7 +1176,7 @@ class FeatureSpace:
         n_tokens = len(flat_tokens)
         offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         extra = dict(extra or {})
-        names = [s["name"] for s in self.extra_specs_]
+        names = [s["name"] for s in self.extra_specs_ if s["kind"] != "ngram"]
         if sorted(extra) != names:
             raise ValueError(f"extra features were {names} in fit but got {sorted(extra)}; "
                              f"pass the same names to fit and predict")
@@ -1112,9 +1210,14 @@ class FeatureSpace:
                 slot_attrs.append(_hash_mix(b, 0, o, self.n_features))
         slot_base = len(win) * n_used
         columns = []
+        parsed: dict = {}
         for ci, spec in enumerate(self.extra_specs_):
-            _kind, ids, vals, _ = self._parse_extra(spec["name"], extra[spec["name"]], n_tokens,
-                                                    offsets, spec=spec)
+            if spec["kind"] == "ngram":
+                ids, vals = self._ngram_column(spec, parsed[spec["source"]], offsets)
+            else:
+                _kind, ids, vals, _ = self._parse_extra(spec["name"], extra[spec["name"]],
+                                                        n_tokens, offsets, spec=spec)
+                parsed[spec["name"]] = ids
             columns.append((spec, ids, vals, slot_base))
             ew = spec["window"]
             nv = spec["n_values"]
@@ -1182,6 +1285,7 @@ class FeatureSpace:
                 "extra_window": self.extra_window if not isinstance(self.extra_window, tuple)
                 else list(self.extra_window),
                 "min_freq": self.min_freq, "n_features": self.n_features, "bias": self.bias,
+                "extra_ngrams": {k: [list(g) for g in v] for k, v in self.extra_ngrams.items()},
                 "extra_specs": self.extra_specs_, "bias_attr": int(self.bias_attr_),
                 "n_attributes": self.n_attributes_}
         return arrays, meta
@@ -1201,8 +1305,11 @@ class FeatureSpace:
                                      f"{len(window)} offsets, indices of the "
                                      f"{len(templates)} templates; got {chosen!r}")
             window = {o: [templates[j] for j in js] for o, js in zip(window, chosen)}
-        fs = cls(templates, window, meta["extra_window"], meta["min_freq"], meta["n_features"],
-                 meta["bias"])
+        try:
+            fs = cls(templates, window, meta["extra_window"], meta["min_freq"],
+                     meta["n_features"], meta["bias"], meta.get("extra_ngrams"))
+        except (TypeError, ValueError) as e:
+            raise ModelFileError(f"invalid feature settings in the file: {e}") from None
         with array_prefix("featurizer_"):
             fs.featurizer_ = TypeFeaturizer.from_state(
                 {k[len("featurizer_"):]: v for k, v in arrays.items()
@@ -1222,6 +1329,8 @@ class FeatureSpace:
             if spec.get("kind") == "strings" and len(spec.get("vocab", ())) != n_values:
                 raise ModelFileError(f"extra feature {spec.get('name')!r}: n_values does not "
                                      f"match its vocabulary")
+            if spec.get("kind") == "ngram":
+                _check_ngram_spec(spec, fs.extra_specs_)
             start += len(spec["window"]) * n_values
         if fs.n_features is None and fs.bias_attr_ != start:
             raise ModelFileError(f"bias attribute {fs.bias_attr_} does not follow the feature "
@@ -1232,6 +1341,26 @@ class FeatureSpace:
         fs.attr_map_ = check_index_array(arrays["attr_map"], "attr_map", -1, fs.n_attributes_,
                                          (n_prov,))
         return fs
+
+
+def _check_ngram_spec(spec: dict, specs: list) -> None:
+    """An n-gram spec read from a file: its source is a one-value extra of the file, its
+    offsets and keys are well formed (keys strictly increasing, within the key range)."""
+    name = spec.get("name")
+    source = next((s for s in specs if s.get("name") == spec.get("source")
+                   and s.get("kind") in ("strings", "categorical")), None)
+    ngram, keys = spec.get("ngram"), spec.get("keys")
+    ok = (source is not None and isinstance(ngram, list) and len(ngram) >= 2
+          and all(isinstance(o, int) and abs(o) <= 16 for o in ngram)
+          and len(set(ngram)) == len(ngram) and spec.get("window") == [0]
+          and isinstance(keys, list) and all(isinstance(k, int) for k in keys)
+          and len(keys) in (spec["n_values"], 0))
+    if ok and keys:
+        arr = np.asarray(keys, dtype=np.int64)
+        top = (source["n_values"] + 2) ** len(ngram)
+        ok = bool(np.all(np.diff(arr) > 0) and arr[0] >= 0 and arr[-1] < top)
+    if not ok:
+        raise ModelFileError(f"extra feature {name!r}: an invalid n-gram in the file")
 
 
 def _entry_width(value) -> int:

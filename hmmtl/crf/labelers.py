@@ -174,11 +174,11 @@ _WINDOW = {-2: ("lower",), -1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR, 2: ("lower",)
 #: benchmarks/results/crf.md.
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "pos": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
-            "extra_window": (-1, 0, 1)},
+            "extra_window": (-1, 0, 1), "extra_ngrams": {}},
     "chunk": {"c1": 0.0, "c2": 0.3, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
-              "extra_window": (-1, 0, 1)},
+              "extra_window": (-1, 0, 1), "extra_ngrams": {}},
     "ner": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
-            "extra_window": (-1, 0, 1)},
+            "extra_window": (-1, 0, 1), "extra_ngrams": {}},
 }
 
 
@@ -318,7 +318,12 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
     def _feature_space(self):
         window, extra_window = self._windows()
         return FeatureSpace(templates=self.templates, window=window, extra_window=extra_window,
-                            min_freq=self.min_freq, n_features=self.n_features)
+                            min_freq=self.min_freq, n_features=self.n_features,
+                            extra_ngrams=self._ngrams())
+
+    def _ngrams(self):
+        """The n-gram features of the extras (:class:`FeatureSpace`'s ``extra_ngrams``)."""
+        return None
 
     def _windows(self):
         """(window, extra_window) of the feature space to build."""
@@ -619,6 +624,9 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
                                 for o, t in params["window"].items()}
         if isinstance(params.get("extra_window"), tuple):
             params["extra_window"] = list(params["extra_window"])
+        if isinstance(params.get("extra_ngrams"), Mapping):
+            params["extra_ngrams"] = {k: [list(g) for g in v]
+                                      for k, v in params["extra_ngrams"].items()}
         for k in self._PARAMS_EXCLUDED_FROM_STATE:
             params.pop(k, None)
         meta = {"params": params, "features": fs_meta, "labels": self.labels_.to_dict(),
@@ -938,6 +946,11 @@ class LinearChainCRF(_SequenceLabeler):
     extra_window : sequence of int or dict, optional
         Offsets of the extra features (one setting for all, or ``{name: offsets}``); the
         task's default.
+    extra_ngrams : dict, optional
+        N-gram features of one-value extras, ``{name: [(o1, o2, ...), ...]}`` (e.g. POS
+        bigrams and trigrams around the token for chunking); ``{}``: none.  Default: the
+        task's (chunking: the POS column's bigrams and trigrams, when an extra named
+        ``"pos"`` is given).
     min_freq : int, default=1
         Keep attributes seen at least this many times in training (ignored in hashing mode).
     n_features : int, optional
@@ -1014,7 +1027,7 @@ class LinearChainCRF(_SequenceLabeler):
                  algorithm="lbfgs", templates=None, window=None, extra_window=None, min_freq=1,
                  n_features=None, constraint=None, early_stopping_rounds=10,
                  learning_rate=0.1, warm_start=False, random_state=None, verbose=False,
-                 notation="auto"):
+                 notation="auto", extra_ngrams=None):
         self.task = task
         self.c1 = c1
         self.c2 = c2
@@ -1033,6 +1046,7 @@ class LinearChainCRF(_SequenceLabeler):
         self.random_state = random_state
         self.verbose = verbose
         self.notation = notation
+        self.extra_ngrams = extra_ngrams
 
     # -- objective
     def _objective(self, theta, prob, n_pairs, K, want_grad=True):
@@ -1113,7 +1127,8 @@ class LinearChainCRF(_SequenceLabeler):
                              f"{task!r}")
         preset = TASK_DEFAULTS[task]
         settings = {k: preset[k] if getattr(self, k) is None else getattr(self, k)
-                    for k in ("c1", "c2", "max_iterations", "tol", "extra_window")}
+                    for k in ("c1", "c2", "max_iterations", "tol", "extra_window",
+                              "extra_ngrams")}
         if self.window is not None:
             settings["window"] = self.window
         elif self.templates is None:
@@ -1128,6 +1143,9 @@ class LinearChainCRF(_SequenceLabeler):
 
     def _windows(self):
         return self.settings_["window"], self.settings_["extra_window"]
+
+    def _ngrams(self):
+        return self.settings_["extra_ngrams"]
 
     def _build_problem(self, X, y, extra, warm=False, groups=None):
         """Features, label set, weight layout and empirical counts of the training data
