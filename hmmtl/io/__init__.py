@@ -15,8 +15,8 @@ from .conll import (CONLL2000_COLUMNS, CONLL2002_COLUMNS, CONLL2003_COLUMNS, rea
 from .conllu import CONLLU_COLUMNS, read_conllu, write_conllu
 from .corpus import Corpus, concat
 from .data_root import DATA_ENV, data_root, find_data_root
-from .nltk_corpora import (NLTK_CORPORA, NLTK_TEXT_CORPORA, load_nltk, load_nltk_text,
-                           nltk_data_dir)
+from .nltk_corpora import (NLTK_CORPORA, NLTK_TEXT_CORPORA, NLTK_TREEBANK_TEXTS, load_nltk,
+                           load_nltk_text, nltk_data_dir)
 from .notation import (PTB_BRACKETS, Notation, detect_notation, normalize_notation,
                        normalize_tags, normalize_words)
 from .schemes import (Chunks, bilou_to_iob2, bioes_to_iob2, chunk_spans, convert_scheme,
@@ -29,7 +29,8 @@ __all__ = [
     "Corpus", "concat", "FormatError", "DATA_ENV", "data_root", "find_data_root",
     "read_conllu", "write_conllu", "CONLLU_COLUMNS",
     "read_conll", "write_conll", "CONLL2000_COLUMNS", "CONLL2002_COLUMNS", "CONLL2003_COLUMNS",
-    "load_nltk", "load_nltk_text", "NLTK_CORPORA", "NLTK_TEXT_CORPORA", "nltk_data_dir",
+    "load_nltk", "load_nltk_text", "NLTK_CORPORA", "NLTK_TEXT_CORPORA", "NLTK_TREEBANK_TEXTS",
+    "nltk_data_dir",
     "read_text", "iter_text", "write_text", "read_unlabeled", "check_plain_text",
     "iter_unlabeled", "Segmenter", "Sentence", "Token",
     "normalize_notation", "normalize_words", "normalize_tags", "PTB_BRACKETS",

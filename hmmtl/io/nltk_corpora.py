@@ -18,11 +18,17 @@ from .data_root import data_root
 if TYPE_CHECKING:
     from .._typing import PathLike
 
-__all__ = ["load_nltk", "load_nltk_text", "NLTK_CORPORA", "NLTK_TEXT_CORPORA", "nltk_data_dir"]
+__all__ = ["load_nltk", "load_nltk_text", "NLTK_CORPORA", "NLTK_TEXT_CORPORA",
+           "NLTK_TREEBANK_TEXTS", "nltk_data_dir"]
 
 NLTK_CORPORA = ("treebank", "conll2000", "brown", "conll2002", "nps_chat")
 #: NLTK's raw-text corpora (no annotation): unlabeled text for the HMMs and auxiliary problems
 NLTK_TEXT_CORPORA = ("abc", "webtext", "state_union", "inaugural")
+#: NLTK's treebanks of other languages whose words serve as unlabeled text (Spanish newswire of
+#: 2000, Dutch newspaper sentences), read by :func:`load_nltk_text`
+NLTK_TREEBANK_TEXTS = ("cess_esp", "alpino")
+#: cess_esp's bracket and quote symbols, as the CoNLL-2002 files write them
+_CESS_SYMBOLS = {"-Fpa-": "(", "-Fpt-": ")", "-fe-": '"'}
 # source tagset of each corpus's POS column, as nltk.tag.map_tag names it
 _TAGSETS = {"treebank": "wsj", "conll2000": "wsj", "brown": "brown", "nps_chat": "wsj"}
 
@@ -299,10 +305,15 @@ def load_nltk_text(name: str, data_dir: PathLike | None = None,
 
     Parameters
     ----------
-    name : {"abc", "webtext", "state_union", "inaugural"}
+    name : {"abc", "webtext", "state_union", "inaugural", "cess_esp", "alpino"}
         ``abc``: Australian Broadcasting Commission news (rural, science), ~0.8M words;
         ``webtext``: web forum posts, reviews, chat and scripts, ~0.4M; ``state_union`` and
-        ``inaugural``: US presidential addresses.
+        ``inaugural``: US presidential addresses.  ``cess_esp`` (Spanish newswire of 2000,
+        ~0.2M words) and ``alpino`` (Dutch newspaper sentences, ~0.14M): the words of these
+        treebanks as the CoNLL-2002 files write them (cess_esp's elided subjects ``*0*``
+        dropped, its joined names ``Electricité_de_France`` split into tokens, its bracket
+        and quote symbols ``-Fpa-`` ``-Fpt-`` ``-fe-`` written ``(`` ``)`` ``"``; alpino's
+        HTML entities ``&quot;`` ``&apos;`` unescaped).
     data_dir : path, optional
         As for :func:`load_nltk`.
     split : str or list of str, optional
@@ -313,9 +324,11 @@ def load_nltk_text(name: str, data_dir: PathLike | None = None,
     Corpus
         One ``word`` column; ``domains`` = the corpus name, ``doc_ids`` = the file ids.
     """
+    if name in NLTK_TREEBANK_TEXTS:
+        return _treebank_text(name, data_dir, split)
     if name not in NLTK_TEXT_CORPORA:
-        raise ValueError(f"name must be one of {NLTK_TEXT_CORPORA} (raw text), got {name!r}; "
-                         f"tagged corpora are read by load_nltk")
+        raise ValueError(f"name must be one of {NLTK_TEXT_CORPORA + NLTK_TREEBANK_TEXTS} "
+                         f"(text), got {name!r}; tagged corpora are read by load_nltk")
     from nltk.tokenize import TreebankWordTokenizer
 
     tokenize = TreebankWordTokenizer().tokenize
@@ -342,6 +355,40 @@ def load_nltk_text(name: str, data_dir: PathLike | None = None,
                         words.append(tokens)
                         doc_ids.append(fileid)
                         sent_ids.append(f"{fileid}:{k}")
+    return Corpus(columns={"word": words}, word_column="word", domains=[name] * len(words),
+                  sent_ids=sent_ids, doc_ids=doc_ids, source=f"nltk:{name}", label_column=None,
+                  format="conll", layout={"sep": " "})
+
+
+def _treebank_text(name: str, data_dir, split) -> Corpus:
+    """The words of an NLTK treebank (:data:`NLTK_TREEBANK_TEXTS`) as unlabeled sentences,
+    written as the CoNLL-2002 files write words (see :func:`load_nltk_text`)."""
+    import html
+
+    root = nltk_data_dir(data_dir)
+    with _search_path(root):
+        import nltk.corpus
+
+        reader = getattr(nltk.corpus, name)
+        fileids = reader.fileids()
+        if split is not None:
+            wanted = {split} if isinstance(split, str) else set(split)
+            missing = sorted(wanted - set(fileids))
+            if missing:
+                raise ValueError(f"{name} has no file(s) {missing}")
+            fileids = [f for f in fileids if f in wanted]
+        words, doc_ids, sent_ids = [], [], []
+        for fileid in fileids:
+            for k, sentence in enumerate(reader.sents(fileid), 1):
+                if name == "cess_esp":
+                    tokens = [part for w in sentence if not w.startswith("*")
+                              for part in _CESS_SYMBOLS.get(w, w).split("_") if part]
+                else:
+                    tokens = [html.unescape(w) for w in sentence]
+                if tokens:
+                    words.append(tokens)
+                    doc_ids.append(fileid)
+                    sent_ids.append(f"{fileid}:{k}")
     return Corpus(columns={"word": words}, word_column="word", domains=[name] * len(words),
                   sent_ids=sent_ids, doc_ids=doc_ids, source=f"nltk:{name}", label_column=None,
                   format="conll", layout={"sep": " "})

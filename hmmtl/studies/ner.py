@@ -49,6 +49,13 @@ LANGUAGES: dict[str, dict[str, Any]] = {
 ENGLISH_TEXTS = ("abc", "webtext", "state_union", "inaugural", "brown", "conll2000",
                  "treebank", "ewt", "eng.train")
 
+#: Spanish and Dutch unlabeled text beside the training file's words (NLTK's treebanks:
+#: Spanish newswire of 2000, Dutch newspaper sentences), chosen on esp.testa / ned.testa
+EXTRA_TEXTS: dict[str, tuple[str, ...]] = {"esp": ("cess_esp",), "ned": ("alpino",)}
+#: a sentence of the extra text that shares this many consecutive tokens with a dev or test
+#: sentence is dropped
+OVERLAP_NGRAM = 8
+
 #: the recognizer of each language (chosen on the dev sets), its Brown clusters and the states
 #: of its HMM (both learned on the unlabeled text)
 RECIPES: dict[str, dict[str, Any]] = {
@@ -122,24 +129,44 @@ def load_ner_data(root, lang: str) -> dict:
 def nltk_sentences(root: Path, names) -> list:
     """Sentences of NLTK's raw-text corpora (``abc``, ``webtext`` ...) and of the words of
     its tagged ones (``brown``), for the models learned without labels."""
-    from ..io import NLTK_TEXT_CORPORA, load_nltk, load_nltk_text
+    from ..io import NLTK_TEXT_CORPORA, NLTK_TREEBANK_TEXTS, load_nltk, load_nltk_text
 
     out: list = []
     for name in names:
-        if name in NLTK_TEXT_CORPORA:
+        if name in NLTK_TEXT_CORPORA + NLTK_TREEBANK_TEXTS:
             out += load_nltk_text(name, data_dir=root).sentences
         else:
             out += load_nltk(name, data_dir=root).sentences
     return out
 
 
+def without_overlap(sentences, held_out, n: int | None = None) -> list:
+    """``sentences`` less those that share a run of ``n`` tokens (default
+    :data:`OVERLAP_NGRAM`) with a sentence of ``held_out`` (the dev and test sets): text of
+    the same period and source is kept, but no dev or test sentence is learned from."""
+    n = OVERLAP_NGRAM if n is None else n
+    grams = {tuple(s[i:i + n]) for s in held_out for i in range(len(s) - n + 1)}
+    return [s for s in sentences
+            if not any(tuple(s[i:i + n]) in grams for i in range(len(s) - n + 1))]
+
+
 def unlabeled_text(root, lang: str, train=None) -> dict:
-    """The unlabeled text of ``lang`` by source: {name: list of token lists}."""
+    """The unlabeled text of ``lang`` by source: {name: list of token lists}.
+
+    Spanish and Dutch: the training file's words and the texts of :data:`EXTRA_TEXTS`, less
+    every sentence that shares a run of :data:`OVERLAP_NGRAM` tokens with a dev or test
+    sentence (:func:`without_overlap`)."""
     root = Path(root)
     if train is None:
         train = load_ner_data(root, lang)["train"]
     if lang != "eng":
-        return {f"{lang}.train": train.sentences}
+        out = {f"{lang}.train": train.sentences}
+        if EXTRA_TEXTS.get(lang):
+            data = load_ner_data(root, lang)
+            held_out = data["dev"].sentences + data["test"].sentences
+            for name in EXTRA_TEXTS[lang]:
+                out[name] = without_overlap(nltk_sentences(root, [name]), held_out)
+        return out
     from ..io import read_conllu
 
     out = {name: nltk_sentences(root, [name]) for name in ENGLISH_TEXTS
