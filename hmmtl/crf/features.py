@@ -1355,7 +1355,7 @@ def _check_ngram_spec(spec: dict, specs: list) -> None:
           and len(set(ngram)) == len(ngram) and spec.get("window") == [0]
           and isinstance(keys, list) and all(isinstance(k, int) for k in keys)
           and len(keys) in (spec["n_values"], 0))
-    if ok and keys:
+    if ok and keys and source is not None and isinstance(ngram, list):
         arr = np.asarray(keys, dtype=np.int64)
         top = (source["n_values"] + 2) ** len(ngram)
         ok = bool(np.all(np.diff(arr) > 0) and arr[0] >= 0 and arr[-1] < top)
