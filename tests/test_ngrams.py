@@ -184,3 +184,21 @@ def test_a_file_is_a_zip_with_the_specs_in_its_manifest(chunker, tmp_path):
     assert manifest["format_version"] == 4
     specs = manifest["meta"]["features"]["extra_specs"]
     assert [s["kind"] for s in specs] == ["strings", "ngram", "ngram"]
+
+
+def test_a_pruned_chunker_with_ngrams_keeps_its_tags(chunker, tmp_path):
+    from hmmtl.prune import prune
+
+    model, words, tags = chunker
+    before = model.predict_marginals(words, extra={"pos": tags})
+    pruned = load(save(model, tmp_path / "m.hmmtl"))
+    prune(pruned, 0.0, "float64")
+    after = load(save(pruned, tmp_path / "p.hmmtl"))
+    for m in (pruned, after):
+        got = m.predict_marginals(words, extra={"pos": tags})
+        for a, b in zip(got, before):
+            np.testing.assert_allclose(a, b, atol=1e-12)
+    # a threshold that drops weights: the n-gram blocks stay where the attributes say
+    prune(after, 0.05, "float16")
+    assert after.predict(words, extra={"pos": tags}) == model.predict(words,
+                                                                      extra={"pos": tags})
