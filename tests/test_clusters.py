@@ -228,3 +228,139 @@ def test_fit_stream_on_raw_text_files(require_file):
     days = [w for w in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
             if w in model.word_index_]
     assert len(days) >= 3 and len(set(model.cluster_of(days))) == 1
+
+
+# ------------------------------------------------- the kernel state as one named tuple
+# The text, the clustering and what ``main`` made of it before ``_losses_with_new`` took its
+# state as a ``LossState`` (commit 9af85cb: 21 loose arguments): the merges and the bits of
+# their losses (``float.hex``), so that any change in the kernels' arithmetic shows.
+FIXED_TEXT = dict(seed=7, n_words=40, n_sentences=300)
+FIXED_CLUSTERS = 8
+MAIN_MERGES = [
+    [1, 8], [40, 0], [10, 3], [42, 5], [43, 12], [2, 13], [14, 7], [11, 15], [47, 16],
+    [44, 17], [18, 9], [46, 19], [4, 20], [41, 21], [6, 22], [51, 23], [49, 24], [45, 25],
+    [54, 26], [58, 27], [50, 28], [60, 29], [57, 30], [62, 31], [61, 32], [59, 33], [63, 34],
+    [56, 35], [53, 36], [55, 37], [69, 38], [65, 39], [70, 52], [66, 64], [68, 48], [73, 74],
+    [75, 71], [76, 67], [77, 72]]
+MAIN_MERGE_LOSS_HEX = [
+    "0x1.a8dbc742f23b4p+1", "0x1.31df94748aa4ap+2", "0x1.650f2b3afea70p+2",
+    "0x1.aeeb0471b472fp+2", "0x1.f0ac5da7a1584p+2", "0x1.029a4dd21af81p+3",
+    "0x1.78a17c1f27918p+1", "0x1.949f29f102ac8p+2", "0x1.94bc465f12f60p+2",
+    "0x1.653cc45b11ef8p+2", "0x1.d7f22ac94fad0p+2", "0x1.8707494f2f650p+2",
+    "0x1.7e2bf3ebe5380p+1", "0x1.63aec472f7414p+2", "0x1.170226e826e50p+2",
+    "0x1.04beff35f3732p+3", "0x1.a8cdc14c35d58p+1", "0x1.f26231cc92388p+1",
+    "0x1.dbd9572ce0fecp+2", "0x1.7b48bce7f0a64p+2", "0x1.59770c6004d8cp+2",
+    "0x1.1237622314832p+3", "0x1.cdc42cc4ef76cp+2", "0x1.316fe721d0dd6p+3",
+    "0x1.b3885e85ea60cp+2", "0x1.8e2ce498b51e0p+2", "0x1.45686be32041cp+3",
+    "0x1.8bdf77da92fb4p+2", "0x1.5f3abb93f4f18p+2", "0x1.cdd22f8ecd958p+1",
+    "0x1.2c08a6f61977cp+2", "0x1.3373a3a6f827cp+3", "0x1.f15f008cdf723p+3",
+    "0x1.05a337ddcc496p+4", "0x1.dc27ed6975e8ap+3", "0x1.102d395f60004p+3",
+    "0x1.e41ceaa025c0ep+3", "0x1.7ab6b038324b2p+3", "0x1.36cd87750a478p+3"]
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_clusters_of_a_fixed_text_are_those_of_main(monkeypatch, parallel):
+    """Bit for bit the merges (and so the paths) and merge losses that the kernels with loose
+    arguments gave, with the serial and the threaded pair loops."""
+    sentences = zipf_corpus(**FIXED_TEXT)
+    if parallel:
+        monkeypatch.setattr(clusters_module, "PARALLEL_FROM", 2)
+    model = BrownClusters(n_clusters=FIXED_CLUSTERS, min_count=1,
+                          n_jobs=None if parallel else 1).fit(sentences)
+    assert len(model.words_) == 40
+    assert model.merges_.tolist() == MAIN_MERGES
+    assert [float(x).hex() for x in model.merge_loss_] == MAIN_MERGE_LOSS_HEX
+    assert model.paths_ == tree_paths(np.array(MAIN_MERGES), 40, 40 - FIXED_CLUSTERS)
+
+
+def _losses_with_new_loose():
+    """``_losses_with_new`` as it was before it took a ``LossState`` (its 21 loose
+    arguments), compiled the same way: the reference of the test below."""
+    from numba import njit
+
+    from hmmtl.ner._cluster_kernels import _merged_side, _term
+
+    @njit
+    def losses_with_new(f, active, n_active, counts, counts_t, q, loss, row_q, col_q, row_n,
+                        col_n, log_left, log_right, log_left_pair, log_right_pair, log_total,
+                        table, nbr_out, n_out, nbr_in, n_in):
+        for p in range(n_active):
+            c = active[p]
+            if c == f:
+                continue
+            lls = log_left_pair[f, c]
+            lrs = log_right_pair[f, c]
+            row = _merged_side(row_q[c] - q[c, c] - q[c, f],
+                               row_n[c] - counts[c, c] - counts[c, f],
+                               log_left[c], lls, nbr_out, n_out, c, counts[f], counts[c],
+                               log_right, log_total, table)
+            col = _merged_side(col_q[c] - q[c, c] - q[f, c],
+                               col_n[c] - counts[c, c] - counts[f, c],
+                               log_right[c], lrs, nbr_in, n_in, c, counts_t[f], counts_t[c],
+                               log_left, log_total, table)
+            n_ss = counts[f, f] + counts[f, c] + counts[c, f] + counts[c, c]
+            merged = row + col + _term(n_ss, lls, lrs, log_total, table)
+            single = row_q[f] + col_q[f] - q[f, f] + row_q[c] + col_q[c] - q[c, c]
+            v = single - q[f, c] - q[c, f] - merged
+            if c < f:
+                loss[c, f] = v
+            else:
+                loss[f, c] = v
+
+    return losses_with_new
+
+
+def test_losses_with_new_gives_the_losses_of_its_loose_argument_form(monkeypatch):
+    """On the state of a real run after every word joins (and every merge), the loss of each
+    active cluster with every other, from the ``LossState`` kernel and from its former
+    loose-argument form: the same bits, and the values of the table the run keeps."""
+    from hmmtl.ner import _cluster_kernels as K
+
+    reference = _losses_with_new_loose()
+    real_steps = K.brown_steps
+    checked = []
+
+    def compare(args):
+        (_, _, log_total, table, _, _, counts, counts_t, fmats, fvecs, ivecs, _, _, _,
+         counters) = args
+        q, loss, log_left_pair, log_right_pair = fmats
+        log_left, log_right, row_q, col_q = fvecs[:4]
+        active, row_n, col_n = ivecs[2], ivecs[11], ivecs[12]
+        n_active = int(counters[0])
+        live = active[:n_active]
+        for f in live:
+            others = live[live != f]
+            nbr_out = np.zeros_like(active)
+            nbr_in = np.zeros_like(active)
+            outs = others[counts[f, others] > 0]
+            ins = others[counts[others, f] > 0]
+            nbr_out[:len(outs)] = outs
+            nbr_in[:len(ins)] = ins
+            cells = (np.minimum(f, others), np.maximum(f, others))
+            old, new = loss.copy(), loss.copy()
+            old[cells] = np.nan
+            new[cells] = np.nan
+            reference(f, active, n_active, counts, counts_t, q, old, row_q, col_q, row_n, col_n,
+                      log_left, log_right, log_left_pair, log_right_pair, log_total, table,
+                      nbr_out, len(outs), nbr_in, len(ins))
+            state = K.LossState(active, counts, counts_t, q, new, row_q, col_q, row_n, col_n,
+                                log_left, log_right, log_left_pair, log_right_pair, log_total,
+                                table)
+            K._losses_with_new(f, n_active, state, nbr_out, len(outs), nbr_in, len(ins))
+            assert not np.isnan(new[cells]).any()
+            assert np.array_equal(old, new, equal_nan=True)
+            np.testing.assert_allclose(new[cells], loss[cells], rtol=1e-9, atol=1e-9)
+            checked.append(len(others))
+
+    def one_word_at_a_time(w_lo, w_hi, finish, *args):
+        for w in range(w_lo, w_hi):
+            real_steps(w, w + 1, False, *args)
+            compare(args)
+        if finish:
+            real_steps(w_hi, w_hi, True, *args)
+
+    sentences = zipf_corpus(**FIXED_TEXT)
+    monkeypatch.setattr(K, "brown_steps", one_word_at_a_time)
+    model = BrownClusters(n_clusters=FIXED_CLUSTERS, min_count=1, n_jobs=1).fit(sentences)
+    assert len(checked) > 200 and max(checked) == FIXED_CLUSTERS - 1
+    assert model.merges_.tolist() == MAIN_MERGES  # stepping word by word changes nothing

@@ -30,6 +30,8 @@ Every parallel loop writes only rows of the loss table it owns.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -65,6 +67,28 @@ def _term(n, log_left, log_right, log_total, table):
 #   log_right_pair likewise (both symmetric), left / right marginal counts and their logs,
 #   row_q[i] = sum_d q(i, d), col_q[i] = sum_d q(d, i), row_n / col_n the same for counts,
 #   active = the active slots in increasing order (so p < r in it means slot i < slot j).
+
+
+class LossState(NamedTuple):
+    """The arrays of a run's state that the loss of a merge reads, over the ``S`` cluster
+    slots (see the comment above), with ``log_total`` = log T and ``table`` = ``n log n`` of
+    small counts (:func:`xlogx_table`).  ``loss`` is written; the others are read."""
+
+    active: np.ndarray
+    counts: np.ndarray
+    counts_t: np.ndarray
+    q: np.ndarray
+    loss: np.ndarray
+    row_q: np.ndarray
+    col_q: np.ndarray
+    row_n: np.ndarray
+    col_n: np.ndarray
+    log_left: np.ndarray
+    log_right: np.ndarray
+    log_left_pair: np.ndarray
+    log_right_pair: np.ndarray
+    log_total: float
+    table: np.ndarray
 
 
 @njit(cache=True, inline="always")
@@ -229,18 +253,31 @@ def _merged_side(base, n_rest, log_own, log_pair, neighbours, n_neighbours, c, r
 
 
 @njit(cache=True)
-def _losses_with_new(f, active, n_active, counts, counts_t, q, loss, row_q, col_q, row_n,
-                     col_n, log_left, log_right, log_left_pair, log_right_pair, log_total,
-                     table, nbr_out, n_out, nbr_in, n_in):
+def _losses_with_new(f, n_active, state, nbr_out, n_out, nbr_in, n_in):
     """L(f, c) for every active ``c``, for a cluster ``f`` that has just joined, in
     O(C * degree(f)): off ``f``'s neighbours ``d`` a merged term is ``q(c, d)`` with the
-    marginal of ``c`` replaced by that of ``f + c``."""
+    marginal of ``c`` replaced by that of ``f + c``.  ``state`` is the :class:`LossState`
+    (``state.loss`` is written); ``nbr_out[:n_out]`` / ``nbr_in[:n_in]`` are the active
+    clusters that ``f`` precedes / follows at least once."""
+    active = state.active
+    counts = state.counts
+    counts_t = state.counts_t
+    q = state.q
+    loss = state.loss
+    row_q = state.row_q
+    col_q = state.col_q
+    row_n = state.row_n
+    col_n = state.col_n
+    log_left = state.log_left
+    log_right = state.log_right
+    log_total = state.log_total
+    table = state.table
     for p in range(n_active):
         c = active[p]
         if c == f:
             continue
-        lls = log_left_pair[f, c]
-        lrs = log_right_pair[f, c]
+        lls = state.log_left_pair[f, c]
+        lrs = state.log_right_pair[f, c]
         # sum over d != f, c of q(s, d) (row) and of q(d, s) (column)
         row = _merged_side(row_q[c] - q[c, c] - q[c, f], row_n[c] - counts[c, c] - counts[c, f],
                            log_left[c], lls, nbr_out, n_out, c, counts[f], counts[c],
@@ -298,6 +335,8 @@ def brown_steps(w_lo, w_hi, finish, n_clusters, parallel_from, log_total, table,
     (left, right, active, node_of_slot, best_col, row_m, col_m, free, size, head, tail, row_n,
      col_n, nbr_out, nbr_in) = ivecs
     slot_of_word, next_word = words
+    state = LossState(active, counts, counts_t, q, loss, row_q, col_q, row_n, col_n, log_left,
+                      log_right, log_left_pair, log_right_pair, log_total, table)
     n_words = slot_of_word.shape[0]
     n_active = counters[0]
     n_free = counters[1]
@@ -380,9 +419,7 @@ def brown_steps(w_lo, w_hi, finish, n_clusters, parallel_from, log_total, table,
             else:
                 _update_after_add(f, active, n_active, counts_t, counts, q, loss, log_left,
                                   log_right, log_left_pair, log_right_pair, log_total, table)
-            _losses_with_new(f, active, n_active, counts, counts_t, q, loss, row_q, col_q,
-                             row_n, col_n, log_left, log_right, log_left_pair, log_right_pair,
-                             log_total, table, nbr_out, n_out, nbr_in, n_in)
+            _losses_with_new(f, n_active, state, nbr_out, n_out, nbr_in, n_in)
             w += 1
             if n_active <= n_clusters:
                 continue
