@@ -83,9 +83,11 @@ def train_tasks(args, labeler_params: dict) -> int:
     for option in ("unlabeled", "hmm", "dev", "represent", "preset", "tag_column"):
         if getattr(args, option, None):
             flag = "--" + option.replace("_", "-")
-            raise CommandError(f"{flag} is not yet supported with --tasks; leave it out")
+            raise CommandError(f"{flag} is not yet supported with --tasks or "
+                               f"--input-columns; leave it out")
     if args.algorithm != "crf":
-        raise CommandError("--tasks trains CRFs; leave out --algorithm perceptron")
+        raise CommandError("--tasks and --input-columns train CRFs; leave out --algorithm "
+                           "perceptron")
     check_output(args.out, "model", inputs=input_files(sources))
     specs = args.tasks * len(sources) if len(args.tasks) == 1 else args.tasks
     folder = data_dir(args.data)

@@ -100,10 +100,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "column, e.g. pos=1,chunk=2,ner=3 (CoNLL-U: the name alone); once for "
                         "every --train file, or once per file in the same order")
     p.add_argument("--input-columns", metavar="NAME=COL,...",
-                   help="with --tasks: columns of every --train file that the tasks read as "
-                        "features beside the earlier tasks' predictions, e.g. pos=1 (the POS "
-                        "column of CoNLL-2000); a task reads those of the tasks before it "
-                        "and of no task, never its own; tag and evaluate then need them")
+                   help="columns of every --train file that the model reads as features, "
+                        "e.g. pos=1 (the POS column of CoNLL-2000): with one task "
+                        "(--tag-column COL, --task chunk) the tagger reads them (chunking: "
+                        "with its POS n-grams); with --tasks beside the earlier tasks' "
+                        "predictions (a task reads those of the tasks before it and of no "
+                        "task, never its own); tag and evaluate then need them")
     p.add_argument("--folds", type=int, default=3, metavar="K",
                    help="with --tasks: folds of the cross-validated predictions the later "
                         "tasks read (default 3; 0: gold labels of the earlier tasks)")
@@ -130,6 +132,9 @@ def labeler_params(args) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.input_columns and not args.tasks:  # one task reading input columns
+        args.tasks = [_single_task(args)]
+        args.tag_column = None
     if args.tasks:  # several tasks in one model: cli/_tasks.py
         from ._tasks import train_tasks
 
@@ -211,6 +216,32 @@ def run(args: argparse.Namespace) -> int:
         log(args, f"dev accuracy: {tagger.score(*dev):.4f}")
     save_model(tagger, args.out, args, info={"tag_column": column, "tag_meaning": meaning})
     return 0
+
+
+def _single_task(args) -> str:
+    """``--tasks`` of one task for ``--tag-column COL --input-columns ...``: the task named
+    by ``--task`` (chunk, ner, pos), else by the column's meaning, else ``tags``, and its
+    column.  The model is then a one-task :class:`~hmmtl.transfer.multitask.MultiTaskTagger`,
+    the model that records its input columns and reads them in ``hmmtl tag`` and ``hmmtl
+    evaluate``."""
+    from ..io.columns import meaning_of
+
+    if args.tag_column is None:
+        raise CommandError(f"--input-columns {args.input_columns} reads columns beside the "
+                           f"tags: give the column of the tags too, e.g. --tag-column 2")
+    column = args.tag_column
+    if args.task != "auto":
+        name = args.task
+    else:
+        meaning = meaning_of(column)
+        name = {"xpos": "pos", "upos": "pos"}.get(meaning or "", meaning or "tags")
+    from ._tasks import parse_tasks
+
+    if name in parse_tasks(args.input_columns):
+        raise CommandError(f"--input-columns {args.input_columns}: {name!r} is the task "
+                           f"itself (--tag-column {column}); a task never reads its own "
+                           f"column")
+    return f"{name}={column}"
 
 
 def _meaning(column: str, tags) -> str | None:

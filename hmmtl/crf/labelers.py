@@ -165,6 +165,13 @@ _ALL = ("lower", "prefix", "suffix", "shape", "short_shape", "flags", "word")
 _NEIGHBOUR = ("lower", "short_shape")
 _WINDOW = {-2: ("lower",), -1: _NEIGHBOUR, 0: _ALL, 1: _NEIGHBOUR, 2: ("lower",)}
 
+#: Sha & Pereira's (2003) POS n-grams for chunking: the bigrams (-2 -1, -1 0, 0 +1, +1 +2)
+#: and trigrams (-2 -1 0, -1 0 +1, 0 +1 +2) of the POS column
+_POS_NGRAMS = ((-2, -1), (-1, 0), (0, 1), (1, 2), (-2, -1, 0), (-1, 0, 1), (0, 1, 2))
+#: the names a POS column has among a labeler's extras: given directly (``extra={"pos":
+#: ...}``), a column of the file in a MultiTaskTagger, or the predictions of its POS task
+POS_COLUMNS = ("pos", "file:pos", "task:pos")
+
 #: LinearChainCRF's defaults per task (``task="auto"`` picks one from the training tags; see
 #: :func:`detect_task`).  Every template at the token itself; the lowercased word and its
 #: short shape at -1 and +1; the lowercased word at -2 and +2 (affixes of the neighbours
@@ -176,7 +183,8 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "pos": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
             "extra_window": (-1, 0, 1), "extra_ngrams": {}},
     "chunk": {"c1": 0.0, "c2": 0.3, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
-              "extra_window": (-1, 0, 1), "extra_ngrams": {}},
+              "extra_window": (-1, 0, 1),
+              "extra_ngrams": dict.fromkeys(POS_COLUMNS, _POS_NGRAMS)},
     "ner": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
             "extra_window": (-1, 0, 1), "extra_ngrams": {}},
 }
