@@ -692,6 +692,10 @@ def normalize_ngrams(ngrams, what="extra_ngrams") -> dict:
     return out
 
 
+#: the name before ``@offsets`` of the word n-gram features (``words@-1,0``)
+WORD_NGRAM = "words"
+
+
 def _ngram_keys(ids: np.ndarray, n_values: int, offsets: np.ndarray,
                 ngram: Sequence[int]) -> np.ndarray:
     """One integer per token naming the values of column ``ids`` (one id per token, ``< 0``
@@ -866,7 +870,9 @@ Each extra is added at the window offsets ``extra_window`` (a sequence of ints, 
 (``{name: [(o1, o2, ...), ...]}``) adds n-gram features of a one-value extra (a string
 column, or categorical ids): one feature per combination of its values at the offsets of
 each tuple (e.g. ``pos[-1]|pos[0]``), the sentence's edges included as values of their own;
-an n-gram of an extra that is not given is not formed.  The same names and
+an n-gram of an extra that is not given is not formed.  ``ngrams`` (``[(o1, o2, ...),
+...]``) adds n-gram features of the words themselves (``words@-1,0``: the word types, as
+written, at -1 and 0; an n-gram with a word unseen in fit is no feature).  The same names and
 kinds must be given to ``predict`` as to ``fit``; ids or strings unseen in training are ignored.
 """
 
@@ -882,11 +888,13 @@ class FeatureSpace:
     """ + _EXTRA_DOC
 
     def __init__(self, templates=None, window=2, extra_window=(-1, 0, 1), min_freq: int = 1,
-                 n_features: int | None = None, bias: bool = True, extra_ngrams=None):
+                 n_features: int | None = None, bias: bool = True, extra_ngrams=None,
+                 ngrams=None):
         self.templates = templates
         self.window, self.type_templates, self.offset_mask = window_templates(window, templates)
         self.extra_window = extra_window
         self.extra_ngrams = normalize_ngrams(extra_ngrams)
+        self.ngrams = normalize_ngrams({"words": ngrams or ()}, "ngrams").get("words", [])
         self.min_freq = int(min_freq)
         self.n_features = None if n_features is None else int(n_features)
         self.bias = bool(bias)
@@ -989,7 +997,7 @@ class FeatureSpace:
             else:
                 spec["n_values"] = max(int(info), 1)
             self.extra_specs_.append(spec)
-        self.extra_specs_ += self._ngram_specs(extra or {}, n_tokens, offsets)
+        self.extra_specs_ += self._ngram_specs(extra or {}, n_tokens, offsets, flat_tokens)
         # provisional attribute ids (dictionary mode): word block, then each extra, then bias
         n_base = len(self.featurizer_.features)
         start = len(self.window) * n_base
@@ -1013,12 +1021,27 @@ class FeatureSpace:
         self.train_layout_ = _remap_layout(layout, self.attr_map_)
         return self
 
-    def _ngram_specs(self, extra, n_tokens, offsets) -> list:
-        """The specs of the n-gram features (:attr:`extra_ngrams`) of the extras given to fit:
-        each n-gram's value combinations seen in training (their keys, sorted)."""
+    def _ngram_specs(self, extra, n_tokens, offsets, flat_tokens) -> list:
+        """The specs of the n-gram features of the words (:attr:`ngrams`, source None: the
+        word types, as written) and of the extras given to fit (:attr:`extra_ngrams`): each
+        n-gram's value combinations seen in training (their keys, sorted)."""
         offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         by_name = {s["name"]: s for s in self.extra_specs_}
         specs = []
+        if self.ngrams:
+            tf = self.featurizer_
+            n_types = len(tf.types)
+            if (n_types + 2) ** max(len(g) for g in self.ngrams) >= 2 ** 62:
+                raise ValueError(f"ngrams: {n_types} word types are too many for n-grams of "
+                                 f"this length")
+            type_ids = np.fromiter(map(tf.type_index.__getitem__, flat_tokens),
+                                   dtype=np.int64, count=n_tokens)
+            for g in self.ngrams:
+                keys = np.unique(_ngram_keys(type_ids, n_types, offsets, g))
+                specs.append({"name": f"{WORD_NGRAM}@{','.join(map(str, g))}",
+                              "kind": "ngram", "source": None, "source_values": n_types,
+                              "ngram": list(g), "window": [0], "keys": keys.tolist(),
+                              "n_values": max(int(keys.shape[0]), 1)})
         for name, grams in sorted(self.extra_ngrams.items()):
             source = by_name.get(name)
             if source is None:
@@ -1046,8 +1069,12 @@ class FeatureSpace:
         """The (ids, values) of an n-gram spec: the index of each token's key among the
         keys seen in training, -1 for an unseen combination."""
         keys = np.asarray(spec["keys"], dtype=np.int64)
-        src = next(s for s in self.extra_specs_ if s["name"] == spec["source"])
-        key = _ngram_keys(source_ids[:, 0], src["n_values"], offsets, spec["ngram"])
+        if spec["source"] is None:  # the word types (those unseen in fit: unknown)
+            n_values = spec["source_values"]
+        else:
+            n_values = next(s for s in self.extra_specs_
+                            if s["name"] == spec["source"])["n_values"]
+        key = _ngram_keys(source_ids[:, 0], n_values, offsets, spec["ngram"])
         at = np.searchsorted(keys, key)
         found = at < keys.shape[0]
         found[found] = keys[at[found]] == key[found]
@@ -1210,7 +1237,7 @@ class FeatureSpace:
                 slot_attrs.append(_hash_mix(b, 0, o, self.n_features))
         slot_base = len(win) * n_used
         columns = []
-        parsed: dict = {}
+        parsed: dict = {None: type_ids[:, None]}  # the sources of n-grams: words, extras
         for ci, spec in enumerate(self.extra_specs_):
             if spec["kind"] == "ngram":
                 ids, vals = self._ngram_column(spec, parsed[spec["source"]], offsets)
@@ -1286,6 +1313,7 @@ class FeatureSpace:
                 else list(self.extra_window),
                 "min_freq": self.min_freq, "n_features": self.n_features, "bias": self.bias,
                 "extra_ngrams": {k: [list(g) for g in v] for k, v in self.extra_ngrams.items()},
+                "ngrams": [list(g) for g in self.ngrams],
                 "extra_specs": self.extra_specs_, "bias_attr": int(self.bias_attr_),
                 "n_attributes": self.n_attributes_}
         return arrays, meta
@@ -1307,7 +1335,8 @@ class FeatureSpace:
             window = {o: [templates[j] for j in js] for o, js in zip(window, chosen)}
         try:
             fs = cls(templates, window, meta["extra_window"], meta["min_freq"],
-                     meta["n_features"], meta["bias"], meta.get("extra_ngrams"))
+                     meta["n_features"], meta["bias"], meta.get("extra_ngrams"),
+                     meta.get("ngrams"))
         except (TypeError, ValueError) as e:
             raise ModelFileError(f"invalid feature settings in the file: {e}") from None
         with array_prefix("featurizer_"):
@@ -1330,7 +1359,7 @@ class FeatureSpace:
                 raise ModelFileError(f"extra feature {spec.get('name')!r}: n_values does not "
                                      f"match its vocabulary")
             if spec.get("kind") == "ngram":
-                _check_ngram_spec(spec, fs.extra_specs_)
+                _check_ngram_spec(spec, fs.extra_specs_, len(fs.featurizer_.types))
             start += len(spec["window"]) * n_values
         if fs.n_features is None and fs.bias_attr_ != start:
             raise ModelFileError(f"bias attribute {fs.bias_attr_} does not follow the feature "
@@ -1343,21 +1372,26 @@ class FeatureSpace:
         return fs
 
 
-def _check_ngram_spec(spec: dict, specs: list) -> None:
-    """An n-gram spec read from a file: its source is a one-value extra of the file, its
-    offsets and keys are well formed (keys strictly increasing, within the key range)."""
+def _check_ngram_spec(spec: dict, specs: list, n_types: int) -> None:
+    """An n-gram spec read from a file: its source is a one-value extra of the file (or the
+    word types, source None, with the file's number of types), its offsets and keys are well
+    formed (keys strictly increasing, within the key range)."""
     name = spec.get("name")
-    source = next((s for s in specs if s.get("name") == spec.get("source")
-                   and s.get("kind") in ("strings", "categorical")), None)
+    if spec.get("source") is None:
+        n_values = n_types if spec.get("source_values") == n_types else None
+    else:
+        source = next((s for s in specs if s.get("name") == spec.get("source")
+                       and s.get("kind") in ("strings", "categorical")), None)
+        n_values = None if source is None else source.get("n_values")
     ngram, keys = spec.get("ngram"), spec.get("keys")
-    ok = (source is not None and isinstance(ngram, list) and len(ngram) >= 2
+    ok = (isinstance(n_values, int) and isinstance(ngram, list) and len(ngram) >= 2
           and all(isinstance(o, int) and abs(o) <= 16 for o in ngram)
           and len(set(ngram)) == len(ngram) and spec.get("window") == [0]
           and isinstance(keys, list) and all(isinstance(k, int) for k in keys)
           and len(keys) in (spec["n_values"], 0))
-    if ok and keys and source is not None and isinstance(ngram, list):
+    if ok and keys and isinstance(n_values, int) and isinstance(ngram, list):
         arr = np.asarray(keys, dtype=np.int64)
-        top = (source["n_values"] + 2) ** len(ngram)
+        top = (n_values + 2) ** len(ngram)
         ok = bool(np.all(np.diff(arr) > 0) and arr[0] >= 0 and arr[-1] < top)
     if not ok:
         raise ModelFileError(f"extra feature {name!r}: an invalid n-gram in the file")

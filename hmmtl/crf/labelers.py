@@ -181,12 +181,12 @@ POS_COLUMNS = ("pos", "file:pos", "task:pos")
 #: benchmarks/results/crf.md.
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "pos": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
-            "extra_window": (-1, 0, 1), "extra_ngrams": {}},
+            "extra_window": (-1, 0, 1), "extra_ngrams": {}, "ngrams": ()},
     "chunk": {"c1": 0.0, "c2": 0.3, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
               "extra_window": (-1, 0, 1),
-              "extra_ngrams": dict.fromkeys(POS_COLUMNS, _POS_NGRAMS)},
+              "extra_ngrams": dict.fromkeys(POS_COLUMNS, _POS_NGRAMS), "ngrams": ()},
     "ner": {"c1": 0.0, "c2": 0.1, "max_iterations": 150, "tol": 1e-4, "window": _WINDOW,
-            "extra_window": (-1, 0, 1), "extra_ngrams": {}},
+            "extra_window": (-1, 0, 1), "extra_ngrams": {}, "ngrams": ()},
 }
 
 
@@ -327,11 +327,12 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
         window, extra_window = self._windows()
         return FeatureSpace(templates=self.templates, window=window, extra_window=extra_window,
                             min_freq=self.min_freq, n_features=self.n_features,
-                            extra_ngrams=self._ngrams())
+                            extra_ngrams=self._ngrams()[1], ngrams=self._ngrams()[0])
 
     def _ngrams(self):
-        """The n-gram features of the extras (:class:`FeatureSpace`'s ``extra_ngrams``)."""
-        return None
+        """The n-gram features of the words and of the extras (:class:`FeatureSpace`'s
+        ``ngrams`` and ``extra_ngrams``)."""
+        return None, None
 
     def _windows(self):
         """(window, extra_window) of the feature space to build."""
@@ -635,6 +636,8 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
         if isinstance(params.get("extra_ngrams"), Mapping):
             params["extra_ngrams"] = {k: [list(g) for g in v]
                                       for k, v in params["extra_ngrams"].items()}
+        if params.get("ngrams") is not None:
+            params["ngrams"] = [list(g) for g in params["ngrams"]]
         for k in self._PARAMS_EXCLUDED_FROM_STATE:
             params.pop(k, None)
         meta = {"params": params, "features": fs_meta, "labels": self.labels_.to_dict(),
@@ -958,7 +961,11 @@ class LinearChainCRF(_SequenceLabeler):
         N-gram features of one-value extras, ``{name: [(o1, o2, ...), ...]}`` (e.g. POS
         bigrams and trigrams around the token for chunking); ``{}``: none.  Default: the
         task's (chunking: the POS column's bigrams and trigrams, when an extra named
-        ``"pos"`` is given).
+        ``"pos"``, ``"file:pos"`` or ``"task:pos"`` is given).
+    ngrams : sequence of tuple of int, optional
+        N-gram features of the words (as written): e.g. ``[(-1, 0), (0, 1)]`` for the
+        bigrams ``w-1 w0`` and ``w0 w+1``; an n-gram with a word unseen in training is no
+        feature.  Default: the task's (none, ``()``).
     min_freq : int, default=1
         Keep attributes seen at least this many times in training (ignored in hashing mode).
     n_features : int, optional
@@ -1035,7 +1042,7 @@ class LinearChainCRF(_SequenceLabeler):
                  algorithm="lbfgs", templates=None, window=None, extra_window=None, min_freq=1,
                  n_features=None, constraint=None, early_stopping_rounds=10,
                  learning_rate=0.1, warm_start=False, random_state=None, verbose=False,
-                 notation="auto", extra_ngrams=None):
+                 notation="auto", extra_ngrams=None, ngrams=None):
         self.task = task
         self.c1 = c1
         self.c2 = c2
@@ -1055,6 +1062,7 @@ class LinearChainCRF(_SequenceLabeler):
         self.verbose = verbose
         self.notation = notation
         self.extra_ngrams = extra_ngrams
+        self.ngrams = ngrams
 
     # -- objective
     def _objective(self, theta, prob, n_pairs, K, want_grad=True):
@@ -1136,7 +1144,7 @@ class LinearChainCRF(_SequenceLabeler):
         preset = TASK_DEFAULTS[task]
         settings = {k: preset[k] if getattr(self, k) is None else getattr(self, k)
                     for k in ("c1", "c2", "max_iterations", "tol", "extra_window",
-                              "extra_ngrams")}
+                              "extra_ngrams", "ngrams")}
         if self.window is not None:
             settings["window"] = self.window
         elif self.templates is None:
@@ -1153,7 +1161,7 @@ class LinearChainCRF(_SequenceLabeler):
         return self.settings_["window"], self.settings_["extra_window"]
 
     def _ngrams(self):
-        return self.settings_["extra_ngrams"]
+        return self.settings_["ngrams"], self.settings_["extra_ngrams"]
 
     def _build_problem(self, X, y, extra, warm=False, groups=None):
         """Features, label set, weight layout and empirical counts of the training data
