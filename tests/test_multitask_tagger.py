@@ -34,12 +34,15 @@ def test_each_task_reads_the_earlier_tasks_predictions():
     """The chunker's features include the predicted POS column: its feature space has an
     extra of that name, and changing the POS input changes what the chunker sees."""
     model = _model().fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
-    names = [s["name"] for s in model.labelers_["chunk"].feature_space_.extra_specs_]
-    assert names == ["task:pos"]
+    specs = model.labelers_["chunk"].feature_space_.extra_specs_
+    assert [s["name"] for s in specs if s["kind"] != "ngram"] == ["task:pos"]
+    # the chunk task's n-grams: the word bigrams, and those of the POS column it reads
+    assert {s["source"] for s in specs if s["kind"] == "ngram"} == {None, "task:pos"}
     assert model.labelers_["pos"].feature_space_.extra_specs_ == []
     plain = _model(cascade=False).fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
     assert plain.inputs_["chunk"] == []
-    assert plain.labelers_["chunk"].feature_space_.extra_specs_ == []
+    assert {s["source"] for s in plain.labelers_["chunk"].feature_space_.extra_specs_} <= \
+        {None}
 
 
 def test_later_tasks_train_on_cross_validated_predictions(monkeypatch):

@@ -124,7 +124,7 @@ def chunker():
     tags = [["DT", "NN", "VBZ"], ["DT", "NN", "VBZ"], ["DT", "NN", "VBD", "DT", "NN"]]
     chunks = [["B-NP", "I-NP", "B-VP"], ["B-NP", "I-NP", "B-VP"],
               ["B-NP", "I-NP", "B-VP", "B-NP", "I-NP"]]
-    model = LinearChainCRF(task="chunk", max_iterations=30,
+    model = LinearChainCRF(task="chunk", max_iterations=30, ngrams=(),
                            extra_ngrams={"pos": [(-1, 0), (-1, 0, 1)]})
     return model.fit(words * 3, chunks * 3, extra={"pos": tags * 3}), words, tags
 
@@ -143,12 +143,13 @@ def test_the_crf_reads_ngrams_and_its_file_gives_the_same_scores(chunker, tmp_pa
                                   model.predict_marginals(words, extra={"pos": tags})[0])
 
 
-def test_the_chunk_default_has_no_ngrams_without_a_pos_column(chunker):
+def test_the_chunk_default_has_no_pos_ngrams_without_a_pos_column(chunker):
     _, words, _ = chunker
     plain = LinearChainCRF(task="chunk", max_iterations=5).fit(
         words, [["B-NP", "I-NP", "B-VP"], ["B-NP", "I-NP", "B-VP"],
                 ["B-NP", "I-NP", "B-VP", "B-NP", "I-NP"]])
-    assert plain.feature_space_.extra_specs_ == []
+    # the word bigrams only (the chunk task's default ngrams)
+    assert [s["source"] for s in plain.feature_space_.extra_specs_] == [None, None]
 
 
 @pytest.mark.parametrize("change", [
