@@ -53,6 +53,7 @@ from typing import Any
 
 
 from ..models import CATALOG, MODELS
+from .ner import EXTRA_TEXTS
 
 __all__ = ["RECIPES", "THRESHOLDS", "MAX_LOSS", "SIZE_LIMITS", "PRUNING_RULE", "EMISSIONS",
            "choose_threshold", "build", "build_one", "train_segmenter",
@@ -78,11 +79,13 @@ RECIPES: dict[str, dict[str, Any]] = {
                "segmenter": "english"},
     "es-ner": {"kind": "ner", "lang": "esp", "tag_column": "ner", "metric": "f1",
                "train": [["conll2002", "esp.train"]], "dev": ["conll2002", "esp.testa"],
-               "test": ["conll2002", "esp.testb"], "recognizer": {"columns": []},
-               "segmenter": "spanish"},
+               "test": ["conll2002", "esp.testb"],
+               "unlabeled": [[t, "all"] for t in EXTRA_TEXTS.get("esp", ())],
+               "recognizer": {"columns": []}, "segmenter": "spanish"},
     "nl-ner": {"kind": "ner", "lang": "ned", "tag_column": "ner", "metric": "f1",
                "train": [["conll2002", "ned.train"]], "dev": ["conll2002", "ned.testa"],
                "test": ["conll2002", "ned.testb"],
+               "unlabeled": [[t, "all"] for t in EXTRA_TEXTS.get("ned", ())],
                "recognizer": {"columns": ["pos"], "column_taggers": ["pos"]},
                "segmenter": "dutch"},
 }
@@ -131,7 +134,7 @@ def data_files(ref: Sequence, data_dir) -> list[Path]:
     file looked for)."""
     root = _corpus_root(data_dir)
     name = ref[0]
-    if name in ("conll2000", "conll2002", "treebank"):
+    if name in ("conll2000", "conll2002", "treebank", "cess_esp", "alpino"):
         files = [root / "nltk_data" / "corpora" / f"{name}.zip"]
     elif name == "conll2003":
         files = [root / "conll2003" / ref[1]]
@@ -143,7 +146,8 @@ def data_files(ref: Sequence, data_dir) -> list[Path]:
                                     f"and not found; give the corpora folder with --data")
     else:
         raise ValueError(f"unknown corpus {name!r} in a model's build record; expected "
-                         f"conll2000, conll2002, conll2003, treebank or ewt")
+                         f"conll2000, conll2002, conll2003, treebank, ewt, cess_esp or "
+                         f"alpino")
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise FileNotFoundError(f"the labeled corpus {':'.join(map(str, ref[:2]))} was looked "
