@@ -365,3 +365,32 @@ def test_catalog_is_json_the_cli_prints():
     assert json.loads(proc.stdout) == catalog()
     proc = _hmmtl("models")
     assert proc.returncode == 0 and all(name in proc.stdout for name in MODELS)
+
+
+# ----------------------------------------------------------------------------- extra text
+def test_ner_recipes_record_the_studys_extra_text():
+    """es-ner and nl-ner learn their representations from the NER study's text of their
+    language (hmmtl.studies.ner.EXTRA_TEXTS); the recipe names it, so that the build
+    records its checksum and ``hmmtl models`` lists it."""
+    from hmmtl.studies.ner import EXTRA_TEXTS
+
+    for name, lang in (("es-ner", "esp"), ("nl-ner", "ned")):
+        assert [ref[0] for ref in RECIPES[name]["unlabeled"]] == list(EXTRA_TEXTS[lang])
+        shipped = SHIPPED[name]
+        assert shipped["unlabeled"] == [f"{t}:all" for t in EXTRA_TEXTS[lang]], name
+        for text in EXTRA_TEXTS[lang]:
+            assert f"nltk_data/corpora/{text}.zip" in shipped["data"], name
+
+
+@pytest.mark.data
+def test_extra_text_files_are_checksummed(data_dir, require_file):
+    from hmmtl.studies.ready_models import _checksums, data_files
+
+    for text in ("cess_esp", "alpino"):
+        path = require_file(f"nltk_data/corpora/{text}.zip")
+        assert data_files([text, "all"], data_dir) == [path]
+    sums = _checksums(RECIPES["es-ner"]["unlabeled"], data_dir)
+    assert list(sums) == ["nltk_data/corpora/cess_esp.zip"] and len(sums[
+        "nltk_data/corpora/cess_esp.zip"]) == 64
+    with pytest.raises(ValueError, match="unknown corpus"):
+        data_files(["europarl", "all"], data_dir)

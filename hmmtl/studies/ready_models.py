@@ -13,12 +13,17 @@ One function per step, every step deterministic (fixed seeds):
      the EWT train files (web text), their type-level states as CRF features;
    * ``en-ner``, ``es-ner``, ``nl-ner``: the recognizers of the NER study
      (:func:`hmmtl.studies.ner.train_recognizer`'s recipe: Brown clusters and an HMM on
-     unlabeled text, NLTK gazetteers, two stages).  Raw text has no POS / chunk column:
+     unlabeled text -- for Spanish and Dutch the train file's words and the study's
+     :data:`~hmmtl.studies.ner.EXTRA_TEXTS`, ``cess_esp`` / ``alpino``, which the recipe
+     lists as its ``unlabeled`` corpora so that the build records their checksums --,
+     NLTK gazetteers, two stages).  Raw text has no POS / chunk column:
      ``nl-ner`` supplies its POS column itself (``column_taggers``: a CRF trained on the
      train file's POS column, whose cross-validated predictions the recognizer is trained
-     on and whose predictions it reads when tagging: +0.55 dev F1); ``en-ner`` and
-     ``es-ner`` read no column (Spanish: the embedded tagger gave no dev gain, 76.42
-     against 76.42; figures in ``benchmarks/results/models_ner_pos.md``);
+     on and whose predictions it reads when tagging: +0.55 dev F1), and so does ``es-ner``
+     since it learns from ``cess_esp`` too (unpruned esp.testa 76.56 against 76.29 without
+     the column; without the extra text the two were equal, 76.42); ``en-ner`` reads no
+     column (figures in ``benchmarks/results/models_ner_pos.md`` and
+     ``ner_text_es_nl.md``);
 
 3. prune it (:mod:`hmmtl.prune`), weights stored as float16 and a recognizer's HMM
    emission tables as float16 log-probabilities, by the rule :data:`PRUNING_RULE`: the
@@ -81,7 +86,8 @@ RECIPES: dict[str, dict[str, Any]] = {
                "train": [["conll2002", "esp.train"]], "dev": ["conll2002", "esp.testa"],
                "test": ["conll2002", "esp.testb"],
                "unlabeled": [[t, "all"] for t in EXTRA_TEXTS.get("esp", ())],
-               "recognizer": {"columns": []}, "segmenter": "spanish"},
+               "recognizer": {"columns": ["pos"], "column_taggers": ["pos"]},
+               "segmenter": "spanish"},
     "nl-ner": {"kind": "ner", "lang": "ned", "tag_column": "ner", "metric": "f1",
                "train": [["conll2002", "ned.train"]], "dev": ["conll2002", "ned.testa"],
                "test": ["conll2002", "ned.testb"],
