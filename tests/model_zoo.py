@@ -16,6 +16,23 @@ _DET, _NOUN, _VERB = ["the", "a", "this"], ["dog", "cat", "bird", "man"], ["runs
                                                                           "sings", "eats"]
 
 
+def write_conll(path, sentences, *columns):
+    """A CoNLL file of ``sentences``, one token a line: the word, then each column's label
+    (``columns``: lists of label lists), space-separated; a blank line after each sentence."""
+    with open(path, "w") as f:
+        for i, words in enumerate(sentences):
+            for j, w in enumerate(words):
+                f.write(" ".join([w] + [c[i][j] for c in columns]) + "\n")
+            f.write("\n")
+
+
+def cli(*argv):
+    """``hmmtl ARGV...`` in this process (arguments turned into strings); its exit status."""
+    from hmmtl.cli import main
+
+    return main(list(map(str, argv)))
+
+
 def _corpus(n: int, seed: int):
     rng = np.random.default_rng(seed)
     X, pos, chunk, domains = [], [], [], []

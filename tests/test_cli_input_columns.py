@@ -8,30 +8,17 @@ import json
 
 import pytest
 
+import model_zoo as zoo
 from model_zoo import CHUNKS, POS, SENTENCES
-
-
-def _write_conll(path, sentences, *columns):
-    with open(path, "w") as f:
-        for i, words in enumerate(sentences):
-            for j, w in enumerate(words):
-                f.write(" ".join([w] + [c[i][j] for c in columns]) + "\n")
-            f.write("\n")
-
-
-def _cli(*argv):
-    from hmmtl.cli import main
-
-    return main(list(map(str, argv)))
 
 
 @pytest.fixture(scope="module")
 def chunker(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chunker")
     train = folder / "train.conll"
-    _write_conll(train, SENTENCES, POS, CHUNKS)
+    zoo.write_conll(train, SENTENCES, POS, CHUNKS)
     model = folder / "chunker.hmmtl"
-    assert _cli("train", "--train", train, "--format", "conll", "--tag-column", 2,
+    assert zoo.cli("train", "--train", train, "--format", "conll", "--tag-column", 2,
                 "--task", "chunk", "--input-columns", "pos=1", "--max-iter", 20, "--quiet",
                 "--out", model) == 0
     return folder, model
@@ -59,15 +46,15 @@ def test_the_chunker_reads_the_pos_column_with_its_ngrams(chunker):
 def test_tag_and_evaluate_read_the_column(chunker, capsys):
     folder, model = chunker
     test = folder / "test.conll"
-    _write_conll(test, SENTENCES[:6], POS[:6], CHUNKS[:6])
+    zoo.write_conll(test, SENTENCES[:6], POS[:6], CHUNKS[:6])
     out = folder / "tagged.conll"
-    assert _cli("tag", "--model", model, "--output", out, test) == 0
+    assert zoo.cli("tag", "--model", model, "--output", out, test) == 0
     rows = [line.split() for line in out.read_text().splitlines() if line.strip()]
     assert len(rows) == sum(map(len, SENTENCES[:6]))
     assert all(len(r) == 4 for r in rows)  # word, POS, gold chunk, predicted chunk
     assert sum(r[2] == r[3] for r in rows) / len(rows) > 0.9
     capsys.readouterr()
-    assert _cli("evaluate", "--model", model, "--test", test, "--format", "conll",
+    assert zoo.cli("evaluate", "--model", model, "--test", test, "--format", "conll",
                 "--json") == 0
     assert json.loads(capsys.readouterr().out)["tasks"]["chunk"]["f1"] > 0.8
 
@@ -75,24 +62,24 @@ def test_tag_and_evaluate_read_the_column(chunker, capsys):
 def test_a_file_without_the_column_is_refused_naming_file_and_column(chunker, capsys):
     folder, model = chunker
     words = folder / "words.conll"
-    _write_conll(words, SENTENCES[:3])
+    zoo.write_conll(words, SENTENCES[:3])
     capsys.readouterr()
-    assert _cli("tag", "--model", model, "--output", folder / "x.conll", words) != 0
+    assert zoo.cli("tag", "--model", model, "--output", folder / "x.conll", words) != 0
     err = capsys.readouterr().err
     assert str(words) in err and "reads the column 'pos'" in err
 
 
 def test_input_columns_need_the_tag_column_and_never_the_task_itself(tmp_path, capsys):
     train = tmp_path / "train.conll"
-    _write_conll(train, SENTENCES, POS, CHUNKS)
-    assert _cli("train", "--train", train, "--format", "conll", "--input-columns", "pos=1",
+    zoo.write_conll(train, SENTENCES, POS, CHUNKS)
+    assert zoo.cli("train", "--train", train, "--format", "conll", "--input-columns", "pos=1",
                 "--quiet", "--out", tmp_path / "a.hmmtl") != 0
     assert "give the column of the tags too" in capsys.readouterr().err
-    assert _cli("train", "--train", train, "--format", "conll", "--tag-column", 2,
+    assert zoo.cli("train", "--train", train, "--format", "conll", "--tag-column", 2,
                 "--task", "chunk", "--input-columns", "chunk=1", "--quiet",
                 "--out", tmp_path / "b.hmmtl") != 0
     assert "never reads its own column" in capsys.readouterr().err
-    assert _cli("train", "--train", train, "--format", "conll", "--tag-column", 2,
+    assert zoo.cli("train", "--train", train, "--format", "conll", "--tag-column", 2,
                 "--input-columns", "pos=1", "--algorithm", "perceptron", "--quiet",
                 "--out", tmp_path / "c.hmmtl") != 0
     assert "--input-columns train CRFs" in capsys.readouterr().err

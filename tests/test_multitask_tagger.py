@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+import model_zoo as zoo
 from model_zoo import CHUNKS, ENTITIES, POS, SENTENCES, TEST_POS, TEST_SENTENCES
 
 
@@ -263,34 +264,20 @@ def test_a_task_model_must_end_the_cascade():
 
 
 # ---------------------------------------------------------------------------- the CLI
-def _write_conll(path, sentences, *columns):
-    with open(path, "w") as f:
-        for i, words in enumerate(sentences):
-            for j, w in enumerate(words):
-                f.write(" ".join([w] + [c[i][j] for c in columns]) + "\n")
-            f.write("\n")
-
-
-def _cli(*argv):
-    from hmmtl.cli import main
-
-    return main(list(map(str, argv)))
-
-
 def test_cli_train_tag_evaluate_tasks(tmp_path, capsys):
     train = tmp_path / "train.conll"
-    _write_conll(train, SENTENCES, POS, CHUNKS, ENTITIES)
+    zoo.write_conll(train, SENTENCES, POS, CHUNKS, ENTITIES)
     model = tmp_path / "m.hmmtl"
-    assert _cli("train", "--train", train, "--format", "conll", "--tasks",
+    assert zoo.cli("train", "--train", train, "--format", "conll", "--tasks",
                 "pos=1,chunk=2,ner=3", "--max-iter", 20, "--quiet", "--out", model) == 0
     test = tmp_path / "test.conll"
-    _write_conll(test, SENTENCES[:5], POS[:5], CHUNKS[:5], ENTITIES[:5])
+    zoo.write_conll(test, SENTENCES[:5], POS[:5], CHUNKS[:5], ENTITIES[:5])
     out = tmp_path / "tagged.conll"
-    assert _cli("tag", "--model", model, "--output", out, test) == 0
+    assert zoo.cli("tag", "--model", model, "--output", out, test) == 0
     rows = [line.split() for line in out.read_text().splitlines() if line.strip()]
     assert all(len(r) == 7 for r in rows)  # word, three gold columns, three predicted
     capsys.readouterr()
-    assert _cli("evaluate", "--model", model, "--test", test, "--format", "conll",
+    assert zoo.cli("evaluate", "--model", model, "--test", test, "--format", "conll",
                 "--json") == 0
     result = json.loads(capsys.readouterr().out)
     assert sorted(result["tasks"]) == ["chunk", "ner", "pos"]
@@ -302,33 +289,33 @@ def test_cli_input_columns_are_recorded_and_needed_to_tag(tmp_path, capsys):
     from hmmtl.serialize import load
 
     train = tmp_path / "train.conll"
-    _write_conll(train, SENTENCES, POS, CHUNKS)
+    zoo.write_conll(train, SENTENCES, POS, CHUNKS)
     model = tmp_path / "m.hmmtl"
-    assert _cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2",
+    assert zoo.cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2",
                 "--input-columns", "pos=1", "--max-iter", 20, "--folds", 0, "--quiet",
                 "--out", model) == 0
     assert load(model).input_columns_ == {"pos": 1}
     test = tmp_path / "test.conll"
-    _write_conll(test, SENTENCES[:5], POS[:5], CHUNKS[:5])
+    zoo.write_conll(test, SENTENCES[:5], POS[:5], CHUNKS[:5])
     out = tmp_path / "tagged.conll"
-    assert _cli("tag", "--model", model, "--output", out, test) == 0
+    assert zoo.cli("tag", "--model", model, "--output", out, test) == 0
     rows = [line.split() for line in out.read_text().splitlines() if line.strip()]
     assert all(len(r) == 5 for r in rows)
     capsys.readouterr()
-    assert _cli("evaluate", "--model", model, "--test", test, "--format", "conll",
+    assert zoo.cli("evaluate", "--model", model, "--test", test, "--format", "conll",
                 "--json") == 0
     assert json.loads(capsys.readouterr().out)["tasks"]["chunk"]["f1"] > 0.8
     words = tmp_path / "words.conll"
-    _write_conll(words, SENTENCES[:5])
-    assert _cli("tag", "--model", model, "--output", tmp_path / "x.conll", words) != 0
+    zoo.write_conll(words, SENTENCES[:5])
+    assert zoo.cli("tag", "--model", model, "--output", tmp_path / "x.conll", words) != 0
     assert "reads the column 'pos'" in capsys.readouterr().err
 
 
 def test_cli_tag_conllu_places_each_task(tmp_path):
     train = tmp_path / "train.conll"
-    _write_conll(train, SENTENCES, POS, CHUNKS)
+    zoo.write_conll(train, SENTENCES, POS, CHUNKS)
     model = tmp_path / "m.hmmtl"
-    assert _cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2",
+    assert zoo.cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2",
                 "--max-iter", 20, "--quiet", "--out", model) == 0
     test = tmp_path / "test.conllu"
     with open(test, "w") as f:
@@ -337,7 +324,7 @@ def test_cli_tag_conllu_places_each_task(tmp_path):
                 f.write(f"{j}\t{w}\t_\t_\t_\t_\t_\t_\t_\t_\n")
             f.write("\n")
     out = tmp_path / "tagged.conllu"
-    assert _cli("tag", "--model", model, "--output", out, test) == 0
+    assert zoo.cli("tag", "--model", model, "--output", out, test) == 0
     rows = [line.split("\t") for line in out.read_text().splitlines()
             if line.strip() and not line.startswith("#")]
     assert {r[4] for r in rows} <= {t for s in POS for t in s}
@@ -351,7 +338,7 @@ def test_cli_tasks_per_train_file(tmp_path, capsys):
 
     half = len(SENTENCES) // 2
     first = tmp_path / "a.conll"
-    _write_conll(first, SENTENCES[:half], POS[:half], CHUNKS[:half])
+    zoo.write_conll(first, SENTENCES[:half], POS[:half], CHUNKS[:half])
     second = tmp_path / "b.conllu"
     with open(second, "w") as f:
         for words, tags in zip(SENTENCES[half:], POS[half:]):
@@ -359,7 +346,7 @@ def test_cli_tasks_per_train_file(tmp_path, capsys):
                          for j, (w, t) in enumerate(zip(words, tags), 1))
             f.write("\n")
     model_path = tmp_path / "m.hmmtl"
-    assert _cli("train", "--train", first, second, "--tasks", "pos=1,chunk=2", "--tasks",
+    assert zoo.cli("train", "--train", first, second, "--tasks", "pos=1,chunk=2", "--tasks",
                 "pos", "--max-iter", 20, "--quiet", "--out", model_path) == 0
     model = load(model_path)
     assert model.tasks_ == ["pos", "chunk"]
@@ -367,15 +354,15 @@ def test_cli_tasks_per_train_file(tmp_path, capsys):
     assert set(model.labelers_["chunk"].labels_.labels) == {t for s in CHUNKS[:half]
                                                              for t in s}
     capsys.readouterr()
-    code = _cli("train", "--train", first, second, "--tasks", "pos=1", "--tasks", "pos",
+    code = zoo.cli("train", "--train", first, second, "--tasks", "pos=1", "--tasks", "pos",
                 "--tasks", "pos", "--quiet", "--out", tmp_path / "x.hmmtl")
     assert code != 0 and "given 3 times for 2 --train" in capsys.readouterr().err
 
 
 def test_cli_tasks_refuses_a_bad_spec(tmp_path, capsys):
     train = tmp_path / "train.conll"
-    _write_conll(train, SENTENCES, POS)
-    code = _cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=7",
+    zoo.write_conll(train, SENTENCES, POS)
+    code = zoo.cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=7",
                 "--quiet", "--out", tmp_path / "m.hmmtl")
     assert code != 0
     assert "--tasks" in capsys.readouterr().err

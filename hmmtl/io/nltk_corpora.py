@@ -324,14 +324,11 @@ def load_nltk_text(name: str, data_dir: PathLike | None = None,
     Corpus
         One ``word`` column; ``domains`` = the corpus name, ``doc_ids`` = the file ids.
     """
-    if name in NLTK_TREEBANK_TEXTS:
-        return _treebank_text(name, data_dir, split)
-    if name not in NLTK_TEXT_CORPORA:
+    if name not in NLTK_TEXT_CORPORA + NLTK_TREEBANK_TEXTS:
         raise ValueError(f"name must be one of {NLTK_TEXT_CORPORA + NLTK_TREEBANK_TEXTS} "
-                         f"(text), got {name!r}; tagged corpora are read by load_nltk")
-    from nltk.tokenize import TreebankWordTokenizer
-
-    tokenize = TreebankWordTokenizer().tokenize
+                         f"(raw text, or a treebank's words), got {name!r}; tagged corpora are "
+                         f"read by load_nltk")
+    sentences_of = _treebank_sentences if name in NLTK_TREEBANK_TEXTS else _raw_sentences
     root = nltk_data_dir(data_dir)
     with _search_path(root):
         import nltk.corpus
@@ -347,48 +344,36 @@ def load_nltk_text(name: str, data_dir: PathLike | None = None,
         words, doc_ids, sent_ids = [], [], []
         for fileid in fileids:
             k = 0
-            for line in reader.raw(fileid).splitlines():
-                for sentence in split_sentences(line):
-                    tokens = tokenize(sentence)
-                    if tokens:
-                        k += 1
-                        words.append(tokens)
-                        doc_ids.append(fileid)
-                        sent_ids.append(f"{fileid}:{k}")
-    return Corpus(columns={"word": words}, word_column="word", domains=[name] * len(words),
-                  sent_ids=sent_ids, doc_ids=doc_ids, source=f"nltk:{name}", label_column=None,
-                  format="conll", layout={"sep": " "})
-
-
-def _treebank_text(name: str, data_dir, split) -> Corpus:
-    """The words of an NLTK treebank (:data:`NLTK_TREEBANK_TEXTS`) as unlabeled sentences,
-    written as the CoNLL-2002 files write words (see :func:`load_nltk_text`)."""
-    import html
-
-    root = nltk_data_dir(data_dir)
-    with _search_path(root):
-        import nltk.corpus
-
-        reader = getattr(nltk.corpus, name)
-        fileids = reader.fileids()
-        if split is not None:
-            wanted = {split} if isinstance(split, str) else set(split)
-            missing = sorted(wanted - set(fileids))
-            if missing:
-                raise ValueError(f"{name} has no file(s) {missing}")
-            fileids = [f for f in fileids if f in wanted]
-        words, doc_ids, sent_ids = [], [], []
-        for fileid in fileids:
-            for k, sentence in enumerate(reader.sents(fileid), 1):
-                if name == "cess_esp":
-                    tokens = [part for w in sentence if not w.startswith("*")
-                              for part in _CESS_SYMBOLS.get(w, w).split("_") if part]
-                else:
-                    tokens = [html.unescape(w) for w in sentence]
+            for tokens in sentences_of(name, reader, fileid):
                 if tokens:
+                    k += 1
                     words.append(tokens)
                     doc_ids.append(fileid)
                     sent_ids.append(f"{fileid}:{k}")
     return Corpus(columns={"word": words}, word_column="word", domains=[name] * len(words),
                   sent_ids=sent_ids, doc_ids=doc_ids, source=f"nltk:{name}", label_column=None,
                   format="conll", layout={"sep": " "})
+
+
+def _raw_sentences(name: str, reader, fileid: str):
+    """The tokenized sentences of a raw-text file: each line split into sentences
+    (:func:`split_sentences`), each tokenized with NLTK's ``TreebankWordTokenizer``."""
+    from nltk.tokenize import TreebankWordTokenizer
+
+    tokenize = TreebankWordTokenizer().tokenize
+    for line in reader.raw(fileid).splitlines():
+        for sentence in split_sentences(line):
+            yield tokenize(sentence)
+
+
+def _treebank_sentences(name: str, reader, fileid: str):
+    """The words of a treebank file's sentences (:data:`NLTK_TREEBANK_TEXTS`), written as
+    the CoNLL-2002 files write words (see :func:`load_nltk_text`)."""
+    import html
+
+    for sentence in reader.sents(fileid):
+        if name == "cess_esp":
+            yield [part for w in sentence if not w.startswith("*")
+                   for part in _CESS_SYMBOLS.get(w, w).split("_") if part]
+        else:
+            yield [html.unescape(w) for w in sentence]

@@ -393,9 +393,16 @@ def build_one(name: str, data_dir, out_dir, *, segmenter: bool = True,
               progress: bool = True, segmenters: dict | None = None) -> dict:
     """Train, prune, score and write one ready-made model; return its catalog entry.
     ``segmenters`` (language -> Segmenter) keeps the splitters trained for earlier models
-    of the same build."""
+    of the same build.  The entry records the Numba threads the build ran on
+    (``threads``): the CRFs' parallel sums, and with them the trained weights, depend on
+    it in their last bits, so a rebuild gives the same file on the same number of
+    threads."""
+    import numba
+
     from .. import __version__
     from ..prune import save_compact
+
+    threads = int(numba.get_num_threads())
 
     recipe = RECIPES[name]
     log = _log(progress)
@@ -438,7 +445,7 @@ def build_one(name: str, data_dir, out_dir, *, segmenter: bool = True,
     record = {"name": name, "recipe": recipe, "data": checksums, "hmmtl_version": __version__,
               "pruning": {"chosen": chosen, "candidates": candidates, "max_loss": MAX_LOSS},
               "segmenter": segmenter_info, "scores": scores, "metric": recipe["metric"],
-              "train_seconds": round(train_s, 1)}
+              "train_seconds": round(train_s, 1), "threads": threads}
     info = {"tag_column": recipe["tag_column"], "build": record}
     path = save_compact(model, out / MODELS[name]["file"], info=info)
     entry = {**MODELS[name], "sha256": sha256(path), "bytes": path.stat().st_size,
@@ -446,7 +453,8 @@ def build_one(name: str, data_dir, out_dir, *, segmenter: bool = True,
              "unlabeled": [":".join(map(str, r[:2])) for r in recipe.get("unlabeled", [])],
              "recipe": recipe, "data": checksums, "scores": scores,
              "metric": recipe["metric"], "pruning": chosen, "segmenter": segmenter_info,
-             "hmmtl_version": __version__, "seconds": round(time.perf_counter() - t0, 1)}
+             "hmmtl_version": __version__, "threads": threads,
+             "seconds": round(time.perf_counter() - t0, 1)}
     log(f"{name}: dev {100 * scores['dev']:.2f} test {100 * scores['test']:.2f} "
         f"({entry['bytes']:,} bytes, {entry['seconds']:.0f} s)")
     return entry
