@@ -120,13 +120,13 @@ def test_the_shipped_ner_model_names_former_modules_and_loads():
     """Files written before the NER package existed name hmmtl.clusters / hmmtl.gazetteers."""
     from hmmtl.models import resolve
 
-    path = resolve("es-ner")
+    path = resolve("en-ner")   # written before the package moved (es-ner, nl-ner: after)
     with zipfile.ZipFile(path) as z:
         text = z.read("manifest.json").decode("utf-8")
     assert '"hmmtl.clusters"' in text and '"hmmtl.gazetteers"' in text
-    model = hmmtl.load("es-ner")
+    model = hmmtl.load("en-ner")
     assert type(model).__name__ == "NamedEntityRecognizer"
-    assert len(model.predict([["Madrid", "es", "grande", "."]])[0]) == 4
+    assert model.predict([["John", "lives", "in", "London", "."]])[0][3] == "B-LOC"
 
 
 # ----------------------------------------------------------------------------- what a class can do
