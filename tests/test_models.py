@@ -348,8 +348,10 @@ def test_rebuild_gives_the_shipped_model(data_dir, tmp_path):
     import sys
 
     # the command, in a fresh process on the Numba threads of the shipped build (the CRFs'
-    # parallel sums, and so the weights, depend on the thread count in their last bits)
-    env = dict(os.environ)
+    # parallel sums, and so the weights, depend on the thread count in their last bits) and,
+    # as the shipped build, with kernels compiled afresh (an empty Numba cache: kernels
+    # loaded from a cache written by other runs have given other last bits)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
     if SHIPPED[REBUILT].get("threads"):
         env["NUMBA_NUM_THREADS"] = str(SHIPPED[REBUILT]["threads"])
     done = subprocess.run([sys.executable, "-m", "hmmtl", "models", "build", "--data",
