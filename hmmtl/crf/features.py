@@ -38,7 +38,7 @@ import importlib
 import re
 import zlib
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -675,21 +675,28 @@ def normalize_ngrams(ngrams, what="extra_ngrams") -> dict:
     for name, grams in ngrams.items():
         if not isinstance(name, str):
             raise TypeError(f"{what}: extra names must be str, got {name!r}")
-        norm = []
-        for g in grams:
-            try:
-                offs = tuple(int(o) for o in g)
-            except TypeError:
-                raise TypeError(f"{what}[{name!r}]: each n-gram must be a sequence of int "
-                                f"offsets, got {g!r}") from None
-            if len(offs) < 2 or len(set(offs)) != len(offs) or any(abs(o) > 16 for o in offs):
-                raise ValueError(f"{what}[{name!r}]: an n-gram needs two or more distinct "
-                                 f"offsets in -16..16, got {g!r}")
-            if offs not in norm:
-                norm.append(offs)
+        norm = normalize_grams(grams, f"{what}[{name!r}]")
         if norm:
             out[name] = norm
     return out
+
+
+def normalize_grams(grams, what="ngrams") -> list:
+    """``[(o1, o2, ...), ...]``: the window offsets of each n-gram (two or more distinct
+    offsets in -16..16, kept in order), duplicates dropped; None -> ``[]``."""
+    norm: list = []
+    for g in grams or ():
+        try:
+            offs = tuple(int(o) for o in g)
+        except TypeError:
+            raise TypeError(f"{what}: each n-gram must be a sequence of int offsets, got "
+                            f"{g!r}") from None
+        if len(offs) < 2 or len(set(offs)) != len(offs) or any(abs(o) > 16 for o in offs):
+            raise ValueError(f"{what}: an n-gram needs two or more distinct offsets in "
+                             f"-16..16, got {g!r}")
+        if offs not in norm:
+            norm.append(offs)
+    return norm
 
 
 #: the name before ``@offsets`` of the word n-gram features (``words@-1,0``)
@@ -894,7 +901,7 @@ class FeatureSpace:
         self.window, self.type_templates, self.offset_mask = window_templates(window, templates)
         self.extra_window = extra_window
         self.extra_ngrams = normalize_ngrams(extra_ngrams)
-        self.ngrams = normalize_ngrams({"words": ngrams or ()}, "ngrams").get("words", [])
+        self.ngrams = normalize_grams(ngrams)
         self.min_freq = int(min_freq)
         self.n_features = None if n_features is None else int(n_features)
         self.bias = bool(bias)
@@ -1027,21 +1034,12 @@ class FeatureSpace:
         n-gram's value combinations seen in training (their keys, sorted)."""
         offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         by_name = {s["name"]: s for s in self.extra_specs_}
-        specs = []
+        sources = []  # (option, spec name, source, its ids, its number of values, n-grams)
         if self.ngrams:
             tf = self.featurizer_
-            n_types = len(tf.types)
-            if (n_types + 2) ** max(len(g) for g in self.ngrams) >= 2 ** 62:
-                raise ValueError(f"ngrams: {n_types} word types are too many for n-grams of "
-                                 f"this length")
             type_ids = np.fromiter(map(tf.type_index.__getitem__, flat_tokens),
                                    dtype=np.int64, count=n_tokens)
-            for g in self.ngrams:
-                keys = np.unique(_ngram_keys(type_ids, n_types, offsets, g))
-                specs.append({"name": f"{WORD_NGRAM}@{','.join(map(str, g))}",
-                              "kind": "ngram", "source": None, "source_values": n_types,
-                              "ngram": list(g), "window": [0], "keys": keys.tolist(),
-                              "n_values": max(int(keys.shape[0]), 1)})
+            sources.append(("ngrams", WORD_NGRAM, None, type_ids, len(tf.types), self.ngrams))
         for name, grams in sorted(self.extra_ngrams.items()):
             source = by_name.get(name)
             if source is None:
@@ -1054,15 +1052,22 @@ class FeatureSpace:
             if ids.shape[1] != 1:
                 raise ValueError(f"extra_ngrams[{name!r}]: n-grams need one value per token, "
                                  f"got {ids.shape[1]}")
-            nv = source["n_values"]
+            sources.append((f"extra_ngrams[{name!r}]", name, name, ids[:, 0],
+                            source["n_values"], grams))
+        specs = []
+        for option, label, source_name, ids, nv, grams in sources:
             if (nv + 2) ** max(len(g) for g in grams) >= 2 ** 62:
-                raise ValueError(f"extra_ngrams[{name!r}]: {nv} values are too many for "
-                                 f"n-grams of this length")
+                raise ValueError(f"{option}: {nv} values are too many for n-grams of this "
+                                 f"length")
             for g in grams:
-                keys = np.unique(_ngram_keys(ids[:, 0], nv, offsets, g))
-                specs.append({"name": f"{name}@{','.join(map(str, g))}", "kind": "ngram",
-                              "source": name, "ngram": list(g), "window": [0],
-                              "keys": keys.tolist(), "n_values": max(int(keys.shape[0]), 1)})
+                keys = np.unique(_ngram_keys(ids, nv, offsets, g))
+                spec: dict[str, Any] = {"name": f"{label}@{','.join(map(str, g))}",
+                                        "kind": "ngram", "source": source_name}
+                if source_name is None:  # the word types: their number, checked on load
+                    spec["source_values"] = nv
+                spec.update({"ngram": list(g), "window": [0], "keys": keys.tolist(),
+                             "n_values": max(int(keys.shape[0]), 1)})
+                specs.append(spec)
         return specs
 
     def _ngram_column(self, spec, source_ids, offsets):

@@ -329,9 +329,10 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
 
     def _feature_space(self):
         window, extra_window = self._windows()
+        ngrams, extra_ngrams = self._ngrams()
         return FeatureSpace(templates=self.templates, window=window, extra_window=extra_window,
                             min_freq=self.min_freq, n_features=self.n_features,
-                            extra_ngrams=self._ngrams()[1], ngrams=self._ngrams()[0])
+                            extra_ngrams=extra_ngrams, ngrams=ngrams)
 
     def _ngrams(self):
         """The n-gram features of the words and of the extras (:class:`FeatureSpace`'s
