@@ -157,14 +157,15 @@ def unlabeled_text(root, lang: str, train=None) -> dict:
     every sentence that shares a run of :data:`OVERLAP_NGRAM` tokens with a dev or test
     sentence (:func:`without_overlap`)."""
     root = Path(root)
+    extra = EXTRA_TEXTS.get(lang, ()) if lang != "eng" else ()
+    data = load_ner_data(root, lang) if train is None or extra else {}
     if train is None:
-        train = load_ner_data(root, lang)["train"]
+        train = data["train"]
     if lang != "eng":
         out = {f"{lang}.train": train.sentences}
-        if EXTRA_TEXTS.get(lang):
-            data = load_ner_data(root, lang)
+        if extra:
             held_out = data["dev"].sentences + data["test"].sentences
-            for name in EXTRA_TEXTS[lang]:
+            for name in extra:
                 out[name] = without_overlap(nltk_sentences(root, [name]), held_out)
         return out
     from ..io import read_conllu

@@ -395,8 +395,9 @@ def build_one(name: str, data_dir, out_dir, *, segmenter: bool = True,
     ``segmenters`` (language -> Segmenter) keeps the splitters trained for earlier models
     of the same build.  The entry records the Numba threads the build ran on
     (``threads``): the CRFs' parallel sums, and with them the trained weights, depend on
-    it in their last bits, so a rebuild gives the same file on the same number of
-    threads."""
+    it in their last bits.  A rebuild gives the same file on the same number of threads
+    with its kernels compiled afresh (kernels loaded from a Numba cache written by other
+    runs have given other last bits)."""
     import numba
 
     from .. import __version__
