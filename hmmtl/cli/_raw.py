@@ -13,6 +13,10 @@ from ._common import CommandError
 
 #: output formats of raw input
 RAW_OUTPUTS = ("conllu", "conll", "jsonl")
+#: characters of text in one unit of work of the worker processes (``jobs`` > 1)
+UNIT_CHARS = 1 << 16
+
+
 def tag_place(model, info: dict, column) -> str:
     """Where the tags go in CoNLL-U: ``"xpos"``, ``"upos"``, or a MISC key (``"NE"``,
     ``"Chunk"``): ``--tag-column`` when given, else the place of the model's tag meaning
@@ -174,9 +178,15 @@ _WRITERS = {"conllu": _write_conllu, "conll": _write_conll, "jsonl": _write_json
 
 
 def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
-            batch: int, first_id: int = 1) -> tuple[int, int]:
+            batch: int, first_id: int = 1, jobs: int = 1, unit_chars: int = UNIT_CHARS,
+            log=None) -> tuple[int, int]:
     """Tag raw text (``fmt`` ``"raw"``) or JSON lines of it (``"jsonl"``) from ``source``
-    (a path or a binary line stream) and write ``output``; returns (sentences, tokens)."""
+    (a path or a binary line stream) and write ``output``; returns (sentences, tokens).
+
+    ``jobs`` > 1: segmentation and tagging run in that many worker processes (see
+    :func:`_tag_parallel`) when the input has more than one unit of ``unit_chars``
+    characters and the platform can fork them; the output is the same bytes as with one.
+    ``log``: called with a message when worker processes are used."""
     from ..io import FormatError
     from ..io.segment import Segmenter
     from ..io.text import open_input
@@ -186,14 +196,23 @@ def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
     segmenter = getattr(model, "segmenter_", None) or Segmenter.default("english")
     write = _WRITERS[output]
     stream, close = open_input(source)
-    n_sent = n_tok = 0
     try:
-        for chunk in _batches(_segmented(segmenter, _texts(stream, fmt, name)), batch):
-            words = [chunk.forms[a:b] for a, b in _token_ranges(chunk.lengths)]
-            tags = list(itertools.chain.from_iterable(predict(model, words)))
-            out.write(write(chunk, tags, first_id + n_sent, place))
-            n_sent += len(chunk.lengths)
-            n_tok += len(chunk.forms)
+        pieces = _texts(stream, fmt, name)
+        if jobs > 1 and parallel_possible():
+            units = _units(pieces, unit_chars)
+            first = list(itertools.islice(units, 2))
+            if len(first) > 1:  # more than one unit of work: worth the processes
+                if log is not None:
+                    log(f"{name}: splitting and tagging in {jobs} worker processes")
+                n_sent, n_tok = _tag_parallel(
+                    model, segmenter, itertools.chain(first, units), out, place=place,
+                    write=write, batch=batch, first_id=first_id, jobs=jobs)
+            else:
+                n_sent, n_tok = _tag_serial(model, segmenter, itertools.chain(*first), out,
+                                            place, write, batch, first_id)
+        else:
+            n_sent, n_tok = _tag_serial(model, segmenter, pieces, out, place, write, batch,
+                                        first_id)
     except FormatError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -201,4 +220,148 @@ def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
             stream.close()
     if not n_sent:
         raise CommandError(f"{name}: no text (empty, or only white space): expected raw text")
+    return n_sent, n_tok
+
+
+def _tag_chunk(model, chunk: _Sentences, write, first_id: int, place: str) -> str:
+    """The output of one batch of sentences."""
+    words = [chunk.forms[a:b] for a, b in _token_ranges(chunk.lengths)]
+    tags = list(itertools.chain.from_iterable(predict(model, words)))
+    return write(chunk, tags, first_id, place)
+
+
+def _tag_serial(model, segmenter, pieces, out, place, write, batch, first_id):
+    n_sent = n_tok = 0
+    for chunk in _batches(_segmented(segmenter, pieces), batch):
+        out.write(_tag_chunk(model, chunk, write, first_id + n_sent, place))
+        n_sent += len(chunk.lengths)
+        n_tok += len(chunk.forms)
+    return n_sent, n_tok
+
+
+# ----------------------------------------------------------------------------- processes
+def default_jobs() -> int:
+    """The worker processes of ``--jobs auto``: the CPUs this process may run on (at most
+    8)."""
+    import os
+
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(8, n))
+
+
+def parallel_possible() -> bool:
+    """Whether worker processes can be forked here: the platform forks (Linux), and Numba's
+    parallel threads have not been started in this process (forking a process whose
+    threading layer runs is not safe; the command line starts none before tagging)."""
+    import multiprocessing
+    import sys
+
+    if "fork" not in multiprocessing.get_all_start_methods() or sys.platform == "darwin":
+        return False
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    return not (parallel is not None and getattr(parallel, "_is_initialized", False))
+
+
+def _units(pieces, unit_chars: int):
+    """Lists of (document, text, offset) pieces of about ``unit_chars`` characters: raw text
+    cut after a blank line only (a blank line ends every sentence, so the cut changes no
+    token and no sentence), a JSON-lines document never cut."""
+    from ..io.segment import _PARAGRAPH
+
+    unit: list = []
+    size = 0
+    for doc, text, offset in pieces:
+        if doc is None and len(text) > unit_chars:
+            pos = 0
+            for m in _PARAGRAPH.finditer(text):
+                if m.end() - pos >= unit_chars - size:
+                    unit.append((None, text[pos:m.end()], offset + pos))
+                    yield unit
+                    unit, size, pos = [], 0, m.end()
+            text, offset = text[pos:], offset + pos
+        unit.append((doc, text, offset))
+        size += len(text)
+        if size >= unit_chars:
+            yield unit
+            unit, size = [], 0
+    if unit:
+        yield unit
+
+
+#: what the forked worker processes tag with: (model, segmenter, writer, place)
+_WORK: tuple | None = None
+
+
+def _worker_start() -> None:
+    """A worker runs one Numba thread (the processes share the CPUs)."""
+    import os
+    import sys
+
+    if "numba" in sys.modules:
+        sys.modules["numba"].set_num_threads(1)
+    else:
+        os.environ["NUMBA_NUM_THREADS"] = "1"
+
+
+def _segment_unit(unit) -> _Sentences | None:
+    parts = list(_segmented(_WORK[1], unit))
+    return _Sentences.join(parts) if parts else None
+
+
+def _tag_unit(chunk: _Sentences, first_id: int) -> str:
+    model, _, write, place = _WORK
+    return _tag_chunk(model, chunk, write, first_id, place)
+
+
+def _tag_parallel(model, segmenter, units, out, *, place, write, batch, first_id, jobs):
+    """Segmentation and tagging in ``jobs`` forked processes, the output written here in the
+    input's order: each unit of text is segmented by a worker; the sentences are cut into
+    the same batches of ``batch`` sentences as without workers (a model with document
+    features sees the same batches), and each batch is tagged and written by a worker.  At
+    most about ``3 * jobs`` tasks are pending at a time (memory stays bounded)."""
+    import collections
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _WORK
+    _WORK = (model, segmenter, write, place)
+    window = 3 * jobs
+    n_sent = n_tok = 0
+    segmented: collections.deque = collections.deque()
+    tagged: collections.deque = collections.deque()
+    # a worker that dies (killed, out of memory) fails the command (BrokenProcessPool)
+    # instead of leaving it waiting
+    pool = ProcessPoolExecutor(jobs, multiprocessing.get_context("fork"), _worker_start)
+
+    def drain(wait: bool):
+        while tagged and (wait or tagged[0].done() or len(tagged) >= window):
+            out.write(tagged.popleft().result())
+
+    def segmentations():
+        for unit in units:
+            segmented.append(pool.submit(_segment_unit, unit))
+            while segmented and (len(segmented) + len(tagged) >= window
+                                 or segmented[0].done()):
+                part = segmented.popleft().result()
+                if part is not None:
+                    yield part
+                drain(False)
+        while segmented:
+            part = segmented.popleft().result()
+            if part is not None:
+                yield part
+
+    try:
+        for chunk in _batches(segmentations(), batch):
+            tagged.append(pool.submit(_tag_unit, chunk, first_id + n_sent))
+            n_sent += len(chunk.lengths)
+            n_tok += len(chunk.forms)
+            drain(False)
+        drain(True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _WORK = None
     return n_sent, n_tok

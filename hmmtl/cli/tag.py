@@ -55,6 +55,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="write here (atomically) instead of stdout")
     p.add_argument("--batch-size", type=positive_int, default=TAG_BATCH_SENTENCES, metavar="N",
                    help=f"sentences tagged at a time (default {TAG_BATCH_SENTENCES})")
+    p.add_argument("--jobs", "-j", type=jobs_arg, default="auto", metavar="N",
+                   help="worker processes that split and tag raw text and JSON lines "
+                        "(default auto: one per CPU, at most 8, when the input is larger "
+                        "than 64k characters; 1: none); the output is the same bytes "
+                        "whatever the number")
     p.add_argument("--spark", metavar="MASTER",
                    help="tag the files on Spark (a master URL: spark://host:7077, local[4]), "
                         "one task per file, the model loaded once per executor; the output "
@@ -70,6 +75,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "bracket and quote tags are written as the input file's tag column "
                         "writes them (decided once per file); keep: neither")
     p.add_argument("--quiet", "-q", action="store_true", help="no messages")
+
+
+def jobs_arg(value: str):
+    """``--jobs``: a positive number or ``auto``."""
+    if value == "auto":
+        return value
+    return positive_int(value)
 
 
 def input_format(args):
@@ -101,13 +113,15 @@ def _tag_here(args, model, info, column, path: str, out, first_id: int) -> tuple
             if is_multi_task(model):
                 raise CommandError(f"{input_name(path)}: raw text is not yet tagged by a "
                                    f"multi-task model; give tokenized text, CoNLL or CoNLL-U")
-            from ._raw import tag_place, tag_raw
+            from ._raw import default_jobs, tag_place, tag_raw
 
             return tag_raw(with_notation(model, args.notation), stream, input_name(path), fmt,
                            out,
                            place=tag_place(model, info, column),
                            output=args.output_format or "conllu",
-                           batch=args.batch_size, first_id=first_id)
+                           batch=args.batch_size, first_id=first_id,
+                           jobs=default_jobs() if args.jobs == "auto" else args.jobs,
+                           log=lambda message: log(args, message))
         if args.output_format is not None:
             raise CommandError(f"--output-format is for raw text and JSON lines; "
                                f"{input_name(path)} is {fmt}, written back as {fmt}")

@@ -1,0 +1,131 @@
+"""``hmmtl tag --input raw --jobs N``: raw text split and tagged in worker processes gives
+the same bytes as one process, whatever the number of workers, the size of a unit of work
+or of a batch; units are cut after blank lines only."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hmmtl import LinearChainCRF
+from hmmtl.cli._raw import _units, default_jobs
+from hmmtl.io.segment import _PARAGRAPH
+
+ROOT = Path(__file__).resolve().parents[1]
+X = [["I", "ca", "n't", "believe", "it", "'s", "not", "butter", "!"],
+     ["The", "dog", "barks", "."], ["Mr.", "Smith", "is", "here", "."]] * 3
+Y = [["PRP", "MD", "RB", "VB", "PRP", "VBZ", "RB", "NN", "."], ["DT", "NN", "VBZ", "."],
+     ["NNP", "NNP", "VBZ", "RB", "."]] * 3
+SENTENCES = ["I can't believe it's not butter!", "Mr. Smith is here.",
+             "The dog barks at 10:30 a.m. on Jan. 5th, e.g. at www.example.com today.",
+             "\u201cWait\u2026\u201d she said (quietly).", "U.S. officials met in Bogot\u00e1."]
+
+
+def _text(n_paragraphs: int) -> str:
+    """Paragraphs of one to four lines, separated by blank lines of varied white space."""
+    paragraphs = []
+    for i in range(n_paragraphs):
+        lines = [" ".join(SENTENCES[(i + k + j) % len(SENTENCES)] for j in range(1 + i % 3))
+                 for k in range(1 + i % 4)]
+        paragraphs.append("\n".join(lines))
+    seps = ["\n\n", "\n \n", "\n\n\n", "\n\t\n"]
+    return "".join(p + seps[i % len(seps)] for i, p in enumerate(paragraphs))
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("par") / "m.hmmtl"
+    LinearChainCRF(max_iterations=20).fit(X, Y).save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("unit_chars", [1, 50, 400, 10_000])
+def test_units_cover_the_text_and_are_cut_after_blank_lines_only(unit_chars):
+    text = _text(40)
+    pieces = [(None, text[:700], 0), (None, text[700:], 700)]  # as _raw_blocks gives them
+    units = list(_units(iter(pieces), unit_chars))
+    flat = [p for u in units for p in u]
+    assert "".join(t for _, t, _ in flat) == text
+    for _, t, offset in flat:
+        assert text[offset:offset + len(t)] == t
+    for unit in units[:-1]:
+        _, last, offset = unit[-1]
+        # a unit ends with a blank line, or where the input's own pieces end
+        assert _PARAGRAPH.search(last[-4:]) or offset + len(last) == 700
+    if unit_chars <= 50:
+        assert len(units) > 20
+    assert sum(map(len, units)) == len(flat)
+
+
+def test_json_lines_documents_are_never_cut():
+    docs = [(k, "A b. " * 50, 0) for k in range(1, 6)]
+    units = list(_units(iter(docs), 60))
+    assert [p for u in units for p in u] == docs
+
+
+def test_default_jobs_is_the_usable_cpus_at_most_8():
+    assert 1 <= default_jobs() <= min(8, os.cpu_count() or 1)
+
+
+def _run(*argv, env_extra=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "hmmtl", *map(str, argv)],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("output", ["conllu", "jsonl", "conll"])
+def test_worker_processes_write_the_same_bytes_as_one_process(model_path, tmp_path, output):
+    source = tmp_path / "big.txt"
+    source.write_text(_text(900), encoding="utf-8")  # about 190k characters: several units
+    outs = {}
+    for jobs in (1, 2, 3):
+        out = tmp_path / f"out{jobs}.{output}"
+        r = _run("tag", "--model", model_path, "--input", "raw", "--output-format", output,
+                 "--jobs", jobs, "--batch-size", 7, "-o", out, source)
+        assert r.returncode == 0, r.stderr
+        assert ("worker processes" in r.stderr) == (jobs > 1), r.stderr
+        outs[jobs] = out.read_bytes()
+    assert outs[1] == outs[2] == outs[3]
+    if output == "jsonl":
+        text = source.read_text(encoding="utf-8")
+        lines = [json.loads(line) for line in outs[2].decode().splitlines()]
+        assert [s["sent_id"] for s in lines] == list(range(1, len(lines) + 1))
+        assert all(text[t["start"]:t["end"]] == t["form"] for s in lines for t in s["tokens"])
+
+
+def test_json_lines_input_in_worker_processes(model_path, tmp_path):
+    source = tmp_path / "docs.jsonl"
+    with open(source, "w", encoding="utf-8") as f:
+        for k in range(600):
+            f.write(json.dumps({"id": k, "text": _text(1 + k % 5)}) + "\n")
+    outs = []
+    for jobs in (1, 2):
+        out = tmp_path / f"docs{jobs}.conllu"
+        r = _run("tag", "--model", model_path, "--input", "jsonl", "-j", jobs, "-o", out, source)
+        assert r.returncode == 0, r.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    assert outs[0].count(b"# newdoc id = ") == 600
+
+
+def test_a_bad_byte_far_into_the_input_is_named_with_workers(model_path, tmp_path):
+    source = tmp_path / "bad.txt"
+    good = _text(900).encode()
+    source.write_bytes(good + b"caf\xe9 ok.\n")
+    out = tmp_path / "out.conllu"
+    r = _run("tag", "--model", model_path, "--input", "raw", "-j", 2, "-o", out, source)
+    assert r.returncode == 1
+    line = good.count(b"\n") + 1
+    assert f"bad.txt:{line}: byte 0xe9" in r.stderr
+    assert not out.exists()  # the output is written atomically: nothing on an error
+
+
+def test_jobs_must_be_a_positive_number_or_auto(model_path, tmp_path):
+    r = _run("tag", "--model", model_path, "--jobs", "0", tmp_path / "x.txt")
+    assert r.returncode == 2 and "--jobs" in r.stderr
