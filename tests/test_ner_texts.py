@@ -57,3 +57,45 @@ def test_the_extra_text_shares_no_run_with_dev_or_test(data_dir, require_file, l
             assert len(kept) < len(full)
         assert not any(tuple(s[i:i + OVERLAP_NGRAM]) in grams
                        for s in kept for i in range(len(s) - OVERLAP_NGRAM + 1))
+
+
+def test_more_text_from_files_is_read_and_held_out_runs_dropped(data_dir, require_file,
+                                                                 tmp_path):
+    import gzip
+    import json
+
+    require_file("conll2003/eng.testa")
+    data = load_ner_data(data_dir, "eng")
+    dev = data["dev"].sentences
+    long_dev = next(s for s in dev if len(s) >= OVERLAP_NGRAM + 2)
+    texts = ["The dog barks. A cat sleeps.", " ".join(long_dev), "Mr. Smith came home."]
+    path = tmp_path / "more.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for k, t in enumerate(texts):
+            f.write(json.dumps({"id": k, "text": t}) + "\n")
+    base = unlabeled_text(data_dir, "eng", data["train"])
+    text = unlabeled_text(data_dir, "eng", data["train"], files=[path])
+    assert {k: v for k, v in text.items() if k != "more.jsonl.gz"} == base
+    # the sentences of the file, split and tokenized, less the one that is a dev sentence
+    assert text["more.jsonl.gz"] == [["The", "dog", "barks", "."], ["A", "cat", "sleeps", "."],
+                                     ["Mr.", "Smith", "came", "home", "."]]
+
+
+def test_experiment_ner_passes_its_unlabeled_files(tmp_path, monkeypatch, capsys):
+    from hmmtl.cli import experiment, main
+
+    calls = {}
+
+    def study(data_dir=None, out_dir=None, quick=False, *, unlabeled=(), progress=True):
+        calls.update(unlabeled=unlabeled)
+        return {}
+
+    monkeypatch.setattr(experiment, "find_study", lambda name: study)
+    text = tmp_path / "news.txt"
+    text.write_text("Some text here.\n")
+    assert main(["experiment", "ner", "--data", str(tmp_path), "--out", str(tmp_path / "r"),
+                 "--unlabeled", str(text), "--quiet"]) == 0
+    assert calls == {"unlabeled": [str(text)]}
+    assert main(["experiment", "ner", "--data", str(tmp_path), "--out", str(tmp_path / "r2"),
+                 "--unlabeled", str(tmp_path / "missing.txt"), "--quiet"]) == 1
+    assert "missing.txt" in capsys.readouterr().err

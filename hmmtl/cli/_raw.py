@@ -306,13 +306,19 @@ def _worker_start() -> None:
         os.environ["NUMBA_NUM_THREADS"] = "1"
 
 
+def _work() -> tuple:
+    if _WORK is None:
+        raise RuntimeError("no tagging work set up in this process (see _tag_parallel)")
+    return _WORK
+
+
 def _segment_unit(unit) -> _Sentences | None:
-    parts = list(_segmented(_WORK[1], unit))
+    parts = list(_segmented(_work()[1], unit))
     return _Sentences.join(parts) if parts else None
 
 
 def _tag_unit(chunk: _Sentences, first_id: int) -> str:
-    model, _, write, place = _WORK
+    model, _, write, place = _work()
     return _tag_chunk(model, chunk, write, first_id, place)
 
 

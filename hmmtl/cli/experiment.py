@@ -6,8 +6,8 @@ import argparse
 import importlib
 from pathlib import Path
 
-from ._common import (CommandError, add_command, check_output_folder, data_dir, int_list, log,
-                      positive_int)
+from ._common import (CommandError, add_command, check_inputs, check_output_folder, data_dir,
+                      int_list, log, positive_int)
 
 #: study -> (module, function, the options it takes beyond --data/--out/--quick/--quiet)
 STUDIES = {
@@ -18,13 +18,14 @@ STUDIES = {
                              ()),
     "multi-task": ("hmmtl.studies.multitask", "run_multi_task_product", ()),
     "multi-task-mechanisms": ("hmmtl.studies.multitask", "run_multi_task", ()),
-    "ner": ("hmmtl.studies.ner", "run_ner", ("languages", "ablation", "curve", "lexicon")),
+    "ner": ("hmmtl.studies.ner", "run_ner", ("languages", "ablation", "curve", "lexicon",
+                                             "unlabeled")),
 }
 #: parameter of the study -> command-line option
 _OPTIONS = {"seeds": "--seeds", "states": "--states", "representations": "--representations",
             "texts": "--texts", "hmm_iter": "--hmm-iter", "n_hmms": "--hmms",
             "languages": "--languages", "ablation": "--no-ablation", "curve": "--no-curve",
-            "lexicon": "--lexicon"}
+            "lexicon": "--lexicon", "unlabeled": "--unlabeled"}
 
 
 def _text_list(text: str) -> list[str]:
@@ -76,6 +77,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lexicon", metavar="PATH",
                    help="ner: English name lists as evidence (a folder such as DATA/lexicon/en "
                         "or a lexicon model file); adds each list's contribution on dev")
+    p.add_argument("--unlabeled", nargs="+", metavar="FILE",
+                   help="ner: more English unlabeled text for the clusters, the HMM and the "
+                        "automatic lists (raw or tokenized text, JSON lines with a \"text\" "
+                        "field, gzip; e.g. DATA/text/en/reuters21578.jsonl.gz), less every "
+                        "sentence sharing 8 tokens with a dev or test sentence")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
 
@@ -100,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("the studies need the corpora: give --data DIR or set HMMTL_DATA")
     check_output_folder(args.out, "results", inputs=[str(folder)])
     out = Path(args.out)
+    if args.unlabeled:
+        check_inputs(args.unlabeled)
     taken = STUDIES[args.study][2]
     options = {}
     for name, flag in _OPTIONS.items():

@@ -150,24 +150,33 @@ def without_overlap(sentences, held_out, n: int | None = None) -> list:
             if not any(tuple(s[i:i + n]) in grams for i in range(len(s) - n + 1))]
 
 
-def unlabeled_text(root, lang: str, train=None) -> dict:
+def unlabeled_text(root, lang: str, train=None, files=()) -> dict:
     """The unlabeled text of ``lang`` by source: {name: list of token lists}.
 
     Spanish and Dutch: the training file's words and the texts of :data:`EXTRA_TEXTS`, less
     every sentence that shares a run of :data:`OVERLAP_NGRAM` tokens with a dev or test
-    sentence (:func:`without_overlap`)."""
+    sentence (:func:`without_overlap`).  ``files``: more text (paths read by
+    :func:`hmmtl.io.read_unlabeled`: raw or tokenized text, JSON lines, gzip), each a source
+    of its own (its file name), less the same overlap."""
+    from ..io import read_unlabeled
+
     root = Path(root)
     extra = EXTRA_TEXTS.get(lang, ()) if lang != "eng" else ()
-    data = load_ner_data(root, lang) if train is None or extra else {}
+    data = load_ner_data(root, lang) if train is None or extra or files else {}
     if train is None:
         train = data["train"]
+    added = {}
+    if files:
+        held_out = data["dev"].sentences + data["test"].sentences
+        for path in files:
+            added[Path(path).name] = without_overlap(read_unlabeled(path), held_out)
     if lang != "eng":
         out = {f"{lang}.train": train.sentences}
         if extra:
             held_out = data["dev"].sentences + data["test"].sentences
             for name in extra:
                 out[name] = without_overlap(nltk_sentences(root, [name]), held_out)
-        return out
+        return {**out, **added}
     from ..io import read_conllu
 
     out = {name: nltk_sentences(root, [name]) for name in ENGLISH_TEXTS
@@ -175,7 +184,7 @@ def unlabeled_text(root, lang: str, train=None) -> dict:
     out["ewt"] = [s for p in sorted((root / "ud" / "en_ewt").glob("en_ewt-*-train.conllu"))
                   for s in read_conllu(p).sentences]
     out["eng.train"] = train.sentences
-    return out
+    return {**out, **added}
 
 
 # ----------------------------------------------------------------------------- models
@@ -253,7 +262,7 @@ def _subsample(sentences, fraction: float, seed: int = 0):
 
 # ----------------------------------------------------------------------------- the study
 def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
-                     gazetteer=None, progress: bool = False, lexicon=None):
+                     gazetteer=None, progress: bool = False, lexicon=None, unlabeled=()):
     """Learn the Brown clusters and the HMM of ``lang`` on its unlabeled text and train its
     recognizer of :data:`RECIPES`.
 
@@ -270,6 +279,8 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
         The NLTK lists (read here when None).
     lexicon : Lexicon, optional
         Large name lists (:func:`read_lexicon`) as the recognizer's ``lexicon``.
+    unlabeled : sequence of paths
+        More unlabeled text of ``lang`` (:func:`unlabeled_text`'s ``files``).
 
     Returns
     -------
@@ -288,7 +299,7 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
         data = load_ner_data(root, lang)
     if gazetteer is None:
         gazetteer = Gazetteer(load_nltk_gazetteers(root))
-    text = unlabeled_text(root, lang, data["train"])
+    text = unlabeled_text(root, lang, data["train"], unlabeled)
     if cfg["max_text_sentences"]:
         text = {k: v[: cfg["max_text_sentences"]] for k, v in text.items()}
     cluster_text = [s for part in text.values() for s in part]
@@ -321,7 +332,7 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
 
 def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
             preset: str | None = None, languages=("eng", "esp", "ned"), ablation: bool = True,
-            curve: bool = True, progress: bool = True, lexicon=None) -> dict:
+            curve: bool = True, progress: bool = True, lexicon=None, unlabeled=()) -> dict:
     """Train, save and score the recognizers of :data:`RECIPES`; ablation and unlabeled-text
     curve.
 
@@ -345,6 +356,11 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
         see :func:`read_lexicon`): the English recognizer uses them, and the ablation
         measures each list's contribution (:func:`lexicon_contributions`).  Default: none
         (the recipe of :data:`RECIPES`).
+    unlabeled : sequence of paths
+        More English unlabeled text (raw or tokenized text, JSON lines with a ``"text"``
+        field, gzip: :func:`hmmtl.io.read_unlabeled`) for the English clusters, HMM and
+        automatic lists, beside :data:`ENGLISH_TEXTS`, less every sentence that shares a run
+        of :data:`OVERLAP_NGRAM` tokens with a dev or test sentence.  Default: none.
 
     Returns
     -------
@@ -382,7 +398,8 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
             data = {k: v[: cfg["max_sentences"]] for k, v in data.items()}
         lex = lexicon if lang == "eng" else None  # the lists are English
         model, info, (representations, auto_text, cluster_text) = train_recognizer(
-            root, lang, data, preset=cfg, gazetteer=gazetteer, progress=progress, lexicon=lex)
+            root, lang, data, preset=cfg, gazetteer=gazetteer, progress=progress, lexicon=lex,
+            unlabeled=unlabeled if lang == "eng" else ())
         path = save_recognizer(model, out / f"ner-{lang}.model")
         models[lang] = {"file": str(path), **info,
                         "dev": _evaluate(model, data["dev"], lang),
@@ -402,7 +419,9 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
     result = {"models": models, "ablation": ablations, "curve": curves,
               "lexicon": lexicon_rows,
               "config": {"recipes": RECIPES, "common": COMMON, "preset": cfg,
-                         "languages": languages}}
+                         "languages": languages,
+                         "unlabeled": [str(Path(f).name) for f in unlabeled or ()],
+                         "lexicon": None if lexicon is None else lexicon.names}}
     files = {"markdown": out / "ner.md", "csv": out / "ner.csv", "json": out / "ner.json"}
     markdown = _markdown(result)
     write_text_atomic(files["markdown"], markdown)
