@@ -26,7 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "  hmmtl train --train eng.train --format conll --tag-column 3 \\\n"
         "      --hmm hmm128.hmmtl --represent viterbi,posterior --out ner.hmmtl\n"
         "  hmmtl train --format nltk:conll2000:train --tag-column pos --data DIR "
-        "--out wsj.hmmtl")
+        "--out wsj.hmmtl\n"
+        "  hmmtl train --train eng.train --tag-column 3 --algorithm recognizer \\\n"
+        "      --input-columns pos=1,chunk=2 --unlabeled web.txt --out ner.hmmtl")
     p.add_argument("--train", nargs="*", action="extend", default=None, metavar="FILE",
                    help="training files ('-' for stdin) or nltk:NAME[:SPLIT]; with --format "
                         "nltk:NAME, split names (--format nltk:conll2000 --train train); "
@@ -41,8 +43,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "index >= 1 (never the words); needed when the data has several label "
                         "columns (CoNLL-U: default xpos).  The model remembers it, and what "
                         "its tags are (upos, xpos, chunk, ner), for tag and evaluate")
-    p.add_argument("--algorithm", choices=("crf", "perceptron"), default="crf",
-                   help="labeler (default crf)")
+    p.add_argument("--algorithm", choices=("crf", "perceptron", "recognizer"), default="crf",
+                   help="labeler (default crf); recognizer: the named-entity recognizer of "
+                        "'hmmtl experiment ner' (Brown clusters and an HMM learned on the "
+                        "training words and --unlabeled, NLTK's gazetteers from --data, "
+                        "--lexicon, the file's -DOCSTART- documents, --input-columns)")
+    p.add_argument("--lexicon", metavar="PATH",
+                   help="recognizer: large name lists as evidence (a folder such as "
+                        "DATA/lexicon/en, or a lexicon model file)")
     p.add_argument("--task", choices=("auto", "pos", "chunk", "ner"), default="auto",
                    help="the crf's default features and regularization for this kind of "
                         "tagging (default auto: chunk or ner for span tags such as B-NP / "
@@ -132,6 +140,14 @@ def labeler_params(args) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.algorithm == "recognizer":
+        if args.tasks:
+            raise CommandError("--tasks trains CRFs; leave out --algorithm recognizer")
+        from ._recognizer import train_recognizer
+
+        return train_recognizer(args)
+    if args.lexicon:
+        raise CommandError("--lexicon is an option of --algorithm recognizer")
     if args.input_columns and not args.tasks:  # one task reading input columns
         args.tasks = [_single_task(args)]
         args.tag_column = None
