@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import cast
 
-from ._common import (CommandError, check_output, column_arg, corpus_sources, data_dir,
-                      input_files, label_column, log, read_corpus, save_model, unlabeled_files)
+from ._common import CommandError, log, save_model
 
 #: options of ``hmmtl train`` that the recognizer does not take
 _NOT_TAKEN = {"hmm": "--hmm", "represent": "--represent", "top_k": "--top-k",
@@ -28,21 +27,14 @@ def train_recognizer(args: argparse.Namespace) -> int:
     if args.task not in ("auto", "ner"):
         raise CommandError(f"--algorithm recognizer recognizes named entities: --task "
                            f"{args.task} does not apply")
-    train_sources = corpus_sources(args.train, args.format, "--train")
-    files = unlabeled_files(args.unlabeled, train_sources)
-    extra_inputs = [args.lexicon] if args.lexicon else []
-    check_output(args.out, "model", inputs=input_files(train_sources, None, None, files)
-                 + extra_inputs)
-    folder = data_dir(args.data)
-    corpus = read_corpus(train_sources, data_dir=folder)
-    column = label_column(corpus, column_arg(args.tag_column))
+    from .train import training_data
+
+    folder, corpus, column = training_data(args, [args.lexicon] if args.lexicon else [])
     tags = corpus.column(column)
     sentences = corpus.sentences
-    if not sentences:
-        raise CommandError("no sentences in the training data")
     columns, values = _input_columns(args.input_columns, corpus, args.tag_column)
     documents = list(corpus.doc_ids) if len(set(corpus.doc_ids)) > 1 else None
-    unlabeled = _unlabeled(files, args.text_format)
+    unlabeled = _unlabeled(args.unlabeled, args.text_format)
     lexicon = None
     if args.lexicon:
         from ..studies.ner import read_lexicon

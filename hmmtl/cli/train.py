@@ -155,18 +155,10 @@ def run(args: argparse.Namespace) -> int:
         from ._tasks import train_tasks
 
         return train_tasks(args, labeler_params(args))
-    train_sources = corpus_sources(args.train, args.format, "--train")
     dev_sources = corpus_sources(args.dev, args.format, "--dev", primary=False)
-    args.unlabeled = unlabeled_files(args.unlabeled, train_sources)
-    check_output(args.out, "model",
-                 inputs=input_files(train_sources, dev_sources, args.hmm, args.unlabeled))
-    folder = data_dir(args.data)
-    corpus = read_corpus(train_sources, data_dir=folder)
-    column = label_column(corpus, column_arg(args.tag_column))
+    folder, corpus, column = training_data(args, dev_sources, args.hmm)
     tags = corpus.column(column)
     sentences = corpus.sentences
-    if not sentences:
-        raise CommandError("no sentences in the training data")
 
     meaning = _meaning(column, tags)
     dev = None
@@ -232,6 +224,22 @@ def run(args: argparse.Namespace) -> int:
         log(args, f"dev accuracy: {tagger.score(*dev):.4f}")
     save_model(tagger, args.out, args, info={"tag_column": column, "tag_meaning": meaning})
     return 0
+
+
+def training_data(args, *inputs):
+    """The ``--train`` data read once the output is checked (never over an input: the
+    training files, ``--unlabeled`` -- each once, a training file dropped from it --, and
+    the files of ``inputs``): the corpora folder, the corpus and the name of its label
+    column."""
+    train_sources = corpus_sources(args.train, args.format, "--train")
+    args.unlabeled = unlabeled_files(args.unlabeled, train_sources)
+    check_output(args.out, "model", inputs=input_files(train_sources, args.unlabeled, *inputs))
+    folder = data_dir(args.data)
+    corpus = read_corpus(train_sources, data_dir=folder)
+    column = label_column(corpus, column_arg(args.tag_column))
+    if not corpus.sentences:
+        raise CommandError("no sentences in the training data")
+    return folder, corpus, column
 
 
 def _single_task(args) -> str:
