@@ -655,3 +655,17 @@ def save_model(model, path: str, args, info: dict | None = None) -> None:
     log(args, f"wrote {type(model).__name__} to {path}")
 
 
+def training_data(args, *inputs):
+    """The ``--train`` data read once the output is checked (never over an input: the
+    training files, ``--unlabeled`` -- each once, a training file dropped from it --, and
+    the files of ``inputs``): the corpora folder, the corpus and the name of its label
+    column."""
+    train_sources = corpus_sources(args.train, args.format, "--train")
+    args.unlabeled = unlabeled_files(args.unlabeled, train_sources)
+    check_output(args.out, "model", inputs=input_files(train_sources, args.unlabeled, *inputs))
+    folder = data_dir(args.data)
+    corpus = read_corpus(train_sources, data_dir=folder)
+    column = label_column(corpus, column_arg(args.tag_column))
+    if not corpus.sentences:
+        raise CommandError("no sentences in the training data")
+    return folder, corpus, column

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import cast
 
-from ._common import CommandError, log, save_model
+from ._common import CommandError, log, save_model, training_data
 
 #: options of ``hmmtl train`` that the recognizer does not take
 _NOT_TAKEN = {"hmm": "--hmm", "represent": "--represent", "top_k": "--top-k",
@@ -27,8 +27,6 @@ def train_recognizer(args: argparse.Namespace) -> int:
     if args.task not in ("auto", "ner"):
         raise CommandError(f"--algorithm recognizer recognizes named entities: --task "
                            f"{args.task} does not apply")
-    from .train import training_data
-
     folder, corpus, column = training_data(args, [args.lexicon] if args.lexicon else [])
     tags = corpus.column(column)
     sentences = corpus.sentences

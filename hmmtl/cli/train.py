@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 
 from .._registry import REPRESENTATIONS
-from ._common import (CommandError, add_command, check_output, column_arg, column_of_meaning,
-                      corpus_sources, data_dir, gold_labels, input_files, label_column,
-                      load_model, log, nonneg_float, positive_int, read_corpus, save_model,
-                      unlabeled_files)
+from ._common import (CommandError, add_command, column_arg, column_of_meaning, corpus_sources,
+                      gold_labels, input_files, label_column, load_model, log, nonneg_float,
+                      positive_int, read_corpus, save_model, training_data)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -224,22 +223,6 @@ def run(args: argparse.Namespace) -> int:
         log(args, f"dev accuracy: {tagger.score(*dev):.4f}")
     save_model(tagger, args.out, args, info={"tag_column": column, "tag_meaning": meaning})
     return 0
-
-
-def training_data(args, *inputs):
-    """The ``--train`` data read once the output is checked (never over an input: the
-    training files, ``--unlabeled`` -- each once, a training file dropped from it --, and
-    the files of ``inputs``): the corpora folder, the corpus and the name of its label
-    column."""
-    train_sources = corpus_sources(args.train, args.format, "--train")
-    args.unlabeled = unlabeled_files(args.unlabeled, train_sources)
-    check_output(args.out, "model", inputs=input_files(train_sources, args.unlabeled, *inputs))
-    folder = data_dir(args.data)
-    corpus = read_corpus(train_sources, data_dir=folder)
-    column = label_column(corpus, column_arg(args.tag_column))
-    if not corpus.sentences:
-        raise CommandError("no sentences in the training data")
-    return folder, corpus, column
 
 
 def _single_task(args) -> str:
