@@ -265,8 +265,18 @@ def test_example_adapt_in_python(sandbox, monkeypatch, request):
     words = [w for w, _ in tagged]
     tags = [t for _, t in tagged]
     assert words == ["i", "cant", "find", "it", "(", "again", ")", "!"]
-    assert tags[-1] == "." and not any(t[:2] in ("B-", "I-") for t in tags)
+    # POS tags of the training data (not chunk tags); "it" is a frequent training word.  The
+    # tag of "!" (unseen in the 300 training sentences) is left to the tiny model
+    known = {t for s in first_300_tags(request.getfixturevalue("data_dir")) for t in s}
+    assert set(tags) <= known and tags[3] == "PRP", tags
     assert (sandbox / "pos-web.hmmtl").exists()
+
+
+def first_300_tags(data_dir) -> list:
+    """The POS tags of the first 300 CoNLL-2000 train sentences (what the example learns)."""
+    from hmmtl.io import load_nltk
+
+    return load_nltk("conll2000", data_dir=data_dir, split="train")[:300].column("pos")
 
 
 def test_example_hmms_of_your_own(sandbox, monkeypatch, request):
