@@ -15,12 +15,9 @@ import pytest
 from hmmtl import LinearChainCRF
 from hmmtl.cli._raw import _units, default_jobs
 from hmmtl.io.segment import _PARAGRAPH
+from test_raw_input import X, Y  # the training sentences of the raw-text tests
 
 ROOT = Path(__file__).resolve().parents[1]
-X = [["I", "ca", "n't", "believe", "it", "'s", "not", "butter", "!"],
-     ["The", "dog", "barks", "."], ["Mr.", "Smith", "is", "here", "."]] * 3
-Y = [["PRP", "MD", "RB", "VB", "PRP", "VBZ", "RB", "NN", "."], ["DT", "NN", "VBZ", "."],
-     ["NNP", "NNP", "VBZ", "RB", "."]] * 3
 SENTENCES = ["I can't believe it's not butter!", "Mr. Smith is here.",
              "The dog barks at 10:30 a.m. on Jan. 5th, e.g. at www.example.com today.",
              "\u201cWait\u2026\u201d she said (quietly).", "U.S. officials met in Bogot\u00e1."]

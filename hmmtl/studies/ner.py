@@ -158,33 +158,29 @@ def unlabeled_text(root, lang: str, train=None, files=()) -> dict:
     sentence (:func:`without_overlap`).  ``files``: more text (paths read by
     :func:`hmmtl.io.read_unlabeled`: raw or tokenized text, JSON lines, gzip), each a source
     of its own (its file name), less the same overlap."""
-    from ..io import read_unlabeled
+    from ..io import read_conllu, read_unlabeled
 
     root = Path(root)
     extra = EXTRA_TEXTS.get(lang, ()) if lang != "eng" else ()
     data = load_ner_data(root, lang) if train is None or extra or files else {}
     if train is None:
         train = data["train"]
-    added = {}
-    if files:
-        held_out = data["dev"].sentences + data["test"].sentences
-        for path in files:
-            added[Path(path).name] = without_overlap(read_unlabeled(path), held_out)
     if lang != "eng":
         out = {f"{lang}.train": train.sentences}
-        if extra:
-            held_out = data["dev"].sentences + data["test"].sentences
-            for name in extra:
-                out[name] = without_overlap(nltk_sentences(root, [name]), held_out)
-        return {**out, **added}
-    from ..io import read_conllu
-
-    out = {name: nltk_sentences(root, [name]) for name in ENGLISH_TEXTS
-           if name not in ("ewt", "eng.train")}
-    out["ewt"] = [s for p in sorted((root / "ud" / "en_ewt").glob("en_ewt-*-train.conllu"))
-                  for s in read_conllu(p).sentences]
-    out["eng.train"] = train.sentences
-    return {**out, **added}
+    else:
+        out = {name: nltk_sentences(root, [name]) for name in ENGLISH_TEXTS
+               if name not in ("ewt", "eng.train")}
+        out["ewt"] = [s for p in sorted((root / "ud" / "en_ewt").glob("en_ewt-*-train.conllu"))
+                      for s in read_conllu(p).sentences]
+        out["eng.train"] = train.sentences
+    # the held-out text: NLTK's treebanks of the language, then the files, each less the
+    # sentences that overlap dev or test
+    held_out = data["dev"].sentences + data["test"].sentences if extra or files else []
+    for name in extra:
+        out[name] = without_overlap(nltk_sentences(root, [name]), held_out)
+    for path in files:
+        out[Path(path).name] = without_overlap(read_unlabeled(path), held_out)
+    return out
 
 
 # ----------------------------------------------------------------------------- models
