@@ -126,6 +126,25 @@ def test_file_layout_and_manifest(tmp_path):
     assert oct(os.stat(path).st_mode & 0o777) != oct(0o600)  # not left private like a temp file
 
 
+def test_arrays_are_deflated_and_a_stored_file_reads_the_same(tmp_path):
+    """The arrays member is deflated (smaller than the npz it holds, whose checksum the
+    manifest keeps); a file written before, with the member stored, loads the same."""
+    model = TableModel({"table": np.tile(np.arange(64.0), 500)}, {})
+    path = save(model, tmp_path / "m.hmmtl")
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("arrays.npz")
+        payload, manifest = z.read("arrays.npz"), z.read("manifest.json")
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    assert info.compress_size < info.file_size / 10 and info.file_size == len(payload)
+    stored = tmp_path / "stored.hmmtl"
+    with zipfile.ZipFile(stored, "w") as z:
+        z.writestr(serialize._zipinfo("arrays.npz", zipfile.ZIP_STORED), payload)
+        z.writestr(serialize._zipinfo("manifest.json", zipfile.ZIP_DEFLATED), manifest)
+    assert stored.stat().st_size > path.stat().st_size
+    _assert_same(model, load(stored))
+    _assert_same(model, load(path))
+
+
 def test_nested_models_share_one_file(tmp_path):
     left, right = _model(1), OtherModel({"w": np.arange(3.0)}, {"k": 1})
     pair = PairModel(left, right, np.array([2.5]))
