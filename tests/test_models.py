@@ -411,3 +411,39 @@ def test_extra_text_files_are_checksummed(data_dir, require_file):
         "nltk_data/corpora/cess_esp.zip"]) == 64
     with pytest.raises(ValueError, match="unknown corpus"):
         data_files(["europarl", "all"], data_dir)
+
+
+# ----------------------------------------------------------------------------- name lists
+def test_en_ner_carries_the_name_lists_and_records_their_files():
+    """en-ner's recipe reads the ``lexicon/en`` name lists and learns its clusters and HMM
+    on Reuters-21578 text too (chosen on eng.testa, see
+    benchmarks/results/ner_lexicon_reuters.md): the build records every list file's and the
+    text's checksum, and the shipped model holds the lists as its Lexicon, inside the NER
+    size cap."""
+    from hmmtl.ner.gazetteers import LEXICON_FILES
+
+    assert RECIPES["en-ner"]["lexicon"] == ["lexicon", "en"]
+    shipped = SHIPPED["en-ner"]
+    assert shipped["lexicon"] == "lexicon:en"
+    assert shipped["unlabeled"] == ["text:reuters21578.jsonl.gz"]
+    assert len(shipped["data"]["text/en/reuters21578.jsonl.gz"]) == 64
+    files = {f"lexicon/en/{f}" for group in LEXICON_FILES.values() for f in group}
+    assert files <= set(shipped["data"]) and all(len(shipped["data"][f]) == 64 for f in files)
+    assert shipped["bytes"] <= SIZE_LIMITS["ner"]
+    lexicon = hmmtl.load("en-ner").lexicon
+    assert lexicon.names == list(LEXICON_FILES) and lexicon.n_entries > 500_000
+    # the lists are evidence the model reads: a token of a listed multi-word name has its
+    # list's features
+    ids = lexicon.match(["in", "Ouagadougou", "and", "Sao", "Paulo"], [0, 5])
+    names = [[lexicon.feature_names[i] for i in row if i >= 0] for row in ids]
+    assert "city:U" in names[1] and "city:B" in names[3] and "city:L" in names[4]
+    assert names[0] == [] and names[2] == []
+
+
+def test_a_missing_list_file_is_named(tmp_path):
+    from hmmtl.studies.ready_models import data_files
+
+    (tmp_path / "lexicon" / "en").mkdir(parents=True)
+    (tmp_path / "lexicon" / "en" / "countries.txt").write_text("France\n", encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match=r"lexicon/en/wiki_locations\.txt"):
+        data_files(["lexicon", "en"], tmp_path)

@@ -116,17 +116,27 @@ def test_a_file_naming_a_former_module_still_loads(tmp_path, fitted):
         model_class("Gazetteer").load(path)
 
 
-def test_the_shipped_ner_model_names_former_modules_and_loads():
-    """Files written before the NER package existed name hmmtl.clusters / hmmtl.gazetteers."""
-    from hmmtl.models import resolve
-
-    path = resolve("en-ner")   # written before the package moved (es-ner, nl-ner: after)
+def test_a_recognizer_naming_former_modules_loads(tmp_path, fitted):
+    """Files written before the NER package existed name hmmtl.clusters / hmmtl.gazetteers
+    for the recognizer's parts (the first ready-made en-ner was such a file)."""
+    model = fitted("NamedEntityRecognizer")
+    path = model.save(tmp_path / "ner.hmmtl")
     with zipfile.ZipFile(path) as z:
-        text = z.read("manifest.json").decode("utf-8")
-    assert '"hmmtl.clusters"' in text and '"hmmtl.gazetteers"' in text
-    model = hmmtl.load("en-ner")
-    assert type(model).__name__ == "NamedEntityRecognizer"
-    assert model.predict([["John", "lives", "in", "London", "."]])[0][3] == "B-LOC"
+        manifest = json.loads(z.read("manifest.json"))
+        payload = z.read("arrays.npz")
+    children = manifest["meta"]["children"]
+    for part, former in (("clusters", "hmmtl.clusters"), ("gazetteer", "hmmtl.gazetteers")):
+        assert children[part]["module"] == "hmmtl.ner"
+        children[part]["module"] = former
+    manifest["manifest_sha256"] = serialize._manifest_digest(manifest)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("arrays.npz", payload)
+        z.writestr("manifest.json", json.dumps(manifest))
+    loaded = hmmtl.load(path)
+    assert type(loaded).__name__ == "NamedEntityRecognizer"
+    apply = ZOO["NamedEntityRecognizer"].apply
+    assert apply(loaded, TEST_SENTENCES, TEST_DOMAINS) == apply(model, TEST_SENTENCES,
+                                                                TEST_DOMAINS)
 
 
 # ----------------------------------------------------------------------------- what a class can do

@@ -42,16 +42,17 @@ def _list(args) -> int:
     if args.json:
         print(json.dumps(cat, indent=1))
         return 0
-    rows = [("name", "task", "trained on", "unlabeled", "size", "dev", "test", "file")]
+    rows = [("name", "task", "trained on", "unlabeled", "name lists", "size", "dev", "test",
+             "file")]
     for name, spec in MODELS.items():
         entry = cat["models"].get(name)
         if entry is None:
-            rows.append((name, spec["task"], "-", "-", "-", "-", "-", "not installed"))
+            rows.append((name, spec["task"], "-", "-", "-", "-", "-", "-", "not installed"))
             continue
         scores = entry["scores"]
         metric = "acc" if entry["metric"] == "accuracy" else "F1"
         rows.append((name, spec["task"], ", ".join(entry["training_data"]),
-                     ", ".join(entry["unlabeled"]) or "-",
+                     ", ".join(entry["unlabeled"]) or "-", entry.get("lexicon", "-"),
                      f"{entry['bytes'] / 1e6:.1f} MB", f"{metric} {100 * scores['dev']:.2f}",
                      f"{metric} {100 * scores['test']:.2f}", spec["file"]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -23,7 +23,10 @@ One function per step, every step deterministic (fixed seeds):
      since it learns from ``cess_esp`` too (unpruned esp.testa 76.56 against 76.29 without
      the column; without the extra text the two were equal, 76.42); ``en-ner`` reads no
      column (figures in ``benchmarks/results/models_ner_pos.md`` and
-     ``ner_text_es_nl.md``);
+     ``ner_text_es_nl.md``) and reads the ``lexicon/en`` name lists (the recipe's
+     ``lexicon``: a :class:`~hmmtl.ner.gazetteers.Lexicon` of Wikipedia, GeoNames and
+     person-name lists kept in the model as a hashed table, each list file checksummed;
+     chosen on eng.testa, ``benchmarks/results/ner_lexicon_reuters.md``);
 
 3. prune it (:mod:`hmmtl.prune`), weights stored as float16 and a recognizer's HMM
    emission tables as float16 log-probabilities, by the rule :data:`PRUNING_RULE`: the
@@ -80,7 +83,9 @@ RECIPES: dict[str, dict[str, Any]] = {
                  "tagger": {"hmm": "auto", "random_state": 0}, "segmenter": "english"},
     "en-ner": {"kind": "ner", "lang": "eng", "tag_column": "ner", "metric": "f1",
                "train": [["conll2003", "eng.train"]], "dev": ["conll2003", "eng.testa"],
-               "test": ["conll2003", "eng.testb"], "recognizer": {"columns": []},
+               "test": ["conll2003", "eng.testb"],
+               "unlabeled": [["text", "reuters21578.jsonl.gz"]],
+               "recognizer": {"columns": []}, "lexicon": ["lexicon", "en"],
                "segmenter": "english"},
     "es-ner": {"kind": "ner", "lang": "esp", "tag_column": "ner", "metric": "f1",
                "train": [["conll2002", "esp.train"]], "dev": ["conll2002", "esp.testa"],
@@ -142,6 +147,13 @@ def data_files(ref: Sequence, data_dir) -> list[Path]:
     name = ref[0]
     if name in ("conll2000", "conll2002", "treebank", "cess_esp", "alpino"):
         files = [root / "nltk_data" / "corpora" / f"{name}.zip"]
+    elif name == "text":  # raw English text (JSON lines of ``text/en``)
+        files = [root / "text" / "en" / ref[1]]
+    elif name == "lexicon":  # the name lists a recognizer's Lexicon is read from
+        from ..ner.gazetteers import LEXICON_FILES
+
+        files = [root / "lexicon" / ref[1] / f for group in LEXICON_FILES.values()
+                 for f in group]
     elif name == "conll2003":
         files = [root / "conll2003" / ref[1]]
     elif name == "ewt":
@@ -152,8 +164,8 @@ def data_files(ref: Sequence, data_dir) -> list[Path]:
                                     f"and not found; give the corpora folder with --data")
     else:
         raise ValueError(f"unknown corpus {name!r} in a model's build record; expected "
-                         f"conll2000, conll2002, conll2003, treebank, ewt, cess_esp or "
-                         f"alpino")
+                         f"conll2000, conll2002, conll2003, treebank, ewt, cess_esp, "
+                         f"alpino, text or lexicon")
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise FileNotFoundError(f"the labeled corpus {':'.join(map(str, ref[:2]))} was looked "
@@ -254,7 +266,10 @@ def _train_recognizer(recipe: dict, data_dir, extra_text, progress: bool):
     root = _corpus_root(data_dir)
     lang = recipe["lang"]
     data = {"train": read_labeled(recipe["train"][0], data_dir)}
-    text = study.unlabeled_text(root, lang, data["train"])
+    # raw text files of the recipe (the NLTK texts of EXTRA_TEXTS come with the language)
+    files = [f for ref in recipe.get("unlabeled", []) if ref[0] == "text"
+             for f in data_files(ref, data_dir)]
+    text = study.unlabeled_text(root, lang, data["train"], files)
     if extra_text:
         text["user"] = list(extra_text)
     cluster_text = [s for part in text.values() for s in part]
@@ -263,7 +278,11 @@ def _train_recognizer(recipe: dict, data_dir, extra_text, progress: bool):
     clusters = study._clusters(cluster_text, spec["clusters"], False)
     hmm = study._hmm(cluster_text, spec["hmm_states"], study.HMM_ITERATIONS, False)
     gazetteer = Gazetteer(load_nltk_gazetteers(root))
-    model = study._recognizer(lang, dict(recipe["recognizer"]), (clusters, hmm), gazetteer)
+    parts = dict(recipe["recognizer"])
+    if recipe.get("lexicon"):  # large name lists, kept in the model as a hashed table
+        data_files(recipe["lexicon"], data_dir)  # each list file there, or a clear error
+        parts["lexicon"] = study.read_lexicon(root / "lexicon" / recipe["lexicon"][1])
+    model = study._recognizer(lang, parts, (clusters, hmm), gazetteer)
     columns, documents = study._inputs(data["train"], lang)
     model.fit(data["train"].sentences, study._gold(data["train"], lang), columns=columns,
               documents=documents, unlabeled=auto_text or None)
@@ -412,7 +431,8 @@ def build_one(name: str, data_dir, out_dir, *, segmenter: bool = True,
     t0 = time.perf_counter()
     dev_ref, dev_column = _eval_ref(recipe["dev"])
     test_ref, test_column = _eval_ref(recipe["test"])
-    refs = recipe["train"] + recipe.get("unlabeled", []) + [dev_ref, test_ref]
+    refs = recipe["train"] + recipe.get("unlabeled", []) + [dev_ref, test_ref] + \
+        ([recipe["lexicon"]] if recipe.get("lexicon") else [])
     checksums = _checksums(refs, data_dir)
     log(f"{name}: training ({recipe['kind']})")
     if recipe["kind"] == "tagger":
@@ -452,6 +472,7 @@ def build_one(name: str, data_dir, out_dir, *, segmenter: bool = True,
     entry = {**MODELS[name], "sha256": sha256(path), "bytes": path.stat().st_size,
              "training_data": [":".join(map(str, r[:2])) for r in recipe["train"]],
              "unlabeled": [":".join(map(str, r[:2])) for r in recipe.get("unlabeled", [])],
+             **({"lexicon": ":".join(recipe["lexicon"])} if recipe.get("lexicon") else {}),
              "recipe": recipe, "data": checksums, "scores": scores,
              "metric": recipe["metric"], "pruning": chosen, "segmenter": segmenter_info,
              "hmmtl_version": __version__, "threads": threads,
