@@ -445,5 +445,6 @@ def test_a_missing_list_file_is_named(tmp_path):
 
     (tmp_path / "lexicon" / "en").mkdir(parents=True)
     (tmp_path / "lexicon" / "en" / "countries.txt").write_text("France\n", encoding="utf-8")
-    with pytest.raises(FileNotFoundError, match=r"lexicon/en/wiki_locations\.txt"):
+    with pytest.raises(FileNotFoundError, match=r"the name lists lexicon:en was looked for "
+                                                r"as .*lexicon/en/wiki_locations\.txt"):
         data_files(["lexicon", "en"], tmp_path)

@@ -14,8 +14,9 @@ One function per step, every step deterministic (fixed seeds):
    * ``en-ner``, ``es-ner``, ``nl-ner``: the recognizers of the NER study
      (:func:`hmmtl.studies.ner.train_recognizer`'s recipe: Brown clusters and an HMM on
      unlabeled text -- for Spanish and Dutch the train file's words and the study's
-     :data:`~hmmtl.studies.ner.EXTRA_TEXTS`, ``cess_esp`` / ``alpino``, which the recipe
-     lists as its ``unlabeled`` corpora so that the build records their checksums --,
+     :data:`~hmmtl.studies.ner.EXTRA_TEXTS`, ``cess_esp`` / ``alpino``, for English the
+     study's English text and Reuters-21578 (``text/en/reuters21578.jsonl.gz``), which the
+     recipe lists as its ``unlabeled`` corpora so that the build records their checksums --,
      NLTK gazetteers, two stages).  Raw text has no POS / chunk column:
      ``nl-ner`` supplies its POS column itself (``column_taggers``: a CRF trained on the
      train file's POS column, whose cross-validated predictions the recognizer is trained
@@ -168,7 +169,8 @@ def data_files(ref: Sequence, data_dir) -> list[Path]:
                          f"alpino, text or lexicon")
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise FileNotFoundError(f"the labeled corpus {':'.join(map(str, ref[:2]))} was looked "
+        what = {"text": "the text", "lexicon": "the name lists"}.get(name, "the labeled corpus")
+        raise FileNotFoundError(f"{what} {':'.join(map(str, ref[:2]))} was looked "
                                 f"for as {', '.join(missing)} and not found; give the corpora "
                                 f"folder with --data (see the data README)")
     return files
