@@ -227,3 +227,35 @@ def test_experiment_ner_passes_the_lexicon(capsys, tmp_path, monkeypatch):
     assert main(["experiment", "multi-task", "--data", str(tmp_path), "--out",
                  str(tmp_path / "r2"), "--lexicon", "lists/en", "--quiet"]) == 1
     assert "--lexicon is not an option of the multi-task study" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lang", ["eng", "esp", "ned"])
+def test_the_study_gives_the_lexicon_to_every_language(tmp_path, monkeypatch, lang):
+    """The lists of lexicon/en name the world's places, organisations and people: the NER
+    study's recognizer of each language reads them when given (chosen on esp.testa and
+    ned.testa too)."""
+    import importlib
+
+    import hmmtl.ner.gazetteers as gazetteers
+
+    data_root = importlib.import_module("hmmtl.io.data_root")
+    from hmmtl.studies import ner as study
+
+    class Trained(Exception):
+        pass
+
+    seen = {}
+
+    def train(root, lang, data, *, lexicon=None, **kwargs):
+        seen[lang] = lexicon
+        raise Trained
+
+    monkeypatch.setattr(data_root, "find_data_root", lambda d: tmp_path)
+    monkeypatch.setattr(gazetteers, "load_nltk_gazetteers", lambda root: {"x": ["Y"]})
+    monkeypatch.setattr(study, "load_ner_data", lambda root, lang: {})
+    monkeypatch.setattr(study, "train_recognizer", train)
+    lex = Lexicon({"city": ["Madrid", "Amsterdam"]})
+    with pytest.raises(Trained):
+        study.run_ner(tmp_path, tmp_path / "out", languages=[lang], lexicon=lex,
+                      progress=False)
+    assert seen == {lang: lex}

@@ -448,3 +448,22 @@ def test_a_missing_list_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"the name lists lexicon:en was looked for "
                                                 r"as .*lexicon/en/wiki_locations\.txt"):
         data_files(["lexicon", "en"], tmp_path)
+
+
+@pytest.mark.parametrize("name", ["es-ner", "nl-ner"])
+def test_spanish_and_dutch_models_read_the_name_lists_too(name):
+    """The lists name the world's places, organisations and people: es-ner and nl-ner read
+    them as en-ner does (chosen on esp.testa / ned.testa,
+    benchmarks/results/ner_lexicon_es_nl.md), within the NER size cap."""
+    from hmmtl.ner.gazetteers import LEXICON_FILES
+
+    assert RECIPES[name]["lexicon"] == ["lexicon", "en"]
+    shipped = SHIPPED[name]
+    assert shipped["lexicon"] == "lexicon:en" and shipped["bytes"] <= SIZE_LIMITS["ner"]
+    assert {f"lexicon/en/{f}" for group in LEXICON_FILES.values() for f in group} <= \
+        set(shipped["data"])
+    model = hmmtl.load(name)
+    assert model.lexicon.names == list(LEXICON_FILES)
+    # a city the training file may not hold is still a LOC candidate through the lists
+    ids = model.lexicon.match(["en", "Ouagadougou"], [0, 2])
+    assert "city:U" in [model.lexicon.feature_names[i] for i in ids[1] if i >= 0]

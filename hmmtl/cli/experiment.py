@@ -75,8 +75,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-curve", dest="curve", action="store_const", const=False,
                    help="ner: skip F1 against the amount of unlabeled text")
     p.add_argument("--lexicon", metavar="PATH",
-                   help="ner: English name lists as evidence (a folder such as DATA/lexicon/en "
-                        "or a lexicon model file); adds each list's contribution on dev")
+                   help="ner: name lists as evidence for every language's recognizer (a "
+                        "folder such as DATA/lexicon/en: places, organisations and people of "
+                        "the world; or a lexicon model file); adds each list's contribution "
+                        "on dev")
     p.add_argument("--unlabeled", nargs="+", metavar="FILE",
                    help="ner: more English unlabeled text for the clusters, the HMM and the "
                         "automatic lists (raw or tokenized text, JSON lines with a \"text\" "

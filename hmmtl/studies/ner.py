@@ -348,10 +348,11 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
         English: F1 against the fraction of the unlabeled text the clusters learn from.
     progress : bool
     lexicon : path or Lexicon, optional
-        English name lists (a lexicon model file or a folder such as ``DATA/lexicon/en``,
-        see :func:`read_lexicon`): the English recognizer uses them, and the ablation
-        measures each list's contribution (:func:`lexicon_contributions`).  Default: none
-        (the recipe of :data:`RECIPES`).
+        Name lists (a lexicon model file or a folder such as ``DATA/lexicon/en``, see
+        :func:`read_lexicon`): every language's recognizer uses them (the lists of
+        ``lexicon/en`` name the world's places, organisations and people, so they help
+        Spanish and Dutch too), and the ablation measures each list's contribution
+        (:func:`lexicon_contributions`).  Default: none (the recipe of :data:`RECIPES`).
     unlabeled : sequence of paths
         More English unlabeled text (raw or tokenized text, JSON lines with a ``"text"``
         field, gzip: :func:`hmmtl.io.read_unlabeled`) for the English clusters, HMM and
@@ -392,7 +393,10 @@ def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
         data = load_ner_data(root, lang)
         if cfg["max_sentences"]:
             data = {k: v[: cfg["max_sentences"]] for k, v in data.items()}
-        lex = lexicon if lang == "eng" else None  # the lists are English
+        # the lists are names of the world's places, organisations and people (English
+        # Wikipedia, GeoNames): chosen on dev for every language (esp.testa +0.34, ned.testa
+        # +1.68: benchmarks/results/ner_lexicon_es_nl.md)
+        lex = lexicon
         model, info, (representations, auto_text, cluster_text) = train_recognizer(
             root, lang, data, preset=cfg, gazetteer=gazetteer, progress=progress, lexicon=lex,
             unlabeled=unlabeled if lang == "eng" else ())

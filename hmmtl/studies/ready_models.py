@@ -93,12 +93,14 @@ RECIPES: dict[str, dict[str, Any]] = {
                "test": ["conll2002", "esp.testb"],
                "unlabeled": [[t, "all"] for t in EXTRA_TEXTS.get("esp", ())],
                "recognizer": {"columns": ["pos"], "column_taggers": ["pos"]},
+               "lexicon": ["lexicon", "en"],
                "segmenter": "spanish"},
     "nl-ner": {"kind": "ner", "lang": "ned", "tag_column": "ner", "metric": "f1",
                "train": [["conll2002", "ned.train"]], "dev": ["conll2002", "ned.testa"],
                "test": ["conll2002", "ned.testb"],
                "unlabeled": [[t, "all"] for t in EXTRA_TEXTS.get("ned", ())],
                "recognizer": {"columns": ["pos"], "column_taggers": ["pos"]},
+               "lexicon": ["lexicon", "en"],
                "segmenter": "dutch"},
 }
 #: pruning thresholds tried (|weight| at or below is dropped), smallest first
