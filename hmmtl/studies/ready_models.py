@@ -24,10 +24,11 @@ One function per step, every step deterministic (fixed seeds):
      since it learns from ``cess_esp`` too (unpruned esp.testa 76.56 against 76.29 without
      the column; without the extra text the two were equal, 76.42); ``en-ner`` reads no
      column (figures in ``benchmarks/results/models_ner_pos.md`` and
-     ``ner_text_es_nl.md``) and reads the ``lexicon/en`` name lists (the recipe's
+     ``ner_text_es_nl.md``).  All three read the ``lexicon/en`` name lists (the recipe's
      ``lexicon``: a :class:`~hmmtl.ner.gazetteers.Lexicon` of Wikipedia, GeoNames and
-     person-name lists kept in the model as a hashed table, each list file checksummed;
-     chosen on eng.testa, ``benchmarks/results/ner_lexicon_reuters.md``);
+     person-name lists -- the world's names -- kept in the model as a hashed table, each
+     list file checksummed; chosen on eng.testa, esp.testa and ned.testa,
+     ``benchmarks/results/ner_lexicon_reuters.md`` and ``ner_lexicon_es_nl.md``);
 
 3. prune it (:mod:`hmmtl.prune`), weights stored as float16 and a recognizer's HMM
    emission tables as float16 log-probabilities, by the rule :data:`PRUNING_RULE`: the
