@@ -414,30 +414,36 @@ def test_extra_text_files_are_checksummed(data_dir, require_file):
 
 
 # ----------------------------------------------------------------------------- name lists
-def test_en_ner_carries_the_name_lists_and_records_their_files():
-    """en-ner's recipe reads the ``lexicon/en`` name lists and learns its clusters and HMM
-    on Reuters-21578 text too (chosen on eng.testa, see
-    benchmarks/results/ner_lexicon_reuters.md): the build records every list file's and the
-    text's checksum, and the shipped model holds the lists as its Lexicon, inside the NER
-    size cap."""
+@pytest.mark.parametrize("name", ["en-ner", "es-ner", "nl-ner"])
+def test_ner_models_carry_the_name_lists_and_record_their_files(name):
+    """The ``lexicon/en`` lists name the world's places, organisations and people: the three
+    NER models read them (chosen on eng.testa, esp.testa, ned.testa:
+    benchmarks/results/ner_lexicon_reuters.md, ner_lexicon_es_nl.md); the build records
+    every list file's checksum, and the shipped model holds them as its Lexicon, inside the
+    NER size cap."""
     from hmmtl.ner.gazetteers import LEXICON_FILES
 
-    assert RECIPES["en-ner"]["lexicon"] == ["lexicon", "en"]
-    shipped = SHIPPED["en-ner"]
-    assert shipped["lexicon"] == "lexicon:en"
-    assert shipped["unlabeled"] == ["text:reuters21578.jsonl.gz"]
-    assert len(shipped["data"]["text/en/reuters21578.jsonl.gz"]) == 64
+    assert RECIPES[name]["lexicon"] == ["lexicon", "en"]
+    shipped = SHIPPED[name]
+    assert shipped["lexicon"] == "lexicon:en" and shipped["bytes"] <= SIZE_LIMITS["ner"]
     files = {f"lexicon/en/{f}" for group in LEXICON_FILES.values() for f in group}
     assert files <= set(shipped["data"]) and all(len(shipped["data"][f]) == 64 for f in files)
-    assert shipped["bytes"] <= SIZE_LIMITS["ner"]
-    lexicon = hmmtl.load("en-ner").lexicon
+    lexicon = hmmtl.load(name).lexicon
     assert lexicon.names == list(LEXICON_FILES) and lexicon.n_entries > 500_000
-    # the lists are evidence the model reads: a token of a listed multi-word name has its
-    # list's features
+    # the lists are evidence the model reads: a city the training file may not hold, and
+    # each token of a listed multi-word name, has its list's features
     ids = lexicon.match(["in", "Ouagadougou", "and", "Sao", "Paulo"], [0, 5])
     names = [[lexicon.feature_names[i] for i in row if i >= 0] for row in ids]
     assert "city:U" in names[1] and "city:B" in names[3] and "city:L" in names[4]
     assert names[0] == [] and names[2] == []
+
+
+def test_en_ner_learns_from_reuters_text_too():
+    """en-ner's clusters and HMM learn on Reuters-21578 text beside the study's English text
+    (chosen on eng.testa with the lists); the build records the text's checksum."""
+    shipped = SHIPPED["en-ner"]
+    assert shipped["unlabeled"] == ["text:reuters21578.jsonl.gz"]
+    assert len(shipped["data"]["text/en/reuters21578.jsonl.gz"]) == 64
 
 
 def test_a_missing_list_file_is_named(tmp_path):
@@ -448,22 +454,3 @@ def test_a_missing_list_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"the name lists lexicon:en was looked for "
                                                 r"as .*lexicon/en/wiki_locations\.txt"):
         data_files(["lexicon", "en"], tmp_path)
-
-
-@pytest.mark.parametrize("name", ["es-ner", "nl-ner"])
-def test_spanish_and_dutch_models_read_the_name_lists_too(name):
-    """The lists name the world's places, organisations and people: es-ner and nl-ner read
-    them as en-ner does (chosen on esp.testa / ned.testa,
-    benchmarks/results/ner_lexicon_es_nl.md), within the NER size cap."""
-    from hmmtl.ner.gazetteers import LEXICON_FILES
-
-    assert RECIPES[name]["lexicon"] == ["lexicon", "en"]
-    shipped = SHIPPED[name]
-    assert shipped["lexicon"] == "lexicon:en" and shipped["bytes"] <= SIZE_LIMITS["ner"]
-    assert {f"lexicon/en/{f}" for group in LEXICON_FILES.values() for f in group} <= \
-        set(shipped["data"])
-    model = hmmtl.load(name)
-    assert model.lexicon.names == list(LEXICON_FILES)
-    # a city the training file may not hold is still a LOC candidate through the lists
-    ids = model.lexicon.match(["en", "Ouagadougou"], [0, 2])
-    assert "city:U" in [model.lexicon.feature_names[i] for i in ids[1] if i >= 0]

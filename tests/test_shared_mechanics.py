@@ -93,16 +93,22 @@ def test_former_modules_name_old_homes_only():
                 __import__(module)
 
 
-def _rename_module(path, module):
-    """The model file at ``path`` as a file written when its class lived in ``module``."""
+def _rewrite_manifest(path, change):
+    """The model file at ``path`` with ``change(manifest)`` applied to its manifest and the
+    manifest's checksum made to match (a file as an earlier hmmtl wrote it)."""
     with zipfile.ZipFile(path) as z:
         manifest = json.loads(z.read("manifest.json"))
         payload = z.read("arrays.npz")
-    manifest["class"]["module"] = module
+    change(manifest)
     manifest["manifest_sha256"] = serialize._manifest_digest(manifest)
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("arrays.npz", payload)
         z.writestr("manifest.json", json.dumps(manifest))
+
+
+def _rename_module(path, module):
+    """The model file at ``path`` as a file written when its class lived in ``module``."""
+    _rewrite_manifest(path, lambda manifest: manifest["class"].update(module=module))
 
 
 def test_a_file_naming_a_former_module_still_loads(tmp_path, fitted):
@@ -121,17 +127,14 @@ def test_a_recognizer_naming_former_modules_loads(tmp_path, fitted):
     for the recognizer's parts (the first ready-made en-ner was such a file)."""
     model = fitted("NamedEntityRecognizer")
     path = model.save(tmp_path / "ner.hmmtl")
-    with zipfile.ZipFile(path) as z:
-        manifest = json.loads(z.read("manifest.json"))
-        payload = z.read("arrays.npz")
-    children = manifest["meta"]["children"]
-    for part, former in (("clusters", "hmmtl.clusters"), ("gazetteer", "hmmtl.gazetteers")):
-        assert children[part]["module"] == "hmmtl.ner"
-        children[part]["module"] = former
-    manifest["manifest_sha256"] = serialize._manifest_digest(manifest)
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("arrays.npz", payload)
-        z.writestr("manifest.json", json.dumps(manifest))
+
+    def former_modules(manifest):
+        children = manifest["meta"]["children"]
+        for part, former in (("clusters", "hmmtl.clusters"), ("gazetteer", "hmmtl.gazetteers")):
+            assert children[part]["module"] == "hmmtl.ner"
+            children[part]["module"] = former
+
+    _rewrite_manifest(path, former_modules)
     loaded = hmmtl.load(path)
     assert type(loaded).__name__ == "NamedEntityRecognizer"
     apply = ZOO["NamedEntityRecognizer"].apply

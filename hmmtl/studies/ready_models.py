@@ -285,8 +285,8 @@ def _train_recognizer(recipe: dict, data_dir, extra_text, progress: bool):
     gazetteer = Gazetteer(load_nltk_gazetteers(root))
     parts = dict(recipe["recognizer"])
     if recipe.get("lexicon"):  # large name lists, kept in the model as a hashed table
-        data_files(recipe["lexicon"], data_dir)  # each list file there, or a clear error
-        parts["lexicon"] = study.read_lexicon(root / "lexicon" / recipe["lexicon"][1])
+        # the folder of the list files (each checked to be there, or a clear error)
+        parts["lexicon"] = study.read_lexicon(data_files(recipe["lexicon"], data_dir)[0].parent)
     model = study._recognizer(lang, parts, (clusters, hmm), gazetteer)
     columns, documents = study._inputs(data["train"], lang)
     model.fit(data["train"].sentences, study._gold(data["train"], lang), columns=columns,
