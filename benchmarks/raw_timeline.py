@@ -1,5 +1,6 @@
 """When each worker process of ``hmmtl tag --input raw --jobs N`` splits and tags what:
-one line per unit split and per batch tagged (process id, start and end in seconds from the
+one line per unit split and tagged (per unit split and per batch tagged for a model with
+document features) (process id, start and end in seconds from the
 start of this script's Python code), as the command runs them.
 
     python benchmarks/raw_timeline.py MODEL TEXT [--jobs 2] [--batch-size 2000]
@@ -32,6 +33,10 @@ def _tag(chunk, first_id):
     return _timed("tag", chunk, first_id)
 
 
+def _split_and_tag(unit):
+    return _timed("split+tag", unit)
+
+
 def main() -> None:
     import argparse
     import io
@@ -52,8 +57,10 @@ def main() -> None:
     lap("imports")
     model, _ = _common.load_labeler(args.model)
     lap("model loaded")
-    _ORIGINAL.update(split=_raw._segment_unit, tag=_raw._tag_unit)
+    _ORIGINAL.update({"split": _raw._segment_unit, "tag": _raw._tag_unit,
+                      "split+tag": _raw._split_and_tag_unit})
     _raw._segment_unit, _raw._tag_unit = _split, _tag
+    _raw._split_and_tag_unit = _split_and_tag
     _raw.tag_raw(model, args.text, args.text, "raw", io.StringIO(), place="xpos",
                  output="jsonl", batch=args.batch_size, jobs=args.jobs)
     lap("done")

@@ -13,8 +13,13 @@ from ._common import CommandError
 
 #: output formats of raw input
 RAW_OUTPUTS = ("conllu", "conll", "jsonl")
-#: characters of text in one unit of work of the worker processes (``jobs`` > 1)
-UNIT_CHARS = 1 << 16
+#: characters of text in one unit of work of the worker processes (``jobs`` > 1): a unit
+#: split and tagged by one worker (the larger: each unit is tagged in batches of its own; on
+#: the 2-core machine 128k characters gave the shortest runs on 326k tokens of newsgroup
+#: text, against 64k and 256k), or, for a model with document features, a unit split by one
+#: worker before the sentences are cut into batches
+UNIT_CHARS = 1 << 17
+SPLIT_UNIT_CHARS = 1 << 16
 
 
 def tag_place(model, info: dict, column) -> str:
@@ -121,7 +126,22 @@ def _token_ranges(lengths):
     return zip([0] + ends[:-1], ends)
 
 
-def _write_conllu(sentences: _Sentences, tags: list, first_id: int, place: str) -> str:
+class _Rendered(NamedTuple):
+    """The output of a batch with its sentence numbers left open, so that a worker process
+    can write a batch before it knows how many sentences come before it: sentence ``i`` is
+    ``heads[i] + str(first_id + i) + tails[i]``; ``heads`` is None for a format that numbers
+    no sentence (``tails`` is then the whole text)."""
+    heads: list | None
+    tails: list
+
+    def text(self, first_id: int) -> str:
+        if self.heads is None:
+            return "".join(self.tails)
+        ids = map(str, range(first_id, first_id + len(self.tails)))
+        return "".join(itertools.chain.from_iterable(zip(self.heads, ids, self.tails)))
+
+
+def _render_conllu(sentences: _Sentences, tags: list, place: str) -> _Rendered:
     """CoNLL-U of a batch: each token's row from one template (a C-level map), one join
     per sentence."""
     if place in ("xpos", "upos"):
@@ -135,23 +155,20 @@ def _write_conllu(sentences: _Sentences, tags: list, first_id: int, place: str) 
     misc = map(_SPACE_AFTER.__getitem__, sentences.space_after)
     rows = list(map(row.__mod__, zip(numbers, sentences.forms, tags, misc, sentences.starts,
                                      sentences.ends)))
-    out = []
-    for k, ((a, b), text, doc) in enumerate(zip(_token_ranges(sentences.lengths),
-                                                sentences.texts, sentences.docs), first_id):
-        if doc is not None:
-            out.append(f"# newdoc id = {doc}\n")
-        out.append(f"# sent_id = {k}\n# text = {' '.join(text.split())}\n")
-        out.append("".join(rows[a:b]))
-        out.append("\n")
-    return "".join(out)
+    heads = [_CONLLU_HEAD if doc is None else f"# newdoc id = {doc}\n{_CONLLU_HEAD}"
+             for doc in sentences.docs]
+    tails = [f"\n# text = {' '.join(text.split())}\n{''.join(rows[a:b])}\n"
+             for (a, b), text in zip(_token_ranges(sentences.lengths), sentences.texts)]
+    return _Rendered(heads, tails)
 
 
-def _write_conll(sentences: _Sentences, tags: list, first_id: int, place: str) -> str:
+def _render_conll(sentences: _Sentences, tags: list, place: str) -> _Rendered:
     rows = list(map("%s\t%s\n".__mod__, zip(sentences.forms, tags)))
-    return "".join(["".join(rows[a:b]) + "\n" for a, b in _token_ranges(sentences.lengths)])
+    return _Rendered(None, ["".join(rows[a:b]) + "\n"
+                            for a, b in _token_ranges(sentences.lengths)])
 
 
-def _write_jsonl(sentences: _Sentences, tags: list, first_id: int, place: str) -> str:
+def _render_jsonl(sentences: _Sentences, tags: list, place: str) -> _Rendered:
     """JSON lines of a batch, the bytes of ``json.dumps(..., ensure_ascii=False)``: strings
     escaped by :mod:`json`'s own encoder, each token from one template."""
     from json.encoder import encode_basestring
@@ -159,33 +176,45 @@ def _write_jsonl(sentences: _Sentences, tags: list, first_id: int, place: str) -
     tokens = list(map(_JSON_TOKEN.__mod__, zip(
         map(encode_basestring, sentences.forms), sentences.starts, sentences.ends,
         map(encode_basestring, tags), map(_JSON_BOOL.__getitem__, sentences.space_after))))
-    out = []
     starts, ends = sentences.starts, sentences.ends
-    for k, ((a, b), text, doc) in enumerate(zip(_token_ranges(sentences.lengths),
-                                                sentences.texts, sentences.docs), first_id):
-        out.append(f'{{"sent_id": {k}, "text": {encode_basestring(text)}, '
-                   f'"start": {starts[a]}, "end": {ends[b - 1]}, "tokens": [')
-        out.append(", ".join(tokens[a:b]))
-        out.append("]}\n" if doc is None else f'], "doc": {doc}}}\n')
-    return "".join(out)
+    tails = [f', "text": {encode_basestring(text)}, "start": {starts[a]}, "end": {ends[b - 1]}, '
+             f'"tokens": [{", ".join(tokens[a:b])}'
+             + ("]}\n" if doc is None else f'], "doc": {doc}}}\n')
+             for (a, b), text, doc in zip(_token_ranges(sentences.lengths), sentences.texts,
+                                          sentences.docs)]
+    return _Rendered([_JSON_HEAD] * len(tails), tails)
+
+
+def _writer(render):
+    """A writer of a batch with its first sentence number, from its renderer."""
+    def write(sentences: _Sentences, tags: list, first_id: int, place: str) -> str:
+        return render(sentences, tags, place).text(first_id)
+    write.__doc__ = render.__doc__
+    return write
 
 
 _ONE = 1
 _SPACE_AFTER = {True: "", False: "SpaceAfter=No|"}
 _JSON_BOOL = {True: "true", False: "false"}
 _JSON_TOKEN = '{"form": %s, "start": %d, "end": %d, "tag": %s, "space_after": %s}'
-_WRITERS = {"conllu": _write_conllu, "conll": _write_conll, "jsonl": _write_jsonl}
+_CONLLU_HEAD = "# sent_id = "
+_JSON_HEAD = '{"sent_id": '
+_RENDERERS = {"conllu": _render_conllu, "conll": _render_conll, "jsonl": _render_jsonl}
+#: writers of a batch of sentences: (sentences, tags, first sentence number, place) -> text
+_WRITERS = {name: _writer(render) for name, render in _RENDERERS.items()}
 
 
 def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
-            batch: int, first_id: int = 1, jobs: int = 1, unit_chars: int = UNIT_CHARS,
+            batch: int, first_id: int = 1, jobs: int = 1, unit_chars: int | None = None,
             log=None) -> tuple[int, int]:
     """Tag raw text (``fmt`` ``"raw"``) or JSON lines of it (``"jsonl"``) from ``source``
     (a path or a binary line stream) and write ``output``; returns (sentences, tokens).
 
     ``jobs`` > 1: segmentation and tagging run in that many worker processes (see
     :func:`_tag_parallel`) when the input has more than one unit of ``unit_chars``
-    characters and the platform can fork them; the output is the same bytes as with one.
+    characters (default :data:`UNIT_CHARS`, or :data:`SPLIT_UNIT_CHARS` for a model with
+    document features) and the platform can fork them; the output is the same bytes as with
+    one.
     ``log``: called with a message when worker processes are used."""
     from ..io import FormatError
     from ..io.segment import Segmenter
@@ -194,11 +223,14 @@ def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
     if output not in _WRITERS:
         raise CommandError(f"--output-format {output!r}: expected one of {', '.join(RAW_OUTPUTS)}")
     segmenter = getattr(model, "segmenter_", None) or Segmenter.default("english")
-    write = _WRITERS[output]
+    render = _RENDERERS[output]
     stream, close = open_input(source)
     try:
         pieces = _texts(stream, fmt, name)
         if jobs > 1 and parallel_possible():
+            if unit_chars is None:
+                unit_chars = (SPLIT_UNIT_CHARS if getattr(model, "uses_documents_", False)
+                              else UNIT_CHARS)
             units = _units(pieces, unit_chars)
             first = list(itertools.islice(units, 2))
             if len(first) > 1:  # more than one unit of work: worth the processes
@@ -206,12 +238,12 @@ def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
                     log(f"{name}: splitting and tagging in {jobs} worker processes")
                 n_sent, n_tok = _tag_parallel(
                     model, segmenter, itertools.chain(first, units), out, place=place,
-                    write=write, batch=batch, first_id=first_id, jobs=jobs)
+                    render=render, batch=batch, first_id=first_id, jobs=jobs)
             else:
                 n_sent, n_tok = _tag_serial(model, segmenter, itertools.chain(*first), out,
-                                            place, write, batch, first_id)
+                                            place, render, batch, first_id)
         else:
-            n_sent, n_tok = _tag_serial(model, segmenter, pieces, out, place, write, batch,
+            n_sent, n_tok = _tag_serial(model, segmenter, pieces, out, place, render, batch,
                                         first_id)
     except FormatError as exc:
         raise CommandError(str(exc)) from None
@@ -223,17 +255,17 @@ def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
     return n_sent, n_tok
 
 
-def _tag_chunk(model, chunk: _Sentences, write, first_id: int, place: str) -> str:
-    """The output of one batch of sentences."""
+def _tag_chunk(model, chunk: _Sentences, render, place: str) -> _Rendered:
+    """The output of one batch of sentences, its sentence numbers left open."""
     words = [chunk.forms[a:b] for a, b in _token_ranges(chunk.lengths)]
     tags = list(itertools.chain.from_iterable(predict(model, words)))
-    return write(chunk, tags, first_id, place)
+    return render(chunk, tags, place)
 
 
-def _tag_serial(model, segmenter, pieces, out, place, write, batch, first_id):
+def _tag_serial(model, segmenter, pieces, out, place, render, batch, first_id):
     n_sent = n_tok = 0
     for chunk in _batches(_segmented(segmenter, pieces), batch):
-        out.write(_tag_chunk(model, chunk, write, first_id + n_sent, place))
+        out.write(_tag_chunk(model, chunk, render, place).text(first_id + n_sent))
         n_sent += len(chunk.lengths)
         n_tok += len(chunk.forms)
     return n_sent, n_tok
@@ -291,15 +323,20 @@ def _units(pieces, unit_chars: int):
         yield unit
 
 
-#: what the forked worker processes tag with: (model, segmenter, writer, place)
+#: what the forked worker processes tag with: (model, segmenter, renderer, place, batch)
 _WORK: tuple | None = None
 
 
 def _worker_start() -> None:
-    """A worker runs one Numba thread (the processes share the CPUs)."""
+    """A worker runs one Numba thread (the processes share the CPUs), and Python's cyclic
+    garbage collector seldom: tagging allocates hundreds of thousands of short-lived
+    containers that reference counting frees, and the collector's passes over them cost
+    about 6 % of the work (the worker ends with its task's data)."""
+    import gc
     import os
     import sys
 
+    gc.set_threshold(100_000, 50, 100)
     if "numba" in sys.modules:
         sys.modules["numba"].set_num_threads(1)
     else:
@@ -318,29 +355,80 @@ def _segment_unit(unit) -> _Sentences | None:
 
 
 def _tag_unit(chunk: _Sentences, first_id: int) -> str:
-    model, _, write, place = _work()
-    return _tag_chunk(model, chunk, write, first_id, place)
+    model, _, render, place, _ = _work()
+    return _tag_chunk(model, chunk, render, place).text(first_id)
 
 
-def _tag_parallel(model, segmenter, units, out, *, place, write, batch, first_id, jobs):
+def _split_and_tag_unit(unit) -> tuple:
+    """(sentences, tokens, output with its sentence numbers open) of a unit of text, split
+    and tagged in batches of at most ``batch`` sentences in this worker."""
+    model, segmenter, render, place, batch = _work()
+    parts = list(_segmented(segmenter, unit))
+    if not parts:
+        return 0, 0, None
+    sentences = _Sentences.join(parts)
+    heads: list | None = []
+    tails: list = []
+    for chunk in _batches([sentences], batch):
+        rendered = _tag_chunk(model, chunk, render, place)
+        heads = None if rendered.heads is None else heads + rendered.heads
+        tails += rendered.tails
+    return len(sentences.lengths), len(sentences.forms), _Rendered(heads, tails)
+
+
+def _tag_parallel(model, segmenter, units, out, *, place, render, batch, first_id, jobs):
     """Segmentation and tagging in ``jobs`` forked processes, the output written here in the
-    input's order: each unit of text is segmented by a worker; the sentences are cut into
-    the same batches of ``batch`` sentences as without workers (a model with document
-    features sees the same batches), and each batch is tagged and written by a worker.  At
-    most about ``3 * jobs`` tasks are pending at a time (memory stays bounded)."""
-    import collections
+    input's order.  A model whose tags of a sentence do not depend on the other sentences of
+    its batch (all but those with document features): each unit of text is split, tagged
+    and written by one worker, its sentence numbers filled in here.  Else each unit is
+    segmented by a worker; the sentences are cut into the same batches of ``batch``
+    sentences as without workers (a model with document features, such as nl-ner, sees the
+    same batches), and each batch is tagged and written by a worker.  At most about
+    ``3 * jobs`` tasks are pending at a time (memory stays bounded)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     global _WORK
-    _WORK = (model, segmenter, write, place)
-    window = 3 * jobs
-    n_sent = n_tok = 0
-    segmented: collections.deque = collections.deque()
-    tagged: collections.deque = collections.deque()
+    _WORK = (model, segmenter, render, place, batch)
     # a worker that dies (killed, out of memory) fails the command (BrokenProcessPool)
     # instead of leaving it waiting
     pool = ProcessPoolExecutor(jobs, multiprocessing.get_context("fork"), _worker_start)
+    try:
+        if getattr(model, "uses_documents_", False):
+            return _same_batches(pool, units, out, batch, first_id, 3 * jobs)
+        return _unit_by_unit(pool, units, out, first_id, 3 * jobs)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _WORK = None
+
+
+def _unit_by_unit(pool, units, out, first_id: int, window: int) -> tuple[int, int]:
+    import collections
+
+    n_sent = n_tok = 0
+    pending: collections.deque = collections.deque()
+
+    def drain(wait: bool):
+        nonlocal n_sent, n_tok
+        while pending and (wait or pending[0].done() or len(pending) >= window):
+            k, n, rendered = pending.popleft().result()
+            if k:
+                out.write(rendered.text(first_id + n_sent))
+                n_sent, n_tok = n_sent + k, n_tok + n
+
+    for unit in units:
+        pending.append(pool.submit(_split_and_tag_unit, unit))
+        drain(False)
+    drain(True)
+    return n_sent, n_tok
+
+
+def _same_batches(pool, units, out, batch: int, first_id: int, window: int) -> tuple[int, int]:
+    import collections
+
+    n_sent = n_tok = 0
+    segmented: collections.deque = collections.deque()
+    tagged: collections.deque = collections.deque()
 
     def drain(wait: bool):
         while tagged and (wait or tagged[0].done() or len(tagged) >= window):
@@ -360,14 +448,10 @@ def _tag_parallel(model, segmenter, units, out, *, place, write, batch, first_id
             if part is not None:
                 yield part
 
-    try:
-        for chunk in _batches(segmentations(), batch):
-            tagged.append(pool.submit(_tag_unit, chunk, first_id + n_sent))
-            n_sent += len(chunk.lengths)
-            n_tok += len(chunk.forms)
-            drain(False)
-        drain(True)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        _WORK = None
+    for chunk in _batches(segmentations(), batch):
+        tagged.append(pool.submit(_tag_unit, chunk, first_id + n_sent))
+        n_sent += len(chunk.lengths)
+        n_tok += len(chunk.forms)
+        drain(False)
+    drain(True)
     return n_sent, n_tok

@@ -89,12 +89,33 @@ _CLITIC = r"(?:[nN][" + _APOS + r"][tT](?![^\W_])|[" + _APOS + r"]" + _CLITIC_BO
 #: a character repeated (``----``, ``***``), one alternative per character: the pattern has
 #: no group of its own
 _REPEATS = "(?:" + "|".join(re.escape(c) + "{2,}" for c in "-=*+#~_<>$^") + ")"
+
+
+def _nt(*heads: str) -> str:
+    """Words split before a following ``nt`` (EWT: ``dont`` -> ``do nt``)."""
+    return "(?:" + "|".join(heads) + ")(?=nt" + _END + ")"
+
+
+#: the EWT spellings without apostrophe split as UD English does (``cannot`` -> ``can not``,
+#: ``gonna`` -> ``gon na``, ``dont`` -> ``do nt``): one branch per first letter, behind a
+#: check of that letter, so that the regular expression engine tries none of them for most
+#: words (the same words and splits as a flat alternation, at a third of its cost)
+_RUN_TOGETHER = (
+    r"(?<![^\W_])(?i:(?=[acdghiostw])(?:"
+    r"c(?:an(?=not" + _END + r")|" + _nt("a", "ould") + r")"
+    r"|w(?:an(?=na" + _END + r")|" + _nt("as", "ould", "ere") + r")"
+    r"|g(?:on(?=na" + _END + r")|ot(?=ta" + _END + r"))"
+    r"|out(?=ta" + _END + r")"
+    r"|a(?:(?=lot" + _END + r")|" + _nt("re") + r")"
+    r"|i(?:(?=(?:m|ve)" + _END + r")|" + _nt("s") + r")"
+    r"|that(?=s" + _END + r")"
+    r"|d" + _nt("o", "oes", "id")
+    + r"|ha" + _nt("ve", "s", "d")
+    + r"|should(?=nt" + _END + r")))")
 _TOKEN_PATTERN = (
-    r"(?:https?://|ftp://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]'\u2019]"   # URL
-    r"|(?<![^\W_])(?i:can(?=not" + _END + r")|(?:wan|gon)(?=na" + _END + r")"
-    r"|(?:got|out)(?=ta" + _END + r")|a(?=lot" + _END + r")|i(?=(?:m|ve)" + _END + r")"
-    r"|that(?=s" + _END + r")|(?:do|does|did|is|was|have|has|had|could|would|should|are|were"
-    r"|ca)(?=nt" + _END + r"))"                                          # EWT: cannot, dont
+    # URL (the check of the first letter spares the engine the three prefixes elsewhere)
+    r"(?=[fhw])(?:https?://|ftp://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]'\u2019]"
+    r"|" + _RUN_TOGETHER +                                            # EWT: cannot, dont
     # the common case first, for speed: a word or number that no rule below applies to
     r"|[^\W\d_]+(?![\w.@'\u2019&/-])|\d+(?![\w.,:/@-])"
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}"                     # e-mail address
