@@ -56,6 +56,7 @@ __all__ = [
     "ModelFileError",
     "ModelFileMixin",
     "load",
+    "load_with_info",
     "pack_nested",
     "model_class",
     "read_manifest",
@@ -650,6 +651,13 @@ def load(path: str | os.PathLike, expected_class: type | str | None = None) -> A
         written by a newer format version, names a class that is not an hmmtl model class,
         holds another class than ``expected_class``, or contains object arrays.
     """
+    return load_with_info(path, expected_class)[0]
+
+
+def load_with_info(path: str | os.PathLike,
+                   expected_class: type | str | None = None) -> tuple[Any, dict]:
+    """:func:`load`'s model and the ``info`` saved with it (:func:`read_manifest`'s), from
+    one reading of the file."""
     path = Path(path)
     source = str(path)
     with _open_archive(path) as archive:
@@ -672,7 +680,7 @@ def load(path: str | os.PathLike, expected_class: type | str | None = None) -> A
             from .io.segment import Segmenter
 
             model.segmenter_ = Segmenter.from_dict(manifest["info"]["segmenter"])
-        return model
+        return model, manifest["info"]
     except ModelFileError as exc:
         message = str(exc)
         raise ModelFileError(message if message.startswith(source) else

@@ -98,6 +98,22 @@ def test_round_trip_is_bit_identical(tmp_path):
     _assert_same(model, back)
 
 
+def test_load_with_info_gives_the_model_and_the_saved_info_from_one_reading(tmp_path,
+                                                                            monkeypatch):
+    model = _model()
+    path = save(model, tmp_path / "m.hmmtl", info={"corpus": "x", "scores": {"dev": 0.5}})
+    opened = []
+    real = serialize._open_archive
+    monkeypatch.setattr(serialize, "_open_archive", lambda p: opened.append(p) or real(p))
+    back, info = serialize.load_with_info(path)
+    assert len(opened) == 1
+    _assert_same(model, back)
+    assert info == serialize.read_manifest(path)["info"]
+    assert info["corpus"] == "x" and info["scores"] == {"dev": 0.5}
+    with pytest.raises(ModelFileError, match="expected a"):
+        serialize.load_with_info(path, "LinearChainCRF")
+
+
 def test_same_model_gives_same_bytes(tmp_path):
     save(_model(), tmp_path / "a.hmmtl")
     save(_model(), tmp_path / "b.hmmtl")

@@ -628,10 +628,10 @@ def load_model(path: str):
     """The model in ``path`` (a file, or a ready-made model's name: ``en-pos``) and the
     ``info`` saved with it."""
     from ..models import resolve
-    from ..serialize import load, read_manifest
+    from ..serialize import load_with_info
 
     found = resolve(path)  # an existing file wins over a name; unknown: the names listed
-    return load(found), read_manifest(found)["info"]
+    return load_with_info(found)
 
 
 def load_labeler(path: str, option: str = "--model"):

@@ -5,6 +5,7 @@ CoNLL or JSON lines.  Streamed: about a megabyte of text is held at a time."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 from typing import NamedTuple
 
@@ -225,6 +226,12 @@ def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
     segmenter = getattr(model, "segmenter_", None) or Segmenter.default("english")
     render = _RENDERERS[output]
     stream, close = open_input(source)
+    # Python's cyclic garbage collector runs seldom meanwhile (forked workers inherit it):
+    # splitting and tagging allocate hundreds of thousands of short-lived containers that
+    # reference counting frees, and the collector's passes over them cost about 6 % of
+    # the work
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
     try:
         pieces = _texts(stream, fmt, name)
         if jobs > 1 and parallel_possible():
@@ -248,6 +255,7 @@ def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
     except FormatError as exc:
         raise CommandError(str(exc)) from None
     finally:
+        gc.set_threshold(*thresholds)
         if close:
             stream.close()
     if not n_sent:
@@ -328,15 +336,10 @@ _WORK: tuple | None = None
 
 
 def _worker_start() -> None:
-    """A worker runs one Numba thread (the processes share the CPUs), and Python's cyclic
-    garbage collector seldom: tagging allocates hundreds of thousands of short-lived
-    containers that reference counting frees, and the collector's passes over them cost
-    about 6 % of the work (the worker ends with its task's data)."""
-    import gc
+    """A worker runs one Numba thread (the processes share the CPUs)."""
     import os
     import sys
 
-    gc.set_threshold(100_000, 50, 100)
     if "numba" in sys.modules:
         sys.modules["numba"].set_num_threads(1)
     else:
