@@ -1,7 +1,7 @@
 """When each worker process of ``hmmtl tag --input raw --jobs N`` splits and tags what:
-one line per unit split and tagged (per unit split and per batch tagged for a model with
-document features) (process id, start and end in seconds from the
-start of this script's Python code), as the command runs them.
+one line per unit split and tagged (for a model with document features: per unit split and
+per batch tagged), with the process id, start and end in seconds from the start of this
+script's Python code, as the command runs them.
 
     python benchmarks/raw_timeline.py MODEL TEXT [--jobs 2] [--batch-size 2000]
 """

@@ -96,6 +96,42 @@ def test_worker_processes_write_the_same_bytes_as_one_process(model_path, tmp_pa
         assert all(text[t["start"]:t["end"]] == t["form"] for s in lines for t in s["tokens"])
 
 
+def test_a_model_with_document_features_sees_the_batches_of_one_process(model_path, tmp_path):
+    """A model whose tags depend on the batch (document features) is tagged in the batches
+    of one process: units split by the workers, the sentences cut into ``--batch-size``
+    batches here, each batch tagged by a worker; the bytes are those of one process."""
+    source = tmp_path / "big.txt"
+    source.write_text(_text(300), encoding="utf-8")
+    script = f"""
+import io, sys
+from hmmtl import load
+from hmmtl.cli import _raw
+model = load({model_path!r})
+model.uses_documents_ = True  # chooses the path only: its tags do not change
+paths = []
+for name in ("_same_batches", "_unit_by_unit"):
+    real = getattr(_raw, name)
+    setattr(_raw, name, lambda *a, _real=real, _name=name: paths.append(_name) or _real(*a))
+for jobs in (2, 1):  # workers first: this process's own tagging starts Numba's threads
+    out = io.StringIO()
+    _raw.tag_raw(model, {str(source)!r}, "big.txt", "raw", out, place="xpos",
+                 output="conllu", batch=7, jobs=jobs, unit_chars=400)
+    sys.stdout.write(out.getvalue() + "\\f")
+print(paths, file=sys.stderr)
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "['_same_batches']" in r.stderr  # jobs 2 only, and by the document path
+    two, one, _ = r.stdout.split("\f")
+    assert one == two and one.count("# sent_id") > 1000
+    cli = _run("tag", "--model", model_path, "--input", "raw", "--batch-size", 7, "-j", 2,
+               "-o", tmp_path / "cli.conllu", source)
+    assert cli.returncode == 0, cli.stderr
+    assert (tmp_path / "cli.conllu").read_text(encoding="utf-8") == one
+
+
 def test_json_lines_input_in_worker_processes(model_path, tmp_path):
     source = tmp_path / "docs.jsonl"
     with open(source, "w", encoding="utf-8") as f:
