@@ -58,8 +58,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", "-j", type=jobs_arg, default="auto", metavar="N",
                    help="worker processes that split and tag raw text and JSON lines "
                         "(default auto: one per CPU, at most 8, when the input is larger "
-                        "than 64k characters; 1: none); the output is the same bytes "
-                        "whatever the number")
+                        "than 128k characters, 64k for a model with document features; "
+                        "1: none); the output is the same bytes whatever the number")
     p.add_argument("--spark", metavar="MASTER",
                    help="tag the files on Spark (a master URL: spark://host:7077, local[4]), "
                         "one task per file, the model loaded once per executor; the output "
