@@ -160,3 +160,32 @@ def test_the_tokenizer_skipping_white_space_finds_the_tokens_of_the_plain_altern
             expected = [m.span() for m in plain.finditer(text, pos, endpos)]
             assert [m.span(2) for m in segment._TOKEN.finditer(text, pos, endpos)] == expected
             assert _findall_spans(text, pos, endpos) == expected
+
+
+#: the run-together spellings as one flat alternation (the specification; the tokenizer
+#: has them grouped by first letter behind a check of it, for speed)
+_FLAT_RUN_TOGETHER = (
+    r"(?<![^\W_])(?i:can(?=not" + segment._END + r")|(?:wan|gon)(?=na" + segment._END + r")"
+    r"|(?:got|out)(?=ta" + segment._END + r")|a(?=lot" + segment._END + r")"
+    r"|i(?=(?:m|ve)" + segment._END + r")|that(?=s" + segment._END + r")"
+    r"|(?:do|does|did|is|was|have|has|had|could|would|should|are|were|ca)(?=nt"
+    + segment._END + r"))")
+
+
+def test_the_grouped_run_together_words_split_as_the_flat_alternation():
+    words = ("cannot wanna gonna gotta outta alot im ive thats dont doesnt didnt isnt wasnt "
+             "havent hasnt hadnt couldnt wouldnt shouldnt arent werent cant").split()
+    variants = [w for word in words for w in (word, word.upper(), word.title(),
+                                              word[:-1] + word[-1].upper())]
+    near = ["cannots", "xcannot", "_dont", "dont_", "dont1", "1dont", "can't", "ca-nt", "Kant",
+            "wantt", "outtake", "alots", "image", "island", "thatsa", "doe", "hadn't",
+            "\u017fhouldnt", "\u0130m", "\u0131snt", "http://x.org/dont", "wwwdont"]
+    text = " ".join(variants + near) + " " + ". ".join(variants) + "dont!cannot?gonna,im;"
+    flat = re.compile(r"(\s*+)(" + segment._TOKEN_PATTERN.replace(
+        segment._RUN_TOGETHER, _FLAT_RUN_TOGETHER) + ")")
+    assert flat.pattern != segment._TOKEN.pattern
+    assert segment._TOKEN.findall(text) == flat.findall(text)
+    for t in TEXTS:
+        assert segment._TOKEN.findall(t) == flat.findall(t)
+    tokens = [t for _, t in segment._TOKEN.findall("Cannot DONT gonna Im")]
+    assert tokens == ["Can", "not", "DO", "NT", "gon", "na", "I", "m"]
