@@ -269,8 +269,9 @@ def _keep_freed_memory() -> None:
     tagging frees for its next batch instead of handing it back to the system and faulting
     it in again: arrays of up to 32 MB come from the heap, whose top is returned beyond
     256 MB only.  The batches' arrays cost a third fewer page faults (on the 2-core machine
-    about 0.1 s of system time of a 326k-token run); the process holds at most its largest
-    batch's memory, as it does anyway at that batch."""
+    about 0.1 s of system time of a 326k-token run); the process keeps about the memory of
+    its largest batch, which it needed anyway.  Set for the rest of the process (the command
+    ends after tagging)."""
     import ctypes
     import sys
 
