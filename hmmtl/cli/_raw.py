@@ -395,13 +395,18 @@ def _split_and_tag_unit(unit) -> tuple:
     if not parts:
         return 0, 0, None
     sentences = _Sentences.join(parts)
-    heads: list | None = []
+    heads: list = []
     tails: list = []
+    numbered = True
     for chunk in _batches([sentences], batch):
         rendered = _tag_chunk(model, chunk, render, place)
-        heads = None if rendered.heads is None else heads + rendered.heads
+        if rendered.heads is None:
+            numbered = False
+        else:
+            heads += rendered.heads
         tails += rendered.tails
-    return len(sentences.lengths), len(sentences.forms), _Rendered(heads, tails)
+    return (len(sentences.lengths), len(sentences.forms),
+            _Rendered(heads if numbered else None, tails))
 
 
 def _tag_parallel(model, segmenter, units, out, *, place, render, batch, first_id, jobs):
