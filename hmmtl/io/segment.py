@@ -99,7 +99,8 @@ def _nt(*heads: str) -> str:
 #: the EWT spellings without apostrophe split as UD English does (``cannot`` -> ``can not``,
 #: ``gonna`` -> ``gon na``, ``dont`` -> ``do nt``): one branch per first letter, behind a
 #: check of that letter, so that the regular expression engine tries none of them for most
-#: words (the same words and splits as a flat alternation, at a third of its cost)
+#: words (the same words and splits as a flat alternation; on 326k tokens of newsgroup text
+#: the branch costs 6 ms of matching against the flat alternation's 37)
 _RUN_TOGETHER = (
     r"(?<![^\W_])(?i:(?=[acdghiostw])(?:"
     r"c(?:an(?=not" + _END + r")|" + _nt("a", "ould") + r")"
