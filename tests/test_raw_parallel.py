@@ -69,11 +69,16 @@ def test_default_jobs_is_the_usable_cpus_at_most_8():
     assert 1 <= default_jobs() <= min(8, os.cpu_count() or 1)
 
 
-def _run(*argv, env_extra=None):
+def _python(*argv, env_extra=None):
+    """Run Python with this checkout first on its path."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                **(env_extra or {}))
-    return subprocess.run([sys.executable, "-m", "hmmtl", *map(str, argv)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run([sys.executable, *map(str, argv)], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def _run(*argv, env_extra=None):
+    return _python("-m", "hmmtl", *argv, env_extra=env_extra)
 
 
 @pytest.mark.parametrize("output", ["conllu", "jsonl", "conll"])
@@ -119,9 +124,7 @@ for jobs in (2, 1):  # workers first: this process's own tagging starts Numba's 
     sys.stdout.write(out.getvalue() + "\\f")
 print(paths, file=sys.stderr)
 """
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                       timeout=300)
+    r = _python("-c", script)
     assert r.returncode == 0, r.stderr
     assert "['_same_batches']" in r.stderr  # jobs 2 only, and by the document path
     two, one, _ = r.stdout.split("\f")
