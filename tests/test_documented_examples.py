@@ -226,6 +226,7 @@ def test_documented_command_line_examples(sandbox):
         commands = [c for c in commands if " experiment " not in f" {c} "]
     run_all(commands, sandbox, _real_data())
     assert (sandbox / "news.hmmtl").exists() and (sandbox / "wsj-web.hmmtl").exists()
+    assert (sandbox / "shared.hmmtl").exists()
 
 
 def test_help_examples(sandbox):

@@ -170,18 +170,55 @@ def test_a_column_no_task_reads_is_not_required():
     assert list(model.predict(TEST_SENTENCES)) == ["pos"]
 
 
+def _extra_names(model, task) -> set:
+    return {s["name"] for s in model.labelers_[task].feature_space_.extra_specs_}
+
+
 def test_shared_clusters_reach_every_task():
     from hmmtl.ner.clusters import BrownClusters
 
     clusters = BrownClusters(n_clusters=4, min_count=1).fit(SENTENCES)
-    model = _model(clusters=clusters, cluster_prefixes=(2, 4)).fit(
+    model = _model(clusters=clusters, cluster_prefixes=(2, 4), shared_features="all").fit(
         SENTENCES, {"pos": POS, "chunk": CHUNKS})
     for task in ("pos", "chunk"):
-        names = [s["name"] for s in model.labelers_[task].feature_space_.extra_specs_]
-        assert "brown" in names
+        assert "brown" in _extra_names(model, task)
     shared = model._shared_features(TEST_SENTENCES)
     assert shared["brown"].shape == (sum(map(len, TEST_SENTENCES)), 2)
     assert (shared["brown"][:, 0] >= 0).sum() > 0
+
+
+def test_each_task_reads_the_shared_features_it_is_given(tmp_path):
+    """shared_features: "auto" keeps the Brown clusters from a chunking task (by its name or
+    its tags), a mapping names them per task; the choice is saved with the model."""
+    from hmmtl.hmm import CategoricalHMM
+    from hmmtl.ner.clusters import BrownClusters
+    from hmmtl.serialize import load
+
+    clusters = BrownClusters(n_clusters=4, min_count=1).fit(SENTENCES)
+    hmm = CategoricalHMM(4, n_iter=3, random_state=0).fit(SENTENCES)
+    both = {"brown", "hmm0.type"}
+    model = _model(clusters=clusters, cluster_prefixes=(2, 4), hmm=hmm).fit(
+        SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    assert both <= _extra_names(model, "pos")
+    assert "hmm0.type" in _extra_names(model, "chunk")
+    assert "brown" not in _extra_names(model, "chunk")
+    assert model.shared_inputs_ == {"pos": ["hmm0.type", "brown"], "chunk": ["hmm0.type"]}
+    # a chunking task under another name is told by its tags
+    renamed = _model(clusters=clusters, cluster_prefixes=(2, 4), hmm=hmm).fit(
+        SENTENCES, {"pos": POS, "phrases": CHUNKS})
+    assert renamed.shared_inputs_["phrases"] == ["hmm0.type"]
+    given = _model(clusters=clusters, cluster_prefixes=(2, 4), hmm=hmm,
+                   shared_features={"pos": ["clusters"]}).fit(
+        SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    assert given.shared_inputs_ == {"pos": ["brown"], "chunk": ["hmm0.type", "brown"]}
+    pred = given.predict(TEST_SENTENCES)
+    back = load(given.save(tmp_path / "m.hmmtl"))
+    assert back.shared_inputs_ == given.shared_inputs_
+    assert back.predict(TEST_SENTENCES) == pred
+    with pytest.raises(ValueError, match=r"shared_features\['pos'\] names \['words'\]"):
+        _model(hmm=hmm, shared_features={"pos": ["words"]}).fit(SENTENCES, {"pos": POS})
+    with pytest.raises(ValueError, match="shared_features must be"):
+        _model(hmm=hmm, shared_features="some").fit(SENTENCES, {"pos": POS})
 
 
 def test_fold_models_take_their_own_parameters(monkeypatch):
@@ -366,6 +403,88 @@ def test_cli_tasks_refuses_a_bad_spec(tmp_path, capsys):
                 "--quiet", "--out", tmp_path / "m.hmmtl")
     assert code != 0
     assert "--tasks" in capsys.readouterr().err
+
+
+def _unlabeled_text(path, repeat: int = 3):
+    """The training words ``repeat`` times plus two sentences of words no training sentence
+    has (min_count 2 keeps them in the clusters' and the HMM's vocabulary)."""
+    extra = ["zebras graze here .", "zebras graze there ."]
+    path.write_text("\n".join([" ".join(s) for s in SENTENCES * repeat] + extra) + "\n")
+    return path
+
+
+def test_cli_tasks_learn_clusters_and_an_hmm_on_the_unlabeled_text(tmp_path, capsys):
+    """--tasks with --unlabeled: Brown clusters and an HMM learned once on the training
+    words plus the text, read by every task's CRF (and needed by nothing else to tag)."""
+    from hmmtl.serialize import load
+
+    train = tmp_path / "train.conll"
+    zoo.write_conll(train, SENTENCES, POS, CHUNKS)
+    model_path = tmp_path / "m.hmmtl"
+    assert zoo.cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2",
+                   "--unlabeled", _unlabeled_text(tmp_path / "text.txt"), "--max-iter", 20,
+                   "--folds", 2, "--quiet", "--out", model_path) == 0
+    model = load(model_path)
+    assert model.clusters_ is not None and len(model.hmms_) == 1
+    assert "zebras" in list(model.clusters_.words_)  # a word of the unlabeled text only
+    assert {"brown", "hmm0.type"} <= _extra_names(model, "pos")
+    assert "hmm0.type" in _extra_names(model, "chunk")  # the chunker: the HMM only
+    assert model.score_tasks(SENTENCES, {"pos": POS, "chunk": CHUNKS})["pos"] > 0.9
+    # without --unlabeled nothing is learned beside the CRFs
+    plain = tmp_path / "plain.hmmtl"
+    assert zoo.cli("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2",
+                   "--max-iter", 20, "--folds", 2, "--quiet", "--out", plain) == 0
+    assert load(plain).clusters_ is None and load(plain).hmms_ == []
+
+
+def test_cli_tasks_with_the_recognizer_for_the_ner_task(tmp_path, capsys):
+    """--tasks ... --algorithm recognizer: the ner task is the recognizer (over the shared
+    clusters and HMM, reading the earlier tasks' predictions), the others CRFs; tag and
+    evaluate give every task."""
+    from hmmtl.ner import NamedEntityRecognizer
+    from hmmtl.serialize import load
+
+    train = tmp_path / "train.conll"
+    zoo.write_conll(train, SENTENCES, POS, CHUNKS, ENTITIES)
+    model_path = tmp_path / "m.hmmtl"
+    assert zoo.cli("train", "--train", train, "--format", "conll", "--tasks",
+                   "pos=1,chunk=2,ner=3", "--algorithm", "recognizer", "--unlabeled",
+                   _unlabeled_text(tmp_path / "text.txt"), "--max-iter", 20, "--folds", 2,
+                   "--quiet", "--out", model_path) == 0
+    model = load(model_path)
+    ner = model.labelers_["ner"]
+    assert isinstance(ner, NamedEntityRecognizer)
+    assert sorted(ner.input_columns_) == ["task:chunk", "task:pos"]
+    assert list(ner.clusters_.words_) == list(model.clusters_.words_)
+    test = tmp_path / "test.conll"
+    zoo.write_conll(test, SENTENCES[:6], POS[:6], CHUNKS[:6], ENTITIES[:6])
+    capsys.readouterr()
+    assert zoo.cli("evaluate", "--model", model_path, "--test", test, "--format", "conll",
+                   "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sorted(result["tasks"]) == ["chunk", "ner", "pos"]
+    assert result["tasks"]["ner"]["f1"] > 0.8
+    out = tmp_path / "tagged.conll"
+    assert zoo.cli("tag", "--model", model_path, "--output", out, test) == 0
+    rows = [line.split() for line in out.read_text().splitlines() if line.strip()]
+    assert all(len(r) == 7 for r in rows)
+    assert [r[6] for r in rows] == [t for s in model.predict(SENTENCES[:6])["ner"] for t in s]
+
+
+def test_cli_tasks_refuse_what_does_not_apply(tmp_path, capsys):
+    train = tmp_path / "train.conll"
+    zoo.write_conll(train, SENTENCES, POS, CHUNKS)
+    base = ("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2",
+            "--quiet", "--out", tmp_path / "m.hmmtl")
+    for extra, said in ((("--algorithm", "recognizer"), "labels the task named ner"),
+                        (("--lexicon", tmp_path), "--lexicon is an option of --algorithm "
+                                                  "recognizer"),
+                        (("--algorithm", "perceptron"), "leave out --algorithm perceptron"),
+                        (("--unlabeled", train), "every file given is a --train file")):
+        capsys.readouterr()
+        assert zoo.cli(*base, *extra) != 0
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "m.hmmtl").exists()
 
 
 # ---------------------------------------------------------------------------- the study

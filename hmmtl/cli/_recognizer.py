@@ -33,16 +33,10 @@ def train_recognizer(args: argparse.Namespace) -> int:
     columns, values = _input_columns(args.input_columns, corpus, args.tag_column)
     documents = list(corpus.doc_ids) if len(set(corpus.doc_ids)) > 1 else None
     unlabeled = _unlabeled(args.unlabeled, args.text_format)
-    lexicon = None
-    if args.lexicon:
-        from ..studies.ner import read_lexicon
-
-        try:
-            lexicon = read_lexicon(args.lexicon)
-        except (FileNotFoundError, ValueError) as exc:
-            raise CommandError(f"--lexicon {args.lexicon}: {exc}") from None
+    lexicon = read_lexicon(args.lexicon)
     gazetteer = _nltk_gazetteer(folder)
-    model = recognizer(sentences + unlabeled, columns, gazetteer, lexicon, args)
+    model = recognizer(representations(sentences + unlabeled, args), columns, gazetteer,
+                       lexicon, args)
     log(args, f"training the recognizer on {len(sentences)} sentences, "
               f"{sum(map(len, sentences))} tokens of column {column}"
               + (f", reading columns {', '.join(columns)}" if columns else "")
@@ -57,16 +51,38 @@ def train_recognizer(args: argparse.Namespace) -> int:
     return 0
 
 
-def recognizer(text, columns: dict, gazetteer, lexicon, args):
-    """The English recipe of the NER study (:data:`hmmtl.studies.ner.RECIPES`) with its
-    clusters and HMM learned on ``text``."""
-    from ..ner import NamedEntityRecognizer
-    from ..studies.ner import COMMON, HMM_ITERATIONS, RECIPES, _clusters, _hmm
+def read_lexicon(path):
+    """The ``--lexicon`` name lists (a folder or a lexicon model file), or None."""
+    if not path:
+        return None
+    from ..studies.ner import read_lexicon as read
+
+    try:
+        return read(path)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CommandError(f"--lexicon {path}: {exc}") from None
+
+
+def representations(text, args) -> tuple:
+    """The Brown clusters and the HMM of the NER study's English recipe
+    (:data:`hmmtl.studies.ner.RECIPES`), learned on ``text`` (token lists)."""
+    from ..studies.ner import HMM_ITERATIONS, RECIPES, _clusters, _hmm
 
     recipe = RECIPES["eng"]
     progress = not args.quiet
-    clusters = _clusters(text, recipe["clusters"], progress)
-    hmm = _hmm(text, recipe["hmm_states"], HMM_ITERATIONS, progress)
+    return (_clusters(text, recipe["clusters"], progress),
+            _hmm(text, recipe["hmm_states"], HMM_ITERATIONS, progress))
+
+
+def recognizer(learned: tuple, columns: dict, gazetteer, lexicon, args):
+    """The English recipe of the NER study (:data:`hmmtl.studies.ner.RECIPES`) with the
+    clusters and HMM of :func:`representations`."""
+    from ..ner import NamedEntityRecognizer
+    from ..studies.ner import COMMON, RECIPES
+
+    recipe = RECIPES["eng"]
+    progress = not args.quiet
+    clusters, hmm = learned
     labeler_params: dict = {**cast(dict, COMMON["labeler_params"])}
     if args.max_iter is not None:
         labeler_params["max_iterations"] = args.max_iter

@@ -20,10 +20,12 @@ reads input columns.
 from __future__ import annotations
 
 import argparse
+from typing import NamedTuple
 
 from ..tagging.door import is_multi_task
 from ._common import (CommandError, check_output, column_arg, corpus_sources, data_dir,
-                      gold_labels, input_files, log, read_corpus, save_model)
+                      gold_labels, input_files, log, read_corpus, save_model,
+                      unlabeled_files)
 
 __all__ = ["parse_tasks", "train_tasks", "task_gold", "is_multi_task"]
 
@@ -80,22 +82,30 @@ def train_tasks(args, labeler_params: dict) -> int:
         raise CommandError(f"--tasks is given {len(args.tasks)} times for {len(sources)} "
                            f"--train source(s): give it once (every file carries the same "
                            f"tasks) or once per --train file, in the same order")
-    for option in ("unlabeled", "hmm", "dev", "represent", "preset", "tag_column"):
+    for option in ("hmm", "dev", "represent", "preset", "tag_column", "unlabeled_max_tokens",
+                   "hmm_param"):
         if getattr(args, option, None):
             flag = "--" + option.replace("_", "-")
             raise CommandError(f"{flag} is not yet supported with --tasks or "
                                f"--input-columns; leave it out")
-    if args.algorithm != "crf":
-        raise CommandError("--tasks and --input-columns train CRFs; leave out --algorithm "
-                           "perceptron")
-    check_output(args.out, "model", inputs=input_files(sources))
+    if args.algorithm == "perceptron":
+        raise CommandError("--tasks and --input-columns train CRFs (and, with --algorithm "
+                           "recognizer, the recognizer for the ner task); leave out "
+                           "--algorithm perceptron")
+    recognize = args.algorithm == "recognizer"
+    if args.lexicon and not recognize:
+        raise CommandError("--lexicon is an option of --algorithm recognizer")
+    args.unlabeled = unlabeled_files(args.unlabeled, sources)
+    check_output(args.out, "model", inputs=input_files(sources, args.unlabeled,
+                                                       [args.lexicon] if args.lexicon else []))
     specs = args.tasks * len(sources) if len(args.tasks) == 1 else args.tasks
     folder = data_dir(args.data)
     X: list = []
     per_file: list = []
+    documents: list = []
     wanted = parse_tasks(args.input_columns) if getattr(args, "input_columns", None) else {}
     inputs: dict = {name: [] for name in wanted}
-    for source, spec in zip(sources, specs):
+    for k, (source, spec) in enumerate(zip(sources, specs)):
         tasks = parse_tasks(spec)
         corpus = read_corpus([source], data_dir=folder)
         per_file.append((len(X), len(corpus.sentences),
@@ -104,9 +114,13 @@ def train_tasks(args, labeler_params: dict) -> int:
             inputs[name] += _task_labels(corpus, name, column, f"--input-columns "
                                                               f"{args.input_columns}")
         X += corpus.sentences
+        documents += [(k, d) for d in corpus.doc_ids]  # a file's documents are its own
     if not X:
         raise CommandError("no sentences in the training data")
     names = list(dict.fromkeys(t for _, _, labels in per_file for t in labels))
+    if recognize and "ner" not in names:
+        raise CommandError(f"--algorithm recognizer labels the task named ner; --tasks names "
+                           f"{', '.join(names)}")
     y = {t: [None] * len(X) for t in names}
     for start, n, labels in per_file:
         for t, values in labels.items():
@@ -115,18 +129,61 @@ def train_tasks(args, labeler_params: dict) -> int:
 
     params = {k: v for k, v in labeler_params.items()
               if k not in ("task", "random_state", "verbose")}
+    shared = _shared_representations(args, X, recognize, folder)
     model = MultiTaskTagger(labeler_params=params or None, n_folds=args.folds,
                             notation=args.notation, random_state=args.seed,
                             verbose=not args.quiet,
                             columns={k: (v if isinstance(v, int) else None)
-                                     for k, v in wanted.items()} or None)
+                                     for k, v in wanted.items()} or None,
+                            **shared.params)
     log(args, f"training {len(names)} tasks ({', '.join(names)}) on {len(X)} sentences, "
-              f"{sum(map(len, X))} tokens")
-    model.fit(X, y, columns=inputs or None)
+              f"{sum(map(len, X))} tokens" + shared.message)
+    try:
+        model.fit(X, y, columns=inputs or None,
+                  documents=documents if len(set(documents)) > 1 else None,
+                  unlabeled=shared.text or None)
+    except ValueError as exc:  # a task order the recognizer cannot take
+        if not recognize:
+            raise
+        raise CommandError(f"--tasks with --algorithm recognizer: {exc}") from None
     columns = {t: c for spec in specs for t, c in parse_tasks(spec).items()}
     save_model(model, args.out, args, info={"tasks": columns,
                                             "task_meanings": task_meanings(model)})
     return 0
+
+
+class _Shared(NamedTuple):
+    """What the tasks of ``hmmtl train --tasks`` share beyond the featurization: the
+    MultiTaskTagger's ``clusters`` / ``hmm`` / ``task_models`` parameters, the unlabeled
+    sentences (the recognizer's automatic lists read them) and a line for the log."""
+    params: dict
+    text: list
+    message: str
+
+
+def _shared_representations(args, X: list, recognize: bool, folder) -> _Shared:
+    """With ``--unlabeled`` or ``--algorithm recognizer``: Brown clusters and an HMM (the
+    recognizer's recipe) learned once on the training words plus the unlabeled text, read
+    by every task; with ``--algorithm recognizer`` the ner task is the recognizer (NLTK's
+    gazetteers from ``--data``, ``--lexicon``) over the same clusters and HMM."""
+    from ._recognizer import _nltk_gazetteer, _unlabeled, read_lexicon, recognizer
+    from ._recognizer import representations as learn
+
+    if not args.unlabeled and not recognize:
+        return _Shared({}, [], "")
+    text = _unlabeled(args.unlabeled, args.text_format)
+    clusters, hmm = learned = learn(X + text, args)
+    params: dict = {"clusters": clusters, "hmm": hmm}
+    message = (", Brown clusters and an HMM on them" + (f" and {len(text)} unlabeled "
+                                                          f"sentences" if text else ""))
+    if recognize:
+        lexicon = read_lexicon(args.lexicon)
+        gazetteer = _nltk_gazetteer(folder)
+        params["task_models"] = {"ner": recognizer(learned, {}, gazetteer, lexicon, args)}
+        message += ("; ner: the recognizer" + ("" if gazetteer is None else
+                                              ", NLTK gazetteers")
+                    + ("" if lexicon is None else f", {lexicon.n_entries} lexicon entries"))
+    return _Shared(params, text, message)
 
 
 def task_meanings(model) -> dict:

@@ -27,7 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "  hmmtl train --format nltk:conll2000:train --tag-column pos --data DIR "
         "--out wsj.hmmtl\n"
         "  hmmtl train --train eng.train --tag-column 3 --algorithm recognizer \\\n"
-        "      --input-columns pos=1,chunk=2 --unlabeled web.txt --out ner.hmmtl")
+        "      --input-columns pos=1,chunk=2 --unlabeled web.txt --out ner.hmmtl\n"
+        "  hmmtl train --train eng.train --format conll --tasks pos=1,chunk=2,ner=3 \\\n"
+        "      --algorithm recognizer --unlabeled web.txt --out pos-chunk-ner.hmmtl")
     p.add_argument("--train", nargs="*", action="extend", default=None, metavar="FILE",
                    help="training files ('-' for stdin) or nltk:NAME[:SPLIT]; with --format "
                         "nltk:NAME, split names (--format nltk:conll2000 --train train); "
@@ -46,7 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="labeler (default crf); recognizer: the named-entity recognizer of "
                         "'hmmtl experiment ner' (Brown clusters and an HMM learned on the "
                         "training words and --unlabeled, NLTK's gazetteers from --data, "
-                        "--lexicon, the file's -DOCSTART- documents, --input-columns)")
+                        "--lexicon, the file's -DOCSTART- documents, --input-columns); with "
+                        "--tasks, the ner task's model (the other tasks stay CRFs)")
     p.add_argument("--lexicon", metavar="PATH",
                    help="recognizer: large name lists as evidence (a folder such as "
                         "DATA/lexicon/en, or a lexicon model file)")
@@ -62,7 +65,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="unlabeled text of the target domain: tokenized, one sentence a line, "
                         "or CoNLL / CoNLL-U files (.conll, .conllu: their words are used); "
                         "HMMs learned on it and on the training words give the features; "
-                        "repeating --unlabeled adds files")
+                        "with --tasks, Brown clusters and an HMM learned once on it and the "
+                        "training words are features of every task; repeating --unlabeled "
+                        "adds files")
     p.add_argument("--unlabeled-max-tokens", type=positive_int, metavar="N",
                    help="read at most N tokens of the --unlabeled text (its first sentences, "
                         "files in the order given); default: all of it.  The text is streamed "
@@ -139,13 +144,11 @@ def labeler_params(args) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.algorithm == "recognizer":
-        if args.tasks:
-            raise CommandError("--tasks trains CRFs; leave out --algorithm recognizer")
+    if args.algorithm == "recognizer" and not args.tasks:
         from ._recognizer import train_recognizer
 
         return train_recognizer(args)
-    if args.lexicon:
+    if args.lexicon and not args.tasks:
         raise CommandError("--lexicon is an option of --algorithm recognizer")
     if args.input_columns and not args.tasks:  # one task reading input columns
         args.tasks = [_single_task(args)]

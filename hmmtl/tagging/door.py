@@ -82,7 +82,8 @@ def task_meanings(model, info: dict | None = None) -> dict:
     recorded = (info or {}).get("task_meanings") or {}
     out = {}
     for task in model.tasks_:
-        told = tag_meaning(model.labelers_[task].labels_.labels)
+        labels = model_labels(model.labelers_[task])
+        told = tag_meaning(labels) if labels else None
         found = told if told is not None else meaning_of(task)
         out[task] = recorded.get(task, found)
     return out

@@ -53,6 +53,8 @@ TASK_ORDER = ("pos", "chunk", "ner")
 _INPUT = "task:"
 #: prefix of the extra-feature name holding an input column of the file
 _FILE = "file:"
+#: the shared representations a CRF task may read (``shared_features``)
+_SHARED_KINDS = ("clusters", "hmm")
 
 
 def _task_order(names) -> list[str]:
@@ -187,6 +189,13 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         Fitted Brown clusters whose path prefixes (``cluster_prefixes``) are features of
         every task, computed once per batch.
     cluster_prefixes : sequence of int
+    shared_features : "auto", "all" or dict of str to list of str
+        Which of the shared representations (``"clusters"``, ``"hmm"``) each CRF task
+        reads.  ``"auto"`` (default): every task reads both, except a chunking task, which
+        reads the HMM only (chosen on dev: the chunker of the held-out fifth of CoNLL-2000
+        train 94.13 -> 94.31 F1, of eng.testa 95.33 -> 95.41, both with the file's POS
+        column; benchmarks/results/multitask_product.md); ``"all"``: every task both; a
+        mapping names them per task (a task it leaves out reads both).
     task_models : dict of str to estimator, optional
         An unfitted model for a task in place of its CRF (e.g. ``{"ner":
         NamedEntityRecognizer(...)}``): a model whose ``fit(X, y, columns=, documents=,
@@ -215,6 +224,8 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         known); ``predict`` needs them.
     file_inputs_ : dict of str to list of str
         The input columns each task reads.
+    shared_inputs_ : dict of str to list of str
+        The shared features (``brown``, the HMM's feature names) each CRF task reads.
     uses_documents_ : bool
         Whether a task's predictions use document boundaries (``predict(documents=...)``).
     fit_times_ : dict of str to float
@@ -239,7 +250,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     def __init__(self, tasks=None, n_folds=3, cascade=True, labeler_params=None, hmm=None,
                  representations=("type",), top_k=4, notation="auto", random_state=None,
                  verbose=False, columns=None, clusters=None, cluster_prefixes=(4, 6, 10, 20),
-                 task_models=None, fold_labeler_params=None):
+                 task_models=None, fold_labeler_params=None, shared_features="auto"):
         self.tasks = tasks
         self.n_folds = n_folds
         self.cascade = cascade
@@ -255,6 +266,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         self.cluster_prefixes = cluster_prefixes
         self.task_models = task_models
         self.fold_labeler_params = fold_labeler_params
+        self.shared_features = shared_features
 
     # ------------------------------------------------------------------ building
     def _per_task(self, given, task: str, name: str) -> dict:
@@ -317,6 +329,34 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         if "random_state" in params and params["random_state"] is None:
             update["random_state"] = seed
         return model.set_params(**update)
+
+    def _shared_reads(self, task: str, labels, keys) -> list:
+        """The keys of the shared features (``keys``) that the CRF of ``task`` reads (see
+        the ``shared_features`` parameter)."""
+        from ..crf import TASK_DEFAULTS, detect_task
+
+        given = self.shared_features
+        if isinstance(given, Mapping):
+            kinds = set(given.get(task, _SHARED_KINDS))
+            unknown = sorted(kinds - set(_SHARED_KINDS))
+            if unknown:
+                raise ValueError(f"shared_features[{task!r}] names {unknown}; expected some "
+                                 f"of {list(_SHARED_KINDS)}")
+        elif given == "all":
+            kinds = set(_SHARED_KINDS)
+        elif given == "auto":
+            kind = self._params_of(task, None)["task"]
+            if kind not in TASK_DEFAULTS:
+                counts: dict = {}
+                for sent in labels:
+                    for t in sent:
+                        counts[t] = counts.get(t, 0) + 1
+                kind = detect_task(list(counts), list(counts.values()))
+            kinds = {"hmm"} if kind == "chunk" else set(_SHARED_KINDS)
+        else:
+            raise ValueError(f"shared_features must be 'auto', 'all' or a mapping of task to "
+                             f"{list(_SHARED_KINDS)}, got {given!r}")
+        return [k for k in keys if ("clusters" if k == "brown" else "hmm") in kinds]
 
     def _shared_features(self, sentences, flat=None) -> dict:
         """The features every task shares (HMM representations, Brown cluster path
@@ -489,6 +529,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         # the cascade goes, the labels the later tasks read (cross-validated predictions)
         inputs: dict[str, list] = {}
         self.labelers_, self.inputs_ = {}, {}
+        self.shared_inputs_ = {}
         self.uses_documents_ = False
         for task in order:
             clock = time.perf_counter()
@@ -509,7 +550,8 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                             [documents[i] for i in index.tolist()], unlabeled=unlabeled)
                 self.uses_documents_ |= bool(getattr(labeler, "uses_documents_", False))
             else:
-                extra = dict(shared)
+                self.shared_inputs_[task] = self._shared_reads(task, labels, list(shared))
+                extra = {k: shared[k] for k in self.shared_inputs_[task]}
                 extra.update({_FILE + c: file_columns[c] for c in self.file_inputs_[task]})
                 extra.update({_INPUT + u: inputs[u] for u in earlier})
                 labeler = self._labeler(task, seed)
@@ -601,7 +643,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 out[task] = self.labelers_[task].predict(X, columns=cols or None,
                                                          documents=documents)
                 continue
-            extra = dict(shared)
+            extra = {k: shared[k] for k in self.shared_inputs_.get(task, shared)}
             extra.update({_FILE + c: file_columns[c] for c in self.file_inputs_[task]})
             extra.update({_INPUT + u: out[u] for u in self.inputs_[task]})
             labeler = self.labelers_[task]
@@ -720,6 +762,9 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         params["cluster_prefixes"] = [int(p) for p in params["cluster_prefixes"]]
         params["random_state"] = params["random_state"] if isinstance(
             params["random_state"], (int, type(None))) else None
+        if isinstance(params["shared_features"], Mapping):
+            params["shared_features"] = {t: list(v)
+                                         for t, v in params["shared_features"].items()}
         if isinstance(params["cascade"], Mapping):
             params["cascade"] = {t: list(v) for t, v in params["cascade"].items()}
         for key in ("labeler_params", "fold_labeler_params"):
@@ -733,6 +778,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 "n_hmms": len(self.hmms_), "clusters": self.clusters_ is not None,
                 "input_columns": dict(self.input_columns_),
                 "file_inputs": {t: list(v) for t, v in self.file_inputs_.items()},
+                "shared_inputs": {t: list(v) for t, v in self.shared_inputs_.items()},
                 "uses_documents": bool(self.uses_documents_)}
         return arrays, meta
 
@@ -780,6 +826,14 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                                            f"{model.file_inputs_} are not among its columns "
                                            f"{sorted(model.input_columns_)}")
         model.uses_documents_ = bool(meta["uses_documents"])
+        # a file of a version before shared_features has none: its CRF tasks read every
+        # shared feature, as predict then does
+        model.shared_inputs_ = {str(t): [str(k) for k in v] for t, v in
+                                meta.get("shared_inputs", {}).items()}
+        if set(model.shared_inputs_) - set(tasks):
+            raise serialize.ModelFileError(f"the model file's shared inputs "
+                                           f"{model.shared_inputs_} name tasks it does not "
+                                           f"have ({tasks})")
         model.n_tasks_ = len(tasks)
         return model
 
