@@ -301,23 +301,31 @@ def test_a_task_model_must_end_the_cascade():
 
 
 # ---------------------------------------------------------------------------- the CLI
+def _tag_and_evaluate_three_tasks(model, tmp_path, capsys, n: int):
+    """``hmmtl tag`` and ``hmmtl evaluate --json`` of a POS + chunk + NER model on the first
+    ``n`` training sentences: the tagged rows (each a word, three gold columns and three
+    predicted) and the evaluation (a block per task)."""
+    test = tmp_path / "test.conll"
+    zoo.write_conll(test, SENTENCES[:n], POS[:n], CHUNKS[:n], ENTITIES[:n])
+    out = tmp_path / "tagged.conll"
+    assert zoo.cli("tag", "--model", model, "--output", out, test) == 0
+    rows = [line.split() for line in out.read_text().splitlines() if line.strip()]
+    assert all(len(r) == 7 for r in rows)
+    capsys.readouterr()
+    assert zoo.cli("evaluate", "--model", model, "--test", test, "--format", "conll",
+                   "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sorted(result["tasks"]) == ["chunk", "ner", "pos"]
+    return rows, result
+
+
 def test_cli_train_tag_evaluate_tasks(tmp_path, capsys):
     train = tmp_path / "train.conll"
     zoo.write_conll(train, SENTENCES, POS, CHUNKS, ENTITIES)
     model = tmp_path / "m.hmmtl"
     assert zoo.cli("train", "--train", train, "--format", "conll", "--tasks",
                 "pos=1,chunk=2,ner=3", "--max-iter", 20, "--quiet", "--out", model) == 0
-    test = tmp_path / "test.conll"
-    zoo.write_conll(test, SENTENCES[:5], POS[:5], CHUNKS[:5], ENTITIES[:5])
-    out = tmp_path / "tagged.conll"
-    assert zoo.cli("tag", "--model", model, "--output", out, test) == 0
-    rows = [line.split() for line in out.read_text().splitlines() if line.strip()]
-    assert all(len(r) == 7 for r in rows)  # word, three gold columns, three predicted
-    capsys.readouterr()
-    assert zoo.cli("evaluate", "--model", model, "--test", test, "--format", "conll",
-                "--json") == 0
-    result = json.loads(capsys.readouterr().out)
-    assert sorted(result["tasks"]) == ["chunk", "ner", "pos"]
+    _, result = _tag_and_evaluate_three_tasks(model, tmp_path, capsys, 5)
     assert result["tasks"]["pos"]["accuracy"] > 0.9
     assert "f1" in result["tasks"]["chunk"] and "f1" not in result["tasks"]["pos"]
 
@@ -456,18 +464,8 @@ def test_cli_tasks_with_the_recognizer_for_the_ner_task(tmp_path, capsys):
     assert isinstance(ner, NamedEntityRecognizer)
     assert sorted(ner.input_columns_) == ["task:chunk", "task:pos"]
     assert list(ner.clusters_.words_) == list(model.clusters_.words_)
-    test = tmp_path / "test.conll"
-    zoo.write_conll(test, SENTENCES[:6], POS[:6], CHUNKS[:6], ENTITIES[:6])
-    capsys.readouterr()
-    assert zoo.cli("evaluate", "--model", model_path, "--test", test, "--format", "conll",
-                   "--json") == 0
-    result = json.loads(capsys.readouterr().out)
-    assert sorted(result["tasks"]) == ["chunk", "ner", "pos"]
+    rows, result = _tag_and_evaluate_three_tasks(model_path, tmp_path, capsys, 6)
     assert result["tasks"]["ner"]["f1"] > 0.8
-    out = tmp_path / "tagged.conll"
-    assert zoo.cli("tag", "--model", model_path, "--output", out, test) == 0
-    rows = [line.split() for line in out.read_text().splitlines() if line.strip()]
-    assert all(len(r) == 7 for r in rows)
     assert [r[6] for r in rows] == [t for s in model.predict(SENTENCES[:6])["ner"] for t in s]
 
 
