@@ -469,6 +469,31 @@ def test_cli_tasks_with_the_recognizer_for_the_ner_task(tmp_path, capsys):
     assert [r[6] for r in rows] == [t for s in model.predict(SENTENCES[:6])["ner"] for t in s]
 
 
+def test_cli_cascade_names_what_each_task_reads(tmp_path, capsys):
+    from hmmtl.serialize import load
+
+    train = tmp_path / "train.conll"
+    zoo.write_conll(train, SENTENCES, POS, CHUNKS, ENTITIES)
+    base = ("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2,ner=3",
+            "--max-iter", 10, "--folds", 2, "--quiet")
+    for spec, reads in (("all", {"pos": [], "chunk": ["pos"], "ner": ["pos", "chunk"]}),
+                        ("none", {"pos": [], "chunk": [], "ner": []}),
+                        ("ner:chunk", {"pos": [], "chunk": [], "ner": ["chunk"]}),
+                        ("chunk:pos,ner:pos+chunk", {"pos": [], "chunk": ["pos"],
+                                                     "ner": ["pos", "chunk"]})):
+        path = tmp_path / f"{spec.replace(':', '_').replace(',', '_')}.hmmtl"
+        assert zoo.cli(*base, "--cascade", spec, "--out", path) == 0, spec
+        assert load(path).inputs_ == reads, spec
+    for spec, said in (("chunk", "expected all, none or TASK:EARLIER"),
+                       ("chunk:", "expected all, none or TASK:EARLIER"),
+                       ("chunk:verbs", "verbs is no task of --tasks"),
+                       ("pos:chunk", "are not tasks before 'pos'")):
+        capsys.readouterr()
+        assert zoo.cli(*base, "--cascade", spec, "--out", tmp_path / "bad.hmmtl") != 0, spec
+        assert said in capsys.readouterr().err, spec
+    assert not (tmp_path / "bad.hmmtl").exists()
+
+
 def test_cli_tasks_refuse_what_does_not_apply(tmp_path, capsys):
     train = tmp_path / "train.conll"
     zoo.write_conll(train, SENTENCES, POS, CHUNKS)

@@ -54,6 +54,24 @@ def parse_tasks(text: str) -> dict:
     return tasks
 
 
+def parse_cascade(text: str):
+    """``--cascade``: ``"all"`` -> True, ``"none"`` -> False, ``"chunk:pos,ner:pos+chunk"``
+    -> ``{"chunk": ["pos"], "ner": ["pos", "chunk"]}`` (MultiTaskTagger's ``cascade``)."""
+    text = str(text).strip()
+    if text in ("all", "none"):
+        return text == "all"
+    out: dict = {}
+    for part in (p.strip() for p in text.split(",")):
+        task, sep, earlier = part.partition(":")
+        reads = [t.strip() for t in earlier.split("+")]
+        if not sep or not task.strip() or not all(reads) or task.strip() in out:
+            raise CommandError(f"--cascade {text!r}: expected all, none or "
+                               f"TASK:EARLIER+EARLIER,... (e.g. chunk:pos,ner:pos+chunk), "
+                               f"got {part!r}")
+        out[task.strip()] = reads
+    return out
+
+
 def _task_labels(corpus, name: str, column, spec: str) -> list:
     """The labels of task ``name`` in ``corpus``: column ``column`` when given, else the
     column of the task's meaning (CoNLL-U: XPOS, UPOS, MISC ``Chunk=`` / ``NE=``)."""
@@ -130,7 +148,13 @@ def train_tasks(args, labeler_params: dict) -> int:
     params = {k: v for k, v in labeler_params.items()
               if k not in ("task", "random_state", "verbose")}
     shared = _shared_representations(args, X, recognize, folder)
-    model = MultiTaskTagger(labeler_params=params or None, n_folds=args.folds,
+    cascade = parse_cascade(getattr(args, "cascade", "all"))
+    unknown = sorted({t for k, v in (cascade.items() if isinstance(cascade, dict) else ())
+                      for t in [k, *v]} - set(names))
+    if unknown:
+        raise CommandError(f"--cascade {args.cascade}: {', '.join(unknown)} is no task of "
+                           f"--tasks ({', '.join(names)})")
+    model = MultiTaskTagger(labeler_params=params or None, n_folds=args.folds, cascade=cascade,
                             notation=args.notation, random_state=args.seed,
                             verbose=not args.quiet,
                             columns={k: (v if isinstance(v, int) else None)
@@ -142,10 +166,12 @@ def train_tasks(args, labeler_params: dict) -> int:
         model.fit(X, y, columns=inputs or None,
                   documents=documents if len(set(documents)) > 1 else None,
                   unlabeled=shared.text or None)
-    except ValueError as exc:  # a task order the recognizer cannot take
-        if not recognize:
+    except ValueError as exc:  # a cascade the task order or the recognizer cannot take
+        if not (recognize or isinstance(cascade, dict)):
             raise
-        raise CommandError(f"--tasks with --algorithm recognizer: {exc}") from None
+        raise CommandError(f"--tasks {' '.join(args.tasks)} --cascade {args.cascade}"
+                           + (" --algorithm recognizer" if recognize else "")
+                           + f": {exc}") from None
     columns = {t: c for spec in specs for t, c in parse_tasks(spec).items()}
     save_model(model, args.out, args, info={"tasks": columns,
                                             "task_meanings": task_meanings(model)})
