@@ -447,8 +447,7 @@ def test_cli_tasks_learn_clusters_and_an_hmm_on_the_unlabeled_text(tmp_path, cap
 
 def test_cli_tasks_with_the_recognizer_for_the_ner_task(tmp_path, capsys):
     """--tasks ... --algorithm recognizer: the ner task is the recognizer (over the shared
-    clusters and HMM, reading the earlier tasks' predictions), the others CRFs; tag and
-    evaluate give every task."""
+    clusters and HMM), the others CRFs; tag and evaluate give every task."""
     from hmmtl.ner import NamedEntityRecognizer
     from hmmtl.serialize import load
 
@@ -462,7 +461,8 @@ def test_cli_tasks_with_the_recognizer_for_the_ner_task(tmp_path, capsys):
     model = load(model_path)
     ner = model.labelers_["ner"]
     assert isinstance(ner, NamedEntityRecognizer)
-    assert sorted(ner.input_columns_) == ["task:chunk", "task:pos"]
+    # shared representations: by default no task reads another's predictions
+    assert not ner.input_columns_ and model.inputs_ == {"pos": [], "chunk": [], "ner": []}
     assert list(ner.clusters_.words_) == list(model.clusters_.words_)
     rows, result = _tag_and_evaluate_three_tasks(model_path, tmp_path, capsys, 6)
     assert result["tasks"]["ner"]["f1"] > 0.8
@@ -476,7 +476,8 @@ def test_cli_cascade_names_what_each_task_reads(tmp_path, capsys):
     zoo.write_conll(train, SENTENCES, POS, CHUNKS, ENTITIES)
     base = ("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2,ner=3",
             "--max-iter", 10, "--folds", 2, "--quiet")
-    for spec, reads in (("all", {"pos": [], "chunk": ["pos"], "ner": ["pos", "chunk"]}),
+    for spec, reads in (("auto", {"pos": [], "chunk": ["pos"], "ner": ["pos", "chunk"]}),
+                        ("all", {"pos": [], "chunk": ["pos"], "ner": ["pos", "chunk"]}),
                         ("none", {"pos": [], "chunk": [], "ner": []}),
                         ("ner:chunk", {"pos": [], "chunk": [], "ner": ["chunk"]}),
                         ("chunk:pos,ner:pos+chunk", {"pos": [], "chunk": ["pos"],
@@ -484,8 +485,8 @@ def test_cli_cascade_names_what_each_task_reads(tmp_path, capsys):
         path = tmp_path / f"{spec.replace(':', '_').replace(',', '_')}.hmmtl"
         assert zoo.cli(*base, "--cascade", spec, "--out", path) == 0, spec
         assert load(path).inputs_ == reads, spec
-    for spec, said in (("chunk", "expected all, none or TASK:EARLIER"),
-                       ("chunk:", "expected all, none or TASK:EARLIER"),
+    for spec, said in (("chunk", "expected auto, all, none or TASK:EARLIER"),
+                       ("chunk:", "expected auto, all, none or TASK:EARLIER"),
                        ("chunk:verbs", "verbs is no task of --tasks"),
                        ("pos:chunk", "are not tasks before 'pos'")):
         capsys.readouterr()

@@ -8,9 +8,10 @@ file's columns with ``--input-columns`` and its ``-DOCSTART-`` documents."""
 from __future__ import annotations
 
 import argparse
-from typing import cast
 
 from ._common import CommandError, log, save_model, training_data
+from ._ner_recipe import (nltk_gazetteer, read_lexicon, recognizer, representations,
+                          unlabeled_sentences)
 
 #: options of ``hmmtl train`` that the recognizer does not take
 _NOT_TAKEN = {"hmm": "--hmm", "represent": "--represent", "top_k": "--top-k",
@@ -32,9 +33,9 @@ def train_recognizer(args: argparse.Namespace) -> int:
     sentences = corpus.sentences
     columns, values = _input_columns(args.input_columns, corpus, args.tag_column)
     documents = list(corpus.doc_ids) if len(set(corpus.doc_ids)) > 1 else None
-    unlabeled = _unlabeled(args.unlabeled, args.text_format)
+    unlabeled = unlabeled_sentences(args.unlabeled, args.text_format)
     lexicon = read_lexicon(args.lexicon)
-    gazetteer = _nltk_gazetteer(folder)
+    gazetteer = nltk_gazetteer(folder)
     model = recognizer(representations(sentences + unlabeled, args), columns, gazetteer,
                        lexicon, args)
     log(args, f"training the recognizer on {len(sentences)} sentences, "
@@ -49,49 +50,6 @@ def train_recognizer(args: argparse.Namespace) -> int:
               unlabeled=unlabeled or None)
     save_model(model, args.out, args, info={"tag_column": column, "tag_meaning": "ner"})
     return 0
-
-
-def read_lexicon(path):
-    """The ``--lexicon`` name lists (a folder or a lexicon model file), or None."""
-    if not path:
-        return None
-    from ..studies.ner import read_lexicon as read
-
-    try:
-        return read(path)
-    except (FileNotFoundError, ValueError) as exc:
-        raise CommandError(f"--lexicon {path}: {exc}") from None
-
-
-def representations(text, args) -> tuple:
-    """The Brown clusters and the HMM of the NER study's English recipe
-    (:data:`hmmtl.studies.ner.RECIPES`), learned on ``text`` (token lists)."""
-    from ..studies.ner import HMM_ITERATIONS, RECIPES, _clusters, _hmm
-
-    recipe = RECIPES["eng"]
-    progress = not args.quiet
-    return (_clusters(text, recipe["clusters"], progress),
-            _hmm(text, recipe["hmm_states"], HMM_ITERATIONS, progress))
-
-
-def recognizer(learned: tuple, columns: dict, gazetteer, lexicon, args):
-    """The English recipe of the NER study (:data:`hmmtl.studies.ner.RECIPES`) with the
-    clusters and HMM of :func:`representations`."""
-    from ..ner import NamedEntityRecognizer
-    from ..studies.ner import COMMON, RECIPES
-
-    recipe = RECIPES["eng"]
-    progress = not args.quiet
-    clusters, hmm = learned
-    labeler_params: dict = {**cast(dict, COMMON["labeler_params"])}
-    if args.max_iter is not None:
-        labeler_params["max_iterations"] = args.max_iter
-    if args.c2 is not None:
-        labeler_params["c2"] = args.c2
-    return NamedEntityRecognizer(
-        **{**COMMON, "labeler_params": labeler_params}, columns=columns, clusters=clusters,
-        hmm=hmm, gazetteer=gazetteer, auto_lists=recipe["recognizer"]["auto_lists"],
-        lexicon=lexicon, random_state=args.seed, verbose=progress)
 
 
 def _input_columns(spec, corpus, tag_column) -> tuple[dict, dict]:
@@ -110,28 +68,3 @@ def _input_columns(spec, corpus, tag_column) -> tuple[dict, dict]:
     values = {k: _task_labels(corpus, k, v, f"--input-columns {spec}")
               for k, v in wanted.items()}
     return index, values
-
-
-def _unlabeled(paths, fmt) -> list:
-    """The sentences of the ``--unlabeled`` files (the clusters, the HMM and the automatic
-    lists learn from them), read by the one reader of unlabeled text."""
-    if not paths:
-        return []
-    from ._common import iter_text_sentences
-
-    out = list(iter_text_sentences(paths, fmt))
-    if not out:
-        raise CommandError(f"--unlabeled {' '.join(map(str, paths))}: no sentence")
-    return out
-
-
-def _nltk_gazetteer(folder):
-    """NLTK's gazetteers and first names when the corpora folder has them, else None."""
-    if folder is None:
-        return None
-    from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
-
-    try:
-        return Gazetteer(load_nltk_gazetteers(folder))
-    except FileNotFoundError:
-        return None

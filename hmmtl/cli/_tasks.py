@@ -55,9 +55,12 @@ def parse_tasks(text: str) -> dict:
 
 
 def parse_cascade(text: str):
-    """``--cascade``: ``"all"`` -> True, ``"none"`` -> False, ``"chunk:pos,ner:pos+chunk"``
-    -> ``{"chunk": ["pos"], "ner": ["pos", "chunk"]}`` (MultiTaskTagger's ``cascade``)."""
+    """``--cascade``: ``"auto"`` -> ``"auto"``, ``"all"`` -> True, ``"none"`` -> False,
+    ``"chunk:pos,ner:pos+chunk"`` -> ``{"chunk": ["pos"], "ner": ["pos", "chunk"]}``
+    (MultiTaskTagger's ``cascade``)."""
     text = str(text).strip()
+    if text == "auto":
+        return text
     if text in ("all", "none"):
         return text == "all"
     out: dict = {}
@@ -65,7 +68,7 @@ def parse_cascade(text: str):
         task, sep, earlier = part.partition(":")
         reads = [t.strip() for t in earlier.split("+")]
         if not sep or not task.strip() or not all(reads) or task.strip() in out:
-            raise CommandError(f"--cascade {text!r}: expected all, none or "
+            raise CommandError(f"--cascade {text!r}: expected auto, all, none or "
                                f"TASK:EARLIER+EARLIER,... (e.g. chunk:pos,ner:pos+chunk), "
                                f"got {part!r}")
         out[task.strip()] = reads
@@ -148,7 +151,7 @@ def train_tasks(args, labeler_params: dict) -> int:
     params = {k: v for k, v in labeler_params.items()
               if k not in ("task", "random_state", "verbose")}
     shared = _shared_representations(args, X, recognize, folder)
-    cascade = parse_cascade(getattr(args, "cascade", "all"))
+    cascade = parse_cascade(getattr(args, "cascade", "auto"))
     unknown = sorted({t for k, v in (cascade.items() if isinstance(cascade, dict) else ())
                       for t in [k, *v]} - set(names))
     if unknown:
@@ -192,19 +195,20 @@ def _shared_representations(args, X: list, recognize: bool, folder) -> _Shared:
     recognizer's recipe) learned once on the training words plus the unlabeled text, read
     by every task; with ``--algorithm recognizer`` the ner task is the recognizer (NLTK's
     gazetteers from ``--data``, ``--lexicon``) over the same clusters and HMM."""
-    from ._recognizer import _nltk_gazetteer, _unlabeled, read_lexicon, recognizer
-    from ._recognizer import representations as learn
+    from ._ner_recipe import (nltk_gazetteer, read_lexicon, recognizer,
+                              unlabeled_sentences)
+    from ._ner_recipe import representations as learn
 
     if not args.unlabeled and not recognize:
         return _Shared({}, [], "")
-    text = _unlabeled(args.unlabeled, args.text_format)
+    text = unlabeled_sentences(args.unlabeled, args.text_format)
     clusters, hmm = learned = learn(X + text, args)
     params: dict = {"clusters": clusters, "hmm": hmm}
     message = (", Brown clusters and an HMM on them" + (f" and {len(text)} unlabeled "
                                                           f"sentences" if text else ""))
     if recognize:
         lexicon = read_lexicon(args.lexicon)
-        gazetteer = _nltk_gazetteer(folder)
+        gazetteer = nltk_gazetteer(folder)
         params["task_models"] = {"ner": recognizer(learned, {}, gazetteer, lexicon, args)}
         message += ("; ner: the recognizer" + ("" if gazetteer is None else
                                               ", NLTK gazetteers")

@@ -163,11 +163,16 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         (``n_folds >= 2``); 0 or 1 trains the later tasks on the earlier tasks' *gold*
         labels where a sentence has them (faster; the columns then differ between training
         and tagging).
-    cascade : bool or dict of str to list of str
+    cascade : "auto", bool or dict of str to list of str
         False: every task is labeled from the words (and shared features) alone, the tasks
         sharing only the featurization; True: every task reads the predictions of all the
         tasks before it; a mapping names the earlier tasks each task reads (``{"chunk":
-        ["pos"]}``; a task it does not name reads none).
+        ["pos"]}``; a task it does not name reads none).  ``"auto"`` (default): False when
+        the tasks share representations (``hmm`` or ``clusters``), else True -- chosen on
+        dev: with the shared HMM the chunker reading the POS task's predictions lost 0.09
+        F1 on the held-out fifth of CoNLL-2000 and 0.14 on eng.testa
+        (benchmarks/results/multitask_product.md), while without representations the
+        cascade is the only thing the tasks share.
     labeler_params : dict, optional
         Parameters of every task's :class:`~hmmtl.LinearChainCRF`, or ``{task: {...}}``
         per task (a key that is a task name makes the mapping per task).
@@ -247,7 +252,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     #: by a clone
     _fitted_params = ("hmm", "clusters")
 
-    def __init__(self, tasks=None, n_folds=3, cascade=True, labeler_params=None, hmm=None,
+    def __init__(self, tasks=None, n_folds=3, cascade="auto", labeler_params=None, hmm=None,
                  representations=("type",), top_k=4, notation="auto", random_state=None,
                  verbose=False, columns=None, clusters=None, cluster_prefixes=(4, 6, 10, 20),
                  task_models=None, fold_labeler_params=None, shared_features="auto"):
@@ -439,7 +444,14 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                                      f"{task!r} in the cascade order {order}")
                 out[task] = [u for u in order[:k] if u in given]
             return out
-        return {task: (order[:k] if self.cascade else []) for k, task in enumerate(order)}
+        if isinstance(self.cascade, str):
+            if self.cascade != "auto":
+                raise ValueError(f"cascade must be 'auto', True, False or a mapping of task "
+                                 f"to earlier tasks, got {self.cascade!r}")
+            every = not (self._given_hmms() or self.clusters is not None)
+        else:
+            every = bool(self.cascade)
+        return {task: (order[:k] if every else []) for k, task in enumerate(order)}
 
     def _file_inputs(self, order) -> dict:
         """The file's columns each task reads: all but its own and the later tasks'."""

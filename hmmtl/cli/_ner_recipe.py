@@ -1,0 +1,78 @@
+"""The recipe of ``hmmtl experiment ner``'s English recognizer as the command line uses it
+(``hmmtl train --algorithm recognizer``, and the ner task of ``hmmtl train --tasks``): the
+Brown clusters and HMM learned on the training words plus the ``--unlabeled`` text, the
+recognizer over them, NLTK's gazetteers from ``--data`` and the ``--lexicon`` name lists."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from ._common import CommandError
+
+
+def read_lexicon(path):
+    """The ``--lexicon`` name lists (a folder or a lexicon model file), or None."""
+    if not path:
+        return None
+    from ..studies.ner import read_lexicon as read
+
+    try:
+        return read(path)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CommandError(f"--lexicon {path}: {exc}") from None
+
+
+def representations(text, args) -> tuple:
+    """The Brown clusters and the HMM of the NER study's English recipe
+    (:data:`hmmtl.studies.ner.RECIPES`), learned on ``text`` (token lists)."""
+    from ..studies.ner import HMM_ITERATIONS, RECIPES, _clusters, _hmm
+
+    recipe = RECIPES["eng"]
+    progress = not args.quiet
+    return (_clusters(text, recipe["clusters"], progress),
+            _hmm(text, recipe["hmm_states"], HMM_ITERATIONS, progress))
+
+
+def recognizer(learned: tuple, columns: dict, gazetteer, lexicon, args):
+    """The English recipe of the NER study (:data:`hmmtl.studies.ner.RECIPES`) with the
+    clusters and HMM of :func:`representations`."""
+    from ..ner import NamedEntityRecognizer
+    from ..studies.ner import COMMON, RECIPES
+
+    recipe = RECIPES["eng"]
+    progress = not args.quiet
+    clusters, hmm = learned
+    labeler_params: dict = {**cast(dict, COMMON["labeler_params"])}
+    if args.max_iter is not None:
+        labeler_params["max_iterations"] = args.max_iter
+    if args.c2 is not None:
+        labeler_params["c2"] = args.c2
+    return NamedEntityRecognizer(
+        **{**COMMON, "labeler_params": labeler_params}, columns=columns, clusters=clusters,
+        hmm=hmm, gazetteer=gazetteer, auto_lists=recipe["recognizer"]["auto_lists"],
+        lexicon=lexicon, random_state=args.seed, verbose=progress)
+
+
+def unlabeled_sentences(paths, fmt) -> list:
+    """The sentences of the ``--unlabeled`` files (the clusters, the HMM and the automatic
+    lists learn from them), read by the one reader of unlabeled text."""
+    if not paths:
+        return []
+    from ._common import iter_text_sentences
+
+    out = list(iter_text_sentences(paths, fmt))
+    if not out:
+        raise CommandError(f"--unlabeled {' '.join(map(str, paths))}: no sentence")
+    return out
+
+
+def nltk_gazetteer(folder):
+    """NLTK's gazetteers and first names when the corpora folder has them, else None."""
+    if folder is None:
+        return None
+    from ..ner.gazetteers import Gazetteer, load_nltk_gazetteers
+
+    try:
+        return Gazetteer(load_nltk_gazetteers(folder))
+    except FileNotFoundError:
+        return None
