@@ -141,10 +141,11 @@ def test_shared_hmm_features_reach_every_task():
 
 # ---------------------------------------------------------------------------- sharing
 def test_file_columns_are_read_by_the_tasks_after_them():
-    """columns={"pos": 1}: the chunker reads the given POS column beside the predicted one,
-    the POS labeler (whose own column it is) does not; tagging needs the column."""
-    model = _model(columns={"pos": 1}).fit(SENTENCES, {"pos": POS, "chunk": CHUNKS},
-                                           columns={"pos": POS})
+    """columns={"pos": 1}: the chunker reads the given POS column (beside the predicted one
+    with cascade=True), the POS labeler (whose own column it is) does not; tagging needs the
+    column."""
+    model = _model(columns={"pos": 1}, cascade=True).fit(
+        SENTENCES, {"pos": POS, "chunk": CHUNKS}, columns={"pos": POS})
     assert model.input_columns_ == {"pos": 1}
     assert model.file_inputs_ == {"pos": [], "chunk": ["pos"]}
     names = [s["name"] for s in model.labelers_["chunk"].feature_space_.extra_specs_
@@ -276,7 +277,7 @@ def test_a_task_model_reads_the_file_columns_and_earlier_predictions(tmp_path):
     from hmmtl.ner import NamedEntityRecognizer
     from hmmtl.serialize import load
 
-    model = _recognizer_model(columns={"pos": 1}).fit(
+    model = _recognizer_model(columns={"pos": 1}, cascade=True).fit(
         SENTENCES, {"pos": POS, "chunk": CHUNKS, "ner": ENTITIES}, columns={"pos": POS})
     ner = model.labelers_["ner"]
     assert isinstance(ner, NamedEntityRecognizer)
@@ -461,12 +462,28 @@ def test_cli_tasks_with_the_recognizer_for_the_ner_task(tmp_path, capsys):
     model = load(model_path)
     ner = model.labelers_["ner"]
     assert isinstance(ner, NamedEntityRecognizer)
-    # shared representations: by default no task reads another's predictions
-    assert not ner.input_columns_ and model.inputs_ == {"pos": [], "chunk": [], "ner": []}
+    assert sorted(ner.input_columns_) == ["task:chunk", "task:pos"]
     assert list(ner.clusters_.words_) == list(model.clusters_.words_)
     rows, result = _tag_and_evaluate_three_tasks(model_path, tmp_path, capsys, 6)
     assert result["tasks"]["ner"]["f1"] > 0.8
     assert [r[6] for r in rows] == [t for s in model.predict(SENTENCES[:6])["ner"] for t in s]
+
+
+def test_cascade_auto_reads_the_predictions_of_the_tasks_the_file_does_not_give():
+    """cascade="auto": a task reads an earlier task's predictions unless the data gives
+    that task's column (then it reads the column alone)."""
+    X, y = SENTENCES, {"pos": POS, "chunk": CHUNKS, "ner": ENTITIES}
+    assert _model().fit(X, y).inputs_ == {"pos": [], "chunk": ["pos"], "ner": ["pos", "chunk"]}
+    with_pos = _model(columns={"pos": 1}).fit(X, y, columns={"pos": POS})
+    assert with_pos.inputs_ == {"pos": [], "chunk": [], "ner": ["chunk"]}
+    assert with_pos.file_inputs_ == {"pos": [], "chunk": ["pos"], "ner": ["pos"]}
+    both = _model(columns={"pos": 1, "chunk": 2}).fit(X, y, columns={"pos": POS,
+                                                                      "chunk": CHUNKS})
+    assert both.inputs_ == {"pos": [], "chunk": [], "ner": []}
+    assert _model(cascade=True, columns={"pos": 1}).fit(
+        X, y, columns={"pos": POS}).inputs_["chunk"] == ["pos"]
+    with pytest.raises(ValueError, match="cascade must be 'auto'"):
+        _model(cascade="some").fit(X, y)
 
 
 def test_cli_cascade_names_what_each_task_reads(tmp_path, capsys):

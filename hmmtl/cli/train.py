@@ -120,11 +120,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "task, never its own); tag and evaluate then need them")
     p.add_argument("--cascade", default="auto", metavar="SPEC",
                    help="with --tasks: which earlier tasks' predictions each task reads: auto "
-                        "(default: none with --unlabeled or --algorithm recognizer, whose "
-                        "shared clusters and HMM did better on dev, else all), all (every "
-                        "earlier task), none (the tasks share the featurization and the "
-                        "representations only), or TASK:EARLIER+EARLIER,... (e.g. "
-                        "chunk:pos,ner:pos+chunk; a task not named reads none)")
+                        "(default: those of the earlier tasks whose column --input-columns "
+                        "does not give), all (every earlier task), none (the tasks share the "
+                        "featurization and the --unlabeled representations only), or "
+                        "TASK:EARLIER+EARLIER,... (e.g. chunk:pos,ner:pos+chunk; a task not "
+                        "named reads none)")
     p.add_argument("--folds", type=int, default=3, metavar="K",
                    help="with --tasks: folds of the cross-validated predictions the later "
                         "tasks read (default 3; 0: gold labels of the earlier tasks)")

@@ -663,11 +663,13 @@ _SINGLE_TASKS = {"single": ("pos", "chunk", "ner"), "single, file POS in": ("chu
 #: the multi-task settings (see :func:`_product_model`): ``multi-task`` is the product on
 #: files with input columns (every task reads the file's columns of the tasks before it, as
 #: the single-task models do; Brown clusters and an HMM learned once on unlabeled text are
-#: features of every task; the chunker also reads the cross-validated POS predictions; NER
-#: is the recognizer, with the same clusters and HMM); ``multi-task, no cascade`` is the
-#: same without the POS predictions; ``multi-task, words only`` reads no column, no
-#: clusters, no HMM: a cascade of CRFs over all the tasks from the words alone, each task
-#: reading all the earlier tasks' cross-validated predictions
+#: features of the CRF tasks -- the chunker the HMM only, ``shared_features="auto"``; the
+#: chunker also reads the cross-validated POS predictions; NER is the recognizer, with the
+#: same clusters and HMM); ``multi-task, no cascade`` is the same without the POS
+#: predictions -- what MultiTaskTagger's defaults build with shared representations
+#: (``cascade="auto"``), the setting dev chose; ``multi-task, words only`` reads no
+#: column, no clusters, no HMM: a cascade of CRFs over all the tasks from the words alone,
+#: each task reading all the earlier tasks' cross-validated predictions
 PRODUCT_SETTINGS = ("multi-task", "multi-task, no cascade", "multi-task, words only")
 
 #: sizes of the product study (``run_multi_task_product``): training / dev / test sentences

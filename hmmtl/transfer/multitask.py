@@ -167,12 +167,13 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         False: every task is labeled from the words (and shared features) alone, the tasks
         sharing only the featurization; True: every task reads the predictions of all the
         tasks before it; a mapping names the earlier tasks each task reads (``{"chunk":
-        ["pos"]}``; a task it does not name reads none).  ``"auto"`` (default): False when
-        the tasks share representations (``hmm`` or ``clusters``), else True -- chosen on
-        dev: with the shared HMM the chunker reading the POS task's predictions lost 0.09
-        F1 on the held-out fifth of CoNLL-2000 and 0.14 on eng.testa
-        (benchmarks/results/multitask_product.md), while without representations the
-        cascade is the only thing the tasks share.
+        ["pos"]}``; a task it does not name reads none).  ``"auto"`` (default): every task
+        reads the predictions of the earlier tasks whose column the data does not give
+        (``columns``): where the file gives the POS column, the chunker reads it and not
+        the POS task's predictions as well -- chosen on dev: the product's chunker reading
+        both lost 0.09 F1 on the held-out fifth of CoNLL-2000 and 0.14 on eng.testa
+        (benchmarks/results/multitask_product.md); on raw text, the predictions are the
+        only POS a chunker gets.
     labeler_params : dict, optional
         Parameters of every task's :class:`~hmmtl.LinearChainCRF`, or ``{task: {...}}``
         per task (a key that is a task name makes the mapping per task).
@@ -429,8 +430,9 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             out[name] = col
         return out
 
-    def _cascade_inputs(self, order) -> dict:
-        """The earlier tasks whose predictions each task reads (``cascade``)."""
+    def _cascade_inputs(self, order, file_columns) -> dict:
+        """The earlier tasks whose predictions each task reads (``cascade``; for ``"auto"``,
+        those whose column the data does not give among ``file_columns``)."""
         if isinstance(self.cascade, Mapping):
             unknown = sorted(set(self.cascade) - set(order))
             if unknown:
@@ -448,10 +450,9 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             if self.cascade != "auto":
                 raise ValueError(f"cascade must be 'auto', True, False or a mapping of task "
                                  f"to earlier tasks, got {self.cascade!r}")
-            every = not (self._given_hmms() or self.clusters is not None)
-        else:
-            every = bool(self.cascade)
-        return {task: (order[:k] if every else []) for k, task in enumerate(order)}
+            return {task: [u for u in order[:k] if u not in file_columns]
+                    for k, task in enumerate(order)}
+        return {task: (order[:k] if self.cascade else []) for k, task in enumerate(order)}
 
     def _file_inputs(self, order) -> dict:
         """The file's columns each task reads: all but its own and the later tasks'."""
@@ -514,7 +515,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         if unknown:
             raise ValueError(f"task_models has models of {unknown}, which are no task of y "
                              f"({order})")
-        reads = self._cascade_inputs(order)
+        reads = self._cascade_inputs(order, _check_columns(self.columns))
         read = {u for v in reads.values() for u in v}
         if any(t in task_models for t in read):
             raise ValueError(f"a task of task_models must be the last of the cascade "
