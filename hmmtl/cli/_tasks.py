@@ -150,13 +150,13 @@ def train_tasks(args, labeler_params: dict) -> int:
 
     params = {k: v for k, v in labeler_params.items()
               if k not in ("task", "random_state", "verbose")}
-    shared = _shared_representations(args, X, recognize, folder)
     cascade = parse_cascade(getattr(args, "cascade", "auto"))
     unknown = sorted({t for k, v in (cascade.items() if isinstance(cascade, dict) else ())
                       for t in [k, *v]} - set(names))
     if unknown:
         raise CommandError(f"--cascade {args.cascade}: {', '.join(unknown)} is no task of "
                            f"--tasks ({', '.join(names)})")
+    shared = _shared_representations(args, X, recognize, folder)  # minutes on large text
     model = MultiTaskTagger(labeler_params=params or None, n_folds=args.folds, cascade=cascade,
                             notation=args.notation, random_state=args.seed,
                             verbose=not args.quiet,

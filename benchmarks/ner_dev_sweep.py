@@ -1,0 +1,85 @@
+"""Dev only: the NER study's recognizer of one language over recognizer settings.
+
+Each variant trains the recognizer as ``hmmtl experiment ner`` does
+(``hmmtl.studies.ner.train_recognizer``) with some settings changed, and scores it on the
+language's dev file (eng.testa / esp.testa / ned.testa); the test files are not read.  The
+Brown clusters and the HMM are learned once and reused by every variant (same text, same
+seeds: the same models each time).
+
+    HMMTL_DATA=../shared/data python benchmarks/ner_dev_sweep.py esp --lexicon \\
+        --variants "c2=1.0;c2=2.0;c2=4.0"
+
+Variants (``;``-separated, each ``key=value,...``): ``c2`` / ``c1`` / ``iters`` (the CRFs'
+regularization and L-BFGS iterations), ``folds`` (the first stage's cross-validation), or a
+parameter of the recognizer (``auto_lists=1``); the empty variant is the recipe itself.
+Prints one JSON line per variant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+
+
+def main(argv=None) -> int:
+    from hmmtl.io.data_root import find_data_root
+    from hmmtl.studies import ner as study
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("lang", choices=sorted(study.LANGUAGES))
+    p.add_argument("--variants", default="")
+    p.add_argument("--lexicon", action="store_true",
+                   help="the lexicon/en name lists of the corpora folder")
+    p.add_argument("--data", default=None, help="corpora folder (default: $HMMTL_DATA)")
+    args = p.parse_args(argv)
+    root = find_data_root(args.data)
+    if root is None:
+        p.error("no corpora folder: give --data or set HMMTL_DATA")
+    learned: dict = {}
+    clusters, hmm = study._clusters, study._hmm
+
+    def once(kind, learn):
+        def learn_once(text, n, *a, **k):
+            key = (kind, n, len(text))
+            if key not in learned:
+                learned[key] = learn(text, n, *a, **k)
+            return learned[key]
+        return learn_once
+
+    study._clusters, study._hmm = once("clusters", clusters), once("hmm", hmm)
+    data = study.load_ner_data(root, args.lang)
+    lexicon = study.read_lexicon(f"{root}/lexicon/en") if args.lexicon else None
+    common, recipe = copy.deepcopy(study.COMMON), copy.deepcopy(study.RECIPES[args.lang])
+    try:
+        for variant in args.variants.split(";"):
+            study.COMMON = copy.deepcopy(common)
+            study.RECIPES[args.lang] = spec = copy.deepcopy(recipe)
+            params = spec["recognizer"].setdefault(
+                "labeler_params", copy.deepcopy(common["labeler_params"]))
+            for kv in filter(None, variant.split(",")):
+                key, value = kv.split("=")
+                if key in ("c1", "c2"):
+                    params[key] = float(value)
+                elif key == "iters":
+                    params["max_iterations"] = int(value)
+                elif key == "folds":
+                    spec["recognizer"]["n_folds"] = int(value)
+                else:
+                    spec["recognizer"][key] = (value == "1") if value in ("0", "1") else value
+            t0 = time.perf_counter()
+            model, _, _ = study.train_recognizer(root, args.lang, data, lexicon=lexicon)
+            dev = study._evaluate(model, data["dev"], args.lang)
+            print(json.dumps({"lang": args.lang, "lexicon": args.lexicon,
+                              "variant": variant or "recipe",
+                              "dev_f1": round(100 * dev["f1"], 2),
+                              "seconds": round(time.perf_counter() - t0)}), flush=True)
+    finally:
+        study.COMMON, study.RECIPES[args.lang] = common, recipe
+        study._clusters, study._hmm = clusters, hmm
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
