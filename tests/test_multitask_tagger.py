@@ -191,6 +191,7 @@ def test_shared_clusters_reach_every_task():
 def test_each_task_reads_the_shared_features_it_is_given(tmp_path):
     """shared_features: "auto" keeps the Brown clusters from a chunking task (by its name or
     its tags), a mapping names them per task; the choice is saved with the model."""
+    from hmmtl import serialize
     from hmmtl.hmm import CategoricalHMM
     from hmmtl.ner.clusters import BrownClusters
     from hmmtl.serialize import load
@@ -216,6 +217,11 @@ def test_each_task_reads_the_shared_features_it_is_given(tmp_path):
     back = load(given.save(tmp_path / "m.hmmtl"))
     assert back.shared_inputs_ == given.shared_inputs_
     assert back.predict(TEST_SENTENCES) == pred
+    # a file whose tasks read a shared feature it does not hold is refused
+    arrays, meta = given._get_state()
+    meta["shared_inputs"]["pos"] = ["hmm1.type"]
+    with pytest.raises(serialize.ModelFileError, match="name tasks or features"):
+        type(given)._from_state(arrays, meta)
     with pytest.raises(ValueError, match=r"shared_features\['pos'\] names \['words'\]"):
         _model(hmm=hmm, shared_features={"pos": ["words"]}).fit(SENTENCES, {"pos": POS})
     with pytest.raises(ValueError, match="shared_features must be"):

@@ -843,10 +843,14 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         # shared feature, as predict then does
         model.shared_inputs_ = {str(t): [str(k) for k in v] for t, v in
                                 meta.get("shared_inputs", {}).items()}
-        if set(model.shared_inputs_) - set(tasks):
+        known = {f"hmm{i}" for i in range(len(hmms))} | ({"brown"} if clusters else set())
+        unknown = sorted({k for v in model.shared_inputs_.values() for k in v
+                          if k.split(".")[0] not in known})
+        if set(model.shared_inputs_) - set(tasks) or unknown:
             raise serialize.ModelFileError(f"the model file's shared inputs "
-                                           f"{model.shared_inputs_} name tasks it does not "
-                                           f"have ({tasks})")
+                                           f"{model.shared_inputs_} name tasks or features "
+                                           f"it does not have (tasks {tasks}, features of "
+                                           f"{sorted(known)})")
         model.n_tasks_ = len(tasks)
         return model
 
