@@ -114,8 +114,6 @@ def train_tasks(args, labeler_params: dict) -> int:
                            "recognizer, the recognizer for the ner task); leave out "
                            "--algorithm perceptron")
     recognize = args.algorithm == "recognizer"
-    if args.lexicon and not recognize:
-        raise CommandError("--lexicon is an option of --algorithm recognizer")
     args.unlabeled = unlabeled_files(args.unlabeled, sources)
     check_output(args.out, "model", inputs=input_files(sources, args.unlabeled,
                                                        [args.lexicon] if args.lexicon else []))

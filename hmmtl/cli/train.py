@@ -151,12 +151,12 @@ def labeler_params(args) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.lexicon and args.algorithm != "recognizer":
+        raise CommandError("--lexicon is an option of --algorithm recognizer")
     if args.algorithm == "recognizer" and not args.tasks:
         from ._recognizer import train_recognizer
 
         return train_recognizer(args)
-    if args.lexicon and not args.tasks:
-        raise CommandError("--lexicon is an option of --algorithm recognizer")
     if args.input_columns and not args.tasks:  # one task reading input columns
         args.tasks = [_single_task(args)]
         args.tag_column = None

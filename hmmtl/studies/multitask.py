@@ -666,10 +666,10 @@ _SINGLE_TASKS = {"single": ("pos", "chunk", "ner"), "single, file POS in": ("chu
 #: features of the CRF tasks -- the chunker the HMM only, ``shared_features="auto"``; the
 #: chunker also reads the cross-validated POS predictions; NER is the recognizer, with the
 #: same clusters and HMM); ``multi-task, no cascade`` is the same without the POS
-#: predictions -- what MultiTaskTagger's defaults build with shared representations
-#: (``cascade="auto"``), the setting dev chose; ``multi-task, words only`` reads no
-#: column, no clusters, no HMM: a cascade of CRFs over all the tasks from the words alone,
-#: each task reading all the earlier tasks' cross-validated predictions
+#: predictions -- what MultiTaskTagger's defaults build from a file that gives the
+#: earlier tasks' columns (``cascade="auto"``), the setting dev chose; ``multi-task, words
+#: only`` reads no column, no clusters, no HMM: a cascade of CRFs over all the tasks from
+#: the words alone, each task reading all the earlier tasks' cross-validated predictions
 PRODUCT_SETTINGS = ("multi-task", "multi-task, no cascade", "multi-task, words only")
 
 #: sizes of the product study (``run_multi_task_product``): training / dev / test sentences

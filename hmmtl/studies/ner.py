@@ -28,7 +28,7 @@ import io
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -67,7 +67,7 @@ RECIPES: dict[str, dict[str, Any]] = {
             "recognizer": {"gazetteer": "nltk", "auto_lists": True}},
     "esp": {"clusters": 1000, "hmm_states": 32,
             "recognizer": {"gazetteer": "nltk", "auto_lists": False,
-                           "labeler_params": {"c2": 4.0, "max_iterations": 100}}},
+                           "labeler_params": {"c2": 4.0}}},
     "ned": {"clusters": 300, "hmm_states": 32,
             "recognizer": {"gazetteer": "nltk", "auto_lists": False}},
 }
@@ -206,6 +206,10 @@ def _recognizer(lang: str, parts: dict, representations, gazetteer, max_iteratio
     clusters, hmm = representations
     params = {**COMMON, **RECIPES[lang]["recognizer"], "clusters": clusters, "hmm": hmm,
               **parts}
+    # a recipe's (and the parts') labeler_params change COMMON's key by key
+    params["labeler_params"] = {**cast(dict, COMMON["labeler_params"]),
+                                **RECIPES[lang]["recognizer"].get("labeler_params", {}),
+                                **parts.get("labeler_params", {})}
     params["columns"] = {k: v for k, v in LANGUAGES[lang]["columns"].items()
                          if k in parts.get("columns", LANGUAGES[lang]["columns"])}
     if params.get("gazetteer") == "nltk":

@@ -352,12 +352,11 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             kinds = set(_SHARED_KINDS)
         elif given == "auto":
             kind = self._params_of(task, None)["task"]
-            if kind not in TASK_DEFAULTS:
-                counts: dict = {}
-                for sent in labels:
-                    for t in sent:
-                        counts[t] = counts.get(t, 0) + 1
-                kind = detect_task(list(counts), list(counts.values()))
+            if kind not in TASK_DEFAULTS:  # told by the tags, as the CRF will tell it
+                from ..data import factorize
+
+                tags, ids = factorize(flatten(labels)[0])
+                kind = detect_task(tags, np.bincount(ids, minlength=len(tags)))
             kinds = {"hmm"} if kind == "chunk" else set(_SHARED_KINDS)
         else:
             raise ValueError(f"shared_features must be 'auto', 'all' or a mapping of task to "
