@@ -165,3 +165,66 @@ def test_a_bad_byte_far_into_the_input_is_named_with_workers(model_path, tmp_pat
 def test_jobs_must_be_a_positive_number_or_auto(model_path, tmp_path):
     r = _run("tag", "--model", model_path, "--jobs", "0", tmp_path / "x.txt")
     assert r.returncode == 2 and "--jobs" in r.stderr
+
+
+def test_the_command_forks_its_taggers_warm_after_a_splitter(model_path, tmp_path):
+    """``hmmtl tag`` (``warm=True``): a splitter process splits while this process loads
+    Numba's kernels under a fork-safe threading layer; the taggers forked after it write
+    the bytes of one process, for one input and for the next one of the same command."""
+    source = tmp_path / "big.txt"
+    source.write_text(_text(600), encoding="utf-8")
+    script = f"""
+import io, sys
+from hmmtl import load
+from hmmtl.cli import _raw
+model = load({model_path!r})
+paths = []
+for name in ("_split_then_tag", "_unit_by_unit"):
+    real = getattr(_raw, name)
+    setattr(_raw, name, lambda *a, _real=real, _name=name: paths.append(_name) or _real(*a))
+for jobs in (2, 2, 1):  # the second input: this process's threads already run
+    out = io.StringIO()
+    _raw.tag_raw(model, {str(source)!r}, "big.txt", "raw", out, place="xpos",
+                 output="jsonl", batch=7, jobs=jobs, unit_chars=3000, warm=True)
+    sys.stdout.write(out.getvalue() + "\\f")
+import numba
+print(paths, numba.threading_layer(), file=sys.stderr)
+"""
+    r = _python("-c", script)
+    assert r.returncode == 0, r.stderr
+    assert "['_split_then_tag', '_split_then_tag']" in r.stderr
+    assert r.stderr.split()[-1] in ("workqueue", "tbb")
+    first, second, one, _ = r.stdout.split("\f")
+    assert first == second == one and one.count('"sent_id"') > 1000
+
+
+def test_a_threading_layer_that_cannot_fork_keeps_the_cold_workers(model_path, tmp_path):
+    """A user's GNU OpenMP layer (not fork-safe once running): the workers are forked
+    before any kernel runs and load Numba themselves; the same bytes."""
+    source = tmp_path / "big.txt"
+    source.write_text(_text(600), encoding="utf-8")
+    outs = []
+    for jobs in (1, 2):
+        out = tmp_path / f"omp{jobs}.conllu"
+        r = _run("tag", "--model", model_path, "--input", "raw", "-j", jobs, "-o", out, source,
+                 env_extra={"NUMBA_THREADING_LAYER": "omp"})
+        assert r.returncode == 0, r.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] and outs[0].count(b"# sent_id") > 1000
+
+
+def test_standard_output_is_complete_when_the_command_exits_at_once(model_path, tmp_path):
+    """The command's process ends without the interpreter's teardown once Numba is loaded
+    (:func:`hmmtl.cli.console_main`): what it wrote to standard output through a pipe is
+    all there, and a failure still exits with status 1 and its message."""
+    source = tmp_path / "big.txt"
+    source.write_text(_text(600), encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    to_file = _run("tag", "--model", model_path, "--input", "raw", "--output-format", "jsonl",
+                   "-o", out, source)
+    to_pipe = _run("tag", "--model", model_path, "--input", "raw", "--output-format", "jsonl",
+                   source)
+    assert to_file.returncode == to_pipe.returncode == 0, to_pipe.stderr
+    assert to_pipe.stdout.encode() == out.read_bytes() and len(to_pipe.stdout) > 100_000
+    bad = _run("tag", "--model", model_path, "--input", "conll", "-j", 1, source)
+    assert bad.returncode == 1 and "error" in bad.stderr

@@ -87,3 +87,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: error: {type(exc).__name__}: {exc} (run with --debug for the "
                   f"traceback)", file=sys.stderr)
         return 1
+
+
+def console_main() -> None:
+    """The ``hmmtl`` program (and ``python -m hmmtl``): :func:`main`, then the process ends
+    with its exit status.  After a command that loaded Numba (and with it LLVM), tearing
+    the interpreter down takes about a tenth of a second on the 2-core machine -- as long
+    as tagging 30,000 tokens -- and serves nothing: every file a command writes is
+    complete and in place before :func:`main` returns.  So such a process flushes standard
+    output and error and exits at once; one that ran Dask or Spark exits normally, so that
+    their exit handlers stop their clients."""
+    code = main()
+    if "numba" in sys.modules and not any(name in sys.modules for name in _EXIT_HANDLERS):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe: nothing more to write
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
+#: libraries whose exit handlers must run (their clients, threads and child processes)
+_EXIT_HANDLERS = ("pyspark", "distributed")
+

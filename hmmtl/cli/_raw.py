@@ -84,21 +84,29 @@ def _segmented(segmenter, pieces):
     by C-level maps over the segmenter's offsets, never by a Python loop over tokens."""
     for doc, text, offset in pieces:
         forms, starts, ends, breaks = segmenter.token_spans(text)
-        if not starts:
-            continue
-        # the tokens cover every character but white space, so a token has a space after
-        # it when the next one starts later; after the last token of the piece comes white
-        # space or the end of the text (counted as a space)
-        space = list(map(int.__lt__, ends, starts[1:]))
-        space.append(True)
-        firsts, lasts = breaks, [b - 1 for b in breaks[1:]] + [len(starts) - 1]
-        texts = [text[starts[a]:ends[b]] for a, b in zip(firsts, lasts)]
-        lengths = [b - a + 1 for a, b in zip(firsts, lasts)]
-        if offset:
-            starts = list(map(offset.__add__, starts))
-            ends = list(map(offset.__add__, ends))
-        yield _Sentences(forms, starts, ends, space, lengths, texts,
-                         [doc] + [None] * (len(breaks) - 1))
+        if starts:
+            yield _sentences(doc, text, offset, forms, starts, ends, breaks)
+
+
+def _sentences(doc, text: str, offset: int, forms, starts, ends, breaks) -> _Sentences:
+    """The :class:`_Sentences` of a piece of text from its tokens (offsets into ``text``)
+    and the indices of the tokens that start a sentence; ``forms`` None: sliced from
+    ``text`` (a token is ``text[start:end]``)."""
+    if forms is None:
+        forms = list(map(text.__getitem__, map(slice, starts, ends)))
+    # the tokens cover every character but white space, so a token has a space after
+    # it when the next one starts later; after the last token of the piece comes white
+    # space or the end of the text (counted as a space)
+    space = list(map(int.__lt__, ends, starts[1:]))
+    space.append(True)
+    firsts, lasts = breaks, [b - 1 for b in breaks[1:]] + [len(starts) - 1]
+    texts = [text[starts[a]:ends[b]] for a, b in zip(firsts, lasts)]
+    lengths = [b - a + 1 for a, b in zip(firsts, lasts)]
+    if offset:
+        starts = list(map(offset.__add__, starts))
+        ends = list(map(offset.__add__, ends))
+    return _Sentences(forms, starts, ends, space, lengths, texts,
+                      [doc] + [None] * (len(breaks) - 1))
 
 
 def _batches(parts, batch: int):
@@ -207,7 +215,7 @@ _WRITERS = {name: _writer(render) for name, render in _RENDERERS.items()}
 
 def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
             batch: int, first_id: int = 1, jobs: int = 1, unit_chars: int | None = None,
-            log=None) -> tuple[int, int]:
+            log=None, warm: bool = False) -> tuple[int, int]:
     """Tag raw text (``fmt`` ``"raw"``) or JSON lines of it (``"jsonl"``) from ``source``
     (a path or a binary line stream) and write ``output``; returns (sentences, tokens).
 
@@ -216,7 +224,11 @@ def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
     characters (default :data:`UNIT_CHARS`, or :data:`SPLIT_UNIT_CHARS` for a model with
     document features) and the platform can fork them; the output is the same bytes as with
     one.
-    ``log``: called with a message when worker processes are used."""
+    ``log``: called with a message when worker processes are used.  ``warm``: this process
+    may load Numba's kernels and start its threading layer (fork-safe) before forking the
+    workers, so that they start warm (:func:`_split_then_tag`); only for a process that
+    tags from one thread, such as ``hmmtl tag`` (the layer chosen then, the work queue where
+    TBB is not installed, is not safe for tagging from several threads at once)."""
     from ..io import FormatError
     from ..io.segment import Segmenter
     from ..io.text import open_input
@@ -246,7 +258,7 @@ def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
                     log(f"{name}: splitting and tagging in {jobs} worker processes")
                 n_sent, n_tok = _tag_parallel(
                     model, segmenter, itertools.chain(first, units), out, place=place,
-                    render=render, batch=batch, first_id=first_id, jobs=jobs)
+                    render=render, batch=batch, first_id=first_id, jobs=jobs, warm=warm)
             else:
                 n_sent, n_tok = _tag_serial(model, segmenter, itertools.chain(*first), out,
                                             place, render, batch, first_id)
@@ -327,7 +339,37 @@ def parallel_possible() -> bool:
     if "fork" not in multiprocessing.get_all_start_methods() or sys.platform == "darwin":
         return False
     parallel = sys.modules.get("numba.np.ufunc.parallel")
-    return not (parallel is not None and getattr(parallel, "_is_initialized", False))
+    if parallel is None or not getattr(parallel, "_is_initialized", False):
+        return True
+    return getattr(parallel, "_threading_layer", None) in _FORK_SAFE
+
+
+#: Numba's threading layers that a process can fork under once they run (Numba's
+#: documentation: GNU OpenMP, its other layer on Linux, is not)
+_FORK_SAFE = ("workqueue", "tbb")
+
+
+def _fork_safe_threads() -> bool:
+    """Whether this process can run Numba's parallel kernels and fork worker processes
+    after: its threading layer, running or to be started, is fork-safe.  Where the layer is
+    Numba's default choice (``NUMBA_THREADING_LAYER`` not set), it is set to Numba's
+    ``forksafe`` choice here (TBB where installed, else the work queue): this process
+    tags nothing in parallel itself."""
+    import os
+    import sys
+
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    if parallel is not None and getattr(parallel, "_is_initialized", False):
+        return getattr(parallel, "_threading_layer", None) in _FORK_SAFE
+    numba = sys.modules.get("numba")
+    wanted = str(numba.config.THREADING_LAYER if numba is not None
+                 else os.environ.get("NUMBA_THREADING_LAYER", "default")).lower()
+    if wanted == "default":
+        os.environ["NUMBA_THREADING_LAYER"] = "forksafe"
+        if numba is not None:
+            numba.config.THREADING_LAYER = "forksafe"
+        return True
+    return wanted in ("forksafe", "safe", *_FORK_SAFE)
 
 
 def _units(pieces, unit_chars: int):
@@ -390,8 +432,36 @@ def _tag_unit(chunk: _Sentences, first_id: int) -> str:
 def _split_and_tag_unit(unit) -> tuple:
     """(sentences, tokens, output with its sentence numbers open) of a unit of text, split
     and tagged in batches of at most ``batch`` sentences in this worker."""
-    model, segmenter, render, place, batch = _work()
-    parts = list(_segmented(segmenter, unit))
+    return _tag_parts(list(_segmented(_work()[1], unit)))
+
+
+def _split_unit(unit) -> list:
+    """The tokens of each piece of text of a unit, compact for the trip to the process that
+    tags them: per piece its tokens' starts and ends and its sentences' first tokens as
+    arrays of 64-bit integers (the forms are sliced from the text again there), None for a
+    piece without a token."""
+    from array import array
+
+    segmenter = _work()[1]
+    out: list = []
+    for _, text, _ in unit:
+        _, starts, ends, breaks = segmenter.token_spans(text)
+        out.append((array("q", starts), array("q", ends), array("q", breaks)) if starts
+                   else None)
+    return out
+
+
+def _tag_split_unit(unit, spans) -> tuple:
+    """:func:`_split_and_tag_unit` of a unit split by :func:`_split_unit`."""
+    return _tag_parts([_sentences(doc, text, offset, None, s.tolist(), e.tolist(), b.tolist())
+                       for (doc, text, offset), (s, e, b) in
+                       ((piece, found) for piece, found in zip(unit, spans) if found)])
+
+
+def _tag_parts(parts: list) -> tuple:
+    """(sentences, tokens, output with its sentence numbers open) of the sentences of a
+    unit, tagged in batches of at most ``batch`` sentences in this worker."""
+    model, _, render, place, batch = _work()
     if not parts:
         return 0, 0, None
     sentences = _Sentences.join(parts)
@@ -409,7 +479,8 @@ def _split_and_tag_unit(unit) -> tuple:
             _Rendered(heads if numbered else None, tails))
 
 
-def _tag_parallel(model, segmenter, units, out, *, place, render, batch, first_id, jobs):
+def _tag_parallel(model, segmenter, units, out, *, place, render, batch, first_id, jobs,
+                  warm=False):
     """Segmentation and tagging in ``jobs`` forked processes, the output written here in the
     input's order.  A model whose tags of a sentence do not depend on the other sentences of
     its batch (all but those with document features): each unit of text is split, tagged
@@ -417,22 +488,100 @@ def _tag_parallel(model, segmenter, units, out, *, place, render, batch, first_i
     segmented by a worker; the sentences are cut into the same batches of ``batch``
     sentences as without workers (a model with document features, such as nl-ner, sees the
     same batches), and each batch is tagged and written by a worker.  At most about
-    ``3 * jobs`` tasks are pending at a time (memory stays bounded)."""
+    ``3 * jobs`` tasks are pending at a time (memory stays bounded).  ``warm`` (and a model
+    without document features, and a fork-safe threading layer): :func:`_split_then_tag`."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     global _WORK
     _WORK = (model, segmenter, render, place, batch)
-    # a worker that dies (killed, out of memory) fails the command (BrokenProcessPool)
-    # instead of leaving it waiting
-    pool = ProcessPoolExecutor(jobs, multiprocessing.get_context("fork"), _worker_start)
+    context = multiprocessing.get_context("fork")
     try:
-        if getattr(model, "uses_documents_", False):
-            return _same_batches(pool, units, out, batch, first_id, 3 * jobs)
-        return _unit_by_unit(pool, units, out, first_id, 3 * jobs)
+        if warm and not getattr(model, "uses_documents_", False) and _fork_safe_threads():
+            return _split_then_tag(model, segmenter, units, out, first_id, jobs, context)
+        # a worker that dies (killed, out of memory) fails the command (BrokenProcessPool)
+        # instead of leaving it waiting
+        pool = ProcessPoolExecutor(jobs, context, _worker_start)
+        try:
+            if getattr(model, "uses_documents_", False):
+                return _same_batches(pool, units, out, batch, first_id, 3 * jobs)
+            return _unit_by_unit(pool, units, out, first_id, 3 * jobs)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         _WORK = None
+
+
+#: a text that reaches every compiled kernel of tagging (see :func:`_warm_up`)
+_WARM_TEXT = ("Mr. O'Neil's 3 dogs (and 12,000 cats) can't find www.example.com today! "
+              "Does THE U.S. agree?  I dunno... e-mail me at a.b@c.org :)\n\n"
+              "Zyxqvbnmq foo-bar.  Ok.")
+
+#: units of text split ahead of the tagging processes (:func:`_split_then_tag`)
+SPLIT_AHEAD = 8
+
+
+def _warm_up(model, segmenter) -> None:
+    """Numba's import, the model's compiled kernels (from their on-disk cache) and its
+    threading layer, loaded in this process by tagging a short text: the processes forked
+    after it tag at once, instead of each loading them again."""
+    parts = list(_segmented(segmenter, [(None, _WARM_TEXT, 0)]))
+    if parts:
+        sentences = _Sentences.join(parts)
+        predict(model, [sentences.forms[a:b] for a, b in _token_ranges(sentences.lengths)])
+
+
+def _split_then_tag(model, segmenter, units, out, first_id: int, jobs: int, context
+                    ) -> tuple[int, int]:
+    """Raw text split in one process and tagged in ``jobs`` others, forked warm: a splitter
+    process is forked first and splits the first units (it needs no compiled code) while
+    this process loads Numba and the model's kernels (:func:`_warm_up`, a quarter of a
+    second); the tagging processes are forked after that and tag at once, instead of each
+    loading Numba again.  Each unit is tagged and written by one tagging process, its
+    sentence numbers filled in here, in the input's order."""
+    import collections
+    from concurrent.futures import ProcessPoolExecutor
+
+    splitter = ProcessPoolExecutor(1, context)
+    try:
+        split: collections.deque = collections.deque()
+
+        def feed():
+            while len(split) < SPLIT_AHEAD:
+                unit = next(units, None)
+                if unit is None:
+                    return
+                split.append((unit, splitter.submit(_split_unit, unit)))
+
+        units = iter(units)
+        feed()
+        _warm_up(model, segmenter)
+        gc.freeze()
+        taggers = ProcessPoolExecutor(jobs, context, _worker_start)
+        try:
+            tagged: collections.deque = collections.deque()
+            n_sent = n_tok = 0
+
+            def drain(wait: bool):
+                nonlocal n_sent, n_tok
+                while tagged and (wait or tagged[0].done() or len(tagged) >= 3 * jobs):
+                    k, n, rendered = tagged.popleft().result()
+                    if k:
+                        out.write(rendered.text(first_id + n_sent))
+                        n_sent, n_tok = n_sent + k, n_tok + n
+
+            while split:
+                unit, spans = split.popleft()
+                spans = spans.result()
+                feed()
+                tagged.append(taggers.submit(_tag_split_unit, unit, spans))
+                drain(False)
+            drain(True)
+            return n_sent, n_tok
+        finally:
+            taggers.shutdown(wait=True, cancel_futures=True)
+    finally:
+        splitter.shutdown(wait=True, cancel_futures=True)
 
 
 def _unit_by_unit(pool, units, out, first_id: int, window: int) -> tuple[int, int]:

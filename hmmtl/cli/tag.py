@@ -121,7 +121,7 @@ def _tag_here(args, model, info, column, path: str, out, first_id: int) -> tuple
                            output=args.output_format or "conllu",
                            batch=args.batch_size, first_id=first_id,
                            jobs=default_jobs() if args.jobs == "auto" else args.jobs,
-                           log=lambda message: log(args, message))
+                           log=lambda message: log(args, message), warm=True)
         if args.output_format is not None:
             raise CommandError(f"--output-format is for raw text and JSON lines; "
                                f"{input_name(path)} is {fmt}, written back as {fmt}")
