@@ -60,6 +60,20 @@ def test_the_recognizer_learns_from_the_file_its_columns_and_the_text(model):
     assert "Madrid" in m.clusters.words_ and "Paris" in m.clusters.words_
 
 
+def test_unlabeled_max_tokens_reads_the_texts_first_sentences(files, tmp_path):
+    """--unlabeled-max-tokens: the clusters learn from the text's first sentences only."""
+    text = tmp_path / "text.txt"
+    text.write_text("Mr. Smith went to Madrid .\n" * 4 + "Mr. Jones flew to Quito .\n" * 5)
+    seen = {}
+    for limit in (12, 1000):
+        out = tmp_path / f"ner{limit}.hmmtl"
+        assert cli("train", "--train", files / "train.conll", "--tag-column", 3, "--algorithm",
+                   "recognizer", "--unlabeled", text, "--unlabeled-max-tokens", limit,
+                   "--max-iter", 10, "-q", "--out", out) == 0
+        seen[limit] = "Quito" in load(out).clusters.words_
+    assert seen == {12: False, 1000: True}
+
+
 def test_tag_and_evaluate_read_the_models_column(model, files, capsys):
     assert cli("tag", "--model", model, files / "test.conll") == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines()

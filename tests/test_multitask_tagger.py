@@ -452,6 +452,27 @@ def test_cli_tasks_learn_clusters_and_an_hmm_on_the_unlabeled_text(tmp_path, cap
     assert load(plain).clusters_ is None and load(plain).hmms_ == []
 
 
+def test_cli_tasks_read_at_most_unlabeled_max_tokens(tmp_path, capsys):
+    """--unlabeled-max-tokens with --tasks: the clusters and the HMM learn from the text's
+    first sentences only (the words of its last sentences are not in their vocabulary)."""
+    from hmmtl.serialize import load
+
+    train = tmp_path / "train.conll"
+    zoo.write_conll(train, SENTENCES, POS, CHUNKS)
+    text = _unlabeled_text(tmp_path / "text.txt")
+    base = ("train", "--train", train, "--format", "conll", "--tasks", "pos=1,chunk=2",
+            "--max-iter", 20, "--folds", 2, "--quiet")
+    n = sum(map(len, SENTENCES))  # the first of the text's three copies of the training words
+    assert zoo.cli(*base, "--unlabeled", text, "--unlabeled-max-tokens", n, "--out",
+                   tmp_path / "m.hmmtl") == 0
+    model = load(tmp_path / "m.hmmtl")
+    assert "zebras" not in list(model.clusters_.words_)
+    assert "zebras" not in model.hmms_[0].vocabulary_
+    capsys.readouterr()
+    assert zoo.cli(*base, "--unlabeled-max-tokens", n, "--out", tmp_path / "x.hmmtl") != 0
+    assert "--unlabeled-max-tokens is a setting of --unlabeled" in capsys.readouterr().err
+
+
 def test_cli_tasks_with_the_recognizer_for_the_ner_task(tmp_path, capsys):
     """--tasks ... --algorithm recognizer: the ner task is the recognizer (over the shared
     clusters and HMM), the others CRFs; tag and evaluate give every task."""

@@ -53,14 +53,17 @@ def recognizer(learned: tuple, columns: dict, gazetteer, lexicon, args):
         lexicon=lexicon, random_state=args.seed, verbose=progress)
 
 
-def unlabeled_sentences(paths, fmt) -> list:
+def unlabeled_sentences(paths, fmt, max_tokens: int | None = None) -> list:
     """The sentences of the ``--unlabeled`` files (the clusters, the HMM and the automatic
-    lists learn from them), read by the one reader of unlabeled text."""
+    lists learn from them), read by the one reader of unlabeled text; with ``max_tokens``
+    (``--unlabeled-max-tokens``), its first sentences up to the one that reaches that many
+    tokens, the files in the order given."""
     if not paths:
         return []
+    from ..io.text import TokenStream
     from ._common import iter_text_sentences
 
-    out = list(iter_text_sentences(paths, fmt))
+    out = list(TokenStream(lambda: iter_text_sentences(paths, fmt), max_tokens))
     if not out:
         raise CommandError(f"--unlabeled {' '.join(map(str, paths))}: no sentence")
     return out

@@ -16,7 +16,7 @@ from ._ner_recipe import (nltk_gazetteer, read_lexicon, recognizer, representati
 #: options of ``hmmtl train`` that the recognizer does not take
 _NOT_TAKEN = {"hmm": "--hmm", "represent": "--represent", "top_k": "--top-k",
               "preset": "--preset", "hmm_param": "--hmm-param", "dev": "--dev",
-              "c1": "--c1", "unlabeled_max_tokens": "--unlabeled-max-tokens"}
+              "c1": "--c1"}
 
 
 def train_recognizer(args: argparse.Namespace) -> int:
@@ -25,6 +25,9 @@ def train_recognizer(args: argparse.Namespace) -> int:
         if getattr(args, name, None):
             raise CommandError(f"{flag} is not an option of --algorithm recognizer (it learns "
                                f"its own clusters and HMM from --unlabeled)")
+    if args.unlabeled_max_tokens and not args.unlabeled:
+        raise CommandError("--unlabeled-max-tokens is a setting of --unlabeled: give the "
+                           "text with --unlabeled FILE")
     if args.task not in ("auto", "ner"):
         raise CommandError(f"--algorithm recognizer recognizes named entities: --task "
                            f"{args.task} does not apply")
@@ -33,7 +36,8 @@ def train_recognizer(args: argparse.Namespace) -> int:
     sentences = corpus.sentences
     columns, values = _input_columns(args.input_columns, corpus, args.tag_column)
     documents = list(corpus.doc_ids) if len(set(corpus.doc_ids)) > 1 else None
-    unlabeled = unlabeled_sentences(args.unlabeled, args.text_format)
+    unlabeled = unlabeled_sentences(args.unlabeled, args.text_format,
+                                    args.unlabeled_max_tokens)
     lexicon = read_lexicon(args.lexicon)
     gazetteer = nltk_gazetteer(folder)
     model = recognizer(representations(sentences + unlabeled, args), columns, gazetteer,

@@ -103,12 +103,14 @@ def train_tasks(args, labeler_params: dict) -> int:
         raise CommandError(f"--tasks is given {len(args.tasks)} times for {len(sources)} "
                            f"--train source(s): give it once (every file carries the same "
                            f"tasks) or once per --train file, in the same order")
-    for option in ("hmm", "dev", "represent", "preset", "tag_column", "unlabeled_max_tokens",
-                   "hmm_param"):
+    for option in ("hmm", "dev", "represent", "preset", "tag_column", "hmm_param"):
         if getattr(args, option, None):
             flag = "--" + option.replace("_", "-")
             raise CommandError(f"{flag} is not yet supported with --tasks or "
                                f"--input-columns; leave it out")
+    if getattr(args, "unlabeled_max_tokens", None) and not args.unlabeled:
+        raise CommandError("--unlabeled-max-tokens is a setting of --unlabeled: give the "
+                           "text with --unlabeled FILE")
     if args.algorithm == "perceptron":
         raise CommandError("--tasks and --input-columns train CRFs (and, with --algorithm "
                            "recognizer, the recognizer for the ner task); leave out "
@@ -199,7 +201,8 @@ def _shared_representations(args, X: list, recognize: bool, folder) -> _Shared:
 
     if not args.unlabeled and not recognize:
         return _Shared({}, [], "")
-    text = unlabeled_sentences(args.unlabeled, args.text_format)
+    text = unlabeled_sentences(args.unlabeled, args.text_format,
+                               getattr(args, "unlabeled_max_tokens", None))
     clusters, hmm = learned = learn(X + text, args)
     params: dict = {"clusters": clusters, "hmm": hmm}
     message = (", Brown clusters and an HMM on them" + (f" and {len(text)} unlabeled "
