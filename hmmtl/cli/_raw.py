@@ -90,10 +90,7 @@ def _segmented(segmenter, pieces):
 
 def _sentences(doc, text: str, offset: int, forms, starts, ends, breaks) -> _Sentences:
     """The :class:`_Sentences` of a piece of text from its tokens (offsets into ``text``)
-    and the indices of the tokens that start a sentence; ``forms`` None: sliced from
-    ``text`` (a token is ``text[start:end]``)."""
-    if forms is None:
-        forms = list(map(text.__getitem__, map(slice, starts, ends)))
+    and the indices of the tokens that start a sentence."""
     # the tokens cover every character but white space, so a token has a space after
     # it when the next one starts later; after the last token of the piece comes white
     # space or the end of the text (counted as a space)
@@ -437,24 +434,25 @@ def _split_and_tag_unit(unit) -> tuple:
 
 def _split_unit(unit) -> list:
     """The tokens of each piece of text of a unit, compact for the trip to the process that
-    tags them: per piece its tokens' starts and ends and its sentences' first tokens as
-    arrays of 64-bit integers (the forms are sliced from the text again there), None for a
-    piece without a token."""
+    tags them: per piece its tokens' forms joined by spaces (a token holds no white space),
+    their starts and ends and its sentences' first tokens as arrays of 64-bit integers;
+    None for a piece without a token."""
     from array import array
 
     segmenter = _work()[1]
     out: list = []
     for _, text, _ in unit:
-        _, starts, ends, breaks = segmenter.token_spans(text)
-        out.append((array("q", starts), array("q", ends), array("q", breaks)) if starts
-                   else None)
+        forms, starts, ends, breaks = segmenter.token_spans(text)
+        out.append((" ".join(forms), array("q", starts), array("q", ends), array("q", breaks))
+                   if starts else None)
     return out
 
 
 def _tag_split_unit(unit, spans) -> tuple:
     """:func:`_split_and_tag_unit` of a unit split by :func:`_split_unit`."""
-    return _tag_parts([_sentences(doc, text, offset, None, s.tolist(), e.tolist(), b.tolist())
-                       for (doc, text, offset), (s, e, b) in
+    return _tag_parts([_sentences(doc, text, offset, f.split(" "), s.tolist(), e.tolist(),
+                                  b.tolist())
+                       for (doc, text, offset), (f, s, e, b) in
                        ((piece, found) for piece, found in zip(unit, spans) if found)])
 
 
