@@ -31,6 +31,7 @@ other models (a pipeline holding an HMM and a CRF) stores its parts in the same 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import importlib
 import io
@@ -77,7 +78,14 @@ FORMAT = "hmmtl-model"
 #: space has no n-grams).  Version-1 files are read through :func:`_migrate_v1`.
 #: Since version 4 the ``arrays.npz`` member is written deflated (it was stored); a zip
 #: reader inflates it, so readers of every version read both, and the checksum is the same.
-FORMAT_VERSION = 4
+#: 5: a part that two parts of a model share (the Brown clusters and the HMM of a
+#: :class:`~hmmtl.MultiTaskTagger` and of its recognizer) is stored once, the second place
+#: naming the first (``{"same_as": "task2/clusters"}``, :func:`pack_nested`), which a
+#: version-4 reader cannot rebuild: only files with such a part are written as version 5,
+#: every other file stays version 4, byte for byte.
+FORMAT_VERSION = 5
+#: the version of a file without shared parts
+_PLAIN_VERSION = 4
 
 _ARRAYS_MEMBER = "arrays.npz"
 _MANIFEST_MEMBER = "manifest.json"
@@ -286,12 +294,13 @@ def _write_npz(stream, arrays: Mapping[str, np.ndarray]) -> None:
                 np.lib.format.write_array(fh, arrays[name], allow_pickle=False)
 
 
-def _build_manifest(key: str, arrays: dict, meta: dict, digest: str, info: Mapping) -> dict:
+def _build_manifest(key: str, arrays: dict, meta: dict, digest: str, info: Mapping,
+                    version: int = _PLAIN_VERSION) -> dict:
     from . import __version__
 
     manifest = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": version,
         "hmmtl_version": __version__,
         "class": {"name": key, "module": MODEL_CLASSES[key], "qualname": key},
         "arrays": {name: _array_entry(arrays[name]) for name in sorted(arrays)},
@@ -383,7 +392,9 @@ def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None,
                                 f"give a file name such as {str(path / 'model.hmmtl')!r}")
     cls = type(model)
     key = _class_key(cls)
-    arrays, meta = model._get_state()
+    with _packing() as packed:
+        arrays, meta = model._get_state()
+    version = FORMAT_VERSION if packed.shared else _PLAIN_VERSION
     if arrays_as is not None:
         arrays = {k: arrays_as(k, np.asarray(v)) for k, v in arrays.items()}
     arrays, meta = _check_state((arrays, meta), cls)
@@ -411,7 +422,8 @@ def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None,
                               force_zip64=True) as member:
                 writer = _HashingWriter(member)
                 _write_npz(writer, arrays)
-            manifest = _build_manifest(key, arrays, meta, writer.sha256.hexdigest(), info)
+            manifest = _build_manifest(key, arrays, meta, writer.sha256.hexdigest(), info,
+                                       version)
             archive.writestr(_zipinfo(_MANIFEST_MEMBER, zipfile.ZIP_DEFLATED),
                              json.dumps(manifest, indent=1, sort_keys=True,
                                         ensure_ascii=False))
@@ -675,7 +687,8 @@ def load_with_info(path: str | os.PathLike,
                                      f"load it with hmmtl.load or {key}.load")
         arrays = _read_arrays(archive, manifest, source)
     try:
-        model = cls._from_state(arrays, manifest["meta"])
+        with _unpacking():  # the parts of the whole file, for the parts it stores once
+            model = cls._from_state(arrays, manifest["meta"])
         if "segmenter" in manifest.get("info", {}):
             from .io.segment import Segmenter
 
@@ -742,19 +755,89 @@ def pack_nested(children: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dic
     """
     arrays: dict[str, np.ndarray] = {}
     meta: dict[str, Any] = {}
+    states: dict[str, Any] = {}
+    with _packing() as packed:
+        # in the order of the names, as unpack_nested reads them: a part two places share
+        # is stored at the first of them in that order (depth first), the other names it
+        for name in sorted(children, key=str):
+            if not isinstance(name, str) or _NESTED_SEP in name or not _NAME_RE.match(name):
+                raise ValueError(f"nested model name {name!r} must be a simple name without "
+                                 f"'/'")
+            child = children[name]
+            if child is None:
+                states[name] = None
+                continue
+            path = packed.path + name
+            first = packed.places.get(id(child))
+            if first is not None and first[1] is child:  # stored already: named, not copied
+                states[name] = first[0]
+                packed.shared = True
+                continue
+            packed.places[id(child)] = (path, child)
+            outer, packed.path = packed.path, path + _NESTED_SEP
+            try:
+                states[name] = _check_state(child._get_state(), type(child))
+            finally:
+                packed.path = outer
     for name, child in children.items():
-        if not isinstance(name, str) or _NESTED_SEP in name or not _NAME_RE.match(name):
-            raise ValueError(f"nested model name {name!r} must be a simple name without '/'")
-        if child is None:
+        state = states[name]
+        if state is None:
             meta[name] = None
-            continue
-        cls = type(child)
-        key = _class_key(cls)
-        child_arrays, child_meta = _check_state(child._get_state(), cls)
-        for array_name, arr in child_arrays.items():
-            arrays[f"{name}{_NESTED_SEP}{array_name}"] = arr
-        meta[name] = {"class": key, "module": MODEL_CLASSES[key], "meta": child_meta}
+        elif isinstance(state, str):
+            meta[name] = {"same_as": state}
+        else:
+            child_arrays, child_meta = state
+            for array_name, arr in child_arrays.items():
+                arrays[f"{name}{_NESTED_SEP}{array_name}"] = arr
+            key = _class_key(type(child))
+            meta[name] = {"class": key, "module": MODEL_CLASSES[key], "meta": child_meta}
     return arrays, meta
+
+
+class _Places:
+    """The parts packed so far while one model's state is gathered (by object: where each
+    is stored), or rebuilt so far while it is read (by place), and the place of the part
+    being packed or rebuilt now."""
+
+    def __init__(self):
+        self.places: dict = {}
+        self.path = ""
+        self.shared = False
+
+
+_PACKING: contextvars.ContextVar[_Places | None] = contextvars.ContextVar("hmmtl_packing",
+                                                                         default=None)
+_UNPACKING: contextvars.ContextVar[_Places | None] = contextvars.ContextVar("hmmtl_unpacking",
+                                                                           default=None)
+
+
+@contextlib.contextmanager
+def _packing() -> Iterator[_Places]:
+    """The parts packed for the model being saved (a fresh record at the outermost call)."""
+    places = _PACKING.get()
+    if places is not None:
+        yield places
+        return
+    token = _PACKING.set(_Places())
+    try:
+        yield _PACKING.get()  # type: ignore[misc]
+    finally:
+        _PACKING.reset(token)
+
+
+@contextlib.contextmanager
+def _unpacking() -> Iterator[_Places]:
+    """The parts rebuilt for the model being loaded (a fresh record at the outermost
+    call)."""
+    places = _UNPACKING.get()
+    if places is not None:
+        yield places
+        return
+    token = _UNPACKING.set(_Places())
+    try:
+        yield _UNPACKING.get()  # type: ignore[misc]
+    finally:
+        _UNPACKING.reset(token)
 
 
 def unpack_nested(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -773,16 +856,33 @@ def unpack_nested(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> 
     """
     if not isinstance(meta, Mapping):
         raise ModelFileError(f"nested model meta must be a mapping, got {type(meta).__name__}")
-    out: dict[str, Any] = {}
-    for name, entry in meta.items():
-        if entry is None:
-            out[name] = None
-            continue
-        if not isinstance(entry, Mapping) or "class" not in entry or "meta" not in entry:
-            raise ModelFileError(f"nested model {name!r}: meta entry is malformed")
-        cls = _resolve_class(entry["class"], entry.get("module"), f"nested model {name!r}")
-        prefix = f"{name}{_NESTED_SEP}"
-        child_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-        with array_prefix(prefix):
-            out[name] = cls._from_state(child_arrays, entry["meta"])
+    built: dict[str, Any] = {}
+    with _unpacking() as rebuilt:
+        for name in sorted(meta, key=str):  # the order of pack_nested
+            entry = meta[name]
+            if entry is None:
+                built[name] = None
+                continue
+            if isinstance(entry, Mapping) and set(entry) == {"same_as"}:
+                # a part stored once, at an earlier place of the same file
+                place = entry["same_as"]
+                if not isinstance(place, str) or place not in rebuilt.places:
+                    raise ModelFileError(f"nested model {name!r} is the part {place!r}, "
+                                         f"which the file does not hold before it")
+                built[name] = rebuilt.places[place]
+                continue
+            if not isinstance(entry, Mapping) or "class" not in entry or "meta" not in entry:
+                raise ModelFileError(f"nested model {name!r}: meta entry is malformed")
+            cls = _resolve_class(entry["class"], entry.get("module"), f"nested model {name!r}")
+            prefix = f"{name}{_NESTED_SEP}"
+            child_arrays = {k[len(prefix):]: v for k, v in arrays.items()
+                            if k.startswith(prefix)}
+            outer, rebuilt.path = rebuilt.path, rebuilt.path + prefix
+            try:
+                with array_prefix(prefix):
+                    built[name] = cls._from_state(child_arrays, entry["meta"])
+            finally:
+                rebuilt.path = outer
+            rebuilt.places[rebuilt.path + name] = built[name]
+    out = {name: built[name] for name in meta}
     return out

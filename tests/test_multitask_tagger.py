@@ -491,6 +491,16 @@ def test_cli_tasks_with_the_recognizer_for_the_ner_task(tmp_path, capsys):
     assert isinstance(ner, NamedEntityRecognizer)
     assert sorted(ner.input_columns_) == ["task:chunk", "task:pos"]
     assert list(ner.clusters_.words_) == list(model.clusters_.words_)
+    # the clusters and the HMM are stored once and shared again by the loaded model
+    from hmmtl.serialize import read_manifest
+
+    manifest = read_manifest(model_path)
+    assert manifest["format_version"] == 5
+    assert ner.clusters_ is model.clusters_ and ner.hmms_[0] is model.hmms_[0]
+    assert "hmm0/emission_prob" in manifest["arrays"]
+    assert any(name.startswith("clusters/") for name in manifest["arrays"])
+    assert not any(name.startswith(("task2/clusters/", "task2/hmm0/"))
+                   for name in manifest["arrays"])
     rows, result = _tag_and_evaluate_three_tasks(model_path, tmp_path, capsys, 6)
     assert result["tasks"]["ner"]["f1"] > 0.8
     assert [r[6] for r in rows] == [t for s in model.predict(SENTENCES[:6])["ner"] for t in s]

@@ -132,7 +132,7 @@ def test_file_layout_and_manifest(tmp_path):
     with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
         assert set(npz.files) == set(_model().arrays)
     assert manifest["format"] == "hmmtl-model"
-    assert manifest["format_version"] == serialize.FORMAT_VERSION
+    assert manifest["format_version"] == serialize._PLAIN_VERSION
     assert manifest["class"] == {"name": "TableModel", "module": __name__,
                                  "qualname": "TableModel"}
     assert manifest["arrays_sha256"] == hashlib.sha256(payload).hexdigest()
@@ -545,7 +545,7 @@ def test_a_version_1_file_saved_again_is_the_current_version(tmp_path):
     model = load(os.path.join(V1, "perceptron.hmmtl"))
     path = save(model, tmp_path / "m.hmmtl")
     manifest = serialize.read_manifest(path)
-    assert manifest["format_version"] == serialize.FORMAT_VERSION == 4
+    assert manifest["format_version"] == serialize._PLAIN_VERSION == 4
     assert manifest["manifest_sha256"] == serialize._manifest_digest(manifest)
 
 
@@ -574,7 +574,7 @@ def test_version_2_files_still_load():
 def test_a_version_2_file_saved_again_is_the_current_version(tmp_path):
     model = load(os.path.join(V2, "tagger_hmm.hmmtl"))
     path = save(model, tmp_path / "m.hmmtl")
-    assert serialize.read_manifest(path)["format_version"] == serialize.FORMAT_VERSION
+    assert serialize.read_manifest(path)["format_version"] == serialize._PLAIN_VERSION
     assert load(path).predict([["a", "dog", "sings"]]) == model.predict([["a", "dog", "sings"]])
 
 
@@ -595,5 +595,52 @@ def test_a_version_3_file_still_loads_and_has_no_ngrams(tmp_path):
     extra = {"pos": expected["test_pos"]}
     assert model.predict(expected["test_sentences"], extra=extra) == expected["predicted"]
     again = save(model, tmp_path / "m.hmmtl")
-    assert serialize.read_manifest(again)["format_version"] == serialize.FORMAT_VERSION == 4
+    assert serialize.read_manifest(again)["format_version"] == serialize._PLAIN_VERSION == 4
     assert load(again).predict(expected["test_sentences"], extra=extra) == expected["predicted"]
+
+
+# ----------------------------------------------------------------------------- shared parts
+def test_a_part_two_parts_share_is_stored_once_and_shared_again(tmp_path):
+    """The same object in two places of a model (a nested pair whose inner part is the outer
+    one's left): its arrays are stored once, the second place names the first, the file is
+    version 5, and the loaded model shares one object again."""
+    inner = TableModel({"w": np.arange(1000.0)}, {"name": "shared"})
+    outer = PairModel(PairModel(TableModel({"v": np.ones(3)}), inner, np.zeros(1)), inner,
+                      np.ones(2))
+    path = save(outer, tmp_path / "m.hmmtl")
+    manifest = serialize.read_manifest(path)
+    assert manifest["format_version"] == serialize.FORMAT_VERSION == 5
+    assert manifest["meta"]["children"]["right"] == {"same_as": "left/right"}
+    assert sorted(manifest["arrays"]) == ["left/left/v", "left/right/w", "left/scale", "scale"]
+    back = load(path)
+    assert back.right is back.left.right
+    assert back.right.meta == {"name": "shared"}
+    np.testing.assert_array_equal(back.right.arrays["w"], np.arange(1000.0))
+    # two equal objects that are not the same object are stored twice, as version 4
+    twice = PairModel(TableModel({"w": np.arange(3.0)}), TableModel({"w": np.arange(3.0)}),
+                      np.ones(1))
+    path2 = save(twice, tmp_path / "twice.hmmtl")
+    assert serialize.read_manifest(path2)["format_version"] == 4
+    assert load(path2).left is not load(path2).right
+
+
+@pytest.mark.parametrize("place", ["nowhere", "right", 7])
+def test_a_shared_part_the_file_does_not_hold_before_it_is_refused(tmp_path, place):
+    inner = TableModel({"w": np.arange(4.0)})
+    path = save(PairModel(inner, inner, np.ones(1)), tmp_path / "m.hmmtl")
+
+    def point_elsewhere(m):
+        m["meta"]["children"]["right"] = {"same_as": place}
+        return m
+    _rewrite(path, manifest=point_elsewhere)
+    with pytest.raises(ModelFileError, match=r"nested model 'right' is the part .* which the "
+                                             r"file does not hold before it"):
+        load(path)
+
+
+def test_a_version_4_reader_refuses_a_file_with_shared_parts(tmp_path, monkeypatch):
+    inner = TableModel({"w": np.arange(4.0)})
+    path = save(PairModel(inner, inner, np.ones(1)), tmp_path / "m.hmmtl")
+    monkeypatch.setattr(serialize, "FORMAT_VERSION", 4)
+    with pytest.raises(ModelFileError, match=r"format version 5 was written by a newer hmmtl"):
+        load(path)
