@@ -392,7 +392,7 @@ def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None,
                                 f"give a file name such as {str(path / 'model.hmmtl')!r}")
     cls = type(model)
     key = _class_key(cls)
-    with _packing() as packed:
+    with _places(_PACKING) as packed:
         arrays, meta = model._get_state()
     version = FORMAT_VERSION if packed.shared else _PLAIN_VERSION
     if arrays_as is not None:
@@ -687,7 +687,7 @@ def load_with_info(path: str | os.PathLike,
                                      f"load it with hmmtl.load or {key}.load")
         arrays = _read_arrays(archive, manifest, source)
     try:
-        with _unpacking():  # the parts of the whole file, for the parts it stores once
+        with _places(_UNPACKING):  # the parts of the whole file, for the parts it stores once
             model = cls._from_state(arrays, manifest["meta"])
         if "segmenter" in manifest.get("info", {}):
             from .io.segment import Segmenter
@@ -756,7 +756,7 @@ def pack_nested(children: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dic
     arrays: dict[str, np.ndarray] = {}
     meta: dict[str, Any] = {}
     states: dict[str, Any] = {}
-    with _packing() as packed:
+    with _places(_PACKING) as packed:
         # in the order of the names, as unpack_nested reads them: a part two places share
         # is stored at the first of them in that order (depth first), the other names it
         for name in sorted(children, key=str):
@@ -812,32 +812,19 @@ _UNPACKING: contextvars.ContextVar[_Places | None] = contextvars.ContextVar("hmm
 
 
 @contextlib.contextmanager
-def _packing() -> Iterator[_Places]:
-    """The parts packed for the model being saved (a fresh record at the outermost call)."""
-    places = _PACKING.get()
+def _places(record: contextvars.ContextVar[_Places | None]) -> Iterator[_Places]:
+    """The parts packed for the model being saved (``_PACKING``) or rebuilt for the model
+    being loaded (``_UNPACKING``): a fresh record at the outermost call, kept for the calls
+    within."""
+    places = record.get()
     if places is not None:
         yield places
         return
-    token = _PACKING.set(_Places())
+    token = record.set(_Places())
     try:
-        yield _PACKING.get()  # type: ignore[misc]
+        yield record.get()  # type: ignore[misc]
     finally:
-        _PACKING.reset(token)
-
-
-@contextlib.contextmanager
-def _unpacking() -> Iterator[_Places]:
-    """The parts rebuilt for the model being loaded (a fresh record at the outermost
-    call)."""
-    places = _UNPACKING.get()
-    if places is not None:
-        yield places
-        return
-    token = _UNPACKING.set(_Places())
-    try:
-        yield _UNPACKING.get()  # type: ignore[misc]
-    finally:
-        _UNPACKING.reset(token)
+        record.reset(token)
 
 
 def unpack_nested(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -857,7 +844,7 @@ def unpack_nested(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> 
     if not isinstance(meta, Mapping):
         raise ModelFileError(f"nested model meta must be a mapping, got {type(meta).__name__}")
     built: dict[str, Any] = {}
-    with _unpacking() as rebuilt:
+    with _places(_UNPACKING) as rebuilt:
         for name in sorted(meta, key=str):  # the order of pack_nested
             entry = meta[name]
             if entry is None:
