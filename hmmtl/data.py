@@ -29,6 +29,8 @@ __all__ = [
     "lookup_per_type",
     "factorize",
     "check_sentences",
+    "sentence_chunks",
+    "rereadable",
     "check_tokens",
     "check_strings",
     "check_label_lists",
@@ -103,6 +105,36 @@ def check_offsets(offsets, n_tokens: int | None = None, *, name: str = "offsets"
         raise ValueError(f"{name}[-1] = {offsets[-1]} but there are {n_tokens} tokens; "
                          f"lengths must sum to the number of tokens")
     return offsets
+
+
+def sentence_chunks(sentences, size: int):
+    """Lists of ``size`` sentences of an iterable of token lists (a list, a generator, a
+    re-readable stream of files) at a time: text read a chunk at a time, never whole.
+
+    >>> list(sentence_chunks(iter([["a"], ["b"], ["c"]]), 2))
+    [[['a'], ['b']], [['c']]]
+    """
+    if isinstance(sentences, (str, bytes)):
+        raise TypeError("unlabeled= expects token lists (a list, or an iterable streamed), "
+                        f"got the string {sentences[:40]!r}")
+    it = iter(sentences)
+    while True:
+        chunk = list(itertools.islice(it, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def rereadable(sentences):
+    """``sentences`` as something that can be read more than once: a list or tuple as a
+    list, a re-readable stream (an object whose ``iter()`` starts afresh, such as
+    :class:`hmmtl.io.text.TokenStream` over files) as it is, a one-shot iterator (a
+    generator) read into a list."""
+    if isinstance(sentences, (list, tuple)):
+        return list(sentences)
+    if iter(sentences) is sentences:
+        return list(sentences)
+    return sentences
 
 
 def check_sentences(sentences, name: str = "X") -> list:

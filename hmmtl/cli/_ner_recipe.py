@@ -22,15 +22,42 @@ def read_lexicon(path):
         raise CommandError(f"--lexicon {path}: {exc}") from None
 
 
-def representations(text, args) -> tuple:
+def representations(sentences: list, unlabeled, args) -> tuple:
     """The Brown clusters and the HMM of the NER study's English recipe
-    (:data:`hmmtl.studies.ner.RECIPES`), learned on ``text`` (token lists)."""
-    from ..studies.ner import HMM_ITERATIONS, RECIPES, _clusters, _hmm
+    (:data:`hmmtl.studies.ner.RECIPES`), learned on the training ``sentences`` plus the
+    ``unlabeled`` text (token lists, or a stream of them: :func:`unlabeled_sentences`): the
+    same clusters and HMM as the study's ``_clusters`` and ``_hmm`` on the two together, read
+    in one pass a chunk at a time and kept as counts (the clusters' words and word pairs) and
+    as word ids (the HMM's text, 4 bytes a token), never as token lists."""
+    import itertools
+
+    from ..data import Vocabulary, sentence_chunks
+    from ..hmm import CategoricalHMM
+    from ..ner.clusters import BigramCounter, BrownClusters
+    from ..studies.ner import HMM_ITERATIONS, RECIPES, _min_count
+    from ..transfer.pipeline import STREAM_CHUNK, EncodedText, TextBatch
 
     recipe = RECIPES["eng"]
     progress = not args.quiet
-    return (_clusters(text, recipe["clusters"], progress),
-            _hmm(text, recipe["hmm_states"], HMM_ITERATIONS, progress))
+    counter = BigramCounter()
+    text = EncodedText()
+    for chunk in sentence_chunks(itertools.chain(sentences, unlabeled), STREAM_CHUNK):
+        counter.update(chunk)
+        text.add(TextBatch.of(chunk))
+    min_count = _min_count(text.n_sentences)
+    clusters = BrownClusters(n_clusters=recipe["clusters"], min_count=min_count,
+                             verbose=progress)._fit_counter(counter)
+    del counter
+    hmm = CategoricalHMM(n_states=recipe["hmm_states"], n_iter=HMM_ITERATIONS,
+                         min_count=min_count, random_state=0, verbose=progress)
+    vocabulary = Vocabulary(min_count=hmm.min_count, max_size=hmm.max_vocab,
+                            lowercase=hmm.lowercase)
+    ids = text.encode(vocabulary)
+    text.release()
+    hmm.set_params(n_features=len(vocabulary)).fit(ids)
+    hmm.vocabulary_ = vocabulary  # a model of the words, as if fit on them
+    hmm.set_params(n_features=None)
+    return clusters, hmm
 
 
 def recognizer(learned: tuple, columns: dict, gazetteer, lexicon, args):
@@ -53,18 +80,20 @@ def recognizer(learned: tuple, columns: dict, gazetteer, lexicon, args):
         lexicon=lexicon, random_state=args.seed, verbose=progress)
 
 
-def unlabeled_sentences(paths, fmt, max_tokens: int | None = None) -> list:
+def unlabeled_sentences(paths, fmt, max_tokens: int | None = None):
     """The sentences of the ``--unlabeled`` files (the clusters, the HMM and the automatic
-    lists learn from them), read by the one reader of unlabeled text; with ``max_tokens``
-    (``--unlabeled-max-tokens``), its first sentences up to the one that reaches that many
-    tokens, the files in the order given."""
+    lists learn from them) as a stream read again each time it is iterated
+    (:class:`hmmtl.io.text.TokenStream`: never held whole), by the one reader of unlabeled
+    text; with ``max_tokens`` (``--unlabeled-max-tokens``), its first sentences up to the
+    one that reaches that many tokens, the files in the order given.  No files: an empty
+    list."""
     if not paths:
         return []
     from ..io.text import TokenStream
     from ._common import iter_text_sentences
 
-    out = list(TokenStream(lambda: iter_text_sentences(paths, fmt), max_tokens))
-    if not out:
+    out = TokenStream(lambda: iter_text_sentences(paths, fmt), max_tokens)
+    if next(iter(out), None) is None:
         raise CommandError(f"--unlabeled {' '.join(map(str, paths))}: no sentence")
     return out
 

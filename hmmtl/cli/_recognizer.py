@@ -40,18 +40,18 @@ def train_recognizer(args: argparse.Namespace) -> int:
                                     args.unlabeled_max_tokens)
     lexicon = read_lexicon(args.lexicon)
     gazetteer = nltk_gazetteer(folder)
-    model = recognizer(representations(sentences + unlabeled, args), columns, gazetteer,
+    model = recognizer(representations(sentences, unlabeled, args), columns, gazetteer,
                        lexicon, args)
+    n_text = getattr(unlabeled, "n_sentences", 0)  # read by now
     log(args, f"training the recognizer on {len(sentences)} sentences, "
               f"{sum(map(len, sentences))} tokens of column {column}"
               + (f", reading columns {', '.join(columns)}" if columns else "")
               + (f", {len(set(documents))} documents" if documents else "")
-              + (f", clusters and HMM on {len(unlabeled)} more sentences" if unlabeled
-                 else "")
+              + (f", clusters and HMM on {n_text} more sentences" if n_text else "")
               + ("" if gazetteer is None else ", NLTK gazetteers")
               + ("" if lexicon is None else f", {lexicon.n_entries} lexicon entries"))
     model.fit(sentences, tags, columns=values or None, documents=documents,
-              unlabeled=unlabeled or None)
+              unlabeled=unlabeled if n_text else None)
     save_model(model, args.out, args, info={"tag_column": column, "tag_meaning": "ner"})
     return 0
 

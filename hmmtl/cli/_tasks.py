@@ -20,7 +20,7 @@ reads input columns.
 from __future__ import annotations
 
 import argparse
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..tagging.door import is_multi_task
 from ._common import (CommandError, check_output, column_arg, corpus_sources, data_dir,
@@ -168,7 +168,7 @@ def train_tasks(args, labeler_params: dict) -> int:
     try:
         model.fit(X, y, columns=inputs or None,
                   documents=documents if len(set(documents)) > 1 else None,
-                  unlabeled=shared.text or None)
+                  unlabeled=shared.text)
     except ValueError as exc:  # a cascade the task order or the recognizer cannot take
         if not (recognize or isinstance(cascade, dict)):
             raise
@@ -184,9 +184,10 @@ def train_tasks(args, labeler_params: dict) -> int:
 class _Shared(NamedTuple):
     """What the tasks of ``hmmtl train --tasks`` share beyond the featurization: the
     MultiTaskTagger's ``clusters`` / ``hmm`` / ``task_models`` parameters, the unlabeled
-    sentences (the recognizer's automatic lists read them) and a line for the log."""
+    sentences (a stream of the files, read again by the recognizer's case table and
+    automatic lists; None without) and a line for the log."""
     params: dict
-    text: list
+    text: Any
     message: str
 
 
@@ -200,13 +201,14 @@ def _shared_representations(args, X: list, recognize: bool, folder) -> _Shared:
     from ._ner_recipe import representations as learn
 
     if not args.unlabeled and not recognize:
-        return _Shared({}, [], "")
+        return _Shared({}, None, "")
     text = unlabeled_sentences(args.unlabeled, args.text_format,
                                getattr(args, "unlabeled_max_tokens", None))
-    clusters, hmm = learned = learn(X + text, args)
+    clusters, hmm = learned = learn(X, text, args)
+    n_text = getattr(text, "n_sentences", 0)  # read by now
     params: dict = {"clusters": clusters, "hmm": hmm}
-    message = (", Brown clusters and an HMM on them" + (f" and {len(text)} unlabeled "
-                                                          f"sentences" if text else ""))
+    message = (", Brown clusters and an HMM on them" + (f" and {n_text} unlabeled "
+                                                          f"sentences" if n_text else ""))
     if recognize:
         lexicon = read_lexicon(args.lexicon)
         gazetteer = nltk_gazetteer(folder)
@@ -214,7 +216,7 @@ def _shared_representations(args, X: list, recognize: bool, folder) -> _Shared:
         message += ("; ner: the recognizer" + ("" if gazetteer is None else
                                               ", NLTK gazetteers")
                     + ("" if lexicon is None else f", {lexicon.n_entries} lexicon entries"))
-    return _Shared(params, text, message)
+    return _Shared(params, text if n_text else None, message)
 
 
 def task_meanings(model) -> dict:

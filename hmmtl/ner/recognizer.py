@@ -32,19 +32,21 @@ the whole batch; the labelers gather them in compiled code.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import serialize
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .._text_api import TextTagging
-from ..data import check_sentences, factorize, flatten, token_positions, unflatten
+from ..data import (check_sentences, factorize, flatten, rereadable, sentence_chunks,
+                    token_positions, unflatten)
 from ..io.columns import check_input_columns as _check_columns
 
 if TYPE_CHECKING:
@@ -172,13 +174,20 @@ class CaseTable:
         self.min_count = min_count
 
     def fit(self, sentences) -> CaseTable:
-        tokens, offsets = flatten(sentences)
-        types = _Types(tokens)
-        sc = _SentenceCase(types, offsets)
-        counts = np.bincount(types.ids[sc.reliable & (sc.case > 0)],
-                             minlength=len(types.types))
+        """Learn the usual forms from ``sentences`` (token lists: a list, or any iterable,
+        read :data:`STREAM_SENTENCES` sentences at a time)."""
+        totals: dict[str, int] = {}  # per type, in the order of first occurrence
+        for chunk in sentence_chunks(sentences, STREAM_SENTENCES):
+            tokens, offsets = flatten(chunk)
+            types = _Types(tokens)
+            sc = _SentenceCase(types, offsets)
+            counts = np.bincount(types.ids[sc.reliable & (sc.case > 0)],
+                                 minlength=len(types.types))
+            get = totals.get
+            for w, c in zip(types.types, counts.tolist()):  # per type
+                totals[w] = get(w, 0) + c
         best: dict[str, tuple[int, str]] = {}
-        for w, c in zip(types.types, counts.tolist()):  # per type
+        for w, c in totals.items():
             if c < self.min_count:
                 continue
             key = w.lower()
@@ -473,6 +482,8 @@ DEFAULT_LABELER_PARAMS = {"c1": 0.0, "c2": 1.0, "max_iterations": 100,
                           "templates": WORD_TEMPLATES, "window": 2}
 #: sentences of unlabeled text tagged at a time for the automatic lists
 AUTO_LIST_BATCH = 10_000
+#: sentences of unlabeled text read at a time by the case table (bounded memory)
+STREAM_SENTENCES = 50_000
 #: context aggregation: offsets of the context words, and how many (offset, word) pairs a
 #: token keeps
 CONTEXT_WINDOW = (-2, -1, 1, 2)
@@ -488,7 +499,7 @@ class _TrainingSet:
     X: list
     y: list
     documents: Sequence | None
-    unlabeled: list
+    unlabeled: Any  # a list, or a stream of sentences that can be read again
     fold: np.ndarray
 
 
@@ -840,9 +851,12 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             Input columns (``{"pos": ..., "chunk": ...}``), one tag per token.
         documents : sequence, length n_sentences, optional
             Document id of each sentence; enables the document features.
-        unlabeled : list of list of str, optional
+        unlabeled : list of list of str, or a stream of them, optional
             Unlabeled text (not the training sentences): for the case table, the clusters
-            when ``clusters`` is a number, and the lists found by the first stage.
+            when ``clusters`` is a number, and the lists found by the first stage.  A
+            stream that can be read again (:class:`hmmtl.io.text.TokenStream` over text
+            files) is read a chunk at a time, three times, never held whole; a one-shot
+            iterator is read into a list.
 
         Returns
         -------
@@ -868,7 +882,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             with timer("stage1_folds"):
                 stage1_labels = self._cross_validated_stage1(data, batch)
             with timer("auto_lists"):
-                if self.auto_lists and data.unlabeled:
+                if self.auto_lists and _has_sentence(data.unlabeled):
                     self.auto_gazetteer_ = self._auto_lists(data.unlabeled, batch, data.y,
                                                             batch.extra)
             with timer("stage2"):
@@ -888,7 +902,11 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         if not _same_lengths(y, X):
             raise ValueError("y must hold one tag per token of X")
         y_enc = convert_scheme(y, self.encoding)
-        unlabeled = [list(s) for s in unlabeled] if unlabeled is not None else []
+        # a list is copied; a stream that can be read again (text files) stays a stream,
+        # read a chunk at a time by the case table, the clusters and the automatic lists
+        unlabeled = rereadable(unlabeled) if unlabeled is not None else []
+        if isinstance(unlabeled, list):
+            unlabeled = [list(s) for s in unlabeled]
         rs = check_random_state(self.random_state)
         given = {k: v for k, v in _check_columns(self.columns).items()
                  if columns is not None and columns.get(k) is not None}
@@ -912,7 +930,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
 
     def _fit_representations(self, data: _TrainingSet) -> None:
         """The case table, the Brown clusters and the HMMs."""
-        self.case_table_ = CaseTable().fit(data.X + data.unlabeled) if self.truecase else None
+        self.case_table_ = (CaseTable().fit(itertools.chain(data.X, data.unlabeled))
+                            if self.truecase else None)
         self.clusters_ = self._resolve_clusters(data.X, data.unlabeled)
         self.hmms_ = self._resolve_hmms()
 
@@ -1035,7 +1054,10 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         if c is None:
             return None
         if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
-            return BrownClusters(n_clusters=int(c), verbose=self.verbose).fit(unlabeled + X)
+            clusters = BrownClusters(n_clusters=int(c), verbose=self.verbose)
+            if isinstance(unlabeled, list):
+                return clusters.fit(unlabeled + X)
+            return clusters.fit_stream(itertools.chain(unlabeled, X))
         if not isinstance(c, BrownClusters):
             raise TypeError(f"clusters must be a fitted BrownClusters, a number of clusters "
                             f"or None, got {type(c).__name__}")
@@ -1075,8 +1097,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             tagger = self._labeler(fold=True).set_params(extra_window=self._extra_window(extra))
             tagger.fit(batch.X, y_enc, extra=extra)
         seen: dict = {}
-        for lo in range(0, len(unlabeled), AUTO_LIST_BATCH):  # bounded memory
-            part = unlabeled[lo:lo + AUTO_LIST_BATCH]
+        for part in sentence_chunks(unlabeled, AUTO_LIST_BATCH):  # bounded memory
             # each sentence its own document: the text's documents are not known
             text = self._prepare(part, None, range(len(part)), fitting=False,
                                  with_columns=False)
@@ -1262,6 +1283,14 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         if set(model.stage1_.labels_.labels) - set(model._label_list_):
             raise ValueError("the first stage's labels are not the recognizer's labels")
         return model
+
+
+def _has_sentence(sentences) -> bool:
+    """Whether a list or a re-readable stream of sentences holds one (a stream is read up
+    to its first sentence)."""
+    if isinstance(sentences, list):
+        return bool(sentences)
+    return next(iter(sentences), None) is not None
 
 
 def _same_lengths(a, b) -> bool:

@@ -239,21 +239,22 @@ def _fit(model, corpus, lang: str, unlabeled):
                      documents=documents, unlabeled=unlabeled)
 
 
-def _min_count(text: list) -> int:
-    return 3 if len(text) > 50_000 else 2
+def _min_count(n_sentences: int) -> int:
+    """The clusters' and the HMM's least count of a word, by the sentences they learn from."""
+    return 3 if n_sentences > 50_000 else 2
 
 
 def _clusters(text: list, n_clusters: int, progress: bool):
     from ..ner.clusters import BrownClusters
 
-    return BrownClusters(n_clusters=n_clusters, min_count=_min_count(text),
+    return BrownClusters(n_clusters=n_clusters, min_count=_min_count(len(text)),
                          verbose=progress).fit(text)
 
 
 def _hmm(text: list, n_states: int, n_iter: int, progress: bool):
     from ..hmm import CategoricalHMM
 
-    return CategoricalHMM(n_states=n_states, n_iter=n_iter, min_count=_min_count(text),
+    return CategoricalHMM(n_states=n_states, n_iter=n_iter, min_count=_min_count(len(text)),
                           random_state=0, verbose=progress).fit(text)
 
 

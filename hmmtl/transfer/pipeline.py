@@ -33,7 +33,7 @@ from .._registry import REPRESENTATIONS
 from .._text_api import TextTagging
 from ..data import (LabelSet, RaggedBatch, Vocabulary, check_label_lists, check_sentences,
                     check_strings, check_tokens, factorize, flatten, lengths_to_offsets,
-                    lookup_per_type, unflatten)
+                    lookup_per_type, sentence_chunks, unflatten)
 from ..hmm.estimators import compact_emissions, expand_emissions
 
 if TYPE_CHECKING:
@@ -683,19 +683,6 @@ def _grown(counts: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([counts, np.zeros(n - counts.shape[0], counts.dtype)])
 
 
-def _chunks(sentences, size: int):
-    """Lists of ``size`` sentences of an iterable (a list, a generator) at a time."""
-    if isinstance(sentences, (str, bytes)):
-        raise TypeError("unlabeled= expects token lists (a list, or an iterable streamed), "
-                        f"got the string {sentences[:40]!r}")
-    it = iter(sentences)
-    while True:
-        chunk = list(itertools.islice(it, size))
-        if not chunk:
-            return
-        yield chunk
-
-
 class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """A sequence labeler with HMM word representations as features.
 
@@ -1022,7 +1009,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             bar = progress_bar(desc="reading unlabeled text", unit="tok",
                                total=getattr(unlabeled, "max_tokens", None))
         notation = self._model_notation()
-        for chunk in _chunks(unlabeled, STREAM_CHUNK):
+        for chunk in sentence_chunks(unlabeled, STREAM_CHUNK):
             batch = TextBatch.of(check_sentences(chunk, "unlabeled"), notation, "unlabeled")
             text.add(batch)
             if bar is not None:

@@ -1,0 +1,131 @@
+"""The NER recipe's unlabeled text streamed (issue: text at scale): the command line's Brown
+clusters and HMM, the recognizer's case table and automatic lists read the text a chunk at a
+time, never whole, and learn exactly what they learn from the same sentences as token lists."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from hmmtl.io.text import TokenStream
+from hmmtl.ner import NamedEntityRecognizer
+from hmmtl.ner import recognizer as rec
+
+WORDS = ["the", "a", "dog", "cat", "saw", "met", "in", "Paris", "London", "Smith", "Jones",
+         "Acme", "Corp", "said", "on", "Monday", "."]
+
+
+def _sentences(n: int, seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        k = int(rng.integers(3, 12))
+        words = [WORDS[i] for i in rng.integers(0, len(WORDS), k).tolist()]
+        if rng.random() < 0.2:  # some all-caps headlines for the case table
+            words = [w.upper() for w in words]
+        out.append(words)
+    return out
+
+
+class _Once:
+    """A stream that can be read again, counting its readings and the most sentences it
+    ever held in one chunk handed out (it hands out one sentence at a time)."""
+
+    def __init__(self, sentences):
+        self.sentences = sentences
+        self.readings = 0
+
+    def __iter__(self):
+        self.readings += 1
+        return iter([list(s) for s in self.sentences])
+
+
+@pytest.fixture
+def small_recipe(monkeypatch):
+    from hmmtl.studies import ner as study
+
+    monkeypatch.setitem(study.RECIPES["eng"], "clusters", 6)
+    monkeypatch.setitem(study.RECIPES["eng"], "hmm_states", 4)
+    monkeypatch.setattr(study, "HMM_ITERATIONS", 4)
+    return study
+
+
+def test_the_command_lines_clusters_and_hmm_are_the_studys(small_recipe):
+    """``hmmtl.cli._ner_recipe.representations`` (one streamed pass: counts for the
+    clusters, word ids for the HMM) gives the clusters and the HMM the study learns on the
+    training sentences and the text together as token lists."""
+    from hmmtl.cli import _ner_recipe
+    from hmmtl.transfer import pipeline
+
+    train, text = _sentences(40, 0), _sentences(300, 1)
+    stream = TokenStream(lambda: iter(text))
+    chunk = pipeline.STREAM_CHUNK
+    try:
+        pipeline.STREAM_CHUNK = 7  # many chunks
+        clusters, hmm = _ner_recipe.representations(train, stream,
+                                                    argparse.Namespace(quiet=True))
+    finally:
+        pipeline.STREAM_CHUNK = chunk
+    ref_clusters = small_recipe._clusters(train + text, 6, False)
+    ref_hmm = small_recipe._hmm(train + text, 4, 4, False)
+    assert list(clusters.words_) == list(ref_clusters.words_)
+    assert list(clusters.paths_) == list(ref_clusters.paths_)
+    assert hmm.vocabulary_.types == ref_hmm.vocabulary_.types
+    for name in ("start_prob_", "transition_prob_", "emission_prob_"):
+        np.testing.assert_array_equal(getattr(hmm, name), getattr(ref_hmm, name))
+    np.testing.assert_array_equal(hmm.type_distribution(WORDS), ref_hmm.type_distribution(WORDS))
+    assert hmm.get_params()["n_features"] is None and hmm.min_count == ref_hmm.min_count
+
+
+def test_the_case_table_read_in_chunks_is_the_table_of_the_whole(monkeypatch):
+    sentences = _sentences(500, 2)
+    whole = rec.CaseTable().fit(sentences)
+    monkeypatch.setattr(rec, "STREAM_SENTENCES", 13)
+    chunked = rec.CaseTable().fit(iter(sentences))
+    assert chunked.forms_ == whole.forms_ and len(whole.forms_) > 5
+
+
+def test_the_recognizer_learns_the_same_from_a_stream_as_from_a_list(monkeypatch):
+    """Unlabeled text as a stream that can be read again is read a chunk at a time (the
+    case table, the clusters, the automatic lists), never copied into a list, and gives the
+    model a list gives; a one-shot iterator is read into a list."""
+    monkeypatch.setattr(rec, "AUTO_LIST_BATCH", 11)
+    monkeypatch.setattr(rec, "STREAM_SENTENCES", 17)
+    people, places = ["Smith", "Jones", "Brown"], ["Paris", "London", "Rome"]
+    X, y = [], []
+    for i in range(60):
+        X.append([people[i % 3], "went", "to", places[i % 2], "."])
+        y.append(["B-PER", "O", "O", "B-LOC", "O"])
+    text = [[people[i % 3], "visited", places[(i + 1) % 3], "."] for i in range(200)]
+
+    def fit(unlabeled):
+        return NamedEntityRecognizer(clusters=5, labeler_params={"max_iterations": 15},
+                                     n_folds=2, two_stage=True,
+                                     auto_lists=True, auto_min_count=2,
+                                     random_state=0).fit(X, y, unlabeled=unlabeled)
+
+    from_list = fit(text)
+    stream = _Once(text)
+    seen = []
+    real = rec.NamedEntityRecognizer._check_training_set
+
+    def check(self, *args):
+        data = real(self, *args)
+        seen.append(data.unlabeled)
+        return data
+    monkeypatch.setattr(rec.NamedEntityRecognizer, "_check_training_set", check)
+    from_stream = fit(stream)
+    assert seen[-1] is stream  # kept as the stream, never a list of its sentences
+    assert stream.readings >= 3  # the case table, the clusters, the automatic lists
+    assert from_stream.case_table_.forms_ == from_list.case_table_.forms_
+    assert list(from_stream.clusters_.words_) == list(from_list.clusters_.words_)
+    assert from_list.auto_gazetteer_ is not None
+    assert from_stream.auto_gazetteer_.names == from_list.auto_gazetteer_.names
+    for name in from_list.auto_gazetteer_.names:
+        assert from_stream.auto_gazetteer_.entries(name) == from_list.auto_gazetteer_.entries(name)
+    test = [["Jones", "went", "to", "Rome", "."], ["Brown", "visited", "Paris", "."]]
+    assert from_stream.predict(test) == from_list.predict(test)
+    fit(iter(text))
+    assert isinstance(seen[-1], list) and len(seen[-1]) == len(text)
