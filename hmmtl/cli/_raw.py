@@ -350,8 +350,9 @@ def _fork_safe_threads() -> bool:
     """Whether this process can run Numba's parallel kernels and fork worker processes
     after: its threading layer, running or to be started, is fork-safe.  Where the layer is
     Numba's default choice (``NUMBA_THREADING_LAYER`` not set), it is set to Numba's
-    ``forksafe`` choice here (TBB where installed, else the work queue): this process
-    tags nothing in parallel itself."""
+    ``forksafe`` choice here (TBB where installed, else the work queue, which is fork-safe
+    but not safe for kernels launched from several threads at once: the command tags from
+    one thread)."""
     import os
     import sys
 
