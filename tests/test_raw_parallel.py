@@ -228,3 +228,55 @@ def test_standard_output_is_complete_when_the_command_exits_at_once(model_path, 
     assert to_pipe.stdout.encode() == out.read_bytes() and len(to_pipe.stdout) > 100_000
     bad = _run("tag", "--model", model_path, "--input", "conll", "-j", 1, source)
     assert bad.returncode == 1 and "error" in bad.stderr
+
+
+@pytest.fixture(scope="module")
+def tasks_model(tmp_path_factory):
+    """A multi-task model (POS and chunks) trained through the command line."""
+    import model_zoo as zoo
+    from test_multitask_tagger import CHUNKS, POS
+    from test_multitask_tagger import SENTENCES as MT_SENTENCES
+
+    folder = tmp_path_factory.mktemp("mtraw")
+    zoo.write_conll(folder / "train.conll", MT_SENTENCES, POS, CHUNKS)
+    assert zoo.cli("train", "--train", folder / "train.conll", "--format", "conll", "--tasks",
+                   "pos=1,chunk=2", "--max-iter", 20, "--folds", 2, "--quiet", "--out",
+                   folder / "m.hmmtl") == 0
+    return str(folder / "m.hmmtl")
+
+
+def test_raw_text_through_a_multi_task_model(tasks_model, tmp_path):
+    """``hmmtl tag --input raw`` with a multi-task model: every task's tags, in the places of
+    the multi-task door (CoNLL-U: POS in XPOS, chunks in MISC ``Chunk=``; CoNLL: one column
+    per task in task order; JSON lines: ``"tags": {task: tag}``), the model's predictions of
+    the text's tokens, the same bytes with worker processes; ``--tag-column`` refused."""
+    from hmmtl import load
+
+    source = tmp_path / "big.txt"
+    source.write_text(_text(700), encoding="utf-8")
+    outs = {}
+    for output in ("jsonl", "conllu", "conll"):
+        for jobs in (1, 2):
+            out = tmp_path / f"o{jobs}.{output}"
+            r = _run("tag", "--model", tasks_model, "--input", "raw", "--output-format", output,
+                     "--jobs", jobs, "--batch-size", 50, "-o", out, source)
+            assert r.returncode == 0, r.stderr
+            outs[output, jobs] = out.read_text(encoding="utf-8")
+        assert outs[output, 1] == outs[output, 2]
+    lines = [json.loads(line) for line in outs["jsonl", 1].splitlines()]
+    words = [[t["form"] for t in s["tokens"]] for s in lines]
+    pred = load(tasks_model).predict(words)
+    assert [[t["tags"]["pos"] for t in s["tokens"]] for s in lines] == pred["pos"]
+    assert [[t["tags"]["chunk"] for t in s["tokens"]] for s in lines] == pred["chunk"]
+    pos = [t for s in pred["pos"] for t in s]
+    chunk = [t for s in pred["chunk"] for t in s]
+    rows = [line.split("\t") for line in outs["conllu", 1].splitlines()
+            if line and not line.startswith("#")]
+    assert [r[4] for r in rows] == pos and {r[3] for r in rows} == {"_"}
+    assert [r[9].split("|")[0] for r in rows] == [f"Chunk={c}" for c in chunk]
+    assert all(r[9].endswith(f"TokenRange={t['start']}:{t['end']}")
+               for r, t in zip(rows, (t for s in lines for t in s["tokens"])))
+    conll = [line.split("\t") for line in outs["conll", 1].splitlines() if line]
+    assert [r[1:] for r in conll] == [[p, c] for p, c in zip(pos, chunk)]
+    r = _run("tag", "--model", tasks_model, "--input", "raw", "--tag-column", "xpos", source)
+    assert r.returncode == 1 and "multi-task model writes each task" in r.stderr

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gc
 import itertools
+import operator
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from ..tagging.door import predict
@@ -23,14 +25,27 @@ UNIT_CHARS = 1 << 17
 SPLIT_UNIT_CHARS = 1 << 16
 
 
-def tag_place(model, info: dict, column) -> str:
+def tag_place(model, info: dict, column) -> str | tuple:
     """Where the tags go in CoNLL-U: ``"xpos"``, ``"upos"``, or a MISC key (``"NE"``,
     ``"Chunk"``): ``--tag-column`` when given, else the place of the model's tag meaning
     (the one column rule, :func:`hmmtl.tagging.door.model_meaning`), else XPOS (raw text has
-    no gold column to keep)."""
+    no gold column to keep).  A multi-task model: ``((task, place), ...)`` in task order,
+    each task at the place of its meaning (:func:`hmmtl.tagging.door.task_meanings`), a
+    task without one, or whose place an earlier task took, in MISC under its name."""
     from ..io.columns import conllu_place
-    from ..tagging.door import model_meaning
+    from ..tagging.door import is_multi_task, model_meaning, task_meanings
 
+    if is_multi_task(model):
+        if column is not None:
+            raise CommandError("--tag-column chooses one column; a multi-task model writes "
+                               "each task at the place of its meaning (POS in XPOS or UPOS, "
+                               "chunks and entities in MISC)")
+        places: list = []
+        for task, meaning in task_meanings(model, info).items():
+            at = conllu_place(meaning) or f"misc:{task}"
+            at = at[5:] if at.startswith("misc:") else at
+            places.append((task, task if at in {p for _, p in places} else at))
+        return tuple(places)
     if column is not None:
         name = str(column)
         if name.lower().startswith("misc:"):
@@ -147,9 +162,12 @@ class _Rendered(NamedTuple):
         return "".join(itertools.chain.from_iterable(zip(self.heads, ids, self.tails)))
 
 
-def _render_conllu(sentences: _Sentences, tags: list, place: str) -> _Rendered:
+def _render_conllu(sentences: _Sentences, tags: list, place) -> _Rendered:
     """CoNLL-U of a batch: each token's row from one template (a C-level map), one join
-    per sentence."""
+    per sentence.  ``place`` a tuple (a multi-task model): ``tags`` holds a tuple of the
+    tasks' tags per token."""
+    if isinstance(place, tuple):
+        return _render_conllu_tasks(sentences, tags, place)
     if place in ("xpos", "upos"):
         row = ("%d\t%s\t_\t%s\t_\t_\t_\t_\t_\t%sTokenRange=%d:%d\n" if place == "upos"
                else "%d\t%s\t_\t_\t%s\t_\t_\t_\t_\t%sTokenRange=%d:%d\n")
@@ -161,6 +179,30 @@ def _render_conllu(sentences: _Sentences, tags: list, place: str) -> _Rendered:
     misc = map(_SPACE_AFTER.__getitem__, sentences.space_after)
     rows = list(map(row.__mod__, zip(numbers, sentences.forms, tags, misc, sentences.starts,
                                      sentences.ends)))
+    return _conllu_sentences(sentences, rows)
+
+
+def _render_conllu_tasks(sentences: _Sentences, tags: list, place: tuple) -> _Rendered:
+    """:func:`_render_conllu` of a multi-task model: the tasks at UPOS and XPOS there, the
+    others in MISC (``Chunk=B-NP|NE=O|``) before ``SpaceAfter`` and ``TokenRange``."""
+    index = {at: k for k, (_, at) in enumerate(place)}
+    columns = [map(operator.itemgetter(index[at]), tags) if at in index
+               else itertools.repeat("_") for at in ("upos", "xpos")]
+    misc_at = [(k, at) for k, (_, at) in enumerate(place) if at not in ("upos", "xpos")]
+    template = "".join(f"{at.replace('%', '%%')}=%s|" for _, at in misc_at)
+    picked = operator.itemgetter(*[k for k, _ in misc_at]) if misc_at else None
+    misc: Iterable[str] = (map(template.__mod__, map(picked, tags)) if picked is not None
+                           else itertools.repeat(""))
+    numbers = itertools.chain.from_iterable(map(range, itertools.repeat(1), map(_ONE.__add__,
+                                                                             sentences.lengths)))
+    space = map(_SPACE_AFTER.__getitem__, sentences.space_after)
+    rows = list(map("%d\t%s\t_\t%s\t%s\t_\t_\t_\t_\t%s%sTokenRange=%d:%d\n".__mod__,
+                    zip(numbers, sentences.forms, *columns, misc, space, sentences.starts,
+                        sentences.ends)))
+    return _conllu_sentences(sentences, rows)
+
+
+def _conllu_sentences(sentences: _Sentences, rows: list) -> _Rendered:
     heads = [_CONLLU_HEAD if doc is None else f"# newdoc id = {doc}\n{_CONLLU_HEAD}"
              for doc in sentences.docs]
     tails = [f"\n# text = {' '.join(text.split())}\n{''.join(rows[a:b])}\n"
@@ -168,20 +210,31 @@ def _render_conllu(sentences: _Sentences, tags: list, place: str) -> _Rendered:
     return _Rendered(heads, tails)
 
 
-def _render_conll(sentences: _Sentences, tags: list, place: str) -> _Rendered:
+def _render_conll(sentences: _Sentences, tags: list, place) -> _Rendered:
+    if isinstance(place, tuple):  # a multi-task model: one column per task, in task order
+        tags = list(map("\t".join, tags))
     rows = list(map("%s\t%s\n".__mod__, zip(sentences.forms, tags)))
     return _Rendered(None, ["".join(rows[a:b]) + "\n"
                             for a, b in _token_ranges(sentences.lengths)])
 
 
-def _render_jsonl(sentences: _Sentences, tags: list, place: str) -> _Rendered:
+def _render_jsonl(sentences: _Sentences, tags: list, place) -> _Rendered:
     """JSON lines of a batch, the bytes of ``json.dumps(..., ensure_ascii=False)``: strings
-    escaped by :mod:`json`'s own encoder, each token from one template."""
+    escaped by :mod:`json`'s own encoder, each token from one template.  A multi-task model
+    (``place`` a tuple): ``"tags": {task: tag, ...}`` instead of ``"tag"``."""
     from json.encoder import encode_basestring
 
-    tokens = list(map(_JSON_TOKEN.__mod__, zip(
+    if isinstance(place, tuple):
+        fields = ", ".join(f"{encode_basestring(task).replace('%', '%%')}: %s"
+                           for task, _ in place)
+        template = _JSON_TOKEN.replace('"tag": %s', '"tags": {' + fields + '}')
+        encoded = [map(encode_basestring, map(operator.itemgetter(k), tags))
+                   for k in range(len(place))]
+    else:
+        template, encoded = _JSON_TOKEN, [map(encode_basestring, tags)]
+    tokens = list(map(template.__mod__, zip(
         map(encode_basestring, sentences.forms), sentences.starts, sentences.ends,
-        map(encode_basestring, tags), map(_JSON_BOOL.__getitem__, sentences.space_after))))
+        *encoded, map(_JSON_BOOL.__getitem__, sentences.space_after))))
     starts, ends = sentences.starts, sentences.ends
     tails = [f', "text": {encode_basestring(text)}, "start": {starts[a]}, "end": {ends[b - 1]}, '
              f'"tokens": [{", ".join(tokens[a:b])}'
@@ -210,7 +263,7 @@ _RENDERERS = {"conllu": _render_conllu, "conll": _render_conll, "jsonl": _render
 _WRITERS = {name: _writer(render) for name, render in _RENDERERS.items()}
 
 
-def tag_raw(model, source, name: str, fmt: str, out, *, place: str, output: str,
+def tag_raw(model, source, name: str, fmt: str, out, *, place: str | tuple, output: str,
             batch: int, first_id: int = 1, jobs: int = 1, unit_chars: int | None = None,
             log=None, warm: bool = False) -> tuple[int, int]:
     """Tag raw text (``fmt`` ``"raw"``) or JSON lines of it (``"jsonl"``) from ``source``
@@ -297,10 +350,15 @@ def _keep_freed_memory() -> None:
     mallopt(m_top_pad, 16 << 20)
 
 
-def _tag_chunk(model, chunk: _Sentences, render, place: str) -> _Rendered:
-    """The output of one batch of sentences, its sentence numbers left open."""
+def _tag_chunk(model, chunk: _Sentences, render, place) -> _Rendered:
+    """The output of one batch of sentences, its sentence numbers left open (a multi-task
+    model's tags: a tuple of the tasks' tags per token, in the order of ``place``)."""
     words = [chunk.forms[a:b] for a, b in _token_ranges(chunk.lengths)]
-    tags = list(itertools.chain.from_iterable(predict(model, words)))
+    pred = predict(model, words)
+    if isinstance(pred, dict):
+        tags = list(zip(*(itertools.chain.from_iterable(pred[task]) for task, _ in place)))
+    else:
+        tags = list(itertools.chain.from_iterable(pred))
     return render(chunk, tags, place)
 
 

@@ -104,15 +104,12 @@ def _plan(args, model, info, column, fmt: str, stream):
 def _tag_here(args, model, info, column, path: str, out, first_id: int) -> tuple[int, int]:
     """One input tagged in this process, the file opened once (its format told from its
     first lines, its tag notation read, then tagged)."""
-    from ..tagging import is_multi_task, with_notation
+    from ..tagging import with_notation
     from ..tagging.files import tag_stream
 
     fmt, stream, opened = open_resolved(path, input_format(args))
     try:
         if fmt in ("raw", "jsonl"):  # raw text: cli/_raw.py
-            if is_multi_task(model):
-                raise CommandError(f"{input_name(path)}: raw text is not yet tagged by a "
-                                   f"multi-task model; give tokenized text, CoNLL or CoNLL-U")
             from ._raw import default_jobs, tag_place, tag_raw
 
             return tag_raw(with_notation(model, args.notation), stream, input_name(path), fmt,
