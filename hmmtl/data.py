@@ -126,15 +126,11 @@ def sentence_chunks(sentences, size: int):
 
 
 def rereadable(sentences):
-    """``sentences`` as something that can be read more than once: a list or tuple as a
-    list, a re-readable stream (an object whose ``iter()`` starts afresh, such as
+    """``sentences`` as something that can be read more than once: a sequence or a
+    re-readable stream (an object whose ``iter()`` starts afresh, such as
     :class:`hmmtl.io.text.TokenStream` over files) as it is, a one-shot iterator (a
     generator) read into a list."""
-    if isinstance(sentences, (list, tuple)):
-        return list(sentences)
-    if iter(sentences) is sentences:
-        return list(sentences)
-    return sentences
+    return list(sentences) if iter(sentences) is sentences else sentences
 
 
 def check_sentences(sentences, name: str = "X") -> list:

@@ -174,8 +174,7 @@ def _render_conllu(sentences: _Sentences, tags: list, place) -> _Rendered:
     else:
         row = ("%d\t%s\t_\t_\t_\t_\t_\t_\t_\t" + place.replace("%", "%%")
                + "=%s|%sTokenRange=%d:%d\n")
-    numbers = itertools.chain.from_iterable(map(range, itertools.repeat(1), map(_ONE.__add__,
-                                                                             sentences.lengths)))
+    numbers = _token_numbers(sentences.lengths)
     misc = map(_SPACE_AFTER.__getitem__, sentences.space_after)
     rows = list(map(row.__mod__, zip(numbers, sentences.forms, tags, misc, sentences.starts,
                                      sentences.ends)))
@@ -193,13 +192,18 @@ def _render_conllu_tasks(sentences: _Sentences, tags: list, place: tuple) -> _Re
     picked = operator.itemgetter(*[k for k, _ in misc_at]) if misc_at else None
     misc: Iterable[str] = (map(template.__mod__, map(picked, tags)) if picked is not None
                            else itertools.repeat(""))
-    numbers = itertools.chain.from_iterable(map(range, itertools.repeat(1), map(_ONE.__add__,
-                                                                             sentences.lengths)))
+    numbers = _token_numbers(sentences.lengths)
     space = map(_SPACE_AFTER.__getitem__, sentences.space_after)
     rows = list(map("%d\t%s\t_\t%s\t%s\t_\t_\t_\t_\t%s%sTokenRange=%d:%d\n".__mod__,
                     zip(numbers, sentences.forms, *columns, misc, space, sentences.starts,
                         sentences.ends)))
     return _conllu_sentences(sentences, rows)
+
+
+def _token_numbers(lengths):
+    """CoNLL-U's token IDs: 1 to n in each sentence of ``lengths``, one after the other."""
+    return itertools.chain.from_iterable(map(range, itertools.repeat(1),
+                                             map(_ONE.__add__, lengths)))
 
 
 def _conllu_sentences(sentences: _Sentences, rows: list) -> _Rendered:
@@ -386,17 +390,26 @@ def default_jobs() -> int:
 
 def parallel_possible() -> bool:
     """Whether worker processes can be forked here: the platform forks (Linux), and Numba's
-    parallel threads have not been started in this process (forking a process whose
-    threading layer runs is not safe; the command line starts none before tagging)."""
+    parallel threads have not been started in this process or run under a fork-safe layer
+    (forking a process that runs GNU OpenMP's threads is not safe)."""
     import multiprocessing
     import sys
 
     if "fork" not in multiprocessing.get_all_start_methods() or sys.platform == "darwin":
         return False
+    layer = _running_layer()
+    return layer is None or layer in _FORK_SAFE
+
+
+def _running_layer() -> str | None:
+    """The name of the threading layer Numba's parallel kernels run on in this process, None
+    before any has run."""
+    import sys
+
     parallel = sys.modules.get("numba.np.ufunc.parallel")
     if parallel is None or not getattr(parallel, "_is_initialized", False):
-        return True
-    return getattr(parallel, "_threading_layer", None) in _FORK_SAFE
+        return None
+    return getattr(parallel, "_threading_layer", "")
 
 
 #: Numba's threading layers that a process can fork under once they run (Numba's
@@ -414,9 +427,9 @@ def _fork_safe_threads() -> bool:
     import os
     import sys
 
-    parallel = sys.modules.get("numba.np.ufunc.parallel")
-    if parallel is not None and getattr(parallel, "_is_initialized", False):
-        return getattr(parallel, "_threading_layer", None) in _FORK_SAFE
+    layer = _running_layer()
+    if layer is not None:
+        return layer in _FORK_SAFE
     numba = sys.modules.get("numba")
     wanted = str(numba.config.THREADING_LAYER if numba is not None
                  else os.environ.get("NUMBA_THREADING_LAYER", "default")).lower()
@@ -613,28 +626,17 @@ def _split_then_tag(model, segmenter, units, out, first_id: int, jobs: int, cont
         units = iter(units)
         feed()
         _warm_up(model, segmenter)
-        gc.freeze()
         taggers = ProcessPoolExecutor(jobs, context, _worker_start)
-        try:
-            tagged: collections.deque = collections.deque()
-            n_sent = n_tok = 0
 
-            def drain(wait: bool):
-                nonlocal n_sent, n_tok
-                while tagged and (wait or tagged[0].done() or len(tagged) >= 3 * jobs):
-                    k, n, rendered = tagged.popleft().result()
-                    if k:
-                        out.write(rendered.text(first_id + n_sent))
-                        n_sent, n_tok = n_sent + k, n_tok + n
-
+        def tagging():
             while split:
                 unit, spans = split.popleft()
                 spans = spans.result()
                 feed()
-                tagged.append(taggers.submit(_tag_split_unit, unit, spans))
-                drain(False)
-            drain(True)
-            return n_sent, n_tok
+                yield taggers.submit(_tag_split_unit, unit, spans)
+
+        try:
+            return _write_in_order(tagging(), out, first_id, 3 * jobs)
         finally:
             taggers.shutdown(wait=True, cancel_futures=True)
     finally:
@@ -642,6 +644,15 @@ def _split_then_tag(model, segmenter, units, out, first_id: int, jobs: int, cont
 
 
 def _unit_by_unit(pool, units, out, first_id: int, window: int) -> tuple[int, int]:
+    return _write_in_order((pool.submit(_split_and_tag_unit, unit) for unit in units), out,
+                           first_id, window)
+
+
+def _write_in_order(futures, out, first_id: int, window: int) -> tuple[int, int]:
+    """Write the output of each unit (a future of (sentences, tokens, output with its
+    sentence numbers open)) in the order of ``futures``, its sentences numbered from
+    ``first_id`` on; ``futures`` is drawn lazily, at most ``window`` of them pending, so
+    that a unit is submitted only when there is room (memory stays bounded)."""
     import collections
 
     n_sent = n_tok = 0
@@ -655,8 +666,8 @@ def _unit_by_unit(pool, units, out, first_id: int, window: int) -> tuple[int, in
                 out.write(rendered.text(first_id + n_sent))
                 n_sent, n_tok = n_sent + k, n_tok + n
 
-    for unit in units:
-        pending.append(pool.submit(_split_and_tag_unit, unit))
+    for future in futures:
+        pending.append(future)
         drain(False)
     drain(True)
     return n_sent, n_tok

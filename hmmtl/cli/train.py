@@ -71,8 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--unlabeled-max-tokens", type=positive_int, metavar="N",
                    help="read at most N tokens of the --unlabeled text (its first sentences, "
                         "files in the order given); default: all of it.  The text is streamed "
-                        "and kept as word ids, so millions of tokens fit in memory (the "
-                        "recognizer and --tasks hold its sentences)")
+                        "and kept as word ids, so millions of tokens fit in memory")
     p.add_argument("--hmm-param", action="append", metavar="KEY=VALUE", default=None,
                    help="a setting of the HMMs learned with --unlabeled over the preset's "
                         "(repeat for several): n_hmms, n_states, n_iter, min_count, "

@@ -905,7 +905,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         # a list is copied; a stream that can be read again (text files) stays a stream,
         # read a chunk at a time by the case table, the clusters and the automatic lists
         unlabeled = rereadable(unlabeled) if unlabeled is not None else []
-        if isinstance(unlabeled, list):
+        if isinstance(unlabeled, (list, tuple)):
             unlabeled = [list(s) for s in unlabeled]
         rs = check_random_state(self.random_state)
         given = {k: v for k, v in _check_columns(self.columns).items()
@@ -1054,10 +1054,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         if c is None:
             return None
         if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
-            clusters = BrownClusters(n_clusters=int(c), verbose=self.verbose)
-            if isinstance(unlabeled, list):
-                return clusters.fit(unlabeled + X)
-            return clusters.fit_stream(itertools.chain(unlabeled, X))
+            return BrownClusters(n_clusters=int(c), verbose=self.verbose).fit_stream(
+                itertools.chain(unlabeled, X))
         if not isinstance(c, BrownClusters):
             raise TypeError(f"clusters must be a fitted BrownClusters, a number of clusters "
                             f"or None, got {type(c).__name__}")
@@ -1288,8 +1286,6 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
 def _has_sentence(sentences) -> bool:
     """Whether a list or a re-readable stream of sentences holds one (a stream is read up
     to its first sentence)."""
-    if isinstance(sentences, list):
-        return bool(sentences)
     return next(iter(sentences), None) is not None
 
 
