@@ -28,6 +28,7 @@ tags (the values are rounded in memory to what the file stores).
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, NamedTuple
 from collections.abc import Mapping
@@ -145,11 +146,15 @@ def prune_crf(crf, threshold: float = 0.0, precision: str = "float64") -> PruneS
     ptr = np.zeros(stats.attributes_after + 1, dtype=np.int64)
     np.cumsum(counts[keep_attr], out=ptr[1:])
     crf.attr_ptr_ = ptr
-    tf.features = [f for f, k in zip(tf.features, keep_base.tolist()) if k]
-    tf.feature_index = {f: i for i, f in enumerate(tf.features)}
-    tf.type_feature = new_base[tf.type_feature[keep_entry]]
-    tf.type_template = tf.type_template[keep_entry]
-    tf.type_ptr = type_ptr
+    # a featurizer of its own: another labeler may share the one it had
+    # (share_featurizers), and that one keeps its features
+    pruned_tf = copy.copy(tf)
+    pruned_tf.features = [f for f, k in zip(tf.features, keep_base.tolist()) if k]
+    pruned_tf.feature_index = {f: i for i, f in enumerate(pruned_tf.features)}
+    pruned_tf.type_feature = new_base[tf.type_feature[keep_entry]]
+    pruned_tf.type_template = tf.type_template[keep_entry]
+    pruned_tf.type_ptr = type_ptr
+    fs.featurizer_ = pruned_tf
     for spec in fs.extra_specs_:
         spec["attr_start"] = int(spec["attr_start"]) - shift
     fs.bias_attr_ = int(fs.bias_attr_) - shift

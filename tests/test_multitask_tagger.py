@@ -592,3 +592,53 @@ def test_product_study_tiny_run_scores_every_task(data_dir, tmp_path):
     pos = [r["score"] for r in res["records"] if r["task"] == "pos"]
     assert min(pos) > 0.5  # the POS labelers learned something even at the tiny size
     assert "multitask_product.md" in res["files"]["markdown"]
+
+
+def test_the_tasks_share_one_featurizer_and_look_each_word_up_once(tmp_path, monkeypatch):
+    """The POS and chunk CRFs are trained on the same words with the same templates: after
+    fit and after loading they hold one featurizer object, and tagging a text looks its
+    words up (and featurizes its unseen words) once for both; the tags are those of each
+    labeler run on its own.  A featurizer that differs (other templates) stays apart."""
+    from hmmtl.crf import LinearChainCRF
+    from hmmtl.crf.features import TypeFeaturizer, share_featurizers
+    from hmmtl.serialize import load
+
+    model = _model().fit(SENTENCES, {"pos": POS, "chunk": CHUNKS})
+    back = load(model.save(tmp_path / "m.hmmtl"))
+    for m in (model, back):
+        assert (m.labelers_["pos"].feature_space_.featurizer_
+                is m.labelers_["chunk"].feature_space_.featurizer_)
+    calls = []
+    original = TypeFeaturizer._rows
+
+    def counting(self, words, grow):
+        calls.append(list(words))
+        return original(self, words, grow)
+
+    monkeypatch.setattr(TypeFeaturizer, "_rows", counting)
+    new = [["Zorblat", "zings", "the", "quux", "."], *TEST_SENTENCES]
+    pred = back.predict(new)
+    assert len(calls) == 1 and "Zorblat" in calls[0]  # the unseen words, featurized once
+    calls.clear()
+    pos_alone = back.labelers_["pos"].predict(new)
+    assert pos_alone == pred["pos"]
+    assert back.labelers_["chunk"].predict(new, extra={"task:pos": pos_alone}) == pred["chunk"]
+    assert len(calls) == 2  # alone, each labeler featurizes the unseen words itself
+    other = LinearChainCRF(templates=("lower", "suffix"), max_iterations=5).fit(SENTENCES, POS)
+    kept = other.feature_space_.featurizer_
+    share_featurizers([back.labelers_["pos"].feature_space_, other.feature_space_])
+    assert other.feature_space_.featurizer_ is kept
+
+
+def test_the_recognizer_stages_share_one_featurizer(tmp_path):
+    from hmmtl.ner import NamedEntityRecognizer
+    from hmmtl.serialize import load
+
+    ner = NamedEntityRecognizer(columns=(), n_folds=2, auto_lists=False,
+                                labeler_params={"max_iterations": 20}, random_state=0)
+    ner.fit(SENTENCES, ENTITIES)
+    back = load(ner.save(tmp_path / "ner.hmmtl"))
+    for m in (ner, back):
+        assert m.stage2_ is not None
+        assert m.stage1_.feature_space_.featurizer_ is m.stage2_.feature_space_.featurizer_
+    assert back.predict(TEST_SENTENCES) == ner.predict(TEST_SENTENCES)

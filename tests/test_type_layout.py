@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hmmtl.crf import AveragedPerceptron, LinearChainCRF
-from hmmtl.crf.features import PAD_LEFT, PAD_RIGHT, Layout, TypeLayout
+from hmmtl.crf.features import PAD_LEFT, PAD_RIGHT, ColumnLayout, TypeLayout
 from hmmtl.data import flatten
 
 from crf_helpers import WORDS, random_corpus
@@ -82,7 +82,7 @@ def test_an_extra_that_is_not_a_function_of_the_word_falls_back_to_the_token_lay
     fs = lab.feature_space_
     assert fs._type_layout(fs._slot_table(flat, offsets, {"pos": position}, False),
                            [-1, 0, 1]) is None
-    assert isinstance(fs.predict_layout(flat, offsets, {"pos": position}), Layout)
+    assert isinstance(fs.predict_layout(flat, offsets, {"pos": position}), ColumnLayout)
     # a string column (POS tags) that gives one word two values
     tags = [["NN" if i % 2 else "VB" for i in range(len(s))] for s in X]
     lab2 = LinearChainCRF(window=1, max_iterations=20).fit(X, y, extra={"tag": tags})
@@ -117,7 +117,7 @@ def test_prediction_sums_by_type_only_where_that_is_less_work():
     plain = LinearChainCRF(window=2, max_iterations=10).fit(X, y)
     # no extras: six entries per token, six rows to sum
     assert plain.feature_space_.transform_types(flat, offsets) is None
-    assert isinstance(plain.feature_space_.predict_layout(flat, offsets), Layout)
+    assert isinstance(plain.feature_space_.predict_layout(flat, offsets), ColumnLayout)
     extra = _type_extra(flat, ("weighted",))
     narrow = LinearChainCRF(window=2, extra_window=(0,), max_iterations=10).fit(
         X, y, extra=extra)
@@ -156,3 +156,40 @@ def test_lookup_of_the_distinct_tokens_gives_the_same_ids_and_tags():
     extra_new = _type_extra(flat_new, ("categorical",))
     converted = ConvertedText(X_new, flat_new, off_new, None, factorize(flat_new))
     assert lab.predict(converted, extra=extra_new) == lab.predict(X_new, extra=extra_new)
+
+
+@pytest.mark.parametrize("hashing", [None, 2 ** 12])
+def test_the_column_layout_sums_the_token_layout_bit_for_bit(hashing):
+    """Prediction scores the token layout's columns one by one without gathering them: the
+    same terms in the same order, so the unary table equals the token layout's exactly --
+    with categorical, weighted (several values a token, some out of range or zero) and
+    dense extras at offsets past the sentence's ends, padding, unseen words, and n-grams."""
+    rng = np.random.default_rng(11)
+    X, y = random_corpus(rng, n_sent=30, max_len=7)
+    flat, offsets = flatten(X)
+
+    def extra_of(flat, offsets):
+        n = len(flat)
+        r = np.random.default_rng(n)
+        ids = r.integers(-1, 6, size=(n, 3))
+        vals = r.random((n, 3))
+        vals[:, 1] = 0.0
+        position = np.concatenate([np.arange(b - a) for a, b in
+                                   zip(offsets[:-1], offsets[1:])])
+        return {"state": position % 4, "post": (ids, vals), "vec": r.random((n, 2)) - 0.5,
+                "tag": [["NN" if i % 2 else "VB" for i in range(b - a)]
+                        for a, b in zip(offsets[:-1], offsets[1:])]}
+
+    lab = LinearChainCRF(window=2, extra_window={"state": (-2, 0), "post": (-1, 0, 2),
+                                                  "vec": (0,), "tag": (-1, 0, 1)},
+                         extra_ngrams={"tag": [(-1, 0)]}, n_features=hashing,
+                         max_iterations=25).fit(X, y, extra=extra_of(flat, offsets))
+    X_new = [["the", "zebra", "runs", PAD_LEFT], [PAD_RIGHT], ["Paris", "sleeps", "in", "."],
+             *random_corpus(np.random.default_rng(12), n_sent=20, max_len=9)[0]]
+    flat_new, off_new = flatten(X_new)
+    extra_new = extra_of(flat_new, off_new)
+    layout = lab.feature_space_.predict_layout(flat_new, off_new, extra_new)
+    assert isinstance(layout, ColumnLayout)
+    token = _token_unary(lab, flat_new, off_new, extra_new)
+    assert np.array_equal(lab._unary(layout), token)
+    assert np.abs(token).sum() > 0

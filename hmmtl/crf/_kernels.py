@@ -134,6 +134,40 @@ def gather_column(ids, vals, offsets, window, slot_base, stride, n_values, pad_l
 
 
 @njit(cache=True, parallel=True)
+def add_column_scores(unary, scores, ids, vals, offsets, window, slot_base, stride, n_values,
+                      pad_left, pad_right):
+    """Add one column's slot scores to each token's unary scores (n_tokens, K) in place:
+    the entries :func:`gather_column` would lay out for the column, scored at once, in the
+    same order (so the sums equal :func:`token_unary`'s over the gathered layout, bit for
+    bit) without the (n_tokens, n_entries) layout ever being written."""
+    n_seq = offsets.shape[0] - 1
+    k = ids.shape[1]
+    n_win = window.shape[0]
+    K = scores.shape[1]
+    for s in prange(n_seq):
+        t0 = offsets[s]
+        t1 = offsets[s + 1]
+        for t in range(t0, t1):
+            for oi in range(n_win):
+                u = t + window[oi]
+                base = slot_base + oi * stride
+                if u < t0 or u >= t1:
+                    pad = pad_left if u < t0 else pad_right
+                    if pad >= 0:
+                        slot = base + pad
+                        for y in range(K):
+                            unary[t, y] += 1.0 * scores[slot, y]
+                else:
+                    for j in range(k):
+                        v = ids[u, j]
+                        w = vals[u, j]
+                        if v >= 0 and v < n_values and w != 0.0:
+                            slot = base + v
+                            for y in range(K):
+                                unary[t, y] += w * scores[slot, y]
+
+
+@njit(cache=True, parallel=True)
 def slot_scores(weights, slot_ptr, slot_attr, attr_ptr, pair_label, n_labels, chunk_bounds):
     """Score of each (slot, label): the sum of the weights of the slot's attributes paired
     with that label.  Returns (n_slots, n_labels).  ``chunk_bounds`` splits the slots into
@@ -581,7 +615,8 @@ def _prediction_kernels():
     from ..inference._blocked import viterbi_blocked
     from ..inference._numba import viterbi_kernel
 
-    return gather_column, slot_scores, token_unary, viterbi_blocked, viterbi_kernel
+    return (add_column_scores, gather_column, slot_scores, token_unary, viterbi_blocked,
+            viterbi_kernel)
 
 
 # the kernels of prediction (features, unary scores, Viterbi) load without the refresh

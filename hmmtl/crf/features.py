@@ -39,7 +39,7 @@ import re
 import zlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -531,7 +531,8 @@ class TypeFeaturizer:
         return self
 
     # -- types met after fit: a table of this call's own, never stored in the featurizer
-    def lookup(self, flat_tokens: Sequence[str], types: tuple | None = None) -> TypeLookup:
+    def lookup(self, flat_tokens: Sequence[str], types: tuple | None = None,
+               memo: dict | None = None) -> TypeLookup:
         """Type ids of ``flat_tokens``, for :meth:`rows`.
 
         Known types keep their ids (``< len(types)``); the distinct types unseen in
@@ -547,6 +548,10 @@ class TypeFeaturizer:
             The distinct tokens of ``flat_tokens`` in order of first appearance and each
             token's index among them (:func:`~hmmtl.data.factorize`): each distinct token is
             then looked up once and the ids gathered (the same ids).
+        memo : dict, optional
+            With ``types``: a dict that holds what this featurizer looked up for these
+            ``types`` before (the result is stored there and taken from there; the dict
+            belongs to one batch of text, see :class:`~hmmtl.crf.labelers.ConvertedText`).
 
         Returns
         -------
@@ -555,9 +560,16 @@ class TypeFeaturizer:
             the unseen types (pass it on to :meth:`rows`).
         """
         if types is not None:  # each distinct token looked up once, then gathered
+            key = ("TypeFeaturizer.lookup", id(self))
+            hit = None if memo is None else memo.get(key)
+            if hit is not None and hit[0] is self and hit[1] is types:
+                return hit[2]
             distinct, which = types
             found = self.lookup(distinct)
-            return TypeLookup(found.type_ids[which], found.unseen)
+            result = TypeLookup(found.type_ids[which], found.unseen)
+            if memo is not None:  # the featurizer and types kept: their ids stay theirs
+                memo[key] = (self, types, result)
+            return result
         tokens = flat_tokens if isinstance(flat_tokens, list) else list(flat_tokens)
         ids = np.fromiter(map(self.type_index.get, tokens, [-1] * len(tokens)), dtype=np.int64,
                           count=len(tokens))
@@ -844,6 +856,30 @@ class TypeLayout(NamedTuple):
     offsets: np.ndarray
 
 
+class ColumnLayout(NamedTuple):
+    """The features of a batch of tokens for prediction where they are not functions of the
+    word type (:meth:`FeatureSpace.predict_layout`): the columns the token layout would be
+    gathered from, scored column by column into the unary table
+    (:func:`~hmmtl.crf._kernels.add_column_scores`), so that the (n_tokens, n_entries)
+    layout is never written; the sums are those of the token layout, in the same order.
+
+    columns : list of tuple
+        ``(ids, vals, window, slot_base, stride, n_values, pad_left, pad_right)`` of the
+        word column, then of each extra, in the order of the token layout's entries.
+    bias_slot : int
+        The bias slot (-1: none).
+    slot_ptr, slot_attr : CSR of the slot x attribute table (int64, int32)
+    offsets : int64 ndarray of shape (n_sentences + 1,)
+    n_tokens : int
+    """
+    columns: list
+    bias_slot: int
+    slot_ptr: np.ndarray
+    slot_attr: np.ndarray
+    offsets: np.ndarray
+    n_tokens: int
+
+
 class _SlotTable(NamedTuple):
     """The slots of a batch (:meth:`FeatureSpace._slot_table`): the word type slots of each
     window offset (``offset index * n_used + local type id``), then each extra's block of
@@ -882,6 +918,35 @@ an n-gram of an extra that is not given is not formed.  ``ngrams`` (``[(o1, o2, 
 written, at -1 and 0; an n-gram with a word unseen in fit is no feature).  The same names and
 kinds must be given to ``predict`` as to ``fit``; ids or strings unseen in training are ignored.
 """
+
+
+
+def _same_featurizer(a: TypeFeaturizer, b: TypeFeaturizer) -> bool:
+    return (a.hashing == b.hashing and template_names(a.templates) == template_names(b.templates)
+            and a.types == b.types and a.features == b.features
+            and np.array_equal(a.type_ptr, b.type_ptr)
+            and np.array_equal(a.type_feature, b.type_feature)
+            and np.array_equal(a.type_template, b.type_template))
+
+
+def share_featurizers(spaces: Iterable[FeatureSpace]) -> None:
+    """Let fitted feature spaces whose type featurizers are equal (the same templates, word
+    types, feature vocabulary and table: labelers trained on the same words, such as a
+    recognizer's two stages or the POS and chunk tasks of a multi-task model) hold one
+    featurizer object: it is read-only after fit, so sharing it changes no feature, saves
+    its memory once, and lets labelers that tag one text in turn look its words up once
+    (the ``memo`` of :meth:`TypeFeaturizer.lookup`)."""
+    kept: list[TypeFeaturizer] = []
+    for fs in spaces:
+        tf = getattr(fs, "featurizer_", None)
+        if tf is None:
+            continue
+        for other in kept:
+            if other is tf or _same_featurizer(other, tf):
+                fs.featurizer_ = other
+                break
+        else:
+            kept.append(tf)
 
 
 class FeatureSpace:
@@ -1128,18 +1193,31 @@ class FeatureSpace:
             len(s["window"]) * _entry_width(extra[s["name"]]) for s in self.extra_specs_)
         return None if n_entries < 2 * (len(row_offsets) + 1) else row_offsets
 
-    def predict_layout(self, flat_tokens, offsets, extra=None,
-                       types=None) -> TypeLayout | Layout:
-        """The layout prediction sums: :meth:`transform_types` where it applies, else
-        :meth:`transform`'s, the slots of the batch found once either way."""
+    def predict_layout(self, flat_tokens, offsets, extra=None, types=None,
+                       memo=None) -> TypeLayout | ColumnLayout:
+        """The layout prediction sums: :meth:`transform_types`'s where it applies, else the
+        columns of :meth:`transform`'s token layout, not gathered (:class:`ColumnLayout`),
+        the slots of the batch found once either way (``types`` and ``memo``: see
+        :meth:`TypeFeaturizer.lookup`)."""
+        table = self._slot_table(flat_tokens, offsets, extra, fitting=False, types=types,
+                                 memo=memo)
         by_type = self._wants_types(len(flat_tokens), extra)
-        if by_type is None:
-            return self.transform(flat_tokens, offsets, extra)
-        table = self._slot_table(flat_tokens, offsets, extra, fitting=False, types=types)
-        layout = self._type_layout(table, by_type)
-        if layout is None:
-            return _remap_layout(self._token_layout(table), self.attr_map_)
-        return layout
+        layout = None if by_type is None else self._type_layout(table, by_type)
+        return self._column_layout(table) if layout is None else layout
+
+    def _column_layout(self, table: _SlotTable) -> ColumnLayout:
+        """The :class:`ColumnLayout` of a batch's slots: the columns :meth:`_token_layout`
+        gathers, in its order."""
+        n_tokens = table.local.shape[0]
+        columns = [(table.local[:, None], np.ones((n_tokens, 1)),
+                    np.asarray(self.window, np.int64), 0, table.n_used, table.n_used, 0, 1)]
+        for spec, ids, vals, slot_base in table.columns:
+            nv = spec["n_values"]
+            columns.append((ids, vals, np.asarray(spec["window"], np.int64), slot_base, nv, nv,
+                            -1, -1))
+        ptr, attr = _remap_attributes(table.slot_ptr, table.slot_attr, self.attr_map_)
+        return ColumnLayout(columns, table.bias_slot if self.bias else -1, ptr, attr,
+                            table.offsets, n_tokens)
 
     def _type_layout(self, table: _SlotTable, row_offsets: list) -> TypeLayout | None:
         """The :class:`TypeLayout` of a batch's slots, None when an extra is not a function
@@ -1201,7 +1279,8 @@ class FeatureSpace:
         return TypeLayout(tok_row, tok_val, row_slot, row_val, slot_ptr, slot_attr,
                           table.offsets)
 
-    def _slot_table(self, flat_tokens, offsets, extra, fitting, types=None) -> _SlotTable:
+    def _slot_table(self, flat_tokens, offsets, extra, fitting, types=None,
+                    memo=None) -> _SlotTable:
         """The slots of a batch (each used (offset, word type) pair, each extra's (offset,
         value) pairs, the bias) with their provisional attributes, and the columns of the
         extras."""
@@ -1217,7 +1296,7 @@ class FeatureSpace:
             type_ids = np.fromiter(map(tf.type_index.__getitem__, flat_tokens), dtype=np.int64,
                                    count=n_tokens)
         else:
-            type_ids, unseen = tf.lookup(flat_tokens, types)
+            type_ids, unseen = tf.lookup(flat_tokens, types, memo)
         # only the types present (and the two padding types) get slots
         used, local = np.unique(np.concatenate([[0, 1], type_ids]), return_inverse=True)
         local = local.ravel()[2:].astype(np.int64)

@@ -42,7 +42,7 @@ from ..data import (LabelSet, check_label_lists, check_sentences, check_strings,
 from ..io.notation import Notation, detect_notation
 from ..serialize import (ModelFileMixin, array_prefix, check_float_array, check_index_array,
                          check_pointer_array)
-from .features import (_EXTRA_DOC, FeatureSpace, TypeLayout, check_saved_templates,
+from .features import (_EXTRA_DOC, ColumnLayout, FeatureSpace, TypeLayout, check_saved_templates,
                        template_names)
 
 if TYPE_CHECKING:
@@ -75,6 +75,13 @@ class ConvertedText(NamedTuple):
         The distinct tokens of ``flat`` and each token's index among them
         (:func:`~hmmtl.data.factorize`), where the door has found them: ``predict`` then
         looks up each distinct word's feature type once.
+    memo : dict or None
+        A dict of this text's own, for the labelers that read it in turn (the tasks of a
+        multi-task model, the stages of a recognizer): a labeler whose type featurizer is
+        the object an earlier one used (equal featurizers are one object after loading,
+        :func:`~hmmtl.crf.features.share_featurizers`) takes the word types that one looked
+        up, with the features of the words unseen in training, instead of looking them up
+        and featurizing them again.
     """
 
     sentences: list
@@ -82,6 +89,30 @@ class ConvertedText(NamedTuple):
     offsets: np.ndarray
     notation: Notation | None = None
     types: tuple | None = None
+    memo: dict | None = None
+
+
+def converted_for(crf, sentences, flat: list, offsets, texts: list,
+                  types: tuple | None = None) -> ConvertedText:
+    """``sentences`` (tokens ``flat`` at ``offsets``, checked) as the CRF-style labeler
+    ``crf`` reads them: a :class:`ConvertedText` with the words written in its training
+    notation, their distinct words (``types``, when given for ``flat``, else found here) and
+    a memo, made once per way of writing the words for all the labelers that read the text
+    in turn (``texts``: a list the caller keeps for one text, empty at first), so that none
+    of them maps, flattens or looks up the words token by token again."""
+    from ..data import factorize
+
+    notation = None if crf.notation == "keep" else crf.notation_
+    # the words depend on the notation of the words only (not on that of the tags)
+    words = None if notation is None else (notation.word_brackets, notation.word_quotes)
+    found = next((entry[1:] for entry in texts if entry[0] == words), None)
+    if found is None:
+        mapped = flat if notation is None else notation.map_flat_words(flat, offsets)
+        found = (mapped, types if types is not None and mapped is flat else factorize(mapped),
+                 {})
+        texts.append((words, *found))
+    mapped, mapped_types, memo = found
+    return ConvertedText(sentences, mapped, offsets, notation, mapped_types, memo)
 
 
 def _check_notation(notation) -> str:
@@ -413,13 +444,20 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
         return c
 
     def _unary(self, layout):
-        from ._kernels import slot_scores, token_unary
+        from ._kernels import add_column_scores, slot_scores, token_unary
 
         scores = slot_scores(self.coef_, layout.slot_ptr, layout.slot_attr, self.attr_ptr_,
                              self.pair_label_, len(self.labels_), _chunks(layout.slot_ptr))
         if isinstance(layout, TypeLayout):  # the rows of the type table, then per token
             return token_unary(token_unary(scores, layout.row_slot, layout.row_val),
                                layout.tok_row, layout.tok_val)
+        if isinstance(layout, ColumnLayout):  # the token layout's sums, column by column
+            unary = np.zeros((layout.n_tokens, scores.shape[1]), dtype=np.float64)
+            for ids, vals, window, *rest in layout.columns:
+                add_column_scores(unary, scores, ids, vals, layout.offsets, window, *rest)
+            if layout.bias_slot >= 0:
+                unary += scores[layout.bias_slot]
+            return unary
         return token_unary(scores, layout.tok_slot, layout.tok_val)
 
     def _transform(self, X, extra):
@@ -496,11 +534,14 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
         """
         _, flat, offsets = self._model_tokens(X)
         # the door's distinct tokens, where the words are the door's as given
-        types = X.types if isinstance(X, ConvertedText) and flat is X.flat else None
+        given = X if isinstance(X, ConvertedText) and flat is X.flat else None
+        types = None if given is None else given.types
+        memo = None if given is None or types is None else given.memo
         parts = self._parts(groups, offsets)
         with _threads_for(len(flat)):
             # features of word types summed once per type when every extra is one too
-            layout = self.feature_space_.predict_layout(flat, offsets, extra, types=types)
+            layout = self.feature_space_.predict_layout(flat, offsets, extra, types=types,
+                                                        memo=memo)
             path = self._viterbi(self._unary(layout), offsets, parts).path
         return unflatten(self.labels_.decode(path), offsets)
 

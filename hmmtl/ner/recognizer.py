@@ -45,6 +45,8 @@ import numpy as np
 from .. import serialize
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .._text_api import TextTagging
+from ..crf.features import share_featurizers
+from ..crf.labelers import converted_for
 from ..data import (check_sentences, factorize, flatten, rereadable, sentence_chunks,
                     token_positions, unflatten)
 from ..io.columns import check_input_columns as _check_columns
@@ -887,8 +889,14 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
                                                             batch.extra)
             with timer("stage2"):
                 self._fit_stage2(data, batch, stage1_labels)
+        share_featurizers(self._feature_spaces())
         self.fit_times_ = timer.finish()
         return self
+
+    def _feature_spaces(self) -> list:
+        """The feature spaces of the recognizer's CRFs (its stages, its column taggers)."""
+        crfs = [self.stage1_, self.stage2_, *self.column_taggers_.values()]
+        return [c.feature_space_ for c in crfs if c is not None]
 
     def _check_training_set(self, X, y, columns, documents, unlabeled) -> _TrainingSet:
         """Validate the training data, set what follows from it alone (the input columns,
@@ -1143,9 +1151,16 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         if not X:
             return []
         batch = self._prepare(X, columns, documents, fitting=False)
-        pred = self.stage1_.predict(batch.X, extra=batch.extra)
+        # the stages read the words converted once, looked up once per featurizer
+        texts: list = []
+        types = (batch.types.types, batch.types.ids)
+        pred = self.stage1_.predict(
+            converted_for(self.stage1_, batch.X, batch.flat, batch.offsets, texts, types),
+            extra=batch.extra)
         if self.stage2_ is not None:
-            pred = self.stage2_.predict(batch.X, extra=self._stage2_extra(batch, pred))
+            pred = self.stage2_.predict(
+                converted_for(self.stage2_, batch.X, batch.flat, batch.offsets, texts, types),
+                extra=self._stage2_extra(batch, pred))
         return convert_scheme(pred, self.output_scheme)
 
     def score(self, X: TokenLists, y: LabelLists, columns: Mapping[str, LabelLists] | None = None,
@@ -1280,6 +1295,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         model.fit_times_ = dict(meta.get("fit_times", {}))
         if set(model.stage1_.labels_.labels) - set(model._label_list_):
             raise ValueError("the first stage's labels are not the recognizer's labels")
+        share_featurizers(model._feature_spaces())
         return model
 
 

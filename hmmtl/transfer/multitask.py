@@ -39,7 +39,9 @@ import numpy as np
 from .. import serialize
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .._text_api import TextTagging
+from ..crf.features import share_featurizers
 from ..data import check_label_lists, check_sentences, check_strings, flatten
+from ..crf.labelers import converted_for
 
 if TYPE_CHECKING:
 
@@ -583,7 +585,18 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             self.labelers_[task] = labeler
             self.inputs_[task] = list(earlier)
         self.n_tasks_ = len(order)
+        share_featurizers(self._feature_spaces())
         return self
+
+    def _feature_spaces(self) -> list:
+        """The feature spaces of every CRF of the tasks (those of a task's recognizer too)."""
+        spaces = []
+        for labeler in self.labelers_.values():
+            if hasattr(labeler, "feature_space_"):
+                spaces.append(labeler.feature_space_)
+            elif hasattr(labeler, "_feature_spaces"):
+                spaces.extend(labeler._feature_spaces())
+        return spaces
 
     def _inputs_for_later(self, task, labeler, X, extra, offsets, index, labels, n_folds,
                           rng, seed) -> list:
@@ -659,27 +672,10 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             extra.update({_FILE + c: file_columns[c] for c in self.file_inputs_[task]})
             extra.update({_INPUT + u: out[u] for u in self.inputs_[task]})
             labeler = self.labelers_[task]
-            out[task] = labeler.predict(self._converted(labeler, X, flat, offsets, texts),
+            # the words converted once per notation and looked up once per featurizer
+            out[task] = labeler.predict(converted_for(labeler, X, flat, offsets, texts),
                                         extra=extra or None)
         return {t: out[t] for t in self.tasks_ if t in out}
-
-    @staticmethod
-    def _converted(labeler, X, flat, offsets, texts: list):
-        """``X`` as the CRF ``labeler`` takes it, converted once per notation for all the
-        tasks (:class:`~hmmtl.crf.labelers.ConvertedText`: words written in the notation
-        of its training words), so that no CRF flattens and maps the words again."""
-        from ..crf.labelers import ConvertedText
-
-        if labeler.notation == "keep":
-            return ConvertedText(X, flat, offsets, None)
-        notation = labeler.notation_
-        for known, text in texts:
-            if known == notation:
-                return text
-        mapped = flat if notation is None else notation.map_flat_words(flat, offsets)
-        text = ConvertedText(X, mapped, offsets, notation)
-        texts.append((notation, text))
-        return text
 
     def _model_tasks(self) -> set:
         """The tasks labeled by a model of ``task_models`` (not a LinearChainCRF)."""
@@ -851,6 +847,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                                            f"it does not have (tasks {tasks}, features of "
                                            f"{sorted(known)})")
         model.n_tasks_ = len(tasks)
+        share_featurizers(model._feature_spaces())
         return model
 
 
