@@ -193,3 +193,31 @@ def test_the_column_layout_sums_the_token_layout_bit_for_bit(hashing):
     token = _token_unary(lab, flat_new, off_new, extra_new)
     assert np.array_equal(lab._unary(layout), token)
     assert np.abs(token).sum() > 0
+
+
+@pytest.mark.parametrize("hashing", [None, 2 ** 12])
+def test_a_small_batch_scores_only_the_values_it_has_with_the_same_sums(hashing):
+    """Where a column has more values than the batch has entries (word n-grams; one short
+    sentence), prediction makes slots only for the values present: each sentence tagged
+    alone gets exactly the unary scores it gets in the whole batch (where every value has
+    its slots), and the slot table is smaller."""
+    rng = np.random.default_rng(13)
+    X, y = random_corpus(rng, n_sent=40, max_len=8)
+    tags = [["NN" if (i * 7 + len(s)) % 3 else "VB" for i in range(len(s))] for s in X]
+    flat, offsets = flatten(X)
+    # a categorical extra of 40 values at three offsets (a token's position and length)
+    state = np.concatenate([np.arange(b - a) * 5 + np.array([len(w) for w in flat[a:b]])
+                            for a, b in zip(offsets[:-1], offsets[1:])]) % 40
+    lab = LinearChainCRF(window=1, extra_window=(-1, 0, 1), ngrams=[(-1, 0)],
+                         extra_ngrams={"tag": [(-1, 0, 1)]}, n_features=hashing,
+                         max_iterations=25).fit(X, y, extra={"tag": tags, "state": state})
+    fs = lab.feature_space_
+    whole = lab._unary(fs.predict_layout(flat, offsets, {"tag": tags, "state": state}))
+    big = [s["kind"] for s in fs.extra_specs_ if s["n_values"] > 8]
+    assert "ngram" in big and "categorical" in big  # more values than a sentence's tokens
+    for i, (a, b) in enumerate(zip(offsets[:-1], offsets[1:])):
+        one = fs.predict_layout(flat[a:b], np.array([0, b - a]),
+                                {"tag": [tags[i]], "state": state[a:b]})
+        assert one.slot_ptr.shape[0] - 1 < sum(len(s["window"]) * s["n_values"]
+                                               for s in fs.extra_specs_)
+        assert np.array_equal(lab._unary(one), whole[a:b])

@@ -1329,16 +1329,27 @@ class FeatureSpace:
                 _kind, ids, vals, _ = self._parse_extra(spec["name"], extra[spec["name"]],
                                                         n_tokens, offsets, spec=spec)
                 parsed[spec["name"]] = ids
-            columns.append((spec, ids, vals, slot_base))
             ew = spec["window"]
             nv = spec["n_values"]
-            slot_base += len(ew) * nv
-            slot_lens.append(np.ones(len(ew) * nv, dtype=np.int64))
+            values = None  # every value has its slots
+            if not fitting and nv > ids.size:
+                # more values than the batch has entries (word n-grams, a small batch):
+                # slots only for the values present, the column's ids renumbered to them
+                values, ids = _present_values(ids, vals, nv)
+                spec = dict(spec, n_values=values.shape[0])
+            columns.append((spec, ids, vals, slot_base))
+            n_slots = len(ew) * spec["n_values"]
+            slot_base += n_slots
+            slot_lens.append(np.ones(n_slots, dtype=np.int64))
+            if values is None:
+                values = np.arange(nv)
             if self.n_features is None:
-                slot_attrs.append(spec["attr_start"] + np.arange(len(ew) * nv))
+                slot_attrs.append(spec["attr_start"]
+                                  + (np.arange(len(ew))[:, None] * nv + values).ravel())
             else:
-                keys = [f"{spec['name']}|{o}|{v}" for o in ew for v in (
-                    spec["vocab"] if spec["kind"] == "strings" else range(nv))]
+                names = (np.asarray(spec["vocab"], dtype=object)[values].tolist()
+                         if spec["kind"] == "strings" else values.tolist())
+                keys = [f"{spec['name']}|{o}|{v}" for o in ew for v in names]
                 slot_attrs.append(_hash_mix(stable_hash(keys), ci + 1, 0, self.n_features))
         bias_slot = -1
         if self.bias:
@@ -1498,6 +1509,19 @@ def _flatten_lists(value, where):
     except TypeError as e:
         raise TypeError(f"{where}: {e}") from None
     return flat, offs
+
+
+def _present_values(ids: np.ndarray, vals: np.ndarray,
+                    n_values: int) -> tuple[np.ndarray, np.ndarray]:
+    """The values of a column that occur (an id in ``[0, n_values)`` with a nonzero value),
+    sorted, and the column's ids renumbered to their index among them (-1: none)."""
+    valid = (ids >= 0) & (ids < n_values) & (vals != 0.0)
+    present = np.zeros(n_values, dtype=bool)
+    present[ids[valid]] = True
+    values = np.flatnonzero(present)
+    local = np.full(n_values, -1, dtype=np.int64)
+    local[values] = np.arange(values.shape[0])
+    return values, np.where(valid, local[np.where(valid, ids, 0)], -1)
 
 
 def _remap_attributes(slot_ptr: np.ndarray, slot_attr: np.ndarray,

@@ -169,18 +169,20 @@ class Gazetteer(ModelFileMixin):
         return self._compiled
 
     # ------------------------------------------------------------------ matching
-    def token_ids(self, tokens: Sequence[str]) -> np.ndarray:
+    def token_ids(self, tokens: Sequence[str], types: tuple | None = None) -> np.ndarray:
         """Gazetteer token id of each token (``-1`` when it occurs in no entry), looked up
-        once per distinct token."""
+        once per distinct token (``types``: the distinct tokens and each token's index among
+        them, :func:`~hmmtl.data.factorize`, where the caller has them)."""
         from ..data import factorize
 
-        types, ids = factorize(tokens)
+        types, ids = factorize(tokens) if types is None else types
         index = self.token_index
         norm = self._norm
         gid = np.fromiter((index.get(norm(w), -1) for w in types), np.int64, len(types))
         return gid[ids]
 
-    def match(self, tokens: Sequence[str], offsets, exclude=None) -> np.ndarray:
+    def match(self, tokens: Sequence[str], offsets, exclude=None,
+              types: tuple | None = None) -> np.ndarray:
         """Gazetteer features of each token.
 
         Parameters
@@ -191,6 +193,9 @@ class Gazetteer(ModelFileMixin):
         exclude : int array of shape (n_sentences,), optional
             Per sentence, a source whose entries do not count there (``-1``: none).  An
             entry tagged with several sources still counts through the others.
+        types : tuple of (list of str, int64 ndarray), optional
+            The distinct tokens and each token's index among them
+            (:func:`~hmmtl.data.factorize` of ``tokens``), where the caller has them.
 
         Returns
         -------
@@ -215,8 +220,8 @@ class Gazetteer(ModelFileMixin):
         code = np.full((len(tokens), n_lists), -1, dtype=np.int8)
         length = np.zeros((len(tokens), n_lists), dtype=np.int32)
         if self.n_entries and len(tokens):
-            _match_kernel(self.token_ids(tokens), offsets, exclude, *self._arrays(), code,
-                          length)
+            _match_kernel(self.token_ids(tokens, types), offsets, exclude, *self._arrays(),
+                          code, length)
         return _feature_ids(code)
 
     def entries(self, name: str) -> list[tuple[str, ...]]:
@@ -631,12 +636,12 @@ class Lexicon(ModelFileMixin):
         return _entry_words(folded, cased, offsets)
 
     @staticmethod
-    def _hashes(tokens: Sequence[str], with_upper: bool = False):
+    def _hashes(tokens: Sequence[str], with_upper: bool = False, types: tuple | None = None):
         """Case-folded and as-written hashes of each token (and whether it has a capital
-        letter), computed once per type."""
+        letter), computed once per type (``types``: as in :meth:`match`)."""
         from ..data import factorize
 
-        types, ids = factorize(tokens)
+        types, ids = factorize(tokens) if types is None else types
         out: tuple = (token_hashes([t.lower() for t in types])[ids], token_hashes(types)[ids])
         if with_upper:
             upper = np.fromiter((t != t.lower() for t in types), bool, len(types))
@@ -674,7 +679,7 @@ class Lexicon(ModelFileMixin):
         """Bytes of the table (as stored in a model file)."""
         return int(self.keys_.nbytes + self.case_.nbytes + self.masks_.nbytes)
 
-    def match(self, tokens: Sequence[str], offsets) -> np.ndarray:
+    def match(self, tokens: Sequence[str], offsets, types: tuple | None = None) -> np.ndarray:
         """Lexicon features of each token.
 
         Parameters
@@ -682,6 +687,9 @@ class Lexicon(ModelFileMixin):
         tokens : sequence of str
             The flat tokens of a batch of sentences.
         offsets : int array of shape (n_sentences + 1,)
+        types : tuple of (list of str, int64 ndarray), optional
+            The distinct tokens and each token's index among them
+            (:func:`~hmmtl.data.factorize` of ``tokens``), where the caller has them.
 
         Returns
         -------
@@ -699,7 +707,7 @@ class Lexicon(ModelFileMixin):
         code = np.full((len(tokens), n_cols), -1, dtype=np.int8)
         length = np.zeros((len(tokens), n_cols), dtype=np.int16)
         if self.n_entries and len(tokens):
-            folded, cased, upper = self._hashes(tokens, with_upper=True)
+            folded, cased, upper = self._hashes(tokens, with_upper=True, types=types)
             _lexicon_kernel(folded, cased, upper, offsets, self.max_tokens, self.keys_, self.case_,
                             self.masks_, len(self.names), code, length)
         return _feature_ids(code)

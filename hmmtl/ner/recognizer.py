@@ -790,10 +790,11 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             extra["doc.context"] = _document_context(types, offsets, doc_of_seq, ctx,
                                                      len(self.context_words_), CONTEXT_WINDOW,
                                                      CONTEXT_TOP_K)
+        found = (types.types, types.ids)  # the distinct tokens of flat
         if self.gazetteer_ is not None and want("gaz"):
-            extra["gaz"] = self.gazetteer_.match(flat, offsets, exclude)
+            extra["gaz"] = self.gazetteer_.match(flat, offsets, exclude, types=found)
         if self.lexicon_ is not None and want("lex"):
-            extra["lex"] = self.lexicon_.match(flat, offsets)
+            extra["lex"] = self.lexicon_.match(flat, offsets, types=found)
         return _Batch(unflatten(flat, offsets), flat, offsets, types, doc_of_seq, extra)
 
     def _stage2_extra(self, batch: _Batch, stage1_labels):
@@ -806,7 +807,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             extra["doc.type"] = _document_types(batch.types, batch.offsets, flat_labels,
                                                 self.entity_types_, batch.documents)
         if self.auto_gazetteer_ is not None:
-            extra["auto"] = self.auto_gazetteer_.match(batch.flat, batch.offsets)
+            extra["auto"] = self.auto_gazetteer_.match(
+                batch.flat, batch.offsets, types=(batch.types.types, batch.types.ids))
         return extra
 
     def _extra_window(self, extra) -> dict:

@@ -40,7 +40,7 @@ from .. import serialize
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .._text_api import TextTagging
 from ..crf.features import share_featurizers
-from ..data import check_label_lists, check_sentences, check_strings, flatten
+from ..data import check_label_lists, check_sentences, check_strings, factorize, flatten
 from ..crf.labelers import converted_for
 
 if TYPE_CHECKING:
@@ -365,23 +365,28 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                              f"{list(_SHARED_KINDS)}, got {given!r}")
         return [k for k in keys if ("clusters" if k == "brown" else "hmm") in kinds]
 
-    def _shared_features(self, sentences, flat=None) -> dict:
+    def _shared_features(self, sentences, flat=None, offsets=None, types=None) -> dict:
         """The features every task shares (HMM representations, Brown cluster path
-        prefixes), computed once per batch."""
+        prefixes), computed once per batch (``flat``, ``offsets``: the tokens, checked;
+        ``types``: their distinct tokens, :func:`~hmmtl.data.factorize`)."""
+        from ..data import factorize
+
         extra: dict[str, Any] = {}
+        if flat is None or offsets is None:
+            flat, offsets = flatten(sentences)
+            check_strings(flat, offsets, "X")
+        if types is None:
+            types = factorize(flat)
         if self.hmms_:
-            from .pipeline import hmm_representations
+            from .pipeline import TextBatch, hmm_representations
 
+            text = TextBatch.with_types(sentences, flat, offsets, types)
             extra.update(hmm_representations(self.hmms_, sentences, self.representations_,
-                                             self.top_k))
+                                             self.top_k, text=text))
         if self.clusters_ is not None:
-            from ..data import factorize
-
-            if flat is None:
-                flat, _ = flatten(sentences)
-            types, ids = factorize(flat)
+            distinct, ids = types
             extra["brown"] = self.clusters_.transform_types(
-                types, tuple(self.cluster_prefixes))[ids]
+                distinct, tuple(self.cluster_prefixes))[ids]
         return extra
 
     def _check_y(self, X, y, offsets) -> dict:
@@ -655,7 +660,9 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         reads = {c for t in wanted for c in self.file_inputs_[t]}
         file_columns = self._check_columns(X, columns, [c for c in self.input_columns_
                                                         if c in reads])
-        shared = self._shared_features(X, flat) if any(
+        # the distinct words, found once for the shared features and every CRF task
+        types = factorize(flat)
+        shared = self._shared_features(X, flat, offsets, types) if any(
             t not in self._model_tasks() for t in wanted) else {}
         out: dict[str, list] = {}
         texts: list = []
@@ -673,7 +680,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             extra.update({_INPUT + u: out[u] for u in self.inputs_[task]})
             labeler = self.labelers_[task]
             # the words converted once per notation and looked up once per featurizer
-            out[task] = labeler.predict(converted_for(labeler, X, flat, offsets, texts),
+            out[task] = labeler.predict(converted_for(labeler, X, flat, offsets, texts, types),
                                         extra=extra or None)
         return {t: out[t] for t in self.tasks_ if t in out}
 

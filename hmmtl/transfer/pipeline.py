@@ -90,6 +90,14 @@ class TextBatch:
                 return cls(unflatten(mapped, offsets), mapped, offsets)
         return cls(sentences, flat, offsets)
 
+    @classmethod
+    def with_types(cls, sentences, flat: list, offsets, types: tuple) -> TextBatch:
+        """Sentences a caller has already flattened and checked, with their distinct tokens
+        (:func:`~hmmtl.data.factorize` of ``flat``) found: no stage finds them again."""
+        text = cls(sentences, flat, offsets)
+        text.__dict__["types"] = types  # the cached property, filled
+        return text
+
     def for_labeler(self, labeler, notation: Notation | None):
         """These sentences as ``labeler`` takes them: for hmmtl's labelers a
         :class:`~hmmtl.crf.labelers.ConvertedText` (words written in ``notation``, None: as
@@ -269,7 +277,7 @@ class _EnsembleFeatures:
 def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "posterior",
                                                                     "type"),
                         top_k: int | None = 8, *, prefix: str = "hmm",
-                        vocabulary=None) -> dict:
+                        vocabulary=None, text: TextBatch | None = None) -> dict:
     """Per-token HMM features of ``sentences`` for a labeler's ``extra`` argument.
 
     Parameters
@@ -286,6 +294,8 @@ def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "
         The vocabulary whose ids the HMMs were fit on (HMMs fit on integer ids); by
         default each HMM's own ``vocabulary_`` (sentences are encoded once per distinct
         vocabulary).
+    text : TextBatch, optional
+        ``sentences`` already flattened and checked (:meth:`TextBatch.with_types`).
 
     Returns
     -------
@@ -294,7 +304,8 @@ def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "
         ``posterior`` / ``type`` -> (ids (n_tokens, k) int32, weights (n_tokens, k) float64)
         with ``top_k``, else float64 array of shape (n_tokens, n_states).
     """
-    text = TextBatch.of(check_sentences(sentences, "sentences"))
+    if text is None:
+        text = TextBatch.of(check_sentences(sentences, "sentences"))
     return _EnsembleFeatures(hmms, representations, top_k, vocabulary, prefix)(text)
 
 
