@@ -642,3 +642,25 @@ def test_the_recognizer_stages_share_one_featurizer(tmp_path):
         assert m.stage2_ is not None
         assert m.stage1_.feature_space_.featurizer_ is m.stage2_.feature_space_.featurizer_
     assert back.predict(TEST_SENTENCES) == ner.predict(TEST_SENTENCES)
+
+
+def test_the_recognizer_stages_parse_a_tag_column_once(monkeypatch):
+    """Both stages read the POS column: it is parsed once for the two (the same ids), and
+    the tags are those of the stages run on their own."""
+    from hmmtl.crf.features import FeatureSpace
+    from hmmtl.ner import NamedEntityRecognizer
+
+    ner = NamedEntityRecognizer(columns=("pos",), n_folds=2, auto_lists=False,
+                                labeler_params={"max_iterations": 20}, random_state=0)
+    ner.fit(SENTENCES, ENTITIES, columns={"pos": POS})
+    expected = ner.predict(TEST_SENTENCES[1:], columns={"pos": TEST_POS[1:]})
+    parsed = []
+    original = FeatureSpace._parse_extra
+
+    def counting(name, value, *a, **kw):
+        parsed.append(name)
+        return original(name, value, *a, **kw)
+
+    monkeypatch.setattr(FeatureSpace, "_parse_extra", staticmethod(counting))
+    assert ner.predict(TEST_SENTENCES[1:], columns={"pos": TEST_POS[1:]}) == expected
+    assert parsed.count("col.pos") == 1

@@ -133,6 +133,18 @@ def gather_column(ids, vals, offsets, window, slot_base, stride, n_values, pad_l
                         c += 1
 
 
+@njit(cache=True)
+def first_occurrence(local, n_values):
+    """The index of the first token of each value of ``local`` (int64 ids in
+    ``[0, n_values)``), -1 for a value that does not occur."""
+    first = np.full(n_values, -1, dtype=np.int64)
+    for t in range(local.shape[0]):
+        v = local[t]
+        if first[v] < 0:
+            first[v] = t
+    return first
+
+
 @njit(cache=True, parallel=True)
 def add_column_scores(unary, scores, ids, vals, offsets, window, slot_base, stride, n_values,
                       pad_left, pad_right):
@@ -615,8 +627,8 @@ def _prediction_kernels():
     from ..inference._blocked import viterbi_blocked
     from ..inference._numba import viterbi_kernel
 
-    return (add_column_scores, gather_column, slot_scores, token_unary, viterbi_blocked,
-            viterbi_kernel)
+    return (add_column_scores, first_occurrence, gather_column, slot_scores, token_unary,
+            viterbi_blocked, viterbi_kernel)
 
 
 # the kernels of prediction (features, unary scores, Viterbi) load without the refresh

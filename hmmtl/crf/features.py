@@ -1138,18 +1138,42 @@ class FeatureSpace:
     def _ngram_column(self, spec, source_ids, offsets):
         """The (ids, values) of an n-gram spec: the index of each token's key among the
         keys seen in training, -1 for an unseen combination."""
-        keys = np.asarray(spec["keys"], dtype=np.int64)
         if spec["source"] is None:  # the word types (those unseen in fit: unknown)
             n_values = spec["source_values"]
         else:
             n_values = next(s for s in self.extra_specs_
                             if s["name"] == spec["source"])["n_values"]
         key = _ngram_keys(source_ids[:, 0], n_values, offsets, spec["ngram"])
-        at = np.searchsorted(keys, key)
-        found = at < keys.shape[0]
-        found[found] = keys[at[found]] == key[found]
-        ids = np.where(found, at, -1).astype(np.int64)[:, None]
+        keys, dense = self._ngram_index(spec, (n_values + 2) ** len(spec["ngram"]))
+        if dense is not None:  # a small key space: the index of every key at hand
+            ids = dense[key].astype(np.int64)[:, None]
+        else:
+            at = np.searchsorted(keys, key)
+            found = at < keys.shape[0]
+            found[found] = keys[at[found]] == key[found]
+            ids = np.where(found, at, -1).astype(np.int64)[:, None]
         return ids, np.ones(ids.shape, dtype=np.float64)
+
+    #: the largest key space of an n-gram spec whose keys get a dense index (int32 each)
+    _DENSE_NGRAM_KEYS = 1 << 20
+
+    def _ngram_index(self, spec, n_keys: int):
+        """The sorted keys of an n-gram spec as an array and, where the key space has at
+        most :attr:`_DENSE_NGRAM_KEYS` keys, each key's index among them (-1: unseen), made
+        on first use and kept (read-only: threads may share them; two threads making one
+        at once make the same)."""
+        cache = self.__dict__.setdefault("_ngram_indexes", {})
+        hit = cache.get(spec["name"])
+        if hit is not None and hit[0] is spec["keys"]:
+            return hit[1], hit[2]
+        keys = np.asarray(spec["keys"], dtype=np.int64)
+        dense = None
+        if n_keys <= self._DENSE_NGRAM_KEYS and (not keys.size or (
+                keys[0] >= 0 and keys[-1] < n_keys)):
+            dense = np.full(n_keys, -1, dtype=np.int32)
+            dense[keys] = np.arange(keys.shape[0], dtype=np.int32)
+        cache[spec["name"]] = (spec["keys"], keys, dense)
+        return keys, dense
 
     def transform(self, flat_tokens, offsets, extra=None) -> Layout:
         """Slots and attributes of new tokens (unseen word types are featurized here)."""
@@ -1227,9 +1251,9 @@ class FeatureSpace:
         n_used, local = table.n_used, table.local
         # the first token of each word type: every column must hold, for every token, the
         # value of its type's first token
-        first = np.full(n_used, -1, dtype=np.int64)
-        seen, where = np.unique(local, return_index=True)
-        first[seen] = where
+        from ._kernels import first_occurrence
+
+        first = first_occurrence(local, n_used)
         typed = []
         for spec, ids, vals, base in table.columns:
             ids_t, vals_t = ids[first], vals[first]
@@ -1326,8 +1350,8 @@ class FeatureSpace:
             if spec["kind"] == "ngram":
                 ids, vals = self._ngram_column(spec, parsed[spec["source"]], offsets)
             else:
-                _kind, ids, vals, _ = self._parse_extra(spec["name"], extra[spec["name"]],
-                                                        n_tokens, offsets, spec=spec)
+                ids, vals = self._extra_column(spec, extra[spec["name"]], n_tokens, offsets,
+                                               memo)
                 parsed[spec["name"]] = ids
             ew = spec["window"]
             nv = spec["n_values"]
@@ -1364,6 +1388,21 @@ class FeatureSpace:
         slot_attr = np.concatenate(slot_attrs).astype(np.int64)
         return _SlotTable(offsets, type_ids, local, n_used, columns, bias_slot, slot_ptr,
                           slot_attr)
+
+    def _extra_column(self, spec, value, n_tokens, offsets, memo):
+        """The (ids, vals) of the extra ``spec`` from its ``value``; a string column (a
+        list of tag lists) parsed once per ``memo`` (the labelers reading one text in turn
+        get the same lists, e.g. a recognizer's stages its POS column) for a vocabulary."""
+        key = ("FeatureSpace.extra", spec["name"], id(value))
+        strings = memo is not None and isinstance(value, (list, tuple))
+        hit = memo.get(key) if strings else None
+        if hit is not None and hit[0] is value and hit[1] == spec.get("vocab"):
+            return hit[2]
+        _kind, ids, vals, _ = self._parse_extra(spec["name"], value, n_tokens, offsets,
+                                                spec=spec)
+        if strings:
+            memo[key] = (value, spec.get("vocab"), (ids, vals))
+        return ids, vals
 
     def _layout(self, flat_tokens, offsets, extra, fitting):
         table = self._slot_table(flat_tokens, offsets, extra, fitting)

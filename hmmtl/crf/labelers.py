@@ -532,6 +532,13 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
         -------
         list of list of str
         """
+        path, offsets = self._predict_path(X, extra, groups)
+        return unflatten(self.labels_.decode(path), offsets)
+
+    def _predict_path(self, X: TokenLists | ConvertedText, extra: Extra | None = None,
+                      groups: Groups | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` before its labels are written: the label id of every token
+        (over ``labels_``) and the sentences' offsets."""
         _, flat, offsets = self._model_tokens(X)
         # the door's distinct tokens, where the words are the door's as given
         given = X if isinstance(X, ConvertedText) and flat is X.flat else None
@@ -543,7 +550,7 @@ class _SequenceLabeler(TextTagging, ModelFileMixin, BaseEstimator):
             layout = self.feature_space_.predict_layout(flat, offsets, extra, types=types,
                                                         memo=memo)
             path = self._viterbi(self._unary(layout), offsets, parts).path
-        return unflatten(self.labels_.decode(path), offsets)
+        return path, offsets
 
     def predict_marginals(self, X: TokenLists, extra: Extra | None = None,
                           groups: Groups | None = None) -> list[np.ndarray]:

@@ -797,9 +797,10 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             extra["lex"] = self.lexicon_.match(flat, offsets, types=found)
         return _Batch(unflatten(flat, offsets), flat, offsets, types, doc_of_seq, extra)
 
-    def _stage2_extra(self, batch: _Batch, stage1_labels):
+    def _stage2_extra(self, batch: _Batch, flat_labels: list):
+        """The second stage's extra features: the first stage's and its labels
+        (``flat_labels``: one per token of the batch) with what they give."""
         extra = dict(batch.extra)
-        flat_labels, _ = flatten(stage1_labels)
         index = self._label_index_
         extra["s1"] = np.fromiter(map(index.get, flat_labels, [-1] * len(flat_labels)),
                                   np.int64, len(flat_labels))
@@ -1018,7 +1019,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
 
     def _fit_stage2(self, data: _TrainingSet, batch: _Batch, stage1_labels) -> None:
         """The second-stage CRF: the first stage's features plus its labels."""
-        extra2 = self._stage2_extra(batch, stage1_labels)
+        extra2 = self._stage2_extra(batch, flatten(stage1_labels)[0])
         self._log(f"stage 2, features {sorted(extra2)}")
         self.stage2_ = self._labeler().set_params(
             extra_window=self._extra_window(extra2)).fit(batch.X, data.y, extra=extra2)
@@ -1154,16 +1155,20 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             return []
         batch = self._prepare(X, columns, documents, fitting=False)
         # the stages read the words converted once, looked up once per featurizer
+        # and hand on flat labels, written as sentences once at the end
         texts: list = []
         types = (batch.types.types, batch.types.ids)
-        pred = self.stage1_.predict(
+        path, _ = self.stage1_._predict_path(
             converted_for(self.stage1_, batch.X, batch.flat, batch.offsets, texts, types),
             extra=batch.extra)
+        labels = self.stage1_.labels_.decode(path)
         if self.stage2_ is not None:
-            pred = self.stage2_.predict(
+            path, _ = self.stage2_._predict_path(
                 converted_for(self.stage2_, batch.X, batch.flat, batch.offsets, texts, types),
-                extra=self._stage2_extra(batch, pred))
-        return convert_scheme(pred, self.output_scheme)
+                extra=self._stage2_extra(batch, labels))
+            labels = self.stage2_.labels_.decode(path)
+        return unflatten(convert_scheme(labels, self.output_scheme, offsets=batch.offsets),
+                         batch.offsets)
 
     def score(self, X: TokenLists, y: LabelLists, columns: Mapping[str, LabelLists] | None = None,
               documents: Sequence | None = None) -> float:
