@@ -134,6 +134,28 @@ def gather_column(ids, vals, offsets, window, slot_base, stride, n_values, pad_l
 
 
 @njit(cache=True)
+def remap_slot_attributes(slot_ptr, slot_attr, attr_map):
+    """The slot x attribute CSR (``slot_ptr``, ``slot_attr``: provisional attribute ids)
+    with each id mapped through ``attr_map`` and the unknown (outside it) or dropped (-1)
+    left out: (int64 pointers, int32 final ids)."""
+    n_slots = slot_ptr.shape[0] - 1
+    n_map = attr_map.shape[0]
+    ptr = np.zeros(n_slots + 1, dtype=np.int64)
+    out = np.empty(slot_attr.shape[0], dtype=np.int32)
+    n = 0
+    for s in range(n_slots):
+        for q in range(slot_ptr[s], slot_ptr[s + 1]):
+            a = slot_attr[q]
+            if a >= 0 and a < n_map:
+                m = attr_map[a]
+                if m >= 0:
+                    out[n] = m
+                    n += 1
+        ptr[s + 1] = n
+    return ptr, out[:n].copy()
+
+
+@njit(cache=True)
 def first_occurrence(local, n_values):
     """The index of the first token of each value of ``local`` (int64 ids in
     ``[0, n_values)``), -1 for a value that does not occur."""
@@ -627,8 +649,8 @@ def _prediction_kernels():
     from ..inference._blocked import viterbi_blocked
     from ..inference._numba import viterbi_kernel
 
-    return (add_column_scores, first_occurrence, gather_column, slot_scores, token_unary,
-            viterbi_blocked, viterbi_kernel)
+    return (add_column_scores, first_occurrence, gather_column, remap_slot_attributes,
+            slot_scores, token_unary, viterbi_blocked, viterbi_kernel)
 
 
 # the kernels of prediction (features, unary scores, Viterbi) load without the refresh

@@ -1567,17 +1567,11 @@ def _remap_attributes(slot_ptr: np.ndarray, slot_attr: np.ndarray,
                       attr_map: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The slot x attribute CSR with provisional attribute ids mapped to final ones, the
     unknown / pruned (-1) dropped."""
-    a = slot_attr
-    ok = (a >= 0) & (a < attr_map.shape[0])
-    mapped = np.full(a.shape, -1, dtype=np.int64)
-    mapped[ok] = attr_map[a[ok]]
-    keep = mapped >= 0
-    n_slots = slot_ptr.shape[0] - 1
-    rows = np.repeat(np.arange(n_slots), np.diff(slot_ptr))
-    new_len = np.bincount(rows[keep], minlength=n_slots)
-    ptr = np.zeros(n_slots + 1, dtype=np.int64)
-    np.cumsum(new_len, out=ptr[1:])
-    return ptr, mapped[keep].astype(np.int32)
+    from ._kernels import remap_slot_attributes
+
+    return remap_slot_attributes(np.ascontiguousarray(slot_ptr, dtype=np.int64),
+                                 np.ascontiguousarray(slot_attr, dtype=np.int64),
+                                 np.ascontiguousarray(attr_map, dtype=np.int64))
 
 
 def _remap_layout(layout: Layout, attr_map: np.ndarray) -> Layout:
