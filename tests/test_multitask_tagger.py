@@ -664,3 +664,30 @@ def test_the_recognizer_stages_parse_a_tag_column_once(monkeypatch):
     monkeypatch.setattr(FeatureSpace, "_parse_extra", staticmethod(counting))
     assert ner.predict(TEST_SENTENCES[1:], columns={"pos": TEST_POS[1:]}) == expected
     assert parsed.count("col.pos") == 1
+
+
+def test_the_recognizer_keeps_its_hmm_tables_for_the_hmm_it_has():
+    """The recognizer keeps each fitted HMM's top states per word type between batches; a
+    model given another HMM and fitted again reads the new one's (as a model made anew)."""
+    from hmmtl.hmm import CategoricalHMM
+    from hmmtl.ner import NamedEntityRecognizer
+
+    def hmm(seed):
+        return CategoricalHMM(n_states=4, n_iter=3, random_state=seed).fit(SENTENCES)
+
+    params = dict(columns=(), n_folds=2, two_stage=False, auto_lists=False,
+                  labeler_params={"max_iterations": 15}, random_state=0)
+    first, second = hmm(1), hmm(2)
+    ner = NamedEntityRecognizer(hmm=first, **params).fit(SENTENCES, ENTITIES)
+    batch = ner._prepare(TEST_SENTENCES, None, None, fitting=False)
+    ner.set_params(hmm=second).fit(SENTENCES, ENTITIES)
+    again = ner._prepare(TEST_SENTENCES, None, None, fitting=False)
+    fresh = NamedEntityRecognizer(hmm=second, **params).fit(SENTENCES, ENTITIES)
+    expected = fresh._prepare(TEST_SENTENCES, None, None, fitting=False)
+    for got, want in zip(again.extra["hmm0"], expected.extra["hmm0"]):
+        assert np.array_equal(got, want)
+    assert not all(np.array_equal(a, b) for a, b in zip(batch.extra["hmm0"],
+                                                        again.extra["hmm0"]))
+    table = second.type_distribution(TEST_SENTENCES[0])
+    top = np.argsort(-table, axis=1)[:, :3]
+    assert np.array_equal(again.extra["hmm0"][0][:len(TEST_SENTENCES[0])], top)

@@ -772,11 +772,9 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         for i, hmm in enumerate(self.hmms_):
             if not want(f"hmm{i}"):
                 continue
-            table = hmm.type_distribution(types.types)
-            k = min(int(self.hmm_top_k), table.shape[1])
-            top = np.argsort(-table, axis=1)[:, :k]
-            extra[f"hmm{i}"] = (top[types.ids].astype(np.int64),
-                                np.take_along_axis(table, top, axis=1)[types.ids])
+            top, weight = self._hmm_top_states(hmm)
+            rows = hmm._word_ids(types.types)[types.ids]
+            extra[f"hmm{i}"] = (top[rows], weight[rows])
         if self.capitalization and want("cap"):
             extra["cap"] = sc.context()
         if self.capitalization and self.case_table_ is not None and want("usual_case"):
@@ -796,6 +794,22 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         if self.lexicon_ is not None and want("lex"):
             extra["lex"] = self.lexicon_.match(flat, offsets, types=found)
         return _Batch(unflatten(flat, offsets), flat, offsets, types, doc_of_seq, extra)
+
+    def _hmm_top_states(self, hmm) -> tuple[np.ndarray, np.ndarray]:
+        """The ``hmm_top_k`` most probable states of every word type of ``hmm`` (its
+        p(state | word), states by decreasing probability) and their probabilities: made
+        once per fitted HMM and kept, each batch gathers its words' rows (a row is sorted
+        on its own, so the rows are those of the batch's types sorted alone)."""
+        cache = self.__dict__.setdefault("_hmm_top", {})
+        hit = cache.get(id(hmm))
+        if hit is not None and hit[0] is hmm and hit[1] == self.hmm_top_k:
+            return hit[2]
+        table = hmm.type_distribution()
+        k = min(int(self.hmm_top_k), table.shape[1])
+        top = np.argsort(-table, axis=1)[:, :k]
+        made = (top.astype(np.int64), np.take_along_axis(table, top, axis=1))
+        cache[id(hmm)] = (hmm, self.hmm_top_k, made)
+        return made
 
     def _stage2_extra(self, batch: _Batch, flat_labels: list):
         """The second stage's extra features: the first stage's and its labels
@@ -868,6 +882,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         self
         """
         from ..crf import LinearChainCRF  # noqa: F401  (fail early when missing)
+
+        self.__dict__.pop("_hmm_top", None)  # the kept tables of the HMMs fitted before
 
         self._check_params()
         timer = _StageTimer()

@@ -378,11 +378,17 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         if types is None:
             types = factorize(flat)
         if self.hmms_:
-            from .pipeline import TextBatch, hmm_representations
+            from .pipeline import TextBatch, _EnsembleFeatures
 
-            text = TextBatch.with_types(sentences, flat, offsets, types)
-            extra.update(hmm_representations(self.hmms_, sentences, self.representations_,
-                                             self.top_k, text=text))
+            # one feature maker per fitted model: the HMMs' type-level tables computed
+            # once, then gathered for every batch
+            key = (tuple(map(id, self.hmms_)), tuple(self.representations_), self.top_k)
+            made = self.__dict__.get("_hmm_features")
+            if made is None or made[0] != key or any(
+                    a is not b for a, b in zip(made[1].hmms, self.hmms_)):
+                made = (key, _EnsembleFeatures(self.hmms_, self.representations_, self.top_k))
+                self.__dict__["_hmm_features"] = made
+            extra.update(made[1](TextBatch.with_types(sentences, flat, offsets, types)))
         if self.clusters_ is not None:
             distinct, ids = types
             extra["brown"] = self.clusters_.transform_types(
@@ -494,6 +500,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         -------
         self
         """
+        self.__dict__.pop("_hmm_features", None)  # the kept tables of the HMMs before
         X = check_sentences(X, "X")
         if not X:
             raise ValueError("X holds no sentence; give at least one labeled sentence")
