@@ -52,6 +52,23 @@ def _tagger_auto():
         SENTENCES, POS, unlabeled=TEST_SENTENCES)
 
 
+def _multitask_shared():
+    """A multi-task model with a shared HMM and the recognizer for its NER task (an HMM of
+    its own too): the kept HMM tables, the shared featurizers and each batch's memo."""
+    from hmmtl.hmm import CategoricalHMM
+    from hmmtl.ner import NamedEntityRecognizer
+    from hmmtl.transfer.multitask import MultiTaskTagger
+
+    from model_zoo import CHUNKS, ENTITIES
+
+    hmm = CategoricalHMM(4, n_iter=3, random_state=0).fit(SENTENCES + TEST_SENTENCES)
+    ner = NamedEntityRecognizer(columns=(), n_folds=2, auto_lists=False, hmm=hmm,
+                                labeler_params={"max_iterations": 15}, random_state=0)
+    return MultiTaskTagger(n_folds=2, hmm=hmm, task_models={"ner": ner},
+                           labeler_params={"max_iterations": 15}, random_state=0).fit(
+        SENTENCES, {"pos": POS, "chunk": CHUNKS, "ner": ENTITIES})
+
+
 _ZOO = {m.name: m for m in MODELS}
 #: name -> (fit, apply(model, sentences, domains) -> a JSON-able answer per sentence)
 CASES = {
@@ -63,6 +80,7 @@ CASES = {
         _ZOO["CategoricalHMM"].fit,
         lambda m, X, d: np.round(m.score_samples(X), 8).tolist()),
     "Tagger-auto": (_tagger_auto, lambda m, X, d: m.predict(X)),
+    "MultiTaskTagger-shared-hmm-recognizer": (_multitask_shared, lambda m, X, d: m.predict(X)),
 }
 
 
