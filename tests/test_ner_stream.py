@@ -129,3 +129,44 @@ def test_the_recognizer_learns_the_same_from_a_stream_as_from_a_list(monkeypatch
     assert from_stream.predict(test) == from_list.predict(test)
     fit(iter(text))
     assert isinstance(seen[-1], list) and len(seen[-1]) == len(text)
+
+
+def test_the_studys_text_files_stream_less_their_overlap(tmp_path):
+    """``hmmtl experiment ner --unlabeled FILE``: the file's sentences less those sharing a
+    run of tokens with dev or test, read again at each reading and never held -- the
+    sentences the study read into lists before (``read_unlabeled`` + ``without_overlap``)."""
+    from hmmtl.io import read_unlabeled
+    from hmmtl.studies import ner as study
+
+    sentences = _sentences(300, seed=5)
+    path = tmp_path / "text.txt"
+    path.write_text("".join(" ".join(s) + "\n" for s in sentences), encoding="utf-8")
+    held_out = [sentences[3][:], ["x"] + sentences[10][1:6]]
+    text = study.TextFile(path, held_out)
+    expected = study.without_overlap(read_unlabeled(path), held_out)
+    assert len(expected) < len(sentences)  # the held-out runs took sentences out
+    assert list(text) == expected and list(text) == expected  # read again, the same
+    assert text.n_sentences == len(expected)
+    assert text.n_tokens == sum(map(len, expected))
+    assert list(text.first(7)) == expected[:7]
+    both = study.Texts([sentences[:5], text])
+    assert list(both) == sentences[:5] + expected and bool(both)
+    assert not study.Texts([[], []])
+
+
+def test_the_studys_curve_samples_the_sentences_a_list_would_give(small_recipe):
+    """The curve's random part of the text, streamed, is the part ``_subsample`` picks from
+    the same sentences as a list, and its clusters are the clusters of that list."""
+    from hmmtl.ner.clusters import BrownClusters
+
+    study = small_recipe
+    sentences = _sentences(400, seed=6)
+    stream = _Once(sentences)
+    for fraction in (0.125, 0.5):
+        part = study._Sample(stream, len(sentences), fraction)
+        picked = study._subsample(sentences, fraction)
+        assert list(part) == picked and part.n_tokens == sum(map(len, picked))
+        got = BrownClusters(n_clusters=6, min_count=study._min_count(part.n_sentences))
+        want = study._clusters(picked, 6, False)
+        assert got.fit_stream(part).words_ == want.words_
+        assert np.array_equal(got.transform(picked[:20]), want.transform(picked[:20]))

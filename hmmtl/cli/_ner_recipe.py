@@ -31,32 +31,12 @@ def representations(sentences: list, unlabeled, args) -> tuple:
     as word ids (the HMM's text, 4 bytes a token), never as token lists."""
     import itertools
 
-    from ..data import Vocabulary, sentence_chunks
-    from ..hmm import CategoricalHMM
-    from ..ner.clusters import BigramCounter, BrownClusters
-    from ..studies.ner import HMM_ITERATIONS, RECIPES, _min_count
-    from ..transfer.pipeline import STREAM_CHUNK, EncodedText, TextBatch
+    from ..studies.ner import HMM_ITERATIONS, RECIPES, learn_representations
 
     recipe = RECIPES["eng"]
-    progress = not args.quiet
-    counter = BigramCounter()
-    text = EncodedText()
-    for chunk in sentence_chunks(itertools.chain(sentences, unlabeled), STREAM_CHUNK):
-        counter.update(chunk)
-        text.add(TextBatch.of(chunk))
-    min_count = _min_count(text.n_sentences)
-    clusters = BrownClusters(n_clusters=recipe["clusters"], min_count=min_count,
-                             verbose=progress)._fit_counter(counter)
-    del counter
-    hmm = CategoricalHMM(n_states=recipe["hmm_states"], n_iter=HMM_ITERATIONS,
-                         min_count=min_count, random_state=0, verbose=progress)
-    vocabulary = Vocabulary(min_count=hmm.min_count, max_size=hmm.max_vocab,
-                            lowercase=hmm.lowercase)
-    ids = text.encode(vocabulary)
-    text.release()
-    hmm.set_params(n_features=len(vocabulary)).fit(ids)
-    hmm.vocabulary_ = vocabulary  # a model of the words, as if fit on them
-    hmm.set_params(n_features=None)
+    clusters, hmm, _ = learn_representations(itertools.chain(sentences, unlabeled),
+                                             recipe["clusters"], recipe["hmm_states"],
+                                             HMM_ITERATIONS, not args.quiet)
     return clusters, hmm
 
 

@@ -24,6 +24,7 @@ Results: ``ner.md``, ``ner.csv``, ``ner.json`` in ``out_dir``.
 
 from __future__ import annotations
 
+import copy
 import io
 import time
 import zipfile
@@ -155,15 +156,85 @@ def without_overlap(sentences, held_out, n: int | None = None) -> list:
             if not any(tuple(s[i:i + n]) in grams for i in range(len(s) - n + 1))]
 
 
+class TextFile:
+    """The sentences of one unlabeled file (:func:`hmmtl.io.iter_unlabeled`: raw or tokenized
+    text, JSON lines, gzip) less those that share a run of ``n`` tokens with a sentence of
+    ``held_out`` (as :func:`without_overlap`), read again each time it is iterated, never
+    held: a file of millions of tokens costs the study its reading, not its memory.
+
+    Attributes
+    ----------
+    n_sentences, n_tokens : int or None
+        What the last complete reading gave (None before one).
+    """
+
+    def __init__(self, path, held_out=(), n: int | None = None,
+                 max_sentences: int | None = None):
+        self.path = path
+        self.n = OVERLAP_NGRAM if n is None else n
+        self.max_sentences = max_sentences
+        self._grams = {tuple(s[i:i + self.n]) for s in held_out
+                       for i in range(len(s) - self.n + 1)}
+        self.n_sentences: int | None = None
+        self.n_tokens: int | None = None
+
+    def first(self, max_sentences: int) -> TextFile:
+        """This text's first ``max_sentences`` sentences (after the overlap is left out)."""
+        out = copy.copy(self)
+        out.max_sentences = max_sentences
+        out.n_sentences = out.n_tokens = None
+        return out
+
+    def __iter__(self):
+        from ..io import iter_unlabeled
+
+        n, grams = self.n, self._grams
+        n_sentences = n_tokens = 0
+        for s in iter_unlabeled(self.path):
+            if grams and any(tuple(s[i:i + n]) in grams for i in range(len(s) - n + 1)):
+                continue
+            if self.max_sentences is not None and n_sentences >= self.max_sentences:
+                break
+            n_sentences += 1
+            n_tokens += len(s)
+            yield s
+        self.n_sentences, self.n_tokens = n_sentences, n_tokens
+
+
+class Texts:
+    """Several sources of sentences (token lists, or streams read again each time such as
+    :class:`TextFile`) read one after the other, as one stream that can be read again
+    (``n_sentences``: their number, once a reading has counted them)."""
+
+    def __init__(self, parts):
+        self.parts = list(parts)
+        self.n_sentences: int | None = None
+
+    def __iter__(self):
+        for part in self.parts:
+            yield from part
+
+    def __bool__(self) -> bool:
+        return any(isinstance(p, TextFile) or len(p) for p in self.parts)
+
+
+def _n_tokens(part) -> int:
+    """Tokens of a source (a stream: of its last reading)."""
+    if isinstance(part, TextFile):
+        return int(part.n_tokens or 0)
+    return int(sum(map(len, part)))
+
+
 def unlabeled_text(root, lang: str, train=None, files=()) -> dict:
-    """The unlabeled text of ``lang`` by source: {name: list of token lists}.
+    """The unlabeled text of ``lang`` by source: {name: token lists, or a :class:`TextFile`}.
 
     Spanish and Dutch: the training file's words and the texts of :data:`EXTRA_TEXTS`, less
     every sentence that shares a run of :data:`OVERLAP_NGRAM` tokens with a dev or test
     sentence (:func:`without_overlap`).  ``files``: more text (paths read by
-    :func:`hmmtl.io.read_unlabeled`: raw or tokenized text, JSON lines, gzip), each a source
-    of its own (its file name), less the same overlap."""
-    from ..io import read_conllu, read_unlabeled
+    :func:`hmmtl.io.iter_unlabeled`: raw or tokenized text, JSON lines, gzip), each a source
+    of its own (its file name), less the same overlap, streamed (:class:`TextFile`: never
+    held as token lists)."""
+    from ..io import read_conllu
 
     root = Path(root)
     extra = EXTRA_TEXTS.get(lang, ()) if lang != "eng" else ()
@@ -184,7 +255,7 @@ def unlabeled_text(root, lang: str, train=None, files=()) -> dict:
     for name in extra:
         out[name] = without_overlap(nltk_sentences(root, [name]), held_out)
     for path in files:
-        out[Path(path).name] = without_overlap(read_unlabeled(path), held_out)
+        out[Path(path).name] = TextFile(path, held_out)
     return out
 
 
@@ -244,6 +315,57 @@ def _min_count(n_sentences: int) -> int:
     return 3 if n_sentences > 50_000 else 2
 
 
+def learn_representations(text, n_clusters: int, n_states: int, n_iter: int,
+                          progress: bool) -> tuple:
+    """The Brown clusters and the HMM of a recipe learned on ``text`` (token lists, or a
+    stream read again such as :class:`Texts`): the same clusters and HMM as :func:`_clusters`
+    and :func:`_hmm` on the text as one list, read in one pass a chunk at a time and kept as
+    counts (the clusters' words and word pairs) and as word ids (the HMM's text, 4 bytes a
+    token), never as token lists.
+
+    Returns
+    -------
+    (BrownClusters, CategoricalHMM, dict)
+        The clusters, the HMM and the seconds of each (``"clusters"``: counting the words
+        and pairs and the clustering; ``"hmm"``: encoding the words and EM), with the
+        number of sentences read (``"sentences"``).
+    """
+    from ..data import Vocabulary, sentence_chunks
+    from ..hmm import CategoricalHMM
+    from ..ner.clusters import BigramCounter, BrownClusters
+    from ..transfer.pipeline import STREAM_CHUNK, EncodedText, TextBatch
+
+    seconds = {"clusters": 0.0, "hmm": 0.0}
+    counter = BigramCounter()
+    encoded = EncodedText()
+    for chunk in sentence_chunks(text, STREAM_CHUNK):
+        t0 = time.perf_counter()
+        counter.update(chunk)
+        t1 = time.perf_counter()
+        encoded.add(TextBatch.of(chunk))
+        seconds["clusters"] += t1 - t0
+        seconds["hmm"] += time.perf_counter() - t1
+    min_count = _min_count(encoded.n_sentences)
+    t0 = time.perf_counter()
+    clusters = BrownClusters(n_clusters=n_clusters, min_count=min_count,
+                             verbose=progress)._fit_counter(counter)
+    del counter
+    t1 = time.perf_counter()
+    hmm = CategoricalHMM(n_states=n_states, n_iter=n_iter, min_count=min_count,
+                         random_state=0, verbose=progress)
+    vocabulary = Vocabulary(min_count=hmm.min_count, max_size=hmm.max_vocab,
+                            lowercase=hmm.lowercase)
+    ids = encoded.encode(vocabulary)
+    encoded.release()
+    hmm.set_params(n_features=len(vocabulary)).fit(ids)
+    hmm.vocabulary_ = vocabulary  # a model of the words, as if fit on them
+    hmm.set_params(n_features=None)
+    seconds["clusters"] += t1 - t0
+    seconds["hmm"] += time.perf_counter() - t1
+    seconds["sentences"] = encoded.n_sentences
+    return clusters, hmm, seconds
+
+
 def _clusters(text: list, n_clusters: int, progress: bool):
     from ..ner.clusters import BrownClusters
 
@@ -264,6 +386,28 @@ def _subsample(sentences, fraction: float, seed: int = 0):
     n = round(fraction * len(sentences))
     idx = np.sort(np.random.RandomState(seed).choice(len(sentences), size=n, replace=False))
     return [sentences[i] for i in idx.tolist()]
+
+
+class _Sample:
+    """The sentences of a stream ``text`` of ``n_total`` sentences that :func:`_subsample`
+    picks from the same sentences as a list (``fraction``, ``seed``), as a stream read
+    again each time (``n_tokens``: the tokens of the last reading)."""
+
+    def __init__(self, text, n_total: int, fraction: float, seed: int = 0):
+        n = round(fraction * n_total)
+        self.keep = np.zeros(n_total, dtype=bool)
+        self.keep[np.random.RandomState(seed).choice(n_total, size=n, replace=False)] = True
+        self.text = text
+        self.n_sentences = n
+        self.n_tokens = 0
+
+    def __iter__(self):
+        keep, n_tokens = self.keep, 0
+        for i, s in enumerate(self.text):
+            if keep[i]:
+                n_tokens += len(s)
+                yield s
+        self.n_tokens = n_tokens
 
 
 # ----------------------------------------------------------------------------- the study
@@ -307,32 +451,32 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
         gazetteer = Gazetteer(load_nltk_gazetteers(root))
     text = unlabeled_text(root, lang, data["train"], unlabeled)
     if cfg["max_text_sentences"]:
-        text = {k: v[: cfg["max_text_sentences"]] for k, v in text.items()}
-    cluster_text = [s for part in text.values() for s in part]
+        text = {k: (v[: cfg["max_text_sentences"]] if isinstance(v, list) else
+                    v.first(cfg["max_text_sentences"])) for k, v in text.items()}
+    # the files are streamed (read again by each part that learns from them, never held)
+    cluster_text = Texts(text.values())
     # the automatic lists come from text other than the training sentences
-    auto_text = [s for name, part in text.items() if not name.endswith(".train") for s in part]
+    auto_text = Texts(part for name, part in text.items() if not name.endswith(".train"))
     recipe = RECIPES[lang]
     n_clusters = max(2, int(recipe["clusters"] * cfg["clusters_scale"]))
     n_states = max(2, int(recipe["hmm_states"] * cfg["clusters_scale"]))
     if progress:
         print(f"[ner study] {lang}: Brown clusters (C={n_clusters}) and an HMM ({n_states} "
-              f"states) on {len(cluster_text)} sentences, then the recognizer", flush=True)
-    t0 = time.perf_counter()
-    clusters = _clusters(cluster_text, n_clusters, progress)
-    t_clusters = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    hmm = _hmm(cluster_text, n_states, cfg["hmm_iterations"], progress)
-    t_hmm = time.perf_counter() - t0
+              f"states) on the unlabeled text, then the recognizer", flush=True)
+    clusters, hmm, seconds = learn_representations(cluster_text, n_clusters, n_states,
+                                                   cfg["hmm_iterations"], progress)
+    t_clusters, t_hmm = seconds["clusters"], seconds["hmm"]
+    cluster_text.n_sentences = seconds["sentences"]
     parts = {} if lexicon is None else {"lexicon": lexicon}
     model = _recognizer(lang, parts, (clusters, hmm), gazetteer, cfg["max_iterations"])
     t0 = time.perf_counter()
-    _fit(model, data["train"], lang, auto_text or None)
+    _fit(model, data["train"], lang, auto_text if auto_text else None)
     t_fit = time.perf_counter() - t0
     info = {"clusters_s": t_clusters, "hmm_s": t_hmm, "fit_s": t_fit,
             "total_s": t_clusters + t_hmm + t_fit, "fit_parts_s": dict(model.fit_times_),
             "n_clusters": n_clusters, "n_states": n_states,
             "cluster_words": len(clusters.words_),
-            "unlabeled_tokens": {k: int(sum(map(len, v))) for k, v in text.items()}}
+            "unlabeled_tokens": {k: _n_tokens(v) for k, v in text.items()}}
     return model, info, ((clusters, hmm), auto_text, cluster_text)
 
 
@@ -477,17 +621,30 @@ def _ablation(lang, data, representations, gazetteer, auto_text, cfg, full_dev_f
 def _curve(lang, data, text, n_clusters, representations, gazetteer, cfg, log) -> list:
     """Dev and test F1 of a one-stage recognizer without HMM whose clusters learn from a
     fraction of the unlabeled text (0: no clusters)."""
+    from ..ner.clusters import BrownClusters
+
     rows = []
     full_clusters, _ = representations
+    n_total = text.n_sentences if isinstance(text, Texts) else len(text)
+    if n_total is None:
+        n_total = sum(1 for _ in text)
+    total_tokens = None
     for fraction in cfg["curve"]:
-        part = _subsample(text, fraction)
-        clusters = (None if fraction <= 0 else full_clusters if fraction >= 1 else
-                    _clusters(part, n_clusters, False))
+        if fraction <= 0:
+            clusters, tokens = None, 0
+        elif fraction >= 1:
+            if total_tokens is None:
+                total_tokens = sum(map(len, text))
+            clusters, tokens = full_clusters, total_tokens
+        else:  # the sentences _subsample picks, streamed (the same clusters as on a list)
+            part = _Sample(text, n_total, fraction)
+            clusters = BrownClusters(n_clusters=n_clusters,
+                                     min_count=_min_count(part.n_sentences)).fit_stream(part)
+            tokens = part.n_tokens
         model = _recognizer(lang, {"two_stage": False}, (clusters, None), gazetteer,
                             cfg["max_iterations"])
         _fit(model, data["train"], lang, None)
-        row = {"language": lang, "fraction": fraction,
-               "tokens": int(sum(map(len, part))) if fraction > 0 else 0,
+        row = {"language": lang, "fraction": fraction, "tokens": int(tokens),
                "dev_f1": _evaluate(model, data["dev"], lang)["f1"],
                "test_f1": _evaluate(model, data["test"], lang)["f1"]}
         log(f"{lang}: clusters on {row['tokens']} tokens: dev F1 {100 * row['dev_f1']:.2f}, "
