@@ -1394,7 +1394,8 @@ class FeatureSpace:
         list of tag lists) parsed once per ``memo`` (the labelers reading one text in turn
         get the same lists, e.g. a recognizer's stages its POS column) for a vocabulary."""
         key = ("FeatureSpace.extra", spec["name"], id(value))
-        strings = memo is not None and isinstance(value, (list, tuple))
+        strings = (memo is not None and spec["kind"] == "strings"
+                   and isinstance(value, (list, tuple)))
         hit = memo.get(key) if strings else None
         if hit is not None and hit[0] is value and hit[1] == spec.get("vocab"):
             return hit[2]

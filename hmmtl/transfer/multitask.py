@@ -40,8 +40,8 @@ from .. import serialize
 from .._base import BaseEstimator, check_is_fitted, check_random_state
 from .._text_api import TextTagging
 from ..crf.features import share_featurizers
-from ..data import check_label_lists, check_sentences, check_strings, factorize, flatten
 from ..crf.labelers import converted_for
+from ..data import check_label_lists, check_sentences, check_strings, factorize, flatten
 
 if TYPE_CHECKING:
 
@@ -369,8 +369,6 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         """The features every task shares (HMM representations, Brown cluster path
         prefixes), computed once per batch (``flat``, ``offsets``: the tokens, checked;
         ``types``: their distinct tokens, :func:`~hmmtl.data.factorize`)."""
-        from ..data import factorize
-
         extra: dict[str, Any] = {}
         if flat is None or offsets is None:
             flat, offsets = flatten(sentences)
