@@ -26,6 +26,7 @@ def test_predict_gives_every_task_in_cascade_order():
     assert model.inputs_ == {"pos": [], "chunk": ["pos"], "ner": ["pos", "chunk"]}
     pred = model.predict(TEST_SENTENCES)
     assert list(pred) == ["pos", "chunk", "ner"]
+    assert list(model.predict([])) == ["pos", "chunk", "ner"]  # no sentence: the same keys
     for task in pred:
         assert [len(s) for s in pred[task]] == [len(s) for s in TEST_SENTENCES]
     assert model.score_tasks(TEST_SENTENCES[1:], {"pos": TEST_POS[1:]})["pos"] > 0.9

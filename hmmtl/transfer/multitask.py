@@ -659,7 +659,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         X = check_sentences(X, "X")
         wanted = self._wanted(tasks)
         if not X:
-            return {t: [] for t in wanted}
+            return {t: [] for t in self.tasks_ if t in wanted}  # in cascade order
         flat, offsets = flatten(X)
         check_strings(flat, offsets, "X")
         reads = {c for t in wanted for c in self.file_inputs_[t]}
