@@ -692,3 +692,21 @@ def test_the_recognizer_keeps_its_hmm_tables_for_the_hmm_it_has():
     table = second.type_distribution(TEST_SENTENCES[0])
     top = np.argsort(-table, axis=1)[:, :3]
     assert np.array_equal(again.extra["hmm0"][0][:len(TEST_SENTENCES[0])], top)
+
+
+def test_score_tasks_gives_entity_f1_on_iob1_gold():
+    """Gold entities in IOB1 (CoNLL-2003's files: I- opens an entity) against the model's
+    IOB2 tags: the NER task is scored by entity F1, as ``entity_f1`` scores them, not by
+    token accuracy (which would count every B-/I- spelling of the same entity wrong)."""
+    from hmmtl.io.schemes import convert_scheme
+    from hmmtl.metrics import entity_f1
+
+    model = _model().fit(SENTENCES, {"pos": POS, "ner": ENTITIES})
+    gold = convert_scheme(ENTITIES, "iob1")
+    assert gold != ENTITIES
+    pred = model.predict(SENTENCES)["ner"]
+    scores = model.score_tasks(SENTENCES, {"ner": gold, "pos": POS})
+    assert scores["ner"] == pytest.approx(entity_f1(gold, pred))
+    assert scores["ner"] == pytest.approx(entity_f1(ENTITIES, pred))
+    assert scores["pos"] == pytest.approx(np.mean([a == b for s, t in zip(
+        POS, model.predict(SENTENCES)["pos"]) for a, b in zip(s, t)]))

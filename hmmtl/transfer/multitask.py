@@ -719,7 +719,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         -------
         dict of str to float
         """
-        from ..crf import detect_scheme
+        from ..io.schemes import detect_scheme
         from ..metrics import accuracy, entity_f1
 
         X = check_sentences(X, "X")
@@ -736,8 +736,8 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 continue
             index, gold = labeled[task]
             guess = [pred[task][i] for i in index.tolist()]
-            labels = {t for s in gold for t in s} | {t for s in guess for t in s}
-            spans = detect_scheme(gold, sorted(labels)) is not None
+            # chunk labels in any scheme (IOB1 gold against IOB2 tags too): entity F1
+            spans = detect_scheme(gold) is not None and detect_scheme(guess) is not None
             scores[task] = float(entity_f1(gold, guess) if spans else accuracy(gold, guess))
         return scores
 
