@@ -710,3 +710,32 @@ def test_score_tasks_gives_entity_f1_on_iob1_gold():
     assert scores["ner"] == pytest.approx(entity_f1(ENTITIES, pred))
     assert scores["pos"] == pytest.approx(np.mean([a == b for s, t in zip(
         POS, model.predict(SENTENCES)["pos"]) for a, b in zip(s, t)]))
+
+
+def test_cli_evaluate_names_the_task_columns_of_a_model_saved_from_python(tmp_path, capsys):
+    """A multi-task model saved from Python knows no columns of a CoNLL file: ``evaluate``
+    says so and how to name them, scores every task with ``--tasks``, and refuses a task the
+    model does not have, or --tasks for a single-task model."""
+    from hmmtl.crf import LinearChainCRF
+
+    model = _model().fit(SENTENCES, {"pos": POS, "chunk": CHUNKS, "ner": ENTITIES})
+    path = model.save(tmp_path / "m.hmmtl")
+    test = tmp_path / "test.conll"
+    zoo.write_conll(test, SENTENCES[:6], POS[:6], CHUNKS[:6], ENTITIES[:6])
+    capsys.readouterr()
+    assert zoo.cli("evaluate", "--model", path, "--test", test, "--format", "conll") == 1
+    assert "--tasks pos=COL,chunk=COL,ner=COL" in capsys.readouterr().err
+    assert zoo.cli("evaluate", "--model", path, "--test", test, "--format", "conll",
+                   "--tasks", "pos=1,chunk=2,ner=3", "--json") == 0
+    result = json.loads(capsys.readouterr().out)["tasks"]
+    scores = model.score_tasks(SENTENCES[:6], {"pos": POS[:6], "chunk": CHUNKS[:6],
+                                               "ner": ENTITIES[:6]})
+    assert result["pos"]["accuracy"] == pytest.approx(scores["pos"])
+    assert result["ner"]["f1"] == pytest.approx(scores["ner"])
+    assert zoo.cli("evaluate", "--model", path, "--test", test, "--format", "conll",
+                   "--tasks", "pos=1,tags=2") == 1
+    assert "['tags'] are not tasks" in capsys.readouterr().err
+    single = LinearChainCRF(max_iterations=5).fit(SENTENCES, POS).save(tmp_path / "s.hmmtl")
+    assert zoo.cli("evaluate", "--model", single, "--test", test, "--format", "conll",
+                   "--tasks", "pos=1") == 1
+    assert "labels one task" in capsys.readouterr().err

@@ -237,9 +237,17 @@ def task_gold(args, model, info):
     if args.tag_column is not None:
         raise CommandError("--tag-column chooses one column; a multi-task model is scored on "
                            "each task's column (as --tasks named it in training)")
+    given = getattr(args, "tasks", None)
+    if given is not None:  # the test files' columns, named here
+        columns = parse_tasks(given)
+        unknown = sorted(set(columns) - set(model.tasks_))
+        if unknown:
+            raise CommandError(f"--tasks {given}: {unknown} are not tasks of {args.model} "
+                               f"(its tasks: {', '.join(model.tasks_)})")
+    else:
+        columns = (info or {}).get("tasks") or {}
     corpus = read_corpus(corpus_sources(args.test, args.format, "--test"),
                          data_dir=data_dir(args.data))
-    columns = (info or {}).get("tasks") or {}
     words = corpus.sentences
     gold = {}
     for task in model.tasks_:
@@ -251,7 +259,8 @@ def task_gold(args, model, info):
             gold[task] = labels
     if not gold:
         raise CommandError(f"{corpus.source or 'the test data'} has no column of the tasks "
-                           f"{model.tasks_} (columns {columns}); give a file with them")
+                           f"{model.tasks_} (columns {columns}); give a file with them, or "
+                           f"name them: --tasks {','.join(f'{t}=COL' for t in model.tasks_)}")
     from ..tagging.door import TaggingError, model_inputs
 
     try:

@@ -36,6 +36,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "column the model was trained on when the test data has it, else the "
                         "column of the model's tags (upos, xpos, chunk, ner: recorded in the "
                         "model file, else told by its labels)")
+    p.add_argument("--tasks", metavar="NAME=COL,...",
+                   help="a multi-task model: the gold column of each task in the test files, "
+                        "e.g. pos=1,chunk=2,ner=3 (default: the columns --tasks named in "
+                        "training, else the column of each task's meaning)")
     p.add_argument("--format", metavar="FMT",
                    help="conllu, conll, text or nltk:NAME (default: from the file name, else "
                         "from its first lines)")
@@ -146,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
 
     if is_multi_task(model):  # one block per task
         return _evaluate_tasks(args, model, info)
+    if args.tasks is not None:
+        raise CommandError(f"--tasks names the columns of a multi-task model's tasks; "
+                           f"{args.model} labels one task (its gold column: --tag-column)")
     corpus = read_corpus(sources, data_dir=folder)
     _, gold = gold_column(corpus, column_arg(args.tag_column), info, model)
     words = corpus.sentences
