@@ -56,12 +56,6 @@ def read_conll(path: str, columns: dict) -> tuple[list, list, dict]:
     return sentences, documents, tags
 
 
-def read_words(path: str) -> tuple[list, list]:
-    """The sentences' words (first column) and each sentence's document number."""
-    sentences, documents, _ = read_conll(path, {})
-    return sentences, documents
-
-
 def one_at_a_time(model, sentences, documents):
     """Every task of ``model`` by its labeler alone, as separate single-task models tag:
     the shared features computed anew for each CRF task, the words read and featurized by

@@ -155,8 +155,9 @@ def test_the_studys_text_files_stream_less_their_overlap(tmp_path):
 
 
 def test_the_studys_curve_samples_the_sentences_a_list_would_give(small_recipe):
-    """The curve's random part of the text, streamed, is the part ``_subsample`` picks from
-    the same sentences as a list, and its clusters are the clusters of that list."""
+    """The curve's random part of the text, streamed, is the part it drew when it held the
+    text as a list (``round(fraction * n)`` sentences by ``RandomState(0)``, in text order),
+    and its clusters are the clusters of that list."""
     from hmmtl.ner.clusters import BrownClusters
 
     study = small_recipe
@@ -164,7 +165,9 @@ def test_the_studys_curve_samples_the_sentences_a_list_would_give(small_recipe):
     stream = _Once(sentences)
     for fraction in (0.125, 0.5):
         part = study._Sample(stream, len(sentences), fraction)
-        picked = study._subsample(sentences, fraction)
+        n = round(fraction * len(sentences))
+        idx = np.sort(np.random.RandomState(0).choice(len(sentences), size=n, replace=False))
+        picked = [sentences[i] for i in idx.tolist()]
         assert list(part) == picked and part.n_tokens == sum(map(len, picked))
         got = BrownClusters(n_clusters=6, min_count=study._min_count(part.n_sentences))
         want = study._clusters(picked, 6, False)

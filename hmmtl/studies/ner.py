@@ -151,9 +151,18 @@ def without_overlap(sentences, held_out, n: int | None = None) -> list:
     :data:`OVERLAP_NGRAM`) with a sentence of ``held_out`` (the dev and test sets): text of
     the same period and source is kept, but no dev or test sentence is learned from."""
     n = OVERLAP_NGRAM if n is None else n
-    grams = {tuple(s[i:i + n]) for s in held_out for i in range(len(s) - n + 1)}
-    return [s for s in sentences
-            if not any(tuple(s[i:i + n]) in grams for i in range(len(s) - n + 1))]
+    grams = _runs(held_out, n)
+    return [s for s in sentences if not _overlaps(s, grams, n)]
+
+
+def _runs(sentences, n: int) -> set:
+    """Every run of ``n`` tokens of ``sentences``."""
+    return {tuple(s[i:i + n]) for s in sentences for i in range(len(s) - n + 1)}
+
+
+def _overlaps(sentence, runs: set, n: int) -> bool:
+    """Whether ``sentence`` has a run of ``n`` tokens among ``runs``."""
+    return any(tuple(sentence[i:i + n]) in runs for i in range(len(sentence) - n + 1))
 
 
 class TextFile:
@@ -173,8 +182,7 @@ class TextFile:
         self.path = path
         self.n = OVERLAP_NGRAM if n is None else n
         self.max_sentences = max_sentences
-        self._grams = {tuple(s[i:i + self.n]) for s in held_out
-                       for i in range(len(s) - self.n + 1)}
+        self._grams = _runs(held_out, self.n)
         self.n_sentences: int | None = None
         self.n_tokens: int | None = None
 
@@ -191,7 +199,7 @@ class TextFile:
         n, grams = self.n, self._grams
         n_sentences = n_tokens = 0
         for s in iter_unlabeled(self.path):
-            if grams and any(tuple(s[i:i + n]) in grams for i in range(len(s) - n + 1)):
+            if grams and _overlaps(s, grams, n):
                 continue
             if self.max_sentences is not None and n_sentences >= self.max_sentences:
                 break
@@ -380,18 +388,12 @@ def _hmm(text: list, n_states: int, n_iter: int, progress: bool):
                           random_state=0, verbose=progress).fit(text)
 
 
-def _subsample(sentences, fraction: float, seed: int = 0):
-    if fraction >= 1.0:
-        return list(sentences)
-    n = round(fraction * len(sentences))
-    idx = np.sort(np.random.RandomState(seed).choice(len(sentences), size=n, replace=False))
-    return [sentences[i] for i in idx.tolist()]
-
-
 class _Sample:
-    """The sentences of a stream ``text`` of ``n_total`` sentences that :func:`_subsample`
-    picks from the same sentences as a list (``fraction``, ``seed``), as a stream read
-    again each time (``n_tokens``: the tokens of the last reading)."""
+    """A random ``fraction`` of the sentences of a stream ``text`` of ``n_total`` sentences
+    (``round(fraction * n_total)`` of them, drawn without replacement by
+    ``RandomState(seed)``, in the text's order: the sentences the curve drew when it held the
+    text as a list), as a stream read again each time (``n_tokens``: the tokens of the last
+    reading)."""
 
     def __init__(self, text, n_total: int, fraction: float, seed: int = 0):
         n = round(fraction * n_total)
@@ -636,7 +638,7 @@ def _curve(lang, data, text, n_clusters, representations, gazetteer, cfg, log) -
             if total_tokens is None:
                 total_tokens = sum(map(len, text))
             clusters, tokens = full_clusters, total_tokens
-        else:  # the sentences _subsample picks, streamed (the same clusters as on a list)
+        else:  # a random part, streamed (the same clusters as on the part as a list)
             part = _Sample(text, n_total, fraction)
             clusters = BrownClusters(n_clusters=n_clusters,
                                      min_count=_min_count(part.n_sentences)).fit_stream(part)

@@ -380,10 +380,10 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
 
             # one feature maker per fitted model: the HMMs' type-level tables computed
             # once, then gathered for every batch
-            key = (tuple(map(id, self.hmms_)), tuple(self.representations_), self.top_k)
+            # (the key holds the HMMs themselves: compared by identity)
+            key = (tuple(self.hmms_), tuple(self.representations_), self.top_k)
             made = self.__dict__.get("_hmm_features")
-            if made is None or made[0] != key or any(
-                    a is not b for a, b in zip(made[1].hmms, self.hmms_)):
+            if made is None or made[0] != key:
                 made = (key, _EnsembleFeatures(self.hmms_, self.representations_, self.top_k))
                 self.__dict__["_hmm_features"] = made
             extra.update(made[1](TextBatch.with_types(sentences, flat, offsets, types)))

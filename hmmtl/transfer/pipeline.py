@@ -277,7 +277,7 @@ class _EnsembleFeatures:
 def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "posterior",
                                                                     "type"),
                         top_k: int | None = 8, *, prefix: str = "hmm",
-                        vocabulary=None, text: TextBatch | None = None) -> dict:
+                        vocabulary=None) -> dict:
     """Per-token HMM features of ``sentences`` for a labeler's ``extra`` argument.
 
     Parameters
@@ -294,8 +294,6 @@ def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "
         The vocabulary whose ids the HMMs were fit on (HMMs fit on integer ids); by
         default each HMM's own ``vocabulary_`` (sentences are encoded once per distinct
         vocabulary).
-    text : TextBatch, optional
-        ``sentences`` already flattened and checked (:meth:`TextBatch.with_types`).
 
     Returns
     -------
@@ -304,8 +302,7 @@ def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "
         ``posterior`` / ``type`` -> (ids (n_tokens, k) int32, weights (n_tokens, k) float64)
         with ``top_k``, else float64 array of shape (n_tokens, n_states).
     """
-    if text is None:
-        text = TextBatch.of(check_sentences(sentences, "sentences"))
+    text = TextBatch.of(check_sentences(sentences, "sentences"))
     return _EnsembleFeatures(hmms, representations, top_k, vocabulary, prefix)(text)
 
 
