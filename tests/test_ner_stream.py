@@ -173,3 +173,79 @@ def test_the_studys_curve_samples_the_sentences_a_list_would_give(small_recipe):
         want = study._clusters(picked, 6, False)
         assert got.fit_stream(part).words_ == want.words_
         assert np.array_equal(got.transform(picked[:20]), want.transform(picked[:20]))
+
+
+def test_adapting_a_recognizer_streams_the_users_text(small_recipe, monkeypatch, tmp_path):
+    """``hmmtl adapt --model en-ner --unlabeled FILES`` (``ready_models._train_recognizer``):
+    the user's text as a stream that can be read again is read by each part that learns
+    from it (the clusters and the HMM in one pass, then the automatic lists), never copied
+    into a list, and gives the model the same text as token lists gives."""
+    import hmmtl.ner.gazetteers as gaz
+    import hmmtl.studies.ready_models as rm
+    from hmmtl.io.conll import read_conll
+
+    rng = np.random.default_rng(3)
+    lines = ["-DOCSTART- -X- -X- O", ""]
+    people, places = ["Smith", "Jones", "Brown"], ["Paris", "London", "Rome"]
+    for i in range(60):
+        if i % 20 == 0 and i:
+            lines += ["-DOCSTART- -X- -X- O", ""]
+        lines += [f"{people[i % 3]} NNP B-NP B-PER", "went VBD B-VP O", "to TO B-PP O",
+                  f"{places[int(rng.integers(0, 3))]} NNP B-NP B-LOC", ". . O O", ""]
+    path = tmp_path / "eng.train"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    corpus = read_conll(path)
+    text = [[people[i % 3], "visited", places[(i + 1) % 3], "."] for i in range(150)]
+    monkeypatch.setattr(rm, "read_labeled", lambda ref, data_dir: corpus)
+    monkeypatch.setattr(rm, "_corpus_root", lambda data_dir: tmp_path)
+    monkeypatch.setattr(small_recipe, "unlabeled_text",
+                        lambda root, lang, train, files=(): {"eng.train": train.sentences,
+                                                             "abc": _sentences(80, 4)})
+    monkeypatch.setattr(gaz, "load_nltk_gazetteers", lambda root: {"names": ["Jones"]})
+    monkeypatch.setitem(small_recipe.COMMON, "n_folds", 2)
+    monkeypatch.setitem(small_recipe.COMMON, "labeler_params", {"c2": 1.0, "max_iterations": 8})
+    recipe = {"kind": "ner", "lang": "eng", "tag_column": "ner",
+              "train": [["conll2003", "eng.train"]], "recognizer": {"columns": []}}
+
+    from_list = rm._train_recognizer(recipe, tmp_path, text, False)
+    stream = _Once(text)
+    from_stream = rm._train_recognizer(recipe, tmp_path, stream, False)
+    assert stream.readings >= 2  # the representations' pass, then the automatic lists
+    assert list(from_stream.clusters_.words_) == list(from_list.clusters_.words_)
+    assert "visited" in from_list.clusters_.words_  # the user's text reached the clusters
+    hmm_list, hmm_stream = from_list.hmms_[0], from_stream.hmms_[0]
+    assert hmm_stream.vocabulary_.types == hmm_list.vocabulary_.types
+    np.testing.assert_array_equal(hmm_stream.emission_prob_, hmm_list.emission_prob_)
+    assert from_stream.auto_gazetteer_.names == from_list.auto_gazetteer_.names
+    test = [["Jones", "went", "to", "Rome", "."], ["Brown", "visited", "Paris", "."]]
+    assert from_stream.predict(test) == from_list.predict(test)
+
+
+def test_adapt_takes_a_stream_and_counts_its_text(monkeypatch):
+    """``adapt`` hands the user's stream to the training as it is (``hmmtl adapt`` passes
+    its files as a :class:`TokenStream`) and records the sentences and tokens the
+    training read; a one-shot iterator is read into a list; no sentence is an error."""
+    import hmmtl.studies.ready_models as rm
+
+    text = _sentences(30, 5)
+    given = []
+
+    def train(recipe, data_dir, unlabeled, progress):
+        given.append(unlabeled)
+        for _ in range(2):  # two readings, as the HMMs' training does
+            for _ in unlabeled:
+                pass
+        return "model"
+
+    monkeypatch.setattr(rm, "data_files", lambda ref, data_dir: [])
+    monkeypatch.setattr(rm, "_train_tagger", train)
+    stream = TokenStream(lambda: iter(text))
+    model, info = rm.adapt("en-pos", stream)
+    assert model == "model" and given[-1] is stream
+    assert info["adapted"]["sentences"] == len(text)
+    assert info["adapted"]["tokens"] == sum(map(len, text))
+    _, info = rm.adapt("en-pos", iter(text))
+    assert isinstance(given[-1], list) and given[-1] == text
+    assert info["adapted"]["tokens"] == sum(map(len, text))
+    with pytest.raises(ValueError, match="no unlabeled sentences"):
+        rm.adapt("en-pos", TokenStream(lambda: iter([])))

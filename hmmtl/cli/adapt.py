@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
     source = resolve(args.model)
     check_output(args.out, "model", inputs=[str(source), *args.unlabeled])
-    unlabeled = list(_read_unlabeled(args.unlabeled))  # counted in the message below
+    # streamed: read by each part that learns from it, never held as token lists
+    unlabeled = _read_unlabeled(args.unlabeled)
     model, info = adapt(args.model, unlabeled, data_dir=data_dir(args.data),
                         prune=args.prune, progress=not args.quiet)
     if args.prune:
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         from ..serialize import save
 
         save(model, args.out, info=info)
-    log(args, f"adapted {args.model} to {len(unlabeled)} sentences of "
-              f"{', '.join(args.unlabeled)}")
+    size = info["adapted"]
+    log(args, f"adapted {args.model} to {size['sentences']} sentences ({size['tokens']} tokens) "
+              f"of {', '.join(args.unlabeled)}")
     return 0

@@ -223,7 +223,8 @@ class Texts:
             yield from part
 
     def __bool__(self) -> bool:
-        return any(isinstance(p, TextFile) or len(p) for p in self.parts)
+        # a stream (a file, the user's text) counts as text without being read
+        return any(not hasattr(p, "__len__") or len(p) for p in self.parts)
 
 
 def _n_tokens(part) -> int:

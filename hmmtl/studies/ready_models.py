@@ -275,13 +275,17 @@ def _train_recognizer(recipe: dict, data_dir, extra_text, progress: bool):
     files = [f for ref in recipe.get("unlabeled", []) if ref[0] == "text"
              for f in data_files(ref, data_dir)]
     text = study.unlabeled_text(root, lang, data["train"], files)
-    if extra_text:
-        text["user"] = list(extra_text)
-    cluster_text = [s for part in text.values() for s in part]
-    auto_text = [s for name, part in text.items() if not name.endswith(".train") for s in part]
+    if extra_text is not None:
+        text["user"] = extra_text
+    # the text files and the user's text are streamed: read again by each part that learns
+    # from them (the clusters and the HMM in one pass, then the automatic lists), never held
+    # as token lists; the same clusters and HMM as from the text as one list
+    cluster_text = study.Texts(text.values())
+    auto_text = study.Texts(part for name, part in text.items() if not name.endswith(".train"))
     spec = study.RECIPES[lang]
-    clusters = study._clusters(cluster_text, spec["clusters"], False)
-    hmm = study._hmm(cluster_text, spec["hmm_states"], study.HMM_ITERATIONS, False)
+    clusters, hmm, _ = study.learn_representations(cluster_text, spec["clusters"],
+                                                   spec["hmm_states"], study.HMM_ITERATIONS,
+                                                   False)
     gazetteer = Gazetteer(load_nltk_gazetteers(root))
     parts = dict(recipe["recognizer"])
     if recipe.get("lexicon"):  # large name lists, kept in the model as a hashed table
@@ -290,7 +294,7 @@ def _train_recognizer(recipe: dict, data_dir, extra_text, progress: bool):
     model = study._recognizer(lang, parts, (clusters, hmm), gazetteer)
     columns, documents = study._inputs(data["train"], lang)
     model.fit(data["train"].sentences, study._gold(data["train"], lang), columns=columns,
-              documents=documents, unlabeled=auto_text or None)
+              documents=documents, unlabeled=auto_text if auto_text else None)
     return model
 
 
@@ -533,6 +537,21 @@ def _write_json(path: Path, data) -> None:
 
 
 # ----------------------------------------------------------------------------- adapting
+def _text_size(text) -> tuple[int, int]:
+    """(sentences, tokens) of token lists, or of a stream's last complete reading where it
+    counts them (:class:`hmmtl.io.text.TokenStream`), else counted by reading it again."""
+    if isinstance(text, (list, tuple)):
+        return len(text), int(sum(map(len, text)))
+    n_sentences, n_tokens = getattr(text, "n_sentences", None), getattr(text, "n_tokens", None)
+    if n_sentences and n_tokens is not None:
+        return int(n_sentences), int(n_tokens)
+    n_sentences = n_tokens = 0
+    for sentence in text:
+        n_sentences += 1
+        n_tokens += len(sentence)
+    return n_sentences, n_tokens
+
+
 def adapt(model, unlabeled, *, data_dir=None, prune: bool = False, progress: bool = False):
     """Learn a ready-made model again with ``unlabeled`` as its target-domain text.
 
@@ -548,8 +567,11 @@ def adapt(model, unlabeled, *, data_dir=None, prune: bool = False, progress: boo
     ----------
     model : str or path
         A ready-made model's name or a model file written by ``hmmtl models build``.
-    unlabeled : list of list of str
-        The user's text, tokenized.
+    unlabeled : list of list of str, or a stream of them read again
+        The user's text, tokenized: token lists, or an iterable that gives the sentences
+        afresh each time it is iterated (such as :class:`hmmtl.io.text.TokenStream`, what
+        ``hmmtl adapt --unlabeled FILES`` passes): streamed, read by each part that learns
+        from it, never held as token lists.  A one-shot iterator is read into a list.
     data_dir : path, optional
         The corpora folder (default ``$HMMTL_DATA``).
     prune : bool, default False
@@ -572,23 +594,26 @@ def adapt(model, unlabeled, *, data_dir=None, prune: bool = False, progress: boo
                          f"models written by 'hmmtl models build' know the corpus and recipe "
                          f"to learn again")
     recipe = record["recipe"]
-    if not unlabeled:
+    if iter(unlabeled) is unlabeled:  # a one-shot iterator: read once, kept
+        unlabeled = list(unlabeled)
+    if next(iter(unlabeled), None) is None:
         raise ValueError("no unlabeled sentences to adapt to")
     log = _log(progress)
     for ref in recipe["train"]:
         data_files(ref, data_dir)  # a missing corpus is named before any work
-    log(f"adapting {record['name']} to {len(unlabeled)} sentences")
+    log(f"adapting {record['name']} to the unlabeled text")
     if recipe["kind"] == "tagger":
-        new = _train_tagger(recipe, data_dir, list(unlabeled), progress)
+        new = _train_tagger(recipe, data_dir, unlabeled, progress)
     else:
-        new = _train_recognizer(recipe, data_dir, list(unlabeled), progress)
+        new = _train_recognizer(recipe, data_dir, unlabeled, progress)
+    n_sentences, n_tokens = _text_size(unlabeled)
     chosen = record.get("pruning", {}).get("chosen") or {}
     if prune and chosen.get("threshold") is not None:
         # models built before emission storage was chosen kept their tables as float32
         prune_model(new, chosen["threshold"], chosen.get("precision", PRECISION),
               emissions=chosen.get("emissions", "table"))
     info = {"tag_column": recipe["tag_column"],
-            "adapted": {"from": record["name"], "sentences": len(unlabeled),
-                        "tokens": int(sum(map(len, unlabeled))), "pruned": bool(prune)},
+            "adapted": {"from": record["name"], "sentences": n_sentences,
+                        "tokens": n_tokens, "pruned": bool(prune)},
             "build": {**record, "scores": None}}
     return new, info
