@@ -59,17 +59,19 @@ def text_files(data: Path, folder: Path) -> list[str]:
 
 
 def run_size(n: int, files: list[str], data: Path, folder: Path, env: dict, splits,
-             hmm_params, keep: Path | None = None) -> dict:
+             hmm_params, keep: Path | None = None, clusters: int | None = None) -> dict:
     model = (keep or folder) / f"pos-{n}.hmmtl"
     cmd = [*hmmtl_command(), "train", "--format", "nltk:conll2000:train", "--tag-column",
            "pos", "--data", str(data), "--unlabeled", *files, "--unlabeled-max-tokens",
            str(n), "--out", str(model), "-q"]
     for p in hmm_params:
         cmd += ["--hmm-param", p]
+    if clusters:
+        cmd += ["--clusters", str(clusters)]
     load = load_average()
     wall, peak, _, cpu = run_measured(cmd, env)
     row = {"tokens": n, "train_s": wall, "train_cpu_s": cpu, "train_peak_bytes": peak,
-           "file_bytes": model.stat().st_size, "load_before": load,
+           "file_bytes": model.stat().st_size, "load_before": load, "clusters": clusters,
            "load_after": load_average()}
     for split in splits:
         row[split] = evaluate(model, data, env, split)
@@ -111,6 +113,8 @@ def report(result: dict) -> str:
                 cells.append(f"{r['file_bytes'] / 2**20:.1f}")
                 name = "none (plain)" if r["tokens"] == 0 else f"{r['tokens']:,}"
                 given = " ".join(r.get("hmm_params") or []) or "(preset auto)"
+                if r.get("clusters"):
+                    given += f" --clusters {r['clusters']}"
                 lines.append(f"| {name} | {given} | " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)
@@ -127,7 +131,10 @@ def plot(result: dict, path: Path) -> bool:
     rows = [r for r in result["rows"] if r["tokens"]]
     groups: dict = {}
     for r in rows:  # one line per setting (--hmm-param), in order of tokens
-        groups.setdefault(" ".join(r.get("hmm_params") or []) or "preset auto", []).append(r)
+        name = " ".join(r.get("hmm_params") or []) or "preset auto"
+        if r.get("clusters"):
+            name += f" --clusters {r['clusters']}"
+        groups.setdefault(name, []).append(r)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, metric, label in ((axes[0], "accuracy", "accuracy %"),
                               (axes[1], "oov_accuracy", "OOV accuracy %")):
@@ -169,6 +176,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--hmm-param", action="append", default=[], metavar="KEY=VALUE",
                         help="passed to hmmtl train --hmm-param")
     parser.add_argument("--plain", action="store_true", help="also a plain tagger (no HMMs)")
+    parser.add_argument("--clusters", type=int, metavar="C",
+                        help="hmmtl train --clusters C: Brown clusters learned on the same text "
+                             "beside the HMMs")
     parser.add_argument("--plot", help="write the curve here (PNG; needs matplotlib)")
     parser.add_argument("--log", help="append one JSON line per finished size")
     parser.add_argument("--keep", help="keep the models in this folder (pos-N.hmmtl)")
@@ -229,7 +239,7 @@ def main(argv=None) -> dict:
             rows.append(plain_row(data, folder, env, splits))
         for n in sizes:
             row = run_size(n, files, data, folder, env, splits, args.hmm_param,
-                           Path(args.keep) if args.keep else None)
+                           Path(args.keep) if args.keep else None, args.clusters)
             row["hmm_params"] = args.hmm_param
             rows.append(row)
             if args.log:

@@ -77,6 +77,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "(repeat for several): n_hmms, n_states, n_iter, min_count, "
                         "max_vocab, algorithm (batch, online), batch_size, kbest, dtype, ...; "
                         "e.g. --hmm-param algorithm=online --hmm-param n_iter=3")
+    p.add_argument("--clusters", type=positive_int, metavar="C",
+                   help="with --unlabeled (one task): C Brown clusters learned on the training "
+                        "words and the unlabeled text in the same streamed pass, their path "
+                        "prefixes features beside the HMMs' (web POS, EWT dev: 500 clusters "
+                        "+0.3 accuracy and +1.6 OOV accuracy with 3M tokens of text)")
     p.add_argument("--preset", choices=("auto", "thorough"),
                    help="HMM ensemble learned with --unlabeled: auto (default; a few minutes) "
                         "or thorough (more HMMs, slower)")
@@ -153,6 +158,10 @@ def labeler_params(args) -> dict:
 def run(args: argparse.Namespace) -> int:
     if args.lexicon and args.algorithm != "recognizer":
         raise CommandError("--lexicon is an option of --algorithm recognizer")
+    if args.clusters and (args.algorithm == "recognizer" or args.tasks or args.input_columns):
+        raise CommandError("--clusters is an option of one task from the words (the "
+                           "recognizer and --tasks learn their own Brown clusters with "
+                           "--unlabeled)")
     if args.algorithm == "recognizer" and not args.tasks:
         from ._recognizer import train_recognizer
 
@@ -210,6 +219,8 @@ def run(args: argparse.Namespace) -> int:
         kwargs["top_k"] = args.top_k
     if hmm_params:
         kwargs["hmm_params"] = hmm_params
+    if args.clusters:
+        kwargs["clusters"] = args.clusters
     tagger = Tagger(**kwargs)
     log(args, f"training a {args.algorithm} on {len(sentences)} sentences, "
               f"{sum(map(len, sentences))} tokens of column {column}"

@@ -22,7 +22,7 @@ import itertools
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -439,6 +439,8 @@ class Recipe:
 
 #: the feature of the neighbours' tags (see :func:`neighbour_tags`), at offset 0 only
 NEIGHBOUR_TAGS = "neighbours.tags"
+#: the feature of the Brown clusters' path prefixes (``Tagger(clusters=...)``), at offset 0
+CLUSTERS = "brown.prefixes"
 #: the feature of :class:`CaseProfile`, at offset 0 only
 CASE_PROFILE = "case.profile"
 #: representations that are a function of the word type alone (a table lookup to tag)
@@ -731,11 +733,23 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         ``"keep"``: everything is used as given.
     random_state : int, RandomState or None
         Seeds the HMMs learned in :meth:`fit`.
+    clusters : None, int or BrownClusters, default=None
+        Brown clusters whose path prefixes (``cluster_prefixes`` bits, at offset 0) are
+        features beside the HMMs'.  An int: that many clusters, learned in :meth:`fit` on
+        the training words plus the ``unlabeled`` text in the same streamed pass as the
+        HMMs' text (word pairs counted, never the text kept); a fitted
+        :class:`hmmtl.ner.BrownClusters`: used as given.  On EWT dev (WSJ-trained, web
+        text as ``unlabeled``) 500 clusters added +0.14 accuracy / +0.67 OOV accuracy with
+        0.2M tokens of text and +0.31 / +1.57 with 3M.
+    cluster_prefixes : tuple of int, default=(4, 6, 10, 20)
+        The path prefixes (in bits) of the cluster features.
 
     Attributes
     ----------
     labeler_ : estimator
         The fitted labeler.
+    clusters_ : BrownClusters or None
+        The clusters whose prefixes are features.
     hmms_ : list of CategoricalHMM
         The HMMs whose representations are used (empty without representations).  A model
         file of HMMs learned in :meth:`fit` whose representations are all type-level
@@ -766,11 +780,12 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     >>> tagger.save("pos-web.hmmtl")                               # doctest: +SKIP
     """
 
-    #: a fitted HMM given as ``hmm`` is used as it is, also by a clone
-    _fitted_params = ("hmm",)
+    #: a fitted HMM (or clusters) given as a parameter is used as it is, also by a clone
+    _fitted_params = ("hmm", "clusters")
 
     # fitted state that fit and _from_state set (declared for the methods that read it)
     hmms_: list
+    clusters_: Any
     n_hmms_: int
     hmm_vocabulary_: Vocabulary | None
     #: the text the learned HMMs read: sentences, tokens, distinct tokens, vocabulary size
@@ -779,7 +794,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
 
     def __init__(self, labeler="crf", hmm=None, representations=("type",), top_k=4, window=1,
                  labeler_params=None, hmm_params=None, notation="auto",
-                 random_state=None):
+                 random_state=None, clusters=None, cluster_prefixes=(4, 6, 10, 20)):
         self.labeler = labeler
         self.hmm = hmm
         self.representations = representations
@@ -789,6 +804,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         self.hmm_params = hmm_params
         self.notation = notation
         self.random_state = random_state
+        self.clusters = clusters
+        self.cluster_prefixes = cluster_prefixes
 
     # ------------------------------------------------------------------ building
     def _labeler_params(self) -> dict:
@@ -807,6 +824,10 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             if self.case_profile_ is not None:
                 window[CASE_PROFILE] = (0,)
             params.setdefault("extra_window", window)
+        if self.clusters_ is not None and "extra_window" in params:
+            params["extra_window"] = {**params["extra_window"], CLUSTERS: (0,)}
+        elif self.clusters_ is not None:
+            params["extra_window"] = {CLUSTERS: (0,)}
         return params
 
     def _recipe(self) -> Recipe | None:
@@ -924,6 +945,12 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         if self.case_profile_ is not None:
             extra = dict(extra or {})
             extra[CASE_PROFILE] = text.per_type(self.case_profile_.transform)
+        clusters = getattr(self, "clusters_", None)
+        if clusters is not None:
+            extra = dict(extra or {})
+            prefixes = tuple(self.cluster_prefixes)
+            extra[CLUSTERS] = text.per_type(lambda types: clusters.transform_types(types,
+                                                                                  prefixes))
         return extra
 
     def _model_notation(self) -> Notation | None:
@@ -973,18 +1000,34 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                              "one of " + str(list(REPRESENTATIONS)))
         self.notation_ = detect_notation(train.text.flat, train.flat_tags)
         recipe = self._recipe()
-        if recipe is None and unlabeled is not None:
-            raise ValueError("unlabeled= is for HMMs learned in fit (hmm='auto', "
-                             "'thorough' or a number of states); this Tagger has "
-                             + ("no HMM" if self.hmm is None else "fitted HMMs"))
+        n_clusters = self._clusters_to_learn()
+        if recipe is None and n_clusters is None and unlabeled is not None:
+            raise ValueError("unlabeled= is for HMMs (hmm='auto', 'thorough' or a number of "
+                             "states) or Brown clusters (clusters=N) learned in fit; this "
+                             "Tagger has " + ("no HMM" if self.hmm is None else "fitted HMMs")
+                             + " and no clusters to learn")
         dev_data = None if dev is None else self._check_dev(dev)
         text = None
-        if recipe is not None:  # the training words, then the unlabeled text streamed
-            text = self._read_text(train, unlabeled, verbose)
-            recipe = recipe.for_tokens(text.n_tokens)
-        stages = ([f"HMM {i + 1}" for i in range(recipe.n_hmms)]
-                  if recipe else []) + ["features", "labeler"]
+        pairs = None
+        if n_clusters is not None:
+            from ..ner.clusters import BigramCounter
+
+            pairs = BigramCounter()
+        if recipe is not None or pairs is not None:
+            # the training words, then the unlabeled text streamed
+            text = self._read_text(train, unlabeled, verbose, pairs)
+            if recipe is not None:
+                recipe = recipe.for_tokens(text.n_tokens)
+        stages = (["clusters"] if pairs is not None else []) + (
+            [f"HMM {i + 1}" for i in range(recipe.n_hmms)] if recipe else []) + [
+            "features", "labeler"]
         bar = _progress_bar(verbose, stages)
+        self.clusters_ = self.clusters if n_clusters is None else None
+        if pairs is not None:
+            assert text is not None and n_clusters is not None
+            self.clusters_ = self._fit_clusters(n_clusters, pairs, text.n_sentences, bar,
+                                                verbose)
+            del pairs
         self._fit_representations(recipe, train, text, bar, verbose)
         self.labeler_ = self._fit_labeler(train, dev_data, bar, verbose)
         if bar is not None:
@@ -1003,11 +1046,46 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 dev_data = dev_data._replace(tags=tags)
         return dev_data
 
-    def _read_text(self, train: LabeledText, unlabeled, verbose: bool) -> EncodedText:
+    def _clusters_to_learn(self) -> int | None:
+        """The number of Brown clusters to learn in fit (None: none, or given fitted)."""
+        from ..ner.clusters import _check_prefixes
+
+        _check_prefixes(self.cluster_prefixes)
+        c = self.clusters
+        if c is None:
+            return None
+        if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+            if c < 2:
+                raise ValueError(f"clusters must be at least 2 clusters to learn, got {c}")
+            return int(c)
+        if not hasattr(c, "transform_types"):
+            raise TypeError(f"clusters must be None, a number of clusters or fitted "
+                            f"BrownClusters, got {type(c).__name__}")
+        check_is_fitted(c, "paths_")
+        return None
+
+    def _fit_clusters(self, n_clusters: int, pairs, n_sentences: int, bar, verbose: bool):
+        """Brown clusters of the word pairs counted on the training words and the text
+        (the least count of a word 3 above 50,000 sentences, else 2, as the NER recipe)."""
+        from ..ner.clusters import BrownClusters
+
+        _stage(bar, f"{n_clusters} Brown clusters ({pairs.n_words} words)")
+        clusters = BrownClusters(n_clusters=n_clusters,
+                                 min_count=3 if n_sentences > 50_000 else 2,
+                                 verbose=verbose)._fit_counter(pairs)
+        if bar is not None:
+            bar.update()
+        return clusters
+
+    def _read_text(self, train: LabeledText, unlabeled, verbose: bool,
+                   pairs=None) -> EncodedText:
         """The training words, then ``unlabeled`` (a list or any iterable of token lists,
-        read once, a chunk at a time, in the model's notation), counted and kept as ids."""
+        read once, a chunk at a time, in the model's notation), counted and kept as ids;
+        their words and adjacent pairs counted in ``pairs`` (a BigramCounter) too."""
         text = EncodedText()
         text.add(train.text)
+        if pairs is not None:
+            pairs.update(train.text.sentences)
         if unlabeled is None:
             return text
         bar = None
@@ -1020,6 +1098,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         for chunk in sentence_chunks(unlabeled, STREAM_CHUNK):
             batch = TextBatch.of(check_sentences(chunk, "unlabeled"), notation, "unlabeled")
             text.add(batch)
+            if pairs is not None:
+                pairs.update(batch.sentences)
             if bar is not None:
                 bar.update(batch.n_tokens)
                 bar.set_postfix_str(f"{text.n_types} types")
@@ -1138,6 +1218,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         children = {"labeler": self.labeler_}
         if keep_hmms:
             children.update({f"hmm{i}": h for i, h in enumerate(self.hmms_)})
+        if self.clusters_ is not None:
+            children["clusters"] = self.clusters_
         arrays, nested = serialize.pack_nested(children)
         # the HMMs learned in fit hold emission tables rounded to what this stores
         compact = sorted(f"hmm{i}/emission_prob" for i in range(len(self.hmms_))
@@ -1170,7 +1252,11 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 "notation": self.notation,
                 "random_state": self.random_state if isinstance(self.random_state,
                                                                 (int, type(None))) else None,
+                "clusters": (None if self.clusters is None else int(self.clusters)
+                             if isinstance(self.clusters, (int, np.integer)) else "fitted"),
+                "cluster_prefixes": [int(b) for b in self.cluster_prefixes],
             },
+            "clusters": self.clusters_ is not None,
             "n_hmms": int(self.n_hmms_),
             "hmms_kept": bool(keep_hmms),
             "type_tables": sorted(self.type_tables_),
@@ -1201,11 +1287,19 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         hmm_param = params["hmm"]
         if hmm_param == "fitted":
             hmm_param = hmms[0] if len(hmms) == 1 else hmms
+        clusters = children.get("clusters") if meta.get("clusters") else None
+        if meta.get("clusters") and (clusters is None or not hasattr(clusters,
+                                                                     "transform_types")):
+            raise serialize.ModelFileError("model file: the Brown clusters are missing")
+        cluster_param = params.get("clusters")
         self = cls(labeler=params["labeler"] or labeler, hmm=hmm_param,
                    representations=tuple(params["representations"]), top_k=params["top_k"],
                    window=params["window"], labeler_params=params["labeler_params"],
                    hmm_params=params["hmm_params"], notation=params.get("notation", "auto"),
-                   random_state=params["random_state"])
+                   random_state=params["random_state"],
+                   clusters=clusters if cluster_param == "fitted" else cluster_param,
+                   cluster_prefixes=tuple(params.get("cluster_prefixes", (4, 6, 10, 20))))
+        self.clusters_ = clusters
         self.representations_ = check_representations(params["representations"])
         self.hmms_ = hmms
         self.n_hmms_ = n_hmms
