@@ -229,6 +229,105 @@ def test_each_task_reads_the_shared_features_it_is_given(tmp_path):
         _model(hmm=hmm, shared_features="some").fit(SENTENCES, {"pos": POS})
 
 
+
+def _windows(model, task) -> dict:
+    return {s["name"]: list(s["window"])
+            for s in model.labelers_[task].feature_space_.extra_specs_ if s["kind"] != "ngram"}
+
+
+def test_max_iterations_auto_caps_the_tasks_that_read_shared_representations(monkeypatch):
+    """max_iterations="auto": SHARED_MAX_ITERATIONS for a CRF task reading the HMM or the
+    clusters, the task's own default (150) for one reading the words alone, so that a
+    words-only model is the one it was before; labeler_params and fold_labeler_params still
+    win."""
+    from hmmtl.crf import TASK_DEFAULTS, LinearChainCRF
+    from hmmtl.hmm import CategoricalHMM
+    from hmmtl.transfer.multitask import SHARED_MAX_ITERATIONS, MultiTaskTagger
+
+    assert TASK_DEFAULTS["pos"]["max_iterations"] > SHARED_MAX_ITERATIONS
+    hmm = CategoricalHMM(4, n_iter=3, random_state=0).fit(SENTENCES)
+    y = {"pos": POS, "chunk": CHUNKS}
+    shared = MultiTaskTagger(n_folds=0, hmm=hmm, random_state=0).fit(SENTENCES, y)
+    for task in ("pos", "chunk"):
+        assert shared.labelers_[task].settings_["max_iterations"] == SHARED_MAX_ITERATIONS
+    # the words alone: the task defaults, the same model as max_iterations=None
+    words = MultiTaskTagger(n_folds=0, random_state=0).fit(SENTENCES, y)
+    before = MultiTaskTagger(n_folds=0, random_state=0, max_iterations=None).fit(SENTENCES, y)
+    for task in ("pos", "chunk"):
+        assert words.labelers_[task].settings_["max_iterations"] == 150
+        np.testing.assert_array_equal(words.labelers_[task].coef_,
+                                      before.labelers_[task].coef_)
+    assert MultiTaskTagger(n_folds=0, hmm=hmm, random_state=0, max_iterations=None).fit(
+        SENTENCES, y).labelers_["pos"].settings_["max_iterations"] == 150
+    # an int for every task; labeler_params and the fold models' own parameters win
+    calls = []
+    original = LinearChainCRF.fit
+
+    def recording(self, X, *a, **kw):
+        calls.append((self.task, len(X), self.max_iterations))
+        return original(self, X, *a, **kw)
+
+    monkeypatch.setattr(LinearChainCRF, "fit", recording)
+    MultiTaskTagger(n_folds=2, cascade=True, hmm=hmm, random_state=0, max_iterations=7,
+                    labeler_params={"chunk": {"max_iterations": 5}},
+                    fold_labeler_params={"max_iterations": 3}).fit(SENTENCES, y)
+    assert sorted(calls) == [("chunk", 30, 5), ("pos", 15, 3), ("pos", 15, 3),
+                             ("pos", 30, 7)]
+    for bad in ("some", 0, 2.5, True):
+        with pytest.raises(ValueError, match="max_iterations must be"):
+            MultiTaskTagger(n_folds=0, max_iterations=bad).fit(SENTENCES, {"pos": POS})
+
+
+def test_cluster_offsets_place_the_brown_features(tmp_path, monkeypatch):
+    """cluster_offsets: the Brown clusters at the token only by default, the other extras
+    (the HMM, the earlier tasks' predictions) at the task's -1, 0, +1, in the fold models
+    too; None keeps the task's offsets; an extra_window of labeler_params wins; saved with
+    the model."""
+    from hmmtl.crf import LinearChainCRF
+    from hmmtl.hmm import CategoricalHMM
+    from hmmtl.ner.clusters import BrownClusters
+    from hmmtl.serialize import load
+
+    clusters = BrownClusters(n_clusters=4, min_count=1).fit(SENTENCES)
+    hmm = CategoricalHMM(4, n_iter=3, random_state=0).fit(SENTENCES)
+    y = {"pos": POS, "chunk": CHUNKS}
+    model = _model(clusters=clusters, cluster_prefixes=(2, 4), hmm=hmm, cascade=True,
+                   shared_features="all").fit(SENTENCES, y)
+    assert _windows(model, "pos") == {"hmm0.type": [-1, 0, 1], "brown": [0]}
+    assert _windows(model, "chunk") == {"hmm0.type": [-1, 0, 1], "brown": [0],
+                                        "task:pos": [-1, 0, 1]}
+    wide = _model(clusters=clusters, cluster_prefixes=(2, 4), hmm=hmm,
+                  cluster_offsets=None).fit(SENTENCES, y)
+    assert _windows(wide, "pos") == {"hmm0.type": [-1, 0, 1], "brown": [-1, 0, 1]}
+    assert (wide.labelers_["pos"].feature_space_.n_attributes_
+            > model.labelers_["pos"].feature_space_.n_attributes_)
+    one = _model(clusters=clusters, cluster_prefixes=(2, 4), cluster_offsets=1).fit(
+        SENTENCES, {"pos": POS})
+    assert _windows(one, "pos") == {"brown": [-1, 0, 1]}
+    given = _model(clusters=clusters, cluster_prefixes=(2, 4),
+                   labeler_params={"max_iterations": 20, "extra_window": (0, 1)}).fit(
+        SENTENCES, {"pos": POS})
+    assert _windows(given, "pos") == {"brown": [0, 1]}
+    # the fold models of the cascade read the clusters where their full model does
+    seen = []
+    original = LinearChainCRF.fit
+
+    def recording(self, X, *a, **kw):
+        seen.append(self.extra_window)
+        return original(self, X, *a, **kw)
+
+    monkeypatch.setattr(LinearChainCRF, "fit", recording)
+    _model(clusters=clusters, cluster_prefixes=(2, 4), cascade=True).fit(SENTENCES, y)
+    monkeypatch.undo()
+    assert [ew["brown"] for ew in seen if ew and "brown" in ew] == [(0,)] * 3
+    pred = model.predict(TEST_SENTENCES)
+    back = load(model.save(tmp_path / "m.hmmtl"))
+    assert back.cluster_offsets == (0,) and back.max_iterations == "auto"
+    assert back.predict(TEST_SENTENCES) == pred
+    with pytest.raises(TypeError, match="cluster_offsets"):
+        _model(clusters=clusters, cluster_offsets=1.5).fit(SENTENCES, {"pos": POS})
+
+
 def test_fold_models_take_their_own_parameters(monkeypatch):
     from hmmtl.crf import LinearChainCRF
 

@@ -57,6 +57,13 @@ _INPUT = "task:"
 _FILE = "file:"
 #: the shared representations a CRF task may read (``shared_features``)
 _SHARED_KINDS = ("clusters", "hmm")
+#: L-BFGS iterations of a CRF task that reads shared representations, with
+#: ``max_iterations="auto"`` (the tasks' own default is 150).  Chosen on dev (the held-out
+#: fifth of CoNLL-2000 train, POS + chunks, the file's POS column, 500 Brown clusters and a
+#: 64-state HMM): chunk F1 94.22-94.30 from 90 iterations on, 94.28 at 130 as at 150, POS
+#: accuracy 98.25 at both; with ``cluster_offsets=(0,)`` the product then trains in less
+#: time than the single-task POS tagger and chunker together
+SHARED_MAX_ITERATIONS = 130
 
 
 def _task_order(names) -> list[str]:
@@ -215,6 +222,21 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         Overrides of the labeler parameters for the fold models of the cross-validated
         predictions (e.g. ``{"max_iterations": 50}``: cheaper fold models), or ``{task:
         {...}}`` per task.
+    max_iterations : "auto", int or None
+        L-BFGS iterations of every CRF task (``labeler_params`` and ``fold_labeler_params``
+        override it).  ``"auto"`` (default): :data:`SHARED_MAX_ITERATIONS` (130) for a task
+        that reads shared representations (``hmm``, ``clusters``), the task's default (150)
+        for the others; None: the task's default.  Chosen on dev: the held-out fifth of
+        CoNLL-2000 train scores the same at 130 as at 150 iterations (POS 98.25, chunk F1
+        94.28), and with ``cluster_offsets`` the product trains faster than the single-task
+        POS tagger and chunker together (80-82 s against 84-87 s, 98 s before; one thread).
+    cluster_offsets : int, sequence of int or None
+        Offsets at which the CRF tasks read the Brown cluster features (as
+        :class:`~hmmtl.LinearChainCRF`'s ``extra_window``; their other extra features keep
+        the task's offsets); None: the task's ``extra_window`` (-1, 0, +1).  Default ``(0,)``,
+        the token's own clusters, chosen on dev: POS accuracy on the held-out fifth of
+        CoNLL-2000 train 98.25 -> 98.32 at 150 iterations, 11% fewer weights.
+        ``labeler_params`` with an ``extra_window`` overrides it.
 
     Attributes
     ----------
@@ -258,7 +280,8 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     def __init__(self, tasks=None, n_folds=3, cascade="auto", labeler_params=None, hmm=None,
                  representations=("type",), top_k=4, notation="auto", random_state=None,
                  verbose=False, columns=None, clusters=None, cluster_prefixes=(4, 6, 10, 20),
-                 task_models=None, fold_labeler_params=None, shared_features="auto"):
+                 task_models=None, fold_labeler_params=None, shared_features="auto",
+                 max_iterations="auto", cluster_offsets=(0,)):
         self.tasks = tasks
         self.n_folds = n_folds
         self.cascade = cascade
@@ -275,6 +298,8 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         self.task_models = task_models
         self.fold_labeler_params = fold_labeler_params
         self.shared_features = shared_features
+        self.max_iterations = max_iterations
+        self.cluster_offsets = cluster_offsets
 
     # ------------------------------------------------------------------ building
     def _per_task(self, given, task: str, name: str) -> dict:
@@ -287,21 +312,55 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             given = dict(given.get(task) or {})
         return given
 
-    def _params_of(self, task: str, seed, fold: bool = False) -> dict:
+    def _params_of(self, task: str, seed, fold: bool = False, extra_names=()) -> dict:
+        """The parameters of the CRF of ``task`` (``extra_names``: the extra features it
+        reads)."""
         from ..crf import TASK_DEFAULTS
 
-        params = {"task": task if task in TASK_DEFAULTS else "auto",
-                  "notation": self.notation, "random_state": seed}
+        params: dict[str, Any] = {"task": task if task in TASK_DEFAULTS else "auto",
+                                  "notation": self.notation, "random_state": seed}
+        iterations = self._max_iterations_of(task)
+        if iterations is not None:
+            params["max_iterations"] = iterations
+        if "brown" in extra_names and self.cluster_offsets is not None:
+            params["extra_window"] = self._extra_windows(params["task"], extra_names)
         params.update(self._per_task(self.labeler_params, task, "labeler_params"))
         if fold:
             params.update(self._per_task(self.fold_labeler_params, task,
                                          "fold_labeler_params"))
         return params
 
-    def _labeler(self, task: str, seed, fold: bool = False):
+    def _max_iterations_of(self, task: str) -> int | None:
+        """``max_iterations`` of the CRF of ``task`` (None: the task's default)."""
+        given = self.max_iterations
+        if isinstance(given, str):
+            if given != "auto":
+                raise ValueError(f"max_iterations must be 'auto', None or an int >= 1, got "
+                                 f"{given!r}")
+            reads_shared = bool(self.__dict__.get("shared_inputs_", {}).get(task))
+            return SHARED_MAX_ITERATIONS if reads_shared else None
+        if given is None:
+            return None
+        if isinstance(given, bool) or not isinstance(given, (int, np.integer)) or given < 1:
+            raise ValueError(f"max_iterations must be 'auto', None or an int >= 1, got "
+                             f"{given!r}")
+        return int(given)
+
+    def _extra_windows(self, kind: str, extra_names) -> dict:
+        """``extra_window`` of a CRF reading ``extra_names``: the Brown clusters at
+        ``cluster_offsets``, the other extras at the task's offsets."""
+        from ..crf import TASK_DEFAULTS
+        from ..crf.features import normalize_window
+
+        clusters = normalize_window(self.cluster_offsets, "cluster_offsets")
+        # every task's default is the same; a task told by its tags ("auto") gets it too
+        base = TASK_DEFAULTS[kind if kind in TASK_DEFAULTS else "pos"]["extra_window"]
+        return {name: (clusters if name == "brown" else tuple(base)) for name in extra_names}
+
+    def _labeler(self, task: str, seed, fold: bool = False, extra_names=()):
         from ..crf import LinearChainCRF
 
-        return LinearChainCRF(**self._params_of(task, seed, fold))
+        return LinearChainCRF(**self._params_of(task, seed, fold, extra_names))
 
     def _given_hmms(self) -> list:
         from .pipeline import given_hmms
@@ -578,7 +637,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 extra = {k: shared[k] for k in self.shared_inputs_[task]}
                 extra.update({_FILE + c: file_columns[c] for c in self.file_inputs_[task]})
                 extra.update({_INPUT + u: inputs[u] for u in earlier})
-                labeler = self._labeler(task, seed)
+                labeler = self._labeler(task, seed, extra_names=list(extra))
                 if self.verbose:
                     print(f"[{task}] {type(labeler).__name__} on {len(index)} sentences"
                           + (f", reading {', '.join(extra)}" if extra else ""))
@@ -628,7 +687,9 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             return out
         folds = _fold_ids(index.shape[0], n_folds, rng)
         sub_x = [X[i] for i in index.tolist()]
-        pred = cross_validated_predictions(lambda: self._labeler(task, seed, fold=True), sub_x,
+        names = list(extra or {})
+        pred = cross_validated_predictions(lambda: self._labeler(task, seed, fold=True,
+                                                                 extra_names=names), sub_x,
                                            list(labels), folds,
                                            _subset_extra(extra, index, offsets))
         for i, p in zip(index.tolist(), pred):
@@ -780,6 +841,12 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         params["tasks"] = None if params["tasks"] is None else list(params["tasks"])
         params["representations"] = list(self.representations_)
         params["cluster_prefixes"] = [int(p) for p in params["cluster_prefixes"]]
+        if isinstance(params["cluster_offsets"], (int, np.integer)):
+            params["cluster_offsets"] = int(params["cluster_offsets"])
+        elif params["cluster_offsets"] is not None:
+            params["cluster_offsets"] = [int(o) for o in params["cluster_offsets"]]
+        if isinstance(params["max_iterations"], np.integer):
+            params["max_iterations"] = int(params["max_iterations"])
         params["random_state"] = params["random_state"] if isinstance(
             params["random_state"], (int, type(None))) else None
         if isinstance(params["shared_features"], Mapping):
@@ -819,6 +886,8 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         params["clusters"] = clusters
         params["representations"] = tuple(params["representations"])
         params["cluster_prefixes"] = tuple(params["cluster_prefixes"])
+        if isinstance(params.get("cluster_offsets"), list):
+            params["cluster_offsets"] = tuple(params["cluster_offsets"])
         model = cls(**params)
         model.tasks_ = tasks
         model.hmms_ = hmms
