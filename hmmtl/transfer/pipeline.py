@@ -738,9 +738,11 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         features beside the HMMs'.  An int: that many clusters, learned in :meth:`fit` on
         the training words plus the ``unlabeled`` text in the same streamed pass as the
         HMMs' text (word pairs counted, never the text kept); a fitted
-        :class:`hmmtl.ner.BrownClusters`: used as given.  On EWT dev (WSJ-trained, web
-        text as ``unlabeled``) 500 clusters added +0.14 accuracy / +0.67 OOV accuracy with
-        0.2M tokens of text and +0.31 / +1.57 with 3M.
+        :class:`hmmtl.ner.BrownClusters`: used as given.  On EWT dev (trained on
+        CoNLL-2000, web and news text as ``unlabeled``, ``hmm="auto"``) 500 clusters added
+        +0.10 accuracy / +0.37 OOV accuracy with 0.2M tokens of text, +0.24 / +1.11 with
+        3M and +0.00 / +0.10 with 10M (``benchmarks/bench_unlabeled_curve.py
+        --clusters``), for about 30 % more training time.
     cluster_prefixes : tuple of int, default=(4, 6, 10, 20)
         The path prefixes (in bits) of the cluster features.
 
