@@ -1,6 +1,6 @@
-"""Brown clusters as features of the single-task Tagger (``Tagger(clusters=...)``,
-``hmmtl train --clusters C``): learned on the training words and the unlabeled text in the
-pass that reads the text for the HMMs, saved with the model, used as given when fitted."""
+"""Brown clusters as features of the single-task Tagger (``Tagger(clusters=fitted)``,
+``hmmtl train --clusters C``): learned by the command line on the training words and the
+unlabeled text in one streamed pass, saved with the model, used as given."""
 
 from __future__ import annotations
 
@@ -46,9 +46,13 @@ def _tagger(**kw):
     return Tagger(labeler_params={"max_iterations": 25}, random_state=0, **kw)
 
 
-def test_clusters_learn_from_the_text_in_the_same_streamed_pass(data):
-    """The clusters hold the words of the unlabeled text (seen there only), the text is
-    read once for the HMMs and the clusters together, and the CRF reads the prefixes."""
+def test_the_command_lines_clusters_learn_from_the_text_in_one_streamed_pass(data):
+    """``hmmtl train --clusters C`` (``learn_clusters``): the clusters of the training words
+    and the text, read once as a stream (in the training words' notation), are those of
+    :class:`BrownClusters` on the same sentences as one list; the tagger reads their
+    prefixes, and the nouns seen only in the text are tagged as nouns."""
+    from hmmtl.ner.clusters import learn_clusters
+
     X, y, text = data
     readings = []
 
@@ -56,31 +60,40 @@ def test_clusters_learn_from_the_text_in_the_same_streamed_pass(data):
         readings.append(1)
         return iter(text)
 
-    tagger = _tagger(hmm=3, clusters=4).fit(X, y, unlabeled=TokenStream(sentences))
+    clusters = learn_clusters(X, y, TokenStream(sentences), 4)
     assert len(readings) == 1
-    assert isinstance(tagger.clusters_, BrownClusters)
-    assert set(NEW_NOUNS) <= set(tagger.clusters_.words_)
+    ref = BrownClusters(n_clusters=4, min_count=2).fit(X + text)
+    assert list(clusters.words_) == list(ref.words_) and set(NEW_NOUNS) <= set(ref.words_)
+    assert list(clusters.paths_) == list(ref.paths_)
+    tagger = _tagger(hmm=3, clusters=clusters).fit(X, y, unlabeled=text)
+    assert tagger.clusters_ is clusters
     assert CLUSTERS in tagger.labeler_.get_params()["extra_window"]
-    # the unseen nouns share the labeled nouns' clusters at some grain: tagged as nouns
     assert tagger.predict([["the", "blorp", "saw", "a", "quax", "."]])[0][1] == "NN"
 
 
-def test_clusters_without_hmms_learn_on_the_training_words_and_the_text(data):
-    X, y, text = data
-    tagger = _tagger(clusters=4).fit(X, y, unlabeled=text)
-    assert tagger.hmms_ == [] and set(NEW_NOUNS) <= set(tagger.clusters_.words_)
-    with pytest.raises(ValueError, match="no clusters to learn"):
-        _tagger().fit(X, y, unlabeled=text)
+def test_the_text_is_written_in_the_training_words_notation():
+    """Brackets of the text written as the training words write them (``(`` -> ``-LRB-``
+    when the training words say ``-LRB-``), as the tagger reads it; ``notation="keep"``
+    leaves them."""
+    from hmmtl.ner.clusters import learn_clusters
+
+    X = [["-LRB-", "a", "-RRB-", "b"], ["c", "-LRB-", "d", "-RRB-"]] * 3
+    y = [["-LRB-", "DT", "-RRB-", "NN"], ["NN", "-LRB-", "NN", "-RRB-"]] * 3
+    text = [["(", "a", ")", "b"]] * 3
+    assert "(" not in learn_clusters(X, y, text, 2).words_
+    assert "(" in learn_clusters(X, y, text, 2, notation="keep").words_
 
 
 def test_a_saved_tagger_keeps_its_clusters(data, tmp_path):
+    from hmmtl.ner.clusters import learn_clusters
+
     X, y, text = data
-    tagger = _tagger(hmm=3, clusters=4).fit(X, y, unlabeled=text)
+    tagger = _tagger(hmm=3, clusters=learn_clusters(X, y, text, 4)).fit(X, y, unlabeled=text)
     tagger.save(tmp_path / "m.hmmtl")
     again = load(tmp_path / "m.hmmtl")
     assert list(again.clusters_.words_) == list(tagger.clusters_.words_)
     assert list(again.clusters_.paths_) == list(tagger.clusters_.paths_)
-    assert again.get_params()["clusters"] == 4
+    assert again.get_params()["clusters"] is again.clusters_
     test = [["every", "zint", "made", "this", "road", "."], ["a", "cat", "."]]
     assert again.predict(test) == tagger.predict(test)
 
@@ -101,7 +114,7 @@ def test_fitted_clusters_are_used_as_given(data, tmp_path):
 
 
 @pytest.mark.parametrize("bad, error, match", [
-    (1, ValueError, "at least 2"), ("many", TypeError, "number of clusters"),
+    (4, TypeError, "fitted BrownClusters"), ("many", TypeError, "fitted BrownClusters"),
     (BrownClusters(n_clusters=3), NotFittedError, "not fitted yet")])
 def test_bad_clusters_are_named(data, bad, error, match):
     X, y, _ = data
@@ -110,9 +123,10 @@ def test_bad_clusters_are_named(data, bad, error, match):
 
 
 def test_bad_prefixes_are_named(data):
-    X, y, _ = data
+    X, y, text = data
+    given = BrownClusters(n_clusters=4, min_count=1).fit(X + text)
     with pytest.raises(ValueError):
-        _tagger(clusters=3, cluster_prefixes=(0,)).fit(X, y)
+        _tagger(clusters=given, cluster_prefixes=(0,)).fit(X, y)
 
 
 def test_cli_train_clusters(tmp_path, data):

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
     from .._typing import TokenLists
 
-__all__ = ["BrownClusters", "BigramCounter", "bigram_counts", "tree_paths", "DEFAULT_PREFIXES"]
+__all__ = ["BrownClusters", "BigramCounter", "bigram_counts", "tree_paths", "DEFAULT_PREFIXES",
+           "learn_clusters"]
 
 #: path prefix lengths used as features (Ratinov & Roth 2009)
 DEFAULT_PREFIXES = (4, 6, 10, 20)
@@ -577,3 +578,35 @@ def _check_prefixes(prefixes) -> tuple[int, ...]:
     if not out or min(out) < 1:
         raise ValueError(f"prefixes must be positive path lengths, got {prefixes!r}")
     return out
+
+
+def learn_clusters(sentences, tags, unlabeled, n_clusters: int, notation: str = "auto",
+                   verbose: bool = False):
+    """``n_clusters`` Brown clusters on the training words and then the ``unlabeled``
+    text, for :class:`~hmmtl.transfer.pipeline.Tagger`'s ``clusters`` (what ``hmmtl train
+    --clusters C`` gives it).
+
+    The text (token lists, or a stream such as :class:`hmmtl.io.text.TokenStream`) is read
+    once, a chunk at a time, its words written in the training words' notation as the
+    tagger writes them with ``notation="auto"`` (``"keep"``: as given); word pairs are
+    counted (:class:`BigramCounter`), the text never kept.  A word needs 3 occurrences
+    above 50,000 sentences in all, else 2 (as the NER recipe).
+
+    Returns
+    -------
+    BrownClusters
+    """
+    from ..data import check_sentences, sentence_chunks
+    from ..io.notation import detect_notation
+    from ..transfer.pipeline import STREAM_CHUNK, TextBatch
+
+    pairs = BigramCounter().update(sentences)
+    n_sentences = len(sentences)
+    model_notation = (detect_notation(flatten(sentences)[0], flatten(tags)[0])
+                      if notation == "auto" else None)
+    for chunk in sentence_chunks(unlabeled if unlabeled is not None else (), STREAM_CHUNK):
+        batch = TextBatch.of(check_sentences(chunk, "unlabeled"), model_notation, "unlabeled")
+        pairs.update(batch.sentences)
+        n_sentences += len(batch.sentences)
+    return BrownClusters(n_clusters=n_clusters, min_count=3 if n_sentences > 50_000 else 2,
+                         verbose=verbose)._fit_counter(pairs)

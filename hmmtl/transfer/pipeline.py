@@ -733,16 +733,15 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         ``"keep"``: everything is used as given.
     random_state : int, RandomState or None
         Seeds the HMMs learned in :meth:`fit`.
-    clusters : None, int or BrownClusters, default=None
-        Brown clusters whose path prefixes (``cluster_prefixes`` bits, at offset 0) are
-        features beside the HMMs'.  An int: that many clusters, learned in :meth:`fit` on
-        the training words plus the ``unlabeled`` text in the same streamed pass as the
-        HMMs' text (word pairs counted, never the text kept); a fitted
-        :class:`hmmtl.ner.BrownClusters`: used as given.  On EWT dev (trained on
-        CoNLL-2000, web and news text as ``unlabeled``, ``hmm="auto"``) 500 clusters added
-        +0.10 accuracy / +0.37 OOV accuracy with 0.2M tokens of text, +0.24 / +1.11 with
-        3M and +0.00 / +0.10 with 10M (``benchmarks/bench_unlabeled_curve.py
-        --clusters``), for about 30 % more training time.
+    clusters : None or BrownClusters, default=None
+        Fitted Brown clusters (:class:`hmmtl.ner.BrownClusters`, e.g. learned on the
+        training words plus the ``unlabeled`` text in one streamed pass by
+        :func:`hmmtl.ner.clusters.learn_clusters`, as ``hmmtl train --clusters C`` does)
+        whose path prefixes (``cluster_prefixes`` bits) are features at offset 0, beside
+        the HMMs'; used as given.  On EWT dev (trained on CoNLL-2000, web
+        and news text as ``unlabeled``, ``hmm="auto"``) 500 clusters added +0.10 accuracy /
+        +0.37 OOV accuracy with 0.2M tokens of text, +0.24 / +1.11 with 3M and +0.00 /
+        +0.10 with 10M (``benchmarks/bench_unlabeled_curve.py --clusters``).
     cluster_prefixes : tuple of int, default=(4, 6, 10, 20)
         The path prefixes (in bits) of the cluster features.
 
@@ -1002,34 +1001,19 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                              "one of " + str(list(REPRESENTATIONS)))
         self.notation_ = detect_notation(train.text.flat, train.flat_tags)
         recipe = self._recipe()
-        n_clusters = self._clusters_to_learn()
-        if recipe is None and n_clusters is None and unlabeled is not None:
-            raise ValueError("unlabeled= is for HMMs (hmm='auto', 'thorough' or a number of "
-                             "states) or Brown clusters (clusters=N) learned in fit; this "
-                             "Tagger has " + ("no HMM" if self.hmm is None else "fitted HMMs")
-                             + " and no clusters to learn")
+        if recipe is None and unlabeled is not None:
+            raise ValueError("unlabeled= is for HMMs learned in fit (hmm='auto', "
+                             "'thorough' or a number of states); this Tagger has "
+                             + ("no HMM" if self.hmm is None else "fitted HMMs"))
+        self.clusters_ = self._given_clusters()
         dev_data = None if dev is None else self._check_dev(dev)
         text = None
-        pairs = None
-        if n_clusters is not None:
-            from ..ner.clusters import BigramCounter
-
-            pairs = BigramCounter()
-        if recipe is not None or pairs is not None:
-            # the training words, then the unlabeled text streamed
-            text = self._read_text(train, unlabeled, verbose, pairs)
-            if recipe is not None:
-                recipe = recipe.for_tokens(text.n_tokens)
-        stages = (["clusters"] if pairs is not None else []) + (
-            [f"HMM {i + 1}" for i in range(recipe.n_hmms)] if recipe else []) + [
-            "features", "labeler"]
+        if recipe is not None:  # the training words, then the unlabeled text streamed
+            text = self._read_text(train, unlabeled, verbose)
+            recipe = recipe.for_tokens(text.n_tokens)
+        stages = ([f"HMM {i + 1}" for i in range(recipe.n_hmms)]
+                  if recipe else []) + ["features", "labeler"]
         bar = _progress_bar(verbose, stages)
-        self.clusters_ = self.clusters if n_clusters is None else None
-        if pairs is not None:
-            assert text is not None and n_clusters is not None
-            self.clusters_ = self._fit_clusters(n_clusters, pairs, text.n_sentences, bar,
-                                                verbose)
-            del pairs
         self._fit_representations(recipe, train, text, bar, verbose)
         self.labeler_ = self._fit_labeler(train, dev_data, bar, verbose)
         if bar is not None:
@@ -1048,46 +1032,24 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 dev_data = dev_data._replace(tags=tags)
         return dev_data
 
-    def _clusters_to_learn(self) -> int | None:
-        """The number of Brown clusters to learn in fit (None: none, or given fitted)."""
-        from ..ner.clusters import _check_prefixes
-
-        _check_prefixes(self.cluster_prefixes)
+    def _given_clusters(self):
+        """The fitted Brown clusters of the ``clusters`` parameter (None: none), checked,
+        with their prefixes (``cluster_prefixes``)."""
         c = self.clusters
         if c is None:
             return None
-        if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
-            if c < 2:
-                raise ValueError(f"clusters must be at least 2 clusters to learn, got {c}")
-            return int(c)
-        if not hasattr(c, "transform_types"):
-            raise TypeError(f"clusters must be None, a number of clusters or fitted "
-                            f"BrownClusters, got {type(c).__name__}")
+        if not (hasattr(c, "transform_types") and hasattr(c, "prefix_table")):
+            raise TypeError(f"clusters must be None or fitted BrownClusters, got "
+                            f"{type(c).__name__}")
         check_is_fitted(c, "paths_")
-        return None
+        c.prefix_table(tuple(self.cluster_prefixes))  # checks the prefixes
+        return c
 
-    def _fit_clusters(self, n_clusters: int, pairs, n_sentences: int, bar, verbose: bool):
-        """Brown clusters of the word pairs counted on the training words and the text
-        (the least count of a word 3 above 50,000 sentences, else 2, as the NER recipe)."""
-        from ..ner.clusters import BrownClusters
-
-        _stage(bar, f"{n_clusters} Brown clusters ({pairs.n_words} words)")
-        clusters = BrownClusters(n_clusters=n_clusters,
-                                 min_count=3 if n_sentences > 50_000 else 2,
-                                 verbose=verbose)._fit_counter(pairs)
-        if bar is not None:
-            bar.update()
-        return clusters
-
-    def _read_text(self, train: LabeledText, unlabeled, verbose: bool,
-                   pairs=None) -> EncodedText:
+    def _read_text(self, train: LabeledText, unlabeled, verbose: bool) -> EncodedText:
         """The training words, then ``unlabeled`` (a list or any iterable of token lists,
-        read once, a chunk at a time, in the model's notation), counted and kept as ids;
-        their words and adjacent pairs counted in ``pairs`` (a BigramCounter) too."""
+        read once, a chunk at a time, in the model's notation), counted and kept as ids."""
         text = EncodedText()
         text.add(train.text)
-        if pairs is not None:
-            pairs.update(train.text.sentences)
         if unlabeled is None:
             return text
         bar = None
@@ -1100,8 +1062,6 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         for chunk in sentence_chunks(unlabeled, STREAM_CHUNK):
             batch = TextBatch.of(check_sentences(chunk, "unlabeled"), notation, "unlabeled")
             text.add(batch)
-            if pairs is not None:
-                pairs.update(batch.sentences)
             if bar is not None:
                 bar.update(batch.n_tokens)
                 bar.set_postfix_str(f"{text.n_types} types")
@@ -1254,8 +1214,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 "notation": self.notation,
                 "random_state": self.random_state if isinstance(self.random_state,
                                                                 (int, type(None))) else None,
-                "clusters": (None if self.clusters is None else int(self.clusters)
-                             if isinstance(self.clusters, (int, np.integer)) else "fitted"),
+                "clusters": None if self.clusters is None else "fitted",
                 "cluster_prefixes": [int(b) for b in self.cluster_prefixes],
             },
             "clusters": self.clusters_ is not None,
@@ -1299,7 +1258,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                    window=params["window"], labeler_params=params["labeler_params"],
                    hmm_params=params["hmm_params"], notation=params.get("notation", "auto"),
                    random_state=params["random_state"],
-                   clusters=clusters if cluster_param == "fitted" else cluster_param,
+                   clusters=clusters if cluster_param == "fitted" else None,
                    cluster_prefixes=tuple(params.get("cluster_prefixes", (4, 6, 10, 20))))
         self.clusters_ = clusters
         self.representations_ = check_representations(params["representations"])
