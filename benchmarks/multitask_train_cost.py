@@ -11,6 +11,10 @@ product study trains them (``hmmtl.studies.multitask``):
   ``max_iterations="auto"`` / ``cluster_offsets=(0,)`` (150 iterations, the clusters at
   -1, 0, +1).
 
+``--corpus conll2003`` (POS + chunks + entities; dev eng.testa): the same, with the NER
+task's single-task model the recognizer of ``hmmtl experiment ner`` (the file's POS and
+chunk columns, documents, the same clusters and HMM), which is also the product's NER task.
+
 The shared representations are learned once (not counted: every setting but the single
 ones reads them, and the single-task recognizer learns the same) and kept in
 ``--representations DIR`` (the product study's cache: ``representations-full.*``).  Each
@@ -39,6 +43,7 @@ def main(argv=None) -> int:
                         help="the product study's cache of the shared clusters and HMM "
                              "(learned there when missing)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--corpus", choices=("conll2000", "conll2003"), default="conll2000")
     parser.add_argument("--old", action="store_true",
                         help="also the product with max_iterations=None, cluster_offsets=None")
     args = parser.parse_args(argv)
@@ -49,8 +54,8 @@ def main(argv=None) -> int:
     from hmmtl.transfer.pipeline import Tagger
 
     root = Path(args.data)
-    cfg = dict(study.PRODUCT_PRESETS["full"], corpora=("conll2000",))
-    tasks, data = study._product_corpora(root, cfg)["conll2000"]
+    cfg = dict(study.PRODUCT_PRESETS["full"], corpora=(args.corpus,))
+    tasks, data = study._product_corpora(root, cfg)[args.corpus]
     train, dev = data["train"], data["dev"]
     reps = study._representations(root, cfg, False, cache=Path(args.representations))
 
@@ -65,17 +70,32 @@ def main(argv=None) -> int:
             train["words"], train["chunk"], extra={"pos": train["pos"]})
         return lambda: {"chunk": model.predict(dev["words"], extra={"pos": dev["pos"]})}
 
+    def single_ner():
+        model = study._recognizer(reps, cfg, 0).fit(
+            train["words"], train["ner"], columns=study._file_columns(train, tasks),
+            documents=train.get("documents"), unlabeled=reps.auto_text)
+        return lambda: {"ner": model.predict(dev["words"],
+                                             columns=study._file_columns(dev, tasks),
+                                             documents=dev.get("documents"))}
+
     def product(**settings):
         def fit():
             model, fit_kwargs = study._product_model("multi-task, no cascade", cfg, 0, reps,
                                                      tasks)
             model.set_params(**settings)
-            model.fit(train["words"], {t: train[t] for t in tasks}, **fit_kwargs(train, tasks))
-            return lambda: model.predict(dev["words"], columns=study._file_columns(dev, tasks))
+            kwargs = fit_kwargs(train, tasks)
+            if "ner" in tasks:
+                kwargs["unlabeled"] = reps.auto_text
+            model.fit(train["words"], {t: train[t] for t in tasks}, **kwargs)
+            extra = {"documents": dev.get("documents")} if "ner" in tasks else {}
+            return lambda: model.predict(dev["words"], columns=study._file_columns(dev, tasks),
+                                         **extra)
         return fit
 
-    runs = {"single POS": single_pos, "single chunker (file POS)": single_chunk,
-            "product (defaults)": product()}
+    runs = {"single POS": single_pos, "single chunker (file POS)": single_chunk}
+    if "ner" in tasks:
+        runs["single NER (the recognizer)"] = single_ner
+    runs["product (defaults)"] = product()
     if args.old:
         runs["product (150 iterations, clusters at -1..+1)"] = product(
             max_iterations=None, cluster_offsets=None)
@@ -91,21 +111,22 @@ def main(argv=None) -> int:
                             for t, p in tag_dev().items()}
         rounds.append({"seconds": seconds, "load": round(os.getloadavg()[0], 2)})
     threads = os.environ.get("NUMBA_NUM_THREADS", "all")
-    print(f"CoNLL-2000, {sum(map(len, train['words']))} training tokens; Numba threads "
+    print(f"{args.corpus}, {sum(map(len, train['words']))} training tokens; Numba threads "
           f"{threads}; {os.cpu_count()} CPUs")
     print(f"{'model':<48}" + "".join(f"{f'round {i + 1} s':>12}" for i in range(len(rounds)))
-          + f"{'dev':>24}")
+          + f"  {'dev'}")
     for name in runs:
         dev_text = ", ".join(f"{t} {v:.2f}" for t, v in scores[name].items())
         print(f"{name:<48}" + "".join(f"{r['seconds'][name]:>12.1f}" for r in rounds)
-              + f"{dev_text:>24}")
-    singles = [r["seconds"]["single POS"] + r["seconds"]["single chunker (file POS)"]
-               for r in rounds]
+              + f"  {dev_text}")
+    single_names = [n for n in runs if n.startswith("single")]
+    singles = [sum(r["seconds"][n] for n in single_names) for r in rounds]
     ratios = [r["seconds"]["product (defaults)"] / s for r, s in zip(rounds, singles)]
     print("sum of the single-task models: " + " / ".join(f"{s:.1f} s" for s in singles)
           + "; product / sum: " + " / ".join(f"{x:.2f}" for x in ratios)
           + "; load average after each round: " + " / ".join(str(r["load"]) for r in rounds))
-    print(json.dumps({"benchmark": "multitask_train_cost", "threads": threads,
+    print(json.dumps({"benchmark": "multitask_train_cost", "corpus": args.corpus,
+                      "threads": threads,
                       "rounds": [{**r, "seconds": {k: round(v, 2) for k, v in
                                                    r["seconds"].items()}} for r in rounds],
                       "sum_single_s": [round(s, 2) for s in singles],
