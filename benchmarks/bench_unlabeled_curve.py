@@ -112,12 +112,16 @@ def report(result: dict) -> str:
                 cells.append(f"{r['train_peak_bytes'] / 2**20:.0f}")
                 cells.append(f"{r['file_bytes'] / 2**20:.1f}")
                 name = "none (plain)" if r["tokens"] == 0 else f"{r['tokens']:,}"
-                given = " ".join(r.get("hmm_params") or []) or "(preset auto)"
-                if r.get("clusters"):
-                    given += f" --clusters {r['clusters']}"
+                given = _setting(r, "(preset auto)")
                 lines.append(f"| {name} | {given} | " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)
+
+
+def _setting(row: dict, preset: str) -> str:
+    """A row's settings: its --hmm-param values (``preset`` when none) and --clusters."""
+    name = " ".join(row.get("hmm_params") or []) or preset
+    return name + (f" --clusters {row['clusters']}" if row.get("clusters") else "")
 
 
 def plot(result: dict, path: Path) -> bool:
@@ -131,10 +135,7 @@ def plot(result: dict, path: Path) -> bool:
     rows = [r for r in result["rows"] if r["tokens"]]
     groups: dict = {}
     for r in rows:  # one line per setting (--hmm-param), in order of tokens
-        name = " ".join(r.get("hmm_params") or []) or "preset auto"
-        if r.get("clusters"):
-            name += f" --clusters {r['clusters']}"
-        groups.setdefault(name, []).append(r)
+        groups.setdefault(_setting(r, "preset auto"), []).append(r)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, metric, label in ((axes[0], "accuracy", "accuracy %"),
                               (axes[1], "oov_accuracy", "OOV accuracy %")):

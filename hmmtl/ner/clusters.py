@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .._typing import TokenLists
 
 __all__ = ["BrownClusters", "BigramCounter", "bigram_counts", "tree_paths", "DEFAULT_PREFIXES",
-           "learn_clusters"]
+           "learn_clusters", "least_count"]
 
 #: path prefix lengths used as features (Ratinov & Roth 2009)
 DEFAULT_PREFIXES = (4, 6, 10, 20)
@@ -589,24 +589,28 @@ def learn_clusters(sentences, tags, unlabeled, n_clusters: int, notation: str = 
     The text (token lists, or a stream such as :class:`hmmtl.io.text.TokenStream`) is read
     once, a chunk at a time, its words written in the training words' notation as the
     tagger writes them with ``notation="auto"`` (``"keep"``: as given); word pairs are
-    counted (:class:`BigramCounter`), the text never kept.  A word needs 3 occurrences
-    above 50,000 sentences in all, else 2 (as the NER recipe).
+    counted (:class:`BigramCounter`), the text never kept.  A word needs
+    :func:`least_count` occurrences (as the NER recipe).
 
     Returns
     -------
     BrownClusters
     """
-    from ..data import check_sentences, sentence_chunks
     from ..io.notation import detect_notation
-    from ..transfer.pipeline import STREAM_CHUNK, TextBatch
+    from ..transfer.pipeline import unlabeled_batches
 
     pairs = BigramCounter().update(sentences)
     n_sentences = len(sentences)
     model_notation = (detect_notation(flatten(sentences)[0], flatten(tags)[0])
                       if notation == "auto" else None)
-    for chunk in sentence_chunks(unlabeled if unlabeled is not None else (), STREAM_CHUNK):
-        batch = TextBatch.of(check_sentences(chunk, "unlabeled"), model_notation, "unlabeled")
+    for batch in unlabeled_batches(unlabeled if unlabeled is not None else (), model_notation):
         pairs.update(batch.sentences)
         n_sentences += len(batch.sentences)
-    return BrownClusters(n_clusters=n_clusters, min_count=3 if n_sentences > 50_000 else 2,
+    return BrownClusters(n_clusters=n_clusters, min_count=least_count(n_sentences),
                          verbose=verbose)._fit_counter(pairs)
+
+
+def least_count(n_sentences: int) -> int:
+    """The least count of a word that clusters (and the NER recipe's HMM) learn from text
+    of ``n_sentences`` sentences: 3 above 50,000, else 2."""
+    return 3 if n_sentences > 50_000 else 2

@@ -320,8 +320,11 @@ def _fit(model, corpus, lang: str, unlabeled):
 
 
 def _min_count(n_sentences: int) -> int:
-    """The clusters' and the HMM's least count of a word, by the sentences they learn from."""
-    return 3 if n_sentences > 50_000 else 2
+    """The clusters' and the HMM's least count of a word, by the sentences they learn from
+    (:func:`hmmtl.ner.clusters.least_count`)."""
+    from ..ner.clusters import least_count
+
+    return least_count(n_sentences)
 
 
 def learn_representations(text, n_clusters: int, n_states: int, n_iter: int,

@@ -333,10 +333,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     def _max_iterations_of(self, task: str) -> int | None:
         """``max_iterations`` of the CRF of ``task`` (None: the task's default)."""
         given = self.max_iterations
-        if isinstance(given, str):
-            if given != "auto":
-                raise ValueError(f"max_iterations must be 'auto', None or an int >= 1, got "
-                                 f"{given!r}")
+        if isinstance(given, str) and given == "auto":
             reads_shared = bool(self.__dict__.get("shared_inputs_", {}).get(task))
             return SHARED_MAX_ITERATIONS if reads_shared else None
         if given is None:

@@ -306,6 +306,14 @@ def hmm_representations(hmms: Sequence, sentences, representations=("viterbi", "
     return _EnsembleFeatures(hmms, representations, top_k, vocabulary, prefix)(text)
 
 
+def unlabeled_batches(unlabeled, notation: Notation | None = None):
+    """The sentences of ``unlabeled`` (a list or any iterable of token lists) as
+    :class:`TextBatch` es of :data:`STREAM_CHUNK` sentences, checked and written in
+    ``notation`` (None: as given): how :meth:`Tagger.fit` reads its unlabeled text."""
+    for chunk in sentence_chunks(unlabeled, STREAM_CHUNK):
+        yield TextBatch.of(check_sentences(chunk, "unlabeled"), notation, "unlabeled")
+
+
 def make_labeler(labeler="crf", params: dict | None = None):
     """A fresh labeler: ``"crf"`` (LinearChainCRF), ``"perceptron"`` (AveragedPerceptron),
     or a clone of a given estimator (``params`` set on it)."""
@@ -825,10 +833,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             if self.case_profile_ is not None:
                 window[CASE_PROFILE] = (0,)
             params.setdefault("extra_window", window)
-        if self.clusters_ is not None and "extra_window" in params:
-            params["extra_window"] = {**params["extra_window"], CLUSTERS: (0,)}
-        elif self.clusters_ is not None:
-            params["extra_window"] = {CLUSTERS: (0,)}
+        if self.clusters_ is not None:
+            params["extra_window"] = {**params.get("extra_window", {}), CLUSTERS: (0,)}
         return params
 
     def _recipe(self) -> Recipe | None:
@@ -1058,9 +1064,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
 
             bar = progress_bar(desc="reading unlabeled text", unit="tok",
                                total=getattr(unlabeled, "max_tokens", None))
-        notation = self._model_notation()
-        for chunk in sentence_chunks(unlabeled, STREAM_CHUNK):
-            batch = TextBatch.of(check_sentences(chunk, "unlabeled"), notation, "unlabeled")
+        for batch in unlabeled_batches(unlabeled, self._model_notation()):
             text.add(batch)
             if bar is not None:
                 bar.update(batch.n_tokens)
