@@ -53,6 +53,8 @@ from ._registry import FORMER_MODULES, MODEL_CLASSES
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "BYTE_WEIGHTS_VERSION",
+    "require_format_version",
     "MODEL_CLASSES",
     "ModelFileError",
     "ModelFileMixin",
@@ -83,9 +85,17 @@ FORMAT = "hmmtl-model"
 #: naming the first (``{"same_as": "task2/clusters"}``, :func:`pack_nested`), which a
 #: version-4 reader cannot rebuild: only files with such a part are written as version 5,
 #: every other file stays version 4, byte for byte.
-FORMAT_VERSION = 5
+#: 6: a Tagger's learned type tables may store their weights as bytes (steps of 1/255,
+#: :func:`hmmtl.transfer.pipeline.pack_table_weights`), which a version-5 reader would take
+#: for the weights themselves: only files with such a table are written as version 6
+#: (:func:`require_format_version`), every other file as before, byte for byte.
+FORMAT_VERSION = 6
 #: the version of a file without shared parts
 _PLAIN_VERSION = 4
+#: the version of a file with a shared part (and nothing of a later version)
+_SHARED_VERSION = 5
+#: the version of a file with a type table of byte weights
+BYTE_WEIGHTS_VERSION = 6
 
 _ARRAYS_MEMBER = "arrays.npz"
 _MANIFEST_MEMBER = "manifest.json"
@@ -394,7 +404,7 @@ def save(model: Any, path: str | os.PathLike, *, info: Mapping | None = None,
     key = _class_key(cls)
     with _places(_PACKING) as packed:
         arrays, meta = model._get_state()
-    version = FORMAT_VERSION if packed.shared else _PLAIN_VERSION
+    version = max(_SHARED_VERSION if packed.shared else _PLAIN_VERSION, packed.version)
     if arrays_as is not None:
         arrays = {k: arrays_as(k, np.asarray(v)) for k, v in arrays.items()}
     arrays, meta = _check_state((arrays, meta), cls)
@@ -803,12 +813,22 @@ class _Places:
         self.places: dict = {}
         self.path = ""
         self.shared = False
+        self.version = _PLAIN_VERSION
 
 
 _PACKING: contextvars.ContextVar[_Places | None] = contextvars.ContextVar("hmmtl_packing",
                                                                          default=None)
 _UNPACKING: contextvars.ContextVar[_Places | None] = contextvars.ContextVar("hmmtl_unpacking",
                                                                            default=None)
+
+
+def require_format_version(version: int) -> None:
+    """Called from a model's ``_get_state`` while :func:`save` gathers it: the file needs a
+    reader of at least format ``version`` (a part that older readers would misread), so it
+    is written with that version and older readers refuse it.  Outside a save, nothing."""
+    packed = _PACKING.get()
+    if packed is not None:
+        packed.version = max(packed.version, int(version))
 
 
 @contextlib.contextmanager

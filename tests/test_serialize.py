@@ -609,7 +609,7 @@ def test_a_part_two_parts_share_is_stored_once_and_shared_again(tmp_path):
                       np.ones(2))
     path = save(outer, tmp_path / "m.hmmtl")
     manifest = serialize.read_manifest(path)
-    assert manifest["format_version"] == serialize.FORMAT_VERSION == 5
+    assert manifest["format_version"] == serialize._SHARED_VERSION == 5
     assert manifest["meta"]["children"]["right"] == {"same_as": "left/right"}
     assert sorted(manifest["arrays"]) == ["left/left/v", "left/right/w", "left/scale", "scale"]
     back = load(path)
