@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,3 +138,25 @@ def test_weights_a_reader_cannot_use_are_refused(tagger, tmp_path, bad, message)
     _rewrite_array(path, key, bad(stored))
     with pytest.raises(ModelFileError, match=message):
         load(path)
+
+
+V4 = Path(__file__).resolve().parent / "data" / "model_v4"
+
+
+def test_a_file_of_version_4_with_float32_weights_loads_and_tags_as_written(tmp_path):
+    """tests/data/model_v4 holds a Tagger with learned type tables written before the byte
+    weights (format version 4, float32 weights), its weights and the tags it gave."""
+    expected = json.loads((V4 / "expected.json").read_text(encoding="utf-8"))
+    path = V4 / "tagger_tables.hmmtl"
+    manifest = read_manifest(path)
+    assert manifest["format_version"] == 4
+    assert all(manifest["arrays"][f"type_tables/{name}.weights"]["dtype"] == "<f4"
+               for name in expected["weights"])
+    model = Tagger.load(path)
+    for name, weights in expected["weights"].items():
+        np.testing.assert_array_equal(model.type_tables_[name][1],
+                                      np.asarray(weights, dtype=np.float32))
+    assert model.predict(expected["test_sentences"]) == expected["predicted"]
+    again = save(model, tmp_path / "again.hmmtl")  # kept as written: float32, version 4
+    assert read_manifest(again)["format_version"] == 4
+    assert load(again).predict(expected["test_sentences"]) == expected["predicted"]
