@@ -496,12 +496,6 @@ def _stored_weights(arrays, key: str, name: str) -> np.ndarray:
     return weights
 
 
-def _on_steps(weights: np.ndarray) -> bool:
-    """Whether ``weights`` are all steps of :data:`TABLE_WEIGHT_STEPS` (as fit makes them):
-    then the bytes of :func:`pack_table_weights` store them exactly."""
-    return bool(np.array_equal(unpack_table_weights(pack_table_weights(weights)), weights))
-
-
 def neighbour_tags(vectors: np.ndarray, known: np.ndarray, tag_dist: np.ndarray,
                    n_neighbours: int = 10, top: int = 3, block: int = 2048):
     """The tags of each word type's nearest neighbours among the labeled words: a label
@@ -1246,8 +1240,10 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                 ids, weights = table
                 small = ids.max(initial=0) < 256
                 arrays[f"type_tables/{name}.ids"] = ids.astype(np.uint8 if small else np.int32)
-                if _on_steps(weights):  # learned by this version: one byte a weight
-                    arrays[f"type_tables/{name}.weights"] = pack_table_weights(weights)
+                steps = pack_table_weights(weights)
+                # weights on the steps (as fit makes them) are stored exactly as bytes
+                if np.array_equal(unpack_table_weights(steps), weights):
+                    arrays[f"type_tables/{name}.weights"] = steps
                     serialize.require_format_version(serialize.BYTE_WEIGHTS_VERSION)
                 else:  # a model read from an older file keeps its float32 weights
                     arrays[f"type_tables/{name}.weights"] = weights
