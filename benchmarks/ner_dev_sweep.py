@@ -18,13 +18,48 @@ Prints one JSON line per variant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import time
 
 
-def main(argv=None) -> int:
+def corpora_root(parser: argparse.ArgumentParser, data):
+    """The corpora folder of ``--data`` (default: ``$HMMTL_DATA``); the parser's error
+    when there is none."""
     from hmmtl.io.data_root import find_data_root
+
+    root = find_data_root(data)
+    if root is None:
+        parser.error("no corpora folder: give --data or set HMMTL_DATA")
+    return root
+
+
+@contextlib.contextmanager
+def representations_learned_once():
+    """While the block runs, the study's ``learn_representations`` (the Brown clusters and
+    the HMM of ``train_recognizer``) learns once per setting (clusters, states,
+    iterations) and gives the same models again: every variant reads the same text with
+    the same seeds, so the models would be the same."""
+    from hmmtl.studies import ner as study
+
+    learn = study.learn_representations
+    learned: dict = {}
+
+    def learn_once(text, n_clusters, n_states, n_iter, *a, **k):
+        key = (n_clusters, n_states, n_iter)
+        if key not in learned:
+            learned[key] = learn(text, n_clusters, n_states, n_iter, *a, **k)
+        return learned[key]
+
+    study.learn_representations = learn_once
+    try:
+        yield
+    finally:
+        study.learn_representations = learn
+
+
+def main(argv=None) -> int:
     from hmmtl.studies import ner as study
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -34,50 +69,36 @@ def main(argv=None) -> int:
                    help="the lexicon/en name lists of the corpora folder")
     p.add_argument("--data", default=None, help="corpora folder (default: $HMMTL_DATA)")
     args = p.parse_args(argv)
-    root = find_data_root(args.data)
-    if root is None:
-        p.error("no corpora folder: give --data or set HMMTL_DATA")
-    learned: dict = {}
-    clusters, hmm = study._clusters, study._hmm
-
-    def once(kind, learn):
-        def learn_once(text, n, *a, **k):
-            key = (kind, n, len(text))
-            if key not in learned:
-                learned[key] = learn(text, n, *a, **k)
-            return learned[key]
-        return learn_once
-
-    study._clusters, study._hmm = once("clusters", clusters), once("hmm", hmm)
+    root = corpora_root(p, args.data)
     data = study.load_ner_data(root, args.lang)
     lexicon = study.read_lexicon(f"{root}/lexicon/en") if args.lexicon else None
     common, recipe = copy.deepcopy(study.COMMON), copy.deepcopy(study.RECIPES[args.lang])
-    try:
-        for variant in args.variants.split(";"):
-            study.COMMON = copy.deepcopy(common)
-            study.RECIPES[args.lang] = spec = copy.deepcopy(recipe)
-            params = spec["recognizer"].setdefault(
-                "labeler_params", copy.deepcopy(common["labeler_params"]))
-            for kv in filter(None, variant.split(",")):
-                key, value = kv.split("=")
-                if key in ("c1", "c2"):
-                    params[key] = float(value)
-                elif key == "iters":
-                    params["max_iterations"] = int(value)
-                elif key == "folds":
-                    spec["recognizer"]["n_folds"] = int(value)
-                else:
-                    spec["recognizer"][key] = (value == "1") if value in ("0", "1") else value
-            t0 = time.perf_counter()
-            model, _, _ = study.train_recognizer(root, args.lang, data, lexicon=lexicon)
-            dev = study._evaluate(model, data["dev"], args.lang)
-            print(json.dumps({"lang": args.lang, "lexicon": args.lexicon,
-                              "variant": variant or "recipe",
-                              "dev_f1": round(100 * dev["f1"], 2),
-                              "seconds": round(time.perf_counter() - t0)}), flush=True)
-    finally:
-        study.COMMON, study.RECIPES[args.lang] = common, recipe
-        study._clusters, study._hmm = clusters, hmm
+    with representations_learned_once():
+        try:
+            for variant in args.variants.split(";"):
+                study.COMMON = copy.deepcopy(common)
+                study.RECIPES[args.lang] = spec = copy.deepcopy(recipe)
+                params = spec["recognizer"].setdefault(
+                    "labeler_params", copy.deepcopy(common["labeler_params"]))
+                for kv in filter(None, variant.split(",")):
+                    key, value = kv.split("=")
+                    if key in ("c1", "c2"):
+                        params[key] = float(value)
+                    elif key == "iters":
+                        params["max_iterations"] = int(value)
+                    elif key == "folds":
+                        spec["recognizer"]["n_folds"] = int(value)
+                    else:
+                        spec["recognizer"][key] = (value == "1") if value in ("0", "1") else value
+                t0 = time.perf_counter()
+                model, _, _ = study.train_recognizer(root, args.lang, data, lexicon=lexicon)
+                dev = study._evaluate(model, data["dev"], args.lang)
+                print(json.dumps({"lang": args.lang, "lexicon": args.lexicon,
+                                  "variant": variant or "recipe",
+                                  "dev_f1": round(100 * dev["f1"], 2),
+                                  "seconds": round(time.perf_counter() - t0)}), flush=True)
+        finally:
+            study.COMMON, study.RECIPES[args.lang] = common, recipe
     return 0
 
 

@@ -23,9 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ner_dev_sweep import corpora_root, representations_learned_once
 
 #: the context words of the vectors: the most frequent lowercased words
 N_CONTEXTS = 10_000
@@ -118,7 +123,6 @@ class VectorClusters:
 
 
 def main(argv=None) -> int:
-    from hmmtl.io.data_root import find_data_root
     from hmmtl.ner import recognizer as rec
     from hmmtl.studies import ner as study
 
@@ -130,21 +134,11 @@ def main(argv=None) -> int:
                    help="seed of the SVD and of k-means (default 0)")
     p.add_argument("--data", default=None, help="corpora folder (default: $HMMTL_DATA)")
     args = p.parse_args(argv)
-    root = find_data_root(args.data)
-    if root is None:
-        p.error("no corpora folder: give --data or set HMMTL_DATA")
+    root = corpora_root(p, args.data)
     files = (args.unlabeled if args.unlabeled is not None
              else [str(root / "text" / "en" / "reuters21578.jsonl.gz")])
     data = study.load_ner_data(root, "eng")
     lexicon = study.read_lexicon(root / "lexicon" / "en")
-    learned: dict = {}
-    learn = study.learn_representations
-
-    def learn_once(text, *a, **k):
-        if "representations" not in learned:
-            learned["representations"] = learn(text, *a, **k)
-        return learned["representations"]
-
     clusters: list = [None]
     prepare = rec.NamedEntityRecognizer._prepare
 
@@ -156,32 +150,31 @@ def main(argv=None) -> int:
             batch.extra["brown.vectors"] = clusters[0].transform_types(types.types)[types.ids]
         return batch
 
-    study.learn_representations = learn_once
     rec.NamedEntityRecognizer._prepare = prepare_with_vectors
     try:
-        for variant in args.variants.split(";"):
-            t0 = time.perf_counter()
-            if variant == "none":
-                clusters[0] = None
-            else:
-                window, dim, ks = variant.split(":")
-                text = study.Texts(study.unlabeled_text(root, "eng", data["train"],
-                                                        files).values())
-                words, vectors = word_vectors(text, int(window), int(dim), seed=args.seed)
-                clusters[0] = VectorClusters(words, vectors, [int(k) for k in ks.split(",")],
-                                             seed=args.seed)
-            t1 = time.perf_counter()
-            model, _, _ = study.train_recognizer(root, "eng", data, lexicon=lexicon,
-                                                 unlabeled=files)
-            dev = study._evaluate(model, data["dev"], "eng")
-            print(json.dumps({"variant": variant, "seed": args.seed,
-                              "dev_f1": round(100 * dev["f1"], 2),
-                              "dev_f1_by_type": {t: round(100 * s["f1"], 2)
-                                                 for t, s in dev["per_type"].items()},
-                              "vectors_s": round(t1 - t0),
-                              "seconds": round(time.perf_counter() - t0)}), flush=True)
+        with representations_learned_once():
+            for variant in args.variants.split(";"):
+                t0 = time.perf_counter()
+                if variant == "none":
+                    clusters[0] = None
+                else:
+                    window, dim, ks = variant.split(":")
+                    text = study.Texts(study.unlabeled_text(root, "eng", data["train"],
+                                                            files).values())
+                    words, vectors = word_vectors(text, int(window), int(dim), seed=args.seed)
+                    clusters[0] = VectorClusters(words, vectors, [int(k) for k in ks.split(",")],
+                                                 seed=args.seed)
+                t1 = time.perf_counter()
+                model, _, _ = study.train_recognizer(root, "eng", data, lexicon=lexicon,
+                                                     unlabeled=files)
+                dev = study._evaluate(model, data["dev"], "eng")
+                print(json.dumps({"variant": variant, "seed": args.seed,
+                                  "dev_f1": round(100 * dev["f1"], 2),
+                                  "dev_f1_by_type": {t: round(100 * s["f1"], 2)
+                                                     for t, s in dev["per_type"].items()},
+                                  "vectors_s": round(t1 - t0),
+                                  "seconds": round(time.perf_counter() - t0)}), flush=True)
     finally:
-        study.learn_representations = learn
         rec.NamedEntityRecognizer._prepare = prepare
     return 0
 
