@@ -46,10 +46,14 @@ def representations_learned_once():
     learn = study.learn_representations
     learned: dict = {}
 
-    def learn_once(text, n_clusters, n_states, n_iter, *a, **k):
+    def learn_once(text, n_clusters, n_states, n_iter, *a, word_vectors=None, **k):
         key = (n_clusters, n_states, n_iter)
         if key not in learned:
             learned[key] = learn(text, n_clusters, n_states, n_iter, *a, **k)
+        if word_vectors is not None:  # learned each time: its settings vary
+            t0 = time.perf_counter()
+            word_vectors.fit_stream(text)
+            learned[key][2]["vectors"] = time.perf_counter() - t0
         return learned[key]
 
     study.learn_representations = learn_once

@@ -44,7 +44,7 @@ def main(argv=None) -> int:
         clusters = study._clusters(text, recipe["clusters"], False)
         hmm = study._hmm(text, recipe["hmm_states"], study.HMM_ITERATIONS, False)
     else:
-        clusters, hmm = _ner_recipe.representations([], stream,
+        clusters, hmm, _ = _ner_recipe.representations([], stream,
                                                     argparse.Namespace(quiet=True))
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

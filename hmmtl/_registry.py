@@ -31,6 +31,7 @@ MODEL_CLASSES: dict[str, str] = {
     "BrownClusters": "hmmtl.ner",
     "Gazetteer": "hmmtl.ner",
     "Lexicon": "hmmtl.ner",
+    "WordVectorClusters": "hmmtl.ner",
     "NamedEntityRecognizer": "hmmtl.ner",
 }
 

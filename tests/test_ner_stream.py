@@ -64,7 +64,7 @@ def test_the_command_lines_clusters_and_hmm_are_the_studys(small_recipe):
     chunk = pipeline.STREAM_CHUNK
     try:
         pipeline.STREAM_CHUNK = 7  # many chunks
-        clusters, hmm = _ner_recipe.representations(train, stream,
+        clusters, hmm, _ = _ner_recipe.representations(train, stream,
                                                     argparse.Namespace(quiet=True))
     finally:
         pipeline.STREAM_CHUNK = chunk

@@ -23,21 +23,24 @@ def read_lexicon(path):
 
 
 def representations(sentences: list, unlabeled, args) -> tuple:
-    """The Brown clusters and the HMM of the NER study's English recipe
-    (:data:`hmmtl.studies.ner.RECIPES`), learned on the training ``sentences`` plus the
-    ``unlabeled`` text (token lists, or a stream of them: :func:`unlabeled_sentences`): the
-    same clusters and HMM as the study's ``_clusters`` and ``_hmm`` on the two together, read
-    in one pass a chunk at a time and kept as counts (the clusters' words and word pairs) and
-    as word ids (the HMM's text, 4 bytes a token), never as token lists."""
+    """The Brown clusters, the HMM and the word-vector clusters (None where the recipe has
+    none) of the NER study's English recipe (:data:`hmmtl.studies.ner.RECIPES`), learned on
+    the training ``sentences`` plus the ``unlabeled`` text (token lists, or a stream of them:
+    :func:`unlabeled_sentences`): the same clusters and HMM as the study's ``_clusters`` and
+    ``_hmm`` on the two together, read in one pass a chunk at a time and kept as counts (the
+    clusters' words and word pairs) and as word ids (the HMM's text, 4 bytes a token; the
+    word vectors count their contexts on them), never as token lists."""
     import itertools
 
-    from ..studies.ner import HMM_ITERATIONS, RECIPES, learn_representations
+    from ..studies.ner import HMM_ITERATIONS, RECIPES, learn_representations, word_vectors
 
     recipe = RECIPES["eng"]
+    vectors = word_vectors("eng", seed=getattr(args, "seed", 0) or 0, progress=not args.quiet)
     clusters, hmm, _ = learn_representations(itertools.chain(sentences, unlabeled),
                                              recipe["clusters"], recipe["hmm_states"],
-                                             HMM_ITERATIONS, not args.quiet)
-    return clusters, hmm
+                                             HMM_ITERATIONS, not args.quiet,
+                                             word_vectors=vectors)
+    return clusters, hmm, vectors
 
 
 def recognizer(learned: tuple, columns: dict, gazetteer, lexicon, args):
@@ -48,7 +51,7 @@ def recognizer(learned: tuple, columns: dict, gazetteer, lexicon, args):
 
     recipe = RECIPES["eng"]
     progress = not args.quiet
-    clusters, hmm = learned
+    clusters, hmm, vectors = learned
     labeler_params: dict = {**cast(dict, COMMON["labeler_params"])}
     if args.max_iter is not None:
         labeler_params["max_iterations"] = args.max_iter
@@ -56,8 +59,9 @@ def recognizer(learned: tuple, columns: dict, gazetteer, lexicon, args):
         labeler_params["c2"] = args.c2
     return NamedEntityRecognizer(
         **{**COMMON, "labeler_params": labeler_params}, columns=columns, clusters=clusters,
-        hmm=hmm, gazetteer=gazetteer, auto_lists=recipe["recognizer"]["auto_lists"],
-        lexicon=lexicon, random_state=args.seed, verbose=progress)
+        hmm=hmm, word_clusters=vectors, gazetteer=gazetteer,
+        auto_lists=recipe["recognizer"]["auto_lists"], lexicon=lexicon, random_state=args.seed,
+        verbose=progress)
 
 
 def unlabeled_sentences(paths, fmt, max_tokens: int | None = None):

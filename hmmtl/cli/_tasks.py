@@ -204,7 +204,7 @@ def _shared_representations(args, X: list, recognize: bool, folder) -> _Shared:
         return _Shared({}, None, "")
     text = unlabeled_sentences(args.unlabeled, args.text_format,
                                getattr(args, "unlabeled_max_tokens", None))
-    clusters, hmm = learned = learn(X, text, args)
+    clusters, hmm, _ = learned = learn(X, text, args)
     n_text = getattr(text, "n_sentences", 0)  # read by now
     params: dict = {"clusters": clusters, "hmm": hmm}
     message = (", Brown clusters and an HMM on them" + (f" and {n_text} unlabeled "

@@ -4,12 +4,14 @@
   clusters, gazetteers and document-level evidence, and its document features;
 * :mod:`~hmmtl.ner.clusters` -- Brown clustering (:class:`~hmmtl.ner.clusters.BrownClusters`),
   with its compiled kernels in :mod:`~hmmtl.ner._cluster_kernels`;
+* :mod:`~hmmtl.ner.vectors` -- clusters of count-based word vectors
+  (:class:`~hmmtl.ner.vectors.WordVectorClusters`);
 * :mod:`~hmmtl.ner.gazetteers` -- lists of names matched in running text
   (:class:`~hmmtl.ner.gazetteers.Gazetteer`, :class:`~hmmtl.ner.gazetteers.Lexicon`) and
   their readers.
 
-``BrownClusters``, ``Gazetteer`` and ``Lexicon`` are importable from here too; their modules
-(and Numba) are imported on first use.
+``BrownClusters``, ``WordVectorClusters``, ``Gazetteer`` and ``Lexicon`` are importable from
+here too; their modules (and Numba) are imported on first use.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from .recognizer import (ENCODINGS, CaseTable, NamedEntityRecognizer, aggregate_
                          document_context_features, document_index, document_type_features)
 
 #: the classes imported from their module (of this package) on first use
-_LAZY = {"BrownClusters": "clusters", "Gazetteer": "gazetteers", "Lexicon": "gazetteers"}
+_LAZY = {"BrownClusters": "clusters", "Gazetteer": "gazetteers", "Lexicon": "gazetteers",
+         "WordVectorClusters": "vectors"}
 
 # the names of the lazily imported classes come from _LAZY, their one list
 __all__ = ["NamedEntityRecognizer", "capitalization_context", "CaseTable",

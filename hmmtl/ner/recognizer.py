@@ -568,6 +568,11 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         ``unlabeled`` text and the training sentences.
     cluster_prefixes : sequence of int, default=(4, 6, 10, 20)
         Path prefix lengths used as features (at offsets -1, 0, +1).
+    word_clusters : WordVectorClusters or None, default=None
+        Clusters of count-based word vectors at several grains
+        (:class:`hmmtl.ner.vectors.WordVectorClusters`), each grain's cluster of the words
+        at -1, 0, +1 a feature (``"vec"``): fitted, or to learn in ``fit`` on the
+        ``unlabeled`` text and the training sentences.
     hmm : CategoricalHMM, list of them, or None
         Fitted HMMs whose type-level state distributions (top ``hmm_top_k`` states) are
         features.
@@ -618,6 +623,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
     ----------
     stage1_, stage2_ : LinearChainCRF (``stage2_`` is None for one stage)
     clusters_ : BrownClusters or None
+    word_clusters_ : WordVectorClusters or None
     hmms_ : list of CategoricalHMM
     gazetteer_ : Gazetteer or None
     lexicon_ : Lexicon or None
@@ -640,7 +646,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
 
     #: fitted clusters and HMMs given as parameters survive clone (they are inputs, not
     #: what fit learns)
-    _fitted_params = ("clusters", "hmm")
+    _fitted_params = ("clusters", "hmm", "word_clusters")
 
     def __init__(self, encoding="bioes", output_scheme="iob2", columns=("pos", "chunk"),
                  clusters=None, cluster_prefixes=(4, 6, 10, 20), hmm=None, hmm_top_k=3,
@@ -648,7 +654,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
                  truecase=True, capitalization=True, document_features=True,
                  context_words=1000, two_stage=True, n_folds=5, labeler_params=None,
                  fold_labeler_params=None, random_state=0, verbose=False, lexicon=None,
-                 column_taggers=(), column_tagger_params=None):
+                 column_taggers=(), column_tagger_params=None, word_clusters=None):
         self.encoding = encoding
         self.output_scheme = output_scheme
         self.columns = columns
@@ -673,6 +679,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         self.lexicon = lexicon
         self.column_taggers = column_taggers
         self.column_tagger_params = column_tagger_params
+        self.word_clusters = word_clusters
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
@@ -769,6 +776,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         if self.clusters_ is not None and want("brown"):
             extra["brown"] = self.clusters_.transform_types(types.types,
                                                             self.cluster_prefixes)[types.ids]
+        if self.word_clusters_ is not None and want("vec"):
+            extra["vec"] = self.word_clusters_.transform_types(types.types)[types.ids]
         for i, hmm in enumerate(self.hmms_):
             if not want(f"hmm{i}"):
                 continue
@@ -829,7 +838,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
     def _extra_window(self, extra) -> dict:
         window: dict[str, tuple[int, ...]] = {}
         for name in extra:
-            if name.startswith(("col.", "brown", "hmm", "gaz", "auto", "lex")):
+            if name.startswith(("col.", "brown", "vec", "hmm", "gaz", "auto", "lex")):
                 window[name] = (-1, 0, 1)
             elif name == "s1":
                 window[name] = (-2, -1, 0, 1, 2)
@@ -960,6 +969,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         self.case_table_ = (CaseTable().fit(itertools.chain(data.X, data.unlabeled))
                             if self.truecase else None)
         self.clusters_ = self._resolve_clusters(data.X, data.unlabeled)
+        self.word_clusters_ = self._resolve_word_clusters(data.X, data.unlabeled)
         self.hmms_ = self._resolve_hmms()
 
     def _fit_lists(self, data: _TrainingSet) -> None:
@@ -1089,6 +1099,21 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         check_is_fitted(c, "paths_")
         return c
 
+    def _resolve_word_clusters(self, X, unlabeled):
+        from sklearn.base import clone
+
+        from .vectors import WordVectorClusters
+
+        c = self.word_clusters
+        if c is None:
+            return None
+        if not isinstance(c, WordVectorClusters):
+            raise TypeError(f"word_clusters must be a WordVectorClusters (fitted, or to learn "
+                            f"in fit) or None, got {type(c).__name__}")
+        if hasattr(c, "labels_"):
+            return c
+        return clone(c).fit_stream(itertools.chain(unlabeled, X))
+
     def _resolve_lexicon(self):
         from .gazetteers import Lexicon
 
@@ -1215,14 +1240,18 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         children.update({f"hmm{i}": h for i, h in enumerate(self.hmms_)})
         if self.lexicon_ is not None:  # files of models without a lexicon stay as they were
             children["lexicon"] = self.lexicon_
+        if self.word_clusters_ is not None:  # likewise
+            children["word_clusters"] = self.word_clusters_
         # likewise the column taggers: a child "column.NAME" each, none in the other files
         children.update({f"column.{k}": v for k, v in self.column_taggers_.items()})
         arrays, nested = serialize.pack_nested(children)
         params = self.get_params(deep=False)
         if self.lexicon_ is None:
             params.pop("lexicon")
+        if self.word_clusters_ is None:
+            params.pop("word_clusters")
         # fitted objects live in the children
-        for name in ("clusters", "hmm", "gazetteer", "lexicon"):
+        for name in ("clusters", "hmm", "gazetteer", "lexicon", "word_clusters"):
             if params.get(name) is not None and not isinstance(params[name],
                                                                (int, np.integer)):
                 params[name] = "fitted"
@@ -1255,7 +1284,13 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         from .gazetteers import Gazetteer, Lexicon
 
         children = serialize.unpack_nested(arrays, meta["children"])
+        from .vectors import WordVectorClusters
+
         lexicon = children.pop("lexicon", None)  # only models with a lexicon store one
+        word_clusters = children.pop("word_clusters", None)  # likewise
+        if not isinstance(word_clusters, (WordVectorClusters, type(None))):
+            raise ValueError(f"part 'word_clusters' of the recognizer is a "
+                             f"{type(word_clusters).__name__}")
         column_taggers = {name[len("column."):]: children.pop(name)
                           for name in sorted(children) if name.startswith("column.")}
         for name, tagger in column_taggers.items():
@@ -1283,6 +1318,8 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             params["hmm"] = hmms
         if params.get("lexicon") == "fitted":
             params["lexicon"] = lexicon
+        if params.get("word_clusters") == "fitted":
+            params["word_clusters"] = word_clusters
         if isinstance(params["cluster_prefixes"], list):
             params["cluster_prefixes"] = tuple(params["cluster_prefixes"])
         if isinstance(params["columns"], list):
@@ -1295,6 +1332,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         model.features_ = [spec["name"] for spec in model.stage1_.feature_space_.extra_specs_]
         model.stage2_ = children["stage2"]
         model.clusters_ = children["clusters"]
+        model.word_clusters_ = word_clusters
         model.hmms_ = hmms
         model.gazetteer_ = children["gazetteer"]
         model.auto_gazetteer_ = children["auto_gazetteer"]

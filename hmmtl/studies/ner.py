@@ -88,6 +88,7 @@ PARTS = {
     "context aggregation": {"context_words": 0},
     "Brown clusters": {"clusters": None},
     "HMM type distributions": {"hmm": None},
+    "word-vector clusters": {"word_clusters": None},
 }
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -283,9 +284,9 @@ def _gold(corpus, lang: str):
 def _recognizer(lang: str, parts: dict, representations, gazetteer, max_iterations=None):
     from ..ner import NamedEntityRecognizer
 
-    clusters, hmm = representations
+    clusters, hmm, *vectors = representations  # (clusters, hmm[, word-vector clusters])
     params = {**COMMON, **RECIPES[lang]["recognizer"], "clusters": clusters, "hmm": hmm,
-              **parts}
+              "word_clusters": vectors[0] if vectors else None, **parts}
     # a recipe's (and the parts') labeler_params change COMMON's key by key
     params["labeler_params"] = {**cast(dict, COMMON["labeler_params"]),
                                 **RECIPES[lang]["recognizer"].get("labeler_params", {}),
@@ -327,20 +328,37 @@ def _min_count(n_sentences: int) -> int:
     return least_count(n_sentences)
 
 
+def word_vectors(lang: str, seed: int = 0, progress: bool = False, scale: float = 1.0):
+    """The word-vector clusters of ``lang``'s recipe (:data:`RECIPES`, ``"word_vectors"``)
+    to learn (:class:`hmmtl.ner.vectors.WordVectorClusters`, not fitted; their numbers of
+    clusters times ``scale``, as a preset's Brown clusters), or None."""
+    spec = RECIPES[lang].get("word_vectors")
+    if not spec:
+        return None
+    from ..ner.vectors import WordVectorClusters
+
+    ks = tuple(max(2, int(k * scale)) for k in spec["n_clusters"])
+    return WordVectorClusters(**{"random_state": seed, **spec, "n_clusters": ks},
+                              verbose=progress)
+
+
 def learn_representations(text, n_clusters: int, n_states: int, n_iter: int,
-                          progress: bool) -> tuple:
+                          progress: bool, word_vectors=None) -> tuple:
     """The Brown clusters and the HMM of a recipe learned on ``text`` (token lists, or a
     stream read again such as :class:`Texts`): the same clusters and HMM as :func:`_clusters`
     and :func:`_hmm` on the text as one list, read in one pass a chunk at a time and kept as
     counts (the clusters' words and word pairs) and as word ids (the HMM's text, 4 bytes a
-    token), never as token lists.
+    token), never as token lists.  ``word_vectors`` (a
+    :class:`~hmmtl.ner.vectors.WordVectorClusters`, :func:`word_vectors`) learns in the same
+    reading, from the HMM's word ids.
 
     Returns
     -------
     (BrownClusters, CategoricalHMM, dict)
         The clusters, the HMM and the seconds of each (``"clusters"``: counting the words
-        and pairs and the clustering; ``"hmm"``: encoding the words and EM), with the
-        number of sentences read (``"sentences"``).
+        and pairs and the clustering; ``"hmm"``: encoding the words and EM; ``"vectors"``:
+        the word vectors and their clusters), with the number of sentences read
+        (``"sentences"``).
     """
     from ..data import Vocabulary, sentence_chunks
     from ..hmm import CategoricalHMM
@@ -357,6 +375,10 @@ def learn_representations(text, n_clusters: int, n_states: int, n_iter: int,
         encoded.add(TextBatch.of(chunk))
         seconds["clusters"] += t1 - t0
         seconds["hmm"] += time.perf_counter() - t1
+    if word_vectors is not None:
+        t0 = time.perf_counter()
+        word_vectors._fit_encoded(encoded)
+        seconds["vectors"] = time.perf_counter() - t0
     min_count = _min_count(encoded.n_sentences)
     t0 = time.perf_counter()
     clusters = BrownClusters(n_clusters=n_clusters, min_count=min_count,
@@ -469,21 +491,28 @@ def train_recognizer(root, lang: str, data: dict | None = None, *, preset=None,
     if progress:
         print(f"[ner study] {lang}: Brown clusters (C={n_clusters}) and an HMM ({n_states} "
               f"states) on the unlabeled text, then the recognizer", flush=True)
+    vectors = word_vectors(lang, progress=progress, scale=cfg["clusters_scale"])
     clusters, hmm, seconds = learn_representations(cluster_text, n_clusters, n_states,
-                                                   cfg["hmm_iterations"], progress)
+                                                   cfg["hmm_iterations"], progress,
+                                                   word_vectors=vectors)
     t_clusters, t_hmm = seconds["clusters"], seconds["hmm"]
     cluster_text.n_sentences = seconds["sentences"]
     parts = {} if lexicon is None else {"lexicon": lexicon}
-    model = _recognizer(lang, parts, (clusters, hmm), gazetteer, cfg["max_iterations"])
+    model = _recognizer(lang, parts, (clusters, hmm, vectors), gazetteer,
+                        cfg["max_iterations"])
     t0 = time.perf_counter()
     _fit(model, data["train"], lang, auto_text if auto_text else None)
     t_fit = time.perf_counter() - t0
     info = {"clusters_s": t_clusters, "hmm_s": t_hmm, "fit_s": t_fit,
-            "total_s": t_clusters + t_hmm + t_fit, "fit_parts_s": dict(model.fit_times_),
+            "total_s": t_clusters + t_hmm + seconds.get("vectors", 0.0) + t_fit,
+            "fit_parts_s": dict(model.fit_times_),
             "n_clusters": n_clusters, "n_states": n_states,
             "cluster_words": len(clusters.words_),
             "unlabeled_tokens": {k: _n_tokens(v) for k, v in text.items()}}
-    return model, info, ((clusters, hmm), auto_text, cluster_text)
+    if vectors is not None:
+        info["vectors_s"] = seconds["vectors"]
+        info["vector_words"] = len(vectors.words_)
+    return model, info, ((clusters, hmm, vectors), auto_text, cluster_text)
 
 
 def run_ner(data_dir=None, out_dir="results/ner", quick: bool = False, *,
@@ -613,6 +642,8 @@ def _ablation(lang, data, representations, gazetteer, auto_text, cfg, full_dev_f
             continue
         if part.startswith("document") and not LANGUAGES[lang]["documents"]:
             continue
+        if part == "word-vector clusters" and not RECIPES[lang].get("word_vectors"):
+            continue
         f1, seconds = fit_score(params)
         log(f"{lang}: without {part}: dev F1 {100 * f1:.2f} ({100 * (base - f1):+.2f})")
         rows.append({"language": lang, "part": part, "dev_f1": f1, "delta": base - f1,
@@ -630,7 +661,7 @@ def _curve(lang, data, text, n_clusters, representations, gazetteer, cfg, log) -
     from ..ner.clusters import BrownClusters
 
     rows = []
-    full_clusters, _ = representations
+    full_clusters = representations[0]
     n_total = text.n_sentences if isinstance(text, Texts) else len(text)
     if n_total is None:
         n_total = sum(1 for _ in text)

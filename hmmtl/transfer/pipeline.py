@@ -727,6 +727,15 @@ class EncodedText:
                    else np.zeros(0, np.int64))
         return RaggedBatch(ids, lengths_to_offsets(lengths))
 
+    def token_ids(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """The text read as (distinct tokens as written, in order of first occurrence; their
+        counts; every token's index among them, int32; the sentences' offsets), before
+        :meth:`release`."""
+        ids = (np.concatenate(self._ids) if self._ids else np.zeros(0, np.int32))
+        lengths = (np.concatenate(self._lengths) if self._lengths
+                   else np.zeros(0, np.int64))
+        return list(self._index), self._counts.copy(), ids, lengths_to_offsets(lengths)
+
     def case_profile(self) -> CaseProfile:
         """The :class:`CaseProfile` of the text read (as ``CaseProfile.fit`` on it)."""
         return CaseProfile.fit_counts(zip(self._index, self._later.tolist()))
