@@ -8,6 +8,8 @@ seeds: the same models each time).
 
     HMMTL_DATA=../shared/data python benchmarks/ner_dev_sweep.py esp --lexicon \\
         --variants "c2=1.0;c2=2.0;c2=4.0"
+    HMMTL_DATA=../shared/data python benchmarks/ner_dev_sweep.py eng --lexicon \\
+        --unlabeled ../shared/data/text/en/reuters21578.jsonl.gz --variants "iters=200;iters=300"
 
 Variants (``;``-separated, each ``key=value,...``): ``c2`` / ``c1`` / ``iters`` (the CRFs'
 regularization and L-BFGS iterations), ``folds`` (the first stage's cross-validation), or a
@@ -71,6 +73,8 @@ def main(argv=None) -> int:
     p.add_argument("--variants", default="")
     p.add_argument("--lexicon", action="store_true",
                    help="the lexicon/en name lists of the corpora folder")
+    p.add_argument("--unlabeled", nargs="*", default=(),
+                   help="more unlabeled text files (as hmmtl experiment ner --unlabeled)")
     p.add_argument("--data", default=None, help="corpora folder (default: $HMMTL_DATA)")
     args = p.parse_args(argv)
     root = corpora_root(p, args.data)
@@ -95,11 +99,15 @@ def main(argv=None) -> int:
                     else:
                         spec["recognizer"][key] = (value == "1") if value in ("0", "1") else value
                 t0 = time.perf_counter()
-                model, _, _ = study.train_recognizer(root, args.lang, data, lexicon=lexicon)
+                model, info, _ = study.train_recognizer(root, args.lang, data, lexicon=lexicon,
+                                                        unlabeled=args.unlabeled)
                 dev = study._evaluate(model, data["dev"], args.lang)
                 print(json.dumps({"lang": args.lang, "lexicon": args.lexicon,
                                   "variant": variant or "recipe",
                                   "dev_f1": round(100 * dev["f1"], 2),
+                                  "iterations": [c.n_iter_ for c in (model.stage1_,
+                                                                     model.stage2_) if c],
+                                  "fit_s": round(info["fit_s"]),
                                   "seconds": round(time.perf_counter() - t0)}), flush=True)
         finally:
             study.COMMON, study.RECIPES[args.lang] = common, recipe
