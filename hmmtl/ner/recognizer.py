@@ -1282,10 +1282,9 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
         from .clusters import BrownClusters
         from ..crf import LinearChainCRF
         from .gazetteers import Gazetteer, Lexicon
-
-        children = serialize.unpack_nested(arrays, meta["children"])
         from .vectors import WordVectorClusters
 
+        children = serialize.unpack_nested(arrays, meta["children"])
         lexicon = children.pop("lexicon", None)  # only models with a lexicon store one
         word_clusters = children.pop("word_clusters", None)  # likewise
         if not isinstance(word_clusters, (WordVectorClusters, type(None))):
