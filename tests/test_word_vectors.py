@@ -226,3 +226,32 @@ def test_the_recipe_learns_them_with_the_clusters_and_the_hmm(monkeypatch):
     model = _ner_recipe.recognizer(learned, {}, None, None, args)
     assert model.word_clusters is learned[2]
     assert study.word_vectors("eng", scale=0.1).n_clusters == (2, 2)
+
+
+def test_the_study_gives_them_to_its_recognizers_and_measures_them(monkeypatch):
+    """The study's recognizers read the word-vector clusters of its representations; its
+    ablation leaves them out in turn only when the recipe has them."""
+    from hmmtl.studies import ner as study
+
+    wc = WordVectorClusters(n_clusters=(2,), n_components=2, min_count=2).fit(_corpus(40, 9))
+    model = study._recognizer("eng", {}, (None, None, wc), None)
+    assert model.word_clusters is wc
+    assert study._recognizer("eng", {}, (None, None), None).word_clusters is None
+    assert study._recognizer("eng", {"word_clusters": None}, (None, None, wc),
+                             None).word_clusters is None
+    seen = []
+    monkeypatch.setattr(study, "_fit", lambda model, *a: seen.append(model.word_clusters))
+    monkeypatch.setattr(study, "_evaluate", lambda *a: {"f1": 0.5})
+    cfg = {"max_iterations": 1}
+    monkeypatch.setitem(study.RECIPES["eng"], "word_vectors", None)
+    rows = study._ablation("eng", {"train": None, "dev": None}, (None, None, wc), None, None,
+                           cfg, 0.5, lambda m: None)
+    assert "word-vector clusters" not in [r["part"] for r in rows]
+    monkeypatch.setitem(study.RECIPES["eng"], "word_vectors", {"n_clusters": [2]})
+    seen.clear()
+    rows = study._ablation("eng", {"train": None, "dev": None}, (None, None, wc), None, None,
+                           cfg, 0.5, lambda m: None)
+    parts = [r["part"] for r in rows]
+    assert "word-vector clusters" in parts
+    # every recognizer reads them but the one that leaves them out
+    assert seen.count(None) == 1 and seen.count(wc) == len(seen) - 1
