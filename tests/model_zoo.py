@@ -144,6 +144,11 @@ MODELS = [
           lambda: __import__("hmmtl.ner.clusters", fromlist=["BrownClusters"]).BrownClusters(
               n_clusters=3, min_count=1).fit(SENTENCES),
           lambda m, X, d: _rows_by_sentence(m.transform(X), X)),
+    Model("WordVectorClusters",
+          lambda: __import__("hmmtl.ner.vectors", fromlist=["WordVectorClusters"])
+          .WordVectorClusters(n_clusters=(2, 3), n_components=2, min_count=1).fit(SENTENCES),
+          lambda m, X, d: _rows_by_sentence(
+              m.transform_types([w for s in X for w in s]), X)),
     Model("Gazetteer",
           lambda: __import__("hmmtl.ner.gazetteers", fromlist=["Gazetteer"]).Gazetteer(
               {"pets": ["dog", "the cat"], "people": ["a man", "man"]}),
