@@ -50,13 +50,18 @@ def representations_learned_once():
 
     def learn_once(text, n_clusters, n_states, n_iter, *a, word_vectors=None, **k):
         key = (n_clusters, n_states, n_iter)
-        if key not in learned:
-            learned[key] = learn(text, n_clusters, n_states, n_iter, *a, **k)
-        if word_vectors is not None:  # learned each time: its settings vary
+        if key not in learned:  # the word vectors, if any, in the same reading
+            clusters, hmm, seconds = learn(text, n_clusters, n_states, n_iter, *a,
+                                           word_vectors=word_vectors, **k)
+            learned[key] = (clusters, hmm, seconds)
+            return clusters, hmm, dict(seconds)
+        clusters, hmm, seconds = learned[key]
+        seconds = {k: v for k, v in seconds.items() if k != "vectors"}
+        if word_vectors is not None:  # learned again: their settings vary
             t0 = time.perf_counter()
             word_vectors.fit_stream(text)
-            learned[key][2]["vectors"] = time.perf_counter() - t0
-        return learned[key]
+            seconds["vectors"] = time.perf_counter() - t0
+        return clusters, hmm, seconds
 
     study.learn_representations = learn_once
     try:

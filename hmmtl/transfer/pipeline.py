@@ -723,18 +723,20 @@ class EncodedText:
         for chunk in self._ids:
             ids[at:at + chunk.shape[0]] = table[chunk]
             at += chunk.shape[0]
+        return RaggedBatch(ids, self._offsets())
+
+    def _offsets(self) -> np.ndarray:
+        """The offsets of the sentences read."""
         lengths = (np.concatenate(self._lengths) if self._lengths
                    else np.zeros(0, np.int64))
-        return RaggedBatch(ids, lengths_to_offsets(lengths))
+        return lengths_to_offsets(lengths)
 
     def token_ids(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """The text read as (distinct tokens as written, in order of first occurrence; their
         counts; every token's index among them, int32; the sentences' offsets), before
         :meth:`release`."""
         ids = (np.concatenate(self._ids) if self._ids else np.zeros(0, np.int32))
-        lengths = (np.concatenate(self._lengths) if self._lengths
-                   else np.zeros(0, np.int64))
-        return list(self._index), self._counts.copy(), ids, lengths_to_offsets(lengths)
+        return list(self._index), self._counts.copy(), ids, self._offsets()
 
     def case_profile(self) -> CaseProfile:
         """The :class:`CaseProfile` of the text read (as ``CaseProfile.fit`` on it)."""
