@@ -59,7 +59,8 @@ def text_files(data: Path, folder: Path) -> list[str]:
 
 
 def run_size(n: int, files: list[str], data: Path, folder: Path, env: dict, splits,
-             hmm_params, keep: Path | None = None, clusters: int | None = None) -> dict:
+             hmm_params, keep: Path | None = None, clusters: int | None = None,
+             word_clusters: str | None = None) -> dict:
     model = (keep or folder) / f"pos-{n}.hmmtl"
     cmd = [*hmmtl_command(), "train", "--format", "nltk:conll2000:train", "--tag-column",
            "pos", "--data", str(data), "--unlabeled", *files, "--unlabeled-max-tokens",
@@ -68,10 +69,13 @@ def run_size(n: int, files: list[str], data: Path, folder: Path, env: dict, spli
         cmd += ["--hmm-param", p]
     if clusters:
         cmd += ["--clusters", str(clusters)]
+    if word_clusters:
+        cmd += ["--word-clusters", word_clusters]
     load = load_average()
     wall, peak, _, cpu = run_measured(cmd, env)
     row = {"tokens": n, "train_s": wall, "train_cpu_s": cpu, "train_peak_bytes": peak,
            "file_bytes": model.stat().st_size, "load_before": load, "clusters": clusters,
+           "word_clusters": word_clusters,
            "load_after": load_average()}
     for split in splits:
         row[split] = evaluate(model, data, env, split)
@@ -119,9 +123,11 @@ def report(result: dict) -> str:
 
 
 def _setting(row: dict, preset: str) -> str:
-    """A row's settings: its --hmm-param values (``preset`` when none) and --clusters."""
+    """A row's settings: its --hmm-param values (``preset`` when none), --clusters and
+    --word-clusters."""
     name = " ".join(row.get("hmm_params") or []) or preset
-    return name + (f" --clusters {row['clusters']}" if row.get("clusters") else "")
+    return (name + (f" --clusters {row['clusters']}" if row.get("clusters") else "")
+            + (f" --word-clusters {row['word_clusters']}" if row.get("word_clusters") else ""))
 
 
 def plot(result: dict, path: Path) -> bool:
@@ -180,6 +186,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--clusters", type=int, metavar="C",
                         help="hmmtl train --clusters C: Brown clusters learned on the same text "
                              "beside the HMMs")
+    parser.add_argument("--word-clusters", metavar="K,K,...",
+                        help="hmmtl train --word-clusters: word-vector clusters learned on the "
+                             "same text beside the HMMs")
     parser.add_argument("--plot", help="write the curve here (PNG; needs matplotlib)")
     parser.add_argument("--log", help="append one JSON line per finished size")
     parser.add_argument("--keep", help="keep the models in this folder (pos-N.hmmtl)")
@@ -240,7 +249,8 @@ def main(argv=None) -> dict:
             rows.append(plain_row(data, folder, env, splits))
         for n in sizes:
             row = run_size(n, files, data, folder, env, splits, args.hmm_param,
-                           Path(args.keep) if args.keep else None, args.clusters)
+                           Path(args.keep) if args.keep else None, args.clusters,
+                           args.word_clusters)
             row["hmm_params"] = args.hmm_param
             rows.append(row)
             if args.log:

@@ -119,8 +119,12 @@ MODELS = [
               n_epochs=3, random_state=0).fit(SENTENCES, POS),
           lambda m, X, d: m.predict(X)),
     Model("Tagger",
+          # with word-vector clusters learned in fit: the file's every part goes through
+          # the shared checks
           lambda: __import__("hmmtl.transfer.pipeline", fromlist=["Tagger"]).Tagger(
-              hmm=_hmm(), labeler_params={"max_iterations": 20}, random_state=0).fit(
+              hmm=_hmm(), labeler_params={"max_iterations": 20}, random_state=0,
+              word_clusters=__import__("hmmtl.ner.vectors", fromlist=["WordVectorClusters"])
+              .WordVectorClusters(n_clusters=(2, 3), n_components=2, min_count=1)).fit(
               SENTENCES, POS),
           lambda m, X, d: m.predict(X)),
     Model("DomainAugmentedCRF",

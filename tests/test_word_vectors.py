@@ -92,6 +92,26 @@ def test_words_of_the_same_contexts_share_a_cluster():
     assert [counts[w] for w in wc.words_] == sorted(counts.values(), reverse=True)
 
 
+def test_cluster_ids_are_distinct_across_grains_and_draws():
+    # a labeler reads the table as one categorical feature: cluster 0 of the coarse grain
+    # must not be the same feature as cluster 0 of the fine one
+    wc = WordVectorClusters(n_clusters=(3, 6), n_components=4, min_count=2, n_draws=2).fit(
+        _corpus(200, 0))
+    table = wc.transform_types(wc.words_)
+    assert table.shape == (len(wc.words_), 4)
+    bounds = np.concatenate([[0], np.cumsum([3, 3, 6, 6])])
+    for c in range(4):
+        assert bounds[c] <= table[:, c].min() and table[:, c].max() < bounds[c + 1]
+        np.testing.assert_array_equal(table[:, c] - bounds[c], wc.labels_[:, c])
+    assert wc.n_ids_ == 18
+    # fewer words than clusters: a grain has as many ids as words
+    small = WordVectorClusters(n_clusters=(2, 50), n_components=2, min_count=2).fit(
+        _corpus(50, 1))
+    n = len(small.words_)
+    assert n < 50 and small.n_ids_ == 2 + n
+    assert small.transform_types(small.words_)[:, 1].max() < small.n_ids_
+
+
 def test_rare_words_get_no_cluster_and_too_little_text_is_refused():
     text = _corpus(50, 1) + [["hapax", "cat"]]
     wc = WordVectorClusters(n_clusters=(2,), n_components=2, min_count=2).fit(text)

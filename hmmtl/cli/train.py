@@ -82,6 +82,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "words and the unlabeled text (streamed: word pairs counted), their path "
                         "prefixes features beside the HMMs' (web POS, EWT dev, 500 clusters: "
                         "+0.10 / +0.24 / +0.00 accuracy with 0.2M / 3M / 10M tokens of text)")
+    p.add_argument("--word-clusters", metavar="K,K,...",
+                   help="with --unlabeled (one task): word-vector clusters learned on the "
+                        "training words and the unlabeled text in the HMMs' reading of it "
+                        "(each word's PMI with the frequent words around it, cut by k-means "
+                        "at each grain K), each grain's cluster a feature beside the HMMs'; "
+                        "e.g. --word-clusters 64,256,1024")
     p.add_argument("--preset", choices=("auto", "thorough"),
                    help="HMM ensemble learned with --unlabeled: auto (default; a few minutes) "
                         "or thorough (more HMMs, slower)")
@@ -162,6 +168,10 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--clusters is an option of one task from the words (the "
                            "recognizer and --tasks learn their own Brown clusters with "
                            "--unlabeled)")
+    if args.word_clusters and (args.algorithm == "recognizer" or args.tasks
+                               or args.input_columns or not args.unlabeled):
+        raise CommandError("--word-clusters is an option of one task from the words, with "
+                           "--unlabeled text to learn them from")
     if args.algorithm == "recognizer" and not args.tasks:
         from ._recognizer import train_recognizer
 
@@ -224,6 +234,12 @@ def run(args: argparse.Namespace) -> int:
 
         kwargs["clusters"] = learn_clusters(sentences, tags, unlabeled, args.clusters,
                                             args.notation, not args.quiet)
+    if args.word_clusters:
+        from ..ner.vectors import WordVectorClusters
+
+        kwargs["word_clusters"] = WordVectorClusters(
+            n_clusters=_grains(args.word_clusters), random_state=args.seed or 0,
+            verbose=not args.quiet)
     tagger = Tagger(**kwargs)
     log(args, f"training a {args.algorithm} on {len(sentences)} sentences, "
               f"{sum(map(len, sentences))} tokens of column {column}"
@@ -247,6 +263,18 @@ def run(args: argparse.Namespace) -> int:
         log(args, f"dev accuracy: {tagger.score(*dev):.4f}")
     save_model(tagger, args.out, args, info={"tag_column": column, "tag_meaning": meaning})
     return 0
+
+
+def _grains(text: str) -> tuple:
+    """``--word-clusters K,K,...`` as a tuple of ints >= 2."""
+    try:
+        grains = tuple(int(k) for k in text.split(",") if k.strip())
+    except ValueError:
+        grains = ()
+    if not grains or min(grains) < 2:
+        raise CommandError(f"--word-clusters {text!r}: expected numbers of clusters >= 2 "
+                           f"separated by commas, e.g. 64,256,1024")
+    return grains
 
 
 def _single_task(args) -> str:

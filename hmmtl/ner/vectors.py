@@ -260,18 +260,32 @@ class WordVectorClusters(ModelFileMixin, BaseEstimator):
 
     def _set_index(self):
         self._index = {w: i for i, w in enumerate(self.words_)}
+        ks = np.repeat(np.asarray(self.n_clusters, np.int64), int(self.n_draws))
+        self._column_sizes = np.minimum(ks, max(len(self.words_), 1)).astype(np.int32)
+        self._column_base = np.concatenate([[0], np.cumsum(self._column_sizes)[:-1]]).astype(
+            np.int32)
 
     # ------------------------------------------------------------------ features
     def transform_types(self, types: Sequence[str]) -> np.ndarray:
         """Cluster ids of distinct word types at every grain and draw, int32 of shape
-        (n_types, n_grains * n_draws) (``-1`` for words without a cluster); gather them per token by
-        type index."""
+        (n_types, n_grains * n_draws) (``-1`` for words without a cluster); gather them per
+        token by type index.  The ids are distinct across columns (column ``c``'s clusters
+        follow those of the columns before it, as the Brown clusters' prefix ids do), so a
+        labeler reading the table as one categorical feature never confuses cluster 5 of one
+        grain with cluster 5 of another; :attr:`n_ids_` of them in all."""
         check_is_fitted(self, "labels_")
         index = self._index
         rows = np.fromiter((index.get(w, -1) for w in types), np.int64, len(types))
-        out = self.labels_[np.maximum(rows, 0)].astype(np.int32)
+        out = self.labels_[np.maximum(rows, 0)].astype(np.int32) + self._column_base
         out[rows < 0] = -1
         return out
+
+    @property
+    def n_ids_(self) -> int:
+        """The number of distinct ids :meth:`transform_types` gives (every column's
+        clusters)."""
+        check_is_fitted(self, "labels_")
+        return int(self._column_base[-1] + self._column_sizes[-1])
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self):

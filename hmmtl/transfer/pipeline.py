@@ -449,6 +449,9 @@ class Recipe:
 NEIGHBOUR_TAGS = "neighbours.tags"
 #: the feature of the Brown clusters' path prefixes (``Tagger(clusters=...)``), at offset 0
 CLUSTERS = "brown.prefixes"
+#: the feature of the word-vector clusters (``Tagger(word_clusters=...)``), at the offsets of
+#: the HMMs' features
+WORD_CLUSTERS = "vec.clusters"
 #: the feature of :class:`CaseProfile`, at offset 0 only
 CASE_PROFILE = "case.profile"
 #: representations that are a function of the word type alone (a table lookup to tag)
@@ -459,6 +462,12 @@ _TYPE_LEVEL = ("type", "type_cluster")
 #: a model with 10M tokens of text take 4.2 MB of its file in float32, 0.9 MB in bytes);
 #: such a model, its tables rounded so, gives the same EWT dev accuracy to the 0.01 point
 TABLE_WEIGHT_STEPS = 255
+
+
+def _json_params(estimator) -> dict:
+    """An estimator's parameters as JSON values (tuples as lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in estimator.get_params(deep=False).items()}
 
 
 def pack_table_weights(weights: np.ndarray) -> np.ndarray:
@@ -804,6 +813,13 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         +0.10 with 10M (``benchmarks/bench_unlabeled_curve.py --clusters``).
     cluster_prefixes : tuple of int, default=(4, 6, 10, 20)
         The path prefixes (in bits) of the cluster features.
+    word_clusters : None or WordVectorClusters, default=None
+        Clusters of count-based word vectors (:class:`hmmtl.ner.vectors.WordVectorClusters`:
+        each word's positive PMI with the frequent words at each position around it, cut by
+        k-means at several grains), each grain's cluster a feature at the offsets of the
+        HMMs' (``window``): fitted, used as given; or unfitted, learned in :meth:`fit` on
+        the training words and the ``unlabeled`` text, in the one reading of the text that
+        the HMMs learn from (``hmmtl train --word-clusters K,K,...``).
 
     Attributes
     ----------
@@ -811,6 +827,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         The fitted labeler.
     clusters_ : BrownClusters or None
         The clusters whose prefixes are features.
+    word_clusters_ : WordVectorClusters or None
+        The word-vector clusters that are features.
     hmms_ : list of CategoricalHMM
         The HMMs whose representations are used (empty without representations).  A model
         file of HMMs learned in :meth:`fit` whose representations are all type-level
@@ -842,7 +860,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
     """
 
     #: a fitted HMM (or clusters) given as a parameter is used as it is, also by a clone
-    _fitted_params = ("hmm", "clusters")
+    _fitted_params = ("hmm", "clusters", "word_clusters")
 
     # fitted state that fit and _from_state set (declared for the methods that read it)
     hmms_: list
@@ -855,7 +873,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
 
     def __init__(self, labeler="crf", hmm=None, representations=("type",), top_k=4, window=1,
                  labeler_params=None, hmm_params=None, notation="auto",
-                 random_state=None, clusters=None, cluster_prefixes=(4, 6, 10, 20)):
+                 random_state=None, clusters=None, cluster_prefixes=(4, 6, 10, 20),
+                 word_clusters=None):
         self.labeler = labeler
         self.hmm = hmm
         self.representations = representations
@@ -867,6 +886,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         self.random_state = random_state
         self.clusters = clusters
         self.cluster_prefixes = cluster_prefixes
+        self.word_clusters = word_clusters
 
     # ------------------------------------------------------------------ building
     def _labeler_params(self) -> dict:
@@ -887,6 +907,10 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             params.setdefault("extra_window", window)
         if self.clusters_ is not None:
             params["extra_window"] = {**params.get("extra_window", {}), CLUSTERS: (0,)}
+        if self.word_clusters_ is not None:
+            w = 0 if self.window is None else int(self.window)
+            params["extra_window"] = {**params.get("extra_window", {}),
+                                      WORD_CLUSTERS: tuple(range(-w, w + 1))}
         return params
 
     def _recipe(self) -> Recipe | None:
@@ -1010,6 +1034,10 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             prefixes = tuple(self.cluster_prefixes)
             extra[CLUSTERS] = text.per_type(lambda types: clusters.transform_types(types,
                                                                                   prefixes))
+        word_clusters = getattr(self, "word_clusters_", None)
+        if word_clusters is not None:
+            extra = dict(extra or {})
+            extra[WORD_CLUSTERS] = text.per_type(word_clusters.transform_types)
         return extra
 
     def _model_notation(self) -> Notation | None:
@@ -1059,16 +1087,22 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                              "one of " + str(list(REPRESENTATIONS)))
         self.notation_ = detect_notation(train.text.flat, train.flat_tags)
         recipe = self._recipe()
-        if recipe is None and unlabeled is not None:
+        learn_vectors = self._word_clusters_to_learn()
+        if recipe is None and unlabeled is not None and learn_vectors is None:
             raise ValueError("unlabeled= is for HMMs learned in fit (hmm='auto', "
-                             "'thorough' or a number of states); this Tagger has "
+                             "'thorough' or a number of states) or word clusters learned "
+                             "in fit; this Tagger has "
                              + ("no HMM" if self.hmm is None else "fitted HMMs"))
         self.clusters_ = self._given_clusters()
         dev_data = None if dev is None else self._check_dev(dev)
         text = None
-        if recipe is not None:  # the training words, then the unlabeled text streamed
+        if recipe is not None or learn_vectors is not None:
+            # the training words, then the unlabeled text streamed
             text = self._read_text(train, unlabeled, verbose)
+        if recipe is not None and text is not None:
             recipe = recipe.for_tokens(text.n_tokens)
+        self.word_clusters_ = (self.word_clusters if learn_vectors is None
+                               else learn_vectors._fit_encoded(text))
         stages = ([f"HMM {i + 1}" for i in range(recipe.n_hmms)]
                   if recipe else []) + ["features", "labeler"]
         bar = _progress_bar(verbose, stages)
@@ -1089,6 +1123,24 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             if tags is not dev_data.tags:
                 dev_data = dev_data._replace(tags=tags)
         return dev_data
+
+    def _word_clusters_to_learn(self):
+        """An unfitted clone of ``word_clusters`` to learn in fit, None when it is None or
+        fitted (then used as given); a bad value is refused."""
+        from sklearn.base import clone
+
+        c = self.word_clusters
+        if c is None:
+            return None
+        # duck-typed: the clusters' module (hmmtl.ner) sits above this one
+        if not (hasattr(c, "_fit_encoded") and hasattr(c, "transform_types")):
+            raise TypeError(f"word_clusters must be None or a WordVectorClusters (fitted, or "
+                            f"to learn in fit), got {type(c).__name__}")
+        if hasattr(c, "labels_"):
+            return None
+        c = clone(c)
+        c._check_params()
+        return c
 
     def _given_clusters(self):
         """The fitted Brown clusters of the ``clusters`` parameter (None: none), checked,
@@ -1240,6 +1292,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             children.update({f"hmm{i}": h for i, h in enumerate(self.hmms_)})
         if self.clusters_ is not None:
             children["clusters"] = self.clusters_
+        if self.word_clusters_ is not None:  # files of models without them stay as they were
+            children["word_clusters"] = self.word_clusters_
         arrays, nested = serialize.pack_nested(children)
         # the HMMs learned in fit hold emission tables rounded to what this stores
         compact = sorted(f"hmm{i}/emission_prob" for i in range(len(self.hmms_))
@@ -1280,8 +1334,14 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                                                                 (int, type(None))) else None,
                 "clusters": None if self.clusters is None else "fitted",
                 "cluster_prefixes": [int(b) for b in self.cluster_prefixes],
+                # only in the files of models that have them (the others stay as they were):
+                # "fitted" (given fitted) or the settings they were learned with in fit
+                **({"word_clusters": "fitted" if hasattr(self.word_clusters, "labels_")
+                    else _json_params(self.word_clusters)}
+                   if self.word_clusters_ is not None else {}),
             },
             "clusters": self.clusters_ is not None,
+            **({"word_clusters": True} if self.word_clusters_ is not None else {}),
             "n_hmms": int(self.n_hmms_),
             "hmms_kept": bool(keep_hmms),
             "type_tables": sorted(self.type_tables_),
@@ -1317,14 +1377,29 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                                                                      "transform_types")):
             raise serialize.ModelFileError("model file: the Brown clusters are missing")
         cluster_param = params.get("clusters")
+        word_clusters = children.get("word_clusters") if meta.get("word_clusters") else None
+        if meta.get("word_clusters") and (word_clusters is None or not hasattr(
+                word_clusters, "labels_")):
+            raise serialize.ModelFileError("model file: the word-vector clusters are missing")
+        word_param = params.get("word_clusters")
+        if isinstance(word_param, dict) and word_clusters is not None:
+            # learned in fit: the settings to learn them again
+            word_param = type(word_clusters)(**{**word_param, "n_clusters": tuple(
+                word_param.get("n_clusters", ()))})
+        elif word_param != "fitted" or word_clusters is None:
+            word_param = None
+        else:
+            word_param = word_clusters
         self = cls(labeler=params["labeler"] or labeler, hmm=hmm_param,
                    representations=tuple(params["representations"]), top_k=params["top_k"],
                    window=params["window"], labeler_params=params["labeler_params"],
                    hmm_params=params["hmm_params"], notation=params.get("notation", "auto"),
                    random_state=params["random_state"],
                    clusters=clusters if cluster_param == "fitted" else None,
-                   cluster_prefixes=tuple(params.get("cluster_prefixes", (4, 6, 10, 20))))
+                   cluster_prefixes=tuple(params.get("cluster_prefixes", (4, 6, 10, 20))),
+                   word_clusters=word_param)
         self.clusters_ = clusters
+        self.word_clusters_ = word_clusters
         self.representations_ = check_representations(params["representations"])
         self.hmms_ = hmms
         self.n_hmms_ = n_hmms
