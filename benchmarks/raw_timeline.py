@@ -1,6 +1,6 @@
 """When each worker process of ``hmmtl tag --input raw --jobs N`` splits and tags what:
 one line per unit split and tagged (for a model with document features: per unit split and
-per batch tagged), with the process id, start and end in seconds from the start of this
+per batch tagged; the warm-up of the process that forks the taggers), with the process id, start and end in seconds from the start of this
 script's Python code, as the command runs them.
 
     python benchmarks/raw_timeline.py MODEL TEXT [--jobs 2] [--batch-size 2000]
@@ -37,6 +37,18 @@ def _split_and_tag(unit):
     return _timed("split+tag", unit)
 
 
+def _split_only(unit):
+    return _timed("split-unit", unit)
+
+
+def _tag_split(unit, spans):
+    return _timed("tag-unit", unit, spans)
+
+
+def _warm(model, segmenter):
+    return _timed("warm-up", model, segmenter)
+
+
 def main() -> None:
     import argparse
     import io
@@ -47,6 +59,8 @@ def main() -> None:
     parser.add_argument("text")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--cold", action="store_true",
+                        help="the workers of before the warm fork (each loads Numba itself)")
     args = parser.parse_args()
 
     def lap(message: str) -> None:
@@ -58,11 +72,14 @@ def main() -> None:
     model, _ = _common.load_labeler(args.model)
     lap("model loaded")
     _ORIGINAL.update({"split": _raw._segment_unit, "tag": _raw._tag_unit,
-                      "split+tag": _raw._split_and_tag_unit})
+                      "split+tag": _raw._split_and_tag_unit, "split-unit": _raw._split_unit,
+                      "tag-unit": _raw._tag_split_unit, "warm-up": _raw._warm_up})
     _raw._segment_unit, _raw._tag_unit = _split, _tag
     _raw._split_and_tag_unit = _split_and_tag
+    _raw._split_unit, _raw._tag_split_unit, _raw._warm_up = _split_only, _tag_split, _warm
+    # as `hmmtl tag` runs it: the taggers forked warm after a splitter (unless --cold)
     _raw.tag_raw(model, args.text, args.text, "raw", io.StringIO(), place="xpos",
-                 output="jsonl", batch=args.batch_size, jobs=args.jobs)
+                 output="jsonl", batch=args.batch_size, jobs=args.jobs, warm=not args.cold)
     lap("done")
 
 
