@@ -1,9 +1,10 @@
 """When each worker process of ``hmmtl tag --input raw --jobs N`` splits and tags what:
 one line per unit split and tagged (for a model with document features: per unit split and
-per batch tagged; the warm-up of the process that forks the taggers), with the process id, start and end in seconds from the start of this
-script's Python code, as the command runs them.
+per batch tagged; and the warm-up of the process that forks the taggers), with the process
+id, start and end in seconds from the start of this script's Python code, as the command
+runs them (the taggers forked warm after a splitter; ``--cold``: each worker loads Numba).
 
-    python benchmarks/raw_timeline.py MODEL TEXT [--jobs 2] [--batch-size 2000]
+    python benchmarks/raw_timeline.py MODEL TEXT [--jobs 2] [--batch-size 2000] [--cold]
 """
 
 from __future__ import annotations

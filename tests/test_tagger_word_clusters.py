@@ -14,30 +14,12 @@ from hmmtl.cli import main
 from hmmtl.ner.vectors import WordVectorClusters
 from hmmtl.transfer.pipeline import WORD_CLUSTERS
 
-NOUNS = ["dog", "cat", "car", "house", "tree", "book", "idea", "road"]
-VERBS = ["saw", "liked", "took", "made", "found", "sold"]
-DETS = ["the", "a", "this", "every"]
-#: words of the unlabeled text only (never labeled): their clusters come from the text
-NEW_NOUNS = ["blorp", "zint", "quax"]
-
-
-def _corpus(n: int, seed: int, nouns=NOUNS):
-    rng = np.random.default_rng(seed)
-    X, y = [], []
-    for _ in range(n):
-        d1, d2 = rng.choice(DETS, 2)
-        n1, n2 = rng.choice(nouns, 2)
-        v = rng.choice(VERBS)
-        X.append([str(d1), str(n1), str(v), str(d2), str(n2), "."])
-        y.append(["DT", "NN", "VBD", "DT", "NN", "."])
-    return X, y
+from word_class_text import NEW_NOUNS, tagged_and_text, train_with_classes
 
 
 @pytest.fixture(scope="module")
 def data():
-    X, y = _corpus(120, 0)
-    text, _ = _corpus(400, 1, NOUNS + NEW_NOUNS)
-    return X, y, text
+    return tagged_and_text()
 
 
 def _vectors(**kw):
@@ -130,17 +112,8 @@ def test_saved_and_loaded_with_their_settings(tmp_path, data):
 
 
 def test_cli_train_word_clusters(tmp_path, data):
-    X, y, text = data
-    train = tmp_path / "train.conll"
-    train.write_text("".join("".join(f"{w} {t}\n" for w, t in zip(s, ts)) + "\n"
-                             for s, ts in zip(X, y)), encoding="utf-8")
-    words = tmp_path / "text.txt"
-    words.write_text("".join(" ".join(s) + "\n" for s in text), encoding="utf-8")
-    out = tmp_path / "m.hmmtl"
-    assert main(["train", "--train", str(train), "--format", "conll", "--tag-column", "1",
-                 "--unlabeled", str(words), "--word-clusters", "3,6", "--max-iter", "20",
-                 "--hmm-param", "n_hmms=1", "--hmm-param", "n_states=4",
-                 "--hmm-param", "n_iter=3", "--out", str(out), "--quiet"]) == 0
+    code, out, train, words = train_with_classes(tmp_path, data, "--word-clusters", "3,6")
+    assert code == 0
     model = load(out)
     assert set(NEW_NOUNS) <= set(model.word_clusters_.words_)
     assert model.word_clusters_.n_clusters == (3, 6)
