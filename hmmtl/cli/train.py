@@ -238,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
         from ..ner.vectors import WordVectorClusters
 
         kwargs["word_clusters"] = WordVectorClusters(
-            n_clusters=_grains(args.word_clusters), random_state=args.seed or 0,
+            n_clusters=_grains(args.word_clusters), random_state=args.seed,
             verbose=not args.quiet)
     tagger = Tagger(**kwargs)
     log(args, f"training a {args.algorithm} on {len(sentences)} sentences, "

@@ -258,12 +258,16 @@ class WordVectorClusters(ModelFileMixin, BaseEstimator):
         return MiniBatchKMeans(n_clusters=k, random_state=int(self.random_state) + draw, n_init=3,
                                batch_size=8192, max_iter=100).fit_predict(vectors)
 
+    def _column_clusters(self) -> np.ndarray:
+        """The number of clusters of each column of :attr:`labels_` (each grain's, once per
+        draw)."""
+        return np.repeat(np.asarray(self.n_clusters, np.int64), int(self.n_draws))
+
     def _set_index(self):
         self._index = {w: i for i, w in enumerate(self.words_)}
-        ks = np.repeat(np.asarray(self.n_clusters, np.int64), int(self.n_draws))
-        self._column_sizes = np.minimum(ks, max(len(self.words_), 1)).astype(np.int32)
-        self._column_base = np.concatenate([[0], np.cumsum(self._column_sizes)[:-1]]).astype(
-            np.int32)
+        # each column's first id; a grain has at most as many clusters as words (_kmeans)
+        sizes = np.minimum(self._column_clusters(), max(len(self.words_), 1))
+        self._column_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32)
 
     # ------------------------------------------------------------------ features
     def transform_types(self, types: Sequence[str]) -> np.ndarray:
@@ -276,7 +280,7 @@ class WordVectorClusters(ModelFileMixin, BaseEstimator):
         check_is_fitted(self, "labels_")
         index = self._index
         rows = np.fromiter((index.get(w, -1) for w in types), np.int64, len(types))
-        out = self.labels_[np.maximum(rows, 0)].astype(np.int32) + self._column_base
+        out = self.labels_[np.maximum(rows, 0)].astype(np.int32) + self._column_offsets[:-1]
         out[rows < 0] = -1
         return out
 
@@ -285,7 +289,7 @@ class WordVectorClusters(ModelFileMixin, BaseEstimator):
         """The number of distinct ids :meth:`transform_types` gives (every column's
         clusters)."""
         check_is_fitted(self, "labels_")
-        return int(self._column_base[-1] + self._column_sizes[-1])
+        return int(self._column_offsets[-1])
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
@@ -303,7 +307,7 @@ class WordVectorClusters(ModelFileMixin, BaseEstimator):
         model._check_params()
         words = [str(w) for w in meta["words"]]
         labels = np.asarray(arrays["labels"])
-        ks = np.repeat(np.asarray(model.n_clusters, np.int64), int(model.n_draws))
+        ks = model._column_clusters()
         if labels.dtype != np.int16 or labels.shape != (len(words), ks.shape[0]):
             raise ValueError(f"word-vector clusters of {len(words)} words at {ks.shape[0]} "
                              f"grains and draws need int16 labels of shape ({len(words)}, "

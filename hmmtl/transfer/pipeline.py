@@ -1099,8 +1099,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         if recipe is not None or learn_vectors is not None:
             # the training words, then the unlabeled text streamed
             text = self._read_text(train, unlabeled, verbose)
-        if recipe is not None and text is not None:
-            recipe = recipe.for_tokens(text.n_tokens)
+            if recipe is not None:
+                recipe = recipe.for_tokens(text.n_tokens)
         self.word_clusters_ = (self.word_clusters if learn_vectors is None
                                else learn_vectors._fit_encoded(text))
         stages = ([f"HMM {i + 1}" for i in range(recipe.n_hmms)]
