@@ -221,3 +221,90 @@ def test_a_small_batch_scores_only_the_values_it_has_with_the_same_sums(hashing)
         assert one.slot_ptr.shape[0] - 1 < sum(len(s["window"]) * s["n_values"]
                                                for s in fs.extra_specs_)
         assert np.array_equal(lab._unary(one), whole[a:b])
+
+
+def _as_type_values(flat, extra):
+    """``extra`` given per word type: each value's rows at the first token of each distinct
+    word, and each token's index among the distinct words."""
+    from hmmtl.crf.features import TypeValues
+    from hmmtl.data import factorize
+
+    _, index = factorize(flat)
+    first = np.unique(index, return_index=True)[1]
+    out = {}
+    for name, value in extra.items():
+        table = (tuple(v[first] for v in value) if isinstance(value, tuple)
+                 else value[first])
+        out[name] = TypeValues(table, index)
+    return out
+
+
+@pytest.mark.parametrize("hashing", [None, 2 ** 12])
+def test_extras_given_per_word_type_give_the_same_layout_and_tags(hashing):
+    """:class:`TypeValues` (a table per word type and the type of each token) is read at
+    the types of a batch only, where the type layout applies: the unary scores equal those
+    of the same values given per token bit for bit, and so do the tags; a table whose types
+    are not functions of the word types (two values for one word) is read per token."""
+    from hmmtl.crf.features import TypeValues
+
+    rng = np.random.default_rng(21)
+    X, y = random_corpus(rng, n_sent=30, max_len=7)
+    flat, _ = flatten(X)
+    kinds = ("categorical", "weighted", "dense")
+    lab = LinearChainCRF(window=1, extra_window={"state": (-2, 0), "post": (-1, 0, 2),
+                                                  "vec": (0,)},
+                         n_features=hashing, max_iterations=30)
+    lab.fit(X, y, extra=_type_extra(flat, kinds))
+    X_new = [["the", "zebra", "runs", PAD_LEFT], [PAD_RIGHT], ["Paris", "sleeps", "in", "."],
+             *random_corpus(np.random.default_rng(22), n_sent=20, max_len=9)[0]]
+    flat_new, off_new = flatten(X_new)
+    per_token = _type_extra(flat_new, kinds)
+    per_type = _as_type_values(flat_new, per_token)
+    fs = lab.feature_space_
+    typed = fs.predict_layout(flat_new, off_new, per_type)
+    plain = fs.predict_layout(flat_new, off_new, per_token)
+    assert isinstance(typed, TypeLayout) and isinstance(plain, TypeLayout)
+    assert np.array_equal(lab._unary(typed), lab._unary(plain))
+    assert lab.predict(X_new, extra=per_type) == lab.predict(X_new, extra=per_token)
+    # the gathered value is the per-token one
+    for name, value in per_type.items():
+        got, want = value.gather(), per_token[name]
+        for a, b in zip(got if isinstance(got, tuple) else (got,),
+                        want if isinstance(want, tuple) else (want,)):
+            assert np.array_equal(a, b)
+    # fit reads TypeValues per token: the same model
+    again = LinearChainCRF(window=1, extra_window={"state": (-2, 0), "post": (-1, 0, 2),
+                                                    "vec": (0,)},
+                           n_features=hashing, max_iterations=30)
+    again.fit(X, y, extra=_as_type_values(flat, _type_extra(flat, kinds)))
+    assert np.array_equal(again.coef_, lab.coef_)
+    # one word with two rows: not a function of the word type, read per token
+    index = np.arange(len(flat_new))  # every token its own row
+    rows = np.random.default_rng(23).integers(0, 4, size=len(flat_new))
+    rows[[0, flat_new.index("the", 1)]] = [1, 2]  # "the" twice, two values
+    mixed = dict(per_type, state=TypeValues(rows, index))
+    table = fs._slot_table(flat_new, off_new, mixed, fitting=False, typed=True)
+    assert table.typed == {0, 2}  # post and vec, not state (the specs sorted by name)
+    assert np.array_equal(lab._unary(fs.predict_layout(flat_new, off_new, mixed)),
+                          lab._unary(fs.predict_layout(flat_new, off_new,
+                                                       dict(per_token, state=rows))))
+
+
+def test_the_tagger_gives_its_type_level_features_per_type_with_the_same_tags():
+    """The Tagger hands its CRF the HMMs' type-level features, the case profile and the
+    word clusters per word type (:class:`TypeValues`): the tags equal those of the same
+    features gathered per token."""
+    from hmmtl.crf.features import TypeValues
+    from hmmtl.transfer.pipeline import TextBatch
+
+    from model_zoo import MODELS, TEST_SENTENCES
+
+    tagger = next(m for m in MODELS if m.name == "Tagger").fit()
+    text = TextBatch.of(TEST_SENTENCES * 3, tagger._model_notation())
+    typed = tagger._extra(text, typed=True)
+    plain = tagger._extra(text)
+    assert sorted(typed) == sorted(plain)
+    assert sum(isinstance(v, TypeValues) for v in typed.values()) >= 2
+    X = text.for_labeler(tagger.labeler_, tagger._model_notation())
+    assert tagger.labeler_.predict(X, extra=typed) == tagger.labeler_.predict(X, extra=plain)
+    assert tagger.predict(TEST_SENTENCES * 3) == tagger.labeler_.predict(X, extra=plain)

@@ -35,9 +35,11 @@ of the templates), and each (offset, type) slot keeps the features of that offse
 from __future__ import annotations
 
 import importlib
+import itertools
 import re
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 from collections.abc import Callable, Iterable, Sequence
 
@@ -395,6 +397,18 @@ def _type_rows(words, funcs):
     """Features of several word types: (row lengths, feature strings laid end to end, the
     int8 template index of each), each row as :func:`_type_features` gives it.  Built-in
     templates run batch-wise (:data:`_BATCH_TEMPLATES`)."""
+    lengths, strings, which, order = _type_rows_unordered(words, funcs)
+    if order is not None:
+        strings = [strings[j] for j in order.tolist()]
+    return lengths, strings, which
+
+
+def _type_rows_unordered(words, funcs):
+    """:func:`_type_rows` before its strings are put in row order: (row lengths, feature
+    strings, the int8 template index of each entry in row order, ``order``); entry ``e``
+    of the rows is ``strings[order[e]]`` (``order`` None: the strings are in row order).
+    A caller that maps the strings to numbers maps them first and orders the numbers, which
+    is cheaper than ordering the strings."""
     n = len(words)
     batchable = (all(f in _BATCH_TEMPLATES for f in funcs)
                  and len(set(map(id, funcs))) == len(funcs)
@@ -404,7 +418,7 @@ def _type_rows(words, funcs):
         lengths = np.fromiter((len(f) for f, _ in rows), dtype=np.int64, count=n)
         flat = [f for fs, _ in rows for f in fs]  # per type, not per token
         which = np.fromiter((i for _, ws in rows for i in ws), dtype=np.int8, count=len(flat))
-        return lengths, flat, which
+        return lengths, flat, which, None
     batch = _WordBatch(words)
     owners, whichs, strings = [], [], []
     for i, f in enumerate(funcs):
@@ -415,8 +429,7 @@ def _type_rows(words, funcs):
     owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
     order = np.argsort(owner, kind="stable")  # word-major, template order within a word
     which = np.concatenate(whichs)[order] if whichs else np.zeros(0, dtype=np.int8)
-    return (np.bincount(owner, minlength=n).astype(np.int64),
-            [strings[j] for j in order.tolist()], which)
+    return np.bincount(owner, minlength=n).astype(np.int64), strings, which, order
 
 
 def stable_hash(strings: Sequence[str]) -> np.ndarray:
@@ -497,19 +510,22 @@ class TypeFeaturizer:
     def _rows(self, words, grow):
         """(row lengths, base ids, template indices) of ``words``; with ``grow`` unseen
         feature strings join the vocabulary, else they get id -1 (dictionary mode)."""
-        lengths, flat, which = _type_rows(words, self._funcs)
+        if grow and not self.hashing:  # new features numbered in row order
+            lengths, flat, which = _type_rows(words, self._funcs)
+            index = self.feature_index
+            for f in flat:
+                if f not in index:
+                    index[f] = len(self.features)
+                    self.features.append(f)
+            order = None
+        else:  # the strings mapped to numbers as they come, the numbers put in row order
+            lengths, flat, which, order = _type_rows_unordered(words, self._funcs)
         if self.hashing:
             ids = stable_hash(flat)
         else:
-            index = self.feature_index
-            if grow:
-                for f in flat:
-                    if f not in index:
-                        index[f] = len(self.features)
-                        self.features.append(f)
-            ids = np.fromiter(map(index.get, flat, [-1] * len(flat)), dtype=np.int64,
-                              count=len(flat))
-        return lengths, ids, which
+            ids = np.fromiter(map(self.feature_index.get, flat, itertools.repeat(-1)),
+                              dtype=np.int64, count=len(flat))
+        return lengths, ids if order is None else ids[order], which
 
     def _add_types(self, words, grow):
         lengths, ids, which = self._rows(words, grow)
@@ -884,7 +900,9 @@ class _SlotTable(NamedTuple):
     """The slots of a batch (:meth:`FeatureSpace._slot_table`): the word type slots of each
     window offset (``offset index * n_used + local type id``), then each extra's block of
     slots (``columns``: ``(spec, ids, vals, first slot)``), then the bias slot (-1: none),
-    with their provisional attributes as a CSR."""
+    with their provisional attributes as a CSR.  ``first``: the first token of each local
+    type (-1: none), where found; a column whose index is in ``typed`` holds one row per
+    local type (the rows of its tokens' types), not one per token."""
     offsets: np.ndarray
     type_ids: np.ndarray
     local: np.ndarray
@@ -893,6 +911,42 @@ class _SlotTable(NamedTuple):
     bias_slot: int
     slot_ptr: np.ndarray
     slot_attr: np.ndarray
+    first: np.ndarray | None = None
+    typed: frozenset = frozenset()
+
+    def token_columns(self) -> list:
+        """``columns`` with one row per token (a typed column's rows gathered)."""
+        return [(spec, ids[self.local], vals[self.local], base) if k in self.typed
+                else (spec, ids, vals, base)
+                for k, (spec, ids, vals, base) in enumerate(self.columns)]
+
+
+@dataclass(frozen=True, eq=False)
+class TypeValues:
+    """An extra feature given per word type instead of per token: ``table`` holds each
+    type's value in a form ``extra`` takes per token (an int array, a float array, or an
+    ``(ids, weights)`` pair of arrays, with one row per type), and ``index`` (n_tokens,)
+    the type of each token.  It is the same feature as the per-token value :meth:`gather`
+    gives (``dtypes``: the dtypes the gathered arrays are converted to, None: as stored).
+    A labeler that sums features per word type in prediction reads only the rows of the
+    types of a batch; everywhere else the value is gathered per token."""
+
+    table: Any
+    index: np.ndarray
+    dtypes: tuple | None = None
+
+    def rows(self, at: np.ndarray):
+        """The value of the types ``at`` (rows of ``table``, in its form)."""
+        if isinstance(self.table, tuple):
+            dtypes = self.dtypes or (None,) * len(self.table)
+            return tuple(np.ascontiguousarray(t[at], dtype=dt)
+                         for t, dt in zip(self.table, dtypes))
+        return np.ascontiguousarray(self.table[at],
+                                    dtype=None if self.dtypes is None else self.dtypes[0])
+
+    def gather(self):
+        """The per-token value (``table``'s rows of ``index``)."""
+        return self.rows(self.index)
 
 
 _EXTRA_DOC = """
@@ -988,6 +1042,8 @@ class FeatureSpace:
     def _parse_extra(name, value, n_tokens, offsets, spec=None):
         """-> (kind, ids (n, k) int64, vals (n, k) float64, info) with info = n_values or vocab."""
         where = f"extra[{name!r}]"
+        if isinstance(value, TypeValues):
+            value = value.gather()
         if isinstance(value, tuple) and len(value) == 2 and all(
                 isinstance(v, np.ndarray) for v in value):
             ids, w = np.asarray(value[0]), np.asarray(value[1], dtype=np.float64)
@@ -1223,9 +1279,9 @@ class FeatureSpace:
         columns of :meth:`transform`'s token layout, not gathered (:class:`ColumnLayout`),
         the slots of the batch found once either way (``types`` and ``memo``: see
         :meth:`TypeFeaturizer.lookup`)."""
-        table = self._slot_table(flat_tokens, offsets, extra, fitting=False, types=types,
-                                 memo=memo)
         by_type = self._wants_types(len(flat_tokens), extra)
+        table = self._slot_table(flat_tokens, offsets, extra, fitting=False, types=types,
+                                 memo=memo, typed=by_type is not None)
         layout = None if by_type is None else self._type_layout(table, by_type)
         return self._column_layout(table) if layout is None else layout
 
@@ -1235,7 +1291,7 @@ class FeatureSpace:
         n_tokens = table.local.shape[0]
         columns = [(table.local[:, None], np.ones((n_tokens, 1)),
                     np.asarray(self.window, np.int64), 0, table.n_used, table.n_used, 0, 1)]
-        for spec, ids, vals, slot_base in table.columns:
+        for spec, ids, vals, slot_base in table.token_columns():
             nv = spec["n_values"]
             columns.append((ids, vals, np.asarray(spec["window"], np.int64), slot_base, nv, nv,
                             -1, -1))
@@ -1253,9 +1309,12 @@ class FeatureSpace:
         # value of its type's first token
         from ._kernels import first_occurrence
 
-        first = first_occurrence(local, n_used)
+        first = first_occurrence(local, n_used) if table.first is None else table.first
         typed = []
-        for spec, ids, vals, base in table.columns:
+        for k, (spec, ids, vals, base) in enumerate(table.columns):
+            if k in table.typed:  # one row per type already
+                typed.append((spec, ids, vals, base))
+                continue
             ids_t, vals_t = ids[first], vals[first]
             if not (np.array_equal(ids_t[local], ids) and np.array_equal(vals_t[local], vals)):
                 return None
@@ -1304,10 +1363,12 @@ class FeatureSpace:
                           table.offsets)
 
     def _slot_table(self, flat_tokens, offsets, extra, fitting, types=None,
-                    memo=None) -> _SlotTable:
+                    memo=None, typed: bool = False) -> _SlotTable:
         """The slots of a batch (each used (offset, word type) pair, each extra's (offset,
         value) pairs, the bias) with their provisional attributes, and the columns of the
-        extras."""
+        extras.  ``typed``: an extra given as :class:`TypeValues` whose types are a
+        function of the word types here is read at the first token of each word type only
+        (one row per type: for :meth:`_type_layout`); else every extra per token."""
         n_tokens = len(flat_tokens)
         offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         extra = dict(extra or {})
@@ -1344,19 +1405,35 @@ class FeatureSpace:
             else:
                 slot_attrs.append(_hash_mix(b, 0, o, self.n_features))
         slot_base = len(win) * n_used
-        columns = []
+        columns: list = []
         parsed: dict = {None: type_ids[:, None]}  # the sources of n-grams: words, extras
+        first: np.ndarray | None = None
+        typed_columns: list = []
         for ci, spec in enumerate(self.extra_specs_):
             if spec["kind"] == "ngram":
                 ids, vals = self._ngram_column(spec, parsed[spec["source"]], offsets)
+                size = ids.size
             else:
-                ids, vals = self._extra_column(spec, extra[spec["name"]], n_tokens, offsets,
-                                               memo)
+                value = extra[spec["name"]]
+                per_type = None
+                if typed and not fitting and isinstance(value, TypeValues):
+                    if first is None:
+                        from ._kernels import first_occurrence
+
+                        first = first_occurrence(local, n_used)
+                    per_type = self._typed_column(spec, value, local, first)
+                if per_type is not None:
+                    ids, vals = per_type
+                    typed_columns.append(len(columns))
+                    size = n_tokens * ids.shape[1]
+                else:
+                    ids, vals = self._extra_column(spec, value, n_tokens, offsets, memo)
+                    size = ids.size
                 parsed[spec["name"]] = ids
             ew = spec["window"]
             nv = spec["n_values"]
             values = None  # every value has its slots
-            if not fitting and nv > ids.size:
+            if not fitting and nv > size:
                 # more values than the batch has entries (word n-grams, a small batch):
                 # slots only for the values present, the column's ids renumbered to them
                 values, ids = _present_values(ids, vals, nv)
@@ -1387,7 +1464,26 @@ class FeatureSpace:
         np.cumsum(slot_len, out=slot_ptr[1:])
         slot_attr = np.concatenate(slot_attrs).astype(np.int64)
         return _SlotTable(offsets, type_ids, local, n_used, columns, bias_slot, slot_ptr,
-                          slot_attr)
+                          slot_attr, first, frozenset(typed_columns))
+
+    def _typed_column(self, spec, value: TypeValues, local, first):
+        """The (ids, vals) of a :class:`TypeValues` extra at the first token of each local
+        type (rows of the types absent from the batch: none), checked as a per-token value
+        is; None when its types are not a function of the word types (the per-token value
+        is then the one to read)."""
+        index = np.asarray(value.index)
+        if index.shape != local.shape or not isinstance(value.table, (np.ndarray, tuple)):
+            return None  # the per-token path says what is wrong
+        real = first >= 0
+        at = index[np.where(real, first, 0)]
+        if not np.array_equal(at[local], index):
+            return None
+        _kind, ids, vals, _ = self._parse_extra(spec["name"], value.rows(at), at.shape[0],
+                                                None, spec=spec)
+        if not real.all():
+            ids, vals = ids.copy(), vals.copy()
+            ids[~real], vals[~real] = -1, 0.0
+        return ids, vals
 
     def _extra_column(self, spec, value, n_tokens, offsets, memo):
         """The (ids, vals) of the extra ``spec`` from its ``value``; a string column (a
@@ -1535,6 +1631,8 @@ def _check_ngram_spec(spec: dict, specs: list, n_types: int) -> None:
 def _entry_width(value) -> int:
     """The number of entries per token and window offset of an extra's value (``k`` of an
     ``(n_tokens, k)`` array or of weighted ids, else 1)."""
+    if isinstance(value, TypeValues):
+        value = value.table
     if isinstance(value, tuple) and len(value) == 2:
         value = value[0]
     shape: tuple = tuple(getattr(value, "shape", ()))

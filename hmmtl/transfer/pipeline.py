@@ -136,6 +136,22 @@ class TextBatch:
         types, ids = self.types
         return np.asarray(compute(types))[ids]
 
+    def typed_per_type(self, compute):
+        """:meth:`per_type` not gathered: a :class:`~hmmtl.crf.features.TypeValues` of the
+        distinct tokens' values and each token's index among them."""
+        from ..crf.features import TypeValues
+
+        types, ids = self.types
+        return TypeValues(np.asarray(compute(types)), ids)
+
+
+def _sums_per_type(labeler) -> bool:
+    """Whether ``labeler``'s ``predict`` takes extras as
+    :class:`~hmmtl.crf.features.TypeValues` (hmmtl's CRF and perceptron)."""
+    from ..crf import AveragedPerceptron, LinearChainCRF
+
+    return isinstance(labeler, (LinearChainCRF, AveragedPerceptron))
+
 
 class LabeledText(NamedTuple):
     """Checked training (or development) data: the text once converted and its tags (tag
@@ -247,17 +263,34 @@ class _EnsembleFeatures:
             return tuple(np.concatenate(parts) for parts in zip(*results))
         return np.concatenate(results)
 
-    def __call__(self, text: TextBatch) -> dict:
+    def __call__(self, text: TextBatch, typed: bool = False) -> dict:
+        """The features of ``text``: name -> per-token value; with ``typed``, the values
+        that are functions of the word type as :class:`~hmmtl.crf.features.TypeValues`
+        (each type's row and the type of each token), which a CRF's prediction reads per
+        word type without gathering them per token."""
+        from ..crf.features import TypeValues
+
         extra: dict = {}
         batches = self._batches(text)
         for name, table in self.word_tables.items():  # more tables over the shared ids
             ids = batches[0].ids
+            if typed:
+                extra[name] = TypeValues(table, ids, (np.int32, np.float64)
+                                         if isinstance(table, tuple) else (np.int32,))
+                continue
             extra[name] = (tuple(np.ascontiguousarray(t[ids], dtype=dt) for t, dt in
                                  zip(table, (np.int32, np.float64)))
                            if isinstance(table, tuple) else table[ids].astype(np.int32))
         for i, batch in enumerate(batches):
             for kind in self.representations:
                 name = FeatureKey(i, kind, self.prefix).name
+                if kind in ("type", "type_cluster") and typed:
+                    table = self.type_table(i, kind)
+                    extra[name] = TypeValues(
+                        table, batch.ids,
+                        (np.int32, np.float64) if isinstance(table, tuple) else
+                        (np.int32,) if kind == "type_cluster" else (np.float64,))
+                    continue
                 if kind in ("type", "type_cluster"):
                     table = self.type_table(i, kind)
                     value = (tuple(t[batch.ids] for t in table) if isinstance(table, tuple)
@@ -1022,22 +1055,25 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                         table.astype(np.float32 if table.ndim == 2 else np.int32))
         return tables
 
-    def _extra(self, text: TextBatch):
+    def _extra(self, text: TextBatch, typed: bool = False):
+        """The labeler's extra features of ``text``; ``typed``: those that are functions of
+        the word type as :class:`~hmmtl.crf.features.TypeValues` (for a CRF's
+        prediction)."""
         features = self._features()
-        extra = None if features is None else features(text)
+        extra = None if features is None else features(text, typed)
+        per_type = text.typed_per_type if typed else text.per_type
         if self.case_profile_ is not None:
             extra = dict(extra or {})
-            extra[CASE_PROFILE] = text.per_type(self.case_profile_.transform)
+            extra[CASE_PROFILE] = per_type(self.case_profile_.transform)
         clusters = getattr(self, "clusters_", None)
         if clusters is not None:
             extra = dict(extra or {})
             prefixes = tuple(self.cluster_prefixes)
-            extra[CLUSTERS] = text.per_type(lambda types: clusters.transform_types(types,
-                                                                                  prefixes))
+            extra[CLUSTERS] = per_type(lambda types: clusters.transform_types(types, prefixes))
         word_clusters = getattr(self, "word_clusters_", None)
         if word_clusters is not None:
             extra = dict(extra or {})
-            extra[WORD_CLUSTERS] = text.per_type(word_clusters.transform_types)
+            extra[WORD_CLUSTERS] = per_type(word_clusters.transform_types)
         return extra
 
     def _model_notation(self) -> Notation | None:
@@ -1244,7 +1280,9 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         """The tags of sentences converted once (words in the model's notation)."""
         if not text.sentences:
             return []
-        extra = self._extra(text)
+        # a CRF sums the features of word types per type: those given per type are read
+        # at the types of the batch only, never gathered per token
+        extra = self._extra(text, typed=_sums_per_type(self.labeler_))
         X = text.for_labeler(self.labeler_, self._model_notation())
         if extra is None:
             return self.labeler_.predict(X)
