@@ -168,16 +168,21 @@ def _render_conllu(sentences: _Sentences, tags: list, place) -> _Rendered:
     tasks' tags per token."""
     if isinstance(place, tuple):
         return _render_conllu_tasks(sentences, tags, place)
-    if place in ("xpos", "upos"):
-        row = ("%d\t%s\t_\t%s\t_\t_\t_\t_\t_\t%sTokenRange=%d:%d\n" if place == "upos"
-               else "%d\t%s\t_\t_\t%s\t_\t_\t_\t_\t%sTokenRange=%d:%d\n")
+    # the columns from LEMMA to MISC's TokenRange= of each (tag, SpaceAfter) pair, written
+    # once per batch
+    if place == "upos":
+        middle = "_\t{}\t_\t_\t_\t_\t_\t{}TokenRange=".format
+    elif place == "xpos":
+        middle = "_\t_\t{}\t_\t_\t_\t_\t{}TokenRange=".format
     else:
-        row = ("%d\t%s\t_\t_\t_\t_\t_\t_\t_\t" + place.replace("%", "%%")
-               + "=%s|%sTokenRange=%d:%d\n")
+        middle = ("_\t_\t_\t_\t_\t_\t_\t" + place.replace("{", "{{").replace("}", "}}")
+                  + "={}|{}TokenRange=").format
+    between = {(t, space): middle(t, _SPACE_AFTER[space])
+               for t in set(tags) for space in (True, False)}
     numbers = _token_numbers(sentences.lengths)
-    misc = map(_SPACE_AFTER.__getitem__, sentences.space_after)
-    rows = list(map(row.__mod__, zip(numbers, sentences.forms, tags, misc, sentences.starts,
-                                     sentences.ends)))
+    rows = list(map("%d\t%s\t%s%d:%d\n".__mod__, zip(
+        numbers, sentences.forms, map(between.__getitem__, zip(tags, sentences.space_after)),
+        sentences.starts, sentences.ends)))
     return _conllu_sentences(sentences, rows)
 
 
@@ -234,11 +239,16 @@ def _render_jsonl(sentences: _Sentences, tags: list, place) -> _Rendered:
         template = _JSON_TOKEN.replace('"tag": %s', '"tags": {' + fields + '}')
         encoded = [map(encode_basestring, map(operator.itemgetter(k), tags))
                    for k in range(len(place))]
-    else:
-        template, encoded = _JSON_TOKEN, [map(encode_basestring, tags)]
-    tokens = list(map(template.__mod__, zip(
-        map(encode_basestring, sentences.forms), sentences.starts, sentences.ends,
-        *encoded, map(_JSON_BOOL.__getitem__, sentences.space_after))))
+        tokens = list(map(template.__mod__, zip(
+            map(encode_basestring, sentences.forms), sentences.starts, sentences.ends,
+            *encoded, map(_JSON_BOOL.__getitem__, sentences.space_after))))
+    else:  # the end of a token of each (tag, space_after) pair written once per batch
+        last = {(t, space): f', "tag": {encode_basestring(t)}, "space_after": '
+                            f'{_JSON_BOOL[space]}}}'
+                for t in set(tags) for space in (True, False)}
+        tokens = list(map(_JSON_TOKEN_START.__mod__, zip(
+            map(encode_basestring, sentences.forms), sentences.starts, sentences.ends,
+            map(last.__getitem__, zip(tags, sentences.space_after)))))
     starts, ends = sentences.starts, sentences.ends
     tails = [f', "text": {encode_basestring(text)}, "start": {starts[a]}, "end": {ends[b - 1]}, '
              f'"tokens": [{", ".join(tokens[a:b])}'
@@ -260,6 +270,7 @@ _ONE = 1
 _SPACE_AFTER = {True: "", False: "SpaceAfter=No|"}
 _JSON_BOOL = {True: "true", False: "false"}
 _JSON_TOKEN = '{"form": %s, "start": %d, "end": %d, "tag": %s, "space_after": %s}'
+_JSON_TOKEN_START = '{"form": %s, "start": %d, "end": %d%s'
 _CONLLU_HEAD = "# sent_id = "
 _JSON_HEAD = '{"sent_id": '
 _RENDERERS = {"conllu": _render_conllu, "conll": _render_conll, "jsonl": _render_jsonl}

@@ -113,9 +113,17 @@ _RUN_TOGETHER = (
     r"|d" + _nt("o", "oes", "id")
     + r"|ha" + _nt("ve", "s", "d")
     + r"|should(?=nt" + _END + r")))")
+#: a punctuation mark that is a token of its own, tried first: no alternative after it can
+#: start with one of these characters and match more (a period that could start ``...``
+#: or an e-mail address, ``?!`` that could repeat, ``:;`` that could start an emoticon
+#: are left to them), so that the engine tries none of the others for the most frequent
+#: punctuation
+_PUNCT_ALONE = (r"[,()\[\]{}\"/\\%&@|]|\.(?![.\w+@-])|[?!](?![?!])"
+                r"|[:;](?![-^o'()\[\]DPpO/\\|*3])")
 _TOKEN_PATTERN = (
+    _PUNCT_ALONE +
     # URL (the check of the first letter spares the engine the three prefixes elsewhere)
-    r"(?=[fhw])(?:https?://|ftp://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]'\u2019]"
+    r"|(?=[fhw])(?:https?://|ftp://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]'\u2019]"
     r"|" + _RUN_TOGETHER +                                            # EWT: cannot, dont
     # the common case first, for speed: a word or number that no rule below applies to
     r"|[^\W\d_]+(?![\w.@'\u2019&/-])|\d+(?![\w.,:/@-])"
