@@ -486,3 +486,20 @@ def test_the_spark_ml_stage_names_a_missing_column(fitted, spark):
     with pytest.raises(TaggingError, match="reads no input column"):
         HmmtlTagger(modelPath=fitted["pos-tagger"].path,
                     inputCols={"pos": "postags"}).transform(df)
+
+
+@pytest.mark.parametrize("case", ["pos-tagger", "adapted-tagger", "domain-augmented-crf"])
+def test_the_flat_tags_of_raw_text_are_the_sentences_tags_end_to_end(fitted, case):
+    """:func:`hmmtl.tagging.door.predict_flat` (what raw text is written from) gives the
+    tags of :func:`~hmmtl.tagging.door.predict` end to end, through a model's own flat
+    path (the Tagger's) or by joining them."""
+    from hmmtl.tagging.door import predict, predict_flat
+
+    model = fitted[case].model
+    X = TEST_X * 3
+    flat = predict_flat(model, X)
+    assert flat == [t for s in predict(model, X) for t in s]
+    assert all(type(t) is str for t in flat)
+    assert predict_flat(model, []) == []
+    if case != "domain-augmented-crf":  # a Tagger: its own flat path
+        assert hasattr(model, "_predict_flat")

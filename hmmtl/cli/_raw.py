@@ -11,7 +11,7 @@ import operator
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from ..tagging.door import predict
+from ..tagging.door import is_multi_task, predict, predict_flat
 from ._common import CommandError
 
 #: output formats of raw input
@@ -369,11 +369,12 @@ def _tag_chunk(model, chunk: _Sentences, render, place) -> _Rendered:
     """The output of one batch of sentences, its sentence numbers left open (a multi-task
     model's tags: a tuple of the tasks' tags per token, in the order of ``place``)."""
     words = [chunk.forms[a:b] for a, b in _token_ranges(chunk.lengths)]
-    pred = predict(model, words)
-    if isinstance(pred, dict):
+    tags: list
+    if is_multi_task(model):
+        pred = predict(model, words)
         tags = list(zip(*(itertools.chain.from_iterable(pred[task]) for task, _ in place)))
     else:
-        tags = list(itertools.chain.from_iterable(pred))
+        tags = predict_flat(model, words)
     return render(chunk, tags, place)
 
 

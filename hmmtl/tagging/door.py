@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["TaggingError", "Plan", "is_multi_task", "is_hmm", "model_labels", "model_meaning",
            "task_meanings", "takes_domains", "input_column", "input_places", "model_inputs",
-           "with_notation", "predict", "conllu_column", "place", "needs_notation", "tag_notation",
+           "with_notation", "predict", "predict_flat", "conllu_column", "place",
+           "needs_notation", "tag_notation",
            "plan",
            "tag_corpus"]
 
@@ -198,6 +199,21 @@ def _as_strings(tags, lengths, prefix: str) -> list[list[str]]:
     if not prefix:  # str() of each tag by a C-level map: no Python loop per token
         return [list(map(str, row)) for row in tags]
     return [[f"{prefix}{t}" for t in row] for row in tags]
+
+
+def predict_flat(model, sentences) -> list[str]:
+    """:func:`predict`'s tags of a single-task model end to end, one flat list (for the
+    writers of raw text, which write tokens in a row): a model with a flat path of its own
+    (``_predict_flat``: the Tagger) gives them without cutting them into sentences."""
+    import itertools
+
+    flat_path = getattr(model, "_predict_flat", None)
+    if flat_path is None or is_multi_task(model):
+        return list(itertools.chain.from_iterable(predict(model, sentences)))
+    tags = flat_path(sentences)
+    if not all(type(t) is str for t in set(tags)):  # str itself, not a subclass
+        tags = list(map(str, tags))
+    return tags
 
 
 def predict(model, sentences, corpus=None, *, kind: str = "viterbi", prefix: str = ""):

@@ -1288,6 +1288,21 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             return self.labeler_.predict(X)
         return self.labeler_.predict(X, extra=extra)
 
+    def _predict_flat(self, sentences: TokenLists) -> list:
+        """:meth:`predict`'s tags end to end, one flat list (for writers of tokens in a
+        row): a CRF's label ids decoded at once, never cut into sentences and joined
+        again."""
+        check_is_fitted(self, "labeler_")
+        sentences = check_sentences(sentences, "sentences")
+        labeler = self.labeler_
+        if not sentences or not _sums_per_type(labeler):
+            return list(itertools.chain.from_iterable(self.predict(sentences)))
+        text = TextBatch.of(sentences, self._model_notation())
+        extra = self._extra(text, typed=True)
+        path, _ = labeler._predict_path(text.for_labeler(labeler, self._model_notation()),
+                                        extra)
+        return labeler.labels_.decode(path)
+
     def score(self, sentences: TokenLists, tags: LabelLists) -> float:
         """Token accuracy of :meth:`predict` against ``tags`` (bracket and quote tags read
         in the training notation with ``notation="auto"``)."""
