@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import operator
 import re
 import zlib
 from collections.abc import Mapping
@@ -81,6 +82,9 @@ _SHAPE_TABLE = str.maketrans(
      **dict.fromkeys("abcdefghijklmnopqrstuvwxyz", "x"),
      **dict.fromkeys("0123456789", "d")})
 _RUNS = re.compile(r"(.)\1+")
+#: the replacement of a run by its character, called by ``_RUNS.sub`` in C (a template
+#: string such as ``r"\1"`` is expanded by Python code at every match)
+_RUN_CHAR = operator.methodcaller("group", 1)
 
 
 def word_shape(word: str) -> str:
@@ -110,7 +114,7 @@ def short_shape(word: str) -> str:
     >>> short_shape("Brexit-2019")
     'Xx-d'
     """
-    return _RUNS.sub(r"\1", word_shape(word))
+    return _RUNS.sub(_RUN_CHAR, word_shape(word))
 
 
 def _lower(word):
@@ -136,7 +140,7 @@ def _shape(word):
 
 
 def _short_shape(word):
-    return ["sshape=" + _RUNS.sub(r"\1", word_shape(word))]
+    return ["sshape=" + _RUNS.sub(_RUN_CHAR, word_shape(word))]
 
 
 def _flags(word):
@@ -232,7 +236,7 @@ def _flag_passes(batch):
 
 
 def _short_shapes(batch):
-    uniq = {s: "sshape=" + _RUNS.sub(r"\1", s) for s in set(batch.shape)}
+    uniq = {s: "sshape=" + _RUNS.sub(_RUN_CHAR, s) for s in set(batch.shape)}
     return [(None, list(map(uniq.__getitem__, batch.shape)))]
 
 
