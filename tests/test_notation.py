@@ -132,6 +132,29 @@ def test_curly_quotes_and_single_sentences():
         [["``", "a"], ["b", "``", "c", "''"], ["``"]]
 
 
+def test_straight_quotes_alternate_within_each_sentence_of_any_batch():
+    """Each sentence's 1st, 3rd, ... straight quote opens and the others close, in a batch
+    of sentences of every shape (quotes first, last, alone, none), as sentence by sentence."""
+    import random
+
+    wsj = Notation("ptb", "ptb")
+    rng = random.Random(7)
+    for _ in range(200):
+        batch = [[rng.choice(['"', '"', "a", "(", "b"]) for _ in range(rng.randint(1, 6))]
+                 for _ in range(rng.randint(1, 7))]
+        expected = []
+        for s in batch:
+            k, row = 0, []
+            for w in s:
+                if w == '"':
+                    k += 1
+                    row.append("``" if k % 2 else "''")
+                else:
+                    row.append({"(": "-LRB-"}.get(w, w))
+            expected.append(row)
+        assert wsj.map_words(batch) == expected
+
+
 # ----------------------------------------------------------------------------- models
 @pytest.fixture(scope="module")
 def wsj_crf(data_dir):

@@ -107,13 +107,22 @@ def _map_flat(flat: list, offsets, table: dict, direct_quotes: bool) -> list:
         return flat
     out = list(map(table.get, flat, flat))
     if direct_quotes and _STRAIGHT_QUOTE in present:
-        is_quote = np.fromiter(map(_STRAIGHT_QUOTE.__eq__, flat), dtype=bool, count=len(flat))
-        # the k-th straight quote of a sentence opens when k is odd (1st, 3rd, ...)
-        counts = np.cumsum(is_quote)
-        before = np.concatenate([[0], counts])[offsets[:-1]]
-        within = counts - np.repeat(before, np.diff(offsets))
-        for i in np.flatnonzero(is_quote).tolist():
-            out[i] = _OPEN_QUOTE if within[i] % 2 == 1 else _CLOSE_QUOTE
+        # the straight quotes found by the list's own search (a scan in C; the quotes are
+        # few); the k-th of a sentence opens when k is odd (1st, 3rd, ...)
+        at = []
+        find, i = flat.index, -1
+        try:
+            while True:
+                i = find(_STRAIGHT_QUOTE, i + 1)
+                at.append(i)
+        except ValueError:
+            pass
+        quotes = np.asarray(at, dtype=np.int64)
+        offsets = np.asarray(offsets, dtype=np.int64)
+        sentence_start = offsets[np.searchsorted(offsets, quotes, side="right") - 1]
+        within = np.arange(1, quotes.shape[0] + 1) - np.searchsorted(quotes, sentence_start)
+        for i, k in zip(at, within.tolist()):
+            out[i] = _OPEN_QUOTE if k % 2 == 1 else _CLOSE_QUOTE
     return out
 
 

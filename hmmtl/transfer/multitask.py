@@ -421,10 +421,13 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                              f"{list(_SHARED_KINDS)}, got {given!r}")
         return [k for k in keys if ("clusters" if k == "brown" else "hmm") in kinds]
 
-    def _shared_features(self, sentences, flat=None, offsets=None, types=None) -> dict:
+    def _shared_features(self, sentences, flat=None, offsets=None, types=None,
+                         typed: bool = False) -> dict:
         """The features every task shares (HMM representations, Brown cluster path
         prefixes), computed once per batch (``flat``, ``offsets``: the tokens, checked;
-        ``types``: their distinct tokens, :func:`~hmmtl.data.factorize`)."""
+        ``types``: their distinct tokens, :func:`~hmmtl.data.factorize`).  ``typed``: those
+        that are functions of the word type as :class:`~hmmtl.crf.features.TypeValues`
+        (for the CRFs' prediction, which reads them per word type where it can)."""
         extra: dict[str, Any] = {}
         if flat is None or offsets is None:
             flat, offsets = flatten(sentences)
@@ -442,11 +445,17 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
             if made is None or made[0] != key:
                 made = (key, _EnsembleFeatures(self.hmms_, self.representations_, self.top_k))
                 self.__dict__["_hmm_features"] = made
-            extra.update(made[1](TextBatch.with_types(sentences, flat, offsets, types)))
+            extra.update(made[1](TextBatch.with_types(sentences, flat, offsets, types),
+                                 typed))
         if self.clusters_ is not None:
             distinct, ids = types
-            extra["brown"] = self.clusters_.transform_types(
-                distinct, tuple(self.cluster_prefixes))[ids]
+            table = self.clusters_.transform_types(distinct, tuple(self.cluster_prefixes))
+            if typed:
+                from ..crf.features import TypeValues
+
+                extra["brown"] = TypeValues(table, ids)
+            else:
+                extra["brown"] = table[ids]
         return extra
 
     def _check_y(self, X, y, offsets) -> dict:
@@ -725,7 +734,7 @@ class MultiTaskTagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
                                                         if c in reads])
         # the distinct words, found once for the shared features and every CRF task
         types = factorize(flat)
-        shared = self._shared_features(X, flat, offsets, types) if any(
+        shared = self._shared_features(X, flat, offsets, types, typed=True) if any(
             t not in self._model_tasks() for t in wanted) else {}
         out: dict[str, list] = {}
         texts: list = []
