@@ -56,6 +56,7 @@ __all__ = [
     "word_shape",
     "short_shape",
     "TypeFeaturizer",
+    "TypeValues",
     "stable_hash",
     "template_names",
     "resolve_templates",
@@ -965,6 +966,10 @@ flattened tokens of the sentences (``n_tokens`` = total number of tokens), one o
 * ``float ndarray (n_tokens,)`` or ``(n_tokens, d)`` -- **real-valued** features ``name[j]``.
 * ``list of lists of str``, one list per sentence -- a **string column** (POS tags for
   chunking or NER): feature ``name=string``.
+* :class:`~hmmtl.crf.features.TypeValues` ``(table, index)`` -- any array form above given
+  per word type: ``table`` holds one row per type, ``index`` (n_tokens,) the type of each
+  token; the same feature as ``table[index]``, which prediction reads at the types of a
+  batch only where the word's features are summed per type.
 
 Each extra is added at the window offsets ``extra_window`` (a sequence of ints, or a dict
 ``{name: offsets}``); positions outside the sentence contribute nothing.  ``extra_ngrams``
