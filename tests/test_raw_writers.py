@@ -209,9 +209,9 @@ def test_punctuation_tried_first_gives_the_tokens_of_the_full_alternation():
 
 
 def test_a_split_unit_gives_the_sentences_of_the_text():
-    """What a tagging process rebuilds from the splitter's arrays
-    (:func:`_raw._sentences_of_arrays`) is the :class:`_raw._Sentences` of the text split
-    in the process itself, at any offset."""
+    """What a tagging process rebuilds from the splitter's arrays (:func:`_raw._sentences`
+    of them) is the :class:`_raw._Sentences` of the text split in the process itself, at
+    any offset."""
     seg = Segmenter.default()
     pieces = [(None, t, off) for t, off in zip(TEXTS, itertools.count(0, 1000)) if t.strip()]
     _raw._WORK = (None, seg, None, "xpos", 100)
@@ -219,7 +219,7 @@ def test_a_split_unit_gives_the_sentences_of_the_text():
         spans = _raw._split_unit(pieces)
     finally:
         _raw._WORK = None
-    got = [_raw._sentences_of_arrays(doc, text, off, f.split(" "), s, e, b)
+    got = [_raw._sentences(doc, text, off, f.split(" "), s, e, b)
            for (doc, text, off), (f, s, e, b) in zip(pieces, spans)]
     assert got == list(_raw._segmented(seg, pieces))
     assert sum(len(g.lengths) for g in got) >= 5

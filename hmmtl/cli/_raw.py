@@ -104,21 +104,24 @@ def _segmented(segmenter, pieces):
 
 
 def _sentences(doc, text: str, offset: int, forms, starts, ends, breaks) -> _Sentences:
-    """The :class:`_Sentences` of a piece of text from its tokens (offsets into ``text``)
-    and the indices of the tokens that start a sentence."""
+    """The :class:`_Sentences` of a piece of text from its tokens (offsets into ``text``:
+    lists, or arrays of 64-bit integers as :func:`_split_unit` sends them) and the indices
+    of the tokens that start a sentence: the spaces, the sentences' bounds and the offsets
+    computed on arrays, made lists once."""
+    import numpy as np
+
+    starts, ends, breaks = (np.asarray(a, dtype=np.int64) for a in (starts, ends, breaks))
     # the tokens cover every character but white space, so a token has a space after
     # it when the next one starts later; after the last token of the piece comes white
     # space or the end of the text (counted as a space)
-    space = list(map(int.__lt__, ends, starts[1:]))
-    space.append(True)
-    firsts, lasts = breaks, [b - 1 for b in breaks[1:]] + [len(starts) - 1]
-    texts = [text[starts[a]:ends[b]] for a, b in zip(firsts, lasts)]
-    lengths = [b - a + 1 for a, b in zip(firsts, lasts)]
-    if offset:
-        starts = list(map(offset.__add__, starts))
-        ends = list(map(offset.__add__, ends))
-    return _Sentences(forms, starts, ends, space, lengths, texts,
-                      [doc] + [None] * (len(breaks) - 1))
+    space = np.ones(starts.shape[0], dtype=bool)
+    np.less(ends[:-1], starts[1:], out=space[:-1])
+    lasts = np.append(breaks[1:] - 1, starts.shape[0] - 1)
+    texts = list(map(text.__getitem__, map(slice, starts[breaks].tolist(),
+                                           ends[lasts].tolist())))
+    return _Sentences(forms, (starts + offset).tolist(), (ends + offset).tolist(),
+                      space.tolist(), (lasts - breaks + 1).tolist(), texts,
+                      [doc] + [None] * (breaks.shape[0] - 1))
 
 
 def _batches(parts, batch: int):
@@ -534,27 +537,9 @@ def _split_unit(unit) -> list:
 
 def _tag_split_unit(unit, spans) -> tuple:
     """:func:`_split_and_tag_unit` of a unit split by :func:`_split_unit`."""
-    return _tag_parts([_sentences_of_arrays(doc, text, offset, f.split(" "), s, e, b)
+    return _tag_parts([_sentences(doc, text, offset, f.split(" "), s, e, b)
                        for (doc, text, offset), (f, s, e, b) in
                        ((piece, found) for piece, found in zip(unit, spans) if found)])
-
-
-def _sentences_of_arrays(doc, text: str, offset: int, forms, starts, ends,
-                         breaks) -> _Sentences:
-    """:func:`_sentences` of offsets given as arrays of 64-bit integers (as
-    :func:`_split_unit` sends them): the spaces, the sentences' bounds and the offsets
-    computed on the arrays, then made lists once."""
-    import numpy as np
-
-    starts, ends, breaks = (np.frombuffer(a, dtype=np.int64) for a in (starts, ends, breaks))
-    space = np.ones(starts.shape[0], dtype=bool)
-    np.less(ends[:-1], starts[1:], out=space[:-1])
-    lasts = np.append(breaks[1:] - 1, starts.shape[0] - 1)
-    texts = list(map(text.__getitem__, map(slice, starts[breaks].tolist(),
-                                           ends[lasts].tolist())))
-    return _Sentences(forms, (starts + offset).tolist(), (ends + offset).tolist(),
-                      space.tolist(), (lasts - breaks + 1).tolist(), texts,
-                      [doc] + [None] * (breaks.shape[0] - 1))
 
 
 def _tag_parts(parts: list) -> tuple:

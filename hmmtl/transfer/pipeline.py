@@ -270,34 +270,26 @@ class _EnsembleFeatures:
         word type without gathering them per token."""
         from ..crf.features import TypeValues
 
+        def of_types(table, ids, integer: bool):
+            # (top-k ids, weights) pairs, else integer or real values, in the dtypes a
+            # labeler reads
+            value = TypeValues(table, ids, (np.int32, np.float64) if isinstance(table, tuple)
+                               else (np.int32,) if integer else (np.float64,))
+            return value if typed else value.gather()
+
         extra: dict = {}
         batches = self._batches(text)
         for name, table in self.word_tables.items():  # more tables over the shared ids
-            ids = batches[0].ids
-            if typed:
-                extra[name] = TypeValues(table, ids, (np.int32, np.float64)
-                                         if isinstance(table, tuple) else (np.int32,))
-                continue
-            extra[name] = (tuple(np.ascontiguousarray(t[ids], dtype=dt) for t, dt in
-                                 zip(table, (np.int32, np.float64)))
-                           if isinstance(table, tuple) else table[ids].astype(np.int32))
+            extra[name] = of_types(table, batches[0].ids, True)
         for i, batch in enumerate(batches):
             for kind in self.representations:
                 name = FeatureKey(i, kind, self.prefix).name
-                if kind in ("type", "type_cluster") and typed:
-                    table = self.type_table(i, kind)
-                    extra[name] = TypeValues(
-                        table, batch.ids,
-                        (np.int32, np.float64) if isinstance(table, tuple) else
-                        (np.int32,) if kind == "type_cluster" else (np.float64,))
-                    continue
                 if kind in ("type", "type_cluster"):
-                    table = self.type_table(i, kind)
-                    value = (tuple(t[batch.ids] for t in table) if isinstance(table, tuple)
-                             else table[batch.ids])
-                else:
-                    value = self._in_context(self.hmms[i], batch, kind)
-                if kind in ("viterbi", "type_cluster"):
+                    extra[name] = of_types(self.type_table(i, kind), batch.ids,
+                                           kind == "type_cluster")
+                    continue
+                value = self._in_context(self.hmms[i], batch, kind)
+                if kind == "viterbi":
                     extra[name] = np.asarray(value, dtype=np.int32)
                 elif isinstance(value, tuple):
                     extra[name] = (np.ascontiguousarray(value[0], dtype=np.int32),
@@ -1280,13 +1272,17 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         """The tags of sentences converted once (words in the model's notation)."""
         if not text.sentences:
             return []
-        # a CRF sums the features of word types per type: those given per type are read
-        # at the types of the batch only, never gathered per token
-        extra = self._extra(text, typed=_sums_per_type(self.labeler_))
-        X = text.for_labeler(self.labeler_, self._model_notation())
+        X, extra = self._labeler_input(text)
         if extra is None:
             return self.labeler_.predict(X)
         return self.labeler_.predict(X, extra=extra)
+
+    def _labeler_input(self, text: TextBatch) -> tuple:
+        """(the sentences as the labeler takes them, its extra features) of ``text`` for
+        prediction: a CRF sums the features of word types per type, so those given per
+        type are read at the types of the batch only, never gathered per token."""
+        extra = self._extra(text, typed=_sums_per_type(self.labeler_))
+        return text.for_labeler(self.labeler_, self._model_notation()), extra
 
     def _predict_flat(self, sentences: TokenLists) -> list:
         """:meth:`predict`'s tags end to end, one flat list (for writers of tokens in a
@@ -1297,10 +1293,8 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         labeler = self.labeler_
         if not sentences or not _sums_per_type(labeler):
             return list(itertools.chain.from_iterable(self.predict(sentences)))
-        text = TextBatch.of(sentences, self._model_notation())
-        extra = self._extra(text, typed=True)
-        path, _ = labeler._predict_path(text.for_labeler(labeler, self._model_notation()),
-                                        extra)
+        path, _ = labeler._predict_path(*self._labeler_input(
+            TextBatch.of(sentences, self._model_notation())))
         return labeler.labels_.decode(path)
 
     def score(self, sentences: TokenLists, tags: LabelLists) -> float:
