@@ -223,3 +223,61 @@ def test_a_split_unit_gives_the_sentences_of_the_text():
            for (doc, text, off), (f, s, e, b) in zip(pieces, spans)]
     assert got == list(_raw._segmented(seg, pieces))
     assert sum(len(g.lengths) for g in got) >= 5
+
+
+# ------------------------------------------------------------------ multi-task places
+def _tasks_tags(form: str, place: tuple) -> tuple:
+    """Made-up tags of each task, some needing escaping."""
+    return tuple(f"{_tag(form)}{k}" if k else _tag(form) for k in range(len(place)))
+
+
+def _reference_tasks(output, pieces, place, first_id):
+    out = io.StringIO()
+    for k, sentence in enumerate(_reference_sentences(Segmenter.default(), pieces), first_id):
+        doc, text, start, end, forms, starts, ends, space = sentence
+        tags = [_tasks_tags(f, place) for f in forms]
+        if output == "conll":
+            out.write("".join(f"{f}\t" + "\t".join(t) + "\n" for f, t in zip(forms, tags))
+                      + "\n")
+        elif output == "jsonl":
+            obj = {"sent_id": k, "text": text, "start": start, "end": end,
+                   "tokens": [{"form": f, "start": a, "end": b,
+                               "tags": {task: tag for (task, _), tag in zip(place, t)},
+                               "space_after": sp}
+                              for f, a, b, t, sp in zip(forms, starts, ends, tags, space)]}
+            if doc is not None:
+                obj["doc"] = doc
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        else:
+            rows = [f"# newdoc id = {doc}\n"] if doc is not None else []
+            rows.append(f"# sent_id = {k}\n# text = {' '.join(text.split())}\n")
+            for i, (form, a, b, sp, t) in enumerate(zip(forms, starts, ends, space, tags), 1):
+                at = {where: tag for (_, where), tag in zip(place, t)}
+                misc = [f"{where}={tag}" for (_, where), tag in zip(place, t)
+                        if where not in ("upos", "xpos")]
+                if not sp:
+                    misc.append("SpaceAfter=No")
+                misc.append(f"TokenRange={a}:{b}")
+                rows.append(f"{i}\t{form}\t_\t{at.get('upos', '_')}\t{at.get('xpos', '_')}"
+                            f"\t_\t_\t_\t_\t{'|'.join(misc)}\n")
+            rows.append("\n")
+            out.write("".join(rows))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("output", sorted(REFERENCE))
+@pytest.mark.parametrize("place", [(("pos", "xpos"), ("chunk", "Chunk"), ("ner", "NE")),
+                                   (("a", "upos"), ("b%", "50%"))])
+@pytest.mark.parametrize("as_documents", [False, True])
+@pytest.mark.parametrize("batch", [1, 1000])
+def test_the_writers_of_a_multi_task_model_give_every_task_in_its_place(output, place,
+                                                                         as_documents, batch):
+    pieces = _pieces(as_documents)
+    expected = _reference_tasks(output, pieces, place, first_id=3)
+    out, n = io.StringIO(), 0
+    for chunk in _raw._batches(_raw._segmented(Segmenter.default(), pieces), batch):
+        out.write(_raw._WRITERS[output](chunk, [_tasks_tags(f, place) for f in chunk.forms],
+                                        3 + n, place))
+        n += len(chunk.lengths)
+    assert expected.count("\n") >= 9
+    assert out.getvalue() == expected

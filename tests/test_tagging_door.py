@@ -501,5 +501,14 @@ def test_the_flat_tags_of_raw_text_are_the_sentences_tags_end_to_end(fitted, cas
     assert flat == [t for s in predict(model, X) for t in s]
     assert all(type(t) is str for t in flat)
     assert predict_flat(model, []) == []
+    # the sentences given flat, as raw text is split: the same tags, no token lists made
+    words = [w for s in X for w in s]
+    assert predict_flat(model, flat=words, lengths=[len(s) for s in X]) == flat
+    assert predict_flat(model, flat=[], lengths=[]) == []
+    with pytest.raises(TypeError, match="flat and lengths"):
+        predict_flat(model, flat=words)
+    for bad in ([len(words) + 1], [-1, len(words) + 1]):
+        with pytest.raises(ValueError, match="adding up to the"):
+            predict_flat(model, flat=words, lengths=bad)
     if case != "domain-augmented-crf":  # a Tagger: its own flat path
         assert hasattr(model, "_predict_flat")

@@ -182,3 +182,26 @@ def test_online_em_progress_counts_tokens(corpus, capsys):
     n = sum(map(len, corpus["text"]))
     assert hmm.monitor_.iter == 2
     assert f"{2 * n}/{2 * n}" in err.replace(",", ""), err[-500:]
+
+
+def test_a_batch_given_flat_is_the_batch_of_its_token_lists():
+    """``TextBatch.of_flat`` (raw text's sentences, split flat) checks and writes the words
+    as ``TextBatch.of`` does; its token lists are made only when read; bad input refused."""
+    from hmmtl.io.notation import Notation
+
+    sentences = [["He", "said", '"', "(", "hi", ")", '"'], [], ["ok", "."]]
+    flat = [w for s in sentences for w in s]
+    offsets = np.array([0, 7, 7, 9])
+    for notation in (None, Notation("ptb", "ptb")):
+        given = TextBatch.of(sentences, notation)
+        made = TextBatch.of_flat(flat, offsets, notation)
+        assert made.flat == given.flat and made.n_sentences == given.n_sentences == 3
+        np.testing.assert_array_equal(made.offsets, given.offsets)
+        assert "sentences" not in made.__dict__  # not made until read
+        assert made.sentences == given.sentences
+    assert TextBatch.of_flat(flat, offsets, Notation("ptb", "ptb")).flat[2] == "``"
+    for bad in ([0, 7, 10], [1, 7, 7, 9], [0, 8, 7, 9], [[0, 9]]):
+        with pytest.raises(ValueError, match="offsets must rise"):
+            TextBatch.of_flat(flat, np.array(bad))
+    with pytest.raises(TypeError, match=r"sentences\[2\]\[0\] is the int"):
+        TextBatch.of_flat(flat[:7] + [3, "."], offsets)

@@ -166,9 +166,9 @@ class _Rendered(NamedTuple):
 
 
 def _render_conllu(sentences: _Sentences, tags: list, place) -> _Rendered:
-    """CoNLL-U of a batch: each token's row from one template (a C-level map), one join
-    per sentence.  ``place`` a tuple (a multi-task model): ``tags`` holds a tuple of the
-    tasks' tags per token."""
+    """CoNLL-U of a batch: each sentence from one template of its length (token numbers
+    written in it, :func:`_fill`).  ``place`` a tuple (a multi-task model): ``tags`` holds
+    a tuple of the tasks' tags per token."""
     if isinstance(place, tuple):
         return _render_conllu_tasks(sentences, tags, place)
     # the columns from LEMMA to MISC's TokenRange= of each (tag, SpaceAfter) pair, written
@@ -182,82 +182,129 @@ def _render_conllu(sentences: _Sentences, tags: list, place) -> _Rendered:
                   + "={}|{}TokenRange=").format
     between = {(t, space): middle(t, _SPACE_AFTER[space])
                for t in set(tags) for space in (True, False)}
-    numbers = _token_numbers(sentences.lengths)
-    rows = list(map("%d\t%s\t%s%d:%d\n".__mod__, zip(
-        numbers, sentences.forms, map(between.__getitem__, zip(tags, sentences.space_after)),
-        sentences.starts, sentences.ends)))
-    return _conllu_sentences(sentences, rows)
+    args = _token_arguments(sentences.forms,
+                            map(between.__getitem__, zip(tags, sentences.space_after)),
+                            sentences.starts, sentences.ends)
+    texts = zip(map(" ".join, map(str.split, sentences.texts)))
+    return _Rendered(_conllu_heads(sentences), _fill(sentences.lengths, _conllu_template,
+                                                     texts, args, 4))
+
+
+def _conllu_template(k: int) -> str:
+    """The %-template of a CoNLL-U sentence of ``k`` tokens after its ``# sent_id``: its
+    ``# text`` then a row per token (ID written; FORM, the columns after it up to
+    ``TokenRange=``, and the range's start and end to fill)."""
+    return "\n# text = %s\n" + "".join(f"{i}\t%s\t%s%d:%d\n" for i in range(1, k + 1)) + "\n"
+
+
+def _token_arguments(*columns) -> list:
+    """The columns of the tokens (sequences or iterables of one value per token) laid out
+    token by token, ``[c0[0], c1[0], ..., c0[1], c1[1], ...]``, by slice assignments."""
+    width = len(columns)
+    first = columns[0]
+    args: list = [None] * (width * len(first))
+    for k, column in enumerate(columns):
+        args[k::width] = column
+    return args
+
+
+def _fill(lengths, template_of, heads, args: list, width: int) -> list[str]:
+    """One string per sentence: the %-template of its length (``template_of(k)``, made once
+    per length in the batch) filled with the sentence's ``heads`` tuple, then its tokens'
+    ``width`` arguments each, read from ``args`` (:func:`_token_arguments`) -- C-level
+    maps, no Python loop over the tokens or the sentences."""
+    templates = {k: template_of(k) for k in set(lengths)}
+    ends = list(itertools.accumulate(map(width.__mul__, lengths)))
+    slices = map(slice, itertools.chain((0,), ends), ends)
+    return list(map(str.__mod__, map(templates.__getitem__, lengths),
+                    map(operator.add, heads, map(tuple, map(args.__getitem__, slices)))))
+
+
+def _conllu_heads(sentences: _Sentences) -> list:
+    """What comes before each sentence's number: ``# sent_id = ``, after ``# newdoc id =``
+    on a document's first sentence."""
+    return [_CONLLU_HEAD if doc is None else f"# newdoc id = {doc}\n{_CONLLU_HEAD}"
+            for doc in sentences.docs]
 
 
 def _render_conllu_tasks(sentences: _Sentences, tags: list, place: tuple) -> _Rendered:
     """:func:`_render_conllu` of a multi-task model: the tasks at UPOS and XPOS there, the
     others in MISC (``Chunk=B-NP|NE=O|``) before ``SpaceAfter`` and ``TokenRange``."""
+    n = len(sentences.forms)
     index = {at: k for k, (_, at) in enumerate(place)}
-    columns = [map(operator.itemgetter(index[at]), tags) if at in index
-               else itertools.repeat("_") for at in ("upos", "xpos")]
+    columns = [map(operator.itemgetter(index[at]), tags) if at in index else ["_"] * n
+               for at in ("upos", "xpos")]
     misc_at = [(k, at) for k, (_, at) in enumerate(place) if at not in ("upos", "xpos")]
     template = "".join(f"{at.replace('%', '%%')}=%s|" for _, at in misc_at)
     picked = operator.itemgetter(*[k for k, _ in misc_at]) if misc_at else None
     misc: Iterable[str] = (map(template.__mod__, map(picked, tags)) if picked is not None
-                           else itertools.repeat(""))
-    numbers = _token_numbers(sentences.lengths)
+                           else [""] * n)
     space = map(_SPACE_AFTER.__getitem__, sentences.space_after)
-    rows = list(map("%d\t%s\t_\t%s\t%s\t_\t_\t_\t_\t%s%sTokenRange=%d:%d\n".__mod__,
-                    zip(numbers, sentences.forms, *columns, misc, space, sentences.starts,
-                        sentences.ends)))
-    return _conllu_sentences(sentences, rows)
+    args = _token_arguments(sentences.forms, *columns, misc, space, sentences.starts,
+                            sentences.ends)
+    texts = zip(map(" ".join, map(str.split, sentences.texts)))
+    return _Rendered(_conllu_heads(sentences), _fill(sentences.lengths, _conllu_tasks_template,
+                                                     texts, args, 7))
 
 
-def _token_numbers(lengths):
-    """CoNLL-U's token IDs: 1 to n in each sentence of ``lengths``, one after the other."""
-    return itertools.chain.from_iterable(map(range, itertools.repeat(1),
-                                             map(_ONE.__add__, lengths)))
-
-
-def _conllu_sentences(sentences: _Sentences, rows: list) -> _Rendered:
-    heads = [_CONLLU_HEAD if doc is None else f"# newdoc id = {doc}\n{_CONLLU_HEAD}"
-             for doc in sentences.docs]
-    tails = [f"\n# text = {' '.join(text.split())}\n{''.join(rows[a:b])}\n"
-             for (a, b), text in zip(_token_ranges(sentences.lengths), sentences.texts)]
-    return _Rendered(heads, tails)
+def _conllu_tasks_template(k: int) -> str:
+    """:func:`_conllu_template` of a multi-task model's sentence: FORM, UPOS, XPOS, the
+    tasks in MISC, ``SpaceAfter``, and the range's start and end to fill."""
+    return ("\n# text = %s\n" + "".join(f"{i}\t%s\t_\t%s\t%s\t_\t_\t_\t_\t%s%sTokenRange=%d:%d\n"
+                                       for i in range(1, k + 1)) + "\n")
 
 
 def _render_conll(sentences: _Sentences, tags: list, place) -> _Rendered:
     if isinstance(place, tuple):  # a multi-task model: one column per task, in task order
         tags = list(map("\t".join, tags))
-    rows = list(map("%s\t%s\n".__mod__, zip(sentences.forms, tags)))
-    return _Rendered(None, ["".join(rows[a:b]) + "\n"
-                            for a, b in _token_ranges(sentences.lengths)])
+    args = _token_arguments(sentences.forms, tags)
+    return _Rendered(None, _fill(sentences.lengths, _conll_template,
+                                 itertools.repeat(()), args, 2))
+
+
+def _conll_template(k: int) -> str:
+    return "%s\t%s\n" * k + "\n"
 
 
 def _render_jsonl(sentences: _Sentences, tags: list, place) -> _Rendered:
     """JSON lines of a batch, the bytes of ``json.dumps(..., ensure_ascii=False)``: strings
-    escaped by :mod:`json`'s own encoder, each token from one template.  A multi-task model
-    (``place`` a tuple): ``"tags": {task: tag, ...}`` instead of ``"tag"``."""
+    escaped by :mod:`json`'s own encoder, each sentence from one template of its length
+    (:func:`_fill`).  A multi-task model (``place`` a tuple): ``"tags": {task: tag, ...}``
+    instead of ``"tag"``."""
     from json.encoder import encode_basestring
 
+    forms = list(map(encode_basestring, sentences.forms))
     if isinstance(place, tuple):
         fields = ", ".join(f"{encode_basestring(task).replace('%', '%%')}: %s"
                            for task, _ in place)
-        template = _JSON_TOKEN.replace('"tag": %s', '"tags": {' + fields + '}')
-        encoded = [map(encode_basestring, map(operator.itemgetter(k), tags))
-                   for k in range(len(place))]
-        tokens = list(map(template.__mod__, zip(
-            map(encode_basestring, sentences.forms), sentences.starts, sentences.ends,
-            *encoded, map(_JSON_BOOL.__getitem__, sentences.space_after))))
+        token = _JSON_TOKEN.replace('"tag": %s', '"tags": {' + fields + '}')
+        columns = [forms, sentences.starts, sentences.ends,
+                   *(map(encode_basestring, map(operator.itemgetter(k), tags))
+                     for k in range(len(place))),
+                   map(_JSON_BOOL.__getitem__, sentences.space_after)]
     else:  # the end of a token of each (tag, space_after) pair written once per batch
         last = {(t, space): f', "tag": {encode_basestring(t)}, "space_after": '
                             f'{_JSON_BOOL[space]}}}'
                 for t in set(tags) for space in (True, False)}
-        tokens = list(map(_JSON_TOKEN_START.__mod__, zip(
-            map(encode_basestring, sentences.forms), sentences.starts, sentences.ends,
-            map(last.__getitem__, zip(tags, sentences.space_after)))))
+        token = _JSON_TOKEN_START
+        columns = [forms, sentences.starts, sentences.ends,
+                   map(last.__getitem__, zip(tags, sentences.space_after))]
     starts, ends = sentences.starts, sentences.ends
-    tails = [f', "text": {encode_basestring(text)}, "start": {starts[a]}, "end": {ends[b - 1]}, '
-             f'"tokens": [{", ".join(tokens[a:b])}'
-             + ("]}\n" if doc is None else f'], "doc": {doc}}}\n')
-             for (a, b), text, doc in zip(_token_ranges(sentences.lengths), sentences.texts,
-                                          sentences.docs)]
+    firsts = itertools.accumulate(sentences.lengths, initial=0)
+    lasts = itertools.accumulate(sentences.lengths, initial=-1)
+    next(lasts)
+    heads = zip(map(encode_basestring, sentences.texts), map(starts.__getitem__, firsts),
+                map(ends.__getitem__, lasts))
+
+    def template_of(k: int) -> str:
+        return _JSON_SENTENCE.format(", ".join([token] * k))
+
+    tails = _fill(sentences.lengths, template_of, heads, _token_arguments(*columns),
+                  len(columns))
+    for i in itertools.compress(itertools.count(),
+                                map(operator.is_not, sentences.docs, itertools.repeat(None))):
+        # a document's first sentence ends with the document's number
+        tails[i] = f'{tails[i][:-2]}, "doc": {sentences.docs[i]}}}\n'
     return _Rendered([_JSON_HEAD] * len(tails), tails)
 
 
@@ -269,11 +316,12 @@ def _writer(render):
     return write
 
 
-_ONE = 1
 _SPACE_AFTER = {True: "", False: "SpaceAfter=No|"}
 _JSON_BOOL = {True: "true", False: "false"}
 _JSON_TOKEN = '{"form": %s, "start": %d, "end": %d, "tag": %s, "space_after": %s}'
 _JSON_TOKEN_START = '{"form": %s, "start": %d, "end": %d%s'
+#: a JSON line's sentence after its number, its tokens' templates at ``{}``
+_JSON_SENTENCE = ', "text": %s, "start": %d, "end": %d, "tokens": [{}]}}\n'
 _CONLLU_HEAD = "# sent_id = "
 _JSON_HEAD = '{"sent_id": '
 _RENDERERS = {"conllu": _render_conllu, "conll": _render_conll, "jsonl": _render_jsonl}
@@ -371,13 +419,12 @@ def _keep_freed_memory() -> None:
 def _tag_chunk(model, chunk: _Sentences, render, place) -> _Rendered:
     """The output of one batch of sentences, its sentence numbers left open (a multi-task
     model's tags: a tuple of the tasks' tags per token, in the order of ``place``)."""
-    words = [chunk.forms[a:b] for a, b in _token_ranges(chunk.lengths)]
     tags: list
     if is_multi_task(model):
-        pred = predict(model, words)
+        pred = predict(model, [chunk.forms[a:b] for a, b in _token_ranges(chunk.lengths)])
         tags = list(zip(*(itertools.chain.from_iterable(pred[task]) for task, _ in place)))
     else:
-        tags = predict_flat(model, words)
+        tags = predict_flat(model, flat=chunk.forms, lengths=chunk.lengths)
     return render(chunk, tags, place)
 
 

@@ -61,7 +61,8 @@ class ConvertedText(NamedTuple):
 
     Attributes
     ----------
-    sentences : list of list of str
+    sentences : list of list of str, or None
+        None in a prediction whose door never made the token lists (it reads ``flat``).
     flat : list of str
         The tokens of ``sentences`` end to end, checked to be strings.
     offsets : int64 ndarray of shape (n_sentences + 1,)
@@ -84,7 +85,7 @@ class ConvertedText(NamedTuple):
         and featurizing them again.
     """
 
-    sentences: list
+    sentences: list | None
     flat: list
     offsets: np.ndarray
     notation: Notation | None = None

@@ -201,13 +201,33 @@ def _as_strings(tags, lengths, prefix: str) -> list[list[str]]:
     return [[f"{prefix}{t}" for t in row] for row in tags]
 
 
-def predict_flat(model, sentences) -> list[str]:
+def predict_flat(model, sentences=None, *, flat: list | None = None, lengths=None
+                 ) -> list[str]:
     """:func:`predict`'s tags of a single-task model end to end, one flat list (for the
     writers of raw text, which write tokens in a row): a model with a flat path of its own
-    (``_predict_flat``: the Tagger) gives them without cutting them into sentences."""
+    (``_predict_flat``: the Tagger) gives them without cutting them into sentences.
+
+    The sentences are token lists, or come flat (as raw text is split): ``flat`` the tokens
+    end to end and ``lengths`` the tokens of each sentence; the Tagger then never makes
+    token lists of them."""
     import itertools
 
     flat_path = getattr(model, "_predict_flat", None)
+    if sentences is None:
+        if flat is None or lengths is None:
+            raise TypeError("predict_flat takes sentences, or flat and lengths")
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if lengths.ndim != 1 or (lengths < 0).any() or int(lengths.sum()) != len(flat):
+            raise ValueError(f"lengths must be the tokens of each sentence, adding up to the "
+                             f"{len(flat)} tokens of flat")
+        offsets = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        if flat_path is not None and not is_multi_task(model):
+            tags = flat_path(flat=flat, offsets=offsets)
+            return tags if all(type(t) is str for t in set(tags)) else list(map(str, tags))
+        from ..data import unflatten
+
+        sentences = unflatten(flat, offsets)
     if flat_path is None or is_multi_task(model):
         return list(itertools.chain.from_iterable(predict(model, sentences)))
     tags = flat_path(sentences)

@@ -60,7 +60,7 @@ def check_representations(representations) -> tuple[str, ...]:
     return reps
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class TextBatch:
     """Sentences converted once, where they enter a :class:`Tagger`: the token lists (in
     the model's notation), their tokens laid end to end and the ``offsets`` of each
@@ -68,14 +68,29 @@ class TextBatch:
     profile, the labeler) reads this one object instead of flattening the lists again.
 
     sentences : list of list of str
+        Made from ``flat`` on first use where they were not given (a batch that came in
+        flat, or whose words the notation rewrote): prediction reads ``flat`` only.
     flat : list of str
         The tokens of ``sentences`` end to end.
     offsets : int64 ndarray of shape (n_sentences + 1,)
     """
 
-    sentences: list
     flat: list
     offsets: np.ndarray
+
+    def __init__(self, sentences: list | None, flat: list, offsets: np.ndarray):
+        object.__setattr__(self, "flat", flat)
+        object.__setattr__(self, "offsets", offsets)
+        if sentences is not None:
+            self.__dict__["sentences"] = sentences  # the cached property, filled
+
+    @functools.cached_property
+    def sentences(self) -> list:
+        return unflatten(self.flat, self.offsets)
+
+    @property
+    def n_sentences(self) -> int:
+        return self.offsets.shape[0] - 1
 
     @classmethod
     def of(cls, sentences, notation: Notation | None = None,
@@ -83,11 +98,27 @@ class TextBatch:
         """Flatten and check ``sentences`` (a list of token lists, already checked to be
         one) once; with ``notation``, write their words in it."""
         flat, offsets = flatten(sentences)
+        return cls._checked(sentences, flat, offsets, notation, name)
+
+    @classmethod
+    def of_flat(cls, flat: list, offsets: np.ndarray, notation: Notation | None = None,
+                name: str = "sentences") -> TextBatch:
+        """Sentences given flat: ``flat`` the tokens end to end (a list), ``offsets`` where
+        each sentence starts (int64, from 0 to ``len(flat)``); checked and, with
+        ``notation``, written in it, as :meth:`of` does, without making token lists."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        if (offsets.ndim != 1 or not offsets.shape[0] or offsets[0] != 0
+                or offsets[-1] != len(flat) or (np.diff(offsets) < 0).any()):
+            raise ValueError(f"{name}: offsets must rise from 0 to the {len(flat)} tokens")
+        return cls._checked(None, flat, offsets, notation, name)
+
+    @classmethod
+    def _checked(cls, sentences, flat, offsets, notation, name) -> TextBatch:
         check_strings(flat, offsets, name)
         if notation is not None:
             mapped = notation.map_flat_words(flat, offsets)
-            if mapped is not flat:
-                return cls(unflatten(mapped, offsets), mapped, offsets)
+            if mapped is not flat:  # the token lists, where needed, made from the words
+                return cls(None, mapped, offsets)
         return cls(sentences, flat, offsets)
 
     @classmethod
@@ -98,17 +129,19 @@ class TextBatch:
         text.__dict__["types"] = types  # the cached property, filled
         return text
 
-    def for_labeler(self, labeler, notation: Notation | None):
+    def for_labeler(self, labeler, notation: Notation | None, predicting: bool = False):
         """These sentences as ``labeler`` takes them: for hmmtl's labelers a
         :class:`~hmmtl.crf.labelers.ConvertedText` (words written in ``notation``, None: as
         given), which they neither flatten nor detect or map again; the token lists for
-        another estimator."""
+        another estimator.  ``predicting``: for a prediction of hmmtl's labelers, which read
+        the flat tokens only (the token lists go with them where made, else None)."""
         from ..crf import AveragedPerceptron, LinearChainCRF
         from ..crf.labelers import ConvertedText
 
         if isinstance(labeler, (LinearChainCRF, AveragedPerceptron)):
             # the distinct tokens, where a stage before has found them
-            return ConvertedText(self.sentences, self.flat, self.offsets, notation,
+            return ConvertedText(self.__dict__.get("sentences") if predicting
+                                 else self.sentences, self.flat, self.offsets, notation,
                                  self.__dict__.get("types"))
         return self.sentences
 
@@ -1270,7 +1303,7 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
 
     def _predict_text(self, text: TextBatch) -> list[list[str]]:
         """The tags of sentences converted once (words in the model's notation)."""
-        if not text.sentences:
+        if not text.n_sentences:
             return []
         X, extra = self._labeler_input(text)
         if extra is None:
@@ -1282,19 +1315,29 @@ class Tagger(TextTagging, serialize.ModelFileMixin, BaseEstimator):
         prediction: a CRF sums the features of word types per type, so those given per
         type are read at the types of the batch only, never gathered per token."""
         extra = self._extra(text, typed=_sums_per_type(self.labeler_))
-        return text.for_labeler(self.labeler_, self._model_notation()), extra
+        return text.for_labeler(self.labeler_, self._model_notation(), predicting=True), extra
 
-    def _predict_flat(self, sentences: TokenLists) -> list:
+    def _predict_flat(self, sentences: TokenLists | None = None, *, flat: list | None = None,
+                      offsets=None) -> list:
         """:meth:`predict`'s tags end to end, one flat list (for writers of tokens in a
         row): a CRF's label ids decoded at once, never cut into sentences and joined
-        again."""
+        again.  The sentences may come flat instead (``flat`` tokens, sentence ``offsets``:
+        :meth:`TextBatch.of_flat`), as raw text's are split, and are never made into token
+        lists then."""
         check_is_fitted(self, "labeler_")
-        sentences = check_sentences(sentences, "sentences")
+        if sentences is None:
+            if flat is None or offsets is None:
+                raise TypeError("give sentences, or flat and offsets")
+            text = TextBatch.of_flat(flat, offsets, self._model_notation())
+        else:
+            text = TextBatch.of(check_sentences(sentences, "sentences"),
+                                self._model_notation())
         labeler = self.labeler_
-        if not sentences or not _sums_per_type(labeler):
-            return list(itertools.chain.from_iterable(self.predict(sentences)))
-        path, _ = labeler._predict_path(*self._labeler_input(
-            TextBatch.of(sentences, self._model_notation())))
+        if not text.n_sentences:
+            return []
+        if not _sums_per_type(labeler):
+            return list(itertools.chain.from_iterable(self._predict_text(text)))
+        path, _ = labeler._predict_path(*self._labeler_input(text))
         return labeler.labels_.decode(path)
 
     def score(self, sentences: TokenLists, tags: LabelLists) -> float:
