@@ -281,3 +281,22 @@ def test_the_writers_of_a_multi_task_model_give_every_task_in_its_place(output, 
         n += len(chunk.lengths)
     assert expected.count("\n") >= 9
     assert out.getvalue() == expected
+
+
+def test_outputs_sent_as_bytes_keep_their_order_with_the_text_around_them():
+    """Worker processes send complete outputs as UTF-8 bytes only where the stream writes
+    text as exactly those bytes; text written before and after stays in order."""
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    assert _raw._byte_sink(out) is raw
+    out.write("first\n")
+    write = _raw._writer_of(out)
+    write("caf\u00e9 one\n".encode("utf-8"))
+    write("two\n")
+    write(b"three\n")
+    out.write("last\n")
+    out.flush()
+    assert raw.getvalue().decode("utf-8") == "first\ncaf\u00e9 one\ntwo\nthree\nlast\n"
+    for other in (io.StringIO(), io.TextIOWrapper(io.BytesIO(), encoding="latin-1")):
+        assert _raw._byte_sink(other) is None
+        assert _raw._writer_of(other) == other.write

@@ -555,9 +555,10 @@ def _segment_unit(unit) -> _Sentences | None:
     return _Sentences.join(parts) if parts else None
 
 
-def _tag_unit(chunk: _Sentences, first_id: int) -> str:
+def _tag_unit(chunk: _Sentences, first_id: int, as_bytes: bool = False) -> str | bytes:
     model, _, render, place, _ = _work()
-    return _tag_chunk(model, chunk, render, place).text(first_id)
+    text = _tag_chunk(model, chunk, render, place).text(first_id)
+    return text.encode("utf-8") if as_bytes else text
 
 
 def _split_and_tag_unit(unit) -> tuple:
@@ -582,11 +583,19 @@ def _split_unit(unit) -> list:
     return out
 
 
-def _tag_split_unit(unit, spans) -> tuple:
-    """:func:`_split_and_tag_unit` of a unit split by :func:`_split_unit`."""
-    return _tag_parts([_sentences(doc, text, offset, f.split(" "), s, e, b)
-                       for (doc, text, offset), (f, s, e, b) in
-                       ((piece, found) for piece, found in zip(unit, spans) if found)])
+def _tag_split_unit(unit, spans, first_id: int, as_bytes: bool) -> tuple:
+    """:func:`_split_and_tag_unit` of a unit split by :func:`_split_unit`, whose first
+    sentence number is known (the splitter counted the sentences before it): its output
+    complete, as UTF-8 bytes with ``as_bytes`` (the writing process then only copies
+    them)."""
+    k, n, rendered = _tag_parts([_sentences(doc, text, offset, f.split(" "), s, e, b)
+                                 for (doc, text, offset), (f, s, e, b) in
+                                 ((piece, found) for piece, found in zip(unit, spans)
+                                  if found)])
+    if rendered is None:
+        return k, n, None
+    text = rendered.text(first_id)
+    return k, n, text.encode("utf-8") if as_bytes else text
 
 
 def _tag_parts(parts: list) -> tuple:
@@ -689,12 +698,16 @@ def _split_then_tag(model, segmenter, units, out, first_id: int, jobs: int, cont
         _warm_up(model, segmenter)
         taggers = ProcessPoolExecutor(jobs, context, _worker_start)
 
+        as_bytes = _byte_sink(out) is not None
+
         def tagging():
+            first = first_id
             while split:
                 unit, spans = split.popleft()
                 spans = spans.result()
                 feed()
-                yield taggers.submit(_tag_split_unit, unit, spans)
+                yield taggers.submit(_tag_split_unit, unit, spans, first, as_bytes)
+                first += sum(len(found[3]) for found in spans if found)
 
         try:
             return _write_in_order(tagging(), out, first_id, 3 * jobs)
@@ -702,6 +715,38 @@ def _split_then_tag(model, segmenter, units, out, first_id: int, jobs: int, cont
             taggers.shutdown(wait=True, cancel_futures=True)
     finally:
         splitter.shutdown(wait=True, cancel_futures=True)
+
+
+def _byte_sink(out):
+    """The binary buffer under the text stream ``out`` where text written to ``out`` reaches
+    it as its UTF-8 bytes unchanged (a UTF-8 stream, and line ends not translated on this
+    platform), else None: the worker processes then send their output as those bytes, which
+    this process writes without decoding and encoding them again."""
+    import os
+
+    buffer = getattr(out, "buffer", None)
+    encoding = str(getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if buffer is None or encoding != "utf8" or os.linesep != "\n":
+        return None
+    return buffer
+
+
+def _writer_of(out):
+    """A writer of outputs to ``out``: text written as text, the bytes of
+    :func:`_byte_sink` to its buffer (the text layer emptied into it first, so that the
+    order of everything written stays that of the calls)."""
+    sink = _byte_sink(out)
+    if sink is None:
+        return out.write
+    out.flush()
+
+    def write(payload):
+        if isinstance(payload, bytes):
+            sink.write(payload)
+        else:
+            out.write(payload)
+            out.flush()
+    return write
 
 
 def _unit_by_unit(pool, units, out, first_id: int, window: int) -> tuple[int, int]:
@@ -718,13 +763,15 @@ def _write_in_order(futures, out, first_id: int, window: int) -> tuple[int, int]
 
     n_sent = n_tok = 0
     pending: collections.deque = collections.deque()
+    write = _writer_of(out)
 
     def drain(wait: bool):
         nonlocal n_sent, n_tok
         while pending and (wait or pending[0].done() or len(pending) >= window):
             k, n, rendered = pending.popleft().result()
             if k:
-                out.write(rendered.text(first_id + n_sent))
+                write(rendered.text(first_id + n_sent) if isinstance(rendered, _Rendered)
+                      else rendered)
                 n_sent, n_tok = n_sent + k, n_tok + n
 
     for future in futures:
@@ -740,10 +787,12 @@ def _same_batches(pool, units, out, batch: int, first_id: int, window: int) -> t
     n_sent = n_tok = 0
     segmented: collections.deque = collections.deque()
     tagged: collections.deque = collections.deque()
+    write = _writer_of(out)
+    as_bytes = _byte_sink(out) is not None
 
     def drain(wait: bool):
         while tagged and (wait or tagged[0].done() or len(tagged) >= window):
-            out.write(tagged.popleft().result())
+            write(tagged.popleft().result())
 
     def segmentations():
         for unit in units:
@@ -760,7 +809,7 @@ def _same_batches(pool, units, out, batch: int, first_id: int, window: int) -> t
                 yield part
 
     for chunk in _batches(segmentations(), batch):
-        tagged.append(pool.submit(_tag_unit, chunk, first_id + n_sent))
+        tagged.append(pool.submit(_tag_unit, chunk, first_id + n_sent, as_bytes))
         n_sent += len(chunk.lengths)
         n_tok += len(chunk.forms)
         drain(False)
