@@ -30,8 +30,8 @@ def _split(unit):
     return _timed("split", unit)
 
 
-def _tag(chunk, first_id):
-    return _timed("tag", chunk, first_id)
+def _tag(*args):
+    return _timed("tag", *args)
 
 
 def _split_and_tag(unit):
@@ -42,8 +42,8 @@ def _split_only(unit):
     return _timed("split-unit", unit)
 
 
-def _tag_split(unit, spans):
-    return _timed("tag-unit", unit, spans)
+def _tag_split(*args):
+    return _timed("tag-unit", *args)
 
 
 def _warm(model, segmenter):
