@@ -70,6 +70,44 @@ def test_matches_agree_with_brute_force():
     assert got == brute_force(lists, X)
 
 
+def test_a_lexicon_of_many_buckets_agrees_with_brute_force():
+    """Thousands of entries: the lookups go through many buckets of the key table."""
+    rng = np.random.default_rng(1)
+    vocab = [f"w{k}" for k in range(40)] + [f"W{k}" for k in range(40)]
+    lists = {f"l{k}": [list(rng.choice(vocab, size=rng.integers(1, 4))) for _ in range(1500)]
+             for k in range(3)}
+    X = [list(rng.choice(vocab, size=rng.integers(1, 12))) for _ in range(80)]
+    lex = Lexicon(lists)
+    buckets, _ = lex._buckets()
+    assert buckets.shape[0] > 256
+    tokens, offsets = flatten(X)
+    got = [names(lex, r) for r in lex.match(tokens, offsets)]
+    assert got == brute_force(lists, X)
+    assert sum(map(len, got)) > 100  # the sample matches
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 1000, 100_000])
+def test_a_key_is_searched_in_its_bucket_only(n):
+    """The bucket of a key holds the first index a search of the whole table finds, and
+    only keys of that bucket."""
+    from hmmtl.ner.gazetteers import _KEY_BITS, _bucket_starts
+
+    rng = np.random.default_rng(n)
+    keys = np.sort(rng.integers(0, 1 << _KEY_BITS, size=n, dtype=np.uint64))
+    buckets, shift = _bucket_starts(keys)
+    queries = np.concatenate([keys[: min(n, 500)],
+                              rng.integers(0, 1 << _KEY_BITS, size=500, dtype=np.uint64),
+                              np.array([0, (1 << _KEY_BITS) - 1], dtype=np.uint64)])
+    first = np.searchsorted(keys, queries)
+    b = (queries >> np.uint64(shift)).astype(np.int64)
+    lo, hi = buckets[b], buckets[b + 1]
+    assert ((lo <= first) & (first <= hi)).all()
+    assert ((keys[lo[lo < hi]] >> np.uint64(shift)).astype(np.int64) == b[lo < hi]).all()
+    assert buckets[0] == 0 and buckets[-1] == n and (np.diff(buckets) >= 0).all()
+    if n >= 1000:
+        assert np.diff(buckets).mean() <= 16  # a few keys a bucket
+
+
 def test_longer_entries_than_max_tokens_are_left_out():
     lex = Lexicon({"ORG": ["A B C", "A B"]}, max_tokens=2)
     got = [names(lex, r) for r in lex.match(["A", "B", "C"], [0, 3])]
