@@ -216,3 +216,22 @@ def test_evaluate_prints_per_type_scores_like_seqeval(capsys, tmp_path):
     (tmp_path / "raw.txt").write_text("Mr. Smith said so .\n", encoding="utf-8")
     assert main(["tag", "--model", str(path), str(tmp_path / "raw.txt")]) == 1
     assert "reads the column 'pos'" in capsys.readouterr().err
+
+
+def test_the_case_class_of_word_types_follows_its_rules():
+    """``_type_case`` (string methods mapped over the types) against its rules written
+    word by word, on cased, uncased and Unicode words."""
+    from hmmtl.ner.recognizer import _type_case
+
+    def by_rules(w):
+        if w.isupper():
+            return 1
+        if w.lower() == w.upper():
+            return 0
+        return 2 if w[0].isupper() else 3
+
+    words = ["NATO", "Paris", "iPod", "x", "12", "", "-", "U.S.", "McDonald", "\u01c5ungla",
+             "\u0130stanbul", "stra\u00dfe", "\u00c9COLE", "\u00e9t\u00e9", "3D", "d'Alembert",
+             "\u03a3\u03bf\u03c6\u03af\u03b1", "\u65e5\u672c", "A1", "a1"]
+    assert _type_case(words).tolist() == [by_rules(w) for w in words]
+    assert _type_case([]).shape == (0,)

@@ -26,6 +26,7 @@ case-folded, that a model file can carry.
 from __future__ import annotations
 
 import collections
+import itertools
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -178,7 +179,8 @@ class Gazetteer(ModelFileMixin):
         types, ids = factorize(tokens) if types is None else types
         index = self.token_index
         norm = self._norm
-        gid = np.fromiter((index.get(norm(w), -1) for w in types), np.int64, len(types))
+        gid = np.fromiter(map(index.get, map(norm, types), itertools.repeat(-1)), np.int64,
+                          len(types))
         return gid[ids]
 
     def match(self, tokens: Sequence[str], offsets, exclude=None,

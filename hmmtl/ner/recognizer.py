@@ -68,17 +68,19 @@ _WORD = re.compile(r"\w", re.UNICODE)
 # ============================================================================ capitalization
 def _type_case(types: Sequence[str]) -> np.ndarray:
     """Per type: 0 no letter, 1 all caps, 2 capitalized (first letter upper), 3 lowercase
-    (or mixed starting lower)."""
-    out = np.zeros(len(types), dtype=np.int8)
-    for i, w in enumerate(types):  # per type
-        if w.isupper():
-            out[i] = 1
-        elif w.lower() == w.upper():   # no cased letter
-            continue
-        elif w[0].isupper():
-            out[i] = 2
-        else:
-            out[i] = 3
+    (or mixed starting lower); string methods mapped over the types in C.
+
+    >>> _type_case(["NATO", "12", "Paris", "iPod", ""]).tolist()
+    [1, 0, 2, 3, 0]
+    """
+    n = len(types)
+    upper = np.fromiter(map(str.isupper, types), bool, n)
+    uncased = np.fromiter(map(str.__eq__, map(str.lower, types), map(str.upper, types)), bool,
+                          n)
+    first_upper = np.fromiter(map(str.isupper, [w[:1] for w in types]), bool, n)
+    out = np.where(first_upper, 2, 3).astype(np.int8)
+    out[uncased] = 0
+    out[upper] = 1
     return out
 
 
@@ -90,7 +92,8 @@ class _Types:
     def __init__(self, tokens: Sequence[str]):
         self.tokens = tokens
         self.types, self.ids = factorize(tokens)
-        _, lower_of_type = factorize([w.lower() for w in self.types])
+        self.lower = list(map(str.lower, self.types))
+        _, lower_of_type = factorize(self.lower)
         self.keys = lower_of_type[self.ids]
         self.type_case = _type_case(self.types)
         self.type_word = np.fromiter(map(bool, map(_WORD.search, self.types)), bool,
@@ -200,7 +203,7 @@ class CaseTable:
 
     def _apply(self, types: _Types, sc: _SentenceCase) -> list[str]:
         forms = self.forms_
-        cased = np.array([forms.get(w.lower(), w) for w in types.types], dtype=object)
+        cased = np.array(list(map(forms.get, types.lower, types.types)), dtype=object)
         rewrite = sc.caps_sentence | sc.title_sentence
         out = np.array(types.types, dtype=object)[types.ids]
         out[rewrite] = cased[types.ids[rewrite]]
@@ -223,9 +226,9 @@ class CaseTable:
         array([ 1,  2, -1])
         """
         forms = self.forms_
-        usual = [forms.get(w.lower()) for w in types]
-        known = np.fromiter((u is not None for u in usual), bool, len(usual))
-        case = _type_case([u if u is not None else "" for u in usual]).astype(np.int64) - 1
+        usual = list(map(forms.get, map(str.lower, types), itertools.repeat("")))
+        known = np.fromiter(map(bool, usual), bool, len(usual))
+        case = _type_case(usual).astype(np.int64) - 1
         return np.where(known & (case >= 0), case, -1)
 
 
@@ -406,7 +409,7 @@ def document_context_features(tokens, offsets, context_words: Sequence[str], doc
     offsets = np.asarray(offsets, dtype=np.int64)
     types = _Types(tokens)
     index = {w: i for i, w in enumerate(context_words)}
-    ctx_of_type = np.fromiter((index.get(w.lower(), -1) for w in types.types), np.int64,
+    ctx_of_type = np.fromiter(map(index.get, types.lower, itertools.repeat(-1)), np.int64,
                               len(types.types))
     return _document_context(types, offsets, documents, ctx_of_type, len(context_words),
                              tuple(window), int(top_k))
@@ -792,7 +795,7 @@ class NamedEntityRecognizer(TextTagging, serialize.ModelFileMixin, BaseEstimator
             extra["doc.case"] = _document_case(raw, sc, offsets, doc_of_seq)
         if self.uses_documents_ and self.context_words_ and want("doc.context"):
             index = self._context_index_
-            ctx = np.fromiter((index.get(w.lower(), -1) for w in types.types), np.int64,
+            ctx = np.fromiter(map(index.get, types.lower, itertools.repeat(-1)), np.int64,
                               len(types.types))
             extra["doc.context"] = _document_context(types, offsets, doc_of_seq, ctx,
                                                      len(self.context_words_), CONTEXT_WINDOW,
