@@ -182,19 +182,23 @@ def _render_conllu(sentences: _Sentences, tags: list, place) -> _Rendered:
                   + "={}|{}TokenRange=").format
     between = {(t, space): middle(t, _SPACE_AFTER[space])
                for t in set(tags) for space in (True, False)}
-    args = _token_arguments(sentences.forms,
-                            map(between.__getitem__, zip(tags, sentences.space_after)),
-                            sentences.starts, sentences.ends)
+    return _conllu(sentences, "\t%s\t%s%d:%d\n",
+                   [sentences.forms,
+                    map(between.__getitem__, zip(tags, sentences.space_after)),
+                    sentences.starts, sentences.ends])
+
+
+def _conllu(sentences: _Sentences, row: str, columns: list) -> _Rendered:
+    """CoNLL-U of a batch from the %-template of a token's ``row`` after its ID and the
+    ``columns`` that fill it: each sentence's template (its ``# text``, then the row of each
+    token with its ID written) made once per length, filled by :func:`_fill`."""
+    def template_of(k: int) -> str:
+        return "\n# text = %s\n" + "".join(f"{i}{row}" for i in range(1, k + 1)) + "\n"
+
     texts = zip(map(" ".join, map(str.split, sentences.texts)))
-    return _Rendered(_conllu_heads(sentences), _fill(sentences.lengths, _conllu_template,
-                                                     texts, args, 4))
-
-
-def _conllu_template(k: int) -> str:
-    """The %-template of a CoNLL-U sentence of ``k`` tokens after its ``# sent_id``: its
-    ``# text`` then a row per token (ID written; FORM, the columns after it up to
-    ``TokenRange=``, and the range's start and end to fill)."""
-    return "\n# text = %s\n" + "".join(f"{i}\t%s\t%s%d:%d\n" for i in range(1, k + 1)) + "\n"
+    return _Rendered(_conllu_heads(sentences),
+                     _fill(sentences.lengths, template_of, texts, _token_arguments(*columns),
+                           len(columns)))
 
 
 def _token_arguments(*columns) -> list:
@@ -240,18 +244,8 @@ def _render_conllu_tasks(sentences: _Sentences, tags: list, place: tuple) -> _Re
     misc: Iterable[str] = (map(template.__mod__, map(picked, tags)) if picked is not None
                            else [""] * n)
     space = map(_SPACE_AFTER.__getitem__, sentences.space_after)
-    args = _token_arguments(sentences.forms, *columns, misc, space, sentences.starts,
-                            sentences.ends)
-    texts = zip(map(" ".join, map(str.split, sentences.texts)))
-    return _Rendered(_conllu_heads(sentences), _fill(sentences.lengths, _conllu_tasks_template,
-                                                     texts, args, 7))
-
-
-def _conllu_tasks_template(k: int) -> str:
-    """:func:`_conllu_template` of a multi-task model's sentence: FORM, UPOS, XPOS, the
-    tasks in MISC, ``SpaceAfter``, and the range's start and end to fill."""
-    return ("\n# text = %s\n" + "".join(f"{i}\t%s\t_\t%s\t%s\t_\t_\t_\t_\t%s%sTokenRange=%d:%d\n"
-                                       for i in range(1, k + 1)) + "\n")
+    return _conllu(sentences, "\t%s\t_\t%s\t%s\t_\t_\t_\t_\t%s%sTokenRange=%d:%d\n",
+                   [sentences.forms, *columns, misc, space, sentences.starts, sentences.ends])
 
 
 def _render_conll(sentences: _Sentences, tags: list, place) -> _Rendered:
@@ -557,7 +551,13 @@ def _segment_unit(unit) -> _Sentences | None:
 
 def _tag_unit(chunk: _Sentences, first_id: int, as_bytes: bool = False) -> str | bytes:
     model, _, render, place, _ = _work()
-    text = _tag_chunk(model, chunk, render, place).text(first_id)
+    return _finished(_tag_chunk(model, chunk, render, place), first_id, as_bytes)
+
+
+def _finished(rendered: _Rendered, first_id: int, as_bytes: bool) -> str | bytes:
+    """A worker's output numbered from ``first_id``: text, or its UTF-8 bytes for a stream
+    that takes them (:func:`_byte_sink`)."""
+    text = rendered.text(first_id)
     return text.encode("utf-8") if as_bytes else text
 
 
@@ -592,10 +592,7 @@ def _tag_split_unit(unit, spans, first_id: int, as_bytes: bool) -> tuple:
                                  for (doc, text, offset), (f, s, e, b) in
                                  ((piece, found) for piece, found in zip(unit, spans)
                                   if found)])
-    if rendered is None:
-        return k, n, None
-    text = rendered.text(first_id)
-    return k, n, text.encode("utf-8") if as_bytes else text
+    return k, n, None if rendered is None else _finished(rendered, first_id, as_bytes)
 
 
 def _tag_parts(parts: list) -> tuple:

@@ -212,7 +212,12 @@ def predict_flat(model, sentences=None, *, flat: list | None = None, lengths=Non
     token lists of them."""
     import itertools
 
-    flat_path = getattr(model, "_predict_flat", None)
+    from ..data import unflatten
+
+    def strings(tags: list) -> list[str]:  # str itself, not a subclass
+        return tags if all(type(t) is str for t in set(tags)) else list(map(str, tags))
+
+    flat_path = None if is_multi_task(model) else getattr(model, "_predict_flat", None)
     if sentences is None:
         if flat is None or lengths is None:
             raise TypeError("predict_flat takes sentences, or flat and lengths")
@@ -222,18 +227,12 @@ def predict_flat(model, sentences=None, *, flat: list | None = None, lengths=Non
                              f"{len(flat)} tokens of flat")
         offsets = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        if flat_path is not None and not is_multi_task(model):
-            tags = flat_path(flat=flat, offsets=offsets)
-            return tags if all(type(t) is str for t in set(tags)) else list(map(str, tags))
-        from ..data import unflatten
-
+        if flat_path is not None:
+            return strings(flat_path(flat=flat, offsets=offsets))
         sentences = unflatten(flat, offsets)
-    if flat_path is None or is_multi_task(model):
+    if flat_path is None:
         return list(itertools.chain.from_iterable(predict(model, sentences)))
-    tags = flat_path(sentences)
-    if not all(type(t) is str for t in set(tags)):  # str itself, not a subclass
-        tags = list(map(str, tags))
-    return tags
+    return strings(flat_path(sentences))
 
 
 def predict(model, sentences, corpus=None, *, kind: str = "viterbi", prefix: str = ""):
